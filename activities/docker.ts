@@ -1,0 +1,194 @@
+/**
+ * Docker resources by deterministic name: "already exists and matches" counts as done, so a
+ * retried activity never makes a second container, network or volume.
+ */
+import type Docker from 'dockerode';
+import * as tar from 'tar-stream';
+import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE, networkName } from '../common/names';
+import { ErrorTypes, finalError } from './errors';
+
+export function isNotFound(err: unknown): boolean {
+  return (err as { statusCode?: number }).statusCode === 404;
+}
+
+function isConflict(err: unknown): boolean {
+  return (err as { statusCode?: number }).statusCode === 409;
+}
+
+function labelsMatch(actual: Record<string, string> | undefined, wanted: Record<string, string>): boolean {
+  return [LABEL_CLUSTER, LABEL_ROLE, LABEL_MEMBER].every((k) => (actual ?? {})[k] === wanted[k]);
+}
+
+export async function ensureNetwork(docker: Docker, cluster: string, labels: Record<string, string>): Promise<string> {
+  const name = networkName(cluster);
+  try {
+    const info = (await docker.getNetwork(name).inspect()) as { Id: string; Labels?: Record<string, string> };
+    if (!labelsMatch(info.Labels, labels)) {
+      throw finalError(ErrorTypes.ResourceConflict, `network ${name} exists but does not belong to cluster ${cluster}`);
+    }
+    return info.Id;
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+  try {
+    const net = await docker.createNetwork({ Name: name, Driver: 'bridge', Labels: labels, CheckDuplicate: true });
+    return net.id;
+  } catch (err) {
+    // A concurrent attempt created it between our inspect and create.
+    if (isConflict(err)) return ensureNetwork(docker, cluster, labels);
+    throw err;
+  }
+}
+
+export async function ensureVolume(docker: Docker, name: string, labels: Record<string, string>): Promise<void> {
+  try {
+    const info = await docker.getVolume(name).inspect();
+    if (!labelsMatch(info.Labels ?? undefined, labels)) {
+      throw finalError(ErrorTypes.ResourceConflict, `volume ${name} exists but does not belong to this member`);
+    }
+    return;
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+  await docker.createVolume({ Name: name, Labels: labels });
+}
+
+export interface FileToPut {
+  dir: string;
+  name: string;
+  content: string;
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
+function tarOf(f: FileToPut): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const pack = tar.pack();
+    const chunks: Buffer[] = [];
+    pack.on('data', (c: unknown) => chunks.push(c as Buffer));
+    pack.on('end', () => resolve(Buffer.concat(chunks)));
+    pack.on('error', reject);
+    pack.entry({ name: f.name, mode: f.mode, uid: f.uid, gid: f.gid }, f.content, (err) => {
+      if (err) reject(err);
+      else pack.finalize();
+    });
+  });
+}
+
+export interface ContainerWanted {
+  name: string;
+  labels: Record<string, string>;
+  create: Docker.ContainerCreateOptions;
+  /** Files written into the container before its first start (configs that hold secrets). */
+  files?: FileToPut[];
+}
+
+export interface EnsuredContainer {
+  id: string;
+  created: boolean;
+}
+
+/**
+ * Create (if absent) and start the container. A container with this name and our labels is
+ * reused; one with this name but other labels is a conflict, never touched.
+ */
+export async function ensureContainerRunning(docker: Docker, w: ContainerWanted): Promise<EnsuredContainer> {
+  let created = false;
+  let info: Docker.ContainerInspectInfo | undefined;
+  try {
+    info = await docker.getContainer(w.name).inspect();
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+  if (info && !labelsMatch(info.Config.Labels, w.labels)) {
+    throw finalError(ErrorTypes.ResourceConflict, `container ${w.name} exists but does not belong to this cluster member`);
+  }
+  if (!info) {
+    try {
+      await docker.createContainer({ ...w.create, name: w.name, Labels: { ...(w.create.Labels ?? {}), ...w.labels } });
+      created = true;
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+    }
+    info = await docker.getContainer(w.name).inspect();
+  }
+  const container = docker.getContainer(info.Id);
+  if (!info.State.Running) {
+    // Files are (re)written before every start: same content, so a retry is harmless.
+    for (const f of w.files ?? []) {
+      await container.putArchive(await tarOf(f), { path: f.dir });
+    }
+    try {
+      await container.start();
+    } catch (err) {
+      // 304: already started by a concurrent attempt.
+      if ((err as { statusCode?: number }).statusCode !== 304) throw err;
+    }
+  }
+  return { id: info.Id, created };
+}
+
+/** The container's address on the cluster network (changes when the container restarts). */
+export async function containerIp(docker: Docker, cluster: string, container: string): Promise<string | undefined> {
+  try {
+    const info = await docker.getContainer(container).inspect();
+    const ip = info.NetworkSettings.Networks[networkName(cluster)]?.IPAddress;
+    return info.State.Running && ip ? ip : undefined;
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+export interface RemovalReport {
+  containers: number;
+  volumes: number;
+  networks: number;
+}
+
+/** Remove everything labelled with the cluster. Idempotent: absent things count as removed. */
+export async function removeClusterResources(docker: Docker, cluster: string, keepData: boolean, stopTimeoutSec: number): Promise<RemovalReport> {
+  const filter = { label: [`${LABEL_CLUSTER}=${cluster}`] };
+  const report: RemovalReport = { containers: 0, volumes: 0, networks: 0 };
+  const containers = await docker.listContainers({ all: true, filters: filter });
+  // Replicas first, the leader-capable members together: graceful stop lets Patroni hand the
+  // leader key back instead of waiting for ttl.
+  await Promise.all(
+    containers.map(async (c) => {
+      const ct = docker.getContainer(c.Id);
+      try {
+        if (c.State === 'running') await ct.stop({ t: stopTimeoutSec });
+      } catch (err) {
+        if (!isNotFound(err) && (err as { statusCode?: number }).statusCode !== 304) throw err;
+      }
+      try {
+        await ct.remove({ force: true, v: false });
+        report.containers++;
+      } catch (err) {
+        if (!isNotFound(err) && !isConflict(err)) throw err;
+      }
+    }),
+  );
+  const nets = await docker.listNetworks({ filters: filter });
+  for (const n of nets) {
+    try {
+      await docker.getNetwork(n.Id).remove();
+      report.networks++;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+  if (!keepData) {
+    const vols = await docker.listVolumes({ filters: filter });
+    for (const v of vols.Volumes ?? []) {
+      try {
+        await docker.getVolume(v.Name).remove();
+        report.volumes++;
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    }
+  }
+  return report;
+}

@@ -1,0 +1,20 @@
+/**
+ * Failure types the workflows treat as final (not retried). Thrown as ApplicationFailure with
+ * these types so the type survives serialization through Temporal.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+
+export const ErrorTypes = {
+  /** A resource with our deterministic name exists but is not ours (labels/image differ). */
+  ResourceConflict: 'ResourceConflict',
+  ClusterExists: 'ClusterExists',
+  ClusterNotFound: 'ClusterNotFound',
+  NoPortsAvailable: 'NoPortsAvailable',
+  SecretsMissing: 'SecretsMissing',
+} as const;
+
+export type ErrorType = (typeof ErrorTypes)[keyof typeof ErrorTypes];
+
+export function finalError(type: ErrorType, message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type, message, nonRetryable: true });
+}

@@ -1,0 +1,46 @@
+/** Heartbeat and cancellation-aware sleep that also work when an activity is called directly (tests, CLI). */
+import { Context } from '@temporalio/activity';
+
+function currentContext(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    return undefined;
+  }
+}
+
+export function heartbeat(detail?: string): void {
+  currentContext()?.heartbeat(detail);
+}
+
+export async function pause(ms: number): Promise<void> {
+  const ctx = currentContext();
+  if (ctx) await ctx.sleep(ms);
+  else await new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Poll `probe` until it returns a value (not undefined), heartbeating with the probe's latest
+ * status line. Gives up after timeoutMs with the last status in the error, so a failed wait says
+ * what it was waiting on.
+ */
+export async function pollUntil<T>(
+  what: string,
+  probe: () => Promise<{ done: T } | { status: string }>,
+  opts: { intervalMs: number; timeoutMs: number },
+): Promise<T> {
+  const deadline = Date.now() + opts.timeoutMs;
+  let last = 'no answer yet';
+  for (;;) {
+    try {
+      const r = await probe();
+      if ('done' in r) return r.done;
+      last = r.status;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    heartbeat(`${what}: ${last}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (last: ${last})`);
+    await pause(opts.intervalMs);
+  }
+}

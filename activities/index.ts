@@ -1,0 +1,38 @@
+/**
+ * All activities, built by a factory that receives their dependencies so tests can inject a
+ * Docker client and a state directory of their own.
+ */
+import type Docker from 'dockerode';
+import type { Paths } from '../common/paths';
+import { labels } from '../common/names';
+import { createClusterActivities } from './cluster';
+import { ensureNetwork } from './docker';
+import { createEtcdActivities } from './etcd';
+import { createHaproxyActivities } from './haproxy';
+import { createPatroniActivities } from './patroni';
+import { createPortActivities } from './ports';
+import { createSecretsActivities } from './secrets';
+import { createSqlActivities } from './sql';
+
+export interface ActivityDeps {
+  docker: Docker;
+  paths: Paths;
+}
+
+export function createActivities({ docker, paths }: ActivityDeps) {
+  return {
+    ...createClusterActivities(docker),
+    ...createSecretsActivities(paths),
+    ...createPortActivities(docker, paths),
+    async createClusterNetwork(cluster: string): Promise<void> {
+      // The network carries the cluster label only (no role/member): match on that.
+      await ensureNetwork(docker, cluster, { ...labels(cluster, 'postgres'), 'dbaas.role': 'network' });
+    },
+    ...createEtcdActivities(docker),
+    ...createPatroniActivities(docker, paths),
+    ...createHaproxyActivities(docker),
+    ...createSqlActivities(paths),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,84 @@
+/** Patroni 3.0.2 REST API client (GET /cluster, GET /patroni). Role spellings normalized. */
+
+export type MemberRole = 'leader' | 'replica' | 'sync_standby' | 'standby_leader' | 'unknown';
+
+export interface ClusterMember {
+  name: string;
+  role: MemberRole;
+  state: string;
+  host?: string;
+  timeline?: number;
+  /** Bytes behind the leader; undefined for the leader or when Patroni reports "unknown". */
+  lag?: number;
+  tags?: Record<string, unknown>;
+}
+
+export interface ReplicationRow {
+  application_name: string;
+  state: string;
+  sync_state?: string;
+}
+
+export interface PatroniNodeStatus {
+  state: string;
+  role: MemberRole;
+  timeline?: number;
+  replication: ReplicationRow[];
+}
+
+/** 3.0.2 says "master" on /patroni and "leader" on /cluster; later versions say "primary". */
+export function normalizeRole(r: string | undefined): MemberRole {
+  switch (r) {
+    case 'master':
+    case 'primary':
+    case 'leader':
+      return 'leader';
+    case 'replica':
+      return 'replica';
+    case 'sync_standby':
+      return 'sync_standby';
+    case 'standby_leader':
+      return 'standby_leader';
+    default:
+      return 'unknown';
+  }
+}
+
+async function getJson(url: string, timeoutMs = 2000): Promise<unknown> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  // /patroni answers 503 on a non-running node but still with a JSON body.
+  return res.json();
+}
+
+interface RawMember {
+  name: string;
+  role: string;
+  state: string;
+  host?: string;
+  timeline?: number;
+  lag?: number | string;
+  tags?: Record<string, unknown>;
+}
+
+export async function getCluster(apiBase: string): Promise<ClusterMember[]> {
+  const body = (await getJson(`${apiBase}/cluster`)) as { members?: RawMember[] };
+  return (body.members ?? []).map((m) => ({
+    name: m.name,
+    role: normalizeRole(m.role),
+    state: m.state,
+    host: m.host,
+    timeline: m.timeline,
+    lag: typeof m.lag === 'number' ? m.lag : undefined,
+    tags: m.tags,
+  }));
+}
+
+export async function getPatroni(apiBase: string): Promise<PatroniNodeStatus> {
+  const body = (await getJson(`${apiBase}/patroni`)) as {
+    state: string;
+    role: string;
+    timeline?: number;
+    replication?: ReplicationRow[];
+  };
+  return { state: body.state, role: normalizeRole(body.role), timeline: body.timeline, replication: body.replication ?? [] };
+}

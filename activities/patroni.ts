@@ -1,0 +1,141 @@
+/** Patroni members: container + volume + patroni.yml, and waits on Patroni's REST API. */
+import * as path from 'node:path';
+import type Docker from 'dockerode';
+import type { Paths } from '../common/paths';
+import {
+  IMAGES, PATRONI_API_PORT, containerName, labels, networkName, volumeName,
+} from '../common/names';
+import { PATRONI_CONFIG_PATH, DATA_ROOT, renderPatroniConfig } from '../common/render/patroni';
+import { PROFILES, etcdMemberNames, type ClusterSpec } from '../common/spec';
+import { containerIp, ensureContainerRunning, ensureVolume } from './docker';
+import { pollUntil } from './heartbeat';
+import { getCluster, getPatroni, type ClusterMember } from './patroni-api';
+import { readClusterSecrets } from './secrets';
+
+/** uid/gid of postgres in docker/postgres/Dockerfile. */
+const POSTGRES_UID = 999;
+/** Longer than Patroni's own shutdown of PostgreSQL, so it can release the leader key. */
+export const POSTGRES_STOP_TIMEOUT_SEC = 40;
+
+export interface PostgresMemberInput {
+  spec: ClusterSpec;
+  member: string;
+  nofailover?: boolean;
+  noloadbalance?: boolean;
+}
+
+export interface WaitLeaderInput {
+  cluster: string;
+  members: string[];
+}
+
+export interface WaitStreamingInput {
+  cluster: string;
+  member: string;
+  /** All members of the cluster, to find one whose API answers. */
+  members: string[];
+  /** Largest lag in bytes that counts as caught up. */
+  maxLagBytes: number;
+}
+
+/** Base URL of a member's Patroni REST API, or undefined when its container is not running. */
+export async function memberApi(docker: Docker, cluster: string, member: string): Promise<string | undefined> {
+  const ip = await containerIp(docker, cluster, containerName(cluster, member));
+  return ip ? `http://${ip}:${PATRONI_API_PORT}` : undefined;
+}
+
+/** /cluster from the first member that answers. */
+export async function clusterView(docker: Docker, cluster: string, members: string[]): Promise<ClusterMember[] | undefined> {
+  for (const m of members) {
+    const api = await memberApi(docker, cluster, m);
+    if (!api) continue;
+    try {
+      return await getCluster(api);
+    } catch {
+      // try the next member
+    }
+  }
+  return undefined;
+}
+
+function describe(members: ClusterMember[]): string {
+  return members.map((m) => `${m.name}=${m.role}/${m.state}`).join(' ') || 'no members registered';
+}
+
+export function createPatroniActivities(docker: Docker, paths: Paths) {
+  return {
+    async startPostgresMember(i: PostgresMemberInput): Promise<void> {
+      const { spec, member } = i;
+      const l = labels(spec.name, 'postgres', member);
+      const volume = volumeName(spec.name, member);
+      await ensureVolume(docker, volume, l);
+      const config = renderPatroniConfig({
+        cluster: spec.name,
+        member,
+        etcdMembers: etcdMemberNames(spec.etcdMembers),
+        profile: PROFILES[spec.profile],
+        sync: spec.sync,
+        tags: { nofailover: i.nofailover ?? false, noloadbalance: i.noloadbalance ?? false },
+        passwords: readClusterSecrets(paths, spec.name),
+      });
+      await ensureContainerRunning(docker, {
+        name: containerName(spec.name, member),
+        labels: l,
+        create: {
+          Image: IMAGES.postgres,
+          Hostname: containerName(spec.name, member),
+          StopTimeout: POSTGRES_STOP_TIMEOUT_SEC,
+          HostConfig: {
+            NetworkMode: networkName(spec.name),
+            Binds: [`${volume}:${DATA_ROOT}`],
+            RestartPolicy: { Name: 'unless-stopped' },
+            ShmSize: 256 * 1024 * 1024,
+          },
+        },
+        files: [
+          { dir: path.posix.dirname(PATRONI_CONFIG_PATH), name: path.posix.basename(PATRONI_CONFIG_PATH), content: config, mode: 0o600, uid: POSTGRES_UID, gid: POSTGRES_UID },
+        ],
+      });
+    },
+
+    /** A member holds the leader key and its PostgreSQL is running. Returns the leader's name. */
+    async waitForLeader(i: WaitLeaderInput): Promise<string> {
+      return pollUntil<string>(
+        'a leader',
+        async () => {
+          const members = await clusterView(docker, i.cluster, i.members);
+          if (!members) return { status: 'no Patroni API answers yet' };
+          const leader = members.find((m) => m.role === 'leader' && m.state === 'running');
+          return leader ? { done: leader.name } : { status: describe(members) };
+        },
+        { intervalMs: 250, timeoutMs: 180_000 },
+      );
+    },
+
+    /**
+     * The member is cloned and streaming: the leader's /patroni replication[] lists it as
+     * `streaming` (3.0.2 has no "streaming" member state) and /cluster shows its lag ≤ maxLag.
+     */
+    async waitForReplicaStreaming(i: WaitStreamingInput): Promise<{ lag: number }> {
+      return pollUntil<{ lag: number }>(
+        `${i.member} streaming`,
+        async () => {
+          const members = await clusterView(docker, i.cluster, i.members);
+          if (!members) return { status: 'no Patroni API answers yet' };
+          const me = members.find((m) => m.name === i.member);
+          const leader = members.find((m) => m.role === 'leader');
+          if (!me) return { status: `${i.member} not registered yet` };
+          if (!leader) return { status: `no leader (${describe(members)})` };
+          const leaderApi = await memberApi(docker, i.cluster, leader.name);
+          if (!leaderApi) return { status: `leader ${leader.name} not reachable` };
+          const status = await getPatroni(leaderApi);
+          const row = status.replication.find((r) => r.application_name === i.member);
+          if (!row || row.state !== 'streaming') return { status: `${i.member} ${me.state}, replication ${row?.state ?? 'not connected'}` };
+          if (me.lag === undefined || me.lag > i.maxLagBytes) return { status: `${i.member} streaming, lag ${me.lag ?? 'unknown'}` };
+          return { done: { lag: me.lag } };
+        },
+        { intervalMs: 250, timeoutMs: 600_000 },
+      );
+    },
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * Per-cluster passwords live only in DBAAS_HOME/secrets/<cluster>.json (mode 0600, directory
+ * 0700). Activities read them at the moment they render a config; nothing secret is ever an
+ * activity argument or result, so nothing secret reaches Temporal's history.
+ */
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Paths } from '../common/paths';
+import type { ClusterPasswords } from '../common/render/patroni';
+import { ErrorTypes, finalError } from './errors';
+
+function secretFile(paths: Paths, cluster: string): string {
+  return path.join(paths.secrets, `${cluster}.json`);
+}
+
+function newPassword(): string {
+  // 24 random bytes → 32 URL-safe characters: no quoting problems in URIs, YAML or conninfo.
+  return crypto.randomBytes(24).toString('base64url');
+}
+
+export function readClusterSecrets(paths: Paths, cluster: string): ClusterPasswords {
+  const file = secretFile(paths, cluster);
+  if (!fs.existsSync(file)) {
+    throw finalError(ErrorTypes.SecretsMissing, `no secrets for cluster ${cluster} in ${paths.secrets}`);
+  }
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as ClusterPasswords;
+}
+
+export function createSecretsActivities(paths: Paths) {
+  return {
+    /** Generate the cluster's passwords once; an existing file is kept (retries, --keep-data). */
+    async ensureClusterSecrets(cluster: string): Promise<void> {
+      fs.mkdirSync(paths.secrets, { recursive: true, mode: 0o700 });
+      fs.chmodSync(paths.secrets, 0o700);
+      const file = secretFile(paths, cluster);
+      if (fs.existsSync(file)) return;
+      const secrets: ClusterPasswords = {
+        superuser: newPassword(),
+        replication: newPassword(),
+        rewind: newPassword(),
+      };
+      const tmp = `${file}.${process.pid}.tmp`;
+      fs.writeFileSync(tmp, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+      try {
+        // link() fails if another attempt won the race: the first writer's passwords stand.
+        fs.linkSync(tmp, file);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      } finally {
+        fs.rmSync(tmp, { force: true });
+      }
+    },
+
+    async deleteClusterSecrets(cluster: string): Promise<void> {
+      fs.rmSync(secretFile(paths, cluster), { force: true });
+    },
+  };
+}

@@ -1,0 +1,78 @@
+/** SQL through the cluster's HAProxy ports, with the superuser password read from the secret store. */
+import { Client } from 'pg';
+import type { Paths } from '../common/paths';
+import { DEFAULT_DATABASE, SUPERUSER } from '../common/names';
+import type { ClusterPorts } from '../common/spec';
+import { pollUntil } from './heartbeat';
+import { readClusterSecrets } from './secrets';
+
+export interface ReadWriteProof {
+  /** The member that took the write (leader). */
+  writtenOn: string;
+  /** The member that served the read through ro. */
+  readOn: string;
+  readInRecovery: boolean;
+}
+
+export async function withClient<T>(paths: Paths, cluster: string, port: number, fn: (c: Client) => Promise<T>): Promise<T> {
+  const client = new Client({
+    host: '127.0.0.1',
+    port,
+    user: SUPERUSER,
+    database: DEFAULT_DATABASE,
+    password: readClusterSecrets(paths, cluster).superuser,
+    connectionTimeoutMillis: 3000,
+    statement_timeout: 10000,
+  });
+  // A refused/reset connection emits 'error' on the client; without a listener it would crash the worker.
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+// Patroni sets cluster_name to the scope; the member name comes from the host name of the container.
+const WHO = `select pg_is_in_recovery() as rec, split_part(current_setting('listen_addresses'), ',', 1) as l, inet_server_addr()::text as addr`;
+
+export function createSqlActivities(paths: Paths) {
+  return {
+    /**
+     * Proof that the cluster serves: write a row through rw, read it back through ro from a
+     * server in recovery (a replica). The token makes the row unique to this check.
+     */
+    async verifyReadWrite(i: { cluster: string; ports: ClusterPorts; token: string; expectReplica: boolean }): Promise<ReadWriteProof> {
+      const writtenOn = await pollUntil<string>(
+        'a write through rw',
+        async () => {
+          const addr = await withClient(paths, i.cluster, i.ports.rw, async (c) => {
+            await c.query('create schema if not exists dbaas');
+            await c.query('create table if not exists dbaas.smoke (token text primary key, written_at timestamptz not null default now())');
+            await c.query('insert into dbaas.smoke (token) values ($1) on conflict (token) do nothing', [i.token]);
+            const r = await c.query<{ rec: boolean; addr: string }>(WHO);
+            if (r.rows[0].rec) throw new Error('rw port reached a server in recovery');
+            return r.rows[0].addr;
+          });
+          return { done: addr };
+        },
+        { intervalMs: 500, timeoutMs: 60_000 },
+      );
+      const port = i.expectReplica ? i.ports.ro : i.ports.rw;
+      const read = await pollUntil<{ rec: boolean; addr: string }>(
+        `the row read back through ${i.expectReplica ? 'ro' : 'rw'}`,
+        async () =>
+          withClient(paths, i.cluster, port, async (c) => {
+            const r = await c.query<{ rec: boolean; addr: string }>(WHO);
+            const row = await c.query('select 1 from dbaas.smoke where token = $1', [i.token]).catch(() => ({ rowCount: 0 }));
+            if (i.expectReplica && !r.rows[0].rec) return { status: 'ro reached a server not in recovery' };
+            if (!row.rowCount) return { status: `row not yet visible on ${r.rows[0].addr}` };
+            return { done: r.rows[0] };
+          }),
+        { intervalMs: 250, timeoutMs: 60_000 },
+      );
+      return { writtenOn, readOn: read.addr, readInRecovery: read.rec };
+    },
+  };
+}

@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+'use strict';
+// Thin launcher: the CLI is compiled to dist/ by `npm run build` (run by `npm ci`).
+const path = require('node:path');
+const fs = require('node:fs');
+const main = path.join(__dirname, '..', 'dist', 'client', 'main.js');
+if (!fs.existsSync(main)) {
+  console.error('dbaas: not built yet: run `npm ci` (or `npm run build`) in ' + path.join(__dirname, '..'));
+  process.exit(2);
+}
+require(main).main(process.argv).then((code) => process.exit(code));

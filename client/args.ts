@@ -1,0 +1,27 @@
+/** Argument parsers that turn bad input into one clear line and exit code 2. */
+import { MAX_REPLICAS, clusterNameProblem, isProfileName, type ProfileName } from '../common/spec';
+import { UsageError } from './errors';
+
+export function parseClusterName(name: string): string {
+  const problem = clusterNameProblem(name);
+  if (problem) throw new UsageError(problem);
+  return name;
+}
+
+export function parseReplicas(v: string): number {
+  if (!/^\d+$/.test(v) || Number(v) > MAX_REPLICAS) {
+    throw new UsageError(`--replicas must be an integer from 0 to ${MAX_REPLICAS}, got "${v}"`);
+  }
+  return Number(v);
+}
+
+export function parseEtcd(v: string): 1 | 3 {
+  if (v === '1') return 1;
+  if (v === '3') return 3;
+  throw new UsageError(`--etcd must be 1 or 3, got "${v}"`);
+}
+
+export function parseProfile(v: string): ProfileName {
+  if (!isProfileName(v)) throw new UsageError(`--profile must be default or fast, got "${v}"`);
+  return v;
+}

@@ -1,0 +1,105 @@
+/** Read-only views of clusters for `list`, `status` and `connect`: Docker labels + Patroni /cluster. */
+import * as fs from 'node:fs';
+import type Docker from 'dockerode';
+import type { Paths } from '../common/paths';
+import {
+  LABEL_CLUSTER, LABEL_MEMBER, LABEL_PORT_PREFIX, LABEL_ROLE,
+} from '../common/names';
+import { portsFromBase } from '../common/ports';
+import type { ClusterPorts } from '../common/spec';
+import { clusterView } from '../activities/patroni';
+import type { ClusterMember } from '../activities/patroni-api';
+
+export interface MemberStatus {
+  name: string;
+  role: string;
+  state: string;
+  lag: number | null;
+  timeline: number | null;
+  nofailover: boolean;
+  container: { name: string; state: string; created: string };
+}
+
+export interface ClusterStatus {
+  name: string;
+  leader: string | null;
+  members: MemberStatus[];
+  etcd: { name: string; state: string }[];
+  haproxy: { state: string } | null;
+  endpoints: {
+    rw: { host: string; port: number };
+    ro: { host: string; port: number };
+    stats: { url: string; metrics: string };
+  } | null;
+}
+
+export async function clusterNames(docker: Docker): Promise<string[]> {
+  const filters = { label: [LABEL_CLUSTER] };
+  const [cs, ns, vs] = await Promise.all([
+    docker.listContainers({ all: true, filters }),
+    docker.listNetworks({ filters }),
+    docker.listVolumes({ filters }),
+  ]);
+  const names = new Set<string>();
+  for (const c of cs) names.add(c.Labels[LABEL_CLUSTER]);
+  for (const n of ns) if (n.Labels?.[LABEL_CLUSTER]) names.add(n.Labels[LABEL_CLUSTER]);
+  for (const v of vs.Volumes ?? []) if (v.Labels?.[LABEL_CLUSTER]) names.add(v.Labels[LABEL_CLUSTER]);
+  return [...names].sort();
+}
+
+/** Containers or network exist (volumes alone are data kept by `delete --keep-data`). */
+export async function clusterIsLive(docker: Docker, cluster: string): Promise<boolean> {
+  const filters = { label: [`${LABEL_CLUSTER}=${cluster}`] };
+  const [cs, ns] = await Promise.all([docker.listContainers({ all: true, filters }), docker.listNetworks({ filters })]);
+  return cs.length > 0 || ns.length > 0;
+}
+
+export async function clusterPorts(docker: Docker, paths: Paths, cluster: string): Promise<ClusterPorts | undefined> {
+  const cs = await docker.listContainers({ all: true, filters: { label: [`${LABEL_CLUSTER}=${cluster}`, `${LABEL_ROLE}=haproxy`] } });
+  const base = cs[0]?.Labels[`${LABEL_PORT_PREFIX}base`];
+  if (base) return portsFromBase(Number(base));
+  try {
+    const reg = JSON.parse(fs.readFileSync(paths.portRegistry, 'utf8')) as { clusters: Record<string, number> };
+    const b = reg.clusters[cluster];
+    return b === undefined ? undefined : portsFromBase(b);
+  } catch {
+    return undefined;
+  }
+}
+
+export async function clusterStatus(docker: Docker, paths: Paths, cluster: string): Promise<ClusterStatus> {
+  const cs = await docker.listContainers({ all: true, filters: { label: [`${LABEL_CLUSTER}=${cluster}`] } });
+  const pg = cs.filter((c) => c.Labels[LABEL_ROLE] === 'postgres').sort((a, b) => a.Labels[LABEL_MEMBER].localeCompare(b.Labels[LABEL_MEMBER], 'en', { numeric: true }));
+  const names = pg.map((c) => c.Labels[LABEL_MEMBER]);
+  const view: ClusterMember[] = (await clusterView(docker, cluster, names)) ?? [];
+  const members: MemberStatus[] = pg.map((c) => {
+    const name = c.Labels[LABEL_MEMBER];
+    const m = view.find((v) => v.name === name);
+    return {
+      name,
+      role: m?.role ?? 'unknown',
+      state: m?.state ?? (c.State === 'running' ? 'not registered' : 'down'),
+      lag: m?.lag ?? null,
+      timeline: m?.timeline ?? null,
+      nofailover: m?.tags?.nofailover === true,
+      container: { name: c.Names[0]?.replace(/^\//, '') ?? '', state: c.State, created: new Date(c.Created * 1000).toISOString() },
+    };
+  });
+  const hap = cs.find((c) => c.Labels[LABEL_ROLE] === 'haproxy');
+  const ports = await clusterPorts(docker, paths, cluster);
+  return {
+    name: cluster,
+    leader: view.find((v) => v.role === 'leader')?.name ?? null,
+    members,
+    etcd: cs.filter((c) => c.Labels[LABEL_ROLE] === 'etcd').map((c) => ({ name: c.Labels[LABEL_MEMBER] ?? '', state: c.State })),
+    haproxy: hap ? { state: hap.State } : null,
+    endpoints: ports
+      ? {
+          rw: { host: '127.0.0.1', port: ports.rw },
+          ro: { host: '127.0.0.1', port: ports.ro },
+          stats: { url: `http://127.0.0.1:${ports.stats}/`, metrics: `http://127.0.0.1:${ports.stats}/metrics` },
+        }
+      : null,
+  };
+}
+

@@ -1,0 +1,193 @@
+/** `dbaas cluster create|list|status|delete`: start workflows, follow them, print. */
+import Table from 'cli-table3';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { SEARCH_ATTRIBUTE_CLUSTER, TASK_QUEUE, workflowIds } from '../../common/names';
+import { resolvePaths } from '../../common/paths';
+import { temporalConfig } from '../../common/temporal-config';
+import { SpecError, validateSpec, type ConnectionInfo, type CreateClusterInput } from '../../common/spec';
+import type { createCluster, deleteCluster, DeleteClusterResult } from '../../workflows';
+import { clusterIsLive, clusterNames, clusterStatus, type ClusterStatus } from '../cluster-info';
+import { connectDocker, connectTemporal } from '../connections';
+import { OperationError, UsageError } from '../errors';
+import { watchWorkflow } from '../watch';
+
+export const clusterNameKey = defineSearchAttributeKey(SEARCH_ATTRIBUTE_CLUSTER, SearchAttributeType.KEYWORD);
+
+function failureMessage(err: unknown): string {
+  // Walk the cause chain to the innermost message: that is the step's own error.
+  let e: unknown = err;
+  const parts: string[] = [];
+  while (e instanceof Error) {
+    if (e.message && !parts.includes(e.message)) parts.push(e.message);
+    e = (e as { cause?: unknown }).cause;
+  }
+  return parts[parts.length - 1] ?? String(err);
+}
+
+async function isRunning(handle: WorkflowHandle): Promise<boolean> {
+  try {
+    return (await handle.describe()).status.name === 'RUNNING';
+  } catch {
+    return false;
+  }
+}
+
+async function follow<T>(handle: WorkflowHandle, what: string): Promise<T> {
+  try {
+    return await watchWorkflow<T>(handle);
+  } catch (err) {
+    if (err instanceof WorkflowFailedError) throw new OperationError(`${what} failed: ${failureMessage(err)}`);
+    throw err;
+  }
+}
+
+function uiLink(workflowId: string): string {
+  const cfg = temporalConfig();
+  return cfg.ui ? `${cfg.ui}/namespaces/${cfg.namespace}/workflows/${encodeURIComponent(workflowId)}` : workflowId;
+}
+
+export function printConnectionInfo(info: ConnectionInfo): void {
+  const uri = (port: number): string => `postgresql://${info.user}@${info.host}:${port}/${info.database}`;
+  console.log(`cluster ${info.cluster}: leader ${info.leader}, members ${info.members.join(', ')}`);
+  console.log(`  read-write: ${uri(info.ports.rw)}`);
+  console.log(`  read-only:  ${uri(info.ports.ro)}`);
+  console.log(`  stats:      ${info.statsUrl} (Prometheus: ${info.statsUrl}metrics)`);
+  console.log(`  password:   \`npx dbaas connect ${info.cluster}\` prints a URI with credentials`);
+}
+
+export interface CreateOptions {
+  replicas: number;
+  sync: boolean;
+  profile: CreateClusterInput['profile'];
+  etcd: 1 | 3;
+  detach: boolean;
+  keepOnFailure: boolean;
+}
+
+export async function createClusterCommand(name: string, o: CreateOptions): Promise<void> {
+  const input: CreateClusterInput = {
+    name, replicas: o.replicas, sync: o.sync, profile: o.profile, etcdMembers: o.etcd, keepOnFailure: o.keepOnFailure,
+  };
+  try {
+    validateSpec(input);
+  } catch (err) {
+    if (err instanceof SpecError) throw new UsageError(err.message);
+    throw err;
+  }
+  const { client, connection } = await connectTemporal();
+  try {
+    const docker = await connectDocker();
+    const id = workflowIds.createCluster(name);
+    let handle: WorkflowHandle<typeof createCluster> = client.workflow.getHandle(id);
+    if (await isRunning(handle)) {
+      console.log(`cluster ${name} is being created; following workflow ${id}`);
+    } else {
+      if (await clusterIsLive(docker, name)) throw new UsageError(`cluster ${name} already exists`);
+      try {
+        handle = await client.workflow.start<typeof createCluster>('createCluster', {
+          workflowId: id,
+          taskQueue: TASK_QUEUE,
+          args: [input],
+          typedSearchAttributes: [{ key: clusterNameKey, value: name }],
+        });
+        console.log(`creating cluster ${name}: workflow ${uiLink(id)}`);
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        console.log(`cluster ${name} is being created; following workflow ${id}`);
+      }
+    }
+    if (o.detach) return;
+    const info = await follow<ConnectionInfo>(handle, `create ${name}`);
+    printConnectionInfo(info);
+  } finally {
+    await connection.close();
+  }
+}
+
+export async function deleteClusterCommand(name: string, o: { keepData: boolean }): Promise<void> {
+  const { client, connection } = await connectTemporal();
+  try {
+    const docker = await connectDocker();
+    const id = workflowIds.deleteCluster(name);
+    let handle: WorkflowHandle<typeof deleteCluster> = client.workflow.getHandle(id);
+    if (await isRunning(handle)) {
+      console.log(`cluster ${name} is being deleted; following workflow ${id}`);
+    } else {
+      const known = (await clusterNames(docker)).includes(name);
+      if (!known) throw new UsageError(`no cluster named ${name}`);
+      try {
+        handle = await client.workflow.start<typeof deleteCluster>('deleteCluster', {
+          workflowId: id,
+          taskQueue: TASK_QUEUE,
+          args: [{ name, keepData: o.keepData }],
+          typedSearchAttributes: [{ key: clusterNameKey, value: name }],
+        });
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      }
+      console.log(`deleting cluster ${name}: workflow ${uiLink(id)}`);
+    }
+    const r = await follow<DeleteClusterResult>(handle, `delete ${name}`);
+    console.log(`cluster ${name} deleted: ${r.containers} containers, ${r.networks} networks, ${r.volumes} volumes removed` +
+      (o.keepData ? `; ${r.keptVolumes} data volumes kept` : ''));
+  } finally {
+    await connection.close();
+  }
+}
+
+export async function statusCommand(name: string, o: { json: boolean }): Promise<void> {
+  const docker = await connectDocker();
+  if (!(await clusterNames(docker)).includes(name)) throw new UsageError(`no cluster named ${name}`);
+  const s = await clusterStatus(docker, resolvePaths(), name);
+  if (o.json) {
+    console.log(JSON.stringify(s, null, 2));
+    return;
+  }
+  printStatus(s);
+}
+
+/** Colours only on a terminal, so piped output and logs stay plain text. */
+function table(head: string[]): Table.Table {
+  return process.stdout.isTTY
+    ? new Table({ head })
+    : new Table({ head, style: { head: [], border: [] } });
+}
+
+function printStatus(s: ClusterStatus): void {
+  console.log(`cluster ${s.name}   leader: ${s.leader ?? 'none'}`);
+  const t = table(['member', 'role', 'state', 'lag', 'timeline', 'container', 'created']);
+  for (const m of s.members) {
+    t.push([m.name + (m.nofailover ? ' (read-only)' : ''), m.role, m.state, m.lag ?? '', m.timeline ?? '', m.container.state, m.container.created]);
+  }
+  console.log(t.toString());
+  console.log(`etcd: ${s.etcd.map((e) => `${e.name} ${e.state}`).join(', ') || 'none'}   haproxy: ${s.haproxy?.state ?? 'none'}`);
+  if (s.endpoints) {
+    console.log(`rw ${s.endpoints.rw.host}:${s.endpoints.rw.port}   ro ${s.endpoints.ro.host}:${s.endpoints.ro.port}   stats ${s.endpoints.stats.url}`);
+  }
+}
+
+export async function listCommand(o: { json: boolean }): Promise<void> {
+  const docker = await connectDocker();
+  const paths = resolvePaths();
+  const all = await Promise.all((await clusterNames(docker)).map((n) => clusterStatus(docker, paths, n)));
+  if (o.json) {
+    console.log(JSON.stringify(all.map((s) => ({
+      name: s.name, leader: s.leader, members: s.members.length,
+      running: s.members.filter((m) => m.container.state === 'running').length,
+      endpoints: s.endpoints,
+    })), null, 2));
+    return;
+  }
+  if (all.length === 0) {
+    console.log('no clusters');
+    return;
+  }
+  const t = table(['cluster', 'leader', 'members', 'rw', 'ro', 'created']);
+  for (const s of all) {
+    const running = s.members.filter((m) => m.container.state === 'running').length;
+    t.push([s.name, s.leader ?? 'none', `${running}/${s.members.length} running`, s.endpoints?.rw.port ?? '', s.endpoints?.ro.port ?? '', s.members[0]?.container.created ?? '']);
+  }
+  console.log(t.toString());
+}
+

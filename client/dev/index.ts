@@ -1,0 +1,98 @@
+/**
+ * `dbaas dev up|down|status`: bring up everything a local dbaas needs (Docker engine, images,
+ * Temporal server, worker), idempotently, so a re-run on a ready machine takes seconds.
+ */
+import * as fs from 'node:fs';
+import { resolvePaths, type Paths } from '../../common/paths';
+import { hostPort, livePid, seconds, stopPidFile, tcpAccepts } from './process-util';
+import { DOCKERD_ROLE, dockerClient, dockerdPidFile, dockerHost, ensureDockerEngine, pingDocker } from './engine';
+import { ensureBaseImage, ensureImages } from './images';
+import { ensureTemporalBinary, ensureTemporalServer, stopTemporalServer, temporalPidFile, TEMPORAL_ROLE } from './temporal';
+import { startWorker, stopWorker, workerPid } from './worker-process';
+import { temporalConfig } from '../../common/temporal-config';
+import type { DevStatus, Log } from './types';
+
+export type { DevStatus, Log, TemporalEndpoint } from './types';
+export { ensureDockerEngine, dockerClient } from './engine';
+export { contextHash, ensureBaseImage, ensureImages } from './images';
+export { findTemporalBinary, ensureTemporalBinary, ensureTemporalServer, stopTemporalServer } from './temporal';
+export { startWorker, stopWorker, workerPid } from './worker-process';
+
+/** Home and secrets hold credentials: owner-only, enforced even when they already exist. */
+function ensureDirs(paths: Paths): void {
+  for (const d of [paths.home, paths.secrets]) {
+    fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+    fs.chmodSync(d, 0o700);
+  }
+  for (const d of [paths.logs, paths.run, paths.cache, paths.cacheBin]) fs.mkdirSync(d, { recursive: true });
+}
+
+async function step<T>(log: Log, name: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = Date.now();
+  const result = await fn();
+  log(`✓ ${name} (${seconds(t0)}s)`);
+  return result;
+}
+
+export interface DevUpOptions {
+  log: Log;
+  startWorker?: boolean;
+  /** false: install everything (engine, images, Temporal CLI) but start no Temporal server (tests start their own). */
+  startServer?: boolean;
+  workerScript?: string;
+}
+
+export async function devUp(opts: DevUpOptions): Promise<DevStatus> {
+  const { log } = opts;
+  const paths = resolvePaths();
+  ensureDirs(paths);
+  const docker = await step(log, 'docker engine', () => ensureDockerEngine(paths, log));
+  await step(log, 'base image', () => ensureBaseImage(docker, paths, log));
+  await step(log, 'images', () => ensureImages(docker, log));
+  if (!temporalConfig().external) await step(log, 'temporal cli', () => ensureTemporalBinary(paths, log));
+  if (opts.startServer === false) return devStatus();
+  const t = await step(log, 'temporal server', () => ensureTemporalServer(paths, log));
+  log(`  temporal ${t.address}${t.ui ? `, web UI ${t.ui}` : ''}`);
+  if (opts.startWorker !== false) await step(log, 'worker', () => startWorker(paths, log, opts.workerScript));
+  return devStatus();
+}
+
+export async function devDown(opts: { log: Log; engine?: boolean }): Promise<void> {
+  const { log } = opts;
+  const paths = resolvePaths();
+  const w = await stopWorker(paths);
+  log(w !== undefined ? `✓ stopped worker (pid ${w})` : '✓ no worker running');
+  const t = await stopTemporalServer(paths);
+  log(t !== undefined ? `✓ stopped temporal server (pid ${t})` : '✓ no temporal server of ours running');
+  if (opts.engine) {
+    // Only a dockerd we started; dockerd stops containers first, so give it longer.
+    const d = await stopPidFile(dockerdPidFile(paths), DOCKERD_ROLE, 60_000);
+    log(d !== undefined ? `✓ stopped dockerd (pid ${d})` : '✓ dockerd was not started by dbaas; left running');
+  }
+}
+
+/** Cheap checks only: ping, TCP connect, kill(pid, 0). */
+export async function devStatus(): Promise<DevStatus> {
+  const paths = resolvePaths();
+  const cfg = temporalConfig();
+  const docker = dockerClient();
+  const [dockerOk, temporalOk] = await Promise.all([
+    pingDocker(docker, 2_000),
+    tcpAccepts(hostPort(cfg.address, 7233).host, hostPort(cfg.address, 7233).port, 1_000),
+  ]);
+  let version: string | undefined;
+  if (dockerOk) version = await docker.version().then((v) => v.Version, () => undefined);
+  const wpid = workerPid(paths);
+  return {
+    home: paths.home,
+    docker: { host: dockerHost(), ok: dockerOk, version },
+    temporal: {
+      address: cfg.address,
+      ui: cfg.ui,
+      external: cfg.external,
+      pid: livePid(temporalPidFile(paths), TEMPORAL_ROLE),
+      ok: temporalOk,
+    },
+    worker: { pid: wpid, ok: wpid !== undefined },
+  };
+}

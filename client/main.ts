@@ -1,0 +1,104 @@
+/** The `dbaas` CLI: thin — it validates input, starts workflows, follows them and prints. */
+import { Command, CommanderError, Option } from 'commander';
+import { createClusterCommand, deleteClusterCommand, listCommand, statusCommand } from './commands/cluster';
+import { connectCommand } from './commands/connect';
+import { devDownCommand, devStatusCommand, devUpCommand } from './commands/dev';
+import { parseClusterName, parseEtcd, parseProfile, parseReplicas } from './args';
+import { UsageError, exitCodeOf } from './errors';
+
+/** Commander's own argument parsers run before actions; keep their errors on the exit-2 path. */
+function arg<T>(parse: (v: string) => T): (v: string) => T {
+  return (v: string) => parse(v);
+}
+
+export function buildProgram(): Command {
+  const program = new Command('dbaas')
+    .description('Highly-available PostgreSQL clusters on Docker, run by Temporal workflows')
+    .exitOverride()
+    .showHelpAfterError(false)
+    .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });
+
+  const cluster = program.command('cluster').description('create, inspect and delete clusters').exitOverride();
+  cluster
+    .command('create')
+    .argument('<name>', 'cluster name (DNS label, 1-30 characters)', arg(parseClusterName))
+    .option('--replicas <n>', 'replicas besides the leader (0-8)', arg(parseReplicas), 2)
+    .option('--sync', 'synchronous replication (Patroni synchronous_mode)', false)
+    .option('--profile <name>', 'HA timing profile: default | fast', arg(parseProfile), 'default' as const)
+    .addOption(new Option('--etcd <n>', 'etcd members: 1 | 3').argParser(arg(parseEtcd)).default(1))
+    .option('--detach', 'start the workflow and return', false)
+    .option('--keep-on-failure', 'leave what was created when a step fails (debugging)', false)
+    .description('create a cluster: etcd, a Patroni leader, streaming replicas, HAProxy rw/ro')
+    .exitOverride()
+    .action((name: string, o) => createClusterCommand(name, o));
+  cluster
+    .command('list')
+    .option('--json', 'JSON output', false)
+    .description('list clusters')
+    .exitOverride()
+    .action((o) => listCommand(o));
+  cluster
+    .command('status')
+    .argument('<name>', 'cluster name', arg(parseClusterName))
+    .option('--json', 'JSON output', false)
+    .description('members, roles, lag, endpoints')
+    .exitOverride()
+    .action((name: string, o) => statusCommand(name, o));
+  cluster
+    .command('delete')
+    .argument('<name>', 'cluster name', arg(parseClusterName))
+    .option('--keep-data', 'keep the data volumes (and credentials)', false)
+    .description('remove the cluster\'s containers, network and volumes')
+    .exitOverride()
+    .action((name: string, o) => deleteClusterCommand(name, o));
+
+  program
+    .command('connect')
+    .argument('<name>', 'cluster name', arg(parseClusterName))
+    .option('--ro', 'the read-only endpoint', false)
+    .description('print a postgresql:// URI with credentials')
+    .exitOverride()
+    .action((name: string, o) => connectCommand(name, o));
+
+  const dev = program.command('dev').description('local environment: Docker engine, images, Temporal, worker').exitOverride();
+  dev.command('up').option('--no-worker', 'do not start the background worker')
+    .option('--no-server', 'install only (engine, images, Temporal CLI); start no Temporal server or worker').description('install and start everything (idempotent)').exitOverride()
+    .action((o) => devUpCommand(o));
+  dev.command('down').option('--engine', 'also stop the Docker engine dbaas started', false).description('stop the worker and Temporal').exitOverride()
+    .action((o) => devDownCommand(o));
+  dev.command('status').option('--json', 'JSON output', false).description('what is running').exitOverride()
+    .action((o) => devStatusCommand(o));
+
+  program
+    .command('worker')
+    .description('run a worker in the foreground')
+    .exitOverride()
+    .action(async () => {
+      const { runWorkerMain } = await import('../worker/main');
+      await runWorkerMain();
+    });
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // help and version are "errors" with exit code 0 in commander's exitOverride mode.
+      if (err.exitCode === 0) return 0;
+      return 2;
+    }
+    const code = exitCodeOf(err);
+    console.error(`dbaas: ${(err as Error).message}`);
+    if (code !== 2 && process.env.DBAAS_DEBUG) console.error(err);
+    return code;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv).then((code) => process.exit(code));
+}
+
+export { UsageError };

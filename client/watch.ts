@@ -1,0 +1,76 @@
+/**
+ * Follow a workflow: poll its `progress` query and print one line per finished step with the
+ * elapsed seconds (a live spinner for running steps on a TTY, plain lines otherwise).
+ */
+import type { WorkflowHandle } from '@temporalio/client';
+import ora, { type Ora } from 'ora';
+import { PROGRESS_QUERY, type Progress, type StepState } from '../common/progress';
+
+const POLL_MS = 250;
+
+interface Seen {
+  state: StepState;
+  since: number;
+}
+
+function fmt(ms: number): string {
+  return `${(ms / 1000).toFixed(1)}s`;
+}
+
+export async function watchWorkflow<T>(handle: WorkflowHandle, out: NodeJS.WriteStream = process.stdout): Promise<T> {
+  const tty = Boolean(out.isTTY) && !process.env.CI;
+  const seen = new Map<string, Seen>();
+  let spinner: Ora | undefined;
+  const t0 = Date.now();
+  let lastPoll = t0;
+
+  const print = (line: string): void => {
+    if (spinner) spinner.clear();
+    out.write(`${line}\n`);
+    if (spinner) spinner.render();
+  };
+
+  const poll = async (): Promise<void> => {
+    let p: Progress;
+    try {
+      p = await handle.query<Progress>(PROGRESS_QUERY);
+    } catch {
+      return; // not started yet, or closed: the result tells the rest
+    }
+    const now = Date.now();
+    const running: string[] = [];
+    for (const s of p.steps) {
+      const prev = seen.get(s.name);
+      if (!prev || prev.state !== s.state) {
+        // A step that went pending → done between two polls started after the previous poll.
+        const since = prev?.state === 'running' ? prev.since : s.state === 'running' ? now : lastPoll;
+        if (s.state === 'done') print(`✓ ${s.name} (${fmt(now - since)})`);
+        else if (s.state === 'failed') print(`✗ ${s.name} (${fmt(now - since)}): ${s.detail ?? 'failed'}`);
+        else if (s.state === 'skipped' && prev?.state !== 'skipped') print(`- ${s.name} (skipped)`);
+        seen.set(s.name, { state: s.state, since: s.state === 'running' ? since : now });
+      }
+      if (s.state === 'running') running.push(`${s.name} ${fmt(now - (seen.get(s.name)?.since ?? now))}`);
+    }
+    lastPoll = now;
+    if (tty) {
+      if (!spinner) spinner = ora({ stream: out }).start();
+      spinner.text = running.join(' | ') || 'working';
+    }
+  };
+
+  const result = handle.result() as Promise<T>;
+  let settled = false;
+  result.then(() => (settled = true), () => (settled = true));
+  try {
+    while (!settled) {
+      await poll();
+      await Promise.race([new Promise((r) => setTimeout(r, POLL_MS)), result.catch(() => undefined)]);
+    }
+    await poll();
+  } finally {
+    spinner?.stop();
+  }
+  const value = await result;
+  out.write(`done in ${fmt(Date.now() - t0)}\n`);
+  return value;
+}

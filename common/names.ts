@@ -1,0 +1,57 @@
+/**
+ * Deterministic Docker resource names and labels. A retried activity recomputes the same
+ * name and finds what its first attempt made.
+ */
+
+export const LABEL_CLUSTER = 'dbaas.cluster';
+export const LABEL_ROLE = 'dbaas.role';
+export const LABEL_MEMBER = 'dbaas.member';
+export const LABEL_PORT_PREFIX = 'dbaas.port.';
+export const LABEL_SPEC = 'dbaas.spec';
+
+export type Role = 'etcd' | 'postgres' | 'haproxy';
+
+export const TASK_QUEUE = 'dbaas';
+export const SEARCH_ATTRIBUTE_CLUSTER = 'ClusterName';
+
+/** Patroni DCS namespace; the scope below it is the cluster name. */
+export const PATRONI_NAMESPACE = '/dbaas/';
+export const PG_PORT = 5432;
+export const PATRONI_API_PORT = 8008;
+export const ETCD_CLIENT_PORT = 2379;
+export const ETCD_PEER_PORT = 2380;
+export const HAPROXY_RW_PORT = 5000;
+export const HAPROXY_RO_PORT = 5001;
+export const HAPROXY_STATS_PORT = 7000;
+
+export const SUPERUSER = 'postgres';
+export const REPLICATION_USER = 'replicator';
+export const REWIND_USER = 'rewinder';
+export const DEFAULT_DATABASE = 'postgres';
+
+export const IMAGES = {
+  postgres: 'dbaas/postgres:local',
+  etcd: 'dbaas/etcd:local',
+  haproxy: 'dbaas/haproxy:local',
+} as const;
+
+export const networkName = (cluster: string): string => `dbaas-${cluster}`;
+export const containerName = (cluster: string, member: string): string => `dbaas-${cluster}-${member}`;
+export const volumeName = (cluster: string, member: string): string => `dbaas-${cluster}-${member}-data`;
+export const HAPROXY_MEMBER = 'haproxy';
+
+export function labels(cluster: string, role: Role, member?: string): Record<string, string> {
+  const l: Record<string, string> = { [LABEL_CLUSTER]: cluster, [LABEL_ROLE]: role };
+  if (member !== undefined) l[LABEL_MEMBER] = member;
+  return l;
+}
+
+export const workflowIds = {
+  createCluster: (c: string): string => `create-cluster:${c}`,
+  deleteCluster: (c: string): string => `delete-cluster:${c}`,
+};
+
+/** etcd client endpoints as host:port, reachable by container DNS name on the cluster network. */
+export function etcdHostList(cluster: string, etcdMembers: string[], port: number): string[] {
+  return etcdMembers.map((m) => `${containerName(cluster, m)}:${port}`);
+}

@@ -1,0 +1,106 @@
+/** patroni.yml for one member, rendered from the typed spec. Pure. */
+import { stringify } from 'yaml';
+import type { HaProfile } from '../spec';
+import {
+  ETCD_CLIENT_PORT, PATRONI_API_PORT, PATRONI_NAMESPACE, PG_PORT,
+  REPLICATION_USER, REWIND_USER, SUPERUSER, containerName, etcdHostList,
+} from '../names';
+
+export const DATA_ROOT = '/var/lib/dbaas';
+export const DATA_DIR = `${DATA_ROOT}/pgdata`;
+export const PATRONI_CONFIG_PATH = '/etc/patroni/patroni.yml';
+export const SOCKET_DIR = '/var/run/postgresql';
+
+export interface ClusterPasswords {
+  superuser: string;
+  replication: string;
+  rewind: string;
+}
+
+export interface PatroniMemberTags {
+  nofailover: boolean;
+  noloadbalance: boolean;
+}
+
+export interface PatroniRenderInput {
+  cluster: string;
+  member: string;
+  etcdMembers: string[];
+  profile: HaProfile;
+  sync: boolean;
+  tags: PatroniMemberTags;
+  passwords: ClusterPasswords;
+}
+
+/** PostgreSQL parameters every member starts with (bootstrap DCS copy; Patroni keeps them in sync). */
+export const BASE_PARAMETERS: Record<string, string | number> = {
+  password_encryption: 'scram-sha-256',
+  wal_level: 'replica',
+  hot_standby: 'on',
+  wal_log_hints: 'on',
+  max_connections: 100,
+  max_wal_senders: 10,
+  max_replication_slots: 10,
+  wal_keep_size: '128MB',
+};
+
+export function renderPatroniConfig(i: PatroniRenderInput): string {
+  const host = containerName(i.cluster, i.member);
+  const p = i.profile.patroni;
+  const doc = {
+    scope: i.cluster,
+    namespace: PATRONI_NAMESPACE,
+    name: i.member,
+    restapi: {
+      listen: `0.0.0.0:${PATRONI_API_PORT}`,
+      connect_address: `${host}:${PATRONI_API_PORT}`,
+    },
+    // etcd 3.4 disables the v2 API that Patroni's `etcd:` section speaks.
+    etcd3: { hosts: etcdHostList(i.cluster, i.etcdMembers, ETCD_CLIENT_PORT) },
+    bootstrap: {
+      dcs: {
+        ttl: p.ttl,
+        loop_wait: p.loopWait,
+        retry_timeout: p.retryTimeout,
+        maximum_lag_on_failover: p.maximumLagOnFailover,
+        synchronous_mode: i.sync,
+        postgresql: {
+          use_pg_rewind: true,
+          use_slots: true,
+          parameters: BASE_PARAMETERS,
+        },
+      },
+      initdb: [{ encoding: 'UTF8' }, { locale: 'C.UTF-8' }, 'data-checksums', { 'auth-host': 'scram-sha-256' }, { 'auth-local': 'peer' }],
+    },
+    postgresql: {
+      listen: `0.0.0.0:${PG_PORT}`,
+      connect_address: `${host}:${PG_PORT}`,
+      data_dir: DATA_DIR,
+      bin_dir: '/usr/lib/postgresql/15/bin',
+      pgpass: '/tmp/pgpass',
+      authentication: {
+        superuser: { username: SUPERUSER, password: i.passwords.superuser },
+        replication: { username: REPLICATION_USER, password: i.passwords.replication },
+        rewind: { username: REWIND_USER, password: i.passwords.rewind },
+      },
+      parameters: {
+        unix_socket_directories: SOCKET_DIR,
+        password_encryption: 'scram-sha-256',
+      },
+      pg_hba: [
+        // Patroni itself runs as the postgres OS user and connects over the socket.
+        `local all ${SUPERUSER} peer`,
+        'local all all scram-sha-256',
+        `host replication ${REPLICATION_USER} 0.0.0.0/0 scram-sha-256`,
+        'host all all 0.0.0.0/0 scram-sha-256',
+      ],
+    },
+    tags: {
+      nofailover: i.tags.nofailover,
+      noloadbalance: i.tags.noloadbalance,
+      clonefrom: false,
+      nosync: false,
+    },
+  };
+  return stringify(doc, { lineWidth: 0 });
+}

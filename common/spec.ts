@@ -1,0 +1,146 @@
+/**
+ * The typed cluster spec and its validation. Pure code: imported by the CLI, by the
+ * workflows (deterministic sandbox) and by the activities, so it must stay free of I/O.
+ */
+
+export const MAX_REPLICAS = 8;
+export const CLUSTER_NAME_MAX = 30;
+
+/** Patroni HA timing. Values in seconds, as Patroni's DCS config takes them. */
+export interface HaTiming {
+  ttl: number;
+  loopWait: number;
+  retryTimeout: number;
+  /** Bytes a replica may lag and still be promoted on failover. */
+  maximumLagOnFailover: number;
+}
+
+/** HAProxy health-check cadence matched to the HA timing, so the proxy follows a failover quickly. */
+export interface CheckTiming {
+  interMs: number;
+  fall: number;
+  rise: number;
+}
+
+export interface HaProfile {
+  name: ProfileName;
+  patroni: HaTiming;
+  haproxy: CheckTiming;
+}
+
+export type ProfileName = 'default' | 'fast';
+
+/** Profiles as data. `fast` is the setting measured at ~10 s leader-kill-to-write (PLATFORM.md). */
+export const PROFILES: Record<ProfileName, HaProfile> = {
+  default: {
+    name: 'default',
+    patroni: { ttl: 30, loopWait: 10, retryTimeout: 10, maximumLagOnFailover: 1048576 },
+    haproxy: { interMs: 3000, fall: 3, rise: 2 },
+  },
+  fast: {
+    name: 'fast',
+    patroni: { ttl: 10, loopWait: 2, retryTimeout: 4, maximumLagOnFailover: 1048576 },
+    haproxy: { interMs: 1000, fall: 2, rise: 1 },
+  },
+};
+
+export interface ClusterSpec {
+  name: string;
+  /** Replicas besides the leader: 0..MAX_REPLICAS. */
+  replicas: number;
+  /** Patroni synchronous_mode. */
+  sync: boolean;
+  profile: ProfileName;
+  /** etcd members: 1 or 3. */
+  etcdMembers: 1 | 3;
+}
+
+export interface CreateClusterInput extends ClusterSpec {
+  /** Leave whatever was created in place when a step fails for good (for debugging). */
+  keepOnFailure: boolean;
+}
+
+export interface DeleteClusterInput {
+  name: string;
+  keepData: boolean;
+}
+
+/** Host ports published on 127.0.0.1 for one cluster. */
+export interface ClusterPorts {
+  rw: number;
+  ro: number;
+  stats: number;
+}
+
+/** What CreateCluster returns: everything needed to connect, except credentials. */
+export interface ConnectionInfo {
+  cluster: string;
+  host: string;
+  ports: ClusterPorts;
+  user: string;
+  database: string;
+  members: string[];
+  leader: string;
+  statsUrl: string;
+}
+
+export class SpecError extends Error {
+  override name = 'SpecError';
+}
+
+const DNS_LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+
+/** Returns an error message, or undefined when the name is a valid cluster name. */
+export function clusterNameProblem(name: string): string | undefined {
+  if (name.length < 1 || name.length > CLUSTER_NAME_MAX) {
+    return `cluster name must be 1-${CLUSTER_NAME_MAX} characters, got ${name.length}`;
+  }
+  if (!DNS_LABEL.test(name)) {
+    return `cluster name "${name}" must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit`;
+  }
+  return undefined;
+}
+
+export function profileProblem(p: HaTiming): string | undefined {
+  for (const [k, v] of Object.entries(p)) {
+    if (!Number.isInteger(v) || v <= 0) return `${k} must be a positive integer, got ${v}`;
+  }
+  // Patroni < 3.2 does not enforce this; violating it lets a healthy leader lose its lock.
+  if (p.loopWait + 2 * p.retryTimeout > p.ttl) {
+    return `loop_wait + 2 × retry_timeout must be ≤ ttl (${p.loopWait} + 2 × ${p.retryTimeout} > ${p.ttl})`;
+  }
+  return undefined;
+}
+
+export function isProfileName(s: string): s is ProfileName {
+  return Object.prototype.hasOwnProperty.call(PROFILES, s);
+}
+
+/** Validate a full spec; throws SpecError with one clear line on the first problem. */
+export function validateSpec(spec: ClusterSpec): void {
+  const nameErr = clusterNameProblem(spec.name);
+  if (nameErr) throw new SpecError(nameErr);
+  if (!Number.isInteger(spec.replicas) || spec.replicas < 0 || spec.replicas > MAX_REPLICAS) {
+    throw new SpecError(`replicas must be an integer from 0 to ${MAX_REPLICAS}, got ${spec.replicas}`);
+  }
+  if (spec.etcdMembers !== 1 && spec.etcdMembers !== 3) {
+    throw new SpecError(`etcd members must be 1 or 3, got ${String(spec.etcdMembers)}`);
+  }
+  if (!isProfileName(spec.profile)) {
+    throw new SpecError(`unknown profile "${String(spec.profile)}" (known: ${Object.keys(PROFILES).join(', ')})`);
+  }
+  const profErr = profileProblem(PROFILES[spec.profile].patroni);
+  if (profErr) throw new SpecError(`profile ${spec.profile}: ${profErr}`);
+  if (spec.sync && spec.replicas < 1) {
+    throw new SpecError('synchronous mode needs at least 1 replica');
+  }
+}
+
+/** Member names are positional and never reused within a cluster's lifetime: pg-0, pg-1, ... */
+export function memberNames(replicas: number): string[] {
+  return Array.from({ length: replicas + 1 }, (_, i) => `pg-${i}`);
+}
+
+export function etcdMemberNames(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `etcd-${i}`);
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The README's test command. On a fresh Debian machine (as root) it installs and starts what the
+# tests need — npm packages, Docker engine, base + component images, the Temporal CLI — then runs
+# unit, workflow and integration tests with node's test runner. Tests start their own Temporal
+# dev server (createLocal) and name their clusters t-*.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-node-deps.sh
+node bin/dbaas.js dev up --no-server
+files=$(find dist/test -name '*.test.js' | sort)
+count=$(echo "$files" | grep -c . || true)
+if [ "$count" -eq 0 ]; then echo "no test files found under dist/test" >&2; exit 1; fi
+echo "running $count test files"
+# One file at a time: integration tests start real clusters and the machine has 2 cores.
+# shellcheck disable=SC2086
+node --test --test-concurrency=1 --test-reporter=spec $files

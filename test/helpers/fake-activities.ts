@@ -1,0 +1,48 @@
+/** Fake activities for workflow-logic tests: record calls, fail on demand. No I/O. */
+import { ApplicationFailure } from '@temporalio/common';
+import type { Activities } from '../../activities';
+import type { ClusterPorts } from '../../common/spec';
+
+export interface FakeOptions {
+  /** Activity name → error type to throw (non-retryable) the first time it is called. */
+  failOn?: Partial<Record<keyof Activities, string>>;
+}
+
+export interface Fake {
+  activities: Activities;
+  calls: { name: string; arg: unknown }[];
+  names(): string[];
+}
+
+export function fakeActivities(o: FakeOptions = {}): Fake {
+  const calls: { name: string; arg: unknown }[] = [];
+  const ports: ClusterPorts = { rw: 25432, ro: 25433, stats: 25434 };
+  const impl: Record<string, (arg: unknown) => Promise<unknown>> = {
+    assertClusterAbsent: async () => undefined,
+    ensureClusterSecrets: async () => undefined,
+    deleteClusterSecrets: async () => undefined,
+    allocatePorts: async () => ports,
+    releasePorts: async () => undefined,
+    createClusterNetwork: async () => undefined,
+    startEtcdMember: async () => undefined,
+    waitForEtcdHealthy: async () => undefined,
+    startPostgresMember: async () => undefined,
+    waitForLeader: async () => 'pg-0',
+    waitForReplicaStreaming: async () => ({ lag: 0 }),
+    startHaproxy: async () => undefined,
+    waitForHaproxyBackends: async () => ({ rwUp: ['pg-0'], roUp: ['pg-1', 'pg-2'] }),
+    verifyReadWrite: async () => ({ writtenOn: 'pg-0', readOn: 'pg-1', readInRecovery: true }),
+    removeCluster: async () => ({ containers: 5, networks: 1, volumes: 4 }),
+    clusterFootprint: async () => ({ containers: 0, networks: 0, volumes: 0 }),
+  };
+  const wrapped: Record<string, (arg: unknown) => Promise<unknown>> = {};
+  for (const [name, fn] of Object.entries(impl)) {
+    wrapped[name] = async (arg: unknown) => {
+      calls.push({ name, arg });
+      const failType = o.failOn?.[name as keyof Activities];
+      if (failType) throw ApplicationFailure.create({ type: failType, message: `${name} failed (injected)`, nonRetryable: true });
+      return fn(arg);
+    };
+  }
+  return { activities: wrapped as unknown as Activities, calls, names: () => calls.map((c) => c.name) };
+}

@@ -1,0 +1,39 @@
+/** A Temporal dev server of the test's own (createLocal with the cached CLI binary) and workers on it. */
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { resolvePaths } from '../../common/paths';
+import { findTemporalBinary } from '../../client/dev/temporal';
+import { clusterNameKey } from '../../client/commands/cluster';
+import { WORKFLOW_BUNDLE_PATH } from '../../worker/run';
+
+let runtimeInstalled = false;
+
+export function temporalBinary(): string {
+  const bin = findTemporalBinary(resolvePaths());
+  if (!bin) throw new Error('no temporal CLI binary: run `npx dbaas dev up --no-worker` (or scripts/test.sh) first');
+  return bin;
+}
+
+export async function startTestTemporal(): Promise<TestWorkflowEnvironment> {
+  if (!runtimeInstalled) {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    runtimeInstalled = true;
+  }
+  return TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: temporalBinary() },
+      searchAttributes: [clusterNameKey],
+    },
+  });
+}
+
+/** A worker running the prebuilt workflow bundle (built once by `npm run build`). */
+export async function createTestWorker(env: TestWorkflowEnvironment, taskQueue: string, activities: object): Promise<Worker> {
+  return Worker.create({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue,
+    workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH },
+    activities,
+  });
+}

@@ -1,0 +1,207 @@
+/**
+ * Real Docker engine, real Temporal dev server, real etcd/Patroni/PostgreSQL/HAProxy:
+ * two clusters side by side, rw write read back from a replica through ro, status, the CLI's
+ * refusals, no secret in any history, and delete leaving nothing labelled with the cluster.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import Docker from 'dockerode';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import type { ClusterPorts, ConnectionInfo, CreateClusterInput } from '../../common/spec';
+import { TASK_QUEUE, workflowIds } from '../../common/names';
+import type { Paths } from '../../common/paths';
+import { clusterFootprint } from '../../activities/cluster';
+import { readClusterSecrets } from '../../activities/secrets';
+import { withClient } from '../../activities/sql';
+import { clusterNameKey } from '../../client/commands/cluster';
+import type { ClusterStatus } from '../../client/cluster-info';
+import { startTestTemporal } from '../helpers/temporal';
+import {
+  childEnv, containersByMember, inProcessWorker, removeLeftoverTestClusters, runCli, tempPaths, testClusterName,
+} from '../helpers/integration';
+import { historyText } from '../helpers/history';
+
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let workerRun: Promise<void>;
+let paths: Paths;
+const docker = new Docker();
+const A = testClusterName('a');
+const B = testClusterName('b');
+const infos = new Map<string, ConnectionInfo>();
+let passwordsOfA: string[] = [];
+
+before(async () => {
+  await removeLeftoverTestClusters(docker);
+  env = await startTestTemporal();
+  paths = tempPaths();
+  worker = await inProcessWorker(env, paths, docker);
+  workerRun = worker.run();
+});
+
+after(async () => {
+  for (const c of [A, B]) {
+    const f = await clusterFootprint(docker, c);
+    if (f.containers + f.networks + f.volumes > 0) await runCli(['cluster', 'delete', c], childEnv(env, paths));
+  }
+  worker?.shutdown();
+  await workerRun;
+  await env?.teardown();
+});
+
+async function createViaWorkflow(input: CreateClusterInput): Promise<ConnectionInfo> {
+  return env.client.workflow.execute('createCluster', {
+    taskQueue: TASK_QUEUE,
+    workflowId: workflowIds.createCluster(input.name),
+    args: [input],
+    typedSearchAttributes: [{ key: clusterNameKey, value: input.name }],
+  });
+}
+
+async function writeThenReadFromReplica(cluster: string, ports: ClusterPorts, value: string): Promise<{ inRecovery: boolean; found: boolean }> {
+  await withClient(paths, cluster, ports.rw, async (c) => {
+    await c.query('create table if not exists it_rows (v text primary key)');
+    await c.query('insert into it_rows values ($1)', [value]);
+  });
+  // Replication is asynchronous: poll briefly until the replica has applied the row.
+  for (let i = 0; i < 40; i++) {
+    const r = await withClient(paths, cluster, ports.ro, async (c) => {
+      const rec = await c.query<{ r: boolean }>('select pg_is_in_recovery() as r');
+      const row = await c.query('select 1 from it_rows where v = $1', [value]).catch(() => ({ rowCount: 0 }));
+      return { inRecovery: rec.rows[0].r, found: (row.rowCount ?? 0) > 0 };
+    });
+    if (r.found) return r;
+    await new Promise((res) => setTimeout(res, 250));
+  }
+  return { inRecovery: true, found: false };
+}
+
+test('two clusters side by side: a 3-node (fast profile) and a 2-node (default profile)', async () => {
+  const [a, b] = await Promise.all([
+    createViaWorkflow({ name: A, replicas: 2, sync: false, profile: 'fast', etcdMembers: 1, keepOnFailure: false }),
+    createViaWorkflow({ name: B, replicas: 1, sync: false, profile: 'default', etcdMembers: 1, keepOnFailure: false }),
+  ]);
+  infos.set(A, a);
+  infos.set(B, b);
+  assert.deepEqual(a.members, ['pg-0', 'pg-1', 'pg-2']);
+  assert.equal(a.leader, 'pg-0');
+  const used = [a.ports.rw, a.ports.ro, a.ports.stats, b.ports.rw, b.ports.ro, b.ports.stats];
+  assert.equal(new Set(used).size, used.length, `ports collide: ${used.join(',')}`);
+  const byMember = await containersByMember(docker, A);
+  assert.deepEqual(Object.fromEntries([...byMember].sort()), { 'etcd-0': 1, haproxy: 1, 'pg-0': 1, 'pg-1': 1, 'pg-2': 1 });
+  passwordsOfA = Object.values(readClusterSecrets(paths, A));
+});
+
+test('a row written through rw is read back through ro from a replica (pg_is_in_recovery true)', async () => {
+  for (const c of [A, B]) {
+    const info = infos.get(c);
+    assert.ok(info, 'cluster was created');
+    const r = await writeThenReadFromReplica(c, info.ports, `row-of-${c}`);
+    assert.deepEqual(r, { inRecovery: true, found: true }, c);
+  }
+  // The clusters are separate databases: A's row is not in B.
+  const bInfo = infos.get(B);
+  assert.ok(bInfo);
+  const cross = await withClient(paths, B, bInfo.ports.rw, (c) => c.query('select 1 from it_rows where v = $1', [`row-of-${A}`]));
+  assert.equal(cross.rowCount, 0);
+});
+
+test('host ports are published on 127.0.0.1 only', async () => {
+  const cs = await docker.listContainers({ filters: { label: [`dbaas.cluster=${A}`] } });
+  const published = cs.flatMap((c) => c.Ports.filter((p) => p.PublicPort));
+  assert.ok(published.length >= 3);
+  for (const p of published) assert.equal(p.IP, '127.0.0.1', JSON.stringify(p));
+});
+
+test('cluster status --json shows members, roles, lag, timeline and endpoints', async () => {
+  const r = await runCli(['cluster', 'status', A, '--json'], childEnv(env, paths));
+  assert.equal(r.code, 0, r.stderr);
+  const s = JSON.parse(r.stdout) as ClusterStatus;
+  assert.equal(s.leader, 'pg-0');
+  assert.deepEqual(s.members.map((m) => [m.name, m.role, m.state, m.timeline]), [
+    ['pg-0', 'leader', 'running', 1], ['pg-1', 'replica', 'running', 1], ['pg-2', 'replica', 'running', 1],
+  ]);
+  assert.ok(s.members.slice(1).every((m) => m.lag === 0));
+  assert.equal(s.endpoints?.rw.port, infos.get(A)?.ports.rw);
+  assert.equal(s.endpoints?.ro.port, infos.get(A)?.ports.ro);
+  const table = await runCli(['cluster', 'status', A], childEnv(env, paths));
+  assert.match(table.stdout, /pg-1\s.*replica.*running/);
+  const list = await runCli(['cluster', 'list', '--json'], childEnv(env, paths));
+  const names = (JSON.parse(list.stdout) as { name: string }[]).map((c) => c.name);
+  assert.ok(names.includes(A) && names.includes(B));
+});
+
+test('connect prints a URI psql-style clients can use; --ro reaches a replica', async () => {
+  const { Client } = await import('pg');
+  for (const [flag, recovery] of [[[], false], [['--ro'], true]] as const) {
+    const r = await runCli(['connect', A, ...flag], childEnv(env, paths));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout.trim(), /^postgresql:\/\/postgres:[^@]+@127\.0\.0\.1:\d+\/postgres/);
+    const c = new Client({ connectionString: r.stdout.trim() });
+    await c.connect();
+    const rec = await c.query<{ r: boolean }>('select pg_is_in_recovery() as r');
+    await c.end();
+    assert.equal(rec.rows[0].r, recovery);
+  }
+});
+
+test('bad input: one clear line, exit 2, nothing created', async () => {
+  const e = childEnv(env, paths);
+  const cases: [string[], RegExp][] = [
+    [['cluster', 'create', A], /already exists/],
+    [['cluster', 'create', 'Bad_Name'], /DNS label/],
+    [['cluster', 'create', 'x'.repeat(31)], /1-30 characters/],
+    [['cluster', 'create', 't-new', '--replicas', '9'], /--replicas must be an integer from 0 to 8/],
+    [['cluster', 'create', 't-new', '--profile', 'slow'], /--profile/],
+    [['cluster', 'create', 't-new', '--etcd', '2'], /--etcd must be 1 or 3/],
+    [['cluster', 'status', 't-nope'], /no cluster named t-nope/],
+    [['cluster', 'delete', 't-nope'], /no cluster named t-nope/],
+    [['connect', 't-nope'], /no cluster named t-nope/],
+  ];
+  for (const [args, re] of cases) {
+    const r = await runCli(args, e);
+    assert.equal(r.code, 2, `${args.join(' ')}: exit ${r.code} ${r.stderr}`);
+    assert.match(r.stderr, re, args.join(' '));
+    assert.equal(r.stderr.trim().split('\n').length, 1, `one line expected: ${r.stderr}`);
+  }
+  for (const c of ['t-new', 't-nope']) assert.deepEqual(await clusterFootprint(docker, c), { containers: 0, networks: 0, volumes: 0 });
+  // Refusals start no workflow: only the two creates of this file exist for A.
+  const started: string[] = [];
+  for await (const wf of env.client.workflow.list({ query: `WorkflowId = "${workflowIds.createCluster('t-new')}"` })) started.push(wf.workflowId);
+  assert.deepEqual(started, []);
+});
+
+test('Temporal unreachable: the CLI names the address it tried and how to start it', async () => {
+  const r = await runCli(['cluster', 'create', 't-new'], { ...childEnv(env, paths), TEMPORAL_ADDRESS: '127.0.0.1:1' });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /cannot reach Temporal at 127\.0\.0\.1:1/);
+});
+
+test('delete (CLI) leaves no container, network or volume labelled with the cluster', async () => {
+  const e = childEnv(env, paths);
+  const [ra, rb] = await Promise.all([runCli(['cluster', 'delete', A], e), runCli(['cluster', 'delete', B], e)]);
+  assert.equal(ra.code, 0, ra.stderr + ra.stdout);
+  assert.equal(rb.code, 0, rb.stderr + rb.stdout);
+  for (const c of [A, B]) assert.deepEqual(await clusterFootprint(docker, c), { containers: 0, networks: 0, volumes: 0 });
+  const again = await runCli(['cluster', 'delete', A], e);
+  assert.equal(again.code, 2, 'deleting a deleted cluster is "no cluster named"');
+});
+
+test('no password of the cluster occurs in any workflow history, input, output or query result', async () => {
+  assert.ok(passwordsOfA.length === 3 && passwordsOfA.every((p) => p.length >= 20));
+  const ids: string[] = [];
+  for await (const wf of env.client.workflow.list({ query: `ClusterName = "${A}"` })) ids.push(wf.workflowId);
+  assert.deepEqual(ids.sort(), [workflowIds.createCluster(A), workflowIds.deleteCluster(A)].sort());
+  for (const id of ids) {
+    const handle = env.client.workflow.getHandle(id);
+    const text = await historyText(handle);
+    assert.ok(text.length > 1000, 'history was read');
+    const progress = JSON.stringify(await handle.query('progress'));
+    const describe = JSON.stringify(await handle.describe(), (_k, v) => (typeof v === 'bigint' ? String(v) : v));
+    for (const p of passwordsOfA) {
+      assert.ok(!text.includes(p), `password found in history of ${id}`);
+      assert.ok(!progress.includes(p) && !describe.includes(p));
+    }
+  }
+});

@@ -1,0 +1,109 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parse } from 'yaml';
+import { PROFILES } from '../../common/spec';
+import { renderPatroniConfig, DATA_DIR } from '../../common/render/patroni';
+import { renderHaproxyConfig } from '../../common/render/haproxy';
+import { renderEtcdArgs } from '../../common/render/etcd';
+import { upServers } from '../../activities/haproxy';
+
+const passwords = { superuser: 'su-secret', replication: 'repl-secret', rewind: 'rew-secret' };
+
+function patroni(overrides: { sync?: boolean; nofailover?: boolean; etcd?: string[] } = {}): Record<string, any> {
+  return parse(
+    renderPatroniConfig({
+      cluster: 'orders',
+      member: 'pg-1',
+      etcdMembers: overrides.etcd ?? ['etcd-0'],
+      profile: PROFILES.fast,
+      sync: overrides.sync ?? false,
+      tags: { nofailover: overrides.nofailover ?? false, noloadbalance: false },
+      passwords,
+    }),
+  );
+}
+
+test('patroni.yml: identity, etcd3 (not etcd v2), REST and PostgreSQL addresses by container name', () => {
+  const c = patroni({ etcd: ['etcd-0', 'etcd-1', 'etcd-2'] });
+  assert.equal(c.scope, 'orders');
+  assert.equal(c.name, 'pg-1');
+  assert.equal(c.etcd, undefined);
+  assert.deepEqual(c.etcd3.hosts, ['dbaas-orders-etcd-0:2379', 'dbaas-orders-etcd-1:2379', 'dbaas-orders-etcd-2:2379']);
+  assert.equal(c.restapi.connect_address, 'dbaas-orders-pg-1:8008');
+  assert.equal(c.postgresql.connect_address, 'dbaas-orders-pg-1:5432');
+});
+
+test('patroni.yml: data dir below the volume mount, owned socket dir, scram-sha-256 everywhere', () => {
+  const c = patroni();
+  assert.equal(c.postgresql.data_dir, DATA_DIR);
+  assert.ok(DATA_DIR.startsWith('/var/lib/dbaas/'), 'data dir must be a subdirectory of the mounted volume');
+  assert.equal(c.postgresql.parameters.unix_socket_directories, '/var/run/postgresql');
+  assert.equal(c.bootstrap.dcs.postgresql.parameters.password_encryption, 'scram-sha-256');
+  for (const line of c.postgresql.pg_hba as string[]) {
+    if (line.startsWith('host')) assert.match(line, /scram-sha-256$/, line);
+    assert.doesNotMatch(line, /\b(trust|md5|password)\b/, line);
+  }
+  assert.equal(c.postgresql.authentication.superuser.password, 'su-secret');
+  assert.equal(c.postgresql.authentication.replication.username, 'replicator');
+});
+
+test('patroni.yml: HA timing from the profile, sync mode and tags from the spec', () => {
+  const c = patroni({ sync: true, nofailover: true });
+  assert.equal(c.bootstrap.dcs.ttl, 10);
+  assert.equal(c.bootstrap.dcs.loop_wait, 2);
+  assert.equal(c.bootstrap.dcs.retry_timeout, 4);
+  assert.equal(c.bootstrap.dcs.synchronous_mode, true);
+  assert.equal(c.tags.nofailover, true);
+  assert.equal(patroni().bootstrap.dcs.synchronous_mode, false);
+});
+
+test('haproxy.cfg: rw checks /primary, ro checks /replica round robin, every member in both', () => {
+  const cfg = renderHaproxyConfig({ cluster: 'orders', members: ['pg-0', 'pg-1', 'pg-2'], checks: PROFILES.default.haproxy });
+  const section = (name: string): string => cfg.split(/\n(?=\S)/).find((s) => s.startsWith(name)) ?? '';
+  const rw = section('listen rw');
+  const ro = section('listen ro');
+  assert.match(rw, /bind \*:5000/);
+  assert.match(rw, /option httpchk OPTIONS \/primary/);
+  assert.match(rw, /http-check expect status 200/);
+  assert.match(rw, /on-marked-down shutdown-sessions/);
+  assert.match(ro, /bind \*:5001/);
+  assert.match(ro, /balance roundrobin/);
+  assert.match(ro, /option httpchk OPTIONS \/replica/);
+  for (const m of ['pg-0', 'pg-1', 'pg-2']) {
+    const server = new RegExp(`server ${m} dbaas-orders-${m}:5432 .*check port 8008`);
+    assert.match(rw, server);
+    assert.match(ro, server);
+  }
+  assert.match(cfg, /inter 3000ms fall 3 rise 2/);
+  assert.match(cfg, /prometheus-exporter if \{ path \/metrics \}/);
+  assert.match(cfg, /bind \*:7000/);
+});
+
+test('haproxy.cfg: the fast profile checks more often', () => {
+  const cfg = renderHaproxyConfig({ cluster: 'x', members: ['pg-0'], checks: PROFILES.fast.haproxy });
+  assert.match(cfg, /inter 1000ms fall 2 rise 1/);
+});
+
+test('etcd args: one initial cluster listing every member by container name', () => {
+  const args = renderEtcdArgs({ cluster: 'orders', member: 'etcd-1', members: ['etcd-0', 'etcd-1', 'etcd-2'] });
+  assert.ok(args.includes('--name=etcd-1'));
+  assert.ok(args.includes('--initial-cluster=etcd-0=http://dbaas-orders-etcd-0:2380,etcd-1=http://dbaas-orders-etcd-1:2380,etcd-2=http://dbaas-orders-etcd-2:2380'));
+  assert.ok(args.includes('--advertise-client-urls=http://dbaas-orders-etcd-1:2379'));
+  assert.ok(args.includes('--initial-cluster-token=dbaas-orders'));
+});
+
+test('HAProxy stats CSV: UP servers per proxy, frontends and backends ignored', () => {
+  const csv = [
+    '# pxname,svname,qcur,status,weight',
+    'rw,FRONTEND,,OPEN,',
+    'rw,pg-0,0,UP,1',
+    'rw,pg-1,0,DOWN,1',
+    'rw,BACKEND,0,UP,1',
+    'ro,pg-1,0,UP 1/2,1',
+    'ro,pg-2,0,UP,1',
+    'ro,pg-0,0,DOWN,1',
+  ].join('\n');
+  const up = upServers(csv);
+  assert.deepEqual(up.get('rw'), ['pg-0']);
+  assert.deepEqual(up.get('ro'), ['pg-1', 'pg-2']);
+});

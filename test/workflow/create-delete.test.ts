@@ -1,0 +1,133 @@
+/**
+ * Workflow logic on a real Temporal dev server (createLocal, existing binary) with fake
+ * activities: step order, compensation after a failed step, refusals.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { CreateClusterInput } from '../../common/spec';
+import type { Progress } from '../../common/progress';
+import { fakeActivities, type FakeOptions } from '../helpers/fake-activities';
+import { createTestWorker, startTestTemporal } from '../helpers/temporal';
+
+let env: TestWorkflowEnvironment;
+let n = 0;
+
+before(async () => {
+  env = await startTestTemporal();
+});
+after(async () => {
+  await env?.teardown();
+});
+
+const spec = (o: Partial<CreateClusterInput> = {}): CreateClusterInput => ({
+  name: 'orders', replicas: 2, sync: false, profile: 'default', etcdMembers: 1, keepOnFailure: false, ...o,
+});
+
+async function run(workflow: 'createCluster' | 'deleteCluster', arg: unknown, fake: FakeOptions = {}) {
+  const taskQueue = `wf-test-${++n}`;
+  const f = fakeActivities(fake);
+  const worker = await createTestWorker(env, taskQueue, f.activities);
+  return worker.runUntil(async () => {
+    const handle = await env.client.workflow.start(workflow, { taskQueue, workflowId: `${workflow}-${n}`, args: [arg] });
+    let error: unknown;
+    let result: unknown;
+    try {
+      result = await handle.result();
+    } catch (err) {
+      error = err;
+    }
+    const progress = await handle.query<Progress>('progress');
+    return { f, result, error, progress };
+  });
+}
+
+function rootCause(err: unknown): { type?: string; message: string } {
+  let e = err as { cause?: unknown; type?: string; message: string };
+  while (e.cause) e = e.cause as typeof e;
+  return e;
+}
+
+test('CreateCluster runs the plan in order and returns connection info without secrets', async () => {
+  const { f, result, error, progress } = await run('createCluster', spec());
+  assert.equal(error, undefined);
+  const names = f.names();
+  const idx = (name: string): number => names.indexOf(name);
+  assert.deepEqual(names.slice(0, 7), [
+    'assertClusterAbsent', 'ensureClusterSecrets', 'allocatePorts', 'createClusterNetwork',
+    'startEtcdMember', 'waitForEtcdHealthy', 'startPostgresMember',
+  ]);
+  // The leader is up before any replica starts; replicas stream before HAProxy is checked and the proof runs.
+  assert.ok(idx('waitForLeader') > idx('startPostgresMember'));
+  const starts = f.calls.filter((c) => c.name === 'startPostgresMember').map((c) => (c.arg as { member: string }).member);
+  assert.deepEqual(starts, ['pg-0', 'pg-1', 'pg-2']);
+  assert.ok(names.lastIndexOf('startPostgresMember') > idx('waitForLeader'));
+  assert.equal(names.filter((x) => x === 'waitForReplicaStreaming').length, 2);
+  assert.ok(idx('waitForHaproxyBackends') > names.lastIndexOf('waitForReplicaStreaming'));
+  assert.equal(names[names.length - 1], 'verifyReadWrite');
+  assert.ok(!names.includes('removeCluster'));
+  assert.deepEqual(result, {
+    cluster: 'orders', host: '127.0.0.1', ports: { rw: 25432, ro: 25433, stats: 25434 }, user: 'postgres', database: 'postgres',
+    members: ['pg-0', 'pg-1', 'pg-2'], leader: 'pg-0', statsUrl: 'http://127.0.0.1:25434/',
+  });
+  assert.ok(progress.steps.every((s) => s.state === 'done'), JSON.stringify(progress.steps));
+});
+
+test('three etcd members are all started before the quorum wait', async () => {
+  const { f } = await run('createCluster', spec({ etcdMembers: 3, replicas: 0 }));
+  const names = f.names();
+  const etcd = f.calls.filter((c) => c.name === 'startEtcdMember').map((c) => (c.arg as { member: string }).member).sort();
+  assert.deepEqual(etcd, ['etcd-0', 'etcd-1', 'etcd-2']);
+  assert.ok(names.lastIndexOf('startEtcdMember') < names.indexOf('waitForEtcdHealthy'));
+  assert.ok(!names.includes('waitForReplicaStreaming'));
+});
+
+test('a step that fails for good triggers compensation: everything this run made is removed', async () => {
+  const { f, error, progress } = await run('createCluster', spec(), { failOn: { waitForReplicaStreaming: 'Boom' } });
+  assert.ok(error instanceof WorkflowFailedError);
+  assert.equal(rootCause(error).type, 'Boom');
+  const names = f.names();
+  const removal = f.calls.find((c) => c.name === 'removeCluster');
+  assert.deepEqual(removal?.arg, { cluster: 'orders', keepData: false });
+  assert.ok(names.includes('releasePorts'));
+  assert.ok(names.includes('deleteClusterSecrets'));
+  assert.ok(!names.includes('verifyReadWrite'));
+  const states = Object.fromEntries(progress.steps.map((s) => [s.name, s.state]));
+  assert.equal(states['wait for pg-1 streaming'], 'failed');
+  assert.equal(states['write via rw, read via ro'], 'skipped');
+  assert.equal(states['compensate: remove containers, network, volumes'], 'done');
+});
+
+test('--keep-on-failure leaves what was created', async () => {
+  const { f, error } = await run('createCluster', spec({ keepOnFailure: true }), { failOn: { startHaproxy: 'Boom' } });
+  assert.ok(error instanceof WorkflowFailedError);
+  assert.ok(!f.names().includes('removeCluster'));
+  assert.ok(!f.names().includes('deleteClusterSecrets'));
+});
+
+test('an existing cluster is refused and never compensated (it is not ours to remove)', async () => {
+  const { f, error } = await run('createCluster', spec(), { failOn: { assertClusterAbsent: 'ClusterExists' } });
+  assert.equal(rootCause(error).type, 'ClusterExists');
+  assert.deepEqual(f.names(), ['assertClusterAbsent']);
+});
+
+test('an invalid spec fails before any activity runs', async () => {
+  const { f, error } = await run('createCluster', spec({ replicas: 42 }));
+  assert.equal(rootCause(error).type, 'SpecError');
+  assert.match(rootCause(error).message, /replicas must be an integer from 0 to 8/);
+  assert.deepEqual(f.names(), []);
+});
+
+test('DeleteCluster removes resources, secrets and ports, then verifies nothing is left', async () => {
+  const { f, error, result } = await run('deleteCluster', { name: 'orders', keepData: false });
+  assert.equal(error, undefined);
+  assert.deepEqual(f.names(), ['removeCluster', 'deleteClusterSecrets', 'releasePorts', 'clusterFootprint']);
+  assert.deepEqual(result, { containers: 5, networks: 1, volumes: 4, keptVolumes: 0 });
+});
+
+test('DeleteCluster --keep-data keeps volumes and credentials', async () => {
+  const { f } = await run('deleteCluster', { name: 'orders', keepData: true });
+  assert.deepEqual(f.calls.find((c) => c.name === 'removeCluster')?.arg, { cluster: 'orders', keepData: true });
+  assert.ok(!f.names().includes('deleteClusterSecrets'));
+});

@@ -1,0 +1,39 @@
+/** Build and run a worker: real Temporal connection, real Docker, the project's activities. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import Docker from 'dockerode';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { TASK_QUEUE } from '../common/names';
+import { resolvePaths, type Paths } from '../common/paths';
+import { temporalConfig } from '../common/temporal-config';
+
+export const WORKFLOW_BUNDLE_PATH = path.resolve(__dirname, '..', 'workflow-bundle.js');
+export const WORKFLOWS_PATH = path.resolve(__dirname, '..', 'workflows');
+
+/** Prefer the bundle built by `npm run build` (fast start); fall back to bundling at start. */
+export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  if (fs.existsSync(WORKFLOW_BUNDLE_PATH)) return { workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } };
+  return { workflowsPath: require.resolve(WORKFLOWS_PATH) };
+}
+
+export interface WorkerSetup {
+  taskQueue?: string;
+  paths?: Paths;
+  docker?: Docker;
+  connection?: NativeConnection;
+  namespace?: string;
+}
+
+export async function createWorker(setup: WorkerSetup = {}): Promise<{ worker: Worker; connection: NativeConnection }> {
+  const cfg = temporalConfig();
+  const connection = setup.connection ?? (await NativeConnection.connect({ address: cfg.address, tls: cfg.tls }));
+  const worker = await Worker.create({
+    connection,
+    namespace: setup.namespace ?? cfg.namespace,
+    taskQueue: setup.taskQueue ?? TASK_QUEUE,
+    ...workflowSource(),
+    activities: createActivities({ docker: setup.docker ?? new Docker(), paths: setup.paths ?? resolvePaths() }),
+  });
+  return { worker, connection };
+}

@@ -1,0 +1,24 @@
+/** Activity proxies by kind of step: quick Docker calls, heartbeating waits, cleanup. */
+import { proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+
+const FINAL_ERRORS = ['ResourceConflict', 'ClusterExists', 'ClusterNotFound', 'NoPortsAvailable', 'SecretsMissing'];
+
+/** Docker create/start calls take seconds; a short timeout lets a crashed worker's step retry quickly. */
+export const quick = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 5, nonRetryableErrorTypes: FINAL_ERRORS },
+});
+
+/** Long waits heartbeat; a missed heartbeat (worker killed) re-runs the wait on another worker. */
+export const waits = proxyActivities<Activities>({
+  startToCloseTimeout: '12 minutes',
+  heartbeatTimeout: '10 seconds',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 3, nonRetryableErrorTypes: FINAL_ERRORS },
+});
+
+/** Cleanup must finish: generous retries. */
+export const cleanup = proxyActivities<Activities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20 },
+});

@@ -1,0 +1,104 @@
+/**
+ * CreateCluster: the plan of bringing up one HA PostgreSQL cluster. Each step that touches the
+ * world is an activity; a worker killed anywhere resumes here with the same deterministic names.
+ */
+import { ApplicationFailure, CancellationScope, workflowInfo } from '@temporalio/workflow';
+import { HAPROXY_MEMBER, SUPERUSER, DEFAULT_DATABASE } from '../common/names';
+import {
+  PROFILES, SpecError, etcdMemberNames, memberNames, validateSpec,
+  type ConnectionInfo, type CreateClusterInput,
+} from '../common/spec';
+import { cleanup, quick, waits } from './activity-options';
+import { Steps } from './steps';
+
+export async function createCluster(input: CreateClusterInput): Promise<ConnectionInfo> {
+  // Registered first, so the progress query answers even when the spec is refused.
+  const steps = new Steps('create', input.name, ['validate the spec']);
+  await steps.run('validate the spec', async () => {
+    try {
+      validateSpec(input);
+    } catch (err) {
+      if (err instanceof SpecError) throw ApplicationFailure.nonRetryable(err.message, 'SpecError');
+      throw err;
+    }
+  });
+  const cluster = input.name;
+  const etcd = etcdMemberNames(input.etcdMembers);
+  const members = memberNames(input.replicas);
+  const [first, ...replicas] = members;
+  const profile = PROFILES[input.profile];
+
+  steps.plan([
+    'check the name is free',
+    'generate secrets',
+    'allocate host ports',
+    'create network',
+    `start etcd (${etcd.join(', ')})`,
+    'wait for etcd quorum',
+    `start ${first}`,
+    'wait for a leader',
+    ...replicas.map((m) => `start ${m}`),
+    `start ${HAPROXY_MEMBER}`,
+    ...replicas.map((m) => `wait for ${m} streaming`),
+    'wait for HAProxy backends',
+    replicas.length > 0 ? 'write via rw, read via ro' : 'write and read via rw',
+  ]);
+
+  await steps.run('check the name is free', () => quick.assertClusterAbsent(cluster));
+  try {
+    await steps.run('generate secrets', () => quick.ensureClusterSecrets(cluster));
+    const ports = await steps.run('allocate host ports', () => quick.allocatePorts(cluster));
+    await steps.run('create network', () => quick.createClusterNetwork(cluster));
+    await steps.run(`start etcd (${etcd.join(', ')})`, () =>
+      Promise.all(etcd.map((m) => quick.startEtcdMember({ cluster, member: m, members: etcd }))),
+    );
+    await steps.run('wait for etcd quorum', () => waits.waitForEtcdHealthy({ cluster, members: etcd }));
+
+    // The first member bootstraps alone, so the leader is predictable (pg-0) and no two
+    // members race for the initialize key.
+    await steps.run(`start ${first}`, () => quick.startPostgresMember({ spec: input, member: first }));
+    const leader = await steps.run('wait for a leader', () => waits.waitForLeader({ cluster, members }));
+
+    // Replicas clone in parallel; HAProxy starts meanwhile (its checks find them as they come up).
+    await Promise.all([
+      ...replicas.map((m) => steps.run(`start ${m}`, () => quick.startPostgresMember({ spec: input, member: m }))),
+      steps.run(`start ${HAPROXY_MEMBER}`, () => quick.startHaproxy({ cluster, members, profile: profile.name, ports })),
+    ]);
+    await Promise.all(
+      replicas.map((m) =>
+        steps.run(`wait for ${m} streaming`, () => waits.waitForReplicaStreaming({ cluster, member: m, members, maxLagBytes: 0 })),
+      ),
+    );
+    await steps.run('wait for HAProxy backends', () =>
+      waits.waitForHaproxyBackends({ cluster, statsPort: ports.stats, replicas: replicas.length }),
+    );
+    const proofStep = replicas.length > 0 ? 'write via rw, read via ro' : 'write and read via rw';
+    await steps.run(proofStep, () =>
+      waits.verifyReadWrite({ cluster, ports, token: `${workflowInfo().workflowId}/${workflowInfo().runId}`, expectReplica: replicas.length > 0 }),
+    );
+
+    return {
+      cluster,
+      host: '127.0.0.1',
+      ports,
+      user: SUPERUSER,
+      database: DEFAULT_DATABASE,
+      members,
+      leader,
+      statsUrl: `http://127.0.0.1:${ports.stats}/`,
+    };
+  } catch (err) {
+    steps.skipPending();
+    if (!input.keepOnFailure) {
+      // Nothing half-created: remove what this run made (the name was free when it started).
+      await CancellationScope.nonCancellable(async () => {
+        await steps.run('compensate: remove containers, network, volumes', () => cleanup.removeCluster({ cluster, keepData: false }));
+        await steps.run('compensate: release ports and secrets', async () => {
+          await cleanup.releasePorts(cluster);
+          await cleanup.deleteClusterSecrets(cluster);
+        });
+      });
+    }
+    throw err;
+  }
+}

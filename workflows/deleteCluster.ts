@@ -1,0 +1,48 @@
+/** DeleteCluster: remove everything labelled with the cluster. Idempotent. */
+import { ApplicationFailure, getExternalWorkflowHandle } from '@temporalio/workflow';
+import { workflowIds } from '../common/names';
+import type { DeleteClusterInput } from '../common/spec';
+import { cleanup, quick } from './activity-options';
+import { Steps } from './steps';
+
+export interface DeleteClusterResult {
+  containers: number;
+  networks: number;
+  volumes: number;
+  keptVolumes: number;
+}
+
+export async function deleteCluster(input: DeleteClusterInput): Promise<DeleteClusterResult> {
+  const cluster = input.name;
+  const steps = new Steps('delete', cluster, [
+    'stop a running create',
+    'remove containers, network' + (input.keepData ? '' : ', volumes'),
+    input.keepData ? 'keep secrets (data kept)' : 'delete secrets',
+    'release host ports',
+    'verify nothing is left',
+  ]);
+  await steps.run('stop a running create', async () => {
+    try {
+      await getExternalWorkflowHandle(workflowIds.createCluster(cluster)).cancel();
+    } catch {
+      // Not running (the usual case): nothing to stop.
+    }
+  });
+  const removed = await steps.run('remove containers, network' + (input.keepData ? '' : ', volumes'), () =>
+    cleanup.removeCluster({ cluster, keepData: input.keepData }),
+  );
+  if (input.keepData) {
+    await steps.run('keep secrets (data kept)', async () => undefined);
+  } else {
+    await steps.run('delete secrets', () => cleanup.deleteClusterSecrets(cluster));
+  }
+  await steps.run('release host ports', () => cleanup.releasePorts(cluster));
+  const left = await steps.run('verify nothing is left', async () => {
+    const f = await quick.clusterFootprint(cluster);
+    if (f.containers > 0 || f.networks > 0 || (!input.keepData && f.volumes > 0)) {
+      throw ApplicationFailure.retryable(`cluster ${cluster} still has ${f.containers} containers, ${f.networks} networks, ${f.volumes} volumes`);
+    }
+    return f;
+  });
+  return { ...removed, keptVolumes: input.keepData ? left.volumes : 0 };
+}
