@@ -5,7 +5,7 @@ const path = require('node:path');
 const fs = require('node:fs');
 const main = path.join(__dirname, '..', 'dist', 'client', 'main.js');
 if (!fs.existsSync(main)) {
-  console.error('dbaas: not built yet: run `npm ci` (or `npm run build`) in ' + path.join(__dirname, '..'));
+  console.error('dbaas: not built yet: run `bash scripts/ensure-node-deps.sh` (or `npm install && npm run build`) in ' + path.join(__dirname, '..'));
   process.exit(2);
 }
 require(main).main(process.argv).then((code) => process.exit(code));
