@@ -82,3 +82,20 @@ export async function getPatroni(apiBase: string): Promise<PatroniNodeStatus> {
   };
   return { state: body.state, role: normalizeRole(body.role), timeline: body.timeline, replication: body.replication ?? [] };
 }
+
+/**
+ * Wake the node's HA loop now instead of at the next loop_wait. Patroni 3.0.2's PATCH /config
+ * calls ha.wakeup() even when the patch changes nothing, so re-sending the current ttl is a
+ * no-op that makes the leader create a new member's replication slot at once (otherwise the
+ * replica waits up to loop_wait, 10 s in the default profile, for its slot).
+ */
+export async function wakeHaLoop(apiBase: string): Promise<void> {
+  const cfg = (await getJson(`${apiBase}/config`)) as { ttl?: unknown };
+  if (typeof cfg.ttl !== 'number') return;
+  await fetch(`${apiBase}/config`, {
+    method: 'PATCH',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ ttl: cfg.ttl }),
+    signal: AbortSignal.timeout(2000),
+  });
+}

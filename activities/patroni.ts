@@ -9,13 +9,16 @@ import { PATRONI_CONFIG_PATH, DATA_ROOT, renderPatroniConfig } from '../common/r
 import { PROFILES, etcdMemberNames, type ClusterSpec } from '../common/spec';
 import { containerIp, ensureContainerRunning, ensureVolume } from './docker';
 import { pollUntil } from './heartbeat';
-import { getCluster, getPatroni, type ClusterMember } from './patroni-api';
+import { getCluster, getPatroni, wakeHaLoop, type ClusterMember } from './patroni-api';
 import { readClusterSecrets } from './secrets';
 
 /** uid/gid of postgres in docker/postgres/Dockerfile. */
 const POSTGRES_UID = 999;
 /** Longer than Patroni's own shutdown of PostgreSQL, so it can release the leader key. */
 export const POSTGRES_STOP_TIMEOUT_SEC = 40;
+
+/** Patroni 3.0.2 states that mean the node holds the initialize key or has data of its own. */
+const BOOTSTRAP_CLAIMED_STATES = new Set(['initializing new cluster', 'running custom bootstrap script', 'starting', 'running']);
 
 export interface PostgresMemberInput {
   spec: ClusterSpec;
@@ -98,6 +101,23 @@ export function createPatroniActivities(docker: Docker, paths: Paths) {
       });
     },
 
+    /**
+     * The first member has won the race for the initialize key (it is bootstrapping, or already
+     * runs from existing data): members started from now on clone instead of racing to bootstrap.
+     */
+    async waitForBootstrapClaimed(i: { cluster: string; member: string }): Promise<string> {
+      return pollUntil<string>(
+        `${i.member} to claim the bootstrap`,
+        async () => {
+          const api = await memberApi(docker, i.cluster, i.member);
+          if (!api) return { status: `${i.member} not running` };
+          const s = await getPatroni(api);
+          return BOOTSTRAP_CLAIMED_STATES.has(s.state) ? { done: s.state } : { status: `${i.member} ${s.state}` };
+        },
+        { intervalMs: 100, timeoutMs: 180_000 },
+      );
+    },
+
     /** A member holds the leader key and its PostgreSQL is running. Returns the leader's name. */
     async waitForLeader(i: WaitLeaderInput): Promise<string> {
       return pollUntil<string>(
@@ -117,6 +137,7 @@ export function createPatroniActivities(docker: Docker, paths: Paths) {
      * `streaming` (3.0.2 has no "streaming" member state) and /cluster shows its lag ≤ maxLag.
      */
     async waitForReplicaStreaming(i: WaitStreamingInput): Promise<{ lag: number }> {
+      let lastWake = 0;
       return pollUntil<{ lag: number }>(
         `${i.member} streaming`,
         async () => {
@@ -130,6 +151,11 @@ export function createPatroniActivities(docker: Docker, paths: Paths) {
           if (!leaderApi) return { status: `leader ${leader.name} not reachable` };
           const status = await getPatroni(leaderApi);
           const row = status.replication.find((r) => r.application_name === i.member);
+          if (!row && Date.now() - lastWake > 1000) {
+            // The replica is registered but not connected: it may be waiting for its slot.
+            lastWake = Date.now();
+            await wakeHaLoop(leaderApi).catch(() => undefined);
+          }
           if (!row || row.state !== 'streaming') return { status: `${i.member} ${me.state}, replication ${row?.state ?? 'not connected'}` };
           if (me.lag === undefined || me.lag > i.maxLagBytes) return { status: `${i.member} streaming, lag ${me.lag ?? 'unknown'}` };
           return { done: { lag: me.lag } };

@@ -17,7 +17,12 @@ export interface HaTiming {
 
 /** HAProxy health-check cadence matched to the HA timing, so the proxy follows a failover quickly. */
 export interface CheckTiming {
+  /** Interval while a server is steadily UP. */
   interMs: number;
+  /** Interval while a server is changing state (between UP and DOWN), so transitions are quick. */
+  fastInterMs: number;
+  /** Interval while a server is DOWN, so a member that comes (back) up is noticed quickly. */
+  downInterMs: number;
   fall: number;
   rise: number;
 }
@@ -35,12 +40,12 @@ export const PROFILES: Record<ProfileName, HaProfile> = {
   default: {
     name: 'default',
     patroni: { ttl: 30, loopWait: 10, retryTimeout: 10, maximumLagOnFailover: 1048576 },
-    haproxy: { interMs: 3000, fall: 3, rise: 2 },
+    haproxy: { interMs: 3000, fastInterMs: 500, downInterMs: 1000, fall: 3, rise: 2 },
   },
   fast: {
     name: 'fast',
     patroni: { ttl: 10, loopWait: 2, retryTimeout: 4, maximumLagOnFailover: 1048576 },
-    haproxy: { interMs: 1000, fall: 2, rise: 1 },
+    haproxy: { interMs: 1000, fastInterMs: 250, downInterMs: 500, fall: 2, rise: 1 },
   },
 };
 

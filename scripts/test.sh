@@ -12,5 +12,14 @@ count=$(echo "$files" | grep -c . || true)
 if [ "$count" -eq 0 ]; then echo "no test files found under dist/test" >&2; exit 1; fi
 echo "running $count test files"
 # One file at a time: integration tests start real clusters and the machine has 2 cores.
+tap=$(mktemp)
+status=0
 # shellcheck disable=SC2086
-node --test --test-concurrency=1 --test-reporter=spec $files
+node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=tap --test-reporter-destination="$tap" $files || status=$?
+pass=$(sed -n 's/^# pass //p' "$tap" | tail -1)
+fail=$(sed -n 's/^# fail //p' "$tap" | tail -1)
+rm -f "$tap"
+echo "${pass:-0} passed, ${fail:-0} failed"
+if [ "$status" -eq 0 ] && [ "${pass:-0}" -eq 0 ]; then echo "no test ran" >&2; exit 1; fi
+exit "$status"

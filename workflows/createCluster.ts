@@ -34,11 +34,12 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
     'allocate host ports',
     'create network',
     `start etcd (${etcd.join(', ')})`,
-    'wait for etcd quorum',
     `start ${first}`,
-    'wait for a leader',
+    'wait for etcd quorum',
+    `wait for ${first} to claim the bootstrap`,
     ...replicas.map((m) => `start ${m}`),
     `start ${HAPROXY_MEMBER}`,
+    'wait for a leader',
     ...replicas.map((m) => `wait for ${m} streaming`),
     'wait for HAProxy backends',
     replicas.length > 0 ? 'write via rw, read via ro' : 'write and read via rw',
@@ -46,21 +47,24 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
 
   await steps.run('check the name is free', () => quick.assertClusterAbsent(cluster));
   try {
-    await steps.run('generate secrets', () => quick.ensureClusterSecrets(cluster));
-    const ports = await steps.run('allocate host ports', () => quick.allocatePorts(cluster));
-    await steps.run('create network', () => quick.createClusterNetwork(cluster));
+    const [, ports] = await Promise.all([
+      steps.run('generate secrets', () => quick.ensureClusterSecrets(cluster)),
+      steps.run('allocate host ports', () => quick.allocatePorts(cluster)),
+      steps.run('create network', () => quick.createClusterNetwork(cluster)),
+    ]);
     await steps.run(`start etcd (${etcd.join(', ')})`, () =>
       Promise.all(etcd.map((m) => quick.startEtcdMember({ cluster, member: m, members: etcd }))),
     );
-    await steps.run('wait for etcd quorum', () => waits.waitForEtcdHealthy({ cluster, members: etcd }));
-
-    // The first member bootstraps alone, so the leader is predictable (pg-0) and no two
-    // members race for the initialize key.
-    await steps.run(`start ${first}`, () => quick.startPostgresMember({ spec: input, member: first }));
-    const leader = await steps.run('wait for a leader', () => waits.waitForLeader({ cluster, members }));
-
-    // Replicas clone in parallel; HAProxy starts meanwhile (its checks find them as they come up).
+    // Patroni waits for etcd by itself, so the first member starts while etcd forms its quorum.
     await Promise.all([
+      steps.run(`start ${first}`, () => quick.startPostgresMember({ spec: input, member: first })),
+      steps.run('wait for etcd quorum', () => waits.waitForEtcdHealthy({ cluster, members: etcd })),
+    ]);
+    // Only the first member may bootstrap (a predictable leader, no race for the initialize key);
+    // once it holds the key, replicas can start: they wait for the leader and clone from it.
+    await steps.run(`wait for ${first} to claim the bootstrap`, () => waits.waitForBootstrapClaimed({ cluster, member: first }));
+    const [leader] = await Promise.all([
+      steps.run('wait for a leader', () => waits.waitForLeader({ cluster, members })),
       ...replicas.map((m) => steps.run(`start ${m}`, () => quick.startPostgresMember({ spec: input, member: m }))),
       steps.run(`start ${HAPROXY_MEMBER}`, () => quick.startHaproxy({ cluster, members, profile: profile.name, ports })),
     ]);

@@ -1,7 +1,8 @@
 /** `dbaas cluster create|list|status|delete`: start workflows, follow them, print. */
 import Table from 'cli-table3';
-import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandle, type WorkflowStartOptions } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { defineSearchAttributeKey, SearchAttributeType, type Workflow } from '@temporalio/common';
 import { SEARCH_ATTRIBUTE_CLUSTER, TASK_QUEUE, workflowIds } from '../../common/names';
 import { resolvePaths } from '../../common/paths';
 import { temporalConfig } from '../../common/temporal-config';
@@ -42,6 +43,54 @@ async function follow<T>(handle: WorkflowHandle, what: string): Promise<T> {
   }
 }
 
+/** The task queue has no poller: the workflow would wait silently for a worker. */
+async function warnIfNoWorker(client: Client): Promise<void> {
+  try {
+    const r = await client.workflowService.describeTaskQueue({
+      namespace: client.options.namespace,
+      taskQueue: { name: TASK_QUEUE },
+      taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    });
+    if ((r.pollers ?? []).length === 0) {
+      console.error(`warning: no worker polls task queue "${TASK_QUEUE}"; the workflow runs once one does (\`npx dbaas dev up\` or \`npx dbaas worker\`)`);
+    }
+  } catch {
+    // Best effort: the workflow itself is what matters.
+  }
+}
+
+/**
+ * Start the workflow, or attach to the run already going under the same id (a second
+ * `create` or `delete` of the same cluster follows the first instead of starting another).
+ * `precheck` runs only when nothing is running; it throws to refuse.
+ */
+async function startOrAttach<T extends Workflow>(
+  client: Client, workflowType: string, id: string, cluster: string, args: Parameters<T>, verb: string, precheck: () => Promise<void>,
+): Promise<WorkflowHandle<T>> {
+  const handle: WorkflowHandle<T> = client.workflow.getHandle(id);
+  if (await isRunning(handle)) {
+    console.log(`cluster ${cluster} is being ${verb}; following workflow ${id}`);
+    return handle;
+  }
+  await precheck();
+  await warnIfNoWorker(client);
+  try {
+    const options = {
+      workflowId: id,
+      taskQueue: TASK_QUEUE,
+      args,
+      typedSearchAttributes: [{ key: clusterNameKey, value: cluster }],
+    } as unknown as WorkflowStartOptions<T>; // the SDK's conditional args type does not narrow for a generic T
+    const started = await client.workflow.start<T>(workflowType, options);
+    console.log(`${verb === 'created' ? 'creating' : 'deleting'} cluster ${cluster}: workflow ${uiLink(id)}`);
+    return started;
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    console.log(`cluster ${cluster} is being ${verb}; following workflow ${id}`);
+    return handle;
+  }
+}
+
 function uiLink(workflowId: string): string {
   const cfg = temporalConfig();
   return cfg.ui ? `${cfg.ui}/namespaces/${cfg.namespace}/workflows/${encodeURIComponent(workflowId)}` : workflowId;
@@ -78,26 +127,11 @@ export async function createClusterCommand(name: string, o: CreateOptions): Prom
   const { client, connection } = await connectTemporal();
   try {
     const docker = await connectDocker();
-    const id = workflowIds.createCluster(name);
-    let handle: WorkflowHandle<typeof createCluster> = client.workflow.getHandle(id);
-    if (await isRunning(handle)) {
-      console.log(`cluster ${name} is being created; following workflow ${id}`);
-    } else {
+    const handle = await startOrAttach<typeof createCluster>(client, 'createCluster', workflowIds.createCluster(name), name, [input], 'created', async () => {
       if (await clusterIsLive(docker, name)) throw new UsageError(`cluster ${name} already exists`);
-      try {
-        handle = await client.workflow.start<typeof createCluster>('createCluster', {
-          workflowId: id,
-          taskQueue: TASK_QUEUE,
-          args: [input],
-          typedSearchAttributes: [{ key: clusterNameKey, value: name }],
-        });
-        console.log(`creating cluster ${name}: workflow ${uiLink(id)}`);
-      } catch (err) {
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-        console.log(`cluster ${name} is being created; following workflow ${id}`);
-      }
-    }
+    });
     if (o.detach) return;
+    if (process.stdout.isTTY) console.log('(Ctrl-C stops following; the workflow carries on)');
     const info = await follow<ConnectionInfo>(handle, `create ${name}`);
     printConnectionInfo(info);
   } finally {
@@ -109,25 +143,9 @@ export async function deleteClusterCommand(name: string, o: { keepData: boolean 
   const { client, connection } = await connectTemporal();
   try {
     const docker = await connectDocker();
-    const id = workflowIds.deleteCluster(name);
-    let handle: WorkflowHandle<typeof deleteCluster> = client.workflow.getHandle(id);
-    if (await isRunning(handle)) {
-      console.log(`cluster ${name} is being deleted; following workflow ${id}`);
-    } else {
-      const known = (await clusterNames(docker)).includes(name);
-      if (!known) throw new UsageError(`no cluster named ${name}`);
-      try {
-        handle = await client.workflow.start<typeof deleteCluster>('deleteCluster', {
-          workflowId: id,
-          taskQueue: TASK_QUEUE,
-          args: [{ name, keepData: o.keepData }],
-          typedSearchAttributes: [{ key: clusterNameKey, value: name }],
-        });
-      } catch (err) {
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      }
-      console.log(`deleting cluster ${name}: workflow ${uiLink(id)}`);
-    }
+    const handle = await startOrAttach<typeof deleteCluster>(client, 'deleteCluster', workflowIds.deleteCluster(name), name, [{ name, keepData: o.keepData }], 'deleted', async () => {
+      if (!(await clusterNames(docker)).includes(name)) throw new UsageError(`no cluster named ${name}`);
+    });
     const r = await follow<DeleteClusterResult>(handle, `delete ${name}`);
     console.log(`cluster ${name} deleted: ${r.containers} containers, ${r.networks} networks, ${r.volumes} volumes removed` +
       (o.keepData ? `; ${r.keptVolumes} data volumes kept` : ''));

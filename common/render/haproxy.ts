@@ -24,7 +24,7 @@ export function renderHaproxyConfig(i: HaproxyRenderInput): string {
   // Servers resolve through Docker's embedded DNS at run time (init-addr none), so a member
   // container restarted with a new IP is followed and a missing one does not stop HAProxy.
   const defaultServer =
-    `    default-server inter ${c.interMs}ms fall ${c.fall} rise ${c.rise} ` +
+    `    default-server inter ${c.interMs}ms fastinter ${c.fastInterMs}ms downinter ${c.downInterMs}ms fall ${c.fall} rise ${c.rise} ` +
     'on-marked-down shutdown-sessions resolvers docker init-addr last,libc,none';
   return `# Rendered by dbaas for cluster ${i.cluster}. Do not edit: dbaas rewrites it.
 global

@@ -42,6 +42,9 @@ export const BASE_PARAMETERS: Record<string, string | number> = {
   max_wal_senders: 10,
   max_replication_slots: 10,
   wal_keep_size: '128MB',
+  // A standby retries a failed WAL connection (e.g. its slot not there yet, or a new leader
+  // after failover) after this long; PostgreSQL's default is 5 s.
+  wal_retrieve_retry_interval: '1s',
 };
 
 export function renderPatroniConfig(i: PatroniRenderInput): string {

@@ -27,6 +27,7 @@ export function fakeActivities(o: FakeOptions = {}): Fake {
     startEtcdMember: async () => undefined,
     waitForEtcdHealthy: async () => undefined,
     startPostgresMember: async () => undefined,
+    waitForBootstrapClaimed: async () => 'initializing new cluster',
     waitForLeader: async () => 'pg-0',
     waitForReplicaStreaming: async () => ({ lag: 0 }),
     startHaproxy: async () => undefined,

@@ -77,14 +77,24 @@ async function writeThenReadFromReplica(cluster: string, ports: ClusterPorts, va
   return { inRecovery: true, found: false };
 }
 
-test('two clusters side by side: a 3-node (fast profile) and a 2-node (default profile)', async () => {
-  const [a, b] = await Promise.all([
-    createViaWorkflow({ name: A, replicas: 2, sync: false, profile: 'fast', etcdMembers: 1, keepOnFailure: false }),
-    createViaWorkflow({ name: B, replicas: 1, sync: false, profile: 'default', etcdMembers: 1, keepOnFailure: false }),
+test('two clusters side by side: 3 nodes (fast, sync) by workflow and 2 nodes (default) by the CLI, which attaches to a running create', async () => {
+  const e = childEnv(env, paths);
+  const detached = await runCli(['cluster', 'create', B, '--replicas', '1', '--detach'], e);
+  assert.equal(detached.code, 0, detached.stderr);
+  const [a, attached] = await Promise.all([
+    createViaWorkflow({ name: A, replicas: 2, sync: true, profile: 'fast', etcdMembers: 1, keepOnFailure: false }),
+    // A second `create` of a cluster whose create is running follows it to the end.
+    runCli(['cluster', 'create', B, '--replicas', '1'], e),
   ]);
+  assert.equal(attached.code, 0, attached.stderr + attached.stdout);
+  assert.match(attached.stdout, new RegExp(`cluster ${B} is being created; following workflow`));
+  assert.match(attached.stdout, /read-only: +postgresql:\/\/postgres@127\.0\.0\.1:\d+\/postgres/);
+  assert.doesNotMatch(attached.stdout, new RegExp(readClusterSecrets(paths, B).superuser), 'create prints no password');
+  const b = await env.client.workflow.getHandle(workflowIds.createCluster(B)).result() as ConnectionInfo;
   infos.set(A, a);
   infos.set(B, b);
   assert.deepEqual(a.members, ['pg-0', 'pg-1', 'pg-2']);
+  assert.deepEqual(b.members, ['pg-0', 'pg-1']);
   assert.equal(a.leader, 'pg-0');
   const used = [a.ports.rw, a.ports.ro, a.ports.stats, b.ports.rw, b.ports.ro, b.ports.stats];
   assert.equal(new Set(used).size, used.length, `ports collide: ${used.join(',')}`);
@@ -114,19 +124,25 @@ test('host ports are published on 127.0.0.1 only', async () => {
   for (const p of published) assert.equal(p.IP, '127.0.0.1', JSON.stringify(p));
 });
 
-test('cluster status --json shows members, roles, lag, timeline and endpoints', async () => {
-  const r = await runCli(['cluster', 'status', A, '--json'], childEnv(env, paths));
-  assert.equal(r.code, 0, r.stderr);
-  const s = JSON.parse(r.stdout) as ClusterStatus;
+test('cluster status --json shows members, roles (one sync_standby with --sync), lag, timeline and endpoints', async () => {
+  let s: ClusterStatus | undefined;
+  // Patroni names the synchronous standby on its next HA loop after the replicas joined.
+  for (let i = 0; i < 40; i++) {
+    const r = await runCli(['cluster', 'status', A, '--json'], childEnv(env, paths));
+    assert.equal(r.code, 0, r.stderr);
+    s = JSON.parse(r.stdout) as ClusterStatus;
+    if (s.members.some((m) => m.role === 'sync_standby') && s.members.every((m) => m.lag === null || m.lag === 0)) break;
+    await new Promise((res) => setTimeout(res, 500));
+  }
+  assert.ok(s);
   assert.equal(s.leader, 'pg-0');
-  assert.deepEqual(s.members.map((m) => [m.name, m.role, m.state, m.timeline]), [
-    ['pg-0', 'leader', 'running', 1], ['pg-1', 'replica', 'running', 1], ['pg-2', 'replica', 'running', 1],
-  ]);
+  assert.deepEqual(s.members.map((m) => [m.name, m.state, m.timeline]), [['pg-0', 'running', 1], ['pg-1', 'running', 1], ['pg-2', 'running', 1]]);
+  assert.deepEqual(s.members.map((m) => m.role).sort(), ['leader', 'replica', 'sync_standby']);
   assert.ok(s.members.slice(1).every((m) => m.lag === 0));
   assert.equal(s.endpoints?.rw.port, infos.get(A)?.ports.rw);
   assert.equal(s.endpoints?.ro.port, infos.get(A)?.ports.ro);
   const table = await runCli(['cluster', 'status', A], childEnv(env, paths));
-  assert.match(table.stdout, /pg-1\s.*replica.*running/);
+  assert.match(table.stdout, /pg-0\s.*leader.*running/);
   const list = await runCli(['cluster', 'list', '--json'], childEnv(env, paths));
   const names = (JSON.parse(list.stdout) as { name: string }[]).map((c) => c.name);
   assert.ok(names.includes(A) && names.includes(B));

@@ -74,14 +74,14 @@ test('haproxy.cfg: rw checks /primary, ro checks /replica round robin, every mem
     assert.match(rw, server);
     assert.match(ro, server);
   }
-  assert.match(cfg, /inter 3000ms fall 3 rise 2/);
+  assert.match(cfg, /inter 3000ms fastinter 500ms downinter 1000ms fall 3 rise 2/);
   assert.match(cfg, /prometheus-exporter if \{ path \/metrics \}/);
   assert.match(cfg, /bind \*:7000/);
 });
 
 test('haproxy.cfg: the fast profile checks more often', () => {
   const cfg = renderHaproxyConfig({ cluster: 'x', members: ['pg-0'], checks: PROFILES.fast.haproxy });
-  assert.match(cfg, /inter 1000ms fall 2 rise 1/);
+  assert.match(cfg, /inter 1000ms fastinter 250ms downinter 500ms fall 2 rise 1/);
 });
 
 test('etcd args: one initial cluster listing every member by container name', () => {

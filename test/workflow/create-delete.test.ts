@@ -54,15 +54,20 @@ test('CreateCluster runs the plan in order and returns connection info without s
   assert.equal(error, undefined);
   const names = f.names();
   const idx = (name: string): number => names.indexOf(name);
-  assert.deepEqual(names.slice(0, 7), [
-    'assertClusterAbsent', 'ensureClusterSecrets', 'allocatePorts', 'createClusterNetwork',
-    'startEtcdMember', 'waitForEtcdHealthy', 'startPostgresMember',
-  ]);
-  // The leader is up before any replica starts; replicas stream before HAProxy is checked and the proof runs.
-  assert.ok(idx('waitForLeader') > idx('startPostgresMember'));
+  const last = (name: string): number => names.lastIndexOf(name);
+  assert.equal(names[0], 'assertClusterAbsent');
+  assert.deepEqual(names.slice(1, 4).sort(), ['allocatePorts', 'createClusterNetwork', 'ensureClusterSecrets']);
+  // etcd, then the first member (it waits for etcd by itself) alongside the quorum wait.
+  assert.equal(names[4], 'startEtcdMember');
+  assert.ok(idx('waitForEtcdHealthy') > idx('startEtcdMember'));
   const starts = f.calls.filter((c) => c.name === 'startPostgresMember').map((c) => (c.arg as { member: string }).member);
   assert.deepEqual(starts, ['pg-0', 'pg-1', 'pg-2']);
-  assert.ok(names.lastIndexOf('startPostgresMember') > idx('waitForLeader'));
+  // No replica starts before pg-0 holds the initialize key: a predictable leader, no bootstrap race.
+  const firstReplicaStart = names.indexOf('startPostgresMember', idx('startPostgresMember') + 1);
+  assert.ok(idx('waitForBootstrapClaimed') > idx('waitForEtcdHealthy'));
+  assert.ok(firstReplicaStart > idx('waitForBootstrapClaimed'));
+  assert.ok(idx('waitForReplicaStreaming') > last('startPostgresMember'));
+  assert.ok(idx('waitForReplicaStreaming') > idx('waitForLeader'));
   assert.equal(names.filter((x) => x === 'waitForReplicaStreaming').length, 2);
   assert.ok(idx('waitForHaproxyBackends') > names.lastIndexOf('waitForReplicaStreaming'));
   assert.equal(names[names.length - 1], 'verifyReadWrite');
