@@ -45,6 +45,7 @@ test('patroni.yml: data dir below the volume mount, owned socket dir, scram-sha-
   }
   assert.equal(c.postgresql.authentication.superuser.password, 'su-secret');
   assert.equal(c.postgresql.authentication.replication.username, 'replicator');
+  assert.deepEqual(c.postgresql.basebackup, [{ checkpoint: 'fast' }]);
 });
 
 test('patroni.yml: HA timing from the profile, sync mode and tags from the spec', () => {

@@ -1,0 +1,798 @@
+/**
+ * bench/create-cluster: how long `dbaas cluster create <name> --replicas 2` takes, against the
+ * same topology brought up by plain `docker` commands on the same machine, in the same run.
+ *
+ *   A. dbaas: wall seconds from spawning `node bin/dbaas.js cluster create <name> --replicas 2
+ *      --profile P` to its exit 0. CreateCluster returns only after a write through HAProxy rw
+ *      and a read through ro, with both replicas streaming at lag 0. The cluster is then
+ *      deleted with `node bin/dbaas.js cluster delete <name>` (not timed).
+ *   B. plain Docker: the same images, the same rendered configs (common/render), etcd + 3
+ *      Patroni nodes started together + HAProxy, by `docker network create`, `docker run`,
+ *      `docker create` + `docker cp` + `docker start`. The timer stops when both replicas are
+ *      streaming at lag 0 (GET /cluster lag 0 on both replicas and the leader's GET /patroni
+ *      lists both as `streaming`, the same test dbaas applies) and then a write through the
+ *      HAProxy rw port succeeds (written after the replicas stream, as dbaas does: a write
+ *      during the clones slows their checkpoints). Informational figures: the /cluster-only
+ *      stop (rw reachable + lag 0, no streaming check) and plain + a read through ro.
+ *      Everything is named `bench-plain-<id>-*` and carries no dbaas.* label, so dbaas never
+ *      sees it; it is removed after each iteration (also on SIGINT/SIGTERM).
+ *
+ * A benchmark, not a test: it prints figures and PASS/MISS against the targets (informational)
+ * and exits 0 unless something failed. Usage:
+ *
+ *   node dist/bench/create-cluster.js [--runs N] [--profile default|fast] [--only dbaas|plain] [--logs DIR]
+ *
+ * --logs DIR keeps every container's log (docker logs -t) of every iteration in DIR.
+ *
+ * It expects `npx dbaas dev up` (Temporal, worker, images); TEMPORAL_ADDRESS, DBAAS_HOME and
+ * the rest of the environment pass through to the CLI unchanged.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Client } from 'pg';
+import { PROJECT_ROOT } from '../common/paths';
+import {
+  DEFAULT_DATABASE, HAPROXY_RO_PORT, HAPROXY_RW_PORT, HAPROXY_STATS_PORT, IMAGES, PATRONI_API_PORT, SUPERUSER,
+  containerName,
+} from '../common/names';
+import { ETCD_DATA_ROOT, renderEtcdArgs } from '../common/render/etcd';
+import { HAPROXY_CONFIG_PATH, renderHaproxyConfig } from '../common/render/haproxy';
+import { DATA_ROOT, PATRONI_CONFIG_PATH, renderPatroniConfig, type ClusterPasswords } from '../common/render/patroni';
+import { PROFILES, etcdMemberNames, isProfileName, memberNames, type ProfileName } from '../common/spec';
+
+// ---------------------------------------------------------------------------------------------
+// Settings
+
+const REPLICAS = 2;
+const TARGET_RATIO = 1.3;
+const TARGET_DBAAS_S = 15;
+/** Same cadence as the dbaas wait activities. */
+const POLL_MS = 250;
+const PLAIN_TIMEOUT_MS = 240_000;
+/** After the plain timer stops, keep polling this long for a read through ro (informational). */
+const PLAIN_RO_TIMEOUT_MS = 30_000;
+/** A create that takes longer than this is killed (and then deleted): usually no worker is polling. */
+const DBAAS_TIMEOUT_MS = 5 * 60_000;
+const PLAIN_PORT_FIRST = 25432;
+/** uid/gid of postgres in docker/postgres/Dockerfile. */
+const POSTGRES_UID = 999;
+const PLAIN_LABEL = 'dbaas-bench.plain';
+const CLI = path.join(PROJECT_ROOT, 'bin', 'dbaas.js');
+
+// ---------------------------------------------------------------------------------------------
+// Interruption: the first SIGINT/SIGTERM stops the current iteration at the next safe point and
+// cleans up; a second one exits at once (printing what may be left).
+
+const abort = new AbortController();
+const leftovers = new Set<string>();
+let interrupts = 0;
+
+function onSignal(sig: NodeJS.Signals): void {
+  interrupts++;
+  if (interrupts === 1) {
+    process.stderr.write(`\n${sig}: stopping after cleanup (send it again to exit at once)\n`);
+    abort.abort(new Error(`interrupted by ${sig}`));
+    return;
+  }
+  process.stderr.write(`\n${sig} again: exiting without finishing cleanup. Possibly left: ${[...leftovers].join(', ') || 'nothing'}\n`);
+  process.exit(130);
+}
+
+class Interrupted extends Error {
+  override name = 'Interrupted';
+}
+
+function checkAbort(): void {
+  if (abort.signal.aborted) throw new Interrupted((abort.signal.reason as Error | undefined)?.message ?? 'interrupted');
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      abort.signal.removeEventListener('abort', done);
+      resolve();
+    }
+    abort.signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+
+const now = (): number => performance.now();
+const secs = (ms: number): number => Math.round(ms) / 1000;
+const fmt = (s: number | undefined, digits = 1): string => (s === undefined || Number.isNaN(s) ? '-' : s.toFixed(digits));
+
+function median(xs: number[]): number | undefined {
+  const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return undefined;
+  const m = Math.floor(v.length / 2);
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+function load1(): number {
+  return Math.round(os.loadavg()[0] * 100) / 100;
+}
+
+interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run a command; stdin from `input`. Never throws for a non-zero exit (see `docker`). */
+function run(cmd: string, args: string[], opts: { input?: Buffer | string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => err.push(c));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+async function docker(args: string[], input?: Buffer): Promise<string> {
+  const r = await run('docker', args, { input });
+  if (r.code !== 0) throw new Error(`docker ${args.slice(0, 2).join(' ')} failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
+  return r.stdout.trim();
+}
+
+/** One-file ustar archive, for `docker cp - CONTAINER:DIR` (keeps owner and mode as given). */
+function tarOneFile(name: string, content: string, mode: number, uid: number, gid: number): Buffer {
+  const data = Buffer.from(content, 'utf8');
+  const h = Buffer.alloc(512, 0);
+  const oct = (n: number, width: number): string => n.toString(8).padStart(width - 1, '0') + '\0';
+  h.write(name, 0, 100, 'utf8');
+  h.write(oct(mode, 8), 100, 8, 'ascii');
+  h.write(oct(uid, 8), 108, 8, 'ascii');
+  h.write(oct(gid, 8), 116, 8, 'ascii');
+  h.write(oct(data.length, 12), 124, 12, 'ascii');
+  h.write(oct(Math.floor(Date.now() / 1000), 12), 136, 12, 'ascii');
+  h.write('        ', 148, 8, 'ascii');
+  h.write('0', 156, 1, 'ascii');
+  h.write('ustar\0', 257, 6, 'ascii');
+  h.write('00', 263, 2, 'ascii');
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'ascii');
+  const pad = Buffer.alloc((512 - (data.length % 512)) % 512, 0);
+  return Buffer.concat([h, data, pad, Buffer.alloc(1024, 0)]);
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen({ port, host: '127.0.0.1', exclusive: true }, () => srv.close(() => resolve(true)));
+  });
+}
+
+async function freePortBlock(first: number): Promise<number> {
+  for (let base = first; base + 3 < 65535; base += 16) {
+    const free = await Promise.all([0, 1, 2].map((d) => portFree(base + d)));
+    if (free.every(Boolean)) return base;
+  }
+  throw new Error(`no 3 free consecutive ports on 127.0.0.1 from ${first}`);
+}
+
+async function getJson(url: string): Promise<unknown> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+  return res.json();
+}
+
+/** Replica slot diagnostics from a Postgres container's log (Patroni passes Postgres' stderr through). */
+export interface SlotDiag {
+  member: string;
+  /** The walreceiver found no slot for this member at least once. */
+  slotMissing: boolean;
+  /** Seconds from the first "slot does not exist" to "started streaming" (undefined if not both seen). */
+  slotWaitS?: number;
+}
+
+async function slotDiagnostics(container: string, member: string): Promise<SlotDiag> {
+  const r = await run('docker', ['logs', '-t', container]);
+  const lines = `${r.stdout}\n${r.stderr}`.split('\n');
+  const ts = (l: string): number => Date.parse(l.slice(0, l.indexOf(' ')));
+  const missing = lines.find((l) => /replication slot "[^"]+" does not exist/.test(l));
+  const streaming = lines.find((l) => /started streaming WAL from primary/.test(l));
+  const d: SlotDiag = { member, slotMissing: Boolean(missing) };
+  if (missing && streaming) d.slotWaitS = secs(ts(streaming) - ts(missing));
+  return d;
+}
+
+/** With --logs DIR: container logs (with Docker timestamps) to DIR/<tag>-<member>.log before removal. */
+let logsDir: string | undefined;
+
+async function saveLogs(tag: string, containers: { member: string; name: string }[]): Promise<void> {
+  if (!logsDir) return;
+  fs.mkdirSync(logsDir, { recursive: true });
+  await Promise.all(containers.map(async (c) => {
+    const r = await run('docker', ['logs', '-t', c.name]);
+    fs.writeFileSync(path.join(logsDir as string, `${tag}-${c.member}.log`), `${r.stdout}${r.stderr}`);
+  }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// A. dbaas
+
+interface DbaasResult {
+  name: string;
+  /** Wall clock at the start of the timer (to line up with --logs). */
+  startedAt?: string;
+  seconds: number;
+  /** "done in" as printed by the CLI (time following the workflow). */
+  followS?: number;
+  /** Step name → seconds as printed by the CLI (✓ lines). */
+  steps: Record<string, number>;
+  slots: SlotDiag[];
+  deleteS?: number;
+}
+
+function cli(args: string[], onLine: (l: string) => void): { child: ChildProcess; exited: Promise<number | string> } {
+  // Own process group: a Ctrl-C on the terminal reaches only the bench, which lets a running
+  // create finish (the workflow would go on anyway) and then deletes the cluster.
+  const child = spawn(process.execPath, [CLI, ...args], { env: process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let buf = '';
+  const feed = (c: Buffer): void => {
+    buf += c.toString();
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      onLine(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+    }
+  };
+  child.stdout?.on('data', feed);
+  child.stderr?.on('data', feed);
+  const exited = new Promise<number | string>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      if (buf) onLine(buf);
+      resolve(code ?? signal ?? 'unknown');
+    });
+  });
+  return { child, exited };
+}
+
+async function runDbaas(name: string, profile: ProfileName): Promise<DbaasResult> {
+  const steps: Record<string, number> = {};
+  let followS: number | undefined;
+  const onLine = (l: string): void => {
+    process.stdout.write(`    [dbaas] ${l}\n`);
+    const m = /^✓ (.+) \((\d+(?:\.\d+)?)s\)$/.exec(l);
+    if (m) steps[m[1]] = Number(m[2]);
+    const d = /^done in (\d+(?:\.\d+)?)s$/.exec(l);
+    if (d) followS = Number(d[1]);
+  };
+  const result: DbaasResult = { name, seconds: NaN, steps, slots: [] };
+  leftovers.add(`dbaas cluster ${name}`);
+  let started = false;
+  try {
+    result.startedAt = new Date().toISOString();
+    const t0 = now();
+    const { child, exited } = cli(['cluster', 'create', name, '--replicas', String(REPLICAS), '--profile', profile], onLine);
+    started = true;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGTERM');
+    }, DBAAS_TIMEOUT_MS);
+    const onAbort = (): void => {
+      process.stdout.write(`    (waiting for the create of ${name} to finish, then deleting it)\n`);
+    };
+    abort.signal.addEventListener('abort', onAbort, { once: true });
+    let code: number | string;
+    try {
+      code = await exited;
+    } finally {
+      clearTimeout(timer);
+      abort.signal.removeEventListener('abort', onAbort);
+    }
+    const t1 = now();
+    if (timedOut) throw new Error(`dbaas cluster create ${name} did not finish in ${DBAAS_TIMEOUT_MS / 1000} s (is a worker polling? \`npx dbaas dev status\`)`);
+    if (code !== 0) throw new Error(`dbaas cluster create ${name} exited with ${code}`);
+    result.seconds = secs(t1 - t0);
+    result.followS = followS;
+    result.slots = await Promise.all(
+      memberNames(REPLICAS).slice(1).map((m) => slotDiagnostics(containerName(name, m), m)),
+    );
+    return result;
+  } finally {
+    if (started) {
+      await saveLogs(`${name}-dbaas`, [...etcdMemberNames(1), ...memberNames(REPLICAS), 'haproxy'].map((m) => ({ member: m, name: containerName(name, m) })))
+        .catch((err: unknown) => process.stderr.write(`    warning: saving logs: ${(err as Error).message}\n`));
+      const t0 = now();
+      const del = cli(['cluster', 'delete', name], (l) => process.stdout.write(`    [dbaas delete] ${l}\n`));
+      const code = await del.exited;
+      result.deleteS = secs(now() - t0);
+      // Exit 2 "no cluster named": a failed create already compensated.
+      if (code === 0 || code === 2) leftovers.delete(`dbaas cluster ${name}`);
+      else process.stderr.write(`    warning: dbaas cluster delete ${name} exited with ${code}\n`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// B. plain Docker
+
+interface PlainResult {
+  prefix: string;
+  /** Wall clock at the start of the timer (to line up with --logs). */
+  startedAt?: string;
+  /** Timer stop: write via rw done and both replicas streaming at lag 0. */
+  seconds: number;
+  /** The /cluster-only criterion: max(rwReady, lag0), no streaming check, no write. */
+  lag0OnlySeconds?: number;
+  /** Milestones, seconds from the first docker command. */
+  milestones: {
+    /** All docker commands returned (network, etcd, 3× create+cp+start, haproxy). */
+    commandsDone?: number;
+    leaderRunning?: number;
+    /** rw reaches a server not in recovery (read-only probe: it dirties nothing on the leader). */
+    rwReady?: number;
+    /** GET /cluster: both replicas running with lag 0 (true even before streaming, see README). */
+    lag0?: number;
+    /** Leader's GET /patroni lists both replicas `streaming` while /cluster says lag 0. */
+    streamingLag0?: number;
+    /** The write through rw, made once the replicas stream (the timer stops here). */
+    rwWrite?: number;
+    /** Informational: the row read back through ro from a server in recovery. */
+    roRead?: number;
+  };
+  /** Durations of the docker command phases, seconds. */
+  commands: Record<string, number>;
+  leader?: string;
+  ports: { rw: number; ro: number; stats: number };
+  slots: SlotDiag[];
+}
+
+interface ClusterJson {
+  members?: { name: string; role: string; state: string; lag?: number | string }[];
+}
+
+interface PatroniJson {
+  replication?: { application_name: string; state: string }[];
+}
+
+async function pgClient(port: number, password: string): Promise<Client> {
+  const c = new Client({
+    host: '127.0.0.1', port, user: SUPERUSER, database: DEFAULT_DATABASE, password,
+    connectionTimeoutMillis: 3000, statement_timeout: 10000,
+  });
+  c.on('error', () => undefined);
+  await c.connect();
+  return c;
+}
+
+async function rwReady(port: number, password: string): Promise<boolean> {
+  let c: Client | undefined;
+  try {
+    c = await pgClient(port, password);
+    const r = await c.query<{ rec: boolean }>('select pg_is_in_recovery() as rec');
+    return !r.rows[0].rec;
+  } catch {
+    return false;
+  } finally {
+    await c?.end().catch(() => undefined);
+  }
+}
+
+async function tryWrite(port: number, password: string, token: string): Promise<boolean> {
+  let c: Client | undefined;
+  try {
+    c = await pgClient(port, password);
+    await c.query('create schema if not exists bench');
+    await c.query('create table if not exists bench.smoke (token text primary key, written_at timestamptz not null default now())');
+    await c.query('insert into bench.smoke (token) values ($1) on conflict (token) do nothing', [token]);
+    const r = await c.query<{ rec: boolean }>('select pg_is_in_recovery() as rec');
+    return !r.rows[0].rec;
+  } catch {
+    return false;
+  } finally {
+    await c?.end().catch(() => undefined);
+  }
+}
+
+async function tryRead(port: number, password: string, token: string): Promise<boolean> {
+  let c: Client | undefined;
+  try {
+    c = await pgClient(port, password);
+    const r = await c.query<{ rec: boolean }>('select pg_is_in_recovery() as rec');
+    const row = await c.query('select 1 from bench.smoke where token = $1', [token]);
+    return r.rows[0].rec && (row.rowCount ?? 0) > 0;
+  } catch {
+    return false;
+  } finally {
+    await c?.end().catch(() => undefined);
+  }
+}
+
+async function removePlain(prefix: string, network: string, volumes: string[]): Promise<void> {
+  const ids = (await run('docker', ['ps', '-aq', '--filter', `label=${PLAIN_LABEL}=${prefix}`])).stdout.split('\n').filter(Boolean);
+  if (ids.length > 0) await run('docker', ['rm', '-f', ...ids]);
+  const vols = (await run('docker', ['volume', 'ls', '-q', '--filter', `name=${prefix}-`])).stdout.split('\n').filter(Boolean);
+  const toRemove = [...new Set([...volumes, ...vols.filter((v) => v.startsWith(`${prefix}-`))])];
+  if (toRemove.length > 0) await run('docker', ['volume', 'rm', '-f', ...toRemove]);
+  await run('docker', ['network', 'rm', network]);
+  const left = (await run('docker', ['ps', '-aq', '--filter', `label=${PLAIN_LABEL}=${prefix}`])).stdout.trim();
+  const netLeft = (await run('docker', ['network', 'ls', '-q', '--filter', `name=^${network}$`])).stdout.trim();
+  if (left || netLeft) throw new Error(`cleanup of ${prefix} left containers [${left}] network [${netLeft}]`);
+}
+
+async function runPlain(prefix: string, profileName: ProfileName): Promise<PlainResult> {
+  // The rendered configs name hosts dbaas-<cluster>-<member>; the containers here are called
+  // <prefix>-<member> and answer to those DNS names as network aliases on their own network.
+  const cluster = prefix;
+  const network = prefix;
+  const profile = PROFILES[profileName];
+  const etcd = etcdMemberNames(1);
+  const members = memberNames(REPLICAS);
+  const ctr = (m: string): string => `${prefix}-${m}`;
+  const vol = (m: string): string => `${prefix}-${m}-data`;
+  const volumes = [...etcd, ...members].map(vol);
+  const passwords: ClusterPasswords = {
+    superuser: crypto.randomBytes(24).toString('base64url'),
+    replication: crypto.randomBytes(24).toString('base64url'),
+    rewind: crypto.randomBytes(24).toString('base64url'),
+  };
+  const token = `${prefix}/${Date.now()}`;
+  const base = await freePortBlock(PLAIN_PORT_FIRST);
+  const ports = { rw: base, ro: base + 1, stats: base + 2 };
+  const common = (m: string): string[] => [
+    '--name', ctr(m), '--hostname', containerName(cluster, m),
+    '--network', network, '--network-alias', containerName(cluster, m),
+    '--label', `${PLAIN_LABEL}=${prefix}`,
+  ];
+  const result: PlainResult = { prefix, seconds: NaN, milestones: {}, commands: {}, ports, slots: [] };
+  const ms = result.milestones;
+  leftovers.add(`plain ${prefix}-*`);
+  result.startedAt = new Date().toISOString();
+  const t0 = now();
+  const phase = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    const s = now();
+    try {
+      return await fn();
+    } finally {
+      result.commands[name] = secs(now() - s);
+    }
+  };
+  try {
+    await phase('network create', () => docker(['network', 'create', '--label', `${PLAIN_LABEL}=${prefix}`, network]));
+    // etcd runs while the Postgres and HAProxy containers are created and given their configs.
+    const etcdUp = phase('etcd run', () =>
+      Promise.all(etcd.map((m) => docker([
+        'run', '-d', ...common(m), '-v', `${vol(m)}:${ETCD_DATA_ROOT}`,
+        IMAGES.etcd, ...renderEtcdArgs({ cluster, member: m, members: etcd }),
+      ]))),
+    );
+    const pgReady = phase('postgres create+cp', () =>
+      Promise.all(members.map(async (m) => {
+        await docker([
+          'create', ...common(m), '-v', `${vol(m)}:${DATA_ROOT}`, '--shm-size', '256m', '--stop-timeout', '40',
+          IMAGES.postgres,
+        ]);
+        const yml = renderPatroniConfig({
+          cluster, member: m, etcdMembers: etcd, profile, sync: false,
+          tags: { nofailover: false, noloadbalance: false }, passwords,
+        });
+        await docker(['cp', '-', `${ctr(m)}:${path.posix.dirname(PATRONI_CONFIG_PATH)}`],
+          tarOneFile(path.posix.basename(PATRONI_CONFIG_PATH), yml, 0o600, POSTGRES_UID, POSTGRES_UID));
+      })),
+    );
+    const haReady = phase('haproxy create+cp', async () => {
+      await docker([
+        'create', ...common('haproxy'),
+        '-p', `127.0.0.1:${ports.rw}:${HAPROXY_RW_PORT}`,
+        '-p', `127.0.0.1:${ports.ro}:${HAPROXY_RO_PORT}`,
+        '-p', `127.0.0.1:${ports.stats}:${HAPROXY_STATS_PORT}`,
+        IMAGES.haproxy,
+      ]);
+      const cfg = renderHaproxyConfig({ cluster, members, checks: profile.haproxy });
+      await docker(['cp', '-', `${ctr('haproxy')}:${path.posix.dirname(HAPROXY_CONFIG_PATH)}`],
+        tarOneFile(path.posix.basename(HAPROXY_CONFIG_PATH), cfg, 0o644, 0, 0));
+    });
+    await Promise.all([etcdUp, pgReady]);
+    // The three Patroni nodes start together and race for the initialize key.
+    await phase('postgres start', () => Promise.all(members.map((m) => docker(['start', ctr(m)]))));
+    await haReady;
+    await phase('haproxy start', () => docker(['start', ctr('haproxy')]));
+    ms.commandsDone = secs(now() - t0);
+    checkAbort();
+
+    const ipOut = await docker(['inspect', '-f', `{{.Name}} {{(index .NetworkSettings.Networks "${network}").IPAddress}}`, ...members.map(ctr)]);
+    const ip = new Map<string, string>();
+    for (const line of ipOut.split('\n')) {
+      const [n, addr] = line.trim().split(' ');
+      const m = members.find((x) => `/${ctr(x)}` === n);
+      if (m && addr) ip.set(m, addr);
+    }
+    const api = (m: string): string => `http://${ip.get(m)}:${PATRONI_API_PORT}`;
+
+    // Two independent pollers (a slow connect attempt must not delay the Patroni view). The rw
+    // probe only reads: a write while the replicas clone dirties buffers, and the clones' spread
+    // checkpoints pay ~100 ms per dirty buffer (measured: +4.8 s). dbaas writes at the end too.
+    const deadline = t0 + PLAIN_TIMEOUT_MS;
+    const pollFor = async (what: string, probe: () => Promise<string | undefined>): Promise<void> => {
+      let last = 'nothing yet';
+      for (;;) {
+        checkAbort();
+        const status = await probe().catch((err: unknown) => (err as Error).message);
+        if (status === undefined) return;
+        last = status;
+        if (now() > deadline) throw new Error(`plain docker: timed out after ${PLAIN_TIMEOUT_MS / 1000}s waiting for ${what} (last: ${last})`);
+        await sleep(POLL_MS);
+      }
+    };
+    const rw = pollFor('rw to reach the leader', async () => {
+      if (!(await rwReady(ports.rw, passwords.superuser))) return 'rw not ready';
+      ms.rwReady = secs(now() - t0);
+      return undefined;
+    });
+    const replicas = pollFor('replicas streaming at lag 0', async () => {
+      let cl: ClusterJson | undefined;
+      for (const m of members) {
+        try {
+          cl = (await getJson(`${api(m)}/cluster`)) as ClusterJson;
+          break;
+        } catch {
+          // next member
+        }
+      }
+      if (!cl) return 'no Patroni API answers';
+      const all = cl.members ?? [];
+      const leader = all.find((m) => m.role === 'leader' && m.state === 'running');
+      if (!leader) return `no running leader (${all.map((m) => `${m.name}=${m.role}/${m.state}`).join(' ')})`;
+      result.leader = leader.name;
+      ms.leaderRunning ??= secs(now() - t0);
+      const reps = all.filter((m) => m.name !== leader.name);
+      const lag0 = reps.length === REPLICAS && reps.every((m) => m.state === 'running' && m.lag === 0);
+      if (!lag0) return `replicas ${reps.map((m) => `${m.name}=${m.state}/lag ${String(m.lag)}`).join(' ')}`;
+      ms.lag0 ??= secs(now() - t0);
+      const st = (await getJson(`${api(leader.name)}/patroni`)) as PatroniJson;
+      const streaming = reps.every((r) => (st.replication ?? []).some((x) => x.application_name === r.name && x.state === 'streaming'));
+      if (!streaming) return `lag 0 but replication [${(st.replication ?? []).map((x) => `${x.application_name}:${x.state}`).join(' ')}]`;
+      ms.streamingLag0 = secs(now() - t0);
+      return undefined;
+    });
+    // Both must be waited on (allSettled) so neither keeps polling after the other failed.
+    const settled = await Promise.allSettled([rw, replicas]);
+    for (const r of settled) if (r.status === 'rejected') throw r.reason;
+    await pollFor('a write through rw', async () => {
+      if (!(await tryWrite(ports.rw, passwords.superuser, token))) return 'no write yet';
+      ms.rwWrite = secs(now() - t0);
+      return undefined;
+    });
+    result.seconds = secs(now() - t0);
+    result.lag0OnlySeconds = Math.max(ms.rwReady ?? NaN, ms.lag0 ?? NaN);
+
+    // Informational: how much longer until ro serves the row from a replica (dbaas waits for it).
+    const roDeadline = now() + PLAIN_RO_TIMEOUT_MS;
+    while (now() < roDeadline && !abort.signal.aborted) {
+      if (await tryRead(ports.ro, passwords.superuser, token)) {
+        ms.roRead = secs(now() - t0);
+        break;
+      }
+      await sleep(POLL_MS);
+    }
+    result.slots = await Promise.all(
+      members.filter((m) => m !== result.leader).map((m) => slotDiagnostics(ctr(m), m)),
+    );
+    return result;
+  } finally {
+    await saveLogs(prefix, [...etcd, ...members, 'haproxy'].map((m) => ({ member: m, name: ctr(m) })))
+      .catch((err: unknown) => process.stderr.write(`    warning: saving logs: ${(err as Error).message}\n`));
+    await removePlain(prefix, network, volumes);
+    leftovers.delete(`plain ${prefix}-*`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+interface Iteration {
+  run: number;
+  order: string;
+  load1Before: number;
+  load1After?: number;
+  dbaas?: DbaasResult;
+  plain?: PlainResult;
+  ratio?: number;
+  /** dbaas / plain under the /cluster-only criterion (no streaming check), informational. */
+  ratioLag0Only?: number;
+  /** dbaas / (plain + the wait for a read through ro, which dbaas also makes), informational. */
+  ratioWithRo?: number;
+  error?: string;
+}
+
+function usage(): string {
+  return 'usage: node dist/bench/create-cluster.js [--runs N] [--profile default|fast] [--only dbaas|plain] [--logs DIR]';
+}
+
+async function preflight(): Promise<void> {
+  if (!fs.existsSync(path.join(PROJECT_ROOT, 'dist', 'client', 'main.js'))) {
+    throw new Error('the CLI is not built: run `npm run build` first');
+  }
+  const r = await run('docker', ['image', 'inspect', '-f', '{{.Id}}', IMAGES.etcd, IMAGES.postgres, IMAGES.haproxy]);
+  if (r.code !== 0) throw new Error(`images missing (run \`npx dbaas dev up\`): ${r.stderr.trim()}`);
+}
+
+async function main(): Promise<number> {
+  let opts;
+  try {
+    opts = parseArgs({
+      options: {
+        runs: { type: 'string', default: '3' },
+        profile: { type: 'string', default: 'default' },
+        only: { type: 'string' },
+        logs: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    }).values;
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${usage()}`);
+    return 2;
+  }
+  if (opts.help) {
+    console.log(usage());
+    return 0;
+  }
+  const runs = Number(opts.runs);
+  const profile = opts.profile ?? 'default';
+  const only = opts.only;
+  if (!Number.isInteger(runs) || runs < 1) {
+    console.error(`--runs must be a positive integer\n${usage()}`);
+    return 2;
+  }
+  if (!isProfileName(profile)) {
+    console.error(`--profile must be default or fast\n${usage()}`);
+    return 2;
+  }
+  if (only !== undefined && only !== 'dbaas' && only !== 'plain') {
+    console.error(`--only must be dbaas or plain\n${usage()}`);
+    return 2;
+  }
+  logsDir = opts.logs === undefined ? undefined : path.resolve(opts.logs);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  await preflight();
+
+  const id = crypto.randomBytes(3).toString('hex');
+  const startedAt = new Date().toISOString();
+  const others = (await run('docker', ['ps', '-q'])).stdout.split('\n').filter(Boolean).length;
+  const p = PROFILES[profile].patroni;
+  console.log(`bench create-cluster: ${runs} run(s), profile ${profile} (ttl ${p.ttl}, loop_wait ${p.loopWait}), ` +
+    `${REPLICAS} replicas, ${os.cpus().length} cpus, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}, ` +
+    `${others} other container(s) running, TEMPORAL_ADDRESS=${process.env.TEMPORAL_ADDRESS ?? '(default)'}`);
+
+  const iterations: Iteration[] = [];
+  let failed = false;
+  for (let i = 1; i <= runs && !abort.signal.aborted; i++) {
+    // Alternate the order so neither side always runs on a machine warmed (or loaded) by the other.
+    const sides: ('dbaas' | 'plain')[] = (i % 2 === 1 ? ['dbaas', 'plain'] : ['plain', 'dbaas'])
+      .filter((s) => only === undefined || s === only) as ('dbaas' | 'plain')[];
+    const it: Iteration = { run: i, order: sides.join(','), load1Before: load1() };
+    iterations.push(it);
+    console.log(`\nrun ${i}/${runs} (${it.order}), load ${it.load1Before}`);
+    try {
+      for (const side of sides) {
+        checkAbort();
+        if (side === 'dbaas') {
+          const name = `bench-${id}-${i}`;
+          console.log(`  dbaas: cluster create ${name}`);
+          it.dbaas = await runDbaas(name, profile);
+          console.log(`  dbaas: ${fmt(it.dbaas.seconds)} s (following the workflow ${fmt(it.dbaas.followS)} s; delete ${fmt(it.dbaas.deleteS)} s)`);
+        } else {
+          const prefix = `bench-plain-${id}-${i}`;
+          console.log(`  plain: ${prefix}-*`);
+          it.plain = await runPlain(prefix, profile);
+          const m = it.plain.milestones;
+          console.log(`  plain: ${fmt(it.plain.seconds)} s (commands ${fmt(m.commandsDone)}, leader ${fmt(m.leaderRunning)}, ` +
+            `rw ready ${fmt(m.rwReady)}, /cluster lag 0 ${fmt(m.lag0)}, streaming+lag 0 ${fmt(m.streamingLag0)}, ` +
+            `rw write ${fmt(m.rwWrite)}, ro read ${fmt(m.roRead)}; ` +
+            `leader ${it.plain.leader}, ports ${it.plain.ports.rw}-${it.plain.ports.stats})`);
+        }
+      }
+      if (it.dbaas && it.plain) {
+        const r = (den: number | undefined): number | undefined =>
+          den === undefined || !Number.isFinite(den) ? undefined : Math.round(((it.dbaas as DbaasResult).seconds / den) * 100) / 100;
+        it.ratio = r(it.plain.seconds);
+        it.ratioLag0Only = r(it.plain.lag0OnlySeconds);
+        it.ratioWithRo = r(it.plain.milestones.roRead);
+      }
+      const slots = [...(it.dbaas?.slots ?? []).map((s) => ({ ...s, side: 'dbaas' })), ...(it.plain?.slots ?? []).map((s) => ({ ...s, side: 'plain' }))];
+      if (slots.length > 0) {
+        console.log(`  replica slot waits: ${slots.map((s) => `${s.side} ${s.member} ${s.slotMissing ? `missing, streaming ${fmt(s.slotWaitS)} s later` : 'never missing'}`).join('; ')}`);
+      }
+    } catch (err) {
+      failed = true;
+      it.error = (err as Error).message;
+      console.error(`  run ${i} failed: ${it.error}`);
+    } finally {
+      it.load1After = load1();
+    }
+  }
+
+  // Summary
+  const ok = iterations.filter((x) => !x.error);
+  const med = {
+    dbaas: median(ok.map((x) => x.dbaas?.seconds ?? NaN)),
+    plain: median(ok.map((x) => x.plain?.seconds ?? NaN)),
+    ratio: median(ok.map((x) => x.ratio ?? NaN)),
+    plainLag0Only: median(ok.map((x) => x.plain?.lag0OnlySeconds ?? NaN)),
+    ratioLag0Only: median(ok.map((x) => x.ratioLag0Only ?? NaN)),
+    plainWithRo: median(ok.map((x) => x.plain?.milestones.roRead ?? NaN)),
+    ratioWithRo: median(ok.map((x) => x.ratioWithRo ?? NaN)),
+  };
+  const cols = (x: { d?: number; p?: number; r?: number; pl?: number; rl?: number; pr?: number; rr?: number }): string =>
+    `${fmt(x.d).padStart(7)}  ${fmt(x.p).padStart(7)}  ${fmt(x.r, 2).padStart(5)}  | ${fmt(x.pl).padStart(8)}  ${fmt(x.rl, 2).padStart(5)}  | ` +
+    `${fmt(x.pr).padStart(8)}  ${fmt(x.rr, 2).padStart(5)}`;
+  console.log('\n                   ------- headline -------   informational: plain by a looser / a stricter stop');
+  console.log('run  order          dbaas s  plain s  ratio  | lag0-only  ratio  | plain+ro  ratio  load1 before/after');
+  for (const x of iterations) {
+    const row = x.error
+      ? `ERROR: ${x.error}`
+      : `${cols({ d: x.dbaas?.seconds, p: x.plain?.seconds, r: x.ratio, pl: x.plain?.lag0OnlySeconds, rl: x.ratioLag0Only, pr: x.plain?.milestones.roRead, rr: x.ratioWithRo })}` +
+        `  ${x.load1Before}/${x.load1After ?? '-'}`;
+    console.log(`${String(x.run).padEnd(4)} ${x.order.padEnd(13)} ${row}`);
+  }
+  console.log(`${'median'.padEnd(18)} ${cols({ d: med.dbaas, p: med.plain, r: med.ratio, pl: med.plainLag0Only, rl: med.ratioLag0Only, pr: med.plainWithRo, rr: med.ratioWithRo })}`);
+  console.log('  plain: rw write once both replicas stream at lag 0 (the same bar dbaas sets). lag0-only: rw reachable and\n' +
+    '  /cluster lag 0 (no streaming check; a replica that has no slot yet passes). plain+ro: plus a read via ro, as dbaas does.');
+
+  // Plain milestones, median.
+  const msNames = ['commandsDone', 'leaderRunning', 'rwReady', 'lag0', 'streamingLag0', 'rwWrite', 'roRead'] as const;
+  if (ok.some((x) => x.plain)) {
+    console.log(`\nplain milestones, median s from the first docker command: ${msNames
+      .map((n) => `${n} ${fmt(median(ok.map((x) => x.plain?.milestones[n] ?? NaN)))}`).join(', ')}`);
+  }
+
+  // Replicas whose walreceiver found no slot (the leader had not run an HA cycle since they registered).
+  for (const side of ['dbaas', 'plain'] as const) {
+    const all = ok.flatMap((x) => x[side]?.slots ?? []);
+    if (all.length === 0) continue;
+    const missing = all.filter((d) => d.slotMissing);
+    console.log(`replicas that waited for their replication slot, ${side}: ${missing.length}/${all.length}` +
+      (missing.length ? ` (median ${fmt(median(missing.map((d) => d.slotWaitS ?? NaN)))} s from the first refusal to streaming)` : ''));
+  }
+
+  // Median per dbaas step (as printed by the CLI; parallel steps overlap).
+  const stepNames = [...new Set(ok.flatMap((x) => Object.keys(x.dbaas?.steps ?? {})))];
+  if (stepNames.length > 0) {
+    console.log('\ndbaas steps, median s (as the CLI prints them; parallel steps overlap):');
+    for (const s of stepNames) console.log(`  ${fmt(median(ok.map((x) => x.dbaas?.steps[s] ?? NaN))).padStart(5)}  ${s}`);
+    const cliOverhead = median(ok.map((x) => (x.dbaas && x.dbaas.followS !== undefined ? x.dbaas.seconds - x.dbaas.followS : NaN)));
+    console.log(`  ${fmt(cliOverhead).padStart(5)}  CLI start, Temporal/Docker connect, workflow start (process time − "done in")`);
+  }
+
+  const targets = {
+    ratio: { target: TARGET_RATIO, value: med.ratio, result: med.ratio === undefined ? 'n/a' : med.ratio <= TARGET_RATIO ? 'PASS' : 'MISS' },
+    dbaasSeconds: { target: TARGET_DBAAS_S, value: med.dbaas, result: med.dbaas === undefined ? 'n/a' : med.dbaas <= TARGET_DBAAS_S ? 'PASS' : 'MISS' },
+  };
+  console.log(`\ntarget ratio dbaas/plain ≤ ${TARGET_RATIO}: ${targets.ratio.result} (median ${fmt(med.ratio, 2)})`);
+  console.log(`target dbaas ≤ ${TARGET_DBAAS_S} s: ${targets.dbaasSeconds.result} (median ${fmt(med.dbaas)} s)`);
+  console.log(`BENCH_JSON ${JSON.stringify({
+    bench: 'create-cluster', profile, runs, replicas: REPLICAS, cpus: os.cpus().length,
+    startedAt, iterations, median: med, targets, interrupted: abort.signal.aborted,
+  })}`);
+  if (abort.signal.aborted) return 130;
+  return failed ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(`bench create-cluster: ${(err as Error).message}`);
+    process.exit(1);
+  },
+);
