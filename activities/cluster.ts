@@ -1,6 +1,10 @@
 /** Whole-cluster activities: existence check and removal of everything labelled with the cluster. */
 import type Docker from 'dockerode';
-import { LABEL_CLUSTER } from '../common/names';
+import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_PORT_PREFIX, LABEL_ROLE, LABEL_SPEC } from '../common/names';
+import type { MemberView } from '../common/members';
+import { portsFromBase } from '../common/ports';
+import type { ClusterPorts, ClusterSettings } from '../common/spec';
+import { clusterView } from './patroni';
 import { removeClusterResources, type RemovalReport } from './docker';
 import { ErrorTypes, finalError } from './errors';
 import { POSTGRES_STOP_TIMEOUT_SEC } from './patroni';
@@ -21,6 +25,52 @@ export async function clusterFootprint(docker: Docker, cluster: string): Promise
   return { containers: c.length, networks: n.length, volumes: (v.Volumes ?? []).length };
 }
 
+export interface ClusterDescription {
+  cluster: string;
+  settings: ClusterSettings;
+  /** Postgres members by container (pg-0, pg-1, ...) with Patroni's view of each. */
+  members: (MemberView & { state: string; running: boolean })[];
+  /** Member names still holding a container or a volume (never reuse them while data exists). */
+  namesInUse: string[];
+  leader: string | null;
+  ports: ClusterPorts | null;
+}
+
+/** The cluster as Docker labels and Patroni's /cluster see it. */
+export async function describeCluster(docker: Docker, cluster: string): Promise<ClusterDescription> {
+  const filters = { label: [`${LABEL_CLUSTER}=${cluster}`] };
+  const [cs, vs] = await Promise.all([docker.listContainers({ all: true, filters }), docker.listVolumes({ filters })]);
+  const pg = cs.filter((c) => c.Labels[LABEL_ROLE] === 'postgres');
+  if (pg.length === 0) throw finalError(ErrorTypes.ClusterNotFound, `no cluster named ${cluster}`);
+  const specLabel = pg.map((c) => c.Labels[LABEL_SPEC]).find(Boolean);
+  if (!specLabel) throw finalError(ErrorTypes.ClusterNotFound, `cluster ${cluster} has no ${LABEL_SPEC} label (made by an older dbaas); recreate it`);
+  const settings = JSON.parse(specLabel) as ClusterSettings;
+  const names = pg.map((c) => c.Labels[LABEL_MEMBER]).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  const view = (await clusterView(docker, cluster, names)) ?? [];
+  const members = names.map((name) => {
+    const c = pg.find((x) => x.Labels[LABEL_MEMBER] === name);
+    const v = view.find((x) => x.name === name);
+    return {
+      name,
+      readOnly: v?.tags?.nofailover === true || c?.Labels['dbaas.nofailover'] === 'true',
+      role: v?.role ?? 'unknown',
+      state: v?.state ?? 'unknown',
+      running: c?.State === 'running',
+    };
+  });
+  const hap = cs.find((c) => c.Labels[LABEL_ROLE] === 'haproxy');
+  const base = hap?.Labels[`${LABEL_PORT_PREFIX}base`];
+  const volumeMembers = (vs.Volumes ?? []).map((v) => v.Labels?.[LABEL_MEMBER] ?? '').filter(Boolean);
+  return {
+    cluster,
+    settings,
+    members,
+    namesInUse: [...new Set([...names, ...volumeMembers])],
+    leader: view.find((v) => v.role === 'leader')?.name ?? null,
+    ports: base ? portsFromBase(Number(base)) : null,
+  };
+}
+
 export function createClusterActivities(docker: Docker) {
   return {
     /** Volumes alone (kept by `delete --keep-data`) do not count: create reuses them. */
@@ -33,6 +83,10 @@ export function createClusterActivities(docker: Docker) {
 
     async removeCluster(i: { cluster: string; keepData: boolean }): Promise<RemovalReport> {
       return removeClusterResources(docker, i.cluster, i.keepData, POSTGRES_STOP_TIMEOUT_SEC);
+    },
+
+    async describeCluster(cluster: string): Promise<ClusterDescription> {
+      return describeCluster(docker, cluster);
     },
 
     async clusterFootprint(cluster: string): Promise<ClusterFootprint> {

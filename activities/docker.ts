@@ -129,6 +129,16 @@ export async function ensureContainerRunning(docker: Docker, w: ContainerWanted)
   return { id: info.Id, created };
 }
 
+export async function containerExists(docker: Docker, name: string): Promise<boolean> {
+  try {
+    await docker.getContainer(name).inspect();
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
+}
+
 /** The container's address on the cluster network (changes when the container restarts). */
 export async function containerIp(docker: Docker, cluster: string, container: string): Promise<string | undefined> {
   try {
@@ -191,4 +201,69 @@ export async function removeClusterResources(docker: Docker, cluster: string, ke
     }
   }
   return report;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  output: string;
+}
+
+/** Run a command inside a running container (docker exec), collecting stdout+stderr. */
+export async function execIn(docker: Docker, container: string, cmd: string[], stdin?: string): Promise<ExecResult> {
+  const ct = docker.getContainer(container);
+  const exec = await ct.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, AttachStdin: stdin !== undefined });
+  const stream = await exec.start({ hijack: stdin !== undefined, stdin: stdin !== undefined });
+  const chunks: Buffer[] = [];
+  const done = new Promise<void>((resolve, reject) => {
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', () => resolve());
+    stream.on('error', reject);
+  });
+  if (stdin !== undefined) stream.end(stdin);
+  await done;
+  const info = await exec.inspect();
+  return { exitCode: info.ExitCode ?? -1, output: demux(Buffer.concat(chunks)) };
+}
+
+/** Docker's multiplexed exec stream: 8-byte frame headers (stream, 0,0,0, size BE32). */
+function demux(buf: Buffer): string {
+  const parts: Buffer[] = [];
+  let i = 0;
+  while (i + 8 <= buf.length) {
+    const size = buf.readUInt32BE(i + 4);
+    parts.push(buf.subarray(i + 8, i + 8 + size));
+    i += 8 + size;
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
+/** Read one file out of a container (docker cp out), or undefined if it is absent. */
+export async function readFileIn(docker: Docker, container: string, file: string): Promise<string | undefined> {
+  try {
+    const stream = await docker.getContainer(container).getArchive({ path: file });
+    const extract = tar.extract();
+    return await new Promise<string | undefined>((resolve, reject) => {
+      let content: string | undefined;
+      extract.on('entry', (_header, s, next) => {
+        const chunks: Buffer[] = [];
+        s.on('data', (c: unknown) => chunks.push(c as Buffer));
+        s.on('end', () => {
+          content ??= Buffer.concat(chunks).toString('utf8');
+          next();
+        });
+        s.resume();
+      });
+      extract.on('finish', () => resolve(content));
+      extract.on('error', reject);
+      stream.pipe(extract);
+    });
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+/** Write one file into a container (docker cp in). */
+export async function writeFileIn(docker: Docker, container: string, f: FileToPut): Promise<void> {
+  await docker.getContainer(container).putArchive(await tarOf(f), { path: f.dir });
 }

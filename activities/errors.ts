@@ -11,6 +11,9 @@ export const ErrorTypes = {
   ClusterNotFound: 'ClusterNotFound',
   NoPortsAvailable: 'NoPortsAvailable',
   SecretsMissing: 'SecretsMissing',
+  /** A refused request about members (unknown, leader, last failover candidate, exists). */
+  MemberRefused: 'MemberRefused',
+  HaproxyConfigInvalid: 'HaproxyConfigInvalid',
 } as const;
 
 export type ErrorType = (typeof ErrorTypes)[keyof typeof ErrorTypes];

@@ -1,8 +1,9 @@
 /** etcd members of a cluster: one container + volume each, health via GET /health. */
 import type Docker from 'dockerode';
-import { ETCD_CLIENT_PORT, IMAGES, containerName, labels, networkName, volumeName } from '../common/names';
+import { ETCD_CLIENT_PORT, IMAGES, PATRONI_NAMESPACE, containerName, labels, networkName, volumeName } from '../common/names';
 import { ETCD_DATA_ROOT, renderEtcdArgs } from '../common/render/etcd';
-import { containerIp, ensureContainerRunning, ensureVolume } from './docker';
+import { containerExists, containerIp, ensureContainerRunning, ensureVolume, execIn } from './docker';
+import { ErrorTypes, finalError } from './errors';
 import { pollUntil } from './heartbeat';
 
 export interface EtcdMemberInput {
@@ -13,6 +14,22 @@ export interface EtcdMemberInput {
 
 export function createEtcdActivities(docker: Docker) {
   return {
+    /**
+     * Delete a removed member's key from the DCS instead of waiting up to ttl for it to expire.
+     * Only for a member whose container no longer exists: a live member's key is never touched.
+     */
+    async forgetRemovedMember(i: { cluster: string; member: string; etcdMembers: string[] }): Promise<{ deleted: boolean }> {
+      if (await containerExists(docker, containerName(i.cluster, i.member))) {
+        throw finalError(ErrorTypes.MemberRefused, `${i.member} still has a container; not deleting its key`);
+      }
+      const key = `${PATRONI_NAMESPACE}${i.cluster}/members/${i.member}`;
+      for (const e of i.etcdMembers) {
+        const r = await execIn(docker, containerName(i.cluster, e), ['etcdctl', '--endpoints=http://127.0.0.1:2379', 'del', key]);
+        if (r.exitCode === 0) return { deleted: r.output.trim() === '1' };
+      }
+      throw new Error(`no etcd member could delete ${key}`);
+    },
+
     async startEtcdMember(i: EtcdMemberInput): Promise<void> {
       const l = labels(i.cluster, 'etcd', i.member);
       const volume = volumeName(i.cluster, i.member);

@@ -30,8 +30,8 @@ export function createActivities({ docker, paths }: ActivityDeps) {
     },
     ...createEtcdActivities(docker),
     ...createPatroniActivities(docker, paths),
-    ...createHaproxyActivities(docker),
-    ...createSqlActivities(paths),
+    ...createHaproxyActivities(docker, paths),
+    ...createSqlActivities(docker, paths),
   };
 }
 

@@ -3,11 +3,11 @@ import * as path from 'node:path';
 import type Docker from 'dockerode';
 import type { Paths } from '../common/paths';
 import {
-  IMAGES, PATRONI_API_PORT, containerName, labels, networkName, volumeName,
+  IMAGES, LABEL_SPEC, PATRONI_API_PORT, containerName, labels, networkName, volumeName,
 } from '../common/names';
 import { PATRONI_CONFIG_PATH, DATA_ROOT, renderPatroniConfig } from '../common/render/patroni';
-import { PROFILES, etcdMemberNames, type ClusterSpec } from '../common/spec';
-import { containerIp, ensureContainerRunning, ensureVolume } from './docker';
+import { PROFILES, etcdMemberNames, type ClusterSettings, type ClusterSpec } from '../common/spec';
+import { containerIp, ensureContainerRunning, ensureVolume, isNotFound } from './docker';
 import { pollUntil } from './heartbeat';
 import { getCluster, getPatroni, wakeHaLoop, type ClusterMember } from './patroni-api';
 import { readClusterSecrets } from './secrets';
@@ -70,6 +70,8 @@ export function createPatroniActivities(docker: Docker, paths: Paths) {
     async startPostgresMember(i: PostgresMemberInput): Promise<void> {
       const { spec, member } = i;
       const l = labels(spec.name, 'postgres', member);
+      const settings: ClusterSettings = { profile: spec.profile, sync: spec.sync, etcdMembers: spec.etcdMembers };
+      const extraLabels = { [LABEL_SPEC]: JSON.stringify(settings), 'dbaas.nofailover': String(i.nofailover ?? false) };
       const volume = volumeName(spec.name, member);
       await ensureVolume(docker, volume, l);
       const config = renderPatroniConfig({
@@ -87,6 +89,7 @@ export function createPatroniActivities(docker: Docker, paths: Paths) {
         create: {
           Image: IMAGES.postgres,
           Hostname: containerName(spec.name, member),
+          Labels: extraLabels,
           StopTimeout: POSTGRES_STOP_TIMEOUT_SEC,
           HostConfig: {
             NetworkMode: networkName(spec.name),
@@ -116,6 +119,43 @@ export function createPatroniActivities(docker: Docker, paths: Paths) {
         },
         { intervalMs: 100, timeoutMs: 180_000 },
       );
+    },
+
+    /** Stop the member gracefully (Patroni shuts PostgreSQL down) and remove its container; the volume stays. */
+    async stopMember(i: { cluster: string; member: string }): Promise<void> {
+      const ct = docker.getContainer(containerName(i.cluster, i.member));
+      try {
+        await ct.stop({ t: POSTGRES_STOP_TIMEOUT_SEC });
+      } catch (err) {
+        const code = (err as { statusCode?: number }).statusCode;
+        if (code !== 304 && !isNotFound(err)) throw err;
+      }
+      try {
+        await ct.remove({ v: false });
+      } catch (err) {
+        if (!isNotFound(err) && (err as { statusCode?: number }).statusCode !== 409) throw err;
+      }
+    },
+
+    /** The member's key has left Patroni's /cluster (it expires after ttl once the node is gone). */
+    async waitForMemberGone(i: { cluster: string; member: string; others: string[] }): Promise<void> {
+      await pollUntil<true>(
+        `${i.member} to leave the cluster`,
+        async () => {
+          const members = await clusterView(docker, i.cluster, i.others);
+          if (!members) return { status: 'no Patroni API answers' };
+          return members.some((m) => m.name === i.member) ? { status: `${i.member} still registered` } : { done: true };
+        },
+        { intervalMs: 1000, timeoutMs: 300_000 },
+      );
+    },
+
+    async removeMemberVolume(i: { cluster: string; member: string }): Promise<void> {
+      try {
+        await docker.getVolume(volumeName(i.cluster, i.member)).remove();
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
     },
 
     /** A member holds the leader key and its PostgreSQL is running. Returns the leader's name. */

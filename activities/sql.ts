@@ -1,7 +1,9 @@
 /** SQL through the cluster's HAProxy ports, with the superuser password read from the secret store. */
+import type Docker from 'dockerode';
 import { Client } from 'pg';
 import type { Paths } from '../common/paths';
-import { DEFAULT_DATABASE, SUPERUSER } from '../common/names';
+import { DEFAULT_DATABASE, SUPERUSER, containerName } from '../common/names';
+import { containerIp } from './docker';
 import type { ClusterPorts } from '../common/spec';
 import { pollUntil } from './heartbeat';
 import { readClusterSecrets } from './secrets';
@@ -37,8 +39,25 @@ export async function withClient<T>(paths: Paths, cluster: string, port: number,
 // Patroni sets cluster_name to the scope; the member name comes from the host name of the container.
 const WHO = `select pg_is_in_recovery() as rec, split_part(current_setting('listen_addresses'), ',', 1) as l, inet_server_addr()::text as addr`;
 
-export function createSqlActivities(paths: Paths) {
+export function createSqlActivities(docker: Docker, paths: Paths) {
   return {
+    /** A query through ro lands on the member (round robin: reconnect until it does). */
+    async proveReadOnMember(i: { cluster: string; member: string; roPort: number }): Promise<{ attempts: number }> {
+      const ip = await containerIp(docker, i.cluster, containerName(i.cluster, i.member));
+      if (!ip) throw new Error(`${i.member} is not running`);
+      let attempts = 0;
+      return pollUntil<{ attempts: number }>(
+        `a read through ro served by ${i.member}`,
+        async () => {
+          attempts++;
+          const r = await withClient(paths, i.cluster, i.roPort, (c) => c.query<{ rec: boolean; addr: string }>(WHO));
+          const served = r.rows[0].addr.replace(/\/\d+$/, '');
+          return served === ip && r.rows[0].rec ? { done: { attempts } } : { status: `attempt ${attempts} served by ${served}` };
+        },
+        { intervalMs: 50, timeoutMs: 60_000 },
+      );
+    },
+
     /**
      * Proof that the cluster serves: write a row through rw, read it back through ro from a
      * server in recovery (a replica). The token makes the row unique to this check.

@@ -25,3 +25,15 @@ export function parseProfile(v: string): ProfileName {
   if (!isProfileName(v)) throw new UsageError(`--profile must be default or fast, got "${v}"`);
   return v;
 }
+
+export function parseCount(v: string): number {
+  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > MAX_REPLICAS) {
+    throw new UsageError(`--count must be an integer from 1 to ${MAX_REPLICAS}, got "${v}"`);
+  }
+  return Number(v);
+}
+
+export function parseMemberName(v: string): string {
+  if (!/^pg-\d{1,3}$/.test(v)) throw new UsageError(`member must look like pg-N, got "${v}"`);
+  return v;
+}

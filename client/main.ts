@@ -3,7 +3,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { createClusterCommand, deleteClusterCommand, listCommand, statusCommand } from './commands/cluster';
 import { connectCommand } from './commands/connect';
 import { devDownCommand, devStatusCommand, devUpCommand } from './commands/dev';
-import { parseClusterName, parseEtcd, parseProfile, parseReplicas } from './args';
+import { parseClusterName, parseCount, parseEtcd, parseMemberName, parseProfile, parseReplicas } from './args';
+import { replicaAddCommand, replicaRemoveCommand } from './commands/replica';
 import { UsageError, exitCodeOf } from './errors';
 
 /** Commander's own argument parsers run before actions; keep their errors on the exit-2 path. */
@@ -51,6 +52,23 @@ export function buildProgram(): Command {
     .description('remove the cluster\'s containers, network and volumes')
     .exitOverride()
     .action((name: string, o) => deleteClusterCommand(name, o));
+
+  const replica = program.command('replica').description('add and remove replicas of a running cluster').exitOverride();
+  replica
+    .command('add')
+    .argument('<name>', 'cluster name', arg(parseClusterName))
+    .option('--count <n>', 'how many members to add (1-8)', arg(parseCount), 1)
+    .option('--read-only', 'read-only members: serve reads through ro, never promoted (Patroni nofailover)', false)
+    .description('add members that clone from the leader and serve reads through the ro port')
+    .exitOverride()
+    .action((name: string, o) => replicaAddCommand(name, o));
+  replica
+    .command('remove')
+    .argument('<name>', 'cluster name', arg(parseClusterName))
+    .argument('<member>', 'member to remove, e.g. pg-3', arg(parseMemberName))
+    .description('drain a member in HAProxy, stop it, and delete its data')
+    .exitOverride()
+    .action((name: string, member: string) => replicaRemoveCommand(name, member));
 
   program
     .command('connect')

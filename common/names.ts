@@ -55,3 +55,8 @@ export const workflowIds = {
 export function etcdHostList(cluster: string, etcdMembers: string[], port: number): string[] {
   return etcdMembers.map((m) => `${containerName(cluster, m)}:${port}`);
 }
+
+export const replicaWorkflowIds = {
+  add: (c: string, m: string): string => `add-replica:${c}:${m}`,
+  remove: (c: string, m: string): string => `remove-replica:${c}:${m}`,
+};

@@ -60,6 +60,9 @@ export interface ClusterSpec {
   etcdMembers: 1 | 3;
 }
 
+/** What every member of a cluster is created with; kept as the dbaas.spec label on its containers. */
+export type ClusterSettings = Pick<ClusterSpec, 'profile' | 'sync' | 'etcdMembers'>;
+
 export interface CreateClusterInput extends ClusterSpec {
   /** Leave whatever was created in place when a step fails for good (for debugging). */
   keepOnFailure: boolean;

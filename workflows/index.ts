@@ -1,3 +1,5 @@
 export { createCluster } from './createCluster';
 export { deleteCluster } from './deleteCluster';
 export type { DeleteClusterResult } from './deleteCluster';
+export { addReplica } from './addReplica';
+export { removeReplica } from './removeReplica';

@@ -34,11 +34,28 @@ async function isRunning(handle: WorkflowHandle): Promise<boolean> {
   }
 }
 
-async function follow<T>(handle: WorkflowHandle, what: string): Promise<T> {
+/** The innermost ApplicationFailure type, e.g. MemberRefused. */
+function failureType(err: unknown): string | undefined {
+  let e: unknown = err;
+  let type: string | undefined;
+  while (e instanceof Error) {
+    type = (e as { type?: string }).type ?? type;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return type;
+}
+
+/** Refusals decided inside a workflow are bad input for the CLI (exit 2). */
+const REFUSAL_TYPES = new Set(['MemberRefused', 'ClusterExists', 'ClusterNotFound', 'SpecError']);
+
+export async function follow<T>(handle: WorkflowHandle, what: string): Promise<T> {
   try {
     return await watchWorkflow<T>(handle);
   } catch (err) {
-    if (err instanceof WorkflowFailedError) throw new OperationError(`${what} failed: ${failureMessage(err)}`);
+    if (err instanceof WorkflowFailedError) {
+      const message = `${what} failed: ${failureMessage(err)}`;
+      throw REFUSAL_TYPES.has(failureType(err) ?? '') ? new UsageError(message) : new OperationError(message);
+    }
     throw err;
   }
 }
@@ -64,12 +81,19 @@ async function warnIfNoWorker(client: Client): Promise<void> {
  * `create` or `delete` of the same cluster follows the first instead of starting another).
  * `precheck` runs only when nothing is running; it throws to refuse.
  */
-async function startOrAttach<T extends Workflow>(
-  client: Client, workflowType: string, id: string, cluster: string, args: Parameters<T>, verb: string, precheck: () => Promise<void>,
+export interface StartMessages {
+  /** e.g. "cluster orders is being created" */
+  running: string;
+  /** e.g. "creating cluster orders" */
+  starting: string;
+}
+
+export async function startOrAttach<T extends Workflow>(
+  client: Client, workflowType: string, id: string, cluster: string, args: Parameters<T>, messages: StartMessages, precheck: () => Promise<void>,
 ): Promise<WorkflowHandle<T>> {
   const handle: WorkflowHandle<T> = client.workflow.getHandle(id);
   if (await isRunning(handle)) {
-    console.log(`cluster ${cluster} is being ${verb}; following workflow ${id}`);
+    console.log(`${messages.running}; following workflow ${id}`);
     return handle;
   }
   await precheck();
@@ -82,11 +106,11 @@ async function startOrAttach<T extends Workflow>(
       typedSearchAttributes: [{ key: clusterNameKey, value: cluster }],
     } as unknown as WorkflowStartOptions<T>; // the SDK's conditional args type does not narrow for a generic T
     const started = await client.workflow.start<T>(workflowType, options);
-    console.log(`${verb === 'created' ? 'creating' : 'deleting'} cluster ${cluster}: workflow ${uiLink(id)}`);
+    console.log(`${messages.starting}: workflow ${uiLink(id)}`);
     return started;
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    console.log(`cluster ${cluster} is being ${verb}; following workflow ${id}`);
+    console.log(`${messages.running}; following workflow ${id}`);
     return handle;
   }
 }
@@ -127,7 +151,7 @@ export async function createClusterCommand(name: string, o: CreateOptions): Prom
   const { client, connection } = await connectTemporal();
   try {
     const docker = await connectDocker();
-    const handle = await startOrAttach<typeof createCluster>(client, 'createCluster', workflowIds.createCluster(name), name, [input], 'created', async () => {
+    const handle = await startOrAttach<typeof createCluster>(client, 'createCluster', workflowIds.createCluster(name), name, [input], { running: `cluster ${name} is being created`, starting: `creating cluster ${name}` }, async () => {
       if (await clusterIsLive(docker, name)) throw new UsageError(`cluster ${name} already exists`);
     });
     if (o.detach) return;
@@ -143,7 +167,7 @@ export async function deleteClusterCommand(name: string, o: { keepData: boolean 
   const { client, connection } = await connectTemporal();
   try {
     const docker = await connectDocker();
-    const handle = await startOrAttach<typeof deleteCluster>(client, 'deleteCluster', workflowIds.deleteCluster(name), name, [{ name, keepData: o.keepData }], 'deleted', async () => {
+    const handle = await startOrAttach<typeof deleteCluster>(client, 'deleteCluster', workflowIds.deleteCluster(name), name, [{ name, keepData: o.keepData }], { running: `cluster ${name} is being deleted`, starting: `deleting cluster ${name}` }, async () => {
       if (!(await clusterNames(docker)).includes(name)) throw new UsageError(`no cluster named ${name}`);
     });
     const r = await follow<DeleteClusterResult>(handle, `delete ${name}`);

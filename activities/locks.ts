@@ -1,0 +1,25 @@
+/** Per-cluster file locks in DBAAS_HOME/locks, for read-modify-write steps that must not interleave. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as lockfile from 'proper-lockfile';
+import type { Paths } from '../common/paths';
+import { heartbeat } from './heartbeat';
+
+export async function withClusterLock<T>(paths: Paths, name: string, fn: () => Promise<T>): Promise<T> {
+  const dir = path.join(paths.home, 'locks');
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = path.join(dir, `${name}.lock`);
+  if (!fs.existsSync(file)) fs.writeFileSync(file, '');
+  const release = await lockfile.lock(file, {
+    // Another step may hold it for a reload (seconds); heartbeat while waiting.
+    retries: { retries: 120, minTimeout: 250, maxTimeout: 1000, factor: 1.2 },
+    stale: 60_000,
+    onCompromised: () => undefined,
+  });
+  heartbeat(`holding lock ${name}`);
+  try {
+    return await fn();
+  } finally {
+    await release().catch(() => undefined);
+  }
+}

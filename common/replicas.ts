@@ -1,0 +1,34 @@
+/** Inputs and results of the replica workflows. */
+
+export type CloneMethod = 'basebackup';
+
+export interface AddReplicaInput {
+  cluster: string;
+  member: string;
+  readOnly: boolean;
+  /** How the member gets its data; a later issue adds cloning from a pgBackRest backup. */
+  cloneMethod: CloneMethod;
+}
+
+export interface AddReplicaResult {
+  cluster: string;
+  member: string;
+  readOnly: boolean;
+  lagBytes: number;
+  /** Connections through ro until one landed on the new member. */
+  readAttempts: number;
+}
+
+export interface RemoveReplicaInput {
+  cluster: string;
+  member: string;
+  /** How long established sessions may run on after new ones stop. */
+  drainTimeoutMs: number;
+}
+
+export interface RemoveReplicaResult {
+  cluster: string;
+  member: string;
+  /** Sessions still open when the drain timeout passed (cut by the stop). */
+  sessionsCutAfterDrain: number;
+}

@@ -1,0 +1,62 @@
+/**
+ * AddReplica: one more Patroni member that clones from the leader, streams, and serves reads
+ * through the ro port — proven by a query that lands on it.
+ */
+import { CancellationScope } from '@temporalio/workflow';
+import type { AddReplicaInput, AddReplicaResult } from '../common/replicas';
+import { cleanup, quick, waits } from './activity-options';
+import { refuse } from './refusals';
+import { Steps } from './steps';
+
+/** Lag in bytes under which the new member counts as caught up (Patroni's default maximum_lag_on_failover). */
+const CAUGHT_UP_BYTES = 1024 * 1024;
+
+export async function addReplica(input: AddReplicaInput): Promise<AddReplicaResult> {
+  const { cluster, member } = input;
+  const steps = new Steps('add-replica', cluster, [
+    'check the cluster has a leader',
+    `start ${member} (clone: ${input.cloneMethod})`,
+    `wait for ${member} streaming`,
+    `add ${member} to HAProxy`,
+    `wait for ${member} UP in HAProxy ro`,
+    `prove a read through ro lands on ${member}`,
+  ]);
+  const desc = await steps.run('check the cluster has a leader', async () => {
+    const d = await quick.describeCluster(cluster);
+    if (!d.leader) refuse(`cluster ${cluster} has no leader; cannot clone a new member`);
+    if (d.namesInUse.includes(member)) refuse(`member ${member} already exists in ${cluster}`);
+    if (!d.ports) refuse(`cluster ${cluster} has no HAProxy endpoints`);
+    return d;
+  });
+  const ports = desc.ports!;
+  const members = [...desc.members.map((m) => m.name), member];
+  const spec = { name: cluster, replicas: members.length - 1, ...desc.settings };
+  try {
+    await steps.run(`start ${member} (clone: ${input.cloneMethod})`, () =>
+      quick.startPostgresMember({ spec, member, nofailover: input.readOnly }),
+    );
+    const { lag } = await steps.run(`wait for ${member} streaming`, () =>
+      waits.waitForReplicaStreaming({ cluster, member, members, maxLagBytes: CAUGHT_UP_BYTES }),
+    );
+    await steps.run(`add ${member} to HAProxy`, () =>
+      quick.reconfigureHaproxy({ cluster, profile: desc.settings.profile, statsPort: ports.stats }),
+    );
+    await steps.run(`wait for ${member} UP in HAProxy ro`, () => waits.waitForHaproxyServerUp({ statsPort: ports.stats, proxy: 'ro', member }));
+    const proof = await steps.run(`prove a read through ro lands on ${member}`, () =>
+      waits.proveReadOnMember({ cluster, member, roPort: ports.ro }),
+    );
+    return { cluster, member, readOnly: input.readOnly, lagBytes: lag, readAttempts: proof.attempts };
+  } catch (err) {
+    steps.skipPending();
+    // Nothing half-created: take the member out of HAProxy and remove it with its volume.
+    await CancellationScope.nonCancellable(() =>
+      steps.run(`compensate: remove ${member}`, async () => {
+        await cleanup.stopMember({ cluster, member });
+        // Rendered from the containers that exist: without the removed member.
+        await cleanup.reconfigureHaproxy({ cluster, profile: desc.settings.profile, statsPort: ports.stats });
+        await cleanup.removeMemberVolume({ cluster, member });
+      }),
+    );
+    throw err;
+  }
+}

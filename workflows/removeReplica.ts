@@ -1,0 +1,50 @@
+/**
+ * RemoveReplica: drain the member in HAProxy, stop it gracefully, wait until it leaves
+ * Patroni's /cluster, delete its volume. Refuses the leader, unknown members and the last
+ * member able to take over.
+ */
+import { removalProblem } from '../common/members';
+import { etcdMemberNames } from '../common/spec';
+import type { RemoveReplicaInput, RemoveReplicaResult } from '../common/replicas';
+import { cleanup, quick, waits } from './activity-options';
+import { refuse } from './refusals';
+import { Steps } from './steps';
+
+export async function removeReplica(input: RemoveReplicaInput): Promise<RemoveReplicaResult> {
+  const { cluster, member } = input;
+  const steps = new Steps('remove-replica', cluster, [
+    `check ${member} can be removed`,
+    `drain ${member} in HAProxy`,
+    `stop ${member}`,
+    `remove ${member} from HAProxy`,
+    `delete ${member}'s key in etcd (instead of waiting for ttl)`,
+    `wait for ${member} to leave the cluster`,
+    `delete ${member} volume`,
+  ]);
+  const desc = await steps.run(`check ${member} can be removed`, async () => {
+    const d = await quick.describeCluster(cluster);
+    const problem = removalProblem(d.members, member);
+    if (problem) refuse(problem);
+    return d;
+  });
+  const others = desc.members.map((m) => m.name).filter((m) => m !== member);
+  const statsPort = desc.ports?.stats;
+  const drained = statsPort === undefined
+    ? { sessionsLeft: 0 }
+    : await steps.run(`drain ${member} in HAProxy`, () =>
+        waits.drainHaproxyServer({ cluster, member, statsPort, timeoutMs: input.drainTimeoutMs }),
+      );
+  await steps.run(`stop ${member}`, () => cleanup.stopMember({ cluster, member }));
+  if (statsPort !== undefined) {
+    await steps.run(`remove ${member} from HAProxy`, () =>
+      // The container is gone, so the rendered config (from the containers that exist) omits it.
+      quick.reconfigureHaproxy({ cluster, profile: desc.settings.profile, statsPort }),
+    );
+  }
+  await steps.run(`delete ${member}'s key in etcd (instead of waiting for ttl)`, () =>
+    quick.forgetRemovedMember({ cluster, member, etcdMembers: etcdMemberNames(desc.settings.etcdMembers) }),
+  );
+  await steps.run(`wait for ${member} to leave the cluster`, () => waits.waitForMemberGone({ cluster, member, others }));
+  await steps.run(`delete ${member} volume`, () => cleanup.removeMemberVolume({ cluster, member }));
+  return { cluster, member, sessionsCutAfterDrain: drained.sessionsLeft };
+}
