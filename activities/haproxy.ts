@@ -7,7 +7,7 @@ import {
   HAPROXY_MEMBER, HAPROXY_RO_PORT, HAPROXY_RW_PORT, HAPROXY_STATS_PORT, IMAGES, LABEL_CLUSTER, LABEL_MEMBER, LABEL_PORT_PREFIX, LABEL_ROLE,
   containerName, labels, networkName,
 } from '../common/names';
-import { HAPROXY_ADMIN_SOCKET, HAPROXY_CONFIG_PATH, renderHaproxyConfig } from '../common/render/haproxy';
+import { HAPROXY_ADMIN_SOCKET, HAPROXY_CONFIG_PATH, HAPROXY_STATE_FILE, renderHaproxyConfig } from '../common/render/haproxy';
 import { PROFILES, type ClusterPorts, type ProfileName } from '../common/spec';
 import { ensureContainerRunning, execIn, readFileIn, writeFileIn } from './docker';
 import { ErrorTypes, finalError } from './errors';
@@ -114,6 +114,8 @@ export function createHaproxyActivities(docker: Docker, paths: Paths) {
         // Reload also when the file already matched but the running workers serve another set:
         // a retried attempt may have written the file and died before the signal.
         if (current !== config || (await loaded().catch(() => '')) !== wanted) {
+          const save = await execIn(docker, name, ['sh', '-c', `echo 'show servers state' | socat stdio ${HAPROXY_ADMIN_SOCKET} > ${HAPROXY_STATE_FILE}`]);
+          if (save.exitCode !== 0) throw new Error(`saving HAProxy server state failed: ${save.output.trim()}`);
           await docker.getContainer(name).kill({ signal: 'SIGUSR2' });
         }
         await pollUntil<true>(

@@ -6,6 +6,8 @@ import {
 
 export const HAPROXY_CONFIG_PATH = '/etc/haproxy/haproxy.cfg';
 export const HAPROXY_ADMIN_SOCKET = '/run/haproxy/admin.sock';
+/** Server states saved just before a reload, so new workers start with what the old ones knew. */
+export const HAPROXY_STATE_FILE = '/run/haproxy/server-state';
 
 export interface HaproxyRenderInput {
   cluster: string;
@@ -31,6 +33,7 @@ global
     maxconn 4000
     stats socket ${HAPROXY_ADMIN_SOCKET} mode 600 level admin expose-fd listeners
     stats timeout 30s
+    server-state-file ${HAPROXY_STATE_FILE}
 
 resolvers docker
     nameserver dns 127.0.0.11:53
@@ -51,6 +54,8 @@ defaults
     timeout client 30m
     timeout server 30m
     timeout check 3s
+    # Without this a reloaded worker would start every server UP until its first checks.
+    load-server-state-from-file global
 
 frontend stats
     mode http
@@ -60,9 +65,12 @@ frontend stats
     stats uri /
     stats refresh 5s
 
-# Read-write: only the member whose Patroni answers 200 on /primary (the leader).
+# Read-write: only the member whose Patroni answers 200 on /primary (the leader). "first"
+# picks the lowest-numbered UP server, so a member just added (highest number, not yet checked)
+# never takes writes ahead of the leader.
 listen rw
     bind *:${HAPROXY_RW_PORT}
+    balance first
     option httpchk OPTIONS /primary
     http-check expect status 200
 ${defaultServer}

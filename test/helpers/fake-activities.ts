@@ -2,11 +2,27 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Activities } from '../../activities';
 import type { ClusterPorts } from '../../common/spec';
+import type { ClusterDescription } from '../../activities/cluster';
 
 export interface FakeOptions {
   /** Activity name → error type to throw (non-retryable) the first time it is called. */
   failOn?: Partial<Record<keyof Activities, string>>;
+  /** What describeCluster returns (default: a healthy 3-member cluster, pg-0 leader). */
+  describe?: Partial<ClusterDescription>;
 }
+
+export const healthyCluster: ClusterDescription = {
+  cluster: 'orders',
+  settings: { profile: 'default', sync: false, etcdMembers: 1 },
+  members: [
+    { name: 'pg-0', role: 'leader', readOnly: false, state: 'running', running: true },
+    { name: 'pg-1', role: 'replica', readOnly: false, state: 'running', running: true },
+    { name: 'pg-2', role: 'replica', readOnly: false, state: 'running', running: true },
+  ],
+  namesInUse: ['pg-0', 'pg-1', 'pg-2'],
+  leader: 'pg-0',
+  ports: { rw: 25432, ro: 25433, stats: 25434 },
+};
 
 export interface Fake {
   activities: Activities;
@@ -35,6 +51,15 @@ export function fakeActivities(o: FakeOptions = {}): Fake {
     verifyReadWrite: async () => ({ writtenOn: 'pg-0', readOn: 'pg-1', readInRecovery: true }),
     removeCluster: async () => ({ containers: 5, networks: 1, volumes: 4 }),
     clusterFootprint: async () => ({ containers: 0, networks: 0, volumes: 0 }),
+    describeCluster: async () => ({ ...healthyCluster, ...o.describe }),
+    reconfigureHaproxy: async () => ({ members: [], changed: true }),
+    drainHaproxyServer: async () => ({ sessionsLeft: 0 }),
+    waitForHaproxyServerUp: async () => undefined,
+    proveReadOnMember: async () => ({ attempts: 2 }),
+    stopMember: async () => undefined,
+    forgetRemovedMember: async () => ({ deleted: true }),
+    waitForMemberGone: async () => undefined,
+    removeMemberVolume: async () => undefined,
   };
   const wrapped: Record<string, (arg: unknown) => Promise<unknown>> = {};
   for (const [name, fn] of Object.entries(impl)) {

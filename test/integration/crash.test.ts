@@ -9,7 +9,8 @@ import * as path from 'node:path';
 import Docker from 'dockerode';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ChildProcess } from 'node:child_process';
-import { TASK_QUEUE, workflowIds } from '../../common/names';
+import { TASK_QUEUE, replicaWorkflowIds, workflowIds } from '../../common/names';
+import type { AddReplicaResult } from '../../common/replicas';
 import type { Paths } from '../../common/paths';
 import type { Progress } from '../../common/progress';
 import type { ConnectionInfo } from '../../common/spec';
@@ -32,7 +33,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
+  for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGTERM');
   const survivor = startChildWorker(env, paths, path.join(paths.home, 'worker-cleanup.log'));
   await runCli(['cluster', 'delete', C], childEnv(env, paths));
   survivor.kill('SIGTERM');
@@ -85,5 +86,25 @@ test('SIGKILL of the worker while CreateCluster waits for the replicas: a new wo
     (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'startPostgresMember',
   );
   assert.equal(scheduledPg.length, 3, 'each member was scheduled once');
-  second.kill('SIGTERM');
+});
+
+test('SIGKILL of the worker while AddReplica waits for the clone: a new worker finishes it, one new member', async () => {
+  const current = workers[workers.length - 1];
+  const handle = await env.client.workflow.start('addReplica', {
+    taskQueue: TASK_QUEUE,
+    workflowId: replicaWorkflowIds.add(C, 'pg-3'),
+    args: [{ cluster: C, member: 'pg-3', readOnly: false, cloneMethod: 'basebackup' }],
+    typedSearchAttributes: [{ key: clusterNameKey, value: C }],
+  });
+  await waitForStep(handle, 'wait for pg-3 streaming', 60_000);
+  current.kill('SIGKILL');
+  await new Promise((r) => current.once('exit', r));
+  workers.push(startChildWorker(env, paths, path.join(paths.home, 'worker-3.log')));
+  const r = (await handle.result()) as AddReplicaResult;
+  assert.equal(r.member, 'pg-3');
+  const byMember = await containersByMember(docker, C);
+  assert.deepEqual(Object.fromEntries([...byMember].sort()), { 'etcd-0': 1, haproxy: 1, 'pg-0': 1, 'pg-1': 1, 'pg-2': 1, 'pg-3': 1 });
+  const vols = await docker.listVolumes({ filters: { label: [`dbaas.cluster=${C}`, 'dbaas.member=pg-3'] } });
+  assert.equal((vols.Volumes ?? []).length, 1, 'exactly one volume for the new member');
+  workers[workers.length - 1].kill('SIGTERM');
 });

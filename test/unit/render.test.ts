@@ -64,6 +64,9 @@ test('haproxy.cfg: rw checks /primary, ro checks /replica round robin, every mem
   const rw = section('listen rw');
   const ro = section('listen ro');
   assert.match(rw, /bind \*:5000/);
+  assert.match(rw, /balance first/);
+  assert.match(cfg, /server-state-file \/run\/haproxy\/server-state/);
+  assert.match(cfg, /load-server-state-from-file global/);
   assert.match(rw, /option httpchk OPTIONS \/primary/);
   assert.match(rw, /http-check expect status 200/);
   assert.match(rw, /on-marked-down shutdown-sessions/);

@@ -1,0 +1,109 @@
+/**
+ * Scaling a running cluster without dropping a query: add two read-only replicas and remove one
+ * while clients query through ro (one long-lived connection, one reconnecting per query) and rw.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import Docker from 'dockerode';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { TASK_QUEUE, containerName, workflowIds } from '../../common/names';
+import type { Paths } from '../../common/paths';
+import type { ConnectionInfo } from '../../common/spec';
+import { clusterFootprint } from '../../activities/cluster';
+import { containerIp } from '../../activities/docker';
+import { clusterNameKey } from '../../client/commands/cluster';
+import type { ClusterStatus } from '../../client/cluster-info';
+import { startTestTemporal } from '../helpers/temporal';
+import { childEnv, inProcessWorker, removeLeftoverTestClusters, runCli, tempPaths, testClusterName } from '../helpers/integration';
+import { startQueryLoop, type QueryLoop } from '../helpers/query-loop';
+
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let workerRun: Promise<void>;
+let paths: Paths;
+const docker = new Docker();
+const S = testClusterName('scale');
+let info: ConnectionInfo;
+const loops: Record<string, QueryLoop> = {};
+
+before(async () => {
+  await removeLeftoverTestClusters(docker);
+  env = await startTestTemporal();
+  paths = tempPaths();
+  worker = await inProcessWorker(env, paths, docker);
+  workerRun = worker.run();
+  info = await env.client.workflow.execute('createCluster', {
+    taskQueue: TASK_QUEUE,
+    workflowId: workflowIds.createCluster(S),
+    args: [{ name: S, replicas: 1, sync: false, profile: 'fast', etcdMembers: 1, keepOnFailure: false }],
+    typedSearchAttributes: [{ key: clusterNameKey, value: S }],
+  });
+});
+
+after(async () => {
+  for (const l of Object.values(loops)) await l.stop();
+  if ((await clusterFootprint(docker, S)).containers > 0) await runCli(['cluster', 'delete', S], childEnv(env, paths));
+  worker?.shutdown();
+  await workerRun;
+  await env?.teardown();
+});
+
+async function uri(ro: boolean): Promise<string> {
+  const r = await runCli(['connect', S, ...(ro ? ['--ro'] : [])], childEnv(env, paths));
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout.trim();
+}
+
+test('add two read-only replicas and remove one while clients query: zero failed queries', async () => {
+  const e = childEnv(env, paths);
+  loops.roLong = startQueryLoop(await uri(true), { reconnect: false, intervalMs: 20 });
+  loops.roShort = startQueryLoop(await uri(true), { reconnect: true, intervalMs: 30 });
+  loops.rwLong = startQueryLoop(await uri(false), { reconnect: false, intervalMs: 20 });
+  await new Promise((r) => setTimeout(r, 1000));
+
+  const added = await runCli(['replica', 'add', S, '--count', '2', '--read-only'], e);
+  assert.equal(added.code, 0, added.stderr + added.stdout);
+  assert.match(added.stdout, /pg-2 added to .* \(read-only: never promoted\)/);
+  assert.match(added.stdout, /pg-3 added to /);
+
+  const status = JSON.parse((await runCli(['cluster', 'status', S, '--json'], e)).stdout) as ClusterStatus;
+  assert.deepEqual(status.members.map((m) => [m.name, m.nofailover, m.state]), [
+    ['pg-0', false, 'running'], ['pg-1', false, 'running'], ['pg-2', true, 'running'], ['pg-3', true, 'running'],
+  ]);
+  // The reconnecting client is balanced onto the new members by the ro port.
+  const ips = await Promise.all(['pg-1', 'pg-2', 'pg-3'].map((m) => containerIp(docker, S, containerName(S, m))));
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline && !ips.every((ip) => ip && loops.roShort.stats.servers.has(ip))) await new Promise((r) => setTimeout(r, 200));
+  for (const [i, ip] of ips.entries()) assert.ok(ip && loops.roShort.stats.servers.has(ip), `pg-${i + 1} (${ip}) answered through ro`);
+
+  const removed = await runCli(['replica', 'remove', S, 'pg-3'], e);
+  assert.equal(removed.code, 0, removed.stderr + removed.stdout);
+  const left = await docker.listContainers({ all: true, filters: { label: [`dbaas.cluster=${S}`, 'dbaas.member=pg-3'] } });
+  assert.equal(left.length, 0, 'pg-3 container removed');
+  const vols = await docker.listVolumes({ filters: { label: [`dbaas.cluster=${S}`, 'dbaas.member=pg-3'] } });
+  assert.equal((vols.Volumes ?? []).length, 0, 'pg-3 volume removed');
+  await new Promise((r) => setTimeout(r, 1000));
+
+  for (const [name, loop] of Object.entries(loops)) {
+    const s = await loop.stop();
+    console.log(`${name}: ${s.ok} queries ok, ${s.failed} failed, servers ${[...s.servers].join(' ')}`);
+    assert.equal(s.failed, 0, `${name} failed queries: ${s.errors.join('; ')}`);
+    assert.ok(s.ok > 50, `${name} ran queries throughout`);
+  }
+  assert.equal(loops.roLong.stats.servers.size, 1, 'the long-lived ro session stayed on one server');
+  assert.ok(!loops.rwLong.stats.servers.has(ips[0] ?? ''), 'rw never reached a replica');
+});
+
+test('replica remove refuses the leader, the last failover candidate and unknown members (exit 2, no change)', async () => {
+  const e = childEnv(env, paths);
+  const before = await docker.listContainers({ filters: { label: [`dbaas.cluster=${S}`] } });
+  for (const [member, re] of [['pg-0', /is the leader/], ['pg-1', /last member able to take over/], ['pg-9', /no member pg-9/]] as const) {
+    const r = await runCli(['replica', 'remove', S, member], e);
+    assert.equal(r.code, 2, `${member}: ${r.stderr}`);
+    assert.match(r.stderr, re);
+  }
+  const after = await docker.listContainers({ filters: { label: [`dbaas.cluster=${S}`] } });
+  assert.equal(after.length, before.length);
+  assert.equal(info.leader, 'pg-0');
+});

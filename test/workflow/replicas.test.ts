@@ -1,0 +1,74 @@
+/** AddReplica and RemoveReplica decision logic with fake activities on a real Temporal dev server. */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { healthyCluster, type FakeOptions } from '../helpers/fake-activities';
+import { startTestTemporal } from '../helpers/temporal';
+import { rootCause, runWithFakes } from '../helpers/run-with-fakes';
+
+let env: TestWorkflowEnvironment;
+
+before(async () => {
+  env = await startTestTemporal();
+});
+after(async () => {
+  await env?.teardown();
+});
+
+const run = (workflow: 'addReplica' | 'removeReplica', arg: unknown, fake: FakeOptions = {}) => runWithFakes(env, workflow, arg, fake);
+
+const add = { cluster: 'orders', member: 'pg-3', readOnly: true, cloneMethod: 'basebackup' };
+const remove = (member: string) => ({ cluster: 'orders', member, drainTimeoutMs: 1000 });
+
+test('AddReplica: start with nofailover, stream, then HAProxy, then prove a read lands on it', async () => {
+  const { f, error, result } = await run('addReplica', add);
+  assert.equal(error, undefined);
+  assert.deepEqual(f.names(), [
+    'describeCluster', 'startPostgresMember', 'waitForReplicaStreaming', 'reconfigureHaproxy', 'waitForHaproxyServerUp', 'proveReadOnMember',
+  ]);
+  const start = f.calls.find((c) => c.name === 'startPostgresMember')?.arg as { member: string; nofailover: boolean };
+  assert.equal(start.member, 'pg-3');
+  assert.equal(start.nofailover, true);
+  assert.deepEqual(result, { cluster: 'orders', member: 'pg-3', readOnly: true, lagBytes: 0, readAttempts: 2 });
+});
+
+test('AddReplica refuses a cluster without a leader, and a member name in use, before starting anything', async () => {
+  const noLeader = await run('addReplica', add, { describe: { leader: null } });
+  assert.equal(rootCause(noLeader.error).type, 'MemberRefused');
+  assert.match(rootCause(noLeader.error).message, /has no leader/);
+  assert.deepEqual(noLeader.f.names(), ['describeCluster']);
+  const taken = await run('addReplica', { ...add, member: 'pg-2' });
+  assert.match(rootCause(taken.error).message, /pg-2 already exists/);
+  assert.deepEqual(taken.f.names(), ['describeCluster']);
+});
+
+test('AddReplica that fails for good removes the member it started', async () => {
+  const { f, error } = await run('addReplica', add, { failOn: { waitForReplicaStreaming: 'Boom' } });
+  assert.equal(rootCause(error).type, 'Boom');
+  const names = f.names();
+  assert.ok(names.indexOf('stopMember') < names.lastIndexOf('reconfigureHaproxy'), 'HAProxy is re-rendered after the container is gone');
+  assert.ok(names.includes('removeMemberVolume'));
+});
+
+test('RemoveReplica: drain, stop, HAProxy, forget the key, wait until gone, delete the volume', async () => {
+  const { f, error } = await run('removeReplica', remove('pg-2'));
+  assert.equal(error, undefined);
+  assert.deepEqual(f.names(), [
+    'describeCluster', 'drainHaproxyServer', 'stopMember', 'reconfigureHaproxy', 'forgetRemovedMember', 'waitForMemberGone', 'removeMemberVolume',
+  ]);
+});
+
+test('RemoveReplica refuses the leader, an unknown member and the last failover candidate, changing nothing', async () => {
+  const onlyOne = { members: [healthyCluster.members[0], healthyCluster.members[1]] };
+  const cases: [string, FakeOptions, RegExp][] = [
+    ['pg-0', {}, /is the leader/],
+    ['pg-7', {}, /no member pg-7/],
+    ['pg-1', { describe: onlyOne }, /last member able to take over/],
+  ];
+  for (const [member, fake, re] of cases) {
+    const { f, error } = await run('removeReplica', remove(member), fake);
+    assert.equal(rootCause(error).type, 'MemberRefused', member);
+    assert.match(rootCause(error).message, re);
+    assert.deepEqual(f.names(), ['describeCluster'], `${member}: nothing after the check`);
+  }
+});
