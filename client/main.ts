@@ -4,7 +4,7 @@ import { createClusterCommand, deleteClusterCommand, listCommand, statusCommand 
 import { connectCommand } from './commands/connect';
 import { devDownCommand, devStatusCommand, devUpCommand } from './commands/dev';
 import { parseClusterName, parseCount, parseEtcd, parseMemberName, parseProfile, parseReplicas } from './args';
-import { replicaAddCommand, replicaRemoveCommand } from './commands/replica';
+import { replicaAddCommand, replicaRemoveCommand, replicaScaleCommand } from './commands/replica';
 import { UsageError, exitCodeOf } from './errors';
 
 /** Commander's own argument parsers run before actions; keep their errors on the exit-2 path. */
@@ -62,6 +62,13 @@ export function buildProgram(): Command {
     .description('add members that clone from the leader and serve reads through the ro port')
     .exitOverride()
     .action((name: string, o) => replicaAddCommand(name, o));
+  replica
+    .command('scale')
+    .argument('<name>', 'cluster name', arg(parseClusterName))
+    .requiredOption('--read-only <n>', 'the number of read-only members to converge to (0-8)', arg(parseReplicas))
+    .description('add or remove read-only members until there are exactly N (running it again changes nothing)')
+    .exitOverride()
+    .action((name: string, o) => replicaScaleCommand(name, o));
   replica
     .command('remove')
     .argument('<name>', 'cluster name', arg(parseClusterName))

@@ -59,4 +59,5 @@ export function etcdHostList(cluster: string, etcdMembers: string[], port: numbe
 export const replicaWorkflowIds = {
   add: (c: string, m: string): string => `add-replica:${c}:${m}`,
   remove: (c: string, m: string): string => `remove-replica:${c}:${m}`,
+  scaleReadOnly: (c: string): string => `scale-read-only:${c}`,
 };

@@ -2,8 +2,9 @@
 import Table from 'cli-table3';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandle, type WorkflowStartOptions } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { defineSearchAttributeKey, SearchAttributeType, type Workflow } from '@temporalio/common';
-import { SEARCH_ATTRIBUTE_CLUSTER, TASK_QUEUE, workflowIds } from '../../common/names';
+import type { Workflow } from '@temporalio/common';
+import { clusterNameKey } from '../../common/search-attributes';
+import { TASK_QUEUE, workflowIds } from '../../common/names';
 import { resolvePaths } from '../../common/paths';
 import { temporalConfig } from '../../common/temporal-config';
 import { SpecError, validateSpec, type ConnectionInfo, type CreateClusterInput } from '../../common/spec';
@@ -13,7 +14,7 @@ import { connectDocker, connectTemporal } from '../connections';
 import { OperationError, UsageError } from '../errors';
 import { watchWorkflow } from '../watch';
 
-export const clusterNameKey = defineSearchAttributeKey(SEARCH_ATTRIBUTE_CLUSTER, SearchAttributeType.KEYWORD);
+export { clusterNameKey };
 
 function failureMessage(err: unknown): string {
   // Walk the cause chain to the innermost message: that is the step's own error.

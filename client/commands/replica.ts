@@ -3,7 +3,7 @@ import { describeCluster } from '../../activities/cluster';
 import { nextMemberNames, removalProblem } from '../../common/members';
 import { replicaWorkflowIds } from '../../common/names';
 import type { AddReplicaResult, RemoveReplicaResult } from '../../common/replicas';
-import type { addReplica, removeReplica } from '../../workflows';
+import type { addReplica, removeReplica, scaleReadOnly, ScaleReadOnlyResult } from '../../workflows';
 import { connectDocker, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
 import { follow, startOrAttach } from './cluster';
@@ -55,6 +55,25 @@ export async function replicaRemoveCommand(cluster: string, member: string): Pro
     );
     const r = await follow<RemoveReplicaResult>(handle, `remove ${member}`);
     console.log(`${r.member} removed from ${r.cluster}` + (r.sessionsCutAfterDrain ? ` (${r.sessionsCutAfterDrain} sessions were still open after the drain timeout)` : ''));
+  } finally {
+    await connection.close();
+  }
+}
+
+export async function replicaScaleCommand(cluster: string, o: { readOnly: number }): Promise<void> {
+  const docker = await connectDocker();
+  if (!(await clusterNames(docker)).includes(cluster)) throw new UsageError(`no cluster named ${cluster}`);
+  const { client, connection } = await connectTemporal();
+  try {
+    const handle = await startOrAttach<typeof scaleReadOnly>(
+      client, 'scaleReadOnly', replicaWorkflowIds.scaleReadOnly(cluster), cluster,
+      [{ cluster, target: o.readOnly, drainTimeoutMs: DRAIN_TIMEOUT_MS }],
+      { running: `${cluster} is being scaled`, starting: `scaling read-only members of ${cluster} to ${o.readOnly}` },
+      async () => undefined,
+    );
+    const r = await follow<ScaleReadOnlyResult>(handle, `scale ${cluster}`);
+    const change = [...r.added.map((m) => `+${m}`), ...r.removed.map((m) => `-${m}`)].join(' ') || 'no change';
+    console.log(`${cluster}: ${r.readOnly.length} read-only members [${r.readOnly.join(', ')}] (${change})`);
   } finally {
     await connection.close();
   }

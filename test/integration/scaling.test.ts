@@ -107,3 +107,18 @@ test('replica remove refuses the leader, the last failover candidate and unknown
   assert.equal(after.length, before.length);
   assert.equal(info.leader, 'pg-0');
 });
+
+test('replica scale --read-only converges and is idempotent', async () => {
+  const e = childEnv(env, paths);
+  const down = await runCli(['replica', 'scale', S, '--read-only', '0'], e);
+  assert.equal(down.code, 0, down.stderr + down.stdout);
+  assert.match(down.stdout, /0 read-only members \[\] \(-pg-2\)/);
+  const again = await runCli(['replica', 'scale', S, '--read-only', '0'], e);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, /\(no change\)/);
+  const pg = await docker.listContainers({ all: true, filters: { label: [`dbaas.cluster=${S}`, 'dbaas.role=postgres'] } });
+  assert.deepEqual(pg.map((c) => c.Labels['dbaas.member']).sort(), ['pg-0', 'pg-1']);
+  const up = await runCli(['replica', 'scale', S, '--read-only', '1'], e);
+  assert.equal(up.code, 0, up.stderr + up.stdout);
+  assert.match(up.stdout, /1 read-only members \[pg-2\] \(\+pg-2\)/);
+});

@@ -15,7 +15,7 @@ after(async () => {
   await env?.teardown();
 });
 
-const run = (workflow: 'addReplica' | 'removeReplica', arg: unknown, fake: FakeOptions = {}) => runWithFakes(env, workflow, arg, fake);
+const run = (workflow: 'addReplica' | 'removeReplica' | 'scaleReadOnly', arg: unknown, fake: FakeOptions = {}) => runWithFakes(env, workflow, arg, fake);
 
 const add = { cluster: 'orders', member: 'pg-3', readOnly: true, cloneMethod: 'basebackup' };
 const remove = (member: string) => ({ cluster: 'orders', member, drainTimeoutMs: 1000 });
@@ -71,4 +71,22 @@ test('RemoveReplica refuses the leader, an unknown member and the last failover 
     assert.match(rootCause(error).message, re);
     assert.deepEqual(f.names(), ['describeCluster'], `${member}: nothing after the check`);
   }
+});
+
+test('ScaleReadOnly converges: adds the missing read-only members, removes the newest extra ones, no-op at target', async () => {
+  const ro = (name: string) => ({ name, role: 'replica', readOnly: true, state: 'running', running: true });
+  const up = await run('scaleReadOnly', { cluster: 'orders', target: 2, drainTimeoutMs: 1000 });
+  assert.equal(up.error, undefined);
+  assert.deepEqual(up.result, { cluster: 'orders', readOnly: ['pg-3', 'pg-4'], added: ['pg-3', 'pg-4'], removed: [] });
+  const starts = up.f.calls.filter((c) => c.name === 'startPostgresMember').map((c) => (c.arg as { member: string; nofailover: boolean }));
+  assert.deepEqual(starts.map((s) => [s.member, s.nofailover]).sort(), [['pg-3', true], ['pg-4', true]]);
+
+  const withRo = { members: [...healthyCluster.members, ro('pg-3'), ro('pg-4'), ro('pg-5')], namesInUse: ['pg-0', 'pg-1', 'pg-2', 'pg-3', 'pg-4', 'pg-5'] };
+  const down = await run('scaleReadOnly', { cluster: 'orders', target: 1, drainTimeoutMs: 1000 }, { describe: withRo });
+  assert.deepEqual(down.result, { cluster: 'orders', readOnly: ['pg-3'], added: [], removed: ['pg-5', 'pg-4'] });
+  assert.equal(down.f.names().filter((n) => n === 'stopMember').length, 2);
+
+  const same = await run('scaleReadOnly', { cluster: 'orders', target: 3 }, { describe: withRo });
+  assert.deepEqual(same.result, { cluster: 'orders', readOnly: ['pg-3', 'pg-4', 'pg-5'], added: [], removed: [] });
+  assert.deepEqual(same.f.names(), ['describeCluster'], 'at the target nothing is touched');
 });
