@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type Docker from 'dockerode';
 import type { Paths } from '../common/paths';
 import {
-  IMAGES, LABEL_SPEC, PATRONI_API_PORT, containerName, labels, networkName, volumeName,
+  IMAGES, LABEL_PORT_PREFIX, LABEL_SPEC, PATRONI_API_PORT, PG_PORT, containerName, labels, networkName, volumeName,
 } from '../common/names';
 import { PATRONI_CONFIG_PATH, DATA_ROOT, renderPatroniConfig } from '../common/render/patroni';
 import { PROFILES, etcdMemberNames, type ClusterSettings, type ClusterSpec } from '../common/spec';
@@ -25,6 +25,8 @@ export interface PostgresMemberInput {
   member: string;
   nofailover?: boolean;
   noloadbalance?: boolean;
+  /** Host port on 127.0.0.1 published to this member's PostgreSQL (direct endpoint). */
+  directPort?: number;
 }
 
 export interface WaitLeaderInput {
@@ -71,7 +73,12 @@ export function createPatroniActivities(docker: Docker, paths: Paths) {
       const { spec, member } = i;
       const l = labels(spec.name, 'postgres', member);
       const settings: ClusterSettings = { profile: spec.profile, sync: spec.sync, etcdMembers: spec.etcdMembers };
-      const extraLabels = { [LABEL_SPEC]: JSON.stringify(settings), 'dbaas.nofailover': String(i.nofailover ?? false) };
+      const extraLabels: Record<string, string> = { [LABEL_SPEC]: JSON.stringify(settings), 'dbaas.nofailover': String(i.nofailover ?? false) };
+      if (i.directPort !== undefined) extraLabels[`${LABEL_PORT_PREFIX}direct`] = String(i.directPort);
+      const direct = i.directPort === undefined ? {} : {
+        ExposedPorts: { [`${PG_PORT}/tcp`]: {} },
+        PortBindings: { [`${PG_PORT}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: String(i.directPort) }] },
+      };
       const volume = volumeName(spec.name, member);
       await ensureVolume(docker, volume, l);
       const config = renderPatroniConfig({
@@ -91,7 +98,9 @@ export function createPatroniActivities(docker: Docker, paths: Paths) {
           Hostname: containerName(spec.name, member),
           Labels: extraLabels,
           StopTimeout: POSTGRES_STOP_TIMEOUT_SEC,
+          ExposedPorts: direct.ExposedPorts,
           HostConfig: {
+            PortBindings: direct.PortBindings,
             NetworkMode: networkName(spec.name),
             Binds: [`${volume}:${DATA_ROOT}`],
             RestartPolicy: { Name: 'unless-stopped' },

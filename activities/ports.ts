@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import type Docker from 'dockerode';
 import * as lockfile from 'proper-lockfile';
 import type { Paths } from '../common/paths';
-import { DEFAULT_PORT_BASE, MAX_CLUSTERS, pickFreeBlock, portsFromBase } from '../common/ports';
+import { DEFAULT_PORT_BASE, MAX_CLUSTERS, PORT_BLOCK_SIZE, pickFreeBlock, portsFromBase } from '../common/ports';
 import type { ClusterPorts } from '../common/spec';
 import { LABEL_CLUSTER, LABEL_PORT_PREFIX } from '../common/names';
 import { ErrorTypes, finalError } from './errors';
@@ -83,7 +83,7 @@ export function createPortActivities(docker: Docker, paths: Paths) {
           const base = pickFreeBlock(first, taken, (p) => busy.has(p));
           if (base === undefined) break;
           const p = portsFromBase(base);
-          const bound = await Promise.all([p.rw, p.ro, p.stats].map(portBoundLocally));
+          const bound = await Promise.all(Array.from({ length: PORT_BLOCK_SIZE }, (_, k) => portBoundLocally(base + k)));
           if (bound.some(Boolean)) {
             taken.add(base);
             continue;

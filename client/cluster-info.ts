@@ -17,6 +17,8 @@ export interface MemberStatus {
   lag: number | null;
   timeline: number | null;
   nofailover: boolean;
+  /** Direct endpoint to this member's PostgreSQL on 127.0.0.1, if it has one. */
+  port: number | null;
   container: { name: string; state: string; created: string };
 }
 
@@ -82,6 +84,7 @@ export async function clusterStatus(docker: Docker, paths: Paths, cluster: strin
       lag: m?.lag ?? null,
       timeline: m?.timeline ?? null,
       nofailover: m?.tags?.nofailover === true,
+      port: c.Labels[`${LABEL_PORT_PREFIX}direct`] ? Number(c.Labels[`${LABEL_PORT_PREFIX}direct`]) : null,
       container: { name: c.Names[0]?.replace(/^\//, '') ?? '', state: c.State, created: new Date(c.Created * 1000).toISOString() },
     };
   });

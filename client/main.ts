@@ -81,7 +81,8 @@ export function buildProgram(): Command {
     .command('connect')
     .argument('<name>', 'cluster name', arg(parseClusterName))
     .option('--ro', 'the read-only endpoint', false)
-    .description('print a postgresql:// URI with credentials')
+    .option('--member <member>', 'the direct endpoint of one member, e.g. pg-1', arg(parseMemberName))
+    .description('print a postgresql:// URI with credentials (rw by default; it always reaches the leader)')
     .exitOverride()
     .action((name: string, o) => connectCommand(name, o));
 

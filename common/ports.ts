@@ -1,7 +1,7 @@
 /**
  * Host port layout. Each cluster owns a block of PORT_BLOCK_SIZE consecutive ports on
- * 127.0.0.1 starting at base: rw = base, ro = base + 1, stats = base + 2; the rest is
- * reserved for per-member and pooled endpoints. Pure.
+ * 127.0.0.1 starting at base: rw = base, ro = base + 1, stats = base + 2, a direct port per
+ * member pg-0..pg-10 at base + 3 + N, and the last two reserved for pooled endpoints. Pure.
  */
 import type { ClusterPorts } from './spec';
 
@@ -11,6 +11,16 @@ export const MAX_CLUSTERS = 200;
 
 export function portsFromBase(base: number): ClusterPorts {
   return { rw: base, ro: base + 1, stats: base + 2 };
+}
+
+/** Members with a direct port: pg-0 .. pg-(MEMBER_PORTS - 1). */
+export const MEMBER_PORTS = PORT_BLOCK_SIZE - 5;
+
+/** The member's direct host port, or undefined when its index is beyond the block. */
+export function memberPort(base: number, member: string): number | undefined {
+  const m = /^pg-(\d+)$/.exec(member);
+  if (!m || Number(m[1]) >= MEMBER_PORTS) return undefined;
+  return base + 3 + Number(m[1]);
 }
 
 export function blockBase(first: number, index: number): number {
@@ -23,8 +33,7 @@ export function pickFreeBlock(first: number, takenBases: Set<number>, portBusy: 
     const base = blockBase(first, i);
     if (base + PORT_BLOCK_SIZE > 65535) return undefined;
     if (takenBases.has(base)) continue;
-    const p = portsFromBase(base);
-    if ([p.rw, p.ro, p.stats].some(portBusy)) continue;
+    if (Array.from({ length: PORT_BLOCK_SIZE }, (_, k) => base + k).some(portBusy)) continue;
     return base;
   }
   return undefined;

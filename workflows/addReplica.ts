@@ -4,6 +4,7 @@
  */
 import { CancellationScope } from '@temporalio/workflow';
 import type { AddReplicaInput, AddReplicaResult } from '../common/replicas';
+import { memberPort } from '../common/ports';
 import { cleanup, quick, waits } from './activity-options';
 import { refuse } from './refusals';
 import { Steps } from './steps';
@@ -33,7 +34,7 @@ export async function addReplica(input: AddReplicaInput): Promise<AddReplicaResu
   const spec = { name: cluster, replicas: members.length - 1, ...desc.settings };
   try {
     await steps.run(`start ${member} (clone: ${input.cloneMethod})`, () =>
-      quick.startPostgresMember({ spec, member, nofailover: input.readOnly }),
+      quick.startPostgresMember({ spec, member, nofailover: input.readOnly, directPort: memberPort(ports.rw, member) }),
     );
     const { lag } = await steps.run(`wait for ${member} streaming`, () =>
       waits.waitForReplicaStreaming({ cluster, member, members, maxLagBytes: CAUGHT_UP_BYTES }),

@@ -4,6 +4,7 @@
  */
 import { ApplicationFailure, CancellationScope, workflowInfo } from '@temporalio/workflow';
 import { HAPROXY_MEMBER, SUPERUSER, DEFAULT_DATABASE } from '../common/names';
+import { memberPort } from '../common/ports';
 import {
   PROFILES, SpecError, etcdMemberNames, memberNames, validateSpec,
   type ConnectionInfo, type CreateClusterInput,
@@ -57,7 +58,7 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
     );
     // Patroni waits for etcd by itself, so the first member starts while etcd forms its quorum.
     await Promise.all([
-      steps.run(`start ${first}`, () => quick.startPostgresMember({ spec: input, member: first })),
+      steps.run(`start ${first}`, () => quick.startPostgresMember({ spec: input, member: first, directPort: memberPort(ports.rw, first) })),
       steps.run('wait for etcd quorum', () => waits.waitForEtcdHealthy({ cluster, members: etcd })),
     ]);
     // Only the first member may bootstrap (a predictable leader, no race for the initialize key);
@@ -65,7 +66,7 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
     await steps.run(`wait for ${first} to claim the bootstrap`, () => waits.waitForBootstrapClaimed({ cluster, member: first }));
     const [leader] = await Promise.all([
       steps.run('wait for a leader', () => waits.waitForLeader({ cluster, members })),
-      ...replicas.map((m) => steps.run(`start ${m}`, () => quick.startPostgresMember({ spec: input, member: m }))),
+      ...replicas.map((m) => steps.run(`start ${m}`, () => quick.startPostgresMember({ spec: input, member: m, directPort: memberPort(ports.rw, m) }))),
       steps.run(`start ${HAPROXY_MEMBER}`, () => quick.startHaproxy({ cluster, members, profile: profile.name, ports })),
     ]);
     await Promise.all(

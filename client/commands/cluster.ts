@@ -199,9 +199,9 @@ function table(head: string[]): Table.Table {
 
 function printStatus(s: ClusterStatus): void {
   console.log(`cluster ${s.name}   leader: ${s.leader ?? 'none'}`);
-  const t = table(['member', 'role', 'state', 'lag', 'timeline', 'container', 'created']);
+  const t = table(['member', 'role', 'state', 'lag', 'timeline', 'port', 'container', 'created']);
   for (const m of s.members) {
-    t.push([m.name + (m.nofailover ? ' (read-only)' : ''), m.role, m.state, m.lag ?? '', m.timeline ?? '', m.container.state, m.container.created]);
+    t.push([m.name + (m.nofailover ? ' (read-only)' : ''), m.role, m.state, m.lag ?? '', m.timeline ?? '', m.port ?? '', m.container.state, m.container.created]);
   }
   console.log(t.toString());
   console.log(`etcd: ${s.etcd.map((e) => `${e.name} ${e.state}`).join(', ') || 'none'}   haproxy: ${s.haproxy?.state ?? 'none'}`);

@@ -2,11 +2,12 @@
 import { DEFAULT_DATABASE, SUPERUSER } from '../../common/names';
 import { resolvePaths } from '../../common/paths';
 import { readClusterSecrets } from '../../activities/secrets';
-import { clusterNames, clusterPorts } from '../cluster-info';
+import { clusterNames, clusterPorts, clusterStatus } from '../cluster-info';
 import { connectDocker } from '../connections';
 import { OperationError, UsageError } from '../errors';
 
-export async function connectCommand(name: string, o: { ro: boolean }): Promise<void> {
+export async function connectCommand(name: string, o: { ro: boolean; member?: string }): Promise<void> {
+  if (o.ro && o.member) throw new UsageError('--ro and --member exclude each other');
   const docker = await connectDocker();
   if (!(await clusterNames(docker)).includes(name)) throw new UsageError(`no cluster named ${name}`);
   const paths = resolvePaths();
@@ -18,6 +19,12 @@ export async function connectCommand(name: string, o: { ro: boolean }): Promise<
   } catch {
     throw new OperationError(`no credentials for cluster ${name} in ${paths.secrets}`);
   }
-  const port = o.ro ? ports.ro : ports.rw;
+  let port = o.ro ? ports.ro : ports.rw;
+  if (o.member) {
+    const m = (await clusterStatus(docker, paths, name)).members.find((x) => x.name === o.member);
+    if (!m) throw new UsageError(`no member ${o.member} in cluster ${name}`);
+    if (m.port === null) throw new OperationError(`${o.member} has no direct port`);
+    port = m.port;
+  }
   console.log(`postgresql://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DEFAULT_DATABASE}?sslmode=disable`);
 }

@@ -162,6 +162,25 @@ test('connect prints a URI psql-style clients can use; --ro reaches a replica', 
   }
 });
 
+test('connect --member reaches that member directly; status lists each member\'s port', async () => {
+  const { Client } = await import('pg');
+  const status = JSON.parse((await runCli(['cluster', 'status', A, '--json'], childEnv(env, paths))).stdout) as ClusterStatus;
+  const base = infos.get(A)?.ports.rw ?? 0;
+  assert.deepEqual(status.members.map((m) => m.port), [base + 3, base + 4, base + 5]);
+  for (const [member, recovery] of [['pg-0', false], ['pg-2', true]] as const) {
+    const r = await runCli(['connect', A, '--member', member], childEnv(env, paths));
+    assert.equal(r.code, 0, r.stderr);
+    const c = new Client({ connectionString: r.stdout.trim() });
+    await c.connect();
+    const rec = await c.query<{ r: boolean; host: string }>('select pg_is_in_recovery() as r');
+    await c.end();
+    assert.equal(rec.rows[0].r, recovery, member);
+  }
+  const unknown = await runCli(['connect', A, '--member', 'pg-7'], childEnv(env, paths));
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /no member pg-7/);
+});
+
 test('bad input: one clear line, exit 2, nothing created', async () => {
   const e = childEnv(env, paths);
   const cases: [string[], RegExp][] = [

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PORT_BLOCK_SIZE, pickFreeBlock, portsFromBase } from '../../common/ports';
+import { MEMBER_PORTS, PORT_BLOCK_SIZE, memberPort, pickFreeBlock, portsFromBase } from '../../common/ports';
 
 test('a cluster gets rw, ro and stats in one block', () => {
   assert.deepEqual(portsFromBase(15432), { rw: 15432, ro: 15433, stats: 15434 });
@@ -16,4 +16,17 @@ test('pickFreeBlock skips taken blocks and blocks with a busy port', () => {
 
 test('pickFreeBlock gives up instead of running past port 65535', () => {
   assert.equal(pickFreeBlock(65530, new Set(), () => false), undefined);
+});
+
+test('each member pg-0..pg-10 has a direct port in the block after rw, ro and stats', () => {
+  assert.equal(memberPort(15432, 'pg-0'), 15435);
+  assert.equal(memberPort(15432, 'pg-10'), 15445);
+  assert.equal(MEMBER_PORTS, 11);
+  assert.equal(memberPort(15432, 'pg-11'), undefined, 'beyond the block: no direct port');
+  assert.equal(memberPort(15432, 'haproxy'), undefined);
+  assert.ok(memberPort(15432, 'pg-10')! < 15432 + PORT_BLOCK_SIZE - 2, 'the last two ports stay free for pooled endpoints');
+});
+
+test('a block with any busy port (a member port too) is skipped', () => {
+  assert.equal(pickFreeBlock(15432, new Set(), (p) => p === 15432 + 9), 15432 + PORT_BLOCK_SIZE);
 });
