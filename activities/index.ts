@@ -10,6 +10,7 @@ import { ensureNetwork } from './docker';
 import { createEtcdActivities } from './etcd';
 import { createHaproxyActivities } from './haproxy';
 import { createPatroniActivities } from './patroni';
+import { createPgbouncerActivities } from './pgbouncer';
 import { createPortActivities } from './ports';
 import { createSecretsActivities } from './secrets';
 import { createSqlActivities } from './sql';
@@ -32,6 +33,7 @@ export function createActivities({ docker, paths }: ActivityDeps) {
     ...createPatroniActivities(docker, paths),
     ...createHaproxyActivities(docker, paths),
     ...createSqlActivities(docker, paths),
+    ...createPgbouncerActivities(docker, paths),
   };
 }
 

@@ -34,12 +34,19 @@ export function createSecretsActivities(paths: Paths) {
       fs.mkdirSync(paths.secrets, { recursive: true, mode: 0o700 });
       fs.chmodSync(paths.secrets, 0o700);
       const file = secretFile(paths, cluster);
-      if (fs.existsSync(file)) return;
-      const secrets: ClusterPasswords = {
-        superuser: newPassword(),
-        replication: newPassword(),
-        rewind: newPassword(),
-      };
+      const fresh: ClusterPasswords = { superuser: newPassword(), replication: newPassword(), rewind: newPassword(), pooler: newPassword() };
+      if (fs.existsSync(file)) {
+        // Keep existing passwords; add any this version of dbaas needs that the file lacks.
+        const existing = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<ClusterPasswords>;
+        const missing = (Object.keys(fresh) as (keyof ClusterPasswords)[]).filter((k) => !existing[k]);
+        if (missing.length === 0) return;
+        const merged = { ...fresh, ...existing };
+        const tmp = `${file}.${process.pid}.tmp`;
+        fs.writeFileSync(tmp, JSON.stringify(merged, null, 2), { mode: 0o600 });
+        fs.renameSync(tmp, file);
+        return;
+      }
+      const secrets = fresh;
       const tmp = `${file}.${process.pid}.tmp`;
       fs.writeFileSync(tmp, JSON.stringify(secrets, null, 2), { mode: 0o600 });
       try {

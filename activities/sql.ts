@@ -16,7 +16,9 @@ export interface ReadWriteProof {
   readInRecovery: boolean;
 }
 
-export async function withClient<T>(paths: Paths, cluster: string, port: number, fn: (c: Client) => Promise<T>): Promise<T> {
+export async function withClient<T>(
+  paths: Paths, cluster: string, port: number, fn: (c: Client) => Promise<T>, opts: { pooled?: boolean } = {},
+): Promise<T> {
   const client = new Client({
     host: '127.0.0.1',
     port,
@@ -24,7 +26,8 @@ export async function withClient<T>(paths: Paths, cluster: string, port: number,
     database: DEFAULT_DATABASE,
     password: readClusterSecrets(paths, cluster).superuser,
     connectionTimeoutMillis: 3000,
-    statement_timeout: 10000,
+    // PgBouncer refuses startup parameters it does not track (statement_timeout among them).
+    ...(opts.pooled ? {} : { statement_timeout: 10000 }),
   });
   // A refused/reset connection emits 'error' on the client; without a listener it would crash the worker.
   client.on('error', () => undefined);

@@ -444,6 +444,7 @@ async function runPlain(prefix: string, profileName: ProfileName): Promise<Plain
     superuser: crypto.randomBytes(24).toString('base64url'),
     replication: crypto.randomBytes(24).toString('base64url'),
     rewind: crypto.randomBytes(24).toString('base64url'),
+    pooler: crypto.randomBytes(24).toString('base64url'),
   };
   const token = `${prefix}/${Date.now()}`;
   const base = await freePortBlock(PLAIN_PORT_FIRST);

@@ -31,6 +31,8 @@ export interface ClusterStatus {
   endpoints: {
     rw: { host: string; port: number };
     ro: { host: string; port: number };
+    pooledRw: { host: string; port: number };
+    pooledRo: { host: string; port: number };
     stats: { url: string; metrics: string };
   } | null;
 }
@@ -100,6 +102,8 @@ export async function clusterStatus(docker: Docker, paths: Paths, cluster: strin
       ? {
           rw: { host: '127.0.0.1', port: ports.rw },
           ro: { host: '127.0.0.1', port: ports.ro },
+          pooledRw: { host: '127.0.0.1', port: ports.pooledRw },
+          pooledRo: { host: '127.0.0.1', port: ports.pooledRo },
           stats: { url: `http://127.0.0.1:${ports.stats}/`, metrics: `http://127.0.0.1:${ports.stats}/metrics` },
         }
       : null,

@@ -82,6 +82,7 @@ export function buildProgram(): Command {
     .argument('<name>', 'cluster name', arg(parseClusterName))
     .option('--ro', 'the read-only endpoint', false)
     .option('--member <member>', 'the direct endpoint of one member, e.g. pg-1', arg(parseMemberName))
+    .option('--pooled', 'through PgBouncer (transaction pooling; no session state between transactions)', false)
     .description('print a postgresql:// URI with credentials (rw by default; it always reaches the leader)')
     .exitOverride()
     .action((name: string, o) => connectCommand(name, o));

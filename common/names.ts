@@ -9,7 +9,7 @@ export const LABEL_MEMBER = 'dbaas.member';
 export const LABEL_PORT_PREFIX = 'dbaas.port.';
 export const LABEL_SPEC = 'dbaas.spec';
 
-export type Role = 'etcd' | 'postgres' | 'haproxy';
+export type Role = 'etcd' | 'postgres' | 'haproxy' | 'pgbouncer';
 
 export const TASK_QUEUE = 'dbaas';
 export const SEARCH_ATTRIBUTE_CLUSTER = 'ClusterName';
@@ -33,6 +33,7 @@ export const IMAGES = {
   postgres: 'dbaas/postgres:local',
   etcd: 'dbaas/etcd:local',
   haproxy: 'dbaas/haproxy:local',
+  pgbouncer: 'dbaas/pgbouncer:local',
 } as const;
 
 export const networkName = (cluster: string): string => `dbaas-${cluster}`;

@@ -10,7 +10,7 @@ export const DEFAULT_PORT_BASE = 15432;
 export const MAX_CLUSTERS = 200;
 
 export function portsFromBase(base: number): ClusterPorts {
-  return { rw: base, ro: base + 1, stats: base + 2 };
+  return { rw: base, ro: base + 1, stats: base + 2, pooledRw: base + PORT_BLOCK_SIZE - 2, pooledRo: base + PORT_BLOCK_SIZE - 1 };
 }
 
 /** Members with a direct port: pg-0 .. pg-(MEMBER_PORTS - 1). */

@@ -78,6 +78,9 @@ export interface ClusterPorts {
   rw: number;
   ro: number;
   stats: number;
+  /** PgBouncer (transaction pooling) in front of rw and ro. */
+  pooledRw: number;
+  pooledRo: number;
 }
 
 /** What CreateCluster returns: everything needed to connect, except credentials. */

@@ -40,10 +40,13 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
     `wait for ${first} to claim the bootstrap`,
     ...replicas.map((m) => `start ${m}`),
     `start ${HAPROXY_MEMBER}`,
+    'start pgbouncer (rw, ro)',
     'wait for a leader',
     ...replicas.map((m) => `wait for ${m} streaming`),
     'wait for HAProxy backends',
     replicas.length > 0 ? 'write via rw, read via ro' : 'write and read via rw',
+    'create the pooler auth_query function',
+    'query through the pooled endpoints',
   ]);
 
   await steps.run('check the name is free', () => quick.assertClusterAbsent(cluster));
@@ -68,6 +71,9 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
       steps.run('wait for a leader', () => waits.waitForLeader({ cluster, members })),
       ...replicas.map((m) => steps.run(`start ${m}`, () => quick.startPostgresMember({ spec: input, member: m, directPort: memberPort(ports.rw, m) }))),
       steps.run(`start ${HAPROXY_MEMBER}`, () => quick.startHaproxy({ cluster, members, profile: profile.name, ports })),
+      steps.run('start pgbouncer (rw, ro)', () =>
+        Promise.all((['rw', 'ro'] as const).map((kind) => quick.startPgbouncer({ cluster, kind, ports }))),
+      ),
     ]);
     await Promise.all(
       replicas.map((m) =>
@@ -78,9 +84,15 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
       waits.waitForHaproxyBackends({ cluster, statsPort: ports.stats, replicas: replicas.length }),
     );
     const proofStep = replicas.length > 0 ? 'write via rw, read via ro' : 'write and read via rw';
-    await steps.run(proofStep, () =>
-      waits.verifyReadWrite({ cluster, ports, token: `${workflowInfo().workflowId}/${workflowInfo().runId}`, expectReplica: replicas.length > 0 }),
-    );
+    await Promise.all([
+      steps.run(proofStep, () =>
+        waits.verifyReadWrite({ cluster, ports, token: `${workflowInfo().workflowId}/${workflowInfo().runId}`, expectReplica: replicas.length > 0 }),
+      ),
+      (async () => {
+        await steps.run('create the pooler auth_query function', () => quick.ensurePoolerAuth({ cluster, rwPort: ports.rw }));
+        await steps.run('query through the pooled endpoints', () => waits.verifyPooledEndpoints({ cluster, ports }));
+      })(),
+    ]);
 
     return {
       cluster,

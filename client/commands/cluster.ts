@@ -126,6 +126,7 @@ export function printConnectionInfo(info: ConnectionInfo): void {
   console.log(`cluster ${info.cluster}: leader ${info.leader}, members ${info.members.join(', ')}`);
   console.log(`  read-write: ${uri(info.ports.rw)}`);
   console.log(`  read-only:  ${uri(info.ports.ro)}`);
+  console.log(`  pooled:     ${uri(info.ports.pooledRw)} (rw), ${uri(info.ports.pooledRo)} (ro), PgBouncer transaction pooling`);
   console.log(`  stats:      ${info.statsUrl} (Prometheus: ${info.statsUrl}metrics)`);
   console.log(`  password:   \`npx dbaas connect ${info.cluster}\` prints a URI with credentials`);
 }

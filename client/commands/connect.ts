@@ -6,8 +6,8 @@ import { clusterNames, clusterPorts, clusterStatus } from '../cluster-info';
 import { connectDocker } from '../connections';
 import { OperationError, UsageError } from '../errors';
 
-export async function connectCommand(name: string, o: { ro: boolean; member?: string }): Promise<void> {
-  if (o.ro && o.member) throw new UsageError('--ro and --member exclude each other');
+export async function connectCommand(name: string, o: { ro: boolean; member?: string; pooled: boolean }): Promise<void> {
+  if (o.member && (o.ro || o.pooled)) throw new UsageError('--member excludes --ro and --pooled');
   const docker = await connectDocker();
   if (!(await clusterNames(docker)).includes(name)) throw new UsageError(`no cluster named ${name}`);
   const paths = resolvePaths();
@@ -19,7 +19,7 @@ export async function connectCommand(name: string, o: { ro: boolean; member?: st
   } catch {
     throw new OperationError(`no credentials for cluster ${name} in ${paths.secrets}`);
   }
-  let port = o.ro ? ports.ro : ports.rw;
+  let port = o.pooled ? (o.ro ? ports.pooledRo : ports.pooledRw) : o.ro ? ports.ro : ports.rw;
   if (o.member) {
     const m = (await clusterStatus(docker, paths, name)).members.find((x) => x.name === o.member);
     if (!m) throw new UsageError(`no member ${o.member} in cluster ${name}`);

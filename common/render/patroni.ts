@@ -15,6 +15,8 @@ export interface ClusterPasswords {
   superuser: string;
   replication: string;
   rewind: string;
+  /** PgBouncer's auth_query user (dbaas_pgbouncer). */
+  pooler: string;
 }
 
 export interface PatroniMemberTags {

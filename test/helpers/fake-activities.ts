@@ -21,7 +21,7 @@ export const healthyCluster: ClusterDescription = {
   ],
   namesInUse: ['pg-0', 'pg-1', 'pg-2'],
   leader: 'pg-0',
-  ports: { rw: 25432, ro: 25433, stats: 25434 },
+  ports: { rw: 25432, ro: 25433, stats: 25434, pooledRw: 25446, pooledRo: 25447 },
 };
 
 export interface Fake {
@@ -32,7 +32,7 @@ export interface Fake {
 
 export function fakeActivities(o: FakeOptions = {}): Fake {
   const calls: { name: string; arg: unknown }[] = [];
-  const ports: ClusterPorts = { rw: 25432, ro: 25433, stats: 25434 };
+  const ports: ClusterPorts = { rw: 25432, ro: 25433, stats: 25434, pooledRw: 25446, pooledRo: 25447 };
   const impl: Record<string, (arg: unknown) => Promise<unknown>> = {
     assertClusterAbsent: async () => undefined,
     ensureClusterSecrets: async () => undefined,
@@ -60,6 +60,9 @@ export function fakeActivities(o: FakeOptions = {}): Fake {
     forgetRemovedMember: async () => ({ deleted: true }),
     waitForMemberGone: async () => undefined,
     removeMemberVolume: async () => undefined,
+    ensurePoolerAuth: async () => undefined,
+    startPgbouncer: async () => undefined,
+    verifyPooledEndpoints: async () => undefined,
   };
   const wrapped: Record<string, (arg: unknown) => Promise<unknown>> = {};
   for (const [name, fn] of Object.entries(impl)) {

@@ -122,3 +122,35 @@ test('replica scale --read-only converges and is idempotent', async () => {
   assert.equal(up.code, 0, up.stderr + up.stdout);
   assert.match(up.stdout, /1 read-only members \[pg-2\] \(\+pg-2\)/);
 });
+
+test('300 concurrent client connections through the pooled rw endpoint succeed with max_connections = 100', async () => {
+  const { Client } = await import('pg');
+  const pooled = (await runCli(['connect', S, '--pooled'], childEnv(env, paths))).stdout.trim();
+  const direct = await uri(false);
+  const admin = new Client({ connectionString: direct });
+  await admin.connect();
+  const max = await admin.query<{ max_connections: string }>('show max_connections');
+  assert.equal(max.rows[0].max_connections, '100');
+  const clients = Array.from({ length: 300 }, () => new Client({ connectionString: pooled, connectionTimeoutMillis: 30_000 }));
+  let peakServerConnections = 0;
+  const watch = setInterval(() => {
+    admin.query<{ n: string }>("select count(*) as n from pg_stat_activity where backend_type = 'client backend'")
+      .then((r) => { peakServerConnections = Math.max(peakServerConnections, Number(r.rows[0].n)); }, () => undefined);
+  }, 100);
+  try {
+    const results = await Promise.allSettled(clients.map(async (c) => {
+      await c.connect();
+      // Every client holds its connection while the others connect and query.
+      const r = await c.query<{ ok: number }>('select 1 as ok from pg_sleep(0.5)');
+      return r.rows[0].ok;
+    }));
+    const failed = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
+    console.log(`pooled rw: ${results.length - failed.length} of 300 clients ok, peak server connections ${peakServerConnections}`);
+    assert.equal(failed.length, 0, failed.slice(0, 3).map((f) => (f.reason as Error).message).join('; '));
+    assert.ok(peakServerConnections <= 100, `server connections stayed under max_connections (${peakServerConnections})`);
+  } finally {
+    clearInterval(watch);
+    await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+    await admin.end();
+  }
+});

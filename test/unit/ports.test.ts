@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MEMBER_PORTS, PORT_BLOCK_SIZE, memberPort, pickFreeBlock, portsFromBase } from '../../common/ports';
 
-test('a cluster gets rw, ro and stats in one block', () => {
-  assert.deepEqual(portsFromBase(15432), { rw: 15432, ro: 15433, stats: 15434 });
+test('a cluster gets rw, ro, stats and the pooled endpoints in one block', () => {
+  assert.deepEqual(portsFromBase(15432), { rw: 15432, ro: 15433, stats: 15434, pooledRw: 15446, pooledRo: 15447 });
 });
 
 test('pickFreeBlock skips taken blocks and blocks with a busy port', () => {

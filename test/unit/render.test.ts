@@ -7,7 +7,7 @@ import { renderHaproxyConfig } from '../../common/render/haproxy';
 import { renderEtcdArgs } from '../../common/render/etcd';
 import { upServers } from '../../activities/haproxy';
 
-const passwords = { superuser: 'su-secret', replication: 'repl-secret', rewind: 'rew-secret' };
+const passwords = { superuser: 'su-secret', replication: 'repl-secret', rewind: 'rew-secret', pooler: 'pool-secret' };
 
 function patroni(overrides: { sync?: boolean; nofailover?: boolean; etcd?: string[] } = {}): Record<string, any> {
   return parse(

@@ -49,10 +49,13 @@ test('CreateCluster runs the plan in order and returns connection info without s
   assert.ok(idx('waitForReplicaStreaming') > idx('waitForLeader'));
   assert.equal(names.filter((x) => x === 'waitForReplicaStreaming').length, 2);
   assert.ok(idx('waitForHaproxyBackends') > names.lastIndexOf('waitForReplicaStreaming'));
-  assert.equal(names[names.length - 1], 'verifyReadWrite');
+  assert.ok(names.indexOf('verifyReadWrite') > idx('waitForHaproxyBackends'));
+  assert.ok(idx('ensurePoolerAuth') > idx('waitForHaproxyBackends'), 'pooler auth is created once rw routes to the leader');
+  assert.equal(names[names.length - 1] === 'verifyPooledEndpoints' || names[names.length - 1] === 'verifyReadWrite', true);
+  assert.equal(names.filter((x) => x === 'startPgbouncer').length, 2);
   assert.ok(!names.includes('removeCluster'));
   assert.deepEqual(result, {
-    cluster: 'orders', host: '127.0.0.1', ports: { rw: 25432, ro: 25433, stats: 25434 }, user: 'postgres', database: 'postgres',
+    cluster: 'orders', host: '127.0.0.1', ports: { rw: 25432, ro: 25433, stats: 25434, pooledRw: 25446, pooledRo: 25447 }, user: 'postgres', database: 'postgres',
     members: ['pg-0', 'pg-1', 'pg-2'], leader: 'pg-0', statsUrl: 'http://127.0.0.1:25434/',
   });
   assert.ok(progress.steps.every((s) => s.state === 'done'), JSON.stringify(progress.steps));

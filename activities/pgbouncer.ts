@@ -1,0 +1,81 @@
+/**
+ * Pooled endpoints: one PgBouncer (transaction pooling) in front of HAProxy rw and one in front
+ * of ro. Clients authenticate with their own database passwords through auth_query.
+ */
+import type Docker from 'dockerode';
+import type { Paths } from '../common/paths';
+import { HAPROXY_RO_PORT, HAPROXY_RW_PORT, IMAGES, containerName, labels, networkName } from '../common/names';
+import {
+  PGBOUNCER_DIR, PGBOUNCER_PORT, poolerAuthSql, renderPgbouncerIni, renderPgbouncerUserlist, POOLER_AUTH_USER,
+} from '../common/render/pgbouncer';
+import type { ClusterPorts } from '../common/spec';
+import { ensureContainerRunning } from './docker';
+import { pollUntil } from './heartbeat';
+import { readClusterSecrets } from './secrets';
+import { withClient } from './sql';
+
+/** uid of postgres (pgbouncer runs as postgres) in docker/pgbouncer/Dockerfile. */
+const PGBOUNCER_UID = 999;
+/** Server connections per pool; rw and ro each stay well under max_connections (100). */
+const POOL_SIZE = 40;
+const MAX_CLIENT_CONN = 2000;
+
+export type PoolKind = 'rw' | 'ro';
+
+export const poolerMember = (kind: PoolKind): string => `pgbouncer-${kind}`;
+
+export function createPgbouncerActivities(docker: Docker, paths: Paths) {
+  return {
+    /** The auth_query user and the SECURITY DEFINER lookup over pg_authid, created through rw. */
+    async ensurePoolerAuth(i: { cluster: string; rwPort: number }): Promise<void> {
+      const secrets = readClusterSecrets(paths, i.cluster);
+      await withClient(paths, i.cluster, i.rwPort, async (c) => {
+        for (const sql of poolerAuthSql()) await c.query(sql);
+        // Not a bind parameter (DDL takes none): the client escapes the literal. The server hashes
+        // it with scram-sha-256 (password_encryption) and does not log statements by default.
+        await c.query(`ALTER ROLE ${POOLER_AUTH_USER} PASSWORD ${c.escapeLiteral(secrets.pooler)}`);
+      });
+    },
+
+    async startPgbouncer(i: { cluster: string; kind: PoolKind; ports: ClusterPorts }): Promise<void> {
+      const member = poolerMember(i.kind);
+      const hostPort = i.kind === 'rw' ? i.ports.pooledRw : i.ports.pooledRo;
+      const ini = renderPgbouncerIni({
+        cluster: i.cluster,
+        backendPort: i.kind === 'rw' ? HAPROXY_RW_PORT : HAPROXY_RO_PORT,
+        maxClientConn: MAX_CLIENT_CONN,
+        defaultPoolSize: POOL_SIZE,
+      });
+      const file = (name: string, content: string) => ({ dir: PGBOUNCER_DIR, name, content, mode: 0o600, uid: PGBOUNCER_UID, gid: PGBOUNCER_UID });
+      await ensureContainerRunning(docker, {
+        name: containerName(i.cluster, member),
+        labels: labels(i.cluster, 'pgbouncer', member),
+        create: {
+          Image: IMAGES.pgbouncer,
+          Hostname: containerName(i.cluster, member),
+          ExposedPorts: { [`${PGBOUNCER_PORT}/tcp`]: {} },
+          HostConfig: {
+            NetworkMode: networkName(i.cluster),
+            RestartPolicy: { Name: 'unless-stopped' },
+            PortBindings: { [`${PGBOUNCER_PORT}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: String(hostPort) }] },
+          },
+        },
+        files: [file('pgbouncer.ini', ini), file('userlist.txt', renderPgbouncerUserlist(readClusterSecrets(paths, i.cluster).pooler))],
+      });
+    },
+
+    /** A query through each pooled endpoint succeeds (auth_query and the backend both work). */
+    async verifyPooledEndpoints(i: { cluster: string; ports: ClusterPorts }): Promise<void> {
+      for (const [kind, port] of [['rw', i.ports.pooledRw], ['ro', i.ports.pooledRo]] as const) {
+        await pollUntil<true>(
+          `a query through the pooled ${kind} endpoint`,
+          async () => {
+            await withClient(paths, i.cluster, port, (c) => c.query('select 1'), { pooled: true });
+            return { done: true };
+          },
+          { intervalMs: 250, timeoutMs: 30_000 },
+        );
+      }
+    },
+  };
+}

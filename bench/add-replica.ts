@@ -1,0 +1,364 @@
+/**
+ * bench/add-replica: `dbaas replica add <name>` on a cluster holding ~100 MB (pgbench -s 7),
+ * against a plain `pg_basebackup` of the same leader, in the same run. Set-up (not timed):
+ * `cluster create bench-ar-<id> --replicas 1`, pgbench -i, CHECKPOINT, replica at lag 0.
+ *   A. dbaas: spawn of `node bin/dbaas.js replica add <name>` to its exit 0 (the member streams
+ *      with lag < 1 MiB, is UP in HAProxy ro, a read through ro lands on it); then
+ *      `replica remove <name> pg-N` (not timed), so every iteration starts from the same point.
+ *   B. plain: spawn to exit of `docker run --rm --network dbaas-<name> dbaas/postgres:local`
+ *      running `pg_basebackup -h <leader> -U replicator -D /tmp/bb -X stream -c fast`
+ *      (PGPASSWORD through the environment, never on the command line).
+ * Prints figures and PASS/MISS (informational); exit 0, 1 if something failed, 130 if
+ * interrupted. The cluster is always deleted. Usage: node dist/bench/add-replica.js [--runs N]
+ * Expects `npx dbaas dev up`; the environment passes through to the CLI and docker unchanged.
+ */
+import { spawn } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { PROJECT_ROOT, resolvePaths } from '../common/paths';
+import { DEFAULT_DATABASE, IMAGES, REPLICATION_USER, containerName, networkName } from '../common/names';
+import { SOCKET_DIR } from '../common/render/patroni';
+
+const TARGET_RATIO = 1.3;
+const PGBENCH_SCALE = 7;
+const CLI = path.join(PROJECT_ROOT, 'bin', 'dbaas.js');
+
+// ---------------------------------------------------------------------------------------------
+// Interruption: the first SIGINT/SIGTERM stops at the next safe point (a running child finishes:
+// children run in their own process group) and deletes the cluster; a second one exits at once.
+
+let interrupted = false;
+const leftovers = new Set<string>();
+
+function onSignal(sig: NodeJS.Signals): void {
+  if (!interrupted) {
+    interrupted = true;
+    process.stderr.write(`\n${sig}: stopping after cleanup (send it again to exit at once)\n`);
+    return;
+  }
+  process.stderr.write(`\n${sig} again: exiting. Possibly left: ${[...leftovers].join(', ') || 'nothing'}\n`);
+  process.exit(130);
+}
+
+const checkAbort = (): void => {
+  if (interrupted) throw new Error('interrupted');
+};
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+const secs = (ms: number): number => Math.round(ms) / 1000;
+const fmt = (s: number | undefined, digits = 1): string => (s === undefined || !Number.isFinite(s) ? '-' : s.toFixed(digits));
+const load1 = (): number => Math.round(os.loadavg()[0] * 100) / 100;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function median(xs: (number | undefined)[]): number | undefined {
+  const v = xs.filter((x): x is number => x !== undefined && Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return undefined;
+  const m = Math.floor(v.length / 2);
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+interface Exec {
+  code: number | string;
+  out: string;
+  ms: number;
+}
+
+/** Spawn in its own process group (Ctrl-C reaches only the bench); stdout+stderr line by line. */
+function exec(cmd: string, args: string[], o: { env?: NodeJS.ProcessEnv; onLine?: (l: string) => void } = {}): Promise<Exec> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(cmd, args, { env: o.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let out = '';
+    let buf = '';
+    const feed = (c: Buffer): void => {
+      out += c.toString();
+      buf += c.toString();
+      let i: number;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        o.onLine?.(buf.slice(0, i));
+        buf = buf.slice(i + 1);
+      }
+    };
+    child.stdout.on('data', feed);
+    child.stderr.on('data', feed);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      if (buf) o.onLine?.(buf);
+      resolve({ code: code ?? signal ?? 'unknown', out, ms: performance.now() - t0 });
+    });
+  });
+}
+
+const echo = (tag: string) => (l: string): void => void process.stdout.write(`    [${tag}] ${l}\n`);
+
+async function must(cmd: string, args: string[], what: string, onLine?: (l: string) => void): Promise<Exec> {
+  const r = await exec(cmd, args, { onLine });
+  if (r.code !== 0) throw new Error(`${what} exited with ${r.code}: ${r.out.trim().split('\n').slice(-3).join(' / ')}`);
+  return r;
+}
+
+const dbaas = (args: string[], what: string, onLine?: (l: string) => void): Promise<Exec> =>
+  must(process.execPath, [CLI, ...args], what, onLine);
+
+interface StatusJson {
+  leader?: string;
+  members: { name: string; role: string; state: string; lag: number | null }[];
+}
+
+async function status(name: string): Promise<StatusJson> {
+  return JSON.parse((await dbaas(['cluster', 'status', name, '--json'], 'cluster status')).out) as StatusJson;
+}
+
+/** psql in the leader container over the socket (peer auth as postgres); returns the value. */
+async function psql(ctr: string, sql: string): Promise<string> {
+  return (await must('docker', ['exec', '-u', 'postgres', ctr, 'psql', '-h', SOCKET_DIR, '-d', DEFAULT_DATABASE, '-XAtc', sql], 'psql')).out.trim();
+}
+
+/** Seconds from `t0Wall` to the first log line matching each pattern (docker logs -t). */
+async function timeline(ctr: string, t0Wall: number, events: Record<string, RegExp>): Promise<Record<string, number>> {
+  const r = await exec('docker', ['logs', '-t', ctr]);
+  const lines = r.out.split('\n');
+  const tl: Record<string, number> = {};
+  for (const [k, re] of Object.entries(events)) {
+    const l = lines.find((x) => re.test(x));
+    if (l) tl[k] = secs(Date.parse(l.slice(0, l.indexOf(' '))) - t0Wall);
+  }
+  const started = await exec('docker', ['inspect', '-f', '{{.State.StartedAt}}', ctr]);
+  if (started.code === 0) tl.containerStarted = secs(Date.parse(started.out.trim()) - t0Wall);
+  return tl;
+}
+
+const MEMBER_EVENTS: Record<string, RegExp> = {
+  patroniUp: /INFO: /,
+  cloneStart: /trying to bootstrap from leader/,
+  cloneDone: /replica has been created using basebackup/,
+  pgReady: /ready to accept read-only connections/,
+  streaming: /started streaming WAL from primary/,
+  firstHaCycle: /no action\. I am \(.*\), a secondary/,
+};
+
+// ---------------------------------------------------------------------------------------------
+// A. dbaas and B. plain
+
+interface DbaasResult {
+  seconds: number;
+  member: string;
+  followS?: number; // "done in" as printed by the CLI (time following the workflow)
+  steps: Record<string, number>; // the CLI's ✓ lines, the new member shown as pg-N
+  timeline: Record<string, number>; // s from spawning the CLI to events in the new member's log
+  removeS?: number;
+}
+
+async function runDbaas(name: string): Promise<DbaasResult> {
+  const rawSteps: Record<string, number> = {};
+  let followS: number | undefined;
+  let member: string | undefined;
+  const t0Wall = Date.now();
+  const r = await exec(process.execPath, [CLI, 'replica', 'add', name], {
+    onLine: (l) => {
+      echo('dbaas')(l);
+      const m = /^✓ (.+) \((\d+(?:\.\d+)?)s\)$/.exec(l);
+      if (m) rawSteps[m[1]] = Number(m[2]);
+      const d = /^done in (\d+(?:\.\d+)?)s$/.exec(l);
+      if (d) followS = Number(d[1]);
+      const a = /^(pg-\d+) added to /.exec(l);
+      if (a) member = a[1];
+    },
+  });
+  if (r.code !== 0 || !member) throw new Error(`dbaas replica add ${name} exited with ${r.code}${member ? '' : ' (no "pg-N added" line)'}`);
+  const added = member;
+  leftovers.add(`member ${added} of ${name}`);
+  const steps: Record<string, number> = {};
+  for (const [k, v] of Object.entries(rawSteps)) steps[k.split(added).join('pg-N')] = v;
+  const res: DbaasResult = { seconds: secs(r.ms), member: added, followS, steps, timeline: {} };
+  res.timeline = await timeline(containerName(name, added), t0Wall, MEMBER_EVENTS).catch(() => ({}));
+  const rm = await dbaas(['replica', 'remove', name, added], `dbaas replica remove ${name} ${added}`, echo('dbaas remove'));
+  res.removeS = secs(rm.ms);
+  leftovers.delete(`member ${added} of ${name}`);
+  return res;
+}
+
+interface PlainResult {
+  seconds: number;
+  startS?: number; // spawn → pg_basebackup starts inside the container
+  basebackupS?: number; // pg_basebackup itself, timed inside the container
+  teardownS?: number; // pg_basebackup exit → docker run exit (container exit, --rm removal)
+}
+
+async function runPlain(name: string, leaderCtr: string, password: string, bbName: string): Promise<PlainResult> {
+  const script = `s=$(date +%s.%N); pg_basebackup -h ${leaderCtr} -U ${REPLICATION_USER} -D /tmp/bb -X stream -c fast || exit $?; ` +
+    'echo "BB $s $(date +%s.%N)"';
+  leftovers.add(`container ${bbName}`);
+  const t0Wall = Date.now();
+  const r = await exec('docker', ['run', '--rm', '--name', bbName, '--network', networkName(name), '-e', 'PGPASSWORD',
+    '--entrypoint', 'sh', IMAGES.postgres, '-c', script], { env: { ...process.env, PGPASSWORD: password } });
+  const t1Wall = t0Wall + r.ms;
+  if (r.code !== 0) throw new Error(`plain pg_basebackup exited with ${r.code}: ${r.out.trim()}`);
+  leftovers.delete(`container ${bbName}`);
+  const res: PlainResult = { seconds: secs(r.ms) };
+  const m = /^BB (\d+\.\d+) (\d+\.\d+)$/m.exec(r.out);
+  if (m) {
+    const [s, e] = [Number(m[1]) * 1000, Number(m[2]) * 1000];
+    Object.assign(res, { startS: secs(s - t0Wall), basebackupS: secs(e - s), teardownS: secs(t1Wall - e) });
+  }
+  return res;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+interface Iteration {
+  run: number; order: string; load1Before: number; load1After?: number;
+  dbaas?: DbaasResult; plain?: PlainResult; ratio?: number; error?: string;
+}
+
+async function main(): Promise<number> {
+  const usage = 'usage: node dist/bench/add-replica.js [--runs N]';
+  let runs: number;
+  try {
+    const v = parseArgs({ options: { runs: { type: 'string', default: '3' }, help: { type: 'boolean', short: 'h' } }, strict: true }).values;
+    if (v.help) {
+      console.log(usage);
+      return 0;
+    }
+    runs = Number(v.runs);
+    if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${usage}`);
+    return 2;
+  }
+  if (!fs.existsSync(path.join(PROJECT_ROOT, 'dist', 'client', 'main.js'))) throw new Error('the CLI is not built: run `npm run build` first');
+  if ((await exec('docker', ['image', 'inspect', IMAGES.postgres])).code !== 0) throw new Error(`image ${IMAGES.postgres} missing: run \`npx dbaas dev up\``);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const id = crypto.randomBytes(3).toString('hex');
+  const name = `bench-ar-${id}`;
+  const startedAt = new Date().toISOString();
+  const loadStart = os.loadavg().map((x) => x.toFixed(2)).join(' ');
+  console.log(`bench add-replica: ${runs} run(s), cluster ${name}, ${os.cpus().length} cpus, load ${loadStart}, ` +
+    `TEMPORAL_ADDRESS=${process.env.TEMPORAL_ADDRESS ?? '(default)'}`);
+
+  const iterations: Iteration[] = [];
+  const setup: { createS?: number; leader?: string; pgbenchS?: number; dbSize?: string; dbBytes?: number } = {};
+  let failed = false;
+  leftovers.add(`cluster ${name}`);
+  try {
+    // Set-up (not timed)
+    console.log(`\nset-up: cluster create ${name} --replicas 1`);
+    setup.createS = secs((await dbaas(['cluster', 'create', name, '--replicas', '1'], `cluster create ${name}`, echo('create'))).ms);
+    checkAbort();
+    const st = await status(name);
+    if (!st.leader) throw new Error(`${name} has no leader after create`);
+    setup.leader = st.leader;
+    const leaderCtr = containerName(name, st.leader);
+    console.log(`set-up: pgbench -i -s ${PGBENCH_SCALE} in ${leaderCtr}`);
+    setup.pgbenchS = secs((await must('docker', ['exec', '-u', 'postgres', leaderCtr, 'pgbench', '-i', '-s', String(PGBENCH_SCALE), '-q',
+      '-h', SOCKET_DIR, DEFAULT_DATABASE], 'pgbench -i')).ms);
+    await psql(leaderCtr, 'checkpoint');
+    const [size, bytes] = (await psql(leaderCtr, `select pg_size_pretty(pg_database_size('${DEFAULT_DATABASE}')) || '|' || pg_database_size('${DEFAULT_DATABASE}')`)).split('|');
+    Object.assign(setup, { dbSize: size, dbBytes: Number(bytes) });
+    for (let t = 0; ; t++) {
+      checkAbort();
+      const s = await status(name);
+      if (s.members.every((m) => m.role === 'leader' || (m.state === 'running' && m.lag === 0))) break;
+      if (t >= 60) throw new Error('the existing replica did not reach lag 0 after the load');
+      await sleep(2000);
+    }
+    const secretsFile = path.join(resolvePaths().secrets, `${name}.json`);
+    const password = (JSON.parse(fs.readFileSync(secretsFile, 'utf8')) as { replication?: string }).replication;
+    if (!password) throw new Error(`no "replication" password in ${secretsFile}`);
+    console.log(`set-up: database ${DEFAULT_DATABASE} is ${size} (${bytes} bytes), pgbench -i ${fmt(setup.pgbenchS)} s, leader ${st.leader}`);
+
+    for (let i = 1; i <= runs && !interrupted; i++) {
+      const sides = i % 2 === 1 ? (['dbaas', 'plain'] as const) : (['plain', 'dbaas'] as const);
+      const it: Iteration = { run: i, order: sides.join(','), load1Before: load1() };
+      iterations.push(it);
+      console.log(`\nrun ${i}/${runs} (${it.order}), load ${it.load1Before}`);
+      try {
+        for (const side of sides) {
+          checkAbort();
+          if (side === 'dbaas') {
+            it.dbaas = await runDbaas(name);
+            const tl = it.dbaas.timeline;
+            console.log(`  dbaas: ${fmt(it.dbaas.seconds)} s (${it.dbaas.member}; following the workflow ${fmt(it.dbaas.followS)} s; ` +
+              `container started ${fmt(tl.containerStarted)}, clone ${fmt(tl.cloneStart)}→${fmt(tl.cloneDone)}, ` +
+              `streaming ${fmt(tl.streaming)}, first HA cycle ${fmt(tl.firstHaCycle)}; remove ${fmt(it.dbaas.removeS)} s)`);
+          } else {
+            it.plain = await runPlain(name, leaderCtr, password, `bench-ar-${id}-bb-${i}`);
+            console.log(`  plain: ${fmt(it.plain.seconds)} s (start ${fmt(it.plain.startS)}, pg_basebackup ${fmt(it.plain.basebackupS)}, ` +
+              `exit+rm ${fmt(it.plain.teardownS)})`);
+          }
+        }
+        if (it.dbaas && it.plain) it.ratio = Math.round((it.dbaas.seconds / it.plain.seconds) * 100) / 100;
+      } catch (err) {
+        failed = true;
+        it.error = (err as Error).message;
+        console.error(`  run ${i} failed: ${it.error}`);
+      } finally {
+        it.load1After = load1();
+      }
+    }
+  } catch (err) {
+    failed = true;
+    console.error(`bench add-replica: ${(err as Error).message}`);
+  } finally {
+    for (const l of leftovers) if (l.startsWith('container ')) await exec('docker', ['rm', '-f', l.slice('container '.length)]);
+    console.log(`\ncleanup: cluster delete ${name}`);
+    const del = await exec(process.execPath, [CLI, 'cluster', 'delete', name], { onLine: echo('delete') });
+    // Exit 2 "no cluster named": a failed create already compensated.
+    if (del.code === 0 || del.code === 2) leftovers.clear();
+    else process.stderr.write(`warning: cluster delete ${name} exited with ${del.code}; left: ${[...leftovers].join(', ')}\n`);
+  }
+
+  // Summary
+  const ok = iterations.filter((x) => !x.error && x.dbaas && x.plain);
+  const med = {
+    dbaas: median(ok.map((x) => x.dbaas?.seconds)),
+    plain: median(ok.map((x) => x.plain?.seconds)),
+    ratio: median(ok.map((x) => x.ratio)),
+    plainBasebackup: median(ok.map((x) => x.plain?.basebackupS)),
+  };
+  console.log(`\ndatabase ${setup.dbSize ?? '-'}; load at start ${loadStart}, at end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log('run  order         dbaas s  plain s  ratio  | pg_basebackup inside s  | load1 before/after');
+  for (const x of iterations) {
+    const row = x.error ? `ERROR: ${x.error}` : `${fmt(x.dbaas?.seconds).padStart(7)}  ${fmt(x.plain?.seconds).padStart(7)}  ${fmt(x.ratio, 2).padStart(5)}  | ` +
+      `${fmt(x.plain?.basebackupS).padStart(22)}  | ${x.load1Before}/${x.load1After ?? '-'}`;
+    console.log(`${String(x.run).padEnd(4)} ${x.order.padEnd(12)} ${row}`);
+  }
+  console.log(`${'median'.padEnd(17)} ${fmt(med.dbaas).padStart(7)}  ${fmt(med.plain).padStart(7)}  ${fmt(med.ratio, 2).padStart(5)}  | ${fmt(med.plainBasebackup).padStart(22)}  |`);
+
+  const stepNames = [...new Set(ok.flatMap((x) => Object.keys(x.dbaas?.steps ?? {})))];
+  if (stepNames.length > 0) {
+    console.log('\ndbaas steps, median s (as the CLI prints them):');
+    for (const s of stepNames) console.log(`  ${fmt(median(ok.map((x) => x.dbaas?.steps[s]))).padStart(5)}  ${s}`);
+    console.log(`  ${fmt(median(ok.map((x) => (x.dbaas?.followS === undefined ? undefined : x.dbaas.seconds - x.dbaas.followS)))).padStart(5)}  ` +
+      'CLI start, Docker/Temporal connect, workflow start (process time − "done in")');
+    const events = ['containerStarted', ...Object.keys(MEMBER_EVENTS)];
+    console.log(`new member, median s from the CLI start: ${events.map((e) => `${e} ${fmt(median(ok.map((x) => x.dbaas?.timeline[e])))}`).join(', ')}`);
+    console.log(`plain, median s: start ${fmt(median(ok.map((x) => x.plain?.startS)))}, pg_basebackup ${fmt(med.plainBasebackup)}, ` +
+      `exit+rm ${fmt(median(ok.map((x) => x.plain?.teardownS)))}`);
+  }
+
+  const result = med.ratio === undefined ? 'n/a' : med.ratio <= TARGET_RATIO ? 'PASS' : 'MISS';
+  console.log(`\ntarget ratio ≤ ${TARGET_RATIO}: ${result} (median ${fmt(med.ratio, 2)})`);
+  console.log(`BENCH_JSON ${JSON.stringify({
+    bench: 'add-replica', runs, cpus: os.cpus().length, cluster: name, startedAt, loadStart, loadEnd: os.loadavg(),
+    setup, iterations, median: med, target: { ratio: TARGET_RATIO, value: med.ratio, result }, interrupted,
+  })}`);
+  if (interrupted) return 130;
+  return failed ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(`bench add-replica: ${(err as Error).message}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,61 @@
+/** pgbouncer.ini and its auth file for one pooled endpoint. Pure. */
+import { HAPROXY_MEMBER, containerName } from '../names';
+
+export const PGBOUNCER_PORT = 6432;
+export const PGBOUNCER_DIR = '/etc/pgbouncer';
+/** The role PgBouncer logs in as to run auth_query; it can do nothing but call the lookup function. */
+export const POOLER_AUTH_USER = 'dbaas_pgbouncer';
+export const POOLER_LOOKUP_FUNCTION = 'dbaas.pgbouncer_lookup';
+
+export interface PgbouncerRenderInput {
+  cluster: string;
+  /** HAProxy port inside the cluster network: 5000 (rw) or 5001 (ro). */
+  backendPort: number;
+  maxClientConn: number;
+  defaultPoolSize: number;
+}
+
+export function renderPgbouncerIni(i: PgbouncerRenderInput): string {
+  return `; Rendered by dbaas for cluster ${i.cluster}.
+[databases]
+* = host=${containerName(i.cluster, HAPROXY_MEMBER)} port=${i.backendPort}
+
+[pgbouncer]
+listen_addr = 0.0.0.0
+listen_port = ${PGBOUNCER_PORT}
+unix_socket_dir =
+auth_type = scram-sha-256
+auth_file = ${PGBOUNCER_DIR}/userlist.txt
+auth_user = ${POOLER_AUTH_USER}
+; Passwords are looked up in the database (SCRAM secrets), never kept in a file here.
+auth_query = SELECT usename, passwd FROM ${POOLER_LOOKUP_FUNCTION}($1)
+pool_mode = transaction
+max_client_conn = ${i.maxClientConn}
+default_pool_size = ${i.defaultPoolSize}
+reserve_pool_size = 5
+server_reset_query =
+ignore_startup_parameters = extra_float_digits,options
+server_check_query = select 1
+admin_users =
+stats_users =
+`;
+}
+
+/** The auth file holds only the auth user's own credential (needed to run auth_query). */
+export function renderPgbouncerUserlist(authPassword: string): string {
+  return `"${POOLER_AUTH_USER}" "${authPassword}"\n`;
+}
+
+/** SQL that creates the auth user and the SECURITY DEFINER lookup over pg_authid (idempotent). */
+export function poolerAuthSql(): string[] {
+  return [
+    `DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${POOLER_AUTH_USER}') THEN CREATE ROLE ${POOLER_AUTH_USER} LOGIN; END IF; END $$`,
+    'CREATE SCHEMA IF NOT EXISTS dbaas',
+    `CREATE OR REPLACE FUNCTION ${POOLER_LOOKUP_FUNCTION}(p_user text, OUT usename name, OUT passwd text)
+       RETURNS record LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS
+       $$ SELECT rolname, rolpassword FROM pg_authid WHERE rolname = p_user AND rolcanlogin $$`,
+    `REVOKE ALL ON FUNCTION ${POOLER_LOOKUP_FUNCTION}(text) FROM PUBLIC`,
+    `GRANT USAGE ON SCHEMA dbaas TO ${POOLER_AUTH_USER}`,
+    `GRANT EXECUTE ON FUNCTION ${POOLER_LOOKUP_FUNCTION}(text) TO ${POOLER_AUTH_USER}`,
+  ];
+}
