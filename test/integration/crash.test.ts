@@ -74,7 +74,7 @@ test('SIGKILL of the worker while CreateCluster waits for the replicas: a new wo
   assert.deepEqual(info.members, ['pg-0', 'pg-1', 'pg-2']);
 
   const byMember = await containersByMember(docker, C);
-  assert.deepEqual(Object.fromEntries([...byMember].sort()), { 'etcd-0': 1, haproxy: 1, 'pg-0': 1, 'pg-1': 1, 'pg-2': 1 });
+  assert.deepEqual(Object.fromEntries([...byMember].sort()), { 'etcd-0': 1, haproxy: 1, 'pg-0': 1, 'pg-1': 1, 'pg-2': 1, 'pgbouncer-ro': 1, 'pgbouncer-rw': 1 });
   const vols = await docker.listVolumes({ filters: { label: [`dbaas.cluster=${C}`] } });
   assert.equal((vols.Volumes ?? []).length, 4, 'one volume per member (3 postgres + 1 etcd)');
 
@@ -103,7 +103,7 @@ test('SIGKILL of the worker while AddReplica waits for the clone: a new worker f
   const r = (await handle.result()) as AddReplicaResult;
   assert.equal(r.member, 'pg-3');
   const byMember = await containersByMember(docker, C);
-  assert.deepEqual(Object.fromEntries([...byMember].sort()), { 'etcd-0': 1, haproxy: 1, 'pg-0': 1, 'pg-1': 1, 'pg-2': 1, 'pg-3': 1 });
+  assert.deepEqual(Object.fromEntries([...byMember].sort()), { 'etcd-0': 1, haproxy: 1, 'pg-0': 1, 'pg-1': 1, 'pg-2': 1, 'pg-3': 1, 'pgbouncer-ro': 1, 'pgbouncer-rw': 1 });
   const vols = await docker.listVolumes({ filters: { label: [`dbaas.cluster=${C}`, 'dbaas.member=pg-3'] } });
   assert.equal((vols.Volumes ?? []).length, 1, 'exactly one volume for the new member');
   workers[workers.length - 1].kill('SIGTERM');
