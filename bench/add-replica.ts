@@ -64,7 +64,8 @@ function median(xs: (number | undefined)[]): number | undefined {
 
 interface Exec {
   code: number | string;
-  out: string;
+  out: string; // stdout and stderr interleaved
+  stdout: string;
   ms: number;
 }
 
@@ -74,6 +75,7 @@ function exec(cmd: string, args: string[], o: { env?: NodeJS.ProcessEnv; onLine?
     const t0 = performance.now();
     const child = spawn(cmd, args, { env: o.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let out = '';
+    let stdout = '';
     let buf = '';
     const feed = (c: Buffer): void => {
       out += c.toString();
@@ -84,12 +86,15 @@ function exec(cmd: string, args: string[], o: { env?: NodeJS.ProcessEnv; onLine?
         buf = buf.slice(i + 1);
       }
     };
-    child.stdout.on('data', feed);
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+      feed(c);
+    });
     child.stderr.on('data', feed);
     child.on('error', reject);
     child.on('close', (code, signal) => {
       if (buf) o.onLine?.(buf);
-      resolve({ code: code ?? signal ?? 'unknown', out, ms: performance.now() - t0 });
+      resolve({ code: code ?? signal ?? 'unknown', out, stdout, ms: performance.now() - t0 });
     });
   });
 }
@@ -111,12 +116,12 @@ interface StatusJson {
 }
 
 async function status(name: string): Promise<StatusJson> {
-  return JSON.parse((await dbaas(['cluster', 'status', name, '--json'], 'cluster status')).out) as StatusJson;
+  return JSON.parse((await dbaas(['cluster', 'status', name, '--json'], 'cluster status')).stdout) as StatusJson;
 }
 
 /** psql in the leader container over the socket (peer auth as postgres); returns the value. */
 async function psql(ctr: string, sql: string): Promise<string> {
-  return (await must('docker', ['exec', '-u', 'postgres', ctr, 'psql', '-h', SOCKET_DIR, '-d', DEFAULT_DATABASE, '-XAtc', sql], 'psql')).out.trim();
+  return (await must('docker', ['exec', '-u', 'postgres', ctr, 'psql', '-h', SOCKET_DIR, '-d', DEFAULT_DATABASE, '-XAtc', sql], 'psql')).stdout.trim();
 }
 
 /** Seconds from `t0Wall` to the first log line matching each pattern (docker logs -t). */
@@ -201,7 +206,7 @@ async function runPlain(name: string, leaderCtr: string, password: string, bbNam
   if (r.code !== 0) throw new Error(`plain pg_basebackup exited with ${r.code}: ${r.out.trim()}`);
   leftovers.delete(`container ${bbName}`);
   const res: PlainResult = { seconds: secs(r.ms) };
-  const m = /^BB (\d+\.\d+) (\d+\.\d+)$/m.exec(r.out);
+  const m = /^BB (\d+\.\d+) (\d+\.\d+)$/m.exec(r.stdout);
   if (m) {
     const [s, e] = [Number(m[1]) * 1000, Number(m[2]) * 1000];
     Object.assign(res, { startS: secs(s - t0Wall), basebackupS: secs(e - s), teardownS: secs(t1Wall - e) });

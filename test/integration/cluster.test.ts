@@ -224,7 +224,7 @@ test('delete (CLI) leaves no container, network or volume labelled with the clus
 });
 
 test('no password of the cluster occurs in any workflow history, input, output or query result', async () => {
-  assert.ok(passwordsOfA.length === 3 && passwordsOfA.every((p) => p.length >= 20));
+  assert.ok(passwordsOfA.length === 4 && passwordsOfA.every((p) => p.length >= 20), 'superuser, replication, rewind and pooler passwords');
   const ids: string[] = [];
   for await (const wf of env.client.workflow.list({ query: `ClusterName = "${A}"` })) ids.push(wf.workflowId);
   assert.deepEqual(ids.sort(), [workflowIds.createCluster(A), workflowIds.deleteCluster(A)].sort());
