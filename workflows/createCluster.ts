@@ -39,9 +39,9 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
     'wait for etcd quorum',
     `wait for ${first} to claim the bootstrap`,
     ...replicas.map((m) => `start ${m}`),
+    'wait for a leader',
     `start ${HAPROXY_MEMBER}`,
     'start pgbouncer (rw, ro)',
-    'wait for a leader',
     ...replicas.map((m) => `wait for ${m} streaming`),
     'wait for HAProxy backends',
     replicas.length > 0 ? 'write via rw, read via ro' : 'write and read via rw',
@@ -70,16 +70,18 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
     const [leader] = await Promise.all([
       steps.run('wait for a leader', () => waits.waitForLeader({ cluster, members })),
       ...replicas.map((m) => steps.run(`start ${m}`, () => quick.startPostgresMember({ spec: input, member: m, directPort: memberPort(ports.rw, m) }))),
+    ]);
+    // HAProxy and the poolers start while the replicas clone, not during the leader's initdb
+    // (on a small machine every container start competes with it for CPU).
+    await Promise.all([
       steps.run(`start ${HAPROXY_MEMBER}`, () => quick.startHaproxy({ cluster, members, profile: profile.name, ports })),
       steps.run('start pgbouncer (rw, ro)', () =>
         Promise.all((['rw', 'ro'] as const).map((kind) => quick.startPgbouncer({ cluster, kind, ports }))),
       ),
-    ]);
-    await Promise.all(
-      replicas.map((m) =>
+      ...replicas.map((m) =>
         steps.run(`wait for ${m} streaming`, () => waits.waitForReplicaStreaming({ cluster, member: m, members, maxLagBytes: 0 })),
       ),
-    );
+    ]);
     await steps.run('wait for HAProxy backends', () =>
       waits.waitForHaproxyBackends({ cluster, statsPort: ports.stats, replicas: replicas.length }),
     );
