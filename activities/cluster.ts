@@ -25,6 +25,12 @@ export async function clusterFootprint(docker: Docker, cluster: string): Promise
   return { containers: c.length, networks: n.length, volumes: (v.Volumes ?? []).length };
 }
 
+/** Containers or network exist. Volumes alone are data kept by `delete --keep-data`: create reuses them. */
+export async function clusterIsLive(docker: Docker, cluster: string): Promise<boolean> {
+  const f = await clusterFootprint(docker, cluster);
+  return f.containers > 0 || f.networks > 0;
+}
+
 export interface ClusterDescription {
   cluster: string;
   settings: ClusterSettings;
@@ -73,10 +79,8 @@ export async function describeCluster(docker: Docker, cluster: string): Promise<
 
 export function createClusterActivities(docker: Docker) {
   return {
-    /** Volumes alone (kept by `delete --keep-data`) do not count: create reuses them. */
     async assertClusterAbsent(cluster: string): Promise<void> {
-      const f = await clusterFootprint(docker, cluster);
-      if (f.containers > 0 || f.networks > 0) {
+      if (await clusterIsLive(docker, cluster)) {
         throw finalError(ErrorTypes.ClusterExists, `cluster ${cluster} already exists`);
       }
     },

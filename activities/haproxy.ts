@@ -58,26 +58,17 @@ export interface BackendCounts {
   roUp: string[];
 }
 
-/** Parse HAProxy's stats CSV into the servers that are UP per proxy. */
+/** The servers that are UP, per proxy. */
 export function upServers(csv: string): Map<string, string[]> {
-  const lines = csv.split('\n').filter((l) => l.length > 0);
-  const header = lines[0].replace(/^# /, '').split(',');
-  const px = header.indexOf('pxname');
-  const sv = header.indexOf('svname');
-  const st = header.indexOf('status');
   const out = new Map<string, string[]>();
-  for (const line of lines.slice(1)) {
-    const cols = line.split(',');
-    if (cols[sv] === 'FRONTEND' || cols[sv] === 'BACKEND') continue;
-    if (!cols[st]?.startsWith('UP')) continue;
-    out.set(cols[px], [...(out.get(cols[px]) ?? []), cols[sv]]);
+  for (const r of serverRows(csv)) {
+    if (r.status.startsWith('UP')) out.set(r.proxy, [...(out.get(r.proxy) ?? []), r.server]);
   }
   return out;
 }
 
 export async function haproxyBackends(statsPort: number): Promise<BackendCounts> {
-  const res = await fetch(`http://127.0.0.1:${statsPort}/;csv`, { signal: AbortSignal.timeout(2000) });
-  const up = upServers(await res.text());
+  const up = upServers(await statsCsv(statsPort));
   return { rwUp: up.get('rw') ?? [], roUp: up.get('ro') ?? [] };
 }
 

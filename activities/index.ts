@@ -26,8 +26,7 @@ export function createActivities({ docker, paths }: ActivityDeps) {
     ...createSecretsActivities(paths),
     ...createPortActivities(docker, paths),
     async createClusterNetwork(cluster: string): Promise<void> {
-      // The network carries the cluster label only (no role/member): match on that.
-      await ensureNetwork(docker, cluster, { ...labels(cluster, 'postgres'), 'dbaas.role': 'network' });
+      await ensureNetwork(docker, cluster, labels(cluster, 'network'));
     },
     ...createEtcdActivities(docker),
     ...createPatroniActivities(docker, paths),

@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import type Docker from 'dockerode';
 import * as lockfile from 'proper-lockfile';
 import type { Paths } from '../common/paths';
-import { DEFAULT_PORT_BASE, MAX_CLUSTERS, PORT_BLOCK_SIZE, pickFreeBlock, portsFromBase } from '../common/ports';
+import { DEFAULT_PORT_BASE, PORT_BLOCK_SIZE, pickFreeBlock, portsFromBase } from '../common/ports';
 import type { ClusterPorts } from '../common/spec';
 import { LABEL_CLUSTER, LABEL_PORT_PREFIX } from '../common/names';
 import { ErrorTypes, finalError } from './errors';
@@ -77,12 +77,9 @@ export function createPortActivities(docker: Docker, paths: Paths) {
           return portsFromBase(mine);
         }
         const taken = new Set<number>([...Object.values(reg.clusters), ...inDocker.values()]);
-        const busy = new Set<number>();
-        // Probe ports of the candidate blocks lazily; pickFreeBlock needs a sync predicate.
-        for (let attempt = 0; attempt < MAX_CLUSTERS; attempt++) {
-          const base = pickFreeBlock(first, taken, (p) => busy.has(p));
-          if (base === undefined) break;
-          const p = portsFromBase(base);
+        // The lowest block nobody has claimed; a block with any port bound here by something
+        // else is marked taken and the next one is tried.
+        for (let base = pickFreeBlock(first, taken, () => false); base !== undefined; base = pickFreeBlock(first, taken, () => false)) {
           const bound = await Promise.all(Array.from({ length: PORT_BLOCK_SIZE }, (_, k) => portBoundLocally(base + k)));
           if (bound.some(Boolean)) {
             taken.add(base);
@@ -90,7 +87,7 @@ export function createPortActivities(docker: Docker, paths: Paths) {
           }
           reg.clusters[cluster] = base;
           writeRegistry(paths.portRegistry, reg);
-          return p;
+          return portsFromBase(base);
         }
         throw finalError(ErrorTypes.NoPortsAvailable, `no free block of host ports from ${first}`);
       });

@@ -39,8 +39,8 @@ export async function withClient<T>(
   }
 }
 
-// Patroni sets cluster_name to the scope; the member name comes from the host name of the container.
-const WHO = `select pg_is_in_recovery() as rec, split_part(current_setting('listen_addresses'), ',', 1) as l, inet_server_addr()::text as addr`;
+/** Which server answered (its address on the cluster network) and whether it is a replica. */
+const WHO = 'select pg_is_in_recovery() as rec, inet_server_addr()::text as addr';
 
 export function createSqlActivities(docker: Docker, paths: Paths) {
   return {

@@ -21,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { PROJECT_ROOT, resolvePaths } from '../common/paths';
 import { DEFAULT_DATABASE, IMAGES, REPLICATION_USER, containerName, networkName } from '../common/names';
 import { SOCKET_DIR } from '../common/render/patroni';
+import { fmt, load1, median, secs } from './lib';
 
 const TARGET_RATIO = 1.3;
 const PGBENCH_SCALE = 7;
@@ -50,17 +51,8 @@ const checkAbort = (): void => {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-const secs = (ms: number): number => Math.round(ms) / 1000;
-const fmt = (s: number | undefined, digits = 1): string => (s === undefined || !Number.isFinite(s) ? '-' : s.toFixed(digits));
-const load1 = (): number => Math.round(os.loadavg()[0] * 100) / 100;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function median(xs: (number | undefined)[]): number | undefined {
-  const v = xs.filter((x): x is number => x !== undefined && Number.isFinite(x)).sort((a, b) => a - b);
-  if (v.length === 0) return undefined;
-  const m = Math.floor(v.length / 2);
-  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-}
 
 interface Exec {
   code: number | string;

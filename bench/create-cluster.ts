@@ -35,6 +35,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
+import { fmt, load1, median, secs } from './lib';
 import { PROJECT_ROOT } from '../common/paths';
 import {
   DEFAULT_DATABASE, HAPROXY_RO_PORT, HAPROXY_RW_PORT, HAPROXY_STATS_PORT, IMAGES, PATRONI_API_PORT, SUPERUSER,
@@ -107,19 +108,6 @@ function sleep(ms: number): Promise<void> {
 // Small helpers
 
 const now = (): number => performance.now();
-const secs = (ms: number): number => Math.round(ms) / 1000;
-const fmt = (s: number | undefined, digits = 1): string => (s === undefined || Number.isNaN(s) ? '-' : s.toFixed(digits));
-
-function median(xs: number[]): number | undefined {
-  const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (v.length === 0) return undefined;
-  const m = Math.floor(v.length / 2);
-  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-}
-
-function load1(): number {
-  return Math.round(os.loadavg()[0] * 100) / 100;
-}
 
 interface RunResult {
   code: number | null;
@@ -374,12 +362,12 @@ async function pgClient(port: number, password: string): Promise<Client> {
   return c;
 }
 
-async function rwReady(port: number, password: string): Promise<boolean> {
+/** Connect, run `check`, close; any failure counts as "not yet". */
+async function probe(port: number, password: string, check: (c: Client) => Promise<boolean>): Promise<boolean> {
   let c: Client | undefined;
   try {
     c = await pgClient(port, password);
-    const r = await c.query<{ rec: boolean }>('select pg_is_in_recovery() as rec');
-    return !r.rows[0].rec;
+    return await check(c);
   } catch {
     return false;
   } finally {
@@ -387,35 +375,24 @@ async function rwReady(port: number, password: string): Promise<boolean> {
   }
 }
 
-async function tryWrite(port: number, password: string, token: string): Promise<boolean> {
-  let c: Client | undefined;
-  try {
-    c = await pgClient(port, password);
+const inRecovery = async (c: Client): Promise<boolean> =>
+  (await c.query<{ rec: boolean }>('select pg_is_in_recovery() as rec')).rows[0].rec;
+
+const rwReady = (port: number, password: string): Promise<boolean> => probe(port, password, async (c) => !(await inRecovery(c)));
+
+const tryWrite = (port: number, password: string, token: string): Promise<boolean> =>
+  probe(port, password, async (c) => {
     await c.query('create schema if not exists bench');
     await c.query('create table if not exists bench.smoke (token text primary key, written_at timestamptz not null default now())');
     await c.query('insert into bench.smoke (token) values ($1) on conflict (token) do nothing', [token]);
-    const r = await c.query<{ rec: boolean }>('select pg_is_in_recovery() as rec');
-    return !r.rows[0].rec;
-  } catch {
-    return false;
-  } finally {
-    await c?.end().catch(() => undefined);
-  }
-}
+    return !(await inRecovery(c));
+  });
 
-async function tryRead(port: number, password: string, token: string): Promise<boolean> {
-  let c: Client | undefined;
-  try {
-    c = await pgClient(port, password);
-    const r = await c.query<{ rec: boolean }>('select pg_is_in_recovery() as rec');
+const tryRead = (port: number, password: string, token: string): Promise<boolean> =>
+  probe(port, password, async (c) => {
     const row = await c.query('select 1 from bench.smoke where token = $1', [token]);
-    return r.rows[0].rec && (row.rowCount ?? 0) > 0;
-  } catch {
-    return false;
-  } finally {
-    await c?.end().catch(() => undefined);
-  }
-}
+    return (await inRecovery(c)) && (row.rowCount ?? 0) > 0;
+  });
 
 async function removePlain(prefix: string, network: string, volumes: string[]): Promise<void> {
   const ids = (await run('docker', ['ps', '-aq', '--filter', `label=${PLAIN_LABEL}=${prefix}`])).stdout.split('\n').filter(Boolean);

@@ -51,12 +51,7 @@ export async function clusterNames(docker: Docker): Promise<string[]> {
   return [...names].sort();
 }
 
-/** Containers or network exist (volumes alone are data kept by `delete --keep-data`). */
-export async function clusterIsLive(docker: Docker, cluster: string): Promise<boolean> {
-  const filters = { label: [`${LABEL_CLUSTER}=${cluster}`] };
-  const [cs, ns] = await Promise.all([docker.listContainers({ all: true, filters }), docker.listNetworks({ filters })]);
-  return cs.length > 0 || ns.length > 0;
-}
+export { clusterIsLive } from '../activities/cluster';
 
 export async function clusterPorts(docker: Docker, paths: Paths, cluster: string): Promise<ClusterPorts | undefined> {
   const cs = await docker.listContainers({ all: true, filters: { label: [`${LABEL_CLUSTER}=${cluster}`, `${LABEL_ROLE}=haproxy`] } });

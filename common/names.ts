@@ -9,7 +9,7 @@ export const LABEL_MEMBER = 'dbaas.member';
 export const LABEL_PORT_PREFIX = 'dbaas.port.';
 export const LABEL_SPEC = 'dbaas.spec';
 
-export type Role = 'etcd' | 'postgres' | 'haproxy' | 'pgbouncer';
+export type Role = 'etcd' | 'postgres' | 'haproxy' | 'pgbouncer' | 'network';
 
 export const TASK_QUEUE = 'dbaas';
 export const SEARCH_ATTRIBUTE_CLUSTER = 'ClusterName';

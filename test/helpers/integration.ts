@@ -9,7 +9,12 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { removeClusterResources } from '../../activities/docker';
-import { LABEL_CLUSTER, TASK_QUEUE } from '../../common/names';
+import { clusterNames } from '../../client/cluster-info';
+import { LABEL_CLUSTER, TASK_QUEUE, workflowIds } from '../../common/names';
+import { clusterNameKey } from '../../common/search-attributes';
+import type { ConnectionInfo, CreateClusterInput } from '../../common/spec';
+import { clusterFootprint } from '../../activities/cluster';
+import { startTestTemporal } from './temporal';
 import { PROJECT_ROOT, resolvePaths, type Paths } from '../../common/paths';
 import { WORKFLOW_BUNDLE_PATH } from '../../worker/run';
 
@@ -28,16 +33,7 @@ export function tempPaths(): Paths {
 }
 
 export async function removeLeftoverTestClusters(docker: Docker): Promise<void> {
-  const [cs, ns, vs] = await Promise.all([
-    docker.listContainers({ all: true, filters: { label: [LABEL_CLUSTER] } }),
-    docker.listNetworks({ filters: { label: [LABEL_CLUSTER] } }),
-    docker.listVolumes({ filters: { label: [LABEL_CLUSTER] } }),
-  ]);
-  const names = new Set<string>();
-  for (const c of cs) names.add(c.Labels[LABEL_CLUSTER]);
-  for (const n of ns) names.add(n.Labels?.[LABEL_CLUSTER] ?? '');
-  for (const v of vs.Volumes ?? []) names.add(v.Labels?.[LABEL_CLUSTER] ?? '');
-  for (const n of names) if (n.startsWith(TEST_PREFIX)) await removeClusterResources(docker, n, false, 1);
+  for (const n of await clusterNames(docker)) if (n.startsWith(TEST_PREFIX)) await removeClusterResources(docker, n, false, 1);
 }
 
 export async function inProcessWorker(env: TestWorkflowEnvironment, paths: Paths, docker: Docker): Promise<Worker> {
@@ -88,4 +84,42 @@ export async function containersByMember(docker: Docker, cluster: string): Promi
     m.set(member, (m.get(member) ?? 0) + 1);
   }
   return m;
+}
+
+export interface IntegrationEnv {
+  env: TestWorkflowEnvironment;
+  paths: Paths;
+  /** Run CreateCluster through Temporal with the cluster's search attribute, as the CLI does. */
+  createCluster(input: CreateClusterInput): Promise<ConnectionInfo>;
+  /** Delete (through the CLI) whichever of these clusters still has anything, then stop the worker and Temporal. */
+  stop(clusters: string[]): Promise<void>;
+}
+
+/** A Temporal dev server of the test's own, a temp state dir and an in-process worker with the real activities. */
+export async function startIntegration(docker: Docker): Promise<IntegrationEnv> {
+  await removeLeftoverTestClusters(docker);
+  const env = await startTestTemporal();
+  const paths = tempPaths();
+  const worker = await inProcessWorker(env, paths, docker);
+  const running = worker.run();
+  return {
+    env,
+    paths,
+    createCluster: (input) =>
+      env.client.workflow.execute('createCluster', {
+        taskQueue: TASK_QUEUE,
+        workflowId: workflowIds.createCluster(input.name),
+        args: [input],
+        typedSearchAttributes: [{ key: clusterNameKey, value: input.name }],
+      }),
+    async stop(clusters) {
+      for (const c of clusters) {
+        const f = await clusterFootprint(docker, c);
+        if (f.containers + f.networks + f.volumes > 0) await runCli(['cluster', 'delete', c], childEnv(env, paths));
+      }
+      worker.shutdown();
+      await running;
+      await env.teardown();
+    },
+  };
 }

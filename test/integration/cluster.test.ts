@@ -7,25 +7,19 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import Docker from 'dockerode';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import type { ClusterPorts, ConnectionInfo, CreateClusterInput } from '../../common/spec';
-import { TASK_QUEUE, workflowIds } from '../../common/names';
+import { workflowIds } from '../../common/names';
 import type { Paths } from '../../common/paths';
 import { clusterFootprint } from '../../activities/cluster';
 import { readClusterSecrets } from '../../activities/secrets';
 import { withClient } from '../../activities/sql';
-import { clusterNameKey } from '../../client/commands/cluster';
 import type { ClusterStatus } from '../../client/cluster-info';
-import { startTestTemporal } from '../helpers/temporal';
-import {
-  childEnv, containersByMember, inProcessWorker, removeLeftoverTestClusters, runCli, tempPaths, testClusterName,
-} from '../helpers/integration';
+import { childEnv, containersByMember, runCli, startIntegration, testClusterName, type IntegrationEnv } from '../helpers/integration';
 import { historyText } from '../helpers/history';
 
 let env: TestWorkflowEnvironment;
-let worker: Worker;
-let workerRun: Promise<void>;
 let paths: Paths;
+let it: IntegrationEnv;
 const docker = new Docker();
 const A = testClusterName('a');
 const B = testClusterName('b');
@@ -33,31 +27,15 @@ const infos = new Map<string, ConnectionInfo>();
 let passwordsOfA: string[] = [];
 
 before(async () => {
-  await removeLeftoverTestClusters(docker);
-  env = await startTestTemporal();
-  paths = tempPaths();
-  worker = await inProcessWorker(env, paths, docker);
-  workerRun = worker.run();
+  it = await startIntegration(docker);
+  ({ env, paths } = it);
 });
 
 after(async () => {
-  for (const c of [A, B]) {
-    const f = await clusterFootprint(docker, c);
-    if (f.containers + f.networks + f.volumes > 0) await runCli(['cluster', 'delete', c], childEnv(env, paths));
-  }
-  worker?.shutdown();
-  await workerRun;
-  await env?.teardown();
+  await it?.stop([A, B]);
 });
 
-async function createViaWorkflow(input: CreateClusterInput): Promise<ConnectionInfo> {
-  return env.client.workflow.execute('createCluster', {
-    taskQueue: TASK_QUEUE,
-    workflowId: workflowIds.createCluster(input.name),
-    args: [input],
-    typedSearchAttributes: [{ key: clusterNameKey, value: input.name }],
-  });
-}
+const createViaWorkflow = (input: CreateClusterInput): Promise<ConnectionInfo> => it.createCluster(input);
 
 async function writeThenReadFromReplica(cluster: string, ports: ClusterPorts, value: string): Promise<{ inRecovery: boolean; found: boolean }> {
   await withClient(paths, cluster, ports.rw, async (c) => {

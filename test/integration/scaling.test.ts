@@ -6,47 +6,31 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import Docker from 'dockerode';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import { TASK_QUEUE, containerName, workflowIds } from '../../common/names';
+import { containerName } from '../../common/names';
 import type { Paths } from '../../common/paths';
 import type { ConnectionInfo } from '../../common/spec';
-import { clusterFootprint } from '../../activities/cluster';
 import { containerIp } from '../../activities/docker';
-import { clusterNameKey } from '../../client/commands/cluster';
 import type { ClusterStatus } from '../../client/cluster-info';
-import { startTestTemporal } from '../helpers/temporal';
-import { childEnv, inProcessWorker, removeLeftoverTestClusters, runCli, tempPaths, testClusterName } from '../helpers/integration';
+import { childEnv, runCli, startIntegration, testClusterName, type IntegrationEnv } from '../helpers/integration';
 import { startQueryLoop, type QueryLoop } from '../helpers/query-loop';
 
 let env: TestWorkflowEnvironment;
-let worker: Worker;
-let workerRun: Promise<void>;
 let paths: Paths;
+let it: IntegrationEnv;
 const docker = new Docker();
 const S = testClusterName('scale');
 let info: ConnectionInfo;
 const loops: Record<string, QueryLoop> = {};
 
 before(async () => {
-  await removeLeftoverTestClusters(docker);
-  env = await startTestTemporal();
-  paths = tempPaths();
-  worker = await inProcessWorker(env, paths, docker);
-  workerRun = worker.run();
-  info = await env.client.workflow.execute('createCluster', {
-    taskQueue: TASK_QUEUE,
-    workflowId: workflowIds.createCluster(S),
-    args: [{ name: S, replicas: 1, sync: false, profile: 'fast', etcdMembers: 1, keepOnFailure: false }],
-    typedSearchAttributes: [{ key: clusterNameKey, value: S }],
-  });
+  it = await startIntegration(docker);
+  ({ env, paths } = it);
+  info = await it.createCluster({ name: S, replicas: 1, sync: false, profile: 'fast', etcdMembers: 1, keepOnFailure: false });
 });
 
 after(async () => {
   for (const l of Object.values(loops)) await l.stop();
-  if ((await clusterFootprint(docker, S)).containers > 0) await runCli(['cluster', 'delete', S], childEnv(env, paths));
-  worker?.shutdown();
-  await workerRun;
-  await env?.teardown();
+  await it?.stop([S]);
 });
 
 async function uri(ro: boolean): Promise<string> {

@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { CreateClusterInput } from '../../common/spec';
-import type { Progress } from '../../common/progress';
 import type { FakeOptions } from '../helpers/fake-activities';
 import { startTestTemporal } from '../helpers/temporal';
 import { rootCause, runWithFakes } from '../helpers/run-with-fakes';
