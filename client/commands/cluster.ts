@@ -14,7 +14,6 @@ import { connectDocker, connectTemporal } from '../connections';
 import { OperationError, UsageError } from '../errors';
 import { watchWorkflow } from '../watch';
 
-export { clusterNameKey };
 
 function failureMessage(err: unknown): string {
   // Walk the cause chain to the innermost message: that is the step's own error.

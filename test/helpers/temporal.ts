@@ -3,7 +3,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { resolvePaths } from '../../common/paths';
 import { findTemporalBinary } from '../../client/dev/temporal';
-import { clusterNameKey } from '../../client/commands/cluster';
+import { clusterNameKey } from '../../common/search-attributes';
 import { WORKFLOW_BUNDLE_PATH } from '../../worker/run';
 
 let runtimeInstalled = false;

@@ -14,7 +14,7 @@ import type { AddReplicaResult } from '../../common/replicas';
 import type { Paths } from '../../common/paths';
 import type { Progress } from '../../common/progress';
 import type { ConnectionInfo } from '../../common/spec';
-import { clusterNameKey } from '../../client/commands/cluster';
+import { clusterNameKey } from '../../common/search-attributes';
 import { startTestTemporal } from '../helpers/temporal';
 import {
   childEnv, containersByMember, removeLeftoverTestClusters, runCli, startChildWorker, tempPaths, testClusterName,
