@@ -14,6 +14,9 @@ import { createPgbouncerActivities } from './pgbouncer';
 import { createPortActivities } from './ports';
 import { createSecretsActivities } from './secrets';
 import { createSqlActivities } from './sql';
+import { createSwitchoverActivities } from './switchover';
+import { createWatchActivities } from './watch';
+import { createDcsConfigActivities } from './dcs-config';
 
 export interface ActivityDeps {
   docker: Docker;
@@ -33,6 +36,9 @@ export function createActivities({ docker, paths }: ActivityDeps) {
     ...createHaproxyActivities(docker, paths),
     ...createSqlActivities(docker, paths),
     ...createPgbouncerActivities(docker, paths),
+    ...createSwitchoverActivities(docker, paths),
+    ...createWatchActivities(docker, paths),
+    ...createDcsConfigActivities(docker, paths),
   };
 }
 

@@ -6,6 +6,10 @@ import { devDownCommand, devStatusCommand, devUpCommand } from './commands/dev';
 import { parseClusterName, parseCount, parseEtcd, parseMemberName, parseProfile, parseReplicas } from './args';
 import { replicaAddCommand, replicaRemoveCommand, replicaScaleCommand } from './commands/replica';
 import { UsageError, exitCodeOf } from './errors';
+import { registerClusterConfigCommands } from './commands/cluster-config';
+import { registerEventsCommands } from './commands/events';
+import { registerSwitchoverCommands } from './commands/switchover';
+import { registerPoolerCommands } from './commands/pooler';
 
 /** Commander's own argument parsers run before actions; keep their errors on the exit-2 path. */
 function arg<T>(parse: (v: string) => T): (v: string) => T {
@@ -52,6 +56,14 @@ export function buildProgram(): Command {
     .description('remove the cluster\'s containers, network and volumes')
     .exitOverride()
     .action((name: string, o) => deleteClusterCommand(name, o));
+  // cluster set-profile, cluster set-sync
+  registerClusterConfigCommands(cluster);
+  // cluster events
+  registerEventsCommands(cluster);
+  // cluster add-poolers
+  registerPoolerCommands(cluster);
+  // switchover [--to] [--at], switchover cancel
+  registerSwitchoverCommands(program);
 
   const replica = program.command('replica').description('add and remove replicas of a running cluster').exitOverride();
   replica

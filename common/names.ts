@@ -62,3 +62,11 @@ export const replicaWorkflowIds = {
   remove: (c: string, m: string): string => `remove-replica:${c}:${m}`,
   scaleReadOnly: (c: string): string => `scale-read-only:${c}`,
 };
+
+/** High-availability operations (issue 4). */
+export const haWorkflowIds = {
+  switchover: (c: string, id: string): string => `switchover:${c}:${id}`,
+  clusterWatch: (c: string): string => `cluster-watch:${c}`,
+  setProfile: (c: string): string => `set-profile:${c}`,
+  setSync: (c: string): string => `set-sync:${c}`,
+};

@@ -5,3 +5,7 @@ export { addReplica } from './addReplica';
 export { removeReplica } from './removeReplica';
 export { scaleReadOnly } from './scaleReadOnly';
 export type { ScaleReadOnlyInput, ScaleReadOnlyResult } from './scaleReadOnly';
+export * from './switchover';
+export * from './clusterWatch';
+export * from './clusterConfig';
+export * from './addPoolers';

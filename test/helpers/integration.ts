@@ -23,8 +23,26 @@ export const TEST_PREFIX = 't-';
 /** Keep test clusters' host ports away from a developer's own clusters (which start at 15432). */
 export const TEST_PORT_BASE = '35432';
 
+/** Which test process made each test cluster, so a concurrent test run's clusters are never taken for leftovers. */
+const OWNERS_DIR = path.join(os.tmpdir(), 'dbaas-test-owners');
+
 export function testClusterName(suffix: string): string {
-  return `${TEST_PREFIX}${crypto.randomBytes(3).toString('hex')}-${suffix}`;
+  const name = `${TEST_PREFIX}${crypto.randomBytes(3).toString('hex')}-${suffix}`;
+  fs.mkdirSync(OWNERS_DIR, { recursive: true });
+  fs.writeFileSync(path.join(OWNERS_DIR, name), String(process.pid));
+  return name;
+}
+
+function ownerAlive(cluster: string): boolean {
+  try {
+    const pid = Number(fs.readFileSync(path.join(OWNERS_DIR, cluster), 'utf8'));
+    if (pid === process.pid) return false;
+    process.kill(pid, 0);
+    // A dead process's /proc entry lingers briefly on this machine; a zombie has no environ.
+    return fs.readFileSync(`/proc/${pid}/environ`).length > 0;
+  } catch {
+    return false;
+  }
 }
 
 export function tempPaths(): Paths {
@@ -33,7 +51,9 @@ export function tempPaths(): Paths {
 }
 
 export async function removeLeftoverTestClusters(docker: Docker): Promise<void> {
-  for (const n of await clusterNames(docker)) if (n.startsWith(TEST_PREFIX)) await removeClusterResources(docker, n, false, 1);
+  for (const n of await clusterNames(docker)) {
+    if (n.startsWith(TEST_PREFIX) && !ownerAlive(n)) await removeClusterResources(docker, n, false, 1);
+  }
 }
 
 export async function inProcessWorker(env: TestWorkflowEnvironment, paths: Paths, docker: Docker): Promise<Worker> {

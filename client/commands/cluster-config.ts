@@ -1,0 +1,4 @@
+/** Placeholder. */
+import type { Command } from 'commander';
+
+export function registerClusterConfigCommands(_cluster: Command): void {}
