@@ -9,7 +9,8 @@ import {
 } from '../common/names';
 import { HAPROXY_ADMIN_SOCKET, HAPROXY_CONFIG_PATH, HAPROXY_STATE_FILE, renderHaproxyConfig } from '../common/render/haproxy';
 import { PROFILES, type ClusterPorts, type ProfileName } from '../common/spec';
-import { ensureContainerRunning, execIn, readFileIn, writeFileIn } from './docker';
+import { ensureContainerRunning, execIn } from './docker';
+import { memberApi } from './patroni';
 import { ErrorTypes, finalError } from './errors';
 import { heartbeat, pause, pollUntil } from './heartbeat';
 
@@ -53,6 +54,84 @@ async function runtimeCommand(docker: Docker, cluster: string, command: string):
   return r.output.trim();
 }
 
+/** One server's line of `show servers state`: backend, server and its administrative state bits. */
+export interface ServerState {
+  backend: string;
+  server: string;
+  adminState: number;
+}
+
+/** Parse the runtime API's `show servers state` (format version 1: a version line, a # header, rows). */
+export function parseServersState(text: string): ServerState[] {
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
+  const header = lines.find((l) => l.startsWith('#'))?.replace(/^#\s*/, '').split(/\s+/) ?? [];
+  const [be, sv, adm] = [header.indexOf('be_name'), header.indexOf('srv_name'), header.indexOf('srv_admin_state')];
+  if (be < 0 || sv < 0 || adm < 0) return [];
+  return lines
+    .filter((l) => !l.startsWith('#') && /\s/.test(l))
+    .map((l) => l.split(/\s+/))
+    .map((c) => ({ backend: c[be], server: c[sv], adminState: Number(c[adm]) }));
+}
+
+/**
+ * HAProxy's SRV_ADMF_FMAINT: forced maintenance (the config's `disabled` sets it together with
+ * CMAINT; `set server … state ready` clears FMAINT but leaves CMAINT, so CMAINT alone means "in
+ * service", as seen on 2.6.12).
+ */
+const FORCED_MAINTENANCE = 0x01;
+
+/**
+ * Members to render `disabled`: those the running HAProxy does not know yet (just added, still
+ * cloning) and those it holds in forced maintenance (added, not yet put in service). Members
+ * DOWN for other reasons (a failed check, DNS) stay enabled so their checks keep running.
+ */
+export function membersOutOfService(members: string[], running: ServerState[]): string[] {
+  return members.filter((m) => {
+    const rows = running.filter((r) => r.server === m && (r.backend === 'ro' || r.backend === 'rw'));
+    return rows.length === 0 || rows.some((r) => (r.adminState & FORCED_MAINTENANCE) !== 0);
+  });
+}
+
+/**
+ * Write haproxy.cfg inside the container in one `docker exec`: check the candidate with
+ * `haproxy -c`, move it into place, save the servers' state for the new workers and signal the
+ * master (PID 1 is tini, which forwards SIGUSR2 to it) — the master starts new workers on the
+ * inherited sockets while old workers finish their sessions. `if-changed` reloads only when the
+ * file differs; `file-only` never reloads.
+ */
+async function applyConfig(docker: Docker, cluster: string, config: string, mode: 'reload' | 'if-changed' | 'file-only'): Promise<'reloaded' | 'written' | 'unchanged'> {
+  const script = [
+    'set -e',
+    'next=/tmp/haproxy.cfg.next',
+    'cat > "$next"',
+    'if ! out=$(haproxy -c -f "$next" 2>&1); then echo "$out"; exit 3; fi',
+    `same=0; cmp -s "$next" ${HAPROXY_CONFIG_PATH} && same=1`,
+    // A rename in the config's own directory (owned by the haproxy user; the file may be root's).
+    `[ "$same" = 1 ] || { cp "$next" ${HAPROXY_CONFIG_PATH}.tmp && mv -f ${HAPROXY_CONFIG_PATH}.tmp ${HAPROXY_CONFIG_PATH}; }`,
+    'if [ "$1" = file-only ] || { [ "$1" = if-changed ] && [ "$same" = 1 ]; }; then [ "$same" = 1 ] && echo unchanged || echo written; exit 0; fi',
+    `echo 'show servers state' | socat stdio ${HAPROXY_ADMIN_SOCKET} > ${HAPROXY_STATE_FILE}`,
+    'kill -USR2 1',
+    'echo reloaded',
+  ].join('\n');
+  const r = await execIn(docker, containerName(cluster, HAPROXY_MEMBER), ['sh', '-c', script, 'sh', mode], config);
+  if (r.exitCode === 3) throw finalError(ErrorTypes.HaproxyConfigInvalid, `rendered haproxy.cfg is invalid: ${r.output.trim()}`);
+  if (r.exitCode !== 0) throw new Error(`applying haproxy.cfg failed (exit ${r.exitCode}): ${r.output.trim()}`);
+  const last = r.output.trim().split('\n').pop();
+  if (last !== 'reloaded' && last !== 'written' && last !== 'unchanged') throw new Error(`applying haproxy.cfg: unexpected output ${r.output.trim()}`);
+  return last;
+}
+
+async function waitForServerUp(statsPort: number, proxy: 'rw' | 'ro', member: string): Promise<void> {
+  await pollUntil<true>(
+    `${member} UP in HAProxy ${proxy}`,
+    async () => {
+      const row = serverRows(await statsCsv(statsPort)).find((r) => r.proxy === proxy && r.server === member);
+      return row?.status.startsWith('UP') ? { done: true } : { status: `${member} ${row?.status ?? 'absent'}` };
+    },
+    { intervalMs: 100, timeoutMs: 120_000 },
+  );
+}
+
 export interface BackendCounts {
   rwUp: string[];
   roUp: string[];
@@ -90,35 +169,63 @@ export function createHaproxyActivities(docker: Docker, paths: Paths) {
       // concurrent adds (or an add and a remove) converge instead of overwriting each other.
       return withClusterLock(paths, `haproxy-${i.cluster}`, async () => {
         const members = await postgresMembers(docker, i.cluster);
-        const name = containerName(i.cluster, HAPROXY_MEMBER);
-        const config = renderHaproxyConfig({ cluster: i.cluster, members, checks: PROFILES[i.profile].haproxy });
-        const current = await readFileIn(docker, name, HAPROXY_CONFIG_PATH);
-        if (current !== config) {
-          await writeFileIn(docker, name, { dir: '/tmp', name: 'haproxy.cfg.next', content: config, mode: 0o644, uid: 0, gid: 0 });
-          const check = await execIn(docker, name, ['haproxy', '-c', '-f', '/tmp/haproxy.cfg.next']);
-          if (check.exitCode !== 0) throw finalError(ErrorTypes.HaproxyConfigInvalid, `rendered haproxy.cfg is invalid: ${check.output.trim()}`);
-          await writeFileIn(docker, name, { dir: path.posix.dirname(HAPROXY_CONFIG_PATH), name: path.posix.basename(HAPROXY_CONFIG_PATH), content: config, mode: 0o644, uid: 0, gid: 0 });
-        }
+        const running = parseServersState(await runtimeCommand(docker, i.cluster, 'show servers state'));
+        const config = renderHaproxyConfig({
+          cluster: i.cluster, members, checks: PROFILES[i.profile].haproxy, disabled: membersOutOfService(members, running),
+        });
         const wanted = [...members].sort().join(',');
         const loaded = async (): Promise<string> =>
           [...new Set(serverRows(await statsCsv(i.statsPort)).filter((r) => r.proxy === 'ro').map((r) => r.server))].sort().join(',');
-        // Reload also when the file already matched but the running workers serve another set:
+        // Reload also when the file already matches but the running workers serve another set:
         // a retried attempt may have written the file and died before the signal.
-        if (current !== config || (await loaded().catch(() => '')) !== wanted) {
-          const save = await execIn(docker, name, ['sh', '-c', `echo 'show servers state' | socat stdio ${HAPROXY_ADMIN_SOCKET} > ${HAPROXY_STATE_FILE}`]);
-          if (save.exitCode !== 0) throw new Error(`saving HAProxy server state failed: ${save.output.trim()}`);
-          await docker.getContainer(name).kill({ signal: 'SIGUSR2' });
+        const force = (await loaded().catch(() => '')) !== wanted;
+        const outcome = await applyConfig(docker, i.cluster, config, force ? 'reload' : 'if-changed');
+        if (outcome === 'reloaded') {
+          await pollUntil<true>(
+            'HAProxy to load the new servers',
+            async () => {
+              const have = await loaded();
+              return have === wanted ? { done: true } : { status: `serving [${have}], want [${wanted}]` };
+            },
+            { intervalMs: 100, timeoutMs: 30_000 },
+          );
         }
-        await pollUntil<true>(
-          'HAProxy to load the new servers',
-          async () => {
-            const have = await loaded();
-            return have === wanted ? { done: true } : { status: `serving [${have}], want [${wanted}]` };
-          },
-          { intervalMs: 200, timeoutMs: 30_000 },
-        );
-        return { members, changed: current !== config };
+        return { members, changed: outcome !== 'unchanged' };
       });
+    },
+
+    /**
+     * Put a member that is in maintenance (added while it cloned) in service, without a reload:
+     * once its Patroni answers 200 on /replica (what HAProxy's ro check asks), the ro server is
+     * set ready and comes UP at once; the rw server is set ready, then its health DOWN, so only
+     * its own /primary check could ever bring it up. The file on disk is rewritten to match, so
+     * a restarted HAProxy container keeps the member in service. Returns once the ro server shows
+ * UP in the stats. Idempotent.
+     */
+    async putHaproxyMemberInService(i: { cluster: string; member: string; profile: ProfileName; statsPort: number }): Promise<void> {
+      await pollUntil<true>(
+        `${i.member} to answer 200 on /replica`,
+        async () => {
+          const api = await memberApi(docker, i.cluster, i.member);
+          if (!api) return { status: `${i.member} not running` };
+          const res = await fetch(`${api}/replica`, { signal: AbortSignal.timeout(2000) });
+          return res.status === 200 ? { done: true } : { status: `/replica answers ${res.status}` };
+        },
+        { intervalMs: 100, timeoutMs: 300_000 },
+      );
+      await withClusterLock(paths, `haproxy-${i.cluster}`, async () => {
+        const m = i.member;
+        // `health down` does not stick while the server is in maintenance, so it follows `ready`
+        // in the same command line (and rw balances "first": the lower-numbered leader wins anyway).
+        await runtimeCommand(docker, i.cluster, `set server rw/${m} state ready; set server rw/${m} health down; set server ro/${m} state ready`);
+        const members = await postgresMembers(docker, i.cluster);
+        const running = parseServersState(await runtimeCommand(docker, i.cluster, 'show servers state'));
+        const config = renderHaproxyConfig({
+          cluster: i.cluster, members, checks: PROFILES[i.profile].haproxy, disabled: membersOutOfService(members, running),
+        });
+        await applyConfig(docker, i.cluster, config, 'file-only');
+      });
+      await waitForServerUp(i.statsPort, 'ro', i.member);
     },
 
     /** Stop new sessions to the member (rw and ro) and wait for its sessions to end, up to timeoutMs. */
@@ -136,14 +243,7 @@ export function createHaproxyActivities(docker: Docker, paths: Paths) {
 
     /** The member is UP in the given proxy (ro for replicas). */
     async waitForHaproxyServerUp(i: { statsPort: number; proxy: 'rw' | 'ro'; member: string }): Promise<void> {
-      await pollUntil<true>(
-        `${i.member} UP in HAProxy ${i.proxy}`,
-        async () => {
-          const row = serverRows(await statsCsv(i.statsPort)).find((r) => r.proxy === i.proxy && r.server === i.member);
-          return row?.status.startsWith('UP') ? { done: true } : { status: `${i.member} ${row?.status ?? 'absent'}` };
-        },
-        { intervalMs: 250, timeoutMs: 120_000 },
-      );
+      await waitForServerUp(i.statsPort, i.proxy, i.member);
     },
 
     async startHaproxy(i: HaproxyInput): Promise<void> {

@@ -4,12 +4,14 @@
  */
 import type Docker from 'dockerode';
 import type { Paths } from '../common/paths';
-import { HAPROXY_RO_PORT, HAPROXY_RW_PORT, IMAGES, containerName, labels, networkName } from '../common/names';
+import {
+  HAPROXY_RO_PORT, HAPROXY_RW_PORT, IMAGES, LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE, containerName, labels, networkName,
+} from '../common/names';
 import {
   PGBOUNCER_DIR, PGBOUNCER_PORT, poolerAuthSql, renderPgbouncerIni, renderPgbouncerUserlist, POOLER_AUTH_USER,
 } from '../common/render/pgbouncer';
 import type { ClusterPorts } from '../common/spec';
-import { ensureContainerRunning } from './docker';
+import { ensureContainerRunning, isNotFound } from './docker';
 import { pollUntil } from './heartbeat';
 import { readClusterSecrets } from './secrets';
 import { withClient } from './sql';
@@ -26,6 +28,23 @@ export const poolerMember = (kind: PoolKind): string => `pgbouncer-${kind}`;
 
 export function createPgbouncerActivities(docker: Docker, paths: Paths) {
   return {
+    /** The pooler containers the cluster has now (pgbouncer-rw, pgbouncer-ro). */
+    async poolerContainers(cluster: string): Promise<string[]> {
+      const cs = await docker.listContainers({ all: true, filters: { label: [`${LABEL_CLUSTER}=${cluster}`, `${LABEL_ROLE}=pgbouncer`] } });
+      return cs.map((c) => c.Labels[LABEL_MEMBER]).sort();
+    },
+
+    /** Remove pooler containers (compensation of a failed AddPoolers). */
+    async removePoolers(i: { cluster: string; members: string[] }): Promise<void> {
+      for (const m of i.members) {
+        try {
+          await docker.getContainer(containerName(i.cluster, m)).remove({ force: true });
+        } catch (err) {
+          if (!isNotFound(err)) throw err;
+        }
+      }
+    },
+
     /** The auth_query user and the SECURITY DEFINER lookup over pg_authid, created through rw. */
     async ensurePoolerAuth(i: { cluster: string; rwPort: number }): Promise<void> {
       const secrets = readClusterSecrets(paths, i.cluster);

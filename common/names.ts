@@ -61,6 +61,8 @@ export const replicaWorkflowIds = {
   add: (c: string, m: string): string => `add-replica:${c}:${m}`,
   remove: (c: string, m: string): string => `remove-replica:${c}:${m}`,
   scaleReadOnly: (c: string): string => `scale-read-only:${c}`,
+  /** Pooled endpoints for a cluster made before dbaas created them. */
+  addPoolers: (c: string): string => `add-poolers:${c}`,
 };
 
 /** High-availability operations (issue 4). */

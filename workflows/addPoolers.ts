@@ -1,2 +1,53 @@
-/** Placeholder: filled in by the issue-4 work. */
-export {};
+/**
+ * AddPoolers: the pooled endpoints (PgBouncer rw and ro, auth_query) for a cluster made before
+ * CreateCluster started them. Idempotent: on a cluster that has them it only verifies them.
+ */
+import { CancellationScope } from '@temporalio/workflow';
+import { cleanup, quick, waits } from './activity-options';
+import { refuse } from './refusals';
+import { Steps } from './steps';
+import type { ClusterPorts } from '../common/spec';
+
+export interface AddPoolersResult {
+  cluster: string;
+  ports: ClusterPorts;
+  /** Pooler containers this run created (empty when the cluster already had both). */
+  created: string[];
+}
+
+export async function addPoolers(cluster: string): Promise<AddPoolersResult> {
+  const steps = new Steps('add-poolers', cluster, [
+    'check the cluster has a leader and endpoints',
+    'add the pooler credential',
+    'create the pooler auth_query function',
+    'start pgbouncer (rw, ro)',
+    'query through the pooled endpoints',
+  ]);
+  const { ports, before } = await steps.run('check the cluster has a leader and endpoints', async () => {
+    const d = await quick.describeCluster(cluster);
+    if (!d.leader) refuse(`cluster ${cluster} has no leader; cannot create the pooler's lookup function`);
+    if (!d.ports) refuse(`cluster ${cluster} has no HAProxy endpoints`);
+    return { ports: d.ports, before: await quick.poolerContainers(cluster) };
+  });
+  try {
+    // Older secrets files have no pooler password; existing passwords are kept.
+    await steps.run('add the pooler credential', () => quick.ensureClusterSecrets(cluster));
+    await steps.run('create the pooler auth_query function', () => quick.ensurePoolerAuth({ cluster, rwPort: ports.rw }));
+    await steps.run('start pgbouncer (rw, ro)', () =>
+      Promise.all((['rw', 'ro'] as const).map((kind) => quick.startPgbouncer({ cluster, kind, ports }))),
+    );
+    await steps.run('query through the pooled endpoints', () => waits.verifyPooledEndpoints({ cluster, ports }));
+  } catch (err) {
+    steps.skipPending();
+    // Nothing half-created: remove the poolers this run started, keep any that were there.
+    await CancellationScope.nonCancellable(() =>
+      steps.run('compensate: remove the poolers this run started', async () => {
+        const now = await cleanup.poolerContainers(cluster);
+        await cleanup.removePoolers({ cluster, members: now.filter((m) => !before.includes(m)) });
+      }),
+    );
+    throw err;
+  }
+  const after = await quick.poolerContainers(cluster);
+  return { cluster, ports, created: after.filter((m) => !before.includes(m)) };
+}

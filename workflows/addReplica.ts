@@ -17,9 +17,9 @@ export async function addReplica(input: AddReplicaInput): Promise<AddReplicaResu
   const steps = new Steps('add-replica', cluster, [
     'check the cluster has a leader',
     `start ${member} (clone: ${input.cloneMethod})`,
+    `add ${member} to HAProxy (in maintenance while it clones)`,
     `wait for ${member} streaming`,
-    `add ${member} to HAProxy`,
-    `wait for ${member} UP in HAProxy ro`,
+    `put ${member} in service in HAProxy (UP in ro)`,
     `prove a read through ro lands on ${member}`,
   ]);
   const desc = await steps.run('check the cluster has a leader', async () => {
@@ -36,13 +36,19 @@ export async function addReplica(input: AddReplicaInput): Promise<AddReplicaResu
     await steps.run(`start ${member} (clone: ${input.cloneMethod})`, () =>
       quick.startPostgresMember({ spec, member, nofailover: input.readOnly, directPort: memberPort(ports.rw, member) }),
     );
-    const { lag } = await steps.run(`wait for ${member} streaming`, () =>
-      waits.waitForReplicaStreaming({ cluster, member, members, maxLagBytes: CAUGHT_UP_BYTES }),
+    // The reload (the slow part of an HAProxy change) runs while the member clones; the member
+    // joins in maintenance and is put in service by one runtime command once it is ready.
+    const [, { lag }] = await Promise.all([
+      steps.run(`add ${member} to HAProxy (in maintenance while it clones)`, () =>
+        quick.reconfigureHaproxy({ cluster, profile: desc.settings.profile, statsPort: ports.stats }),
+      ),
+      steps.run(`wait for ${member} streaming`, () =>
+        waits.waitForReplicaStreaming({ cluster, member, members, maxLagBytes: CAUGHT_UP_BYTES }),
+      ),
+    ]);
+    await steps.run(`put ${member} in service in HAProxy (UP in ro)`, () =>
+      waits.putHaproxyMemberInService({ cluster, member, profile: desc.settings.profile, statsPort: ports.stats }),
     );
-    await steps.run(`add ${member} to HAProxy`, () =>
-      quick.reconfigureHaproxy({ cluster, profile: desc.settings.profile, statsPort: ports.stats }),
-    );
-    await steps.run(`wait for ${member} UP in HAProxy ro`, () => waits.waitForHaproxyServerUp({ statsPort: ports.stats, proxy: 'ro', member }));
     const proof = await steps.run(`prove a read through ro lands on ${member}`, () =>
       waits.proveReadOnMember({ cluster, member, roPort: ports.ro }),
     );

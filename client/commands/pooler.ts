@@ -1,4 +1,36 @@
-/** Placeholder. */
+/** `dbaas cluster add-poolers NAME`: pooled endpoints for a cluster made before dbaas created them. */
 import type { Command } from 'commander';
+import { replicaWorkflowIds } from '../../common/names';
+import { parseClusterName } from '../args';
+import { clusterNames } from '../cluster-info';
+import { connectDocker, connectTemporal } from '../connections';
+import { UsageError } from '../errors';
+import type { addPoolers, AddPoolersResult } from '../../workflows';
+import { follow, startOrAttach } from './cluster';
 
-export function registerPoolerCommands(_cluster: Command): void {}
+export async function addPoolersCommand(cluster: string): Promise<void> {
+  const docker = await connectDocker();
+  if (!(await clusterNames(docker)).includes(cluster)) throw new UsageError(`no cluster named ${cluster}`);
+  const { client, connection } = await connectTemporal();
+  try {
+    const handle = await startOrAttach<typeof addPoolers>(
+      client, 'addPoolers', replicaWorkflowIds.addPoolers(cluster), cluster, [cluster],
+      { running: `poolers are being added to ${cluster}`, starting: `adding pooled endpoints to ${cluster}` },
+      async () => undefined,
+    );
+    const r = await follow<AddPoolersResult>(handle, `add poolers to ${cluster}`);
+    const what = r.created.length > 0 ? `started ${r.created.join(', ')}` : 'already there, verified';
+    console.log(`${cluster}: pooled endpoints ${what}: rw 127.0.0.1:${r.ports.pooledRw}, ro 127.0.0.1:${r.ports.pooledRo} (\`dbaas connect ${cluster} --pooled [--ro]\`)`);
+  } finally {
+    await connection.close();
+  }
+}
+
+export function registerPoolerCommands(cluster: Command): void {
+  cluster
+    .command('add-poolers')
+    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
+    .description('add the pooled endpoints (PgBouncer rw and ro) to a cluster created before they existed; a no-op when it has them')
+    .exitOverride()
+    .action((name: string) => addPoolersCommand(name));
+}

@@ -12,12 +12,19 @@ import { clusterNames } from '../cluster-info';
 const DRAIN_TIMEOUT_MS = 30_000;
 
 export async function replicaAddCommand(cluster: string, o: { count: number; readOnly: boolean }): Promise<void> {
-  const docker = await connectDocker();
-  if (!(await clusterNames(docker)).includes(cluster)) throw new UsageError(`no cluster named ${cluster}`);
-  const desc = await describeCluster(docker, cluster);
-  if (!desc.leader) throw new UsageError(`cluster ${cluster} has no leader; cannot clone a new member`);
-  const members = nextMemberNames(desc.namesInUse, o.count);
-  const { client, connection } = await connectTemporal();
+  // The Docker checks and the Temporal connection are independent: do them at once.
+  const checked = (async () => {
+    const docker = await connectDocker();
+    if (!(await clusterNames(docker)).includes(cluster)) throw new UsageError(`no cluster named ${cluster}`);
+    const desc = await describeCluster(docker, cluster);
+    if (!desc.leader) throw new UsageError(`cluster ${cluster} has no leader; cannot clone a new member`);
+    return nextMemberNames(desc.namesInUse, o.count);
+  })();
+  const connecting = connectTemporal();
+  const [members, { client, connection }] = await Promise.all([checked, connecting]).catch(async (err: unknown) => {
+    await connecting.then((c) => c.connection.close(), () => undefined);
+    throw err;
+  });
   try {
     const handles = await Promise.all(
       members.map((member) =>

@@ -15,13 +15,20 @@ export interface HaproxyRenderInput {
   members: string[];
   checks: CheckTiming;
   maxConnPerServer?: number;
+  /**
+   * Members rendered `disabled` (maintenance): a member still cloning is added to the config
+   * early, off the critical path, and put in service later by the runtime API once Patroni
+   * reports it ready (HAProxy 2.6 would otherwise start a new server UP before any check).
+   */
+  disabled?: string[];
 }
 
 export function renderHaproxyConfig(i: HaproxyRenderInput): string {
   const c = i.checks;
   const maxconn = i.maxConnPerServer ?? 100;
+  const disabled = new Set(i.disabled ?? []);
   const servers = i.members
-    .map((m) => `    server ${m} ${containerName(i.cluster, m)}:${PG_PORT} maxconn ${maxconn} check port ${PATRONI_API_PORT}`)
+    .map((m) => `    server ${m} ${containerName(i.cluster, m)}:${PG_PORT} maxconn ${maxconn} check port ${PATRONI_API_PORT}${disabled.has(m) ? ' disabled' : ''}`)
     .join('\n');
   // Servers resolve through Docker's embedded DNS at run time (init-addr none), so a member
   // container restarted with a new IP is followed and a missing one does not stop HAProxy.

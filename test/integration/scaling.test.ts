@@ -138,3 +138,25 @@ test('300 concurrent client connections through the pooled rw endpoint succeed w
     await admin.end();
   }
 });
+
+test('cluster add-poolers gives a cluster without poolers its pooled endpoints, and changes nothing when run again', async () => {
+  const e = childEnv(env, paths);
+  // A cluster made before dbaas created poolers: no pgbouncer containers.
+  for (const kind of ['rw', 'ro']) await docker.getContainer(containerName(S, `pgbouncer-${kind}`)).remove({ force: true });
+  const first = await runCli(['cluster', 'add-poolers', S], e);
+  assert.equal(first.code, 0, first.stderr + first.stdout);
+  assert.match(first.stdout, /started pgbouncer-ro, pgbouncer-rw/);
+  const { Client } = await import('pg');
+  for (const flags of [['--pooled'], ['--pooled', '--ro']]) {
+    const c = new Client({ connectionString: (await runCli(['connect', S, ...flags], e)).stdout.trim() });
+    await c.connect();
+    assert.equal((await c.query<{ ok: number }>('select 1 as ok')).rows[0].ok, 1);
+    await c.end();
+  }
+  const ids = async () => (await Promise.all(['rw', 'ro'].map((k) => docker.getContainer(containerName(S, `pgbouncer-${k}`)).inspect()))).map((i) => i.Id);
+  const before = await ids();
+  const again = await runCli(['cluster', 'add-poolers', S], e);
+  assert.equal(again.code, 0, again.stderr + again.stdout);
+  assert.match(again.stdout, /already there, verified/);
+  assert.deepEqual(await ids(), before);
+});
