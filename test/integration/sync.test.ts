@@ -14,6 +14,7 @@ import { containerName, HAPROXY_MEMBER } from '../../common/names';
 import { HAPROXY_CONFIG_PATH, renderHaproxyConfig } from '../../common/render/haproxy';
 import { PROFILES, type ConnectionInfo } from '../../common/spec';
 import { containerIp, readFileIn } from '../../activities/docker';
+import { describeCluster } from '../../activities/cluster';
 import { memberLeaseTtls, type DcsSettingsView } from '../../activities/dcs-config';
 import { haproxyBackends } from '../../activities/haproxy';
 import { clusterView, memberApi } from '../../activities/patroni';
@@ -161,6 +162,9 @@ test('set-sync on: a synchronous standby, shown by status', async () => {
   const s = await status();
   assert.equal(s.settings?.sync, 'on');
   assert.equal(s.members.filter((m) => m.role === 'sync_standby').length, 1);
+  // What AddReplica and HAProxy re-rendering use: the DCS, not the creation label (default, async).
+  const d = await describeCluster(docker, S);
+  assert.deepEqual([d.settings.profile, d.settings.sync, d.settings.syncStrict], ['fast', true, false]);
 });
 
 test('sync mode: SIGKILL the leader 3 times, every acknowledged COMMIT is on the new leader', async () => {
@@ -177,10 +181,21 @@ test('sync mode: SIGKILL the leader 3 times, every acknowledged COMMIT is on the
   }
 });
 
-test('async mode: the same harness reports the loss (informational)', async () => {
-  const off = await runCli(['cluster', 'set-sync', S, 'off'], childEnv(it.env, it.paths));
+test('set-sync strict, then off', async () => {
+  const e = childEnv(it.env, it.paths);
+  const strict = await runCli(['cluster', 'set-sync', S, 'strict'], e);
+  assert.equal(strict.code, 0, strict.stderr + strict.stdout);
+  assert.match(strict.stdout, /sync strict \(was on\); leader pg-\d, synchronous standby pg-\d/);
+  assert.equal((await status()).settings?.sync, 'strict');
+  const off = await runCli(['cluster', 'set-sync', S, 'off'], e);
   assert.equal(off.code, 0, off.stderr + off.stdout);
-  assert.match(off.stdout, /sync off \(was on\).*no synchronous standby/);
+  assert.match(off.stdout, /sync off \(was strict\).*no synchronous standby/);
+  const s = await status();
+  assert.equal(s.settings?.sync, 'off');
+  assert.equal(s.members.filter((m) => m.role === 'sync_standby').length, 0);
+});
+
+test('async mode: the same harness reports the loss (informational)', async () => {
   const r = await killLeaderRound('loss_async', false);
   console.log(`async round: killed ${r.killed}, new leader ${r.newLeader}, ${r.acked} commits acknowledged, ` +
     `${r.lost.length} lost${r.lost.length ? ` (ids ${r.lost.slice(0, 10).join(', ')})` : ''}, writes back ${r.failoverMs ?? '?'} ms after the kill`);
