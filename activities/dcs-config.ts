@@ -197,7 +197,10 @@ export function createDcsConfigActivities(docker: Docker, _paths: Paths) {
 
     /**
      * Every running member applied the DCS config `want` (see the file comment). Each member's HA
-     * loop is woken so this takes one loop, not up to loop_wait.
+     * loop is woken so this takes one loop, not up to loop_wait. With a ttl in `want` the proof is
+     * the member's lease; since every shipped profile has its own ttl, that covers set-profile
+     * (timing edited by hand to the same ttl would pass at once: no per-member sign of loop_wait).
+     * Without a ttl, the member's DCS view is the best sign there is.
      */
     async waitForDcsConfigApplied(i: { cluster: string; want: DcsPatch; timeoutMs?: number }): Promise<ConfigApplied> {
       const wake = new Map<string, number>();

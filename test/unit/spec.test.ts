@@ -5,6 +5,7 @@ import {
   syncModeOfDcs, timingDcsPatch, validateSpec, type ClusterSettings, type ClusterSpec,
 } from '../../common/spec';
 import { containerName, labels, networkName, volumeName } from '../../common/names';
+import { configHas, dcsSettingsView } from '../../activities/dcs-config';
 
 const ok: ClusterSpec = { name: 'orders', replicas: 2, sync: false, profile: 'default', etcdMembers: 1 };
 
@@ -82,4 +83,12 @@ test('current settings come from the DCS; the creation label fills in the rest',
   assert.deepEqual(now, { profile: 'fast', sync: true, syncStrict: true, etcdMembers: 3 });
   // Hand-set timing matches no profile: keep the created profile's name (HAProxy checks follow it).
   assert.equal(settingsFromDcs({ ttl: 20, loop_wait: 5, retry_timeout: 5 }, created).profile, 'default');
+});
+
+test('a DCS config has a patch when every patched key holds that value (compared as Patroni does, as strings)', () => {
+  assert.ok(configHas({ ttl: 10, loop_wait: 2, synchronous_mode: true }, { ttl: 10, synchronous_mode: true }));
+  assert.ok(!configHas({ ttl: 30 }, { ttl: 10 }));
+  assert.ok(!configHas({}, { synchronous_mode: false }));
+  assert.deepEqual(dcsSettingsView({ ttl: 20, loop_wait: 5, retry_timeout: 5, synchronous_mode: true }, 'pg-1'),
+    { profile: 'custom', sync: 'on', ttl: 20, loopWait: 5, retryTimeout: 5, readFrom: 'pg-1' });
 });
