@@ -3,8 +3,9 @@ import type Docker from 'dockerode';
 import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_PORT_PREFIX, LABEL_ROLE, LABEL_SPEC } from '../common/names';
 import type { MemberView } from '../common/members';
 import { portsFromBase } from '../common/ports';
-import type { ClusterPorts, ClusterSettings } from '../common/spec';
+import { settingsFromDcs, type ClusterPorts, type ClusterSettings } from '../common/spec';
 import { clusterView } from './patroni';
+import { readDcsConfig } from './dcs-config';
 import { removeClusterResources, type RemovalReport } from './docker';
 import { ErrorTypes, finalError } from './errors';
 import { POSTGRES_STOP_TIMEOUT_SEC } from './patroni';
@@ -33,6 +34,7 @@ export async function clusterIsLive(docker: Docker, cluster: string): Promise<bo
 
 export interface ClusterDescription {
   cluster: string;
+  /** Profile and sync from Patroni's DCS config (set-profile / set-sync change them); the label when no member answers. */
   settings: ClusterSettings;
   /** Postgres members by container (pg-0, pg-1, ...) with Patroni's view of each. */
   members: (MemberView & { state: string; running: boolean })[];
@@ -50,9 +52,13 @@ export async function describeCluster(docker: Docker, cluster: string): Promise<
   if (pg.length === 0) throw finalError(ErrorTypes.ClusterNotFound, `no cluster named ${cluster}`);
   const specLabel = pg.map((c) => c.Labels[LABEL_SPEC]).find(Boolean);
   if (!specLabel) throw finalError(ErrorTypes.ClusterNotFound, `cluster ${cluster} has no ${LABEL_SPEC} label (made by an older dbaas); recreate it`);
-  const settings = JSON.parse(specLabel) as ClusterSettings;
+  const created = JSON.parse(specLabel) as ClusterSettings;
   const names = pg.map((c) => c.Labels[LABEL_MEMBER]).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
   const view = (await clusterView(docker, cluster, names)) ?? [];
+  const leaderName = view.find((v) => v.role === 'leader')?.name;
+  // The label says what the cluster was created with; the DCS what it runs with now.
+  const dcs = await readDcsConfig(docker, cluster, [...(leaderName ? [leaderName] : []), ...names]);
+  const settings = dcs ? settingsFromDcs(dcs.config, created) : created;
   const members = names.map((name) => {
     const c = pg.find((x) => x.Labels[LABEL_MEMBER] === name);
     const v = view.find((x) => x.name === name);

@@ -1,7 +1,277 @@
-/** Placeholder: filled in by the issue-4 work. */
+/**
+ * Patroni's dynamic configuration (the `config` key in the DCS): read it, PATCH it, and prove
+ * that every member applied it. Used by set-profile and set-sync, and by describeCluster, for
+ * which the DCS (not the creation label) is the source of truth for profile and sync mode.
+ *
+ * What "applied" means, per member (Patroni 3.0.2 source):
+ * - Every HA loop loads the cluster from the DCS and, right after the loop, calls
+ *   set_dynamic_configuration → dcs.reload_config, which sets loop_wait, ttl and retry_timeout
+ *   together. A changed ttl drops the member's etcd lease; its next touch_member re-puts its member
+ *   key under a new lease granted with the new ttl. So "the lease on /members/<name> was granted
+ *   with the new ttl" proves that this member's own Patroni runs with the new timing.
+ *   (A member's GET /config is NOT such a proof: it returns the DCS copy, which a PATCH or a
+ *   GET on that member refreshes outside the HA loop.)
+ * - Sync mode: replicas read synchronous_mode from the DCS at every loop (nothing to apply); the
+ *   leader applies it to synchronous_standby_names and records the standby in the /sync key. So
+ *   on/strict is applied when /cluster shows a sync_standby that the leader's pg_stat_replication
+ *   reports as `sync`; off when no member is sync_standby and no replication row is `sync`.
+ */
 import type Docker from 'dockerode';
 import type { Paths } from '../common/paths';
+import { ETCD_CLIENT_PORT, LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE, PATRONI_NAMESPACE, containerName } from '../common/names';
+import { profileOfDcs, syncModeOfDcs, type DcsConfig, type ProfileName, type SyncMode } from '../common/spec';
+import { containerIp } from './docker';
+import { pollUntil } from './heartbeat';
+import { getCluster, getPatroni } from './patroni-api';
+import { memberApi } from './patroni';
 
-export function createDcsConfigActivities(_docker: Docker, _paths: Paths) {
-  return {};
+/** Keys whose values set-profile / set-sync write; a PATCH body is a subset of them. */
+export type DcsPatch = Partial<Record<keyof DcsConfig, number | boolean>>;
+
+/**
+ * A PATCH that changes nothing (it deletes a key that never exists) but makes Patroni 3.0.2 run
+ * its HA loop now (do_PATCH_config calls ha.wakeup() whenever the body is non-empty). Unlike
+ * re-sending a current value, it cannot undo a concurrent change made through another member.
+ */
+export const WAKE_PATCH = { dbaas_wakeup: null } as const;
+
+async function readJson(url: string, init?: RequestInit): Promise<unknown> {
+  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(3000) });
+  if (!res.ok) throw new Error(`${init?.method ?? 'GET'} ${url}: HTTP ${res.status}`);
+  return res.json();
+}
+
+export async function getDcsConfig(api: string): Promise<DcsConfig> {
+  return (await readJson(`${api}/config`)) as DcsConfig;
+}
+
+/** PATCH /config: Patroni merges the body into the DCS config (null deletes a key) and returns the result. */
+export async function patchDcsConfigAt(api: string, patch: object): Promise<DcsConfig> {
+  return (await readJson(`${api}/config`, {
+    method: 'PATCH',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(patch),
+  })) as DcsConfig;
+}
+
+/** Postgres members whose containers are running, in member order. */
+async function runningMembers(docker: Docker, cluster: string): Promise<string[]> {
+  const cs = await docker.listContainers({ filters: { label: [`${LABEL_CLUSTER}=${cluster}`, `${LABEL_ROLE}=postgres`] } });
+  return cs.map((c) => c.Labels[LABEL_MEMBER]).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+}
+
+/** The DCS config as the first answering member (leader first when given) sees it. */
+export async function readDcsConfig(docker: Docker, cluster: string, members: string[]): Promise<{ config: DcsConfig; member: string } | undefined> {
+  for (const m of [...new Set(members)]) {
+    const api = await memberApi(docker, cluster, m);
+    if (!api) continue;
+    try {
+      return { config: await getDcsConfig(api), member: m };
+    } catch {
+      // try the next member
+    }
+  }
+  return undefined;
+}
+
+/** The settings as the CLI shows them: profile (or custom timing) and sync mode, from the DCS. */
+export interface DcsSettingsView {
+  profile: ProfileName | 'custom';
+  sync: SyncMode;
+  ttl: number | null;
+  loopWait: number | null;
+  retryTimeout: number | null;
+  /** The member whose API answered. */
+  readFrom: string;
+}
+
+export function dcsSettingsView(config: DcsConfig, readFrom: string): DcsSettingsView {
+  const n = (v: unknown): number | null => (v === undefined || v === null ? null : Number(v));
+  return {
+    profile: profileOfDcs(config) ?? 'custom',
+    sync: syncModeOfDcs(config),
+    ttl: n(config.ttl),
+    loopWait: n(config.loop_wait),
+    retryTimeout: n(config.retry_timeout),
+    readFrom,
+  };
+}
+
+// --- etcd v3 JSON gateway (etcd 3.4 serves it on the client port): keys and leases in base64 ---
+
+const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
+
+async function etcdEndpoints(docker: Docker, cluster: string): Promise<string[]> {
+  const cs = await docker.listContainers({ filters: { label: [`${LABEL_CLUSTER}=${cluster}`, `${LABEL_ROLE}=etcd`] } });
+  const ips = await Promise.all(cs.map((c) => containerIp(docker, cluster, containerName(cluster, c.Labels[LABEL_MEMBER]))));
+  return ips.filter((ip): ip is string => Boolean(ip)).map((ip) => `http://${ip}:${ETCD_CLIENT_PORT}`);
+}
+
+async function etcdCall(endpoints: string[], path: string, body: object): Promise<Record<string, unknown>> {
+  let last: unknown = new Error('no etcd member is running');
+  for (const e of endpoints) {
+    try {
+      return (await readJson(`${e}${path}`, { method: 'POST', body: JSON.stringify(body) })) as Record<string, unknown>;
+    } catch (err) {
+      last = err;
+    }
+  }
+  throw last;
+}
+
+/** The TTL its lease was granted with, for each member key (undefined: no key or no lease). */
+export async function memberLeaseTtls(docker: Docker, cluster: string, members: string[]): Promise<Map<string, number | undefined>> {
+  const endpoints = await etcdEndpoints(docker, cluster);
+  const out = new Map<string, number | undefined>();
+  for (const m of members) {
+    const r = await etcdCall(endpoints, '/v3/kv/range', { key: b64(`${PATRONI_NAMESPACE}${cluster}/members/${m}`) });
+    const lease = (r.kvs as { lease?: string }[] | undefined)?.[0]?.lease;
+    if (!lease || lease === '0') {
+      out.set(m, undefined);
+      continue;
+    }
+    const t = await etcdCall(endpoints, '/v3/lease/timetolive', { ID: lease });
+    out.set(m, t.grantedTTL === undefined ? undefined : Number(t.grantedTTL));
+  }
+  return out;
+}
+
+/** Exactly the values of `want` are in `have` (compared as Patroni compares them: as strings). */
+export function configHas(have: DcsConfig, want: DcsPatch): boolean {
+  return Object.entries(want).every(([k, v]) => String((have as Record<string, unknown>)[k]) === String(v));
+}
+
+export interface PatchResult {
+  /** The member whose API took the PATCH. */
+  member: string;
+  /** The DCS config before and after. */
+  before: DcsConfig;
+  after: DcsConfig;
+}
+
+export interface ConfigApplied {
+  /** Members whose Patroni runs with the new config (lease proof or DCS view, see above). */
+  applied: string[];
+  /** Members with a container that is not running: they load the config from the DCS when they start. */
+  notRunning: string[];
+}
+
+export interface SyncApplied {
+  mode: SyncMode;
+  leader: string;
+  /** The synchronous standby, or null for mode off. */
+  syncStandby: string | null;
+}
+
+export function createDcsConfigActivities(docker: Docker, _paths: Paths) {
+  return {
+    /** The DCS config through the first answering member. Fails when none answers. */
+    async readClusterConfig(i: { cluster: string }): Promise<{ config: DcsConfig; member: string }> {
+      const r = await readDcsConfig(docker, i.cluster, await runningMembers(docker, i.cluster));
+      if (!r) throw new Error(`no Patroni API of ${i.cluster} answers`);
+      return r;
+    },
+
+    /**
+     * PATCH the DCS config through a member that answers (the leader first). Idempotent: a
+     * retry finds the values in place, Patroni writes nothing and returns the same config.
+     */
+    async patchDcsConfig(i: { cluster: string; leader: string | null; patch: DcsPatch }): Promise<PatchResult> {
+      const members = [...(i.leader ? [i.leader] : []), ...(await runningMembers(docker, i.cluster))];
+      let last: unknown = new Error(`no member of ${i.cluster} is running`);
+      for (const m of [...new Set(members)]) {
+        const api = await memberApi(docker, i.cluster, m);
+        if (!api) continue;
+        try {
+          // Fresh DCS copy first (a PATCH refreshes it), so `before` is not a stale cache.
+          const before = await patchDcsConfigAt(api, WAKE_PATCH);
+          const after = await patchDcsConfigAt(api, i.patch);
+          if (!configHas(after, i.patch)) throw new Error(`Patroni on ${m} returned a config without the patch: ${JSON.stringify(after)}`);
+          return { member: m, before, after };
+        } catch (err) {
+          last = err;
+        }
+      }
+      throw last;
+    },
+
+    /**
+     * Every running member applied the DCS config `want` (see the file comment). Each member's HA
+     * loop is woken so this takes one loop, not up to loop_wait. With a ttl in `want` the proof is
+     * the member's lease; since every shipped profile has its own ttl, that covers set-profile
+     * (timing edited by hand to the same ttl would pass at once: no per-member sign of loop_wait).
+     * Without a ttl, the member's DCS view is the best sign there is.
+     */
+    async waitForDcsConfigApplied(i: { cluster: string; want: DcsPatch; timeoutMs?: number }): Promise<ConfigApplied> {
+      const wake = new Map<string, number>();
+      return pollUntil<ConfigApplied>(
+        'every member to apply the config',
+        async () => {
+          const cs = await docker.listContainers({ all: true, filters: { label: [`${LABEL_CLUSTER}=${i.cluster}`, `${LABEL_ROLE}=postgres`] } });
+          const running = cs.filter((c) => c.State === 'running').map((c) => c.Labels[LABEL_MEMBER]).sort();
+          const notRunning = cs.filter((c) => c.State !== 'running').map((c) => c.Labels[LABEL_MEMBER]).sort();
+          const leases = i.want.ttl === undefined ? undefined : await memberLeaseTtls(docker, i.cluster, running);
+          const pending: string[] = [];
+          for (const m of running) {
+            const api = await memberApi(docker, i.cluster, m);
+            if (!api) {
+              pending.push(`${m} (no API)`);
+              continue;
+            }
+            const view = await getDcsConfig(api).catch(() => undefined);
+            const ok = leases ? leases.get(m) === Number(i.want.ttl) : view !== undefined && configHas(view, i.want);
+            if (ok) continue;
+            pending.push(leases ? `${m} (lease ttl ${leases.get(m) ?? 'none'})` : `${m} (config ${view ? 'old' : 'unreadable'})`);
+            if (Date.now() - (wake.get(m) ?? 0) > 2000) {
+              wake.set(m, Date.now());
+              await patchDcsConfigAt(api, WAKE_PATCH).catch(() => undefined);
+            }
+          }
+          return pending.length === 0 ? { done: { applied: running, notRunning } } : { status: `waiting for ${pending.join(', ')}` };
+        },
+        { intervalMs: 500, timeoutMs: i.timeoutMs ?? 180_000 },
+      );
+    },
+
+    /**
+     * The leader runs the sync mode: on/strict with a synchronous standby that PostgreSQL reports
+     * as `sync`; off with none. Waits for a replica to qualify (it must be streaming).
+     */
+    async waitForSyncApplied(i: { cluster: string; mode: SyncMode; timeoutMs?: number }): Promise<SyncApplied> {
+      let lastWake = 0;
+      return pollUntil<SyncApplied>(
+        `sync mode ${i.mode} in effect`,
+        async () => {
+          const members = await runningMembers(docker, i.cluster);
+          let view;
+          for (const m of members) {
+            const api = await memberApi(docker, i.cluster, m);
+            view = api ? await getCluster(api).catch(() => undefined) : undefined;
+            if (view) break;
+          }
+          if (!view) return { status: 'no Patroni API answers' };
+          const leader = view.find((m) => m.role === 'leader');
+          if (!leader) return { status: 'no leader' };
+          const leaderApi = await memberApi(docker, i.cluster, leader.name);
+          if (!leaderApi) return { status: `leader ${leader.name} not reachable` };
+          if (Date.now() - lastWake > 2000) {
+            lastWake = Date.now();
+            await patchDcsConfigAt(leaderApi, WAKE_PATCH).catch(() => undefined);
+          }
+          const rows = (await getPatroni(leaderApi)).replication;
+          const syncRows = rows.filter((r) => r.sync_state === 'sync').map((r) => r.application_name);
+          const standby = view.find((m) => m.role === 'sync_standby')?.name ?? null;
+          if (i.mode === 'off') {
+            return !standby && syncRows.length === 0
+              ? { done: { mode: i.mode, leader: leader.name, syncStandby: null } }
+              : { status: `still synchronous: standby ${standby ?? 'none'}, sync rows [${syncRows.join(',')}]` };
+          }
+          return standby && syncRows.includes(standby)
+            ? { done: { mode: i.mode, leader: leader.name, syncStandby: standby } }
+            : { status: `standby ${standby ?? 'none'}, sync rows [${syncRows.join(',')}], replication [${rows.map((r) => `${r.application_name}:${r.state}/${r.sync_state ?? ''}`).join(' ')}]` };
+        },
+        { intervalMs: 500, timeoutMs: i.timeoutMs ?? 180_000 },
+      );
+    },
+  };
 }

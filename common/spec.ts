@@ -55,13 +55,81 @@ export interface ClusterSpec {
   replicas: number;
   /** Patroni synchronous_mode. */
   sync: boolean;
+  /**
+   * Patroni synchronous_mode_strict: with no synchronous standby, commits wait instead of
+   * going on unreplicated. Needs `sync`. Optional so specs written before it mean false.
+   */
+  syncStrict?: boolean;
   profile: ProfileName;
   /** etcd members: 1 or 3. */
   etcdMembers: 1 | 3;
 }
 
-/** What every member of a cluster is created with; kept as the dbaas.spec label on its containers. */
-export type ClusterSettings = Pick<ClusterSpec, 'profile' | 'sync' | 'etcdMembers'>;
+/**
+ * What every member of a cluster is created with; kept as the dbaas.spec label on its
+ * containers. profile and sync can change later (set-profile, set-sync): their source of truth
+ * is then Patroni's DCS config, and the label only says what the cluster was created with.
+ */
+export type ClusterSettings = Pick<ClusterSpec, 'profile' | 'sync' | 'syncStrict' | 'etcdMembers'>;
+
+/** Synchronous replication as one user-facing value: off, on (synchronous_mode), strict (+ synchronous_mode_strict). */
+export type SyncMode = 'off' | 'on' | 'strict';
+export const SYNC_MODES: readonly SyncMode[] = ['off', 'on', 'strict'];
+
+export function isSyncMode(s: string): s is SyncMode {
+  return (SYNC_MODES as readonly string[]).includes(s);
+}
+
+export function syncModeOf(s: { sync: boolean; syncStrict?: boolean }): SyncMode {
+  if (!s.sync) return 'off';
+  return s.syncStrict ? 'strict' : 'on';
+}
+
+/** The Patroni DCS keys that express a sync mode. */
+export function syncDcsPatch(mode: SyncMode): { synchronous_mode: boolean; synchronous_mode_strict: boolean } {
+  return { synchronous_mode: mode !== 'off', synchronous_mode_strict: mode === 'strict' };
+}
+
+/** The Patroni DCS keys that express a profile's HA timing. */
+export function timingDcsPatch(t: HaTiming): { ttl: number; loop_wait: number; retry_timeout: number; maximum_lag_on_failover: number } {
+  return { ttl: t.ttl, loop_wait: t.loopWait, retry_timeout: t.retryTimeout, maximum_lag_on_failover: t.maximumLagOnFailover };
+}
+
+/** The subset of Patroni's dynamic (DCS) configuration that dbaas manages, as GET /config returns it. */
+export interface DcsConfig {
+  ttl?: number;
+  loop_wait?: number;
+  retry_timeout?: number;
+  maximum_lag_on_failover?: number;
+  synchronous_mode?: boolean;
+  synchronous_mode_strict?: boolean;
+}
+
+/** The profile whose ttl/loop_wait/retry_timeout the DCS holds, or undefined for timing set by hand. */
+export function profileOfDcs(c: DcsConfig): ProfileName | undefined {
+  return (Object.values(PROFILES) as HaProfile[]).find(
+    (p) => p.patroni.ttl === Number(c.ttl) && p.patroni.loopWait === Number(c.loop_wait) && p.patroni.retryTimeout === Number(c.retry_timeout),
+  )?.name;
+}
+
+/** Patroni parses booleans in the DCS loosely (true, "true", "on"); so do we. */
+function dcsBool(v: unknown): boolean {
+  return v === true || (typeof v === 'string' && ['true', 'on', 'yes', '1'].includes(v.toLowerCase()));
+}
+
+export function syncModeOfDcs(c: DcsConfig): SyncMode {
+  return syncModeOf({ sync: dcsBool(c.synchronous_mode), syncStrict: dcsBool(c.synchronous_mode_strict) });
+}
+
+/**
+ * Current settings: profile and sync from the DCS config (the source of truth once set-profile or
+ * set-sync ran), the rest from the creation label. Timing that matches no profile keeps the
+ * label's profile name.
+ */
+export function settingsFromDcs(c: DcsConfig, created: ClusterSettings): ClusterSettings {
+  const mode = syncModeOfDcs(c);
+  return { ...created, profile: profileOfDcs(c) ?? created.profile, sync: mode !== 'off', syncStrict: mode === 'strict' };
+}
 
 export interface CreateClusterInput extends ClusterSpec {
   /** Leave whatever was created in place when a step fails for good (for debugging). */
@@ -144,6 +212,9 @@ export function validateSpec(spec: ClusterSpec): void {
   if (profErr) throw new SpecError(`profile ${spec.profile}: ${profErr}`);
   if (spec.sync && spec.replicas < 1) {
     throw new SpecError('synchronous mode needs at least 1 replica');
+  }
+  if (spec.syncStrict && !spec.sync) {
+    throw new SpecError('strict synchronous mode (--sync-strict) needs synchronous mode (--sync)');
   }
 }
 

@@ -1,4 +1,83 @@
-/** Placeholder. */
+/** `dbaas cluster set-profile NAME PROFILE` and `dbaas cluster set-sync NAME off|on|strict`. */
 import type { Command } from 'commander';
+import { haWorkflowIds } from '../../common/names';
+import { PROFILES, SYNC_MODES, clusterNameProblem, isProfileName, isSyncMode, type ProfileName, type SyncMode } from '../../common/spec';
+import type { SetProfileResult, SetSyncResult, setProfile, setSync } from '../../workflows';
+import { clusterNames } from '../cluster-info';
+import { connectDocker, connectTemporal } from '../connections';
+import { UsageError } from '../errors';
+import { follow, startOrAttach } from './cluster';
 
-export function registerClusterConfigCommands(_cluster: Command): void {}
+function parseName(v: string): string {
+  const problem = clusterNameProblem(v);
+  if (problem) throw new UsageError(problem);
+  return v;
+}
+
+export function parseProfileArg(v: string): ProfileName {
+  if (!isProfileName(v)) throw new UsageError(`profile must be one of ${Object.keys(PROFILES).join(', ')}, got "${v}"`);
+  return v;
+}
+
+export function parseSyncModeArg(v: string): SyncMode {
+  if (!isSyncMode(v)) throw new UsageError(`sync mode must be one of ${SYNC_MODES.join(', ')}, got "${v}"`);
+  return v;
+}
+
+async function assertClusterExists(name: string): Promise<void> {
+  const docker = await connectDocker();
+  if (!(await clusterNames(docker)).includes(name)) throw new UsageError(`no cluster named ${name}`);
+}
+
+export async function setProfileCommand(name: string, profile: ProfileName): Promise<void> {
+  await assertClusterExists(name);
+  const { client, connection } = await connectTemporal();
+  try {
+    const handle = await startOrAttach<typeof setProfile>(
+      client, 'setProfile', haWorkflowIds.setProfile(name), name, [{ cluster: name, profile }],
+      { running: `the profile of ${name} is being changed`, starting: `setting profile ${profile} on ${name}` },
+      async () => undefined,
+    );
+    const r = await follow<SetProfileResult>(handle, `set-profile ${name}`);
+    const t = PROFILES[r.profile].patroni;
+    const h = PROFILES[r.profile].haproxy;
+    console.log(`${r.cluster}: profile ${r.profile} (was ${r.previous}): ttl ${t.ttl} s, loop_wait ${t.loopWait} s, retry_timeout ${t.retryTimeout} s, applied by ${r.applied.join(', ')}` +
+      (r.notRunning.length ? ` (stopped, will load it on start: ${r.notRunning.join(', ')})` : ''));
+    console.log(`  HAProxy checks every ${h.interMs / 1000} s, down after ${h.fall}, up after ${h.rise}${r.haproxyChanged ? ' (reloaded)' : ' (unchanged)'}`);
+  } finally {
+    await connection.close();
+  }
+}
+
+export async function setSyncCommand(name: string, mode: SyncMode): Promise<void> {
+  await assertClusterExists(name);
+  const { client, connection } = await connectTemporal();
+  try {
+    const handle = await startOrAttach<typeof setSync>(
+      client, 'setSync', haWorkflowIds.setSync(name), name, [{ cluster: name, mode }],
+      { running: `the sync mode of ${name} is being changed`, starting: `setting sync mode ${mode} on ${name}` },
+      async () => undefined,
+    );
+    const r = await follow<SetSyncResult>(handle, `set-sync ${name}`);
+    console.log(`${r.cluster}: sync ${r.mode} (was ${r.previous}); leader ${r.leader}` + (r.syncStandby ? `, synchronous standby ${r.syncStandby}` : ', no synchronous standby'));
+  } finally {
+    await connection.close();
+  }
+}
+
+export function registerClusterConfigCommands(cluster: Command): void {
+  cluster
+    .command('set-profile')
+    .argument('<name>', 'cluster name', parseName)
+    .argument('<profile>', `HA timing profile: ${Object.keys(PROFILES).join(' | ')}`, parseProfileArg)
+    .description('change the HA timing (Patroni ttl, loop_wait, retry_timeout) and the HAProxy checks of a running cluster; no restart')
+    .exitOverride()
+    .action((name: string, profile: ProfileName) => setProfileCommand(name, profile));
+  cluster
+    .command('set-sync')
+    .argument('<name>', 'cluster name', parseName)
+    .argument('<mode>', 'off | on (synchronous_mode) | strict (also synchronous_mode_strict)', parseSyncModeArg)
+    .description('switch synchronous replication of a running cluster off, on or to strict')
+    .exitOverride()
+    .action((name: string, mode: SyncMode) => setSyncCommand(name, mode));
+}

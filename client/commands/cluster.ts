@@ -9,6 +9,7 @@ import { resolvePaths } from '../../common/paths';
 import { temporalConfig } from '../../common/temporal-config';
 import { SpecError, validateSpec, type ConnectionInfo, type CreateClusterInput } from '../../common/spec';
 import type { createCluster, deleteCluster, DeleteClusterResult } from '../../workflows';
+import { dcsSettingsView, readDcsConfig, type DcsSettingsView } from '../../activities/dcs-config';
 import { clusterIsLive, clusterNames, clusterStatus, type ClusterStatus } from '../cluster-info';
 import { connectDocker, connectTemporal } from '../connections';
 import { OperationError, UsageError } from '../errors';
@@ -133,6 +134,8 @@ export function printConnectionInfo(info: ConnectionInfo): void {
 export interface CreateOptions {
   replicas: number;
   sync: boolean;
+  /** synchronous_mode_strict; implies sync. */
+  syncStrict?: boolean;
   profile: CreateClusterInput['profile'];
   etcd: 1 | 3;
   detach: boolean;
@@ -141,7 +144,7 @@ export interface CreateOptions {
 
 export async function createClusterCommand(name: string, o: CreateOptions): Promise<void> {
   const input: CreateClusterInput = {
-    name, replicas: o.replicas, sync: o.sync, profile: o.profile, etcdMembers: o.etcd, keepOnFailure: o.keepOnFailure,
+    name, replicas: o.replicas, sync: o.sync || (o.syncStrict ?? false), syncStrict: o.syncStrict ?? false, profile: o.profile, etcdMembers: o.etcd, keepOnFailure: o.keepOnFailure,
   };
   try {
     validateSpec(input);
@@ -183,11 +186,14 @@ export async function statusCommand(name: string, o: { json: boolean }): Promise
   const docker = await connectDocker();
   if (!(await clusterNames(docker)).includes(name)) throw new UsageError(`no cluster named ${name}`);
   const s = await clusterStatus(docker, resolvePaths(), name);
+  // Profile and sync mode as they are now: Patroni's DCS config, not the creation label.
+  const dcs = await readDcsConfig(docker, name, [...(s.leader ? [s.leader] : []), ...s.members.map((m) => m.name)]);
+  const settings = dcs ? dcsSettingsView(dcs.config, dcs.member) : null;
   if (o.json) {
-    console.log(JSON.stringify(s, null, 2));
+    console.log(JSON.stringify({ ...s, settings }, null, 2));
     return;
   }
-  printStatus(s);
+  printStatus(s, settings);
 }
 
 /** Colours only on a terminal, so piped output and logs stay plain text. */
@@ -197,8 +203,15 @@ function table(head: string[]): Table.Table {
     : new Table({ head, style: { head: [], border: [] } });
 }
 
-function printStatus(s: ClusterStatus): void {
+function printStatus(s: ClusterStatus, settings: DcsSettingsView | null): void {
   console.log(`cluster ${s.name}   leader: ${s.leader ?? 'none'}`);
+  if (settings) {
+    const standby = s.members.find((m) => m.role === 'sync_standby')?.name;
+    console.log(`profile: ${settings.profile} (ttl ${settings.ttl}, loop_wait ${settings.loopWait}, retry_timeout ${settings.retryTimeout})   ` +
+      `sync: ${settings.sync}${settings.sync === 'off' ? '' : ` (synchronous standby: ${standby ?? 'none'})`}`);
+  } else {
+    console.log('profile, sync: unknown (no Patroni API answers)');
+  }
   const t = table(['member', 'role', 'state', 'lag', 'timeline', 'port', 'container', 'created']);
   for (const m of s.members) {
     t.push([m.name + (m.nofailover ? ' (read-only)' : ''), m.role, m.state, m.lag ?? '', m.timeline ?? '', m.port ?? '', m.container.state, m.container.created]);

@@ -30,6 +30,8 @@ export interface PatroniRenderInput {
   etcdMembers: string[];
   profile: HaProfile;
   sync: boolean;
+  /** synchronous_mode_strict; only meaningful with sync. */
+  syncStrict?: boolean;
   tags: PatroniMemberTags;
   passwords: ClusterPasswords;
 }
@@ -69,6 +71,8 @@ export function renderPatroniConfig(i: PatroniRenderInput): string {
         retry_timeout: p.retryTimeout,
         maximum_lag_on_failover: p.maximumLagOnFailover,
         synchronous_mode: i.sync,
+        // Strict: with no synchronous standby left, commits wait rather than go on unreplicated.
+        synchronous_mode_strict: i.sync && (i.syncStrict ?? false),
         postgresql: {
           use_pg_rewind: true,
           use_slots: true,

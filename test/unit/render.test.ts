@@ -9,7 +9,7 @@ import { upServers } from '../../activities/haproxy';
 
 const passwords = { superuser: 'su-secret', replication: 'repl-secret', rewind: 'rew-secret', pooler: 'pool-secret' };
 
-function patroni(overrides: { sync?: boolean; nofailover?: boolean; etcd?: string[] } = {}): Record<string, any> {
+function patroni(overrides: { sync?: boolean; syncStrict?: boolean; nofailover?: boolean; etcd?: string[] } = {}): Record<string, any> {
   return parse(
     renderPatroniConfig({
       cluster: 'orders',
@@ -17,6 +17,7 @@ function patroni(overrides: { sync?: boolean; nofailover?: boolean; etcd?: strin
       etcdMembers: overrides.etcd ?? ['etcd-0'],
       profile: PROFILES.fast,
       sync: overrides.sync ?? false,
+      syncStrict: overrides.syncStrict,
       tags: { nofailover: overrides.nofailover ?? false, noloadbalance: false },
       passwords,
     }),
@@ -56,6 +57,16 @@ test('patroni.yml: HA timing from the profile, sync mode and tags from the spec'
   assert.equal(c.bootstrap.dcs.synchronous_mode, true);
   assert.equal(c.tags.nofailover, true);
   assert.equal(patroni().bootstrap.dcs.synchronous_mode, false);
+});
+
+test('patroni.yml: synchronous_mode_strict only with sync --sync-strict', () => {
+  assert.equal(patroni().bootstrap.dcs.synchronous_mode_strict, false);
+  assert.equal(patroni({ sync: true }).bootstrap.dcs.synchronous_mode_strict, false);
+  const strict = patroni({ sync: true, syncStrict: true }).bootstrap.dcs;
+  assert.equal(strict.synchronous_mode, true);
+  assert.equal(strict.synchronous_mode_strict, true);
+  // Strict without sync would block nothing in Patroni but say something false: never rendered.
+  assert.equal(patroni({ sync: false, syncStrict: true }).bootstrap.dcs.synchronous_mode_strict, false);
 });
 
 test('haproxy.cfg: rw checks /primary, ro checks /replica round robin, every member in both', () => {
