@@ -85,17 +85,17 @@ export async function getPatroni(apiBase: string): Promise<PatroniNodeStatus> {
 
 /**
  * Wake the node's HA loop now instead of at the next loop_wait. Patroni 3.0.2's PATCH /config
- * calls ha.wakeup() even when the patch changes nothing, so re-sending the current ttl is a
- * no-op that makes the leader create a new member's replication slot at once (otherwise the
- * replica waits up to loop_wait, 10 s in the default profile, for its slot).
+ * calls ha.wakeup() for any non-empty body, and a key nobody reads set to null writes nothing
+ * to the DCS, so this is a no-op that makes the leader create a new member's replication slot
+ * at once (otherwise the replica waits up to loop_wait, 10 s in the default profile). It must
+ * not re-send a value read from /config: that is the member's cached copy, and writing it back
+ * could undo a concurrent set-profile.
  */
 export async function wakeHaLoop(apiBase: string): Promise<void> {
-  const cfg = (await getJson(`${apiBase}/config`)) as { ttl?: unknown };
-  if (typeof cfg.ttl !== 'number') return;
   await fetch(`${apiBase}/config`, {
     method: 'PATCH',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ ttl: cfg.ttl }),
+    body: JSON.stringify({ dbaas_wakeup: null }),
     signal: AbortSignal.timeout(2000),
   });
 }

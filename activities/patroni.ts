@@ -72,7 +72,7 @@ export function createPatroniActivities(docker: Docker, paths: Paths) {
     async startPostgresMember(i: PostgresMemberInput): Promise<void> {
       const { spec, member } = i;
       const l = labels(spec.name, 'postgres', member);
-      const settings: ClusterSettings = { profile: spec.profile, sync: spec.sync, etcdMembers: spec.etcdMembers };
+      const settings: ClusterSettings = { profile: spec.profile, sync: spec.sync, syncStrict: spec.syncStrict ?? false, etcdMembers: spec.etcdMembers };
       const extraLabels: Record<string, string> = { [LABEL_SPEC]: JSON.stringify(settings), 'dbaas.nofailover': String(i.nofailover ?? false) };
       if (i.directPort !== undefined) extraLabels[`${LABEL_PORT_PREFIX}direct`] = String(i.directPort);
       const direct = i.directPort === undefined ? {} : {
@@ -87,6 +87,7 @@ export function createPatroniActivities(docker: Docker, paths: Paths) {
         etcdMembers: etcdMemberNames(spec.etcdMembers),
         profile: PROFILES[spec.profile],
         sync: spec.sync,
+        syncStrict: spec.syncStrict ?? false,
         tags: { nofailover: i.nofailover ?? false, noloadbalance: i.noloadbalance ?? false },
         passwords: readClusterSecrets(paths, spec.name),
       });

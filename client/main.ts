@@ -29,6 +29,7 @@ export function buildProgram(): Command {
     .argument('<name>', 'cluster name (DNS label, 1-30 characters)', arg(parseClusterName))
     .option('--replicas <n>', 'replicas besides the leader (0-8)', arg(parseReplicas), 2)
     .option('--sync', 'synchronous replication (Patroni synchronous_mode)', false)
+    .option('--sync-strict', 'strict synchronous replication: with no synchronous standby, commits wait (implies --sync)', false)
     .option('--profile <name>', 'HA timing profile: default | fast', arg(parseProfile), 'default' as const)
     .addOption(new Option('--etcd <n>', 'etcd members: 1 | 3').argParser(arg(parseEtcd)).default(1))
     .option('--detach', 'start the workflow and return', false)
