@@ -17,6 +17,7 @@ import { createSqlActivities } from './sql';
 import { createSwitchoverActivities } from './switchover';
 import { createWatchActivities } from './watch';
 import { createDcsConfigActivities } from './dcs-config';
+import { createPgbackrestActivities } from './pgbackrest';
 
 export interface ActivityDeps {
   docker: Docker;
@@ -39,6 +40,7 @@ export function createActivities({ docker, paths }: ActivityDeps) {
     ...createSwitchoverActivities(docker, paths),
     ...createWatchActivities(docker, paths),
     ...createDcsConfigActivities(docker, paths),
+    ...createPgbackrestActivities(docker, paths),
   };
 }
 

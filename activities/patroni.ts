@@ -3,9 +3,11 @@ import * as path from 'node:path';
 import type Docker from 'dockerode';
 import type { Paths } from '../common/paths';
 import {
-  IMAGES, LABEL_PORT_PREFIX, LABEL_SPEC, PATRONI_API_PORT, PG_PORT, containerName, labels, networkName, volumeName,
+  IMAGES, LABEL_PORT_PREFIX, LABEL_SPEC, PATRONI_API_PORT, PG_PORT, containerName, labels, networkName, repositoryVolumeName, volumeName,
 } from '../common/names';
 import { PATRONI_CONFIG_PATH, DATA_ROOT, renderPatroniConfig } from '../common/render/patroni';
+import { PGBACKREST_CONFIG_DIR, PGBACKREST_CONFIG_PATH, REPO_PATH, renderPgbackrestConfig } from '../common/render/pgbackrest';
+import { readRetention } from './backup-settings';
 import { PROFILES, etcdMemberNames, type ClusterSettings, type ClusterSpec } from '../common/spec';
 import { containerIp, ensureContainerRunning, ensureVolume, isNotFound } from './docker';
 import { pollUntil } from './heartbeat';
@@ -81,6 +83,9 @@ export function createPatroniActivities(docker: Docker, paths: Paths) {
       };
       const volume = volumeName(spec.name, member);
       await ensureVolume(docker, volume, l);
+      // Every member mounts the cluster's backup repository: whichever is leader pushes WAL and runs backups.
+      const repository = repositoryVolumeName(spec.name);
+      await ensureVolume(docker, repository, labels(spec.name, 'backup', 'repository'));
       const config = renderPatroniConfig({
         cluster: spec.name,
         member,
@@ -103,13 +108,17 @@ export function createPatroniActivities(docker: Docker, paths: Paths) {
           HostConfig: {
             PortBindings: direct.PortBindings,
             NetworkMode: networkName(spec.name),
-            Binds: [`${volume}:${DATA_ROOT}`],
+            Binds: [`${volume}:${DATA_ROOT}`, `${repository}:${REPO_PATH}`],
             RestartPolicy: { Name: 'unless-stopped' },
             ShmSize: 256 * 1024 * 1024,
           },
         },
         files: [
           { dir: path.posix.dirname(PATRONI_CONFIG_PATH), name: path.posix.basename(PATRONI_CONFIG_PATH), content: config, mode: 0o600, uid: POSTGRES_UID, gid: POSTGRES_UID },
+          {
+            dir: PGBACKREST_CONFIG_DIR, name: path.posix.basename(PGBACKREST_CONFIG_PATH), mode: 0o640, uid: POSTGRES_UID, gid: POSTGRES_UID,
+            content: renderPgbackrestConfig({ stanza: spec.name, retention: readRetention(paths, spec.name) }),
+          },
         ],
       });
     },

@@ -10,6 +10,7 @@ import { registerClusterConfigCommands } from './commands/cluster-config';
 import { registerEventsCommands } from './commands/events';
 import { registerSwitchoverCommands } from './commands/switchover';
 import { registerPoolerCommands } from './commands/pooler';
+import { registerBackupCommands } from './commands/backup';
 
 /** Commander's own argument parsers run before actions; keep their errors on the exit-2 path. */
 function arg<T>(parse: (v: string) => T): (v: string) => T {
@@ -65,6 +66,8 @@ export function buildProgram(): Command {
   registerPoolerCommands(cluster);
   // switchover [--to] [--at], switchover cancel
   registerSwitchoverCommands(program);
+  // backup run, backup list
+  registerBackupCommands(program);
 
   const replica = program.command('replica').description('add and remove replicas of a running cluster').exitOverride();
   replica

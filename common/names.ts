@@ -9,7 +9,7 @@ export const LABEL_MEMBER = 'dbaas.member';
 export const LABEL_PORT_PREFIX = 'dbaas.port.';
 export const LABEL_SPEC = 'dbaas.spec';
 
-export type Role = 'etcd' | 'postgres' | 'haproxy' | 'pgbouncer' | 'network';
+export type Role = 'etcd' | 'postgres' | 'haproxy' | 'pgbouncer' | 'network' | 'backup';
 
 export const TASK_QUEUE = 'dbaas';
 export const SEARCH_ATTRIBUTE_CLUSTER = 'ClusterName';
@@ -40,6 +40,8 @@ export const networkName = (cluster: string): string => `dbaas-${cluster}`;
 export const containerName = (cluster: string, member: string): string => `dbaas-${cluster}-${member}`;
 export const volumeName = (cluster: string, member: string): string => `dbaas-${cluster}-${member}-data`;
 export const HAPROXY_MEMBER = 'haproxy';
+/** The cluster's pgBackRest repository, mounted in every Postgres container. */
+export const repositoryVolumeName = (cluster: string): string => `dbaas-${cluster}-backup-repo`;
 
 export function labels(cluster: string, role: Role, member?: string): Record<string, string> {
   const l: Record<string, string> = { [LABEL_CLUSTER]: cluster, [LABEL_ROLE]: role };
@@ -71,4 +73,8 @@ export const haWorkflowIds = {
   clusterWatch: (c: string): string => `cluster-watch:${c}`,
   setProfile: (c: string): string => `set-profile:${c}`,
   setSync: (c: string): string => `set-sync:${c}`,
+};
+
+export const backupWorkflowIds = {
+  backup: (c: string, id: string): string => `backup:${c}:${id}`,
 };

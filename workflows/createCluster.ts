@@ -34,6 +34,7 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
     'generate secrets',
     'allocate host ports',
     'create network',
+    'create the backup repository',
     `start etcd (${etcd.join(', ')})`,
     `start ${first}`,
     'wait for etcd quorum',
@@ -47,6 +48,7 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
     replicas.length > 0 ? 'write via rw, read via ro' : 'write and read via rw',
     'create the pooler auth_query function',
     'query through the pooled endpoints',
+    'create the backup stanza (stanza-create, check)',
   ]);
 
   await steps.run('check the name is free', () => quick.assertClusterAbsent(cluster));
@@ -55,6 +57,7 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
       steps.run('generate secrets', () => quick.ensureClusterSecrets(cluster)),
       steps.run('allocate host ports', () => quick.allocatePorts(cluster)),
       steps.run('create network', () => quick.createClusterNetwork(cluster)),
+      steps.run('create the backup repository', () => quick.ensureBackupRepository(cluster)),
     ]);
     await steps.run(`start etcd (${etcd.join(', ')})`, () =>
       Promise.all(etcd.map((m) => quick.startEtcdMember({ cluster, member: m, members: etcd }))),
@@ -94,6 +97,8 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
         await steps.run('create the pooler auth_query function', () => quick.ensurePoolerAuth({ cluster, rwPort: ports.rw }));
         await steps.run('query through the pooled endpoints', () => waits.verifyPooledEndpoints({ cluster, ports }));
       })(),
+      // `check` proves that the leader's archive_command reaches the repository.
+      steps.run('create the backup stanza (stanza-create, check)', () => waits.createStanza(cluster)),
     ]);
 
     return {

@@ -17,7 +17,7 @@ export async function deleteCluster(input: DeleteClusterInput): Promise<DeleteCl
   const steps = new Steps('delete', cluster, [
     'stop a running create',
     'remove containers, network' + (input.keepData ? '' : ', volumes'),
-    input.keepData ? 'keep secrets (data kept)' : 'delete secrets',
+    input.keepData ? 'keep secrets (data kept)' : 'delete secrets and backup settings',
     'release host ports',
     'verify nothing is left',
   ]);
@@ -34,7 +34,10 @@ export async function deleteCluster(input: DeleteClusterInput): Promise<DeleteCl
   if (input.keepData) {
     await steps.run('keep secrets (data kept)', async () => undefined);
   } else {
-    await steps.run('delete secrets', () => cleanup.deleteClusterSecrets(cluster));
+    await steps.run('delete secrets and backup settings', async () => {
+      await cleanup.deleteClusterSecrets(cluster);
+      await cleanup.deleteBackupSettings(cluster);
+    });
   }
   await steps.run('release host ports', () => cleanup.releasePorts(cluster));
   const left = await steps.run('verify nothing is left', async () => {

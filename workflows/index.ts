@@ -9,3 +9,4 @@ export * from './switchover';
 export * from './clusterWatch';
 export * from './clusterConfig';
 export * from './addPoolers';
+export { backup } from './backup';

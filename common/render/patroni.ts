@@ -1,6 +1,7 @@
 /** patroni.yml for one member, rendered from the typed spec. Pure. */
 import { stringify } from 'yaml';
 import type { HaProfile } from '../spec';
+import { archiveCommand } from './pgbackrest';
 import {
   ETCD_CLIENT_PORT, PATRONI_API_PORT, PATRONI_NAMESPACE, PG_PORT,
   REPLICATION_USER, REWIND_USER, SUPERUSER, containerName, etcdHostList,
@@ -51,6 +52,15 @@ export const BASE_PARAMETERS: Record<string, string | number> = {
   wal_retrieve_retry_interval: '1s',
 };
 
+/**
+ * WAL archiving into the cluster's pgBackRest stanza. archive_command runs only on a primary,
+ * so after a failover the new leader carries on pushing. archive_timeout bounds how far back a
+ * point-in-time restore can fall behind an idle database.
+ */
+export function archiveParameters(stanza: string): Record<string, string> {
+  return { archive_mode: 'on', archive_command: archiveCommand(stanza), archive_timeout: '60s' };
+}
+
 export function renderPatroniConfig(i: PatroniRenderInput): string {
   const host = containerName(i.cluster, i.member);
   const p = i.profile.patroni;
@@ -76,7 +86,7 @@ export function renderPatroniConfig(i: PatroniRenderInput): string {
         postgresql: {
           use_pg_rewind: true,
           use_slots: true,
-          parameters: BASE_PARAMETERS,
+          parameters: { ...BASE_PARAMETERS, ...archiveParameters(i.cluster) },
         },
       },
       initdb: [{ encoding: 'UTF8' }, { locale: 'C.UTF-8' }, 'data-checksums', { 'auth-host': 'scram-sha-256' }, { 'auth-local': 'peer' }],

@@ -66,6 +66,9 @@ export function fakeActivities(o: FakeOptions = {}): Fake {
     ensurePoolerAuth: async () => undefined,
     startPgbouncer: async () => undefined,
     verifyPooledEndpoints: async () => undefined,
+    ensureBackupRepository: async () => undefined,
+    createStanza: async () => ({ member: 'pg-0' }),
+    deleteBackupSettings: async () => undefined,
   };
   const wrapped: Record<string, (arg: unknown) => Promise<unknown>> = {};
   for (const [name, fn] of Object.entries(impl)) {

@@ -9,7 +9,9 @@ import * as path from 'node:path';
 import Docker from 'dockerode';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ChildProcess } from 'node:child_process';
-import { TASK_QUEUE, replicaWorkflowIds, workflowIds } from '../../common/names';
+import { TASK_QUEUE, backupWorkflowIds, containerName, replicaWorkflowIds, workflowIds } from '../../common/names';
+import type { BackupSummary, StanzaSummary } from '../../common/backup';
+import { execIn } from '../../activities/docker';
 import type { AddReplicaResult } from '../../common/replicas';
 import type { Paths } from '../../common/paths';
 import type { Progress } from '../../common/progress';
@@ -76,7 +78,7 @@ test('SIGKILL of the worker while CreateCluster waits for the replicas: a new wo
   const byMember = await containersByMember(docker, C);
   assert.deepEqual(Object.fromEntries([...byMember].sort()), { 'etcd-0': 1, haproxy: 1, 'pg-0': 1, 'pg-1': 1, 'pg-2': 1, 'pgbouncer-ro': 1, 'pgbouncer-rw': 1 });
   const vols = await docker.listVolumes({ filters: { label: [`dbaas.cluster=${C}`] } });
-  assert.equal((vols.Volumes ?? []).length, 4, 'one volume per member (3 postgres + 1 etcd)');
+  assert.equal((vols.Volumes ?? []).length, 5, 'one volume per member (3 postgres + 1 etcd) and the backup repository');
 
   // The history shows the wait was retried on the new worker (attempt > 1), not restarted from scratch.
   const history = await handle.fetchHistory();
@@ -106,5 +108,38 @@ test('SIGKILL of the worker while AddReplica waits for the clone: a new worker f
   assert.deepEqual(Object.fromEntries([...byMember].sort()), { 'etcd-0': 1, haproxy: 1, 'pg-0': 1, 'pg-1': 1, 'pg-2': 1, 'pg-3': 1, 'pgbouncer-ro': 1, 'pgbouncer-rw': 1 });
   const vols = await docker.listVolumes({ filters: { label: [`dbaas.cluster=${C}`, 'dbaas.member=pg-3'] } });
   assert.equal((vols.Volumes ?? []).length, 1, 'exactly one volume for the new member');
+  workers[workers.length - 1].kill('SIGTERM');
+});
+
+test('SIGKILL of the worker during a backup: a new worker finishes the workflow, exactly one new backup', async () => {
+  workers.push(startChildWorker(env, paths, path.join(paths.home, 'worker-4.log')));
+  const e = childEnv(env, paths);
+  const status = JSON.parse((await runCli(['cluster', 'status', C, '--json'], e)).stdout) as { members: { name: string; role: string }[] };
+  const leader = status.members.find((m) => m.role === 'leader')?.name ?? 'pg-0';
+  // About 150 MB, so the backup runs for a few seconds.
+  const init = await execIn(docker, containerName(C, leader), ['pgbench', '-i', '-q', '-s', '10', '-h', '/var/run/postgresql', 'postgres']);
+  assert.equal(init.exitCode, 0, init.output);
+  const list = async (): Promise<StanzaSummary> => JSON.parse((await runCli(['backup', 'list', C, '--json'], e)).stdout) as StanzaSummary;
+  const before = (await list()).backups.length;
+
+  const handle = await env.client.workflow.start('backup', {
+    taskQueue: TASK_QUEUE,
+    workflowId: backupWorkflowIds.backup(C, 'crash'),
+    args: [{ cluster: C, type: 'full', fromStandby: false }],
+    typedSearchAttributes: [{ key: clusterNameKey, value: C }],
+  });
+  await waitForStep(handle, `run the full backup (on the leader, ${leader})`, 60_000);
+  await new Promise((r) => setTimeout(r, 1000));
+  const current = workers[workers.length - 1];
+  current.kill('SIGKILL');
+  await new Promise((r) => current.once('exit', r));
+  workers.push(startChildWorker(env, paths, path.join(paths.home, 'worker-5.log')));
+  const b = (await handle.result()) as BackupSummary;
+  const after = await list();
+  assert.equal(after.backups.length, before + 1, 'exactly one new backup');
+  assert.equal(after.backups[after.backups.length - 1].label, b.label);
+  const history = await handle.fetchHistory();
+  const runs = (history.events ?? []).filter((ev) => ev.activityTaskScheduledEventAttributes?.activityType?.name === 'runBackup');
+  assert.equal(runs.length, 1, 'the backup step was scheduled once (and retried, not restarted)');
   workers[workers.length - 1].kill('SIGTERM');
 });

@@ -33,9 +33,9 @@ test('CreateCluster runs the plan in order and returns connection info without s
   const idx = (name: string): number => names.indexOf(name);
   const last = (name: string): number => names.lastIndexOf(name);
   assert.equal(names[0], 'assertClusterAbsent');
-  assert.deepEqual(names.slice(1, 4).sort(), ['allocatePorts', 'createClusterNetwork', 'ensureClusterSecrets']);
+  assert.deepEqual(names.slice(1, 5).sort(), ['allocatePorts', 'createClusterNetwork', 'ensureBackupRepository', 'ensureClusterSecrets']);
   // etcd, then the first member (it waits for etcd by itself) alongside the quorum wait.
-  assert.equal(names[4], 'startEtcdMember');
+  assert.equal(names[5], 'startEtcdMember');
   assert.ok(idx('waitForEtcdHealthy') > idx('startEtcdMember'));
   const starts = f.calls.filter((c) => c.name === 'startPostgresMember').map((c) => (c.arg as { member: string }).member);
   assert.equal(starts[0], 'pg-0');
@@ -50,7 +50,8 @@ test('CreateCluster runs the plan in order and returns connection info without s
   assert.ok(idx('waitForHaproxyBackends') > names.lastIndexOf('waitForReplicaStreaming'));
   assert.ok(names.indexOf('verifyReadWrite') > idx('waitForHaproxyBackends'));
   assert.ok(idx('ensurePoolerAuth') > idx('waitForHaproxyBackends'), 'pooler auth is created once rw routes to the leader');
-  assert.equal(names[names.length - 1] === 'verifyPooledEndpoints' || names[names.length - 1] === 'verifyReadWrite', true);
+  assert.ok(['verifyPooledEndpoints', 'verifyReadWrite', 'createStanza'].includes(names[names.length - 1]));
+  assert.ok(idx('createStanza') > idx('waitForHaproxyBackends'), 'the stanza is made once the leader is up');
   assert.equal(names.filter((x) => x === 'startPgbouncer').length, 2);
   assert.ok(!names.includes('removeCluster'));
   assert.deepEqual(result, {

@@ -1,0 +1,148 @@
+/**
+ * Backups with pgBackRest 2.45: one repository volume per cluster, mounted in every Postgres
+ * container; stanza = cluster name; commands run inside the current leader's container (where
+ * pgBackRest sees the primary locally).
+ */
+import type Docker from 'dockerode';
+import type { Paths } from '../common/paths';
+import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE, containerName, labels, repositoryVolumeName } from '../common/names';
+import { newBackups, parseBackupInfo, type BackupSummary, type BackupType, type StanzaSummary } from '../common/backup';
+import { PGBACKREST_LOG_PATH, type Retention } from '../common/render/pgbackrest';
+import { deleteRetention, readRetention, writeRetention } from './backup-settings';
+import { ensureVolume, execIn, isNotFound } from './docker';
+import { ErrorTypes, finalError } from './errors';
+import { heartbeat, pause } from './heartbeat';
+import { clusterView } from './patroni';
+
+/** The running Postgres members of the cluster, by container. */
+async function runningMembers(docker: Docker, cluster: string): Promise<string[]> {
+  const cs = await docker.listContainers({ filters: { label: [`${LABEL_CLUSTER}=${cluster}`, `${LABEL_ROLE}=postgres`] } });
+  return cs.map((c) => c.Labels[LABEL_MEMBER]).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+}
+
+/** The member Patroni reports as running leader, or a final error. */
+async function leaderOf(docker: Docker, cluster: string): Promise<string> {
+  const members = await runningMembers(docker, cluster);
+  if (members.length === 0) throw finalError(ErrorTypes.ClusterNotFound, `no cluster named ${cluster}`);
+  const view = await clusterView(docker, cluster, members);
+  const leader = view?.find((m) => m.role === 'leader' && m.state === 'running');
+  if (!leader) throw new Error(`cluster ${cluster} has no running leader right now`);
+  return leader.name;
+}
+
+/** Run pgbackrest as postgres inside a member's container; throws with pgBackRest's own error line. */
+async function pgbackrest(docker: Docker, cluster: string, member: string, args: string[]): Promise<string> {
+  const r = await execIn(docker, containerName(cluster, member), ['pgbackrest', `--stanza=${cluster}`, ...args]);
+  if (r.exitCode !== 0) {
+    const err = r.output.split('\n').find((l) => /ERROR:/.test(l)) ?? r.output.trim().split('\n').pop() ?? '';
+    throw new Error(`pgbackrest ${args.join(' ')} on ${member} failed (exit ${r.exitCode}): ${err.replace(/^.*ERROR:\s*/, '')}`);
+  }
+  return r.output;
+}
+
+async function stanzaInfo(docker: Docker, cluster: string, member: string): Promise<StanzaSummary> {
+  return parseBackupInfo(await pgbackrest(docker, cluster, member, ['info', '--output=json']), cluster);
+}
+
+export interface RunBackupInput {
+  cluster: string;
+  type: BackupType;
+  /** Labels that existed before this workflow's backup: a retry finds its backup by difference. */
+  before: string[];
+}
+
+export function createPgbackrestActivities(docker: Docker, paths: Paths) {
+  return {
+    /** The repository volume (its own volume, labelled with the cluster). Idempotent. */
+    async ensureBackupRepository(cluster: string): Promise<void> {
+      await ensureVolume(docker, repositoryVolumeName(cluster), labels(cluster, 'backup', 'repository'));
+    },
+
+    /** stanza-create (idempotent in pgBackRest when it matches) and `check`, which proves WAL archiving works. */
+    async createStanza(cluster: string): Promise<{ member: string }> {
+      const member = await leaderOf(docker, cluster);
+      heartbeat(`stanza-create on ${member}`);
+      await pgbackrest(docker, cluster, member, ['stanza-create']);
+      heartbeat(`check on ${member}`);
+      await pgbackrest(docker, cluster, member, ['check']);
+      return { member };
+    },
+
+    /** Every Postgres container of the cluster mounts the repository (clusters made before backups do not). */
+    async clusterHasRepository(cluster: string): Promise<boolean> {
+      const cs = await docker.listContainers({ all: true, filters: { label: [`${LABEL_CLUSTER}=${cluster}`, `${LABEL_ROLE}=postgres`] } });
+      return cs.length > 0 && cs.every((c) => (c.Mounts ?? []).some((m) => m.Name === repositoryVolumeName(cluster)));
+    },
+
+    /** What `pgbackrest info` knows, read on any running member. */
+    async backupStatus(cluster: string): Promise<StanzaSummary> {
+      const members = await runningMembers(docker, cluster);
+      if (members.length === 0) throw finalError(ErrorTypes.ClusterNotFound, `no cluster named ${cluster}`);
+      let last: unknown;
+      for (const m of members) {
+        try {
+          return await stanzaInfo(docker, cluster, m);
+        } catch (err) {
+          last = err;
+        }
+      }
+      throw last;
+    },
+
+    /** Keep the cluster's retention for this and later backups. */
+    async saveRetention(i: { cluster: string; retention: Partial<Retention> }): Promise<Retention> {
+      return writeRetention(paths, i.cluster, i.retention);
+    },
+
+    async deleteBackupSettings(cluster: string): Promise<void> {
+      deleteRetention(paths, cluster);
+    },
+
+    /**
+     * Run one backup in the leader's container and return it. Never starts a second one: a
+     * retried attempt first looks for a backup that appeared since `before` (done) or one that
+     * holds the stanza's lock (waits for it); pgBackRest's own lock also refuses a concurrent
+     * backup. The backup runs as a detached exec, so it survives a worker that dies meanwhile.
+     */
+    async runBackup(i: RunBackupInput): Promise<BackupSummary> {
+      const retention = readRetention(paths, i.cluster);
+      let started: { member: string; at: number } | undefined;
+      for (;;) {
+        const member = started?.member ?? (await leaderOf(docker, i.cluster));
+        const info = await stanzaInfo(docker, i.cluster, member);
+        const fresh = newBackups(i.before, info.backups);
+        if (fresh.length > 0) return fresh[fresh.length - 1];
+        if (info.backupRunning) {
+          heartbeat(`backup running on ${member}${info.progress ? `: ${info.progress}` : ''}`);
+        } else if (!started) {
+          const args = [
+            `--type=${i.type}`,
+            `--repo1-retention-full=${retention.full}`,
+            ...(retention.diff !== undefined ? [`--repo1-retention-diff=${retention.diff}`] : []),
+            'backup',
+          ];
+          const exec = await docker.getContainer(containerName(i.cluster, member)).exec({
+            Cmd: ['pgbackrest', `--stanza=${i.cluster}`, ...args], AttachStdout: false, AttachStderr: false,
+          });
+          await exec.start({ Detach: true });
+          started = { member, at: Date.now() };
+          heartbeat(`started a ${i.type} backup on ${member}`);
+        } else if (Date.now() - started.at > 15_000) {
+          // Not running, nothing new: the backup this attempt started has failed.
+          throw new Error(`the ${i.type} backup on ${started.member} failed: ${await lastBackupError(docker, i.cluster, started.member)}`);
+        }
+        await pause(1000);
+      }
+    },
+  };
+}
+
+/** The last ERROR line of the member's backup log (pgBackRest writes <stanza>-backup.log). */
+async function lastBackupError(docker: Docker, cluster: string, member: string): Promise<string> {
+  try {
+    const r = await execIn(docker, containerName(cluster, member), ['sh', '-c', `grep ERROR: ${PGBACKREST_LOG_PATH}/${cluster}-backup.log | tail -1`]);
+    return r.output.trim().replace(/^.*ERROR:\s*/, '') || 'no error in the log';
+  } catch (err) {
+    return isNotFound(err) ? 'its container is gone' : (err as Error).message;
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * Backups as users see them: the summary of `pgbackrest info --output=json`, and the validation
+ * of backup requests. Pure: used by the CLI, the workflows and the activities.
+ */
+
+export type BackupType = 'full' | 'diff' | 'incr';
+export const BACKUP_TYPES: readonly BackupType[] = ['full', 'diff', 'incr'];
+
+export function isBackupType(s: string): s is BackupType {
+  return (BACKUP_TYPES as readonly string[]).includes(s);
+}
+
+export interface BackupSummary {
+  label: string;
+  type: BackupType;
+  /** ISO 8601, UTC. */
+  startedAt: string;
+  stoppedAt: string;
+  durationS: number;
+  /** Size of the database files the backup covers. */
+  databaseBytes: number;
+  /** Bytes this backup added to the repository (compressed, its own files only). */
+  repositoryBytes: number;
+  walStart: string;
+  walStop: string;
+  lsnStart: string;
+  lsnStop: string;
+  /** The backup a diff or incr builds on. */
+  prior: string | null;
+  error: boolean;
+}
+
+export interface StanzaSummary {
+  stanza: string;
+  /** pgBackRest's status: "ok", "no valid backups", "missing stanza path", ... */
+  status: string;
+  statusCode: number;
+  /** A backup holds the stanza's lock right now. */
+  backupRunning: boolean;
+  /** "45.12% complete" while a backup runs (pgBackRest 2.44+), if reported. */
+  progress?: string;
+  archiveMin: string | null;
+  archiveMax: string | null;
+  backups: BackupSummary[];
+}
+
+interface RawBackup {
+  label: string;
+  type: string;
+  error?: boolean;
+  prior: string | null;
+  archive: { start: string | null; stop: string | null };
+  lsn?: { start: string; stop: string };
+  info: { size: number; delta: number; repository: { size: number; delta: number } };
+  timestamp: { start: number; stop: number };
+}
+
+interface RawStanza {
+  name: string;
+  status: { code: number; message: string; lock?: { backup?: { held: boolean; size?: number; 'size-cplt'?: number } } };
+  archive?: { min: string | null; max: string | null }[];
+  backup?: RawBackup[];
+}
+
+const iso = (epochS: number): string => new Date(epochS * 1000).toISOString();
+
+/** Parse `pgbackrest --stanza=S info --output=json` (an array with one element per stanza). */
+export function parseBackupInfo(json: string, stanza: string): StanzaSummary {
+  const all = JSON.parse(json) as RawStanza[];
+  const s = all.find((x) => x.name === stanza);
+  if (!s) return { stanza, status: 'missing stanza', statusCode: -1, backupRunning: false, archiveMin: null, archiveMax: null, backups: [] };
+  const lock = s.status.lock?.backup;
+  const progress = lock?.held && lock.size ? `${(((lock['size-cplt'] ?? 0) / lock.size) * 100).toFixed(1)}% complete` : undefined;
+  return {
+    stanza,
+    status: s.status.message,
+    statusCode: s.status.code,
+    backupRunning: Boolean(lock?.held),
+    ...(progress ? { progress } : {}),
+    archiveMin: s.archive?.[0]?.min ?? null,
+    archiveMax: s.archive?.[0]?.max ?? null,
+    backups: (s.backup ?? []).map((b) => ({
+      label: b.label,
+      type: isBackupType(b.type) ? b.type : 'full',
+      startedAt: iso(b.timestamp.start),
+      stoppedAt: iso(b.timestamp.stop),
+      durationS: b.timestamp.stop - b.timestamp.start,
+      databaseBytes: b.info.size,
+      repositoryBytes: b.info.repository.delta,
+      walStart: b.archive.start ?? '',
+      walStop: b.archive.stop ?? '',
+      lsnStart: b.lsn?.start ?? '',
+      lsnStop: b.lsn?.stop ?? '',
+      prior: b.prior,
+      error: Boolean(b.error),
+    })),
+  };
+}
+
+/** The backups that appeared since `before` (labels), oldest first. */
+export function newBackups(before: string[], now: BackupSummary[]): BackupSummary[] {
+  const seen = new Set(before);
+  return now.filter((b) => !seen.has(b.label));
+}
+
+export interface RetentionRequest {
+  full?: number;
+  diff?: number;
+}
+
+/** One clear line for a bad retention value, or undefined. */
+export function retentionProblem(r: RetentionRequest): string | undefined {
+  for (const [k, v] of Object.entries(r)) {
+    if (v === undefined) continue;
+    if (!Number.isInteger(v) || v < 1 || v > 9999) return `--retention-${k} must be an integer from 1 to 9999, got ${v}`;
+  }
+  return undefined;
+}
+
+export interface BackupInput {
+  cluster: string;
+  type: BackupType;
+  /** Back up from a standby instead of the leader (refused in the shared-repository layout). */
+  fromStandby: boolean;
+  /** Retention to keep for this cluster from now on (this backup's expire applies it). */
+  retention?: RetentionRequest;
+}
+
+/** `info` status codes (pgBackRest 2.45) meaning the stanza does not exist yet: 1 missing stanza path, 3 missing stanza data; -1 = not listed. */
+export const STANZA_MISSING_CODES = new Set([1, 3, -1]);

@@ -1,0 +1,89 @@
+/**
+ * Backups with pgBackRest on a real cluster: full, then diff and incr after more writes; the
+ * repository lists all three with their chain; refusals change nothing.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import Docker from 'dockerode';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Client } from 'pg';
+import type { Paths } from '../../common/paths';
+import type { StanzaSummary } from '../../common/backup';
+import { childEnv, runCli, startIntegration, testClusterName, type IntegrationEnv } from '../helpers/integration';
+
+let env: TestWorkflowEnvironment;
+let paths: Paths;
+let it: IntegrationEnv;
+const docker = new Docker();
+const B = testClusterName('bak');
+
+before(async () => {
+  it = await startIntegration(docker);
+  ({ env, paths } = it);
+  await it.createCluster({ name: B, replicas: 1, sync: false, profile: 'fast', etcdMembers: 1, keepOnFailure: false });
+});
+
+after(async () => {
+  await it?.stop([B]);
+});
+
+async function sql(text: string): Promise<void> {
+  const uri = (await runCli(['connect', B], childEnv(env, paths))).stdout.trim();
+  const c = new Client({ connectionString: uri });
+  await c.connect();
+  try {
+    await c.query(text);
+  } finally {
+    await c.end();
+  }
+}
+
+async function list(): Promise<StanzaSummary> {
+  const r = await runCli(['backup', 'list', B, '--json'], childEnv(env, paths));
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout) as StanzaSummary;
+}
+
+test('CreateCluster made the stanza: WAL is archived before any backup', async () => {
+  const s = await list();
+  assert.equal(s.backups.length, 0);
+  assert.notEqual(s.archiveMax, null, `archived WAL expected, status ${s.status}`);
+});
+
+test('full, then diff and incr after more writes: three backups, each built on the one before', async () => {
+  const e = childEnv(env, paths);
+  await sql('create table orders (id int primary key, note text); insert into orders select g, md5(g::text) from generate_series(1, 20000) g');
+  const full = await runCli(['backup', 'run', B, '--type', 'full'], e);
+  assert.equal(full.code, 0, full.stderr + full.stdout);
+  assert.match(full.stdout, /backup \d{8}-\d{6}F \(full\): .* WAL [0-9A-F]{24} … [0-9A-F]{24}/);
+  await sql('insert into orders select g, md5(g::text) from generate_series(20001, 30000) g');
+  const diff = await runCli(['backup', 'run', B, '--type', 'diff', '--retention-full', '3'], e);
+  assert.equal(diff.code, 0, diff.stderr + diff.stdout);
+  await sql('insert into orders select g, md5(g::text) from generate_series(30001, 35000) g');
+  const incr = await runCli(['backup', 'run', B, '--type', 'incr'], e);
+  assert.equal(incr.code, 0, incr.stderr + incr.stdout);
+  const s = await list();
+  assert.deepEqual(s.backups.map((b) => b.type), ['full', 'diff', 'incr']);
+  const [f, d, i] = s.backups;
+  assert.equal(d.prior, f.label);
+  assert.equal(i.prior, d.label);
+  assert.ok(i.repositoryBytes < f.repositoryBytes, 'an incremental backup stores less than the full one');
+  const table = await runCli(['backup', 'list', B], e);
+  assert.match(table.stdout, new RegExp(i.label));
+});
+
+test('bad input: unknown type, bad retention, --from-standby, unknown cluster: one line, exit 2, no new backup', async () => {
+  const e = childEnv(env, paths);
+  const count = (await list()).backups.length;
+  for (const args of [
+    ['backup', 'run', B, '--type', 'weekly'],
+    ['backup', 'run', B, '--retention-full', '0'],
+    ['backup', 'run', B, '--from-standby'],
+    ['backup', 'run', 't-nope'],
+  ]) {
+    const r = await runCli(args, e);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stdout} ${r.stderr}`);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  }
+  assert.equal((await list()).backups.length, count);
+});

@@ -1,0 +1,58 @@
+/** pgbackrest.conf rendering, archive settings and the summary of `pgbackrest info --output=json`. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { newBackups, parseBackupInfo, retentionProblem } from '../../common/backup';
+import { archiveCommand, renderPgbackrestConfig } from '../../common/render/pgbackrest';
+import { archiveParameters } from '../../common/render/patroni';
+
+// Captured from pgBackRest 2.45 after one full backup (values shortened where irrelevant).
+const INFO = JSON.stringify([{
+  archive: [{ database: { id: 1, 'repo-key': 1 }, id: '15-1', max: '00000001000000000000000A', min: '000000010000000000000001' }],
+  backup: [{
+    archive: { start: '00000001000000000000000A', stop: '00000001000000000000000A' },
+    backrest: { format: 5, version: '2.45' }, database: { id: 1, 'repo-key': 1 }, error: false,
+    info: { delta: 23176621, repository: { delta: 3076939, size: 3076939 }, size: 23176621 },
+    label: '20261123-113627F', lsn: { start: '0/A000028', stop: '0/A000138' }, prior: null, reference: null,
+    timestamp: { start: 1795433787, stop: 1795433793 }, type: 'full',
+  }],
+  cipher: 'none', db: [{ id: 1, 'repo-key': 1, 'system-id': 7711326941440503836, version: '15' }], name: 'demo',
+  repo: [{ cipher: 'none', key: 1, status: { code: 0, message: 'ok' } }],
+  status: { code: 0, lock: { backup: { held: false } }, message: 'ok' },
+}]);
+
+test('pgbackrest.conf: repository on the shared volume, retention, the stanza on the local data dir', () => {
+  const conf = renderPgbackrestConfig({ stanza: 'orders', retention: { full: 3, diff: 6 } });
+  assert.match(conf, /^repo1-path=\/var\/lib\/pgbackrest$/m);
+  assert.match(conf, /^repo1-retention-full=3$/m);
+  assert.match(conf, /^repo1-retention-diff=6$/m);
+  assert.match(conf, /^\[orders\]$/m);
+  assert.match(conf, /^pg1-path=\/var\/lib\/dbaas\/pgdata$/m);
+  assert.match(conf, /^start-fast=y$/m);
+  assert.doesNotMatch(renderPgbackrestConfig({ stanza: 'x', retention: { full: 2 } }), /retention-diff/);
+});
+
+test('archiving pushes into the cluster\'s own stanza', () => {
+  assert.equal(archiveCommand('orders'), 'pgbackrest --stanza=orders archive-push %p');
+  assert.deepEqual(archiveParameters('orders'), { archive_mode: 'on', archive_command: 'pgbackrest --stanza=orders archive-push %p', archive_timeout: '60s' });
+});
+
+test('info summary: label, type, times, sizes, WAL range; new backups by label', () => {
+  const s = parseBackupInfo(INFO, 'demo');
+  assert.equal(s.status, 'ok');
+  assert.equal(s.backupRunning, false);
+  assert.equal(s.archiveMax, '00000001000000000000000A');
+  assert.deepEqual(s.backups[0], {
+    label: '20261123-113627F', type: 'full', startedAt: '2026-11-23T11:36:27.000Z', stoppedAt: '2026-11-23T11:36:33.000Z', durationS: 6,
+    databaseBytes: 23176621, repositoryBytes: 3076939, walStart: '00000001000000000000000A', walStop: '00000001000000000000000A',
+    lsnStart: '0/A000028', lsnStop: '0/A000138', prior: null, error: false,
+  });
+  assert.deepEqual(newBackups(['20261123-113627F'], s.backups), []);
+  assert.equal(newBackups([], s.backups).length, 1);
+  assert.equal(parseBackupInfo(INFO, 'other').statusCode, -1);
+});
+
+test('retention must be a positive integer', () => {
+  assert.equal(retentionProblem({ full: 2, diff: 4 }), undefined);
+  assert.match(retentionProblem({ full: 0 }) ?? '', /--retention-full must be an integer from 1/);
+  assert.match(retentionProblem({ diff: 1.5 }) ?? '', /--retention-diff/);
+});

@@ -1,0 +1,50 @@
+/**
+ * Backup: one pgBackRest backup of a cluster, run in the current leader's container. Returns
+ * label, type, size, duration and WAL range. A retried step never starts a second backup.
+ */
+import { proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { STANZA_MISSING_CODES, retentionProblem, type BackupInput, type BackupSummary } from '../common/backup';
+import { quick, waits } from './activity-options';
+import { refuse } from './refusals';
+import { Steps } from './steps';
+
+/** A backup of a large database takes long: a generous limit, and a heartbeat that proves the wait is alive. */
+const backupRunner = proxyActivities<Activities>({
+  startToCloseTimeout: '6 hours',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: ['ClusterNotFound'] },
+});
+
+export async function backup(input: BackupInput): Promise<BackupSummary> {
+  const { cluster, type } = input;
+  const steps = new Steps('backup', cluster, ['check the cluster and its repository']);
+  const { before, stanzaMissing, leader } = await steps.run('check the cluster and its repository', async () => {
+    const problem = input.retention ? retentionProblem(input.retention) : undefined;
+    if (problem) refuse(problem);
+    const d = await quick.describeCluster(cluster);
+    if (!d.leader) refuse(`cluster ${cluster} has no leader; a backup must see the primary`);
+    if (input.fromStandby) {
+      refuse(
+        `--from-standby is not possible for ${cluster}: its repository is a volume shared by the members, and pgBackRest 2.45 ` +
+          'backs up from a standby only when it also reaches the primary over SSH or its TLS server; run without it (the backup runs on the leader)',
+      );
+    }
+    if (!(await quick.clusterHasRepository(cluster))) {
+      refuse(`cluster ${cluster} was created before dbaas made backup repositories; its members do not mount one (recreate it, or restore its data into a new cluster)`);
+    }
+    const s = await quick.backupStatus(cluster);
+    return { before: s.backups.map((b) => b.label), stanzaMissing: STANZA_MISSING_CODES.has(s.statusCode), leader: d.leader };
+  });
+  steps.plan([
+    ...(stanzaMissing ? ['create the backup stanza (stanza-create, check)'] : []),
+    ...(input.retention ? ['keep the retention for this cluster'] : []),
+    `run the ${type} backup (on the leader, ${leader})`,
+  ]);
+  if (stanzaMissing) await steps.run('create the backup stanza (stanza-create, check)', () => waits.createStanza(cluster));
+  if (input.retention) {
+    const retention = input.retention;
+    await steps.run('keep the retention for this cluster', () => quick.saveRetention({ cluster, retention }));
+  }
+  return steps.run(`run the ${type} backup (on the leader, ${leader})`, () => backupRunner.runBackup({ cluster, type, before }));
+}
