@@ -109,7 +109,7 @@ test('an invalid spec fails before any activity runs', async () => {
 test('DeleteCluster removes resources, secrets and ports, then verifies nothing is left', async () => {
   const { f, error, result } = await run('deleteCluster', { name: 'orders', keepData: false });
   assert.equal(error, undefined);
-  assert.deepEqual(f.names(), ['removeCluster', 'deleteClusterSecrets', 'releasePorts', 'clusterFootprint']);
+  assert.deepEqual(f.names(), ['removeCluster', 'deleteClusterSecrets', 'deleteBackupSettings', 'releasePorts', 'clusterFootprint']);
   assert.deepEqual(result, { containers: 5, networks: 1, volumes: 4, keptVolumes: 0 });
 });
 
@@ -117,4 +117,5 @@ test('DeleteCluster --keep-data keeps volumes and credentials', async () => {
   const { f } = await run('deleteCluster', { name: 'orders', keepData: true });
   assert.deepEqual(f.calls.find((c) => c.name === 'removeCluster')?.arg, { cluster: 'orders', keepData: true });
   assert.ok(!f.names().includes('deleteClusterSecrets'));
+  assert.ok(!f.names().includes('deleteBackupSettings'), 'the retention stays with the kept repository');
 });
