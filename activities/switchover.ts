@@ -181,16 +181,20 @@ export function createSwitchoverActivities(docker: Docker, _paths: Paths) {
       const names = desc.members.map((m) => m.name);
       const [dcs, view] = await Promise.all([readDcs(docker, cluster, etcdMembers), clusterView(docker, cluster, names)]);
       const streaming = new Set<string>();
+      let timeline = dcs.timeline;
       if (dcs.leader) {
         const api = await memberApi(docker, cluster, dcs.leader);
         if (!api) throw new Error(`leader ${dcs.leader} of ${cluster} is not reachable`);
-        for (const r of (await getPatroni(api)).replication) if (r.state === 'streaming') streaming.add(r.application_name);
+        const st = await getPatroni(api);
+        for (const r of st.replication) if (r.state === 'streaming') streaming.add(r.application_name);
+        // The member key's timeline lags a promotion by up to loop_wait; the leader's own status does not.
+        timeline = st.timeline ?? timeline;
       }
       const profile = PROFILES[desc.settings.profile].patroni;
       return {
         cluster,
         leader: dcs.leader,
-        timeline: dcs.timeline,
+        timeline,
         members: desc.members.map((m) => {
           const v = view?.find((x) => x.name === m.name);
           return {
