@@ -63,8 +63,12 @@ export async function switchover(input: SwitchoverInput): Promise<SwitchoverResu
     }
   };
 
-  const issued = await steps.run(issueStep, () =>
-    undrainOnFailure(() => waits.requestSwitchover({ ...common, to: candidate, at: input.at, timelineBefore, statsPort: snap.statsPort })),
+  // Once asked, Patroni goes ahead whatever happens to this workflow: the request and the waits
+  // that follow are not cancellable (only the timer of a scheduled switchover is).
+  const issued = await CancellationScope.nonCancellable(() =>
+    steps.run(issueStep, () =>
+      undrainOnFailure(() => waits.requestSwitchover({ ...common, to: candidate, at: input.at, timelineBefore, statsPort: snap.statsPort })),
+    ),
   );
 
   const finish = async (): Promise<SwitchoverResult> => {
@@ -100,8 +104,7 @@ export async function switchover(input: SwitchoverInput): Promise<SwitchoverResu
         throw err;
       }
       // Too late: Patroni is switching over already; see it through.
-      return CancellationScope.nonCancellable(finish);
     }
   }
-  return finish();
+  return CancellationScope.nonCancellable(finish);
 }

@@ -35,6 +35,8 @@ export interface SwitchoverFakeOptions {
   failOn?: Partial<Record<keyof Activities, string>>;
   /** What cancelScheduledSwitchover reports (default: cancelled). */
   cancelTooLate?: boolean;
+  /** How long the fake wait for the new leader takes. */
+  leadDelayMs?: number;
 }
 
 export interface SwitchoverRun {
@@ -49,7 +51,7 @@ export interface SwitchoverRun {
 let n = 0;
 
 export async function runSwitchover(
-  env: TestWorkflowEnvironment, input: SwitchoverInput, o: SwitchoverFakeOptions = {}, opts: { cancelWhenScheduled?: boolean } = {},
+  env: TestWorkflowEnvironment, input: SwitchoverInput, o: SwitchoverFakeOptions = {}, opts: { cancelInPhase?: SwitchoverStatus['phase'] } = {},
 ): Promise<SwitchoverRun> {
   const base = fakeActivities({ failOn: o.failOn });
   const calls = base.calls;
@@ -57,7 +59,10 @@ export async function runSwitchover(
   const own: Record<string, (arg: unknown) => Promise<unknown>> = {
     switchoverSnapshot: async () => snapshot,
     requestSwitchover: async (a) => ({ outcome: (a as { at?: string }).at ? 'scheduled' : 'issued', detail: 'fake' }),
-    waitForSwitchedLeader: async (a) => ({ leader: (a as { to?: string }).to ?? 'pg-2', timeline: 4, steeredHaproxy: true }),
+    waitForSwitchedLeader: async (a) => {
+      await new Promise((r) => setTimeout(r, o.leadDelayMs ?? 0));
+      return { leader: (a as { to?: string }).to ?? 'pg-2', timeline: 4, steeredHaproxy: true };
+    },
     cancelScheduledSwitchover: async () => ({ cancelled: !o.cancelTooLate, leader: o.cancelTooLate ? 'pg-1' : 'pg-0' }),
     undrainRwServer: async () => undefined,
   };
@@ -74,10 +79,10 @@ export async function runSwitchover(
   const worker = await createTestWorker(env, taskQueue, activities);
   return worker.runUntil(async () => {
     const handle = await env.client.workflow.start('switchover', { taskQueue, workflowId: `switchover-${taskQueue}`, args: [input] });
-    if (opts.cancelWhenScheduled) {
+    if (opts.cancelInPhase) {
       for (;;) {
         const s = await handle.query<SwitchoverStatus>('switchoverStatus').catch(() => undefined);
-        if (s?.phase === 'scheduled') break;
+        if (s?.phase === opts.cancelInPhase) break;
         await new Promise((r) => setTimeout(r, 50));
       }
       await handle.cancel();

@@ -82,16 +82,23 @@ test('scheduled: Patroni gets scheduled_at, the workflow waits on a durable time
 
 test('a cancelled scheduled switchover is taken off Patroni\'s schedule and never waited for', async () => {
   const at = new Date(Date.now() + 60_000).toISOString();
-  const r = await runSwitchover(env, { cluster: 'orders', to: 'pg-1', at }, {}, { cancelWhenScheduled: true });
+  const r = await runSwitchover(env, { cluster: 'orders', to: 'pg-1', at }, {}, { cancelInPhase: 'scheduled' });
   assert.equal(rootCause(r.error).message.length > 0, true);
   assert.deepEqual(r.names(), ['switchoverSnapshot', 'requestSwitchover', 'cancelScheduledSwitchover']);
   assert.deepEqual(r.progress.steps.filter((s) => s.state === 'skipped').map((s) => s.name), [
     'wait for pg-1 to lead and hold the rw port', 'wait for pg-0 to stream as a replica',
   ]);
   // Cancelled too late (Patroni already acting): the workflow sees the switch through.
-  const late = await runSwitchover(env, { cluster: 'orders', to: 'pg-1', at }, { cancelTooLate: true }, { cancelWhenScheduled: true });
+  const late = await runSwitchover(env, { cluster: 'orders', to: 'pg-1', at }, { cancelTooLate: true }, { cancelInPhase: 'scheduled' });
   assert.equal(late.error, undefined);
   assert.equal((late.result as SwitchoverResult).leader, 'pg-1');
+});
+
+test('a switchover under way is not cancellable: Patroni goes ahead, so the workflow sees it through', async () => {
+  const r = await runSwitchover(env, { cluster: 'orders', to: 'pg-1' }, { leadDelayMs: 1500 }, { cancelInPhase: 'switching' });
+  assert.equal(r.error, undefined);
+  assert.equal((r.result as SwitchoverResult).leader, 'pg-1');
+  assert.deepEqual(r.names(), ['switchoverSnapshot', 'requestSwitchover', 'waitForSwitchedLeader', 'waitForReplicaStreaming']);
 });
 
 test('a wait that fails for good leaves the old leader undrained in HAProxy rw', async () => {
