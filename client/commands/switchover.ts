@@ -120,6 +120,8 @@ export async function switchoverCommand(cluster: string, o: { to?: string; at?: 
 }
 
 export async function switchoverCancelCommand(cluster: string): Promise<void> {
+  const docker = await connectDocker();
+  if (!(await clusterNames(docker)).includes(cluster)) throw new UsageError(`no cluster named ${cluster}`);
   const { client, connection } = await connectTemporal();
   try {
     const running = await runningSwitchovers(client, cluster);
@@ -151,7 +153,7 @@ export function registerSwitchoverCommands(program: Command): void {
     .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
     .option('--to <member>', 'the member to promote (default: the healthiest candidate)', (v: string) => parseMemberName(v))
     .option('--at <time>', 'run at this time: ISO 8601 with a UTC offset, e.g. 2030-01-31T02:00:00Z', (v: string) => parseAt(v))
-    .description('hand the leader role to a healthy replica (planned, no data loss); `switchover cancel NAME` cancels a scheduled one')
+    .description('hand the leader role to a healthy replica, now or at a set time; `switchover cancel NAME` cancels a scheduled one')
     .exitOverride()
     .action((name: string, o: { to?: string; at?: string }) => switchoverCommand(name, o));
   sw.command('cancel')
