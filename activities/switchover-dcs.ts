@@ -5,7 +5,7 @@
  * does not show an immediate (unscheduled) request at all.
  */
 import type Docker from 'dockerode';
-import { ETCD_CLIENT_PORT, PATRONI_NAMESPACE, containerName } from '../common/names';
+import { ETCD_CLIENT_PORT, PATRONI_API_PORT, PATRONI_NAMESPACE, containerName } from '../common/names';
 import type { DcsState, FailoverKey } from '../common/switchover';
 import { containerIp } from './docker';
 
@@ -72,14 +72,44 @@ export function dcsViewFromKeys(cluster: string, kv: Map<string, string>): DcsVi
   };
 }
 
+/**
+ * Container addresses on the cluster network, looked up once (a docker inspect per request is
+ * slow on a loaded host, and the switchover waits poll every 50 ms). A failed request forgets
+ * the address, so a restarted container is looked up again.
+ */
+export class Addresses {
+  private readonly ips = new Map<string, string>();
+
+  constructor(private readonly docker: Docker, readonly cluster: string) {}
+
+  async ip(member: string): Promise<string | undefined> {
+    const known = this.ips.get(member);
+    if (known) return known;
+    const ip = await containerIp(this.docker, this.cluster, containerName(this.cluster, member));
+    if (ip) this.ips.set(member, ip);
+    return ip;
+  }
+
+  forget(member: string): void {
+    this.ips.delete(member);
+  }
+
+  /** Base URL of the member's Patroni REST API, or undefined when its container is not running. */
+  async api(member: string): Promise<string | undefined> {
+    const ip = await this.ip(member);
+    return ip ? `http://${ip}:${PATRONI_API_PORT}` : undefined;
+  }
+}
+
 /** The cluster's Patroni keys, from the first etcd member that answers. */
-export async function readDcs(docker: Docker, cluster: string, etcdMembers: string[]): Promise<DcsView> {
+export async function readDcs(addresses: Addresses, etcdMembers: string[]): Promise<DcsView> {
+  const cluster = addresses.cluster;
   const prefix = `${PATRONI_NAMESPACE}${cluster}/`;
   // range_end = the prefix with its last byte incremented: every key under the prefix.
   const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
   let last: unknown;
   for (const e of etcdMembers) {
-    const ip = await containerIp(docker, cluster, containerName(cluster, e));
+    const ip = await addresses.ip(e);
     if (!ip) continue;
     try {
       const res = await fetch(`http://${ip}:${ETCD_CLIENT_PORT}/v3/kv/range`, {
@@ -92,6 +122,7 @@ export async function readDcs(docker: Docker, cluster: string, etcdMembers: stri
       const kv = new Map((body.kvs ?? []).map((x) => [unb64(x.key), unb64(x.value)] as [string, string]));
       return dcsViewFromKeys(cluster, kv);
     } catch (err) {
+      addresses.forget(e);
       last = err;
     }
   }

@@ -6,19 +6,18 @@
 import type Docker from 'dockerode';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Paths } from '../common/paths';
-import { DEFAULT_DATABASE, HAPROXY_MEMBER, PATRONI_API_PORT, SUPERUSER, containerName } from '../common/names';
+import { DEFAULT_DATABASE, SUPERUSER, containerName } from '../common/names';
 import { SOCKET_DIR } from '../common/render/patroni';
-import { HAPROXY_ADMIN_SOCKET } from '../common/render/haproxy';
 import { PROFILES, etcdMemberNames } from '../common/spec';
 import { issueDecision, type IssueRequest, type SwitchoverSnapshot } from '../common/switchover';
 import { describeCluster } from './cluster';
-import { containerIp, execIn } from './docker';
+import { execIn } from './docker';
 import { ErrorTypes } from './errors';
-import { haproxyBackends, serverRows } from './haproxy';
 import { heartbeat, pause, pollUntil } from './heartbeat';
 import { getPatroni } from './patroni-api';
-import { clusterView, memberApi } from './patroni';
-import { readDcs, type DcsView } from './switchover-dcs';
+import { clusterView } from './patroni';
+import { Addresses, readDcs, type DcsView } from './switchover-dcs';
+import { RwSteering } from './switchover-haproxy';
 
 /** Patroni gave up on the request (or never acted on it): final, the leader stays. */
 export const SWITCHOVER_FAILED = 'SwitchoverFailed';
@@ -68,105 +67,12 @@ const failed = (message: string): ApplicationFailure => ApplicationFailure.creat
 type PostOutcome = { status: number; text: string } | { error: Error };
 
 /** The first member whose Patroni API answers, preferring `first`. */
-async function anyApi(docker: Docker, cluster: string, first: string, others: string[]): Promise<string> {
+async function anyApi(addresses: Addresses, first: string, others: string[]): Promise<string> {
   for (const m of [first, ...others.filter((o) => o !== first)]) {
-    const api = await memberApi(docker, cluster, m);
+    const api = await addresses.api(m);
     if (api) return api;
   }
-  throw new Error(`no Patroni API of ${cluster} is reachable`);
-}
-
-/** The member's answer to HAProxy's rw check (OPTIONS /primary), or undefined when it does not answer. */
-async function primaryStatus(docker: Docker, cluster: string, member: string): Promise<number | undefined> {
-  const ip = await containerIp(docker, cluster, containerName(cluster, member));
-  if (!ip) return undefined;
-  try {
-    const res = await fetch(`http://${ip}:${PATRONI_API_PORT}/primary`, { method: 'OPTIONS', signal: AbortSignal.timeout(1000) });
-    await res.arrayBuffer();
-    return res.status;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * HAProxy rw during a switchover, through the runtime API; the health checks keep running and
- * decide alone once it is over:
- * - the old leader is set to DRAIN (no new connections; established sessions go on) just before
- *   POST /switchover, or, for a scheduled one, once its Patroni says "stopping" (pg_ctl stop);
- * - it is set back to READY with its health DOWN once its /primary answers 503 (its checks
- *   agree from then on) or the leader key moved;
- * - the new leader's health is set UP once its /primary answers 200.
- * A retried attempt reads the DRAIN state back from the stats, so nothing stays drained.
- */
-class RwSteering {
-  private drained = false;
-  /** The old leader is back to READY with health DOWN: nothing more to do for it. */
-  private restored = false;
-  private newUp = false;
-  steered = false;
-
-  constructor(private readonly docker: Docker, private readonly cluster: string, private readonly statsPort: number) {}
-
-  private async run(command: string): Promise<void> {
-    const r = await execIn(this.docker, containerName(this.cluster, HAPROXY_MEMBER), ['socat', 'stdio', HAPROXY_ADMIN_SOCKET], `${command}\n`);
-    const out = r.output.trim();
-    // The runtime API answers an empty line on success and a message on failure.
-    if (r.exitCode !== 0 || out.length > 0) throw new Error(`haproxy "${command}": ${out || `exit ${r.exitCode}`}`);
-  }
-
-  private async rwStatus(member: string): Promise<string | undefined> {
-    const res = await fetch(`http://127.0.0.1:${this.statsPort}/;csv`, { signal: AbortSignal.timeout(2000) });
-    return serverRows(await res.text()).find((r) => r.proxy === 'rw' && r.server === member)?.status;
-  }
-
-  /** No new rw connections to the leader about to demote (established sessions go on). */
-  async drainOldLeader(from: string): Promise<void> {
-    await this.run(`set server rw/${from} state drain`);
-    this.drained = true;
-    this.steered = true;
-  }
-
-  async oldLeader(from: string, leaderMoved: boolean): Promise<void> {
-    if (this.restored) return;
-    const status = await this.rwStatus(from);
-    if (status?.startsWith('DRAIN')) this.drained = true; // perhaps a previous attempt's
-    if (leaderMoved || (this.drained && (await primaryStatus(this.docker, this.cluster, from)) === 503)) {
-      // It no longer is the primary: health DOWN is what its checks will find from now on.
-      if (this.drained || status?.startsWith('UP')) {
-        await this.run(`set server rw/${from} health down`);
-        this.steered = true;
-      }
-      if (this.drained) await this.run(`set server rw/${from} state ready`);
-      this.drained = false;
-      this.restored = true;
-      return;
-    }
-    if (this.drained) return;
-    const api = await memberApi(this.docker, this.cluster, from);
-    const s = api ? await getPatroni(api).catch(() => undefined) : undefined;
-    if (s !== undefined && (s.state === 'stopping' || s.state === 'stopped' || s.role !== 'leader')) {
-      await this.run(`set server rw/${from} state drain`);
-      this.drained = true;
-      this.steered = true;
-    }
-  }
-
-  async newLeader(leader: string, from: string): Promise<string | undefined> {
-    if (!this.newUp) {
-      await this.run(`set server rw/${leader} health up`);
-      this.newUp = true;
-    }
-    const up = (await haproxyBackends(this.statsPort)).rwUp;
-    if (up.length === 1 && up[0] === leader && !(await this.rwStatus(from))?.startsWith('DRAIN')) return undefined;
-    return `${leader} leads; HAProxy rw UP: [${up.join(', ')}]`;
-  }
-
-  /** Back to READY if drained: the health checks alone decide from here on. */
-  async undrain(member: string): Promise<void> {
-    if ((await this.rwStatus(member))?.startsWith('DRAIN')) await this.run(`set server rw/${member} state ready`);
-    this.drained = false;
-  }
+  throw new Error(`no Patroni API of ${addresses.cluster} is reachable`);
 }
 
 export function createSwitchoverActivities(docker: Docker, _paths: Paths) {
@@ -179,11 +85,12 @@ export function createSwitchoverActivities(docker: Docker, _paths: Paths) {
       const desc = await describeCluster(docker, cluster);
       const etcdMembers = etcdMemberNames(desc.settings.etcdMembers);
       const names = desc.members.map((m) => m.name);
-      const [dcs, view] = await Promise.all([readDcs(docker, cluster, etcdMembers), clusterView(docker, cluster, names)]);
+      const addresses = new Addresses(docker, cluster);
+      const [dcs, view] = await Promise.all([readDcs(addresses, etcdMembers), clusterView(docker, cluster, names)]);
       const streaming = new Set<string>();
       let timeline = dcs.timeline;
       if (dcs.leader) {
-        const api = await memberApi(docker, cluster, dcs.leader);
+        const api = await addresses.api(dcs.leader);
         if (!api) throw new Error(`leader ${dcs.leader} of ${cluster} is not reachable`);
         const st = await getPatroni(api);
         for (const r of st.replication) if (r.state === 'streaming') streaming.add(r.application_name);
@@ -225,16 +132,17 @@ export function createSwitchoverActivities(docker: Docker, _paths: Paths) {
      * for the new leader) covers the actual switch.
      */
     async requestSwitchover(i: RequestSwitchoverInput): Promise<RequestSwitchoverResult> {
-      const before = await readDcs(docker, i.cluster, i.etcdMembers);
+      const addresses = new Addresses(docker, i.cluster);
+      const before = await readDcs(addresses, i.etcdMembers);
       const d = issueDecision(before, i);
       if (d.kind === 'switched') return { outcome: 'already-switched', detail: `${d.leader || 'a new leader'} already took over` };
       if (d.kind === 'pending') return { outcome: 'already-issued', detail: 'the request is already in the DCS' };
       if (d.kind === 'conflict') throw refused(d.reason);
       if (d.kind === 'no-leader') throw new Error(`${i.cluster} has no leader right now`);
 
-      const api = await memberApi(docker, i.cluster, i.from);
+      const api = await addresses.api(i.from);
       if (!api) throw new Error(`leader ${i.from} is not reachable`);
-      const steer = i.statsPort === null || i.at ? undefined : new RwSteering(docker, i.cluster, i.statsPort);
+      const steer = i.statsPort === null || i.at ? undefined : new RwSteering(docker, addresses, i.statsPort);
       if (steer) {
         // Patroni's graceful demote starts with a CHECKPOINT; done now (writes still flow), the
         // one during the demote has little left to flush and the leader stops sooner.
@@ -254,7 +162,7 @@ export function createSwitchoverActivities(docker: Docker, _paths: Paths) {
         (error: Error) => ({ error }),
       );
       const issuedNow = async (): Promise<boolean> => {
-        const now = await readDcs(docker, i.cluster, i.etcdMembers).catch(() => undefined);
+        const now = await readDcs(addresses, i.etcdMembers).catch(() => undefined);
         const k = now && issueDecision(now, i).kind;
         return k === 'pending' || k === 'switched';
       };
@@ -290,22 +198,18 @@ export function createSwitchoverActivities(docker: Docker, _paths: Paths) {
     },
 
     /**
-     * The new leader holds the leader key, answers /primary, and is the only server UP in
-     * HAProxy rw. Left to its health checks, HAProxy keeps the old leader UP for seconds after
-     * its PostgreSQL stopped (Patroni 3.0.2 answers /primary 200 while "stopping"); connections
-     * sent there are refused and retried by HAProxy on the same server about 1 s apart, holding
-     * clients well past the moment the new leader is ready. So HAProxy is steered through its
-     * runtime API (see RwSteering): the old leader drained as soon as Patroni says "stopping",
-     * the new one marked up as soon as its /primary answers 200.
+     * The new leader holds the leader key, accepts writes, and is the only server UP in HAProxy
+     * rw (steered through the runtime API, see RwSteering).
      */
     async waitForSwitchedLeader(i: WaitSwitchedInput): Promise<WaitSwitchedResult> {
-      const steer = i.statsPort === null ? undefined : new RwSteering(docker, i.cluster, i.statsPort);
+      const addresses = new Addresses(docker, i.cluster);
+      const steer = i.statsPort === null ? undefined : new RwSteering(docker, addresses, i.statsPort);
       let droppedSince: number | undefined;
       try {
         const r = await pollUntil<WaitSwitchedResult | { failed: string }>(
           `${i.to ?? 'a new leader'} to lead and hold the rw port`,
           async () => {
-            const d = await readDcs(docker, i.cluster, i.etcdMembers);
+            const d = await readDcs(addresses, i.etcdMembers);
             const moved = d.leader !== null && d.leader !== i.from;
             await steer?.oldLeader(i.from, moved);
             if (!moved) {
@@ -320,15 +224,17 @@ export function createSwitchoverActivities(docker: Docker, _paths: Paths) {
               return { status: d.leader ? `${d.leader} still leads${pending ? ', request pending' : ''}` : 'no leader key (the old leader is demoting)' };
             }
             const leader = d.leader as string;
-            if ((await primaryStatus(docker, i.cluster, leader)) !== 200) return { status: `${leader} holds the leader key, not yet primary` };
+            // Patroni 3.0.2 answers /primary 200 as soon as a member holds the leader key, while
+            // PostgreSQL may still be in recovery; /patroni's role comes from pg_is_in_recovery().
+            const api = await addresses.api(leader);
+            const st = api ? await getPatroni(api).catch(() => addresses.forget(leader)) : undefined;
+            if (st?.role !== 'leader' || st.state !== 'running') return { status: `${leader} holds the leader key, promoting` };
             if (steer) {
               const rw = await steer.newLeader(leader, i.from);
               if (rw) return { status: rw };
             }
             // The member key's timeline is updated on the new leader's next HA loop; its own status is current.
-            const api = await memberApi(docker, i.cluster, leader);
-            const timeline = (api ? (await getPatroni(api)).timeline : undefined) ?? d.timeline ?? 0;
-            return { done: { leader, timeline, steeredHaproxy: steer?.steered ?? false } };
+            return { done: { leader, timeline: st.timeline ?? d.timeline ?? 0, steeredHaproxy: steer?.steered ?? false } };
           },
           { intervalMs: 50, timeoutMs: i.timeoutMs },
         );
@@ -342,7 +248,7 @@ export function createSwitchoverActivities(docker: Docker, _paths: Paths) {
 
     /** Undo a drain left by a wait that failed for good (the workflow's cleanup). */
     async undrainRwServer(i: { cluster: string; member: string; statsPort: number }): Promise<void> {
-      await new RwSteering(docker, i.cluster, i.statsPort).undrain(i.member);
+      await new RwSteering(docker, new Addresses(docker, i.cluster), i.statsPort).undrain(i.member);
     },
 
     /**
@@ -351,11 +257,12 @@ export function createSwitchoverActivities(docker: Docker, _paths: Paths) {
      * changes anyway and say so (cancelled: false).
      */
     async cancelScheduledSwitchover(i: CancelScheduledInput): Promise<{ cancelled: boolean; leader: string | null }> {
-      const d = await readDcs(docker, i.cluster, i.etcdMembers);
+      const addresses = new Addresses(docker, i.cluster);
+      const d = await readDcs(addresses, i.etcdMembers);
       if (switched(d, i)) return { cancelled: false, leader: d.leader };
       if (d.failover?.scheduledAt) {
         const members = Object.keys(d.members);
-        const api = await anyApi(docker, i.cluster, i.from, members);
+        const api = await anyApi(addresses, i.from, members);
         const res = await fetch(`${api}/switchover`, { method: 'DELETE', signal: AbortSignal.timeout(5000) });
         const text = (await res.text()).trim();
         // 404: nothing scheduled any more (it ran, or someone else removed it).
@@ -368,7 +275,7 @@ export function createSwitchoverActivities(docker: Docker, _paths: Paths) {
       if (Date.now() < at - (i.loopWaitSec + 2) * 1000) return { cancelled: true, leader: i.from };
       // Close to the time: the leader may have read the key before it was removed.
       for (;;) {
-        const now = await readDcs(docker, i.cluster, i.etcdMembers).catch(() => undefined);
+        const now = await readDcs(addresses, i.etcdMembers).catch(() => undefined);
         if (now && switched(now, i)) return { cancelled: false, leader: now.leader };
         if (Date.now() > watchUntil) return { cancelled: true, leader: i.from };
         heartbeat('watching whether the leader changes anyway');
