@@ -42,13 +42,13 @@ export function serverRows(csv: string): StatsRow[] {
     .map((c) => ({ proxy: c[px], server: c[sv], status: c[st] ?? '', sessions: Number(c[scur] ?? 0) }));
 }
 
-async function statsCsv(statsPort: number): Promise<string> {
+export async function statsCsv(statsPort: number): Promise<string> {
   const res = await fetch(`http://127.0.0.1:${statsPort}/;csv`, { signal: AbortSignal.timeout(2000) });
   return res.text();
 }
 
 /** HAProxy's runtime API over the admin socket inside the container. */
-async function runtimeCommand(docker: Docker, cluster: string, command: string): Promise<string> {
+export async function runtimeCommand(docker: Docker, cluster: string, command: string): Promise<string> {
   const r = await execIn(docker, containerName(cluster, HAPROXY_MEMBER), ['socat', 'stdio', HAPROXY_ADMIN_SOCKET], `${command}\n`);
   if (r.exitCode !== 0) throw new Error(`haproxy runtime API "${command}" failed: ${r.output.trim()}`);
   return r.output.trim();

@@ -13,10 +13,7 @@
  * A retried attempt reads the DRAIN state back from the stats, so nothing stays drained.
  */
 import type Docker from 'dockerode';
-import { HAPROXY_MEMBER, containerName } from '../common/names';
-import { HAPROXY_ADMIN_SOCKET } from '../common/render/haproxy';
-import { execIn } from './docker';
-import { serverRows } from './haproxy';
+import { runtimeCommand, serverRows, statsCsv } from './haproxy';
 import { getPatroni } from './patroni-api';
 import type { Addresses } from './switchover-dcs';
 
@@ -45,16 +42,13 @@ export class RwSteering {
   constructor(private readonly docker: Docker, private readonly addresses: Addresses, private readonly statsPort: number) {}
 
   private async run(command: string): Promise<void> {
-    const name = containerName(this.addresses.cluster, HAPROXY_MEMBER);
-    const r = await execIn(this.docker, name, ['socat', 'stdio', HAPROXY_ADMIN_SOCKET], `${command}\n`);
-    const out = r.output.trim();
+    const out = await runtimeCommand(this.docker, this.addresses.cluster, command);
     // The runtime API answers an empty line on success and a message on failure.
-    if (r.exitCode !== 0 || out.length > 0) throw new Error(`haproxy "${command}": ${out || `exit ${r.exitCode}`}`);
+    if (out.length > 0) throw new Error(`haproxy "${command}": ${out}`);
   }
 
   private async rwRows(): Promise<{ server: string; status: string }[]> {
-    const res = await fetch(`http://127.0.0.1:${this.statsPort}/;csv`, { signal: AbortSignal.timeout(2000) });
-    return serverRows(await res.text()).filter((r) => r.proxy === 'rw');
+    return serverRows(await statsCsv(this.statsPort)).filter((r) => r.proxy === 'rw');
   }
 
   private async rwStatus(member: string): Promise<string | undefined> {

@@ -23,7 +23,7 @@ export function nextMemberNames(inUse: string[], count: number): string[] {
 export function removalProblem(members: MemberView[], member: string): string | undefined {
   const m = members.find((x) => x.name === member);
   if (!m) return `no member ${member} (members: ${members.map((x) => x.name).join(', ') || 'none'})`;
-  if (m.role === 'leader') return `${member} is the leader; switch over first`;
+  if (m.role === 'leader') return `${member} is the leader; move the role first with \`dbaas switchover\``;
   if (!m.readOnly) {
     const canTakeOver = members.filter((x) => x.role !== 'leader' && !x.readOnly);
     if (canTakeOver.length <= 1) return `${member} is the last member able to take over from the leader`;
