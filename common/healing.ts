@@ -9,11 +9,14 @@
  *    compensation, DeleteCluster: `docker stop` → Patroni shuts PostgreSQL down → exit 0), and so
  *    does an operator's `docker stop`: a clean stop is a decision, never undone. A crash, the OOM
  *    killer or `docker kill` ends with a non-zero code (137 for SIGKILL);
- *  - it has stayed exited for at least `exitedGraceMs` (Docker's FinishedAt against the observer's
+ *  - it has stayed exited for at least the grace period (Docker's FinishedAt against the observer's
  *    clock) AND was already seen exited, with the same FinishedAt, by an earlier poll. The grace is
- *    ttl + loop_wait: Patroni gets the time to fail over first, so the member comes back as a
- *    replica (pg_rewind) instead of racing for its old leader key; and a workflow that stops a
- *    member to remove it (stop, then remove within a second) is long done;
+ *    ttl + loop_wait while another member leads: Patroni gets the time to fail over first, so the
+ *    member comes back as a replica (pg_rewind) instead of racing for its old leader key. Without a
+ *    running leader it is 3 × (ttl + loop_wait): an election may still be under way, but a cluster
+ *    that cannot fail over (one member, or only nofailover replicas) gets its leader back. Either
+ *    way a workflow that stops a member to remove it (stop, then remove within a second) is long
+ *    done;
  *  - the cluster is not being deleted: DeleteCluster cancels the watch before it removes anything.
  *    The watch never creates a container, only starts an existing one, and the removal is forced,
  *    so even a start racing with the delete leaves nothing behind.
@@ -31,8 +34,10 @@ import { PROFILES } from './spec';
 import { leaderOf, type ClusterSnapshot, type MemberObservation } from './events';
 
 export interface HealingRules {
-  /** A non-zero exit must be this old before the container is started again. */
+  /** A non-zero exit must be this old before the container is started again (another member leads). */
   exitedGraceMs: number;
+  /** The same while no other member leads: Patroni may still be electing one. */
+  exitedNoLeaderGraceMs: number;
   /** A member must be stuck this long before it is reinitialized. */
   stuckAfterMs: number;
   /** At most one reinitialize per member in this period. */
@@ -50,7 +55,7 @@ export function watchTiming(profile: ProfileName): WatchTiming {
   const p = PROFILES[profile].patroni;
   return {
     intervalMs: Math.min(5000, Math.max(1000, p.loopWait * 1000)),
-    rules: { exitedGraceMs: (p.ttl + p.loopWait) * 1000, stuckAfterMs: 60_000, reinitCooldownMs: 600_000 },
+    rules: { exitedGraceMs: (p.ttl + p.loopWait) * 1000, exitedNoLeaderGraceMs: 3 * (p.ttl + p.loopWait) * 1000, stuckAfterMs: 60_000, reinitCooldownMs: 600_000 },
   };
 }
 
@@ -109,7 +114,8 @@ export function decideHealing(s: ClusterSnapshot, memory: HealingMemory, rules: 
       const age = s.at - Date.parse(m.finishedAt);
       const seenBefore = memory.exitedSeen[m.name] === m.finishedAt;
       next.exitedSeen[m.name] = m.finishedAt;
-      if (seenBefore && age >= rules.exitedGraceMs) {
+      const grace = leaderRunning && leader.name !== m.name ? rules.exitedGraceMs : rules.exitedNoLeaderGraceMs;
+      if (seenBefore && age >= grace) {
         actions.push({ kind: 'restart', member: m.name, finishedAt: m.finishedAt, reason: `container exited with code ${m.exitCode ?? '?'} ${secondsAgo(age)} ago` });
         delete next.exitedSeen[m.name];
       }

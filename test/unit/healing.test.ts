@@ -92,3 +92,12 @@ test('no reinitialize without a running leader to clone from, and never the lead
   const waiting = run([snap(0, [leaderStarting, replica('pg-1', 'stopped')]), snap(100, [leaderStarting, replica('pg-1', 'stopped')])]);
   assert.deepEqual(waiting.flat(), []);
 });
+
+test('without another running leader the killed member waits 3 × (ttl + loop_wait): the election goes first', () => {
+  const killed = exited('pg-0', 137, 0);
+  const lonely = run([snap(2, [killed]), snap(20, [killed]), snap(36, [killed])]);
+  assert.deepEqual(lonely.map((a) => a.map((x) => x.kind)), [[], [], ['restart']], 'a single member gets its leader back');
+  const electing = replica('pg-1');
+  const waiting = run([snap(2, [killed, electing]), snap(14, [killed, electing]), snap(30, [killed, electing]), snap(36, [killed, electing])]);
+  assert.deepEqual(waiting.map((a) => a.map((x) => x.kind)), [[], [], [], ['restart']]);
+});
