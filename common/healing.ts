@@ -17,6 +17,8 @@
  *    that cannot fail over (one member, or only nofailover replicas) gets its leader back. Either
  *    way a workflow that stops a member to remove it (stop, then remove within a second) is long
  *    done;
+ *  - it was restarted fewer than 3 times in the last 30 minutes (a crash loop is reported once
+ *    and left to an operator);
  *  - the cluster is not being deleted: DeleteCluster cancels the watch before it removes anything.
  *    The watch never creates a container, only starts an existing one, and the removal is forced,
  *    so even a start racing with the delete leaves nothing behind.
@@ -62,15 +64,21 @@ export function watchTiming(profile: ProfileName): WatchTiming {
 export interface HealingMemory {
   /** member → FinishedAt of the exit already seen by an earlier poll. */
   exitedSeen: Record<string, string>;
-  /** member → FinishedAt of a clean exit already reported (reported once). */
+  /** member → FinishedAt of an exit left alone and already reported (reported once). */
   cleanExitReported: Record<string, string>;
   /** member → ms since when it has been continuously stuck. */
   stuckSince: Record<string, number>;
   /** member → ms of the last reinitialize request. */
   lastReinitAt: Record<string, number>;
+  /** member → ms of its restarts within the last RESTART_WINDOW_MS (a crash loop stops being restarted). */
+  restartsAt?: Record<string, number[]>;
 }
 
-export const emptyHealingMemory = (): HealingMemory => ({ exitedSeen: {}, cleanExitReported: {}, stuckSince: {}, lastReinitAt: {} });
+/** At most this many restarts of one member per window; then it is left to an operator. */
+export const MAX_RESTARTS = 3;
+export const RESTART_WINDOW_MS = 30 * 60_000;
+
+export const emptyHealingMemory = (): HealingMemory => ({ exitedSeen: {}, cleanExitReported: {}, stuckSince: {}, lastReinitAt: {}, restartsAt: {} });
 
 export type HealAction =
   | { kind: 'restart'; member: string; finishedAt: string; reason: string }
@@ -96,7 +104,12 @@ function secondsAgo(ms: number): string {
 
 /** What to heal in this snapshot, and the memory for the next poll. */
 export function decideHealing(s: ClusterSnapshot, memory: HealingMemory, rules: HealingRules): { actions: HealAction[]; memory: HealingMemory } {
-  const next: HealingMemory = { exitedSeen: {}, cleanExitReported: {}, stuckSince: {}, lastReinitAt: { ...memory.lastReinitAt } };
+  const restartsAt: Record<string, number[]> = {};
+  for (const [name, times] of Object.entries(memory.restartsAt ?? {})) {
+    const recent = times.filter((t) => s.at - t < RESTART_WINDOW_MS);
+    if (recent.length > 0) restartsAt[name] = recent;
+  }
+  const next: HealingMemory = { exitedSeen: {}, cleanExitReported: {}, stuckSince: {}, lastReinitAt: { ...memory.lastReinitAt }, restartsAt };
   const actions: HealAction[] = [];
   const leader = leaderOf(s);
   const leaderRunning = leader !== undefined && leader.container === 'running' && leader.patroni?.state === 'running';
@@ -104,19 +117,31 @@ export function decideHealing(s: ClusterSnapshot, memory: HealingMemory, rules: 
   for (const m of s.members) {
     // Restart: exited with a non-zero code, for long enough, seen by an earlier poll too.
     if (m.container === 'exited' && m.finishedAt !== undefined) {
+      const seenBefore = memory.exitedSeen[m.name] === m.finishedAt;
+      next.exitedSeen[m.name] = m.finishedAt;
       if (m.exitCode === 0) {
-        next.cleanExitReported[m.name] = m.finishedAt;
-        if (memory.cleanExitReported[m.name] !== m.finishedAt) {
+        // Said once, and only from the second sighting: a member being removed is gone by then.
+        if (memory.cleanExitReported[m.name] === m.finishedAt) next.cleanExitReported[m.name] = m.finishedAt;
+        else if (seenBefore) {
+          next.cleanExitReported[m.name] = m.finishedAt;
           actions.push({ kind: 'skip', member: m.name, reason: `${m.name} was stopped cleanly (exit 0): left stopped (start it with docker start)` });
         }
         continue;
       }
       const age = s.at - Date.parse(m.finishedAt);
-      const seenBefore = memory.exitedSeen[m.name] === m.finishedAt;
-      next.exitedSeen[m.name] = m.finishedAt;
       const grace = leaderRunning && leader.name !== m.name ? rules.exitedGraceMs : rules.exitedNoLeaderGraceMs;
       if (seenBefore && age >= grace) {
+        const recent = restartsAt[m.name] ?? [];
+        if (recent.length >= MAX_RESTARTS) {
+          // A crash loop: say so once per exit, and leave it (the cleanExitReported slot marks "said").
+          if (memory.cleanExitReported[m.name] !== m.finishedAt) {
+            actions.push({ kind: 'skip', member: m.name, reason: `${m.name} exited with code ${m.exitCode ?? '?'} again after ${recent.length} restarts in ${RESTART_WINDOW_MS / 60_000} min: left stopped (see docker logs)` });
+          }
+          next.cleanExitReported[m.name] = m.finishedAt;
+          continue;
+        }
         actions.push({ kind: 'restart', member: m.name, finishedAt: m.finishedAt, reason: `container exited with code ${m.exitCode ?? '?'} ${secondsAgo(age)} ago` });
+        restartsAt[m.name] = [...recent, s.at];
         delete next.exitedSeen[m.name];
       }
       continue;

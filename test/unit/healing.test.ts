@@ -50,13 +50,15 @@ test('an exit first seen after the grace period still waits for a second sightin
 test('a clean stop (exit 0: RemoveReplica, docker stop) is never restarted, and reported once', () => {
   const stopped = exited('pg-2', 0, 0);
   const actions = run([snap(2, [leader, stopped]), snap(60, [leader, stopped]), snap(120, [leader, stopped])]);
-  assert.deepEqual(actions.map((a) => a.map((x) => x.kind)), [['skip'], [], []]);
-  assert.match((actions[0][0] as { reason: string }).reason, /stopped cleanly \(exit 0\): left stopped/);
+  assert.deepEqual(actions.map((a) => a.map((x) => x.kind)), [[], ['skip'], []]);
+  assert.match((actions[1][0] as { reason: string }).reason, /stopped cleanly \(exit 0\): left stopped/);
 });
 
 test('a member being removed (stopped, then its container gone) is never restarted', () => {
-  const actions = run([snap(2, [leader, exited('pg-2', 137, 0)]), snap(4, [leader])]);
-  assert.deepEqual(actions, [[], []]);
+  for (const code of [0, 137]) {
+    const actions = run([snap(2, [leader, exited('pg-2', code, 0)]), snap(4, [leader])]);
+    assert.deepEqual(actions, [[], []], `exit ${code}: no action, not even a note`);
+  }
 });
 
 test('created, restarting and running containers are left to their workflow or to Docker', () => {
@@ -100,4 +102,24 @@ test('without another running leader the killed member waits 3 × (ttl + loop_wa
   const electing = replica('pg-1');
   const waiting = run([snap(2, [killed, electing]), snap(14, [killed, electing]), snap(30, [killed, electing]), snap(36, [killed, electing])]);
   assert.deepEqual(waiting.map((a) => a.map((x) => x.kind)), [[], [], [], ['restart']]);
+});
+
+test('a crash loop is restarted 3 times in 30 minutes, then reported once and left alone', () => {
+  let memory = emptyHealingMemory();
+  const kinds: string[] = [];
+  for (let k = 0; k < 5; k++) {
+    const start = k * 100;
+    const crash = exited('pg-1', 1, start);
+    for (const t of [start + 2, start + 20, start + 22]) {
+      const d = decideHealing(snap(t, [leader, crash]), memory, rules);
+      memory = d.memory;
+      kinds.push(...d.actions.map((a) => a.kind));
+    }
+  }
+  assert.deepEqual(kinds, ['restart', 'restart', 'restart', 'skip', 'skip']);
+  // Half an hour after the first restart the window has room again.
+  const later = exited('pg-1', 1, 2000);
+  const d1 = decideHealing(snap(2002, [leader, later]), memory, rules);
+  const d2 = decideHealing(snap(2020, [leader, later]), d1.memory, rules);
+  assert.deepEqual(d2.actions.map((a) => a.kind), ['restart']);
 });
