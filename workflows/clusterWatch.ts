@@ -64,6 +64,11 @@ const act = proxyActivities<Activities>({
   retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 3 },
 });
 
+/** intervalMs 0 (tests with scripted observations) polls back to back: no timer round trip. */
+async function pauseBetweenPolls(intervalMs: number): Promise<void> {
+  if (intervalMs > 0) await sleep(intervalMs);
+}
+
 function errorMessage(err: unknown): string {
   let e: unknown = err;
   while (e instanceof Error && (e as { cause?: unknown }).cause instanceof Error) e = (e as { cause?: unknown }).cause;
@@ -128,7 +133,7 @@ export async function clusterWatch(input: ClusterWatchInput): Promise<ClusterWat
       if (carry.lastError !== msg) note('watch-error', `cannot observe ${cluster}: ${msg}`);
       carry.lastError = msg;
       status = `observe failed: ${msg}`;
-      await sleep(intervalMs);
+      await pauseBetweenPolls(intervalMs);
       continue;
     }
     carry.lastError = undefined;
@@ -157,7 +162,7 @@ export async function clusterWatch(input: ClusterWatchInput): Promise<ClusterWat
     }
     status = `last poll ${new Date(snap.at).toISOString()}`;
     if (workflowInfo().continueAsNewSuggested) break;
-    await sleep(intervalMs);
+    await pauseBetweenPolls(intervalMs);
   }
   await continueAsNew<typeof clusterWatch>({ ...input, carry });
   return { cluster, reason: 'continued as new', events: carry.events.length };

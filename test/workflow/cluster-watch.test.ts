@@ -64,7 +64,7 @@ async function withWatch<T>(script: Script, input: Partial<ClusterWatchInput>, b
   };
   const worker = await createTestWorker(env, taskQueue, activities);
   return worker.runUntil(async () => {
-    const args: ClusterWatchInput = { cluster: 'orders', profile: 'fast', intervalMs: 20, ...input };
+    const args: ClusterWatchInput = { cluster: 'orders', profile: 'fast', intervalMs: 0, ...input };
     const handle = await env.client.workflow.start('clusterWatch', { taskQueue, workflowId: `cluster-watch:${taskQueue}`, args: [args] });
     const w: Watch = { handle, calls, events: () => handle.query<ClusterEvent[]>('events') };
     try {
