@@ -53,7 +53,8 @@ export type EventKind =
   | 'heal-reinitialize'
   | 'heal-skipped'
   | 'heal-failed'
-  | 'watch-error';
+  | 'watch-error'
+  | 'watch-ended';
 
 export interface ClusterEvent {
   /** ISO timestamp: the observation's time, or the workflow's time for actions. */

@@ -142,7 +142,7 @@ export async function clusterWatch(input: ClusterWatchInput): Promise<ClusterWat
     if (snap.members.length === 0) {
       // Deleted without DeleteCluster (or by an older dbaas): nothing left to watch.
       if (++goneFor >= GONE_POLLS) {
-        note('member-removed', `no member containers left in ${cluster}: the watch ends`);
+        note('watch-ended', `no member containers left in ${cluster}: the watch ends`);
         return { cluster, reason: 'cluster gone', events: carry.events.length };
       }
     } else {

@@ -80,11 +80,16 @@ test('SIGKILL of the leader: a replica takes the rw port, the old leader rejoins
   let n = 0;
   let writing = true;
   let lastOk = 0;
+  let killedAt = Number.MAX_SAFE_INTEGER;
+  let firstOkAfterKill = 0;
   const writer = (async () => {
     while (writing) {
+      const started = Date.now();
       try {
         await writeOnce(uri, ++n);
         lastOk = Date.now();
+        // Only a write begun after the kill proves the new leader (one in flight may have hit the old one).
+        if (started > killedAt && !firstOkAfterKill) firstOkAfterKill = lastOk;
       } catch {
         // the leader is gone: try again
       }
@@ -93,9 +98,9 @@ test('SIGKILL of the leader: a replica takes the rw port, the old leader rejoins
   })();
   await eventually('the writer writing', async () => (lastOk > 0 ? true : undefined), 30_000);
 
-  const killedAt = Date.now();
+  killedAt = Date.now();
   await docker.getContainer(containerName(C, oldLeader)).kill({ signal: 'SIGKILL' });
-  const writtenAgainAt = await eventually('a write through rw after the kill', async () => (lastOk > killedAt ? lastOk : undefined), 120_000);
+  const writtenAgainAt = await eventually('a write through rw after the kill', async () => firstOkAfterKill || undefined, 120_000);
   writing = false;
   await writer;
   const failoverSecs = (writtenAgainAt - killedAt) / 1000;
