@@ -37,6 +37,22 @@ async function inspectOrUndefined(docker: Docker, name: string): Promise<Docker.
   }
 }
 
+/** ttl and loop_wait from the DCS (GET /config of the first member that answers). */
+async function haTiming(docker: Docker, cluster: string, names: string[]): Promise<ClusterSnapshot['ha']> {
+  for (const m of names) {
+    const api = await memberApi(docker, cluster, m);
+    if (!api) continue;
+    try {
+      const res = await fetch(`${api}/config`, { signal: AbortSignal.timeout(2000) });
+      const cfg = (await res.json()) as { ttl?: unknown; loop_wait?: unknown };
+      if (typeof cfg.ttl === 'number' && typeof cfg.loop_wait === 'number') return { ttl: cfg.ttl, loopWait: cfg.loop_wait };
+    } catch {
+      // try the next member
+    }
+  }
+  return undefined;
+}
+
 export function createWatchActivities(docker: Docker, _paths: Paths) {
   return {
     /** Docker's and Patroni's view of the cluster's Postgres members, stamped with this clock's time. */
@@ -58,7 +74,8 @@ export function createWatchActivities(docker: Docker, _paths: Paths) {
           patroni: p ? { role: p.role, state: p.state, timeline: p.timeline, lag: p.lag } : undefined,
         };
       });
-      return { at: Date.now(), patroniAnswered: view !== undefined, members };
+      const ha = view === undefined ? undefined : await haTiming(docker, i.cluster, names);
+      return { at: Date.now(), patroniAnswered: view !== undefined, members, ha };
     },
 
     /**

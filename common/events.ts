@@ -32,6 +32,8 @@ export interface ClusterSnapshot {
   patroniAnswered: boolean;
   /** Postgres members by container, sorted by name. */
   members: MemberObservation[];
+  /** Patroni's HA timing in the DCS now (seconds), if a member answered /config: it may differ from the profile the cluster was created with. */
+  ha?: { ttl: number; loopWait: number };
 }
 
 export type EventKind =

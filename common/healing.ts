@@ -102,8 +102,16 @@ function secondsAgo(ms: number): string {
   return `${Math.round(ms / 1000)} s`;
 }
 
+/** The grace periods follow the cluster's current ttl and loop_wait when the snapshot has them (e.g. after a profile change). */
+export function rulesFor(s: ClusterSnapshot, rules: HealingRules): HealingRules {
+  if (!s.ha) return rules;
+  const grace = (s.ha.ttl + s.ha.loopWait) * 1000;
+  return { ...rules, exitedGraceMs: grace, exitedNoLeaderGraceMs: 3 * grace };
+}
+
 /** What to heal in this snapshot, and the memory for the next poll. */
-export function decideHealing(s: ClusterSnapshot, memory: HealingMemory, rules: HealingRules): { actions: HealAction[]; memory: HealingMemory } {
+export function decideHealing(s: ClusterSnapshot, memory: HealingMemory, base: HealingRules): { actions: HealAction[]; memory: HealingMemory } {
+  const rules = rulesFor(s, base);
   const restartsAt: Record<string, number[]> = {};
   for (const [name, times] of Object.entries(memory.restartsAt ?? {})) {
     const recent = times.filter((t) => s.at - t < RESTART_WINDOW_MS);

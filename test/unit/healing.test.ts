@@ -123,3 +123,10 @@ test('a crash loop is restarted 3 times in 30 minutes, then reported once and le
   const d2 = decideHealing(snap(2020, [leader, later]), d1.memory, rules);
   assert.deepEqual(d2.actions.map((a) => a.kind), ['restart']);
 });
+
+test('the grace follows the ttl and loop_wait Patroni has now (a profile changed since creation)', () => {
+  const killed = exited('pg-1', 137, 0);
+  const withHa = (s: number) => ({ ...snap(s, [leader, killed]), ha: { ttl: 30, loopWait: 10 } });
+  const actions = run([withHa(2), withHa(20), withHa(39), withHa(41)]);
+  assert.deepEqual(actions.map((a) => a.map((x) => x.kind)), [[], [], [], ['restart']], 'default timing: 40 s, not the fast 12 s');
+});
