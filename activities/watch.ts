@@ -1,7 +1,120 @@
-/** Placeholder: filled in by the issue-4 work. */
+/**
+ * ClusterWatch activities: observe the cluster (Docker + Patroni /cluster), start a member
+ * container that stayed exited, ask Patroni to reinitialize a stuck member. Each re-checks the
+ * world before acting, so a decision made on a stale snapshot does nothing.
+ */
 import type Docker from 'dockerode';
 import type { Paths } from '../common/paths';
+import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE, containerName } from '../common/names';
+import type { ClusterSnapshot, ContainerState, MemberObservation } from '../common/events';
+import { isNotFound } from './docker';
+import { clusterView, memberApi } from './patroni';
 
-export function createWatchActivities(_docker: Docker, _paths: Paths) {
-  return {};
+const CONTAINER_STATES = new Set<ContainerState>(['running', 'exited', 'restarting', 'created', 'paused', 'dead', 'removing']);
+
+export interface RestartResult {
+  restarted: boolean;
+  /** Why nothing was done (the container changed since the decision). */
+  reason?: string;
+}
+
+export interface ReinitializeResult {
+  accepted: boolean;
+  /** Patroni's answer (e.g. "reinitialize started", "I am the leader, can not reinitialize"). */
+  answer: string;
+}
+
+function byMemberName(a: string, b: string): number {
+  return a.localeCompare(b, 'en', { numeric: true });
+}
+
+async function inspectOrUndefined(docker: Docker, name: string): Promise<Docker.ContainerInspectInfo | undefined> {
+  try {
+    return await docker.getContainer(name).inspect();
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+/** ttl and loop_wait from the DCS (GET /config of the first member that answers). */
+async function haTiming(docker: Docker, cluster: string, names: string[]): Promise<ClusterSnapshot['ha']> {
+  for (const m of names) {
+    const api = await memberApi(docker, cluster, m);
+    if (!api) continue;
+    try {
+      const res = await fetch(`${api}/config`, { signal: AbortSignal.timeout(2000) });
+      const cfg = (await res.json()) as { ttl?: unknown; loop_wait?: unknown };
+      if (typeof cfg.ttl === 'number' && typeof cfg.loop_wait === 'number') return { ttl: cfg.ttl, loopWait: cfg.loop_wait };
+    } catch {
+      // try the next member
+    }
+  }
+  return undefined;
+}
+
+export function createWatchActivities(docker: Docker, _paths: Paths) {
+  return {
+    /** Docker's and Patroni's view of the cluster's Postgres members, stamped with this clock's time. */
+    async observeCluster(i: { cluster: string }): Promise<ClusterSnapshot> {
+      const listed = await docker.listContainers({ all: true, filters: { label: [`${LABEL_CLUSTER}=${i.cluster}`, `${LABEL_ROLE}=postgres`] } });
+      const names = listed.map((c) => c.Labels[LABEL_MEMBER]).filter(Boolean).sort(byMemberName);
+      const inspected = await Promise.all(names.map((n) => inspectOrUndefined(docker, containerName(i.cluster, n))));
+      // Running members first: a stopped one cannot answer /cluster.
+      const view = await clusterView(docker, i.cluster, names);
+      const members: MemberObservation[] = names.map((name, k) => {
+        const info = inspected[k];
+        const status = info?.State.Status as ContainerState | undefined;
+        const p = view?.find((v) => v.name === name);
+        return {
+          name,
+          container: status && CONTAINER_STATES.has(status) ? status : 'absent',
+          exitCode: info?.State.ExitCode,
+          finishedAt: info?.State.FinishedAt,
+          patroni: p ? { role: p.role, state: p.state, timeline: p.timeline, lag: p.lag } : undefined,
+        };
+      });
+      const ha = view === undefined ? undefined : await haTiming(docker, i.cluster, names);
+      return { at: Date.now(), patroniAnswered: view !== undefined, members, ha };
+    },
+
+    /**
+     * Start a member container that exited, if it is still the same exit the decision saw (same
+     * FinishedAt, still exited with a non-zero code). Never creates anything.
+     */
+    async restartMemberContainer(i: { cluster: string; member: string; finishedAt: string }): Promise<RestartResult> {
+      const name = containerName(i.cluster, i.member);
+      const info = await inspectOrUndefined(docker, name);
+      if (!info) return { restarted: false, reason: 'container is gone' };
+      if (info.Config.Labels?.[LABEL_CLUSTER] !== i.cluster || info.Config.Labels?.[LABEL_MEMBER] !== i.member) {
+        return { restarted: false, reason: 'container does not belong to this member' };
+      }
+      if (info.State.Status !== 'exited') return { restarted: false, reason: `container is ${info.State.Status}` };
+      if (info.State.FinishedAt !== i.finishedAt) return { restarted: false, reason: 'container ran again since' };
+      if (info.State.ExitCode === 0) return { restarted: false, reason: 'container was stopped cleanly' };
+      try {
+        await docker.getContainer(name).start();
+      } catch (err) {
+        // 304: started meanwhile (by Docker, an operator or a retried attempt of this activity).
+        if ((err as { statusCode?: number }).statusCode === 304) return { restarted: true };
+        throw err;
+      }
+      return { restarted: true };
+    },
+
+    /** POST /reinitialize to the member's own Patroni (it refuses on the leader and without a leader). */
+    async reinitializeMember(i: { cluster: string; member: string }): Promise<ReinitializeResult> {
+      const api = await memberApi(docker, i.cluster, i.member);
+      if (!api) return { accepted: false, answer: 'container not running' };
+      // force: cancel whatever the member is busy with (e.g. a looping recovery attempt).
+      const res = await fetch(`${api}/reinitialize`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ force: true }),
+        signal: AbortSignal.timeout(10_000),
+      });
+      const answer = (await res.text()).trim().slice(0, 200);
+      return { accepted: res.status === 200, answer: answer || `HTTP ${res.status}` };
+    },
+  };
 }

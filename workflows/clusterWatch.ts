@@ -1,2 +1,169 @@
-/** Placeholder: filled in by the issue-4 work. */
-export {};
+/**
+ * ClusterWatch: one long-running workflow per cluster (id cluster-watch:<cluster>). It polls the
+ * cluster, records what changed as events in a bounded log (query `events`), heals what the rules
+ * in common/healing.ts allow, and continues as new every so many polls to keep its history small.
+ * CreateCluster starts it; DeleteCluster cancels it before removing anything.
+ */
+import {
+  ApplicationFailure, continueAsNew, defineQuery, isCancellation, proxyActivities, setHandler, sleep, workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import {
+  DEFAULT_LAG_THRESHOLD_BYTES, appendBounded, describeStart, diffSnapshots, initialMemory,
+  type ClusterEvent, type ClusterSnapshot, type DiffMemory, type EventKind,
+} from '../common/events';
+import { decideHealing, emptyHealingMemory, watchTiming, type HealAction, type HealingMemory, type HealingRules } from '../common/healing';
+import type { Progress } from '../common/progress';
+import type { ProfileName } from '../common/spec';
+import { progressQuery } from './steps';
+
+export const eventsQuery = defineQuery<ClusterEvent[]>('events');
+
+/** Events kept in the log (the newest). */
+export const EVENT_LOG_SIZE = 200;
+/** Polls per run before continue-as-new (about 10 history events each). */
+export const POLLS_PER_RUN = 200;
+/** Consecutive polls without any member container after which the watch ends by itself. */
+const GONE_POLLS = 3;
+
+/** What one run hands to the next through continue-as-new. */
+export interface WatchCarry {
+  events: ClusterEvent[];
+  last?: ClusterSnapshot;
+  diff: DiffMemory;
+  healing: HealingMemory;
+  polls: number;
+  /** The last observe error reported (so a lasting outage is one event, not one per poll). */
+  lastError?: string;
+}
+
+export interface ClusterWatchInput {
+  cluster: string;
+  profile: ProfileName;
+  /** Overrides for tests; by default from the profile (watchTiming). */
+  intervalMs?: number;
+  rules?: Partial<HealingRules>;
+  lagThresholdBytes?: number;
+  pollsPerRun?: number;
+  carry?: WatchCarry;
+}
+
+export interface ClusterWatchResult {
+  cluster: string;
+  reason: string;
+  events: number;
+}
+
+// Observing must not fail the watch: few retries, and the loop reports a lasting failure as an event.
+const observe = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1s', maximumInterval: '5s', maximumAttempts: 2 },
+});
+const act = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 3 },
+});
+
+/** intervalMs 0 (tests with scripted observations) polls back to back: no timer round trip. */
+async function pauseBetweenPolls(intervalMs: number): Promise<void> {
+  if (intervalMs > 0) await sleep(intervalMs);
+}
+
+function errorMessage(err: unknown): string {
+  let e: unknown = err;
+  while (e instanceof Error && (e as { cause?: unknown }).cause instanceof Error) e = (e as { cause?: unknown }).cause;
+  return e instanceof Error ? e.message : String(err);
+}
+
+export async function clusterWatch(input: ClusterWatchInput): Promise<ClusterWatchResult> {
+  const { cluster } = input;
+  const timing = watchTiming(input.profile);
+  const intervalMs = input.intervalMs ?? timing.intervalMs;
+  const rules: HealingRules = { ...timing.rules, ...input.rules };
+  const lagThresholdBytes = input.lagThresholdBytes ?? DEFAULT_LAG_THRESHOLD_BYTES;
+  const pollsPerRun = input.pollsPerRun ?? POLLS_PER_RUN;
+  // A run without polls would continue as new forever.
+  if (!(pollsPerRun >= 1)) throw ApplicationFailure.nonRetryable('pollsPerRun must be ≥ 1', 'SpecError');
+  const carry: WatchCarry = input.carry ?? { events: [], diff: {}, healing: emptyHealingMemory(), polls: 0 };
+  let goneFor = 0;
+  let status = 'starting';
+
+  // Workflow time (deterministic: the workflow task's time) stamps the watch's own actions.
+  const now = (): string => new Date(Date.now()).toISOString();
+  const record = (e: ClusterEvent | ClusterEvent[]): void => {
+    carry.events = appendBounded(carry.events, Array.isArray(e) ? e : [e], EVENT_LOG_SIZE);
+  };
+  const note = (kind: EventKind, message: string, member?: string): void => record({ at: now(), kind, member, message });
+
+  setHandler(eventsQuery, () => carry.events);
+  setHandler(progressQuery, (): Progress => ({
+    operation: 'watch',
+    cluster,
+    steps: [{ name: `watch ${cluster} every ${intervalMs / 1000} s`, state: 'running', detail: `${carry.polls} polls, ${carry.events.length} events; ${status}` }],
+  }));
+
+  const heal = async (a: HealAction): Promise<void> => {
+    if (a.kind === 'skip') {
+      note('heal-skipped', a.reason, a.member);
+      return;
+    }
+    try {
+      if (a.kind === 'restart') {
+        const r = await act.restartMemberContainer({ cluster, member: a.member, finishedAt: a.finishedAt });
+        if (r.restarted) note('heal-restart', `started ${a.member} again (${a.reason})`, a.member);
+        else note('heal-skipped', `did not start ${a.member}: ${r.reason ?? 'changed meanwhile'}`, a.member);
+      } else {
+        const r = await act.reinitializeMember({ cluster, member: a.member });
+        if (r.accepted) note('heal-reinitialize', `reinitializing ${a.member} from the leader (${a.reason}): ${r.answer}`, a.member);
+        else note('heal-failed', `Patroni refused to reinitialize ${a.member} (${a.reason}): ${r.answer}`, a.member);
+      }
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      note('heal-failed', `${a.kind} ${a.member} failed: ${errorMessage(err)}`, a.member);
+    }
+  };
+
+  for (let i = 0; i < pollsPerRun; i++) {
+    let snap: ClusterSnapshot;
+    try {
+      snap = await observe.observeCluster({ cluster });
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      const msg = errorMessage(err);
+      if (carry.lastError !== msg) note('watch-error', `cannot observe ${cluster}: ${msg}`);
+      carry.lastError = msg;
+      status = `observe failed: ${msg}`;
+      await pauseBetweenPolls(intervalMs);
+      continue;
+    }
+    carry.lastError = undefined;
+    carry.polls++;
+
+    if (snap.members.length === 0) {
+      // Deleted without DeleteCluster (or by an older dbaas): nothing left to watch.
+      if (++goneFor >= GONE_POLLS) {
+        note('watch-ended', `no member containers left in ${cluster}: the watch ends`);
+        return { cluster, reason: 'cluster gone', events: carry.events.length };
+      }
+    } else {
+      goneFor = 0;
+      if (carry.last === undefined) {
+        record(describeStart(snap));
+        carry.diff = initialMemory(snap);
+      } else {
+        const d = diffSnapshots(carry.last, snap, carry.diff, { lagThresholdBytes });
+        record(d.events);
+        carry.diff = d.memory;
+      }
+      carry.last = snap;
+      const h = decideHealing(snap, carry.healing, rules);
+      carry.healing = h.memory;
+      for (const a of h.actions) await heal(a);
+    }
+    status = `last poll ${new Date(snap.at).toISOString()}`;
+    if (workflowInfo().continueAsNewSuggested) break;
+    await pauseBetweenPolls(intervalMs);
+  }
+  await continueAsNew<typeof clusterWatch>({ ...input, carry });
+  return { cluster, reason: 'continued as new', events: carry.events.length };
+}

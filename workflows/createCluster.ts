@@ -2,14 +2,19 @@
  * CreateCluster: the plan of bringing up one HA PostgreSQL cluster. Each step that touches the
  * world is an activity; a worker killed anywhere resumes here with the same deterministic names.
  */
-import { ApplicationFailure, CancellationScope, workflowInfo } from '@temporalio/workflow';
-import { HAPROXY_MEMBER, SUPERUSER, DEFAULT_DATABASE } from '../common/names';
+import {
+  ApplicationFailure, CancellationScope, ParentClosePolicy, WorkflowIdReusePolicy, startChild, workflowInfo,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { HAPROXY_MEMBER, SUPERUSER, DEFAULT_DATABASE, haWorkflowIds } from '../common/names';
+import { clusterNameKey } from '../common/search-attributes';
 import { memberPort } from '../common/ports';
 import {
   PROFILES, SpecError, etcdMemberNames, memberNames, validateSpec,
   type ConnectionInfo, type CreateClusterInput,
 } from '../common/spec';
 import { cleanup, quick, waits } from './activity-options';
+import { clusterWatch } from './clusterWatch';
 import { Steps } from './steps';
 
 export async function createCluster(input: CreateClusterInput): Promise<ConnectionInfo> {
@@ -49,6 +54,7 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
     'create the pooler auth_query function',
     'query through the pooled endpoints',
     'create the backup stanza (stanza-create, check)',
+    'start the cluster watch',
   ]);
 
   await steps.run('check the name is free', () => quick.assertClusterAbsent(cluster));
@@ -101,6 +107,8 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
       steps.run('create the backup stanza (stanza-create, check)', () => waits.createStanza(cluster)),
     ]);
 
+    await steps.run('start the cluster watch', () => startClusterWatch(cluster, input.profile));
+
     return {
       cluster,
       host: '127.0.0.1',
@@ -124,5 +132,23 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
       });
     }
     throw err;
+  }
+}
+
+/**
+ * The ClusterWatch outlives this workflow (ABANDON). Already running (a create that resumed after
+ * a crash, or `cluster watch`) is fine: one watch per cluster.
+ */
+async function startClusterWatch(cluster: string, profile: CreateClusterInput['profile']): Promise<void> {
+  try {
+    await startChild(clusterWatch, {
+      workflowId: haWorkflowIds.clusterWatch(cluster),
+      args: [{ cluster, profile }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+      typedSearchAttributes: [{ key: clusterNameKey, value: cluster }],
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }
 }

@@ -1,6 +1,6 @@
 /** DeleteCluster: remove everything labelled with the cluster. Idempotent. */
 import { ApplicationFailure, getExternalWorkflowHandle } from '@temporalio/workflow';
-import { workflowIds } from '../common/names';
+import { haWorkflowIds, workflowIds } from '../common/names';
 import type { DeleteClusterInput } from '../common/spec';
 import { cleanup, quick } from './activity-options';
 import { Steps } from './steps';
@@ -15,12 +15,21 @@ export interface DeleteClusterResult {
 export async function deleteCluster(input: DeleteClusterInput): Promise<DeleteClusterResult> {
   const cluster = input.name;
   const steps = new Steps('delete', cluster, [
+    'stop the cluster watch',
     'stop a running create',
     'remove containers, network' + (input.keepData ? '' : ', volumes'),
     input.keepData ? 'keep secrets (data kept)' : 'delete secrets and backup settings',
     'release host ports',
     'verify nothing is left',
   ]);
+  // First, so the watch never "heals" a member this delete is removing (see common/healing.ts).
+  await steps.run('stop the cluster watch', async () => {
+    try {
+      await getExternalWorkflowHandle(haWorkflowIds.clusterWatch(cluster)).cancel();
+    } catch {
+      // No watch running (never started, or already ended): nothing to stop.
+    }
+  });
   await steps.run('stop a running create', async () => {
     try {
       await getExternalWorkflowHandle(workflowIds.createCluster(cluster)).cancel();

@@ -1,4 +1,95 @@
-/** Placeholder. */
+/**
+ * `dbaas cluster events NAME [--json]`: the ClusterWatch's event log (its `events` query).
+ * `dbaas cluster watch NAME`: start the watch for a cluster that has none (created before it existed).
+ */
+import Table from 'cli-table3';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Command } from 'commander';
+import { describeCluster } from '../../activities/cluster';
+import type { ClusterEvent } from '../../common/events';
+import { TASK_QUEUE, haWorkflowIds } from '../../common/names';
+import { clusterNameKey } from '../../common/search-attributes';
+import { parseClusterName } from '../args';
+import type { clusterWatch, ClusterWatchInput } from '../../workflows';
+import { clusterNames } from '../cluster-info';
+import { connectDocker, connectTemporal } from '../connections';
+import { OperationError, UsageError } from '../errors';
 
-export function registerEventsCommands(_cluster: Command): void {}
+async function assertClusterExists(name: string): Promise<void> {
+  const docker = await connectDocker();
+  if (!(await clusterNames(docker)).includes(name)) throw new UsageError(`no cluster named ${name}`);
+}
+
+async function queryEvents(client: Client, cluster: string): Promise<ClusterEvent[]> {
+  try {
+    return await client.workflow.getHandle(haWorkflowIds.clusterWatch(cluster)).query<ClusterEvent[]>('events');
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) {
+      throw new OperationError(`cluster ${cluster} has no watch (created before dbaas had one?): start it with \`npx dbaas cluster watch ${cluster}\``);
+    }
+    throw new OperationError(`cannot read the events of ${cluster}: ${(err as Error).message}`);
+  }
+}
+
+function printEvents(events: ClusterEvent[]): void {
+  if (events.length === 0) {
+    console.log('no events yet');
+    return;
+  }
+  const t = process.stdout.isTTY
+    ? new Table({ head: ['time', 'event', 'member', 'detail'] })
+    : new Table({ head: ['time', 'event', 'member', 'detail'], style: { head: [], border: [] } });
+  for (const e of events) t.push([e.at, e.kind, e.member ?? '', e.message]);
+  console.log(t.toString());
+}
+
+export async function eventsCommand(name: string, o: { json: boolean }): Promise<void> {
+  await assertClusterExists(name);
+  const { client, connection } = await connectTemporal();
+  try {
+    const events = await queryEvents(client, name);
+    if (o.json) console.log(JSON.stringify(events, null, 2));
+    else printEvents(events);
+  } finally {
+    await connection.close();
+  }
+}
+
+export async function watchCommand(name: string): Promise<void> {
+  await assertClusterExists(name);
+  const docker = await connectDocker();
+  const { settings } = await describeCluster(docker, name);
+  const { client, connection } = await connectTemporal();
+  const id = haWorkflowIds.clusterWatch(name);
+  try {
+    const input: ClusterWatchInput = { cluster: name, profile: settings.profile };
+    await client.workflow.start<typeof clusterWatch>('clusterWatch', {
+      workflowId: id,
+      taskQueue: TASK_QUEUE,
+      args: [input],
+      typedSearchAttributes: [{ key: clusterNameKey, value: name }],
+    });
+    console.log(`watching cluster ${name}: workflow ${id} (\`npx dbaas cluster events ${name}\` shows what it records)`);
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    console.log(`cluster ${name} is already watched: workflow ${id}`);
+  } finally {
+    await connection.close();
+  }
+}
+
+export function registerEventsCommands(cluster: Command): void {
+  cluster
+    .command('events')
+    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
+    .option('--json', 'JSON output', false)
+    .description('what the cluster watch recorded: leader changes, failovers, members down/up, lag, healing')
+    .exitOverride()
+    .action((name: string, o: { json: boolean }) => eventsCommand(name, o));
+  cluster
+    .command('watch')
+    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
+    .description('start the cluster watch (CreateCluster starts it; for clusters made before it existed)')
+    .exitOverride()
+    .action((name: string) => watchCommand(name));
+}

@@ -50,7 +50,9 @@ resolvers docker
     hold valid 5s
     hold other 5s
     hold refused 5s
-    hold nx 5s
+    # A member whose name stops resolving (container killed) keeps its last address and is
+    # judged by its checks: leaving "MAINT (resolution)" would count it UP until its next check.
+    hold nx 1h
     hold timeout 5s
     hold obsolete 5s
 

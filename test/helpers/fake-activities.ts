@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Activities } from '../../activities';
 import type { ClusterPorts } from '../../common/spec';
 import type { ClusterDescription } from '../../activities/cluster';
+import type { ClusterSnapshot } from '../../common/events';
 
 export interface FakeOptions {
   /** Activity name → error type to throw (non-retryable) the first time it is called. */
@@ -23,6 +24,27 @@ export const healthyCluster: ClusterDescription = {
   leader: 'pg-0',
   ports: { rw: 25432, ro: 25433, stats: 25434, pooledRw: 25446, pooledRo: 25447 },
 };
+
+/** What the ClusterWatch's observeCluster fake returns: the healthy cluster above, all running. */
+export function healthySnapshot(at = Date.now()): ClusterSnapshot {
+  return {
+    at,
+    patroniAnswered: true,
+    members: healthyCluster.members.map((m) => ({
+      name: m.name,
+      container: 'running' as const,
+      exitCode: 0,
+      finishedAt: '0001-01-01T00:00:00Z',
+      patroni: { role: m.role === 'leader' ? 'leader' as const : 'replica' as const, state: 'running', timeline: 1, lag: m.role === 'leader' ? undefined : 0 },
+    })),
+  };
+}
+
+/**
+ * The ClusterWatch that CreateCluster starts keeps polling in the background of a create test;
+ * its activities are not recorded, so the calls show the create's own plan.
+ */
+const BACKGROUND = new Set(['observeCluster', 'restartMemberContainer', 'reinitializeMember']);
 
 export interface Fake {
   activities: Activities;
@@ -69,11 +91,14 @@ export function fakeActivities(o: FakeOptions = {}): Fake {
     ensureBackupRepository: async () => undefined,
     createStanza: async () => ({ member: 'pg-0' }),
     deleteBackupSettings: async () => undefined,
+    observeCluster: async () => healthySnapshot(),
+    restartMemberContainer: async () => ({ restarted: true }),
+    reinitializeMember: async () => ({ accepted: true, answer: 'reinitialize started' }),
   };
   const wrapped: Record<string, (arg: unknown) => Promise<unknown>> = {};
   for (const [name, fn] of Object.entries(impl)) {
     wrapped[name] = async (arg: unknown) => {
-      calls.push({ name, arg });
+      if (!BACKGROUND.has(name)) calls.push({ name, arg });
       const failType = o.failOn?.[name as keyof Activities];
       if (failType) throw ApplicationFailure.create({ type: failType, message: `${name} failed (injected)`, nonRetryable: true });
       return fn(arg);

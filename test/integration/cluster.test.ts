@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import Docker from 'dockerode';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ClusterPorts, ConnectionInfo, CreateClusterInput } from '../../common/spec';
-import { workflowIds } from '../../common/names';
+import { haWorkflowIds, workflowIds } from '../../common/names';
 import type { Paths } from '../../common/paths';
 import { clusterFootprint } from '../../activities/cluster';
 import { readClusterSecrets } from '../../activities/secrets';
@@ -205,12 +205,13 @@ test('no password of the cluster occurs in any workflow history, input, output o
   assert.ok(passwordsOfA.length === 4 && passwordsOfA.every((p) => p.length >= 20), 'superuser, replication, rewind and pooler passwords');
   const ids: string[] = [];
   for await (const wf of env.client.workflow.list({ query: `ClusterName = "${A}"` })) ids.push(wf.workflowId);
-  assert.deepEqual(ids.sort(), [workflowIds.createCluster(A), workflowIds.deleteCluster(A)].sort());
+  assert.deepEqual(ids.sort(), [workflowIds.createCluster(A), workflowIds.deleteCluster(A), haWorkflowIds.clusterWatch(A)].sort());
   for (const id of ids) {
     const handle = env.client.workflow.getHandle(id);
     const text = await historyText(handle);
     assert.ok(text.length > 1000, 'history was read');
-    const progress = JSON.stringify(await handle.query('progress'));
+    const progress = JSON.stringify(await handle.query('progress')) +
+      (id === haWorkflowIds.clusterWatch(A) ? JSON.stringify(await handle.query('events')) : '');
     const describe = JSON.stringify(await handle.describe(), (_k, v) => (typeof v === 'bigint' ? String(v) : v));
     for (const p of passwordsOfA) {
       assert.ok(!text.includes(p), `password found in history of ${id}`);

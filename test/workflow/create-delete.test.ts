@@ -59,6 +59,17 @@ test('CreateCluster runs the plan in order and returns connection info without s
     members: ['pg-0', 'pg-1', 'pg-2'], leader: 'pg-0', statsUrl: 'http://127.0.0.1:25434/',
   });
   assert.ok(progress.steps.every((s) => s.state === 'done'), JSON.stringify(progress.steps));
+  assert.equal(progress.steps[progress.steps.length - 1].name, 'start the cluster watch');
+  // The watch outlives the create (parent close policy ABANDON) and carries the cluster's search attribute.
+  const watch = await env.client.workflow.getHandle('cluster-watch:orders').describe();
+  assert.equal(watch.type, 'clusterWatch');
+  assert.equal(watch.status.name, 'RUNNING');
+  assert.deepEqual(watch.searchAttributes.ClusterName, ['orders']);
+});
+
+test('a second create of the same cluster finds the watch already running and succeeds', async () => {
+  const { error } = await run('createCluster', spec());
+  assert.equal(error, undefined);
 });
 
 test('three etcd members are all started before the quorum wait', async () => {
@@ -106,9 +117,13 @@ test('an invalid spec fails before any activity runs', async () => {
   assert.deepEqual(f.names(), []);
 });
 
-test('DeleteCluster removes resources, secrets and ports, then verifies nothing is left', async () => {
-  const { f, error, result } = await run('deleteCluster', { name: 'orders', keepData: false });
+test('DeleteCluster cancels the watch first, removes resources, secrets and ports, then verifies nothing is left', async () => {
+  const { f, error, result, progress } = await run('deleteCluster', { name: 'orders', keepData: false });
   assert.equal(error, undefined);
+  assert.equal(progress.steps[0].name, 'stop the cluster watch');
+  // The watch started by the create tests above got the cancellation request.
+  const history = await env.client.workflow.getHandle('cluster-watch:orders').fetchHistory();
+  assert.ok(history.events?.some((e) => e.workflowExecutionCancelRequestedEventAttributes), 'cancel requested');
   assert.deepEqual(f.names(), ['removeCluster', 'deleteClusterSecrets', 'deleteBackupSettings', 'releasePorts', 'clusterFootprint']);
   assert.deepEqual(result, { containers: 5, networks: 1, volumes: 4, keptVolumes: 0 });
 });
