@@ -68,6 +68,7 @@ export function fakeActivities(o: FakeOptions = {}): Fake {
     verifyPooledEndpoints: async () => undefined,
     ensureBackupRepository: async () => undefined,
     createStanza: async () => ({ member: 'pg-0' }),
+    archiveCurrentWal: async () => ({ member: 'pg-0' }),
     deleteBackupSettings: async () => undefined,
   };
   const wrapped: Record<string, (arg: unknown) => Promise<unknown>> = {};
