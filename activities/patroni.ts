@@ -5,7 +5,8 @@ import type { Paths } from '../common/paths';
 import {
   IMAGES, LABEL_PORT_PREFIX, LABEL_SPEC, PATRONI_API_PORT, PG_PORT, containerName, labels, networkName, repositoryVolumeName, volumeName,
 } from '../common/names';
-import { PATRONI_CONFIG_PATH, DATA_ROOT, renderPatroniConfig } from '../common/render/patroni';
+import { PATRONI_CONFIG_PATH, DATA_ROOT, renderPatroniConfig, type RestoreBootstrap } from '../common/render/patroni';
+import { SOURCE_REPO_PATH, parseTargetTime, pgbackrestTargetTime, type RestoreFrom } from '../common/restore';
 import { PGBACKREST_CONFIG_DIR, PGBACKREST_CONFIG_PATH, REPO_PATH, renderPgbackrestConfig } from '../common/render/pgbackrest';
 import { readRetention } from './backup-settings';
 import { PROFILES, etcdMemberNames, type ClusterSettings, type ClusterSpec } from '../common/spec';
@@ -29,6 +30,8 @@ export interface PostgresMemberInput {
   noloadbalance?: boolean;
   /** Host port on 127.0.0.1 published to this member's PostgreSQL (direct endpoint). */
   directPort?: number;
+  /** Bootstrap this member from another cluster's backups (the first member of a restored cluster). */
+  restoreFrom?: RestoreFrom;
 }
 
 export interface WaitLeaderInput {
@@ -69,6 +72,13 @@ function describe(members: ClusterMember[]): string {
   return members.map((m) => `${m.name}=${m.role}/${m.state}`).join(' ') || 'no members registered';
 }
 
+function restoreBootstrapOf(r: RestoreFrom): RestoreBootstrap {
+  if (r.target.kind === 'latest') return { sourceStanza: r.source };
+  const ms = parseTargetTime(r.target.time);
+  if (ms === undefined) throw new Error(`bad restore target time "${r.target.time}"`);
+  return { sourceStanza: r.source, targetTime: pgbackrestTargetTime(ms) };
+}
+
 export function createPatroniActivities(docker: Docker, paths: Paths) {
   return {
     async startPostgresMember(i: PostgresMemberInput): Promise<void> {
@@ -95,6 +105,7 @@ export function createPatroniActivities(docker: Docker, paths: Paths) {
         syncStrict: spec.syncStrict ?? false,
         tags: { nofailover: i.nofailover ?? false, noloadbalance: i.noloadbalance ?? false },
         passwords: readClusterSecrets(paths, spec.name),
+        ...(i.restoreFrom ? { restore: restoreBootstrapOf(i.restoreFrom) } : {}),
       });
       await ensureContainerRunning(docker, {
         name: containerName(spec.name, member),
@@ -108,7 +119,12 @@ export function createPatroniActivities(docker: Docker, paths: Paths) {
           HostConfig: {
             PortBindings: direct.PortBindings,
             NetworkMode: networkName(spec.name),
-            Binds: [`${volume}:${DATA_ROOT}`, `${repository}:${REPO_PATH}`],
+            Binds: [
+              `${volume}:${DATA_ROOT}`,
+              `${repository}:${REPO_PATH}`,
+              // Read-only: a restored cluster can never write into its source's repository.
+              ...(i.restoreFrom ? [`${repositoryVolumeName(i.restoreFrom.source)}:${SOURCE_REPO_PATH}:ro`] : []),
+            ],
             RestartPolicy: { Name: 'unless-stopped' },
             ShmSize: 256 * 1024 * 1024,
           },
@@ -178,7 +194,7 @@ export function createPatroniActivities(docker: Docker, paths: Paths) {
     },
 
     /** A member holds the leader key and its PostgreSQL is running. Returns the leader's name. */
-    async waitForLeader(i: WaitLeaderInput): Promise<string> {
+    async waitForLeader(i: WaitLeaderInput & { timeoutMs?: number }): Promise<string> {
       return pollUntil<string>(
         'a leader',
         async () => {
@@ -187,7 +203,7 @@ export function createPatroniActivities(docker: Docker, paths: Paths) {
           const leader = members.find((m) => m.role === 'leader' && m.state === 'running');
           return leader ? { done: leader.name } : { status: describe(members) };
         },
-        { intervalMs: 250, timeoutMs: 180_000 },
+        { intervalMs: 250, timeoutMs: i.timeoutMs ?? 180_000 },
       );
     },
 

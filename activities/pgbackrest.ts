@@ -74,6 +74,13 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
       return cs.length > 0 && cs.every((c) => (c.Mounts ?? []).some((m) => m.Name === repositoryVolumeName(cluster)));
     },
 
+    /** Push the WAL written so far into the repository (`check` switches the segment and waits for it to be archived). */
+    async archiveCurrentWal(cluster: string): Promise<{ member: string }> {
+      const member = await leaderOf(docker, cluster);
+      await pgbackrest(docker, cluster, member, ['check']);
+      return { member };
+    },
+
     /** What `pgbackrest info` knows, read on any running member. */
     async backupStatus(cluster: string): Promise<StanzaSummary> {
       const members = await runningMembers(docker, cluster);

@@ -84,8 +84,10 @@ export function createPgbouncerActivities(docker: Docker, paths: Paths) {
     },
 
     /** A query through each pooled endpoint succeeds (auth_query and the backend both work). */
-    async verifyPooledEndpoints(i: { cluster: string; ports: ClusterPorts }): Promise<void> {
-      for (const [kind, port] of [['rw', i.ports.pooledRw], ['ro', i.ports.pooledRo]] as const) {
+    async verifyPooledEndpoints(i: { cluster: string; ports: ClusterPorts; withReplicas?: boolean }): Promise<void> {
+      // Without replicas HAProxy ro has no server, so the pooled ro endpoint has nothing to reach yet.
+      const endpoints: [string, number][] = [['rw', i.ports.pooledRw], ...(i.withReplicas === false ? [] : [['ro', i.ports.pooledRo] as [string, number]])];
+      for (const [kind, port] of endpoints) {
         await pollUntil<true>(
           `a query through the pooled ${kind} endpoint`,
           async () => {

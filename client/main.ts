@@ -11,6 +11,7 @@ import { registerEventsCommands } from './commands/events';
 import { registerSwitchoverCommands } from './commands/switchover';
 import { registerPoolerCommands } from './commands/pooler';
 import { registerBackupCommands } from './commands/backup';
+import { registerRestoreCommands } from './commands/restore';
 
 /** Commander's own argument parsers run before actions; keep their errors on the exit-2 path. */
 function arg<T>(parse: (v: string) => T): (v: string) => T {
@@ -68,6 +69,8 @@ export function buildProgram(): Command {
   registerSwitchoverCommands(program);
   // backup run, backup list
   registerBackupCommands(program);
+  // restore SOURCE --into NEW (--to-time T | --latest)
+  registerRestoreCommands(program);
 
   const replica = program.command('replica').description('add and remove replicas of a running cluster').exitOverride();
   replica

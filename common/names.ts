@@ -78,3 +78,7 @@ export const haWorkflowIds = {
 export const backupWorkflowIds = {
   backup: (c: string, id: string): string => `backup:${c}:${id}`,
 };
+
+export const restoreWorkflowIds = {
+  restore: (source: string, into: string): string => `restore:${source}:${into}`,
+};

@@ -2,6 +2,7 @@
  * The typed cluster spec and its validation. Pure code: imported by the CLI, by the
  * workflows (deterministic sandbox) and by the activities, so it must stay free of I/O.
  */
+import type { RestoreFrom } from './restore';
 
 export const MAX_REPLICAS = 8;
 export const CLUSTER_NAME_MAX = 30;
@@ -134,6 +135,8 @@ export function settingsFromDcs(c: DcsConfig, created: ClusterSettings): Cluster
 export interface CreateClusterInput extends ClusterSpec {
   /** Leave whatever was created in place when a step fails for good (for debugging). */
   keepOnFailure: boolean;
+  /** Bootstrap the first member from another cluster's backups (RestorePITR) instead of initdb. */
+  restoreFrom?: RestoreFrom;
 }
 
 export interface DeleteClusterInput {

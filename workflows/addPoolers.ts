@@ -23,11 +23,11 @@ export async function addPoolers(cluster: string): Promise<AddPoolersResult> {
     'start pgbouncer (rw, ro)',
     'query through the pooled endpoints',
   ]);
-  const { ports, before } = await steps.run('check the cluster has a leader and endpoints', async () => {
+  const { ports, withReplicas, before } = await steps.run('check the cluster has a leader and endpoints', async () => {
     const d = await quick.describeCluster(cluster);
     if (!d.leader) refuse(`cluster ${cluster} has no leader; cannot create the pooler's lookup function`);
     if (!d.ports) refuse(`cluster ${cluster} has no HAProxy endpoints`);
-    return { ports: d.ports, before: await quick.poolerContainers(cluster) };
+    return { ports: d.ports, withReplicas: d.members.some((m) => m.name !== d.leader), before: await quick.poolerContainers(cluster) };
   });
   try {
     // Older secrets files have no pooler password; existing passwords are kept.
@@ -36,7 +36,7 @@ export async function addPoolers(cluster: string): Promise<AddPoolersResult> {
     await steps.run('start pgbouncer (rw, ro)', () =>
       Promise.all((['rw', 'ro'] as const).map((kind) => quick.startPgbouncer({ cluster, kind, ports }))),
     );
-    await steps.run('query through the pooled endpoints', () => waits.verifyPooledEndpoints({ cluster, ports }));
+    await steps.run('query through the pooled endpoints', () => waits.verifyPooledEndpoints({ cluster, ports, withReplicas }));
   } catch (err) {
     steps.skipPending();
     // Nothing half-created: remove the poolers this run started, keep any that were there.

@@ -70,14 +70,17 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
     );
     // Patroni waits for etcd by itself, so the first member starts while etcd forms its quorum.
     await Promise.all([
-      steps.run(`start ${first}`, () => quick.startPostgresMember({ spec: input, member: first, directPort: memberPort(ports.rw, first) })),
+      steps.run(`start ${first}`, () =>
+        quick.startPostgresMember({ spec: input, member: first, directPort: memberPort(ports.rw, first), ...(input.restoreFrom ? { restoreFrom: input.restoreFrom } : {}) }),
+      ),
       steps.run('wait for etcd quorum', () => waits.waitForEtcdHealthy({ cluster, members: etcd })),
     ]);
     // Only the first member may bootstrap (a predictable leader, no race for the initialize key);
     // once it holds the key, replicas can start: they wait for the leader and clone from it.
     await steps.run(`wait for ${first} to claim the bootstrap`, () => waits.waitForBootstrapClaimed({ cluster, member: first }));
     const [leader] = await Promise.all([
-      steps.run('wait for a leader', () => waits.waitForLeader({ cluster, members })),
+      // A restored leader first replays the source's backup and WAL: allow it (nearly) the activity's whole time.
+      steps.run('wait for a leader', () => waits.waitForLeader({ cluster, members, ...(input.restoreFrom ? { timeoutMs: 11 * 60_000 } : {}) })),
       ...replicas.map((m) => steps.run(`start ${m}`, () => quick.startPostgresMember({ spec: input, member: m, directPort: memberPort(ports.rw, m) }))),
     ]);
     // HAProxy and the poolers start while the replicas clone, not during the leader's initdb
@@ -101,7 +104,7 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
       ),
       (async () => {
         await steps.run('create the pooler auth_query function', () => quick.ensurePoolerAuth({ cluster, rwPort: ports.rw }));
-        await steps.run('query through the pooled endpoints', () => waits.verifyPooledEndpoints({ cluster, ports }));
+        await steps.run('query through the pooled endpoints', () => waits.verifyPooledEndpoints({ cluster, ports, withReplicas: replicas.length > 0 }));
       })(),
       // `check` proves that the leader's archive_command reaches the repository.
       steps.run('create the backup stanza (stanza-create, check)', () => waits.createStanza(cluster)),

@@ -10,3 +10,5 @@ export * from './clusterWatch';
 export * from './clusterConfig';
 export * from './addPoolers';
 export { backup } from './backup';
+export { restorePitr } from './restore';
+export type { RestorePitrInput, RestorePitrResult } from './restore';

@@ -90,6 +90,7 @@ export function fakeActivities(o: FakeOptions = {}): Fake {
     verifyPooledEndpoints: async () => undefined,
     ensureBackupRepository: async () => undefined,
     createStanza: async () => ({ member: 'pg-0' }),
+    archiveCurrentWal: async () => ({ member: 'pg-0' }),
     deleteBackupSettings: async () => undefined,
     observeCluster: async () => healthySnapshot(),
     restartMemberContainer: async () => ({ restarted: true }),

@@ -1,0 +1,69 @@
+/** `dbaas restore SOURCE --into NEW (--to-time T | --latest)`: point-in-time restore into a new cluster. */
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { createPgbackrestActivities } from '../../activities/pgbackrest';
+import { clusterFootprint } from '../../activities/cluster';
+import { restoreWorkflowIds } from '../../common/names';
+import { resolvePaths } from '../../common/paths';
+import { parseTargetTime, restoreTargetProblem, type RestoreTarget } from '../../common/restore';
+import type { ProfileName } from '../../common/spec';
+import type { restorePitr, RestorePitrResult } from '../../workflows';
+import { parseClusterName, parseProfile, parseReplicas } from '../args';
+import { clusterNames } from '../cluster-info';
+import { connectDocker, connectTemporal } from '../connections';
+import { UsageError } from '../errors';
+import { follow, printConnectionInfo, startOrAttach } from './cluster';
+import { describeBackup } from './backup';
+
+interface RestoreOptions {
+  into: string;
+  toTime?: string;
+  latest: boolean;
+  replicas: number;
+  profile: ProfileName;
+}
+
+export async function restoreCommand(source: string, o: RestoreOptions): Promise<void> {
+  if ((o.toTime === undefined) === !o.latest) throw new UsageError('give exactly one of --to-time \'YYYY-MM-DD HH:MM:SS+00\' and --latest');
+  if (o.toTime !== undefined && parseTargetTime(o.toTime) === undefined) {
+    throw new UsageError(`--to-time must look like 'YYYY-MM-DD HH:MM:SS+00', got "${o.toTime}"`);
+  }
+  const target: RestoreTarget = o.toTime !== undefined ? { kind: 'time', time: o.toTime } : { kind: 'latest' };
+  const docker = await connectDocker();
+  const names = await clusterNames(docker);
+  if (!names.includes(source)) throw new UsageError(`no cluster named ${source}`);
+  if (o.into === source) throw new UsageError('the restore target must be a new cluster, not the source itself');
+  const f = await clusterFootprint(docker, o.into);
+  if (f.containers + f.networks > 0) throw new UsageError(`cluster ${o.into} already exists; restore into a new name`);
+  const status = await createPgbackrestActivities(docker, resolvePaths()).backupStatus(source);
+  const problem = restoreTargetProblem(target, status.backups, Date.now());
+  if (problem) throw new UsageError(problem);
+  const { client, connection } = await connectTemporal();
+  try {
+    const handle = await startOrAttach<typeof restorePitr>(
+      client, 'restorePitr', restoreWorkflowIds.restore(source, o.into), o.into,
+      [{ source, into: o.into, target, replicas: o.replicas, profile: o.profile, sync: false, etcdMembers: 1 }],
+      { running: `${o.into} is being restored from ${source}`, starting: `restoring ${source} (${o.toTime ?? 'latest'}) into ${o.into}` },
+      async () => undefined,
+    );
+    const r = await follow<RestorePitrResult>(handle, `restore into ${o.into}`);
+    printConnectionInfo(r.cluster);
+    console.log(`  restored from ${r.source} to ${r.target.kind === 'time' ? r.target.time : 'the end of its archived WAL'}; first backup ${describeBackup(r.firstBackup)}`);
+  } finally {
+    await connection.close();
+  }
+}
+
+export function registerRestoreCommands(program: Command): void {
+  program
+    .command('restore')
+    .argument('<source>', 'the cluster whose backups to restore', (v: string) => parseClusterName(v))
+    .requiredOption('--into <name>', 'the new cluster to create (the source stays as it is)', (v: string) => parseClusterName(v))
+    .option('--to-time <time>', "recover to this moment: 'YYYY-MM-DD HH:MM:SS+00'")
+    .option('--latest', 'recover to the end of the archived WAL', false)
+    .option('--replicas <n>', 'replicas of the new cluster besides the leader (0-8)', (v: string) => parseReplicas(v), 1)
+    .addOption(new Option('--profile <name>', 'HA timing profile of the new cluster: default | fast').argParser((v: string) => parseProfile(v)).default('default'))
+    .description('point-in-time restore into a new cluster, which gets its own stanza and a first backup')
+    .exitOverride()
+    .action((source: string, o: RestoreOptions) => restoreCommand(source, o));
+}

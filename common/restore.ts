@@ -1,0 +1,51 @@
+/**
+ * Point-in-time restore requests: the target time, and whether the source's backups can reach
+ * it. Pure: the CLI checks before starting anything, and the workflow checks again.
+ */
+import type { BackupSummary } from './backup';
+
+/** Where the source's repository is mounted (read-only) in the member that restores from it. */
+export const SOURCE_REPO_PATH = '/var/lib/pgbackrest-source';
+
+export type RestoreTarget = { kind: 'time'; time: string } | { kind: 'latest' };
+
+export interface RestoreFrom {
+  /** The source cluster (its stanza and repository volume). */
+  source: string;
+  target: RestoreTarget;
+}
+
+const TIME = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?)(Z|[+-]\d{2}(?::?\d{2})?)$/;
+
+/** Milliseconds since the epoch, or undefined when the text is not 'YYYY-MM-DD HH:MM:SS[.ffffff]+HH[:MM]' (or Z). */
+export function parseTargetTime(text: string): number | undefined {
+  const m = TIME.exec(text.trim());
+  if (!m) return undefined;
+  const zone = m[3] === 'Z' ? 'Z' : m[3].length === 3 ? `${m[3]}:00` : m[3].includes(':') ? m[3] : `${m[3].slice(0, 3)}:${m[3].slice(3)}`;
+  const ms = Date.parse(`${m[1]}T${m[2].slice(0, 12)}${zone}`);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** The time as pgBackRest's --target takes it (UTC, explicit offset). */
+export function pgbackrestTargetTime(ms: number): string {
+  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '+00');
+}
+
+/**
+ * One clear line when the source's backups cannot reach the target, or undefined. A time
+ * target must lie after the end of the earliest backup (recovery starts from a backup and
+ * replays WAL forward) and not in the future.
+ */
+export function restoreTargetProblem(target: RestoreTarget, backups: BackupSummary[], nowMs: number): string | undefined {
+  const usable = backups.filter((b) => !b.error);
+  if (usable.length === 0) return 'the source has no backup to restore from (run `dbaas backup run SOURCE` first)';
+  if (target.kind === 'latest') return undefined;
+  const ms = parseTargetTime(target.time);
+  if (ms === undefined) return `--to-time must look like 'YYYY-MM-DD HH:MM:SS+00', got "${target.time}"`;
+  if (ms > nowMs) return `--to-time ${target.time} is in the future (now is ${pgbackrestTargetTime(nowMs)})`;
+  const earliest = usable.reduce((a, b) => (Date.parse(a.stoppedAt) <= Date.parse(b.stoppedAt) ? a : b));
+  if (ms < Date.parse(earliest.stoppedAt)) {
+    return `--to-time ${target.time} is before the end of the earliest backup (${earliest.label}, ended ${pgbackrestTargetTime(Date.parse(earliest.stoppedAt))}); nothing can restore to it`;
+  }
+  return undefined;
+}

@@ -1,0 +1,108 @@
+/**
+ * Point-in-time restore into a new cluster: rows A, time T, then rows B and a delete; a restore
+ * to T has exactly rows A, the source keeps its data, `--latest` has everything; refusals
+ * create nothing.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import Docker from 'dockerode';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Client } from 'pg';
+import type { Paths } from '../../common/paths';
+import type { StanzaSummary } from '../../common/backup';
+import { clusterNames } from '../../client/cluster-info';
+import { clusterFootprint } from '../../activities/cluster';
+import { childEnv, runCli, startIntegration, testClusterName, type IntegrationEnv } from '../helpers/integration';
+
+let env: TestWorkflowEnvironment;
+let paths: Paths;
+let it: IntegrationEnv;
+const docker = new Docker();
+const S = testClusterName('src');
+const R = testClusterName('pitr');
+const L = testClusterName('latest');
+let T = '';
+
+before(async () => {
+  it = await startIntegration(docker);
+  ({ env, paths } = it);
+  await it.createCluster({ name: S, replicas: 1, sync: false, profile: 'fast', etcdMembers: 1, keepOnFailure: false });
+});
+
+after(async () => {
+  await it?.stop([R, L, S]);
+});
+
+async function query<T extends Record<string, unknown>>(cluster: string, text: string): Promise<T[]> {
+  const uri = (await runCli(['connect', cluster], childEnv(env, paths))).stdout.trim();
+  const c = new Client({ connectionString: uri });
+  await c.connect();
+  try {
+    return (await c.query<T>(text)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const ids = async (cluster: string): Promise<number[]> => (await query<{ id: number }>(cluster, 'select id from items order by id')).map((r) => r.id);
+
+test('restore to time T: exactly rows A; the source keeps rows B and the delete', async () => {
+  const e = childEnv(env, paths);
+  await query(S, "create table items (id int primary key, grp text); insert into items select g, 'A' from generate_series(1, 100) g");
+  const full = await runCli(['backup', 'run', S], e);
+  assert.equal(full.code, 0, full.stderr + full.stdout);
+  await sleep(1000);
+  T = (await query<{ t: string }>(S, "select to_char(now() at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00' as t"))[0].t;
+  await sleep(2000);
+  await query(S, "insert into items select g, 'B' from generate_series(101, 150) g; delete from items where id = 1");
+
+  const r = await runCli(['restore', S, '--into', R, '--to-time', T, '--replicas', '1', '--profile', 'fast'], e);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.deepEqual(await ids(R), Array.from({ length: 100 }, (_, i) => i + 1), 'exactly rows A');
+  const source = await ids(S);
+  assert.equal(source.length, 149);
+  assert.ok(!source.includes(1) && source.includes(150), 'the source is untouched');
+
+  // The new cluster archives into its own stanza and has a first backup of its own.
+  const list = JSON.parse((await runCli(['backup', 'list', R, '--json'], e)).stdout) as StanzaSummary;
+  assert.equal(list.stanza, R);
+  assert.equal(list.backups.length, 1);
+  const sourceList = JSON.parse((await runCli(['backup', 'list', S, '--json'], e)).stdout) as StanzaSummary;
+  assert.equal(sourceList.backups.length, 1, 'nothing was written into the source\'s repository');
+  // Replicas and HAProxy as CreateCluster makes them: a read through ro comes from a replica.
+  const ro = (await runCli(['connect', R, '--ro'], e)).stdout.trim();
+  const c = new Client({ connectionString: ro });
+  await c.connect();
+  assert.equal((await c.query<{ r: boolean }>('select pg_is_in_recovery() as r')).rows[0].r, true);
+  assert.equal((await c.query<{ n: string }>('select count(*) as n from items')).rows[0].n, '100');
+  await c.end();
+});
+
+test('restore --latest has every committed row', async () => {
+  const r = await runCli(['restore', S, '--into', L, '--latest', '--replicas', '0', '--profile', 'fast'], childEnv(env, paths));
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.deepEqual(await ids(L), await ids(S));
+});
+
+test('bad input: too early, in the future, unknown source, existing target: one line, exit 2, nothing created', async () => {
+  const e = childEnv(env, paths);
+  const fresh = testClusterName('never');
+  for (const args of [
+    ['restore', S, '--into', fresh, '--to-time', '2001-01-01 00:00:00+00'],
+    ['restore', S, '--into', fresh, '--to-time', '2999-01-01 00:00:00+00'],
+    ['restore', S, '--into', fresh, '--to-time', 'yesterday'],
+    ['restore', S, '--into', fresh],
+    ['restore', 't-no-such-source', '--into', fresh, '--latest'],
+    ['restore', S, '--into', R, '--latest'],
+  ]) {
+    const r = await runCli(args, e);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stdout} ${r.stderr}`);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  }
+  assert.deepEqual(await clusterFootprint(docker, fresh), { containers: 0, networks: 0, volumes: 0 }, 'nothing of the new cluster exists');
+  assert.ok((await clusterNames(docker)).includes(R), 'the existing target is still there');
+  const started: string[] = [];
+  for await (const wf of env.client.workflow.list({ query: `WorkflowId STARTS_WITH "restore:${S}:${fresh}"` })) started.push(wf.workflowId);
+  assert.deepEqual(started, []);
+});

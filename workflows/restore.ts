@@ -1,0 +1,79 @@
+/**
+ * RestorePITR: a new cluster whose first member bootstraps from the source's backups (to a
+ * point in time, or to the end of its archived WAL), then replicas and HAProxy as CreateCluster
+ * makes them, its own stanza and a first backup. The source is only read: its repository is
+ * mounted read-only in the new cluster's first member.
+ */
+import { executeChild, ParentClosePolicy, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { BackupSummary } from '../common/backup';
+import { workflowIds } from '../common/names';
+import { restoreTargetProblem, type RestoreTarget } from '../common/restore';
+import { clusterNameKey } from '../common/search-attributes';
+import { SpecError, validateSpec, type ClusterSpec, type ConnectionInfo } from '../common/spec';
+import { quick, waits } from './activity-options';
+import { createCluster } from './createCluster';
+import { refuse } from './refusals';
+import { Steps } from './steps';
+
+export interface RestorePitrInput extends Omit<ClusterSpec, 'name'> {
+  source: string;
+  into: string;
+  target: RestoreTarget;
+}
+
+export interface RestorePitrResult {
+  cluster: ConnectionInfo;
+  source: string;
+  target: RestoreTarget;
+  firstBackup: BackupSummary;
+}
+
+const backupRunner = proxyActivities<Activities>({
+  startToCloseTimeout: '6 hours',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: ['ClusterNotFound'] },
+});
+
+export async function restorePitr(input: RestorePitrInput): Promise<RestorePitrResult> {
+  const { source, into, target } = input;
+  const what = target.kind === 'latest' ? 'the latest archived WAL' : target.time;
+  const steps = new Steps('restore', into, [
+    `check ${source}'s backups reach ${what} and ${into} is free`,
+    `archive ${source}'s current WAL`,
+    `create ${into} from ${source}'s backups (child workflow ${workflowIds.createCluster(into)})`,
+    `first backup of ${into}`,
+  ]);
+  const spec: ClusterSpec = { name: into, replicas: input.replicas, sync: input.sync, profile: input.profile, etcdMembers: input.etcdMembers };
+  const sourceLive = await steps.run(`check ${source}'s backups reach ${what} and ${into} is free`, async () => {
+    try {
+      validateSpec(spec);
+    } catch (err) {
+      if (err instanceof SpecError) refuse(err.message);
+      throw err;
+    }
+    if (into === source) refuse('the restore target must be a new cluster, not the source itself');
+    const f = await quick.clusterFootprint(into);
+    if (f.containers + f.networks > 0) refuse(`cluster ${into} already exists; restore into a new name`);
+    if (f.volumes > 0) refuse(`volumes of a deleted cluster ${into} are kept (--keep-data); remove them with \`dbaas cluster delete ${into}\` or choose another name`);
+    if (!(await quick.clusterHasRepository(source))) refuse(`cluster ${source} has no backup repository (unknown cluster, or made before backups existed)`);
+    const s = await quick.backupStatus(source);
+    const problem = restoreTargetProblem(target, s.backups, Date.now());
+    if (problem) refuse(problem);
+    return (await quick.describeCluster(source)).leader !== null;
+  });
+  // The target (or "latest") may lie in WAL not yet archived: push it before restoring.
+  await steps.run(`archive ${source}'s current WAL`, async () => {
+    if (sourceLive) await waits.archiveCurrentWal(source);
+  });
+  const cluster = await steps.run(`create ${into} from ${source}'s backups (child workflow ${workflowIds.createCluster(into)})`, () =>
+    executeChild(createCluster, {
+      workflowId: workflowIds.createCluster(into),
+      args: [{ ...spec, keepOnFailure: false, restoreFrom: { source, target } }],
+      parentClosePolicy: ParentClosePolicy.TERMINATE,
+      typedSearchAttributes: [{ key: clusterNameKey, value: into }],
+    }),
+  );
+  const firstBackup = await steps.run(`first backup of ${into}`, () => backupRunner.runBackup({ cluster: into, type: 'full', before: [] }));
+  return { cluster, source, target, firstBackup };
+}
