@@ -10,7 +10,7 @@ import { HAPROXY_MEMBER, SUPERUSER, DEFAULT_DATABASE, haWorkflowIds } from '../c
 import { clusterNameKey } from '../common/search-attributes';
 import { memberPort } from '../common/ports';
 import {
-  PROFILES, SpecError, etcdMemberNames, memberNames, validateSpec,
+  PROFILES, SpecError, etcdMemberNames, memberNames, syncModeOf, validateSpec,
   type ConnectionInfo, type CreateClusterInput,
 } from '../common/spec';
 import { cleanup, quick, waits } from './activity-options';
@@ -54,6 +54,7 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
     'create the pooler auth_query function',
     'query through the pooled endpoints',
     'create the backup stanza (stanza-create, check)',
+    ...(input.sync ? ['wait for a synchronous standby'] : []),
     'start the cluster watch',
   ]);
 
@@ -110,6 +111,10 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
       steps.run('create the backup stanza (stanza-create, check)', () => waits.createStanza(cluster)),
     ]);
 
+    if (input.sync) {
+      // Without this, create would return before any commit is synchronous.
+      await steps.run('wait for a synchronous standby', () => waits.waitForSyncApplied({ cluster, mode: syncModeOf(input) }));
+    }
     await steps.run('start the cluster watch', () => startClusterWatch(cluster, input.profile));
 
     return {
