@@ -65,6 +65,7 @@ async function measure(c: HaCluster, ctx: MeasureContext): Promise<Measurement> 
       },
       note: `killed ${ctx.leader}, new leader ${takeover.newLeader ?? '?'}, ${writer.failures} failed attempts, ` +
         `killed container after the run: ${state}`,
+      details: [...takeover.events, ...writer.errorSummary(t0).map((e) => `writer ${e}`), `${secs(first.end - t0)} first write`],
     };
   } finally {
     await writer.stop();

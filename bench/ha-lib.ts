@@ -20,7 +20,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
 import { fmt, load1, median, secs } from './lib';
-import { upServers } from '../activities/haproxy';
+import { serverRows, upServers } from '../activities/haproxy';
 import { PROJECT_ROOT, resolvePaths } from '../common/paths';
 import {
   DEFAULT_DATABASE, HAPROXY_RO_PORT, HAPROXY_RW_PORT, HAPROXY_STATS_PORT, IMAGES, PATRONI_API_PORT, SUPERUSER,
@@ -514,6 +514,8 @@ export class Writer {
   readonly oks: WriteOk[] = [];
   failures = 0;
   lastError?: string;
+  /** Failed attempts: when (performance.now()), which connection, the error. */
+  readonly errors: { t: number; conn: number; msg: string }[] = [];
   private stopped = false;
   private loops: Promise<void>[] = [];
 
@@ -546,12 +548,25 @@ export class Writer {
       } catch (err) {
         this.failures++;
         this.lastError = (err as Error).message;
+        this.errors.push({ t: now(), conn, msg: this.lastError });
         drop(client);
         client = undefined;
         await pause(WRITE_RETRY_MS);
       }
     }
     drop(client);
+  }
+
+  /** Failed attempts from `t0` on, condensed: "<s> c<conn> <error>" when a connection's error changes. */
+  errorSummary(t0: number): string[] {
+    const last = new Map<number, string>();
+    const out: string[] = [];
+    for (const e of this.errors) {
+      if (e.t < t0 || last.get(e.conn) === e.msg) continue;
+      last.set(e.conn, e.msg);
+      out.push(`${fmt(secs(e.t - t0))} c${e.conn} ${e.msg}`);
+    }
+    return out;
   }
 
   /** The first write acknowledged that started at or after `t`. */
@@ -580,23 +595,54 @@ export class Writer {
   }
 }
 
+export interface Takeover {
+  newLeader?: string;
+  /** Seconds from t0: a survivor's /cluster first shows a new running leader. */
+  promotedS?: number;
+  /** Seconds from t0: HAProxy stats first show the new leader UP on rw. */
+  haproxyUpS?: number;
+  /** Changes seen, "<s> <what>": Patroni role/state per member, HAProxy rw status per server. */
+  events: string[];
+}
+
 /**
- * While an event runs: when a new leader (≠ `oldLeader`) first shows as running in Patroni's
- * /cluster, and when HAProxy first has it UP on rw (seconds from `t0`). Diagnostics only.
+ * While an event runs, poll every ~100 ms (diagnostics): Patroni's /cluster (from the members in
+ * `ips`; leave out a killed one, its API would only time out) and HAProxy's rw server states.
  */
-export function watchTakeover(c: HaCluster, oldLeader: string, t0: number, ips: Map<string, string>):
-  { stop: () => Promise<{ newLeader?: string; promotedS?: number; haproxyUpS?: number }> } {
+export function watchTakeover(c: HaCluster, oldLeader: string, t0: number, ips: Map<string, string>): { stop: () => Promise<Takeover> } {
   let stopped = false;
-  const out: { newLeader?: string; promotedS?: number; haproxyUpS?: number } = {};
+  const out: Takeover = { events: [] };
+  const seen = new Map<string, string>();
+  const note = (key: string, value: string, t: number): void => {
+    if (seen.get(key) === value) return;
+    seen.set(key, value);
+    out.events.push(`${fmt(t)} ${key} ${value}`);
+  };
   const loop = (async (): Promise<void> => {
-    while (!stopped && out.haproxyUpS === undefined) {
-      const v = await clusterView(c, ips).catch(() => undefined);
-      if (v?.leader && v.leader !== oldLeader) {
-        out.newLeader ??= v.leader;
-        out.promotedS ??= secs(now() - t0);
-        if (v.rwUp.includes(v.leader)) out.haproxyUpS = secs(now() - t0);
+    while (!stopped) {
+      const t = secs(now() - t0);
+      let cl: ClusterJson | undefined;
+      for (const [, addr] of ips) {
+        cl = (await getJson(`${apiUrl(addr)}/cluster`, 1000).catch(() => undefined)) as ClusterJson | undefined;
+        if (cl) break;
       }
-      await pause(200);
+      for (const m of cl?.members ?? []) note(m.name, `${m.role}/${m.state}`, t);
+      const leader = cl?.members?.find((m) => m.role === 'leader' && m.state === 'running')?.name;
+      if (leader && leader !== oldLeader) {
+        out.newLeader ??= leader;
+        out.promotedS ??= t;
+      }
+      try {
+        const res = await fetch(`http://127.0.0.1:${c.ports.stats}/;csv`, { signal: AbortSignal.timeout(1000) });
+        for (const r of serverRows(await res.text())) {
+          if (r.proxy !== 'rw') continue;
+          note(`rw/${r.server}`, r.status, t);
+          if (r.server === out.newLeader && r.status.startsWith('UP')) out.haproxyUpS ??= t;
+        }
+      } catch {
+        // stats not answering
+      }
+      await pause(100);
     }
   })();
   return {
@@ -630,6 +676,8 @@ export interface Measurement {
   figures: Record<string, number | undefined>;
   /** Short text per run (what happened: old/new leader, failures). */
   note: string;
+  /** Timeline lines printed under the run (Patroni/HAProxy changes, writer errors), seconds from the event. */
+  details?: string[];
 }
 
 export interface MeasureContext {
@@ -741,6 +789,7 @@ async function runProfile(def: BenchDef, profile: ProfileName, runs: number, sid
           const f = sr.measurement.figures;
           console.log(`    ${side}: ${def.columns.map(([k, label]) => `${label} ${fmt(f[k])}`).join(', ')} (${sr.measurement.note}; ` +
             `healthy wait before ${fmt(sr.healthyWaitS)} s)`);
+          if (sr.measurement.details?.length) console.log(`      timeline: ${sr.measurement.details.join('; ')}`);
         } catch (err) {
           if (err instanceof Interrupted) throw err;
           sr.error = (err as Error).message;

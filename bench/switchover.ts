@@ -84,6 +84,11 @@ async function measure(c: HaCluster, ctx: MeasureContext): Promise<Measurement> 
       },
       note: `${ctx.leader} → ${candidate} via ${how === 'cli' ? '`dbaas switchover`' : 'POST /switchover'}, ${writer.failures} failed attempts` +
         (writer.lastError ? ` (last: ${writer.lastError})` : ''),
+      details: [
+        ...takeover.events, ...writer.errorSummary(t0).map((e) => `writer ${e}`),
+        ...(gap ? [`${secs(gap.from - t0)}–${secs(gap.to - t0)} longest gap`] : []),
+        `${secs(first.end - t0)} first write on ${candidate}`, `${secs(tReturned - t0)} request returned`,
+      ],
     };
   } finally {
     await writer.stop();
