@@ -3,8 +3,8 @@
  * write through the HAProxy rw host port succeeds again, for a dbaas cluster and for a plain
  * Patroni cluster started by hand with the same settings, in the same run, per profile.
  *
- * A continuous writer (3 staggered connections, each a row every ~50 ms, a fresh connection 100 ms after any
- * failure, 1 s connect and query timeouts) runs before, during and after the kill. The figure is
+ * A continuous writer (3 connections, each a row every ~50 ms, a fresh connection 100 ms after any
+ * failure, 1 s connect and query timeouts; plus a one-shot connection every 100 ms) runs before, during and after the kill. The figure is
  * from `docker kill` returning (it returns once the container has exited) to the commit of the
  * first write that started after that (so it cannot have reached the old leader). After each run the killed container is
  * started again with `docker start` (Docker does not restart a container stopped by `docker
@@ -70,11 +70,13 @@ async function measure(c: HaCluster, ctx: MeasureContext): Promise<Measurement> 
     const takeover = await watch.stop();
     if (!first) throw new Error(`no write through rw within ${secs(deadline - tKilled)} s of the kill (last error: ${writer.lastError ?? '-'})`);
     const before = writer.lastEndedBefore(t0);
+    const first0 = writer.firstOfConnAfter(tKilled, 0);
     const leaseLeft = await leaderLeaseLeft(leaderCtr, killWall + (tKilled - t0), ttl);
     const state = (await run('docker', ['inspect', '-f', '{{.State.Status}} restarts={{.RestartCount}}', leaderCtr])).stdout.trim();
     return {
       figures: {
         seconds: secs(first.end - tKilled),
+        oneConn: first0 ? secs(first0.end - tKilled) : undefined,
         gap: before ? secs(first.end - before.end) : undefined,
         kill: secs(tKilled - t0),
         leaseLeft,
@@ -98,6 +100,7 @@ runHaBench({
   headline: 'seconds',
   columns: [
     ['seconds', 'kill→write'],
+    ['oneConn', '1-conn'],
     ['leaseLeft', 'lock left'],
     ['kill', 'docker kill'],
     ['promoted', 'promoted'],
@@ -106,7 +109,8 @@ runHaBench({
   target: (profile: ProfileName) => (profile === 'fast' ? { seconds: TARGET_FAST_S, text: `fast failover (kill→write, dbaas median) ≤ ${TARGET_FAST_S} s` } : undefined),
   describe: () =>
     'kill→write: from `docker kill -s KILL <leader>` returning (the container has exited) to the commit of the first write through rw\n' +
-    'that started after it. docker kill: how long that command took (CLI start-up, mostly before the signal).\n' +
+    'that started after it (3 writing connections plus a fresh connection every 100 ms); 1-conn: the same for the writer\'s\n' +
+    'first connection alone (1 s timeouts, reconnects 100 ms after a failure). docker kill: how long that command took (CLI start-up, mostly before the signal).\n' +
     'promoted / rw UP: when a survivor\'s /cluster\n' +
     'first shows a new running leader, and when HAProxy stats first show it UP on rw (diagnostics, polled every ~100 ms).\n' +
     'lock left: ttl minus the time since the old leader\'s last HA cycle (its log) at the kill: when its lock expires.',

@@ -458,11 +458,11 @@ export async function waitHealthy(c: HaCluster, timeoutMs = HEALTHY_TIMEOUT_MS):
 // ---------------------------------------------------------------------------------------------
 // Writes through rw
 
-function pgClient(c: HaCluster): Client {
+function pgClient(c: HaCluster, timeoutMs?: number): Client {
   const client = new Client({
     host: '127.0.0.1', port: c.ports.rw, user: SUPERUSER, database: DEFAULT_DATABASE, password: c.password,
-    connectionTimeoutMillis: WRITE_CONNECT_TIMEOUT_MS, query_timeout: WRITE_QUERY_TIMEOUT_MS,
-    statement_timeout: WRITE_QUERY_TIMEOUT_MS, application_name: 'bench-ha-writer',
+    connectionTimeoutMillis: timeoutMs ?? WRITE_CONNECT_TIMEOUT_MS, query_timeout: timeoutMs ?? WRITE_QUERY_TIMEOUT_MS,
+    statement_timeout: timeoutMs ?? WRITE_QUERY_TIMEOUT_MS, application_name: 'bench-ha-writer',
   });
   client.on('error', () => undefined);
   return client;
@@ -491,7 +491,7 @@ export async function writeOnce(c: HaCluster): Promise<boolean> {
 }
 
 export interface WriteOk {
-  /** Which of the writer's connections made it (0-based). */
+  /** Which of the writer's connections made it (0-based), or PROBE. */
   conn: number;
   /** performance.now() when the attempt started and when the commit was acknowledged. */
   start: number;
@@ -500,24 +500,36 @@ export interface WriteOk {
   addr: string;
 }
 
-/** Writer connections. Several, staggered, so one stuck in a 1 s timeout does not hide that writes work again. */
+/** Writer connections: each writes, waits WRITE_INTERVAL_MS, writes again on the same connection. */
 export const WRITER_CONNECTIONS = 3;
+/**
+ * Besides them, a fresh connection starts a write every PROBE_EVERY_MS whatever the others do.
+ * Connections that fail together (the old leader stops, HAProxy holds new ones ~1 s between its
+ * retries) fall into the same 1 s timeout rhythm; the probes show within ~0.1 s when a *new*
+ * connection can write again.
+ */
+const PROBE_EVERY_MS = 100;
+const PROBE_TIMEOUT_MS = 2000;
+/** `conn` of a write made by a probe. */
+export const PROBE = -1;
 
 /**
- * A client writing continuously through rw over WRITER_CONNECTIONS connections, each in its own
- * loop: a row, then WRITE_INTERVAL_MS, then the next row on the same connection. When a write or
- * a connect fails (or takes over ~1 s) that connection is dropped and a fresh one is tried
- * WRITE_RETRY_MS later, as an application with a pool would. The acknowledged writes of all
- * connections form one stream (`oks`, in order of acknowledgement).
+ * A client writing continuously through rw: WRITER_CONNECTIONS connections, each in its own loop
+ * (a row, then WRITE_INTERVAL_MS, then the next row; when a write or a connect fails or takes over
+ * ~1 s the connection is dropped and a fresh one is tried WRITE_RETRY_MS later, as an application
+ * with a pool would), plus a one-shot connection every PROBE_EVERY_MS. All acknowledged writes
+ * form one stream (`oks`, in order of acknowledgement).
  */
 export class Writer {
   readonly oks: WriteOk[] = [];
   failures = 0;
+  probeFailures = 0;
   lastError?: string;
-  /** Failed attempts: when (performance.now()), which connection, the error. */
+  /** Failed attempts of the connections (not probes): when (performance.now()), which one, the error. */
   readonly errors: { t: number; conn: number; msg: string }[] = [];
   private stopped = false;
   private loops: Promise<void>[] = [];
+  private probes = new Set<Promise<void>>();
 
   constructor(private readonly c: HaCluster, private readonly tag: string, private readonly connections = WRITER_CONNECTIONS) {}
 
@@ -525,6 +537,30 @@ export class Writer {
     for (let i = 0; i < this.connections; i++) {
       const offset = (i * (WRITE_INTERVAL_MS + WRITE_RETRY_MS)) / this.connections;
       this.loops.push(pause(offset).then(() => this.run(i)));
+    }
+    this.loops.push(this.probeLoop());
+  }
+
+  private async probeLoop(): Promise<void> {
+    while (!this.stopped) {
+      const p = this.probe().finally(() => this.probes.delete(p));
+      this.probes.add(p);
+      await pause(PROBE_EVERY_MS);
+    }
+    await Promise.all([...this.probes]);
+  }
+
+  private async probe(): Promise<void> {
+    const start = now();
+    const client = pgClient(this.c, PROBE_TIMEOUT_MS);
+    try {
+      await client.connect();
+      const r = await client.query<{ addr: string }>(INSERT, [`${this.tag}-probe`]);
+      this.oks.push({ conn: PROBE, start, end: now(), addr: r.rows[0]?.addr ?? '' });
+    } catch {
+      this.probeFailures++;
+    } finally {
+      drop(client);
     }
   }
 
@@ -572,6 +608,11 @@ export class Writer {
   /** The first write acknowledged that started at or after `t`. */
   firstStartedAfter(t: number, pred: (w: WriteOk) => boolean = () => true): WriteOk | undefined {
     return this.oks.find((w) => w.start >= t && pred(w));
+  }
+
+  /** Of connection `conn` only (0 .. WRITER_CONNECTIONS-1). */
+  firstOfConnAfter(t: number, conn: number): WriteOk | undefined {
+    return this.oks.find((w) => w.start >= t && w.conn === conn);
   }
 
   /** The last write acknowledged before `t`. */

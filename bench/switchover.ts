@@ -3,8 +3,8 @@
  * port, for a dbaas cluster and for a plain Patroni cluster started by hand with the same
  * settings, in the same run, per profile.
  *
- * A continuous writer (3 staggered connections, each a row every ~50 ms, a fresh connection 100 ms after any
- * failure, 1 s connect and query timeouts) runs before, during and after the switchover. The
+ * A continuous writer (3 connections, each a row every ~50 ms, a fresh connection 100 ms after any
+ * failure, 1 s connect and query timeouts; plus a one-shot connection every 100 ms) runs before, during and after the switchover. The
  * request is `dbaas switchover <name> --to <member>` (dbaas, `--via cli`) or Patroni's own
  * `POST /switchover {"leader","candidate"}` to the leader (plain always; dbaas with `--via api`).
  * Each run switches to the other replica in turn. Figures, all from the moment of the request:
@@ -121,7 +121,8 @@ runHaBench({
   describe: () =>
     `dbaas side requests the switchover ${via === 'cli' ? 'with `dbaas switchover NAME --to MEMBER`' : 'with Patroni\'s POST /switchover (the CLI has no switchover command here, or --via api)'}; ` +
     'plain with POST /switchover.\n' +
-    'Seconds from the request: downtime = longest gap between two acknowledged writes through rw (headline); to new leader = first\n' +
+    'Seconds from the request: downtime = longest gap between two acknowledged writes through rw, of 3 writing connections and a\n' +
+    'fresh connection every 100 ms (headline); to new leader = first\n' +
     'write acknowledged by the new leader; request = the request returned; gap from = when the longest gap began; rw UP = HAProxy\n' +
     'stats first show the new leader UP on rw; 1-conn gap = downtime seen by the writer\'s first connection alone.',
   measure,
