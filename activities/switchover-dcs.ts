@@ -1,0 +1,99 @@
+/**
+ * Patroni's keys in etcd, read in one range request (one revision, so leader, /failover and
+ * member keys are consistent with each other) through etcd's v3 JSON gateway. The switchover
+ * activities decide from this whether a request was already issued: Patroni's REST /cluster
+ * does not show an immediate (unscheduled) request at all.
+ */
+import type Docker from 'dockerode';
+import { ETCD_CLIENT_PORT, PATRONI_NAMESPACE, containerName } from '../common/names';
+import type { DcsState, FailoverKey } from '../common/switchover';
+import { containerIp } from './docker';
+
+export interface DcsMember {
+  role?: string;
+  state?: string;
+  timeline?: number;
+  tags?: Record<string, unknown>;
+}
+
+export interface DcsView extends DcsState {
+  members: Record<string, DcsMember>;
+  config: { loopWait?: number; maximumLagOnFailover?: number; synchronousMode?: boolean; paused?: boolean };
+}
+
+const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
+const unb64 = (s: string | undefined): string => Buffer.from(s ?? '', 'base64').toString('utf8');
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Patroni writes "{}" to clear the key; only a leader or a candidate makes it a request. */
+export function parseFailoverKey(text: string | undefined): FailoverKey | null {
+  if (!text) return null;
+  const v = parseJson(text) as { leader?: unknown; member?: unknown; scheduled_at?: unknown } | undefined;
+  if (!v || typeof v !== 'object') return null;
+  const f: FailoverKey = {};
+  if (typeof v.leader === 'string' && v.leader) f.leader = v.leader;
+  if (typeof v.member === 'string' && v.member) f.candidate = v.member;
+  if (typeof v.scheduled_at === 'string' && v.scheduled_at) f.scheduledAt = v.scheduled_at;
+  return f.leader || f.candidate ? f : null;
+}
+
+/** Parse the key/value pairs under /<namespace>/<cluster>/. */
+export function dcsViewFromKeys(cluster: string, kv: Map<string, string>): DcsView {
+  const prefix = `${PATRONI_NAMESPACE}${cluster}/`;
+  const members: Record<string, DcsMember> = {};
+  for (const [k, v] of kv) {
+    if (!k.startsWith(`${prefix}members/`)) continue;
+    const m = parseJson(v) as DcsMember | undefined;
+    if (m) members[k.slice(`${prefix}members/`.length)] = m;
+  }
+  const leader = kv.get(`${prefix}leader`) || null;
+  const cfg = (parseJson(kv.get(`${prefix}config`) ?? '') ?? {}) as {
+    loop_wait?: number; maximum_lag_on_failover?: number; synchronous_mode?: boolean; pause?: boolean;
+  };
+  const tl = leader ? members[leader]?.timeline : undefined;
+  return {
+    leader,
+    timeline: typeof tl === 'number' ? tl : null,
+    failover: parseFailoverKey(kv.get(`${prefix}failover`)),
+    members,
+    config: {
+      loopWait: cfg.loop_wait,
+      maximumLagOnFailover: cfg.maximum_lag_on_failover,
+      synchronousMode: cfg.synchronous_mode === true,
+      paused: cfg.pause === true,
+    },
+  };
+}
+
+/** The cluster's Patroni keys, from the first etcd member that answers. */
+export async function readDcs(docker: Docker, cluster: string, etcdMembers: string[]): Promise<DcsView> {
+  const prefix = `${PATRONI_NAMESPACE}${cluster}/`;
+  // range_end = the prefix with its last byte incremented: every key under the prefix.
+  const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+  let last: unknown;
+  for (const e of etcdMembers) {
+    const ip = await containerIp(docker, cluster, containerName(cluster, e));
+    if (!ip) continue;
+    try {
+      const res = await fetch(`http://${ip}:${ETCD_CLIENT_PORT}/v3/kv/range`, {
+        method: 'POST',
+        body: JSON.stringify({ key: b64(prefix), range_end: b64(end) }),
+        signal: AbortSignal.timeout(2000),
+      });
+      if (!res.ok) throw new Error(`etcd ${e} answered ${res.status}`);
+      const body = (await res.json()) as { kvs?: { key: string; value?: string }[] };
+      const kv = new Map((body.kvs ?? []).map((x) => [unb64(x.key), unb64(x.value)] as [string, string]));
+      return dcsViewFromKeys(cluster, kv);
+    } catch (err) {
+      last = err;
+    }
+  }
+  throw new Error(`no etcd member of ${cluster} answered (${last instanceof Error ? last.message : 'none running'})`);
+}

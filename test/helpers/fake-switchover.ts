@@ -1,0 +1,106 @@
+/** Fake switchover activities (on top of the shared fakes) and a runner for the Switchover workflow. */
+import { ApplicationFailure } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Activities } from '../../activities';
+import type { Progress } from '../../common/progress';
+import type { SwitchoverInput, SwitchoverMemberView, SwitchoverSnapshot, SwitchoverStatus } from '../../common/switchover';
+import { fakeActivities } from './fake-activities';
+import { createTestWorker } from './temporal';
+
+const replica = (name: string, extra: Partial<SwitchoverMemberView> = {}): SwitchoverMemberView => ({
+  name, role: 'replica', state: 'running', containerRunning: true, readOnly: false, streaming: true, lag: 0, ...extra,
+});
+
+/** pg-0 leads on timeline 3; pg-1 and pg-2 stream with no lag. */
+export function healthySnapshot(members: SwitchoverMemberView[] = [replica('pg-1'), replica('pg-2')]): SwitchoverSnapshot {
+  return {
+    cluster: 'orders',
+    leader: 'pg-0',
+    timeline: 3,
+    members: [{ ...replica('pg-0'), role: 'leader', streaming: false, lag: undefined }, ...members],
+    syncMode: false,
+    paused: false,
+    maxLagBytes: 1024 * 1024,
+    pending: null,
+    statsPort: 25434,
+    loopWaitSec: 10,
+    etcdMembers: ['etcd-0'],
+  };
+}
+export { replica as replicaView };
+
+export interface SwitchoverFakeOptions {
+  snapshot?: SwitchoverSnapshot;
+  /** Activity name → error type thrown (non-retryable). */
+  failOn?: Partial<Record<keyof Activities, string>>;
+  /** What cancelScheduledSwitchover reports (default: cancelled). */
+  cancelTooLate?: boolean;
+  /** How long the fake wait for the new leader takes. */
+  leadDelayMs?: number;
+}
+
+export interface SwitchoverRun {
+  calls: { name: string; arg: unknown }[];
+  names(): string[];
+  arg<T>(name: string): T;
+  result: unknown;
+  error: unknown;
+  progress: Progress;
+}
+
+let n = 0;
+
+export async function runSwitchover(
+  env: TestWorkflowEnvironment, input: SwitchoverInput, o: SwitchoverFakeOptions = {}, opts: { cancelInPhase?: SwitchoverStatus['phase'] } = {},
+): Promise<SwitchoverRun> {
+  const base = fakeActivities({ failOn: o.failOn });
+  const calls = base.calls;
+  const snapshot = o.snapshot ?? healthySnapshot();
+  const own: Record<string, (arg: unknown) => Promise<unknown>> = {
+    switchoverSnapshot: async () => snapshot,
+    requestSwitchover: async (a) => ({ outcome: (a as { at?: string }).at ? 'scheduled' : 'issued', detail: 'fake' }),
+    waitForSwitchedLeader: async (a) => {
+      await new Promise((r) => setTimeout(r, o.leadDelayMs ?? 0));
+      return { leader: (a as { to?: string }).to ?? 'pg-2', timeline: 4, steeredHaproxy: true };
+    },
+    cancelScheduledSwitchover: async () => ({ cancelled: !o.cancelTooLate, leader: o.cancelTooLate ? 'pg-1' : 'pg-0' }),
+    undrainRwServer: async () => undefined,
+  };
+  const activities: Record<string, (arg: unknown) => Promise<unknown>> = { ...(base.activities as unknown as Record<string, (arg: unknown) => Promise<unknown>>) };
+  for (const [name, fn] of Object.entries(own)) {
+    activities[name] = async (arg: unknown) => {
+      calls.push({ name, arg });
+      const failType = o.failOn?.[name as keyof Activities];
+      if (failType) throw ApplicationFailure.create({ type: failType, message: `${name} failed (injected)`, nonRetryable: true });
+      return fn(arg);
+    };
+  }
+  const taskQueue = `fake-switchover-${process.pid}-${++n}`;
+  const worker = await createTestWorker(env, taskQueue, activities);
+  return worker.runUntil(async () => {
+    const handle = await env.client.workflow.start('switchover', { taskQueue, workflowId: `switchover-${taskQueue}`, args: [input] });
+    if (opts.cancelInPhase) {
+      for (;;) {
+        const s = await handle.query<SwitchoverStatus>('switchoverStatus').catch(() => undefined);
+        if (s?.phase === opts.cancelInPhase) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await handle.cancel();
+    }
+    let error: unknown;
+    let result: unknown;
+    try {
+      result = await handle.result();
+    } catch (err) {
+      error = err;
+    }
+    return {
+      calls,
+      names: () => calls.map((c) => c.name),
+      arg: <T>(name: string) => calls.find((c) => c.name === name)?.arg as T,
+      result,
+      error,
+      progress: await handle.query<Progress>('progress'),
+    };
+  });
+}
