@@ -118,13 +118,13 @@ runHaBench({
     extra.via = via;
     return undefined;
   },
-  describe: () =>
-    `dbaas side requests the switchover ${via === 'cli' ? 'with `dbaas switchover NAME --to MEMBER`' : 'with Patroni\'s POST /switchover (the CLI has no switchover command here, or --via api)'}; ` +
-    'plain with POST /switchover.\n' +
-    'Seconds from the request: downtime = longest gap between two acknowledged writes through rw, of 3 writing connections and a\n' +
-    'fresh connection every 100 ms (headline); to new leader = first\n' +
-    'write acknowledged by the new leader; request = the request returned; gap from = when the longest gap began; rw UP = HAProxy\n' +
-    'stats first show the new leader UP on rw; 1-conn gap = downtime seen by the writer\'s first connection alone.',
+  describe: () => [
+    `dbaas side: ${via === 'cli' ? '`dbaas switchover NAME --to MEMBER`' : 'Patroni\'s POST /switchover (--via api, or this CLI has no switchover command)'}; plain side: POST /switchover.`,
+    'Seconds from the request: downtime = the longest gap between two acknowledged writes through rw, of 3 writing connections',
+    'and a fresh connection every 100 ms (the headline); to new leader = first write acknowledged by the candidate; request = the',
+    'request returned (CLI exit or HTTP 200); gap from = when the longest gap began; 1-conn gap = the downtime seen by the',
+    'writer\'s first connection alone; rw UP = HAProxy stats first show the candidate UP on rw.',
+  ].join('\n'),
   measure,
 }).then(
   (code) => process.exit(code),
