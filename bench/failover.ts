@@ -15,9 +15,9 @@
  *   node dist/bench/failover.js [--runs N] [--profile default|fast] [--only dbaas|plain]
  */
 import { secs } from './lib';
-import {
-  docker, now, run, runHaBench, watchTakeover, Writer, type HaCluster, type MeasureContext, type Measurement,
-} from './ha-lib';
+import { runHaBench, type MeasureContext, type Measurement } from './ha-driver';
+import { docker, now, run, watchTakeover, type HaCluster } from './ha-lib';
+import { Writer } from './ha-writer';
 import { PROFILES, type ProfileName } from '../common/spec';
 
 const TARGET_FAST_S = 12;

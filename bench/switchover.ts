@@ -17,10 +17,9 @@
  *   node dist/bench/switchover.js [--runs N] [--profile default|fast] [--only dbaas|plain] [--via auto|cli|api]
  */
 import { secs } from './lib';
-import {
-  cli, cliMust, now, patroniSwitchover, runHaBench, watchTakeover, Writer,
-  type HaCluster, type MeasureContext, type Measurement,
-} from './ha-lib';
+import { runHaBench, type MeasureContext, type Measurement } from './ha-driver';
+import { cli, cliMust, now, patroniSwitchover, watchTakeover, type HaCluster } from './ha-lib';
+import { Writer } from './ha-writer';
 
 const TARGET_DOWNTIME_S = 2;
 const BASELINE_MS = 1500;
