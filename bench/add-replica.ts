@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 import { PROJECT_ROOT, resolvePaths } from '../common/paths';
 import { DEFAULT_DATABASE, IMAGES, REPLICATION_USER, containerName, networkName } from '../common/names';
 import { SOCKET_DIR } from '../common/render/patroni';
-import { fmt, load1, median, secs } from './lib';
+import { exitWith, fmt, load1, median, secs } from './lib';
 
 const TARGET_RATIO = 1.3;
 const PGBENCH_SCALE = 7;
@@ -352,10 +352,4 @@ async function main(): Promise<number> {
   return failed ? 1 : 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(`bench add-replica: ${(err as Error).message}`);
-    process.exit(1);
-  },
-);
+exitWith('add-replica', main());

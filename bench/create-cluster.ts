@@ -27,23 +27,17 @@
  * It expects `npx dbaas dev up` (Temporal, worker, images); TEMPORAL_ADDRESS, DBAAS_HOME and
  * the rest of the environment pass through to the CLI unchanged.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
-import { fmt, load1, median, secs } from './lib';
-import { PROJECT_ROOT } from '../common/paths';
+import { exitWith, fmt, load1, median, secs } from './lib';
 import {
-  DEFAULT_DATABASE, HAPROXY_RO_PORT, HAPROXY_RW_PORT, HAPROXY_STATS_PORT, IMAGES, PATRONI_API_PORT, SUPERUSER,
-  containerName,
-} from '../common/names';
-import { ETCD_DATA_ROOT, renderEtcdArgs } from '../common/render/etcd';
-import { HAPROXY_CONFIG_PATH, renderHaproxyConfig } from '../common/render/haproxy';
-import { DATA_ROOT, PATRONI_CONFIG_PATH, renderPatroniConfig, type ClusterPasswords } from '../common/render/patroni';
+  createPlainHaproxy, createPlainNetwork, createPlainPostgres, planPlain, removePlain, runPlainEtcd,
+} from './plain-cluster';
+import { abort, checkAbort, cli, deleteDbaasCluster, docker, getJson, leftovers, now, run, sleep, startBench } from './proc';
+import { DEFAULT_DATABASE, PATRONI_API_PORT, SUPERUSER, containerName } from '../common/names';
 import { PROFILES, etcdMemberNames, isProfileName, memberNames, type ProfileName } from '../common/spec';
 
 // ---------------------------------------------------------------------------------------------
@@ -60,124 +54,9 @@ const PLAIN_RO_TIMEOUT_MS = 30_000;
 /** A create that takes longer than this is killed (and then deleted): usually no worker is polling. */
 const DBAAS_TIMEOUT_MS = 5 * 60_000;
 const PLAIN_PORT_FIRST = 25432;
-/** uid/gid of postgres in docker/postgres/Dockerfile. */
-const POSTGRES_UID = 999;
-const PLAIN_LABEL = 'dbaas-bench.plain';
-const CLI = path.join(PROJECT_ROOT, 'bin', 'dbaas.js');
-
-// ---------------------------------------------------------------------------------------------
-// Interruption: the first SIGINT/SIGTERM stops the current iteration at the next safe point and
-// cleans up; a second one exits at once (printing what may be left).
-
-const abort = new AbortController();
-const leftovers = new Set<string>();
-let interrupts = 0;
-
-function onSignal(sig: NodeJS.Signals): void {
-  interrupts++;
-  if (interrupts === 1) {
-    process.stderr.write(`\n${sig}: stopping after cleanup (send it again to exit at once)\n`);
-    abort.abort(new Error(`interrupted by ${sig}`));
-    return;
-  }
-  process.stderr.write(`\n${sig} again: exiting without finishing cleanup. Possibly left: ${[...leftovers].join(', ') || 'nothing'}\n`);
-  process.exit(130);
-}
-
-class Interrupted extends Error {
-  override name = 'Interrupted';
-}
-
-function checkAbort(): void {
-  if (abort.signal.aborted) throw new Interrupted((abort.signal.reason as Error | undefined)?.message ?? 'interrupted');
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      abort.signal.removeEventListener('abort', done);
-      resolve();
-    }
-    abort.signal.addEventListener('abort', done, { once: true });
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers
-
-const now = (): number => performance.now();
-
-interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Run a command; stdin from `input`. Never throws for a non-zero exit (see `docker`). */
-function run(cmd: string, args: string[], opts: { input?: Buffer | string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(opts.input ?? '');
-  });
-}
-
-async function docker(args: string[], input?: Buffer): Promise<string> {
-  const r = await run('docker', args, { input });
-  if (r.code !== 0) throw new Error(`docker ${args.slice(0, 2).join(' ')} failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
-  return r.stdout.trim();
-}
-
-/** One-file ustar archive, for `docker cp - CONTAINER:DIR` (keeps owner and mode as given). */
-function tarOneFile(name: string, content: string, mode: number, uid: number, gid: number): Buffer {
-  const data = Buffer.from(content, 'utf8');
-  const h = Buffer.alloc(512, 0);
-  const oct = (n: number, width: number): string => n.toString(8).padStart(width - 1, '0') + '\0';
-  h.write(name, 0, 100, 'utf8');
-  h.write(oct(mode, 8), 100, 8, 'ascii');
-  h.write(oct(uid, 8), 108, 8, 'ascii');
-  h.write(oct(gid, 8), 116, 8, 'ascii');
-  h.write(oct(data.length, 12), 124, 12, 'ascii');
-  h.write(oct(Math.floor(Date.now() / 1000), 12), 136, 12, 'ascii');
-  h.write('        ', 148, 8, 'ascii');
-  h.write('0', 156, 1, 'ascii');
-  h.write('ustar\0', 257, 6, 'ascii');
-  h.write('00', 263, 2, 'ascii');
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'ascii');
-  const pad = Buffer.alloc((512 - (data.length % 512)) % 512, 0);
-  return Buffer.concat([h, data, pad, Buffer.alloc(1024, 0)]);
-}
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen({ port, host: '127.0.0.1', exclusive: true }, () => srv.close(() => resolve(true)));
-  });
-}
-
-async function freePortBlock(first: number): Promise<number> {
-  for (let base = first; base + 3 < 65535; base += 16) {
-    const free = await Promise.all([0, 1, 2].map((d) => portFree(base + d)));
-    if (free.every(Boolean)) return base;
-  }
-  throw new Error(`no 3 free consecutive ports on 127.0.0.1 from ${first}`);
-}
-
-async function getJson(url: string): Promise<unknown> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-  return res.json();
-}
 
 /** Replica slot diagnostics from a Postgres container's log (Patroni passes Postgres' stderr through). */
 export interface SlotDiag {
@@ -225,31 +104,6 @@ interface DbaasResult {
   steps: Record<string, number>;
   slots: SlotDiag[];
   deleteS?: number;
-}
-
-function cli(args: string[], onLine: (l: string) => void): { child: ChildProcess; exited: Promise<number | string> } {
-  // Own process group: a Ctrl-C on the terminal reaches only the bench, which lets a running
-  // create finish (the workflow would go on anyway) and then deletes the cluster.
-  const child = spawn(process.execPath, [CLI, ...args], { env: process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  let buf = '';
-  const feed = (c: Buffer): void => {
-    buf += c.toString();
-    let i: number;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      onLine(buf.slice(0, i));
-      buf = buf.slice(i + 1);
-    }
-  };
-  child.stdout?.on('data', feed);
-  child.stderr?.on('data', feed);
-  const exited = new Promise<number | string>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      if (buf) onLine(buf);
-      resolve(code ?? signal ?? 'unknown');
-    });
-  });
-  return { child, exited };
 }
 
 async function runDbaas(name: string, profile: ProfileName): Promise<DbaasResult> {
@@ -300,12 +154,8 @@ async function runDbaas(name: string, profile: ProfileName): Promise<DbaasResult
       await saveLogs(`${name}-dbaas`, [...etcdMemberNames(1), ...memberNames(REPLICAS), 'haproxy'].map((m) => ({ member: m, name: containerName(name, m) })))
         .catch((err: unknown) => process.stderr.write(`    warning: saving logs: ${(err as Error).message}\n`));
       const t0 = now();
-      const del = cli(['cluster', 'delete', name], (l) => process.stdout.write(`    [dbaas delete] ${l}\n`));
-      const code = await del.exited;
+      await deleteDbaasCluster(name, '    ');
       result.deleteS = secs(now() - t0);
-      // Exit 2 "no cluster named": a failed create already compensated.
-      if (code === 0 || code === 2) leftovers.delete(`dbaas cluster ${name}`);
-      else process.stderr.write(`    warning: dbaas cluster delete ${name} exited with ${code}\n`);
     }
   }
 }
@@ -394,46 +244,12 @@ const tryRead = (port: number, password: string, token: string): Promise<boolean
     return (await inRecovery(c)) && (row.rowCount ?? 0) > 0;
   });
 
-async function removePlain(prefix: string, network: string, volumes: string[]): Promise<void> {
-  const ids = (await run('docker', ['ps', '-aq', '--filter', `label=${PLAIN_LABEL}=${prefix}`])).stdout.split('\n').filter(Boolean);
-  if (ids.length > 0) await run('docker', ['rm', '-f', ...ids]);
-  const vols = (await run('docker', ['volume', 'ls', '-q', '--filter', `name=${prefix}-`])).stdout.split('\n').filter(Boolean);
-  const toRemove = [...new Set([...volumes, ...vols.filter((v) => v.startsWith(`${prefix}-`))])];
-  if (toRemove.length > 0) await run('docker', ['volume', 'rm', '-f', ...toRemove]);
-  await run('docker', ['network', 'rm', network]);
-  const left = (await run('docker', ['ps', '-aq', '--filter', `label=${PLAIN_LABEL}=${prefix}`])).stdout.trim();
-  const netLeft = (await run('docker', ['network', 'ls', '-q', '--filter', `name=^${network}$`])).stdout.trim();
-  if (left || netLeft) throw new Error(`cleanup of ${prefix} left containers [${left}] network [${netLeft}]`);
-}
-
 async function runPlain(prefix: string, profileName: ProfileName): Promise<PlainResult> {
-  // The rendered configs name hosts dbaas-<cluster>-<member>; the containers here are called
-  // <prefix>-<member> and answer to those DNS names as network aliases on their own network.
-  const cluster = prefix;
-  const network = prefix;
-  const profile = PROFILES[profileName];
-  const etcd = etcdMemberNames(1);
-  const members = memberNames(REPLICAS);
-  const ctr = (m: string): string => `${prefix}-${m}`;
-  const vol = (m: string): string => `${prefix}-${m}-data`;
-  const volumes = [...etcd, ...members].map(vol);
-  const passwords: ClusterPasswords = {
-    superuser: crypto.randomBytes(24).toString('base64url'),
-    replication: crypto.randomBytes(24).toString('base64url'),
-    rewind: crypto.randomBytes(24).toString('base64url'),
-    pooler: crypto.randomBytes(24).toString('base64url'),
-  };
+  const plan = await planPlain(prefix, profileName, REPLICAS, PLAIN_PORT_FIRST);
+  const { etcd, members, ctr, passwords, ports } = plan;
   const token = `${prefix}/${Date.now()}`;
-  const base = await freePortBlock(PLAIN_PORT_FIRST);
-  const ports = { rw: base, ro: base + 1, stats: base + 2 };
-  const common = (m: string): string[] => [
-    '--name', ctr(m), '--hostname', containerName(cluster, m),
-    '--network', network, '--network-alias', containerName(cluster, m),
-    '--label', `${PLAIN_LABEL}=${prefix}`,
-  ];
   const result: PlainResult = { prefix, seconds: NaN, milestones: {}, commands: {}, ports, slots: [] };
   const ms = result.milestones;
-  leftovers.add(`plain ${prefix}-*`);
   result.startedAt = new Date().toISOString();
   const t0 = now();
   const phase = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
@@ -445,40 +261,11 @@ async function runPlain(prefix: string, profileName: ProfileName): Promise<Plain
     }
   };
   try {
-    await phase('network create', () => docker(['network', 'create', '--label', `${PLAIN_LABEL}=${prefix}`, network]));
+    await phase('network create', () => createPlainNetwork(plan));
     // etcd runs while the Postgres and HAProxy containers are created and given their configs.
-    const etcdUp = phase('etcd run', () =>
-      Promise.all(etcd.map((m) => docker([
-        'run', '-d', ...common(m), '-v', `${vol(m)}:${ETCD_DATA_ROOT}`,
-        IMAGES.etcd, ...renderEtcdArgs({ cluster, member: m, members: etcd }),
-      ]))),
-    );
-    const pgReady = phase('postgres create+cp', () =>
-      Promise.all(members.map(async (m) => {
-        await docker([
-          'create', ...common(m), '-v', `${vol(m)}:${DATA_ROOT}`, '--shm-size', '256m', '--stop-timeout', '40',
-          IMAGES.postgres,
-        ]);
-        const yml = renderPatroniConfig({
-          cluster, member: m, etcdMembers: etcd, profile, sync: false,
-          tags: { nofailover: false, noloadbalance: false }, passwords,
-        });
-        await docker(['cp', '-', `${ctr(m)}:${path.posix.dirname(PATRONI_CONFIG_PATH)}`],
-          tarOneFile(path.posix.basename(PATRONI_CONFIG_PATH), yml, 0o600, POSTGRES_UID, POSTGRES_UID));
-      })),
-    );
-    const haReady = phase('haproxy create+cp', async () => {
-      await docker([
-        'create', ...common('haproxy'),
-        '-p', `127.0.0.1:${ports.rw}:${HAPROXY_RW_PORT}`,
-        '-p', `127.0.0.1:${ports.ro}:${HAPROXY_RO_PORT}`,
-        '-p', `127.0.0.1:${ports.stats}:${HAPROXY_STATS_PORT}`,
-        IMAGES.haproxy,
-      ]);
-      const cfg = renderHaproxyConfig({ cluster, members, checks: profile.haproxy });
-      await docker(['cp', '-', `${ctr('haproxy')}:${path.posix.dirname(HAPROXY_CONFIG_PATH)}`],
-        tarOneFile(path.posix.basename(HAPROXY_CONFIG_PATH), cfg, 0o644, 0, 0));
-    });
+    const etcdUp = phase('etcd run', () => Promise.all(etcd.map((m) => runPlainEtcd(plan, m))));
+    const pgReady = phase('postgres create+cp', () => Promise.all(members.map((m) => createPlainPostgres(plan, m))));
+    const haReady = phase('haproxy create+cp', () => createPlainHaproxy(plan));
     await Promise.all([etcdUp, pgReady]);
     // The three Patroni nodes start together and race for the initialize key.
     await phase('postgres start', () => Promise.all(members.map((m) => docker(['start', ctr(m)]))));
@@ -487,7 +274,7 @@ async function runPlain(prefix: string, profileName: ProfileName): Promise<Plain
     ms.commandsDone = secs(now() - t0);
     checkAbort();
 
-    const ipOut = await docker(['inspect', '-f', `{{.Name}} {{(index .NetworkSettings.Networks "${network}").IPAddress}}`, ...members.map(ctr)]);
+    const ipOut = await docker(['inspect', '-f', `{{.Name}} {{(index .NetworkSettings.Networks "${plan.network}").IPAddress}}`, ...members.map(ctr)]);
     const ip = new Map<string, string>();
     for (const line of ipOut.split('\n')) {
       const [n, addr] = line.trim().split(' ');
@@ -569,8 +356,7 @@ async function runPlain(prefix: string, profileName: ProfileName): Promise<Plain
   } finally {
     await saveLogs(prefix, [...etcd, ...members, 'haproxy'].map((m) => ({ member: m, name: ctr(m) })))
       .catch((err: unknown) => process.stderr.write(`    warning: saving logs: ${(err as Error).message}\n`));
-    await removePlain(prefix, network, volumes);
-    leftovers.delete(`plain ${prefix}-*`);
+    await removePlain(plan);
   }
 }
 
@@ -594,14 +380,6 @@ interface Iteration {
 
 function usage(): string {
   return 'usage: node dist/bench/create-cluster.js [--runs N] [--profile default|fast] [--only dbaas|plain] [--logs DIR]';
-}
-
-async function preflight(): Promise<void> {
-  if (!fs.existsSync(path.join(PROJECT_ROOT, 'dist', 'client', 'main.js'))) {
-    throw new Error('the CLI is not built: run `npm run build` first');
-  }
-  const r = await run('docker', ['image', 'inspect', '-f', '{{.Id}}', IMAGES.etcd, IMAGES.postgres, IMAGES.haproxy]);
-  if (r.code !== 0) throw new Error(`images missing (run \`npx dbaas dev up\`): ${r.stderr.trim()}`);
 }
 
 async function main(): Promise<number> {
@@ -641,13 +419,7 @@ async function main(): Promise<number> {
     return 2;
   }
   logsDir = opts.logs === undefined ? undefined : path.resolve(opts.logs);
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  await preflight();
-
-  const id = crypto.randomBytes(3).toString('hex');
-  const startedAt = new Date().toISOString();
-  const others = (await run('docker', ['ps', '-q'])).stdout.split('\n').filter(Boolean).length;
+  const { id, startedAt, otherContainers: others } = await startBench();
   const p = PROFILES[profile].patroni;
   console.log(`bench create-cluster: ${runs} run(s), profile ${profile} (ttl ${p.ttl}, loop_wait ${p.loopWait}), ` +
     `${REPLICAS} replicas, ${os.cpus().length} cpus, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}, ` +
@@ -767,10 +539,4 @@ async function main(): Promise<number> {
   return failed ? 1 : 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(`bench create-cluster: ${(err as Error).message}`);
-    process.exit(1);
-  },
-);
+exitWith('create-cluster', main());

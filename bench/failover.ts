@@ -14,9 +14,10 @@
  * A benchmark, not a test: figures, ratios, PASS/MISS against the target (informational).
  *   node dist/bench/failover.js [--runs N] [--profile default|fast] [--only dbaas|plain]
  */
-import { secs } from './lib';
+import { exitWith, secs } from './lib';
 import { runHaBench, type MeasureContext, type Measurement } from './ha-driver';
-import { docker, now, run, watchTakeover, type HaCluster } from './ha-lib';
+import { watchTakeover, type HaCluster } from './ha-lib';
+import { docker, now, run } from './proc';
 import { Writer } from './ha-writer';
 import { PROFILES, type ProfileName } from '../common/spec';
 
@@ -95,7 +96,7 @@ async function measure(c: HaCluster, ctx: MeasureContext): Promise<Measurement> 
   }
 }
 
-runHaBench({
+exitWith('failover', runHaBench({
   bench: 'failover',
   short: 'fo',
   headline: 'seconds',
@@ -118,10 +119,4 @@ runHaBench({
     'the signal). promoted / rw UP: a survivor\'s /cluster first shows a new running leader / HAProxy stats first show it UP on rw.',
   ].join('\n'),
   measure,
-}).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(`bench failover: ${(err as Error).message}`);
-    process.exit(1);
-  },
-);
+}));

@@ -3,19 +3,14 @@
  * plain one (set-up, not timed), runs alternating the order of the sides, each from a healthy
  * cluster; per-run figures, medians, ratios dbaas/plain, targets, and a final BENCH_JSON line.
  */
-import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fmt, load1, median, secs } from './lib';
 import {
-  Interrupted, REPLICAS, abort, checkAbort, clusterView, createDbaasCluster, now, onSignal, run, sleep, startPlainCluster,
-  type ClusterView, type HaCluster, type Side,
+  REPLICAS, clusterView, createDbaasCluster, startPlainCluster, type ClusterView, type HaCluster, type Side,
 } from './ha-lib';
 import { writeOnce } from './ha-writer';
-import { PROJECT_ROOT } from '../common/paths';
-import { IMAGES } from '../common/names';
+import { Interrupted, abort, checkAbort, now, sleep, startBench } from './proc';
 import { PROFILES, isProfileName, type ProfileName } from '../common/spec';
 
 /** Between iterations: old leader back as a streaming replica, HAProxy rw/ro UP. */
@@ -124,14 +119,6 @@ interface ProfileResult {
 function usage(def: BenchDef): string {
   const extra = Object.entries(def.extraOptions ?? {}).map(([k, v]) => ` [--${k} ${v.help}]`).join('');
   return `usage: node dist/bench/${def.bench}.js [--runs N] [--profile default|fast] [--only dbaas|plain]${extra}`;
-}
-
-async function preflight(): Promise<void> {
-  if (!fs.existsSync(path.join(PROJECT_ROOT, 'dist', 'client', 'main.js'))) {
-    throw new Error('the CLI is not built: run `npm run build` first');
-  }
-  const r = await run('docker', ['image', 'inspect', '-f', '{{.Id}}', IMAGES.etcd, IMAGES.postgres, IMAGES.haproxy]);
-  if (r.code !== 0) throw new Error(`images missing (run \`npx dbaas dev up\`): ${r.stderr.trim()}`);
 }
 
 const fmtRow = (cells: string[], widths: number[]): string => cells.map((c, i) => c.padStart(widths[i] ?? 8)).join('  ');
@@ -279,13 +266,7 @@ export async function runHaBench(def: BenchDef): Promise<number> {
   }
   const profiles: ProfileName[] = profileOpt ? [profileOpt as ProfileName] : ['default', 'fast'];
   const sides: Side[] = only ? [only as Side] : ['dbaas', 'plain'];
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  await preflight();
-
-  const id = crypto.randomBytes(3).toString('hex');
-  const startedAt = new Date().toISOString();
-  const others = (await run('docker', ['ps', '-q'])).stdout.split('\n').filter(Boolean).length;
+  const { id, startedAt, otherContainers: others } = await startBench();
   console.log(`bench ${def.bench}: ${runs} run(s) per profile and side, profiles ${profiles.join(', ')}, sides ${sides.join(', ')}, ` +
     `${os.cpus().length} cpus, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}, ${others} other container(s) running, ` +
     `started ${startedAt}`);

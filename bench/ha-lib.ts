@@ -1,8 +1,9 @@
 /**
- * Shared code of bench/failover and bench/switchover: interruption and process helpers, the two
+ * Shared code of bench/failover and bench/switchover: the CLI run to its end, the two
  * clusters under test (a dbaas cluster made by the CLI, and a plain Patroni cluster started by
  * hand with `docker` from the same images and the same rendered configs), and the Patroni and
- * HAProxy views of them. The writer is in ha-writer.ts, the driver in ha-driver.ts.
+ * HAProxy views of them. The writer is in ha-writer.ts, the driver in ha-driver.ts; interruption
+ * and process helpers in proc.ts; the plain cluster's docker steps in plain-cluster.ts.
  *
  * The plain side mirrors what dbaas creates for the parts that matter to a failover: one etcd,
  * three Patroni nodes with the same patroni.yml (profile timing, slots, pg_rewind), restart
@@ -10,135 +11,26 @@
  * checks /primary with the profile's inter/fall/rise). It carries only the label
  * `dbaas-bench.plain`, so dbaas never sees it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { fmt, secs } from './lib';
-import { serverRows, upServers } from '../activities/haproxy';
-import { PROJECT_ROOT, resolvePaths } from '../common/paths';
 import {
-  HAPROXY_RO_PORT, HAPROXY_RW_PORT, HAPROXY_STATS_PORT, IMAGES, PATRONI_API_PORT, containerName, networkName,
-} from '../common/names';
-import { ETCD_DATA_ROOT, renderEtcdArgs } from '../common/render/etcd';
-import { HAPROXY_CONFIG_PATH, renderHaproxyConfig } from '../common/render/haproxy';
-import { DATA_ROOT, PATRONI_CONFIG_PATH, renderPatroniConfig, type ClusterPasswords } from '../common/render/patroni';
-import { PROFILES, etcdMemberNames, memberNames, type ProfileName } from '../common/spec';
+  createPlainHaproxy, createPlainNetwork, createPlainPostgres, createPlainVolume, planPlain, removePlain, runPlainEtcd,
+} from './plain-cluster';
+import { cli, deleteDbaasCluster, docker, getJson, leftovers, now, pause, run } from './proc';
+import { serverRows, upServers } from '../activities/haproxy';
+import { resolvePaths } from '../common/paths';
+import { PATRONI_API_PORT, containerName, networkName } from '../common/names';
+import type { ClusterPasswords } from '../common/render/patroni';
+import { memberNames, type ProfileName } from '../common/spec';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
 
 export const REPLICAS = 2;
-const CLI = path.join(PROJECT_ROOT, 'bin', 'dbaas.js');
 /** Own range, clear of the tests (35432+), dev clusters (15432+) and bench/create-cluster (25432+). */
 const PLAIN_PORT_FIRST = 45432;
-const PLAIN_LABEL = 'dbaas-bench.plain';
-/** uid/gid of postgres in docker/postgres/Dockerfile. */
-const POSTGRES_UID = 999;
 const CREATE_TIMEOUT_MS = 5 * 60_000;
-
-// ---------------------------------------------------------------------------------------------
-// Interruption: the first SIGINT/SIGTERM stops at the next safe point and cleans up; a second
-// one exits at once, printing what may be left behind.
-
-export const abort = new AbortController();
-const leftovers = new Set<string>();
-let interrupts = 0;
-
-/** First SIGINT/SIGTERM: abort (clean up at the next safe point); second: exit at once. */
-export function onSignal(sig: NodeJS.Signals): void {
-  interrupts++;
-  if (interrupts === 1) {
-    process.stderr.write(`\n${sig}: stopping after cleanup (send it again to exit at once)\n`);
-    abort.abort(new Error(`interrupted by ${sig}`));
-    return;
-  }
-  process.stderr.write(`\n${sig} again: exiting without finishing cleanup. Possibly left: ${[...leftovers].join(', ') || 'nothing'}\n`);
-  process.exit(130);
-}
-
-export class Interrupted extends Error {
-  override name = 'Interrupted';
-}
-
-export function checkAbort(): void {
-  if (abort.signal.aborted) throw new Interrupted((abort.signal.reason as Error | undefined)?.message ?? 'interrupted');
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      abort.signal.removeEventListener('abort', done);
-      resolve();
-    }
-    abort.signal.addEventListener('abort', done, { once: true });
-  });
-}
-
-/** Sleep that an interruption does not shorten (for pacing inside a measurement). */
-export const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-export const now = (): number => performance.now();
-
-// ---------------------------------------------------------------------------------------------
-// Processes
-
-export interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Run a command; stdin from `input`. Never throws for a non-zero exit (see `docker`). */
-export function run(cmd: string, args: string[], input?: Buffer | string): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: process.env });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input ?? '');
-  });
-}
-
-export async function docker(args: string[], input?: Buffer): Promise<string> {
-  const r = await run('docker', args, input);
-  if (r.code !== 0) throw new Error(`docker ${args.slice(0, 2).join(' ')} failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
-  return r.stdout.trim();
-}
-
-/**
- * The dbaas CLI in its own process group: a Ctrl-C on the terminal reaches only the bench, which
- * lets a running command finish and then cleans up.
- */
-export function cli(args: string[], onLine: (l: string) => void): { child: ChildProcess; exited: Promise<number | string> } {
-  const child = spawn(process.execPath, [CLI, ...args], { env: process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  let buf = '';
-  const feed = (c: Buffer): void => {
-    buf += c.toString();
-    let i: number;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      onLine(buf.slice(0, i));
-      buf = buf.slice(i + 1);
-    }
-  };
-  child.stdout?.on('data', feed);
-  child.stderr?.on('data', feed);
-  const exited = new Promise<number | string>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      if (buf) onLine(buf);
-      resolve(code ?? signal ?? 'unknown');
-    });
-  });
-  return { child, exited };
-}
 
 /** Run the CLI to its end; throws on a non-zero exit or after `timeoutMs`. Returns stdout+stderr. */
 export async function cliMust(args: string[], tag: string, timeoutMs = CREATE_TIMEOUT_MS, echo = true): Promise<string> {
@@ -156,52 +48,6 @@ export async function cliMust(args: string[], tag: string, timeoutMs = CREATE_TI
   if (timedOut) throw new Error(`dbaas ${args.slice(0, 2).join(' ')} did not finish in ${timeoutMs / 1000} s (is a worker polling? \`npx dbaas dev status\`)`);
   if (code !== 0) throw new Error(`dbaas ${args.join(' ')} exited with ${code}: ${out.trim().split('\n').slice(-3).join(' / ')}`);
   return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Small helpers
-
-/** One-file ustar archive, for `docker cp - CONTAINER:DIR` (keeps owner and mode as given). */
-function tarOneFile(name: string, content: string, mode: number, uid: number, gid: number): Buffer {
-  const data = Buffer.from(content, 'utf8');
-  const h = Buffer.alloc(512, 0);
-  const oct = (n: number, width: number): string => n.toString(8).padStart(width - 1, '0') + '\0';
-  h.write(name, 0, 100, 'utf8');
-  h.write(oct(mode, 8), 100, 8, 'ascii');
-  h.write(oct(uid, 8), 108, 8, 'ascii');
-  h.write(oct(gid, 8), 116, 8, 'ascii');
-  h.write(oct(data.length, 12), 124, 12, 'ascii');
-  h.write(oct(Math.floor(Date.now() / 1000), 12), 136, 12, 'ascii');
-  h.write('        ', 148, 8, 'ascii');
-  h.write('0', 156, 1, 'ascii');
-  h.write('ustar\0', 257, 6, 'ascii');
-  h.write('00', 263, 2, 'ascii');
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'ascii');
-  const pad = Buffer.alloc((512 - (data.length % 512)) % 512, 0);
-  return Buffer.concat([h, data, pad, Buffer.alloc(1024, 0)]);
-}
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen({ port, host: '127.0.0.1', exclusive: true }, () => srv.close(() => resolve(true)));
-  });
-}
-
-async function freePortBlock(first: number): Promise<number> {
-  for (let base = first; base + 3 < 65535; base += 16) {
-    const free = await Promise.all([0, 1, 2].map((d) => portFree(base + d)));
-    if (free.every(Boolean)) return base;
-  }
-  throw new Error(`no 3 free consecutive ports on 127.0.0.1 from ${first}`);
-}
-
-export async function getJson(url: string, timeoutMs = 2000): Promise<unknown> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-  return res.json();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -237,13 +83,7 @@ async function networkIps(network: string, containers: Map<string, string>): Pro
 export async function createDbaasCluster(name: string, profile: ProfileName): Promise<HaCluster> {
   leftovers.add(`dbaas cluster ${name}`);
   const members = memberNames(REPLICAS);
-  const remove = async (): Promise<void> => {
-    const { exited } = cli(['cluster', 'delete', name], (l) => process.stdout.write(`      [dbaas delete] ${l}\n`));
-    const code = await exited;
-    // Exit 2 "no cluster named": a failed create already compensated.
-    if (code === 0 || code === 2) leftovers.delete(`dbaas cluster ${name}`);
-    else process.stderr.write(`    warning: dbaas cluster delete ${name} exited with ${code}\n`);
-  };
+  const remove = (): Promise<void> => deleteDbaasCluster(name, '      ');
   try {
     await cliMust(['cluster', 'create', name, '--replicas', String(REPLICAS), '--profile', profile], 'dbaas create', CREATE_TIMEOUT_MS, false);
     const st = JSON.parse(await cliMust(['cluster', 'status', name, '--json'], 'dbaas status', 60_000, false)) as {
@@ -268,18 +108,6 @@ export async function createDbaasCluster(name: string, profile: ProfileName): Pr
   }
 }
 
-async function removePlain(prefix: string): Promise<void> {
-  const ids = (await run('docker', ['ps', '-aq', '--filter', `label=${PLAIN_LABEL}=${prefix}`])).stdout.split('\n').filter(Boolean);
-  if (ids.length > 0) await run('docker', ['rm', '-f', ...ids]);
-  const vols = (await run('docker', ['volume', 'ls', '-q', '--filter', `label=${PLAIN_LABEL}=${prefix}`])).stdout.split('\n').filter(Boolean);
-  if (vols.length > 0) await run('docker', ['volume', 'rm', '-f', ...vols]);
-  await run('docker', ['network', 'rm', prefix]);
-  const left = (await run('docker', ['ps', '-aq', '--filter', `label=${PLAIN_LABEL}=${prefix}`])).stdout.trim();
-  const netLeft = (await run('docker', ['network', 'ls', '-q', '--filter', `name=^${prefix}$`])).stdout.trim();
-  if (left || netLeft) throw new Error(`cleanup of ${prefix} left containers [${left}] network [${netLeft}]`);
-  leftovers.delete(`plain ${prefix}-*`);
-}
-
 /**
  * The plain cluster, by hand: `docker network create`, `docker volume create`, `docker run` for
  * etcd, `docker create` + `docker cp -` (patroni.yml uid 999, mode 0600) + `docker start` for the
@@ -288,64 +116,26 @@ async function removePlain(prefix: string): Promise<void> {
  * as network aliases. Set-up, not timed.
  */
 export async function startPlainCluster(prefix: string, profileName: ProfileName): Promise<HaCluster> {
-  const cluster = prefix;
-  const profile = PROFILES[profileName];
-  const etcd = etcdMemberNames(1);
-  const members = memberNames(REPLICAS);
-  const ctr = (m: string): string => `${prefix}-${m}`;
-  const vol = (m: string): string => `${prefix}-${m}-data`;
-  const passwords: ClusterPasswords = {
-    superuser: crypto.randomBytes(24).toString('base64url'),
-    replication: crypto.randomBytes(24).toString('base64url'),
-    rewind: crypto.randomBytes(24).toString('base64url'),
-    pooler: crypto.randomBytes(24).toString('base64url'),
-  };
-  const base = await freePortBlock(PLAIN_PORT_FIRST);
-  const ports = { rw: base, ro: base + 1, stats: base + 2 };
-  const label = ['--label', `${PLAIN_LABEL}=${prefix}`];
-  const common = (m: string): string[] => [
-    '--name', ctr(m), '--hostname', containerName(cluster, m),
-    '--network', prefix, '--network-alias', containerName(cluster, m),
-    '--restart', 'unless-stopped', ...label,
-  ];
-  leftovers.add(`plain ${prefix}-*`);
+  const plan = await planPlain(prefix, profileName, REPLICAS, PLAIN_PORT_FIRST, ['--restart', 'unless-stopped']);
+  const { etcd, members, ctr } = plan;
   try {
-    await docker(['network', 'create', ...label, prefix]);
-    for (const m of [...etcd, ...members]) await docker(['volume', 'create', ...label, vol(m)]);
-    await Promise.all(etcd.map((m) => docker([
-      'run', '-d', ...common(m), '-v', `${vol(m)}:${ETCD_DATA_ROOT}`, IMAGES.etcd, ...renderEtcdArgs({ cluster, member: m, members: etcd }),
-    ])));
-    await Promise.all(members.map(async (m) => {
-      await docker(['create', ...common(m), '-v', `${vol(m)}:${DATA_ROOT}`, '--shm-size', '256m', '--stop-timeout', '40', IMAGES.postgres]);
-      const yml = renderPatroniConfig({
-        cluster, member: m, etcdMembers: etcd, profile, sync: false,
-        tags: { nofailover: false, noloadbalance: false }, passwords,
-      });
-      await docker(['cp', '-', `${ctr(m)}:${path.posix.dirname(PATRONI_CONFIG_PATH)}`],
-        tarOneFile(path.posix.basename(PATRONI_CONFIG_PATH), yml, 0o600, POSTGRES_UID, POSTGRES_UID));
-    }));
-    await docker([
-      'create', ...common('haproxy'),
-      '-p', `127.0.0.1:${ports.rw}:${HAPROXY_RW_PORT}`,
-      '-p', `127.0.0.1:${ports.ro}:${HAPROXY_RO_PORT}`,
-      '-p', `127.0.0.1:${ports.stats}:${HAPROXY_STATS_PORT}`,
-      IMAGES.haproxy,
-    ]);
-    const cfg = renderHaproxyConfig({ cluster, members, checks: profile.haproxy });
-    await docker(['cp', '-', `${ctr('haproxy')}:${path.posix.dirname(HAPROXY_CONFIG_PATH)}`],
-      tarOneFile(path.posix.basename(HAPROXY_CONFIG_PATH), cfg, 0o644, 0, 0));
+    await createPlainNetwork(plan);
+    for (const m of [...etcd, ...members]) await createPlainVolume(plan, m);
+    await Promise.all(etcd.map((m) => runPlainEtcd(plan, m)));
+    await Promise.all(members.map((m) => createPlainPostgres(plan, m)));
+    await createPlainHaproxy(plan);
     // pg-0 first, so it bootstraps (as in dbaas); the replicas and HAProxy right after.
     await docker(['start', ctr(members[0])]);
     await Promise.all([...members.slice(1), 'haproxy'].map((m) => docker(['start', ctr(m)])));
   } catch (err) {
-    await removePlain(prefix);
+    await removePlain(plan);
     throw err;
   }
   const ctrs = new Map(members.map((m) => [m, ctr(m)]));
   return {
-    side: 'plain', name: prefix, members, password: passwords.superuser, container: ctr, ports,
+    side: 'plain', name: prefix, members, password: plan.passwords.superuser, container: ctr, ports: plan.ports,
     ips: () => networkIps(prefix, ctrs),
-    remove: () => removePlain(prefix),
+    remove: () => removePlain(plan),
   };
 }
 

@@ -5,7 +5,8 @@
  */
 import { Client } from 'pg';
 import { fmt, secs } from './lib';
-import { now, pause, type HaCluster } from './ha-lib';
+import type { HaCluster } from './ha-lib';
+import { now, pause } from './proc';
 import { DEFAULT_DATABASE, SUPERUSER } from '../common/names';
 
 /** The writer: pause after a successful write, retry delay after a failed one. */

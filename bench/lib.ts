@@ -1,4 +1,4 @@
-/** Small helpers shared by the benchmarks: figures, formatting, machine load. */
+/** Small helpers shared by the benchmarks: figures, formatting, machine load, the exit of main. */
 import * as os from 'node:os';
 
 export const secs = (ms: number): number => Math.round(ms) / 1000;
@@ -14,4 +14,15 @@ export function median(xs: (number | undefined)[]): number | undefined {
   if (v.length === 0) return undefined;
   const m = Math.floor(v.length / 2);
   return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+/** Exit with the code `main` resolves to; a failure prints one line `bench NAME: message` and exits 1. */
+export function exitWith(bench: string, main: Promise<number>): void {
+  main.then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(`bench ${bench}: ${(err as Error).message}`);
+      process.exit(1);
+    },
+  );
 }

@@ -16,9 +16,10 @@
  * A benchmark, not a test: figures, ratios, PASS/MISS against the target (informational).
  *   node dist/bench/switchover.js [--runs N] [--profile default|fast] [--only dbaas|plain] [--via auto|cli|api]
  */
-import { secs } from './lib';
+import { exitWith, secs } from './lib';
 import { runHaBench, type MeasureContext, type Measurement } from './ha-driver';
-import { cli, cliMust, now, patroniSwitchover, watchTakeover, type HaCluster } from './ha-lib';
+import { cliMust, patroniSwitchover, watchTakeover, type HaCluster } from './ha-lib';
+import { cli, now } from './proc';
 import { Writer } from './ha-writer';
 
 const TARGET_DOWNTIME_S = 2;
@@ -94,7 +95,7 @@ async function measure(c: HaCluster, ctx: MeasureContext): Promise<Measurement> 
   }
 }
 
-runHaBench({
+exitWith('switchover', runHaBench({
   bench: 'switchover',
   short: 'so',
   headline: 'downtime',
@@ -125,10 +126,4 @@ runHaBench({
     'writer\'s first connection alone; rw UP = HAProxy stats first show the candidate UP on rw.',
   ].join('\n'),
   measure,
-}).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(`bench switchover: ${(err as Error).message}`);
-    process.exit(1);
-  },
-);
+}));

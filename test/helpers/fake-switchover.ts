@@ -1,11 +1,9 @@
 /** Fake switchover activities (on top of the shared fakes) and a runner for the Switchover workflow. */
-import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Activities } from '../../activities';
 import type { Progress } from '../../common/progress';
 import type { SwitchoverInput, SwitchoverMemberView, SwitchoverSnapshot, SwitchoverStatus } from '../../common/switchover';
-import { fakeActivities } from './fake-activities';
-import { createTestWorker } from './temporal';
+import { runWithFakes, type ExtraActivity } from './run-with-fakes';
 
 const replica = (name: string, extra: Partial<SwitchoverMemberView> = {}): SwitchoverMemberView => ({
   name, role: 'replica', state: 'running', containerRunning: true, readOnly: false, streaming: true, lag: 0, ...extra,
@@ -48,59 +46,40 @@ export interface SwitchoverRun {
   progress: Progress;
 }
 
-let n = 0;
-
 export async function runSwitchover(
   env: TestWorkflowEnvironment, input: SwitchoverInput, o: SwitchoverFakeOptions = {}, opts: { cancelInPhase?: SwitchoverStatus['phase'] } = {},
 ): Promise<SwitchoverRun> {
-  const base = fakeActivities({ failOn: o.failOn });
-  const calls = base.calls;
   const snapshot = o.snapshot ?? healthySnapshot();
-  const own: Record<string, (arg: unknown) => Promise<unknown>> = {
+  const extra: Record<string, ExtraActivity> = {
     switchoverSnapshot: async () => snapshot,
-    requestSwitchover: async (a) => ({ outcome: (a as { at?: string }).at ? 'scheduled' : 'issued', detail: 'fake' }),
-    waitForSwitchedLeader: async (a) => {
+    requestSwitchover: async (a: { at?: string }) => ({ outcome: a.at ? 'scheduled' : 'issued', detail: 'fake' }),
+    waitForSwitchedLeader: async (a: { to?: string }) => {
       await new Promise((r) => setTimeout(r, o.leadDelayMs ?? 0));
-      return { leader: (a as { to?: string }).to ?? 'pg-2', timeline: 4, steeredHaproxy: true };
+      return { leader: a.to ?? 'pg-2', timeline: 4, steeredHaproxy: true };
     },
     cancelScheduledSwitchover: async () => ({ cancelled: !o.cancelTooLate, leader: o.cancelTooLate ? 'pg-1' : 'pg-0' }),
     undrainRwServer: async () => undefined,
   };
-  const activities: Record<string, (arg: unknown) => Promise<unknown>> = { ...(base.activities as unknown as Record<string, (arg: unknown) => Promise<unknown>>) };
-  for (const [name, fn] of Object.entries(own)) {
-    activities[name] = async (arg: unknown) => {
-      calls.push({ name, arg });
-      const failType = o.failOn?.[name as keyof Activities];
-      if (failType) throw ApplicationFailure.create({ type: failType, message: `${name} failed (injected)`, nonRetryable: true });
-      return fn(arg);
-    };
-  }
-  const taskQueue = `fake-switchover-${process.pid}-${++n}`;
-  const worker = await createTestWorker(env, taskQueue, activities);
-  return worker.runUntil(async () => {
-    const handle = await env.client.workflow.start('switchover', { taskQueue, workflowId: `switchover-${taskQueue}`, args: [input] });
-    if (opts.cancelInPhase) {
+  const cancelInPhase = opts.cancelInPhase;
+  const run = await runWithFakes(env, 'switchover', input, { failOn: o.failOn }, {
+    extra,
+    failExtraOn: o.failOn,
+    whileRunning: cancelInPhase === undefined ? undefined : async (handle) => {
       for (;;) {
         const s = await handle.query<SwitchoverStatus>('switchoverStatus').catch(() => undefined);
-        if (s?.phase === opts.cancelInPhase) break;
+        if (s?.phase === cancelInPhase) break;
         await new Promise((r) => setTimeout(r, 50));
       }
       await handle.cancel();
-    }
-    let error: unknown;
-    let result: unknown;
-    try {
-      result = await handle.result();
-    } catch (err) {
-      error = err;
-    }
-    return {
-      calls,
-      names: () => calls.map((c) => c.name),
-      arg: <T>(name: string) => calls.find((c) => c.name === name)?.arg as T,
-      result,
-      error,
-      progress: await handle.query<Progress>('progress'),
-    };
+    },
   });
+  const calls = run.f.calls;
+  return {
+    calls,
+    names: () => calls.map((c) => c.name),
+    arg: <T>(name: string) => calls.find((c) => c.name === name)?.arg as T,
+    result: run.result,
+    error: run.error,
+    progress: run.progress,
+  };
 }

@@ -1,5 +1,6 @@
 /** Clients that keep querying while the cluster changes, counting every failure. */
 import { Client } from 'pg';
+import { countFailure, startClientLoop } from './client-loop';
 
 export interface LoopStats {
   ok: number;
@@ -22,41 +23,29 @@ const QUERY = 'select inet_server_addr()::text as addr, pg_is_in_recovery() as r
  */
 export function startQueryLoop(connectionString: string, opts: { reconnect: boolean; intervalMs: number }): QueryLoop {
   const stats: LoopStats = { ok: 0, failed: 0, errors: [], servers: new Set() };
-  let running = true;
-  const fail = (err: unknown): void => {
-    stats.failed++;
-    if (stats.errors.length < 10) stats.errors.push((err as Error).message);
-  };
-  const loop = (async () => {
-    let client: Client | undefined;
-    while (running) {
-      try {
-        if (!client) {
-          client = new Client({ connectionString, connectionTimeoutMillis: 5000 });
-          client.on('error', (e) => fail(e));
-          await client.connect();
-        }
-        const r = await client.query<{ addr: string }>(QUERY);
-        stats.ok++;
-        stats.servers.add(r.rows[0].addr.replace(/\/\d+$/, ''));
-        if (opts.reconnect) {
-          await client.end();
-          client = undefined;
-        }
-      } catch (err) {
-        fail(err);
-        await client?.end().catch(() => undefined);
-        client = undefined;
-      }
-      await new Promise((r) => setTimeout(r, opts.intervalMs));
-    }
-    await client?.end().catch(() => undefined);
-  })();
+  const fail = (err: unknown): void => countFailure(stats, err);
+  const loop = startClientLoop({
+    newClient: () => {
+      const c = new Client({ connectionString, connectionTimeoutMillis: 5000 });
+      c.on('error', (e) => fail(e));
+      return c;
+    },
+    step: async (client) => {
+      const r = await client.query<{ addr: string }>(QUERY);
+      stats.ok++;
+      stats.servers.add(r.rows[0].addr.replace(/\/\d+$/, ''));
+      if (!opts.reconnect) return false;
+      await client.end();
+      return true;
+    },
+    onFailure: fail,
+    pauseAfterOkMs: opts.intervalMs,
+    pauseAfterFailureMs: opts.intervalMs,
+  });
   return {
     stats,
     async stop() {
-      running = false;
-      await loop;
+      await loop.stop();
       return stats;
     },
   };

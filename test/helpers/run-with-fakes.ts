@@ -1,4 +1,6 @@
 /** Run one workflow on its own task queue with fake activities and collect result, error and calls. */
+import type { WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Progress } from '../../common/progress';
 import { fakeActivities, type Fake, type FakeOptions } from './fake-activities';
@@ -13,12 +15,36 @@ export interface FakeRun {
   progress: Progress;
 }
 
-export async function runWithFakes(env: TestWorkflowEnvironment, workflow: string, arg: unknown, fake: FakeOptions = {}): Promise<FakeRun> {
+/** A fake for an activity the shared fakes lack (or one that replaces a shared fake). */
+export type ExtraActivity = (arg: never) => Promise<unknown>;
+
+export interface RunOptions {
+  /** Activities merged over the shared fakes; their calls are recorded in `f.calls` like the others. */
+  extra?: Record<string, ExtraActivity>;
+  /** Extra activity name → error type it throws (non-retryable), before its fake runs. */
+  failExtraOn?: Partial<Record<string, string>>;
+  /** Runs once the workflow has started, before its result is awaited (e.g. to cancel it). */
+  whileRunning?(handle: WorkflowHandle): Promise<void>;
+}
+
+export async function runWithFakes(
+  env: TestWorkflowEnvironment, workflow: string, arg: unknown, fake: FakeOptions = {}, opts: RunOptions = {},
+): Promise<FakeRun> {
   const taskQueue = `fake-${process.pid}-${++n}`;
   const f = fakeActivities(fake);
-  const worker = await createTestWorker(env, taskQueue, f.activities);
+  const activities: Record<string, unknown> = { ...(f.activities as unknown as Record<string, unknown>) };
+  for (const [name, fn] of Object.entries(opts.extra ?? {})) {
+    activities[name] = async (a: never) => {
+      f.calls.push({ name, arg: a });
+      const failType = opts.failExtraOn?.[name];
+      if (failType) throw ApplicationFailure.create({ type: failType, message: `${name} failed (injected)`, nonRetryable: true });
+      return fn(a);
+    };
+  }
+  const worker = await createTestWorker(env, taskQueue, activities);
   return worker.runUntil(async () => {
     const handle = await env.client.workflow.start(workflow, { taskQueue, workflowId: `${workflow}-${taskQueue}`, args: [arg] });
+    await opts.whileRunning?.(handle);
     let error: unknown;
     let result: unknown;
     try {

@@ -5,6 +5,7 @@
  * with the next id; an id whose COMMIT did not return is not recorded (it may or may not exist).
  */
 import { Client } from 'pg';
+import { countFailure, startClientLoop } from './client-loop';
 
 export interface WriterOptions {
   connectionString: string;
@@ -56,37 +57,25 @@ export async function createWriterTable(connectionString: string, table: string)
 export function startWriter(o: WriterOptions): Writer {
   const table = checkTable(o.table);
   const stats: WriterStats = { acked: [], ackedAt: [], failed: 0, errors: [] };
-  let running = true;
   let next = o.firstId ?? 1;
-  const fail = (err: unknown): void => {
-    stats.failed++;
-    if (stats.errors.length < 10) stats.errors.push((err as Error).message);
-  };
-  const loop = (async () => {
-    let client: Client | undefined;
-    while (running) {
-      try {
-        if (!client) {
-          const c = new Client({ connectionString: o.connectionString, connectionTimeoutMillis: 2000, query_timeout: o.queryTimeoutMs ?? 5000 });
-          // A dropped connection also emits 'error'; the failing query is what counts.
-          c.on('error', () => undefined);
-          client = c;
-          await c.connect();
-        }
-        const id = next++;
-        await client.query(`insert into ${table} (id) values ($1)`, [id]);
-        stats.acked.push(id);
-        stats.ackedAt.push(Date.now());
-        if (o.pauseMs) await new Promise((r) => setTimeout(r, o.pauseMs));
-      } catch (err) {
-        fail(err);
-        await client?.end().catch(() => undefined);
-        client = undefined;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-    await client?.end().catch(() => undefined);
-  })();
+  const loop = startClientLoop({
+    newClient: () => {
+      const c = new Client({ connectionString: o.connectionString, connectionTimeoutMillis: 2000, query_timeout: o.queryTimeoutMs ?? 5000 });
+      // A dropped connection also emits 'error'; the failing query is what counts.
+      c.on('error', () => undefined);
+      return c;
+    },
+    step: async (client) => {
+      const id = next++;
+      await client.query(`insert into ${table} (id) values ($1)`, [id]);
+      stats.acked.push(id);
+      stats.ackedAt.push(Date.now());
+      return false;
+    },
+    onFailure: (err) => countFailure(stats, err),
+    pauseAfterOkMs: o.pauseMs || undefined,
+    pauseAfterFailureMs: 100,
+  });
   return {
     stats,
     async waitForAcks(count, sinceMs, timeoutMs) {
@@ -99,8 +88,7 @@ export function startWriter(o: WriterOptions): Writer {
       }
     },
     async stop() {
-      running = false;
-      await loop;
+      await loop.stop();
       return stats;
     },
   };
