@@ -18,6 +18,7 @@ import { createSwitchoverActivities } from './switchover';
 import { createWatchActivities } from './watch';
 import { createDcsConfigActivities } from './dcs-config';
 import { createPgbackrestActivities } from './pgbackrest';
+import { createScheduleActivities } from './schedules';
 
 export interface ActivityDeps {
   docker: Docker;
@@ -41,6 +42,7 @@ export function createActivities({ docker, paths }: ActivityDeps) {
     ...createWatchActivities(docker, paths),
     ...createDcsConfigActivities(docker, paths),
     ...createPgbackrestActivities(docker, paths),
+    ...createScheduleActivities(),
   };
 }
 

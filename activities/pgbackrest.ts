@@ -131,7 +131,10 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
           const exec = await docker.getContainer(containerName(i.cluster, member)).exec({
             Cmd: ['pgbackrest', `--stanza=${i.cluster}`, ...args], AttachStdout: false, AttachStderr: false,
           });
-          await exec.start({ Detach: true });
+          // Docker answers a detached start at once; the response stream must still be closed, or
+          // its socket to docker.sock stays open and keeps the worker's process from exiting.
+          const response = (await exec.start({ Detach: true })) as unknown as { destroy?: () => void } | undefined;
+          response?.destroy?.();
           started = { member, at: Date.now() };
           heartbeat(`started a ${i.type} backup on ${member}`);
         } else if (Date.now() - started.at > 15_000) {

@@ -17,6 +17,7 @@ export async function deleteCluster(input: DeleteClusterInput): Promise<DeleteCl
   const steps = new Steps('delete', cluster, [
     'stop the cluster watch',
     'stop a running create',
+    'delete the backup schedules',
     'remove containers, network' + (input.keepData ? '' : ', volumes'),
     input.keepData ? 'keep secrets (data kept)' : 'delete secrets and backup settings',
     'release host ports',
@@ -37,6 +38,8 @@ export async function deleteCluster(input: DeleteClusterInput): Promise<DeleteCl
       // Not running (the usual case): nothing to stop.
     }
   });
+  // Before the containers go, so no scheduled backup starts on a cluster being removed.
+  await steps.run('delete the backup schedules', () => cleanup.deleteClusterBackupSchedules(cluster));
   const removed = await steps.run('remove containers, network' + (input.keepData ? '' : ', volumes'), () =>
     cleanup.removeCluster({ cluster, keepData: input.keepData }),
   );

@@ -11,6 +11,9 @@ import { clusterNames } from '../cluster-info';
 import { connectDocker, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
 import { follow, startOrAttach } from './cluster';
+import type { Client } from '@temporalio/client';
+import { cronProblem, type BackupScheduleView } from '../../common/schedules';
+import { listBackupSchedules, upsertBackupSchedule } from '../../activities/schedules';
 
 function parseType(v: string): BackupType {
   if (!isBackupType(v)) throw new UsageError(`--type must be full, diff or incr, got "${v}"`);
@@ -83,6 +86,80 @@ export async function backupListCommand(cluster: string, o: { json: boolean }): 
   console.log(t.toString());
 }
 
+/** The one schedule a command means: --type, or the cluster's only schedule. */
+async function pickSchedule(client: Client, cluster: string, type: BackupType | undefined): Promise<BackupScheduleView> {
+  const all = await listBackupSchedules(client, cluster);
+  const chosen = type ? all.filter((v) => v.type === type) : all;
+  if (chosen.length === 0) throw new UsageError(`cluster ${cluster} has no ${type ? `${type} ` : ''}backup schedule`);
+  if (chosen.length > 1) throw new UsageError(`cluster ${cluster} has ${chosen.length} backup schedules (${chosen.map((v) => v.type).join(', ')}); say which with --type`);
+  return chosen[0];
+}
+
+async function withClusterAndTemporal<T>(cluster: string, fn: (client: Client) => Promise<T>): Promise<T> {
+  const docker = await connectDocker();
+  if (!(await clusterNames(docker)).includes(cluster)) throw new UsageError(`no cluster named ${cluster}`);
+  const { client, connection } = await connectTemporal();
+  try {
+    return await fn(client);
+  } finally {
+    await connection.close();
+  }
+}
+
+export async function scheduleCreateCommand(cluster: string, o: { cron?: string; type: BackupType }): Promise<void> {
+  if (o.cron === undefined) throw new UsageError('backup schedule NAME needs --cron "MIN HOUR DOM MON DOW" (or a subcommand: list, pause, resume, trigger, delete)');
+  const problem = cronProblem(o.cron);
+  if (problem) throw new UsageError(problem);
+  const cron = o.cron.trim();
+  await withClusterAndTemporal(cluster, async (client) => {
+    let outcome: string;
+    try {
+      outcome = await upsertBackupSchedule(client, cluster, o.type, cron);
+    } catch (err) {
+      // The server validates the fields themselves (e.g. minute 61).
+      if (/invalid|cron/i.test((err as Error).message)) throw new UsageError(`--cron "${cron}" was refused: ${(err as Error).message.split('\n')[0]}`);
+      throw err;
+    }
+    const v = await pickSchedule(client, cluster, o.type);
+    console.log(`${v.id} ${outcome}: ${o.type} backup of ${cluster} at "${cron}" (UTC), overlap: skip; next ${v.nextRuns[0] ?? '-'}`);
+  });
+}
+
+export async function scheduleListCommand(cluster: string, o: { json: boolean }): Promise<void> {
+  await withClusterAndTemporal(cluster, async (client) => {
+    const all = await listBackupSchedules(client, cluster);
+    if (o.json) {
+      console.log(JSON.stringify(all, null, 2));
+      return;
+    }
+    if (all.length === 0) {
+      console.log(`cluster ${cluster} has no backup schedule`);
+      return;
+    }
+    const t = new Table({ head: ['schedule', 'type', 'cron (UTC)', 'state', 'next run', 'last run'] });
+    for (const v of all) {
+      const last = v.recentRuns[v.recentRuns.length - 1];
+      t.push([v.id, v.type, v.cron, v.paused ? `paused${v.note ? ` (${v.note})` : ''}` : 'active', v.nextRuns[0] ?? '-', last ? `${last.scheduledAt} ${last.workflowId}` : '-']);
+    }
+    console.log(t.toString());
+  });
+}
+
+type ScheduleAction = 'pause' | 'resume' | 'trigger' | 'delete';
+
+export async function scheduleActionCommand(action: ScheduleAction, cluster: string, o: { type?: BackupType }): Promise<void> {
+  await withClusterAndTemporal(cluster, async (client) => {
+    const v = await pickSchedule(client, cluster, o.type);
+    const h = client.schedule.getHandle(v.id);
+    if (action === 'pause') await h.pause('paused with dbaas backup schedule pause');
+    else if (action === 'resume') await h.unpause('resumed with dbaas backup schedule resume');
+    else if (action === 'trigger') await h.trigger();
+    else await h.delete();
+    const said = { pause: 'paused', resume: 'resumed', trigger: 'triggered: a backup workflow starts now (see `dbaas backup list`)', delete: 'deleted' }[action];
+    console.log(`${v.id} ${said}`);
+  });
+}
+
 export function registerBackupCommands(program: Command): void {
   const b = program.command('backup').description('pgBackRest backups: run, list').exitOverride();
   b.command('run')
@@ -100,4 +177,35 @@ export function registerBackupCommands(program: Command): void {
     .description('the backups in the cluster\'s repository')
     .exitOverride()
     .action((name: string, o: { json: boolean }) => backupListCommand(name, o));
+
+  // `backup schedule NAME --cron …` creates; `backup schedule list|pause|resume|trigger|delete NAME` manage.
+  const sched = b.command('schedule')
+    .argument('[name]', 'cluster name', (v: string) => parseClusterName(v))
+    .option('--cron <expr>', 'when, as five cron fields in UTC, e.g. "0 3 * * *"')
+    .option('--type <type>', 'full | diff | incr', parseType, 'full' as BackupType)
+    .description('run backups on a Temporal Schedule (one per cluster and type; overlap: skip); subcommands list, pause, resume, trigger, delete')
+    .exitOverride()
+    .action(async (name: string | undefined, o: { cron?: string; type: BackupType }) => {
+      if (name === undefined) throw new UsageError('backup schedule needs a cluster name: backup schedule NAME --cron "0 3 * * *"');
+      await scheduleCreateCommand(name, o);
+    });
+  sched.command('list')
+    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
+    .option('--json', 'JSON output', false)
+    .description('the cluster\'s backup schedules: cron, state, next and last run')
+    .exitOverride()
+    .action((name: string, o: { json: boolean }) => scheduleListCommand(name, o));
+  for (const [action, what] of [
+    ['pause', 'pause the schedule (no new backups until resumed)'],
+    ['resume', 'resume a paused schedule'],
+    ['trigger', 'start one backup now through the schedule'],
+    ['delete', 'delete the schedule'],
+  ] as const) {
+    sched.command(action)
+      .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
+      .option('--type <type>', 'which schedule, when the cluster has several: full | diff | incr', parseType)
+      .description(what)
+      .exitOverride()
+      .action((name: string, o: { type?: BackupType }) => scheduleActionCommand(action, name, o));
+  }
 }

@@ -9,6 +9,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Client } from 'pg';
 import type { Paths } from '../../common/paths';
 import type { StanzaSummary } from '../../common/backup';
+import { scheduleIds, type BackupScheduleView } from '../../common/schedules';
+import { describeSchedule } from '../../activities/schedules';
 import { childEnv, runCli, startIntegration, testClusterName, type IntegrationEnv } from '../helpers/integration';
 
 let env: TestWorkflowEnvironment;
@@ -86,4 +88,45 @@ test('bad input: unknown type, bad retention, --from-standby, unknown cluster: o
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   }
   assert.equal((await list()).backups.length, count);
+});
+
+test('schedules: made through the CLI, listed, trigger adds a backup with the ClusterName attribute, pause/resume/delete; DeleteCluster removes them', async () => {
+  const e = childEnv(env, paths);
+  const schedules = async (): Promise<BackupScheduleView[]> => {
+    const r = await runCli(['backup', 'schedule', 'list', B, '--json'], e);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout) as BackupScheduleView[];
+  };
+  const bad = await runCli(['backup', 'schedule', B, '--cron', 'every night'], e);
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.deepEqual(await schedules(), []);
+
+  const made = await runCli(['backup', 'schedule', B, '--cron', '0 3 * * *', '--type', 'incr'], e);
+  assert.equal(made.code, 0, made.stderr + made.stdout);
+  assert.match(made.stdout, /created/);
+  assert.match((await runCli(['backup', 'schedule', B, '--cron', '0 3 * * *', '--type', 'incr'], e)).stdout, /unchanged/);
+  const [s] = await schedules();
+  assert.deepEqual([s.type, s.cron, s.paused], ['incr', '0 3 * * *', false]);
+  assert.match(s.nextRuns[0], /T03:00:00/);
+
+  const count = (await list()).backups.length;
+  assert.equal((await runCli(['backup', 'schedule', 'trigger', B], e)).code, 0);
+  const deadline = Date.now() + 180_000;
+  while ((await list()).backups.length === count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2000));
+  assert.equal((await list()).backups.length, count + 1, 'trigger produced a new backup');
+  const started: string[] = [];
+  for await (const wf of env.client.workflow.list({ query: `ClusterName = "${B}" AND WorkflowType = "backup"` })) started.push(wf.workflowId);
+  assert.ok(started.some((id) => id.startsWith(`backup:${B}:scheduled-incr`)), `scheduled workflow carries ClusterName: ${started.join(', ')}`);
+
+  assert.equal((await runCli(['backup', 'schedule', 'pause', B], e)).code, 0);
+  assert.equal((await schedules())[0].paused, true);
+  assert.equal((await runCli(['backup', 'schedule', 'resume', B], e)).code, 0);
+  assert.equal((await schedules())[0].paused, false);
+  assert.equal((await runCli(['backup', 'schedule', 'delete', B], e)).code, 0);
+  assert.deepEqual(await schedules(), []);
+
+  assert.equal((await runCli(['backup', 'schedule', B, '--cron', '30 2 * * 0'], e)).code, 0);
+  const del = await runCli(['cluster', 'delete', B], e);
+  assert.equal(del.code, 0, del.stderr + del.stdout);
+  assert.equal(await describeSchedule(env.client, scheduleIds.backup(B, 'full')), undefined, 'DeleteCluster removed the schedule');
 });

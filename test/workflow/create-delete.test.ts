@@ -124,7 +124,7 @@ test('DeleteCluster cancels the watch first, removes resources, secrets and port
   // The watch started by the create tests above got the cancellation request.
   const history = await env.client.workflow.getHandle('cluster-watch:orders').fetchHistory();
   assert.ok(history.events?.some((e) => e.workflowExecutionCancelRequestedEventAttributes), 'cancel requested');
-  assert.deepEqual(f.names(), ['removeCluster', 'deleteClusterSecrets', 'deleteBackupSettings', 'releasePorts', 'clusterFootprint']);
+  assert.deepEqual(f.names(), ['deleteClusterBackupSchedules', 'removeCluster', 'deleteClusterSecrets', 'deleteBackupSettings', 'releasePorts', 'clusterFootprint']);
   assert.deepEqual(result, { containers: 5, networks: 1, volumes: 4, keptVolumes: 0 });
 });
 

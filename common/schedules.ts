@@ -1,0 +1,29 @@
+/** Backup schedules on Temporal Schedules: one per cluster and backup type, with deterministic ids. */
+import { BACKUP_TYPES, type BackupType } from './backup';
+
+export const scheduleIds = {
+  backup: (cluster: string, type: BackupType): string => `backup-schedule:${cluster}:${type}`,
+  /** Workflows a schedule starts: Temporal appends the scheduled time to this id. */
+  backupWorkflowPrefix: (cluster: string, type: BackupType): string => `backup:${cluster}:scheduled-${type}`,
+  all: (cluster: string): string[] => BACKUP_TYPES.map((t) => scheduleIds.backup(cluster, t)),
+};
+
+/** One clear line when the cron text is not five fields (Temporal checks the fields themselves). */
+export function cronProblem(cron: string): string | undefined {
+  const fields = cron.trim().split(/\s+/);
+  if (fields.length !== 5 || fields.some((f) => !/^[0-9*,/\-A-Za-z?LW#]+$/.test(f))) {
+    return `--cron must be five cron fields (minute hour day-of-month month day-of-week), e.g. "0 3 * * *"; got "${cron}"`;
+  }
+  return undefined;
+}
+
+export interface BackupScheduleView {
+  id: string;
+  cluster: string;
+  type: BackupType;
+  cron: string;
+  paused: boolean;
+  note?: string;
+  nextRuns: string[];
+  recentRuns: { scheduledAt: string; workflowId: string }[];
+}
