@@ -19,6 +19,7 @@ import { createWatchActivities } from './watch';
 import { createDcsConfigActivities } from './dcs-config';
 import { createPgbackrestActivities } from './pgbackrest';
 import { createScheduleActivities } from './schedules';
+import { createBackupCheckActivities } from './backup-checks';
 
 export interface ActivityDeps {
   docker: Docker;
@@ -43,6 +44,7 @@ export function createActivities({ docker, paths }: ActivityDeps) {
     ...createDcsConfigActivities(docker, paths),
     ...createPgbackrestActivities(docker, paths),
     ...createScheduleActivities(),
+    ...createBackupCheckActivities(paths),
   };
 }
 

@@ -9,6 +9,7 @@ import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE, containerName, labels, reposit
 import { newBackups, parseBackupInfo, type BackupSummary, type BackupType, type StanzaSummary } from '../common/backup';
 import { PGBACKREST_LOG_PATH, type Retention } from '../common/render/pgbackrest';
 import { deleteRetention, readRetention, writeRetention } from './backup-settings';
+import { deleteRowCounts } from './backup-checks';
 import { ensureVolume, execIn, isNotFound } from './docker';
 import { ErrorTypes, finalError } from './errors';
 import { heartbeat, pause } from './heartbeat';
@@ -103,6 +104,7 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
 
     async deleteBackupSettings(cluster: string): Promise<void> {
       deleteRetention(paths, cluster);
+      deleteRowCounts(paths, cluster);
     },
 
     /**

@@ -24,6 +24,10 @@ function cronOf(d: ScheduleDescription): string {
   return typeof cron === 'string' ? cron : '';
 }
 
+function verifyOf(d: ScheduleDescription): boolean {
+  return (d.memo as { verify?: unknown } | undefined)?.verify === true;
+}
+
 function view(cluster: string, type: BackupType, d: ScheduleDescription): BackupScheduleView {
   return {
     id: d.scheduleId,
@@ -31,6 +35,7 @@ function view(cluster: string, type: BackupType, d: ScheduleDescription): Backup
     type,
     cron: cronOf(d),
     paused: d.state.paused,
+    verifyAfter: verifyOf(d),
     ...(d.state.note ? { note: d.state.note } : {}),
     nextRuns: d.info.nextActionTimes.slice(0, 3).map((t) => t.toISOString()),
     recentRuns: d.info.recentActions.slice(-5).map((a) => ({
@@ -50,20 +55,20 @@ export async function listBackupSchedules(client: Client, cluster: string): Prom
 }
 
 /** Create the schedule, or update its cron when it exists (same cron: nothing changes). */
-export async function upsertBackupSchedule(client: Client, cluster: string, type: BackupType, cron: string): Promise<'created' | 'updated' | 'unchanged'> {
+export async function upsertBackupSchedule(client: Client, cluster: string, type: BackupType, cron: string, verify = false): Promise<'created' | 'updated' | 'unchanged'> {
   const existing = await describeSchedule(client, scheduleIds.backup(cluster, type));
   if (existing) {
-    if (cronOf(existing) === cron) return 'unchanged';
+    if (cronOf(existing) === cron && verifyOf(existing) === verify) return 'unchanged';
     // The cron of record lives in the memo, which update() cannot change: replace the schedule.
     await client.schedule.getHandle(existing.scheduleId).delete();
   }
-  await createSchedule(client, cluster, type, cron);
+  await createSchedule(client, cluster, type, cron, verify);
   return existing ? 'updated' : 'created';
 }
 
-async function createSchedule(client: Client, cluster: string, type: BackupType, cron: string): Promise<void> {
+async function createSchedule(client: Client, cluster: string, type: BackupType, cron: string, verify: boolean): Promise<void> {
   const id = scheduleIds.backup(cluster, type);
-  const input: BackupInput = { cluster, type, fromStandby: false };
+  const input: BackupInput = { cluster, type, fromStandby: false, ...(verify ? { verifyAfter: true } : {}) };
   await client.schedule.create({
     scheduleId: id,
     spec: { cronExpressions: [cron] },
@@ -77,7 +82,7 @@ async function createSchedule(client: Client, cluster: string, type: BackupType,
     },
     // A backup still running when the next one is due: skip the new one.
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
-    memo: { cron },
+    memo: { cron, verify },
     typedSearchAttributes: [{ key: clusterNameKey, value: cluster }],
   });
 }

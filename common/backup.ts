@@ -124,7 +124,49 @@ export interface BackupInput {
   fromStandby: boolean;
   /** Retention to keep for this cluster from now on (this backup's expire applies it). */
   retention?: RetentionRequest;
+  /** Run a restore drill (VerifyBackup) of this backup right after it (schedules' --verify). */
+  verifyAfter?: boolean;
 }
 
 /** `info` status codes (pgBackRest 2.45) meaning the stanza does not exist yet: 1 missing stanza path, 3 missing stanza data; -1 = not listed. */
 export const STANZA_MISSING_CODES = new Set([1, 3, -1]);
+
+/** Exact row counts of the user tables of the default database, taken right after a backup, for restore drills. */
+export interface RowCounts {
+  /** The moment of the counting transaction's snapshot (UTC, pgBackRest --target form). */
+  at: string;
+  tables: Record<string, number>;
+}
+
+/** Tables whose counts differ (or exist on one side only), as one line each. */
+export function rowCountMismatches(expected: Record<string, number>, actual: Record<string, number>): string[] {
+  const names = [...new Set([...Object.keys(expected), ...Object.keys(actual)])].sort();
+  return names
+    .filter((t) => expected[t] !== actual[t])
+    .map((t) => `${t}: ${expected[t] ?? 'absent'} at backup time, ${actual[t] ?? 'absent'} restored`);
+}
+
+export interface VerifyBackupInput {
+  cluster: string;
+  /** The backup to verify; the latest when absent. */
+  label?: string;
+}
+
+export interface VerifyBackupResult {
+  cluster: string;
+  label: string;
+  scratchCluster: string;
+  /** Seconds from the start of the restore until the scratch cluster answered. */
+  restoreSeconds: number;
+  tablesChecked: number;
+  mismatches: string[];
+  /** False when the backup has no recorded counts (made before drills): only start and reads were checked. */
+  countsCompared: boolean;
+}
+
+/** A short deterministic name for the drill's scratch cluster (a DNS label under 30 characters). */
+export function scratchClusterName(cluster: string, label: string): string {
+  let h = 2166136261;
+  for (const ch of `${cluster}:${label}`) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;
+  return `vfy-${h.toString(16).padStart(8, '0')}`;
+}

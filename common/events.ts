@@ -56,7 +56,9 @@ export type EventKind =
   | 'heal-skipped'
   | 'heal-failed'
   | 'watch-error'
-  | 'watch-ended';
+  | 'watch-ended'
+  | 'restore-drill'
+  | 'restore-drill-failed';
 
 export interface ClusterEvent {
   /** ISO timestamp: the observation's time, or the workflow's time for actions. */

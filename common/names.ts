@@ -77,6 +77,7 @@ export const haWorkflowIds = {
 
 export const backupWorkflowIds = {
   backup: (c: string, id: string): string => `backup:${c}:${id}`,
+  verify: (c: string, label: string): string => `verify-backup:${c}:${label}`,
 };
 
 export const restoreWorkflowIds = {

@@ -23,6 +23,8 @@ export interface BackupScheduleView {
   type: BackupType;
   cron: string;
   paused: boolean;
+  /** Each backup is followed by a restore drill. */
+  verifyAfter: boolean;
   note?: string;
   nextRuns: string[];
   recentRuns: { scheduledAt: string; workflowId: string }[];

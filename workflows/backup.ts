@@ -2,7 +2,10 @@
  * Backup: one pgBackRest backup of a cluster, run in the current leader's container. Returns
  * label, type, size, duration and WAL range. A retried step never starts a second backup.
  */
-import { proxyActivities } from '@temporalio/workflow';
+import { executeChild, proxyActivities } from '@temporalio/workflow';
+import { backupWorkflowIds } from '../common/names';
+import { clusterNameKey } from '../common/search-attributes';
+import { verifyBackup } from './verifyBackup';
 import type { Activities } from '../activities';
 import { STANZA_MISSING_CODES, retentionProblem, type BackupInput, type BackupSummary } from '../common/backup';
 import { quick, waits } from './activity-options';
@@ -19,7 +22,7 @@ const backupRunner = proxyActivities<Activities>({
 export async function backup(input: BackupInput): Promise<BackupSummary> {
   const { cluster, type } = input;
   const steps = new Steps('backup', cluster, ['check the cluster and its repository']);
-  const { before, stanzaMissing, leader } = await steps.run('check the cluster and its repository', async () => {
+  const { before, stanzaMissing, leader, rwPort } = await steps.run('check the cluster and its repository', async () => {
     const problem = input.retention ? retentionProblem(input.retention) : undefined;
     if (problem) refuse(problem);
     const d = await quick.describeCluster(cluster);
@@ -34,17 +37,32 @@ export async function backup(input: BackupInput): Promise<BackupSummary> {
       refuse(`cluster ${cluster} was created before dbaas made backup repositories; its members do not mount one (recreate it, or restore its data into a new cluster)`);
     }
     const s = await quick.backupStatus(cluster);
-    return { before: s.backups.map((b) => b.label), stanzaMissing: STANZA_MISSING_CODES.has(s.statusCode), leader: d.leader };
+    return { before: s.backups.map((b) => b.label), stanzaMissing: STANZA_MISSING_CODES.has(s.statusCode), leader: d.leader, rwPort: d.ports?.rw };
   });
   steps.plan([
     ...(stanzaMissing ? ['create the backup stanza (stanza-create, check)'] : []),
     ...(input.retention ? ['keep the retention for this cluster'] : []),
     `run the ${type} backup (on the leader, ${leader})`,
+    ...(rwPort !== undefined ? ['record row counts (for restore drills)'] : []),
+    ...(input.verifyAfter ? ['restore drill (child workflow)'] : []),
   ]);
   if (stanzaMissing) await steps.run('create the backup stanza (stanza-create, check)', () => waits.createStanza(cluster));
   if (input.retention) {
     const retention = input.retention;
     await steps.run('keep the retention for this cluster', () => quick.saveRetention({ cluster, retention }));
   }
-  return steps.run(`run the ${type} backup (on the leader, ${leader})`, () => backupRunner.runBackup({ cluster, type, before }));
+  const made = await steps.run(`run the ${type} backup (on the leader, ${leader})`, () => backupRunner.runBackup({ cluster, type, before }));
+  if (rwPort !== undefined) {
+    await steps.run('record row counts (for restore drills)', () => quick.recordRowCounts({ cluster, label: made.label, rwPort }));
+  }
+  if (input.verifyAfter) {
+    await steps.run('restore drill (child workflow)', () =>
+      executeChild(verifyBackup, {
+        workflowId: backupWorkflowIds.verify(cluster, made.label),
+        args: [{ cluster, label: made.label }],
+        typedSearchAttributes: [{ key: clusterNameKey, value: cluster }],
+      }),
+    );
+  }
+  return made;
 }

@@ -5,7 +5,7 @@
  * CreateCluster starts it; DeleteCluster cancels it before removing anything.
  */
 import {
-  ApplicationFailure, continueAsNew, defineQuery, isCancellation, proxyActivities, setHandler, sleep, workflowInfo,
+  ApplicationFailure, continueAsNew, defineQuery, defineSignal, isCancellation, proxyActivities, setHandler, sleep, workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import {
@@ -18,6 +18,8 @@ import type { ProfileName } from '../common/spec';
 import { progressQuery } from './steps';
 
 export const eventsQuery = defineQuery<ClusterEvent[]>('events');
+/** Other workflows' reports for the cluster's event log (a restore drill's outcome). */
+export const recordEventSignal = defineSignal<[{ kind: EventKind; message: string }]>('recordEvent');
 
 /** Events kept in the log (the newest). */
 export const EVENT_LOG_SIZE = 200;
@@ -96,6 +98,7 @@ export async function clusterWatch(input: ClusterWatchInput): Promise<ClusterWat
   const note = (kind: EventKind, message: string, member?: string): void => record({ at: now(), kind, member, message });
 
   setHandler(eventsQuery, () => carry.events);
+  setHandler(recordEventSignal, (e) => note(e.kind, e.message));
   setHandler(progressQuery, (): Progress => ({
     operation: 'watch',
     cluster,

@@ -12,3 +12,4 @@ export * from './addPoolers';
 export { backup } from './backup';
 export { restorePitr } from './restore';
 export type { RestorePitrInput, RestorePitrResult } from './restore';
+export { verifyBackup } from './verifyBackup';

@@ -20,13 +20,15 @@ export interface RestorePitrInput extends Omit<ClusterSpec, 'name'> {
   source: string;
   into: string;
   target: RestoreTarget;
+  /** Take the new cluster's first backup (default); a restore drill's scratch cluster skips it. */
+  firstBackup?: boolean;
 }
 
 export interface RestorePitrResult {
   cluster: ConnectionInfo;
   source: string;
   target: RestoreTarget;
-  firstBackup: BackupSummary;
+  firstBackup: BackupSummary | null;
 }
 
 const backupRunner = proxyActivities<Activities>({
@@ -42,7 +44,7 @@ export async function restorePitr(input: RestorePitrInput): Promise<RestorePitrR
     `check ${source}'s backups reach ${what} and ${into} is free`,
     `archive ${source}'s current WAL`,
     `create ${into} from ${source}'s backups (child workflow ${workflowIds.createCluster(into)})`,
-    `first backup of ${into}`,
+    ...(input.firstBackup === false ? [] : [`first backup of ${into}`]),
   ]);
   const spec: ClusterSpec = { name: into, replicas: input.replicas, sync: input.sync, profile: input.profile, etcdMembers: input.etcdMembers };
   const sourceLive = await steps.run(`check ${source}'s backups reach ${what} and ${into} is free`, async () => {
@@ -74,6 +76,8 @@ export async function restorePitr(input: RestorePitrInput): Promise<RestorePitrR
       typedSearchAttributes: [{ key: clusterNameKey, value: into }],
     }),
   );
-  const firstBackup = await steps.run(`first backup of ${into}`, () => backupRunner.runBackup({ cluster: into, type: 'full', before: [] }));
+  const firstBackup = input.firstBackup === false
+    ? null
+    : await steps.run(`first backup of ${into}`, () => backupRunner.runBackup({ cluster: into, type: 'full', before: [] }));
   return { cluster, source, target, firstBackup };
 }

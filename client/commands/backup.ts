@@ -1,11 +1,11 @@
 /** `dbaas backup run|list`: pgBackRest backups of a cluster. */
 import Table from 'cli-table3';
 import type { Command } from 'commander';
-import { isBackupType, retentionProblem, type BackupSummary, type BackupType } from '../../common/backup';
+import { isBackupType, retentionProblem, type BackupSummary, type BackupType, type VerifyBackupResult } from '../../common/backup';
 import { backupWorkflowIds } from '../../common/names';
 import { resolvePaths } from '../../common/paths';
 import { createPgbackrestActivities } from '../../activities/pgbackrest';
-import type { backup } from '../../workflows';
+import type { backup, verifyBackup } from '../../workflows';
 import { parseClusterName } from '../args';
 import { clusterNames } from '../cluster-info';
 import { connectDocker, connectTemporal } from '../connections';
@@ -106,7 +106,7 @@ async function withClusterAndTemporal<T>(cluster: string, fn: (client: Client) =
   }
 }
 
-export async function scheduleCreateCommand(cluster: string, o: { cron?: string; type: BackupType }): Promise<void> {
+export async function scheduleCreateCommand(cluster: string, o: { cron?: string; type: BackupType; verify: boolean }): Promise<void> {
   if (o.cron === undefined) throw new UsageError('backup schedule NAME needs --cron "MIN HOUR DOM MON DOW" (or a subcommand: list, pause, resume, trigger, delete)');
   const problem = cronProblem(o.cron);
   if (problem) throw new UsageError(problem);
@@ -114,14 +114,14 @@ export async function scheduleCreateCommand(cluster: string, o: { cron?: string;
   await withClusterAndTemporal(cluster, async (client) => {
     let outcome: string;
     try {
-      outcome = await upsertBackupSchedule(client, cluster, o.type, cron);
+      outcome = await upsertBackupSchedule(client, cluster, o.type, cron, o.verify);
     } catch (err) {
       // The server validates the fields themselves (e.g. minute 61).
       if (/invalid|cron/i.test((err as Error).message)) throw new UsageError(`--cron "${cron}" was refused: ${(err as Error).message.split('\n')[0]}`);
       throw err;
     }
     const v = await pickSchedule(client, cluster, o.type);
-    console.log(`${v.id} ${outcome}: ${o.type} backup of ${cluster} at "${cron}" (UTC), overlap: skip; next ${v.nextRuns[0] ?? '-'}`);
+    console.log(`${v.id} ${outcome}: ${o.type} backup of ${cluster} at "${cron}" (UTC)${o.verify ? ', each followed by a restore drill' : ''}, overlap: skip; next ${v.nextRuns[0] ?? '-'}`);
   });
 }
 
@@ -160,6 +160,28 @@ export async function scheduleActionCommand(action: ScheduleAction, cluster: str
   });
 }
 
+export async function backupVerifyCommand(cluster: string, o: { label?: string }): Promise<void> {
+  const docker = await connectDocker();
+  if (!(await clusterNames(docker)).includes(cluster)) throw new UsageError(`no cluster named ${cluster}`);
+  const status = await createPgbackrestActivities(docker, resolvePaths()).backupStatus(cluster);
+  const usable = status.backups.filter((x) => !x.error);
+  const chosen = o.label ? usable.find((x) => x.label === o.label) : usable[usable.length - 1];
+  if (!chosen) throw new UsageError(o.label ? `cluster ${cluster} has no backup ${o.label}` : `cluster ${cluster} has no backup to verify (run \`dbaas backup run ${cluster}\` first)`);
+  const { client, connection } = await connectTemporal();
+  try {
+    const handle = await startOrAttach<typeof verifyBackup>(
+      client, 'verifyBackup', backupWorkflowIds.verify(cluster, chosen.label), cluster, [{ cluster, label: chosen.label }],
+      { running: `backup ${chosen.label} of ${cluster} is being verified`, starting: `restore drill of ${cluster}'s backup ${chosen.label}` },
+      async () => undefined,
+    );
+    const r = await follow<VerifyBackupResult>(handle, `restore drill of ${chosen.label}`);
+    console.log(`backup ${r.label} of ${r.cluster} verified: restored in ${r.restoreSeconds} s, ${r.tablesChecked} table${r.tablesChecked === 1 ? '' : 's'}` +
+      (r.countsCompared ? ', row counts match those recorded at backup time' : ' (no counts were recorded with this backup: it started and answered reads)'));
+  } finally {
+    await connection.close();
+  }
+}
+
 export function registerBackupCommands(program: Command): void {
   const b = program.command('backup').description('pgBackRest backups: run, list').exitOverride();
   b.command('run')
@@ -178,14 +200,22 @@ export function registerBackupCommands(program: Command): void {
     .exitOverride()
     .action((name: string, o: { json: boolean }) => backupListCommand(name, o));
 
+  b.command('verify')
+    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
+    .option('--label <label>', 'the backup to verify (default: the latest)')
+    .description('restore drill: restore the backup into a scratch cluster, check it answers and its row counts match those recorded at backup time, delete it')
+    .exitOverride()
+    .action((name: string, o: { label?: string }) => backupVerifyCommand(name, o));
+
   // `backup schedule NAME --cron …` creates; `backup schedule list|pause|resume|trigger|delete NAME` manage.
   const sched = b.command('schedule')
     .argument('[name]', 'cluster name', (v: string) => parseClusterName(v))
     .option('--cron <expr>', 'when, as five cron fields in UTC, e.g. "0 3 * * *"')
     .option('--type <type>', 'full | diff | incr', parseType, 'full' as BackupType)
+    .option('--verify', 'run a restore drill (backup verify) after each scheduled backup', false)
     .description('run backups on a Temporal Schedule (one per cluster and type; overlap: skip); subcommands list, pause, resume, trigger, delete')
     .exitOverride()
-    .action(async (name: string | undefined, o: { cron?: string; type: BackupType }) => {
+    .action(async (name: string | undefined, o: { cron?: string; type: BackupType; verify: boolean }) => {
       if (name === undefined) throw new UsageError('backup schedule needs a cluster name: backup schedule NAME --cron "0 3 * * *"');
       await scheduleCreateCommand(name, o);
     });

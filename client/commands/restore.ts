@@ -48,7 +48,7 @@ export async function restoreCommand(source: string, o: RestoreOptions): Promise
     );
     const r = await follow<RestorePitrResult>(handle, `restore into ${o.into}`);
     printConnectionInfo(r.cluster);
-    console.log(`  restored from ${r.source} to ${r.target.kind === 'time' ? r.target.time : 'the end of its archived WAL'}; first backup ${describeBackup(r.firstBackup)}`);
+    console.log(`  restored from ${r.source} to ${r.target.kind === 'time' ? r.target.time : 'the end of its archived WAL'}${r.firstBackup ? `; first backup ${describeBackup(r.firstBackup)}` : ''}`);
   } finally {
     await connection.close();
   }

@@ -11,6 +11,7 @@ import type { Paths } from '../../common/paths';
 import type { StanzaSummary } from '../../common/backup';
 import { scheduleIds, type BackupScheduleView } from '../../common/schedules';
 import { describeSchedule } from '../../activities/schedules';
+import { clusterNames } from '../../client/cluster-info';
 import { childEnv, runCli, startIntegration, testClusterName, type IntegrationEnv } from '../helpers/integration';
 
 let env: TestWorkflowEnvironment;
@@ -72,6 +73,32 @@ test('full, then diff and incr after more writes: three backups, each built on t
   assert.ok(i.repositoryBytes < f.repositoryBytes, 'an incremental backup stores less than the full one');
   const table = await runCli(['backup', 'list', B], e);
   assert.match(table.stdout, new RegExp(i.label));
+});
+
+test('restore from the newest of full, diff and incr: the row count matches', async () => {
+  const e = childEnv(env, paths);
+  const X = testClusterName('chain');
+  try {
+    const r = await runCli(['restore', B, '--into', X, '--latest', '--replicas', '0', '--profile', 'fast'], e);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const uri = (await runCli(['connect', X], e)).stdout.trim();
+    const c = new Client({ connectionString: uri });
+    await c.connect();
+    assert.equal((await c.query<{ n: string }>('select count(*) as n from orders')).rows[0].n, '35000');
+    await c.end();
+  } finally {
+    await runCli(['cluster', 'delete', X], e);
+  }
+});
+
+test('backup verify: a restore drill into a scratch cluster, row counts as recorded, in the event log, nothing left', async () => {
+  const e = childEnv(env, paths);
+  const r = await runCli(['backup', 'verify', B], e);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, /verified: restored in [\d.]+ s, 1 table, row counts match those recorded at backup time/);
+  const events = JSON.parse((await runCli(['cluster', 'events', B, '--json'], e)).stdout) as { kind: string; message: string }[];
+  assert.ok(events.some((ev) => ev.kind === 'restore-drill' && /restored in/.test(ev.message)), JSON.stringify(events.slice(-3)));
+  assert.deepEqual((await clusterNames(docker)).filter((n) => n.startsWith('vfy-')), [], 'the scratch cluster is gone');
 });
 
 test('bad input: unknown type, bad retention, --from-standby, unknown cluster: one line, exit 2, no new backup', async () => {

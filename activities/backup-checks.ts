@@ -1,0 +1,75 @@
+/**
+ * Restore drills: exact row counts of the user tables, recorded after each backup (in
+ * DBAAS_HOME/backup-checks/<cluster>/<label>.json) and compared on the restored scratch cluster.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Paths } from '../common/paths';
+import type { RowCounts } from '../common/backup';
+import { pgbackrestTargetTime } from '../common/restore';
+import { withClient } from './sql';
+import type { Client } from 'pg';
+
+const checksDir = (paths: Paths, cluster: string): string => path.join(paths.home, 'backup-checks', cluster);
+const checksFile = (paths: Paths, cluster: string, label: string): string => path.join(checksDir(paths, cluster), `${label}.json`);
+
+/** Identifier quoting for schema.table (names come from the catalog, not from users of this tool). */
+const qualified = (schema: string, table: string): string => `"${schema.replace(/"/g, '""')}"."${table.replace(/"/g, '""')}"`;
+
+/**
+ * Counts in one REPEATABLE READ transaction. Its first statement takes the snapshot and reads
+ * the clock, so a restore to that time has exactly the commits the counts saw (up to the
+ * microseconds between the two).
+ */
+async function countRows(c: Client): Promise<RowCounts> {
+  await c.query('begin isolation level repeatable read');
+  try {
+    const at = (await c.query<{ ms: string }>('select (extract(epoch from clock_timestamp()) * 1000)::bigint::text as ms')).rows[0].ms;
+    const tables = await c.query<{ schemaname: string; relname: string }>(
+      "select schemaname, relname from pg_stat_user_tables where schemaname not in ('dbaas') order by 1, 2",
+    );
+    const counts: Record<string, number> = {};
+    for (const t of tables.rows) {
+      const r = await c.query<{ n: string }>(`select count(*)::text as n from ${qualified(t.schemaname, t.relname)}`);
+      counts[`${t.schemaname}.${t.relname}`] = Number(r.rows[0].n);
+    }
+    return { at: pgbackrestTargetTime(Number(at)), tables: counts };
+  } finally {
+    await c.query('rollback');
+  }
+}
+
+export function readRowCounts(paths: Paths, cluster: string, label: string): RowCounts | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(checksFile(paths, cluster, label), 'utf8')) as RowCounts;
+  } catch {
+    return undefined;
+  }
+}
+
+export function deleteRowCounts(paths: Paths, cluster: string): void {
+  fs.rmSync(checksDir(paths, cluster), { recursive: true, force: true });
+}
+
+export function createBackupCheckActivities(paths: Paths) {
+  return {
+    /** Count the user tables through rw now (after the backup) and keep the counts with the backup's label. */
+    async recordRowCounts(i: { cluster: string; label: string; rwPort: number }): Promise<{ at: string; tables: number }> {
+      const counts = await withClient(paths, i.cluster, i.rwPort, countRows);
+      fs.mkdirSync(checksDir(paths, i.cluster), { recursive: true, mode: 0o700 });
+      const file = checksFile(paths, i.cluster, i.label);
+      fs.writeFileSync(`${file}.tmp`, JSON.stringify(counts));
+      fs.renameSync(`${file}.tmp`, file);
+      return { at: counts.at, tables: Object.keys(counts.tables).length };
+    },
+
+    async recordedRowCounts(i: { cluster: string; label: string }): Promise<RowCounts | null> {
+      return readRowCounts(paths, i.cluster, i.label) ?? null;
+    },
+
+    /** The same counts on another cluster (the restored scratch one). */
+    async countRowsNow(i: { cluster: string; rwPort: number }): Promise<Record<string, number>> {
+      return (await withClient(paths, i.cluster, i.rwPort, countRows)).tables;
+    },
+  };
+}

@@ -1,0 +1,91 @@
+/** Backup and VerifyBackup decision logic with fake activities on a real Temporal dev server. */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { BackupSummary, StanzaSummary } from '../../common/backup';
+import { startTestTemporal } from '../helpers/temporal';
+import { rootCause, runWithFakes, type ExtraActivity } from '../helpers/run-with-fakes';
+
+let env: TestWorkflowEnvironment;
+
+before(async () => {
+  env = await startTestTemporal();
+});
+after(async () => {
+  await env?.teardown();
+});
+
+const made: BackupSummary = {
+  label: '20261123-120000F', type: 'full', startedAt: '2026-11-23T12:00:00.000Z', stoppedAt: '2026-11-23T12:00:05.000Z', durationS: 5,
+  databaseBytes: 1000, repositoryBytes: 100, walStart: 'A', walStop: 'A', lsnStart: '0/1', lsnStop: '0/2', prior: null, error: false,
+};
+const status = (backups: BackupSummary[], statusCode = 0): StanzaSummary => ({
+  stanza: 'orders', status: statusCode === 0 ? 'ok' : 'missing stanza path', statusCode, backupRunning: false, archiveMin: null, archiveMax: null, backups,
+});
+const fakes = (o: { backups?: BackupSummary[]; statusCode?: number; repository?: boolean; recorded?: Record<string, number> | null; restored?: Record<string, number> } = {}): Record<string, ExtraActivity> => ({
+  clusterHasRepository: async () => o.repository ?? true,
+  backupStatus: async () => status(o.backups ?? [], o.statusCode),
+  runBackup: async () => made,
+  recordRowCounts: async () => ({ at: '2026-11-23 12:00:06.000+00', tables: 1 }),
+  recordedRowCounts: async () => (o.recorded === null ? null : { at: '2026-11-23 12:00:06.000+00', tables: o.recorded ?? { 'public.orders': 10 } }),
+  countRowsNow: async () => o.restored ?? { 'public.orders': 10 },
+  saveRetention: async () => ({ full: 2 }),
+});
+const input = { cluster: 'orders', type: 'full', fromStandby: false };
+
+test('Backup: one backup on the leader, then the row counts for restore drills', async () => {
+  const { f, error, result } = await runWithFakes(env, 'backup', input, {}, { extra: fakes() });
+  assert.equal(error, undefined);
+  assert.deepEqual(result, made);
+  const names = f.names();
+  assert.equal(names.filter((n) => n === 'runBackup').length, 1);
+  assert.ok(names.indexOf('recordRowCounts') > names.indexOf('runBackup'));
+  assert.ok(!names.includes('createStanza'));
+});
+
+test('Backup creates a missing stanza first (the first backup of a cluster)', async () => {
+  const { f, error } = await runWithFakes(env, 'backup', input, {}, { extra: fakes({ statusCode: 1 }) });
+  assert.equal(error, undefined);
+  assert.ok(f.names().indexOf('createStanza') < f.names().indexOf('runBackup'));
+});
+
+test('Backup refuses --from-standby, a cluster without a leader and one without a repository, before any backup', async () => {
+  for (const [arg, describe, extra, re] of [
+    [{ ...input, fromStandby: true }, {}, fakes(), /--from-standby is not possible/],
+    [input, { leader: null }, fakes(), /has no leader/],
+    [input, {}, fakes({ repository: false }), /created before dbaas made backup repositories/],
+    [{ ...input, retention: { full: 0 } }, {}, fakes(), /--retention-full must be/],
+  ] as const) {
+    const { f, error } = await runWithFakes(env, 'backup', arg, { describe }, { extra });
+    assert.equal(rootCause(error).type, 'MemberRefused');
+    assert.match(rootCause(error).message, re);
+    assert.ok(!f.names().includes('runBackup'));
+  }
+});
+
+test('VerifyBackup: restore to the counts\' moment into a scratch cluster, compare, delete it', async () => {
+  const { f, error, result } = await runWithFakes(env, 'verifyBackup', { cluster: 'orders' }, {}, { extra: fakes({ backups: [made] }) });
+  assert.equal(error, undefined);
+  const r = result as { label: string; scratchCluster: string; mismatches: string[]; countsCompared: boolean };
+  assert.equal(r.label, made.label);
+  assert.match(r.scratchCluster, /^vfy-[0-9a-f]{8}$/);
+  assert.deepEqual(r.mismatches, []);
+  assert.equal(r.countsCompared, true);
+  const start = f.calls.find((c) => c.name === 'startPostgresMember')?.arg as { restoreFrom?: { source: string; target: unknown } };
+  assert.deepEqual(start.restoreFrom, { source: 'orders', target: { kind: 'time', time: '2026-11-23 12:00:06.000+00' } });
+  assert.ok(!f.names().includes('runBackup'), 'a scratch cluster takes no first backup');
+  assert.ok(f.names().indexOf('removeCluster') > f.names().indexOf('countRowsNow'), 'the scratch cluster is deleted after the check');
+});
+
+test('VerifyBackup fails on a count that differs, and still deletes the scratch cluster', async () => {
+  const { f, error } = await runWithFakes(env, 'verifyBackup', { cluster: 'orders' }, {}, { extra: fakes({ backups: [made], restored: { 'public.orders': 9 } }) });
+  assert.equal(rootCause(error).type, 'RestoreDrillFailed');
+  assert.match(rootCause(error).message, /public\.orders: 10 at backup time, 9 restored/);
+  assert.ok(f.names().includes('removeCluster'));
+});
+
+test('VerifyBackup refuses a cluster without backups', async () => {
+  const { error, f } = await runWithFakes(env, 'verifyBackup', { cluster: 'orders' }, {}, { extra: fakes() });
+  assert.match(rootCause(error).message, /has no backup to verify/);
+  assert.ok(!f.names().includes('startPostgresMember'));
+});
