@@ -5,7 +5,7 @@ import type { Progress } from '../../common/progress';
 import type { SwitchoverInput, SwitchoverMemberView, SwitchoverSnapshot, SwitchoverStatus } from '../../common/switchover';
 import { runWithFakes, type ExtraActivity } from './run-with-fakes';
 
-const replica = (name: string, extra: Partial<SwitchoverMemberView> = {}): SwitchoverMemberView => ({
+export const replica = (name: string, extra: Partial<SwitchoverMemberView> = {}): SwitchoverMemberView => ({
   name, role: 'replica', state: 'running', containerRunning: true, readOnly: false, streaming: true, lag: 0, ...extra,
 });
 

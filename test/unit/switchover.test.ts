@@ -6,25 +6,10 @@ import {
   type DcsState, type SwitchoverMemberView, type SwitchoverSnapshot,
 } from '../../common/switchover';
 import { dcsViewFromKeys, parseFailoverKey } from '../../activities/switchover-dcs';
+import { healthySnapshot, replica } from '../helpers/fake-switchover';
 
 const MiB = 1024 * 1024;
-const replica = (name: string, extra: Partial<SwitchoverMemberView> = {}): SwitchoverMemberView => ({
-  name, role: 'replica', state: 'running', containerRunning: true, readOnly: false, streaming: true, lag: 0, ...extra,
-});
-const snapshot = (members: SwitchoverMemberView[], extra: Partial<SwitchoverSnapshot> = {}): SwitchoverSnapshot => ({
-  cluster: 'orders',
-  leader: 'pg-0',
-  timeline: 3,
-  members: [{ ...replica('pg-0'), role: 'leader', streaming: false, lag: undefined }, ...members],
-  syncMode: false,
-  paused: false,
-  maxLagBytes: MiB,
-  pending: null,
-  statsPort: 25434,
-  loopWaitSec: 10,
-  etcdMembers: ['etcd-0'],
-  ...extra,
-});
+const snapshot = (members: SwitchoverMemberView[], extra: Partial<SwitchoverSnapshot> = {}): SwitchoverSnapshot => ({ ...healthySnapshot(members), ...extra });
 
 test('a named candidate that is running, streaming and caught up is chosen', () => {
   const s = snapshot([replica('pg-1'), replica('pg-2')]);
