@@ -1,0 +1,561 @@
+/**
+ * bench/backup-restore: a full backup and a point-in-time restore of a ~1 GB database
+ * (pgbench -s 70) through dbaas, against the same pgBackRest commands run by hand in the same
+ * run. Set-up (not timed): `cluster create bench-br-<id> --replicas 1`, pgbench -i, CHECKPOINT.
+ *   A. dbaas: spawn to exit of `backup run <name> --type full` (MB/s = the backup's database
+ *      bytes / seconds); then a target time T after it, and spawn to exit of
+ *      `restore <name> --into <name>-rN --to-time T --replicas 0`, split by the CLI's step lines
+ *      (the "create … from …'s backups" step is the restore proper). The restored cluster is
+ *      deleted after each run (not timed).
+ *   B. plain: `docker exec -u postgres <leader> pgbackrest --stanza=<name> --type=full backup`
+ *      (same repository, same pgbackrest.conf); then `pgbackrest check` on the leader (what the
+ *      dbaas restore's "archive" step does) and `docker run --rm dbaas/postgres:local` with the
+ *      repository volume read-only at /var/lib/pgbackrest-source and a fresh data volume:
+ *      `pgbackrest … --type=time --target=T --target-action=promote restore`, then pg_ctl start
+ *      until pg_is_in_recovery() is false (what the restored cluster's first member does).
+ * Prints figures and PASS/MISS (informational); exit 0, 1 if something failed, 130 if
+ * interrupted. Everything created is removed. Usage: node dist/bench/backup-restore.js
+ * [--runs N] [--only dbaas|plain]. The environment passes through to the CLI and docker.
+ */
+import { spawn } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { PROJECT_ROOT } from '../common/paths';
+import { DEFAULT_DATABASE, IMAGES, containerName, repositoryVolumeName } from '../common/names';
+import { DATA_DIR, SOCKET_DIR } from '../common/render/patroni';
+import { SOURCE_REPO_PATH } from '../common/restore';
+import type { StanzaSummary } from '../common/backup';
+import { fmt, load1, median, secs } from './lib';
+
+const TARGET_RATIO = 1.1;
+const PGBENCH_SCALE = 70;
+const CLI = path.join(PROJECT_ROOT, 'bin', 'dbaas.js');
+const PG_BIN = '/usr/lib/postgresql/15/bin';
+/** The data volume's mount point in dbaas/postgres (DATA_DIR is a subdirectory of it). */
+const DATA_MOUNT = path.posix.dirname(DATA_DIR);
+const PLAIN_LABEL = 'dbaas-bench.plain';
+
+// ---------------------------------------------------------------------------------------------
+// Interruption: the first SIGINT/SIGTERM stops at the next safe point (a running child finishes:
+// children run in their own process group) and then cleans up; a second one exits at once.
+
+let interrupted = false;
+const leftovers = new Set<string>();
+
+function onSignal(sig: NodeJS.Signals): void {
+  if (!interrupted) {
+    interrupted = true;
+    process.stderr.write(`\n${sig}: stopping after cleanup (send it again to exit at once)\n`);
+    return;
+  }
+  process.stderr.write(`\n${sig} again: exiting. Possibly left: ${[...leftovers].join(', ') || 'nothing'}\n`);
+  process.exit(130);
+}
+
+const checkAbort = (): void => {
+  if (interrupted) throw new Error('interrupted');
+};
+
+// ---------------------------------------------------------------------------------------------
+// Helpers (the same process handling as bench/add-replica.ts)
+
+interface Exec {
+  code: number | string;
+  out: string; // stdout and stderr interleaved
+  stdout: string;
+  ms: number;
+}
+
+/** Spawn in its own process group (Ctrl-C reaches only the bench); stdout+stderr line by line. */
+function exec(cmd: string, args: string[], o: { onLine?: (l: string) => void } = {}): Promise<Exec> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let out = '';
+    let stdout = '';
+    let buf = '';
+    const feed = (c: Buffer): void => {
+      out += c.toString();
+      buf += c.toString();
+      let i: number;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        o.onLine?.(buf.slice(0, i));
+        buf = buf.slice(i + 1);
+      }
+    };
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+      feed(c);
+    });
+    child.stderr.on('data', feed);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      if (buf) o.onLine?.(buf);
+      resolve({ code: code ?? signal ?? 'unknown', out, stdout, ms: performance.now() - t0 });
+    });
+  });
+}
+
+const echo = (tag: string) => (l: string): void => void process.stdout.write(`    [${tag}] ${l}\n`);
+
+async function must(cmd: string, args: string[], what: string, onLine?: (l: string) => void): Promise<Exec> {
+  const r = await exec(cmd, args, { onLine });
+  if (r.code !== 0) throw new Error(`${what} exited with ${r.code}: ${r.out.trim().split('\n').slice(-3).join(' / ')}`);
+  return r;
+}
+
+const dbaas = (args: string[], what: string, onLine?: (l: string) => void): Promise<Exec> =>
+  must(process.execPath, [CLI, ...args], what, onLine);
+
+/** psql in the leader container over the socket (peer auth as postgres); returns the value. */
+async function psql(ctr: string, sql: string): Promise<string> {
+  return (await must('docker', ['exec', '-u', 'postgres', ctr, 'psql', '-h', SOCKET_DIR, '-d', DEFAULT_DATABASE, '-XAtc', sql], 'psql')).stdout.trim();
+}
+
+async function backups(name: string): Promise<StanzaSummary> {
+  return JSON.parse((await dbaas(['backup', 'list', name, '--json'], 'backup list')).stdout) as StanzaSummary;
+}
+
+const MB = 1_000_000;
+const mbps = (bytes: number | undefined, s: number | undefined): number | undefined =>
+  bytes === undefined || s === undefined || s <= 0 ? undefined : Math.round((bytes / MB / s) * 10) / 10;
+const ratio = (a: number | undefined, b: number | undefined): number | undefined =>
+  a === undefined || b === undefined || b <= 0 ? undefined : Math.round((a / b) * 100) / 100;
+
+/**
+ * A target time between two commits: a row written before it, T = the server's now(), a row
+ * written after it. Recovery to T stops at the first commit after T, so that commit must exist
+ * (and be archived) or PostgreSQL 15 refuses to end recovery short of its target.
+ */
+async function markTarget(leaderCtr: string, tag: string): Promise<string> {
+  await psql(leaderCtr, 'create table if not exists bench_br_marks (tag text, at timestamptz default now())');
+  await psql(leaderCtr, `insert into bench_br_marks(tag) values ('${tag} before')`);
+  const t = await psql(leaderCtr, `select to_char(now() at time zone 'utc', 'YYYY-MM-DD HH24:MI:SS.US') || '+00'`);
+  await new Promise((r) => setTimeout(r, 50));
+  await psql(leaderCtr, `insert into bench_br_marks(tag) values ('${tag} after')`);
+  return t;
+}
+
+/** The CLI's "✓ step (Xs)" lines, with the cluster names replaced so runs can be compared. */
+function stepCollector(names: Record<string, string>): { onLine: (l: string) => void; steps: Record<string, number>; done: { s?: number } } {
+  const steps: Record<string, number> = {};
+  const done: { s?: number } = {};
+  // Longest first: the restored cluster's name starts with the source's.
+  const repl = Object.entries(names).sort((a, b) => b[0].length - a[0].length);
+  return {
+    steps,
+    done,
+    onLine: (l: string) => {
+      const m = /^✓ (.+) \((\d+(?:\.\d+)?)s\)$/.exec(l);
+      if (m) {
+        let k = m[1];
+        for (const [from, to] of repl) k = k.split(from).join(to);
+        steps[k] = Number(m[2]);
+      }
+      const d = /^done in (\d+(?:\.\d+)?)s$/.exec(l);
+      if (d) done.s = Number(d[1]);
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// A. dbaas and B. plain
+
+interface BackupResult {
+  seconds: number; // spawn → exit
+  label?: string;
+  databaseBytes?: number;
+  repositoryBytes?: number;
+  pgbackrestS?: number; // the backup's own start → stop, as pgbackrest info records it
+  mbps?: number; // databaseBytes / seconds
+}
+
+interface DbaasResult {
+  backup: BackupResult & { steps: Record<string, number>; followS?: number };
+  target?: string;
+  restore?: {
+    seconds: number; // spawn → exit of `restore`
+    followS?: number;
+    steps: Record<string, number>;
+    restoreStepS?: number; // "create NEW from SOURCE's backups"
+    firstBackupS?: number; // "first backup of NEW"
+    deleteS?: number;
+    /** s from spawning `restore` to events in the restored member's log (docker logs -t). */
+    timeline: Record<string, number>;
+  };
+}
+
+interface PlainResult {
+  backup: BackupResult;
+  target?: string;
+  restore?: {
+    checkS: number; // pgbackrest check on the leader (archives the current WAL)
+    seconds: number; // spawn → exit of docker run --rm (container start and removal included)
+    restoreCmdS?: number; // pgbackrest restore alone
+    recoveryS?: number; // pg_ctl start → pg_is_in_recovery() false
+    restorePromoteS?: number; // pgbackrest restore + recovery + promote, timed inside the container
+  };
+}
+
+async function newBackup(name: string, before: Set<string>, seconds: number): Promise<BackupResult> {
+  const after = (await backups(name)).backups.filter((b) => !before.has(b.label) && !b.error);
+  const b = after[after.length - 1];
+  if (!b) return { seconds };
+  return {
+    seconds, label: b.label, databaseBytes: b.databaseBytes, repositoryBytes: b.repositoryBytes,
+    pgbackrestS: b.durationS, mbps: mbps(b.databaseBytes, seconds),
+  };
+}
+
+async function runDbaas(name: string, leaderCtr: string, into: string, run: number): Promise<DbaasResult> {
+  const before = new Set((await backups(name)).backups.map((b) => b.label));
+  const bc = stepCollector({ [name]: '<name>' });
+  const b = await exec(process.execPath, [CLI, 'backup', 'run', name, '--type', 'full'], {
+    onLine: (l) => {
+      echo('dbaas backup')(l);
+      bc.onLine(l);
+    },
+  });
+  if (b.code !== 0) throw new Error(`dbaas backup run ${name} exited with ${b.code}`);
+  const res: DbaasResult = { backup: { ...(await newBackup(name, before, secs(b.ms))), steps: bc.steps, followS: bc.done.s } };
+  checkAbort();
+
+  res.target = await markTarget(leaderCtr, `run ${run} dbaas`);
+  const rc = stepCollector({ [into]: '<new>', [name]: '<name>', [res.target]: '<T>' });
+  leftovers.add(`cluster ${into}`);
+  const t0Wall = Date.now();
+  const r = await exec(process.execPath, [CLI, 'restore', name, '--into', into, '--to-time', res.target, '--replicas', '0'], {
+    onLine: (l) => {
+      echo('dbaas restore')(l);
+      rc.onLine(l);
+    },
+  });
+  const stepOf = (prefix: string): number | undefined => Object.entries(rc.steps).find(([k]) => k.startsWith(prefix))?.[1];
+  res.restore = {
+    seconds: secs(r.ms), followS: rc.done.s, steps: rc.steps,
+    restoreStepS: stepOf('create <new> from <name>'), firstBackupS: stepOf('first backup of <new>'), timeline: {},
+  };
+  if (r.code !== 0) throw new Error(`dbaas restore ${name} --into ${into} exited with ${r.code}`);
+  res.restore.timeline = await timeline(containerName(into, 'pg-0'), t0Wall, RESTORED_MEMBER_EVENTS).catch(() => ({}));
+  await checkRestored(containerName(into, 'pg-0'), `run ${run} dbaas`);
+  const del = await dbaas(['cluster', 'delete', into], `cluster delete ${into}`, echo('dbaas delete'));
+  res.restore.deleteS = secs(del.ms);
+  leftovers.delete(`cluster ${into}`);
+  return res;
+}
+
+/** Seconds from `t0Wall` to the first log line matching each pattern (docker logs -t). */
+async function timeline(ctr: string, t0Wall: number, events: Record<string, RegExp>): Promise<Record<string, number>> {
+  const r = await exec('docker', ['logs', '-t', ctr]);
+  const lines = r.out.split('\n');
+  const tl: Record<string, number> = {};
+  for (const [k, re] of Object.entries(events)) {
+    const l = lines.find((x) => re.test(x));
+    if (l) tl[k] = secs(Date.parse(l.slice(0, l.indexOf(' '))) - t0Wall);
+  }
+  const started = await exec('docker', ['inspect', '-f', '{{.State.StartedAt}}', ctr]);
+  if (started.code === 0) tl.containerStarted = secs(Date.parse(started.out.trim()) - t0Wall);
+  return tl;
+}
+
+/** What the restored cluster's first member does, in order (Patroni 3.0.2 custom bootstrap). */
+const RESTORED_MEMBER_EVENTS: Record<string, RegExp> = {
+  patroniUp: /INFO: /,
+  restoreBegin: /restore command begin/,
+  restoreEnd: /restore command end/,
+  recoveryStart: /starting point-in-time recovery/,
+  promoted: /selected new timeline ID/,
+  postBootstrap: /running post_bootstrap/,
+  shutDown: /database system is shut down/,
+  initialized: /initialized a new cluster/,
+};
+
+/** The restored database has the row written before T and not the one after it. */
+async function checkRestored(ctr: string, tag: string): Promise<void> {
+  const got = await psql(ctr, `select string_agg(tag, ',' order by tag) from bench_br_marks where tag like '${tag} %'`);
+  if (got !== `${tag} before`) throw new Error(`restored data is not as of the target: marks "${got}", expected "${tag} before"`);
+}
+
+async function runPlain(name: string, leaderCtr: string, id: string, run: number): Promise<PlainResult> {
+  const before = new Set((await backups(name)).backups.map((b) => b.label));
+  const b = await exec('docker', ['exec', '-u', 'postgres', leaderCtr, 'pgbackrest', `--stanza=${name}`, '--type=full', 'backup']);
+  if (b.code !== 0) throw new Error(`plain pgbackrest backup exited with ${b.code}: ${b.out.trim().split('\n').slice(-2).join(' / ')}`);
+  const res: PlainResult = { backup: await newBackup(name, before, secs(b.ms)) };
+  checkAbort();
+
+  res.target = await markTarget(leaderCtr, `run ${run} plain`);
+  // What the dbaas restore's "archive <name>'s current WAL" step does: the WAL holding the
+  // commit after T reaches the repository.
+  const check = await exec('docker', ['exec', '-u', 'postgres', leaderCtr, 'pgbackrest', `--stanza=${name}`, 'check']);
+  if (check.code !== 0) throw new Error(`plain pgbackrest check exited with ${check.code}: ${check.out.trim()}`);
+  checkAbort();
+
+  const volume = `bench-br-${id}-plain-${run}`;
+  const ctr = `bench-br-${id}-plain-${run}`;
+  leftovers.add(`volume ${volume}`);
+  leftovers.add(`container ${ctr}`);
+  await must('docker', ['volume', 'create', '--label', PLAIN_LABEL, volume], 'docker volume create');
+  const restore = [
+    'pgbackrest', `--stanza=${name}`, `--repo1-path=${SOURCE_REPO_PATH}`, `--pg1-path=${DATA_DIR}`, '--process-max=2',
+    '--type=time', `"--target=${res.target}"`, '--target-action=promote', 'restore',
+  ].join(' ');
+  // archive_mode off: the restored server must not push into the source's (read-only) stanza;
+  // dbaas gives the new cluster its own stanza instead, which plain has no repository for.
+  const script = [
+    'now() { date +%s.%N; }',
+    `s=$(now); ${restore} >/tmp/restore.log 2>&1 || { cat /tmp/restore.log; exit 3; }`,
+    `r=$(now); ${PG_BIN}/pg_ctl -D ${DATA_DIR} -w -t 900 -o "-c archive_mode=off" -l /tmp/pg.log start >/dev/null || { cat /tmp/pg.log; exit 4; }`,
+    `until [ "$(psql -h ${SOCKET_DIR} -d ${DEFAULT_DATABASE} -XAtc 'select pg_is_in_recovery()' 2>/dev/null)" = f ]; do sleep 0.1; done`,
+    'p=$(now); echo "PLAIN $s $r $p"',
+    `got=$(psql -h ${SOCKET_DIR} -d ${DEFAULT_DATABASE} -XAtc "select string_agg(tag, ',' order by tag) from bench_br_marks where tag like 'run ${run} plain %'")`,
+    'echo "MARKS $got"',
+    `${PG_BIN}/pg_ctl -D ${DATA_DIR} -m immediate stop >/dev/null`,
+  ].join('\n');
+  const r = await exec('docker', ['run', '--rm', '--name', ctr, '--label', PLAIN_LABEL, '-u', 'postgres',
+    '-v', `${repositoryVolumeName(name)}:${SOURCE_REPO_PATH}:ro`, '-v', `${volume}:${DATA_MOUNT}`,
+    '--entrypoint', 'sh', IMAGES.postgres, '-c', script]);
+  if (r.code !== 0) throw new Error(`plain restore exited with ${r.code}: ${r.out.trim().split('\n').slice(-5).join(' / ')}`);
+  leftovers.delete(`container ${ctr}`);
+  await exec('docker', ['volume', 'rm', volume]);
+  leftovers.delete(`volume ${volume}`);
+  res.restore = { checkS: secs(check.ms), seconds: secs(r.ms) };
+  const m = /^PLAIN (\d+\.\d+) (\d+\.\d+) (\d+\.\d+)$/m.exec(r.stdout);
+  if (m) {
+    const [s, e, p] = [Number(m[1]) * 1000, Number(m[2]) * 1000, Number(m[3]) * 1000];
+    Object.assign(res.restore, { restoreCmdS: secs(e - s), recoveryS: secs(p - e), restorePromoteS: secs(p - s) });
+  }
+  const marks = /^MARKS (.*)$/m.exec(r.stdout)?.[1];
+  if (marks !== `run ${run} plain before`) throw new Error(`plain restored data is not as of the target: marks "${marks}"`);
+  return res;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+interface Iteration {
+  run: number; order: string; load1Before: number; load1After?: number;
+  dbaas?: DbaasResult; plain?: PlainResult; error?: string;
+  ratios: {
+    backup?: number; // dbaas backup run / plain pgbackrest backup (spawn → exit)
+    restoreStep?: number; // dbaas "create … from …" step / plain restore + recovery + promote (headline)
+    restoreVsDockerRun?: number; // the same step / plain docker run spawn → exit
+    restoreCommand?: number; // whole `dbaas restore` / plain check + docker run
+  };
+}
+
+async function main(): Promise<number> {
+  const usage = 'usage: node dist/bench/backup-restore.js [--runs N] [--only dbaas|plain]';
+  let runs: number;
+  let only: 'dbaas' | 'plain' | undefined;
+  try {
+    const v = parseArgs({ options: { runs: { type: 'string', default: '3' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }).values;
+    if (v.help) {
+      console.log(usage);
+      return 0;
+    }
+    runs = Number(v.runs);
+    if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
+    if (v.only !== undefined && v.only !== 'dbaas' && v.only !== 'plain') throw new Error('--only must be dbaas or plain');
+    only = v.only;
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${usage}`);
+    return 2;
+  }
+  if (!fs.existsSync(path.join(PROJECT_ROOT, 'dist', 'client', 'main.js'))) throw new Error('the CLI is not built: run `npm run build` first');
+  if ((await exec('docker', ['image', 'inspect', IMAGES.postgres])).code !== 0) throw new Error(`image ${IMAGES.postgres} missing: run \`npx dbaas dev up\``);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const id = crypto.randomBytes(3).toString('hex');
+  const name = `bench-br-${id}`;
+  const startedAt = new Date().toISOString();
+  const loadStart = os.loadavg().map((x) => x.toFixed(2)).join(' ');
+  console.log(`bench backup-restore: ${runs} run(s)${only ? `, ${only} only` : ''}, cluster ${name}, ${os.cpus().length} cpus, ` +
+    `load ${loadStart}, TEMPORAL_ADDRESS=${process.env.TEMPORAL_ADDRESS ?? '(default)'}`);
+
+  const iterations: Iteration[] = [];
+  const setup: { createS?: number; leader?: string; pgbenchS?: number; dbSize?: string; dbBytes?: number } = {};
+  let failed = false;
+  leftovers.add(`cluster ${name}`);
+  try {
+    // Set-up (not timed)
+    console.log(`\nset-up: cluster create ${name} --replicas 1`);
+    setup.createS = secs((await dbaas(['cluster', 'create', name, '--replicas', '1'], `cluster create ${name}`, echo('create'))).ms);
+    checkAbort();
+    const st = JSON.parse((await dbaas(['cluster', 'status', name, '--json'], 'cluster status')).stdout) as { leader?: string };
+    if (!st.leader) throw new Error(`${name} has no leader after create`);
+    setup.leader = st.leader;
+    const leaderCtr = containerName(name, st.leader);
+    console.log(`set-up: pgbench -i -s ${PGBENCH_SCALE} in ${leaderCtr}`);
+    setup.pgbenchS = secs((await must('docker', ['exec', '-u', 'postgres', leaderCtr, 'pgbench', '-i', '-s', String(PGBENCH_SCALE), '-q',
+      '-h', SOCKET_DIR, DEFAULT_DATABASE], 'pgbench -i')).ms);
+    checkAbort();
+    await psql(leaderCtr, 'checkpoint');
+    const [size, bytes] = (await psql(leaderCtr, `select pg_size_pretty(pg_database_size('${DEFAULT_DATABASE}')) || '|' || pg_database_size('${DEFAULT_DATABASE}')`)).split('|');
+    Object.assign(setup, { dbSize: size, dbBytes: Number(bytes) });
+    console.log(`set-up: database ${DEFAULT_DATABASE} is ${size} (${bytes} bytes), pgbench -i ${fmt(setup.pgbenchS)} s, leader ${st.leader}`);
+
+    for (let i = 1; i <= runs && !interrupted; i++) {
+      const both = i % 2 === 1 ? (['dbaas', 'plain'] as const) : (['plain', 'dbaas'] as const);
+      const sides = both.filter((s) => !only || s === only);
+      const it: Iteration = { run: i, order: sides.join(','), load1Before: load1(), ratios: {} };
+      iterations.push(it);
+      console.log(`\nrun ${i}/${runs} (${it.order}), load1 ${it.load1Before}`);
+      try {
+        for (const side of sides) {
+          checkAbort();
+          if (side === 'dbaas') {
+            it.dbaas = await runDbaas(name, leaderCtr, `${name}-r${i}`, i);
+            const d = it.dbaas;
+            console.log(`  dbaas backup: ${fmt(d.backup.seconds)} s, ${fmt(d.backup.mbps)} MB/s (${d.backup.label}, pgbackrest ${fmt(d.backup.pgbackrestS)} s, ` +
+              `following the workflow ${fmt(d.backup.followS)} s)`);
+            console.log(`  dbaas restore: ${fmt(d.restore?.seconds)} s (restore step ${fmt(d.restore?.restoreStepS)} s, ` +
+              `first backup of the new cluster ${fmt(d.restore?.firstBackupS)} s; to ${d.target}; delete ${fmt(d.restore?.deleteS)} s)`);
+            const tl = d.restore?.timeline ?? {};
+            console.log(`  dbaas restored pg-0, s from the CLI start: ${Object.entries(tl).sort((a, b) => a[1] - b[1]).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}`);
+          } else {
+            it.plain = await runPlain(name, leaderCtr, id, i);
+            const p = it.plain;
+            console.log(`  plain backup: ${fmt(p.backup.seconds)} s, ${fmt(p.backup.mbps)} MB/s (${p.backup.label}, pgbackrest ${fmt(p.backup.pgbackrestS)} s)`);
+            console.log(`  plain restore: docker run ${fmt(p.restore?.seconds)} s (pgbackrest restore ${fmt(p.restore?.restoreCmdS)} s, ` +
+              `recovery+promote ${fmt(p.restore?.recoveryS)} s, together ${fmt(p.restore?.restorePromoteS)} s; check before it ${fmt(p.restore?.checkS)} s; to ${p.target})`);
+          }
+        }
+        const d = it.dbaas;
+        const p = it.plain;
+        it.ratios = {
+          backup: ratio(d?.backup.seconds, p?.backup.seconds),
+          restoreStep: ratio(d?.restore?.restoreStepS, p?.restore?.restorePromoteS),
+          restoreVsDockerRun: ratio(d?.restore?.restoreStepS, p?.restore?.seconds),
+          restoreCommand: ratio(d?.restore?.seconds, p?.restore ? p.restore.checkS + p.restore.seconds : undefined),
+        };
+      } catch (err) {
+        failed = true;
+        it.error = (err as Error).message;
+        console.error(`  run ${i} failed: ${it.error}`);
+      } finally {
+        it.load1After = load1();
+        console.log(`  load1 after: ${it.load1After}`);
+        await cleanup(name, false);
+      }
+    }
+  } catch (err) {
+    failed = true;
+    console.error(`bench backup-restore: ${(err as Error).message}`);
+  } finally {
+    await cleanup(name, true);
+  }
+
+  // Summary
+  const ok = iterations.filter((x) => !x.error);
+  const m = (f: (x: Iteration) => number | undefined): number | undefined => median(ok.map(f));
+  const med = {
+    dbaasBackupS: m((x) => x.dbaas?.backup.seconds),
+    plainBackupS: m((x) => x.plain?.backup.seconds),
+    dbaasBackupMBps: m((x) => x.dbaas?.backup.mbps),
+    dbaasBackupCliS: m((x) => (x.dbaas?.backup.followS === undefined ? undefined : x.dbaas.backup.seconds - x.dbaas.backup.followS)),
+    dbaasRestoreCliS: m((x) => (x.dbaas?.restore?.followS === undefined ? undefined : x.dbaas.restore.seconds - x.dbaas.restore.followS)),
+    dbaasBackupPgbackrestS: m((x) => x.dbaas?.backup.pgbackrestS),
+    plainBackupPgbackrestS: m((x) => x.plain?.backup.pgbackrestS),
+    plainBackupMBps: m((x) => x.plain?.backup.mbps),
+    dbaasRestoreS: m((x) => x.dbaas?.restore?.seconds),
+    dbaasRestoreStepS: m((x) => x.dbaas?.restore?.restoreStepS),
+    dbaasFirstBackupS: m((x) => x.dbaas?.restore?.firstBackupS),
+    plainCheckS: m((x) => x.plain?.restore?.checkS),
+    plainRestoreCmdS: m((x) => x.plain?.restore?.restoreCmdS),
+    plainRestorePromoteS: m((x) => x.plain?.restore?.restorePromoteS),
+    plainDockerRunS: m((x) => x.plain?.restore?.seconds),
+    ratioBackup: m((x) => x.ratios.backup),
+    ratioRestoreStep: m((x) => x.ratios.restoreStep),
+    ratioRestoreVsDockerRun: m((x) => x.ratios.restoreVsDockerRun),
+    ratioRestoreCommand: m((x) => x.ratios.restoreCommand),
+  };
+  console.log(`\ndatabase ${setup.dbSize ?? '-'} (${setup.dbBytes ?? '-'} bytes); load at start ${loadStart}, at end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log('backup (full):');
+  console.log('run  order         dbaas s  MB/s   plain s  MB/s   ratio | load1 before/after');
+  for (const x of iterations) {
+    const row = x.error ? `ERROR: ${x.error}` : `${fmt(x.dbaas?.backup.seconds).padStart(7)}  ${fmt(x.dbaas?.backup.mbps).padStart(5)}  ` +
+      `${fmt(x.plain?.backup.seconds).padStart(7)}  ${fmt(x.plain?.backup.mbps).padStart(5)}  ${fmt(x.ratios.backup, 2).padStart(5)} | ${x.load1Before}/${x.load1After ?? '-'}`;
+    console.log(`${String(x.run).padEnd(4)} ${x.order.padEnd(12)} ${row}`);
+  }
+  console.log(`${'median'.padEnd(17)} ${fmt(med.dbaasBackupS).padStart(7)}  ${fmt(med.dbaasBackupMBps).padStart(5)}  ` +
+    `${fmt(med.plainBackupS).padStart(7)}  ${fmt(med.plainBackupMBps).padStart(5)}  ${fmt(med.ratioBackup, 2).padStart(5)} |`);
+  console.log('\nPITR restore: dbaas `restore` (whole, restore step, first backup) | plain (check, pgbackrest restore, +recovery+promote, docker run) | ratios step/plain-r+p, step/docker-run, whole/(check+docker-run)');
+  for (const x of iterations) {
+    if (x.error) continue;
+    const d = x.dbaas?.restore;
+    const p = x.plain?.restore;
+    console.log(`${String(x.run).padEnd(4)} dbaas ${fmt(d?.seconds)} / ${fmt(d?.restoreStepS)} / ${fmt(d?.firstBackupS)} | ` +
+      `plain ${fmt(p?.checkS)} / ${fmt(p?.restoreCmdS)} / ${fmt(p?.restorePromoteS)} / ${fmt(p?.seconds)} | ` +
+      `${fmt(x.ratios.restoreStep, 2)}, ${fmt(x.ratios.restoreVsDockerRun, 2)}, ${fmt(x.ratios.restoreCommand, 2)}`);
+  }
+  console.log(`median dbaas ${fmt(med.dbaasRestoreS)} / ${fmt(med.dbaasRestoreStepS)} / ${fmt(med.dbaasFirstBackupS)} | ` +
+    `plain ${fmt(med.plainCheckS)} / ${fmt(med.plainRestoreCmdS)} / ${fmt(med.plainRestorePromoteS)} / ${fmt(med.plainDockerRunS)} | ` +
+    `${fmt(med.ratioRestoreStep, 2)}, ${fmt(med.ratioRestoreVsDockerRun, 2)}, ${fmt(med.ratioRestoreCommand, 2)}`);
+
+  for (const [what, key] of [['backup run', 'backup'], ['restore', 'restore']] as const) {
+    const all = ok.map((x) => (key === 'backup' ? x.dbaas?.backup.steps : x.dbaas?.restore?.steps)).filter((s): s is Record<string, number> => !!s);
+    const names = [...new Set(all.flatMap((s) => Object.keys(s)))];
+    if (names.length === 0) continue;
+    console.log(`\ndbaas ${what} steps, median s (as the CLI prints them):`);
+    for (const s of names) console.log(`  ${fmt(median(all.map((x) => x[s]))).padStart(6)}  ${s}`);
+  }
+  console.log(`CLI start, Docker/Temporal connect, workflow start (process time − "done in"), median s: backup run ${fmt(med.dbaasBackupCliS)}, ` +
+    `restore ${fmt(med.dbaasRestoreCliS)}; pgbackrest's own backup duration (whole seconds), median: dbaas ${fmt(med.dbaasBackupPgbackrestS)}, ` +
+    `plain ${fmt(med.plainBackupPgbackrestS)}`);
+  const events = ['containerStarted', ...Object.keys(RESTORED_MEMBER_EVENTS)];
+  if (ok.some((x) => x.dbaas?.restore)) {
+    console.log(`dbaas restored pg-0, median s from the CLI start: ${events.map((e) => `${e} ${fmt(m((x) => x.dbaas?.restore?.timeline[e]))}`).join(', ')}`);
+  }
+
+  const verdict = (v: number | undefined): string => (v === undefined ? 'n/a' : v <= TARGET_RATIO ? 'PASS' : 'MISS');
+  const target = {
+    ratio: TARGET_RATIO,
+    backup: { value: med.ratioBackup, result: verdict(med.ratioBackup) },
+    restore: { value: med.ratioRestoreStep, result: verdict(med.ratioRestoreStep) },
+  };
+  console.log(`\ntarget ratio ≤ ${TARGET_RATIO} (informational): backup ${target.backup.result} (median ${fmt(med.ratioBackup, 2)}), ` +
+    `restore ${target.restore.result} (median ${fmt(med.ratioRestoreStep, 2)}: dbaas's restore step against plain restore+recovery+promote; ` +
+    `whole command against plain check+docker run: ${fmt(med.ratioRestoreCommand, 2)})`);
+  console.log(`BENCH_JSON ${JSON.stringify({
+    bench: 'backup-restore', runs, only: only ?? null, cpus: os.cpus().length, cluster: name, startedAt, loadStart, loadEnd: os.loadavg(),
+    setup, iterations, median: med, target, interrupted,
+  })}`);
+  if (interrupted) return 130;
+  return failed ? 1 : 0;
+}
+
+/** Remove what the runs left (plain containers and volumes, restored clusters); with `all`, the cluster too. */
+async function cleanup(name: string, all: boolean): Promise<void> {
+  for (const l of [...leftovers]) {
+    const [kind, what] = l.split(' ');
+    if (kind === 'container') {
+      await exec('docker', ['rm', '-f', what]);
+      leftovers.delete(l);
+    }
+  }
+  for (const l of [...leftovers]) {
+    const [kind, what] = l.split(' ');
+    if (kind === 'volume') {
+      if ((await exec('docker', ['volume', 'rm', '-f', what])).code === 0) leftovers.delete(l);
+    } else if (kind === 'cluster' && (all || what !== name)) {
+      console.log(`cleanup: cluster delete ${what}`);
+      const del = await exec(process.execPath, [CLI, 'cluster', 'delete', what], { onLine: echo('delete') });
+      // Exit 2 "no cluster named": a failed create already compensated.
+      if (del.code === 0 || del.code === 2) leftovers.delete(l);
+      else process.stderr.write(`warning: cluster delete ${what} exited with ${del.code}\n`);
+    }
+  }
+  if (all && leftovers.size > 0) process.stderr.write(`warning: possibly left: ${[...leftovers].join(', ')}\n`);
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(`bench backup-restore: ${(err as Error).message}`);
+    process.exit(1);
+  },
+);
