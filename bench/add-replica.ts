@@ -12,123 +12,19 @@
  * interrupted. The cluster is always deleted. Usage: node dist/bench/add-replica.js [--runs N]
  * Expects `npx dbaas dev up`; the environment passes through to the CLI and docker unchanged.
  */
-import { spawn } from 'node:child_process';
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
-import { PROJECT_ROOT, resolvePaths } from '../common/paths';
+import { resolvePaths } from '../common/paths';
 import { DEFAULT_DATABASE, IMAGES, REPLICATION_USER, containerName, networkName } from '../common/names';
-import { SOCKET_DIR } from '../common/render/patroni';
-import { exitWith, fmt, load1, median, secs } from './lib';
+import { exitWith, fmt, load1, median, parseRunsOptions, secs, sidesOf } from './lib';
+import {
+  type LoadedSetup, abort, checkAbort, checkpointAndSize, createLoadedCluster, dbaas, echo, exec, leftovers, pause, runCli, startClusterBench, status,
+  stepCollector, timeline,
+} from './proc';
 
 const TARGET_RATIO = 1.3;
 const PGBENCH_SCALE = 7;
-const CLI = path.join(PROJECT_ROOT, 'bin', 'dbaas.js');
-
-// ---------------------------------------------------------------------------------------------
-// Interruption: the first SIGINT/SIGTERM stops at the next safe point (a running child finishes:
-// children run in their own process group) and deletes the cluster; a second one exits at once.
-
-let interrupted = false;
-const leftovers = new Set<string>();
-
-function onSignal(sig: NodeJS.Signals): void {
-  if (!interrupted) {
-    interrupted = true;
-    process.stderr.write(`\n${sig}: stopping after cleanup (send it again to exit at once)\n`);
-    return;
-  }
-  process.stderr.write(`\n${sig} again: exiting. Possibly left: ${[...leftovers].join(', ') || 'nothing'}\n`);
-  process.exit(130);
-}
-
-const checkAbort = (): void => {
-  if (interrupted) throw new Error('interrupted');
-};
-
-// ---------------------------------------------------------------------------------------------
-// Helpers
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-
-interface Exec {
-  code: number | string;
-  out: string; // stdout and stderr interleaved
-  stdout: string;
-  ms: number;
-}
-
-/** Spawn in its own process group (Ctrl-C reaches only the bench); stdout+stderr line by line. */
-function exec(cmd: string, args: string[], o: { env?: NodeJS.ProcessEnv; onLine?: (l: string) => void } = {}): Promise<Exec> {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn(cmd, args, { env: o.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    let out = '';
-    let stdout = '';
-    let buf = '';
-    const feed = (c: Buffer): void => {
-      out += c.toString();
-      buf += c.toString();
-      let i: number;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        o.onLine?.(buf.slice(0, i));
-        buf = buf.slice(i + 1);
-      }
-    };
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-      feed(c);
-    });
-    child.stderr.on('data', feed);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      if (buf) o.onLine?.(buf);
-      resolve({ code: code ?? signal ?? 'unknown', out, stdout, ms: performance.now() - t0 });
-    });
-  });
-}
-
-const echo = (tag: string) => (l: string): void => void process.stdout.write(`    [${tag}] ${l}\n`);
-
-async function must(cmd: string, args: string[], what: string, onLine?: (l: string) => void): Promise<Exec> {
-  const r = await exec(cmd, args, { onLine });
-  if (r.code !== 0) throw new Error(`${what} exited with ${r.code}: ${r.out.trim().split('\n').slice(-3).join(' / ')}`);
-  return r;
-}
-
-const dbaas = (args: string[], what: string, onLine?: (l: string) => void): Promise<Exec> =>
-  must(process.execPath, [CLI, ...args], what, onLine);
-
-interface StatusJson {
-  leader?: string;
-  members: { name: string; role: string; state: string; lag: number | null }[];
-}
-
-async function status(name: string): Promise<StatusJson> {
-  return JSON.parse((await dbaas(['cluster', 'status', name, '--json'], 'cluster status')).stdout) as StatusJson;
-}
-
-/** psql in the leader container over the socket (peer auth as postgres); returns the value. */
-async function psql(ctr: string, sql: string): Promise<string> {
-  return (await must('docker', ['exec', '-u', 'postgres', ctr, 'psql', '-h', SOCKET_DIR, '-d', DEFAULT_DATABASE, '-XAtc', sql], 'psql')).stdout.trim();
-}
-
-/** Seconds from `t0Wall` to the first log line matching each pattern (docker logs -t). */
-async function timeline(ctr: string, t0Wall: number, events: Record<string, RegExp>): Promise<Record<string, number>> {
-  const r = await exec('docker', ['logs', '-t', ctr]);
-  const lines = r.out.split('\n');
-  const tl: Record<string, number> = {};
-  for (const [k, re] of Object.entries(events)) {
-    const l = lines.find((x) => re.test(x));
-    if (l) tl[k] = secs(Date.parse(l.slice(0, l.indexOf(' '))) - t0Wall);
-  }
-  const started = await exec('docker', ['inspect', '-f', '{{.State.StartedAt}}', ctr]);
-  if (started.code === 0) tl.containerStarted = secs(Date.parse(started.out.trim()) - t0Wall);
-  return tl;
-}
 
 const MEMBER_EVENTS: Record<string, RegExp> = {
   patroniUp: /INFO: /,
@@ -152,26 +48,21 @@ interface DbaasResult {
 }
 
 async function runDbaas(name: string): Promise<DbaasResult> {
-  const rawSteps: Record<string, number> = {};
-  let followS: number | undefined;
+  const sc = stepCollector({});
   let member: string | undefined;
   const t0Wall = Date.now();
-  const r = await exec(process.execPath, [CLI, 'replica', 'add', name], {
-    onLine: (l) => {
-      echo('dbaas')(l);
-      const m = /^✓ (.+) \((\d+(?:\.\d+)?)s\)$/.exec(l);
-      if (m) rawSteps[m[1]] = Number(m[2]);
-      const d = /^done in (\d+(?:\.\d+)?)s$/.exec(l);
-      if (d) followS = Number(d[1]);
-      const a = /^(pg-\d+) added to /.exec(l);
-      if (a) member = a[1];
-    },
+  const r = await runCli(['replica', 'add', name], (l) => {
+    echo('dbaas')(l);
+    sc.onLine(l);
+    const a = /^(pg-\d+) added to /.exec(l);
+    if (a) member = a[1];
   });
+  const followS = sc.done.s;
   if (r.code !== 0 || !member) throw new Error(`dbaas replica add ${name} exited with ${r.code}${member ? '' : ' (no "pg-N added" line)'}`);
   const added = member;
   leftovers.add(`member ${added} of ${name}`);
   const steps: Record<string, number> = {};
-  for (const [k, v] of Object.entries(rawSteps)) steps[k.split(added).join('pg-N')] = v;
+  for (const [k, v] of Object.entries(sc.steps)) steps[k.split(added).join('pg-N')] = v;
   const res: DbaasResult = { seconds: secs(r.ms), member: added, followS, steps, timeline: {} };
   res.timeline = await timeline(containerName(name, added), t0Wall, MEMBER_EVENTS).catch(() => ({}));
   const rm = await dbaas(['replica', 'remove', name, added], `dbaas replica remove ${name} ${added}`, echo('dbaas remove'));
@@ -216,64 +107,34 @@ interface Iteration {
 
 async function main(): Promise<number> {
   const usage = 'usage: node dist/bench/add-replica.js [--runs N]';
-  let runs: number;
-  try {
-    const v = parseArgs({ options: { runs: { type: 'string', default: '3' }, help: { type: 'boolean', short: 'h' } }, strict: true }).values;
-    if (v.help) {
-      console.log(usage);
-      return 0;
-    }
-    runs = Number(v.runs);
-    if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
-  } catch (err) {
-    console.error(`${(err as Error).message}\n${usage}`);
-    return 2;
-  }
-  if (!fs.existsSync(path.join(PROJECT_ROOT, 'dist', 'client', 'main.js'))) throw new Error('the CLI is not built: run `npm run build` first');
-  if ((await exec('docker', ['image', 'inspect', IMAGES.postgres])).code !== 0) throw new Error(`image ${IMAGES.postgres} missing: run \`npx dbaas dev up\``);
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-
-  const id = crypto.randomBytes(3).toString('hex');
-  const name = `bench-ar-${id}`;
-  const startedAt = new Date().toISOString();
-  const loadStart = os.loadavg().map((x) => x.toFixed(2)).join(' ');
+  const opts = parseRunsOptions(usage);
+  if (typeof opts === 'number') return opts;
+  const { runs } = opts;
+  const { id, name, startedAt, loadStart } = await startClusterBench('bench-ar');
   console.log(`bench add-replica: ${runs} run(s), cluster ${name}, ${os.cpus().length} cpus, load ${loadStart}, ` +
     `TEMPORAL_ADDRESS=${process.env.TEMPORAL_ADDRESS ?? '(default)'}`);
 
   const iterations: Iteration[] = [];
-  const setup: { createS?: number; leader?: string; pgbenchS?: number; dbSize?: string; dbBytes?: number } = {};
+  const setup: LoadedSetup = {};
   let failed = false;
-  leftovers.add(`cluster ${name}`);
   try {
     // Set-up (not timed)
-    console.log(`\nset-up: cluster create ${name} --replicas 1`);
-    setup.createS = secs((await dbaas(['cluster', 'create', name, '--replicas', '1'], `cluster create ${name}`, echo('create'))).ms);
-    checkAbort();
-    const st = await status(name);
-    if (!st.leader) throw new Error(`${name} has no leader after create`);
-    setup.leader = st.leader;
-    const leaderCtr = containerName(name, st.leader);
-    console.log(`set-up: pgbench -i -s ${PGBENCH_SCALE} in ${leaderCtr}`);
-    setup.pgbenchS = secs((await must('docker', ['exec', '-u', 'postgres', leaderCtr, 'pgbench', '-i', '-s', String(PGBENCH_SCALE), '-q',
-      '-h', SOCKET_DIR, DEFAULT_DATABASE], 'pgbench -i')).ms);
-    await psql(leaderCtr, 'checkpoint');
-    const [size, bytes] = (await psql(leaderCtr, `select pg_size_pretty(pg_database_size('${DEFAULT_DATABASE}')) || '|' || pg_database_size('${DEFAULT_DATABASE}')`)).split('|');
-    Object.assign(setup, { dbSize: size, dbBytes: Number(bytes) });
+    const leaderCtr = await createLoadedCluster(name, PGBENCH_SCALE, setup);
+    const [size, bytes] = await checkpointAndSize(leaderCtr, setup);
     for (let t = 0; ; t++) {
       checkAbort();
       const s = await status(name);
       if (s.members.every((m) => m.role === 'leader' || (m.state === 'running' && m.lag === 0))) break;
       if (t >= 60) throw new Error('the existing replica did not reach lag 0 after the load');
-      await sleep(2000);
+      await pause(2000);
     }
     const secretsFile = path.join(resolvePaths().secrets, `${name}.json`);
     const password = (JSON.parse(fs.readFileSync(secretsFile, 'utf8')) as { replication?: string }).replication;
     if (!password) throw new Error(`no "replication" password in ${secretsFile}`);
-    console.log(`set-up: database ${DEFAULT_DATABASE} is ${size} (${bytes} bytes), pgbench -i ${fmt(setup.pgbenchS)} s, leader ${st.leader}`);
+    console.log(`set-up: database ${DEFAULT_DATABASE} is ${size} (${bytes} bytes), pgbench -i ${fmt(setup.pgbenchS)} s, leader ${setup.leader}`);
 
-    for (let i = 1; i <= runs && !interrupted; i++) {
-      const sides = i % 2 === 1 ? (['dbaas', 'plain'] as const) : (['plain', 'dbaas'] as const);
+    for (let i = 1; i <= runs && !abort.signal.aborted; i++) {
+      const sides = sidesOf(i);
       const it: Iteration = { run: i, order: sides.join(','), load1Before: load1() };
       iterations.push(it);
       console.log(`\nrun ${i}/${runs} (${it.order}), load ${it.load1Before}`);
@@ -307,7 +168,7 @@ async function main(): Promise<number> {
   } finally {
     for (const l of leftovers) if (l.startsWith('container ')) await exec('docker', ['rm', '-f', l.slice('container '.length)]);
     console.log(`\ncleanup: cluster delete ${name}`);
-    const del = await exec(process.execPath, [CLI, 'cluster', 'delete', name], { onLine: echo('delete') });
+    const del = await runCli(['cluster', 'delete', name], echo('delete'));
     // Exit 2 "no cluster named": a failed create already compensated.
     if (del.code === 0 || del.code === 2) leftovers.clear();
     else process.stderr.write(`warning: cluster delete ${name} exited with ${del.code}; left: ${[...leftovers].join(', ')}\n`);
@@ -346,9 +207,9 @@ async function main(): Promise<number> {
   console.log(`\ntarget ratio ≤ ${TARGET_RATIO}: ${result} (median ${fmt(med.ratio, 2)})`);
   console.log(`BENCH_JSON ${JSON.stringify({
     bench: 'add-replica', runs, cpus: os.cpus().length, cluster: name, startedAt, loadStart, loadEnd: os.loadavg(),
-    setup, iterations, median: med, target: { ratio: TARGET_RATIO, value: med.ratio, result }, interrupted,
+    setup, iterations, median: med, target: { ratio: TARGET_RATIO, value: med.ratio, result }, interrupted: abort.signal.aborted,
   })}`);
-  if (interrupted) return 130;
+  if (abort.signal.aborted) return 130;
   return failed ? 1 : 0;
 }
 

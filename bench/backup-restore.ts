@@ -17,103 +17,24 @@
  * interrupted. Everything created is removed. Usage: node dist/bench/backup-restore.js
  * [--runs N] [--only dbaas|plain]. The environment passes through to the CLI and docker.
  */
-import { spawn } from 'node:child_process';
-import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
-import { PROJECT_ROOT } from '../common/paths';
 import { DEFAULT_DATABASE, IMAGES, containerName, repositoryVolumeName } from '../common/names';
 import { DATA_DIR, SOCKET_DIR } from '../common/render/patroni';
 import { SOURCE_REPO_PATH } from '../common/restore';
 import type { StanzaSummary } from '../common/backup';
-import { fmt, load1, median, secs } from './lib';
+import { exitWith, fmt, load1, median, parseRunsOptions, secs, sidesOf } from './lib';
+import {
+  type LoadedSetup, abort, checkAbort, checkpointAndSize, createLoadedCluster, dbaas, echo, exec, leftovers, must, psql, runCli,
+  startClusterBench, stepCollector, timeline,
+} from './proc';
 
 const TARGET_RATIO = 1.1;
 const PGBENCH_SCALE = 70;
-const CLI = path.join(PROJECT_ROOT, 'bin', 'dbaas.js');
 const PG_BIN = '/usr/lib/postgresql/15/bin';
 /** The data volume's mount point in dbaas/postgres (DATA_DIR is a subdirectory of it). */
 const DATA_MOUNT = path.posix.dirname(DATA_DIR);
 const PLAIN_LABEL = 'dbaas-bench.plain';
-
-// ---------------------------------------------------------------------------------------------
-// Interruption: the first SIGINT/SIGTERM stops at the next safe point (a running child finishes:
-// children run in their own process group) and then cleans up; a second one exits at once.
-
-let interrupted = false;
-const leftovers = new Set<string>();
-
-function onSignal(sig: NodeJS.Signals): void {
-  if (!interrupted) {
-    interrupted = true;
-    process.stderr.write(`\n${sig}: stopping after cleanup (send it again to exit at once)\n`);
-    return;
-  }
-  process.stderr.write(`\n${sig} again: exiting. Possibly left: ${[...leftovers].join(', ') || 'nothing'}\n`);
-  process.exit(130);
-}
-
-const checkAbort = (): void => {
-  if (interrupted) throw new Error('interrupted');
-};
-
-// ---------------------------------------------------------------------------------------------
-// Helpers (the same process handling as bench/add-replica.ts)
-
-interface Exec {
-  code: number | string;
-  out: string; // stdout and stderr interleaved
-  stdout: string;
-  ms: number;
-}
-
-/** Spawn in its own process group (Ctrl-C reaches only the bench); stdout+stderr line by line. */
-function exec(cmd: string, args: string[], o: { onLine?: (l: string) => void } = {}): Promise<Exec> {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    let out = '';
-    let stdout = '';
-    let buf = '';
-    const feed = (c: Buffer): void => {
-      out += c.toString();
-      buf += c.toString();
-      let i: number;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        o.onLine?.(buf.slice(0, i));
-        buf = buf.slice(i + 1);
-      }
-    };
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-      feed(c);
-    });
-    child.stderr.on('data', feed);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      if (buf) o.onLine?.(buf);
-      resolve({ code: code ?? signal ?? 'unknown', out, stdout, ms: performance.now() - t0 });
-    });
-  });
-}
-
-const echo = (tag: string) => (l: string): void => void process.stdout.write(`    [${tag}] ${l}\n`);
-
-async function must(cmd: string, args: string[], what: string, onLine?: (l: string) => void): Promise<Exec> {
-  const r = await exec(cmd, args, { onLine });
-  if (r.code !== 0) throw new Error(`${what} exited with ${r.code}: ${r.out.trim().split('\n').slice(-3).join(' / ')}`);
-  return r;
-}
-
-const dbaas = (args: string[], what: string, onLine?: (l: string) => void): Promise<Exec> =>
-  must(process.execPath, [CLI, ...args], what, onLine);
-
-/** psql in the leader container over the socket (peer auth as postgres); returns the value. */
-async function psql(ctr: string, sql: string): Promise<string> {
-  return (await must('docker', ['exec', '-u', 'postgres', ctr, 'psql', '-h', SOCKET_DIR, '-d', DEFAULT_DATABASE, '-XAtc', sql], 'psql')).stdout.trim();
-}
 
 async function backups(name: string): Promise<StanzaSummary> {
   return JSON.parse((await dbaas(['backup', 'list', name, '--json'], 'backup list')).stdout) as StanzaSummary;
@@ -137,28 +58,6 @@ async function markTarget(leaderCtr: string, tag: string): Promise<string> {
   await new Promise((r) => setTimeout(r, 50));
   await psql(leaderCtr, `insert into bench_br_marks(tag) values ('${tag} after')`);
   return t;
-}
-
-/** The CLI's "✓ step (Xs)" lines, with the cluster names replaced so runs can be compared. */
-function stepCollector(names: Record<string, string>): { onLine: (l: string) => void; steps: Record<string, number>; done: { s?: number } } {
-  const steps: Record<string, number> = {};
-  const done: { s?: number } = {};
-  // Longest first: the restored cluster's name starts with the source's.
-  const repl = Object.entries(names).sort((a, b) => b[0].length - a[0].length);
-  return {
-    steps,
-    done,
-    onLine: (l: string) => {
-      const m = /^✓ (.+) \((\d+(?:\.\d+)?)s\)$/.exec(l);
-      if (m) {
-        let k = m[1];
-        for (const [from, to] of repl) k = k.split(from).join(to);
-        steps[k] = Number(m[2]);
-      }
-      const d = /^done in (\d+(?:\.\d+)?)s$/.exec(l);
-      if (d) done.s = Number(d[1]);
-    },
-  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -213,11 +112,9 @@ async function newBackup(name: string, before: Set<string>, seconds: number): Pr
 async function runDbaas(name: string, leaderCtr: string, into: string, run: number): Promise<DbaasResult> {
   const before = new Set((await backups(name)).backups.map((b) => b.label));
   const bc = stepCollector({ [name]: '<name>' });
-  const b = await exec(process.execPath, [CLI, 'backup', 'run', name, '--type', 'full'], {
-    onLine: (l) => {
-      echo('dbaas backup')(l);
-      bc.onLine(l);
-    },
+  const b = await runCli(['backup', 'run', name, '--type', 'full'], (l) => {
+    echo('dbaas backup')(l);
+    bc.onLine(l);
   });
   if (b.code !== 0) throw new Error(`dbaas backup run ${name} exited with ${b.code}`);
   const res: DbaasResult = { backup: { ...(await newBackup(name, before, secs(b.ms))), steps: bc.steps, followS: bc.done.s } };
@@ -227,11 +124,9 @@ async function runDbaas(name: string, leaderCtr: string, into: string, run: numb
   const rc = stepCollector({ [into]: '<new>', [name]: '<name>', [res.target]: '<T>' });
   leftovers.add(`cluster ${into}`);
   const t0Wall = Date.now();
-  const r = await exec(process.execPath, [CLI, 'restore', name, '--into', into, '--to-time', res.target, '--replicas', '0'], {
-    onLine: (l) => {
-      echo('dbaas restore')(l);
-      rc.onLine(l);
-    },
+  const r = await runCli(['restore', name, '--into', into, '--to-time', res.target, '--replicas', '0'], (l) => {
+    echo('dbaas restore')(l);
+    rc.onLine(l);
   });
   const stepOf = (prefix: string): number | undefined => Object.entries(rc.steps).find(([k]) => k.startsWith(prefix))?.[1];
   res.restore = {
@@ -245,20 +140,6 @@ async function runDbaas(name: string, leaderCtr: string, into: string, run: numb
   res.restore.deleteS = secs(del.ms);
   leftovers.delete(`cluster ${into}`);
   return res;
-}
-
-/** Seconds from `t0Wall` to the first log line matching each pattern (docker logs -t). */
-async function timeline(ctr: string, t0Wall: number, events: Record<string, RegExp>): Promise<Record<string, number>> {
-  const r = await exec('docker', ['logs', '-t', ctr]);
-  const lines = r.out.split('\n');
-  const tl: Record<string, number> = {};
-  for (const [k, re] of Object.entries(events)) {
-    const l = lines.find((x) => re.test(x));
-    if (l) tl[k] = secs(Date.parse(l.slice(0, l.indexOf(' '))) - t0Wall);
-  }
-  const started = await exec('docker', ['inspect', '-f', '{{.State.StartedAt}}', ctr]);
-  if (started.code === 0) tl.containerStarted = secs(Date.parse(started.out.trim()) - t0Wall);
-  return tl;
 }
 
 /** What the restored cluster's first member does, in order (Patroni 3.0.2 custom bootstrap). */
@@ -348,59 +229,25 @@ interface Iteration {
 
 async function main(): Promise<number> {
   const usage = 'usage: node dist/bench/backup-restore.js [--runs N] [--only dbaas|plain]';
-  let runs: number;
-  let only: 'dbaas' | 'plain' | undefined;
-  try {
-    const v = parseArgs({ options: { runs: { type: 'string', default: '3' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }).values;
-    if (v.help) {
-      console.log(usage);
-      return 0;
-    }
-    runs = Number(v.runs);
-    if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
-    if (v.only !== undefined && v.only !== 'dbaas' && v.only !== 'plain') throw new Error('--only must be dbaas or plain');
-    only = v.only;
-  } catch (err) {
-    console.error(`${(err as Error).message}\n${usage}`);
-    return 2;
-  }
-  if (!fs.existsSync(path.join(PROJECT_ROOT, 'dist', 'client', 'main.js'))) throw new Error('the CLI is not built: run `npm run build` first');
-  if ((await exec('docker', ['image', 'inspect', IMAGES.postgres])).code !== 0) throw new Error(`image ${IMAGES.postgres} missing: run \`npx dbaas dev up\``);
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-
-  const id = crypto.randomBytes(3).toString('hex');
-  const name = `bench-br-${id}`;
-  const startedAt = new Date().toISOString();
-  const loadStart = os.loadavg().map((x) => x.toFixed(2)).join(' ');
+  const opts = parseRunsOptions(usage, true);
+  if (typeof opts === 'number') return opts;
+  const { runs, only } = opts;
+  const { id, name, startedAt, loadStart } = await startClusterBench('bench-br');
   console.log(`bench backup-restore: ${runs} run(s)${only ? `, ${only} only` : ''}, cluster ${name}, ${os.cpus().length} cpus, ` +
     `load ${loadStart}, TEMPORAL_ADDRESS=${process.env.TEMPORAL_ADDRESS ?? '(default)'}`);
 
   const iterations: Iteration[] = [];
-  const setup: { createS?: number; leader?: string; pgbenchS?: number; dbSize?: string; dbBytes?: number } = {};
+  const setup: LoadedSetup = {};
   let failed = false;
-  leftovers.add(`cluster ${name}`);
   try {
     // Set-up (not timed)
-    console.log(`\nset-up: cluster create ${name} --replicas 1`);
-    setup.createS = secs((await dbaas(['cluster', 'create', name, '--replicas', '1'], `cluster create ${name}`, echo('create'))).ms);
+    const leaderCtr = await createLoadedCluster(name, PGBENCH_SCALE, setup);
     checkAbort();
-    const st = JSON.parse((await dbaas(['cluster', 'status', name, '--json'], 'cluster status')).stdout) as { leader?: string };
-    if (!st.leader) throw new Error(`${name} has no leader after create`);
-    setup.leader = st.leader;
-    const leaderCtr = containerName(name, st.leader);
-    console.log(`set-up: pgbench -i -s ${PGBENCH_SCALE} in ${leaderCtr}`);
-    setup.pgbenchS = secs((await must('docker', ['exec', '-u', 'postgres', leaderCtr, 'pgbench', '-i', '-s', String(PGBENCH_SCALE), '-q',
-      '-h', SOCKET_DIR, DEFAULT_DATABASE], 'pgbench -i')).ms);
-    checkAbort();
-    await psql(leaderCtr, 'checkpoint');
-    const [size, bytes] = (await psql(leaderCtr, `select pg_size_pretty(pg_database_size('${DEFAULT_DATABASE}')) || '|' || pg_database_size('${DEFAULT_DATABASE}')`)).split('|');
-    Object.assign(setup, { dbSize: size, dbBytes: Number(bytes) });
-    console.log(`set-up: database ${DEFAULT_DATABASE} is ${size} (${bytes} bytes), pgbench -i ${fmt(setup.pgbenchS)} s, leader ${st.leader}`);
+    const [size, bytes] = await checkpointAndSize(leaderCtr, setup);
+    console.log(`set-up: database ${DEFAULT_DATABASE} is ${size} (${bytes} bytes), pgbench -i ${fmt(setup.pgbenchS)} s, leader ${setup.leader}`);
 
-    for (let i = 1; i <= runs && !interrupted; i++) {
-      const both = i % 2 === 1 ? (['dbaas', 'plain'] as const) : (['plain', 'dbaas'] as const);
-      const sides = both.filter((s) => !only || s === only);
+    for (let i = 1; i <= runs && !abort.signal.aborted; i++) {
+      const sides = sidesOf(i, only);
       const it: Iteration = { run: i, order: sides.join(','), load1Before: load1(), ratios: {} };
       iterations.push(it);
       console.log(`\nrun ${i}/${runs} (${it.order}), load1 ${it.load1Before}`);
@@ -522,9 +369,9 @@ async function main(): Promise<number> {
     `whole command against plain check+docker run: ${fmt(med.ratioRestoreCommand, 2)})`);
   console.log(`BENCH_JSON ${JSON.stringify({
     bench: 'backup-restore', runs, only: only ?? null, cpus: os.cpus().length, cluster: name, startedAt, loadStart, loadEnd: os.loadavg(),
-    setup, iterations, median: med, target, interrupted,
+    setup, iterations, median: med, target, interrupted: abort.signal.aborted,
   })}`);
-  if (interrupted) return 130;
+  if (abort.signal.aborted) return 130;
   return failed ? 1 : 0;
 }
 
@@ -543,7 +390,7 @@ async function cleanup(name: string, all: boolean): Promise<void> {
       if ((await exec('docker', ['volume', 'rm', '-f', what])).code === 0) leftovers.delete(l);
     } else if (kind === 'cluster' && (all || what !== name)) {
       console.log(`cleanup: cluster delete ${what}`);
-      const del = await exec(process.execPath, [CLI, 'cluster', 'delete', what], { onLine: echo('delete') });
+      const del = await runCli(['cluster', 'delete', what], echo('delete'));
       // Exit 2 "no cluster named": a failed create already compensated.
       if (del.code === 0 || del.code === 2) leftovers.delete(l);
       else process.stderr.write(`warning: cluster delete ${what} exited with ${del.code}\n`);
@@ -552,10 +399,4 @@ async function cleanup(name: string, all: boolean): Promise<void> {
   if (all && leftovers.size > 0) process.stderr.write(`warning: possibly left: ${[...leftovers].join(', ')}\n`);
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(`bench backup-restore: ${(err as Error).message}`);
-    process.exit(1);
-  },
-);
+exitWith('backup-restore', main());

@@ -1,5 +1,6 @@
-/** Small helpers shared by the benchmarks: figures, formatting, machine load, the exit of main. */
+/** Small helpers shared by the benchmarks: figures, formatting, machine load, options, the exit of main. */
 import * as os from 'node:os';
+import { parseArgs } from 'node:util';
 
 export const secs = (ms: number): number => Math.round(ms) / 1000;
 
@@ -25,4 +26,39 @@ export function exitWith(bench: string, main: Promise<number>): void {
       process.exit(1);
     },
   );
+}
+
+export type Side = 'dbaas' | 'plain';
+
+/**
+ * The sides of run `i`, in alternating order so neither side always runs on a machine warmed (or
+ * loaded) by the other, without those `only` leaves out.
+ */
+export function sidesOf(i: number, only?: Side): Side[] {
+  const both: Side[] = i % 2 === 1 ? ['dbaas', 'plain'] : ['plain', 'dbaas'];
+  return both.filter((s) => !only || s === only);
+}
+
+/**
+ * `--runs N` (default 3), `--help`/`-h` and, with `withOnly`, `--only dbaas|plain`, strictly.
+ * Returns the options, or the exit code: 0 after the usage for --help, 2 after what is wrong and the usage.
+ */
+export function parseRunsOptions(usage: string, withOnly = false): { runs: number; only?: Side } | number {
+  try {
+    const v = parseArgs({
+      options: { runs: { type: 'string', default: '3' }, ...(withOnly ? { only: { type: 'string' as const } } : {}), help: { type: 'boolean', short: 'h' } },
+      strict: true,
+    }).values as { runs: string; only?: string; help?: boolean };
+    if (v.help) {
+      console.log(usage);
+      return 0;
+    }
+    const runs = Number(v.runs);
+    if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
+    if (v.only !== undefined && v.only !== 'dbaas' && v.only !== 'plain') throw new Error('--only must be dbaas or plain');
+    return { runs, only: v.only };
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${usage}`);
+    return 2;
+  }
 }
