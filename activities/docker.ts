@@ -263,7 +263,3 @@ export async function readFileIn(docker: Docker, container: string, file: string
   }
 }
 
-/** Write one file into a container (docker cp in). */
-export async function writeFileIn(docker: Docker, container: string, f: FileToPut): Promise<void> {
-  await docker.getContainer(container).putArchive(await tarOf(f), { path: f.dir });
-}

@@ -241,11 +241,6 @@ export function createHaproxyActivities(docker: Docker, paths: Paths) {
       }
     },
 
-    /** The member is UP in the given proxy (ro for replicas). */
-    async waitForHaproxyServerUp(i: { statsPort: number; proxy: 'rw' | 'ro'; member: string }): Promise<void> {
-      await waitForServerUp(i.statsPort, i.proxy, i.member);
-    },
-
     async startHaproxy(i: HaproxyInput): Promise<void> {
       const l = labels(i.cluster, 'haproxy', HAPROXY_MEMBER);
       const portLabels = {

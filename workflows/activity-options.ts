@@ -22,3 +22,10 @@ export const cleanup = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20 },
 });
+
+/** A backup or restore of a large database takes long: a generous limit, and a heartbeat that proves the wait is alive. */
+export const longRunning = proxyActivities<Activities>({
+  startToCloseTimeout: '6 hours',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: FINAL_ERRORS },
+});

@@ -2,22 +2,14 @@
  * Backup: one pgBackRest backup of a cluster, run in the current leader's container. Returns
  * label, type, size, duration and WAL range. A retried step never starts a second backup.
  */
-import { executeChild, proxyActivities } from '@temporalio/workflow';
+import { executeChild } from '@temporalio/workflow';
 import { backupWorkflowIds } from '../common/names';
 import { clusterNameKey } from '../common/search-attributes';
 import { verifyBackup } from './verifyBackup';
-import type { Activities } from '../activities';
 import { STANZA_MISSING_CODES, retentionProblem, type BackupInput, type BackupSummary } from '../common/backup';
-import { quick, waits } from './activity-options';
+import { longRunning, quick, waits } from './activity-options';
 import { refuse } from './refusals';
 import { Steps } from './steps';
-
-/** A backup of a large database takes long: a generous limit, and a heartbeat that proves the wait is alive. */
-const backupRunner = proxyActivities<Activities>({
-  startToCloseTimeout: '6 hours',
-  heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: ['ClusterNotFound'] },
-});
 
 export async function backup(input: BackupInput): Promise<BackupSummary> {
   const { cluster, type } = input;
@@ -51,7 +43,7 @@ export async function backup(input: BackupInput): Promise<BackupSummary> {
     const retention = input.retention;
     await steps.run('keep the retention for this cluster', () => quick.saveRetention({ cluster, retention }));
   }
-  const made = await steps.run(`run the ${type} backup (on the leader, ${leader})`, () => backupRunner.runBackup({ cluster, type, before }));
+  const made = await steps.run(`run the ${type} backup (on the leader, ${leader})`, () => longRunning.runBackup({ cluster, type, before }));
   if (rwPort !== undefined) {
     await steps.run('record row counts (for restore drills)', () => quick.recordRowCounts({ cluster, label: made.label, rwPort }));
   }

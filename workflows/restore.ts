@@ -4,14 +4,13 @@
  * makes them, its own stanza and a first backup. The source is only read: its repository is
  * mounted read-only in the new cluster's first member.
  */
-import { executeChild, ParentClosePolicy, proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { executeChild, ParentClosePolicy } from '@temporalio/workflow';
 import type { BackupSummary } from '../common/backup';
 import { workflowIds } from '../common/names';
 import { restoreTargetProblem, type RestoreTarget } from '../common/restore';
 import { clusterNameKey } from '../common/search-attributes';
 import { SpecError, validateSpec, type ClusterSpec, type ConnectionInfo } from '../common/spec';
-import { quick, waits } from './activity-options';
+import { longRunning, quick, waits } from './activity-options';
 import { createCluster } from './createCluster';
 import { refuse } from './refusals';
 import { Steps } from './steps';
@@ -30,12 +29,6 @@ export interface RestorePitrResult {
   target: RestoreTarget;
   firstBackup: BackupSummary | null;
 }
-
-const backupRunner = proxyActivities<Activities>({
-  startToCloseTimeout: '6 hours',
-  heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: ['ClusterNotFound'] },
-});
 
 export async function restorePitr(input: RestorePitrInput): Promise<RestorePitrResult> {
   const { source, into, target } = input;
@@ -78,6 +71,6 @@ export async function restorePitr(input: RestorePitrInput): Promise<RestorePitrR
   );
   const firstBackup = input.firstBackup === false
     ? null
-    : await steps.run(`first backup of ${into}`, () => backupRunner.runBackup({ cluster: into, type: 'full', before: [] }));
+    : await steps.run(`first backup of ${into}`, () => longRunning.runBackup({ cluster: into, type: 'full', before: [] }));
   return { cluster, source, target, firstBackup };
 }

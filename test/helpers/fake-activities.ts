@@ -79,7 +79,6 @@ export function fakeActivities(o: FakeOptions = {}): Fake {
     putHaproxyMemberInService: async () => undefined,
     poolerContainers: async () => [],
     removePoolers: async () => undefined,
-    waitForHaproxyServerUp: async () => undefined,
     proveReadOnMember: async () => ({ attempts: 2 }),
     stopMember: async () => undefined,
     forgetRemovedMember: async () => ({ deleted: true }),
