@@ -18,9 +18,10 @@
  */
 import type Docker from 'dockerode';
 import type { Paths } from '../common/paths';
-import { ETCD_CLIENT_PORT, LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE, PATRONI_NAMESPACE, containerName } from '../common/names';
+import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE, PATRONI_NAMESPACE, containerName } from '../common/names';
 import { profileOfDcs, syncModeOfDcs, type DcsConfig, type ProfileName, type SyncMode } from '../common/spec';
-import { containerIp } from './docker';
+import { containerIp, runningMembers } from './docker';
+import { b64, etcdPost } from './etcd-gateway';
 import { pollUntil } from './heartbeat';
 import { getCluster, getPatroni } from './patroni-api';
 import { memberApi } from './patroni';
@@ -54,11 +55,6 @@ export async function patchDcsConfigAt(api: string, patch: object): Promise<DcsC
   })) as DcsConfig;
 }
 
-/** Postgres members whose containers are running, in member order. */
-async function runningMembers(docker: Docker, cluster: string): Promise<string[]> {
-  const cs = await docker.listContainers({ filters: { label: [`${LABEL_CLUSTER}=${cluster}`, `${LABEL_ROLE}=postgres`] } });
-  return cs.map((c) => c.Labels[LABEL_MEMBER]).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
-}
 
 /** The DCS config as the first answering member (leader first when given) sees it. */
 export async function readDcsConfig(docker: Docker, cluster: string, members: string[]): Promise<{ config: DcsConfig; member: string } | undefined> {
@@ -97,21 +93,17 @@ export function dcsSettingsView(config: DcsConfig, readFrom: string): DcsSetting
   };
 }
 
-// --- etcd v3 JSON gateway (etcd 3.4 serves it on the client port): keys and leases in base64 ---
-
-const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
-
 async function etcdEndpoints(docker: Docker, cluster: string): Promise<string[]> {
   const cs = await docker.listContainers({ filters: { label: [`${LABEL_CLUSTER}=${cluster}`, `${LABEL_ROLE}=etcd`] } });
   const ips = await Promise.all(cs.map((c) => containerIp(docker, cluster, containerName(cluster, c.Labels[LABEL_MEMBER]))));
-  return ips.filter((ip): ip is string => Boolean(ip)).map((ip) => `http://${ip}:${ETCD_CLIENT_PORT}`);
+  return ips.filter((ip): ip is string => Boolean(ip));
 }
 
 async function etcdCall(endpoints: string[], path: string, body: object): Promise<Record<string, unknown>> {
   let last: unknown = new Error('no etcd member is running');
   for (const e of endpoints) {
     try {
-      return (await readJson(`${e}${path}`, { method: 'POST', body: JSON.stringify(body) })) as Record<string, unknown>;
+      return await etcdPost(e, path, body);
     } catch (err) {
       last = err;
     }

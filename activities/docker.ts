@@ -139,6 +139,12 @@ export async function containerExists(docker: Docker, name: string): Promise<boo
   }
 }
 
+/** Postgres members whose containers are running, in member order (pg-2 before pg-10). */
+export async function runningMembers(docker: Docker, cluster: string): Promise<string[]> {
+  const cs = await docker.listContainers({ filters: { label: [`${LABEL_CLUSTER}=${cluster}`, `${LABEL_ROLE}=postgres`] } });
+  return cs.map((c) => c.Labels[LABEL_MEMBER]).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+}
+
 /** The container's address on the cluster network (changes when the container restarts). */
 export async function containerIp(docker: Docker, cluster: string, container: string): Promise<string | undefined> {
   try {

@@ -10,16 +10,10 @@ import { newBackups, parseBackupInfo, type BackupSummary, type BackupType, type 
 import { PGBACKREST_LOG_PATH, type Retention } from '../common/render/pgbackrest';
 import { deleteRetention, readRetention, writeRetention } from './backup-settings';
 import { deleteRowCounts } from './backup-checks';
-import { ensureVolume, execIn, isNotFound } from './docker';
+import { ensureVolume, execIn, isNotFound, runningMembers } from './docker';
 import { ErrorTypes, finalError } from './errors';
 import { heartbeat, pause } from './heartbeat';
 import { clusterView } from './patroni';
-
-/** The running Postgres members of the cluster, by container. */
-async function runningMembers(docker: Docker, cluster: string): Promise<string[]> {
-  const cs = await docker.listContainers({ filters: { label: [`${LABEL_CLUSTER}=${cluster}`, `${LABEL_ROLE}=postgres`] } });
-  return cs.map((c) => c.Labels[LABEL_MEMBER]).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
-}
 
 /** The member Patroni reports as running leader, or a final error. */
 async function leaderOf(docker: Docker, cluster: string): Promise<string> {

@@ -5,9 +5,10 @@
  * does not show an immediate (unscheduled) request at all.
  */
 import type Docker from 'dockerode';
-import { ETCD_CLIENT_PORT, PATRONI_API_PORT, PATRONI_NAMESPACE, containerName } from '../common/names';
+import { PATRONI_API_PORT, PATRONI_NAMESPACE, containerName } from '../common/names';
 import type { DcsState, FailoverKey } from '../common/switchover';
 import { containerIp } from './docker';
+import { b64, etcdPost, prefixRangeEnd, unb64 } from './etcd-gateway';
 
 export interface DcsMember {
   role?: string;
@@ -21,8 +22,6 @@ export interface DcsView extends DcsState {
   config: { loopWait?: number; maximumLagOnFailover?: number; synchronousMode?: boolean; paused?: boolean };
 }
 
-const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
-const unb64 = (s: string | undefined): string => Buffer.from(s ?? '', 'base64').toString('utf8');
 
 function parseJson(text: string): unknown {
   try {
@@ -105,20 +104,12 @@ export class Addresses {
 export async function readDcs(addresses: Addresses, etcdMembers: string[]): Promise<DcsView> {
   const cluster = addresses.cluster;
   const prefix = `${PATRONI_NAMESPACE}${cluster}/`;
-  // range_end = the prefix with its last byte incremented: every key under the prefix.
-  const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
   let last: unknown;
   for (const e of etcdMembers) {
     const ip = await addresses.ip(e);
     if (!ip) continue;
     try {
-      const res = await fetch(`http://${ip}:${ETCD_CLIENT_PORT}/v3/kv/range`, {
-        method: 'POST',
-        body: JSON.stringify({ key: b64(prefix), range_end: b64(end) }),
-        signal: AbortSignal.timeout(2000),
-      });
-      if (!res.ok) throw new Error(`etcd ${e} answered ${res.status}`);
-      const body = (await res.json()) as { kvs?: { key: string; value?: string }[] };
+      const body = (await etcdPost(ip, '/v3/kv/range', { key: b64(prefix), range_end: b64(prefixRangeEnd(prefix)) })) as { kvs?: { key: string; value?: string }[] };
       const kv = new Map((body.kvs ?? []).map((x) => [unb64(x.key), unb64(x.value)] as [string, string]));
       return dcsViewFromKeys(cluster, kv);
     } catch (err) {
