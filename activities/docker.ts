@@ -129,6 +129,40 @@ export async function ensureContainerRunning(docker: Docker, w: ContainerWanted)
   return { id: info.Id, created };
 }
 
+/**
+ * Remove our container when its mounts differ from the wanted ones (Docker cannot change the
+ * mounts of an existing container), after a graceful stop within its StopTimeout. Volumes stay.
+ * Returns whether it was removed; absent or matching containers are left alone.
+ */
+export async function removeIfMountsDiffer(docker: Docker, w: ContainerWanted): Promise<boolean> {
+  let info: Docker.ContainerInspectInfo;
+  try {
+    info = await docker.getContainer(w.name).inspect();
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
+  if (!labelsMatch(info.Config.Labels, w.labels)) {
+    throw finalError(ErrorTypes.ResourceConflict, `container ${w.name} exists but does not belong to this cluster member`);
+  }
+  const have = [...(info.HostConfig.Binds ?? [])].sort().join('\n');
+  const want = [...(w.create.HostConfig?.Binds ?? [])].sort().join('\n');
+  if (have === want) return false;
+  const ct = docker.getContainer(info.Id);
+  try {
+    await ct.stop({ t: w.create.StopTimeout ?? 10 });
+  } catch (err) {
+    // 304: already stopped.
+    if ((err as { statusCode?: number }).statusCode !== 304 && !isNotFound(err)) throw err;
+  }
+  try {
+    await ct.remove({ v: false });
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+  return true;
+}
+
 export async function containerExists(docker: Docker, name: string): Promise<boolean> {
   try {
     await docker.getContainer(name).inspect();

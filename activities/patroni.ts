@@ -10,7 +10,7 @@ import { SOURCE_REPO_PATH, parseTargetTime, pgbackrestTargetTime, type RestoreFr
 import { PGBACKREST_CONFIG_DIR, PGBACKREST_CONFIG_PATH, REPO_PATH, renderPgbackrestConfig } from '../common/render/pgbackrest';
 import { readRetention } from './backup-settings';
 import { PROFILES, etcdMemberNames, type ClusterSettings, type ClusterSpec } from '../common/spec';
-import { containerIp, ensureContainerRunning, ensureVolume, isNotFound } from './docker';
+import { containerIp, ensureContainerRunning, ensureVolume, isNotFound, removeIfMountsDiffer, type ContainerWanted } from './docker';
 import { pollUntil } from './heartbeat';
 import { getCluster, getPatroni, wakeHaLoop, type ClusterMember } from './patroni-api';
 import { readClusterSecrets } from './secrets';
@@ -79,64 +79,87 @@ function restoreBootstrapOf(r: RestoreFrom): RestoreBootstrap {
   return { sourceStanza: r.source, targetTime: pgbackrestTargetTime(ms) };
 }
 
+/**
+ * The container startPostgresMember creates: image, labels, mounts (data volume, the cluster's
+ * repository, and for a restoring first member the source's repository read-only) and files.
+ */
+async function postgresContainerWanted(docker: Docker, paths: Paths, i: PostgresMemberInput): Promise<ContainerWanted> {
+  const { spec, member } = i;
+  const l = labels(spec.name, 'postgres', member);
+  const backups = spec.backups !== false;
+  const settings: ClusterSettings = { profile: spec.profile, sync: spec.sync, syncStrict: spec.syncStrict ?? false, etcdMembers: spec.etcdMembers, backups };
+  const extraLabels: Record<string, string> = { [LABEL_SPEC]: JSON.stringify(settings), 'dbaas.nofailover': String(i.nofailover ?? false) };
+  if (i.directPort !== undefined) extraLabels[`${LABEL_PORT_PREFIX}direct`] = String(i.directPort);
+  const direct = i.directPort === undefined ? {} : {
+    ExposedPorts: { [`${PG_PORT}/tcp`]: {} },
+    PortBindings: { [`${PG_PORT}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: String(i.directPort) }] },
+  };
+  const volume = volumeName(spec.name, member);
+  await ensureVolume(docker, volume, l);
+  // Every member mounts the cluster's backup repository: whichever is leader pushes WAL and runs backups.
+  const repository = repositoryVolumeName(spec.name);
+  if (backups) await ensureVolume(docker, repository, labels(spec.name, 'backup', 'repository'));
+  const config = renderPatroniConfig({
+    cluster: spec.name,
+    member,
+    etcdMembers: etcdMemberNames(spec.etcdMembers),
+    profile: PROFILES[spec.profile],
+    sync: spec.sync,
+    syncStrict: spec.syncStrict ?? false,
+    tags: { nofailover: i.nofailover ?? false, noloadbalance: i.noloadbalance ?? false },
+    passwords: readClusterSecrets(paths, spec.name),
+    archive: backups,
+    ...(i.restoreFrom ? { restore: restoreBootstrapOf(i.restoreFrom) } : {}),
+  });
+  return {
+    name: containerName(spec.name, member),
+    labels: l,
+    create: {
+      Image: IMAGES.postgres,
+      Hostname: containerName(spec.name, member),
+      Labels: extraLabels,
+      StopTimeout: POSTGRES_STOP_TIMEOUT_SEC,
+      ExposedPorts: direct.ExposedPorts,
+      HostConfig: {
+        PortBindings: direct.PortBindings,
+        NetworkMode: networkName(spec.name),
+        Binds: [
+          `${volume}:${DATA_ROOT}`,
+          ...(backups ? [`${repository}:${REPO_PATH}`] : []),
+          // Read-only: a restored cluster can never write into its source's repository.
+          ...(i.restoreFrom ? [`${repositoryVolumeName(i.restoreFrom.source)}:${SOURCE_REPO_PATH}:ro`] : []),
+        ],
+        RestartPolicy: { Name: 'unless-stopped' },
+        ShmSize: 256 * 1024 * 1024,
+      },
+    },
+    files: [
+      { dir: path.posix.dirname(PATRONI_CONFIG_PATH), name: path.posix.basename(PATRONI_CONFIG_PATH), content: config, mode: 0o600, uid: POSTGRES_UID, gid: POSTGRES_UID },
+      {
+        dir: PGBACKREST_CONFIG_DIR, name: path.posix.basename(PGBACKREST_CONFIG_PATH), mode: 0o640, uid: POSTGRES_UID, gid: POSTGRES_UID,
+        content: renderPgbackrestConfig({ stanza: spec.name, retention: readRetention(paths, spec.name) }),
+      },
+    ],
+  };
+}
+
 export function createPatroniActivities(docker: Docker, paths: Paths) {
   return {
     async startPostgresMember(i: PostgresMemberInput): Promise<void> {
-      const { spec, member } = i;
-      const l = labels(spec.name, 'postgres', member);
-      const settings: ClusterSettings = { profile: spec.profile, sync: spec.sync, syncStrict: spec.syncStrict ?? false, etcdMembers: spec.etcdMembers };
-      const extraLabels: Record<string, string> = { [LABEL_SPEC]: JSON.stringify(settings), 'dbaas.nofailover': String(i.nofailover ?? false) };
-      if (i.directPort !== undefined) extraLabels[`${LABEL_PORT_PREFIX}direct`] = String(i.directPort);
-      const direct = i.directPort === undefined ? {} : {
-        ExposedPorts: { [`${PG_PORT}/tcp`]: {} },
-        PortBindings: { [`${PG_PORT}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: String(i.directPort) }] },
-      };
-      const volume = volumeName(spec.name, member);
-      await ensureVolume(docker, volume, l);
-      // Every member mounts the cluster's backup repository: whichever is leader pushes WAL and runs backups.
-      const repository = repositoryVolumeName(spec.name);
-      await ensureVolume(docker, repository, labels(spec.name, 'backup', 'repository'));
-      const config = renderPatroniConfig({
-        cluster: spec.name,
-        member,
-        etcdMembers: etcdMemberNames(spec.etcdMembers),
-        profile: PROFILES[spec.profile],
-        sync: spec.sync,
-        syncStrict: spec.syncStrict ?? false,
-        tags: { nofailover: i.nofailover ?? false, noloadbalance: i.noloadbalance ?? false },
-        passwords: readClusterSecrets(paths, spec.name),
-        ...(i.restoreFrom ? { restore: restoreBootstrapOf(i.restoreFrom) } : {}),
-      });
-      await ensureContainerRunning(docker, {
-        name: containerName(spec.name, member),
-        labels: l,
-        create: {
-          Image: IMAGES.postgres,
-          Hostname: containerName(spec.name, member),
-          Labels: extraLabels,
-          StopTimeout: POSTGRES_STOP_TIMEOUT_SEC,
-          ExposedPorts: direct.ExposedPorts,
-          HostConfig: {
-            PortBindings: direct.PortBindings,
-            NetworkMode: networkName(spec.name),
-            Binds: [
-              `${volume}:${DATA_ROOT}`,
-              `${repository}:${REPO_PATH}`,
-              // Read-only: a restored cluster can never write into its source's repository.
-              ...(i.restoreFrom ? [`${repositoryVolumeName(i.restoreFrom.source)}:${SOURCE_REPO_PATH}:ro`] : []),
-            ],
-            RestartPolicy: { Name: 'unless-stopped' },
-            ShmSize: 256 * 1024 * 1024,
-          },
-        },
-        files: [
-          { dir: path.posix.dirname(PATRONI_CONFIG_PATH), name: path.posix.basename(PATRONI_CONFIG_PATH), content: config, mode: 0o600, uid: POSTGRES_UID, gid: POSTGRES_UID },
-          {
-            dir: PGBACKREST_CONFIG_DIR, name: path.posix.basename(PGBACKREST_CONFIG_PATH), mode: 0o640, uid: POSTGRES_UID, gid: POSTGRES_UID,
-            content: renderPgbackrestConfig({ stanza: spec.name, retention: readRetention(paths, spec.name) }),
-          },
-        ],
-      });
+      await ensureContainerRunning(docker, await postgresContainerWanted(docker, paths, i));
+    },
+
+    /**
+     * Like startPostgresMember, but a container whose mounts differ from the wanted ones is
+     * stopped gracefully (Patroni shuts PostgreSQL down and releases the leader key) and created
+     * anew on the same data volume. Used to drop a restored member's mount of its source
+     * repository, and to add the repository to a member made before backups existed.
+     */
+    async replacePostgresMember(i: PostgresMemberInput): Promise<{ replaced: boolean }> {
+      const wanted = await postgresContainerWanted(docker, paths, i);
+      const replaced = await removeIfMountsDiffer(docker, wanted);
+      await ensureContainerRunning(docker, wanted);
+      return { replaced };
     },
 
     /**

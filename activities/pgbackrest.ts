@@ -13,7 +13,9 @@ import { deleteRowCounts } from './backup-checks';
 import { ensureVolume, execIn, isNotFound, runningMembers } from './docker';
 import { ErrorTypes, finalError } from './errors';
 import { heartbeat, pause } from './heartbeat';
-import { clusterView } from './patroni';
+import { clusterView, memberApi } from './patroni';
+import { patchDcsConfigAt } from './dcs-config';
+import { archiveParameters } from '../common/render/patroni';
 
 /** The member Patroni reports as running leader, or a final error. */
 async function leaderOf(docker: Docker, cluster: string): Promise<string> {
@@ -67,6 +69,24 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
     async clusterHasRepository(cluster: string): Promise<boolean> {
       const cs = await docker.listContainers({ all: true, filters: { label: [`${LABEL_CLUSTER}=${cluster}`, `${LABEL_ROLE}=postgres`] } });
       return cs.length > 0 && cs.every((c) => (c.Mounts ?? []).some((m) => m.Name === repositoryVolumeName(cluster)));
+    },
+
+    /** Postgres members whose container does not mount the repository (all of them for a cluster made with --no-backups). */
+    async membersWithoutRepository(cluster: string): Promise<string[]> {
+      const cs = await docker.listContainers({ all: true, filters: { label: [`${LABEL_CLUSTER}=${cluster}`, `${LABEL_ROLE}=postgres`] } });
+      return cs.filter((c) => !(c.Mounts ?? []).some((m) => m.Name === repositoryVolumeName(cluster))).map((c) => c.Labels[LABEL_MEMBER]).sort();
+    },
+
+    /**
+     * archive_mode and archive_command into Patroni's DCS config (PATCH /config on the leader).
+     * archive_mode takes effect when a member's PostgreSQL starts, so members are re-created
+     * after this. Idempotent.
+     */
+    async enableWalArchiving(cluster: string): Promise<void> {
+      const member = await leaderOf(docker, cluster);
+      const api = await memberApi(docker, cluster, member);
+      if (!api) throw new Error(`leader ${member} of ${cluster} is not reachable`);
+      await patchDcsConfigAt(api, { postgresql: { parameters: archiveParameters(cluster) } });
     },
 
     /** Push the WAL written so far into the repository (`check` switches the segment and waits for it to be archived). */

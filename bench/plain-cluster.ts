@@ -136,6 +136,8 @@ export async function createPlainPostgres(p: PlainPlan, member: string): Promise
   const yml = renderPatroniConfig({
     cluster: p.cluster, member, etcdMembers: p.etcd, profile: p.profile, sync: false,
     tags: { nofailover: false, noloadbalance: false }, passwords: p.passwords,
+    // Plain has no repository volume: WAL archiving would only fail.
+    archive: false,
   });
   await docker(['cp', '-', `${p.ctr(member)}:${path.posix.dirname(PATRONI_CONFIG_PATH)}`],
     tarOneFile(path.posix.basename(PATRONI_CONFIG_PATH), yml, 0o600, POSTGRES_UID, POSTGRES_UID));

@@ -36,6 +36,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--etcd <n>', 'etcd members: 1 | 3').argParser(arg(parseEtcd)).default(1))
     .option('--detach', 'start the workflow and return', false)
     .option('--keep-on-failure', 'leave what was created when a step fails (debugging)', false)
+    .option('--no-backups', 'no backup repository and no WAL archiving (`backup enable` adds them later)')
     .description('create a cluster: etcd, a Patroni leader, streaming replicas, HAProxy rw/ro')
     .exitOverride()
     .action((name: string, o) => createClusterCommand(name, o));

@@ -170,3 +170,15 @@ export function scratchClusterName(cluster: string, label: string): string {
   for (const ch of `${cluster}:${label}`) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;
   return `vfy-${h.toString(16).padStart(8, '0')}`;
 }
+
+export interface EnableBackupsInput {
+  cluster: string;
+}
+
+export interface EnableBackupsResult {
+  cluster: string;
+  /** Members whose containers were re-created with the repository mounted (none on a second run). */
+  recreated: string[];
+  /** The leader at the end (another member when the old leader had to be re-created). */
+  leader: string;
+}

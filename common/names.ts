@@ -78,6 +78,8 @@ export const haWorkflowIds = {
 export const backupWorkflowIds = {
   backup: (c: string, id: string): string => `backup:${c}:${id}`,
   verify: (c: string, label: string): string => `verify-backup:${c}:${label}`,
+  /** Repository and WAL archiving for a cluster made without them. */
+  enable: (c: string): string => `enable-backups:${c}`,
 };
 
 export const restoreWorkflowIds = {

@@ -64,6 +64,12 @@ export interface ClusterSpec {
   profile: ProfileName;
   /** etcd members: 1 or 3. */
   etcdMembers: 1 | 3;
+  /**
+   * WAL archiving into the cluster's own pgBackRest repository (a volume mounted in every
+   * member). Optional so specs written before it mean true; false makes a cluster without
+   * backups (`create --no-backups`), which `backup enable` can give them later.
+   */
+  backups?: boolean;
 }
 
 /**
@@ -71,7 +77,7 @@ export interface ClusterSpec {
  * containers. profile and sync can change later (set-profile, set-sync): their source of truth
  * is then Patroni's DCS config, and the label only says what the cluster was created with.
  */
-export type ClusterSettings = Pick<ClusterSpec, 'profile' | 'sync' | 'syncStrict' | 'etcdMembers'>;
+export type ClusterSettings = Pick<ClusterSpec, 'profile' | 'sync' | 'syncStrict' | 'etcdMembers' | 'backups'>;
 
 /** Synchronous replication as one user-facing value: off, on (synchronous_mode), strict (+ synchronous_mode_strict). */
 export type SyncMode = 'off' | 'on' | 'strict';

@@ -26,7 +26,7 @@ export async function backup(input: BackupInput): Promise<BackupSummary> {
       );
     }
     if (!(await quick.clusterHasRepository(cluster))) {
-      refuse(`cluster ${cluster} was created before dbaas made backup repositories; its members do not mount one (recreate it, or restore its data into a new cluster)`);
+      refuse(`cluster ${cluster} has no backup repository (made with --no-backups, or before dbaas made them); \`dbaas backup enable ${cluster}\` adds it`);
     }
     const s = await quick.backupStatus(cluster);
     return { before: s.backups.map((b) => b.label), stanzaMissing: STANZA_MISSING_CODES.has(s.statusCode), leader: d.leader, rwPort: d.ports?.rw };

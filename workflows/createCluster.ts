@@ -33,17 +33,20 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
   const members = memberNames(input.replicas);
   const [first, ...replicas] = members;
   const profile = PROFILES[input.profile];
+  const backups = input.backups !== false;
+  const restoreSource = input.restoreFrom?.source;
 
   steps.plan([
     'check the name is free',
     'generate secrets',
     'allocate host ports',
     'create network',
-    'create the backup repository',
+    ...(backups ? ['create the backup repository'] : []),
     `start etcd (${etcd.join(', ')})`,
     `start ${first}`,
     'wait for etcd quorum',
     `wait for ${first} to claim the bootstrap`,
+    ...(restoreSource ? [`wait for ${first} to restore from ${restoreSource} and promote`, `restart ${first} without ${restoreSource}'s repository`] : []),
     ...replicas.map((m) => `start ${m}`),
     'wait for a leader',
     `start ${HAPROXY_MEMBER}`,
@@ -53,7 +56,7 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
     replicas.length > 0 ? 'write via rw, read via ro' : 'write and read via rw',
     'create the pooler auth_query function',
     'query through the pooled endpoints',
-    'create the backup stanza (stanza-create, check)',
+    ...(backups ? ['create the backup stanza (stanza-create, check)'] : []),
     ...(input.sync ? ['wait for a synchronous standby'] : []),
     'start the cluster watch',
   ]);
@@ -64,7 +67,7 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
       steps.run('generate secrets', () => quick.ensureClusterSecrets(cluster)),
       steps.run('allocate host ports', () => quick.allocatePorts(cluster)),
       steps.run('create network', () => quick.createClusterNetwork(cluster)),
-      steps.run('create the backup repository', () => quick.ensureBackupRepository(cluster)),
+      backups ? steps.run('create the backup repository', () => quick.ensureBackupRepository(cluster)) : undefined,
     ]);
     await steps.run(`start etcd (${etcd.join(', ')})`, () =>
       Promise.all(etcd.map((m) => quick.startEtcdMember({ cluster, member: m, members: etcd }))),
@@ -79,9 +82,20 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
     // Only the first member may bootstrap (a predictable leader, no race for the initialize key);
     // once it holds the key, replicas can start: they wait for the leader and clone from it.
     await steps.run(`wait for ${first} to claim the bootstrap`, () => waits.waitForBootstrapClaimed({ cluster, member: first }));
+    if (restoreSource) {
+      // The first member replays the source's backup and WAL: allow it (nearly) the activity's whole time.
+      await steps.run(`wait for ${first} to restore from ${restoreSource} and promote`, () =>
+        waits.waitForLeader({ cluster, members: [first], timeoutMs: 11 * 60_000 }),
+      );
+      // The source's repository was mounted only for the restore. Without this, deleting the
+      // source fails ("volume in use") for as long as this cluster lives. Replicas start after
+      // it, so none clones from a member that is about to stop.
+      await steps.run(`restart ${first} without ${restoreSource}'s repository`, () =>
+        quick.replacePostgresMember({ spec: input, member: first, directPort: memberPort(ports.rw, first) }),
+      );
+    }
     const [leader] = await Promise.all([
-      // A restored leader first replays the source's backup and WAL: allow it (nearly) the activity's whole time.
-      steps.run('wait for a leader', () => waits.waitForLeader({ cluster, members, ...(input.restoreFrom ? { timeoutMs: 11 * 60_000 } : {}) })),
+      steps.run('wait for a leader', () => waits.waitForLeader({ cluster, members })),
       ...replicas.map((m) => steps.run(`start ${m}`, () => quick.startPostgresMember({ spec: input, member: m, directPort: memberPort(ports.rw, m) }))),
     ]);
     // HAProxy and the poolers start while the replicas clone, not during the leader's initdb
@@ -108,7 +122,7 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
         await steps.run('query through the pooled endpoints', () => waits.verifyPooledEndpoints({ cluster, ports, withReplicas: replicas.length > 0 }));
       })(),
       // `check` proves that the leader's archive_command reaches the repository.
-      steps.run('create the backup stanza (stanza-create, check)', () => waits.createStanza(cluster)),
+      backups ? steps.run('create the backup stanza (stanza-create, check)', () => waits.createStanza(cluster)) : undefined,
     ]);
 
     if (input.sync) {

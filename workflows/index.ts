@@ -13,3 +13,4 @@ export { backup } from './backup';
 export { restorePitr } from './restore';
 export type { RestorePitrInput, RestorePitrResult } from './restore';
 export { verifyBackup } from './verifyBackup';
+export { enableBackups } from './enableBackups';

@@ -51,7 +51,7 @@ export async function restorePitr(input: RestorePitrInput): Promise<RestorePitrR
     const f = await quick.clusterFootprint(into);
     if (f.containers + f.networks > 0) refuse(`cluster ${into} already exists; restore into a new name`);
     if (f.volumes > 0) refuse(`volumes of a deleted cluster ${into} are kept (--keep-data); remove them with \`dbaas cluster delete ${into}\` or choose another name`);
-    if (!(await quick.clusterHasRepository(source))) refuse(`cluster ${source} has no backup repository (unknown cluster, or made before backups existed)`);
+    if (!(await quick.clusterHasRepository(source))) refuse(`cluster ${source} has no backup repository (unknown cluster, or made without backups: \`dbaas backup enable ${source}\` adds one)`);
     const s = await quick.backupStatus(source);
     const problem = restoreTargetProblem(target, s.backups, Date.now());
     if (problem) refuse(problem);

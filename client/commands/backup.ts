@@ -1,11 +1,11 @@
 /** `dbaas backup run|list`: pgBackRest backups of a cluster. */
 import Table from 'cli-table3';
 import type { Command } from 'commander';
-import { isBackupType, retentionProblem, type BackupSummary, type BackupType, type VerifyBackupResult } from '../../common/backup';
+import { isBackupType, retentionProblem, type BackupSummary, type BackupType, type EnableBackupsResult, type VerifyBackupResult } from '../../common/backup';
 import { backupWorkflowIds } from '../../common/names';
 import { resolvePaths } from '../../common/paths';
 import { createPgbackrestActivities } from '../../activities/pgbackrest';
-import type { backup, verifyBackup } from '../../workflows';
+import type { backup, enableBackups, verifyBackup } from '../../workflows';
 import { parseClusterName } from '../args';
 import { clusterNames } from '../cluster-info';
 import { connectDocker, connectTemporal } from '../connections';
@@ -63,6 +63,25 @@ export async function backupRunCommand(cluster: string, o: RunOptions): Promise<
     );
     const b = await follow<BackupSummary>(handle, `backup of ${cluster}`);
     console.log(`backup ${describeBackup(b)}`);
+  } finally {
+    await connection.close();
+  }
+}
+
+export async function backupEnableCommand(cluster: string): Promise<void> {
+  const docker = await connectDocker();
+  if (!(await clusterNames(docker)).includes(cluster)) throw new UsageError(`no cluster named ${cluster}`);
+  const { client, connection } = await connectTemporal();
+  try {
+    const handle = await startOrAttach<typeof enableBackups>(
+      client, 'enableBackups', backupWorkflowIds.enable(cluster), cluster, [{ cluster }],
+      { running: `backups are being enabled for ${cluster}`, starting: `enabling backups for ${cluster}` },
+      async () => undefined,
+    );
+    const r = await follow<EnableBackupsResult>(handle, `enable backups for ${cluster}`);
+    console.log(r.recreated.length === 0
+      ? `cluster ${cluster} already had its backup repository; stanza checked (leader ${r.leader})`
+      : `cluster ${cluster} now archives WAL into its repository: re-created ${r.recreated.join(', ')}; leader ${r.leader}. Next: \`dbaas backup run ${cluster}\``);
   } finally {
     await connection.close();
   }
@@ -183,7 +202,7 @@ export async function backupVerifyCommand(cluster: string, o: { label?: string }
 }
 
 export function registerBackupCommands(program: Command): void {
-  const b = program.command('backup').description('pgBackRest backups: run, list').exitOverride();
+  const b = program.command('backup').description('pgBackRest backups: run, list, verify, schedule, enable').exitOverride();
   b.command('run')
     .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
     .option('--type <type>', 'full | diff | incr (a diff or incr without a full backup before it becomes full)', parseType, 'full' as BackupType)
@@ -193,6 +212,11 @@ export function registerBackupCommands(program: Command): void {
     .description('run one backup (on the leader) and print its label, type, size, duration and WAL range')
     .exitOverride()
     .action((name: string, o: RunOptions) => backupRunCommand(name, o));
+  b.command('enable')
+    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
+    .description('give a cluster made without backups its repository and WAL archiving: re-creates its members one by one (replicas first, then the leader after a switchover)')
+    .exitOverride()
+    .action((name: string) => backupEnableCommand(name));
   b.command('list')
     .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
     .option('--json', 'JSON output (the summary of `pgbackrest info --output=json`)', false)

@@ -140,11 +140,14 @@ export interface CreateOptions {
   etcd: 1 | 3;
   detach: boolean;
   keepOnFailure: boolean;
+  /** false with --no-backups. */
+  backups: boolean;
 }
 
 export async function createClusterCommand(name: string, o: CreateOptions): Promise<void> {
   const input: CreateClusterInput = {
     name, replicas: o.replicas, sync: o.sync || (o.syncStrict ?? false), syncStrict: o.syncStrict ?? false, profile: o.profile, etcdMembers: o.etcd, keepOnFailure: o.keepOnFailure,
+    ...(o.backups === false ? { backups: false } : {}),
   };
   try {
     validateSpec(input);

@@ -38,6 +38,8 @@ export interface PatroniRenderInput {
   passwords: ClusterPasswords;
   /** Bootstrap from another cluster's backups instead of initdb (the first member of a restored cluster). */
   restore?: RestoreBootstrap;
+  /** WAL archiving into the cluster's stanza (false: a cluster made with --no-backups). */
+  archive: boolean;
 }
 
 export interface RestoreBootstrap {
@@ -114,7 +116,7 @@ export function renderPatroniConfig(i: PatroniRenderInput): string {
         postgresql: {
           use_pg_rewind: true,
           use_slots: true,
-          parameters: { ...BASE_PARAMETERS, ...archiveParameters(i.cluster) },
+          parameters: { ...BASE_PARAMETERS, ...(i.archive ? archiveParameters(i.cluster) : {}) },
         },
       },
       initdb: [{ encoding: 'UTF8' }, { locale: 'C.UTF-8' }, 'data-checksums', { 'auth-host': 'scram-sha-256' }, { 'auth-local': 'peer' }],

@@ -65,6 +65,7 @@ export function fakeActivities(o: FakeOptions = {}): Fake {
     startEtcdMember: async () => undefined,
     waitForEtcdHealthy: async () => undefined,
     startPostgresMember: async () => undefined,
+    replacePostgresMember: async () => ({ replaced: true }),
     waitForBootstrapClaimed: async () => 'initializing new cluster',
     waitForLeader: async () => 'pg-0',
     waitForReplicaStreaming: async () => ({ lag: 0 }),

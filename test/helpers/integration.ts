@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Docker from 'dockerode';
+import { Client } from 'pg';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
@@ -93,6 +94,18 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResul
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** Run one SQL text on a cluster as a client would: the URI from `dbaas connect` (plus its options, e.g. --ro). */
+export async function queryCluster<T extends Record<string, unknown>>(env: NodeJS.ProcessEnv, cluster: string, text: string, connectArgs: string[] = []): Promise<T[]> {
+  const uri = (await runCli(['connect', cluster, ...connectArgs], env)).stdout.trim();
+  const c = new Client({ connectionString: uri });
+  await c.connect();
+  try {
+    return (await c.query<T>(text)).rows;
+  } finally {
+    await c.end();
+  }
 }
 
 /** Containers of a cluster grouped by member label. */

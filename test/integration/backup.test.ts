@@ -12,7 +12,7 @@ import type { StanzaSummary } from '../../common/backup';
 import { scheduleIds, type BackupScheduleView } from '../../common/schedules';
 import { describeSchedule } from '../../activities/schedules';
 import { clusterNames } from '../../client/cluster-info';
-import { childEnv, runCli, startIntegration, testClusterName, type IntegrationEnv } from '../helpers/integration';
+import { childEnv, queryCluster, runCli, startIntegration, testClusterName, type IntegrationEnv } from '../helpers/integration';
 
 let env: TestWorkflowEnvironment;
 let paths: Paths;
@@ -31,14 +31,7 @@ after(async () => {
 });
 
 async function sql(text: string): Promise<void> {
-  const uri = (await runCli(['connect', B], childEnv(env, paths))).stdout.trim();
-  const c = new Client({ connectionString: uri });
-  await c.connect();
-  try {
-    await c.query(text);
-  } finally {
-    await c.end();
-  }
+  await queryCluster(childEnv(env, paths), B, text);
 }
 
 async function list(): Promise<StanzaSummary> {

@@ -12,7 +12,8 @@ import type { Paths } from '../../common/paths';
 import type { StanzaSummary } from '../../common/backup';
 import { clusterNames } from '../../client/cluster-info';
 import { clusterFootprint } from '../../activities/cluster';
-import { childEnv, runCli, startIntegration, testClusterName, type IntegrationEnv } from '../helpers/integration';
+import { LABEL_CLUSTER, repositoryVolumeName } from '../../common/names';
+import { childEnv, queryCluster, runCli, startIntegration, testClusterName, type IntegrationEnv } from '../helpers/integration';
 
 let env: TestWorkflowEnvironment;
 let paths: Paths;
@@ -33,16 +34,7 @@ after(async () => {
   await it?.stop([R, L, S]);
 });
 
-async function query<T extends Record<string, unknown>>(cluster: string, text: string): Promise<T[]> {
-  const uri = (await runCli(['connect', cluster], childEnv(env, paths))).stdout.trim();
-  const c = new Client({ connectionString: uri });
-  await c.connect();
-  try {
-    return (await c.query<T>(text)).rows;
-  } finally {
-    await c.end();
-  }
-}
+const query = <T extends Record<string, unknown>>(cluster: string, text: string): Promise<T[]> => queryCluster<T>(childEnv(env, paths), cluster, text);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ids = async (cluster: string): Promise<number[]> => (await query<{ id: number }>(cluster, 'select id from items order by id')).map((r) => r.id);
@@ -105,4 +97,17 @@ test('bad input: too early, in the future, unknown source, existing target: one 
   const started: string[] = [];
   for await (const wf of env.client.workflow.list({ query: `WorkflowId STARTS_WITH "restore:${S}:${fresh}"` })) started.push(wf.workflowId);
   assert.deepEqual(started, []);
+});
+
+test('the restored clusters do not keep the source\'s repository mounted: deleting the source works, they keep serving', async () => {
+  for (const c of [R, L]) {
+    const cs = await docker.listContainers({ all: true, filters: { label: [`${LABEL_CLUSTER}=${c}`] } });
+    const holders = cs.filter((x) => (x.Mounts ?? []).some((m) => m.Name === repositoryVolumeName(S)));
+    assert.deepEqual(holders.map((x) => x.Names[0]), [], `${c} holds ${S}'s repository`);
+  }
+  const del = await runCli(['cluster', 'delete', S], childEnv(env, paths));
+  assert.equal(del.code, 0, del.stderr + del.stdout);
+  assert.deepEqual((await docker.listVolumes({ filters: { name: [repositoryVolumeName(S)] } })).Volumes ?? [], []);
+  assert.equal((await ids(R)).length, 100);
+  assert.equal((await ids(L)).length, 149);
 });

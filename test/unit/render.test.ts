@@ -9,7 +9,7 @@ import { upServers } from '../../activities/haproxy';
 
 const passwords = { superuser: 'su-secret', replication: 'repl-secret', rewind: 'rew-secret', pooler: 'pool-secret' };
 
-function patroni(overrides: { sync?: boolean; syncStrict?: boolean; nofailover?: boolean; etcd?: string[] } = {}): Record<string, any> {
+function patroni(overrides: { sync?: boolean; syncStrict?: boolean; nofailover?: boolean; etcd?: string[]; archive?: boolean } = {}): Record<string, any> {
   return parse(
     renderPatroniConfig({
       cluster: 'orders',
@@ -20,6 +20,7 @@ function patroni(overrides: { sync?: boolean; syncStrict?: boolean; nofailover?:
       syncStrict: overrides.syncStrict,
       tags: { nofailover: overrides.nofailover ?? false, noloadbalance: false },
       passwords,
+      archive: overrides.archive ?? true,
     }),
   );
 }
@@ -121,4 +122,14 @@ test('HAProxy stats CSV: UP servers per proxy, frontends and backends ignored', 
   const up = upServers(csv);
   assert.deepEqual(up.get('rw'), ['pg-0']);
   assert.deepEqual(up.get('ro'), ['pg-1', 'pg-2']);
+});
+
+test('patroni.yml: WAL archiving into the cluster stanza, none for a cluster made with --no-backups', () => {
+  const on = patroni().bootstrap.dcs.postgresql.parameters;
+  assert.equal(on.archive_mode, 'on');
+  assert.equal(on.archive_command, 'pgbackrest --stanza=orders archive-push %p');
+  const off = patroni({ archive: false }).bootstrap.dcs.postgresql.parameters;
+  assert.equal(off.archive_mode, undefined);
+  assert.equal(off.archive_command, undefined);
+  assert.equal(off.wal_level, 'replica');
 });

@@ -53,7 +53,7 @@ test('Backup refuses --from-standby, a cluster without a leader and one without 
   for (const [arg, describe, extra, re] of [
     [{ ...input, fromStandby: true }, {}, fakes(), /--from-standby is not possible/],
     [input, { leader: null }, fakes(), /has no leader/],
-    [input, {}, fakes({ repository: false }), /created before dbaas made backup repositories/],
+    [input, {}, fakes({ repository: false }), /has no backup repository .*backup enable/],
     [{ ...input, retention: { full: 0 } }, {}, fakes(), /--retention-full must be/],
   ] as const) {
     const { f, error } = await runWithFakes(env, 'backup', arg, { describe }, { extra });

@@ -1,0 +1,81 @@
+/** EnableBackups plan with fake activities: which members are re-created, in what order, and when it switches over. */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { startTestTemporal } from '../helpers/temporal';
+import { healthyCluster } from '../helpers/fake-activities';
+import { healthySnapshot } from '../helpers/fake-switchover';
+import { rootCause, runWithFakes, type ExtraActivity } from '../helpers/run-with-fakes';
+
+let env: TestWorkflowEnvironment;
+
+before(async () => {
+  env = await startTestTemporal();
+});
+after(async () => {
+  await env?.teardown();
+});
+
+/** The repository is missing on `missing`; the switchover fakes hand the leader to pg-1. */
+const fakes = (missing: string[]): Record<string, ExtraActivity> => ({
+  membersWithoutRepository: async () => missing,
+  ensureBackupRepository: async () => undefined,
+  enableWalArchiving: async () => undefined,
+  replacePostgresMember: async (a: { member: string }) => ({ replaced: missing.includes(a.member) }),
+  createStanza: async () => ({ member: 'pg-1' }),
+  switchoverSnapshot: async () => healthySnapshot(),
+  requestSwitchover: async () => ({ outcome: 'issued', detail: 'fake' }),
+  waitForSwitchedLeader: async () => ({ leader: 'pg-1', timeline: 4, steeredHaproxy: true }),
+  undrainRwServer: async () => undefined,
+});
+
+const replaced = (calls: { name: string; arg: unknown }[]): string[] =>
+  calls.filter((c) => c.name === 'replacePostgresMember').map((c) => (c.arg as { member: string }).member);
+
+test('EnableBackups: archiving on first, replicas re-created one by one, then the leader after a switchover, then the stanza', async () => {
+  const { f, error, result } = await runWithFakes(env, 'enableBackups', { cluster: 'orders' }, {}, { extra: fakes(['pg-0', 'pg-1', 'pg-2']) });
+  assert.equal(error, undefined);
+  assert.deepEqual(result, { cluster: 'orders', recreated: ['pg-1', 'pg-2', 'pg-0'], leader: 'pg-1' });
+  const names = f.names();
+  assert.ok(names.indexOf('enableWalArchiving') < names.indexOf('replacePostgresMember'));
+  assert.deepEqual(replaced(f.calls), ['pg-1', 'pg-2', 'pg-0']);
+  // The old leader is re-created only once it no longer leads, and each replica is out of HAProxy while it restarts.
+  const switched = names.indexOf('requestSwitchover');
+  assert.ok(switched > 0);
+  assert.ok(f.calls.findIndex((c) => c.name === 'replacePostgresMember' && (c.arg as { member: string }).member === 'pg-0') > switched);
+  assert.equal(names.filter((n) => n === 'drainHaproxyServer').length, 3);
+  assert.equal(names.filter((n) => n === 'putHaproxyMemberInService').length, 3);
+  assert.equal(names[names.length - 1], 'createStanza');
+  const spec = (f.calls.find((c) => c.name === 'replacePostgresMember')?.arg as { spec: { backups: boolean } }).spec;
+  assert.equal(spec.backups, true);
+});
+
+test('EnableBackups on a cluster that has its repository moves nothing: no re-create, no switchover, stanza checked', async () => {
+  const { f, error, result } = await runWithFakes(env, 'enableBackups', { cluster: 'orders' }, {}, { extra: fakes([]) });
+  assert.equal(error, undefined);
+  assert.deepEqual(result, { cluster: 'orders', recreated: [], leader: 'pg-0' });
+  assert.deepEqual(replaced(f.calls), []);
+  assert.ok(!f.names().includes('requestSwitchover'));
+  assert.ok(f.names().includes('createStanza'));
+});
+
+test('EnableBackups with no replica able to take over re-creates the leader in place and waits for it', async () => {
+  const single = { members: [healthyCluster.members[0]], namesInUse: ['pg-0'] };
+  const { f, error, progress } = await runWithFakes(env, 'enableBackups', { cluster: 'orders' }, { describe: single }, { extra: fakes(['pg-0']) });
+  assert.equal(error, undefined);
+  assert.deepEqual(replaced(f.calls), ['pg-0']);
+  assert.ok(!f.names().includes('requestSwitchover'));
+  assert.ok(f.names().indexOf('waitForLeader') > f.names().indexOf('replacePostgresMember'));
+  assert.ok(progress.steps.some((s) => /writes pause while it restarts/.test(s.name)));
+});
+
+test('EnableBackups refuses a cluster without a leader or with a stopped member, before changing anything', async () => {
+  const stopped = { members: healthyCluster.members.map((m) => (m.name === 'pg-2' ? { ...m, running: false } : m)) };
+  for (const [describe, re] of [[{ leader: null }, /has no leader/], [stopped, /member pg-2 of orders is not running/]] as const) {
+    const { f, error } = await runWithFakes(env, 'enableBackups', { cluster: 'orders' }, { describe }, { extra: fakes(['pg-0', 'pg-1', 'pg-2']) });
+    assert.equal(rootCause(error).type, 'MemberRefused');
+    assert.match(rootCause(error).message, re);
+    assert.ok(!f.names().includes('enableWalArchiving'));
+    assert.ok(!f.names().includes('replacePostgresMember'));
+  }
+});

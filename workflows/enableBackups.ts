@@ -1,0 +1,97 @@
+/**
+ * EnableBackups: give a cluster made without backups (`create --no-backups`, or by a dbaas from
+ * before repositories) its pgBackRest repository and WAL archiving, member by member, without
+ * taking it down. Docker cannot add a mount to a container, so each member is re-created on its
+ * own data volume: replicas first, then the leader after a switchover to one of them. Run again,
+ * it only checks (every member already mounts the repository; the stanza exists).
+ */
+import { executeChild } from '@temporalio/workflow';
+import { haWorkflowIds } from '../common/names';
+import { memberPort } from '../common/ports';
+import { clusterNameKey } from '../common/search-attributes';
+import type { ClusterSpec } from '../common/spec';
+import type { EnableBackupsInput, EnableBackupsResult } from '../common/backup';
+import { quick, waits } from './activity-options';
+import { refuse } from './refusals';
+import { Steps } from './steps';
+import { switchover } from './switchover';
+
+/** A re-created member counts as caught up within this lag (Patroni's default maximum_lag_on_failover). */
+const CAUGHT_UP_BYTES = 1024 * 1024;
+
+export async function enableBackups(input: EnableBackupsInput): Promise<EnableBackupsResult> {
+  const { cluster } = input;
+  const steps = new Steps('enable-backups', cluster, ['check the cluster']);
+  const { desc, missing } = await steps.run('check the cluster', async () => {
+    const d = await quick.describeCluster(cluster);
+    if (!d.leader) refuse(`cluster ${cluster} has no leader; members can only be re-created one by one around a running leader`);
+    if (!d.ports) refuse(`cluster ${cluster} has no HAProxy endpoints`);
+    const down = d.members.find((m) => !m.running);
+    if (down) refuse(`member ${down.name} of ${cluster} is not running; start or remove it first`);
+    return { desc: d, missing: await quick.membersWithoutRepository(cluster) };
+  });
+  const leader = desc.leader!;
+  const stats = desc.ports!.stats;
+  const rw = desc.ports!.rw;
+  const spec: ClusterSpec = { name: cluster, replicas: desc.members.length - 1, ...desc.settings, backups: true };
+  // Only members without the mount are re-created: a second run (or a resumed one) moves nothing.
+  const replicas = desc.members.filter((m) => m.name !== leader && missing.includes(m.name));
+  const leaderMissing = missing.includes(leader);
+  const canTakeOver = desc.members.some((m) => m.name !== leader && !m.readOnly);
+  const members = desc.members.map((m) => m.name);
+  const readOnly = new Map(desc.members.map((m) => [m.name, m.readOnly]));
+
+  const rollSteps = (m: string): string[] => [
+    `take ${m} out of HAProxy`, `re-create ${m} with the repository`, `wait for ${m} streaming`, `put ${m} back in service in HAProxy`,
+  ];
+  const switchoverStep = `switch over from ${leader} (child workflow)`;
+  const leaderInPlace = `re-create ${leader} with the repository (no replica can take over: writes pause while it restarts)`;
+  steps.plan([
+    'create the backup repository',
+    'turn on WAL archiving (archive_mode, archive_command in the DCS config)',
+    ...replicas.flatMap((m) => rollSteps(m.name)),
+    ...(!leaderMissing ? [] : canTakeOver ? [switchoverStep, ...rollSteps(leader)] : [leaderInPlace, 'wait for a leader']),
+    'create the backup stanza (stanza-create, check)',
+  ]);
+
+  await steps.run('create the backup repository', () => quick.ensureBackupRepository(cluster));
+  // Members read it when they start: every re-created member comes up archiving.
+  await steps.run('turn on WAL archiving (archive_mode, archive_command in the DCS config)', () => quick.enableWalArchiving(cluster));
+
+  const recreated: string[] = [];
+  const replace = async (m: string): Promise<void> => {
+    const r = await quick.replacePostgresMember({ spec, member: m, nofailover: readOnly.get(m) ?? false, directPort: memberPort(rw, m) });
+    if (r.replaced) recreated.push(m);
+  };
+  /** A replica, out of HAProxy while it restarts, so no new session lands on it. */
+  const roll = async (m: string): Promise<void> => {
+    await steps.run(`take ${m} out of HAProxy`, () => quick.drainHaproxyServer({ cluster, member: m, statsPort: stats, timeoutMs: 5000 }));
+    await steps.run(`re-create ${m} with the repository`, () => replace(m));
+    await steps.run(`wait for ${m} streaming`, () => waits.waitForReplicaStreaming({ cluster, member: m, members, maxLagBytes: CAUGHT_UP_BYTES }));
+    await steps.run(`put ${m} back in service in HAProxy`, () =>
+      waits.putHaproxyMemberInService({ cluster, member: m, profile: desc.settings.profile, statsPort: stats }),
+    );
+  };
+
+  for (const m of replicas) await roll(m.name);
+  let finalLeader = leader;
+  if (!leaderMissing) {
+    // Nothing to move: the leader already mounts the repository.
+  } else if (canTakeOver) {
+    const moved = await steps.run(switchoverStep, () =>
+      executeChild(switchover, {
+        workflowId: haWorkflowIds.switchover(cluster, 'enable-backups'),
+        args: [{ cluster }],
+        typedSearchAttributes: [{ key: clusterNameKey, value: cluster }],
+      }),
+    );
+    finalLeader = moved.leader;
+    await roll(leader);
+  } else {
+    await steps.run(leaderInPlace, () => replace(leader));
+    finalLeader = await steps.run('wait for a leader', () => waits.waitForLeader({ cluster, members }));
+  }
+  // `check` proves the new leader's archive_command reaches the repository.
+  await steps.run('create the backup stanza (stanza-create, check)', () => waits.createStanza(cluster));
+  return { cluster, recreated, leader: finalLeader };
+}
