@@ -62,7 +62,7 @@ export interface FileToPut {
   gid: number;
 }
 
-function tarOf(f: FileToPut): Promise<Buffer> {
+export function tarOf(f: FileToPut): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const pack = tar.pack();
     const chunks: Buffer[] = [];

@@ -14,6 +14,8 @@ export const ErrorTypes = {
   /** A refused request about members (unknown, leader, last failover candidate, exists). */
   MemberRefused: 'MemberRefused',
   HaproxyConfigInvalid: 'HaproxyConfigInvalid',
+  /** pgBackRest restore or recovery of a new cluster's first member failed (its last lines say why). */
+  RestoreFailed: 'RestoreFailed',
 } as const;
 
 export type ErrorType = (typeof ErrorTypes)[keyof typeof ErrorTypes];

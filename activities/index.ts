@@ -20,6 +20,7 @@ import { createDcsConfigActivities } from './dcs-config';
 import { createPgbackrestActivities } from './pgbackrest';
 import { createScheduleActivities } from './schedules';
 import { createBackupCheckActivities } from './backup-checks';
+import { createRestoreActivities } from './restore';
 
 export interface ActivityDeps {
   docker: Docker;
@@ -45,6 +46,7 @@ export function createActivities({ docker, paths }: ActivityDeps) {
     ...createPgbackrestActivities(docker, paths),
     ...createScheduleActivities(),
     ...createBackupCheckActivities(paths),
+    ...createRestoreActivities(docker, paths),
   };
 }
 

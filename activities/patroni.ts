@@ -5,8 +5,7 @@ import type { Paths } from '../common/paths';
 import {
   IMAGES, LABEL_PORT_PREFIX, LABEL_SPEC, PATRONI_API_PORT, PG_PORT, containerName, labels, networkName, repositoryVolumeName, volumeName,
 } from '../common/names';
-import { PATRONI_CONFIG_PATH, DATA_ROOT, renderPatroniConfig, type RestoreBootstrap } from '../common/render/patroni';
-import { SOURCE_REPO_PATH, parseTargetTime, pgbackrestTargetTime, type RestoreFrom } from '../common/restore';
+import { PATRONI_CONFIG_PATH, DATA_ROOT, renderPatroniConfig } from '../common/render/patroni';
 import { PGBACKREST_CONFIG_DIR, PGBACKREST_CONFIG_PATH, REPO_PATH, renderPgbackrestConfig } from '../common/render/pgbackrest';
 import { readRetention } from './backup-settings';
 import { PROFILES, etcdMemberNames, type ClusterSettings, type ClusterSpec } from '../common/spec';
@@ -30,8 +29,6 @@ export interface PostgresMemberInput {
   noloadbalance?: boolean;
   /** Host port on 127.0.0.1 published to this member's PostgreSQL (direct endpoint). */
   directPort?: number;
-  /** Bootstrap this member from another cluster's backups (the first member of a restored cluster). */
-  restoreFrom?: RestoreFrom;
 }
 
 export interface WaitLeaderInput {
@@ -72,16 +69,9 @@ function describe(members: ClusterMember[]): string {
   return members.map((m) => `${m.name}=${m.role}/${m.state}`).join(' ') || 'no members registered';
 }
 
-function restoreBootstrapOf(r: RestoreFrom): RestoreBootstrap {
-  if (r.target.kind === 'latest') return { sourceStanza: r.source };
-  const ms = parseTargetTime(r.target.time);
-  if (ms === undefined) throw new Error(`bad restore target time "${r.target.time}"`);
-  return { sourceStanza: r.source, targetTime: pgbackrestTargetTime(ms) };
-}
-
 /**
- * The container startPostgresMember creates: image, labels, mounts (data volume, the cluster's
- * repository, and for a restoring first member the source's repository read-only) and files.
+ * The container startPostgresMember creates: image, labels, mounts (data volume and, unless the
+ * cluster has no backups, its repository) and files.
  */
 async function postgresContainerWanted(docker: Docker, paths: Paths, i: PostgresMemberInput): Promise<ContainerWanted> {
   const { spec, member } = i;
@@ -109,7 +99,6 @@ async function postgresContainerWanted(docker: Docker, paths: Paths, i: Postgres
     tags: { nofailover: i.nofailover ?? false, noloadbalance: i.noloadbalance ?? false },
     passwords: readClusterSecrets(paths, spec.name),
     archive: backups,
-    ...(i.restoreFrom ? { restore: restoreBootstrapOf(i.restoreFrom) } : {}),
   });
   return {
     name: containerName(spec.name, member),
@@ -126,8 +115,6 @@ async function postgresContainerWanted(docker: Docker, paths: Paths, i: Postgres
         Binds: [
           `${volume}:${DATA_ROOT}`,
           ...(backups ? [`${repository}:${REPO_PATH}`] : []),
-          // Read-only: a restored cluster can never write into its source's repository.
-          ...(i.restoreFrom ? [`${repositoryVolumeName(i.restoreFrom.source)}:${SOURCE_REPO_PATH}:ro`] : []),
         ],
         RestartPolicy: { Name: 'unless-stopped' },
         ShmSize: 256 * 1024 * 1024,
@@ -152,8 +139,8 @@ export function createPatroniActivities(docker: Docker, paths: Paths) {
     /**
      * Like startPostgresMember, but a container whose mounts differ from the wanted ones is
      * stopped gracefully (Patroni shuts PostgreSQL down and releases the leader key) and created
-     * anew on the same data volume. Used to drop a restored member's mount of its source
-     * repository, and to add the repository to a member made before backups existed.
+     * anew on the same data volume. `backup enable` uses it to add the repository to members
+     * made without one.
      */
     async replacePostgresMember(i: PostgresMemberInput): Promise<{ replaced: boolean }> {
       const wanted = await postgresContainerWanted(docker, paths, i);

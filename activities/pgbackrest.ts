@@ -5,7 +5,7 @@
  */
 import type Docker from 'dockerode';
 import type { Paths } from '../common/paths';
-import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE, containerName, labels, repositoryVolumeName } from '../common/names';
+import { DEFAULT_DATABASE, LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE, containerName, labels, repositoryVolumeName } from '../common/names';
 import { newBackups, parseBackupInfo, type BackupSummary, type BackupType, type StanzaSummary } from '../common/backup';
 import { PGBACKREST_LOG_PATH, type Retention } from '../common/render/pgbackrest';
 import { deleteRetention, readRetention, writeRetention } from './backup-settings';
@@ -15,7 +15,7 @@ import { ErrorTypes, finalError } from './errors';
 import { heartbeat, pause } from './heartbeat';
 import { clusterView, memberApi } from './patroni';
 import { patchDcsConfigAt } from './dcs-config';
-import { archiveParameters } from '../common/render/patroni';
+import { SOCKET_DIR, archiveParameters } from '../common/render/patroni';
 
 /** The member Patroni reports as running leader, or a final error. */
 async function leaderOf(docker: Docker, cluster: string): Promise<string> {
@@ -29,7 +29,9 @@ async function leaderOf(docker: Docker, cluster: string): Promise<string> {
 
 /** Run pgbackrest as postgres inside a member's container; throws with pgBackRest's own error line. */
 async function pgbackrest(docker: Docker, cluster: string, member: string, args: string[]): Promise<string> {
-  const r = await execIn(docker, containerName(cluster, member), ['pgbackrest', `--stanza=${cluster}`, ...args]);
+  // `check` may wait up to archive-timeout (60 s) for WAL to arrive: prove the wait is alive.
+  const alive = setInterval(() => heartbeat(`pgbackrest ${args[0]} on ${member}`), 2000);
+  const r = await execIn(docker, containerName(cluster, member), ['pgbackrest', `--stanza=${cluster}`, ...args]).finally(() => clearInterval(alive));
   if (r.exitCode !== 0) {
     const err = r.output.split('\n').find((l) => /ERROR:/.test(l)) ?? r.output.trim().split('\n').pop() ?? '';
     throw new Error(`pgbackrest ${args.join(' ')} on ${member} failed (exit ${r.exitCode}): ${err.replace(/^.*ERROR:\s*/, '')}`);
@@ -89,9 +91,17 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
       await patchDcsConfigAt(api, { postgresql: { parameters: archiveParameters(cluster) } });
     },
 
-    /** Push the WAL written so far into the repository (`check` switches the segment and waits for it to be archived). */
+    /**
+     * Push the WAL written so far into the repository (`check` switches the segment and waits for
+     * it to be archived). First one empty transaction commits (it takes a transaction id and
+     * changes no data): recovery to a time stops at the first commit after it, and PostgreSQL 15
+     * refuses to end recovery short of its target, so on a quiet database a target of "just now"
+     * would otherwise be unreachable.
+     */
     async archiveCurrentWal(cluster: string): Promise<{ member: string }> {
       const member = await leaderOf(docker, cluster);
+      const commit = await execIn(docker, containerName(cluster, member), ['psql', '-h', SOCKET_DIR, '-d', DEFAULT_DATABASE, '-XAtqc', 'select pg_current_xact_id()']);
+      if (commit.exitCode !== 0) throw new Error(`empty commit on ${member} failed: ${commit.output.trim()}`);
       await pgbackrest(docker, cluster, member, ['check']);
       return { member };
     },
@@ -129,13 +139,34 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
      */
     async runBackup(i: RunBackupInput): Promise<BackupSummary> {
       const retention = readRetention(paths, i.cluster);
-      let started: { member: string; at: number } | undefined;
+      let started: { member: string; at: number; exec?: Docker.Exec } | undefined;
+      let progress = '';
+      let lastInfoAt = 0;
       for (;;) {
+        // The exec this attempt started: its end is seen within 250 ms (a Docker call, not a
+        // process in the container); `info` is read only every 2 s meanwhile, for the progress.
+        if (started?.exec) {
+          const state = await started.exec.inspect();
+          if (state.Running) {
+            if (Date.now() - lastInfoAt > 2000) {
+              lastInfoAt = Date.now();
+              progress = (await stanzaInfo(docker, i.cluster, started.member).catch(() => undefined))?.progress ?? progress;
+            }
+            heartbeat(`backup running on ${started.member}${progress ? `: ${progress}` : ''}`);
+            await pause(250);
+            continue;
+          }
+          if (state.ExitCode !== 0) {
+            throw new Error(`the ${i.type} backup on ${started.member} failed (exit ${state.ExitCode}): ${await lastBackupError(docker, i.cluster, started.member)}`);
+          }
+          started.exec = undefined;
+        }
         const member = started?.member ?? (await leaderOf(docker, i.cluster));
         const info = await stanzaInfo(docker, i.cluster, member);
         const fresh = newBackups(i.before, info.backups);
         if (fresh.length > 0) return fresh[fresh.length - 1];
         if (info.backupRunning) {
+          // A backup an earlier attempt started (this worker has no handle on it): wait for it.
           heartbeat(`backup running on ${member}${info.progress ? `: ${info.progress}` : ''}`);
         } else if (!started) {
           const args = [
@@ -151,8 +182,9 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
           // its socket to docker.sock stays open and keeps the worker's process from exiting.
           const response = (await exec.start({ Detach: true })) as unknown as { destroy?: () => void } | undefined;
           response?.destroy?.();
-          started = { member, at: Date.now() };
+          started = { member, at: Date.now(), exec };
           heartbeat(`started a ${i.type} backup on ${member}`);
+          continue;
         } else if (Date.now() - started.at > 15_000) {
           // Not running, nothing new: the backup this attempt started has failed.
           throw new Error(`the ${i.type} backup on ${started.member} failed: ${await lastBackupError(docker, i.cluster, started.member)}`);

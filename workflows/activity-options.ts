@@ -2,7 +2,7 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 
-const FINAL_ERRORS = ['ResourceConflict', 'ClusterExists', 'ClusterNotFound', 'NoPortsAvailable', 'SecretsMissing', 'MemberRefused', 'HaproxyConfigInvalid'];
+const FINAL_ERRORS = ['ResourceConflict', 'ClusterExists', 'ClusterNotFound', 'NoPortsAvailable', 'SecretsMissing', 'MemberRefused', 'HaproxyConfigInvalid', 'RestoreFailed'];
 
 /** Docker create/start calls take seconds; a short timeout lets a crashed worker's step retry quickly. */
 export const quick = proxyActivities<Activities>({

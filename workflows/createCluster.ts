@@ -13,7 +13,7 @@ import {
   PROFILES, SpecError, etcdMemberNames, memberNames, syncModeOf, validateSpec,
   type ConnectionInfo, type CreateClusterInput,
 } from '../common/spec';
-import { cleanup, quick, waits } from './activity-options';
+import { cleanup, longRunning, quick, waits } from './activity-options';
 import { clusterWatch } from './clusterWatch';
 import { Steps } from './steps';
 
@@ -43,12 +43,13 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
     'create network',
     ...(backups ? ['create the backup repository'] : []),
     `start etcd (${etcd.join(', ')})`,
+    ...(restoreSource ? [restoreStep(first, restoreSource)] : []),
     `start ${first}`,
     'wait for etcd quorum',
     `wait for ${first} to claim the bootstrap`,
-    ...(restoreSource ? [`wait for ${first} to restore from ${restoreSource} and promote`, `restart ${first} without ${restoreSource}'s repository`] : []),
     ...replicas.map((m) => `start ${m}`),
     'wait for a leader',
+    ...(restoreSource ? ['remove the restore helper'] : []),
     `start ${HAPROXY_MEMBER}`,
     'start pgbouncer (rw, ro)',
     ...replicas.map((m) => `wait for ${m} streaming`),
@@ -69,33 +70,34 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
       steps.run('create network', () => quick.createClusterNetwork(cluster)),
       backups ? steps.run('create the backup repository', () => quick.ensureBackupRepository(cluster)) : undefined,
     ]);
-    await steps.run(`start etcd (${etcd.join(', ')})`, () =>
-      Promise.all(etcd.map((m) => quick.startEtcdMember({ cluster, member: m, members: etcd }))),
-    );
+    await Promise.all([
+      steps.run(`start etcd (${etcd.join(', ')})`, () =>
+        Promise.all(etcd.map((m) => quick.startEtcdMember({ cluster, member: m, members: etcd }))),
+      ),
+      // A restored cluster's first member gets its data from a one-shot helper before it starts:
+      // Patroni then takes the promoted data directory over as the new cluster's leader.
+      input.restoreFrom
+        ? steps.run(restoreStep(first, input.restoreFrom.source), () =>
+          longRunning.restoreMemberData({ cluster, member: first, restoreFrom: input.restoreFrom! }),
+        )
+        : undefined,
+    ]);
     // Patroni waits for etcd by itself, so the first member starts while etcd forms its quorum.
     await Promise.all([
       steps.run(`start ${first}`, () =>
-        quick.startPostgresMember({ spec: input, member: first, directPort: memberPort(ports.rw, first), ...(input.restoreFrom ? { restoreFrom: input.restoreFrom } : {}) }),
+        quick.startPostgresMember({ spec: input, member: first, directPort: memberPort(ports.rw, first) }),
       ),
       steps.run('wait for etcd quorum', () => waits.waitForEtcdHealthy({ cluster, members: etcd })),
     ]);
     // Only the first member may bootstrap (a predictable leader, no race for the initialize key);
     // once it holds the key, replicas can start: they wait for the leader and clone from it.
     await steps.run(`wait for ${first} to claim the bootstrap`, () => waits.waitForBootstrapClaimed({ cluster, member: first }));
-    if (restoreSource) {
-      // The first member replays the source's backup and WAL: allow it (nearly) the activity's whole time.
-      await steps.run(`wait for ${first} to restore from ${restoreSource} and promote`, () =>
-        waits.waitForLeader({ cluster, members: [first], timeoutMs: 11 * 60_000 }),
-      );
-      // The source's repository was mounted only for the restore. Without this, deleting the
-      // source fails ("volume in use") for as long as this cluster lives. Replicas start after
-      // it, so none clones from a member that is about to stop.
-      await steps.run(`restart ${first} without ${restoreSource}'s repository`, () =>
-        quick.replacePostgresMember({ spec: input, member: first, directPort: memberPort(ports.rw, first) }),
-      );
-    }
     const [leader] = await Promise.all([
-      steps.run('wait for a leader', () => waits.waitForLeader({ cluster, members })),
+      (async () => {
+        const l = await steps.run('wait for a leader', () => waits.waitForLeader({ cluster, members }));
+        if (restoreSource) await steps.run('remove the restore helper', () => quick.removeRestoreHelper(cluster));
+        return l;
+      })(),
       ...replicas.map((m) => steps.run(`start ${m}`, () => quick.startPostgresMember({ spec: input, member: m, directPort: memberPort(ports.rw, m) }))),
     ]);
     // HAProxy and the poolers start while the replicas clone, not during the leader's initdb
@@ -155,6 +157,10 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
     }
     throw err;
   }
+}
+
+function restoreStep(member: string, source: string): string {
+  return `restore ${member}'s data from ${source}'s backups (one-shot helper container)`;
 }
 
 /**

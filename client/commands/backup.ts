@@ -1,5 +1,4 @@
 /** `dbaas backup run|list`: pgBackRest backups of a cluster. */
-import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { isBackupType, retentionProblem, type BackupSummary, type BackupType, type EnableBackupsResult, type VerifyBackupResult } from '../../common/backup';
 import { backupWorkflowIds } from '../../common/names';
@@ -11,6 +10,7 @@ import { clusterNames } from '../cluster-info';
 import { connectDocker, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
 import { follow, startOrAttach } from './cluster';
+import { table } from '../table';
 import type { Client } from '@temporalio/client';
 import { cronProblem, type BackupScheduleView } from '../../common/schedules';
 import { listBackupSchedules, upsertBackupSchedule } from '../../activities/schedules';
@@ -90,7 +90,11 @@ export async function backupEnableCommand(cluster: string): Promise<void> {
 export async function backupListCommand(cluster: string, o: { json: boolean }): Promise<void> {
   const docker = await connectDocker();
   if (!(await clusterNames(docker)).includes(cluster)) throw new UsageError(`no cluster named ${cluster}`);
-  const status = await createPgbackrestActivities(docker, resolvePaths()).backupStatus(cluster);
+  const pgbackrest = createPgbackrestActivities(docker, resolvePaths());
+  if (!(await pgbackrest.clusterHasRepository(cluster))) {
+    throw new UsageError(`cluster ${cluster} has no backup repository (made with --no-backups, or before dbaas made them); \`dbaas backup enable ${cluster}\` adds it`);
+  }
+  const status = await pgbackrest.backupStatus(cluster);
   if (o.json) {
     console.log(JSON.stringify(status, null, 2));
     return;
@@ -98,7 +102,7 @@ export async function backupListCommand(cluster: string, o: { json: boolean }): 
   console.log(`stanza ${status.stanza}: ${status.status}${status.backupRunning ? ` (a backup is running${status.progress ? `, ${status.progress}` : ''})` : ''}` +
     (status.archiveMax ? `; WAL archived ${status.archiveMin} … ${status.archiveMax}` : ''));
   if (status.backups.length === 0) return;
-  const t = new Table({ head: ['label', 'type', 'started (UTC)', 'duration', 'data', 'repository', 'WAL start', 'WAL stop', 'based on'] });
+  const t = table(['label', 'type', 'started (UTC)', 'duration', 'data', 'repository', 'WAL start', 'WAL stop', 'based on']);
   for (const b of status.backups) {
     t.push([b.label, b.type, b.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), `${b.durationS} s`, mb(b.databaseBytes), mb(b.repositoryBytes), b.walStart, b.walStop, b.prior ?? '']);
   }
@@ -155,7 +159,7 @@ export async function scheduleListCommand(cluster: string, o: { json: boolean })
       console.log(`cluster ${cluster} has no backup schedule`);
       return;
     }
-    const t = new Table({ head: ['schedule', 'type', 'cron (UTC)', 'state', 'next run', 'last run'] });
+    const t = table(['schedule', 'type', 'cron (UTC)', 'state', 'next run', 'last run']);
     for (const v of all) {
       const last = v.recentRuns[v.recentRuns.length - 1];
       t.push([v.id, v.type, v.cron, v.paused ? `paused${v.note ? ` (${v.note})` : ''}` : 'active', v.nextRuns[0] ?? '-', last ? `${last.scheduledAt} ${last.workflowId}` : '-']);

@@ -1,5 +1,5 @@
 /** `dbaas cluster create|list|status|delete`: start workflows, follow them, print. */
-import Table from 'cli-table3';
+import { table } from '../table';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandle, type WorkflowStartOptions } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { Workflow } from '@temporalio/common';
@@ -197,13 +197,6 @@ export async function statusCommand(name: string, o: { json: boolean }): Promise
     return;
   }
   printStatus(s, settings);
-}
-
-/** Colours only on a terminal, so piped output and logs stay plain text. */
-function table(head: string[]): Table.Table {
-  return process.stdout.isTTY
-    ? new Table({ head })
-    : new Table({ head, style: { head: [], border: [] } });
 }
 
 function printStatus(s: ClusterStatus, settings: DcsSettingsView | null): void {

@@ -2,7 +2,7 @@
  * `dbaas cluster events NAME [--json]`: the ClusterWatch's event log (its `events` query).
  * `dbaas cluster watch NAME`: start the watch for a cluster that has none (created before it existed).
  */
-import Table from 'cli-table3';
+import { table } from '../table';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { describeCluster } from '../../activities/cluster';
@@ -36,9 +36,7 @@ function printEvents(events: ClusterEvent[]): void {
     console.log('no events yet');
     return;
   }
-  const t = process.stdout.isTTY
-    ? new Table({ head: ['time', 'event', 'member', 'detail'] })
-    : new Table({ head: ['time', 'event', 'member', 'detail'], style: { head: [], border: [] } });
+  const t = table(['time', 'event', 'member', 'detail']);
   for (const e of events) t.push([e.at, e.kind, e.member ?? '', e.message]);
   console.log(t.toString());
 }

@@ -2,7 +2,6 @@
 import { stringify } from 'yaml';
 import type { HaProfile } from '../spec';
 import { archiveCommand } from './pgbackrest';
-import { SOURCE_REPO_PATH } from '../restore';
 import {
   ETCD_CLIENT_PORT, PATRONI_API_PORT, PATRONI_NAMESPACE, PG_PORT,
   REPLICATION_USER, REWIND_USER, SUPERUSER, containerName, etcdHostList,
@@ -36,16 +35,8 @@ export interface PatroniRenderInput {
   syncStrict?: boolean;
   tags: PatroniMemberTags;
   passwords: ClusterPasswords;
-  /** Bootstrap from another cluster's backups instead of initdb (the first member of a restored cluster). */
-  restore?: RestoreBootstrap;
   /** WAL archiving into the cluster's stanza (false: a cluster made with --no-backups). */
   archive: boolean;
-}
-
-export interface RestoreBootstrap {
-  sourceStanza: string;
-  /** pgBackRest --target time; undefined restores to the end of the archived WAL (--latest). */
-  targetTime?: string;
 }
 
 /** PostgreSQL parameters every member starts with (bootstrap DCS copy; Patroni keeps them in sync). */
@@ -70,25 +61,6 @@ export const BASE_PARAMETERS: Record<string, string | number> = {
  */
 export function archiveParameters(stanza: string): Record<string, string> {
   return { archive_mode: 'on', archive_command: archiveCommand(stanza), archive_timeout: '60s' };
-}
-
-/**
- * Patroni custom bootstrap from another cluster's pgBackRest repository (mounted read-only at
- * SOURCE_REPO_PATH, so the new cluster can never push into the source's stanza). pgBackRest
- * restores the backup and writes restore_command and the recovery target into
- * postgresql.auto.conf; Patroni keeps them (keep_existing_recovery_conf), PostgreSQL replays WAL
- * to the target and promotes, and the member becomes the new cluster's leader.
- */
-export function restoreBootstrap(r: RestoreBootstrap): Record<string, unknown> {
-  const target = r.targetTime === undefined ? [] : ['--type=time', `"--target=${r.targetTime}"`, '--target-action=promote'];
-  const command = [
-    'pgbackrest', `--stanza=${r.sourceStanza}`, `--repo1-path=${SOURCE_REPO_PATH}`, `--pg1-path=${DATA_DIR}`,
-    '--delta', ...target, 'restore',
-  ].join(' ');
-  return {
-    method: 'pgbackrest',
-    pgbackrest: { command, keep_existing_recovery_conf: true, no_params: true },
-  };
 }
 
 export function renderPatroniConfig(i: PatroniRenderInput): string {
@@ -120,7 +92,6 @@ export function renderPatroniConfig(i: PatroniRenderInput): string {
         },
       },
       initdb: [{ encoding: 'UTF8' }, { locale: 'C.UTF-8' }, 'data-checksums', { 'auth-host': 'scram-sha-256' }, { 'auth-local': 'peer' }],
-      ...(i.restore ? restoreBootstrap(i.restore) : {}),
     },
     postgresql: {
       listen: `0.0.0.0:${PG_PORT}`,

@@ -1,9 +1,9 @@
-/** Restore target times and whether the source's backups reach them; the custom bootstrap. */
+/** Restore target times and whether the source's backups reach them; the restore helper's script and SQL. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BackupSummary } from '../../common/backup';
 import { parseTargetTime, pgbackrestTargetTime, restoreTargetProblem } from '../../common/restore';
-import { restoreBootstrap } from '../../common/render/patroni';
+import { renderRestoreScript, renderRolesSql } from '../../common/render/restore';
 
 const backup = (label: string, stoppedAt: string): BackupSummary => ({
   label, type: 'full', startedAt: stoppedAt, stoppedAt, durationS: 5, databaseBytes: 1, repositoryBytes: 1,
@@ -30,13 +30,24 @@ test('a target must lie after the end of the earliest backup and not in the futu
   assert.match(restoreTargetProblem({ kind: 'latest' }, [], now) ?? '', /no backup/);
 });
 
-test('custom bootstrap: pgBackRest restore from the source stanza in the read-only mount, recovery kept', () => {
-  const b = restoreBootstrap({ sourceStanza: 'orders', targetTime: '2026-11-23 10:30:00.000+00' }) as { method: string; pgbackrest: { command: string; keep_existing_recovery_conf: boolean; no_params: boolean } };
-  assert.equal(b.method, 'pgbackrest');
-  assert.match(b.pgbackrest.command, /--stanza=orders --repo1-path=\/var\/lib\/pgbackrest-source/);
-  assert.match(b.pgbackrest.command, /--type=time "--target=2026-11-23 10:30:00.000\+00" --target-action=promote restore$/);
-  assert.equal(b.pgbackrest.keep_existing_recovery_conf, true);
-  assert.equal(b.pgbackrest.no_params, true);
-  const latest = restoreBootstrap({ sourceStanza: 'orders' }) as { pgbackrest: { command: string } };
-  assert.doesNotMatch(latest.pgbackrest.command, /--type=time/);
+test('restore helper script: pgBackRest restore from the source stanza in the read-only mount, then recovery with archiving off', () => {
+  const script = renderRestoreScript({ sourceStanza: 'orders', targetTime: '2026-11-23 10:30:00.000+00' });
+  assert.match(script, /^set -eu$/m);
+  assert.match(script, /pgbackrest --stanza=orders --repo1-path=\/var\/lib\/pgbackrest-source --pg1-path=\/var\/lib\/dbaas\/pgdata .*--delta .*--type=time "--target=2026-11-23 10:30:00.000\+00" --target-action=promote restore/);
+  // Never pushes WAL anywhere while it recovers; pg_ctl -w returns only once promoted (no hot standby).
+  assert.match(script, /pg_ctl -D \/var\/lib\/dbaas\/pgdata .*-c archive_mode=off -c hot_standby=off -c listen_addresses=''.* start/);
+  assert.match(script, /until psql .*-c 'select 1'/);
+  assert.ok(script.indexOf('-f /tmp/dbaas-roles.sql') < script.indexOf('rm -f /tmp/dbaas-roles.sql'));
+  assert.match(script, /-m fast -w -t 600 stop/);
+  assert.match(script, /rm -f \/var\/lib\/dbaas\/pgdata\/patroni.dynamic.json/, "the source's cached DCS config must not seed the new cluster's");
+  assert.doesNotMatch(renderRestoreScript({ sourceStanza: 'orders' }), /--type=time/);
+});
+
+test('restore helper SQL: the new cluster\'s passwords for the roles Patroni uses, pgBackRest\'s recovery settings reset', () => {
+  const sql = renderRolesSql({ superuser: "s'1", replication: 'r2', rewind: 'w3', pooler: 'p4' });
+  assert.match(sql, /^ALTER ROLE postgres PASSWORD 's''1';$/m);
+  assert.match(sql, /^ALTER ROLE replicator PASSWORD 'r2';$/m);
+  assert.match(sql, /^ALTER ROLE rewinder PASSWORD 'w3';$/m);
+  assert.doesNotMatch(sql, /p4/, 'the pooler role is set by the pooler step');
+  for (const s of ['restore_command', 'recovery_target_time', 'recovery_target_action']) assert.match(sql, new RegExp(`^ALTER SYSTEM RESET ${s};$`, 'm'));
 });

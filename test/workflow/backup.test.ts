@@ -71,8 +71,11 @@ test('VerifyBackup: restore to the counts\' moment into a scratch cluster, compa
   assert.match(r.scratchCluster, /^vfy-[0-9a-f]{8}$/);
   assert.deepEqual(r.mismatches, []);
   assert.equal(r.countsCompared, true);
-  const start = f.calls.find((c) => c.name === 'startPostgresMember')?.arg as { restoreFrom?: { source: string; target: unknown } };
-  assert.deepEqual(start.restoreFrom, { source: 'orders', target: { kind: 'time', time: '2026-11-23 12:00:06.000+00' } });
+  const restored = f.calls.find((c) => c.name === 'restoreMemberData')?.arg as { member: string; restoreFrom?: { source: string; target: unknown } };
+  assert.equal(restored.member, 'pg-0');
+  assert.deepEqual(restored.restoreFrom, { source: 'orders', target: { kind: 'time', time: '2026-11-23 12:00:06.000+00' } });
+  assert.ok(f.names().indexOf('restoreMemberData') < f.names().indexOf('startPostgresMember'), 'the data is restored before the member starts');
+  assert.ok(f.names().includes('removeRestoreHelper'));
   assert.ok(!f.names().includes('runBackup'), 'a scratch cluster takes no first backup');
   assert.ok(f.names().indexOf('removeCluster') > f.names().indexOf('countRowsNow'), 'the scratch cluster is deleted after the check');
 });

@@ -1,0 +1,115 @@
+/**
+ * Point-in-time restore of a new cluster's first member: a one-shot helper container mounts the
+ * source's repository read-only and the member's data volume, restores, recovers to the target,
+ * promotes, sets the new cluster's passwords and stops. The member's own container (started
+ * next, by startPostgresMember) never mounts the source's repository.
+ */
+import * as path from 'node:path';
+import type Docker from 'dockerode';
+import type { Paths } from '../common/paths';
+import { IMAGES, containerName, labels, repositoryVolumeName, volumeName } from '../common/names';
+import { DATA_ROOT } from '../common/render/patroni';
+import { ROLES_SQL_PATH, renderRestoreScript, renderRolesSql, type RestoreRequest } from '../common/render/restore';
+import { SOURCE_REPO_PATH, parseTargetTime, pgbackrestTargetTime, type RestoreFrom } from '../common/restore';
+import { ensureVolume, isNotFound, tarOf } from './docker';
+import { ErrorTypes, finalError } from './errors';
+import { heartbeat, pause } from './heartbeat';
+import { readClusterSecrets } from './secrets';
+
+/** uid/gid of postgres in docker/postgres/Dockerfile. */
+const POSTGRES_UID = 999;
+export const RESTORE_HELPER = 'restore';
+
+function requestOf(r: RestoreFrom): RestoreRequest {
+  if (r.target.kind === 'latest') return { sourceStanza: r.source };
+  const ms = parseTargetTime(r.target.time);
+  if (ms === undefined) throw finalError(ErrorTypes.RestoreFailed, `bad restore target time "${r.target.time}"`);
+  return { sourceStanza: r.source, targetTime: pgbackrestTargetTime(ms) };
+}
+
+async function logTail(ct: Docker.Container): Promise<string> {
+  const raw = (await ct.logs({ stdout: true, stderr: true, tail: 30 })) as unknown as Buffer;
+  // Docker multiplexes stdout/stderr in 8-byte framed chunks; strip the headers.
+  const lines: string[] = [];
+  for (let i = 0; i + 8 <= raw.length;) {
+    const size = raw.readUInt32BE(i + 4);
+    lines.push(raw.subarray(i + 8, i + 8 + size).toString('utf8'));
+    i += 8 + size;
+  }
+  const all = lines.join('').trim().split('\n').filter(Boolean);
+  // PostgreSQL's FATAL line says why recovery stopped; the lines after it are the shutdown.
+  const telling = all.filter((l) => /FATAL|ERROR|PANIC|did not reach|failed/.test(l));
+  return (telling.length > 0 ? telling : all).slice(-4).join(' / ');
+}
+
+export interface RestoreMemberInput {
+  cluster: string;
+  member: string;
+  restoreFrom: RestoreFrom;
+}
+
+export function createRestoreActivities(docker: Docker, paths: Paths) {
+  return {
+    /**
+     * Restore the member's data volume from the source's backups, to the target, promoted.
+     * Idempotent: the helper container is the record. Running: wait for it. Exited 0: done.
+     * Exited otherwise: removed, and a final error with its last lines (a retry would only
+     * repeat what failed). It stays after success until removeRestoreHelper.
+     */
+    async restoreMemberData(i: RestoreMemberInput): Promise<{ seconds: number }> {
+      const name = containerName(i.cluster, RESTORE_HELPER);
+      const started = Date.now();
+      let ct = docker.getContainer(name);
+      let info: Docker.ContainerInspectInfo | undefined;
+      try {
+        info = await ct.inspect();
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+      if (!info) {
+        const volume = volumeName(i.cluster, i.member);
+        await ensureVolume(docker, volume, labels(i.cluster, 'postgres', i.member));
+        const request = requestOf(i.restoreFrom);
+        ct = await docker.createContainer({
+          name,
+          Image: IMAGES.postgres,
+          User: 'postgres',
+          Entrypoint: ['sh', '-c'],
+          Cmd: [renderRestoreScript(request)],
+          Labels: labels(i.cluster, 'backup', RESTORE_HELPER),
+          HostConfig: {
+            // It needs no network: it restores from a mounted volume and listens on a socket only.
+            NetworkMode: 'none',
+            Binds: [`${volume}:${DATA_ROOT}`, `${repositoryVolumeName(i.restoreFrom.source)}:${SOURCE_REPO_PATH}:ro`],
+            ShmSize: 256 * 1024 * 1024,
+          },
+        });
+        const sql = renderRolesSql(readClusterSecrets(paths, i.cluster));
+        await ct.putArchive(await tarOf({ dir: path.posix.dirname(ROLES_SQL_PATH), name: path.posix.basename(ROLES_SQL_PATH), content: sql, mode: 0o600, uid: POSTGRES_UID, gid: POSTGRES_UID }), { path: path.posix.dirname(ROLES_SQL_PATH) });
+        await ct.start();
+      } else if (!info.State.Running && info.State.Status === 'created') {
+        await ct.start();
+      }
+      for (;;) {
+        const s = (await ct.inspect()).State;
+        if (!s.Running && s.Status !== 'created') {
+          if (s.ExitCode === 0) return { seconds: Math.round((Date.now() - started) / 100) / 10 };
+          const tail = await logTail(ct).catch(() => '');
+          await ct.remove({ force: true }).catch(() => undefined);
+          throw finalError(ErrorTypes.RestoreFailed, `restore of ${i.member} from ${i.restoreFrom.source} failed (exit ${s.ExitCode}): ${tail}`);
+        }
+        heartbeat(`restoring ${i.member} from ${i.restoreFrom.source}: ${Math.round((Date.now() - started) / 1000)} s`);
+        await pause(200);
+      }
+    },
+
+    /** The helper has done its work once the member runs on the restored data. */
+    async removeRestoreHelper(cluster: string): Promise<void> {
+      try {
+        await docker.getContainer(containerName(cluster, RESTORE_HELPER)).remove({ force: true });
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    },
+  };
+}
