@@ -26,6 +26,6 @@ export const cleanup = proxyActivities<Activities>({
 /** A backup or restore of a large database takes long: a generous limit, and a heartbeat that proves the wait is alive. */
 export const longRunning = proxyActivities<Activities>({
   startToCloseTimeout: '6 hours',
-  heartbeatTimeout: '30 seconds',
+  heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: FINAL_ERRORS },
 });

@@ -1,7 +1,8 @@
 /**
  * A worker killed mid-operation must not matter: SIGKILL the worker (a child process) while
- * CreateCluster waits for the replicas, start a new worker, and the workflow completes with
- * exactly one container per member.
+ * CreateCluster waits for the replicas (or AddReplica clones, a backup runs, a restore helper
+ * restores), start a new worker, and the workflow completes with exactly one container per
+ * member and one backup or restore.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +10,7 @@ import * as path from 'node:path';
 import Docker from 'dockerode';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ChildProcess } from 'node:child_process';
-import { TASK_QUEUE, backupWorkflowIds, containerName, replicaWorkflowIds, workflowIds } from '../../common/names';
+import { TASK_QUEUE, backupWorkflowIds, containerName, replicaWorkflowIds, restoreWorkflowIds, workflowIds } from '../../common/names';
 import type { BackupSummary, StanzaSummary } from '../../common/backup';
 import { execIn } from '../../activities/docker';
 import type { AddReplicaResult } from '../../common/replicas';
@@ -26,6 +27,7 @@ let env: TestWorkflowEnvironment;
 let paths: Paths;
 const docker = new Docker();
 const C = testClusterName('crash');
+const R = testClusterName('crashr');
 const workers: ChildProcess[] = [];
 
 before(async () => {
@@ -37,7 +39,7 @@ before(async () => {
 after(async () => {
   for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGTERM');
   const survivor = startChildWorker(env, paths, path.join(paths.home, 'worker-cleanup.log'));
-  await runCli(['cluster', 'delete', C], childEnv(env, paths));
+  for (const c of [R, C]) await runCli(['cluster', 'delete', c], childEnv(env, paths));
   survivor.kill('SIGTERM');
   await env?.teardown();
 });
@@ -141,5 +143,34 @@ test('SIGKILL of the worker during a backup: a new worker finishes the workflow,
   const history = await handle.fetchHistory();
   const runs = (history.events ?? []).filter((ev) => ev.activityTaskScheduledEventAttributes?.activityType?.name === 'runBackup');
   assert.equal(runs.length, 1, 'the backup step was scheduled once (and retried, not restarted)');
+  workers[workers.length - 1].kill('SIGTERM');
+});
+
+test('SIGKILL of the worker while the restore helper runs: a new worker finishes the restore, one helper, all the data', async () => {
+  workers.push(startChildWorker(env, paths, path.join(paths.home, 'worker-6.log')));
+  const handle = await env.client.workflow.start('restorePitr', {
+    taskQueue: TASK_QUEUE,
+    workflowId: restoreWorkflowIds.restore(C, R),
+    args: [{ source: C, into: R, target: { kind: 'latest' }, replicas: 0, sync: false, profile: 'fast', etcdMembers: 1, firstBackup: false }],
+    typedSearchAttributes: [{ key: clusterNameKey, value: R }],
+  });
+  const helper = docker.getContainer(containerName(R, 'restore'));
+  const deadline = Date.now() + 120_000;
+  while (!(await helper.inspect().then((i) => i.State.Running, () => false))) {
+    assert.ok(Date.now() < deadline, 'the restore helper never ran');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const current = workers[workers.length - 1];
+  current.kill('SIGKILL');
+  await new Promise((r) => current.once('exit', r));
+  workers.push(startChildWorker(env, paths, path.join(paths.home, 'worker-7.log')));
+  await handle.result();
+
+  const count = await execIn(docker, containerName(R, 'pg-0'), ['psql', '-h', '/var/run/postgresql', '-d', 'postgres', '-XAtc', 'select count(*) from pgbench_accounts']);
+  assert.equal(count.output.trim(), '1000000', 'every row of the source');
+  assert.deepEqual(Object.fromEntries([...(await containersByMember(docker, R))].sort()), { 'etcd-0': 1, haproxy: 1, 'pg-0': 1, 'pgbouncer-ro': 1, 'pgbouncer-rw': 1 }, 'one container per member, the helper removed');
+  const child = await env.client.workflow.getHandle(workflowIds.createCluster(R)).fetchHistory();
+  const runs = (child.events ?? []).filter((ev) => ev.activityTaskScheduledEventAttributes?.activityType?.name === 'restoreMemberData');
+  assert.equal(runs.length, 1, 'the restore step was scheduled once (and retried, not restarted)');
   workers[workers.length - 1].kill('SIGTERM');
 });
