@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import type Docker from 'dockerode';
 import type { Paths } from '../common/paths';
 import {
-  LABEL_CLUSTER, LABEL_MEMBER, LABEL_PORT_PREFIX, LABEL_ROLE,
+  LABEL_CLUSTER, LABEL_MEMBER, LABEL_PORT_PREFIX, LABEL_ROLE, repositoryVolumeName,
 } from '../common/names';
 import { portsFromBase } from '../common/ports';
 import type { ClusterPorts } from '../common/spec';
@@ -28,6 +28,8 @@ export interface ClusterStatus {
   members: MemberStatus[];
   etcd: { name: string; state: string }[];
   haproxy: { state: string } | null;
+  /** Whether the members mount the cluster's backup repository: all (on), none (off), some (an interrupted `backup enable`). */
+  backups: 'on' | 'off' | 'partial';
   endpoints: {
     rw: { host: string; port: number };
     ro: { host: string; port: number };
@@ -87,12 +89,14 @@ export async function clusterStatus(docker: Docker, paths: Paths, cluster: strin
   });
   const hap = cs.find((c) => c.Labels[LABEL_ROLE] === 'haproxy');
   const ports = await clusterPorts(docker, paths, cluster);
+  const mounting = pg.filter((c) => (c.Mounts ?? []).some((m) => m.Name === repositoryVolumeName(cluster))).length;
   return {
     name: cluster,
     leader: view.find((v) => v.role === 'leader')?.name ?? null,
     members,
     etcd: cs.filter((c) => c.Labels[LABEL_ROLE] === 'etcd').map((c) => ({ name: c.Labels[LABEL_MEMBER] ?? '', state: c.State })),
     haproxy: hap ? { state: hap.State } : null,
+    backups: mounting === 0 ? 'off' : mounting === pg.length ? 'on' : 'partial',
     endpoints: ports
       ? {
           rw: { host: '127.0.0.1', port: ports.rw },

@@ -119,6 +119,7 @@ test('cluster status --json shows members, roles (one sync_standby with --sync),
   assert.ok(s.members.slice(1).every((m) => m.lag === 0));
   assert.equal(s.endpoints?.rw.port, infos.get(A)?.ports.rw);
   assert.equal(s.endpoints?.ro.port, infos.get(A)?.ports.ro);
+  assert.equal(s.backups, 'on', 'every member mounts the backup repository');
   const table = await runCli(['cluster', 'status', A], childEnv(env, paths));
   assert.match(table.stdout, /pg-0\s.*leader.*running/);
   const list = await runCli(['cluster', 'list', '--json'], childEnv(env, paths));

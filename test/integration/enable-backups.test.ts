@@ -41,6 +41,7 @@ test('create --no-backups: no repository, no archiving; backup run says how to e
   assert.equal(made.code, 0, made.stderr + made.stdout);
   assert.deepEqual([...(await members()).values()].map(([, mounted]) => mounted), [false, false]);
   assert.deepEqual((await docker.listVolumes({ filters: { name: [repositoryVolumeName(E)] } })).Volumes ?? [], []);
+  assert.equal(JSON.parse((await runCli(['cluster', 'status', E, '--json'], e)).stdout).backups, 'off');
   assert.equal((await query<{ archive_mode: string }>([], 'show archive_mode'))[0].archive_mode, 'off');
   const r = await runCli(['backup', 'run', E], e);
   assert.equal(r.code, 2, r.stdout + r.stderr);
@@ -63,6 +64,7 @@ test('backup enable: every member re-created with the repository, the leader aft
     assert.notEqual(id, before.get(m)?.[0], `${m} was re-created`);
   }
   assert.equal((await query<{ archive_mode: string }>([], 'show archive_mode'))[0].archive_mode, 'on');
+  assert.equal(JSON.parse((await runCli(['cluster', 'status', E, '--json'], e)).stdout).backups, 'on');
   // Through rw (now pg-1) and ro (now pg-0, a replica again): the data is all there.
   assert.equal((await query<{ n: string }>([], 'select count(*) as n from kept'))[0].n, '500');
   await query([], 'insert into kept values (501)');
