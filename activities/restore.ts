@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import type Docker from 'dockerode';
 import type { Paths } from '../common/paths';
-import { IMAGES, containerName, labels, repositoryVolumeName, volumeName } from '../common/names';
+import { IMAGES, LABEL_CLUSTER, containerName, labels, repositoryVolumeName, volumeName } from '../common/names';
 import { DATA_ROOT } from '../common/render/patroni';
 import { ROLES_SQL_PATH, renderRestoreScript, renderRolesSql, type RestoreRequest } from '../common/render/restore';
 import { SOURCE_REPO_PATH, parseTargetTime, pgbackrestTargetTime, type RestoreFrom } from '../common/restore';
@@ -69,13 +69,12 @@ export function createRestoreActivities(docker: Docker, paths: Paths) {
       if (!info) {
         const volume = volumeName(i.cluster, i.member);
         await ensureVolume(docker, volume, labels(i.cluster, 'postgres', i.member));
-        const request = requestOf(i.restoreFrom);
-        ct = await docker.createContainer({
+        const created = await docker.createContainer({
           name,
           Image: IMAGES.postgres,
           User: 'postgres',
           Entrypoint: ['sh', '-c'],
-          Cmd: [renderRestoreScript(request)],
+          Cmd: [renderRestoreScript(requestOf(i.restoreFrom))],
           Labels: labels(i.cluster, 'backup', RESTORE_HELPER),
           HostConfig: {
             // It needs no network: it restores from a mounted volume and listens on a socket only.
@@ -83,12 +82,29 @@ export function createRestoreActivities(docker: Docker, paths: Paths) {
             Binds: [`${volume}:${DATA_ROOT}`, `${repositoryVolumeName(i.restoreFrom.source)}:${SOURCE_REPO_PATH}:ro`],
             ShmSize: 256 * 1024 * 1024,
           },
+        }).catch((err: unknown) => {
+          // 409: a concurrent attempt created it first; carry on with that one.
+          if ((err as { statusCode?: number }).statusCode === 409) return docker.getContainer(name);
+          throw err;
         });
+        ct = created;
+        info = await ct.inspect();
+      }
+      if (info.Config.Labels?.[LABEL_CLUSTER] !== i.cluster) {
+        throw finalError(ErrorTypes.ResourceConflict, `container ${name} exists but does not belong to cluster ${i.cluster}`);
+      }
+      if (info.State.Status === 'created') {
+        // Created but never started (also by an attempt that died in between): the role SQL
+        // goes in before every start, so a retry never starts it without.
         const sql = renderRolesSql(readClusterSecrets(paths, i.cluster));
-        await ct.putArchive(await tarOf({ dir: path.posix.dirname(ROLES_SQL_PATH), name: path.posix.basename(ROLES_SQL_PATH), content: sql, mode: 0o600, uid: POSTGRES_UID, gid: POSTGRES_UID }), { path: path.posix.dirname(ROLES_SQL_PATH) });
-        await ct.start();
-      } else if (!info.State.Running && info.State.Status === 'created') {
-        await ct.start();
+        const dir = path.posix.dirname(ROLES_SQL_PATH);
+        await ct.putArchive(await tarOf({ dir, name: path.posix.basename(ROLES_SQL_PATH), content: sql, mode: 0o600, uid: POSTGRES_UID, gid: POSTGRES_UID }), { path: dir });
+        try {
+          await ct.start();
+        } catch (err) {
+          // 304: started by a concurrent attempt.
+          if ((err as { statusCode?: number }).statusCode !== 304) throw err;
+        }
       }
       for (;;) {
         const s = (await ct.inspect()).State;
