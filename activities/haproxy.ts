@@ -241,6 +241,11 @@ export function createHaproxyActivities(docker: Docker, paths: Paths) {
       }
     },
 
+    /** Undo drainHaproxyServer (an operation that failed midway): health checks decide again. */
+    async undrainHaproxyServer(i: { cluster: string; member: string }): Promise<void> {
+      await runtimeCommand(docker, i.cluster, `set server rw/${i.member} state ready; set server ro/${i.member} state ready`);
+    },
+
     async startHaproxy(i: HaproxyInput): Promise<void> {
       const l = labels(i.cluster, 'haproxy', HAPROXY_MEMBER);
       const portLabels = {

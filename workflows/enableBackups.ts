@@ -5,13 +5,13 @@
  * own data volume: replicas first, then the leader after a switchover to one of them. Run again,
  * it only checks (every member already mounts the repository; the stanza exists).
  */
-import { executeChild } from '@temporalio/workflow';
+import { CancellationScope, executeChild } from '@temporalio/workflow';
 import { haWorkflowIds } from '../common/names';
 import { memberPort } from '../common/ports';
 import { clusterNameKey } from '../common/search-attributes';
-import type { ClusterSpec } from '../common/spec';
+import { syncModeOf, type ClusterSpec } from '../common/spec';
 import type { EnableBackupsInput, EnableBackupsResult } from '../common/backup';
-import { quick, waits } from './activity-options';
+import { cleanup, quick, waits } from './activity-options';
 import { refuse } from './refusals';
 import { Steps } from './steps';
 import { switchover } from './switchover';
@@ -45,12 +45,14 @@ export async function enableBackups(input: EnableBackupsInput): Promise<EnableBa
     `take ${m} out of HAProxy`, `re-create ${m} with the repository`, `wait for ${m} streaming`, `put ${m} back in service in HAProxy`,
   ];
   const switchoverStep = `switch over from ${leader} (child workflow)`;
+  const syncMode = syncModeOf(desc.settings);
+  const syncStep = `wait for a synchronous standby${syncMode === 'strict' ? ' (strict: commits wait while none exists)' : ''}`;
   const leaderInPlace = `re-create ${leader} with the repository (no replica can take over: writes pause while it restarts)`;
   steps.plan([
     'create the backup repository',
     'turn on WAL archiving (archive_mode, archive_command in the DCS config)',
     ...replicas.flatMap((m) => rollSteps(m.name)),
-    ...(!leaderMissing ? [] : canTakeOver ? [switchoverStep, ...rollSteps(leader)] : [leaderInPlace, 'wait for a leader']),
+    ...(!leaderMissing ? [] : canTakeOver ? [...(syncMode !== 'off' ? [syncStep] : []), switchoverStep, ...rollSteps(leader)] : [leaderInPlace, 'wait for a leader']),
     'create the backup stanza (stanza-create, check)',
   ]);
 
@@ -58,19 +60,26 @@ export async function enableBackups(input: EnableBackupsInput): Promise<EnableBa
   // Members read it when they start: every re-created member comes up archiving.
   await steps.run('turn on WAL archiving (archive_mode, archive_command in the DCS config)', () => quick.enableWalArchiving(cluster));
 
+  /** Members from `missing` that now mount the repository (whether this attempt or an earlier one re-created them). */
   const recreated: string[] = [];
   const replace = async (m: string): Promise<void> => {
-    const r = await quick.replacePostgresMember({ spec, member: m, nofailover: readOnly.get(m) ?? false, directPort: memberPort(rw, m) });
-    if (r.replaced) recreated.push(m);
+    await quick.replacePostgresMember({ spec, member: m, nofailover: readOnly.get(m) ?? false, directPort: memberPort(rw, m) });
+    recreated.push(m);
   };
   /** A replica, out of HAProxy while it restarts, so no new session lands on it. */
   const roll = async (m: string): Promise<void> => {
     await steps.run(`take ${m} out of HAProxy`, () => quick.drainHaproxyServer({ cluster, member: m, statsPort: stats, timeoutMs: 5000 }));
-    await steps.run(`re-create ${m} with the repository`, () => replace(m));
-    await steps.run(`wait for ${m} streaming`, () => waits.waitForReplicaStreaming({ cluster, member: m, members, maxLagBytes: CAUGHT_UP_BYTES }));
-    await steps.run(`put ${m} back in service in HAProxy`, () =>
-      waits.putHaproxyMemberInService({ cluster, member: m, profile: desc.settings.profile, statsPort: stats }),
-    );
+    try {
+      await steps.run(`re-create ${m} with the repository`, () => replace(m));
+      await steps.run(`wait for ${m} streaming`, () => waits.waitForReplicaStreaming({ cluster, member: m, members, maxLagBytes: CAUGHT_UP_BYTES }));
+      await steps.run(`put ${m} back in service in HAProxy`, () =>
+        waits.putHaproxyMemberInService({ cluster, member: m, profile: desc.settings.profile, statsPort: stats }),
+      );
+    } catch (err) {
+      // A re-run skips this member (it mounts the repository now): leave it to its health checks, not drained.
+      await CancellationScope.nonCancellable(() => cleanup.undrainHaproxyServer({ cluster, member: m }));
+      throw err;
+    }
   };
 
   for (const m of replicas) await roll(m.name);
@@ -78,6 +87,11 @@ export async function enableBackups(input: EnableBackupsInput): Promise<EnableBa
   if (!leaderMissing) {
     // Nothing to move: the leader already mounts the repository.
   } else if (canTakeOver) {
+    if (syncMode !== 'off') {
+      // Re-created replicas lose the synchronous role until Patroni's next loop names one again;
+      // the switchover accepts only the synchronous standby as candidate.
+      await steps.run(syncStep, () => waits.waitForSyncApplied({ cluster, mode: syncMode }));
+    }
     const moved = await steps.run(switchoverStep, () =>
       executeChild(switchover, {
         workflowId: haWorkflowIds.switchover(cluster, 'enable-backups'),

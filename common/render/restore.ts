@@ -42,8 +42,10 @@ export function renderRestoreScript(r: RestoreRequest): string {
   return [
     'set -eu',
     `${restore} || { echo "pgbackrest restore failed" >&2; exit 3; }`,
-    `${PG_BIN}/pg_ctl -D ${DATA_DIR} -W -l /tmp/recovery.log -o "${options}" start >/dev/null`,
-    // pg_ctl -w would return at a consistent standby state; connections are accepted only once promoted.
+    // pg_ctl -w returns once recovery is consistent (it counts a standby as started) or fails if
+    // the server dies first; connections are accepted only once it has promoted.
+    `${PG_BIN}/pg_ctl -D ${DATA_DIR} -w -t 86400 -l /tmp/recovery.log -o "${options}" start >/dev/null ||` +
+      ' { tail -n 20 /tmp/recovery.log >&2; echo "recovery did not reach its target" >&2; exit 4; }',
     `until psql -h ${HELPER_SOCKET_DIR} -d ${DEFAULT_DATABASE} -X -q -A -t -c 'select 1' >/dev/null 2>&1; do`,
     `  ${PG_BIN}/pg_ctl -D ${DATA_DIR} status >/dev/null || { tail -n 20 /tmp/recovery.log >&2; echo "recovery did not reach its target" >&2; exit 4; }`,
     '  sleep 0.1',

@@ -35,7 +35,7 @@ test('restore helper script: pgBackRest restore from the source stanza in the re
   assert.match(script, /^set -eu$/m);
   assert.match(script, /pgbackrest --stanza=orders --repo1-path=\/var\/lib\/pgbackrest-source --pg1-path=\/var\/lib\/dbaas\/pgdata .*--delta .*--type=time "--target=2026-11-23 10:30:00.000\+00" --target-action=promote restore/);
   // Never pushes WAL anywhere while it recovers; pg_ctl -w returns only once promoted (no hot standby).
-  assert.match(script, /pg_ctl -D \/var\/lib\/dbaas\/pgdata .*-c archive_mode=off -c hot_standby=off -c listen_addresses=''.* start/);
+  assert.match(script, /pg_ctl -D \/var\/lib\/dbaas\/pgdata -w .*-c archive_mode=off -c hot_standby=off -c listen_addresses=''.* start/);
   assert.match(script, /until psql .*-c 'select 1'/);
   assert.ok(script.indexOf('-f /tmp/dbaas-roles.sql') < script.indexOf('rm -f /tmp/dbaas-roles.sql'));
   assert.match(script, /-m fast -w -t 600 stop/);

@@ -27,6 +27,7 @@ const fakes = (missing: string[]): Record<string, ExtraActivity> => ({
   requestSwitchover: async () => ({ outcome: 'issued', detail: 'fake' }),
   waitForSwitchedLeader: async () => ({ leader: 'pg-1', timeline: 4, steeredHaproxy: true }),
   undrainRwServer: async () => undefined,
+  undrainHaproxyServer: async () => undefined,
 });
 
 const replaced = (calls: { name: string; arg: unknown }[]): string[] =>
@@ -78,4 +79,21 @@ test('EnableBackups refuses a cluster without a leader or with a stopped member,
     assert.ok(!f.names().includes('enableWalArchiving'));
     assert.ok(!f.names().includes('replacePostgresMember'));
   }
+});
+
+test('EnableBackups in sync mode waits for a synchronous standby before the switchover', async () => {
+  const sync = { settings: { ...healthyCluster.settings, sync: true } };
+  const { f, error } = await runWithFakes(env, 'enableBackups', { cluster: 'orders' }, { describe: sync }, { extra: fakes(['pg-0', 'pg-1', 'pg-2']) });
+  assert.equal(error, undefined);
+  const names = f.names();
+  assert.ok(names.includes('waitForSyncApplied'));
+  assert.ok(names.indexOf('waitForSyncApplied') < names.indexOf('requestSwitchover'));
+});
+
+test('EnableBackups that fails while a replica is out of HAProxy puts it back under its health checks', async () => {
+  const { f, error } = await runWithFakes(env, 'enableBackups', { cluster: 'orders' }, { failOn: { waitForReplicaStreaming: 'MemberRefused' } }, { extra: fakes(['pg-0', 'pg-1', 'pg-2']) });
+  assert.ok(error);
+  const undrained = f.calls.filter((c) => c.name === 'undrainHaproxyServer').map((c) => (c.arg as { member: string }).member);
+  assert.deepEqual(undrained, ['pg-1']);
+  assert.ok(!f.names().includes('requestSwitchover'), 'nothing after the failure');
 });
