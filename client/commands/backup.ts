@@ -68,6 +68,17 @@ export async function backupRunCommand(cluster: string, o: RunOptions): Promise<
   }
 }
 
+/** The cluster's pgBackRest activities, or one line (exit 2) when the cluster or its repository is missing. */
+async function repositoryOf(cluster: string): Promise<ReturnType<typeof createPgbackrestActivities>> {
+  const docker = await connectDocker();
+  if (!(await clusterNames(docker)).includes(cluster)) throw new UsageError(`no cluster named ${cluster}`);
+  const pgbackrest = createPgbackrestActivities(docker, resolvePaths());
+  if (!(await pgbackrest.clusterHasRepository(cluster))) {
+    throw new UsageError(`cluster ${cluster} has no backup repository (made with --no-backups, or before dbaas made them); \`dbaas backup enable ${cluster}\` adds it`);
+  }
+  return pgbackrest;
+}
+
 export async function backupEnableCommand(cluster: string): Promise<void> {
   const docker = await connectDocker();
   if (!(await clusterNames(docker)).includes(cluster)) throw new UsageError(`no cluster named ${cluster}`);
@@ -88,13 +99,7 @@ export async function backupEnableCommand(cluster: string): Promise<void> {
 }
 
 export async function backupListCommand(cluster: string, o: { json: boolean }): Promise<void> {
-  const docker = await connectDocker();
-  if (!(await clusterNames(docker)).includes(cluster)) throw new UsageError(`no cluster named ${cluster}`);
-  const pgbackrest = createPgbackrestActivities(docker, resolvePaths());
-  if (!(await pgbackrest.clusterHasRepository(cluster))) {
-    throw new UsageError(`cluster ${cluster} has no backup repository (made with --no-backups, or before dbaas made them); \`dbaas backup enable ${cluster}\` adds it`);
-  }
-  const status = await pgbackrest.backupStatus(cluster);
+  const status = await (await repositoryOf(cluster)).backupStatus(cluster);
   if (o.json) {
     console.log(JSON.stringify(status, null, 2));
     return;
@@ -134,6 +139,8 @@ export async function scheduleCreateCommand(cluster: string, o: { cron?: string;
   const problem = cronProblem(o.cron);
   if (problem) throw new UsageError(problem);
   const cron = o.cron.trim();
+  // Every scheduled backup would be refused: say so now.
+  await repositoryOf(cluster);
   await withClusterAndTemporal(cluster, async (client) => {
     let outcome: string;
     try {
@@ -184,9 +191,7 @@ export async function scheduleActionCommand(action: ScheduleAction, cluster: str
 }
 
 export async function backupVerifyCommand(cluster: string, o: { label?: string }): Promise<void> {
-  const docker = await connectDocker();
-  if (!(await clusterNames(docker)).includes(cluster)) throw new UsageError(`no cluster named ${cluster}`);
-  const status = await createPgbackrestActivities(docker, resolvePaths()).backupStatus(cluster);
+  const status = await (await repositoryOf(cluster)).backupStatus(cluster);
   const usable = status.backups.filter((x) => !x.error);
   const chosen = o.label ? usable.find((x) => x.label === o.label) : usable[usable.length - 1];
   if (!chosen) throw new UsageError(o.label ? `cluster ${cluster} has no backup ${o.label}` : `cluster ${cluster} has no backup to verify (run \`dbaas backup run ${cluster}\` first)`);

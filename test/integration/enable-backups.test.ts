@@ -46,9 +46,12 @@ test('create --no-backups: no repository, no archiving; backup run says how to e
   const r = await runCli(['backup', 'run', E], e);
   assert.equal(r.code, 2, r.stdout + r.stderr);
   assert.match(r.stderr, /has no backup repository.*dbaas backup enable/);
-  const l = await runCli(['backup', 'list', E], e);
-  assert.equal(l.code, 2, l.stdout + l.stderr);
-  assert.match(l.stderr, /has no backup repository.*dbaas backup enable/);
+  for (const args of [['backup', 'list', E], ['backup', 'verify', E], ['backup', 'schedule', E, '--cron', '0 3 * * *']]) {
+    const l = await runCli(args, e);
+    assert.equal(l.code, 2, `${args.join(' ')}: ${l.stdout} ${l.stderr}`);
+    assert.match(l.stderr, /has no backup repository.*dbaas backup enable/);
+    assert.equal(l.stderr.trim().split('\n').length, 1, l.stderr);
+  }
 });
 
 test('backup enable: every member re-created with the repository, the leader after a switchover; data kept; backups work', async () => {
