@@ -1,6 +1,6 @@
 /** Whole-cluster activities: existence check and removal of everything labelled with the cluster. */
 import type Docker from 'dockerode';
-import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_PORT_PREFIX, LABEL_ROLE, LABEL_SPEC, repositoryVolumeName } from '../common/names';
+import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_PORT_PREFIX, LABEL_ROLE, LABEL_SPEC, mountsRepository } from '../common/names';
 import type { MemberView } from '../common/members';
 import { portsFromBase } from '../common/ports';
 import { settingsFromDcs, type ClusterPorts, type ClusterSettings } from '../common/spec';
@@ -59,7 +59,7 @@ export async function describeCluster(docker: Docker, cluster: string): Promise<
   // The label says what the cluster was created with; the DCS what it runs with now.
   const dcs = await readDcsConfig(docker, cluster, [...(leaderName ? [leaderName] : []), ...names]);
   // Backups are on once members mount the repository (`backup enable` adds it member by member).
-  const backups = pg.some((c) => (c.Mounts ?? []).some((m) => m.Name === repositoryVolumeName(cluster)));
+  const backups = pg.some((c) => mountsRepository(c, cluster));
   const settings = { ...(dcs ? settingsFromDcs(dcs.config, created) : created), backups };
   const members = names.map((name) => {
     const c = pg.find((x) => x.Labels[LABEL_MEMBER] === name);

@@ -148,9 +148,15 @@ export async function removeIfMountsDiffer(docker: Docker, w: ContainerWanted): 
   const have = [...(info.HostConfig.Binds ?? [])].sort().join('\n');
   const want = [...(w.create.HostConfig?.Binds ?? [])].sort().join('\n');
   if (have === want) return false;
-  const ct = docker.getContainer(info.Id);
+  await stopAndRemoveContainer(docker, info.Id, w.create.StopTimeout ?? 10);
+  return true;
+}
+
+/** Graceful stop within stopTimeoutSec, then remove; volumes stay. Absent, stopped or already being removed counts as done. */
+export async function stopAndRemoveContainer(docker: Docker, nameOrId: string, stopTimeoutSec: number): Promise<void> {
+  const ct = docker.getContainer(nameOrId);
   try {
-    await ct.stop({ t: w.create.StopTimeout ?? 10 });
+    await ct.stop({ t: stopTimeoutSec });
   } catch (err) {
     // 304: already stopped.
     if ((err as { statusCode?: number }).statusCode !== 304 && !isNotFound(err)) throw err;
@@ -158,9 +164,9 @@ export async function removeIfMountsDiffer(docker: Docker, w: ContainerWanted): 
   try {
     await ct.remove({ v: false });
   } catch (err) {
-    if (!isNotFound(err)) throw err;
+    // 409: a removal is already in progress.
+    if (!isNotFound(err) && !isConflict(err)) throw err;
   }
-  return true;
 }
 
 export async function containerExists(docker: Docker, name: string): Promise<boolean> {
@@ -266,7 +272,7 @@ export async function execIn(docker: Docker, container: string, cmd: string[], s
 }
 
 /** Docker's multiplexed exec stream: 8-byte frame headers (stream, 0,0,0, size BE32). */
-function demux(buf: Buffer): string {
+export function demux(buf: Buffer): string {
   const parts: Buffer[] = [];
   let i = 0;
   while (i + 8 <= buf.length) {

@@ -9,13 +9,13 @@ import { PATRONI_CONFIG_PATH, DATA_ROOT, renderPatroniConfig } from '../common/r
 import { PGBACKREST_CONFIG_DIR, PGBACKREST_CONFIG_PATH, REPO_PATH, renderPgbackrestConfig } from '../common/render/pgbackrest';
 import { readRetention } from './backup-settings';
 import { PROFILES, etcdMemberNames, type ClusterSettings, type ClusterSpec } from '../common/spec';
-import { containerIp, ensureContainerRunning, ensureVolume, isNotFound, removeIfMountsDiffer, type ContainerWanted } from './docker';
+import { containerIp, ensureContainerRunning, ensureVolume, isNotFound, removeIfMountsDiffer, stopAndRemoveContainer, type ContainerWanted } from './docker';
 import { pollUntil } from './heartbeat';
 import { getCluster, getPatroni, wakeHaLoop, type ClusterMember } from './patroni-api';
 import { readClusterSecrets } from './secrets';
 
 /** uid/gid of postgres in docker/postgres/Dockerfile. */
-const POSTGRES_UID = 999;
+export const POSTGRES_UID = 999;
 /** Longer than Patroni's own shutdown of PostgreSQL, so it can release the leader key. */
 export const POSTGRES_STOP_TIMEOUT_SEC = 40;
 
@@ -168,18 +168,7 @@ export function createPatroniActivities(docker: Docker, paths: Paths) {
 
     /** Stop the member gracefully (Patroni shuts PostgreSQL down) and remove its container; the volume stays. */
     async stopMember(i: { cluster: string; member: string }): Promise<void> {
-      const ct = docker.getContainer(containerName(i.cluster, i.member));
-      try {
-        await ct.stop({ t: POSTGRES_STOP_TIMEOUT_SEC });
-      } catch (err) {
-        const code = (err as { statusCode?: number }).statusCode;
-        if (code !== 304 && !isNotFound(err)) throw err;
-      }
-      try {
-        await ct.remove({ v: false });
-      } catch (err) {
-        if (!isNotFound(err) && (err as { statusCode?: number }).statusCode !== 409) throw err;
-      }
+      await stopAndRemoveContainer(docker, containerName(i.cluster, i.member), POSTGRES_STOP_TIMEOUT_SEC);
     },
 
     /** The member's key has left Patroni's /cluster (it expires after ttl once the node is gone). */

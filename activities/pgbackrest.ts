@@ -5,7 +5,7 @@
  */
 import type Docker from 'dockerode';
 import type { Paths } from '../common/paths';
-import { DEFAULT_DATABASE, LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE, containerName, labels, repositoryVolumeName } from '../common/names';
+import { DEFAULT_DATABASE, LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE, containerName, labels, mountsRepository, repositoryVolumeName } from '../common/names';
 import { newBackups, parseBackupInfo, type BackupSummary, type BackupType, type StanzaSummary } from '../common/backup';
 import { PGBACKREST_LOG_PATH, type Retention } from '../common/render/pgbackrest';
 import { deleteRetention, readRetention, writeRetention } from './backup-settings';
@@ -70,13 +70,13 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
     /** Every Postgres container of the cluster mounts the repository (clusters made before backups do not). */
     async clusterHasRepository(cluster: string): Promise<boolean> {
       const cs = await docker.listContainers({ all: true, filters: { label: [`${LABEL_CLUSTER}=${cluster}`, `${LABEL_ROLE}=postgres`] } });
-      return cs.length > 0 && cs.every((c) => (c.Mounts ?? []).some((m) => m.Name === repositoryVolumeName(cluster)));
+      return cs.length > 0 && cs.every((c) => mountsRepository(c, cluster));
     },
 
     /** Postgres members whose container does not mount the repository (all of them for a cluster made with --no-backups). */
     async membersWithoutRepository(cluster: string): Promise<string[]> {
       const cs = await docker.listContainers({ all: true, filters: { label: [`${LABEL_CLUSTER}=${cluster}`, `${LABEL_ROLE}=postgres`] } });
-      return cs.filter((c) => !(c.Mounts ?? []).some((m) => m.Name === repositoryVolumeName(cluster))).map((c) => c.Labels[LABEL_MEMBER]).sort();
+      return cs.filter((c) => !mountsRepository(c, cluster)).map((c) => c.Labels[LABEL_MEMBER]).sort();
     },
 
     /**

@@ -11,13 +11,12 @@ import { IMAGES, LABEL_CLUSTER, containerName, labels, repositoryVolumeName, vol
 import { DATA_ROOT } from '../common/render/patroni';
 import { ROLES_SQL_PATH, renderRestoreScript, renderRolesSql, type RestoreRequest } from '../common/render/restore';
 import { SOURCE_REPO_PATH, parseTargetTime, pgbackrestTargetTime, type RestoreFrom } from '../common/restore';
-import { ensureVolume, isNotFound, tarOf } from './docker';
+import { demux, ensureVolume, isNotFound, tarOf } from './docker';
+import { POSTGRES_UID } from './patroni';
 import { ErrorTypes, finalError } from './errors';
 import { heartbeat, pause } from './heartbeat';
 import { readClusterSecrets } from './secrets';
 
-/** uid/gid of postgres in docker/postgres/Dockerfile. */
-const POSTGRES_UID = 999;
 export const RESTORE_HELPER = 'restore';
 
 function requestOf(r: RestoreFrom): RestoreRequest {
@@ -28,15 +27,7 @@ function requestOf(r: RestoreFrom): RestoreRequest {
 }
 
 async function logTail(ct: Docker.Container): Promise<string> {
-  const raw = (await ct.logs({ stdout: true, stderr: true, tail: 30 })) as unknown as Buffer;
-  // Docker multiplexes stdout/stderr in 8-byte framed chunks; strip the headers.
-  const lines: string[] = [];
-  for (let i = 0; i + 8 <= raw.length;) {
-    const size = raw.readUInt32BE(i + 4);
-    lines.push(raw.subarray(i + 8, i + 8 + size).toString('utf8'));
-    i += 8 + size;
-  }
-  const all = lines.join('').trim().split('\n').filter(Boolean);
+  const all = demux((await ct.logs({ stdout: true, stderr: true, tail: 30 })) as unknown as Buffer).trim().split('\n').filter(Boolean);
   // PostgreSQL's FATAL line says why recovery stopped; the lines after it are the shutdown.
   const telling = all.filter((l) => /FATAL|ERROR|PANIC|did not reach|failed/.test(l));
   return (telling.length > 0 ? telling : all).slice(-4).join(' / ');

@@ -21,7 +21,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { DEFAULT_DATABASE, IMAGES, containerName, repositoryVolumeName, workflowIds } from '../common/names';
 import { activityTimeline } from './workflow-timeline';
-import { DATA_DIR, SOCKET_DIR } from '../common/render/patroni';
+import { DATA_DIR, PG_BIN, SOCKET_DIR } from '../common/render/patroni';
 import { SOURCE_REPO_PATH } from '../common/restore';
 import type { StanzaSummary } from '../common/backup';
 import { exitWith, fmt, load1, median, parseRunsOptions, secs, sidesOf } from './lib';
@@ -32,7 +32,6 @@ import {
 
 const TARGET_RATIO = 1.1;
 const PGBENCH_SCALE = 70;
-const PG_BIN = '/usr/lib/postgresql/15/bin';
 /** The data volume's mount point in dbaas/postgres (DATA_DIR is a subdirectory of it). */
 const DATA_MOUNT = path.posix.dirname(DATA_DIR);
 const PLAIN_LABEL = 'dbaas-bench.plain';

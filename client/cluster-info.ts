@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import type Docker from 'dockerode';
 import type { Paths } from '../common/paths';
 import {
-  LABEL_CLUSTER, LABEL_MEMBER, LABEL_PORT_PREFIX, LABEL_ROLE, repositoryVolumeName,
+  LABEL_CLUSTER, LABEL_MEMBER, LABEL_PORT_PREFIX, LABEL_ROLE, mountsRepository,
 } from '../common/names';
 import { portsFromBase } from '../common/ports';
 import type { ClusterPorts } from '../common/spec';
@@ -89,7 +89,7 @@ export async function clusterStatus(docker: Docker, paths: Paths, cluster: strin
   });
   const hap = cs.find((c) => c.Labels[LABEL_ROLE] === 'haproxy');
   const ports = await clusterPorts(docker, paths, cluster);
-  const mounting = pg.filter((c) => (c.Mounts ?? []).some((m) => m.Name === repositoryVolumeName(cluster))).length;
+  const mounting = pg.filter((c) => mountsRepository(c, cluster)).length;
   return {
     name: cluster,
     leader: view.find((v) => v.role === 'leader')?.name ?? null,

@@ -43,6 +43,11 @@ export const HAPROXY_MEMBER = 'haproxy';
 /** The cluster's pgBackRest repository, mounted in every Postgres container. */
 export const repositoryVolumeName = (cluster: string): string => `dbaas-${cluster}-backup-repo`;
 
+/** The container (as `docker ps` lists it) mounts the cluster's backup repository. */
+export function mountsRepository(c: { Mounts?: { Name?: string }[] }, cluster: string): boolean {
+  return (c.Mounts ?? []).some((m) => m.Name === repositoryVolumeName(cluster));
+}
+
 export function labels(cluster: string, role: Role, member?: string): Record<string, string> {
   const l: Record<string, string> = { [LABEL_CLUSTER]: cluster, [LABEL_ROLE]: role };
   if (member !== undefined) l[LABEL_MEMBER] = member;

@@ -11,6 +11,7 @@ export const DATA_ROOT = '/var/lib/dbaas';
 export const DATA_DIR = `${DATA_ROOT}/pgdata`;
 export const PATRONI_CONFIG_PATH = '/etc/patroni/patroni.yml';
 export const SOCKET_DIR = '/var/run/postgresql';
+export const PG_BIN = '/usr/lib/postgresql/15/bin';
 
 export interface ClusterPasswords {
   superuser: string;
@@ -97,7 +98,7 @@ export function renderPatroniConfig(i: PatroniRenderInput): string {
       listen: `0.0.0.0:${PG_PORT}`,
       connect_address: `${host}:${PG_PORT}`,
       data_dir: DATA_DIR,
-      bin_dir: '/usr/lib/postgresql/15/bin',
+      bin_dir: PG_BIN,
       pgpass: '/tmp/pgpass',
       // Replicas clone with pg_basebackup; a fast checkpoint on the leader starts the copy at
       // once instead of waiting for a spread checkpoint (measured 2.0 s → 1.0 s per clone).

@@ -10,9 +10,8 @@
  */
 import { DEFAULT_DATABASE, REPLICATION_USER, REWIND_USER, SUPERUSER } from '../names';
 import { SOURCE_REPO_PATH } from '../restore';
-import { DATA_DIR, type ClusterPasswords } from './patroni';
+import { DATA_DIR, PG_BIN, type ClusterPasswords } from './patroni';
 
-export const PG_BIN = '/usr/lib/postgresql/15/bin';
 /** Where the role SQL is put in the helper container (mode 0600, postgres); the script deletes it. */
 export const ROLES_SQL_PATH = '/tmp/dbaas-roles.sql';
 /** The helper's own socket directory: nothing else may connect while it runs. */

@@ -46,11 +46,10 @@ export interface SwitchoverRun {
   progress: Progress;
 }
 
-export async function runSwitchover(
-  env: TestWorkflowEnvironment, input: SwitchoverInput, o: SwitchoverFakeOptions = {}, opts: { cancelInPhase?: SwitchoverStatus['phase'] } = {},
-): Promise<SwitchoverRun> {
+/** The Switchover workflow's own activities, faked (also for workflows that run it as a child). */
+export function switchoverFakes(o: SwitchoverFakeOptions = {}): Record<string, ExtraActivity> {
   const snapshot = o.snapshot ?? healthySnapshot();
-  const extra: Record<string, ExtraActivity> = {
+  return {
     switchoverSnapshot: async () => snapshot,
     requestSwitchover: async (a: { at?: string }) => ({ outcome: a.at ? 'scheduled' : 'issued', detail: 'fake' }),
     waitForSwitchedLeader: async (a: { to?: string }) => {
@@ -60,6 +59,12 @@ export async function runSwitchover(
     cancelScheduledSwitchover: async () => ({ cancelled: !o.cancelTooLate, leader: o.cancelTooLate ? 'pg-1' : 'pg-0' }),
     undrainRwServer: async () => undefined,
   };
+}
+
+export async function runSwitchover(
+  env: TestWorkflowEnvironment, input: SwitchoverInput, o: SwitchoverFakeOptions = {}, opts: { cancelInPhase?: SwitchoverStatus['phase'] } = {},
+): Promise<SwitchoverRun> {
+  const extra = switchoverFakes(o);
   const cancelInPhase = opts.cancelInPhase;
   const run = await runWithFakes(env, 'switchover', input, { failOn: o.failOn }, {
     extra,

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startTestTemporal } from '../helpers/temporal';
 import { healthyCluster } from '../helpers/fake-activities';
-import { healthySnapshot } from '../helpers/fake-switchover';
+import { switchoverFakes } from '../helpers/fake-switchover';
 import { rootCause, runWithFakes, type ExtraActivity } from '../helpers/run-with-fakes';
 
 let env: TestWorkflowEnvironment;
@@ -23,10 +23,8 @@ const fakes = (missing: string[]): Record<string, ExtraActivity> => ({
   enableWalArchiving: async () => undefined,
   replacePostgresMember: async (a: { member: string }) => ({ replaced: missing.includes(a.member) }),
   createStanza: async () => ({ member: 'pg-1' }),
-  switchoverSnapshot: async () => healthySnapshot(),
-  requestSwitchover: async () => ({ outcome: 'issued', detail: 'fake' }),
+  ...switchoverFakes(),
   waitForSwitchedLeader: async () => ({ leader: 'pg-1', timeline: 4, steeredHaproxy: true }),
-  undrainRwServer: async () => undefined,
   undrainHaproxyServer: async () => undefined,
 });
 
