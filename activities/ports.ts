@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import type Docker from 'dockerode';
 import * as lockfile from 'proper-lockfile';
 import type { Paths } from '../common/paths';
-import { DEFAULT_PORT_BASE, PORT_BLOCK_SIZE, pickFreeBlock, portsFromBase } from '../common/ports';
+import { DEFAULT_PORT_BASE, PORT_BLOCK_SIZE, inRange, parsePortRange, pickFreeBlock, portsFromBase, type PortRange } from '../common/ports';
 import type { ClusterPorts } from '../common/spec';
 import { LABEL_CLUSTER, LABEL_PORT_PREFIX } from '../common/names';
 import { ErrorTypes, finalError } from './errors';
@@ -39,6 +39,15 @@ async function withRegistry<T>(paths: Paths, fn: (r: Registry) => Promise<T> | T
     return await fn(readRegistry(paths.portRegistry));
   } finally {
     await release();
+  }
+}
+
+/** The kernel's ephemeral port range; undefined where there is no such file (not Linux). */
+function ephemeralPortRange(): PortRange | undefined {
+  try {
+    return parsePortRange(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8'));
+  } catch {
+    return undefined;
   }
 }
 
@@ -77,9 +86,11 @@ export function createPortActivities(docker: Docker, paths: Paths) {
           return portsFromBase(mine);
         }
         const taken = new Set<number>([...Object.values(reg.clusters), ...inDocker.values()]);
-        // The lowest block nobody has claimed; a block with any port bound here by something
-        // else is marked taken and the next one is tried.
-        for (let base = pickFreeBlock(first, taken, () => false); base !== undefined; base = pickFreeBlock(first, taken, () => false)) {
+        // The lowest block nobody has claimed and clear of the ephemeral range; a block with any
+        // port bound here by something else is marked taken and the next one is tried.
+        const ephemeral = ephemeralPortRange();
+        const unusable = (p: number) => inRange(ephemeral, p);
+        for (let base = pickFreeBlock(first, taken, unusable); base !== undefined; base = pickFreeBlock(first, taken, unusable)) {
           const bound = await Promise.all(Array.from({ length: PORT_BLOCK_SIZE }, (_, k) => portBoundLocally(base + k)));
           if (bound.some(Boolean)) {
             taken.add(base);
@@ -89,7 +100,8 @@ export function createPortActivities(docker: Docker, paths: Paths) {
           writeRegistry(paths.portRegistry, reg);
           return portsFromBase(base);
         }
-        throw finalError(ErrorTypes.NoPortsAvailable, `no free block of host ports from ${first}`);
+        const outside = ephemeral ? ` outside the ephemeral range ${ephemeral.low}-${ephemeral.high}` : '';
+        throw finalError(ErrorTypes.NoPortsAvailable, `no free block of host ports from ${first}${outside} (set DBAAS_PORT_BASE)`);
       });
     },
 

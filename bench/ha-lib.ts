@@ -28,8 +28,8 @@ import { memberNames, type ProfileName } from '../common/spec';
 // Settings
 
 export const REPLICAS = 2;
-/** Own range, clear of the tests (35432+), dev clusters (15432+) and bench/create-cluster (25432+). */
-const PLAIN_PORT_FIRST = 45432;
+/** Own range, clear of dev clusters (15432+), bench/create-cluster (25432+), the tests (28432+) and the ephemeral range (32768+). */
+const PLAIN_PORT_FIRST = 22432;
 const CREATE_TIMEOUT_MS = 5 * 60_000;
 
 /** Run the CLI to its end; throws on a non-zero exit or after `timeoutMs`. Returns stdout+stderr. */

@@ -7,7 +7,6 @@ import type { ClusterPorts } from './spec';
 
 export const PORT_BLOCK_SIZE = 16;
 export const DEFAULT_PORT_BASE = 15432;
-export const MAX_CLUSTERS = 200;
 
 export function portsFromBase(base: number): ClusterPorts {
   return { rw: base, ro: base + 1, stats: base + 2, pooledRw: base + PORT_BLOCK_SIZE - 2, pooledRo: base + PORT_BLOCK_SIZE - 1 };
@@ -27,9 +26,34 @@ export function blockBase(first: number, index: number): number {
   return first + index * PORT_BLOCK_SIZE;
 }
 
-/** The lowest block whose base is not taken and whose ports are all free. */
+/** An inclusive range of ports, as in /proc/sys/net/ipv4/ip_local_port_range. */
+export interface PortRange {
+  low: number;
+  high: number;
+}
+
+/** Parses the kernel's "32768\t60999" line; undefined for anything else. */
+export function parsePortRange(text: string): PortRange | undefined {
+  const m = /^\s*(\d+)\s+(\d+)\s*$/.exec(text);
+  if (!m) return undefined;
+  const low = Number(m[1]);
+  const high = Number(m[2]);
+  return low <= high ? { low, high } : undefined;
+}
+
+/**
+ * Whether a port lies in the kernel's ephemeral range. The kernel hands those ports out as the
+ * local end of outgoing connections at any time, so a published port there can be taken
+ * between allocation and a member's start, long after the check ("bind: address already in
+ * use" when a replica is added days later). Blocks are kept out of that range.
+ */
+export function inRange(range: PortRange | undefined, port: number): boolean {
+  return range !== undefined && port >= range.low && port <= range.high;
+}
+
+/** The lowest block whose base is not taken and whose ports are all free, up to port 65535. */
 export function pickFreeBlock(first: number, takenBases: Set<number>, portBusy: (p: number) => boolean): number | undefined {
-  for (let i = 0; i < MAX_CLUSTERS; i++) {
+  for (let i = 0; ; i++) {
     const base = blockBase(first, i);
     if (base + PORT_BLOCK_SIZE > 65535) return undefined;
     if (takenBases.has(base)) continue;

@@ -21,8 +21,11 @@ import { WORKFLOW_BUNDLE_PATH } from '../../worker/run';
 
 /** Test clusters are named t-<random>-<x>; leftovers from an interrupted run are removed by this prefix. */
 export const TEST_PREFIX = 't-';
-/** Keep test clusters' host ports away from a developer's own clusters (which start at 15432). */
-export const TEST_PORT_BASE = '35432';
+/**
+ * Keep test clusters' host ports away from a developer's own clusters (which start at 15432)
+ * and below the kernel's ephemeral range (32768+ on Linux), where outgoing connections take ports.
+ */
+export const TEST_PORT_BASE = '28432';
 
 /** Which test process made each test cluster, so a concurrent test run's clusters are never taken for leftovers. */
 const OWNERS_DIR = path.join(os.tmpdir(), 'dbaas-test-owners');

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MEMBER_PORTS, PORT_BLOCK_SIZE, memberPort, pickFreeBlock, portsFromBase } from '../../common/ports';
+import { MEMBER_PORTS, PORT_BLOCK_SIZE, inRange, memberPort, parsePortRange, pickFreeBlock, portsFromBase } from '../../common/ports';
 
 test('a cluster gets rw, ro, stats and the pooled endpoints in one block', () => {
   assert.deepEqual(portsFromBase(15432), { rw: 15432, ro: 15433, stats: 15434, pooledRw: 15446, pooledRo: 15447 });
@@ -29,4 +29,15 @@ test('each member pg-0..pg-10 has a direct port in the block after rw, ro and st
 
 test('a block with any busy port (a member port too) is skipped', () => {
   assert.equal(pickFreeBlock(15432, new Set(), (p) => p === 15432 + 9), 15432 + PORT_BLOCK_SIZE);
+});
+
+test('the kernel ephemeral range is parsed, and blocks overlapping it are skipped', () => {
+  const range = parsePortRange('32768\t60999\n');
+  assert.deepEqual(range, { low: 32768, high: 60999 });
+  assert.equal(parsePortRange('garbage'), undefined);
+  assert.equal(parsePortRange('61000 32768'), undefined);
+  // A block that starts below the range but reaches into it is skipped as a whole.
+  assert.equal(pickFreeBlock(32760, new Set(), (p) => inRange(range, p)), 61000);
+  assert.equal(pickFreeBlock(15432, new Set(), (p) => inRange(range, p)), 15432, 'the default range is clear of it');
+  assert.equal(inRange(undefined, 40000), false, 'no range known: nothing is excluded');
 });
