@@ -93,6 +93,16 @@ export interface EnsuredContainer {
  * Create (if absent) and start the container. A container with this name and our labels is
  * reused; one with this name but other labels is a conflict, never touched.
  */
+/**
+ * Docker's "driver failed programming external connectivity … listen tcp4 127.0.0.1:N: bind:
+ * address already in use" names the cause last; say it first. Still retryable: a port held by
+ * a short-lived connection frees itself.
+ */
+export function explainStartFailure(container: string, err: unknown): unknown {
+  const m = /listen tcp\d?\s+([\d.:]+): bind: address already in use/.exec(String((err as Error)?.message ?? ''));
+  return m ? new Error(`cannot start ${container}: host port ${m[1]} is already in use by another process`) : err;
+}
+
 export async function ensureContainerRunning(docker: Docker, w: ContainerWanted): Promise<EnsuredContainer> {
   let created = false;
   let info: Docker.ContainerInspectInfo | undefined;
@@ -123,7 +133,7 @@ export async function ensureContainerRunning(docker: Docker, w: ContainerWanted)
       await container.start();
     } catch (err) {
       // 304: already started by a concurrent attempt.
-      if ((err as { statusCode?: number }).statusCode !== 304) throw err;
+      if ((err as { statusCode?: number }).statusCode !== 304) throw explainStartFailure(w.name, err);
     }
   }
   return { id: info.Id, created };

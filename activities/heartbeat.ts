@@ -9,8 +9,18 @@ function currentContext(): Context | undefined {
   }
 }
 
+/** The latest detail each running activity reported, so a keep-alive heartbeat repeats it instead of blanking it. */
+const lastDetails = new WeakMap<Context, string>();
+
 export function heartbeat(detail?: string): void {
-  currentContext()?.heartbeat(detail);
+  const ctx = currentContext();
+  if (!ctx) return;
+  if (detail !== undefined) lastDetails.set(ctx, detail);
+  ctx.heartbeat(detail);
+}
+
+export function lastHeartbeatDetail(ctx: Context): string | undefined {
+  return lastDetails.get(ctx);
 }
 
 export async function pause(ms: number): Promise<void> {

@@ -13,7 +13,9 @@ export async function withClusterLock<T>(paths: Paths, name: string, fn: () => P
   const release = await lockfile.lock(file, {
     // Another step may hold it for a reload (seconds); heartbeat while waiting.
     retries: { retries: 120, minTimeout: 250, maxTimeout: 1000, factor: 1.2 },
-    stale: 60_000,
+    // The holder refreshes the lock every 5 s; a lock left by a killed worker is taken over
+    // after 10 s (it used to be 60 s, which stalled the retried step that long).
+    stale: 10_000,
     onCompromised: () => undefined,
   });
   heartbeat(`holding lock ${name}`);

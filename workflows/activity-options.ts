@@ -4,9 +4,13 @@ import type { Activities } from '../activities';
 
 const FINAL_ERRORS = ['ResourceConflict', 'ClusterExists', 'ClusterNotFound', 'NoPortsAvailable', 'SecretsMissing', 'MemberRefused', 'HaproxyConfigInvalid', 'RestoreFailed'];
 
-/** Docker create/start calls take seconds; a short timeout lets a crashed worker's step retry quickly. */
+/**
+ * Docker create/start calls take seconds. The worker heartbeats them every 2 s
+ * (worker/keep-alive.ts), so a killed worker's step is retried within 10 s, not after the minute.
+ */
 export const quick = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
+  heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 5, nonRetryableErrorTypes: FINAL_ERRORS },
 });
 
@@ -17,9 +21,10 @@ export const waits = proxyActivities<Activities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 3, nonRetryableErrorTypes: FINAL_ERRORS },
 });
 
-/** Cleanup must finish: generous retries. */
+/** Cleanup must finish: generous retries; keep-alive heartbeats as for `quick`. */
 export const cleanup = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20 },
 });
 

@@ -59,10 +59,12 @@ export interface ClusterWatchResult {
 // Observing must not fail the watch: few retries, and the loop reports a lasting failure as an event.
 const observe = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
+  heartbeatTimeout: '10 seconds', // kept alive by the worker (worker/keep-alive.ts)
   retry: { initialInterval: '1s', maximumInterval: '5s', maximumAttempts: 2 },
 });
 const act = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
+  heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 3 },
 });
 

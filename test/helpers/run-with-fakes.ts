@@ -25,6 +25,8 @@ export interface RunOptions {
   failExtraOn?: Partial<Record<string, string>>;
   /** Runs once the workflow has started, before its result is awaited (e.g. to cancel it). */
   whileRunning?(handle: WorkflowHandle): Promise<void>;
+  /** false: a worker without the keep-alive heartbeats (to show what they prevent). */
+  keepAlive?: boolean;
 }
 
 export async function runWithFakes(
@@ -41,7 +43,7 @@ export async function runWithFakes(
       return fn(a);
     };
   }
-  const worker = await createTestWorker(env, taskQueue, activities);
+  const worker = await createTestWorker(env, taskQueue, activities, { keepAlive: opts.keepAlive });
   return worker.runUntil(async () => {
     const handle = await env.client.workflow.start(workflow, { taskQueue, workflowId: `${workflow}-${taskQueue}`, args: [arg] });
     await opts.whileRunning?.(handle);

@@ -5,6 +5,7 @@ import { resolvePaths } from '../../common/paths';
 import { findTemporalBinary } from '../../client/dev/temporal';
 import { clusterNameKey } from '../../common/search-attributes';
 import { WORKFLOW_BUNDLE_PATH } from '../../worker/run';
+import { keepAliveInterceptors } from '../../worker/keep-alive';
 
 let runtimeInstalled = false;
 
@@ -28,12 +29,16 @@ export async function startTestTemporal(): Promise<TestWorkflowEnvironment> {
 }
 
 /** A worker running the prebuilt workflow bundle (built once by `npm run build`). */
-export async function createTestWorker(env: TestWorkflowEnvironment, taskQueue: string, activities: object): Promise<Worker> {
+export async function createTestWorker(
+  env: TestWorkflowEnvironment, taskQueue: string, activities: object, opts: { keepAlive?: boolean } = {},
+): Promise<Worker> {
+  const interceptors = opts.keepAlive === false ? {} : { interceptors: { activity: [keepAliveInterceptors] } };
   return Worker.create({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     taskQueue,
     workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH },
     activities,
+    ...interceptors,
   });
 }

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { explainStartFailure } from '../../activities/docker';
 import { MEMBER_PORTS, PORT_BLOCK_SIZE, inRange, memberPort, parsePortRange, pickFreeBlock, portsFromBase } from '../../common/ports';
 
 test('a cluster gets rw, ro, stats and the pooled endpoints in one block', () => {
@@ -40,4 +41,15 @@ test('the kernel ephemeral range is parsed, and blocks overlapping it are skippe
   assert.equal(pickFreeBlock(32760, new Set(), (p) => inRange(range, p)), 61000);
   assert.equal(pickFreeBlock(15432, new Set(), (p) => inRange(range, p)), 15432, 'the default range is clear of it');
   assert.equal(inRange(undefined, 40000), false, 'no range known: nothing is excluded');
+});
+
+test('a start that fails on a taken host port says which port, first', () => {
+  const docker = new Error(
+    '(HTTP code 500) server error - driver failed programming external connectivity on endpoint dbaas-x-pg-3 (8923): ' +
+      'Error starting userland proxy: listen tcp4 127.0.0.1:35438: bind: address already in use',
+  );
+  const e = explainStartFailure('dbaas-x-pg-3', docker) as Error;
+  assert.equal(e.message, 'cannot start dbaas-x-pg-3: host port 127.0.0.1:35438 is already in use by another process');
+  const other = new Error('(HTTP code 500) server error - no such image');
+  assert.equal(explainStartFailure('dbaas-x-pg-3', other), other, 'any other failure passes through unchanged');
 });

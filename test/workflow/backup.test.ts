@@ -92,3 +92,25 @@ test('VerifyBackup refuses a cluster without backups', async () => {
   assert.match(rootCause(error).message, /has no backup to verify/);
   assert.ok(!f.names().includes('startPostgresMember'));
 });
+
+test('a quick step slower than the 10 s heartbeat timeout is kept alive by the worker: it ends on its first attempt', async () => {
+  // `saveRetention` runs with the `quick` options (heartbeat timeout 10 s) and does not heartbeat
+  // itself; its first attempt takes 12 s, a retry is instant.
+  const slowOnce = (): Record<string, ExtraActivity> => {
+    let attempts = 0;
+    return {
+      ...fakes(),
+      saveRetention: async () => {
+        if (attempts++ === 0) await new Promise((r) => setTimeout(r, 12_000));
+        return { full: 2 };
+      },
+    };
+  };
+  const { f, error } = await runWithFakes(env, 'backup', { ...input, retention: { full: 2 } }, {}, { extra: slowOnce() });
+  assert.equal(error, undefined, String(error));
+  assert.equal(f.names().filter((n) => n === 'saveRetention').length, 1, 'one attempt, not cut off and retried');
+  // Without the keep-alive, the same step times out on its heartbeat and is tried again.
+  const bare = await runWithFakes(env, 'backup', { ...input, retention: { full: 2 } }, {}, { extra: slowOnce(), keepAlive: false });
+  assert.equal(bare.error, undefined, String(bare.error));
+  assert.equal(bare.f.names().filter((n) => n === 'saveRetention').length, 2, 'cut off after 10 s and retried');
+});
