@@ -90,10 +90,6 @@ export interface EnsuredContainer {
 }
 
 /**
- * Create (if absent) and start the container. A container with this name and our labels is
- * reused; one with this name but other labels is a conflict, never touched.
- */
-/**
  * Docker's "driver failed programming external connectivity … listen tcp4 127.0.0.1:N: bind:
  * address already in use" names the cause last; say it first. Still retryable: a port held by
  * a short-lived connection frees itself.
@@ -103,6 +99,10 @@ export function explainStartFailure(container: string, err: unknown): unknown {
   return m ? new Error(`cannot start ${container}: host port ${m[1]} is already in use by another process`) : err;
 }
 
+/**
+ * Create (if absent) and start the container. A container with this name and our labels is
+ * reused; one with this name but other labels is a conflict, never touched.
+ */
 export async function ensureContainerRunning(docker: Docker, w: ContainerWanted): Promise<EnsuredContainer> {
   let created = false;
   let info: Docker.ContainerInspectInfo | undefined;

@@ -1,4 +1,4 @@
-/** Heartbeat and cancellation-aware sleep that also work when an activity is called directly (tests, CLI). */
+/** Heartbeat, warnings and cancellation-aware sleep that also work when an activity is called directly (tests, CLI). */
 import { Context } from '@temporalio/activity';
 
 function currentContext(): Context | undefined {
@@ -17,6 +17,13 @@ export function heartbeat(detail?: string): void {
   if (!ctx) return;
   if (detail !== undefined) lastDetails.set(ctx, detail);
   ctx.heartbeat(detail);
+}
+
+/** A warning in the activity's log (with its workflow and activity ids), or on stderr outside one. */
+export function warn(message: string): void {
+  const ctx = currentContext();
+  if (ctx) ctx.log.warn(message);
+  else console.warn(message);
 }
 
 export function lastHeartbeatDetail(ctx: Context): string | undefined {

@@ -13,10 +13,12 @@ export async function withClusterLock<T>(paths: Paths, name: string, fn: () => P
   const release = await lockfile.lock(file, {
     // Another step may hold it for a reload (seconds); heartbeat while waiting.
     retries: { retries: 120, minTimeout: 250, maxTimeout: 1000, factor: 1.2 },
-    // The holder refreshes the lock every 5 s; a lock left by a killed worker is taken over
-    // after 10 s (it used to be 60 s, which stalled the retried step that long).
+    // The holder refreshes the lock every 2 s; a lock left by a killed worker is taken over
+    // after 10 s (it used to be 60 s, which stalled the retried step that long). A holder whose
+    // event loop stalls for 8 s loses it: that is logged, the step goes on (its reload is idempotent).
     stale: 10_000,
-    onCompromised: () => undefined,
+    update: 2_000,
+    onCompromised: (err) => console.warn(`cluster lock ${name} lost while held: ${err.message}`),
   });
   heartbeat(`holding lock ${name}`);
   try {

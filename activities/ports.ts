@@ -8,10 +8,11 @@ import * as net from 'node:net';
 import type Docker from 'dockerode';
 import * as lockfile from 'proper-lockfile';
 import type { Paths } from '../common/paths';
-import { DEFAULT_PORT_BASE, PORT_BLOCK_SIZE, inRange, parsePortRange, pickFreeBlock, portsFromBase, type PortRange } from '../common/ports';
+import { DEFAULT_PORT_BASE, PORT_BLOCK_SIZE, inRange, parsePortRange, pickFreeBlock, portsFromBase, validPortBase, type PortRange } from '../common/ports';
 import type { ClusterPorts } from '../common/spec';
 import { LABEL_CLUSTER, LABEL_PORT_PREFIX } from '../common/names';
 import { ErrorTypes, finalError } from './errors';
+import { warn } from './heartbeat';
 
 interface Registry {
   clusters: Record<string, number>;
@@ -70,6 +71,16 @@ async function basesInDocker(docker: Docker): Promise<Map<string, number>> {
   return out;
 }
 
+/** The lowest block not taken, with no port excluded and none bound on 127.0.0.1 now; bound ones join `taken`. */
+async function firstUnboundBlock(first: number, taken: Set<number>, excluded: (p: number) => boolean): Promise<number | undefined> {
+  for (let base = pickFreeBlock(first, taken, excluded); base !== undefined; base = pickFreeBlock(first, taken, excluded)) {
+    const bound = await Promise.all(Array.from({ length: PORT_BLOCK_SIZE }, (_, k) => portBoundLocally(base + k)));
+    if (!bound.some(Boolean)) return base;
+    taken.add(base);
+  }
+  return undefined;
+}
+
 export function createPortActivities(docker: Docker, paths: Paths) {
   const first = Number(process.env.DBAAS_PORT_BASE ?? DEFAULT_PORT_BASE);
   return {
@@ -85,23 +96,24 @@ export function createPortActivities(docker: Docker, paths: Paths) {
           }
           return portsFromBase(mine);
         }
-        const taken = new Set<number>([...Object.values(reg.clusters), ...inDocker.values()]);
-        // The lowest block nobody has claimed and clear of the ephemeral range; a block with any
-        // port bound here by something else is marked taken and the next one is tried.
-        const ephemeral = ephemeralPortRange();
-        const unusable = (p: number) => inRange(ephemeral, p);
-        for (let base = pickFreeBlock(first, taken, unusable); base !== undefined; base = pickFreeBlock(first, taken, unusable)) {
-          const bound = await Promise.all(Array.from({ length: PORT_BLOCK_SIZE }, (_, k) => portBoundLocally(base + k)));
-          if (bound.some(Boolean)) {
-            taken.add(base);
-            continue;
-          }
-          reg.clusters[cluster] = base;
-          writeRegistry(paths.portRegistry, reg);
-          return portsFromBase(base);
+        if (!validPortBase(first)) {
+          throw finalError(ErrorTypes.NoPortsAvailable, `DBAAS_PORT_BASE=${process.env.DBAAS_PORT_BASE} is not a port from 1024 to ${65536 - PORT_BLOCK_SIZE}`);
         }
-        const outside = ephemeral ? ` outside the ephemeral range ${ephemeral.low}-${ephemeral.high}` : '';
-        throw finalError(ErrorTypes.NoPortsAvailable, `no free block of host ports from ${first}${outside} (set DBAAS_PORT_BASE)`);
+        const taken = new Set<number>([...Object.values(reg.clusters), ...inDocker.values()].filter(Number.isInteger));
+        // The lowest block nobody has claimed, clear of the ephemeral range; a block with any port
+        // bound here by something else is marked taken and the next one is tried.
+        const ephemeral = ephemeralPortRange();
+        let base = await firstUnboundBlock(first, taken, (p) => inRange(ephemeral, p));
+        if (base === undefined && ephemeral) {
+          // A host whose ephemeral range covers every block (tuned to 1024-65535, say): a block
+          // inside it still works, unless a connection takes one of its ports before a member starts.
+          warn(`no free block of host ports outside the ephemeral range ${ephemeral.low}-${ephemeral.high}; using one inside it`);
+          base = await firstUnboundBlock(first, taken, () => false);
+        }
+        if (base === undefined) throw finalError(ErrorTypes.NoPortsAvailable, `no free block of host ports from ${first} (set DBAAS_PORT_BASE)`);
+        reg.clusters[cluster] = base;
+        writeRegistry(paths.portRegistry, reg);
+        return portsFromBase(base);
       });
     },
 

@@ -22,6 +22,11 @@ export function memberPort(base: number, member: string): number | undefined {
   return base + 3 + Number(m[1]);
 }
 
+/** A usable first port: an integer from 1024 (no root-only ports) up to the last whole block. */
+export function validPortBase(first: number): boolean {
+  return Number.isInteger(first) && first >= 1024 && first + PORT_BLOCK_SIZE - 1 <= 65535;
+}
+
 export function blockBase(first: number, index: number): number {
   return first + index * PORT_BLOCK_SIZE;
 }
@@ -53,9 +58,10 @@ export function inRange(range: PortRange | undefined, port: number): boolean {
 
 /** The lowest block whose base is not taken and whose ports are all free, up to port 65535. */
 export function pickFreeBlock(first: number, takenBases: Set<number>, portBusy: (p: number) => boolean): number | undefined {
+  if (!validPortBase(first)) return undefined;
   for (let i = 0; ; i++) {
     const base = blockBase(first, i);
-    if (base + PORT_BLOCK_SIZE > 65535) return undefined;
+    if (base + PORT_BLOCK_SIZE - 1 > 65535) return undefined;
     if (takenBases.has(base)) continue;
     if (Array.from({ length: PORT_BLOCK_SIZE }, (_, k) => base + k).some(portBusy)) continue;
     return base;

@@ -15,8 +15,10 @@ test('pickFreeBlock skips taken blocks and blocks with a busy port', () => {
   assert.equal(pickFreeBlock(first, new Set([first]), (p) => busy.has(p)), first + 2 * PORT_BLOCK_SIZE);
 });
 
-test('pickFreeBlock gives up instead of running past port 65535', () => {
-  assert.equal(pickFreeBlock(65530, new Set(), () => false), undefined);
+test('pickFreeBlock gives up instead of running past port 65535, and refuses a base that is no port', () => {
+  assert.equal(pickFreeBlock(65504, new Set([65504]), () => false), 65520, 'the last whole block, 65520-65535');
+  assert.equal(pickFreeBlock(65504, new Set([65504, 65520]), () => false), undefined);
+  for (const bad of [Number.NaN, 15432.5, 80, 65521]) assert.equal(pickFreeBlock(bad, new Set(), () => false), undefined, String(bad));
 });
 
 test('each member pg-0..pg-10 has a direct port in the block after rw, ro and stats', () => {
