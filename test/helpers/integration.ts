@@ -74,11 +74,11 @@ export async function inProcessWorker(env: TestWorkflowEnvironment, paths: Paths
 }
 
 /** Environment for child processes (CLI, worker) pointed at the test's Temporal and state dir. */
-export function childEnv(env: TestWorkflowEnvironment, paths: Paths): NodeJS.ProcessEnv {
+export function childEnv(env: Pick<TestWorkflowEnvironment, 'address'>, paths: Paths): NodeJS.ProcessEnv {
   return { ...process.env, TEMPORAL_ADDRESS: env.address, DBAAS_HOME: paths.home, DBAAS_PORT_BASE: TEST_PORT_BASE, CI: '1' };
 }
 
-export function startChildWorker(env: TestWorkflowEnvironment, paths: Paths, logFile: string): ChildProcess {
+export function startChildWorker(env: Pick<TestWorkflowEnvironment, 'address'>, paths: Paths, logFile: string): ChildProcess {
   const out = fs.openSync(logFile, 'a');
   return spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'worker', 'main.js')], {
     env: childEnv(env, paths),
