@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as lockfile from 'proper-lockfile';
 import type { Paths } from '../common/paths';
-import { heartbeat } from './heartbeat';
+import { heartbeat, warn } from './heartbeat';
 
 export async function withClusterLock<T>(paths: Paths, name: string, fn: () => Promise<T>): Promise<T> {
   const dir = path.join(paths.home, 'locks');
@@ -18,7 +18,7 @@ export async function withClusterLock<T>(paths: Paths, name: string, fn: () => P
     // event loop stalls for 8 s loses it: that is logged, the step goes on (its reload is idempotent).
     stale: 10_000,
     update: 2_000,
-    onCompromised: (err) => console.warn(`cluster lock ${name} lost while held: ${err.message}`),
+    onCompromised: (err) => warn(`cluster lock ${name} lost while held: ${err.message}`),
   });
   heartbeat(`holding lock ${name}`);
   try {

@@ -52,7 +52,8 @@ function ephemeralPortRange(): PortRange | undefined {
   }
 }
 
-function portBoundLocally(port: number): Promise<boolean> {
+/** Whether something listens on 127.0.0.1:port (a listen there fails). */
+export function portBoundLocally(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const srv = net.createServer();
     srv.once('error', () => resolve(true));

@@ -8,9 +8,9 @@
  * The steps are separate so that each bench orders (and times) them as it needs.
  */
 import * as crypto from 'node:crypto';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { docker, leftovers, run } from './proc';
+import { portBoundLocally } from '../activities/ports';
 import { HAPROXY_RO_PORT, HAPROXY_RW_PORT, HAPROXY_STATS_PORT, IMAGES, containerName } from '../common/names';
 import { ETCD_DATA_ROOT, renderEtcdArgs } from '../common/render/etcd';
 import { HAPROXY_CONFIG_PATH, renderHaproxyConfig } from '../common/render/haproxy';
@@ -43,18 +43,10 @@ function tarOneFile(name: string, content: string, mode: number, uid: number, gi
   return Buffer.concat([h, data, pad, Buffer.alloc(1024, 0)]);
 }
 
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen({ port, host: '127.0.0.1', exclusive: true }, () => srv.close(() => resolve(true)));
-  });
-}
-
 async function freePortBlock(first: number): Promise<number> {
   for (let base = first; base + 3 < 65535; base += 16) {
-    const free = await Promise.all([0, 1, 2].map((d) => portFree(base + d)));
-    if (free.every(Boolean)) return base;
+    const bound = await Promise.all([0, 1, 2].map((d) => portBoundLocally(base + d)));
+    if (!bound.some(Boolean)) return base;
   }
   throw new Error(`no 3 free consecutive ports on 127.0.0.1 from ${first}`);
 }

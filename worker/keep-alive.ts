@@ -10,7 +10,7 @@
  * heartbeating themselves, from their poll loops, so a wait stuck on one probe still times out.
  */
 import type { Context } from '@temporalio/activity';
-import type { ActivityExecuteInput, ActivityInboundCallsInterceptor, ActivityInterceptors, Next } from '@temporalio/worker';
+import type { ActivityExecuteInput, ActivityInboundCallsInterceptor, ActivityInterceptors, Next, WorkerOptions } from '@temporalio/worker';
 import { lastHeartbeatDetail } from '../activities/heartbeat';
 
 /** Activities with a start-to-close up to this get keep-alive heartbeats (the `quick` and `cleanup` options). */
@@ -33,6 +33,9 @@ class KeepAlive implements ActivityInboundCallsInterceptor {
   }
 }
 
-export function keepAliveInterceptors(ctx: Context): ActivityInterceptors {
+function keepAliveInterceptors(ctx: Context): ActivityInterceptors {
   return { inbound: new KeepAlive(ctx) };
 }
+
+/** Spread into Worker.create's options by every worker that runs activities (the real one and the tests'). */
+export const keepAliveOptions: Pick<WorkerOptions, 'interceptors'> = { interceptors: { activity: [keepAliveInterceptors] } };

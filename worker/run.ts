@@ -7,7 +7,7 @@ import { createActivities } from '../activities';
 import { TASK_QUEUE } from '../common/names';
 import { resolvePaths, type Paths } from '../common/paths';
 import { temporalConfig } from '../common/temporal-config';
-import { keepAliveInterceptors } from './keep-alive';
+import { keepAliveOptions } from './keep-alive';
 
 export const WORKFLOW_BUNDLE_PATH = path.resolve(__dirname, '..', 'workflow-bundle.js');
 export const WORKFLOWS_PATH = path.resolve(__dirname, '..', 'workflows');
@@ -35,7 +35,7 @@ export async function createWorker(setup: WorkerSetup = {}): Promise<{ worker: W
     taskQueue: setup.taskQueue ?? TASK_QUEUE,
     ...workflowSource(),
     activities: createActivities({ docker: setup.docker ?? new Docker(), paths: setup.paths ?? resolvePaths() }),
-    interceptors: { activity: [keepAliveInterceptors] },
+    ...keepAliveOptions,
   });
   return { worker, connection };
 }

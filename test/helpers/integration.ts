@@ -18,7 +18,7 @@ import { clusterFootprint } from '../../activities/cluster';
 import { startTestTemporal } from './temporal';
 import { PROJECT_ROOT, resolvePaths, type Paths } from '../../common/paths';
 import { WORKFLOW_BUNDLE_PATH } from '../../worker/run';
-import { keepAliveInterceptors } from '../../worker/keep-alive';
+import { keepAliveOptions } from '../../worker/keep-alive';
 
 /** Test clusters are named t-<random>-<x>; leftovers from an interrupted run are removed by this prefix. */
 export const TEST_PREFIX = 't-';
@@ -69,7 +69,7 @@ export async function inProcessWorker(env: TestWorkflowEnvironment, paths: Paths
     taskQueue: TASK_QUEUE,
     workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH },
     activities: createActivities({ docker, paths }),
-    interceptors: { activity: [keepAliveInterceptors] },
+    ...keepAliveOptions,
   });
 }
 

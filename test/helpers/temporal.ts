@@ -5,7 +5,7 @@ import { resolvePaths } from '../../common/paths';
 import { findTemporalBinary } from '../../client/dev/temporal';
 import { clusterNameKey } from '../../common/search-attributes';
 import { WORKFLOW_BUNDLE_PATH } from '../../worker/run';
-import { keepAliveInterceptors } from '../../worker/keep-alive';
+import { keepAliveOptions } from '../../worker/keep-alive';
 
 let runtimeInstalled = false;
 
@@ -32,13 +32,12 @@ export async function startTestTemporal(): Promise<TestWorkflowEnvironment> {
 export async function createTestWorker(
   env: TestWorkflowEnvironment, taskQueue: string, activities: object, opts: { keepAlive?: boolean } = {},
 ): Promise<Worker> {
-  const interceptors = opts.keepAlive === false ? {} : { interceptors: { activity: [keepAliveInterceptors] } };
   return Worker.create({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     taskQueue,
     workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH },
     activities,
-    ...interceptors,
+    ...(opts.keepAlive === false ? {} : keepAliveOptions),
   });
 }

@@ -9,10 +9,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import Docker from 'dockerode';
 import { Client, Connection } from '@temporalio/client';
+import { portBoundLocally } from '../../activities/ports';
 import { PROJECT_ROOT, type Paths } from '../../common/paths';
 import { PROGRESS_QUERY, type Progress } from '../../common/progress';
 import { SEARCH_ATTRIBUTE_CLUSTER, workflowIds } from '../../common/names';
@@ -34,14 +34,6 @@ let server: ChildProcess | undefined;
 let worker: ChildProcess | undefined;
 let connection: Connection | undefined;
 
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen({ port, host: '127.0.0.1' }, () => srv.close(() => resolve(true)));
-  });
-}
-
 async function startServer(): Promise<ChildProcess> {
   const log = fs.openSync(path.join(paths.home, 'temporal.log'), 'a');
   const child = spawn(temporalBinary(), [
@@ -50,7 +42,7 @@ async function startServer(): Promise<ChildProcess> {
     '--search-attribute', `${SEARCH_ATTRIBUTE_CLUSTER}=Keyword`, '--log-level', 'warn',
   ], { stdio: ['ignore', log, log] });
   const deadline = Date.now() + 60_000;
-  while (await portFree(GRPC_PORT)) {
+  while (!(await portBoundLocally(GRPC_PORT))) {
     assert.ok(Date.now() < deadline && child.exitCode === null, 'the Temporal server did not start (see temporal.log)');
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -60,7 +52,7 @@ async function startServer(): Promise<ChildProcess> {
 before(async () => {
   await removeLeftoverTestClusters(docker);
   paths = tempPaths();
-  for (const p of [GRPC_PORT, HTTP_PORT, METRICS_PORT]) assert.ok(await portFree(p), `port ${p} is taken`);
+  for (const p of [GRPC_PORT, HTTP_PORT, METRICS_PORT]) assert.ok(!(await portBoundLocally(p)), `port ${p} is taken`);
   server = await startServer();
   worker = startChildWorker({ address }, paths, path.join(paths.home, 'worker.log'));
 });
