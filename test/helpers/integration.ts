@@ -25,8 +25,10 @@ export const TEST_PREFIX = 't-';
 /**
  * Keep test clusters' host ports away from a developer's own clusters (which start at 15432)
  * and below the kernel's ephemeral range (32768+ on Linux), where outgoing connections take ports.
+ * DBAAS_TEST_PORT_BASE moves them, so two test runs on one machine (developers working side by
+ * side) never race for the same block.
  */
-export const TEST_PORT_BASE = '28432';
+export const TEST_PORT_BASE = process.env.DBAAS_TEST_PORT_BASE ?? '28432';
 
 /** Which test process made each test cluster, so a concurrent test run's clusters are never taken for leftovers. */
 const OWNERS_DIR = path.join(os.tmpdir(), 'dbaas-test-owners');
