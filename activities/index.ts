@@ -21,6 +21,7 @@ import { createPgbackrestActivities } from './pgbackrest';
 import { createScheduleActivities } from './schedules';
 import { createBackupCheckActivities } from './backup-checks';
 import { createRestoreActivities } from './restore';
+import { createLeaseActivities } from './lease';
 
 export interface ActivityDeps {
   docker: Docker;
@@ -47,6 +48,7 @@ export function createActivities({ docker, paths }: ActivityDeps) {
     ...createScheduleActivities(),
     ...createBackupCheckActivities(paths),
     ...createRestoreActivities(docker, paths),
+    ...createLeaseActivities(),
   };
 }
 

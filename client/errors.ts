@@ -13,3 +13,8 @@ export function exitCodeOf(err: unknown): number {
   if (err instanceof UsageError) return 2;
   return 1;
 }
+
+/** Another operation holds the cluster and `--no-wait` was given: exit 1 with the line that says which. */
+export class LeaseBusyError extends OperationError {
+  override name = 'LeaseBusyError';
+}

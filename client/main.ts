@@ -5,7 +5,8 @@ import { connectCommand } from './commands/connect';
 import { devDownCommand, devStatusCommand, devUpCommand } from './commands/dev';
 import { parseClusterName, parseCount, parseEtcd, parseMemberName, parseProfile, parseReplicas } from './args';
 import { replicaAddCommand, replicaRemoveCommand, replicaScaleCommand } from './commands/replica';
-import { UsageError, exitCodeOf } from './errors';
+import { LeaseBusyError, UsageError, exitCodeOf } from './errors';
+import { setWaitForLease } from './workflow-run';
 import { registerClusterConfigCommands } from './commands/cluster-config';
 import { registerEventsCommands } from './commands/events';
 import { registerSwitchoverCommands } from './commands/switchover';
@@ -23,7 +24,9 @@ export function buildProgram(): Command {
     .description('Highly-available PostgreSQL clusters on Docker, run by Temporal workflows')
     .exitOverride()
     .showHelpAfterError(false)
-    .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });
+    .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') })
+    .option('--no-wait', 'when another operation holds the cluster, say which and exit 1 instead of waiting for it')
+    .hook('preAction', (_program, action) => setWaitForLease(action.optsWithGlobals<{ wait?: boolean }>().wait !== false));
 
   const cluster = program.command('cluster').description('create, inspect and delete clusters').exitOverride();
   cluster
@@ -138,7 +141,8 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     const code = exitCodeOf(err);
-    console.error(`dbaas: ${(err as Error).message}`);
+    // The lease's line stands alone, as a waiting operation prints it.
+    console.error(err instanceof LeaseBusyError ? err.message : `dbaas: ${(err as Error).message}`);
     if (code !== 2 && process.env.DBAAS_DEBUG) console.error(err);
     return code;
   }

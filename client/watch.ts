@@ -4,9 +4,13 @@
  */
 import type { WorkflowHandle } from '@temporalio/client';
 import ora, { type Ora } from 'ora';
+import { isLeaseStep, waitingLine } from '../common/lease';
 import { PROGRESS_QUERY, type Progress, type StepState } from '../common/progress';
+import { readLease } from './lease';
 
 const POLL_MS = 250;
+/** An uncontended lease is granted in well under this: only a real wait is announced. */
+const LEASE_QUIET_MS = 500;
 
 interface Seen {
   state: StepState;
@@ -23,6 +27,7 @@ export async function watchWorkflow<T>(handle: WorkflowHandle, out: NodeJS.Write
   let spinner: Ora | undefined;
   const t0 = Date.now();
   let lastPoll = t0;
+  let announcedHolder: string | undefined;
 
   const print = (line: string): void => {
     if (spinner) spinner.clear();
@@ -50,6 +55,15 @@ export async function watchWorkflow<T>(handle: WorkflowHandle, out: NodeJS.Write
         seen.set(s.name, { state: s.state, since: s.state === 'running' ? since : now });
       }
       if (s.state === 'running') running.push(`${s.name} ${fmt(now - (seen.get(s.name)?.since ?? now))}`);
+      if (s.state === 'running' && isLeaseStep(s.name) && now - (seen.get(s.name)?.since ?? now) >= LEASE_QUIET_MS) {
+        // `waiting for <operation> (<workflow id>) on <cluster>`, again whenever another operation takes its turn.
+        const lease = await readLease(handle.client, p.cluster).catch(() => null);
+        const holder = lease?.operation;
+        if (holder && holder.workflowId !== handle.workflowId && holder.workflowId !== announcedHolder) {
+          print(waitingLine(holder, p.cluster));
+          announcedHolder = holder.workflowId;
+        }
+      }
     }
     lastPoll = now;
     if (tty) {

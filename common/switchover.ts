@@ -228,3 +228,6 @@ export function sameRequest(memo: SwitchoverMemo, to: string | undefined, at: st
   const sameTime = memo.at === null ? at === undefined : sameInstant(memo.at, at);
   return (memo.to ?? undefined) === to && sameTime;
 }
+
+/** The step a scheduled switchover waits in until its time; the CLI returns once it runs. */
+export const scheduledWaitStep = (at: string): string => `wait until ${at}`;

@@ -5,6 +5,9 @@
 import { CancellationScope } from '@temporalio/workflow';
 import { cleanup, quick, waits } from './activity-options';
 import { refuse } from './refusals';
+import { leaseStep } from '../common/lease';
+import { checkNames } from './input-checks';
+import { withClusterLease } from './lease';
 import { Steps } from './steps';
 import type { ClusterPorts } from '../common/spec';
 
@@ -16,13 +19,19 @@ export interface AddPoolersResult {
 }
 
 export async function addPoolers(cluster: string): Promise<AddPoolersResult> {
+  checkNames({ clusters: [cluster] });
   const steps = new Steps('add-poolers', cluster, [
+    leaseStep(cluster),
     'check the cluster has a leader and endpoints',
     'add the pooler credential',
     'create the pooler auth_query function',
     'start pgbouncer (rw, ro)',
     'query through the pooled endpoints',
   ]);
+  return withClusterLease(steps, cluster, () => addUnderLease(cluster, steps));
+}
+
+async function addUnderLease(cluster: string, steps: Steps): Promise<AddPoolersResult> {
   const { ports, withReplicas, before } = await steps.run('check the cluster has a leader and endpoints', async () => {
     const d = await quick.describeCluster(cluster);
     if (!d.leader) refuse(`cluster ${cluster} has no leader; cannot create the pooler's lookup function`);

@@ -7,6 +7,9 @@ import type { AddReplicaInput, AddReplicaResult } from '../common/replicas';
 import { memberPort } from '../common/ports';
 import { cleanup, quick, waits } from './activity-options';
 import { refuse } from './refusals';
+import { leaseStep } from '../common/lease';
+import { checkNames } from './input-checks';
+import { withClusterLease } from './lease';
 import { Steps } from './steps';
 
 /** Lag in bytes under which the new member counts as caught up (Patroni's default maximum_lag_on_failover). */
@@ -14,7 +17,9 @@ const CAUGHT_UP_BYTES = 1024 * 1024;
 
 export async function addReplica(input: AddReplicaInput): Promise<AddReplicaResult> {
   const { cluster, member } = input;
+  checkNames({ clusters: [cluster], members: [member] });
   const steps = new Steps('add-replica', cluster, [
+    leaseStep(cluster),
     'check the cluster has a leader',
     `start ${member} (clone: ${input.cloneMethod})`,
     `add ${member} to HAProxy (in maintenance while it clones)`,
@@ -22,6 +27,11 @@ export async function addReplica(input: AddReplicaInput): Promise<AddReplicaResu
     `put ${member} in service in HAProxy (UP in ro)`,
     `prove a read through ro lands on ${member}`,
   ]);
+  return withClusterLease(steps, cluster, () => addUnderLease(input, steps));
+}
+
+async function addUnderLease(input: AddReplicaInput, steps: Steps): Promise<AddReplicaResult> {
+  const { cluster, member } = input;
   const desc = await steps.run('check the cluster has a leader', async () => {
     const d = await quick.describeCluster(cluster);
     if (!d.leader) refuse(`cluster ${cluster} has no leader; cannot clone a new member`);

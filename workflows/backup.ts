@@ -9,11 +9,21 @@ import { verifyBackup } from './verifyBackup';
 import { STANZA_MISSING_CODES, retentionProblem, type BackupInput, type BackupSummary } from '../common/backup';
 import { longRunning, quick, waits } from './activity-options';
 import { refuse } from './refusals';
+import { leaseStep } from '../common/lease';
+import { checkNames } from './input-checks';
+import { withClusterLease } from './lease';
 import { Steps } from './steps';
 
 export async function backup(input: BackupInput): Promise<BackupSummary> {
   const { cluster, type } = input;
-  const steps = new Steps('backup', cluster, ['check the cluster and its repository']);
+  checkNames({ clusters: [cluster] });
+  const steps = new Steps('backup', cluster, [leaseStep(cluster), 'check the cluster and its repository']);
+  // A restore drill after it (a child) is granted the lease under this workflow's.
+  return withClusterLease(steps, cluster, () => backupUnderLease(input, steps));
+}
+
+async function backupUnderLease(input: BackupInput, steps: Steps): Promise<BackupSummary> {
+  const { cluster, type } = input;
   const { before, stanzaMissing, leader, rwPort } = await steps.run('check the cluster and its repository', async () => {
     const problem = input.retention ? retentionProblem(input.retention) : undefined;
     if (problem) refuse(problem);

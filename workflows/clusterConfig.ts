@@ -9,6 +9,9 @@ import {
 } from '../common/spec';
 import { quick, waits } from './activity-options';
 import { refuse } from './refusals';
+import { leaseStep } from '../common/lease';
+import { checkNames } from './input-checks';
+import { withClusterLease } from './lease';
 import { Steps } from './steps';
 
 export interface SetProfileInput {
@@ -51,12 +54,19 @@ function describeTiming(p: ProfileName): string {
 export async function setProfile(input: SetProfileInput): Promise<SetProfileResult> {
   const { cluster, profile } = input;
   const write = isProfileName(profile) ? `write profile ${profile} to the DCS (${describeTiming(profile)})` : 'write the profile to the DCS';
+  checkNames({ clusters: [cluster] });
   const steps = new Steps('set-profile', cluster, [
+    leaseStep(cluster),
     'check the cluster and the profile',
     write,
     'wait until every member runs with it',
     `HAProxy checks for profile ${profile}`,
   ]);
+  return withClusterLease(steps, cluster, () => setProfileUnderLease(input, steps, write));
+}
+
+async function setProfileUnderLease(input: SetProfileInput, steps: Steps, write: string): Promise<SetProfileResult> {
+  const { cluster, profile } = input;
   const desc = await steps.run('check the cluster and the profile', async () => {
     if (!isProfileName(profile)) refuse(`unknown profile "${String(profile)}" (known: ${Object.keys(PROFILES).join(', ')})`);
     const problem = profileProblem(PROFILES[profile].patroni);
@@ -85,7 +95,13 @@ export async function setProfile(input: SetProfileInput): Promise<SetProfileResu
 export async function setSync(input: SetSyncInput): Promise<SetSyncResult> {
   const { cluster, mode } = input;
   const wait = mode === 'off' ? 'wait until the leader commits without a synchronous standby' : 'wait for a synchronous standby';
-  const steps = new Steps('set-sync', cluster, ['check the cluster', `write sync mode ${mode} to the DCS`, wait]);
+  checkNames({ clusters: [cluster] });
+  const steps = new Steps('set-sync', cluster, [leaseStep(cluster), 'check the cluster', `write sync mode ${mode} to the DCS`, wait]);
+  return withClusterLease(steps, cluster, () => setSyncUnderLease(input, steps, wait));
+}
+
+async function setSyncUnderLease(input: SetSyncInput, steps: Steps, wait: string): Promise<SetSyncResult> {
+  const { cluster, mode } = input;
   const desc = await steps.run('check the cluster', async () => {
     if (!isSyncMode(mode)) refuse(`unknown sync mode "${String(mode)}" (known: off, on, strict)`);
     const d = await quick.describeCluster(cluster);

@@ -15,6 +15,8 @@ import {
 import { decideHealing, emptyHealingMemory, watchTiming, type HealAction, type HealingMemory, type HealingRules } from '../common/healing';
 import type { Progress } from '../common/progress';
 import type { ProfileName } from '../common/spec';
+import { checkNames } from './input-checks';
+import { acquireLease, LEASE_FAILURES } from './lease';
 import { progressQuery } from './steps';
 
 export const eventsQuery = defineQuery<ClusterEvent[]>('events');
@@ -37,6 +39,8 @@ export interface WatchCarry {
   polls: number;
   /** The last observe error reported (so a lasting outage is one event, not one per poll). */
   lastError?: string;
+  /** Why the last heal waited (another operation held the lease), so it is said once. */
+  healDeferred?: string;
 }
 
 export interface ClusterWatchInput {
@@ -81,6 +85,7 @@ function errorMessage(err: unknown): string {
 
 export async function clusterWatch(input: ClusterWatchInput): Promise<ClusterWatchResult> {
   const { cluster } = input;
+  checkNames({ clusters: [cluster] });
   const timing = watchTiming(input.profile);
   const intervalMs = input.intervalMs ?? timing.intervalMs;
   const rules: HealingRules = { ...timing.rules, ...input.rules };
@@ -128,6 +133,41 @@ export async function clusterWatch(input: ClusterWatchInput): Promise<ClusterWat
     }
   };
 
+  /**
+   * Healing changes the cluster, so it holds the lease; it never waits for it (an operation may
+   * stop members on purpose): the heal is deferred to a later poll, with the memory as before.
+   * Once held, it looks again: the operation that held the lease may have changed everything.
+   */
+  const healUnderLease = async (): Promise<void> => {
+    let lease: Awaited<ReturnType<typeof acquireLease>>;
+    try {
+      lease = await acquireLease(cluster, 'heal', { wait: false });
+    } catch (err) {
+      const failure = err as { type?: string; message?: string };
+      if (!(Object.values(LEASE_FAILURES) as string[]).includes(failure.type ?? '')) throw err;
+      const why = `healing deferred: ${failure.message ?? 'the lease is taken'}`;
+      if (carry.healDeferred !== why) note('heal-skipped', why);
+      carry.healDeferred = why;
+      return;
+    }
+    carry.healDeferred = undefined;
+    try {
+      let fresh: ClusterSnapshot;
+      try {
+        fresh = await observe.observeCluster({ cluster });
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        note('watch-error', `cannot observe ${cluster} before healing: ${errorMessage(err)}`);
+        return;
+      }
+      const h = decideHealing(fresh, carry.healing, rules);
+      carry.healing = h.memory;
+      for (const a of h.actions) await heal(a);
+    } finally {
+      await lease.release();
+    }
+  };
+
   for (let i = 0; i < pollsPerRun; i++) {
     let snap: ClusterSnapshot;
     try {
@@ -162,8 +202,11 @@ export async function clusterWatch(input: ClusterWatchInput): Promise<ClusterWat
       }
       carry.last = snap;
       const h = decideHealing(snap, carry.healing, rules);
-      carry.healing = h.memory;
-      for (const a of h.actions) await heal(a);
+      if (h.actions.some((a) => a.kind !== 'skip')) await healUnderLease();
+      else {
+        carry.healing = h.memory;
+        for (const a of h.actions) await heal(a);
+      }
     }
     status = `last poll ${new Date(snap.at).toISOString()}`;
     if (workflowInfo().continueAsNewSuggested) break;

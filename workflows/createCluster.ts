@@ -15,14 +15,18 @@ import {
 } from '../common/spec';
 import { cleanup, longRunning, quick, waits } from './activity-options';
 import { clusterWatch } from './clusterWatch';
+import { leaseStep } from '../common/lease';
+import { checkNames } from './input-checks';
+import { withClusterLease } from './lease';
 import { Steps } from './steps';
 
 export async function createCluster(input: CreateClusterInput): Promise<ConnectionInfo> {
   // Registered first, so the progress query answers even when the spec is refused.
-  const steps = new Steps('create', input.name, ['validate the spec']);
+  const steps = new Steps('create', input.name, ['validate the spec', leaseStep(input.name)]);
   await steps.run('validate the spec', async () => {
     try {
       validateSpec(input);
+      if (input.restoreFrom) checkNames({ clusters: [input.restoreFrom.source] });
     } catch (err) {
       if (err instanceof SpecError) throw ApplicationFailure.nonRetryable(err.message, 'SpecError');
       throw err;
@@ -32,7 +36,6 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
   const etcd = etcdMemberNames(input.etcdMembers);
   const members = memberNames(input.replicas);
   const [first, ...replicas] = members;
-  const profile = PROFILES[input.profile];
   const backups = input.backups !== false;
   const restoreSource = input.restoreFrom?.source;
 
@@ -62,6 +65,18 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
     'start the cluster watch',
   ]);
 
+  return withClusterLease(steps, cluster, () => createUnderLease(input, steps));
+}
+
+/** Everything after the spec check: held under the cluster's lease (also by a restore's child create). */
+async function createUnderLease(input: CreateClusterInput, steps: Steps): Promise<ConnectionInfo> {
+  const cluster = input.name;
+  const etcd = etcdMemberNames(input.etcdMembers);
+  const members = memberNames(input.replicas);
+  const [first, ...replicas] = members;
+  const profile = PROFILES[input.profile];
+  const backups = input.backups !== false;
+  const restoreSource = input.restoreFrom?.source;
   await steps.run('check the name is free', () => quick.assertClusterAbsent(cluster));
   try {
     const [, ports] = await Promise.all([

@@ -3,6 +3,9 @@ import { ApplicationFailure, getExternalWorkflowHandle } from '@temporalio/workf
 import { haWorkflowIds, workflowIds } from '../common/names';
 import type { DeleteClusterInput } from '../common/spec';
 import { cleanup, quick } from './activity-options';
+import { leaseStep } from '../common/lease';
+import { checkNames } from './input-checks';
+import { acquireLease } from './lease';
 import { Steps } from './steps';
 
 export interface DeleteClusterResult {
@@ -14,8 +17,10 @@ export interface DeleteClusterResult {
 
 export async function deleteCluster(input: DeleteClusterInput): Promise<DeleteClusterResult> {
   const cluster = input.name;
+  checkNames({ clusters: [cluster] });
   const steps = new Steps('delete', cluster, [
     'stop the cluster watch',
+    leaseStep(cluster),
     'stop a running create',
     'delete the backup schedules',
     'remove containers, network' + (input.keepData ? '' : ', volumes'),
@@ -31,13 +36,27 @@ export async function deleteCluster(input: DeleteClusterInput): Promise<DeleteCl
       // No watch running (never started, or already ended): nothing to stop.
     }
   });
-  await steps.run('stop a running create', async () => {
-    try {
-      await getExternalWorkflowHandle(workflowIds.createCluster(cluster)).cancel();
-    } catch {
-      // Not running (the usual case): nothing to stop.
-    }
-  });
+  // A delete goes first: the queued operations are refused, the running one ends (with its
+  // compensation) before anything is removed. A create is cancelled rather than waited for.
+  const [lease] = await Promise.all([
+    steps.run(leaseStep(cluster), () => acquireLease(cluster, steps.operation, { preempt: true })),
+    steps.run('stop a running create', async () => {
+      try {
+        await getExternalWorkflowHandle(workflowIds.createCluster(cluster)).cancel();
+      } catch {
+        // Not running (the usual case): nothing to stop.
+      }
+    }),
+  ]);
+  try {
+    return await removeUnderLease(input, steps);
+  } finally {
+    await lease.release();
+  }
+}
+
+async function removeUnderLease(input: DeleteClusterInput, steps: Steps): Promise<DeleteClusterResult> {
+  const cluster = input.name;
   // Before the containers go, so no scheduled backup starts on a cluster being removed.
   await steps.run('delete the backup schedules', () => cleanup.deleteClusterBackupSchedules(cluster));
   const removed = await steps.run('remove containers, network' + (input.keepData ? '' : ', volumes'), () =>

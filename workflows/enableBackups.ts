@@ -13,6 +13,9 @@ import { syncModeOf, type ClusterSpec } from '../common/spec';
 import type { EnableBackupsInput, EnableBackupsResult } from '../common/backup';
 import { cleanup, quick, waits } from './activity-options';
 import { refuse } from './refusals';
+import { leaseStep } from '../common/lease';
+import { checkNames } from './input-checks';
+import { withClusterLease } from './lease';
 import { Steps } from './steps';
 import { switchover } from './switchover';
 
@@ -21,7 +24,14 @@ const CAUGHT_UP_BYTES = 1024 * 1024;
 
 export async function enableBackups(input: EnableBackupsInput): Promise<EnableBackupsResult> {
   const { cluster } = input;
-  const steps = new Steps('enable-backups', cluster, ['check the cluster']);
+  checkNames({ clusters: [cluster] });
+  const steps = new Steps('enable-backups', cluster, [leaseStep(cluster), 'check the cluster']);
+  // The switchover child is granted the lease under this workflow's.
+  return withClusterLease(steps, cluster, () => enableUnderLease(input, steps));
+}
+
+async function enableUnderLease(input: EnableBackupsInput, steps: Steps): Promise<EnableBackupsResult> {
+  const { cluster } = input;
   const { desc, missing } = await steps.run('check the cluster', async () => {
     const d = await quick.describeCluster(cluster);
     if (!d.leader) refuse(`cluster ${cluster} has no leader; members can only be re-created one by one around a running leader`);

@@ -14,3 +14,4 @@ export { restorePitr } from './restore';
 export type { RestorePitrInput, RestorePitrResult } from './restore';
 export { verifyBackup } from './verifyBackup';
 export { enableBackups } from './enableBackups';
+export { clusterLease } from './clusterLease';

@@ -8,11 +8,16 @@ import { etcdMemberNames } from '../common/spec';
 import type { RemoveReplicaInput, RemoveReplicaResult } from '../common/replicas';
 import { cleanup, quick, waits } from './activity-options';
 import { refuse } from './refusals';
+import { leaseStep } from '../common/lease';
+import { checkNames } from './input-checks';
+import { withClusterLease } from './lease';
 import { Steps } from './steps';
 
 export async function removeReplica(input: RemoveReplicaInput): Promise<RemoveReplicaResult> {
   const { cluster, member } = input;
+  checkNames({ clusters: [cluster], members: [member] });
   const steps = new Steps('remove-replica', cluster, [
+    leaseStep(cluster),
     `check ${member} can be removed`,
     `drain ${member} in HAProxy`,
     `stop ${member}`,
@@ -21,6 +26,11 @@ export async function removeReplica(input: RemoveReplicaInput): Promise<RemoveRe
     `wait for ${member} to leave the cluster`,
     `delete ${member} volume`,
   ]);
+  return withClusterLease(steps, cluster, () => removeUnderLease(input, steps));
+}
+
+async function removeUnderLease(input: RemoveReplicaInput, steps: Steps): Promise<RemoveReplicaResult> {
+  const { cluster, member } = input;
   const desc = await steps.run(`check ${member} can be removed`, async () => {
     const d = await quick.describeCluster(cluster);
     const problem = removalProblem(d.members, member);
@@ -34,7 +44,15 @@ export async function removeReplica(input: RemoveReplicaInput): Promise<RemoveRe
     : await steps.run(`drain ${member} in HAProxy`, () =>
         waits.drainHaproxyServer({ cluster, member, statsPort, timeoutMs: input.drainTimeoutMs }),
       );
-  await steps.run(`stop ${member}`, () => cleanup.stopMember({ cluster, member }));
+  await steps.run(`stop ${member}`, async () => {
+    // Right before the stop: the member must still not lead (a failover may have promoted it).
+    const problem = removalProblem((await quick.describeCluster(cluster)).members, member);
+    if (problem) {
+      if (statsPort !== undefined) await cleanup.undrainHaproxyServer({ cluster, member });
+      refuse(problem);
+    }
+    await cleanup.stopMember({ cluster, member });
+  });
   if (statsPort !== undefined) {
     await steps.run(`remove ${member} from HAProxy`, () =>
       // The container is gone, so the rendered config (from the containers that exist) omits it.

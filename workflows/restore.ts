@@ -13,6 +13,9 @@ import { SpecError, validateSpec, type ClusterSpec, type ConnectionInfo } from '
 import { longRunning, quick, waits } from './activity-options';
 import { createCluster } from './createCluster';
 import { refuse } from './refusals';
+import { leaseStep } from '../common/lease';
+import { checkNames } from './input-checks';
+import { withClusterLease } from './lease';
 import { Steps } from './steps';
 
 export interface RestorePitrInput extends Omit<ClusterSpec, 'name'> {
@@ -32,13 +35,22 @@ export interface RestorePitrResult {
 
 export async function restorePitr(input: RestorePitrInput): Promise<RestorePitrResult> {
   const { source, into, target } = input;
+  checkNames({ clusters: [source, into] });
   const what = target.kind === 'latest' ? 'the latest archived WAL' : target.time;
   const steps = new Steps('restore', into, [
+    leaseStep(into),
     `check ${source}'s backups reach ${what} and ${into} is free`,
     `archive ${source}'s current WAL`,
     `create ${into} from ${source}'s backups (child workflow ${workflowIds.createCluster(into)})`,
     ...(input.firstBackup === false ? [] : [`first backup of ${into}`]),
   ]);
+  // The new cluster's lease (its child create is granted under it); the source is only read.
+  return withClusterLease(steps, into, () => restoreUnderLease(input, steps));
+}
+
+async function restoreUnderLease(input: RestorePitrInput, steps: Steps): Promise<RestorePitrResult> {
+  const { source, into, target } = input;
+  const what = target.kind === 'latest' ? 'the latest archived WAL' : target.time;
   const spec: ClusterSpec = { name: into, replicas: input.replicas, sync: input.sync, profile: input.profile, etcdMembers: input.etcdMembers };
   const sourceLive = await steps.run(`check ${source}'s backups reach ${what} and ${into} is free`, async () => {
     try {

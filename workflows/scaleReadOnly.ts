@@ -12,6 +12,9 @@ import { quick } from './activity-options';
 import { addReplica } from './addReplica';
 import { refuse } from './refusals';
 import { removeReplica } from './removeReplica';
+import { leaseStep } from '../common/lease';
+import { checkNames } from './input-checks';
+import { withClusterLease } from './lease';
 import { Steps } from './steps';
 
 export interface ScaleReadOnlyInput {
@@ -29,7 +32,14 @@ export interface ScaleReadOnlyResult {
 
 export async function scaleReadOnly(input: ScaleReadOnlyInput): Promise<ScaleReadOnlyResult> {
   const { cluster, target } = input;
-  const steps = new Steps('scale-read-only', cluster, ['look at the cluster']);
+  checkNames({ clusters: [cluster] });
+  const steps = new Steps('scale-read-only', cluster, [leaseStep(cluster), 'look at the cluster']);
+  // The children (AddReplica, RemoveReplica) are granted the lease under this workflow's.
+  return withClusterLease(steps, cluster, () => scaleUnderLease(input, steps));
+}
+
+async function scaleUnderLease(input: ScaleReadOnlyInput, steps: Steps): Promise<ScaleReadOnlyResult> {
+  const { cluster, target } = input;
   const desc = await steps.run('look at the cluster', async () => {
     if (!Number.isInteger(target) || target < 0 || target > MAX_REPLICAS) refuse(`--read-only must be 0-${MAX_REPLICAS}, got ${target}`);
     return quick.describeCluster(cluster);

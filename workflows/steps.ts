@@ -10,7 +10,7 @@ export const progressQuery = defineQuery<Progress>('progress');
 export class Steps {
   private readonly steps: StepProgress[];
 
-  constructor(private readonly operation: string, private readonly cluster: string, planned: string[]) {
+  constructor(readonly operation: string, private readonly cluster: string, planned: string[]) {
     this.steps = planned.map((name) => ({ name, state: 'pending' }));
     setHandler(progressQuery, () => ({ operation: this.operation, cluster: this.cluster, steps: this.steps.map((s) => ({ ...s })) }));
   }

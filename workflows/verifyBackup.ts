@@ -12,11 +12,20 @@ import { recordEventSignal } from './clusterWatch';
 import { deleteCluster } from './deleteCluster';
 import { refuse } from './refusals';
 import { restorePitr } from './restore';
+import { leaseStep } from '../common/lease';
+import { checkNames } from './input-checks';
+import { withClusterLease } from './lease';
 import { Steps } from './steps';
 
 export async function verifyBackup(input: VerifyBackupInput): Promise<VerifyBackupResult> {
   const { cluster } = input;
-  const steps = new Steps('verify-backup', cluster, ['find the backup and the row counts recorded with it']);
+  checkNames({ clusters: [cluster], labels: input.label === undefined ? [] : [input.label] });
+  const steps = new Steps('verify-backup', cluster, [leaseStep(cluster), 'find the backup and the row counts recorded with it']);
+  return withClusterLease(steps, cluster, () => verifyUnderLease(input, steps));
+}
+
+async function verifyUnderLease(input: VerifyBackupInput, steps: Steps): Promise<VerifyBackupResult> {
+  const { cluster } = input;
   const { label, counts } = await steps.run('find the backup and the row counts recorded with it', async () => {
     const s = await quick.backupStatus(cluster);
     const usable = s.backups.filter((b) => !b.error);

@@ -1,125 +1,20 @@
 /** `dbaas cluster create|list|status|delete`: start workflows, follow them, print. */
 import { table } from '../table';
-import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandle, type WorkflowStartOptions } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
-import type { Workflow } from '@temporalio/common';
-import { clusterNameKey } from '../../common/search-attributes';
-import { TASK_QUEUE, workflowIds } from '../../common/names';
+import { workflowIds } from '../../common/names';
 import { resolvePaths } from '../../common/paths';
-import { temporalConfig } from '../../common/temporal-config';
 import { SpecError, validateSpec, type ConnectionInfo, type CreateClusterInput } from '../../common/spec';
 import type { createCluster, deleteCluster, DeleteClusterResult } from '../../workflows';
 import { dcsSettingsView, readDcsConfig, type DcsSettingsView } from '../../activities/dcs-config';
 import { clusterIsLive, clusterNames, clusterStatus, type ClusterStatus } from '../cluster-info';
 import { connectDocker, connectTemporal } from '../connections';
-import { OperationError, UsageError } from '../errors';
-import { watchWorkflow } from '../watch';
+import { UsageError } from '../errors';
+import { readLease } from '../lease';
+import type { LeaseView } from '../../common/lease';
+import { follow, startOrAttach } from '../workflow-run';
 
 
-function failureMessage(err: unknown): string {
-  // Walk the cause chain to the innermost message: that is the step's own error.
-  let e: unknown = err;
-  const parts: string[] = [];
-  while (e instanceof Error) {
-    if (e.message && !parts.includes(e.message)) parts.push(e.message);
-    e = (e as { cause?: unknown }).cause;
-  }
-  return parts[parts.length - 1] ?? String(err);
-}
-
-async function isRunning(handle: WorkflowHandle): Promise<boolean> {
-  try {
-    return (await handle.describe()).status.name === 'RUNNING';
-  } catch {
-    return false;
-  }
-}
-
-/** The innermost ApplicationFailure type, e.g. MemberRefused. */
-function failureType(err: unknown): string | undefined {
-  let e: unknown = err;
-  let type: string | undefined;
-  while (e instanceof Error) {
-    type = (e as { type?: string }).type ?? type;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return type;
-}
-
-/** Refusals decided inside a workflow are bad input for the CLI (exit 2). */
-const REFUSAL_TYPES = new Set(['MemberRefused', 'ClusterExists', 'ClusterNotFound', 'SpecError']);
-
-export async function follow<T>(handle: WorkflowHandle, what: string): Promise<T> {
-  try {
-    return await watchWorkflow<T>(handle);
-  } catch (err) {
-    if (err instanceof WorkflowFailedError) {
-      const message = `${what} failed: ${failureMessage(err)}`;
-      throw REFUSAL_TYPES.has(failureType(err) ?? '') ? new UsageError(message) : new OperationError(message);
-    }
-    throw err;
-  }
-}
-
-/** The task queue has no poller: the workflow would wait silently for a worker. */
-async function warnIfNoWorker(client: Client): Promise<void> {
-  try {
-    const r = await client.workflowService.describeTaskQueue({
-      namespace: client.options.namespace,
-      taskQueue: { name: TASK_QUEUE },
-      taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-    });
-    if ((r.pollers ?? []).length === 0) {
-      console.error(`warning: no worker polls task queue "${TASK_QUEUE}"; the workflow runs once one does (\`npx dbaas dev up\` or \`npx dbaas worker\`)`);
-    }
-  } catch {
-    // Best effort: the workflow itself is what matters.
-  }
-}
-
-/**
- * Start the workflow, or attach to the run already going under the same id (a second
- * `create` or `delete` of the same cluster follows the first instead of starting another).
- * `precheck` runs only when nothing is running; it throws to refuse.
- */
-export interface StartMessages {
-  /** e.g. "cluster orders is being created" */
-  running: string;
-  /** e.g. "creating cluster orders" */
-  starting: string;
-}
-
-export async function startOrAttach<T extends Workflow>(
-  client: Client, workflowType: string, id: string, cluster: string, args: Parameters<T>, messages: StartMessages, precheck: () => Promise<void>,
-): Promise<WorkflowHandle<T>> {
-  const handle: WorkflowHandle<T> = client.workflow.getHandle(id);
-  if (await isRunning(handle)) {
-    console.log(`${messages.running}; following workflow ${id}`);
-    return handle;
-  }
-  await precheck();
-  await warnIfNoWorker(client);
-  try {
-    const options = {
-      workflowId: id,
-      taskQueue: TASK_QUEUE,
-      args,
-      typedSearchAttributes: [{ key: clusterNameKey, value: cluster }],
-    } as unknown as WorkflowStartOptions<T>; // the SDK's conditional args type does not narrow for a generic T
-    const started = await client.workflow.start<T>(workflowType, options);
-    console.log(`${messages.starting}: workflow ${uiLink(id)}`);
-    return started;
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    console.log(`${messages.running}; following workflow ${id}`);
-    return handle;
-  }
-}
-
-function uiLink(workflowId: string): string {
-  const cfg = temporalConfig();
-  return cfg.ui ? `${cfg.ui}/namespaces/${cfg.namespace}/workflows/${encodeURIComponent(workflowId)}` : workflowId;
-}
+// Moved to client/workflow-run.ts; re-exported until every command imports it from there.
+export { follow, startOrAttach, type StartMessages } from '../workflow-run';
 
 export function printConnectionInfo(info: ConnectionInfo): void {
   const uri = (port: number): string => `postgresql://${info.user}@${info.host}:${port}/${info.database}`;
@@ -192,14 +87,34 @@ export async function statusCommand(name: string, o: { json: boolean }): Promise
   // Profile and sync mode as they are now: Patroni's DCS config, not the creation label.
   const dcs = await readDcsConfig(docker, name, [...(s.leader ? [s.leader] : []), ...s.members.map((m) => m.name)]);
   const settings = dcs ? dcsSettingsView(dcs.config, dcs.member) : null;
+  const lease = await operationsOn(name);
   if (o.json) {
-    console.log(JSON.stringify({ ...s, settings }, null, 2));
+    console.log(JSON.stringify({ ...s, settings, operation: lease?.operation ?? null, queued: lease?.queued ?? [] }, null, 2));
     return;
   }
-  printStatus(s, settings);
+  printStatus(s, settings, lease);
 }
 
-function printStatus(s: ClusterStatus, settings: DcsSettingsView | null): void {
+/** The operation running on the cluster and the queue; null when Temporal or a worker does not answer (status never waits for them). */
+async function operationsOn(cluster: string): Promise<LeaseView | null> {
+  let conn: Awaited<ReturnType<typeof connectTemporal>> | undefined;
+  try {
+    conn = await connectTemporal();
+    return await readLease(conn.client.workflow, cluster);
+  } catch {
+    return null;
+  } finally {
+    await conn?.connection.close();
+  }
+}
+
+function describeLease(lease: LeaseView | null): string {
+  if (!lease) return 'operation: unknown (Temporal or its worker does not answer)';
+  const op = lease.operation ? `operation: ${lease.operation.operation} (${lease.operation.workflowId}) since ${lease.operation.since}` : 'operation: none';
+  return lease.queued.length === 0 ? op : `${op}   queued: ${lease.queued.map((q) => `${q.operation} (${q.workflowId})`).join(', ')}`;
+}
+
+function printStatus(s: ClusterStatus, settings: DcsSettingsView | null, lease: LeaseView | null): void {
   console.log(`cluster ${s.name}   leader: ${s.leader ?? 'none'}`);
   if (settings) {
     const standby = s.members.find((m) => m.role === 'sync_standby')?.name;
@@ -215,6 +130,7 @@ function printStatus(s: ClusterStatus, settings: DcsSettingsView | null): void {
   console.log(t.toString());
   console.log(`etcd: ${s.etcd.map((e) => `${e.name} ${e.state}`).join(', ') || 'none'}   haproxy: ${s.haproxy?.state ?? 'none'}   ` +
     `backups: ${{ on: `on (\`dbaas backup list ${s.name}\`)`, off: `off (\`dbaas backup enable ${s.name}\` adds them)`, partial: `partly enabled (run \`dbaas backup enable ${s.name}\` again)` }[s.backups]}`);
+  console.log(describeLease(lease));
   if (s.endpoints) {
     console.log(`rw ${s.endpoints.rw.host}:${s.endpoints.rw.port}   ro ${s.endpoints.ro.host}:${s.endpoints.ro.port}   stats ${s.endpoints.stats.url}`);
   }

@@ -9,14 +9,14 @@ import { resolvePaths } from '../../common/paths';
 import type { Progress } from '../../common/progress';
 import { clusterNameKey } from '../../common/search-attributes';
 import {
-  SwitchoverTimeError, chooseCandidate, parseSwitchoverTime, sameRequest, switchoverWorkflowId,
+  SwitchoverTimeError, chooseCandidate, parseSwitchoverTime, sameRequest, scheduledWaitStep, switchoverWorkflowId,
   type SwitchoverInput, type SwitchoverMemo, type SwitchoverResult,
 } from '../../common/switchover';
 import { parseClusterName, parseMemberName } from '../args';
 import { clusterNames } from '../cluster-info';
 import { connectDocker, connectTemporal } from '../connections';
 import { OperationError, UsageError } from '../errors';
-import { follow } from './cluster';
+import { follow, leaseMemo, refuseIfBusy } from '../workflow-run';
 
 interface RunningSwitchover {
   workflowId: string;
@@ -47,14 +47,14 @@ function describeRequest(cluster: string, memo: SwitchoverMemo): string {
   return `switchover of ${cluster} to ${memo.to ?? 'the healthiest member'}${memo.at ? ` at ${memo.at}` : ''}`;
 }
 
-/** For --at: follow until Patroni has accepted the schedule (or the workflow ended, e.g. refused). */
-async function followUntilScheduled(handle: WorkflowHandle, what: string): Promise<SwitchoverResult | 'scheduled'> {
+/** For --at: follow until the workflow checked the request and waits for its time (or ended, e.g. refused). */
+async function followUntilScheduled(handle: WorkflowHandle, what: string, at: string): Promise<SwitchoverResult | 'scheduled'> {
   for (;;) {
     const d = await handle.describe();
     if (d.status.name !== 'RUNNING') return follow<SwitchoverResult>(handle, what);
     const p = await handle.query<Progress>('progress').catch(() => undefined);
-    const step = p?.steps.find((s) => s.name.startsWith('schedule the switchover'));
-    if (step?.state === 'done') return 'scheduled';
+    const step = p?.steps.find((s) => s.name === scheduledWaitStep(at));
+    if (step !== undefined && step.state !== 'pending') return 'scheduled';
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -93,9 +93,11 @@ export async function switchoverCommand(cluster: string, o: { to?: string; at?: 
       const id = switchoverWorkflowId(cluster, snap.timeline ?? 0);
       const input: SwitchoverInput = { cluster, ...(o.to ? { to: o.to } : {}), ...(o.at ? { at: o.at } : {}) };
       const memo: SwitchoverMemo = { to: o.to ?? null, at: o.at ?? null };
+      // A scheduled one takes the lease when it fires; only a switchover now can be refused for it.
+      if (!o.at) await refuseIfBusy(client, cluster);
       try {
         handle = await client.workflow.start('switchover', {
-          workflowId: id, taskQueue: TASK_QUEUE, args: [input], memo: { ...memo },
+          workflowId: id, taskQueue: TASK_QUEUE, args: [input], memo: { ...memo, ...(o.at ? {} : leaseMemo()) },
           typedSearchAttributes: [{ key: clusterNameKey, value: cluster }],
         });
         const target = o.at && !o.to ? 'the healthiest member at that time' : d.candidate;
@@ -107,9 +109,9 @@ export async function switchoverCommand(cluster: string, o: { to?: string; at?: 
       }
     }
     if (o.at) {
-      const r = await followUntilScheduled(handle, `switchover ${cluster}`);
+      const r = await followUntilScheduled(handle, `switchover ${cluster}`, o.at);
       if (r === 'scheduled') {
-        console.log(`switchover of ${cluster} scheduled at ${o.at}; Patroni runs it then (cancel with \`dbaas switchover cancel ${cluster}\`)`);
+        console.log(`switchover of ${cluster} scheduled at ${o.at}; dbaas runs it then, once no other operation holds ${cluster} (cancel with \`dbaas switchover cancel ${cluster}\`)`);
       } else printResult(r);
       return;
     }
@@ -134,7 +136,7 @@ export async function switchoverCancelCommand(cluster: string): Promise<void> {
     await handle.cancel();
     try {
       const r = (await handle.result()) as SwitchoverResult;
-      throw new OperationError(`too late to cancel: Patroni was already switching over; ${cluster} switched over to ${r.leader}`);
+      throw new OperationError(`too late to cancel: the switchover had started; ${cluster} switched over to ${r.leader}`);
     } catch (err) {
       if (err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure) {
         console.log(`scheduled ${describeRequest(cluster, scheduled.memo)} cancelled; the leader stays where it was`);

@@ -6,6 +6,7 @@ import { findTemporalBinary } from '../../client/dev/temporal';
 import { clusterNameKey } from '../../common/search-attributes';
 import { WORKFLOW_BUNDLE_PATH } from '../../worker/run';
 import { keepAliveOptions } from '../../worker/keep-alive';
+import { createLeaseActivities } from '../../activities/lease';
 
 let runtimeInstalled = false;
 
@@ -28,7 +29,11 @@ export async function startTestTemporal(): Promise<TestWorkflowEnvironment> {
   });
 }
 
-/** A worker running the prebuilt workflow bundle (built once by `npm run build`). */
+/**
+ * A worker running the prebuilt workflow bundle (built once by `npm run build`). The lease's
+ * activities are the real ones under any fakes: they only speak to the test's Temporal, and every
+ * operation takes its cluster's lease through them.
+ */
 export async function createTestWorker(
   env: TestWorkflowEnvironment, taskQueue: string, activities: object, opts: { keepAlive?: boolean } = {},
 ): Promise<Worker> {
@@ -37,7 +42,7 @@ export async function createTestWorker(
     namespace: env.namespace ?? 'default',
     taskQueue,
     workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH },
-    activities,
+    activities: { ...createLeaseActivities(), ...activities },
     ...(opts.keepAlive === false ? {} : keepAliveOptions),
   });
 }

@@ -32,7 +32,8 @@ test('SetProfile: PATCH the timing into the DCS, wait until every member runs wi
   assert.equal(dcs.synchronous_mode, false, 'sync mode untouched');
   assert.deepEqual(result, { cluster: 'orders', profile: 'fast', previous: 'default', applied: ['pg-0', 'pg-1', 'pg-2'], notRunning: [], haproxyChanged: true });
   assert.ok(progress.steps.every((s) => s.state === 'done'), JSON.stringify(progress.steps));
-  assert.match(progress.steps[1].name, /ttl 10, loop_wait 2, retry_timeout 4/);
+  assert.equal(progress.steps[0].name, 'wait for the operation lease on orders', 'the lease first');
+  assert.match(progress.steps[2].name, /ttl 10, loop_wait 2, retry_timeout 4/);
 });
 
 test('SetProfile reports stopped members and a previous timing that matched no profile', async () => {
@@ -59,7 +60,8 @@ test('SetProfile: a member that never applies fails the workflow before HAProxy 
   const { f, error, progress } = await run('setProfile', { cluster: 'orders', profile: 'fast' }, { failConfigOn: { waitForDcsConfigApplied: 'Boom' } });
   assert.equal(rootCause(error).type, 'Boom');
   assert.ok(!f.names().includes('reconfigureHaproxy'));
-  assert.deepEqual(progress.steps.map((s) => s.state), ['done', 'done', 'failed', 'pending']);
+  // lease, check, write, wait (failed), HAProxy
+  assert.deepEqual(progress.steps.map((s) => s.state), ['done', 'done', 'done', 'failed', 'pending']);
 });
 
 test('SetSync on / strict / off: PATCH synchronous_mode(_strict), then wait for the standby (or its absence)', async () => {

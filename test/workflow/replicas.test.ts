@@ -52,11 +52,12 @@ test('AddReplica that fails for good removes the member it started', async () =>
   assert.ok(names.includes('removeMemberVolume'));
 });
 
-test('RemoveReplica: drain, stop, HAProxy, forget the key, wait until gone, delete the volume', async () => {
+test('RemoveReplica: drain, check again, stop, HAProxy, forget the key, wait until gone, delete the volume', async () => {
   const { f, error } = await run('removeReplica', remove('pg-2'));
   assert.equal(error, undefined);
+  // The second describeCluster: right before the stop, the member must still not lead.
   assert.deepEqual(f.names(), [
-    'describeCluster', 'drainHaproxyServer', 'stopMember', 'reconfigureHaproxy', 'forgetRemovedMember', 'waitForMemberGone', 'removeMemberVolume',
+    'describeCluster', 'drainHaproxyServer', 'describeCluster', 'stopMember', 'reconfigureHaproxy', 'forgetRemovedMember', 'waitForMemberGone', 'removeMemberVolume',
   ]);
 });
 

@@ -32,6 +32,7 @@ test('switchover to a named member: check, one request, wait for it to lead on r
   assert.equal(res.leader, 'pg-1');
   assert.deepEqual([res.timelineBefore, res.timelineAfter], [3, 4]);
   assert.deepEqual(r.progress.steps.map((s) => [s.name, s.state]), [
+    ['wait for the operation lease on orders', 'done'],
     ['check the candidate', 'done'],
     ['ask Patroni to switch over pg-0 → pg-1', 'done'],
     ['wait for pg-1 to lead and hold the rw port', 'done'],
@@ -69,29 +70,30 @@ test('--to the current leader: nothing to do, no request', async () => {
   assert.deepEqual(r.names(), ['switchoverSnapshot']);
 });
 
-test('scheduled: Patroni gets scheduled_at, the workflow waits on a durable timer, then for the switch', async () => {
+test('scheduled: checked when asked, a durable timer, then under the lease checked again and switched at once', async () => {
   const at = new Date(Date.now() + 1500).toISOString();
   const r = await runSwitchover(env, { cluster: 'orders', at });
   assert.equal(r.error, undefined);
-  const req = r.arg<{ to?: string; at: string }>('requestSwitchover');
-  assert.equal(req.at, at);
-  assert.equal(req.to, undefined, 'without --to Patroni picks the healthiest member at that time');
-  assert.deepEqual(r.names(), ['switchoverSnapshot', 'requestSwitchover', 'waitForSwitchedLeader', 'waitForReplicaStreaming']);
-  assert.ok(r.progress.steps.some((s) => s.name === `wait until ${at}` && s.state === 'done'));
+  const req = r.arg<{ to?: string; at?: string }>('requestSwitchover');
+  assert.equal(req.at, undefined, 'Patroni is asked when the time has come, not scheduled in advance');
+  assert.equal(req.to, 'pg-1', 'without --to, the healthiest member when it fires');
+  assert.deepEqual(r.names(), ['switchoverSnapshot', 'switchoverSnapshot', 'requestSwitchover', 'waitForSwitchedLeader', 'waitForReplicaStreaming']);
+  assert.deepEqual(r.progress.steps.slice(0, 4).map((s) => [s.name, s.state]), [
+    ['check the candidate (when asked)', 'done'],
+    [`wait until ${at}`, 'done'],
+    ['wait for the operation lease on orders', 'done'],
+    ['check the candidate', 'done'],
+  ]);
 });
 
-test('a cancelled scheduled switchover is taken off Patroni\'s schedule and never waited for', async () => {
+test('a cancelled scheduled switchover asks nothing of Patroni', async () => {
   const at = new Date(Date.now() + 60_000).toISOString();
   const r = await runSwitchover(env, { cluster: 'orders', to: 'pg-1', at }, {}, { cancelInPhase: 'scheduled' });
   assert.equal(rootCause(r.error).message.length > 0, true);
-  assert.deepEqual(r.names(), ['switchoverSnapshot', 'requestSwitchover', 'cancelScheduledSwitchover']);
+  assert.deepEqual(r.names(), ['switchoverSnapshot']);
   assert.deepEqual(r.progress.steps.filter((s) => s.state === 'skipped').map((s) => s.name), [
-    'wait for pg-1 to lead and hold the rw port', 'wait for pg-0 to stream as a replica',
+    'wait for the operation lease on orders', 'check the candidate',
   ]);
-  // Cancelled too late (Patroni already acting): the workflow sees the switch through.
-  const late = await runSwitchover(env, { cluster: 'orders', to: 'pg-1', at }, { cancelTooLate: true }, { cancelInPhase: 'scheduled' });
-  assert.equal(late.error, undefined);
-  assert.equal((late.result as SwitchoverResult).leader, 'pg-1');
 });
 
 test('a switchover under way is not cancellable: Patroni goes ahead, so the workflow sees it through', async () => {
