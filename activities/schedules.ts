@@ -69,7 +69,7 @@ export class ScheduleSpecRefused extends Error {}
  * to be dropped it). Not days: a backup long overdue competes with the day's load,
  * and the next regular run is then near anyway. With overlap SKIP, at most one runs at a time.
  */
-export const BACKUP_CATCHUP_WINDOW = '6 hours';
+export const BACKUP_CATCHUP_WINDOW_MS = 6 * 3600_000;
 
 /** The schedule's parts that `backup schedule` sets; the same for create and update. */
 function scheduleBody(cluster: string, type: BackupType, cron: string, verify: boolean): Omit<ScheduleUpdateOptions, 'state'> {
@@ -86,7 +86,7 @@ function scheduleBody(cluster: string, type: BackupType, cron: string, verify: b
       typedSearchAttributes: [{ key: clusterNameKey, value: cluster }],
     },
     // A backup still running when the next one is due: skip the new one.
-    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: BACKUP_CATCHUP_WINDOW },
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: BACKUP_CATCHUP_WINDOW_MS },
     typedSearchAttributes: [{ key: clusterNameKey, value: cluster }],
   };
 }
@@ -103,8 +103,8 @@ async function refusingBadSpecs<T>(fn: () => Promise<T>): Promise<T> {
 
 /**
  * Create the schedule, or update the existing one in place (same id, history and creation time;
- * its paused state and note are kept). Same cron and verify: nothing changes. A spec the server
- * refuses changes nothing either.
+ * its paused state and note are kept). Same cron and verify: nothing changes (unless the schedule
+ * predates the current catch-up window). A spec the server refuses changes nothing either.
  */
 export async function upsertBackupSchedule(client: Client, cluster: string, type: BackupType, cron: string, verify = false): Promise<'created' | 'updated' | 'unchanged'> {
   const id = scheduleIds.backup(cluster, type);
@@ -114,7 +114,8 @@ export async function upsertBackupSchedule(client: Client, cluster: string, type
     await refusingBadSpecs(() => client.schedule.create({ scheduleId: id, ...body }));
     return 'created';
   }
-  if (cronOf(existing) === cron && verifyOf(existing) === verify) return 'unchanged';
+  const same = cronOf(existing) === cron && verifyOf(existing) === verify && existing.policies.catchupWindow === BACKUP_CATCHUP_WINDOW_MS;
+  if (same) return 'unchanged';
   await refusingBadSpecs(() => client.schedule.getHandle(id).update((current) => ({
     ...body,
     state: { paused: current.state.paused, ...(current.state.note ? { note: current.state.note } : {}) },

@@ -7,13 +7,14 @@ import { ScheduleSpecRefused, upsertBackupSchedule } from '../../activities/sche
 interface Calls { update: ScheduleUpdateOptions[]; delete: number; create: number }
 
 /** One existing schedule with cron "0 3 * * *", paused; update() throws `updateError` when given. */
-function scriptedClient(updateError?: Error): { client: Client; calls: Calls } {
+function scriptedClient(updateError?: Error, catchupWindow = 6 * 3600_000): { client: Client; calls: Calls } {
   const calls: Calls = { update: [], delete: 0, create: 0 };
   const current = {
     scheduleId: 'backup-schedule:orders:full',
     action: { memo: { cron: '0 3 * * *' }, args: [{ cluster: 'orders', type: 'full', fromStandby: false }] },
     memo: {},
     state: { paused: true, note: 'paused with dbaas backup schedule pause' },
+    policies: { catchupWindow },
   } as unknown as ScheduleDescription;
   const handle = {
     describe: async () => current,
@@ -37,7 +38,13 @@ test('another cron updates the existing schedule in place, keeping its paused st
   assert.deepEqual(u.spec.cronExpressions, ['15 4 * * *']);
   assert.deepEqual(u.action.memo, { cron: '15 4 * * *' }, 'the cron text rides in the action memo, which update can change');
   assert.equal((u.state as { paused?: boolean }).paused, true);
-  assert.equal(u.policies?.catchupWindow, '6 hours');
+  assert.equal(u.policies?.catchupWindow, 6 * 3600_000);
+});
+
+test('a schedule from before the 6-hour catch-up window is updated even with the same cron', async () => {
+  const { client, calls } = scriptedClient(undefined, 60_000);
+  assert.equal(await upsertBackupSchedule(client, 'orders', 'full', '0 3 * * *'), 'updated');
+  assert.equal(calls.update[0].policies?.catchupWindow, 6 * 3600_000);
 });
 
 test('a spec the server refuses is a ScheduleSpecRefused, and nothing was deleted', async () => {
