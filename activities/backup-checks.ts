@@ -3,15 +3,16 @@
  * DBAAS_HOME/backup-checks/<cluster>/<label>.json) and compared on the restored scratch cluster.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { Paths } from '../common/paths';
 import type { RowCounts } from '../common/backup';
 import { pgbackrestTargetTime } from '../common/restore';
+import { insideHome } from './home-paths';
 import { withClient } from './sql';
 import type { Client } from 'pg';
 
-const checksDir = (paths: Paths, cluster: string): string => path.join(paths.home, 'backup-checks', cluster);
-const checksFile = (paths: Paths, cluster: string, label: string): string => path.join(checksDir(paths, cluster), `${label}.json`);
+// insideHome: the cluster and label come from workflow inputs; deleteRowCounts removes the directory recursively.
+const checksDir = (paths: Paths, cluster: string): string => insideHome(paths, 'backup-checks', cluster);
+const checksFile = (paths: Paths, cluster: string, label: string): string => insideHome(paths, 'backup-checks', cluster, `${label}.json`);
 
 /** Identifier quoting for schema.table (names come from the catalog, not from users of this tool). */
 const qualified = (schema: string, table: string): string => `"${schema.replace(/"/g, '""')}"."${table.replace(/"/g, '""')}"`;
@@ -40,8 +41,9 @@ async function countRows(c: Client): Promise<RowCounts> {
 }
 
 export function readRowCounts(paths: Paths, cluster: string, label: string): RowCounts | undefined {
+  const file = checksFile(paths, cluster, label);
   try {
-    return JSON.parse(fs.readFileSync(checksFile(paths, cluster, label), 'utf8')) as RowCounts;
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as RowCounts;
   } catch {
     return undefined;
   }

@@ -2,15 +2,18 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Paths } from '../common/paths';
+import { insideHome } from './home-paths';
 import { DEFAULT_RETENTION, type Retention } from '../common/render/pgbackrest';
 
 function settingsFile(paths: Paths, cluster: string): string {
-  return path.join(paths.home, 'backup-settings', `${cluster}.json`);
+  return insideHome(paths, 'backup-settings', `${cluster}.json`);
 }
 
 export function readRetention(paths: Paths, cluster: string): Retention {
+  // Outside the try: a refused name must fail the step, not read as "no settings".
+  const file = settingsFile(paths, cluster);
   try {
-    return { ...DEFAULT_RETENTION, ...(JSON.parse(fs.readFileSync(settingsFile(paths, cluster), 'utf8')) as Partial<Retention>) };
+    return { ...DEFAULT_RETENTION, ...(JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<Retention>) };
   } catch {
     return DEFAULT_RETENTION;
   }

@@ -15,6 +15,20 @@ function isConflict(err: unknown): boolean {
   return (err as { statusCode?: number }).statusCode === 409;
 }
 
+/**
+ * Set by the tests in their workers' environment: every network, volume and container the worker
+ * creates then carries the test run's label, so leftovers of a test run are told from a user's
+ * clusters by label, never by name.
+ */
+export const TEST_RUN_ENV = 'DBAAS_TEST_RUN';
+export const LABEL_TEST_RUN = 'dbaas.test-run';
+
+/** A new resource's labels: its own, plus the test run's when the worker serves one. */
+export function withRunLabel(labels: Record<string, string>): Record<string, string> {
+  const run = process.env[TEST_RUN_ENV];
+  return run ? { ...labels, [LABEL_TEST_RUN]: run } : labels;
+}
+
 function labelsMatch(actual: Record<string, string> | undefined, wanted: Record<string, string>): boolean {
   return [LABEL_CLUSTER, LABEL_ROLE, LABEL_MEMBER].every((k) => (actual ?? {})[k] === wanted[k]);
 }
@@ -31,7 +45,7 @@ export async function ensureNetwork(docker: Docker, cluster: string, labels: Rec
     if (!isNotFound(err)) throw err;
   }
   try {
-    const net = await docker.createNetwork({ Name: name, Driver: 'bridge', Labels: labels, CheckDuplicate: true });
+    const net = await docker.createNetwork({ Name: name, Driver: 'bridge', Labels: withRunLabel(labels), CheckDuplicate: true });
     return net.id;
   } catch (err) {
     // A concurrent attempt created it between our inspect and create.
@@ -50,7 +64,7 @@ export async function ensureVolume(docker: Docker, name: string, labels: Record<
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }
-  await docker.createVolume({ Name: name, Labels: labels });
+  await docker.createVolume({ Name: name, Labels: withRunLabel(labels) });
 }
 
 export interface FileToPut {
@@ -116,7 +130,7 @@ export async function ensureContainerRunning(docker: Docker, w: ContainerWanted)
   }
   if (!info) {
     try {
-      await docker.createContainer({ ...w.create, name: w.name, Labels: { ...(w.create.Labels ?? {}), ...w.labels } });
+      await docker.createContainer({ ...w.create, name: w.name, Labels: withRunLabel({ ...(w.create.Labels ?? {}), ...w.labels }) });
       created = true;
     } catch (err) {
       if (!isConflict(err)) throw err;

@@ -16,6 +16,8 @@ export const ErrorTypes = {
   HaproxyConfigInvalid: 'HaproxyConfigInvalid',
   /** pgBackRest restore or recovery of a new cluster's first member failed (its last lines say why). */
   RestoreFailed: 'RestoreFailed',
+  /** A cluster name, label or member would make a path outside its directory in DBAAS_HOME. */
+  PathRefused: 'PathRefused',
 } as const;
 
 export type ErrorType = (typeof ErrorTypes)[keyof typeof ErrorTypes];

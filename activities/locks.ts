@@ -4,11 +4,11 @@ import * as path from 'node:path';
 import * as lockfile from 'proper-lockfile';
 import type { Paths } from '../common/paths';
 import { heartbeat, warn } from './heartbeat';
+import { insideHome } from './home-paths';
 
 export async function withClusterLock<T>(paths: Paths, name: string, fn: () => Promise<T>): Promise<T> {
-  const dir = path.join(paths.home, 'locks');
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const file = path.join(dir, `${name}.lock`);
+  const file = insideHome(paths, 'locks', `${name}.lock`);
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   if (!fs.existsSync(file)) fs.writeFileSync(file, '');
   const release = await lockfile.lock(file, {
     // Another step may hold it for a reload (seconds); heartbeat while waiting.

@@ -11,7 +11,7 @@ import { IMAGES, LABEL_CLUSTER, containerName, labels, repositoryVolumeName, vol
 import { DATA_ROOT } from '../common/render/patroni';
 import { ROLES_SQL_PATH, renderRestoreScript, renderRolesSql, type RestoreRequest } from '../common/render/restore';
 import { SOURCE_REPO_PATH, parseTargetTime, pgbackrestTargetTime, type RestoreFrom } from '../common/restore';
-import { demux, ensureVolume, isNotFound, tarOf } from './docker';
+import { demux, ensureVolume, isNotFound, tarOf, withRunLabel } from './docker';
 import { POSTGRES_UID } from './patroni';
 import { ErrorTypes, finalError } from './errors';
 import { heartbeat, pause } from './heartbeat';
@@ -66,7 +66,7 @@ export function createRestoreActivities(docker: Docker, paths: Paths) {
           User: 'postgres',
           Entrypoint: ['sh', '-c'],
           Cmd: [renderRestoreScript(requestOf(i.restoreFrom))],
-          Labels: labels(i.cluster, 'backup', RESTORE_HELPER),
+          Labels: withRunLabel(labels(i.cluster, 'backup', RESTORE_HELPER)),
           HostConfig: {
             // It needs no network: it restores from a mounted volume and listens on a socket only.
             NetworkMode: 'none',

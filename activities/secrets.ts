@@ -5,13 +5,13 @@
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { Paths } from '../common/paths';
 import type { ClusterPasswords } from '../common/render/patroni';
 import { ErrorTypes, finalError } from './errors';
+import { insideDir } from './home-paths';
 
 function secretFile(paths: Paths, cluster: string): string {
-  return path.join(paths.secrets, `${cluster}.json`);
+  return insideDir(paths.secrets, `${cluster}.json`);
 }
 
 function newPassword(): string {

@@ -3,6 +3,7 @@
  * it. Pure: the CLI checks before starting anything, and the workflow checks again.
  */
 import type { BackupSummary } from './backup';
+import { parseInstant, type ParsedInstant } from './timestamps';
 
 /** Where the source's repository is mounted (read-only) in the member that restores from it. */
 export const SOURCE_REPO_PATH = '/var/lib/pgbackrest-source';
@@ -15,15 +16,26 @@ export interface RestoreFrom {
   target: RestoreTarget;
 }
 
+/** The documented form: 'YYYY-MM-DD HH:MM:SS[.ffffff]+HH[:MM]' (or T for the space, Z for the offset). */
 const TIME = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?)(Z|[+-]\d{2}(?::?\d{2})?)$/;
 
-/** Milliseconds since the epoch, or undefined when the text is not 'YYYY-MM-DD HH:MM:SS[.ffffff]+HH[:MM]' (or Z). */
+/** The target as an instant, or one line on why it is none (malformed, or a date or time that does not exist). */
+function parseTarget(text: string): ParsedInstant {
+  if (!TIME.test(text.trim())) return { problem: `--to-time must look like 'YYYY-MM-DD HH:MM:SS+00', got "${text}"` };
+  const r = parseInstant(text);
+  return 'ms' in r ? r : { problem: `--to-time "${text}" ${r.problem}` };
+}
+
+/** Milliseconds since the epoch, or undefined when the text is malformed or names no real moment. */
 export function parseTargetTime(text: string): number | undefined {
-  const m = TIME.exec(text.trim());
-  if (!m) return undefined;
-  const zone = m[3] === 'Z' ? 'Z' : m[3].length === 3 ? `${m[3]}:00` : m[3].includes(':') ? m[3] : `${m[3].slice(0, 3)}:${m[3].slice(3)}`;
-  const ms = Date.parse(`${m[1]}T${m[2].slice(0, 12)}${zone}`);
-  return Number.isNaN(ms) ? undefined : ms;
+  const r = parseTarget(text);
+  return 'ms' in r ? r.ms : undefined;
+}
+
+/** One clear line when --to-time is malformed or impossible (2026-02-30, 24:00:00), else undefined. */
+export function targetTimeProblem(text: string): string | undefined {
+  const r = parseTarget(text);
+  return 'problem' in r ? r.problem : undefined;
 }
 
 /** The time as pgBackRest's --target takes it (UTC, explicit offset). */
@@ -40,8 +52,9 @@ export function restoreTargetProblem(target: RestoreTarget, backups: BackupSumma
   const usable = backups.filter((b) => !b.error);
   if (usable.length === 0) return 'the source has no backup to restore from (run `dbaas backup run SOURCE` first)';
   if (target.kind === 'latest') return undefined;
-  const ms = parseTargetTime(target.time);
-  if (ms === undefined) return `--to-time must look like 'YYYY-MM-DD HH:MM:SS+00', got "${target.time}"`;
+  const parsed = parseTarget(target.time);
+  if ('problem' in parsed) return parsed.problem;
+  const ms = parsed.ms;
   if (ms > nowMs) return `--to-time ${target.time} is in the future (now is ${pgbackrestTargetTime(nowMs)})`;
   const earliest = usable.reduce((a, b) => (Date.parse(a.stoppedAt) <= Date.parse(b.stoppedAt) ? a : b));
   if (ms < Date.parse(earliest.stoppedAt)) {

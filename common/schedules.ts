@@ -8,15 +8,6 @@ export const scheduleIds = {
   all: (cluster: string): string[] => BACKUP_TYPES.map((t) => scheduleIds.backup(cluster, t)),
 };
 
-/** One clear line when the cron text is not five fields (Temporal checks the fields themselves). */
-export function cronProblem(cron: string): string | undefined {
-  const fields = cron.trim().split(/\s+/);
-  if (fields.length !== 5 || fields.some((f) => !/^[0-9*,/\-A-Za-z?LW#]+$/.test(f))) {
-    return `--cron must be five cron fields (minute hour day-of-month month day-of-week), e.g. "0 3 * * *"; got "${cron}"`;
-  }
-  return undefined;
-}
-
 export interface BackupScheduleView {
   id: string;
   cluster: string;

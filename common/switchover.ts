@@ -4,6 +4,7 @@
  * Shared by the CLI (refuse early), the workflow (the authority) and the activities.
  */
 import { haWorkflowIds } from './names';
+import { parseInstant } from './timestamps';
 
 export interface SwitchoverInput {
   cluster: string;
@@ -207,8 +208,10 @@ export function parseSwitchoverTime(text: string, nowMs: number): string {
   if (!ISO_WITH_OFFSET.test(text)) {
     throw new SwitchoverTimeError(`--at must be an ISO 8601 time with a UTC offset, e.g. 2030-01-31T02:00:00Z or 2030-01-31T03:00+01:00, got "${text}"`);
   }
-  const ms = Date.parse(text);
-  if (Number.isNaN(ms)) throw new SwitchoverTimeError(`--at is not a valid time: "${text}"`);
+  // Field by field: Date.parse would take 2030-02-30 for 2 March.
+  const parsed = parseInstant(text);
+  if ('problem' in parsed) throw new SwitchoverTimeError(`--at "${text}" ${parsed.problem}`);
+  const ms = parsed.ms;
   if (ms <= nowMs) throw new SwitchoverTimeError(`--at ${text} is in the past`);
   return new Date(ms).toISOString();
 }

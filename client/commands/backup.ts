@@ -12,8 +12,9 @@ import { UsageError } from '../errors';
 import { follow, startOrAttach } from './cluster';
 import { table } from '../table';
 import type { Client } from '@temporalio/client';
-import { cronProblem, type BackupScheduleView } from '../../common/schedules';
-import { listBackupSchedules, upsertBackupSchedule } from '../../activities/schedules';
+import { cronProblem } from '../../common/cron';
+import type { BackupScheduleView } from '../../common/schedules';
+import { ScheduleSpecRefused, listBackupSchedules, upsertBackupSchedule } from '../../activities/schedules';
 
 function parseType(v: string): BackupType {
   if (!isBackupType(v)) throw new UsageError(`--type must be full, diff or incr, got "${v}"`);
@@ -138,7 +139,8 @@ export async function scheduleCreateCommand(cluster: string, o: { cron?: string;
   if (o.cron === undefined) throw new UsageError('backup schedule NAME needs --cron "MIN HOUR DOM MON DOW" (or a subcommand: list, pause, resume, trigger, delete)');
   const problem = cronProblem(o.cron);
   if (problem) throw new UsageError(problem);
-  const cron = o.cron.trim();
+  // One spelling per cron, so "0  3 * * *" finds the schedule made with "0 3 * * *" unchanged.
+  const cron = o.cron.trim().split(/\s+/).join(' ');
   // Every scheduled backup would be refused: say so now.
   await repositoryOf(cluster);
   await withClusterAndTemporal(cluster, async (client) => {
@@ -146,8 +148,8 @@ export async function scheduleCreateCommand(cluster: string, o: { cron?: string;
     try {
       outcome = await upsertBackupSchedule(client, cluster, o.type, cron, o.verify);
     } catch (err) {
-      // The server validates the fields themselves (e.g. minute 61).
-      if (/invalid|cron/i.test((err as Error).message)) throw new UsageError(`--cron "${cron}" was refused: ${(err as Error).message.split('\n')[0]}`);
+      // The server reads the cron too; its refusal changed nothing (an existing schedule is updated in place).
+      if (err instanceof ScheduleSpecRefused) throw new UsageError(`--cron "${cron}" was refused by the Temporal server: ${err.message}`);
       throw err;
     }
     const v = await pickSchedule(client, cluster, o.type);

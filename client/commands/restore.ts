@@ -5,7 +5,7 @@ import { createPgbackrestActivities } from '../../activities/pgbackrest';
 import { clusterFootprint } from '../../activities/cluster';
 import { restoreWorkflowIds } from '../../common/names';
 import { resolvePaths } from '../../common/paths';
-import { parseTargetTime, restoreTargetProblem, type RestoreTarget } from '../../common/restore';
+import { restoreTargetProblem, targetTimeProblem, type RestoreTarget } from '../../common/restore';
 import type { ProfileName } from '../../common/spec';
 import type { restorePitr, RestorePitrResult } from '../../workflows';
 import { parseClusterName, parseProfile, parseReplicas } from '../args';
@@ -25,9 +25,8 @@ interface RestoreOptions {
 
 export async function restoreCommand(source: string, o: RestoreOptions): Promise<void> {
   if ((o.toTime === undefined) === !o.latest) throw new UsageError('give exactly one of --to-time \'YYYY-MM-DD HH:MM:SS+00\' and --latest');
-  if (o.toTime !== undefined && parseTargetTime(o.toTime) === undefined) {
-    throw new UsageError(`--to-time must look like 'YYYY-MM-DD HH:MM:SS+00', got "${o.toTime}"`);
-  }
+  const timeProblem = o.toTime !== undefined ? targetTimeProblem(o.toTime) : undefined;
+  if (timeProblem) throw new UsageError(timeProblem);
   const target: RestoreTarget = o.toTime !== undefined ? { kind: 'time', time: o.toTime } : { kind: 'latest' };
   const docker = await connectDocker();
   const names = await clusterNames(docker);

@@ -9,8 +9,7 @@ import { Client } from 'pg';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
-import { removeClusterResources } from '../../activities/docker';
-import { clusterNames } from '../../client/cluster-info';
+import { LABEL_TEST_RUN, TEST_RUN_ENV, removeClusterResources } from '../../activities/docker';
 import { LABEL_CLUSTER, TASK_QUEUE, workflowIds } from '../../common/names';
 import { clusterNameKey } from '../../common/search-attributes';
 import type { ConnectionInfo, CreateClusterInput } from '../../common/spec';
@@ -20,7 +19,7 @@ import { PROJECT_ROOT, resolvePaths, type Paths } from '../../common/paths';
 import { WORKFLOW_BUNDLE_PATH } from '../../worker/run';
 import { keepAliveOptions } from '../../worker/keep-alive';
 
-/** Test clusters are named t-<random>-<x>; leftovers from an interrupted run are removed by this prefix. */
+/** Test clusters are named t-<random>-<x>. Leftovers are found by their test-run label, never by this prefix. */
 export const TEST_PREFIX = 't-';
 /**
  * Keep test clusters' host ports away from a developer's own clusters (which start at 15432)
@@ -30,20 +29,32 @@ export const TEST_PREFIX = 't-';
  */
 export const TEST_PORT_BASE = process.env.DBAAS_TEST_PORT_BASE ?? '28432';
 
-/** Which test process made each test cluster, so a concurrent test run's clusters are never taken for leftovers. */
-const OWNERS_DIR = path.join(os.tmpdir(), 'dbaas-test-owners');
+/**
+ * This test process's run, the value of the label its workers put on every Docker resource
+ * (DBAAS_TEST_RUN): its pid, to tell whether the run still goes, and a random part, since pids
+ * are reused.
+ */
+export const TEST_RUN = `${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+
+/**
+ * Checkouts from before test-run labels remove any t-* cluster without a live owner file here;
+ * recording ours keeps such a run, side by side with this one, off this run's clusters.
+ */
+const LEGACY_OWNERS_DIR = path.join(os.tmpdir(), 'dbaas-test-owners');
 
 export function testClusterName(suffix: string): string {
   const name = `${TEST_PREFIX}${crypto.randomBytes(3).toString('hex')}-${suffix}`;
-  fs.mkdirSync(OWNERS_DIR, { recursive: true });
-  fs.writeFileSync(path.join(OWNERS_DIR, name), String(process.pid));
+  fs.mkdirSync(LEGACY_OWNERS_DIR, { recursive: true });
+  fs.writeFileSync(path.join(LEGACY_OWNERS_DIR, name), String(process.pid));
   return name;
 }
 
-function ownerAlive(cluster: string): boolean {
+/** Whether the test run that labelled a resource still goes: this one, or another live test process. */
+export function testRunAlive(run: string): boolean {
+  if (run === TEST_RUN) return true;
+  const pid = Number(run.split('-')[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
   try {
-    const pid = Number(fs.readFileSync(path.join(OWNERS_DIR, cluster), 'utf8'));
-    if (pid === process.pid) return false;
     process.kill(pid, 0);
     // A dead process's /proc entry lingers briefly on this machine; a zombie has no environ.
     return fs.readFileSync(`/proc/${pid}/environ`).length > 0;
@@ -57,14 +68,41 @@ export function tempPaths(): Paths {
   return resolvePaths({ ...process.env, DBAAS_HOME: home });
 }
 
-export async function removeLeftoverTestClusters(docker: Docker): Promise<void> {
-  for (const n of await clusterNames(docker)) {
-    if (n.startsWith(TEST_PREFIX) && !ownerAlive(n)) await removeClusterResources(docker, n, false, 1);
+/** Each cluster's test-run labels, one per container, network and volume ('' where one has none). */
+async function testRunsByCluster(docker: Docker): Promise<Map<string, string[]>> {
+  const filters = { label: [LABEL_CLUSTER] };
+  const [cs, ns, vs] = await Promise.all([
+    docker.listContainers({ all: true, filters }),
+    docker.listNetworks({ filters }),
+    docker.listVolumes({ filters }),
+  ]);
+  const runs = new Map<string, string[]>();
+  for (const l of [...cs.map((c) => c.Labels), ...ns.map((n) => n.Labels), ...(vs.Volumes ?? []).map((v) => v.Labels)]) {
+    const cluster = l?.[LABEL_CLUSTER];
+    if (cluster) runs.set(cluster, [...(runs.get(cluster) ?? []), l[LABEL_TEST_RUN] ?? '']);
   }
+  return runs;
+}
+
+/**
+ * Remove the clusters an ended test run left behind: every resource of the cluster carries a
+ * test-run label and none of those runs still goes. A cluster with any resource without the
+ * label is someone's own, whatever its name (a user's `t-orders` survives the tests).
+ */
+export async function removeLeftoverTestClusters(docker: Docker): Promise<string[]> {
+  const removed: string[] = [];
+  for (const [cluster, runs] of await testRunsByCluster(docker)) {
+    if (runs.every((run) => run !== '' && !testRunAlive(run))) {
+      await removeClusterResources(docker, cluster, false, 1);
+      removed.push(cluster);
+    }
+  }
+  return removed;
 }
 
 export async function inProcessWorker(env: TestWorkflowEnvironment, paths: Paths, docker: Docker): Promise<Worker> {
   process.env.DBAAS_PORT_BASE = TEST_PORT_BASE;
+  process.env[TEST_RUN_ENV] = TEST_RUN;
   return Worker.create({
     connection: env.nativeConnection,
     namespace: 'default',
@@ -77,7 +115,7 @@ export async function inProcessWorker(env: TestWorkflowEnvironment, paths: Paths
 
 /** Environment for child processes (CLI, worker) pointed at the test's Temporal and state dir. */
 export function childEnv(env: Pick<TestWorkflowEnvironment, 'address'>, paths: Paths): NodeJS.ProcessEnv {
-  return { ...process.env, TEMPORAL_ADDRESS: env.address, DBAAS_HOME: paths.home, DBAAS_PORT_BASE: TEST_PORT_BASE, CI: '1' };
+  return { ...process.env, TEMPORAL_ADDRESS: env.address, DBAAS_HOME: paths.home, DBAAS_PORT_BASE: TEST_PORT_BASE, [TEST_RUN_ENV]: TEST_RUN, CI: '1' };
 }
 
 export function startChildWorker(env: Pick<TestWorkflowEnvironment, 'address'>, paths: Paths, logFile: string): ChildProcess {

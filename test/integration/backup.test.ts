@@ -110,6 +110,42 @@ test('bad input: unknown type, bad retention, --from-standby, unknown cluster: o
   assert.equal((await list()).backups.length, count);
 });
 
+test('schedules: another cron updates the schedule in place (same id, creation time, paused state); a bad cron exits 2 and changes nothing', async () => {
+  const e = childEnv(env, paths);
+  const id = scheduleIds.backup(B, 'diff');
+  const diffSchedule = async (): Promise<BackupScheduleView | undefined> => {
+    const r = await runCli(['backup', 'schedule', 'list', B, '--json'], e);
+    assert.equal(r.code, 0, r.stderr);
+    return (JSON.parse(r.stdout) as BackupScheduleView[]).find((v) => v.type === 'diff');
+  };
+  const made = await runCli(['backup', 'schedule', B, '--cron', '0 3 * * *', '--type', 'diff'], e);
+  assert.equal(made.code, 0, made.stderr + made.stdout);
+  const first = await describeSchedule(env.client, id);
+  assert.ok(first);
+  assert.equal(first.policies.catchupWindow, 6 * 3600_000, 'a backup missed while the server was down still runs hours later');
+  assert.equal((await runCli(['backup', 'schedule', 'pause', B, '--type', 'diff'], e)).code, 0);
+
+  const changed = await runCli(['backup', 'schedule', B, '--cron', '15 4 * * MON-FRI', '--type', 'diff'], e);
+  assert.equal(changed.code, 0, changed.stderr + changed.stdout);
+  assert.match(changed.stdout, /updated/);
+  const second = await describeSchedule(env.client, id);
+  assert.ok(second);
+  assert.equal(second.info.createdAt.getTime(), first.info.createdAt.getTime(), 'updated in place, not deleted and created again');
+  const v = await diffSchedule();
+  assert.deepEqual([v?.id, v?.cron, v?.paused], [id, '15 4 * * MON-FRI', true]);
+  assert.match(v?.nextRuns[0] ?? '', /T04:15:00/);
+
+  for (const cron of ['61 3 * * *', '0 3 30 2 *', '0 3 * * 1#2', '0 3 * *']) {
+    const r = await runCli(['backup', 'schedule', B, '--cron', cron, '--type', 'diff'], e);
+    assert.equal(r.code, 2, `${cron}: ${r.stdout} ${r.stderr}`);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    const after = await diffSchedule();
+    assert.deepEqual([after?.cron, after?.paused], ['15 4 * * MON-FRI', true], `${cron} left the schedule as it was`);
+  }
+  assert.equal((await describeSchedule(env.client, id))?.info.createdAt.getTime(), first.info.createdAt.getTime());
+  assert.equal((await runCli(['backup', 'schedule', 'delete', B, '--type', 'diff'], e)).code, 0);
+});
+
 test('schedules: made through the CLI, listed, trigger adds a backup with the ClusterName attribute, pause/resume/delete; DeleteCluster removes them', async () => {
   const e = childEnv(env, paths);
   const schedules = async (): Promise<BackupScheduleView[]> => {
