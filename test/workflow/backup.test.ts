@@ -94,15 +94,16 @@ test('VerifyBackup refuses a cluster without backups', async () => {
   assert.ok(!f.names().includes('startPostgresMember'));
 });
 
-test('a quick step slower than the 10 s heartbeat timeout is kept alive by the worker: it ends on its first attempt', async () => {
+test('a quick step twice as slow as the 10 s heartbeat timeout is kept alive by the worker: it ends on its first attempt', async () => {
   // `saveRetention` runs with the `quick` options (heartbeat timeout 10 s) and does not heartbeat
-  // itself; its first attempt takes 12 s, a retry is instant.
+  // itself; its first attempt takes 20 s, a retry is instant. Twice the timeout: on a loaded
+  // machine the server's timeout fires late, and a 12 s step could end before it.
   const slowOnce = (): Record<string, ExtraActivity> => {
     let attempts = 0;
     return {
       ...fakes(),
       saveRetention: async () => {
-        if (attempts++ === 0) await new Promise((r) => setTimeout(r, 12_000));
+        if (attempts++ === 0) await new Promise((r) => setTimeout(r, 20_000));
         return { full: 2 };
       },
     };
