@@ -1,30 +1,45 @@
 /**
  * bench/add-replica: `dbaas replica add <name>` on a cluster holding ~100 MB (pgbench -s 7),
- * against a plain `pg_basebackup` of the same leader, in the same run. Set-up (not timed):
+ * against the same done by hand, in the same run. Set-up (not timed):
  * `cluster create bench-ar-<id> --replicas 1`, pgbench -i, CHECKPOINT, replica at lag 0.
  *   A. dbaas: spawn of `node bin/dbaas.js replica add <name>` to its exit 0 (the member streams
  *      with lag < 1 MiB, is UP in HAProxy ro, a read through ro lands on it); then
  *      `replica remove <name> pg-N` (not timed), so every iteration starts from the same point.
- *   B. plain: spawn to exit of `docker run --rm --network dbaas-<name> dbaas/postgres:local`
- *      running `pg_basebackup -h <leader> -U replicator -D /tmp/bb -X stream -c fast`
- *      (PGPASSWORD through the environment, never on the command line).
- * Prints figures and PASS/MISS (informational); exit 0, 1 if something failed, 130 if
- * interrupted. The cluster is always deleted. Usage: node dist/bench/add-replica.js [--runs N]
+ *   B. plain Patroni replica (the like-for-like side): `docker volume create`, `docker create`
+ *      + `docker cp` of the same rendered patroni.yml, `docker start` of a Patroni node that joins
+ *      the same cluster (its etcd, network and passwords), until the leader's GET /patroni shows
+ *      it streaming and GET /cluster shows it running with lag < 1 MiB, the bar of dbaas's own
+ *      "wait for streaming" step. dbaas does more after that (HAProxy, the read through ro): the
+ *      "to streaming" figures compare the same point on both sides, from the new member's log.
+ *      Then removed (not timed): container, volume, its member key in etcd.
+ *   C. raw pg_basebackup (the clone alone, not a replica): spawn to exit of `docker run --rm
+ *      --network dbaas-<name> dbaas/postgres:local` running `pg_basebackup -h <leader> -U
+ *      replicator -D /tmp/bb -X stream -c fast` (PGPASSWORD through the environment, never on
+ *      the command line). No Patroni, no PostgreSQL start, no streaming: printed for scale only.
+ * Prints figures and PASS/MISS (informational, dbaas against B); exit 0, 1 if something failed,
+ * 130 if interrupted. The cluster is always deleted. Usage: node dist/bench/add-replica.js [--runs N]
  * Expects `npx dbaas dev up`; the environment passes through to the CLI and docker unchanged.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { resolvePaths } from '../common/paths';
-import { DEFAULT_DATABASE, IMAGES, REPLICATION_USER, containerName, networkName } from '../common/names';
+import { DEFAULT_DATABASE, IMAGES, PATRONI_API_PORT, REPLICATION_USER, containerName, networkName } from '../common/names';
+import type { ClusterPasswords } from '../common/render/patroni';
 import { exitWith, fmt, load1, median, parseRunsOptions, secs, sidesOf } from './lib';
 import {
-  type LoadedSetup, abort, checkAbort, checkpointAndSize, createLoadedCluster, dbaas, echo, exec, leftovers, pause, runCli, startClusterBench, status,
-  stepCollector, timeline,
+  type LoadedSetup, abort, checkAbort, checkpointAndSize, createLoadedCluster, dbaas, docker, echo, exec, getJson, leftovers, now, pause, runCli,
+  startClusterBench, status, stepCollector, timeline,
 } from './proc';
+import { createPlainPostgres, createPlainVolume, planJoining, removeJoined } from './plain-cluster';
 
 const TARGET_RATIO = 1.3;
 const PGBENCH_SCALE = 7;
+/** The hand-started member's Patroni name: one dbaas never gives in this bench (it adds pg-2). */
+const HAND_MEMBER = 'pg-10';
+/** dbaas's "caught up" bar for a new member (workflows/addReplica.ts CAUGHT_UP_BYTES). */
+const CAUGHT_UP_BYTES = 1024 * 1024;
+const HAND_TIMEOUT_MS = 180_000;
 
 const MEMBER_EVENTS: Record<string, RegExp> = {
   patroniUp: /INFO: /,
@@ -71,6 +86,61 @@ async function runDbaas(name: string): Promise<DbaasResult> {
   return res;
 }
 
+interface PlainPatroniResult {
+  seconds: number; // spawn of the first docker command → streaming (leader's view) with lag < 1 MiB in /cluster
+  timeline: Record<string, number>; // s from the first docker command to events in the member's log
+  removeS?: number;
+}
+
+interface PatroniJson { replication?: { application_name: string; state: string }[] }
+interface ClusterJson { members?: { name: string; state: string; lag?: number | string }[] }
+
+/** The leader's IP on the cluster network (the Patroni API is not published on the host). */
+async function leaderApi(name: string, leaderCtr: string): Promise<string> {
+  const ip = await docker(['inspect', '-f', `{{(index .NetworkSettings.Networks "${networkName(name)}").IPAddress}}`, leaderCtr]);
+  if (!ip) throw new Error(`${leaderCtr} has no address on ${networkName(name)}`);
+  return `http://${ip}:${PATRONI_API_PORT}`;
+}
+
+/** Why `member` is not yet streaming and caught up, or undefined once it is. */
+async function notStreaming(api: string, member: string): Promise<string | undefined> {
+  const st = (await getJson(`${api}/patroni`)) as PatroniJson;
+  const row = (st.replication ?? []).find((r) => r.application_name === member);
+  if (row?.state !== 'streaming') return `replication ${row?.state ?? 'absent'}`;
+  const m = ((await getJson(`${api}/cluster`)) as ClusterJson).members?.find((x) => x.name === member);
+  if (m?.state !== 'running' || typeof m.lag !== 'number' || m.lag >= CAUGHT_UP_BYTES) return `/cluster ${m?.state ?? 'absent'}, lag ${String(m?.lag)}`;
+  return undefined;
+}
+
+async function runPlainPatroni(name: string, api: string, passwords: ClusterPasswords, prefix: string): Promise<PlainPatroniResult> {
+  const plan = planJoining(prefix, name, HAND_MEMBER, passwords, 'default');
+  leftovers.add(`hand replica ${prefix}-${HAND_MEMBER} (and its etcd member key)`);
+  const t0 = now();
+  const t0Wall = Date.now();
+  try {
+    await createPlainVolume(plan, HAND_MEMBER);
+    await createPlainPostgres(plan, HAND_MEMBER);
+    await docker(['start', plan.ctr(HAND_MEMBER)]);
+    let last = 'nothing yet';
+    for (;;) {
+      checkAbort();
+      const why = await notStreaming(api, HAND_MEMBER).catch((err: unknown) => (err as Error).message);
+      if (why === undefined) break;
+      last = why;
+      if (now() - t0 > HAND_TIMEOUT_MS) throw new Error(`hand replica: not streaming after ${HAND_TIMEOUT_MS / 1000} s (last: ${last})`);
+      await pause(100);
+    }
+    const res: PlainPatroniResult = { seconds: secs(now() - t0), timeline: {} };
+    res.timeline = await timeline(plan.ctr(HAND_MEMBER), t0Wall, MEMBER_EVENTS).catch(() => ({}));
+    return res;
+  } finally {
+    const t1 = now();
+    await removeJoined(plan);
+    leftovers.delete(`hand replica ${prefix}-${HAND_MEMBER} (and its etcd member key)`);
+    console.log(`    hand replica removed in ${fmt(secs(now() - t1))} s`);
+  }
+}
+
 interface PlainResult {
   seconds: number;
   startS?: number; // spawn → pg_basebackup starts inside the container
@@ -102,7 +172,13 @@ async function runPlain(name: string, leaderCtr: string, password: string, bbNam
 
 interface Iteration {
   run: number; order: string; load1Before: number; load1After?: number;
-  dbaas?: DbaasResult; plain?: PlainResult; ratio?: number; error?: string;
+  /** plainPatroni: B (a hand-started Patroni replica); plain: C (raw pg_basebackup). */
+  dbaas?: DbaasResult; plainPatroni?: PlainPatroniResult; plain?: PlainResult;
+  /** dbaas / B, whole commands (dbaas also does HAProxy and the read through ro). */
+  ratio?: number;
+  /** dbaas / B to "started streaming WAL" in the new member's log: the same point on both sides. */
+  streamingRatio?: number;
+  error?: string;
 }
 
 async function main(): Promise<number> {
@@ -129,8 +205,10 @@ async function main(): Promise<number> {
       await pause(2000);
     }
     const secretsFile = path.join(resolvePaths().secrets, `${name}.json`);
-    const password = (JSON.parse(fs.readFileSync(secretsFile, 'utf8')) as { replication?: string }).replication;
+    const passwords = JSON.parse(fs.readFileSync(secretsFile, 'utf8')) as ClusterPasswords;
+    const password = passwords.replication;
     if (!password) throw new Error(`no "replication" password in ${secretsFile}`);
+    const api = await leaderApi(name, leaderCtr);
     console.log(`set-up: database ${DEFAULT_DATABASE} is ${size} (${bytes} bytes), pgbench -i ${fmt(setup.pgbenchS)} s, leader ${setup.leader}`);
 
     for (let i = 1; i <= runs && !abort.signal.aborted; i++) {
@@ -148,12 +226,18 @@ async function main(): Promise<number> {
               `container started ${fmt(tl.containerStarted)}, clone ${fmt(tl.cloneStart)}→${fmt(tl.cloneDone)}, ` +
               `streaming ${fmt(tl.streaming)}, first HA cycle ${fmt(tl.firstHaCycle)}; remove ${fmt(it.dbaas.removeS)} s)`);
           } else {
+            it.plainPatroni = await runPlainPatroni(name, api, passwords, `bench-ar-${id}-hand-${i}`);
+            const tl = it.plainPatroni.timeline;
+            console.log(`  plain Patroni replica: ${fmt(it.plainPatroni.seconds)} s (container started ${fmt(tl.containerStarted)}, ` +
+              `clone ${fmt(tl.cloneStart)}→${fmt(tl.cloneDone)}, streaming ${fmt(tl.streaming)})`);
             it.plain = await runPlain(name, leaderCtr, password, `bench-ar-${id}-bb-${i}`);
-            console.log(`  plain: ${fmt(it.plain.seconds)} s (start ${fmt(it.plain.startS)}, pg_basebackup ${fmt(it.plain.basebackupS)}, ` +
+            console.log(`  raw pg_basebackup (clone only): ${fmt(it.plain.seconds)} s (start ${fmt(it.plain.startS)}, pg_basebackup ${fmt(it.plain.basebackupS)}, ` +
               `exit+rm ${fmt(it.plain.teardownS)})`);
           }
         }
-        if (it.dbaas && it.plain) it.ratio = Math.round((it.dbaas.seconds / it.plain.seconds) * 100) / 100;
+        const ratio = (a?: number, b?: number): number | undefined => (a === undefined || !b ? undefined : Math.round((a / b) * 100) / 100);
+        it.ratio = ratio(it.dbaas?.seconds, it.plainPatroni?.seconds);
+        it.streamingRatio = ratio(it.dbaas?.timeline.streaming, it.plainPatroni?.timeline.streaming);
       } catch (err) {
         failed = true;
         it.error = (err as Error).message;
@@ -167,6 +251,12 @@ async function main(): Promise<number> {
     console.error(`bench add-replica: ${(err as Error).message}`);
   } finally {
     for (const l of leftovers) if (l.startsWith('container ')) await exec('docker', ['rm', '-f', l.slice('container '.length)]);
+    // A hand replica left by an interrupted iteration goes with the cluster's network below; its
+    // container first, or the network could not be removed.
+    for (const l of leftovers) {
+      const m = /^hand replica (\S+)/.exec(l);
+      if (m) await exec('docker', ['rm', '-f', m[1]]);
+    }
     console.log(`\ncleanup: cluster delete ${name}`);
     const del = await runCli(['cluster', 'delete', name], echo('delete'));
     // Exit 2 "no cluster named": a failed create already compensated.
@@ -175,21 +265,35 @@ async function main(): Promise<number> {
   }
 
   // Summary
-  const ok = iterations.filter((x) => !x.error && x.dbaas && x.plain);
+  const ok = iterations.filter((x) => !x.error && x.dbaas && x.plainPatroni && x.plain);
   const med = {
     dbaas: median(ok.map((x) => x.dbaas?.seconds)),
-    plain: median(ok.map((x) => x.plain?.seconds)),
+    plainPatroni: median(ok.map((x) => x.plainPatroni?.seconds)),
     ratio: median(ok.map((x) => x.ratio)),
+    dbaasToStreaming: median(ok.map((x) => x.dbaas?.timeline.streaming)),
+    plainPatroniToStreaming: median(ok.map((x) => x.plainPatroni?.timeline.streaming)),
+    streamingRatio: median(ok.map((x) => x.streamingRatio)),
+    plain: median(ok.map((x) => x.plain?.seconds)),
     plainBasebackup: median(ok.map((x) => x.plain?.basebackupS)),
   };
   console.log(`\ndatabase ${setup.dbSize ?? '-'}; load at start ${loadStart}, at end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  console.log('run  order         dbaas s  plain s  ratio  | pg_basebackup inside s  | load1 before/after');
+  console.log('dbaas: the whole command (streaming, HAProxy, read through ro). hand: a Patroni replica started by hand, to streaming.');
+  console.log('to streaming: first command → "started streaming WAL" in the new member\'s log, both sides. raw bb: pg_basebackup alone (clone only).');
+  console.log('run  order         dbaas s  hand s  ratio  | to streaming: dbaas  hand  ratio | raw bb s  inside s | load1 before/after');
+  const row = (x: { dbaas?: number; hand?: number; ratio?: number; sd?: number; sh?: number; sr?: number; bb?: number; bbIn?: number }): string =>
+    `${fmt(x.dbaas).padStart(7)}  ${fmt(x.hand).padStart(6)}  ${fmt(x.ratio, 2).padStart(5)}  | ${fmt(x.sd).padStart(19)}  ${fmt(x.sh).padStart(4)}  ${fmt(x.sr, 2).padStart(5)} | ` +
+    `${fmt(x.bb).padStart(8)}  ${fmt(x.bbIn).padStart(8)}`;
   for (const x of iterations) {
-    const row = x.error ? `ERROR: ${x.error}` : `${fmt(x.dbaas?.seconds).padStart(7)}  ${fmt(x.plain?.seconds).padStart(7)}  ${fmt(x.ratio, 2).padStart(5)}  | ` +
-      `${fmt(x.plain?.basebackupS).padStart(22)}  | ${x.load1Before}/${x.load1After ?? '-'}`;
-    console.log(`${String(x.run).padEnd(4)} ${x.order.padEnd(12)} ${row}`);
+    const line = x.error ? `ERROR: ${x.error}` : `${row({
+      dbaas: x.dbaas?.seconds, hand: x.plainPatroni?.seconds, ratio: x.ratio, sd: x.dbaas?.timeline.streaming, sh: x.plainPatroni?.timeline.streaming,
+      sr: x.streamingRatio, bb: x.plain?.seconds, bbIn: x.plain?.basebackupS,
+    })} | ${x.load1Before}/${x.load1After ?? '-'}`;
+    console.log(`${String(x.run).padEnd(4)} ${x.order.padEnd(12)} ${line}`);
   }
-  console.log(`${'median'.padEnd(17)} ${fmt(med.dbaas).padStart(7)}  ${fmt(med.plain).padStart(7)}  ${fmt(med.ratio, 2).padStart(5)}  | ${fmt(med.plainBasebackup).padStart(22)}  |`);
+  console.log(`${'median'.padEnd(17)} ${row({
+    dbaas: med.dbaas, hand: med.plainPatroni, ratio: med.ratio, sd: med.dbaasToStreaming, sh: med.plainPatroniToStreaming, sr: med.streamingRatio,
+    bb: med.plain, bbIn: med.plainBasebackup,
+  })} |`);
 
   const stepNames = [...new Set(ok.flatMap((x) => Object.keys(x.dbaas?.steps ?? {})))];
   if (stepNames.length > 0) {
@@ -199,12 +303,14 @@ async function main(): Promise<number> {
       'CLI start, Docker/Temporal connect, workflow start (process time − "done in")');
     const events = ['containerStarted', ...Object.keys(MEMBER_EVENTS)];
     console.log(`new member, median s from the CLI start: ${events.map((e) => `${e} ${fmt(median(ok.map((x) => x.dbaas?.timeline[e])))}`).join(', ')}`);
-    console.log(`plain, median s: start ${fmt(median(ok.map((x) => x.plain?.startS)))}, pg_basebackup ${fmt(med.plainBasebackup)}, ` +
+    console.log(`hand replica, median s from its first docker command: ${events.map((e) => `${e} ${fmt(median(ok.map((x) => x.plainPatroni?.timeline[e])))}`).join(', ')}`);
+    console.log(`raw pg_basebackup, median s: start ${fmt(median(ok.map((x) => x.plain?.startS)))}, pg_basebackup ${fmt(med.plainBasebackup)}, ` +
       `exit+rm ${fmt(median(ok.map((x) => x.plain?.teardownS)))}`);
   }
 
   const result = med.ratio === undefined ? 'n/a' : med.ratio <= TARGET_RATIO ? 'PASS' : 'MISS';
-  console.log(`\ntarget ratio ≤ ${TARGET_RATIO}: ${result} (median ${fmt(med.ratio, 2)})`);
+  console.log(`\ntarget ratio dbaas / hand-started Patroni replica ≤ ${TARGET_RATIO}: ${result} (median ${fmt(med.ratio, 2)}; ` +
+    `to streaming ${fmt(med.streamingRatio, 2)})`);
   console.log(`BENCH_JSON ${JSON.stringify({
     bench: 'add-replica', runs, cpus: os.cpus().length, cluster: name, startedAt, loadStart, loadEnd: os.loadavg(),
     setup, iterations, median: med, target: { ratio: TARGET_RATIO, value: med.ratio, result }, interrupted: abort.signal.aborted,

@@ -13,6 +13,14 @@
  *      repository volume read-only at /var/lib/pgbackrest-source and a fresh data volume:
  *      `pgbackrest … --type=time --target=T --target-action=promote restore`, then pg_ctl start
  *      until pg_is_in_recovery() is false (what the restored cluster's first member does).
+ * The restore ratio (headline) compares the same work with the same boundaries: dbaas's restore
+ * helper (the child CreateCluster's `restoreMemberData` activity: the data volume and the
+ * helper container created and started, pgbackrest restore, PostgreSQL started until promoted,
+ * roles' passwords set, stopped; plus its `removeRestoreHelper` activity) against plain's
+ * `docker run --rm` spawn to exit (container created, started and removed, pgbackrest restore,
+ * started until promoted; its volume is made just before, untimed). The whole `dbaas restore` against plain's check +
+ * docker run is printed too: dbaas also makes a cluster around the data (etcd, Patroni, HAProxy,
+ * poolers) and takes its first backup, which plain does not.
  * Prints figures and PASS/MISS (informational); exit 0, 1 if something failed, 130 if
  * interrupted. Everything created is removed. Usage: node dist/bench/backup-restore.js
  * [--runs N] [--only dbaas|plain]. The environment passes through to the CLI and docker.
@@ -81,8 +89,9 @@ interface DbaasResult {
     steps: Record<string, number>;
     restoreStepS?: number; // "create NEW from SOURCE's backups"
     firstBackupS?: number; // "first backup of NEW"
+    /** The restore helper's whole life: the child CreateCluster's restoreMemberData + removeRestoreHelper activities. */
+    helperS?: number;
     deleteS?: number;
-    /** s from spawning `restore` to events in the restored member's log (docker logs -t). */
     /** The child CreateCluster's activities: seconds each, in the order they started. */
     activities: Record<string, number>;
   };
@@ -136,6 +145,8 @@ async function runDbaas(name: string, leaderCtr: string, into: string, run: numb
   if (r.code !== 0) throw new Error(`dbaas restore ${name} --into ${into} exited with ${r.code}`);
   const spans = await activityTimeline(workflowIds.createCluster(into)).catch(() => []);
   res.restore.activities = Object.fromEntries(spans.map((x) => [x.activity, Math.round(x.seconds * 10) / 10]));
+  const helperRun = res.restore.activities.restoreMemberData;
+  res.restore.helperS = helperRun === undefined ? undefined : Math.round((helperRun + (res.restore.activities.removeRestoreHelper ?? 0)) * 10) / 10;
   await checkRestored(containerName(into, 'pg-0'), `run ${run} dbaas`);
   const del = await dbaas(['cluster', 'delete', into], `cluster delete ${into}`, echo('dbaas delete'));
   res.restore.deleteS = secs(del.ms);
@@ -210,9 +221,8 @@ interface Iteration {
   dbaas?: DbaasResult; plain?: PlainResult; error?: string;
   ratios: {
     backup?: number; // dbaas backup run / plain pgbackrest backup (spawn → exit)
-    restoreStep?: number; // dbaas "create … from …" step / plain restore + recovery + promote (headline)
-    restoreVsDockerRun?: number; // the same step / plain docker run spawn → exit
-    restoreCommand?: number; // whole `dbaas restore` / plain check + docker run
+    restoreHelper?: number; // dbaas restore helper (restoreMemberData) / plain docker run spawn → exit: container start in on both (headline)
+    restoreCommand?: number; // whole `dbaas restore` / plain check + docker run (dbaas also makes the cluster and its first backup)
   };
 }
 
@@ -264,8 +274,7 @@ async function main(): Promise<number> {
         const p = it.plain;
         it.ratios = {
           backup: ratio(d?.backup.seconds, p?.backup.seconds),
-          restoreStep: ratio(d?.restore?.restoreStepS, p?.restore?.restorePromoteS),
-          restoreVsDockerRun: ratio(d?.restore?.restoreStepS, p?.restore?.seconds),
+          restoreHelper: ratio(d?.restore?.helperS, p?.restore?.seconds),
           restoreCommand: ratio(d?.restore?.seconds, p?.restore ? p.restore.checkS + p.restore.seconds : undefined),
         };
       } catch (err) {
@@ -299,14 +308,14 @@ async function main(): Promise<number> {
     plainBackupMBps: m((x) => x.plain?.backup.mbps),
     dbaasRestoreS: m((x) => x.dbaas?.restore?.seconds),
     dbaasRestoreStepS: m((x) => x.dbaas?.restore?.restoreStepS),
+    dbaasRestoreHelperS: m((x) => x.dbaas?.restore?.helperS),
     dbaasFirstBackupS: m((x) => x.dbaas?.restore?.firstBackupS),
     plainCheckS: m((x) => x.plain?.restore?.checkS),
     plainRestoreCmdS: m((x) => x.plain?.restore?.restoreCmdS),
     plainRestorePromoteS: m((x) => x.plain?.restore?.restorePromoteS),
     plainDockerRunS: m((x) => x.plain?.restore?.seconds),
     ratioBackup: m((x) => x.ratios.backup),
-    ratioRestoreStep: m((x) => x.ratios.restoreStep),
-    ratioRestoreVsDockerRun: m((x) => x.ratios.restoreVsDockerRun),
+    ratioRestoreHelper: m((x) => x.ratios.restoreHelper),
     ratioRestoreCommand: m((x) => x.ratios.restoreCommand),
   };
   console.log(`\ndatabase ${setup.dbSize ?? '-'} (${setup.dbBytes ?? '-'} bytes); load at start ${loadStart}, at end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
@@ -319,18 +328,19 @@ async function main(): Promise<number> {
   }
   console.log(`${'median'.padEnd(17)} ${fmt(med.dbaasBackupS).padStart(7)}  ${fmt(med.dbaasBackupMBps).padStart(5)}  ` +
     `${fmt(med.plainBackupS).padStart(7)}  ${fmt(med.plainBackupMBps).padStart(5)}  ${fmt(med.ratioBackup, 2).padStart(5)} |`);
-  console.log('\nPITR restore: dbaas `restore` (whole, restore step, first backup) | plain (check, pgbackrest restore, +recovery+promote, docker run) | ratios step/plain-r+p, step/docker-run, whole/(check+docker-run)');
+  console.log('\nPITR restore: dbaas `restore` (whole, create-from-backups step, restore helper, first backup) | ' +
+    'plain (check, pgbackrest restore, +recovery+promote, docker run) | ratios helper/docker-run (same boundaries: container start in), whole/(check+docker-run)');
   for (const x of iterations) {
     if (x.error) continue;
     const d = x.dbaas?.restore;
     const p = x.plain?.restore;
-    console.log(`${String(x.run).padEnd(4)} dbaas ${fmt(d?.seconds)} / ${fmt(d?.restoreStepS)} / ${fmt(d?.firstBackupS)} | ` +
+    console.log(`${String(x.run).padEnd(4)} dbaas ${fmt(d?.seconds)} / ${fmt(d?.restoreStepS)} / ${fmt(d?.helperS)} / ${fmt(d?.firstBackupS)} | ` +
       `plain ${fmt(p?.checkS)} / ${fmt(p?.restoreCmdS)} / ${fmt(p?.restorePromoteS)} / ${fmt(p?.seconds)} | ` +
-      `${fmt(x.ratios.restoreStep, 2)}, ${fmt(x.ratios.restoreVsDockerRun, 2)}, ${fmt(x.ratios.restoreCommand, 2)}`);
+      `${fmt(x.ratios.restoreHelper, 2)}, ${fmt(x.ratios.restoreCommand, 2)}`);
   }
-  console.log(`median dbaas ${fmt(med.dbaasRestoreS)} / ${fmt(med.dbaasRestoreStepS)} / ${fmt(med.dbaasFirstBackupS)} | ` +
+  console.log(`median dbaas ${fmt(med.dbaasRestoreS)} / ${fmt(med.dbaasRestoreStepS)} / ${fmt(med.dbaasRestoreHelperS)} / ${fmt(med.dbaasFirstBackupS)} | ` +
     `plain ${fmt(med.plainCheckS)} / ${fmt(med.plainRestoreCmdS)} / ${fmt(med.plainRestorePromoteS)} / ${fmt(med.plainDockerRunS)} | ` +
-    `${fmt(med.ratioRestoreStep, 2)}, ${fmt(med.ratioRestoreVsDockerRun, 2)}, ${fmt(med.ratioRestoreCommand, 2)}`);
+    `${fmt(med.ratioRestoreHelper, 2)}, ${fmt(med.ratioRestoreCommand, 2)}`);
 
   for (const [what, key] of [['backup run', 'backup'], ['restore', 'restore']] as const) {
     const all = ok.map((x) => (key === 'backup' ? x.dbaas?.backup.steps : x.dbaas?.restore?.steps)).filter((s): s is Record<string, number> => !!s);
@@ -352,11 +362,11 @@ async function main(): Promise<number> {
   const target = {
     ratio: TARGET_RATIO,
     backup: { value: med.ratioBackup, result: verdict(med.ratioBackup) },
-    restore: { value: med.ratioRestoreStep, result: verdict(med.ratioRestoreStep) },
+    restore: { value: med.ratioRestoreHelper, result: verdict(med.ratioRestoreHelper) },
   };
   console.log(`\ntarget ratio ≤ ${TARGET_RATIO} (informational): backup ${target.backup.result} (median ${fmt(med.ratioBackup, 2)}), ` +
-    `restore ${target.restore.result} (median ${fmt(med.ratioRestoreStep, 2)}: dbaas's restore step against plain restore+recovery+promote; ` +
-    `whole command against plain check+docker run: ${fmt(med.ratioRestoreCommand, 2)})`);
+    `restore ${target.restore.result} (median ${fmt(med.ratioRestoreHelper, 2)}: dbaas's restore helper against plain's docker run, container start in on both; ` +
+    `the whole command against plain check+docker run, not the same work: ${fmt(med.ratioRestoreCommand, 2)})`);
   console.log(`BENCH_JSON ${JSON.stringify({
     bench: 'backup-restore', runs, only: only ?? null, cpus: os.cpus().length, cluster: name, startedAt, loadStart, loadEnd: os.loadavg(),
     setup, iterations, median: med, target, interrupted: abort.signal.aborted,

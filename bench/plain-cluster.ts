@@ -1,6 +1,11 @@
 /**
  * The plain side of the benchmarks: a Patroni cluster started by hand with `docker`, from the same
- * images and the same rendered configs (common/render) as dbaas. The rendered configs name hosts
+ * images and the same renderers (common/render) as dbaas. Two variants: the bare one (etcd,
+ * Patroni, HAProxy; no WAL archiving, no pgBackRest repository or stanza, no poolers) and the
+ * full one (`full`), which also has what dbaas's create makes: the repository volume mounted in
+ * every Patroni node with pgbackrest.conf, WAL archiving into the stanza, and PgBouncer rw and ro
+ * with their rendered configs (the stanza and the poolers' auth SQL are run by the bench). The
+ * rendered configs name hosts
  * dbaas-<cluster>-<member>; the containers here are called <prefix>-<member> and answer to those
  * DNS names as network aliases on their own network <prefix>. Everything carries only the label
  * `dbaas-bench.plain=<prefix>`, so dbaas never sees it.
@@ -11,15 +16,20 @@ import * as crypto from 'node:crypto';
 import * as path from 'node:path';
 import { docker, leftovers, run } from './proc';
 import { portBoundLocally } from '../activities/ports';
-import { HAPROXY_RO_PORT, HAPROXY_RW_PORT, HAPROXY_STATS_PORT, IMAGES, containerName } from '../common/names';
+import { HAPROXY_RO_PORT, HAPROXY_RW_PORT, HAPROXY_STATS_PORT, IMAGES, PATRONI_NAMESPACE, containerName, networkName } from '../common/names';
 import { ETCD_DATA_ROOT, renderEtcdArgs } from '../common/render/etcd';
 import { HAPROXY_CONFIG_PATH, renderHaproxyConfig } from '../common/render/haproxy';
 import { DATA_ROOT, PATRONI_CONFIG_PATH, renderPatroniConfig, type ClusterPasswords } from '../common/render/patroni';
+import { DEFAULT_RETENTION, PGBACKREST_CONFIG_PATH, REPO_PATH, renderPgbackrestConfig } from '../common/render/pgbackrest';
+import { PGBOUNCER_DIR, PGBOUNCER_PORT, renderPgbouncerIni, renderPgbouncerUserlist } from '../common/render/pgbouncer';
 import { PROFILES, etcdMemberNames, memberNames, type HaProfile, type ProfileName } from '../common/spec';
 
 const PLAIN_LABEL = 'dbaas-bench.plain';
-/** uid/gid of postgres in docker/postgres/Dockerfile. */
+/** uid/gid of postgres in docker/postgres/Dockerfile (and of pgbouncer's user in docker/pgbouncer). */
 const POSTGRES_UID = 999;
+/** PgBouncer's limits as dbaas renders them (activities/pgbouncer.ts MAX_CLIENT_CONN, POOL_SIZE). */
+const POOLER_MAX_CLIENT_CONN = 2000;
+const POOLER_POOL_SIZE = 40;
 
 /** One-file ustar archive, for `docker cp - CONTAINER:DIR` (keeps owner and mode as given). */
 function tarOneFile(name: string, content: string, mode: number, uid: number, gid: number): Buffer {
@@ -43,12 +53,12 @@ function tarOneFile(name: string, content: string, mode: number, uid: number, gi
   return Buffer.concat([h, data, pad, Buffer.alloc(1024, 0)]);
 }
 
-async function freePortBlock(first: number): Promise<number> {
-  for (let base = first; base + 3 < 65535; base += 16) {
-    const bound = await Promise.all([0, 1, 2].map((d) => portBoundLocally(base + d)));
+async function freePortBlock(first: number, count: number): Promise<number> {
+  for (let base = first; base + count < 65535; base += 16) {
+    const bound = await Promise.all(Array.from({ length: count }, (_, d) => portBoundLocally(base + d)));
     if (!bound.some(Boolean)) return base;
   }
-  throw new Error(`no 3 free consecutive ports on 127.0.0.1 from ${first}`);
+  throw new Error(`no ${count} free consecutive ports on 127.0.0.1 from ${first}`);
 }
 
 export interface PlainPlan {
@@ -64,8 +74,12 @@ export interface PlainPlan {
   vol(member: string): string;
   /** Fresh random passwords (the superuser's is the one the benches connect with; never printed). */
   passwords: ClusterPasswords;
-  /** HAProxy rw/ro/stats host ports on 127.0.0.1, free when planned. */
-  ports: { rw: number; ro: number; stats: number };
+  /** HAProxy rw/ro/stats (and with `full`, PgBouncer rw/ro) host ports on 127.0.0.1, free when planned. */
+  ports: { rw: number; ro: number; stats: number; pooledRw?: number; pooledRo?: number };
+  /** The full variant: repository, WAL archiving, poolers (see the file's comment). */
+  full?: boolean;
+  /** The repository volume (full variant). */
+  repo?: string;
   /** `docker run`/`create` options every container gets: name, network alias, `extraArgs`, label. */
   common(member: string): string[];
 }
@@ -75,12 +89,12 @@ export interface PlainPlan {
  * `extraArgs` go on every container (e.g. a restart policy). Registers the prefix as a leftover.
  */
 export async function planPlain(
-  prefix: string, profileName: ProfileName, replicas: number, portFirst: number, extraArgs: string[] = [],
+  prefix: string, profileName: ProfileName, replicas: number, portFirst: number, extraArgs: string[] = [], opts: { full?: boolean } = {},
 ): Promise<PlainPlan> {
   const cluster = prefix;
   const network = prefix;
   const ctr = (m: string): string => `${prefix}-${m}`;
-  const base = await freePortBlock(portFirst);
+  const base = await freePortBlock(portFirst, opts.full ? 5 : 3);
   const plan: PlainPlan = {
     prefix, cluster, network,
     profile: PROFILES[profileName],
@@ -94,15 +108,56 @@ export async function planPlain(
       rewind: crypto.randomBytes(24).toString('base64url'),
       pooler: crypto.randomBytes(24).toString('base64url'),
     },
-    ports: { rw: base, ro: base + 1, stats: base + 2 },
-    common: (m) => [
-      '--name', ctr(m), '--hostname', containerName(cluster, m),
-      '--network', network, '--network-alias', containerName(cluster, m),
-      ...extraArgs, '--label', `${PLAIN_LABEL}=${prefix}`,
-    ],
+    ports: { rw: base, ro: base + 1, stats: base + 2, ...(opts.full ? { pooledRw: base + 3, pooledRo: base + 4 } : {}) },
+    common: commonArgs(prefix, cluster, network, extraArgs),
+    ...(opts.full ? { full: true, repo: `${prefix}-backup-repo` } : {}),
   };
   leftovers.add(`plain ${prefix}-*`);
   return plan;
+}
+
+/** `docker run`/`create` options: name <prefix>-<member>, the rendered host name as alias on `network`, the label. */
+function commonArgs(prefix: string, cluster: string, network: string, extraArgs: string[] = []): (member: string) => string[] {
+  return (m) => [
+    '--name', `${prefix}-${m}`, '--hostname', containerName(cluster, m),
+    '--network', network, '--network-alias', containerName(cluster, m),
+    ...extraArgs, '--label', `${PLAIN_LABEL}=${prefix}`,
+  ];
+}
+
+/**
+ * One Patroni node started by hand into an existing dbaas cluster (its network, etcd and
+ * passwords): what a person adding a replica without dbaas would run. Its container and volume
+ * are <prefix>-<member>[-data] with the bench label only, so dbaas never counts them as members;
+ * Patroni knows it as `member`. Remove it with removeJoined.
+ */
+export function planJoining(prefix: string, cluster: string, member: string, passwords: ClusterPasswords, profileName: ProfileName): PlainPlan {
+  const network = networkName(cluster);
+  return {
+    prefix, cluster, network,
+    profile: PROFILES[profileName],
+    etcd: etcdMemberNames(1),
+    members: [member],
+    ctr: (m) => `${prefix}-${m}`,
+    vol: (m) => `${prefix}-${m}-data`,
+    passwords,
+    ports: { rw: 0, ro: 0, stats: 0 },
+    common: commonArgs(prefix, cluster, network),
+  };
+}
+
+/**
+ * Remove a node from planJoining: its container and volume, then its member key in etcd, so the
+ * leader drops its replication slot and the name can be used again at once (not after ttl).
+ */
+export async function removeJoined(p: PlainPlan): Promise<void> {
+  for (const m of p.members) {
+    await run('docker', ['rm', '-f', p.ctr(m)]);
+    await run('docker', ['volume', 'rm', '-f', p.vol(m)]);
+    const key = `${PATRONI_NAMESPACE}${p.cluster}/members/${m}`;
+    const del = await run('docker', ['exec', containerName(p.cluster, p.etcd[0]), 'etcdctl', 'del', key]);
+    if (del.code !== 0) throw new Error(`etcdctl del ${key} failed: ${del.stderr.trim()}`);
+  }
 }
 
 /** The network, labelled like the containers. */
@@ -119,20 +174,56 @@ export const runPlainEtcd = (p: PlainPlan, member: string): Promise<string> => d
   IMAGES.etcd, ...renderEtcdArgs({ cluster: p.cluster, member, members: p.etcd }),
 ]);
 
-/** `docker create` one Patroni node and `docker cp` its patroni.yml in (uid 999, mode 0600); not started. */
+/** `docker cp` one file into a (created) container, owner and mode as given. */
+async function copyIn(ctr: string, filePath: string, content: string, mode: number, uid: number): Promise<void> {
+  await docker(['cp', '-', `${ctr}:${path.posix.dirname(filePath)}`], tarOneFile(path.posix.basename(filePath), content, mode, uid, uid));
+}
+
+/** The full variant's pgBackRest repository volume, labelled like the rest (mounted by every Patroni node). */
+export async function createPlainRepository(p: PlainPlan): Promise<void> {
+  if (!p.repo) throw new Error('createPlainRepository: only for a full plan');
+  await docker(['volume', 'create', '--label', `${PLAIN_LABEL}=${p.prefix}`, p.repo]);
+}
+
+/**
+ * `docker create` one Patroni node and `docker cp` its patroni.yml in (uid 999, mode 0600); not
+ * started. Full variant: the repository mounted, archiving on, and pgbackrest.conf (mode 0640) as
+ * dbaas writes them.
+ */
 export async function createPlainPostgres(p: PlainPlan, member: string): Promise<void> {
   await docker([
-    'create', ...p.common(member), '-v', `${p.vol(member)}:${DATA_ROOT}`, '--shm-size', '256m', '--stop-timeout', '40',
-    IMAGES.postgres,
+    'create', ...p.common(member), '-v', `${p.vol(member)}:${DATA_ROOT}`, ...(p.repo ? ['-v', `${p.repo}:${REPO_PATH}`] : []),
+    '--shm-size', '256m', '--stop-timeout', '40', IMAGES.postgres,
   ]);
   const yml = renderPatroniConfig({
     cluster: p.cluster, member, etcdMembers: p.etcd, profile: p.profile, sync: false,
     tags: { nofailover: false, noloadbalance: false }, passwords: p.passwords,
-    // Plain has no repository volume: WAL archiving would only fail.
-    archive: false,
+    // The bare variant has no repository volume: WAL archiving would only fail.
+    archive: p.full ?? false,
   });
-  await docker(['cp', '-', `${p.ctr(member)}:${path.posix.dirname(PATRONI_CONFIG_PATH)}`],
-    tarOneFile(path.posix.basename(PATRONI_CONFIG_PATH), yml, 0o600, POSTGRES_UID, POSTGRES_UID));
+  await copyIn(p.ctr(member), PATRONI_CONFIG_PATH, yml, 0o600, POSTGRES_UID);
+  if (p.full) await copyIn(p.ctr(member), PGBACKREST_CONFIG_PATH, renderPgbackrestConfig({ stanza: p.cluster, retention: DEFAULT_RETENTION }), 0o640, POSTGRES_UID);
+}
+
+/** Full variant: `docker create` PgBouncer `kind` (rw → HAProxy rw, ro → ro) published on 127.0.0.1, and `docker cp` its ini and auth file in; not started. */
+export async function createPlainPooler(p: PlainPlan, kind: 'rw' | 'ro'): Promise<string> {
+  const port = kind === 'rw' ? p.ports.pooledRw : p.ports.pooledRo;
+  if (!p.full || port === undefined) throw new Error('createPlainPooler: only for a full plan');
+  const member = `pgbouncer-${kind}`;
+  await docker(['create', ...p.common(member), '-p', `127.0.0.1:${port}:${PGBOUNCER_PORT}`, IMAGES.pgbouncer]);
+  const ini = renderPgbouncerIni({
+    cluster: p.cluster, backendPort: kind === 'rw' ? HAPROXY_RW_PORT : HAPROXY_RO_PORT, maxClientConn: POOLER_MAX_CLIENT_CONN, defaultPoolSize: POOLER_POOL_SIZE,
+  });
+  await copyIn(p.ctr(member), `${PGBOUNCER_DIR}/pgbouncer.ini`, ini, 0o600, POSTGRES_UID);
+  await copyIn(p.ctr(member), `${PGBOUNCER_DIR}/userlist.txt`, renderPgbouncerUserlist(p.passwords.pooler), 0o600, POSTGRES_UID);
+  return member;
+}
+
+/** Full variant: `stanza-create` then `check` (WAL reaches the repository) on the leader, as dbaas's createStanza. */
+export async function createPlainStanza(p: PlainPlan, leader: string): Promise<void> {
+  for (const cmd of ['stanza-create', 'check']) {
+    await docker(['exec', '-u', 'postgres', p.ctr(leader), 'pgbackrest', `--stanza=${p.cluster}`, cmd]);
+  }
 }
 
 /** `docker create` HAProxy with rw/ro/stats published on 127.0.0.1 and `docker cp` its haproxy.cfg in; not started. */

@@ -11,11 +11,18 @@ files=$(find dist/test -name '*.test.js' | sort)
 count=$(echo "$files" | grep -c . || true)
 if [ "$count" -eq 0 ]; then echo "no test files found under dist/test" >&2; exit 1; fi
 echo "running $count test files"
+# A stuck test fails instead of hanging the run (its process is killed, the next file runs).
+# Node 20 runs each file as one test in its own process, so there the limit bounds each whole
+# file (integration files take minutes on a loaded 2-core machine: 15 min leaves a wide margin);
+# from Node 22 on it bounds each test. Node < 20.11 lacks the flag and runs without it.
+timeout_ms=${DBAAS_TEST_TIMEOUT_MS:-900000}
+timeout_flag=()
+if [[ "$(node --help)" == *--test-timeout* ]]; then timeout_flag=(--test-timeout="$timeout_ms"); fi
 # One file at a time: integration tests start real clusters and the machine has 2 cores.
 tap=$(mktemp)
 status=0
 # shellcheck disable=SC2086
-node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout \
+node --test --test-concurrency=1 "${timeout_flag[@]}" --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=tap --test-reporter-destination="$tap" $files || status=$?
 pass=$(sed -n 's/^# pass //p' "$tap" | tail -1)
 fail=$(sed -n 's/^# fail //p' "$tap" | tail -1)

@@ -6,11 +6,33 @@ import type { ClusterDescription } from '../../activities/cluster';
 import type { ClusterSnapshot } from '../../common/events';
 
 export interface FakeOptions {
-  /** Activity name → error type to throw (non-retryable) the first time it is called. */
+  /** Activity name → error type to throw (non-retryable) every time it is called. */
   failOn?: Partial<Record<keyof Activities, string>>;
   /** What describeCluster returns (default: a healthy 3-member cluster, pg-0 leader). */
   describe?: Partial<ClusterDescription>;
+  /** What exists before the run (default: nothing), by member / resource name. */
+  existing?: Partial<Record<keyof FakeWorld, string[]>>;
+  /** Containers that removeCluster fails to remove (so "something is left" can be tested). */
+  undeletable?: string[];
 }
+
+/**
+ * What the fake activities have made, so a step that looks at the cluster sees what earlier
+ * steps (or `existing`) created and later ones removed. Containers are named by member
+ * (`pg-0`, `haproxy`, `pgbouncer-rw`), volumes `<member>-data` and `backup-repo`.
+ */
+export interface FakeWorld {
+  containers: Set<string>;
+  networks: Set<string>;
+  volumes: Set<string>;
+}
+
+/** The footprint of a healthy 3-member cluster with backups and poolers, for `existing`. */
+export const existingCluster: Record<keyof FakeWorld, string[]> = {
+  containers: ['etcd-0', 'pg-0', 'pg-1', 'pg-2', 'haproxy', 'pgbouncer-rw', 'pgbouncer-ro'],
+  networks: ['orders'],
+  volumes: ['etcd-0-data', 'pg-0-data', 'pg-1-data', 'pg-2-data', 'backup-repo'],
+};
 
 export const healthyCluster: ClusterDescription = {
   cluster: 'orders',
@@ -50,47 +72,72 @@ export interface Fake {
   activities: Activities;
   calls: { name: string; arg: unknown }[];
   names(): string[];
+  world: FakeWorld;
+}
+
+/** Removes everything but the undeletable containers (and the volumes with keepData); returns what went. */
+function removeAll(world: FakeWorld, keepData: boolean, undeletable: string[]): { containers: number; networks: number; volumes: number } {
+  const gone = { containers: 0, networks: world.networks.size, volumes: keepData ? 0 : world.volumes.size };
+  for (const c of [...world.containers]) {
+    if (undeletable.includes(c)) continue;
+    world.containers.delete(c);
+    gone.containers++;
+  }
+  world.networks.clear();
+  if (!keepData) world.volumes.clear();
+  return gone;
 }
 
 export function fakeActivities(o: FakeOptions = {}): Fake {
   const calls: { name: string; arg: unknown }[] = [];
   const ports: ClusterPorts = { rw: 25432, ro: 25433, stats: 25434, pooledRw: 25446, pooledRo: 25447 };
+  const world: FakeWorld = {
+    containers: new Set(o.existing?.containers), networks: new Set(o.existing?.networks), volumes: new Set(o.existing?.volumes),
+  };
+  const startMember = async (a: unknown): Promise<undefined> => {
+    const { member } = a as { member: string };
+    world.containers.add(member);
+    world.volumes.add(`${member}-data`);
+    return undefined;
+  };
   const impl: Record<string, (arg: unknown) => Promise<unknown>> = {
     assertClusterAbsent: async () => undefined,
     ensureClusterSecrets: async () => undefined,
     deleteClusterSecrets: async () => undefined,
     allocatePorts: async () => ports,
     releasePorts: async () => undefined,
-    createClusterNetwork: async () => undefined,
-    startEtcdMember: async () => undefined,
+    createClusterNetwork: async (cluster) => void world.networks.add(cluster as string),
+    startEtcdMember: startMember,
     waitForEtcdHealthy: async () => undefined,
-    startPostgresMember: async () => undefined,
+    startPostgresMember: startMember,
     replacePostgresMember: async () => ({ replaced: true }),
     restoreMemberData: async () => ({ seconds: 1 }),
     removeRestoreHelper: async () => undefined,
     waitForBootstrapClaimed: async () => 'initializing new cluster',
     waitForLeader: async () => 'pg-0',
     waitForReplicaStreaming: async () => ({ lag: 0 }),
-    startHaproxy: async () => undefined,
+    startHaproxy: async () => void world.containers.add('haproxy'),
     waitForHaproxyBackends: async () => ({ rwUp: ['pg-0'], roUp: ['pg-1', 'pg-2'] }),
     verifyReadWrite: async () => ({ writtenOn: 'pg-0', readOn: 'pg-1', readInRecovery: true }),
-    removeCluster: async () => ({ containers: 5, networks: 1, volumes: 4 }),
-    clusterFootprint: async () => ({ containers: 0, networks: 0, volumes: 0 }),
+    removeCluster: async (a) => removeAll(world, (a as { keepData: boolean }).keepData, o.undeletable ?? []),
+    clusterFootprint: async () => ({ containers: world.containers.size, networks: world.networks.size, volumes: world.volumes.size }),
     describeCluster: async () => ({ ...healthyCluster, ...o.describe }),
     reconfigureHaproxy: async () => ({ members: [], changed: true }),
     drainHaproxyServer: async () => ({ sessionsLeft: 0 }),
     putHaproxyMemberInService: async () => undefined,
-    poolerContainers: async () => [],
-    removePoolers: async () => undefined,
+    poolerContainers: async () => [...world.containers].filter((c) => c.startsWith('pgbouncer-')).sort(),
+    removePoolers: async (a) => {
+      for (const m of (a as { members: string[] }).members) world.containers.delete(m);
+    },
     proveReadOnMember: async () => ({ attempts: 2 }),
     stopMember: async () => undefined,
     forgetRemovedMember: async () => ({ deleted: true }),
     waitForMemberGone: async () => undefined,
     removeMemberVolume: async () => undefined,
     ensurePoolerAuth: async () => undefined,
-    startPgbouncer: async () => undefined,
+    startPgbouncer: async (a) => void world.containers.add(`pgbouncer-${(a as { kind: string }).kind}`),
     verifyPooledEndpoints: async () => undefined,
-    ensureBackupRepository: async () => undefined,
+    ensureBackupRepository: async () => void world.volumes.add('backup-repo'),
     createStanza: async () => ({ member: 'pg-0' }),
     archiveCurrentWal: async () => ({ member: 'pg-0' }),
     deleteBackupSettings: async () => undefined,
@@ -109,5 +156,5 @@ export function fakeActivities(o: FakeOptions = {}): Fake {
       return fn(arg);
     };
   }
-  return { activities: wrapped as unknown as Activities, calls, names: () => calls.map((c) => c.name) };
+  return { activities: wrapped as unknown as Activities, calls, names: () => calls.map((c) => c.name), world };
 }

@@ -61,6 +61,9 @@ export function switchoverFakes(o: SwitchoverFakeOptions = {}): Record<string, E
   };
 }
 
+/** How long a test waits for the workflow to reach the phase it cancels in. */
+const PHASE_TIMEOUT_MS = 30_000;
+
 export async function runSwitchover(
   env: TestWorkflowEnvironment, input: SwitchoverInput, o: SwitchoverFakeOptions = {}, opts: { cancelInPhase?: SwitchoverStatus['phase'] } = {},
 ): Promise<SwitchoverRun> {
@@ -70,9 +73,15 @@ export async function runSwitchover(
     extra,
     failExtraOn: o.failOn,
     whileRunning: cancelInPhase === undefined ? undefined : async (handle) => {
+      // Fakes answer at once: a phase not reached within this is a workflow that never gets there.
+      const deadline = Date.now() + PHASE_TIMEOUT_MS;
       for (;;) {
         const s = await handle.query<SwitchoverStatus>('switchoverStatus').catch(() => undefined);
         if (s?.phase === cancelInPhase) break;
+        if (Date.now() > deadline) {
+          await handle.terminate('the test gave up waiting for a phase').catch(() => undefined);
+          throw new Error(`the switchover never reached phase ${cancelInPhase} (last: ${s?.phase ?? 'no answer'})`);
+        }
         await new Promise((r) => setTimeout(r, 50));
       }
       await handle.cancel();

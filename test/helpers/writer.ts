@@ -17,6 +17,11 @@ export interface WriterOptions {
   pauseMs?: number;
   /** A COMMIT that has not returned after this long counts as failed, ms (default 5000). */
   queryTimeoutMs?: number;
+  /**
+   * A new connection for every insert (default false: one connection, renewed after a failure).
+   * Each write then goes wherever the endpoint routes a new client at that moment.
+   */
+  reconnectEachWrite?: boolean;
 }
 
 export interface WriterStats {
@@ -28,12 +33,16 @@ export interface WriterStats {
   failed: number;
   /** The first few error messages. */
   errors: string[];
+  /** Every failed insert (or connect): when it failed and why. */
+  failures: { at: number; error: string }[];
 }
 
 export interface Writer {
   stats: WriterStats;
   /** Resolves once `count` COMMITs have returned after `sinceMs` (Date.now() value). */
   waitForAcks(count: number, sinceMs: number, timeoutMs: number): Promise<void>;
+  /** The last id handed to an insert (whether or not its COMMIT returned); firstId - 1 before the first. */
+  lastIssuedId(): number;
   stop(): Promise<WriterStats>;
 }
 
@@ -56,7 +65,7 @@ export async function createWriterTable(connectionString: string, table: string)
 
 export function startWriter(o: WriterOptions): Writer {
   const table = checkTable(o.table);
-  const stats: WriterStats = { acked: [], ackedAt: [], failed: 0, errors: [] };
+  const stats: WriterStats = { acked: [], ackedAt: [], failed: 0, errors: [], failures: [] };
   let next = o.firstId ?? 1;
   const loop = startClientLoop({
     newClient: () => {
@@ -70,9 +79,14 @@ export function startWriter(o: WriterOptions): Writer {
       await client.query(`insert into ${table} (id) values ($1)`, [id]);
       stats.acked.push(id);
       stats.ackedAt.push(Date.now());
-      return false;
+      if (!o.reconnectEachWrite) return false;
+      await client.end();
+      return true;
     },
-    onFailure: (err) => countFailure(stats, err),
+    onFailure: (err) => {
+      countFailure(stats, err);
+      stats.failures.push({ at: Date.now(), error: (err as Error).message });
+    },
     pauseAfterOkMs: o.pauseMs || undefined,
     pauseAfterFailureMs: 100,
   });
@@ -87,6 +101,7 @@ export function startWriter(o: WriterOptions): Writer {
         await new Promise((r) => setTimeout(r, 100));
       }
     },
+    lastIssuedId: () => next - 1,
     async stop() {
       await loop.stop();
       return stats;

@@ -180,7 +180,7 @@ test('bad input: one clear line, exit 2, nothing created', async () => {
     assert.equal(r.stderr.trim().split('\n').length, 1, `one line expected: ${r.stderr}`);
   }
   for (const c of ['t-new', 't-nope']) assert.deepEqual(await clusterFootprint(docker, c), { containers: 0, networks: 0, volumes: 0 });
-  // Refusals start no workflow: only the two creates of this file exist for A.
+  // Refusals start no workflow: the refused create of t-new left no workflow behind.
   const started: string[] = [];
   for await (const wf of env.client.workflow.list({ query: `WorkflowId = "${workflowIds.createCluster('t-new')}"` })) started.push(wf.workflowId);
   assert.deepEqual(started, []);

@@ -2,7 +2,10 @@
  * A worker killed mid-operation must not matter: SIGKILL the worker (a child process) while
  * CreateCluster waits for the replicas (or AddReplica clones, a backup runs, a restore helper
  * restores, backup enable switches over), start a new worker, and the workflow completes with
- * exactly one container per member and one backup or restore.
+ * exactly one container per member and one backup or restore. Each test kills only once a worker
+ * has picked up the step it aims at, and proves from the history that this step was retried
+ * (its final attempt ≥ 2): Temporal schedules a retried activity once, so counting scheduled
+ * events says nothing about a retry.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,17 +13,20 @@ import * as path from 'node:path';
 import Docker from 'dockerode';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ChildProcess } from 'node:child_process';
+import type { WorkflowHandle } from '@temporalio/client';
 import {
-  LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE, TASK_QUEUE, backupWorkflowIds, containerName, mountsRepository, replicaWorkflowIds, restoreWorkflowIds, workflowIds,
+  LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE, PATRONI_API_PORT, TASK_QUEUE, backupWorkflowIds, containerName, haWorkflowIds, mountsRepository,
+  replicaWorkflowIds, restoreWorkflowIds, workflowIds,
 } from '../../common/names';
 import type { BackupSummary, EnableBackupsResult, StanzaSummary } from '../../common/backup';
-import { execIn } from '../../activities/docker';
+import { containerIp, execIn } from '../../activities/docker';
 import type { AddReplicaResult } from '../../common/replicas';
 import type { Paths } from '../../common/paths';
-import type { Progress } from '../../common/progress';
 import type { ConnectionInfo } from '../../common/spec';
 import { clusterNameKey } from '../../common/search-attributes';
 import { startTestTemporal } from '../helpers/temporal';
+import { waitForExit } from '../helpers/deadline';
+import { describeTarget, highestAttempt, retriedActivities, waitForActivityStarted, type ActivityTarget } from '../helpers/history';
 import {
   childEnv, containersByMember, removeLeftoverTestClusters, runCli, startChildWorker, tempPaths, testClusterName,
 } from '../helpers/integration';
@@ -32,6 +38,8 @@ const C = testClusterName('crash');
 const R = testClusterName('crashr');
 const E = testClusterName('crashe');
 const workers: ChildProcess[] = [];
+/** pgbench scale of the backup test's data (100 000 accounts per unit): a backup of it runs for seconds. */
+const PGBENCH_SCALE = 20;
 
 before(async () => {
   await removeLeftoverTestClusters(docker);
@@ -52,28 +60,21 @@ async function killWorkerAndStartAnother(log: string): Promise<number> {
   const current = workers[workers.length - 1];
   current.kill('SIGKILL');
   const killedAt = Date.now();
-  await new Promise((r) => current.once('exit', r));
+  await waitForExit(current, 30_000, 'the SIGKILLed worker did not exit');
   workers.push(startChildWorker(env, paths, path.join(paths.home, log)));
   return killedAt;
+}
+
+/** The kill hit `target`: it ended on attempt 2 or later (a new worker ran it again). Printed for the closing notes. */
+async function assertRetried(handle: WorkflowHandle, target: ActivityTarget): Promise<void> {
+  const attempt = await highestAttempt(handle, target);
+  console.log(`${handle.workflowId}: ${describeTarget(target)} ended on attempt ${attempt}; retried: ${(await retriedActivities(handle)).join(', ')}`);
+  assert.ok(attempt >= 2, `${describeTarget(target)} was retried after the kill (final attempt ${attempt})`);
 }
 
 /** Printed for the closing notes: how long the operation took to end after its worker was killed. */
 function reportResume(killedAt: number): void {
   console.log(`finished ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the SIGKILL`);
-}
-
-async function waitForStep(handle: { query: <T>(q: string) => Promise<T> }, step: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      const p = await handle.query<Progress>('progress');
-      if (p.steps.some((s) => s.name === step && s.state === 'running')) return;
-    } catch {
-      // no worker has answered yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`step "${step}" never started running`);
 }
 
 test('SIGKILL of the worker while CreateCluster waits for the replicas: a new worker finishes it', async () => {
@@ -86,7 +87,8 @@ test('SIGKILL of the worker while CreateCluster waits for the replicas: a new wo
     args: [{ name: C, replicas: 2, sync: false, profile: 'default', etcdMembers: 1, keepOnFailure: false }],
     typedSearchAttributes: [{ key: clusterNameKey, value: C }],
   });
-  await waitForStep(handle, 'wait for pg-1 streaming', 120_000);
+  const target = { type: 'waitForReplicaStreaming', inputIncludes: '"member":"pg-1"' };
+  await waitForActivityStarted(handle, target, 120_000);
   const killedAt = await killWorkerAndStartAnother('worker-2.log');
   const info = (await handle.result()) as ConnectionInfo;
   reportResume(killedAt);
@@ -97,14 +99,12 @@ test('SIGKILL of the worker while CreateCluster waits for the replicas: a new wo
   const vols = await docker.listVolumes({ filters: { label: [`dbaas.cluster=${C}`] } });
   assert.equal((vols.Volumes ?? []).length, 5, 'one volume per member (3 postgres + 1 etcd) and the backup repository');
 
-  // The history shows the wait was retried on the new worker (attempt > 1), not restarted from scratch.
-  const history = await handle.fetchHistory();
-  const starts = (history.events ?? []).filter((e) => e.activityTaskStartedEventAttributes);
-  assert.ok(starts.some((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1), 'an activity was retried after the kill');
-  const scheduledPg = (history.events ?? []).filter(
+  await assertRetried(handle, target);
+  // Not about the retry (a retry is never a new schedule): the workflow itself asked for each member once.
+  const scheduledPg = ((await handle.fetchHistory()).events ?? []).filter(
     (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'startPostgresMember',
   );
-  assert.equal(scheduledPg.length, 3, 'each member was scheduled once');
+  assert.equal(scheduledPg.length, 3, 'the workflow started each member once');
 });
 
 test('SIGKILL of the worker while AddReplica waits for the clone: a new worker finishes it, one new member', async () => {
@@ -114,7 +114,8 @@ test('SIGKILL of the worker while AddReplica waits for the clone: a new worker f
     args: [{ cluster: C, member: 'pg-3', readOnly: false, cloneMethod: 'basebackup' }],
     typedSearchAttributes: [{ key: clusterNameKey, value: C }],
   });
-  await waitForStep(handle, 'wait for pg-3 streaming', 60_000);
+  const target = { type: 'waitForReplicaStreaming', inputIncludes: '"member":"pg-3"' };
+  await waitForActivityStarted(handle, target, 60_000);
   const killedAt = await killWorkerAndStartAnother('worker-3.log');
   const r = (await handle.result()) as AddReplicaResult;
   reportResume(killedAt);
@@ -123,6 +124,7 @@ test('SIGKILL of the worker while AddReplica waits for the clone: a new worker f
   assert.deepEqual(Object.fromEntries([...byMember].sort()), { 'etcd-0': 1, haproxy: 1, 'pg-0': 1, 'pg-1': 1, 'pg-2': 1, 'pg-3': 1, 'pgbouncer-ro': 1, 'pgbouncer-rw': 1 });
   const vols = await docker.listVolumes({ filters: { label: [`dbaas.cluster=${C}`, 'dbaas.member=pg-3'] } });
   assert.equal((vols.Volumes ?? []).length, 1, 'exactly one volume for the new member');
+  await assertRetried(handle, target);
   workers[workers.length - 1].kill('SIGTERM');
 });
 
@@ -131,8 +133,8 @@ test('SIGKILL of the worker during a backup: a new worker finishes the workflow,
   const e = childEnv(env, paths);
   const status = JSON.parse((await runCli(['cluster', 'status', C, '--json'], e)).stdout) as { members: { name: string; role: string }[] };
   const leader = status.members.find((m) => m.role === 'leader')?.name ?? 'pg-0';
-  // About 150 MB, so the backup runs for a few seconds.
-  const init = await execIn(docker, containerName(C, leader), ['pgbench', '-i', '-q', '-s', '10', '-h', '/var/run/postgresql', 'postgres']);
+  // About 300 MB: the backup runs for seconds, and the test checks it still runs after the kill.
+  const init = await execIn(docker, containerName(C, leader), ['pgbench', '-i', '-q', '-s', String(PGBENCH_SCALE), '-h', '/var/run/postgresql', 'postgres']);
   assert.equal(init.exitCode, 0, init.output);
   const list = async (): Promise<StanzaSummary> => JSON.parse((await runCli(['backup', 'list', C, '--json'], e)).stdout) as StanzaSummary;
   const before = (await list()).backups.length;
@@ -143,17 +145,23 @@ test('SIGKILL of the worker during a backup: a new worker finishes the workflow,
     args: [{ cluster: C, type: 'full', fromStandby: false }],
     typedSearchAttributes: [{ key: clusterNameKey, value: C }],
   });
-  await waitForStep(handle, `run the full backup (on the leader, ${leader})`, 60_000);
-  await new Promise((r) => setTimeout(r, 1000));
+  const target = { type: 'runBackup' };
+  await waitForActivityStarted(handle, target, 60_000);
+  // The step runs, and so does pgBackRest in the leader's container: the kill lands mid-backup.
+  const deadline = Date.now() + 60_000;
+  while (!(await backupProcessRunning(leader))) {
+    assert.ok(Date.now() < deadline, 'pgBackRest never started the backup');
+    await new Promise((r) => setTimeout(r, 100));
+  }
   const killedAt = await killWorkerAndStartAnother('worker-5.log');
+  assert.ok(await backupProcessRunning(leader), 'the backup still runs after the kill (it could not have finished before it)');
   const b = (await handle.result()) as BackupSummary;
   reportResume(killedAt);
+  console.log(`the backup took ${b.durationS} s`);
   const after = await list();
   assert.equal(after.backups.length, before + 1, 'exactly one new backup');
   assert.equal(after.backups[after.backups.length - 1].label, b.label);
-  const history = await handle.fetchHistory();
-  const runs = (history.events ?? []).filter((ev) => ev.activityTaskScheduledEventAttributes?.activityType?.name === 'runBackup');
-  assert.equal(runs.length, 1, 'the backup step was scheduled once (and retried, not restarted)');
+  await assertRetried(handle, target);
   workers[workers.length - 1].kill('SIGTERM');
 });
 
@@ -172,15 +180,15 @@ test('SIGKILL of the worker while the restore helper runs: a new worker finishes
     await new Promise((r) => setTimeout(r, 50));
   }
   const killedAt = await killWorkerAndStartAnother('worker-7.log');
+  assert.ok(await helper.inspect().then((i) => i.State.Running, () => false), 'the helper still runs after the kill');
   await handle.result();
   reportResume(killedAt);
 
   const count = await execIn(docker, containerName(R, 'pg-0'), ['psql', '-h', '/var/run/postgresql', '-d', 'postgres', '-XAtc', 'select count(*) from pgbench_accounts']);
-  assert.equal(count.output.trim(), '1000000', 'every row of the source');
+  assert.equal(count.output.trim(), String(PGBENCH_SCALE * 100_000), 'every row of the source');
   assert.deepEqual(Object.fromEntries([...(await containersByMember(docker, R))].sort()), { 'etcd-0': 1, haproxy: 1, 'pg-0': 1, 'pgbouncer-ro': 1, 'pgbouncer-rw': 1 }, 'one container per member, the helper removed');
-  const child = await env.client.workflow.getHandle(workflowIds.createCluster(R)).fetchHistory();
-  const runs = (child.events ?? []).filter((ev) => ev.activityTaskScheduledEventAttributes?.activityType?.name === 'restoreMemberData');
-  assert.equal(runs.length, 1, 'the restore step was scheduled once (and retried, not restarted)');
+  // The helper is made by the child CreateCluster's restore step.
+  await assertRetried(env.client.workflow.getHandle(workflowIds.createCluster(R)), { type: 'restoreMemberData' });
   workers[workers.length - 1].kill('SIGTERM');
 });
 
@@ -194,14 +202,17 @@ test('SIGKILL of the worker while backup enable switches over: a new worker fini
   ]);
   assert.equal(rows.exitCode, 0, rows.output);
 
+  const timelinesBefore = await timelineSwitches(E, 'pg-0');
   const handle = await env.client.workflow.start('enableBackups', {
     taskQueue: TASK_QUEUE,
     workflowId: backupWorkflowIds.enable(E),
     args: [{ cluster: E }],
     typedSearchAttributes: [{ key: clusterNameKey, value: E }],
   });
-  // pg-1 is re-created by now; the kill lands in the child switchover, with pg-0 still to move.
-  await waitForStep(handle, 'switch over from pg-0 (child workflow)', 120_000);
+  // pg-1 is re-created by then; the kill lands in the child switchover's request to Patroni, with pg-0 still to move.
+  const child = env.client.workflow.getHandle(haWorkflowIds.switchover(E, 'enable-backups'));
+  const target = { type: 'requestSwitchover' };
+  await waitForActivityStarted(child, target, 180_000);
   const killedAt = await killWorkerAndStartAnother('worker-9.log');
   const r = (await handle.result()) as EnableBackupsResult;
   reportResume(killedAt);
@@ -219,8 +230,24 @@ test('SIGKILL of the worker while backup enable switches over: a new worker fini
   assert.equal(status.backups, 'on');
   const count = await execIn(docker, containerName(E, 'pg-1'), ['psql', '-h', '/var/run/postgresql', '-d', 'postgres', '-XAtc', 'select count(*) from kept']);
   assert.equal(count.output.trim(), '500', 'the rows are kept');
-  const history = await handle.fetchHistory();
-  const replaced = (history.events ?? []).filter((ev) => ev.activityTaskScheduledEventAttributes?.activityType?.name === 'replacePostgresMember');
-  assert.equal(replaced.length, 2, 'each member was re-created once');
+  await assertRetried(child, target);
+  assert.equal(await timelineSwitches(E, 'pg-1'), timelinesBefore + 1, 'exactly one switchover, though its request step ran twice');
+  // Not about the retry: the workflow itself asked for each member's re-creation once.
+  const replaced = ((await handle.fetchHistory()).events ?? []).filter((ev) => ev.activityTaskScheduledEventAttributes?.activityType?.name === 'replacePostgresMember');
+  assert.equal(replaced.length, 2, 'the workflow re-created each member once');
   workers[workers.length - 1].kill('SIGTERM');
 });
+
+/** A `pgbackrest … backup` process in the member's container (its image has no ps: read /proc). */
+async function backupProcessRunning(member: string): Promise<boolean> {
+  const r = await execIn(docker, containerName(C, member), [
+    'sh', '-c', "for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < \"$f\"; echo; done 2>/dev/null | grep -q '^pgbackrest .* backup $'",
+  ]);
+  return r.exitCode === 0;
+}
+
+/** How many timeline switches the member's Patroni has seen (GET /history). */
+async function timelineSwitches(cluster: string, member: string): Promise<number> {
+  const ip = await containerIp(docker, cluster, containerName(cluster, member));
+  return ((await (await fetch(`http://${ip}:${PATRONI_API_PORT}/history`)).json()) as unknown[]).length;
+}

@@ -5,6 +5,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { BackupSummary, StanzaSummary } from '../../common/backup';
 import { startTestTemporal } from '../helpers/temporal';
 import { rootCause, runWithFakes, type ExtraActivity } from '../helpers/run-with-fakes';
+import { assertCalledBefore } from '../helpers/order';
 
 let env: TestWorkflowEnvironment;
 
@@ -39,14 +40,14 @@ test('Backup: one backup on the leader, then the row counts for restore drills',
   assert.deepEqual(result, made);
   const names = f.names();
   assert.equal(names.filter((n) => n === 'runBackup').length, 1);
-  assert.ok(names.indexOf('recordRowCounts') > names.indexOf('runBackup'));
+  assertCalledBefore(names, 'runBackup', 'recordRowCounts');
   assert.ok(!names.includes('createStanza'));
 });
 
 test('Backup creates a missing stanza first (the first backup of a cluster)', async () => {
   const { f, error } = await runWithFakes(env, 'backup', input, {}, { extra: fakes({ statusCode: 1 }) });
   assert.equal(error, undefined);
-  assert.ok(f.names().indexOf('createStanza') < f.names().indexOf('runBackup'));
+  assertCalledBefore(f.names(), 'createStanza', 'runBackup');
 });
 
 test('Backup refuses --from-standby, a cluster without a leader and one without a repository, before any backup', async () => {
@@ -74,10 +75,10 @@ test('VerifyBackup: restore to the counts\' moment into a scratch cluster, compa
   const restored = f.calls.find((c) => c.name === 'restoreMemberData')?.arg as { member: string; restoreFrom?: { source: string; target: unknown } };
   assert.equal(restored.member, 'pg-0');
   assert.deepEqual(restored.restoreFrom, { source: 'orders', target: { kind: 'time', time: '2026-11-23 12:00:06.000+00' } });
-  assert.ok(f.names().indexOf('restoreMemberData') < f.names().indexOf('startPostgresMember'), 'the data is restored before the member starts');
+  assertCalledBefore(f.names(), 'restoreMemberData', 'startPostgresMember', 'the data is restored before the member starts');
   assert.ok(f.names().includes('removeRestoreHelper'));
   assert.ok(!f.names().includes('runBackup'), 'a scratch cluster takes no first backup');
-  assert.ok(f.names().indexOf('removeCluster') > f.names().indexOf('countRowsNow'), 'the scratch cluster is deleted after the check');
+  assertCalledBefore(f.names(), 'countRowsNow', 'removeCluster', 'the scratch cluster is deleted after the check');
 });
 
 test('VerifyBackup fails on a count that differs, and still deletes the scratch cluster', async () => {
@@ -93,15 +94,16 @@ test('VerifyBackup refuses a cluster without backups', async () => {
   assert.ok(!f.names().includes('startPostgresMember'));
 });
 
-test('a quick step slower than the 10 s heartbeat timeout is kept alive by the worker: it ends on its first attempt', async () => {
+test('a quick step twice as slow as the 10 s heartbeat timeout is kept alive by the worker: it ends on its first attempt', async () => {
   // `saveRetention` runs with the `quick` options (heartbeat timeout 10 s) and does not heartbeat
-  // itself; its first attempt takes 12 s, a retry is instant.
+  // itself; its first attempt takes 20 s, a retry is instant. Twice the timeout: on a loaded
+  // machine the server's timeout fires late, and a 12 s step could end before it.
   const slowOnce = (): Record<string, ExtraActivity> => {
     let attempts = 0;
     return {
       ...fakes(),
       saveRetention: async () => {
-        if (attempts++ === 0) await new Promise((r) => setTimeout(r, 12_000));
+        if (attempts++ === 0) await new Promise((r) => setTimeout(r, 20_000));
         return { full: 2 };
       },
     };

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { CreateClusterInput } from '../../common/spec';
-import type { FakeOptions } from '../helpers/fake-activities';
+import { existingCluster, type Fake, type FakeOptions } from '../helpers/fake-activities';
+import { positionOf } from '../helpers/order';
 import { startTestTemporal } from '../helpers/temporal';
 import { rootCause, runWithFakes } from '../helpers/run-with-fakes';
 
@@ -24,14 +25,19 @@ const spec = (o: Partial<CreateClusterInput> = {}): CreateClusterInput => ({
   name: 'orders', replicas: 2, sync: false, profile: 'default', etcdMembers: 1, keepOnFailure: false, ...o,
 });
 
+/** What the fake cluster holds at the end of a run, sorted. */
+const footprint = (f: Fake): Record<'containers' | 'networks' | 'volumes', string[]> => ({
+  containers: [...f.world.containers].sort(), networks: [...f.world.networks].sort(), volumes: [...f.world.volumes].sort(),
+});
+
 const run = (workflow: 'createCluster' | 'deleteCluster', arg: unknown, fake: FakeOptions = {}) => runWithFakes(env, workflow, arg, fake);
 
 test('CreateCluster runs the plan in order and returns connection info without secrets', async () => {
   const { f, result, error, progress } = await run('createCluster', spec());
   assert.equal(error, undefined);
   const names = f.names();
-  const idx = (name: string): number => names.indexOf(name);
-  const last = (name: string): number => names.lastIndexOf(name);
+  const idx = (name: string): number => positionOf(names, name);
+  const last = (name: string): number => positionOf(names, name, 'last');
   assert.equal(names[0], 'assertClusterAbsent');
   assert.deepEqual(names.slice(1, 5).sort(), ['allocatePorts', 'createClusterNetwork', 'ensureBackupRepository', 'ensureClusterSecrets']);
   // etcd, then the first member (it waits for etcd by itself) alongside the quorum wait.
@@ -48,7 +54,7 @@ test('CreateCluster runs the plan in order and returns connection info without s
   assert.ok(idx('waitForReplicaStreaming') > idx('waitForLeader'));
   assert.equal(names.filter((x) => x === 'waitForReplicaStreaming').length, 2);
   assert.ok(idx('waitForHaproxyBackends') > names.lastIndexOf('waitForReplicaStreaming'));
-  assert.ok(names.indexOf('verifyReadWrite') > idx('waitForHaproxyBackends'));
+  assert.ok(idx('verifyReadWrite') > idx('waitForHaproxyBackends'));
   assert.ok(idx('ensurePoolerAuth') > idx('waitForHaproxyBackends'), 'pooler auth is created once rw routes to the leader');
   assert.ok(['verifyPooledEndpoints', 'verifyReadWrite', 'createStanza'].includes(names[names.length - 1]));
   assert.ok(idx('createStanza') > idx('waitForHaproxyBackends'), 'the stanza is made once the leader is up');
@@ -77,7 +83,7 @@ test('three etcd members are all started before the quorum wait', async () => {
   const names = f.names();
   const etcd = f.calls.filter((c) => c.name === 'startEtcdMember').map((c) => (c.arg as { member: string }).member).sort();
   assert.deepEqual(etcd, ['etcd-0', 'etcd-1', 'etcd-2']);
-  assert.ok(names.lastIndexOf('startEtcdMember') < names.indexOf('waitForEtcdHealthy'));
+  assert.ok(positionOf(names, 'startEtcdMember', 'last') < positionOf(names, 'waitForEtcdHealthy'));
   assert.ok(!names.includes('waitForReplicaStreaming'));
 });
 
@@ -95,6 +101,7 @@ test('a step that fails for good triggers compensation: everything this run made
   assert.equal(states['wait for pg-1 streaming'], 'failed');
   assert.equal(states['write via rw, read via ro'], 'skipped');
   assert.equal(states['compensate: remove containers, network, volumes'], 'done');
+  assert.deepEqual(footprint(f), { containers: [], networks: [], volumes: [] }, 'nothing this run made is left');
 });
 
 test('--keep-on-failure leaves what was created', async () => {
@@ -102,6 +109,11 @@ test('--keep-on-failure leaves what was created', async () => {
   assert.ok(error instanceof WorkflowFailedError);
   assert.ok(!f.names().includes('removeCluster'));
   assert.ok(!f.names().includes('deleteClusterSecrets'));
+  const left = footprint(f);
+  // The poolers start alongside HAProxy, so they may or may not have been made before it failed.
+  for (const m of ['etcd-0', 'pg-0', 'pg-1', 'pg-2']) assert.ok(left.containers.includes(m), `${m}, started before the failure, is kept`);
+  assert.ok(!left.containers.includes('haproxy'));
+  assert.deepEqual(left.networks, ['orders']);
 });
 
 test('an existing cluster is refused and never compensated (it is not ours to remove)', async () => {
@@ -118,19 +130,30 @@ test('an invalid spec fails before any activity runs', async () => {
 });
 
 test('DeleteCluster cancels the watch first, removes resources, secrets and ports, then verifies nothing is left', async () => {
-  const { f, error, result, progress } = await run('deleteCluster', { name: 'orders', keepData: false });
+  const { f, error, result, progress } = await run('deleteCluster', { name: 'orders', keepData: false }, { existing: existingCluster });
   assert.equal(error, undefined);
   assert.equal(progress.steps[0].name, 'stop the cluster watch');
   // The watch started by the create tests above got the cancellation request.
   const history = await env.client.workflow.getHandle('cluster-watch:orders').fetchHistory();
   assert.ok(history.events?.some((e) => e.workflowExecutionCancelRequestedEventAttributes), 'cancel requested');
   assert.deepEqual(f.names(), ['deleteClusterBackupSchedules', 'removeCluster', 'deleteClusterSecrets', 'deleteBackupSettings', 'releasePorts', 'clusterFootprint']);
-  assert.deepEqual(result, { containers: 5, networks: 1, volumes: 4, keptVolumes: 0 });
+  assert.deepEqual(result, { containers: 7, networks: 1, volumes: 5, keptVolumes: 0 });
+  assert.deepEqual(footprint(f), { containers: [], networks: [], volumes: [] });
+});
+
+test('DeleteCluster fails when something is left after the removal, naming what', async () => {
+  const { error, progress } = await run('deleteCluster', { name: 'orders', keepData: false }, { existing: existingCluster, undeletable: ['pg-1'] });
+  assert.match(rootCause(error).message, /cluster orders still has 1 containers, 0 networks, 0 volumes/);
+  const states = Object.fromEntries(progress.steps.map((s) => [s.name, s.state]));
+  assert.equal(states['verify nothing is left'], 'failed');
 });
 
 test('DeleteCluster --keep-data keeps volumes and credentials', async () => {
-  const { f } = await run('deleteCluster', { name: 'orders', keepData: true });
+  const { f, error, result } = await run('deleteCluster', { name: 'orders', keepData: true }, { existing: existingCluster });
+  assert.equal(error, undefined);
   assert.deepEqual(f.calls.find((c) => c.name === 'removeCluster')?.arg, { cluster: 'orders', keepData: true });
+  assert.deepEqual(result, { containers: 7, networks: 1, volumes: 0, keptVolumes: 5 });
+  assert.deepEqual(footprint(f).volumes, existingCluster.volumes.slice().sort());
   assert.ok(!f.names().includes('deleteClusterSecrets'));
   assert.ok(!f.names().includes('deleteBackupSettings'), 'the retention stays with the kept repository');
 });

@@ -6,6 +6,7 @@ import { startTestTemporal } from '../helpers/temporal';
 import { healthyCluster } from '../helpers/fake-activities';
 import { switchoverFakes } from '../helpers/fake-switchover';
 import { rootCause, runWithFakes, type ExtraActivity } from '../helpers/run-with-fakes';
+import { assertCalledBefore, positionOf } from '../helpers/order';
 
 let env: TestWorkflowEnvironment;
 
@@ -36,12 +37,13 @@ test('EnableBackups: archiving on first, replicas re-created one by one, then th
   assert.equal(error, undefined);
   assert.deepEqual(result, { cluster: 'orders', recreated: ['pg-1', 'pg-2', 'pg-0'], leader: 'pg-1' });
   const names = f.names();
-  assert.ok(names.indexOf('enableWalArchiving') < names.indexOf('replacePostgresMember'));
+  assertCalledBefore(names, 'enableWalArchiving', 'replacePostgresMember');
   assert.deepEqual(replaced(f.calls), ['pg-1', 'pg-2', 'pg-0']);
   // The old leader is re-created only once it no longer leads, and each replica is out of HAProxy while it restarts.
-  const switched = names.indexOf('requestSwitchover');
-  assert.ok(switched > 0);
-  assert.ok(f.calls.findIndex((c) => c.name === 'replacePostgresMember' && (c.arg as { member: string }).member === 'pg-0') > switched);
+  const switched = positionOf(names, 'requestSwitchover');
+  const oldLeaderReplaced = f.calls.findIndex((c) => c.name === 'replacePostgresMember' && (c.arg as { member: string }).member === 'pg-0');
+  assert.ok(oldLeaderReplaced >= 0, 'pg-0 was re-created');
+  assert.ok(oldLeaderReplaced > switched, 'pg-0 was re-created after the switchover');
   assert.equal(names.filter((n) => n === 'drainHaproxyServer').length, 3);
   assert.equal(names.filter((n) => n === 'putHaproxyMemberInService').length, 3);
   assert.equal(names[names.length - 1], 'createStanza');
@@ -64,7 +66,7 @@ test('EnableBackups with no replica able to take over re-creates the leader in p
   assert.equal(error, undefined);
   assert.deepEqual(replaced(f.calls), ['pg-0']);
   assert.ok(!f.names().includes('requestSwitchover'));
-  assert.ok(f.names().indexOf('waitForLeader') > f.names().indexOf('replacePostgresMember'));
+  assertCalledBefore(f.names(), 'replacePostgresMember', 'waitForLeader');
   assert.ok(progress.steps.some((s) => /writes pause while it restarts/.test(s.name)));
 });
 
@@ -84,8 +86,7 @@ test('EnableBackups in sync mode waits for a synchronous standby before the swit
   const { f, error } = await runWithFakes(env, 'enableBackups', { cluster: 'orders' }, { describe: sync }, { extra: fakes(['pg-0', 'pg-1', 'pg-2']) });
   assert.equal(error, undefined);
   const names = f.names();
-  assert.ok(names.includes('waitForSyncApplied'));
-  assert.ok(names.indexOf('waitForSyncApplied') < names.indexOf('requestSwitchover'));
+  assertCalledBefore(names, 'waitForSyncApplied', 'requestSwitchover');
 });
 
 test('EnableBackups that fails while a replica is out of HAProxy puts it back under its health checks', async () => {

@@ -5,6 +5,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { healthyCluster, type FakeOptions } from '../helpers/fake-activities';
 import { startTestTemporal } from '../helpers/temporal';
 import { rootCause, runWithFakes } from '../helpers/run-with-fakes';
+import { positionOf } from '../helpers/order';
 
 let env: TestWorkflowEnvironment;
 
@@ -48,7 +49,7 @@ test('AddReplica that fails for good removes the member it started', async () =>
   const { f, error } = await run('addReplica', add, { failOn: { waitForReplicaStreaming: 'Boom' } });
   assert.equal(rootCause(error).type, 'Boom');
   const names = f.names();
-  assert.ok(names.indexOf('stopMember') < names.lastIndexOf('reconfigureHaproxy'), 'HAProxy is re-rendered after the container is gone');
+  assert.ok(positionOf(names, 'stopMember') < positionOf(names, 'reconfigureHaproxy', 'last'), 'HAProxy is re-rendered after the container is gone');
   assert.ok(names.includes('removeMemberVolume'));
 });
 
