@@ -66,6 +66,8 @@ export function etcdHostList(cluster: string, etcdMembers: string[], port: numbe
 
 export const replicaWorkflowIds = {
   add: (c: string, m: string): string => `add-replica:${c}:${m}`,
+  /** One `replica add` request; the members' names are chosen under the lease. */
+  addMany: (c: string, request: string): string => `add-replicas:${c}:${request}`,
   remove: (c: string, m: string): string => `remove-replica:${c}:${m}`,
   scaleReadOnly: (c: string): string => `scale-read-only:${c}`,
   /** Pooled endpoints for a cluster made before dbaas created them. */

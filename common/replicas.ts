@@ -10,6 +10,13 @@ export interface AddReplicaInput {
   cloneMethod: CloneMethod;
 }
 
+/** `replica add`: how many members, and whether they are read-only (nofailover). */
+export interface AddReplicasInput {
+  cluster: string;
+  count: number;
+  readOnly: boolean;
+}
+
 export interface AddReplicaResult {
   cluster: string;
   member: string;

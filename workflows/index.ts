@@ -2,6 +2,7 @@ export { createCluster } from './createCluster';
 export { deleteCluster } from './deleteCluster';
 export type { DeleteClusterResult } from './deleteCluster';
 export { addReplica } from './addReplica';
+export { addReplicas } from './addReplicas';
 export { removeReplica } from './removeReplica';
 export { scaleReadOnly } from './scaleReadOnly';
 export type { ScaleReadOnlyInput, ScaleReadOnlyResult } from './scaleReadOnly';

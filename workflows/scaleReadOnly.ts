@@ -2,14 +2,14 @@
  * ScaleReadOnly: converge the number of read-only members to a target by running AddReplica
  * and RemoveReplica as child workflows. Idempotent: at the target it changes nothing.
  */
-import { executeChild, ParentClosePolicy, WorkflowIdReusePolicy } from '@temporalio/workflow';
+import { executeChild } from '@temporalio/workflow';
 import { nextMemberNames, readOnlyToRemove } from '../common/members';
 import { replicaWorkflowIds } from '../common/names';
 import type { AddReplicaResult, RemoveReplicaResult } from '../common/replicas';
-import { clusterNameKey } from '../common/search-attributes';
 import { MAX_REPLICAS } from '../common/spec';
 import { quick } from './activity-options';
 import { addReplica } from './addReplica';
+import { memberChildOptions } from './children';
 import { refuse } from './refusals';
 import { removeReplica } from './removeReplica';
 import { leaseStep } from '../common/lease';
@@ -48,7 +48,7 @@ async function scaleUnderLease(input: ScaleReadOnlyInput, steps: Steps): Promise
   const toAdd = nextMemberNames(desc.namesInUse, Math.max(0, target - current.length));
   const toRemove = readOnlyToRemove(desc.members, target);
   steps.plan([...toAdd.map((m) => `add read-only ${m}`), ...toRemove.map((m) => `remove ${m}`)]);
-  const child = { parentClosePolicy: ParentClosePolicy.ABANDON, workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE, typedSearchAttributes: [{ key: clusterNameKey, value: cluster }] };
+  const child = memberChildOptions(cluster);
 
   await Promise.all(
     toAdd.map((member) =>

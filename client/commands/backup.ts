@@ -9,7 +9,7 @@ import { parseClusterName } from '../args';
 import { clusterNames } from '../cluster-info';
 import { connectDocker, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
-import { follow, startOrAttach } from './cluster';
+import { follow, startOrAttach } from '../workflow-run';
 import { table } from '../table';
 import type { Client } from '@temporalio/client';
 import { cronProblem } from '../../common/cron';

@@ -6,7 +6,7 @@ import type { SetProfileResult, SetSyncResult, setProfile, setSync } from '../..
 import { clusterNames } from '../cluster-info';
 import { connectDocker, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
-import { follow, startOrAttach } from './cluster';
+import { follow, startOrAttach } from '../workflow-run';
 
 function parseName(v: string): string {
   const problem = clusterNameProblem(v);

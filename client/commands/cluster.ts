@@ -13,9 +13,6 @@ import type { LeaseView } from '../../common/lease';
 import { follow, startOrAttach } from '../workflow-run';
 
 
-// Moved to client/workflow-run.ts; re-exported until every command imports it from there.
-export { follow, startOrAttach, type StartMessages } from '../workflow-run';
-
 export function printConnectionInfo(info: ConnectionInfo): void {
   const uri = (port: number): string => `postgresql://${info.user}@${info.host}:${port}/${info.database}`;
   console.log(`cluster ${info.cluster}: leader ${info.leader}, members ${info.members.join(', ')}`);

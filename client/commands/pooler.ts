@@ -6,7 +6,7 @@ import { clusterNames } from '../cluster-info';
 import { connectDocker, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
 import type { addPoolers, AddPoolersResult } from '../../workflows';
-import { follow, startOrAttach } from './cluster';
+import { follow, startOrAttach } from '../workflow-run';
 
 export async function addPoolersCommand(cluster: string): Promise<void> {
   const docker = await connectDocker();

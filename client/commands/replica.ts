@@ -1,12 +1,13 @@
 /** `dbaas replica add|remove`: scale a running cluster. */
 import { describeCluster } from '../../activities/cluster';
-import { nextMemberNames, removalProblem } from '../../common/members';
+import * as crypto from 'node:crypto';
+import { removalProblem } from '../../common/members';
 import { replicaWorkflowIds } from '../../common/names';
 import type { AddReplicaResult, RemoveReplicaResult } from '../../common/replicas';
-import type { addReplica, removeReplica, scaleReadOnly, ScaleReadOnlyResult } from '../../workflows';
+import type { addReplicas, removeReplica, scaleReadOnly, ScaleReadOnlyResult } from '../../workflows';
 import { connectDocker, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
-import { follow, startOrAttach } from './cluster';
+import { follow, startOrAttach } from '../workflow-run';
 import { clusterNames } from '../cluster-info';
 
 const DRAIN_TIMEOUT_MS = 30_000;
@@ -18,25 +19,23 @@ export async function replicaAddCommand(cluster: string, o: { count: number; rea
     if (!(await clusterNames(docker)).includes(cluster)) throw new UsageError(`no cluster named ${cluster}`);
     const desc = await describeCluster(docker, cluster);
     if (!desc.leader) throw new UsageError(`cluster ${cluster} has no leader; cannot clone a new member`);
-    return nextMemberNames(desc.namesInUse, o.count);
   })();
   const connecting = connectTemporal();
-  const [members, { client, connection }] = await Promise.all([checked, connecting]).catch(async (err: unknown) => {
+  const [, { client, connection }] = await Promise.all([checked, connecting]).catch(async (err: unknown) => {
     await connecting.then((c) => c.connection.close(), () => undefined);
     throw err;
   });
   try {
-    const handles = await Promise.all(
-      members.map((member) =>
-        startOrAttach<typeof addReplica>(
-          client, 'addReplica', replicaWorkflowIds.add(cluster, member), cluster,
-          [{ cluster, member, readOnly: o.readOnly, cloneMethod: 'basebackup' }],
-          { running: `${member} is being added to ${cluster}`, starting: `adding ${o.readOnly ? 'read-only ' : ''}${member} to ${cluster}` },
-          async () => undefined,
-        ),
-      ),
+    // Each request is its own workflow: the names are chosen under the cluster's lease, so two
+    // `replica add` at once add two members each time.
+    const request = `${Date.now().toString(36)}-${crypto.randomBytes(3).toString('hex')}`;
+    const handle = await startOrAttach<typeof addReplicas>(
+      client, 'addReplicas', replicaWorkflowIds.addMany(cluster, request), cluster,
+      [{ cluster, count: o.count, readOnly: o.readOnly }],
+      { running: `members are being added to ${cluster}`, starting: `adding ${o.count} ${o.readOnly ? 'read-only ' : ''}member${o.count === 1 ? '' : 's'} to ${cluster}` },
+      async () => undefined,
     );
-    const results = await Promise.all(handles.map((h, i) => follow<AddReplicaResult>(h, `add ${members[i]}`)));
+    const results = await follow<AddReplicaResult[]>(handle, `replica add ${cluster}`);
     for (const r of results) {
       console.log(`${r.member} added to ${r.cluster}${r.readOnly ? ' (read-only: never promoted)' : ''}: streaming, lag ${r.lagBytes} bytes, serving reads through ro`);
     }

@@ -12,7 +12,8 @@ import { parseClusterName, parseProfile, parseReplicas } from '../args';
 import { clusterNames } from '../cluster-info';
 import { connectDocker, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
-import { follow, printConnectionInfo, startOrAttach } from './cluster';
+import { printConnectionInfo } from './cluster';
+import { follow, startOrAttach } from '../workflow-run';
 import { describeBackup } from './backup';
 
 interface RestoreOptions {
