@@ -51,15 +51,6 @@ export interface WaitSwitchedResult {
   steeredHaproxy: boolean;
 }
 
-export interface CancelScheduledInput {
-  cluster: string;
-  from: string;
-  at: string;
-  timelineBefore: number;
-  etcdMembers: string[];
-  loopWaitSec: number;
-}
-
 const refused = (message: string): ApplicationFailure =>
   ApplicationFailure.create({ type: ErrorTypes.MemberRefused, message, nonRetryable: true });
 const failed = (message: string): ApplicationFailure => ApplicationFailure.create({ type: SWITCHOVER_FAILED, message, nonRetryable: true });
@@ -249,38 +240,6 @@ export function createSwitchoverActivities(docker: Docker, _paths: Paths) {
     /** Undo a drain left by a wait that failed for good (the workflow's cleanup). */
     async undrainRwServer(i: { cluster: string; member: string; statsPort: number }): Promise<void> {
       await new RwSteering(docker, new Addresses(docker, i.cluster), i.statsPort).undrain(i.member);
-    },
-
-    /**
-     * Take a scheduled switchover off Patroni's schedule (DELETE /switchover). Patroni's leader
-     * may already be acting on it within loop_wait of the time; then watch whether the leader
-     * changes anyway and say so (cancelled: false).
-     */
-    async cancelScheduledSwitchover(i: CancelScheduledInput): Promise<{ cancelled: boolean; leader: string | null }> {
-      const addresses = new Addresses(docker, i.cluster);
-      const d = await readDcs(addresses, i.etcdMembers);
-      if (switched(d, i)) return { cancelled: false, leader: d.leader };
-      if (d.failover?.scheduledAt) {
-        const members = Object.keys(d.members);
-        const api = await anyApi(addresses, i.from, members);
-        const res = await fetch(`${api}/switchover`, { method: 'DELETE', signal: AbortSignal.timeout(5000) });
-        const text = (await res.text()).trim();
-        // 404: nothing scheduled any more (it ran, or someone else removed it).
-        if (res.status !== 200 && res.status !== 404) throw new Error(`DELETE /switchover answered ${res.status}: ${text}`);
-      } else if (d.failover) {
-        return { cancelled: false, leader: d.leader };
-      }
-      const at = Date.parse(i.at);
-      const watchUntil = at + (1.5 * i.loopWaitSec + 3) * 1000;
-      if (Date.now() < at - (i.loopWaitSec + 2) * 1000) return { cancelled: true, leader: i.from };
-      // Close to the time: the leader may have read the key before it was removed.
-      for (;;) {
-        const now = await readDcs(addresses, i.etcdMembers).catch(() => undefined);
-        if (now && switched(now, i)) return { cancelled: false, leader: now.leader };
-        if (Date.now() > watchUntil) return { cancelled: true, leader: i.from };
-        heartbeat('watching whether the leader changes anyway');
-        await pause(250);
-      }
     },
   };
 }

@@ -31,8 +31,6 @@ export interface SwitchoverFakeOptions {
   snapshot?: SwitchoverSnapshot;
   /** Activity name → error type thrown (non-retryable). */
   failOn?: Partial<Record<keyof Activities, string>>;
-  /** What cancelScheduledSwitchover reports (default: cancelled). */
-  cancelTooLate?: boolean;
   /** How long the fake wait for the new leader takes. */
   leadDelayMs?: number;
 }
@@ -56,7 +54,6 @@ export function switchoverFakes(o: SwitchoverFakeOptions = {}): Record<string, E
       await new Promise((r) => setTimeout(r, o.leadDelayMs ?? 0));
       return { leader: a.to ?? 'pg-2', timeline: 4, steeredHaproxy: true };
     },
-    cancelScheduledSwitchover: async () => ({ cancelled: !o.cancelTooLate, leader: o.cancelTooLate ? 'pg-1' : 'pg-0' }),
     undrainRwServer: async () => undefined,
   };
 }
