@@ -2,6 +2,7 @@
 import type Docker from 'dockerode';
 import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_PORT_PREFIX, LABEL_ROLE, LABEL_SPEC, mountsRepository } from '../common/names';
 import type { MemberView } from '../common/members';
+import type { KeptVolume } from '../common/kept-data';
 import { portsFromBase } from '../common/ports';
 import { settingsFromDcs, type ClusterPorts, type ClusterSettings } from '../common/spec';
 import { clusterView } from './patroni';
@@ -99,6 +100,30 @@ export function createClusterActivities(docker: Docker) {
 
     async describeCluster(cluster: string): Promise<ClusterDescription> {
       return describeCluster(docker, cluster);
+    },
+
+    /** The cluster's volumes, with their role and member: before a create, the data kept by `delete --keep-data`. */
+    async clusterVolumes(cluster: string): Promise<KeptVolume[]> {
+      const vs = await docker.listVolumes({ filters: { label: [`${LABEL_CLUSTER}=${cluster}`] } });
+      return (vs.Volumes ?? []).map((v) => ({
+        name: v.Name, role: v.Labels?.[LABEL_ROLE] ?? '', ...(v.Labels?.[LABEL_MEMBER] ? { member: v.Labels[LABEL_MEMBER] } : {}),
+      })).sort((a, b) => a.name.localeCompare(b.name));
+    },
+
+    /** A failed create's compensation: the cluster's volumes except those it found (kept data stays). Containers must be gone. */
+    async removeClusterVolumes(i: { cluster: string; keep: string[] }): Promise<number> {
+      const vs = await docker.listVolumes({ filters: { label: [`${LABEL_CLUSTER}=${i.cluster}`] } });
+      let removed = 0;
+      for (const v of vs.Volumes ?? []) {
+        if (i.keep.includes(v.Name)) continue;
+        try {
+          await docker.getVolume(v.Name).remove();
+          removed++;
+        } catch (err) {
+          if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+        }
+      }
+      return removed;
     },
 
     async clusterFootprint(cluster: string): Promise<ClusterFootprint> {

@@ -59,6 +59,11 @@ export function createSecretsActivities(paths: Paths) {
       }
     },
 
+    /** Kept by `delete --keep-data` (a create then reuses the passwords the kept data was made with). */
+    async clusterSecretsExist(cluster: string): Promise<boolean> {
+      return fs.existsSync(secretFile(paths, cluster));
+    },
+
     async deleteClusterSecrets(cluster: string): Promise<void> {
       fs.rmSync(secretFile(paths, cluster), { force: true });
     },

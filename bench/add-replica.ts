@@ -258,7 +258,7 @@ async function main(): Promise<number> {
       if (m) await exec('docker', ['rm', '-f', m[1]]);
     }
     console.log(`\ncleanup: cluster delete ${name}`);
-    const del = await runCli(['cluster', 'delete', name], echo('delete'));
+    const del = await runCli(['cluster', 'delete', name, '--yes'], echo('delete'));
     // Exit 2 "no cluster named": a failed create already compensated.
     if (del.code === 0 || del.code === 2) leftovers.clear();
     else process.stderr.write(`warning: cluster delete ${name} exited with ${del.code}; left: ${[...leftovers].join(', ')}\n`);

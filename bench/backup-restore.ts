@@ -27,7 +27,8 @@
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DEFAULT_DATABASE, IMAGES, containerName, repositoryVolumeName, workflowIds } from '../common/names';
+import { DEFAULT_DATABASE, IMAGES, containerName, repositoryVolumeName } from '../common/names';
+import { workflowIds } from '../common/workflow-ids';
 import { activityTimeline } from './workflow-timeline';
 import { DATA_DIR, PG_BIN, SOCKET_DIR } from '../common/render/patroni';
 import { SOURCE_REPO_PATH } from '../common/restore';
@@ -148,7 +149,7 @@ async function runDbaas(name: string, leaderCtr: string, into: string, run: numb
   const helperRun = res.restore.activities.restoreMemberData;
   res.restore.helperS = helperRun === undefined ? undefined : Math.round((helperRun + (res.restore.activities.removeRestoreHelper ?? 0)) * 10) / 10;
   await checkRestored(containerName(into, 'pg-0'), `run ${run} dbaas`);
-  const del = await dbaas(['cluster', 'delete', into], `cluster delete ${into}`, echo('dbaas delete'));
+  const del = await dbaas(['cluster', 'delete', into, '--yes'], `cluster delete ${into}`, echo('dbaas delete'));
   res.restore.deleteS = secs(del.ms);
   leftovers.delete(`cluster ${into}`);
   return res;
@@ -390,7 +391,7 @@ async function cleanup(name: string, all: boolean): Promise<void> {
       if ((await exec('docker', ['volume', 'rm', '-f', what])).code === 0) leftovers.delete(l);
     } else if (kind === 'cluster' && (all || what !== name)) {
       console.log(`cleanup: cluster delete ${what}`);
-      const del = await runCli(['cluster', 'delete', what], echo('delete'));
+      const del = await runCli(['cluster', 'delete', what, '--yes'], echo('delete'));
       // Exit 2 "no cluster named": a failed create already compensated.
       if (del.code === 0 || del.code === 2) leftovers.delete(l);
       else process.stderr.write(`warning: cluster delete ${what} exited with ${del.code}\n`);

@@ -60,7 +60,8 @@ export function buildProgram(): Command {
     .command('delete')
     .argument('<name>', 'cluster name', arg(parseClusterName))
     .option('--keep-data', 'keep the data volumes (and credentials)', false)
-    .description('remove the cluster\'s containers, network and volumes')
+    .option('--yes', 'delete without asking (needed where there is no terminal to type the name on)', false)
+    .description('remove the cluster\'s containers, network and volumes (asks you to type the name)')
     .exitOverride()
     .action((name: string, o) => deleteClusterCommand(name, o));
   // cluster set-profile, cluster set-sync

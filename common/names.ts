@@ -54,41 +54,7 @@ export function labels(cluster: string, role: Role, member?: string): Record<str
   return l;
 }
 
-export const workflowIds = {
-  createCluster: (c: string): string => `create-cluster:${c}`,
-  deleteCluster: (c: string): string => `delete-cluster:${c}`,
-};
-
 /** etcd client endpoints as host:port, reachable by container DNS name on the cluster network. */
 export function etcdHostList(cluster: string, etcdMembers: string[], port: number): string[] {
   return etcdMembers.map((m) => `${containerName(cluster, m)}:${port}`);
 }
-
-export const replicaWorkflowIds = {
-  add: (c: string, m: string): string => `add-replica:${c}:${m}`,
-  /** One `replica add` request; the members' names are chosen under the lease. */
-  addMany: (c: string, request: string): string => `add-replicas:${c}:${request}`,
-  remove: (c: string, m: string): string => `remove-replica:${c}:${m}`,
-  scaleReadOnly: (c: string): string => `scale-read-only:${c}`,
-  /** Pooled endpoints for a cluster made before dbaas created them. */
-  addPoolers: (c: string): string => `add-poolers:${c}`,
-};
-
-/** High-availability operations (issue 4). */
-export const haWorkflowIds = {
-  switchover: (c: string, id: string): string => `switchover:${c}:${id}`,
-  clusterWatch: (c: string): string => `cluster-watch:${c}`,
-  setProfile: (c: string): string => `set-profile:${c}`,
-  setSync: (c: string): string => `set-sync:${c}`,
-};
-
-export const backupWorkflowIds = {
-  backup: (c: string, id: string): string => `backup:${c}:${id}`,
-  verify: (c: string, label: string): string => `verify-backup:${c}:${label}`,
-  /** Repository and WAL archiving for a cluster made without them. */
-  enable: (c: string): string => `enable-backups:${c}`,
-};
-
-export const restoreWorkflowIds = {
-  restore: (source: string, into: string): string => `restore:${source}:${into}`,
-};

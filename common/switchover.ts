@@ -3,7 +3,7 @@
  * whether a request was already issued), as pure functions of what Patroni and the DCS show.
  * Shared by the CLI (refuse early), the workflow (the authority) and the activities.
  */
-import { haWorkflowIds } from './names';
+import { haWorkflowIds } from './workflow-ids';
 import { parseInstant } from './timestamps';
 
 export interface SwitchoverInput {

@@ -6,7 +6,7 @@
 import { executeChild } from '@temporalio/workflow';
 import { leaseStep } from '../common/lease';
 import { nextMemberNames } from '../common/members';
-import { replicaWorkflowIds } from '../common/names';
+import { replicaWorkflowIds } from '../common/workflow-ids';
 import type { AddReplicaResult, AddReplicasInput } from '../common/replicas';
 import { MAX_REPLICAS } from '../common/spec';
 import { quick } from './activity-options';

@@ -3,7 +3,7 @@
  * label, type, size, duration and WAL range. A retried step never starts a second backup.
  */
 import { executeChild } from '@temporalio/workflow';
-import { backupWorkflowIds } from '../common/names';
+import { backupWorkflowIds } from '../common/workflow-ids';
 import { clusterNameKey } from '../common/search-attributes';
 import { verifyBackup } from './verifyBackup';
 import { STANZA_MISSING_CODES, retentionProblem, type BackupInput, type BackupSummary } from '../common/backup';

@@ -6,7 +6,8 @@ import {
   ApplicationFailure, CancellationScope, ParentClosePolicy, WorkflowIdReusePolicy, startChild, workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { HAPROXY_MEMBER, SUPERUSER, DEFAULT_DATABASE, haWorkflowIds } from '../common/names';
+import { HAPROXY_MEMBER, SUPERUSER, DEFAULT_DATABASE } from '../common/names';
+import { haWorkflowIds } from '../common/workflow-ids';
 import { clusterNameKey } from '../common/search-attributes';
 import { memberPort } from '../common/ports';
 import {
@@ -16,6 +17,7 @@ import {
 import { cleanup, longRunning, quick, waits } from './activity-options';
 import { clusterWatch } from './clusterWatch';
 import { leaseStep } from '../common/lease';
+import { keptDataProblem } from '../common/kept-data';
 import { checkNames } from './input-checks';
 import { withClusterLease } from './lease';
 import { Steps } from './steps';
@@ -41,6 +43,7 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
 
   steps.plan([
     'check the name is free',
+    'look for data kept from before',
     'generate secrets',
     'allocate host ports',
     'create network',
@@ -78,6 +81,13 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps): Promis
   const backups = input.backups !== false;
   const restoreSource = input.restoreFrom?.source;
   await steps.run('check the name is free', () => quick.assertClusterAbsent(cluster));
+  // Data kept by `delete --keep-data` is reused, and a failed create must leave it as it found it.
+  const kept = await steps.run('look for data kept from before', async () => {
+    const k = { volumes: await quick.clusterVolumes(cluster), secrets: await quick.clusterSecretsExist(cluster) };
+    const problem = keptDataProblem(input, k);
+    if (problem) throw ApplicationFailure.nonRetryable(problem, 'SpecError');
+    return k;
+  });
   try {
     const [, ports] = await Promise.all([
       steps.run('generate secrets', () => quick.ensureClusterSecrets(cluster)),
@@ -161,12 +171,17 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps): Promis
   } catch (err) {
     steps.skipPending();
     if (!input.keepOnFailure) {
-      // Nothing half-created: remove what this run made (the name was free when it started).
+      // Nothing half-created, nothing kept lost: remove what this run made (no container or
+      // network existed when it started), never the volumes or secrets it found.
+      const keep = kept.volumes.map((v) => v.name);
       await CancellationScope.nonCancellable(async () => {
-        await steps.run('compensate: remove containers, network, volumes', () => cleanup.removeCluster({ cluster, keepData: false }));
-        await steps.run('compensate: release ports and secrets', async () => {
+        await steps.run(keep.length > 0 ? 'compensate: remove containers, network, new volumes (kept data stays)' : 'compensate: remove containers, network, volumes', async () => {
+          await cleanup.removeCluster({ cluster, keepData: true });
+          await cleanup.removeClusterVolumes({ cluster, keep });
+        });
+        await steps.run(kept.secrets ? 'compensate: release ports (kept secrets stay)' : 'compensate: release ports and secrets', async () => {
           await cleanup.releasePorts(cluster);
-          await cleanup.deleteClusterSecrets(cluster);
+          if (!kept.secrets) await cleanup.deleteClusterSecrets(cluster);
         });
       });
     }

@@ -1,6 +1,6 @@
 /** DeleteCluster: remove everything labelled with the cluster. Idempotent. */
 import { ApplicationFailure, getExternalWorkflowHandle } from '@temporalio/workflow';
-import { haWorkflowIds, workflowIds } from '../common/names';
+import { haWorkflowIds, workflowIds } from '../common/workflow-ids';
 import type { DeleteClusterInput } from '../common/spec';
 import { cleanup, quick } from './activity-options';
 import { leaseStep } from '../common/lease';

@@ -6,7 +6,7 @@
  * it only checks (every member already mounts the repository; the stanza exists).
  */
 import { CancellationScope, executeChild } from '@temporalio/workflow';
-import { haWorkflowIds } from '../common/names';
+import { haWorkflowIds } from '../common/workflow-ids';
 import { memberPort } from '../common/ports';
 import { clusterNameKey } from '../common/search-attributes';
 import { syncModeOf, type ClusterSpec } from '../common/spec';

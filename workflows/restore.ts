@@ -6,7 +6,7 @@
  */
 import { executeChild, ParentClosePolicy } from '@temporalio/workflow';
 import type { BackupSummary } from '../common/backup';
-import { workflowIds } from '../common/names';
+import { workflowIds } from '../common/workflow-ids';
 import { restoreTargetProblem, type RestoreTarget } from '../common/restore';
 import { clusterNameKey } from '../common/search-attributes';
 import { SpecError, validateSpec, type ClusterSpec, type ConnectionInfo } from '../common/spec';

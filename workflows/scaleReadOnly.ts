@@ -4,7 +4,7 @@
  */
 import { executeChild } from '@temporalio/workflow';
 import { nextMemberNames, readOnlyToRemove } from '../common/members';
-import { replicaWorkflowIds } from '../common/names';
+import { replicaWorkflowIds } from '../common/workflow-ids';
 import type { AddReplicaResult, RemoveReplicaResult } from '../common/replicas';
 import { MAX_REPLICAS } from '../common/spec';
 import { quick } from './activity-options';

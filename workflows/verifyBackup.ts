@@ -5,7 +5,7 @@
  */
 import { ApplicationFailure, CancellationScope, executeChild, getExternalWorkflowHandle } from '@temporalio/workflow';
 import { rowCountMismatches, scratchClusterName, type VerifyBackupInput, type VerifyBackupResult } from '../common/backup';
-import { haWorkflowIds, restoreWorkflowIds, workflowIds } from '../common/names';
+import { haWorkflowIds, restoreWorkflowIds, workflowIds } from '../common/workflow-ids';
 import { clusterNameKey } from '../common/search-attributes';
 import { quick, waits } from './activity-options';
 import { recordEventSignal } from './clusterWatch';

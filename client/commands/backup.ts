@@ -1,7 +1,7 @@
 /** `dbaas backup run|list`: pgBackRest backups of a cluster. */
 import type { Command } from 'commander';
 import { isBackupType, retentionProblem, type BackupSummary, type BackupType, type EnableBackupsResult, type VerifyBackupResult } from '../../common/backup';
-import { backupWorkflowIds } from '../../common/names';
+import { backupWorkflowIds } from '../../common/workflow-ids';
 import { resolvePaths } from '../../common/paths';
 import { createPgbackrestActivities } from '../../activities/pgbackrest';
 import type { backup, enableBackups, verifyBackup } from '../../workflows';

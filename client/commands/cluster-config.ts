@@ -1,6 +1,6 @@
 /** `dbaas cluster set-profile NAME PROFILE` and `dbaas cluster set-sync NAME off|on|strict`. */
 import type { Command } from 'commander';
-import { haWorkflowIds } from '../../common/names';
+import { haWorkflowIds } from '../../common/workflow-ids';
 import { PROFILES, SYNC_MODES, clusterNameProblem, isProfileName, isSyncMode, type ProfileName, type SyncMode } from '../../common/spec';
 import type { SetProfileResult, SetSyncResult, setProfile, setSync } from '../../workflows';
 import { clusterNames } from '../cluster-info';

@@ -1,6 +1,6 @@
 /** `dbaas cluster create|list|status|delete`: start workflows, follow them, print. */
 import { table } from '../table';
-import { workflowIds } from '../../common/names';
+import { workflowIds } from '../../common/workflow-ids';
 import { resolvePaths } from '../../common/paths';
 import { SpecError, validateSpec, type ConnectionInfo, type CreateClusterInput } from '../../common/spec';
 import type { createCluster, deleteCluster, DeleteClusterResult } from '../../workflows';
@@ -8,6 +8,7 @@ import { dcsSettingsView, readDcsConfig, type DcsSettingsView } from '../../acti
 import { clusterIsLive, clusterNames, clusterStatus, type ClusterStatus } from '../cluster-info';
 import { connectDocker, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
+import { confirmByName } from '../confirm';
 import { readLease } from '../lease';
 import type { LeaseView } from '../../common/lease';
 import { follow, startOrAttach } from '../workflow-run';
@@ -62,12 +63,13 @@ export async function createClusterCommand(name: string, o: CreateOptions): Prom
   }
 }
 
-export async function deleteClusterCommand(name: string, o: { keepData: boolean }): Promise<void> {
+export async function deleteClusterCommand(name: string, o: { keepData: boolean; yes: boolean }): Promise<void> {
   const { client, connection } = await connectTemporal();
   try {
     const docker = await connectDocker();
     const handle = await startOrAttach<typeof deleteCluster>(client, 'deleteCluster', workflowIds.deleteCluster(name), name, [{ name, keepData: o.keepData }], { running: `cluster ${name} is being deleted`, starting: `deleting cluster ${name}` }, async () => {
       if (!(await clusterNames(docker)).includes(name)) throw new UsageError(`no cluster named ${name}`);
+      await confirmByName(o.keepData ? 'delete (keeping its data) cluster' : 'delete cluster', name, o.yes);
     });
     const r = await follow<DeleteClusterResult>(handle, `delete ${name}`);
     console.log(`cluster ${name} deleted: ${r.containers} containers, ${r.networks} networks, ${r.volumes} volumes removed` +

@@ -1,6 +1,6 @@
 /** `dbaas cluster add-poolers NAME`: pooled endpoints for a cluster made before dbaas created them. */
 import type { Command } from 'commander';
-import { replicaWorkflowIds } from '../../common/names';
+import { replicaWorkflowIds } from '../../common/workflow-ids';
 import { parseClusterName } from '../args';
 import { clusterNames } from '../cluster-info';
 import { connectDocker, connectTemporal } from '../connections';

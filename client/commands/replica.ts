@@ -2,7 +2,7 @@
 import { describeCluster } from '../../activities/cluster';
 import * as crypto from 'node:crypto';
 import { removalProblem } from '../../common/members';
-import { replicaWorkflowIds } from '../../common/names';
+import { replicaWorkflowIds } from '../../common/workflow-ids';
 import type { AddReplicaResult, RemoveReplicaResult } from '../../common/replicas';
 import type { addReplicas, removeReplica, scaleReadOnly, ScaleReadOnlyResult } from '../../workflows';
 import { connectDocker, connectTemporal } from '../connections';

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { createPgbackrestActivities } from '../../activities/pgbackrest';
 import { clusterFootprint } from '../../activities/cluster';
-import { restoreWorkflowIds } from '../../common/names';
+import { restoreWorkflowIds } from '../../common/workflow-ids';
 import { resolvePaths } from '../../common/paths';
 import { restoreTargetProblem, targetTimeProblem, type RestoreTarget } from '../../common/restore';
 import type { ProfileName } from '../../common/spec';

@@ -14,6 +14,8 @@ export interface FakeOptions {
   existing?: Partial<Record<keyof FakeWorld, string[]>>;
   /** Containers that removeCluster fails to remove (so "something is left" can be tested). */
   undeletable?: string[];
+  /** The cluster's secrets file exists before the run (kept by `delete --keep-data`). */
+  secretsExist?: boolean;
 }
 
 /**
@@ -120,6 +122,16 @@ export function fakeActivities(o: FakeOptions = {}): Fake {
     waitForHaproxyBackends: async () => ({ rwUp: ['pg-0'], roUp: ['pg-1', 'pg-2'] }),
     verifyReadWrite: async () => ({ writtenOn: 'pg-0', readOn: 'pg-1', readInRecovery: true }),
     removeCluster: async (a) => removeAll(world, (a as { keepData: boolean }).keepData, o.undeletable ?? []),
+    clusterVolumes: async () => [...world.volumes].sort().map((name) => ({
+      name, role: name.startsWith('etcd') ? 'etcd' : name === 'backup-repo' ? 'backup' : 'postgres', member: name.replace(/-data$/, ''),
+    })),
+    removeClusterVolumes: async (a) => {
+      const { keep } = a as { keep: string[] };
+      const gone = [...world.volumes].filter((v) => !keep.includes(v));
+      for (const v of gone) world.volumes.delete(v);
+      return gone.length;
+    },
+    clusterSecretsExist: async () => o.secretsExist === true,
     clusterFootprint: async () => ({ containers: world.containers.size, networks: world.networks.size, volumes: world.volumes.size }),
     describeCluster: async () => ({ ...healthyCluster, ...o.describe }),
     reconfigureHaproxy: async () => ({ members: [], changed: true }),

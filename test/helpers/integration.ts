@@ -10,7 +10,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { LABEL_TEST_RUN, TEST_RUN_ENV, removeClusterResources } from '../../activities/docker';
-import { LABEL_CLUSTER, TASK_QUEUE, workflowIds } from '../../common/names';
+import { LABEL_CLUSTER, TASK_QUEUE } from '../../common/names';
+import { workflowIds } from '../../common/workflow-ids';
 import { clusterNameKey } from '../../common/search-attributes';
 import type { ConnectionInfo, CreateClusterInput } from '../../common/spec';
 import { clusterFootprint } from '../../activities/cluster';
@@ -193,7 +194,7 @@ export async function startIntegration(docker: Docker): Promise<IntegrationEnv> 
     async stop(clusters) {
       for (const c of clusters) {
         const f = await clusterFootprint(docker, c);
-        if (f.containers + f.networks + f.volumes > 0) await runCli(['cluster', 'delete', c], childEnv(env, paths));
+        if (f.containers + f.networks + f.volumes > 0) await runCli(['cluster', 'delete', c, '--yes'], childEnv(env, paths));
       }
       worker.shutdown();
       await running;

@@ -80,7 +80,7 @@ test('restore from the newest of full, diff and incr: the row count matches', as
     assert.equal((await c.query<{ n: string }>('select count(*) as n from orders')).rows[0].n, '35000');
     await c.end();
   } finally {
-    await runCli(['cluster', 'delete', X], e);
+    await runCli(['cluster', 'delete', X, '--yes'], e);
   }
 });
 
@@ -182,7 +182,7 @@ test('schedules: made through the CLI, listed, trigger adds a backup with the Cl
   assert.deepEqual(await schedules(), []);
 
   assert.equal((await runCli(['backup', 'schedule', B, '--cron', '30 2 * * 0'], e)).code, 0);
-  const del = await runCli(['cluster', 'delete', B], e);
+  const del = await runCli(['cluster', 'delete', B, '--yes'], e);
   assert.equal(del.code, 0, del.stderr + del.stdout);
   assert.equal(await describeSchedule(env.client, scheduleIds.backup(B, 'full')), undefined, 'DeleteCluster removed the schedule');
 });

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import Docker from 'dockerode';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ClusterPorts, ConnectionInfo, CreateClusterInput } from '../../common/spec';
-import { haWorkflowIds, workflowIds } from '../../common/names';
+import { haWorkflowIds, workflowIds } from '../../common/workflow-ids';
 import type { Paths } from '../../common/paths';
 import { clusterFootprint } from '../../activities/cluster';
 import { readClusterSecrets } from '../../activities/secrets';
@@ -171,6 +171,8 @@ test('bad input: one clear line, exit 2, nothing created', async () => {
     [['cluster', 'create', 't-new', '--etcd', '2'], /--etcd must be 1 or 3/],
     [['cluster', 'status', 't-nope'], /no cluster named t-nope/],
     [['cluster', 'delete', 't-nope'], /no cluster named t-nope/],
+    // No terminal to type the name on (the test's CLI has none): refused without --yes.
+    [['cluster', 'delete', A], new RegExp(`^dbaas: delete cluster ${A} needs --yes when there is no terminal to confirm on; nothing was changed$`, 'm')],
     [['connect', 't-nope'], /no cluster named t-nope/],
   ];
   for (const [args, re] of cases) {
@@ -180,6 +182,7 @@ test('bad input: one clear line, exit 2, nothing created', async () => {
     assert.equal(r.stderr.trim().split('\n').length, 1, `one line expected: ${r.stderr}`);
   }
   for (const c of ['t-new', 't-nope']) assert.deepEqual(await clusterFootprint(docker, c), { containers: 0, networks: 0, volumes: 0 });
+  assert.ok((await clusterFootprint(docker, A)).containers > 0, `${A} is still there after the refused delete`);
   // Refusals start no workflow: the refused create of t-new left no workflow behind.
   const started: string[] = [];
   for await (const wf of env.client.workflow.list({ query: `WorkflowId = "${workflowIds.createCluster('t-new')}"` })) started.push(wf.workflowId);
@@ -194,24 +197,27 @@ test('Temporal unreachable: the CLI names the address it tried and how to start 
 
 test('delete (CLI) leaves no container, network or volume labelled with the cluster', async () => {
   const e = childEnv(env, paths);
-  const [ra, rb] = await Promise.all([runCli(['cluster', 'delete', A], e), runCli(['cluster', 'delete', B], e)]);
+  const [ra, rb] = await Promise.all([runCli(['cluster', 'delete', A, '--yes'], e), runCli(['cluster', 'delete', B, '--yes'], e)]);
   assert.equal(ra.code, 0, ra.stderr + ra.stdout);
   assert.equal(rb.code, 0, rb.stderr + rb.stdout);
   for (const c of [A, B]) assert.deepEqual(await clusterFootprint(docker, c), { containers: 0, networks: 0, volumes: 0 });
-  const again = await runCli(['cluster', 'delete', A], e);
+  const again = await runCli(['cluster', 'delete', A, '--yes'], e);
   assert.equal(again.code, 2, 'deleting a deleted cluster is "no cluster named"');
 });
 
 test('no password of the cluster occurs in any workflow history, input, output or query result', async () => {
   assert.ok(passwordsOfA.length === 4 && passwordsOfA.every((p) => p.length >= 20), 'superuser, replication, rewind and pooler passwords');
-  const ids: string[] = [];
-  for await (const wf of env.client.workflow.list({ query: `ClusterName = "${A}"` })) ids.push(wf.workflowId);
-  assert.deepEqual(ids.sort(), [workflowIds.createCluster(A), workflowIds.deleteCluster(A), haWorkflowIds.clusterWatch(A)].sort());
-  for (const id of ids) {
-    const handle = env.client.workflow.getHandle(id);
+  const runs: { id: string; runId: string }[] = [];
+  for await (const wf of env.client.workflow.list({ query: `ClusterName = "${A}"` })) runs.push({ id: wf.workflowId, runId: wf.runId });
+  const ids = runs.map((r) => r.id);
+  // The lease workflow ran twice: it ends when idle, after the create and again after the delete.
+  const lease = `cluster-lease:${A}`;
+  assert.deepEqual(ids.sort(), [lease, lease, workflowIds.createCluster(A), workflowIds.deleteCluster(A), haWorkflowIds.clusterWatch(A)].sort());
+  for (const { id, runId } of runs) {
+    const handle = env.client.workflow.getHandle(id, runId);
     const text = await historyText(handle);
-    assert.ok(text.length > 1000, 'history was read');
-    const progress = JSON.stringify(await handle.query('progress')) +
+    assert.ok(text.length > (id === lease ? 200 : 1000), 'history was read');
+    const progress = JSON.stringify(await handle.query(id === lease ? 'leaseState' : 'progress')) +
       (id === haWorkflowIds.clusterWatch(A) ? JSON.stringify(await handle.query('events')) : '');
     const describe = JSON.stringify(await handle.describe(), (_k, v) => (typeof v === 'bigint' ? String(v) : v));
     for (const p of passwordsOfA) {

@@ -14,10 +14,8 @@ import Docker from 'dockerode';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ChildProcess } from 'node:child_process';
 import type { WorkflowHandle } from '@temporalio/client';
-import {
-  LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE, PATRONI_API_PORT, TASK_QUEUE, backupWorkflowIds, containerName, haWorkflowIds, mountsRepository,
-  replicaWorkflowIds, restoreWorkflowIds, workflowIds,
-} from '../../common/names';
+import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE, PATRONI_API_PORT, TASK_QUEUE, containerName, mountsRepository } from '../../common/names';
+import { backupWorkflowIds, haWorkflowIds, replicaWorkflowIds, restoreWorkflowIds, workflowIds } from '../../common/workflow-ids';
 import type { BackupSummary, EnableBackupsResult, StanzaSummary } from '../../common/backup';
 import { containerIp, execIn } from '../../activities/docker';
 import type { AddReplicaResult } from '../../common/replicas';
@@ -50,7 +48,7 @@ before(async () => {
 after(async () => {
   for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGTERM');
   const survivor = startChildWorker(env, paths, path.join(paths.home, 'worker-cleanup.log'));
-  for (const c of [E, R, C]) await runCli(['cluster', 'delete', c], childEnv(env, paths));
+  for (const c of [E, R, C]) await runCli(['cluster', 'delete', c, '--yes'], childEnv(env, paths));
   survivor.kill('SIGTERM');
   await env?.teardown();
 });

@@ -105,7 +105,7 @@ test('the restored clusters do not keep the source\'s repository mounted: deleti
     const holders = cs.filter((x) => (x.Mounts ?? []).some((m) => m.Name === repositoryVolumeName(S)));
     assert.deepEqual(holders.map((x) => x.Names[0]), [], `${c} holds ${S}'s repository`);
   }
-  const del = await runCli(['cluster', 'delete', S], childEnv(env, paths));
+  const del = await runCli(['cluster', 'delete', S, '--yes'], childEnv(env, paths));
   assert.equal(del.code, 0, del.stderr + del.stdout);
   assert.deepEqual((await docker.listVolumes({ filters: { name: [repositoryVolumeName(S)] } })).Volumes ?? [], []);
   assert.equal((await ids(R)).length, 100);

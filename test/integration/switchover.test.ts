@@ -13,7 +13,8 @@ import type { ChildProcess } from 'node:child_process';
 import Docker from 'dockerode';
 import { Client } from 'pg';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { PATRONI_API_PORT, TASK_QUEUE, containerName, workflowIds } from '../../common/names';
+import { PATRONI_API_PORT, TASK_QUEUE, containerName } from '../../common/names';
+import { workflowIds } from '../../common/workflow-ids';
 import type { Paths } from '../../common/paths';
 import { clusterNameKey } from '../../common/search-attributes';
 import { switchoverWorkflowId, type SwitchoverResult } from '../../common/switchover';
@@ -57,7 +58,7 @@ after(async () => {
   for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGTERM');
   if (gaps.length > 0) console.log(`rw write gaps (fast profile): ${gaps.join('; ')}`);
   const survivor = startChildWorker(env, paths, path.join(paths.home, 'worker-cleanup.log'));
-  await cli('cluster', 'delete', S);
+  await cli('cluster', 'delete', S, '--yes');
   survivor.kill('SIGTERM');
   await env?.teardown();
 });

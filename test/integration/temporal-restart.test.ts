@@ -15,7 +15,8 @@ import { Client, Connection } from '@temporalio/client';
 import { portBoundLocally } from '../../activities/ports';
 import { PROJECT_ROOT, type Paths } from '../../common/paths';
 import { PROGRESS_QUERY, type Progress } from '../../common/progress';
-import { SEARCH_ATTRIBUTE_CLUSTER, workflowIds } from '../../common/names';
+import { SEARCH_ATTRIBUTE_CLUSTER } from '../../common/names';
+import { workflowIds } from '../../common/workflow-ids';
 import { temporalBinary } from '../helpers/temporal';
 import { waitForExit, withDeadline } from '../helpers/deadline';
 import {
@@ -59,7 +60,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (server?.exitCode === null) await runCli(['cluster', 'delete', C], childEnv({ address }, paths));
+  if (server?.exitCode === null) await runCli(['cluster', 'delete', C, '--yes'], childEnv({ address }, paths));
   worker?.kill('SIGTERM');
   await connection?.close();
   server?.kill('SIGTERM');

@@ -39,9 +39,10 @@ test('CreateCluster runs the plan in order and returns connection info without s
   const idx = (name: string): number => positionOf(names, name);
   const last = (name: string): number => positionOf(names, name, 'last');
   assert.equal(names[0], 'assertClusterAbsent');
-  assert.deepEqual(names.slice(1, 5).sort(), ['allocatePorts', 'createClusterNetwork', 'ensureBackupRepository', 'ensureClusterSecrets']);
+  assert.deepEqual(names.slice(1, 3), ['clusterVolumes', 'clusterSecretsExist'], 'then it looks for kept data');
+  assert.deepEqual(names.slice(3, 7).sort(), ['allocatePorts', 'createClusterNetwork', 'ensureBackupRepository', 'ensureClusterSecrets']);
   // etcd, then the first member (it waits for etcd by itself) alongside the quorum wait.
-  assert.equal(names[5], 'startEtcdMember');
+  assert.equal(names[7], 'startEtcdMember');
   assert.ok(idx('waitForEtcdHealthy') > idx('startEtcdMember'));
   const starts = f.calls.filter((c) => c.name === 'startPostgresMember').map((c) => (c.arg as { member: string }).member);
   assert.equal(starts[0], 'pg-0');
@@ -92,8 +93,9 @@ test('a step that fails for good triggers compensation: everything this run made
   assert.ok(error instanceof WorkflowFailedError);
   assert.equal(rootCause(error).type, 'Boom');
   const names = f.names();
-  const removal = f.calls.find((c) => c.name === 'removeCluster');
-  assert.deepEqual(removal?.arg, { cluster: 'orders', keepData: false });
+  // Containers and network, then every volume but those it found (none here).
+  assert.deepEqual(f.calls.find((c) => c.name === 'removeCluster')?.arg, { cluster: 'orders', keepData: true });
+  assert.deepEqual(f.calls.find((c) => c.name === 'removeClusterVolumes')?.arg, { cluster: 'orders', keep: [] });
   assert.ok(names.includes('releasePorts'));
   assert.ok(names.includes('deleteClusterSecrets'));
   assert.ok(!names.includes('verifyReadWrite'));
@@ -102,6 +104,30 @@ test('a step that fails for good triggers compensation: everything this run made
   assert.equal(states['write via rw, read via ro'], 'skipped');
   assert.equal(states['compensate: remove containers, network, volumes'], 'done');
   assert.deepEqual(footprint(f), { containers: [], networks: [], volumes: [] }, 'nothing this run made is left');
+});
+
+test('a failed create on kept data removes only what it made: kept volumes and secrets stay', async () => {
+  const kept = ['backup-repo', 'etcd-0-data', 'pg-0-data', 'pg-1-data'];
+  const { f, error, progress } = await run('createCluster', spec({ replicas: 2 }), {
+    existing: { volumes: kept }, secretsExist: true, failOn: { startHaproxy: 'Boom' },
+  });
+  assert.equal(rootCause(error).type, 'Boom');
+  assert.deepEqual(footprint(f), { containers: [], networks: [], volumes: kept }, 'pg-2-data (this run\'s) is gone, the kept volumes are not');
+  assert.ok(!f.names().includes('deleteClusterSecrets'), 'the kept secrets stay');
+  assert.ok(f.names().includes('releasePorts'));
+  const states = Object.fromEntries(progress.steps.map((s) => [s.name, s.state]));
+  assert.equal(states['compensate: remove containers, network, new volumes (kept data stays)'], 'done');
+  assert.equal(states['compensate: release ports (kept secrets stay)'], 'done');
+});
+
+test('kept data a spec cannot use is refused before anything starts: another etcd size, data without its secrets', async () => {
+  const etcd = await run('createCluster', spec({ etcdMembers: 3 }), { existing: { volumes: ['etcd-0-data', 'pg-0-data'] }, secretsExist: true });
+  assert.equal(rootCause(etcd.error).type, 'SpecError');
+  assert.match(rootCause(etcd.error).message, /kept from before \(--keep-data\) with 1 etcd member: create it with --etcd 1/);
+  assert.deepEqual(etcd.f.names(), ['assertClusterAbsent', 'clusterVolumes', 'clusterSecretsExist'], 'nothing created, nothing compensated');
+  const noSecrets = await run('createCluster', spec(), { existing: { volumes: ['etcd-0-data', 'pg-0-data'] } });
+  assert.match(rootCause(noSecrets.error).message, /no secrets file: its passwords are lost/);
+  assert.deepEqual(footprint(noSecrets.f).volumes, ['etcd-0-data', 'pg-0-data']);
 });
 
 test('--keep-on-failure leaves what was created', async () => {

@@ -1,0 +1,65 @@
+/**
+ * A create on data kept by `cluster delete --keep-data` that fails midway removes only what its
+ * own run made: the kept data volumes, etcd, the backup repository and the secrets file are still
+ * there, and a correct create afterwards finds the rows written before the delete. A spec that
+ * cannot work on the kept data is refused before anything starts.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import Docker from 'dockerode';
+import { IMAGES, containerName } from '../../common/names';
+import { LABEL_CLUSTER } from '../../common/names';
+import { childEnv, queryCluster, runCli, startIntegration, testClusterName, type CliResult, type IntegrationEnv } from '../helpers/integration';
+
+let it: IntegrationEnv;
+const docker = new Docker();
+const K = testClusterName('kept');
+/** Made by this test under the HAProxy's deterministic name, without dbaas labels: the create's HAProxy step fails for good. */
+const blocker = containerName(K, 'haproxy');
+
+before(async () => {
+  it = await startIntegration(docker);
+});
+
+after(async () => {
+  await docker.getContainer(blocker).remove({ force: true }).catch(() => undefined);
+  await it?.stop([K]);
+});
+
+const cli = (...args: string[]): Promise<CliResult> => runCli(args, childEnv(it.env, it.paths));
+const volumes = async (): Promise<string[]> =>
+  ((await docker.listVolumes({ filters: { label: [`${LABEL_CLUSTER}=${K}`] } })).Volumes ?? []).map((v) => v.Name).sort();
+
+test('a failed create on kept data keeps volumes, repository and secrets; a correct create finds the rows', async () => {
+  const made = await cli('cluster', 'create', K, '--replicas', '0', '--profile', 'fast');
+  assert.equal(made.code, 0, made.stderr + made.stdout);
+  await queryCluster(childEnv(it.env, it.paths), K, 'create table kept as select g as id from generate_series(1, 1000) g');
+  const del = await cli('cluster', 'delete', K, '--keep-data', '--yes');
+  assert.equal(del.code, 0, del.stderr + del.stdout);
+  const kept = await volumes();
+  assert.deepEqual(kept, [`dbaas-${K}-backup-repo`, `dbaas-${K}-etcd-0-data`, `dbaas-${K}-pg-0-data`]);
+  const secrets = path.join(it.paths.secrets, `${K}.json`);
+  const secretsBefore = fs.readFileSync(secrets, 'utf8');
+
+  const wrongEtcd = await cli('cluster', 'create', K, '--replicas', '0', '--etcd', '3');
+  assert.equal(wrongEtcd.code, 2, wrongEtcd.stderr + wrongEtcd.stdout);
+  assert.match(wrongEtcd.stderr, /kept from before \(--keep-data\) with 1 etcd member: create it with --etcd 1/);
+  assert.deepEqual(await volumes(), kept, 'refused before anything was created');
+
+  await docker.createContainer({ name: blocker, Image: IMAGES.haproxy, Cmd: ['true'] });
+  const failed = await cli('cluster', 'create', K, '--replicas', '1', '--profile', 'fast');
+  assert.equal(failed.code, 1, failed.stderr + failed.stdout);
+  assert.match(failed.stderr, /exists but does not belong/);
+  assert.deepEqual(await volumes(), kept, 'the kept volumes stay; pg-1-data, made by the failed run, is gone');
+  assert.equal(fs.readFileSync(secrets, 'utf8'), secretsBefore, 'the kept secrets stay');
+  const left = await docker.listContainers({ all: true, filters: { label: [`${LABEL_CLUSTER}=${K}`] } });
+  assert.deepEqual(left.map((c) => c.Names[0]), [], 'no container of the failed run is left');
+  await docker.getContainer(blocker).remove({ force: true });
+
+  const again = await cli('cluster', 'create', K, '--replicas', '1', '--profile', 'fast');
+  assert.equal(again.code, 0, again.stderr + again.stdout);
+  const rows = await queryCluster<{ n: string }>(childEnv(it.env, it.paths), K, 'select count(*)::text as n from kept');
+  assert.equal(rows[0].n, '1000', 'the rows written before the delete');
+});
