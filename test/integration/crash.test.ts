@@ -19,6 +19,7 @@ import { backupWorkflowIds, haWorkflowIds, replicaWorkflowIds, restoreWorkflowId
 import type { BackupSummary, EnableBackupsResult, StanzaSummary } from '../../common/backup';
 import { containerIp, execIn } from '../../activities/docker';
 import type { AddReplicaResult } from '../../common/replicas';
+import type { LeaseState } from '../../common/lease';
 import type { Paths } from '../../common/paths';
 import type { ConnectionInfo } from '../../common/spec';
 import { clusterNameKey } from '../../common/search-attributes';
@@ -52,6 +53,14 @@ after(async () => {
   survivor.kill('SIGTERM');
   await env?.teardown();
 });
+
+async function waitFor(what: string, probe: () => Promise<true | undefined>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 /** SIGKILL the newest worker, wait for it to die, start a new one; returns the moment of the kill. */
 async function killWorkerAndStartAnother(log: string): Promise<number> {
@@ -105,7 +114,7 @@ test('SIGKILL of the worker while CreateCluster waits for the replicas: a new wo
   assert.equal(scheduledPg.length, 3, 'the workflow started each member once');
 });
 
-test('SIGKILL of the worker while AddReplica waits for the clone: a new worker finishes it, one new member', async () => {
+test('SIGKILL of the worker while AddReplica holds the lease and waits for the clone: a new worker finishes it, one new member, then the queued operation runs', async () => {
   const handle = await env.client.workflow.start('addReplica', {
     taskQueue: TASK_QUEUE,
     workflowId: replicaWorkflowIds.add(C, 'pg-3'),
@@ -114,10 +123,23 @@ test('SIGKILL of the worker while AddReplica waits for the clone: a new worker f
   });
   const target = { type: 'waitForReplicaStreaming', inputIncludes: '"member":"pg-3"' };
   await waitForActivityStarted(handle, target, 60_000);
+  // An operation queued behind the one that holds the lease when its worker dies.
+  const queued = await env.client.workflow.start('setSync', {
+    taskQueue: TASK_QUEUE, workflowId: haWorkflowIds.setSync(C), args: [{ cluster: C, mode: 'off' }],
+    typedSearchAttributes: [{ key: clusterNameKey, value: C }],
+  });
+  const lease = env.client.workflow.getHandle(`cluster-lease:${C}`);
+  await waitFor('set-sync to queue behind add-replica', async () => {
+    const st = await lease.query<LeaseState>('leaseState').catch(() => undefined);
+    return st?.holders[0]?.operation === 'add-replica' && st.queue.some((q) => q.operation === 'set-sync') ? true : undefined;
+  });
   const killedAt = await killWorkerAndStartAnother('worker-3.log');
   const r = (await handle.result()) as AddReplicaResult;
   reportResume(killedAt);
   assert.equal(r.member, 'pg-3');
+  await queued.result();
+  const [added, synced] = await Promise.all([handle.describe(), queued.describe()]);
+  assert.ok(synced.closeTime! >= added.closeTime!, 'the queued operation ran after the one that held the lease, on the new worker');
   const byMember = await containersByMember(docker, C);
   assert.deepEqual(Object.fromEntries([...byMember].sort()), { 'etcd-0': 1, haproxy: 1, 'pg-0': 1, 'pg-1': 1, 'pg-2': 1, 'pg-3': 1, 'pgbouncer-ro': 1, 'pgbouncer-rw': 1 });
   const vols = await docker.listVolumes({ filters: { label: [`dbaas.cluster=${C}`, 'dbaas.member=pg-3'] } });
