@@ -10,7 +10,7 @@ export interface SwitchoverInput {
   cluster: string;
   /** The member to promote; without it the healthiest candidate is picked. */
   to?: string;
-  /** ISO 8601 instant (UTC, as normalized by parseSwitchoverTime): Patroni's scheduled_at. */
+  /** ISO 8601 instant (UTC, as normalized by parseSwitchoverTime): the workflow waits until then, then switches over. */
   at?: string;
 }
 
@@ -118,7 +118,9 @@ function clusterProblem(s: SwitchoverSnapshot): string | undefined {
   if (s.paused) return `${s.cluster} is paused (Patroni maintenance mode); resume it first`;
   if (s.pending?.scheduledAt) {
     const to = s.pending.candidate ?? 'the healthiest member';
-    return `a switchover of ${s.cluster} is already scheduled at ${s.pending.scheduledAt} (${s.pending.leader ?? '?'} → ${to}); cancel it first with \`dbaas switchover cancel ${s.cluster}\``;
+    // dbaas keeps its own schedule (a durable timer): this one was put into Patroni by hand.
+    return `a switchover of ${s.cluster} is already scheduled in Patroni at ${s.pending.scheduledAt} (${s.pending.leader ?? '?'} → ${to}), not by dbaas; ` +
+      'remove it first with Patroni\'s DELETE /switchover (patronictl flush … switchover)';
   }
   if (s.pending && (s.pending.leader || s.pending.candidate)) return `a switchover of ${s.cluster} is already under way`;
   return undefined;

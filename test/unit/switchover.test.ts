@@ -47,7 +47,7 @@ test('refusals: unknown, nofailover, lagging, not running, not streaming, no lea
   assert.match(reason('pg-1', snapshot([replica('pg-1')], { leader: null })), /orders has no leader/);
   assert.match(reason(undefined, snapshot([replica('pg-1')], { paused: true })), /paused/);
   const scheduled = snapshot([replica('pg-1')], { pending: { leader: 'pg-0', candidate: 'pg-1', scheduledAt: '2030-01-01T00:00:00+00:00' } });
-  assert.match(reason('pg-1', scheduled), /already scheduled at 2030-01-01T00:00:00\+00:00 \(pg-0 → pg-1\); cancel it first/);
+  assert.match(reason('pg-1', scheduled), /already scheduled in Patroni at 2030-01-01T00:00:00\+00:00 \(pg-0 → pg-1\), not by dbaas; remove it first/);
 });
 
 test('synchronous mode: only the sync standby may take over', () => {
