@@ -8,7 +8,7 @@ import {
 } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { Workflow } from '@temporalio/common';
-import { LEASE_NO_WAIT_MEMO, waitingLine } from '../common/lease';
+import { LEASE_FAILURES, LEASE_NO_WAIT_MEMO, waitingLine } from '../common/lease';
 import { TASK_QUEUE } from '../common/names';
 import { clusterNameKey } from '../common/search-attributes';
 import { temporalConfig } from '../common/temporal-config';
@@ -35,7 +35,7 @@ export async function refuseIfBusy(client: Client, cluster: string): Promise<voi
   if (holder) throw new LeaseBusyError(waitingLine(holder, cluster));
 }
 
-export function failureMessage(err: unknown): string {
+function failureMessage(err: unknown): string {
   // Walk the cause chain to the innermost message: that is the step's own error.
   let e: unknown = err;
   const parts: string[] = [];
@@ -67,16 +67,15 @@ function failureType(err: unknown): string | undefined {
 
 /** Refusals decided inside a workflow are bad input for the CLI (exit 2). */
 const REFUSAL_TYPES = new Set(['MemberRefused', 'ClusterExists', 'ClusterNotFound', 'SpecError']);
-/** The lease was refused (`--no-wait` lost a race, or the cluster is being deleted): exit 1 with the lease's own line. */
-const LEASE_REFUSALS = new Set(['LeaseBusy', 'ClusterBeingDeleted']);
 
 export async function follow<T>(handle: WorkflowHandle, what: string): Promise<T> {
   try {
     return await watchWorkflow<T>(handle);
   } catch (err) {
     if (err instanceof WorkflowFailedError) {
-      if (failureType(err) === 'LeaseBusy') throw new LeaseBusyError(failureMessage(err));
-      if (LEASE_REFUSALS.has(failureType(err) ?? '')) throw new OperationError(`${what} refused: ${failureMessage(err)}`);
+      // The lease was refused: `--no-wait` lost a race (exit 1 with the lease's own line), or the cluster is being deleted.
+      if (failureType(err) === LEASE_FAILURES.busy) throw new LeaseBusyError(failureMessage(err));
+      if (failureType(err) === LEASE_FAILURES.deleting) throw new OperationError(`${what} refused: ${failureMessage(err)}`);
       const message = `${what} failed: ${failureMessage(err)}`;
       throw REFUSAL_TYPES.has(failureType(err) ?? '') ? new UsageError(message) : new OperationError(message);
     }

@@ -155,5 +155,8 @@ export function leaseView(s: LeaseState): LeaseView {
 export const leaseStep = (cluster: string): string => `wait for the operation lease on ${cluster}`;
 export const isLeaseStep = (step: string): boolean => step.startsWith('wait for the operation lease on ');
 
+/** Failure types of a refused lease (the CLI exits 1 with the message). */
+export const LEASE_FAILURES = { busy: 'LeaseBusy', deleting: 'ClusterBeingDeleted' } as const;
+
 /** A workflow started with this memo key true is refused instead of waiting (`--no-wait`). */
 export const LEASE_NO_WAIT_MEMO = 'leaseNoWait';

@@ -7,7 +7,9 @@ import {
   ApplicationFailure, CancellationScope, condition, getExternalWorkflowHandle, proxyActivities, setHandler, workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { LEASE_NO_WAIT_MEMO, leaseStep, leaseWorkflowId, type LeaseRequest } from '../common/lease';
+import { LEASE_FAILURES, LEASE_NO_WAIT_MEMO, leaseStep, leaseWorkflowId, type LeaseRequest } from '../common/lease';
+
+export { LEASE_FAILURES };
 import { TASK_QUEUE } from '../common/names';
 import { leaseAnswerSignal, releaseLeaseSignal, type LeaseAnswer } from './clusterLease';
 import type { Steps } from './steps';
@@ -32,9 +34,6 @@ export interface LeaseOptions {
   /** A delete: the queued operations are refused, this one goes next. */
   preempt?: boolean;
 }
-
-/** Failure types of a refused lease; the CLI exits 1 with the message. */
-export const LEASE_FAILURES = { busy: 'LeaseBusy', deleting: 'ClusterBeingDeleted' } as const;
 
 export async function acquireLease(cluster: string, operation: string, o: LeaseOptions = {}): Promise<HeldLease> {
   if (!listening) {

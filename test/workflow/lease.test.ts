@@ -93,23 +93,29 @@ async function until<T>(what: string, probe: () => Promise<T | undefined> | T | 
 }
 
 const removePg2 = { cluster: 'orders', member: 'pg-2', drainTimeoutMs: 1000 };
+
+/** RemoveReplica takes the lease and stops at the gate; AddPoolers then queues behind it. */
+async function holdAndQueue(b: Bench): Promise<{ remove: WorkflowHandle; queued: WorkflowHandle }> {
+  const remove = await b.start('removeReplica', 'remove-replica:orders:pg-2', removePg2);
+  await until('remove-replica at its stop', () => b.gate.reached);
+  const queued = await b.start('addPoolers', 'add-poolers:orders', 'orders');
+  await until('add-poolers to queue', async () => ((await b.lease())?.queue.length === 1 ? true : undefined));
+  return { remove, queued };
+}
 const leaseStepState = async (h: WorkflowHandle): Promise<string | undefined> =>
   (await h.query<Progress>('progress').catch(() => undefined))?.steps.find((s) => s.name === 'wait for the operation lease on orders')?.state;
 
 test('a second operation waits for the first to release the lease, then runs its own checks', async () => {
   await withBench(async (b) => {
-    const remove = await b.start('removeReplica', 'remove-replica:orders:pg-2', removePg2);
-    await until('remove-replica to hold the lease at its stop', () => b.gate.reached);
-    const sync = await b.start('addPoolers', 'add-poolers:orders', 'orders');
-    await until('add-poolers to queue', async () => ((await b.lease())?.queue.length === 1 ? true : undefined));
+    const { remove, queued } = await holdAndQueue(b);
     const state = (await b.lease())!;
     assert.deepEqual(state.holders.map((h) => h.operation), ['remove-replica']);
     assert.deepEqual(state.queue.map((r) => r.operation), ['add-poolers']);
-    assert.equal(await leaseStepState(sync), 'running');
+    assert.equal(await leaseStepState(queued), 'running');
     assert.ok(!b.f.names().includes('ensurePoolerAuth'), 'add-poolers changed nothing while it waited');
     b.gate.release();
     await remove.result();
-    await sync.result();
+    await queued.result();
     const names = b.f.names();
     assert.ok(names.lastIndexOf('describeCluster') > names.indexOf('removeMemberVolume'), 'add-poolers looked at the cluster after the removal ended');
     await until('the idle lease to end', async () => ((await b.lease()) === undefined ? true : undefined));
@@ -146,8 +152,8 @@ test('--no-wait (the memo): refused with the holder\'s line, nothing changed; gr
     const remove = await b.start('removeReplica', 'remove-replica:orders:pg-2', removePg2);
     await until('remove-replica at its stop', () => b.gate.reached);
     const before = b.f.calls.length;
-    const sync = await b.start('addPoolers', 'add-poolers:orders', 'orders', { [LEASE_NO_WAIT_MEMO]: true });
-    await assert.rejects(sync.result(), (err) => {
+    const refused = await b.start('addPoolers', 'add-poolers:orders', 'orders', { [LEASE_NO_WAIT_MEMO]: true });
+    await assert.rejects(refused.result(), (err) => {
       assert.equal(rootCause(err).type, 'LeaseBusy');
       assert.equal(rootCause(err).message, `waiting for remove-replica (remove-replica:orders:pg-2@${b.taskQueue}) on orders`);
       return true;
@@ -163,24 +169,18 @@ test('--no-wait (the memo): refused with the holder\'s line, nothing changed; gr
 test('a holder terminated without releasing is noticed by the liveness check; the next operation runs', async () => {
   await withBench(async (b) => {
     // The lease checks its holders every 15 s: this test takes that long.
-    const remove = await b.start('removeReplica', 'remove-replica:orders:pg-2', removePg2);
-    await until('remove-replica at its stop', () => b.gate.reached);
-    const sync = await b.start('addPoolers', 'add-poolers:orders', 'orders');
-    await until('add-poolers to queue', async () => ((await b.lease())?.queue.length === 1 ? true : undefined));
+    const { remove, queued } = await holdAndQueue(b);
     await remove.terminate('test: a holder that never releases');
-    const r = await sync.result();
+    const r = await queued.result();
     assert.equal((r as { cluster: string }).cluster, 'orders');
   });
 });
 
 test('an operation cancelled while it waits withdraws: it never runs, and the lease ends when the holder is done', async () => {
   await withBench(async (b) => {
-    const remove = await b.start('removeReplica', 'remove-replica:orders:pg-2', removePg2);
-    await until('remove-replica at its stop', () => b.gate.reached);
-    const sync = await b.start('addPoolers', 'add-poolers:orders', 'orders');
-    await until('add-poolers to queue', async () => ((await b.lease())?.queue.length === 1 ? true : undefined));
-    await sync.cancel();
-    await assert.rejects(sync.result());
+    const { remove, queued } = await holdAndQueue(b);
+    await queued.cancel();
+    await assert.rejects(queued.result());
     await until('the withdrawal', async () => ((await b.lease())?.queue.length === 0 ? true : undefined));
     b.gate.release();
     await remove.result();
