@@ -2,7 +2,7 @@
 import type Docker from 'dockerode';
 import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_PORT_PREFIX, LABEL_ROLE, LABEL_SPEC, mountsRepository } from '../common/names';
 import type { MemberView } from '../common/members';
-import type { KeptVolume } from '../common/kept-data';
+import type { ClusterResources, KeptVolume } from '../common/kept-data';
 import { portsFromBase } from '../common/ports';
 import { settingsFromDcs, type ClusterPorts, type ClusterSettings } from '../common/spec';
 import { clusterView } from './patroni';
@@ -86,6 +86,40 @@ export async function describeCluster(docker: Docker, cluster: string): Promise<
   };
 }
 
+/** The cluster's volumes with their role and member, by name. */
+export async function clusterVolumes(docker: Docker, cluster: string): Promise<KeptVolume[]> {
+  const vs = await docker.listVolumes({ filters: { label: [`${LABEL_CLUSTER}=${cluster}`] } });
+  return (vs.Volumes ?? []).map(keptVolume).sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function keptVolume(v: { Name: string; Labels?: Record<string, string> | null }): KeptVolume {
+  return { name: v.Name, role: v.Labels?.[LABEL_ROLE] ?? '', ...(v.Labels?.[LABEL_MEMBER] ? { member: v.Labels[LABEL_MEMBER] } : {}) };
+}
+
+/**
+ * Every cluster any dbaas resource names, with what it has: a live cluster has containers or a
+ * network; a deleted one only the volumes its delete kept (data with --keep-data, the backup
+ * repository unless --purge-backups).
+ */
+export async function clusterInventory(docker: Docker): Promise<ClusterResources[]> {
+  const filters = { label: [LABEL_CLUSTER] };
+  const [cs, ns, vs] = await Promise.all([
+    docker.listContainers({ all: true, filters }),
+    docker.listNetworks({ filters }),
+    docker.listVolumes({ filters }),
+  ]);
+  const byName = new Map<string, ClusterResources>();
+  const of = (name: string): ClusterResources => {
+    let r = byName.get(name);
+    if (!r) byName.set(name, (r = { name, containers: 0, networks: 0, volumes: [] }));
+    return r;
+  };
+  for (const c of cs) of(c.Labels[LABEL_CLUSTER]).containers++;
+  for (const n of ns) if (n.Labels?.[LABEL_CLUSTER]) of(n.Labels[LABEL_CLUSTER]).networks++;
+  for (const v of vs.Volumes ?? []) if (v.Labels?.[LABEL_CLUSTER]) of(v.Labels[LABEL_CLUSTER]).volumes.push(keptVolume(v));
+  return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
 export function createClusterActivities(docker: Docker) {
   return {
     async assertClusterAbsent(cluster: string): Promise<void> {
@@ -94,8 +128,9 @@ export function createClusterActivities(docker: Docker) {
       }
     },
 
-    async removeCluster(i: { cluster: string; keepData: boolean }): Promise<RemovalReport> {
-      return removeClusterResources(docker, i.cluster, i.keepData, POSTGRES_STOP_TIMEOUT_SEC);
+    /** Everything of the cluster but the kept volumes; keepBackups unset keeps the repository (the safe default). */
+    async removeCluster(i: { cluster: string; keepData: boolean; keepBackups?: boolean }): Promise<RemovalReport> {
+      return removeClusterResources(docker, i.cluster, { data: i.keepData, backups: i.keepBackups ?? true }, POSTGRES_STOP_TIMEOUT_SEC);
     },
 
     async describeCluster(cluster: string): Promise<ClusterDescription> {
@@ -104,10 +139,7 @@ export function createClusterActivities(docker: Docker) {
 
     /** The cluster's volumes, with their role and member: before a create, the data kept by `delete --keep-data`. */
     async clusterVolumes(cluster: string): Promise<KeptVolume[]> {
-      const vs = await docker.listVolumes({ filters: { label: [`${LABEL_CLUSTER}=${cluster}`] } });
-      return (vs.Volumes ?? []).map((v) => ({
-        name: v.Name, role: v.Labels?.[LABEL_ROLE] ?? '', ...(v.Labels?.[LABEL_MEMBER] ? { member: v.Labels[LABEL_MEMBER] } : {}),
-      })).sort((a, b) => a.name.localeCompare(b.name));
+      return clusterVolumes(docker, cluster);
     },
 
     /** A failed create's compensation: the cluster's volumes except those it found (kept data stays). Containers must be gone. */

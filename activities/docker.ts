@@ -227,8 +227,14 @@ export interface RemovalReport {
   networks: number;
 }
 
-/** Remove everything labelled with the cluster. Idempotent: absent things count as removed. */
-export async function removeClusterResources(docker: Docker, cluster: string, keepData: boolean, stopTimeoutSec: number): Promise<RemovalReport> {
+/** Which of a cluster's volumes a removal keeps: the data volumes (etcd, postgres), the backup repository. */
+export interface KeptOnRemoval {
+  data: boolean;
+  backups: boolean;
+}
+
+/** Remove everything labelled with the cluster but the volumes it keeps. Idempotent: absent things count as removed. */
+export async function removeClusterResources(docker: Docker, cluster: string, keep: KeptOnRemoval, stopTimeoutSec: number): Promise<RemovalReport> {
   const filter = { label: [`${LABEL_CLUSTER}=${cluster}`] };
   const report: RemovalReport = { containers: 0, volumes: 0, networks: 0 };
   const containers = await docker.listContainers({ all: true, filters: filter });
@@ -259,15 +265,15 @@ export async function removeClusterResources(docker: Docker, cluster: string, ke
       if (!isNotFound(err)) throw err;
     }
   }
-  if (!keepData) {
-    const vols = await docker.listVolumes({ filters: filter });
-    for (const v of vols.Volumes ?? []) {
-      try {
-        await docker.getVolume(v.Name).remove();
-        report.volumes++;
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-      }
+  const vols = await docker.listVolumes({ filters: filter });
+  for (const v of vols.Volumes ?? []) {
+    const isRepository = v.Labels?.[LABEL_ROLE] === 'backup';
+    if (isRepository ? keep.backups : keep.data) continue;
+    try {
+      await docker.getVolume(v.Name).remove();
+      report.volumes++;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
     }
   }
   return report;

@@ -22,6 +22,7 @@ import { createScheduleActivities } from './schedules';
 import { createBackupCheckActivities } from './backup-checks';
 import { createRestoreActivities } from './restore';
 import { createLeaseActivities } from './lease';
+import { createDeletedClusterActivities } from './deleted-clusters';
 
 export interface ActivityDeps {
   docker: Docker;
@@ -49,6 +50,7 @@ export function createActivities({ docker, paths }: ActivityDeps) {
     ...createBackupCheckActivities(paths),
     ...createRestoreActivities(docker, paths),
     ...createLeaseActivities(),
+    ...createDeletedClusterActivities(paths),
   };
 }
 

@@ -11,6 +11,7 @@ import { PGBACKREST_LOG_PATH, type Retention } from '../common/render/pgbackrest
 import { deleteRetention, readRetention, writeRetention } from './backup-settings';
 import { deleteRowCounts } from './backup-checks';
 import { ensureVolume, execIn, isNotFound, runningMembers } from './docker';
+import { readRepositoryInfo, repositoryExists } from './backup-repository';
 import { ErrorTypes, finalError } from './errors';
 import { heartbeat, pause } from './heartbeat';
 import { clusterView, memberApi } from './patroni';
@@ -67,10 +68,14 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
       return { member };
     },
 
-    /** Every Postgres container of the cluster mounts the repository (clusters made before backups do not). */
+    /**
+     * Every Postgres container of the cluster mounts the repository (clusters made before backups
+     * do not); a deleted cluster has one when its delete kept it.
+     */
     async clusterHasRepository(cluster: string): Promise<boolean> {
       const cs = await docker.listContainers({ all: true, filters: { label: [`${LABEL_CLUSTER}=${cluster}`, `${LABEL_ROLE}=postgres`] } });
-      return cs.length > 0 && cs.every((c) => mountsRepository(c, cluster));
+      if (cs.length === 0) return repositoryExists(docker, cluster);
+      return cs.every((c) => mountsRepository(c, cluster));
     },
 
     /** Postgres members whose container does not mount the repository (all of them for a cluster made with --no-backups). */
@@ -110,10 +115,13 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
       return { member };
     },
 
-    /** What `pgbackrest info` knows, read on any running member. */
+    /** What `pgbackrest info` knows, read on any running member, or without one for a deleted cluster's kept repository. */
     async backupStatus(cluster: string): Promise<StanzaSummary> {
       const members = await runningMembers(docker, cluster);
-      if (members.length === 0) throw finalError(ErrorTypes.ClusterNotFound, `no cluster named ${cluster}`);
+      if (members.length === 0) {
+        if (await repositoryExists(docker, cluster)) return readRepositoryInfo(docker, cluster);
+        throw finalError(ErrorTypes.ClusterNotFound, `no cluster named ${cluster}`);
+      }
       let last: unknown;
       for (const m of members) {
         try {

@@ -27,6 +27,11 @@ export function readClusterSecrets(paths: Paths, cluster: string): ClusterPasswo
   return JSON.parse(fs.readFileSync(file, 'utf8')) as ClusterPasswords;
 }
 
+/** Kept by `delete --keep-data` (a create then reuses the passwords the kept data was made with). */
+export function clusterSecretsExist(paths: Paths, cluster: string): boolean {
+  return fs.existsSync(secretFile(paths, cluster));
+}
+
 export function createSecretsActivities(paths: Paths) {
   return {
     /** Generate the cluster's passwords once; an existing file is kept (retries, --keep-data). */
@@ -59,9 +64,8 @@ export function createSecretsActivities(paths: Paths) {
       }
     },
 
-    /** Kept by `delete --keep-data` (a create then reuses the passwords the kept data was made with). */
     async clusterSecretsExist(cluster: string): Promise<boolean> {
-      return fs.existsSync(secretFile(paths, cluster));
+      return clusterSecretsExist(paths, cluster);
     },
 
     async deleteClusterSecrets(cluster: string): Promise<void> {

@@ -6,6 +6,9 @@ import {
   LABEL_CLUSTER, LABEL_MEMBER, LABEL_PORT_PREFIX, LABEL_ROLE, mountsRepository,
 } from '../common/names';
 import { portsFromBase } from '../common/ports';
+import { isLive, keptAfterDelete, type KeptAfterDelete } from '../common/kept-data';
+import { clusterInventory } from '../activities/cluster';
+import { UsageError } from './errors';
 import type { ClusterPorts } from '../common/spec';
 import { clusterView } from '../activities/patroni';
 import type { ClusterMember } from '../activities/patroni-api';
@@ -39,18 +42,34 @@ export interface ClusterStatus {
   } | null;
 }
 
+/** Live clusters: those with containers or a network (a deleted cluster's kept volumes do not count). */
 export async function clusterNames(docker: Docker): Promise<string[]> {
-  const filters = { label: [LABEL_CLUSTER] };
-  const [cs, ns, vs] = await Promise.all([
-    docker.listContainers({ all: true, filters }),
-    docker.listNetworks({ filters }),
-    docker.listVolumes({ filters }),
-  ]);
-  const names = new Set<string>();
-  for (const c of cs) names.add(c.Labels[LABEL_CLUSTER]);
-  for (const n of ns) if (n.Labels?.[LABEL_CLUSTER]) names.add(n.Labels[LABEL_CLUSTER]);
-  for (const v of vs.Volumes ?? []) if (v.Labels?.[LABEL_CLUSTER]) names.add(v.Labels[LABEL_CLUSTER]);
-  return [...names].sort();
+  return (await clusterInventory(docker)).filter(isLive).map((r) => r.name);
+}
+
+/** Deleted clusters that kept their backups or their data, with what each kept. */
+export async function deletedClusters(docker: Docker): Promise<(KeptAfterDelete & { name: string })[]> {
+  return (await clusterInventory(docker)).filter((r) => !isLive(r)).map((r) => ({ name: r.name, ...keptAfterDelete(r) }));
+}
+
+/** What the cluster is now: live, deleted with something kept, or unknown. */
+export async function clusterState(docker: Docker, name: string): Promise<{ state: 'live' | 'deleted' | 'unknown' } & KeptAfterDelete> {
+  const r = (await clusterInventory(docker)).find((x) => x.name === name);
+  if (!r) return { state: 'unknown', data: false, backups: false };
+  return { state: isLive(r) ? 'live' : 'deleted', ...keptAfterDelete(r) };
+}
+
+/** One line for a command that needs a live cluster and got a deleted or unknown name. */
+export function notLiveLine(name: string, kept: KeptAfterDelete): string {
+  if (kept.backups) return `cluster ${name} was deleted; its backups are kept (\`dbaas backup list ${name}\`, \`dbaas restore ${name} --into NEW --latest\`)`;
+  if (kept.data) return `cluster ${name} was deleted; its data is kept (\`dbaas cluster create ${name}\` starts on it)`;
+  return `no cluster named ${name}`;
+}
+
+/** The name of a live cluster, or a UsageError (exit 2) that says what became of it. */
+export async function requireLiveCluster(docker: Docker, name: string): Promise<void> {
+  const s = await clusterState(docker, name);
+  if (s.state !== 'live') throw new UsageError(notLiveLine(name, s));
 }
 
 export { clusterIsLive } from '../activities/cluster';

@@ -46,6 +46,7 @@ export function buildProgram(): Command {
   cluster
     .command('list')
     .option('--json', 'JSON output', false)
+    .option('--deleted', 'deleted clusters whose backups (or data) are kept', false)
     .description('list clusters')
     .exitOverride()
     .action((o) => listCommand(o));
@@ -59,9 +60,10 @@ export function buildProgram(): Command {
   cluster
     .command('delete')
     .argument('<name>', 'cluster name', arg(parseClusterName))
-    .option('--keep-data', 'keep the data volumes (and credentials)', false)
+    .option('--keep-data', 'keep the data volumes (and credentials): a create of the same name starts on them', false)
+    .option('--purge-backups', 'delete the backup repository too (kept by default: restore works from it)', false)
     .option('--yes', 'delete without asking (needed where there is no terminal to type the name on)', false)
-    .description('remove the cluster\'s containers, network and volumes (asks you to type the name)')
+    .description('remove the cluster\'s containers, network and data volumes, keeping its backups (asks you to type the name)')
     .exitOverride()
     .action((name: string, o) => deleteClusterCommand(name, o));
   // cluster set-profile, cluster set-sync

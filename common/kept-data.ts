@@ -1,6 +1,7 @@
 /**
- * Data kept by `cluster delete --keep-data` that a new `cluster create` of the same name finds:
- * what it can reuse, and a spec that cannot work on it (refused before anything starts).
+ * What a delete keeps — the data volumes with `--keep-data`, the backup repository unless
+ * `--purge-backups` — and what a later create or restore of the same name makes of it: what it
+ * can reuse, and a spec that cannot work on it (refused before anything starts).
  */
 import type { ClusterSpec } from './spec';
 
@@ -17,6 +18,31 @@ export interface KeptData {
   secrets: boolean;
 }
 
+/** One cluster name's Docker resources (any dbaas resource labelled with it). */
+export interface ClusterResources {
+  name: string;
+  containers: number;
+  networks: number;
+  volumes: KeptVolume[];
+}
+
+/** What a deleted cluster still has; data and backups both false for a live or unknown one. */
+export interface KeptAfterDelete {
+  /** Data volumes kept by `delete --keep-data`: a create of the same name starts on them. */
+  data: boolean;
+  /** The backup repository (kept by default): restore, backup list and backup purge work on it. */
+  backups: boolean;
+}
+
+export const isLive = (r: Pick<ClusterResources, 'containers' | 'networks'>): boolean => r.containers > 0 || r.networks > 0;
+
+export const isRepositoryVolume = (v: KeptVolume): boolean => v.role === 'backup';
+
+export function keptAfterDelete(r: ClusterResources): KeptAfterDelete {
+  if (isLive(r)) return { data: false, backups: false };
+  return { data: r.volumes.some((v) => !isRepositoryVolume(v)), backups: r.volumes.some(isRepositoryVolume) };
+}
+
 /** Why this spec cannot start on the kept data, or undefined. */
 export function keptDataProblem(spec: Pick<ClusterSpec, 'name' | 'etcdMembers'>, kept: KeptData): string | undefined {
   const etcd = kept.volumes.filter((v) => v.role === 'etcd').length;
@@ -26,9 +52,21 @@ export function keptDataProblem(spec: Pick<ClusterSpec, 'name' | 'etcdMembers'>,
       `create it with --etcd ${etcd}, or remove the kept data with \`dbaas cluster delete ${spec.name}\``;
   }
   const pg = kept.volumes.some((v) => v.role === 'postgres');
+  // The repository's stanza belongs to the deleted cluster's database: a new database (another
+  // system identifier) could not archive into it, and its backups must not be lost to a re-use.
+  if (!pg && kept.volumes.some(isRepositoryVolume)) {
+    return `cluster ${spec.name} was deleted and its backups are kept: restore them with \`dbaas restore ${spec.name} --into NEW --latest\`, ` +
+      `or remove them with \`dbaas backup purge ${spec.name} --yes\` before re-using the name`;
+  }
   if (pg && !kept.secrets) {
     return `cluster ${spec.name} has data volumes kept from before but no secrets file: its passwords are lost, so new members could not join; ` +
       `remove the kept data with \`dbaas cluster delete ${spec.name}\``;
   }
   return undefined;
+}
+
+/** A restore never starts on a name whose deleted cluster kept something: that would mix two databases' data or backups. */
+export function intoHasKeptVolumes(into: string): string {
+  return `cluster ${into} was deleted but its volumes (data or backups) are kept: choose another name, ` +
+    `or remove them (\`dbaas cluster delete ${into} --purge-backups\`)`;
 }

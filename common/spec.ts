@@ -147,7 +147,13 @@ export interface CreateClusterInput extends ClusterSpec {
 
 export interface DeleteClusterInput {
   name: string;
+  /** Keep the data volumes and secrets: a later create of the same name starts on them. */
   keepData: boolean;
+  /**
+   * Remove the backup repository too. Unset or false keeps it (the default, as a cloud DBaaS
+   * keeps a deleted database's backups): `restore NAME --into NEW` still works from it.
+   */
+  purgeBackups?: boolean;
 }
 
 /** Host ports published on 127.0.0.1 for one cluster. */

@@ -2,8 +2,9 @@
 import { ApplicationFailure, getExternalWorkflowHandle } from '@temporalio/workflow';
 import { haWorkflowIds, workflowIds } from '../common/workflow-ids';
 import type { DeleteClusterInput } from '../common/spec';
-import { cleanup, quick } from './activity-options';
+import { cleanup, quick, waits } from './activity-options';
 import { leaseStep } from '../common/lease';
+import { isRepositoryVolume } from '../common/kept-data';
 import { checkNames } from './input-checks';
 import { acquireLease } from './lease';
 import { Steps } from './steps';
@@ -12,7 +13,25 @@ export interface DeleteClusterResult {
   containers: number;
   networks: number;
   volumes: number;
+  /** Data volumes kept (--keep-data). */
   keptVolumes: number;
+  /** The backup repository was kept (the default): `restore NAME --into NEW` works from it. */
+  keptBackups: boolean;
+  /** The WAL written up to the delete reached the kept backups (false: no leader answered, or nothing kept). */
+  walArchived: boolean;
+}
+
+const ARCHIVE_STEP = 'archive the current WAL into the kept backups';
+
+/** The removal step's name says which volumes go. */
+function removalStep(input: DeleteClusterInput): string {
+  const purge = input.purgeBackups === true;
+  if (input.keepData) return purge ? 'remove containers, network, backup repository (data kept)' : 'remove containers, network (data and backups kept)';
+  return purge ? 'remove containers, network, volumes' : 'remove containers, network, data volumes (backups kept)';
+}
+
+function settingsStep(input: DeleteClusterInput): string {
+  return `${input.keepData ? 'keep secrets (data kept)' : 'delete secrets'}, ${input.purgeBackups ? 'delete backup settings' : 'keep backup settings'}`;
 }
 
 export async function deleteCluster(input: DeleteClusterInput): Promise<DeleteClusterResult> {
@@ -23,10 +42,11 @@ export async function deleteCluster(input: DeleteClusterInput): Promise<DeleteCl
     leaseStep(cluster),
     'stop a running create',
     'delete the backup schedules',
-    'remove containers, network' + (input.keepData ? '' : ', volumes'),
-    input.keepData ? 'keep secrets (data kept)' : 'delete secrets and backup settings',
+    ...(input.purgeBackups ? [] : [ARCHIVE_STEP]),
+    removalStep(input),
+    settingsStep(input),
     'release host ports',
-    'verify nothing is left',
+    'verify nothing is left but what is kept',
   ]);
   // First, so the watch never "heals" a member this delete is removing (see common/healing.ts).
   await steps.run('stop the cluster watch', async () => {
@@ -57,26 +77,43 @@ export async function deleteCluster(input: DeleteClusterInput): Promise<DeleteCl
 
 async function removeUnderLease(input: DeleteClusterInput, steps: Steps): Promise<DeleteClusterResult> {
   const cluster = input.name;
+  const purge = input.purgeBackups === true;
   // Before the containers go, so no scheduled backup starts on a cluster being removed.
   await steps.run('delete the backup schedules', () => cleanup.deleteClusterBackupSchedules(cluster));
-  const removed = await steps.run('remove containers, network' + (input.keepData ? '' : ', volumes'), () =>
-    cleanup.removeCluster({ cluster, keepData: input.keepData }),
-  );
-  if (input.keepData) {
-    await steps.run('keep secrets (data kept)', async () => undefined);
-  } else {
-    await steps.run('delete secrets and backup settings', async () => {
-      await cleanup.deleteClusterSecrets(cluster);
-      await cleanup.deleteBackupSettings(cluster);
-    });
-  }
-  await steps.run('release host ports', () => cleanup.releasePorts(cluster));
-  const left = await steps.run('verify nothing is left', async () => {
-    const f = await quick.clusterFootprint(cluster);
-    if (f.containers > 0 || f.networks > 0 || (!input.keepData && f.volumes > 0)) {
-      throw ApplicationFailure.retryable(`cluster ${cluster} still has ${f.containers} containers, ${f.networks} networks, ${f.volumes} volumes`);
+  // PostgreSQL archives only completed WAL segments, also at shutdown: without a switch now, the
+  // last writes would be missing from the kept backups. Best effort: a cluster with no leader
+  // is still deleted, and the result says the WAL was not archived.
+  const walArchived = purge ? false : await steps.run(ARCHIVE_STEP, async () => {
+    if (!(await quick.clusterHasRepository(cluster)) || (await quick.clusterFootprint(cluster)).containers === 0) return false;
+    try {
+      await waits.archiveCurrentWal(cluster);
+      return true;
+    } catch {
+      return false;
     }
-    return f;
   });
-  return { ...removed, keptVolumes: input.keepData ? left.volumes : 0 };
+  const removed = await steps.run(removalStep(input), () =>
+    cleanup.removeCluster({ cluster, keepData: input.keepData, keepBackups: !purge }),
+  );
+  await steps.run(settingsStep(input), async () => {
+    if (!input.keepData) await cleanup.deleteClusterSecrets(cluster);
+    // Kept backups keep their settings, and the time of the delete for `cluster list --deleted`.
+    if (purge) await cleanup.deleteBackupSettings(cluster);
+    await cleanup.recordClusterDeleted({ cluster, keeps: !purge || input.keepData, at: new Date().toISOString() });
+  });
+  await steps.run('release host ports', () => cleanup.releasePorts(cluster));
+  const left = await steps.run('verify nothing is left but what is kept', async () => {
+    const [f, volumes] = await Promise.all([quick.clusterFootprint(cluster), quick.clusterVolumes(cluster)]);
+    const unexpected = volumes.filter((v) => (isRepositoryVolume(v) ? purge : !input.keepData));
+    if (f.containers > 0 || f.networks > 0 || unexpected.length > 0) {
+      throw ApplicationFailure.retryable(`cluster ${cluster} still has ${f.containers} containers, ${f.networks} networks, volumes ${unexpected.map((v) => v.name).join(', ') || 'none'}`);
+    }
+    return volumes;
+  });
+  return {
+    ...removed,
+    walArchived,
+    keptVolumes: left.filter((v) => !isRepositoryVolume(v)).length,
+    keptBackups: left.some(isRepositoryVolume),
+  };
 }

@@ -13,6 +13,7 @@ import { SpecError, validateSpec, type ClusterSpec, type ConnectionInfo } from '
 import { longRunning, quick, waits } from './activity-options';
 import { createCluster } from './createCluster';
 import { refuse } from './refusals';
+import { intoHasKeptVolumes } from '../common/kept-data';
 import { leaseStep } from '../common/lease';
 import { checkNames } from './input-checks';
 import { withClusterLease } from './lease';
@@ -62,12 +63,14 @@ async function restoreUnderLease(input: RestorePitrInput, steps: Steps): Promise
     if (into === source) refuse('the restore target must be a new cluster, not the source itself');
     const f = await quick.clusterFootprint(into);
     if (f.containers + f.networks > 0) refuse(`cluster ${into} already exists; restore into a new name`);
-    if (f.volumes > 0) refuse(`volumes of a deleted cluster ${into} are kept (--keep-data); remove them with \`dbaas cluster delete ${into}\` or choose another name`);
+    if (f.volumes > 0) refuse(intoHasKeptVolumes(into));
     if (!(await quick.clusterHasRepository(source))) refuse(`cluster ${source} has no backup repository (unknown cluster, or made without backups: \`dbaas backup enable ${source}\` adds one)`);
     const s = await quick.backupStatus(source);
     const problem = restoreTargetProblem(target, s.backups, Date.now());
     if (problem) refuse(problem);
-    return (await quick.describeCluster(source)).leader !== null;
+    // A deleted source (only its repository kept) has nothing left to archive.
+    const sourceIsDeleted = (await quick.clusterFootprint(source)).containers === 0;
+    return !sourceIsDeleted && (await quick.describeCluster(source)).leader !== null;
   });
   // The target (or "latest") may lie in WAL not yet archived: push it before restoring.
   await steps.run(`archive ${source}'s current WAL`, async () => {

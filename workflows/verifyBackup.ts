@@ -72,7 +72,7 @@ async function verifyUnderLease(input: VerifyBackupInput, steps: Steps): Promise
       await steps.run(`delete ${scratch} (child workflow ${workflowIds.deleteCluster(scratch)})`, () =>
         executeChild(deleteCluster, {
           workflowId: workflowIds.deleteCluster(scratch),
-          args: [{ name: scratch, keepData: false }],
+          args: [{ name: scratch, keepData: false, purgeBackups: true }],
           typedSearchAttributes: [{ key: clusterNameKey, value: scratch }],
         }),
       );

@@ -6,7 +6,9 @@ import { resolvePaths } from '../../common/paths';
 import { createPgbackrestActivities } from '../../activities/pgbackrest';
 import type { backup, enableBackups, verifyBackup } from '../../workflows';
 import { parseClusterName } from '../args';
-import { clusterNames } from '../cluster-info';
+import { clusterState, requireLiveCluster } from '../cluster-info';
+import { readRepositoryInfo } from '../../activities/backup-repository';
+import { removeClusterOrBackups } from './cluster';
 import { connectDocker, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
 import { follow, startOrAttach } from '../workflow-run';
@@ -46,7 +48,7 @@ interface RunOptions {
 
 export async function backupRunCommand(cluster: string, o: RunOptions): Promise<void> {
   const docker = await connectDocker();
-  if (!(await clusterNames(docker)).includes(cluster)) throw new UsageError(`no cluster named ${cluster}`);
+  await requireLiveCluster(docker, cluster);
   if (o.fromStandby) {
     // Refused before any workflow starts (the workflow refuses too).
     throw new UsageError('--from-standby is not possible: the repository is a volume shared by the members, and pgBackRest 2.45 backs up from a standby only when it also reaches the primary over SSH or its TLS server; run without it');
@@ -72,7 +74,7 @@ export async function backupRunCommand(cluster: string, o: RunOptions): Promise<
 /** The cluster's pgBackRest activities, or one line (exit 2) when the cluster or its repository is missing. */
 async function repositoryOf(cluster: string): Promise<ReturnType<typeof createPgbackrestActivities>> {
   const docker = await connectDocker();
-  if (!(await clusterNames(docker)).includes(cluster)) throw new UsageError(`no cluster named ${cluster}`);
+  await requireLiveCluster(docker, cluster);
   const pgbackrest = createPgbackrestActivities(docker, resolvePaths());
   if (!(await pgbackrest.clusterHasRepository(cluster))) {
     throw new UsageError(`cluster ${cluster} has no backup repository (made with --no-backups, or before dbaas made them); \`dbaas backup enable ${cluster}\` adds it`);
@@ -82,7 +84,7 @@ async function repositoryOf(cluster: string): Promise<ReturnType<typeof createPg
 
 export async function backupEnableCommand(cluster: string): Promise<void> {
   const docker = await connectDocker();
-  if (!(await clusterNames(docker)).includes(cluster)) throw new UsageError(`no cluster named ${cluster}`);
+  await requireLiveCluster(docker, cluster);
   const { client, connection } = await connectTemporal();
   try {
     const handle = await startOrAttach<typeof enableBackups>(
@@ -100,11 +102,16 @@ export async function backupEnableCommand(cluster: string): Promise<void> {
 }
 
 export async function backupListCommand(cluster: string, o: { json: boolean }): Promise<void> {
-  const status = await (await repositoryOf(cluster)).backupStatus(cluster);
+  const docker = await connectDocker();
+  const state = await clusterState(docker, cluster);
+  // A deleted cluster's kept repository is read without a member (a one-shot reader).
+  const deleted = state.state === 'deleted' && state.backups;
+  const status = deleted ? await readRepositoryInfo(docker, cluster) : await (await repositoryOf(cluster)).backupStatus(cluster);
   if (o.json) {
     console.log(JSON.stringify(status, null, 2));
     return;
   }
+  if (deleted) console.log(`cluster ${cluster} was deleted; its backups are kept (\`dbaas restore ${cluster} --into NEW --latest\` restores them)`);
   console.log(`stanza ${status.stanza}: ${status.status}${status.backupRunning ? ` (a backup is running${status.progress ? `, ${status.progress}` : ''})` : ''}` +
     (status.archiveMax ? `; WAL archived ${status.archiveMin} … ${status.archiveMax}` : ''));
   if (status.backups.length === 0) return;
@@ -126,7 +133,7 @@ async function pickSchedule(client: Client, cluster: string, type: BackupType | 
 
 async function withClusterAndTemporal<T>(cluster: string, fn: (client: Client) => Promise<T>): Promise<T> {
   const docker = await connectDocker();
-  if (!(await clusterNames(docker)).includes(cluster)) throw new UsageError(`no cluster named ${cluster}`);
+  await requireLiveCluster(docker, cluster);
   const { client, connection } = await connectTemporal();
   try {
     return await fn(client);
@@ -228,6 +235,12 @@ export function registerBackupCommands(program: Command): void {
     .description('give a cluster made without backups its repository and WAL archiving: re-creates its members one by one (replicas first, then the leader after a switchover)')
     .exitOverride()
     .action((name: string) => backupEnableCommand(name));
+  b.command('purge')
+    .argument('<name>', 'a deleted cluster whose backups were kept', (v: string) => parseClusterName(v))
+    .option('--yes', 'remove without asking (needed where there is no terminal to type the name on)', false)
+    .description('remove the backups a deleted cluster kept (asks you to type the name)')
+    .exitOverride()
+    .action((cluster: string, o: { yes: boolean }) => removeClusterOrBackups(cluster, { keepData: false, purgeBackups: true, yes: o.yes }, 'purge'));
   b.command('list')
     .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
     .option('--json', 'JSON output (the summary of `pgbackrest info --output=json`)', false)

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { haWorkflowIds } from '../../common/workflow-ids';
 import { PROFILES, SYNC_MODES, clusterNameProblem, isProfileName, isSyncMode, type ProfileName, type SyncMode } from '../../common/spec';
 import type { SetProfileResult, SetSyncResult, setProfile, setSync } from '../../workflows';
-import { clusterNames } from '../cluster-info';
+import { requireLiveCluster } from '../cluster-info';
 import { connectDocker, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
 import { follow, startOrAttach } from '../workflow-run';
@@ -26,7 +26,7 @@ export function parseSyncModeArg(v: string): SyncMode {
 
 async function assertClusterExists(name: string): Promise<void> {
   const docker = await connectDocker();
-  if (!(await clusterNames(docker)).includes(name)) throw new UsageError(`no cluster named ${name}`);
+  await requireLiveCluster(docker, name);
 }
 
 export async function setProfileCommand(name: string, profile: ProfileName): Promise<void> {

@@ -5,7 +5,12 @@ import { resolvePaths } from '../../common/paths';
 import { SpecError, validateSpec, type ConnectionInfo, type CreateClusterInput } from '../../common/spec';
 import type { createCluster, deleteCluster, DeleteClusterResult } from '../../workflows';
 import { dcsSettingsView, readDcsConfig, type DcsSettingsView } from '../../activities/dcs-config';
-import { clusterIsLive, clusterNames, clusterStatus, type ClusterStatus } from '../cluster-info';
+import { clusterNames, clusterState, clusterStatus, deletedClusters, notLiveLine, requireLiveCluster, type ClusterStatus } from '../cluster-info';
+import { clusterVolumes } from '../../activities/cluster';
+import { clusterSecretsExist } from '../../activities/secrets';
+import { readRepositoryInfo } from '../../activities/backup-repository';
+import { deletedAt } from '../../activities/deleted-clusters';
+import { keptDataProblem, type KeptAfterDelete } from '../../common/kept-data';
 import { connectDocker, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
 import { confirmByName } from '../confirm';
@@ -52,7 +57,10 @@ export async function createClusterCommand(name: string, o: CreateOptions): Prom
   try {
     const docker = await connectDocker();
     const handle = await startOrAttach<typeof createCluster>(client, 'createCluster', workflowIds.createCluster(name), name, [input], { running: `cluster ${name} is being created`, starting: `creating cluster ${name}` }, async () => {
-      if (await clusterIsLive(docker, name)) throw new UsageError(`cluster ${name} already exists`);
+      if ((await clusterState(docker, name)).state === 'live') throw new UsageError(`cluster ${name} already exists`);
+      // The workflow checks again; here a refusal is one line and exit 2 before anything starts.
+      const problem = keptDataProblem(input, { volumes: await clusterVolumes(docker, name), secrets: clusterSecretsExist(resolvePaths(), name) });
+      if (problem) throw new UsageError(problem);
     });
     if (o.detach) return;
     if (process.stdout.isTTY) console.log('(Ctrl-C stops following; the workflow carries on)');
@@ -63,17 +71,56 @@ export async function createClusterCommand(name: string, o: CreateOptions): Prom
   }
 }
 
-export async function deleteClusterCommand(name: string, o: { keepData: boolean; yes: boolean }): Promise<void> {
+export interface DeleteOptions {
+  keepData: boolean;
+  purgeBackups: boolean;
+  yes: boolean;
+}
+
+export async function deleteClusterCommand(name: string, o: DeleteOptions): Promise<void> {
+  await removeClusterOrBackups(name, o, 'delete');
+}
+
+/** `cluster delete` on a deleted cluster: what it may still remove, or one line on why there is nothing. */
+function deleteOfDeletedProblem(name: string, o: DeleteOptions, kept: KeptAfterDelete): string | undefined {
+  if ((o.purgeBackups && kept.backups) || (kept.data && !o.keepData)) return undefined;
+  return `${notLiveLine(name, kept)}; nothing to delete${kept.backups ? ` (\`dbaas backup purge ${name} --yes\` removes the backups)` : ''}`;
+}
+
+/** `backup purge`: only a deleted cluster's kept repository (a live cluster's members use theirs). */
+function purgeProblem(name: string, state: 'live' | 'deleted', kept: KeptAfterDelete): string | undefined {
+  if (state === 'live') return `cluster ${name} is not deleted; \`dbaas cluster delete ${name} --purge-backups\` deletes it with its backups`;
+  if (!kept.backups) return `cluster ${name} has no kept backups`;
+  return undefined;
+}
+
+/**
+ * `cluster delete` and `backup purge` both run DeleteCluster: on a live cluster it removes it,
+ * on a deleted one what it kept (the repository with purgeBackups; the data unless keepData).
+ */
+export async function removeClusterOrBackups(name: string, o: DeleteOptions, verb: 'delete' | 'purge'): Promise<void> {
+  const docker = await connectDocker();
+  const s = await clusterState(docker, name);
+  const state = s.state;
+  if (state === 'unknown') throw new UsageError(`no cluster named ${name}`);
+  // A purge keeps data that --keep-data kept: it removes backups only.
+  const keepData = verb === 'purge' ? s.data : o.keepData;
+  const input = { name, keepData, ...(o.purgeBackups ? { purgeBackups: true } : {}) };
+  const what = verb === 'purge' ? 'remove the kept backups of' : keepData ? 'delete (keeping its data) cluster' : o.purgeBackups ? 'delete (with its backups) cluster' : 'delete cluster';
   const { client, connection } = await connectTemporal();
   try {
-    const docker = await connectDocker();
-    const handle = await startOrAttach<typeof deleteCluster>(client, 'deleteCluster', workflowIds.deleteCluster(name), name, [{ name, keepData: o.keepData }], { running: `cluster ${name} is being deleted`, starting: `deleting cluster ${name}` }, async () => {
-      if (!(await clusterNames(docker)).includes(name)) throw new UsageError(`no cluster named ${name}`);
-      await confirmByName(o.keepData ? 'delete (keeping its data) cluster' : 'delete cluster', name, o.yes);
+    const handle = await startOrAttach<typeof deleteCluster>(client, 'deleteCluster', workflowIds.deleteCluster(name), name, [input], { running: `cluster ${name} is being deleted`, starting: verb === 'purge' ? `removing the kept backups of ${name}` : `deleting cluster ${name}` }, async () => {
+      const problem = verb === 'purge' ? purgeProblem(name, state, s) : state === 'deleted' ? deleteOfDeletedProblem(name, o, s) : undefined;
+      if (problem) throw new UsageError(problem);
+      await confirmByName(what, name, o.yes);
     });
-    const r = await follow<DeleteClusterResult>(handle, `delete ${name}`);
-    console.log(`cluster ${name} deleted: ${r.containers} containers, ${r.networks} networks, ${r.volumes} volumes removed` +
-      (o.keepData ? `; ${r.keptVolumes} data volumes kept` : ''));
+    const r = await follow<DeleteClusterResult>(handle, `${verb} ${name}`);
+    console.log(verb === 'purge'
+      ? `backups of ${name} removed`
+      : `cluster ${name} deleted: ${r.containers} containers, ${r.networks} networks, ${r.volumes} volumes removed` +
+        (r.keptVolumes > 0 ? `; ${r.keptVolumes} data volumes kept` : '') +
+        (r.keptBackups ? `; backups kept (\`dbaas restore ${name} --into NEW --latest\` restores them, \`dbaas backup purge ${name} --yes\` removes them)` : '') +
+        (r.keptBackups && !r.walArchived && s.state === 'live' ? '\nwarning: no leader archived the last WAL before the delete; a restore reaches the last WAL segment archived before it' : ''));
   } finally {
     await connection.close();
   }
@@ -81,7 +128,7 @@ export async function deleteClusterCommand(name: string, o: { keepData: boolean;
 
 export async function statusCommand(name: string, o: { json: boolean }): Promise<void> {
   const docker = await connectDocker();
-  if (!(await clusterNames(docker)).includes(name)) throw new UsageError(`no cluster named ${name}`);
+  await requireLiveCluster(docker, name);
   const s = await clusterStatus(docker, resolvePaths(), name);
   // Profile and sync mode as they are now: Patroni's DCS config, not the creation label.
   const dcs = await readDcsConfig(docker, name, [...(s.leader ? [s.leader] : []), ...s.members.map((m) => m.name)]);
@@ -135,7 +182,8 @@ function printStatus(s: ClusterStatus, settings: DcsSettingsView | null, lease: 
   }
 }
 
-export async function listCommand(o: { json: boolean }): Promise<void> {
+export async function listCommand(o: { json: boolean; deleted: boolean }): Promise<void> {
+  if (o.deleted) return listDeletedCommand(o);
   const docker = await connectDocker();
   const paths = resolvePaths();
   const all = await Promise.all((await clusterNames(docker)).map((n) => clusterStatus(docker, paths, n)));
@@ -159,3 +207,56 @@ export async function listCommand(o: { json: boolean }): Promise<void> {
   console.log(t.toString());
 }
 
+
+/** A deleted cluster as `cluster list --deleted` shows it. */
+interface DeletedClusterView {
+  name: string;
+  deletedAt: string | null;
+  keptData: boolean;
+  keptBackups: boolean;
+  backups: number;
+  newestBackup: string | null;
+  /** The newest moment a restore can reach (the end of the newest backup; WAL archived after it may reach further). */
+  restorableUntil: string | null;
+  repositoryBytes: number;
+  /** When the repository could not be read: why. */
+  problem?: string;
+}
+
+async function listDeletedCommand(o: { json: boolean }): Promise<void> {
+  const docker = await connectDocker();
+  const paths = resolvePaths();
+  const views: DeletedClusterView[] = await Promise.all((await deletedClusters(docker)).map(async (d) => {
+    const view: DeletedClusterView = {
+      name: d.name, deletedAt: deletedAt(paths, d.name) ?? null, keptData: d.data, keptBackups: d.backups,
+      backups: 0, newestBackup: null, restorableUntil: null, repositoryBytes: 0,
+    };
+    if (!d.backups) return view;
+    try {
+      const usable = (await readRepositoryInfo(docker, d.name)).backups.filter((b) => !b.error);
+      const newest = usable[usable.length - 1];
+      return {
+        ...view, backups: usable.length, newestBackup: newest?.label ?? null, restorableUntil: newest?.stoppedAt ?? null,
+        repositoryBytes: usable.reduce((sum, b) => sum + b.repositoryBytes, 0),
+      };
+    } catch (err) {
+      return { ...view, problem: (err as Error).message };
+    }
+  }));
+  if (o.json) {
+    console.log(JSON.stringify(views, null, 2));
+    return;
+  }
+  if (views.length === 0) {
+    console.log('no deleted clusters with kept backups or data');
+    return;
+  }
+  const t = table(['cluster', 'deleted (UTC)', 'kept', 'backups', 'newest backup', 'repository']);
+  for (const v of views) {
+    const kept = [v.keptBackups ? 'backups' : '', v.keptData ? 'data' : ''].filter(Boolean).join(', ');
+    t.push([v.name, v.deletedAt?.replace('T', ' ').replace(/\.\d+Z$/, 'Z') ?? 'unknown', kept, v.problem ? `unreadable: ${v.problem}` : v.backups,
+      v.newestBackup ?? '', v.keptBackups ? `${(v.repositoryBytes / 1024 / 1024).toFixed(1)} MB` : '']);
+  }
+  console.log(t.toString());
+  console.log('restore: `dbaas restore NAME --into NEW --latest`   remove backups: `dbaas backup purge NAME --yes`');
+}

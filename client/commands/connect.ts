@@ -2,14 +2,14 @@
 import { DEFAULT_DATABASE, SUPERUSER } from '../../common/names';
 import { resolvePaths } from '../../common/paths';
 import { readClusterSecrets } from '../../activities/secrets';
-import { clusterNames, clusterPorts, clusterStatus } from '../cluster-info';
+import { requireLiveCluster, clusterPorts, clusterStatus } from '../cluster-info';
 import { connectDocker } from '../connections';
 import { OperationError, UsageError } from '../errors';
 
 export async function connectCommand(name: string, o: { ro: boolean; member?: string; pooled: boolean }): Promise<void> {
   if (o.member && (o.ro || o.pooled)) throw new UsageError('--member excludes --ro and --pooled');
   const docker = await connectDocker();
-  if (!(await clusterNames(docker)).includes(name)) throw new UsageError(`no cluster named ${name}`);
+  await requireLiveCluster(docker, name);
   const paths = resolvePaths();
   const ports = await clusterPorts(docker, paths, name);
   if (!ports) throw new OperationError(`cluster ${name} has no endpoints yet (is it still being created?)`);

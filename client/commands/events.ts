@@ -12,13 +12,13 @@ import { haWorkflowIds } from '../../common/workflow-ids';
 import { clusterNameKey } from '../../common/search-attributes';
 import { parseClusterName } from '../args';
 import type { clusterWatch, ClusterWatchInput } from '../../workflows';
-import { clusterNames } from '../cluster-info';
+import { requireLiveCluster } from '../cluster-info';
 import { connectDocker, connectTemporal } from '../connections';
 import { OperationError, UsageError } from '../errors';
 
 async function assertClusterExists(name: string): Promise<void> {
   const docker = await connectDocker();
-  if (!(await clusterNames(docker)).includes(name)) throw new UsageError(`no cluster named ${name}`);
+  await requireLiveCluster(docker, name);
 }
 
 async function queryEvents(client: Client, cluster: string): Promise<ClusterEvent[]> {

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { replicaWorkflowIds } from '../../common/workflow-ids';
 import { parseClusterName } from '../args';
-import { clusterNames } from '../cluster-info';
+import { requireLiveCluster } from '../cluster-info';
 import { connectDocker, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
 import type { addPoolers, AddPoolersResult } from '../../workflows';
@@ -10,7 +10,7 @@ import { follow, startOrAttach } from '../workflow-run';
 
 export async function addPoolersCommand(cluster: string): Promise<void> {
   const docker = await connectDocker();
-  if (!(await clusterNames(docker)).includes(cluster)) throw new UsageError(`no cluster named ${cluster}`);
+  await requireLiveCluster(docker, cluster);
   const { client, connection } = await connectTemporal();
   try {
     const handle = await startOrAttach<typeof addPoolers>(

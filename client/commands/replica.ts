@@ -8,7 +8,7 @@ import type { addReplicas, removeReplica, scaleReadOnly, ScaleReadOnlyResult } f
 import { connectDocker, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
 import { follow, startOrAttach } from '../workflow-run';
-import { clusterNames } from '../cluster-info';
+import { requireLiveCluster } from '../cluster-info';
 
 const DRAIN_TIMEOUT_MS = 30_000;
 
@@ -16,7 +16,7 @@ export async function replicaAddCommand(cluster: string, o: { count: number; rea
   // The Docker checks and the Temporal connection are independent: do them at once.
   const checked = (async () => {
     const docker = await connectDocker();
-    if (!(await clusterNames(docker)).includes(cluster)) throw new UsageError(`no cluster named ${cluster}`);
+    await requireLiveCluster(docker, cluster);
     const desc = await describeCluster(docker, cluster);
     if (!desc.leader) throw new UsageError(`cluster ${cluster} has no leader; cannot clone a new member`);
   })();
@@ -46,7 +46,7 @@ export async function replicaAddCommand(cluster: string, o: { count: number; rea
 
 export async function replicaRemoveCommand(cluster: string, member: string): Promise<void> {
   const docker = await connectDocker();
-  if (!(await clusterNames(docker)).includes(cluster)) throw new UsageError(`no cluster named ${cluster}`);
+  await requireLiveCluster(docker, cluster);
   const { client, connection } = await connectTemporal();
   try {
     const handle = await startOrAttach<typeof removeReplica>(
@@ -68,7 +68,7 @@ export async function replicaRemoveCommand(cluster: string, member: string): Pro
 
 export async function replicaScaleCommand(cluster: string, o: { readOnly: number }): Promise<void> {
   const docker = await connectDocker();
-  if (!(await clusterNames(docker)).includes(cluster)) throw new UsageError(`no cluster named ${cluster}`);
+  await requireLiveCluster(docker, cluster);
   const { client, connection } = await connectTemporal();
   try {
     const handle = await startOrAttach<typeof scaleReadOnly>(

@@ -9,7 +9,9 @@ import { restoreTargetProblem, targetTimeProblem, type RestoreTarget } from '../
 import type { ProfileName } from '../../common/spec';
 import type { restorePitr, RestorePitrResult } from '../../workflows';
 import { parseClusterName, parseProfile, parseReplicas } from '../args';
-import { clusterNames } from '../cluster-info';
+import { clusterState } from '../cluster-info';
+import { readRepositoryInfo } from '../../activities/backup-repository';
+import { intoHasKeptVolumes } from '../../common/kept-data';
 import { connectDocker, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
 import { printConnectionInfo } from './cluster';
@@ -30,12 +32,15 @@ export async function restoreCommand(source: string, o: RestoreOptions): Promise
   if (timeProblem) throw new UsageError(timeProblem);
   const target: RestoreTarget = o.toTime !== undefined ? { kind: 'time', time: o.toTime } : { kind: 'latest' };
   const docker = await connectDocker();
-  const names = await clusterNames(docker);
-  if (!names.includes(source)) throw new UsageError(`no cluster named ${source}`);
+  const from = await clusterState(docker, source);
+  if (from.state === 'unknown') throw new UsageError(`no cluster named ${source}`);
+  if (from.state === 'deleted' && !from.backups) throw new UsageError(`cluster ${source} was deleted with its backups; nothing to restore from`);
   if (o.into === source) throw new UsageError('the restore target must be a new cluster, not the source itself');
   const f = await clusterFootprint(docker, o.into);
   if (f.containers + f.networks > 0) throw new UsageError(`cluster ${o.into} already exists; restore into a new name`);
-  const status = await createPgbackrestActivities(docker, resolvePaths()).backupStatus(source);
+  if (f.volumes > 0) throw new UsageError(intoHasKeptVolumes(o.into));
+  // A live source is read through a member, a deleted one's kept repository without one.
+  const status = from.state === 'deleted' ? await readRepositoryInfo(docker, source) : await createPgbackrestActivities(docker, resolvePaths()).backupStatus(source);
   const problem = restoreTargetProblem(target, status.backups, Date.now());
   if (problem) throw new UsageError(problem);
   const { client, connection } = await connectTemporal();
@@ -57,7 +62,7 @@ export async function restoreCommand(source: string, o: RestoreOptions): Promise
 export function registerRestoreCommands(program: Command): void {
   program
     .command('restore')
-    .argument('<source>', 'the cluster whose backups to restore', (v: string) => parseClusterName(v))
+    .argument('<source>', 'the cluster whose backups to restore (also a deleted one whose backups were kept)', (v: string) => parseClusterName(v))
     .requiredOption('--into <name>', 'the new cluster to create (the source stays as it is)', (v: string) => parseClusterName(v))
     .option('--to-time <time>', "recover to this moment: 'YYYY-MM-DD HH:MM:SS+00'")
     .option('--latest', 'recover to the end of the archived WAL', false)

@@ -13,7 +13,7 @@ import {
   type SwitchoverInput, type SwitchoverMemo, type SwitchoverResult,
 } from '../../common/switchover';
 import { parseClusterName, parseMemberName } from '../args';
-import { clusterNames } from '../cluster-info';
+import { requireLiveCluster } from '../cluster-info';
 import { connectDocker, connectTemporal } from '../connections';
 import { OperationError, UsageError } from '../errors';
 import { follow, leaseMemo, refuseIfBusy } from '../workflow-run';
@@ -70,7 +70,7 @@ function printResult(r: SwitchoverResult): void {
 
 export async function switchoverCommand(cluster: string, o: { to?: string; at?: string }): Promise<void> {
   const docker = await connectDocker();
-  if (!(await clusterNames(docker)).includes(cluster)) throw new UsageError(`no cluster named ${cluster}`);
+  await requireLiveCluster(docker, cluster);
   const { client, connection } = await connectTemporal();
   try {
     let handle: WorkflowHandle | undefined;
@@ -123,7 +123,7 @@ export async function switchoverCommand(cluster: string, o: { to?: string; at?: 
 
 export async function switchoverCancelCommand(cluster: string): Promise<void> {
   const docker = await connectDocker();
-  if (!(await clusterNames(docker)).includes(cluster)) throw new UsageError(`no cluster named ${cluster}`);
+  await requireLiveCluster(docker, cluster);
   const { client, connection } = await connectTemporal();
   try {
     const running = await runningSwitchovers(client, cluster);

@@ -77,16 +77,20 @@ export interface Fake {
   world: FakeWorld;
 }
 
-/** Removes everything but the undeletable containers (and the volumes with keepData); returns what went. */
-function removeAll(world: FakeWorld, keepData: boolean, undeletable: string[]): { containers: number; networks: number; volumes: number } {
-  const gone = { containers: 0, networks: world.networks.size, volumes: keepData ? 0 : world.volumes.size };
+/** Removes everything but the undeletable containers and the kept volumes (data with keepData, the repository unless purged); returns what went. */
+function removeAll(world: FakeWorld, keep: { keepData: boolean; keepBackups?: boolean }, undeletable: string[]): { containers: number; networks: number; volumes: number } {
+  const gone = { containers: 0, networks: world.networks.size, volumes: 0 };
   for (const c of [...world.containers]) {
     if (undeletable.includes(c)) continue;
     world.containers.delete(c);
     gone.containers++;
   }
   world.networks.clear();
-  if (!keepData) world.volumes.clear();
+  for (const v of [...world.volumes]) {
+    if (v === 'backup-repo' ? keep.keepBackups !== false : keep.keepData) continue;
+    world.volumes.delete(v);
+    gone.volumes++;
+  }
   return gone;
 }
 
@@ -121,7 +125,9 @@ export function fakeActivities(o: FakeOptions = {}): Fake {
     startHaproxy: async () => void world.containers.add('haproxy'),
     waitForHaproxyBackends: async () => ({ rwUp: ['pg-0'], roUp: ['pg-1', 'pg-2'] }),
     verifyReadWrite: async () => ({ writtenOn: 'pg-0', readOn: 'pg-1', readInRecovery: true }),
-    removeCluster: async (a) => removeAll(world, (a as { keepData: boolean }).keepData, o.undeletable ?? []),
+    removeCluster: async (a) => removeAll(world, a as { keepData: boolean; keepBackups?: boolean }, o.undeletable ?? []),
+    clusterHasRepository: async () => world.volumes.has('backup-repo'),
+    recordClusterDeleted: async () => undefined,
     clusterVolumes: async () => [...world.volumes].sort().map((name) => ({
       name, role: name.startsWith('etcd') ? 'etcd' : name === 'backup-repo' ? 'backup' : 'postgres', member: name.replace(/-data$/, ''),
     })),

@@ -94,7 +94,7 @@ export async function removeLeftoverTestClusters(docker: Docker): Promise<string
   const removed: string[] = [];
   for (const [cluster, runs] of await testRunsByCluster(docker)) {
     if (runs.every((run) => run !== '' && !testRunAlive(run))) {
-      await removeClusterResources(docker, cluster, false, 1);
+      await removeClusterResources(docker, cluster, { data: false, backups: false }, 1);
       removed.push(cluster);
     }
   }
@@ -170,7 +170,7 @@ export interface IntegrationEnv {
   paths: Paths;
   /** Run CreateCluster through Temporal with the cluster's search attribute, as the CLI does. */
   createCluster(input: CreateClusterInput): Promise<ConnectionInfo>;
-  /** Delete (through the CLI) whichever of these clusters still has anything, then stop the worker and Temporal. */
+  /** Delete (through the CLI, backups too) whichever of these clusters still has anything, then stop the worker and Temporal. */
   stop(clusters: string[]): Promise<void>;
 }
 
@@ -194,7 +194,7 @@ export async function startIntegration(docker: Docker): Promise<IntegrationEnv> 
     async stop(clusters) {
       for (const c of clusters) {
         const f = await clusterFootprint(docker, c);
-        if (f.containers + f.networks + f.volumes > 0) await runCli(['cluster', 'delete', c, '--yes'], childEnv(env, paths));
+        if (f.containers + f.networks + f.volumes > 0) await runCli(['cluster', 'delete', c, '--purge-backups', '--yes'], childEnv(env, paths));
       }
       worker.shutdown();
       await running;

@@ -80,7 +80,7 @@ test('restore from the newest of full, diff and incr: the row count matches', as
     assert.equal((await c.query<{ n: string }>('select count(*) as n from orders')).rows[0].n, '35000');
     await c.end();
   } finally {
-    await runCli(['cluster', 'delete', X, '--yes'], e);
+    await runCli(['cluster', 'delete', X, '--purge-backups', '--yes'], e);
   }
 });
 

@@ -11,6 +11,7 @@ import type { ClusterPorts, ConnectionInfo, CreateClusterInput } from '../../com
 import { haWorkflowIds, workflowIds } from '../../common/workflow-ids';
 import type { Paths } from '../../common/paths';
 import { clusterFootprint } from '../../activities/cluster';
+import { LABEL_CLUSTER, repositoryVolumeName } from '../../common/names';
 import { readClusterSecrets } from '../../activities/secrets';
 import { withClient } from '../../activities/sql';
 import type { ClusterStatus } from '../../client/cluster-info';
@@ -195,14 +196,25 @@ test('Temporal unreachable: the CLI names the address it tried and how to start 
   assert.match(r.stderr, /cannot reach Temporal at 127\.0\.0\.1:1/);
 });
 
-test('delete (CLI) leaves no container, network or volume labelled with the cluster', async () => {
+test('delete (CLI) keeps only the backup repository; --purge-backups leaves nothing; neither is listed as a cluster', async () => {
   const e = childEnv(env, paths);
-  const [ra, rb] = await Promise.all([runCli(['cluster', 'delete', A, '--yes'], e), runCli(['cluster', 'delete', B, '--yes'], e)]);
+  const [ra, rb] = await Promise.all([runCli(['cluster', 'delete', A, '--yes'], e), runCli(['cluster', 'delete', B, '--purge-backups', '--yes'], e)]);
   assert.equal(ra.code, 0, ra.stderr + ra.stdout);
   assert.equal(rb.code, 0, rb.stderr + rb.stdout);
-  for (const c of [A, B]) assert.deepEqual(await clusterFootprint(docker, c), { containers: 0, networks: 0, volumes: 0 });
+  assert.match(ra.stdout, new RegExp(`backups kept \\(\`dbaas restore ${A} --into NEW --latest\` restores them`));
+  assert.deepEqual(await clusterFootprint(docker, A), { containers: 0, networks: 0, volumes: 1 });
+  assert.deepEqual((await docker.listVolumes({ filters: { label: [`${LABEL_CLUSTER}=${A}`] } })).Volumes?.map((v) => v.Name), [repositoryVolumeName(A)]);
+  assert.deepEqual(await clusterFootprint(docker, B), { containers: 0, networks: 0, volumes: 0 });
+  const listed = (JSON.parse((await runCli(['cluster', 'list', '--json'], e)).stdout) as { name: string }[]).map((c) => c.name);
+  assert.ok(!listed.includes(A) && !listed.includes(B), 'deleted clusters are not listed as clusters');
+  const deleted = JSON.parse((await runCli(['cluster', 'list', '--deleted', '--json'], e)).stdout) as { name: string; keptBackups: boolean; deletedAt: string | null }[];
+  assert.deepEqual(deleted.filter((d) => d.name === A || d.name === B).map((d) => [d.name, d.keptBackups, d.deletedAt !== null]), [[A, true, true]]);
   const again = await runCli(['cluster', 'delete', A, '--yes'], e);
-  assert.equal(again.code, 2, 'deleting a deleted cluster is "no cluster named"');
+  assert.equal(again.code, 2, again.stderr);
+  assert.match(again.stderr, new RegExp(`cluster ${A} was deleted; its backups are kept .*; nothing to delete`));
+  const gone = await runCli(['cluster', 'delete', B, '--yes'], e);
+  assert.equal(gone.code, 2, 'deleting a purged cluster is "no cluster named"');
+  assert.match(gone.stderr, new RegExp(`no cluster named ${B}`));
 });
 
 test('no password of the cluster occurs in any workflow history, input, output or query result', async () => {

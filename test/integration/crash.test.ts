@@ -49,7 +49,7 @@ before(async () => {
 after(async () => {
   for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGTERM');
   const survivor = startChildWorker(env, paths, path.join(paths.home, 'worker-cleanup.log'));
-  for (const c of [E, R, C]) await runCli(['cluster', 'delete', c, '--yes'], childEnv(env, paths));
+  for (const c of [E, R, C]) await runCli(['cluster', 'delete', c, '--purge-backups', '--yes'], childEnv(env, paths));
   survivor.kill('SIGTERM');
   await env?.teardown();
 });

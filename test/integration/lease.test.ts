@@ -147,7 +147,7 @@ test('backup run during a switchover: one backup; status and --no-wait name the 
 test('cluster delete during replica add: it waits for the add, then nothing of the cluster is left, also a minute later', async () => {
   const add = cli('replica', 'add', L);
   await heldBy('add-replicas');
-  const del = await cli('cluster', 'delete', L, '--yes');
+  const del = await cli('cluster', 'delete', L, '--purge-backups', '--yes');
   const added = await add;
   assert.equal(added.code, 0, added.stderr + added.stdout);
   assert.equal(del.code, 0, del.stderr + del.stdout);

@@ -1,7 +1,7 @@
 /**
  * Point-in-time restore into a new cluster: rows A, time T, then rows B and a delete; a restore
  * to T has exactly rows A, the source keeps its data, `--latest` has everything; refusals
- * create nothing.
+ * create nothing. Then the source is deleted (its backups kept) and restored from them.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,6 +22,7 @@ const docker = new Docker();
 const S = testClusterName('src');
 const R = testClusterName('pitr');
 const L = testClusterName('latest');
+const D = testClusterName('undelete');
 let T = '';
 
 before(async () => {
@@ -31,7 +32,7 @@ before(async () => {
 });
 
 after(async () => {
-  await it?.stop([R, L, S]);
+  await it?.stop([R, L, S, D]);
 });
 
 const query = <T extends Record<string, unknown>>(cluster: string, text: string): Promise<T[]> => queryCluster<T>(childEnv(env, paths), cluster, text);
@@ -105,9 +106,32 @@ test('the restored clusters do not keep the source\'s repository mounted: deleti
     const holders = cs.filter((x) => (x.Mounts ?? []).some((m) => m.Name === repositoryVolumeName(S)));
     assert.deepEqual(holders.map((x) => x.Names[0]), [], `${c} holds ${S}'s repository`);
   }
+  // Written after the last backup and not yet in a full WAL segment: the delete archives them.
+  await query(S, "insert into items select g, 'C' from generate_series(151, 160) g");
   const del = await runCli(['cluster', 'delete', S, '--yes'], childEnv(env, paths));
   assert.equal(del.code, 0, del.stderr + del.stdout);
-  assert.deepEqual((await docker.listVolumes({ filters: { name: [repositoryVolumeName(S)] } })).Volumes ?? [], []);
+  assert.deepEqual(await clusterFootprint(docker, S), { containers: 0, networks: 0, volumes: 1 }, 'only the repository is kept');
   assert.equal((await ids(R)).length, 100);
   assert.equal((await ids(L)).length, 149);
+});
+
+test('a deleted cluster: not listed, its kept backups listed, restored with every row, its name refused until purged', async () => {
+  const e = childEnv(env, paths);
+  assert.ok(!(await clusterNames(docker)).includes(S), 'not listed as a cluster');
+  const kept = JSON.parse((await runCli(['backup', 'list', S, '--json'], e)).stdout) as StanzaSummary;
+  assert.ok(kept.backups.length >= 1, 'its backups are listed');
+
+  const r = await runCli(['restore', S, '--into', D, '--latest', '--replicas', '0', '--profile', 'fast'], e);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  const expected = [...Array.from({ length: 149 }, (_, i) => i + 2), ...Array.from({ length: 10 }, (_, i) => i + 151)];
+  assert.deepEqual(await ids(D), expected, 'every row, also those written just before the delete');
+
+  const create = await runCli(['cluster', 'create', S, '--replicas', '0'], e);
+  assert.equal(create.code, 2, create.stderr + create.stdout);
+  assert.match(create.stderr, new RegExp(`cluster ${S} was deleted and its backups are kept`));
+  const purge = await runCli(['backup', 'purge', S, '--yes'], e);
+  assert.equal(purge.code, 0, purge.stderr + purge.stdout);
+  assert.deepEqual(await clusterFootprint(docker, S), { containers: 0, networks: 0, volumes: 0 });
+  const deleted = JSON.parse((await runCli(['cluster', 'list', '--deleted', '--json'], e)).stdout) as { name: string }[];
+  assert.ok(!deleted.some((d) => d.name === S), 'purged: no longer a deleted cluster with kept backups');
 });

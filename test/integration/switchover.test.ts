@@ -58,7 +58,7 @@ after(async () => {
   for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGTERM');
   if (gaps.length > 0) console.log(`rw write gaps (fast profile): ${gaps.join('; ')}`);
   const survivor = startChildWorker(env, paths, path.join(paths.home, 'worker-cleanup.log'));
-  await cli('cluster', 'delete', S, '--yes');
+  await cli('cluster', 'delete', S, '--purge-backups', '--yes');
   survivor.kill('SIGTERM');
   await env?.teardown();
 });

@@ -60,7 +60,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (server?.exitCode === null) await runCli(['cluster', 'delete', C, '--yes'], childEnv({ address }, paths));
+  if (server?.exitCode === null) await runCli(['cluster', 'delete', C, '--purge-backups', '--yes'], childEnv({ address }, paths));
   worker?.kill('SIGTERM');
   await connection?.close();
   server?.kill('SIGTERM');

@@ -155,30 +155,44 @@ test('an invalid spec fails before any activity runs', async () => {
   assert.deepEqual(f.names(), []);
 });
 
-test('DeleteCluster cancels the watch first, removes resources, secrets and ports, then verifies nothing is left', async () => {
+test('DeleteCluster cancels the watch first, archives the last WAL, removes all but the backup repository, then verifies', async () => {
   const { f, error, result, progress } = await run('deleteCluster', { name: 'orders', keepData: false }, { existing: existingCluster });
   assert.equal(error, undefined);
   assert.equal(progress.steps[0].name, 'stop the cluster watch');
   // The watch started by the create tests above got the cancellation request.
   const history = await env.client.workflow.getHandle('cluster-watch:orders').fetchHistory();
   assert.ok(history.events?.some((e) => e.workflowExecutionCancelRequestedEventAttributes), 'cancel requested');
-  assert.deepEqual(f.names(), ['deleteClusterBackupSchedules', 'removeCluster', 'deleteClusterSecrets', 'deleteBackupSettings', 'releasePorts', 'clusterFootprint']);
-  assert.deepEqual(result, { containers: 7, networks: 1, volumes: 5, keptVolumes: 0 });
+  assert.deepEqual(f.names(), [
+    'deleteClusterBackupSchedules', 'clusterHasRepository', 'clusterFootprint', 'archiveCurrentWal', 'removeCluster',
+    'deleteClusterSecrets', 'recordClusterDeleted', 'releasePorts', 'clusterFootprint', 'clusterVolumes',
+  ]);
+  assert.deepEqual(f.calls.find((c) => c.name === 'removeCluster')?.arg, { cluster: 'orders', keepData: false, keepBackups: true });
+  assert.deepEqual(result, { containers: 7, networks: 1, volumes: 4, keptVolumes: 0, keptBackups: true, walArchived: true });
+  assert.deepEqual(footprint(f), { containers: [], networks: [], volumes: ['backup-repo'] });
+});
+
+test('DeleteCluster --purge-backups removes the repository and the backup settings too; no WAL is archived', async () => {
+  const { f, error, result } = await run('deleteCluster', { name: 'orders', keepData: false, purgeBackups: true }, { existing: existingCluster });
+  assert.equal(error, undefined);
+  assert.ok(!f.names().includes('archiveCurrentWal'));
+  assert.ok(f.names().includes('deleteBackupSettings'));
+  assert.equal((f.calls.find((c) => c.name === 'recordClusterDeleted')?.arg as { keeps: boolean }).keeps, false, 'nothing kept: no deletion record');
+  assert.deepEqual(result, { containers: 7, networks: 1, volumes: 5, keptVolumes: 0, keptBackups: false, walArchived: false });
   assert.deepEqual(footprint(f), { containers: [], networks: [], volumes: [] });
 });
 
 test('DeleteCluster fails when something is left after the removal, naming what', async () => {
   const { error, progress } = await run('deleteCluster', { name: 'orders', keepData: false }, { existing: existingCluster, undeletable: ['pg-1'] });
-  assert.match(rootCause(error).message, /cluster orders still has 1 containers, 0 networks, 0 volumes/);
+  assert.match(rootCause(error).message, /cluster orders still has 1 containers, 0 networks, volumes none/);
   const states = Object.fromEntries(progress.steps.map((s) => [s.name, s.state]));
-  assert.equal(states['verify nothing is left'], 'failed');
+  assert.equal(states['verify nothing is left but what is kept'], 'failed');
 });
 
 test('DeleteCluster --keep-data keeps volumes and credentials', async () => {
   const { f, error, result } = await run('deleteCluster', { name: 'orders', keepData: true }, { existing: existingCluster });
   assert.equal(error, undefined);
-  assert.deepEqual(f.calls.find((c) => c.name === 'removeCluster')?.arg, { cluster: 'orders', keepData: true });
-  assert.deepEqual(result, { containers: 7, networks: 1, volumes: 0, keptVolumes: 5 });
+  assert.deepEqual(f.calls.find((c) => c.name === 'removeCluster')?.arg, { cluster: 'orders', keepData: true, keepBackups: true });
+  assert.deepEqual(result, { containers: 7, networks: 1, volumes: 0, keptVolumes: 4, keptBackups: true, walArchived: true });
   assert.deepEqual(footprint(f).volumes, existingCluster.volumes.slice().sort());
   assert.ok(!f.names().includes('deleteClusterSecrets'));
   assert.ok(!f.names().includes('deleteBackupSettings'), 'the retention stays with the kept repository');

@@ -1,0 +1,116 @@
+/**
+ * `cluster delete` during `backup enable` (issue 10): the delete waits for the enable, which
+ * re-creates the members with the repository and ends cleanly, then removes the cluster. Nothing
+ * of it is left, also a minute later, but its backup repository volume (which a delete may keep):
+ * no container, no network, no backup schedule, no workflow of the cluster running.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import Docker from 'dockerode';
+import type { ClusterStatus } from '../../client/cluster-info';
+import { leaseWorkflowId, type LeaseView } from '../../common/lease';
+import { PROGRESS_QUERY, type Progress } from '../../common/progress';
+import { LABEL_CLUSTER, SEARCH_ATTRIBUTE_CLUSTER, TASK_QUEUE, repositoryVolumeName } from '../../common/names';
+import { backupWorkflowIds, haWorkflowIds, workflowIds } from '../../common/workflow-ids';
+import { listBackupSchedules } from '../../activities/schedules';
+import { childEnv, queryCluster, runCli, startIntegration, testClusterName, type CliResult, type IntegrationEnv } from '../helpers/integration';
+
+let it: IntegrationEnv;
+const docker = new Docker();
+const C = testClusterName('delenable');
+const REPOSITORY = repositoryVolumeName(C);
+
+before(async () => {
+  it = await startIntegration(docker);
+});
+
+/** The repository volume, whatever the delete did with it; in use (containers left by a failure): the delete in stop() goes first. */
+async function removeRepository(): Promise<void> {
+  try {
+    await docker.getVolume(REPOSITORY).remove();
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+  }
+}
+
+after(async () => {
+  await removeRepository().catch(() => undefined);
+  await it?.stop([C]);
+  await removeRepository();
+});
+
+const cli = (...args: string[]): Promise<CliResult> => runCli(args, childEnv(it.env, it.paths));
+
+/** Resolves once the enable holds the lease (as `cluster status` shows it) and has begun re-creating a member. */
+async function enableRecreatingMembers(timeoutMs = 120_000): Promise<void> {
+  const handle = it.env.client.workflow.getHandle(backupWorkflowIds.enable(C));
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await cli('cluster', 'status', C, '--json');
+    assert.equal(s.code, 0, s.stderr);
+    const held = (JSON.parse(s.stdout) as ClusterStatus & LeaseView).operation?.operation === 'enable-backups';
+    const steps = held ? (await handle.query<Progress>(PROGRESS_QUERY)).steps : [];
+    if (steps.some((st) => st.name.startsWith('re-create ') && st.state !== 'pending')) return;
+    if (Date.now() > deadline) throw new Error(`the enable did not begin re-creating a member of ${C} within ${timeoutMs} ms (steps: ${JSON.stringify(steps)})`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** What is left of the cluster: containers, networks, volumes by name, running workflows, backup schedules. */
+async function leftovers(): Promise<{ containers: string[]; networks: string[]; volumes: string[]; running: string[]; schedules: string[] }> {
+  const filters = { label: [`${LABEL_CLUSTER}=${C}`] };
+  const [cs, ns, vs] = await Promise.all([
+    docker.listContainers({ all: true, filters }),
+    docker.listNetworks({ filters }),
+    docker.listVolumes({ filters }),
+  ]);
+  const running: string[] = [];
+  const query = `${SEARCH_ATTRIBUTE_CLUSTER} = "${C}" AND ExecutionStatus = "Running"`;
+  for await (const wf of it.env.client.workflow.list({ query })) running.push(wf.workflowId);
+  return {
+    containers: cs.map((c) => c.Names[0]),
+    networks: ns.map((n) => n.Name),
+    volumes: (vs.Volumes ?? []).map((v) => v.Name),
+    running,
+    schedules: (await listBackupSchedules(it.env.client, C)).map((s) => s.id),
+  };
+}
+
+/** The lease's own workflow ends once idle, a moment after the delete releases it: `settled` false leaves it out. */
+const watchStatus = async (): Promise<string> => (await it.env.client.workflow.getHandle(haWorkflowIds.clusterWatch(C)).describe()).status.name;
+
+async function assertNothingLeft(when: string, settled: boolean): Promise<void> {
+  const left = await leftovers();
+  assert.deepEqual(left.containers, [], `${when}: no container`);
+  assert.deepEqual(left.networks, [], `${when}: no network`);
+  // The repository may be kept by the delete; no member's data volume is.
+  assert.ok(left.volumes.every((v) => v === REPOSITORY), `${when}: no volume but the repository (${left.volumes.join(', ')})`);
+  assert.deepEqual(left.schedules, [], `${when}: no backup schedule`);
+  const lease = leaseWorkflowId(C, TASK_QUEUE, TASK_QUEUE);
+  assert.deepEqual(left.running.filter((id) => settled || id !== lease), [], `${when}: no workflow of the cluster running`);
+  assert.notEqual(await watchStatus(), 'RUNNING', `${when}: the cluster watch is not running`);
+}
+
+test('cluster delete during backup enable: it waits for the enable, which ends cleanly; nothing of the cluster is left, also a minute later', async () => {
+  const made = await cli('cluster', 'create', C, '--replicas', '1', '--profile', 'fast', '--no-backups');
+  assert.equal(made.code, 0, made.stderr + made.stdout);
+  await queryCluster(childEnv(it.env, it.paths), C, 'create table kept (id int primary key); insert into kept values (1)');
+  assert.equal(await watchStatus(), 'RUNNING', 'the create started the cluster watch');
+
+  const enable = cli('backup', 'enable', C);
+  await enableRecreatingMembers();
+  const del = await cli('cluster', 'delete', C, '--yes');
+  const enabled = await enable;
+  // The delete queues behind the running enable (only queued operations are refused), so the enable finishes every member.
+  assert.equal(enabled.code, 0, enabled.stderr + enabled.stdout);
+  assert.match(enabled.stdout, /now archives WAL into its repository: re-created pg-1, pg-0; leader pg-1/);
+  assert.equal(del.code, 0, del.stderr + del.stdout);
+  // Started mid-enable, the delete waits for it; only an enable already ended when the delete began would not be named.
+  const [enableRun, deleteRun] = await Promise.all([backupWorkflowIds.enable(C), workflowIds.deleteCluster(C)].map((id) => it.env.client.workflow.getHandle(id).describe()));
+  const endedFirst = enableRun.closeTime !== undefined && enableRun.closeTime <= deleteRun.startTime;
+  if (!endedFirst) assert.match(del.stdout, new RegExp(`waiting for enable-backups \\(${backupWorkflowIds.enable(C)}\\) on ${C}`));
+
+  await assertNothingLeft('right after the delete', false);
+  await new Promise((r) => setTimeout(r, 60_000));
+  await assertNothingLeft('a minute later', true);
+});

@@ -1,0 +1,39 @@
+/** What a delete keeps, and what a create or restore of the same name makes of it. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { intoHasKeptVolumes, isLive, keptAfterDelete, keptDataProblem, type KeptVolume } from '../../common/kept-data';
+
+const repo: KeptVolume = { name: 'dbaas-orders-backup-repo', role: 'backup', member: 'repository' };
+const pg0: KeptVolume = { name: 'dbaas-orders-pg-0-data', role: 'postgres', member: 'pg-0' };
+const etcd0: KeptVolume = { name: 'dbaas-orders-etcd-0-data', role: 'etcd', member: 'etcd-0' };
+const spec = { name: 'orders', etcdMembers: 1 as const };
+
+test('a cluster with containers or a network is live, whatever volumes it has', () => {
+  assert.equal(isLive({ containers: 1, networks: 0 }), true);
+  assert.equal(isLive({ containers: 0, networks: 1 }), true);
+  assert.equal(isLive({ containers: 0, networks: 0 }), false);
+  assert.deepEqual(keptAfterDelete({ name: 'orders', containers: 3, networks: 1, volumes: [repo, pg0] }), { data: false, backups: false });
+});
+
+test('a deleted cluster keeps backups, data, or both', () => {
+  const deleted = (volumes: KeptVolume[]) => keptAfterDelete({ name: 'orders', containers: 0, networks: 0, volumes });
+  assert.deepEqual(deleted([repo]), { data: false, backups: true });
+  assert.deepEqual(deleted([pg0, etcd0]), { data: true, backups: false });
+  assert.deepEqual(deleted([repo, pg0, etcd0]), { data: true, backups: true });
+});
+
+test('a create on kept backups alone is refused with how to restore or purge them', () => {
+  const problem = keptDataProblem(spec, { volumes: [repo], secrets: false });
+  assert.match(problem ?? '', /^cluster orders was deleted and its backups are kept: restore them with `dbaas restore orders --into NEW --latest`, or remove them with `dbaas backup purge orders --yes`/);
+});
+
+test('a create on kept data and its repository (the same database) is fine; other kept-data rules hold', () => {
+  assert.equal(keptDataProblem(spec, { volumes: [repo, pg0, etcd0], secrets: true }), undefined);
+  assert.match(keptDataProblem(spec, { volumes: [pg0, etcd0], secrets: false }) ?? '', /no secrets file/);
+  assert.match(keptDataProblem({ name: 'orders', etcdMembers: 3 }, { volumes: [pg0, etcd0], secrets: true }) ?? '', /create it with --etcd 1/);
+  assert.equal(keptDataProblem(spec, { volumes: [], secrets: false }), undefined);
+});
+
+test('a restore into a name with kept volumes says how to free it', () => {
+  assert.match(intoHasKeptVolumes('orders'), /`dbaas cluster delete orders --purge-backups`/);
+});
