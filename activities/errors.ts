@@ -16,6 +16,13 @@ export const ErrorTypes = {
   HaproxyConfigInvalid: 'HaproxyConfigInvalid',
   /** pgBackRest restore or recovery of a new cluster's first member failed (its last lines say why). */
   RestoreFailed: 'RestoreFailed',
+  /**
+   * A clone, restore or backup whose progress measure stood still for the stall window. Final:
+   * the window already was the patience, and a retried wait would only watch the same stuck
+   * process (the activity does not restart it) for another window before the workflow can
+   * compensate or report.
+   */
+  Stalled: 'Stalled',
   /** A cluster name, label or member would make a path outside its directory in DBAAS_HOME. */
   PathRefused: 'PathRefused',
 } as const;

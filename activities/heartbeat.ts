@@ -1,5 +1,7 @@
 /** Heartbeat, warnings and cancellation-aware sleep that also work when an activity is called directly (tests, CLI). */
 import { Context } from '@temporalio/activity';
+import { ErrorTypes, finalError } from './errors';
+import { DEFAULT_STALL_MS, ProgressWatch, stallMessage } from './progress-watch';
 
 function currentContext(): Context | undefined {
   try {
@@ -37,16 +39,16 @@ export async function pause(ms: number): Promise<void> {
 }
 
 /**
- * Poll `probe` until it returns a value (not undefined), heartbeating with the probe's latest
- * status line. Gives up after timeoutMs with the last status in the error, so a failed wait says
- * what it was waiting on.
+ * The loop every wait shares: poll `probe` until it returns a value (not undefined), heartbeating
+ * with its latest status line; between polls `check` may end the wait by throwing (it is given
+ * the last status, so the error says what was waited on) or return a note for the heartbeat.
  */
-export async function pollUntil<T>(
+async function pollLoop<T>(
   what: string,
   probe: () => Promise<{ done: T } | { status: string }>,
-  opts: { intervalMs: number; timeoutMs: number },
+  intervalMs: number,
+  check: (last: string) => Promise<string | undefined>,
 ): Promise<T> {
-  const deadline = Date.now() + opts.timeoutMs;
   let last = 'no answer yet';
   for (;;) {
     try {
@@ -56,8 +58,56 @@ export async function pollUntil<T>(
     } catch (err) {
       last = (err as Error).message;
     }
-    heartbeat(`${what}: ${last}`);
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (last: ${last})`);
-    await pause(opts.intervalMs);
+    const note = await check(last);
+    heartbeat(`${what}: ${last}${note === undefined ? '' : ` (${note})`}`);
+    await pause(intervalMs);
   }
+}
+
+/** Poll `probe` until it returns a value; gives up after timeoutMs with the last status in the error. */
+export async function pollUntil<T>(
+  what: string,
+  probe: () => Promise<{ done: T } | { status: string }>,
+  opts: { intervalMs: number; timeoutMs: number },
+): Promise<T> {
+  const deadline = Date.now() + opts.timeoutMs;
+  return pollLoop(what, probe, opts.intervalMs, async (last) => {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (last: ${last})`);
+    return undefined;
+  });
+}
+
+export interface ProgressPolling {
+  intervalMs: number;
+  /** How often the progress measure is read: it may cost more than the probe (a `du` in a container). */
+  measureEveryMs: number;
+  /** How long the measure may stand still before the wait fails (default 5 min). */
+  stallMs?: number;
+}
+
+/**
+ * Like pollUntil, but with no clock: it waits as long as `measure` keeps moving (bytes copied, a
+ * WAL position) and fails with a final Stalled error once it has stood still for stallMs,
+ * naming the probe's last status and the last measure seen. The activity's own timeout is only
+ * a backstop; its heartbeat still catches a dead worker.
+ */
+export async function pollWhileProgressing<T>(
+  what: string,
+  probe: () => Promise<{ done: T } | { status: string }>,
+  measure: () => Promise<string | undefined>,
+  opts: ProgressPolling,
+): Promise<T> {
+  const stallMs = opts.stallMs ?? DEFAULT_STALL_MS;
+  const watch = new ProgressWatch(stallMs, Date.now());
+  let measured: string | undefined;
+  let measuredAt = Number.NEGATIVE_INFINITY;
+  return pollLoop(what, probe, opts.intervalMs, async (last) => {
+    if (Date.now() - measuredAt >= opts.measureEveryMs) {
+      measuredAt = Date.now();
+      measured = await measure().catch(() => undefined);
+      const verdict = watch.observe(measured, measuredAt);
+      if (verdict.stalled) throw finalError(ErrorTypes.Stalled, stallMessage(what, stallMs, `${last}; last measure: ${verdict.lastSeen}`));
+    }
+    return measured;
+  });
 }

@@ -5,12 +5,13 @@ import type { Paths } from '../common/paths';
 import {
   IMAGES, LABEL_PORT_PREFIX, LABEL_SPEC, PATRONI_API_PORT, PG_PORT, containerName, labels, networkName, repositoryVolumeName, volumeName,
 } from '../common/names';
-import { PATRONI_CONFIG_PATH, DATA_ROOT, renderPatroniConfig } from '../common/render/patroni';
+import { PATRONI_CONFIG_PATH, DATA_DIR, DATA_ROOT, renderPatroniConfig } from '../common/render/patroni';
 import { PGBACKREST_CONFIG_DIR, PGBACKREST_CONFIG_PATH, REPO_PATH, renderPgbackrestConfig } from '../common/render/pgbackrest';
 import { readRetention } from './backup-settings';
 import { PROFILES, etcdMemberNames, type ClusterSettings, type ClusterSpec } from '../common/spec';
 import { containerIp, ensureContainerRunning, ensureVolume, isNotFound, removeIfMountsDiffer, stopAndRemoveContainer, type ContainerWanted } from './docker';
-import { pollUntil } from './heartbeat';
+import { dataProgress } from './data-progress';
+import { pollUntil, pollWhileProgressing } from './heartbeat';
 import { getCluster, getPatroni, wakeHaLoop, type ClusterMember } from './patroni-api';
 import { readClusterSecrets } from './secrets';
 
@@ -43,6 +44,8 @@ export interface WaitStreamingInput {
   members: string[];
   /** Largest lag in bytes that counts as caught up. */
   maxLagBytes: number;
+  /** How long the clone, then the WAL received and replayed, may stand still before the wait fails (default 5 min). */
+  stallMs?: number;
 }
 
 /** Base URL of a member's Patroni REST API, or undefined when its container is not running. */
@@ -209,10 +212,13 @@ export function createPatroniActivities(docker: Docker, paths: Paths) {
     /**
      * The member is cloned and streaming: the leader's /patroni replication[] lists it as
      * `streaming` (3.0.2 has no "streaming" member state) and /cluster shows its lag ≤ maxLag.
+     * A large clone takes as long as it takes: the wait goes on while the member's data
+     * directory grows (pg_basebackup) and then while its received and replayed WAL positions
+     * move, and fails once they all stand still for stallMs.
      */
     async waitForReplicaStreaming(i: WaitStreamingInput): Promise<{ lag: number }> {
       let lastWake = 0;
-      return pollUntil<{ lag: number }>(
+      return pollWhileProgressing<{ lag: number }>(
         `${i.member} streaming`,
         async () => {
           const members = await clusterView(docker, i.cluster, i.members);
@@ -234,7 +240,8 @@ export function createPatroniActivities(docker: Docker, paths: Paths) {
           if (me.lag === undefined || me.lag > i.maxLagBytes) return { status: `${i.member} streaming, lag ${me.lag ?? 'unknown'}` };
           return { done: { lag: me.lag } };
         },
-        { intervalMs: 250, timeoutMs: 600_000 },
+        () => dataProgress(docker, containerName(i.cluster, i.member), DATA_DIR),
+        { intervalMs: 250, measureEveryMs: 5000, stallMs: i.stallMs },
       );
     },
   };

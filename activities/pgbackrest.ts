@@ -14,6 +14,7 @@ import { ensureVolume, execIn, isNotFound, runningMembers } from './docker';
 import { readRepositoryInfo, repositoryExists } from './backup-repository';
 import { ErrorTypes, finalError } from './errors';
 import { heartbeat, pause } from './heartbeat';
+import { DEFAULT_STALL_MS, ProgressWatch, stallMessage } from './progress-watch';
 import { clusterView, memberApi } from './patroni';
 import { patchDcsConfigAt } from './dcs-config';
 import { SOCKET_DIR, archiveParameters } from '../common/render/patroni';
@@ -49,6 +50,8 @@ export interface RunBackupInput {
   type: BackupType;
   /** Labels that existed before this workflow's backup: a retry finds its backup by difference. */
   before: string[];
+  /** How long the bytes copied may stand still before the backup fails (default 5 min). */
+  stallMs?: number;
 }
 
 export function createPgbackrestActivities(docker: Docker, paths: Paths) {
@@ -148,12 +151,21 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
      * retried attempt first looks for a backup that appeared since `before` (done) or one that
      * holds the stanza's lock (waits for it); pgBackRest's own lock also refuses a concurrent
      * backup. The backup runs as a detached exec, so it survives a worker that dies meanwhile.
+     * No clock: it is waited for while `info` shows its bytes copied moving, and fails (Stalled,
+     * final) once they stand still for stallMs.
      */
     async runBackup(i: RunBackupInput): Promise<BackupSummary> {
       const retention = readRetention(paths, i.cluster);
       let started: { member: string; at: number; exec?: Docker.Exec } | undefined;
       let progress = '';
       let lastInfoAt = 0;
+      const stallMs = i.stallMs ?? DEFAULT_STALL_MS;
+      const watch = new ProgressWatch(stallMs, Date.now());
+      const checkProgress = (member: string, info: StanzaSummary | undefined): void => {
+        const measure = info?.bytesDone === undefined ? undefined : `${info.bytesDone} bytes copied (${info.progress ?? 'running'})`;
+        const verdict = watch.observe(measure, Date.now());
+        if (verdict.stalled) throw finalError(ErrorTypes.Stalled, stallMessage(`the ${i.type} backup on ${member}`, stallMs, verdict.lastSeen));
+      };
       for (;;) {
         // The exec this attempt started: its end is seen within 250 ms (a Docker call, not a
         // process in the container); `info` is read only every 2 s meanwhile, for the progress.
@@ -162,7 +174,9 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
           if (state.Running) {
             if (Date.now() - lastInfoAt > 2000) {
               lastInfoAt = Date.now();
-              progress = (await stanzaInfo(docker, i.cluster, started.member).catch(() => undefined))?.progress ?? progress;
+              const info = await stanzaInfo(docker, i.cluster, started.member).catch(() => undefined);
+              progress = info?.progress ?? progress;
+              checkProgress(started.member, info);
             }
             heartbeat(`backup running on ${started.member}${progress ? `: ${progress}` : ''}`);
             await pause(250);
@@ -179,6 +193,7 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
         if (fresh.length > 0) return fresh[fresh.length - 1];
         if (info.backupRunning) {
           // A backup an earlier attempt started (this worker has no handle on it): wait for it.
+          checkProgress(member, info);
           heartbeat(`backup running on ${member}${info.progress ? `: ${info.progress}` : ''}`);
         } else if (!started) {
           const args = [

@@ -6,15 +6,17 @@
  */
 import * as path from 'node:path';
 import type Docker from 'dockerode';
+import { ApplicationFailure } from '@temporalio/common';
 import type { Paths } from '../common/paths';
 import { IMAGES, LABEL_CLUSTER, containerName, labels, repositoryVolumeName, volumeName } from '../common/names';
-import { DATA_ROOT } from '../common/render/patroni';
+import { DATA_DIR, DATA_ROOT } from '../common/render/patroni';
 import { ROLES_SQL_PATH, renderRestoreScript, renderRolesSql, type RestoreRequest } from '../common/render/restore';
 import { SOURCE_REPO_PATH, parseTargetTime, pgbackrestTargetTime, type RestoreFrom } from '../common/restore';
 import { demux, ensureVolume, isNotFound, tarOf, withRunLabel } from './docker';
 import { POSTGRES_UID } from './patroni';
 import { ErrorTypes, finalError } from './errors';
-import { heartbeat, pause } from './heartbeat';
+import { pollWhileProgressing } from './heartbeat';
+import { dataProgress } from './data-progress';
 import { readClusterSecrets } from './secrets';
 
 export const RESTORE_HELPER = 'restore';
@@ -37,13 +39,16 @@ export interface RestoreMemberInput {
   cluster: string;
   member: string;
   restoreFrom: RestoreFrom;
+  /** How long the restore, then recovery, may stand still before it fails (default 5 min). */
+  stallMs?: number;
 }
 
 export function createRestoreActivities(docker: Docker, paths: Paths) {
   return {
     /**
      * Restore the member's data volume from the source's backups, to the target, promoted.
-     * Idempotent: the helper container is the record. Running: wait for it. Exited 0: done.
+     * Idempotent: the helper container is the record. Running: wait for it, as long as it makes
+     * progress (a final Stalled error, the helper removed, once it stands still). Exited 0: done.
      * Exited otherwise: removed, and a final error with its last lines (a retry would only
      * repeat what failed). It stays after success until removeRestoreHelper.
      */
@@ -97,17 +102,37 @@ export function createRestoreActivities(docker: Docker, paths: Paths) {
           if ((err as { statusCode?: number }).statusCode !== 304) throw err;
         }
       }
-      for (;;) {
-        const s = (await ct.inspect()).State;
-        if (!s.Running && s.Status !== 'created') {
-          if (s.ExitCode === 0) return { seconds: Math.round((Date.now() - started) / 100) / 10 };
-          const tail = await logTail(ct).catch(() => '');
-          await ct.remove({ force: true }).catch(() => undefined);
-          throw finalError(ErrorTypes.RestoreFailed, `restore of ${i.member} from ${i.restoreFrom.source} failed (exit ${s.ExitCode}): ${tail}`);
-        }
-        heartbeat(`restoring ${i.member} from ${i.restoreFrom.source}: ${Math.round((Date.now() - started) / 1000)} s`);
-        await pause(200);
-      }
+      const what = `restore of ${i.member} from ${i.restoreFrom.source}`;
+      const helper = ct;
+      // No clock: the restore goes on while the data volume fills (pgbackrest restore) and then
+      // while recovery moves from WAL file to WAL file; it fails once both stand still.
+      const exitCode = await pollWhileProgressing<number | 'gone'>(
+        what,
+        async () => {
+          const s = await helper.inspect().then((x) => x.State, (err: unknown) => {
+            if (isNotFound(err)) return 'gone' as const;
+            throw err;
+          });
+          if (s === 'gone') return { done: s };
+          if (!s.Running && s.Status !== 'created') return { done: s.ExitCode };
+          return { status: `running for ${Math.round((Date.now() - started) / 1000)} s` };
+        },
+        () => dataProgress(docker, name, DATA_DIR),
+        { intervalMs: 200, measureEveryMs: 5000, stallMs: i.stallMs },
+      ).catch(async (err: unknown) => {
+        if (!(err instanceof ApplicationFailure && err.type === ErrorTypes.Stalled)) throw err;
+        // A stalled helper goes, with its last lines in the error: nothing later (a
+        // compensation, a create after it) finds it still holding the data volume.
+        const tail = await logTail(helper).catch(() => '');
+        await helper.remove({ force: true }).catch(() => undefined);
+        throw finalError(ErrorTypes.Stalled, tail ? `${err.message}; its last lines: ${tail}` : err.message);
+      });
+      // Removed under it (by hand, or a concurrent attempt that saw it fail): a retry starts it anew.
+      if (exitCode === 'gone') throw new Error(`the restore helper ${name} disappeared while it ran`);
+      if (exitCode === 0) return { seconds: Math.round((Date.now() - started) / 100) / 10 };
+      const tail = await logTail(helper).catch(() => '');
+      await helper.remove({ force: true }).catch(() => undefined);
+      throw finalError(ErrorTypes.RestoreFailed, `${what} failed (exit ${exitCode}): ${tail}`);
     },
 
     /** The helper has done its work once the member runs on the restored data. */

@@ -39,6 +39,8 @@ export interface StanzaSummary {
   backupRunning: boolean;
   /** "45.12% complete" while a backup runs (pgBackRest 2.44+), if reported. */
   progress?: string;
+  /** Bytes the running backup has copied so far (pgBackRest 2.44+), if reported: its progress measure. */
+  bytesDone?: number;
   archiveMin: string | null;
   archiveMax: string | null;
   backups: BackupSummary[];
@@ -76,7 +78,7 @@ export function parseBackupInfo(json: string, stanza: string): StanzaSummary {
     status: s.status.message,
     statusCode: s.status.code,
     backupRunning: Boolean(lock?.held),
-    ...(progress ? { progress } : {}),
+    ...(progress ? { progress, bytesDone: lock?.['size-cplt'] ?? 0 } : {}),
     archiveMin: s.archive?.[0]?.min ?? null,
     archiveMax: s.archive?.[0]?.max ?? null,
     backups: (s.backup ?? []).map((b) => ({

@@ -62,3 +62,25 @@ export function restoreTargetProblem(target: RestoreTarget, backups: BackupSumma
   }
   return undefined;
 }
+
+/** A replica of a restored cluster that failed to clone or start, and the innermost error why. */
+export interface FailedReplica {
+  member: string;
+  reason: string;
+}
+
+/**
+ * What a restore whose replicas failed reports: the restored leader was kept (the failed
+ * replicas were removed), and the command that adds as many replicas again. `replica add`
+ * chooses the names itself (after the highest member in use), so the command names a count.
+ */
+export interface FailedReplicas {
+  members: FailedReplica[];
+  addCommand: string;
+}
+
+export function failedReplicas(cluster: string, failed: FailedReplica[]): FailedReplicas | undefined {
+  if (failed.length === 0) return undefined;
+  const count = failed.length === 1 ? '' : ` --count ${failed.length}`;
+  return { members: failed, addCommand: `dbaas replica add ${cluster}${count}` };
+}

@@ -2,7 +2,7 @@
  * The typed cluster spec and its validation. Pure code: imported by the CLI, by the
  * workflows (deterministic sandbox) and by the activities, so it must stay free of I/O.
  */
-import type { RestoreFrom } from './restore';
+import type { FailedReplicas, RestoreFrom } from './restore';
 
 export const MAX_REPLICAS = 8;
 export const CLUSTER_NAME_MAX = 30;
@@ -176,6 +176,8 @@ export interface ConnectionInfo {
   members: string[];
   leader: string;
   statsUrl: string;
+  /** Only from a restore whose replicas failed to join: they were removed, the restored leader kept. */
+  failedReplicas?: FailedReplicas;
 }
 
 export class SpecError extends Error {

@@ -2,7 +2,7 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 
-const FINAL_ERRORS = ['ResourceConflict', 'ClusterExists', 'ClusterNotFound', 'NoPortsAvailable', 'SecretsMissing', 'MemberRefused', 'HaproxyConfigInvalid', 'RestoreFailed'];
+const FINAL_ERRORS = ['ResourceConflict', 'ClusterExists', 'ClusterNotFound', 'NoPortsAvailable', 'SecretsMissing', 'MemberRefused', 'HaproxyConfigInvalid', 'RestoreFailed', 'Stalled'];
 
 /**
  * Docker create/start calls take seconds. The worker heartbeats them every 2 s
@@ -28,9 +28,13 @@ export const cleanup = proxyActivities<Activities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20 },
 });
 
-/** A backup or restore of a large database takes long: a generous limit, and a heartbeat that proves the wait is alive. */
+/**
+ * A clone, restore or backup of a large database takes as long as it takes: the activity itself
+ * fails (Stalled, final) once its progress stands still; 24 h is only a backstop, and the
+ * heartbeat still catches a dead worker within 10 s.
+ */
 export const longRunning = proxyActivities<Activities>({
-  startToCloseTimeout: '6 hours',
+  startToCloseTimeout: '24 hours',
   heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: FINAL_ERRORS },
 });

@@ -5,7 +5,7 @@
 import { CancellationScope } from '@temporalio/workflow';
 import type { AddReplicaInput, AddReplicaResult } from '../common/replicas';
 import { memberPort } from '../common/ports';
-import { cleanup, quick, waits } from './activity-options';
+import { cleanup, longRunning, quick, waits } from './activity-options';
 import { refuse } from './refusals';
 import { leaseStep } from '../common/lease';
 import { checkNames } from './input-checks';
@@ -52,8 +52,9 @@ async function addUnderLease(input: AddReplicaInput, steps: Steps): Promise<AddR
       steps.run(`add ${member} to HAProxy (in maintenance while it clones)`, () =>
         quick.reconfigureHaproxy({ cluster, profile: desc.settings.profile, statsPort: ports.stats }),
       ),
+      // A clone takes as long as it takes: the wait fails only once the clone stops progressing.
       steps.run(`wait for ${member} streaming`, () =>
-        waits.waitForReplicaStreaming({ cluster, member, members, maxLagBytes: CAUGHT_UP_BYTES }),
+        longRunning.waitForReplicaStreaming({ cluster, member, members, maxLagBytes: CAUGHT_UP_BYTES }),
       ),
     ]);
     await steps.run(`put ${member} in service in HAProxy (UP in ro)`, () =>

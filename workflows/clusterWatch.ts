@@ -14,6 +14,7 @@ import {
 } from '../common/events';
 import { decideHealing, emptyHealingMemory, watchTiming, type HealAction, type HealingMemory, type HealingRules } from '../common/healing';
 import type { Progress } from '../common/progress';
+import { innermostMessage } from '../common/error-chain';
 import type { ProfileName } from '../common/spec';
 import { checkNames } from './input-checks';
 import { acquireLease, LEASE_FAILURES } from './lease';
@@ -77,12 +78,6 @@ async function pauseBetweenPolls(intervalMs: number): Promise<void> {
   if (intervalMs > 0) await sleep(intervalMs);
 }
 
-function errorMessage(err: unknown): string {
-  let e: unknown = err;
-  while (e instanceof Error && (e as { cause?: unknown }).cause instanceof Error) e = (e as { cause?: unknown }).cause;
-  return e instanceof Error ? e.message : String(err);
-}
-
 export async function clusterWatch(input: ClusterWatchInput): Promise<ClusterWatchResult> {
   const { cluster } = input;
   checkNames({ clusters: [cluster] });
@@ -129,7 +124,7 @@ export async function clusterWatch(input: ClusterWatchInput): Promise<ClusterWat
       }
     } catch (err) {
       if (isCancellation(err)) throw err;
-      note('heal-failed', `${a.kind} ${a.member} failed: ${errorMessage(err)}`, a.member);
+      note('heal-failed', `${a.kind} ${a.member} failed: ${innermostMessage(err)}`, a.member);
     }
   };
 
@@ -157,7 +152,7 @@ export async function clusterWatch(input: ClusterWatchInput): Promise<ClusterWat
         fresh = await observe.observeCluster({ cluster });
       } catch (err) {
         if (isCancellation(err)) throw err;
-        note('watch-error', `cannot observe ${cluster} before healing: ${errorMessage(err)}`);
+        note('watch-error', `cannot observe ${cluster} before healing: ${innermostMessage(err)}`);
         return;
       }
       const h = decideHealing(fresh, carry.healing, rules);
@@ -174,7 +169,7 @@ export async function clusterWatch(input: ClusterWatchInput): Promise<ClusterWat
       snap = await observe.observeCluster({ cluster });
     } catch (err) {
       if (isCancellation(err)) throw err;
-      const msg = errorMessage(err);
+      const msg = innermostMessage(err);
       if (carry.lastError !== msg) note('watch-error', `cannot observe ${cluster}: ${msg}`);
       carry.lastError = msg;
       status = `observe failed: ${msg}`;

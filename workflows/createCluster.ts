@@ -3,7 +3,7 @@
  * world is an activity; a worker killed anywhere resumes here with the same deterministic names.
  */
 import {
-  ApplicationFailure, CancellationScope, ParentClosePolicy, WorkflowIdReusePolicy, startChild, workflowInfo,
+  ApplicationFailure, CancellationScope, ParentClosePolicy, WorkflowIdReusePolicy, isCancellation, startChild, workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { HAPROXY_MEMBER, SUPERUSER, DEFAULT_DATABASE } from '../common/names';
@@ -18,6 +18,8 @@ import { cleanup, longRunning, quick, waits } from './activity-options';
 import { clusterWatch } from './clusterWatch';
 import { leaseStep } from '../common/lease';
 import { keptDataProblem } from '../common/kept-data';
+import { innermostMessage } from '../common/error-chain';
+import { failedReplicas, type FailedReplica } from '../common/restore';
 import { checkNames } from './input-checks';
 import { withClusterLease } from './lease';
 import { Steps } from './steps';
@@ -60,7 +62,7 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
     'start pgbouncer (rw, ro)',
     ...replicas.map((m) => `wait for ${m} streaming`),
     'wait for HAProxy backends',
-    replicas.length > 0 ? 'write via rw, read via ro' : 'write and read via rw',
+    proofStepFor(replicas),
     'create the pooler auth_query function',
     'query through the pooled endpoints',
     ...(backups ? ['create the backup stanza (stanza-create, check)'] : []),
@@ -80,6 +82,10 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps): Promis
   const profile = PROFILES[input.profile];
   const backups = input.backups !== false;
   const restoreSource = input.restoreFrom?.source;
+  // A restore keeps its restored leader when replicas fail (they are recorded here); a plain
+  // create fails as a whole.
+  const failed: FailedReplica[] | undefined = restoreSource ? [] : undefined;
+  const replica = (member: string, name: string, fn: () => Promise<unknown>): Promise<void> => replicaStep(steps, failed, member, name, fn);
   await steps.run('check the name is free', () => quick.assertClusterAbsent(cluster));
   // Data kept by `delete --keep-data` is reused, and a failed create must leave it as it found it.
   const kept = await steps.run('look for data kept from before', async () => {
@@ -123,7 +129,7 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps): Promis
         if (restoreSource) await steps.run('remove the restore helper', () => quick.removeRestoreHelper(cluster));
         return l;
       })(),
-      ...replicas.map((m) => steps.run(`start ${m}`, () => quick.startPostgresMember({ spec: input, member: m, directPort: memberPort(ports.rw, m) }))),
+      ...replicas.map((m) => replica(m, `start ${m}`, () => quick.startPostgresMember({ spec: input, member: m, directPort: memberPort(ports.rw, m) }))),
     ]);
     // HAProxy and the poolers start while the replicas clone, not during the leader's initdb
     // (on a small machine every container start competes with it for CPU).
@@ -132,27 +138,44 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps): Promis
       steps.run('start pgbouncer (rw, ro)', () =>
         Promise.all((['rw', 'ro'] as const).map((kind) => quick.startPgbouncer({ cluster, kind, ports }))),
       ),
+      // A clone takes as long as it takes: the wait fails only once the clone stops progressing.
       ...replicas.map((m) =>
-        steps.run(`wait for ${m} streaming`, () => waits.waitForReplicaStreaming({ cluster, member: m, members, maxLagBytes: 0 })),
+        replica(m, `wait for ${m} streaming`, () => longRunning.waitForReplicaStreaming({ cluster, member: m, members, maxLagBytes: 0 })),
       ),
     ]);
+    const joined = replicas.filter((m) => !failed?.some((f) => f.member === m));
+    if (failed && failed.length > 0) {
+      // Gone, so `replica add` can make members in their place, and out of HAProxy (its config
+      // is rendered from the members that have a container).
+      await steps.run(`remove the replicas that failed (${failed.map((f) => f.member).join(', ')}); the restored leader stays`, async () => {
+        for (const f of failed) {
+          await cleanup.stopMember({ cluster, member: f.member });
+          await cleanup.removeMemberVolume({ cluster, member: f.member });
+        }
+        await quick.reconfigureHaproxy({ cluster, profile: input.profile, statsPort: ports.stats });
+      });
+    }
     await steps.run('wait for HAProxy backends', () =>
-      waits.waitForHaproxyBackends({ cluster, statsPort: ports.stats, replicas: replicas.length }),
+      waits.waitForHaproxyBackends({ cluster, statsPort: ports.stats, replicas: joined.length }),
     );
-    const proofStep = replicas.length > 0 ? 'write via rw, read via ro' : 'write and read via rw';
+    const proofStep = proofStepFor(joined);
+    if (proofStep !== proofStepFor(replicas)) steps.skip(proofStepFor(replicas), 'no replica joined');
     await Promise.all([
       steps.run(proofStep, () =>
-        waits.verifyReadWrite({ cluster, ports, token: `${workflowInfo().workflowId}/${workflowInfo().runId}`, expectReplica: replicas.length > 0 }),
+        waits.verifyReadWrite({ cluster, ports, token: `${workflowInfo().workflowId}/${workflowInfo().runId}`, expectReplica: joined.length > 0 }),
       ),
       (async () => {
         await steps.run('create the pooler auth_query function', () => quick.ensurePoolerAuth({ cluster, rwPort: ports.rw }));
-        await steps.run('query through the pooled endpoints', () => waits.verifyPooledEndpoints({ cluster, ports, withReplicas: replicas.length > 0 }));
+        await steps.run('query through the pooled endpoints', () => waits.verifyPooledEndpoints({ cluster, ports, withReplicas: joined.length > 0 }));
       })(),
       // `check` proves that the leader's archive_command reaches the repository.
       backups ? steps.run('create the backup stanza (stanza-create, check)', () => waits.createStanza(cluster)) : undefined,
     ]);
 
-    if (input.sync) {
+    if (input.sync && joined.length === 0) {
+      // A restore whose replicas all failed: no standby can be synchronous until some are added.
+      steps.skip('wait for a synchronous standby', 'no replica joined');
+    } else if (input.sync) {
       // Without this, create would return before any commit is synchronous.
       await steps.run('wait for a synchronous standby', () => waits.waitForSyncApplied({ cluster, mode: syncModeOf(input) }));
     }
@@ -164,9 +187,10 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps): Promis
       ports,
       user: SUPERUSER,
       database: DEFAULT_DATABASE,
-      members,
+      members: [first, ...joined],
       leader,
       statsUrl: `http://127.0.0.1:${ports.stats}/`,
+      ...(failed && failed.length > 0 ? { failedReplicas: failedReplicas(cluster, failed) } : {}),
     };
   } catch (err) {
     steps.skipPending();
@@ -186,6 +210,28 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps): Promis
       });
     }
     throw err;
+  }
+}
+
+/** The proof step: through ro too when there are replicas. */
+function proofStepFor(replicas: string[]): string {
+  return replicas.length > 0 ? 'write via rw, read via ro' : 'write and read via rw';
+}
+
+/**
+ * One replica's step. With `failed` (a restore), a replica that fails is recorded, not thrown:
+ * the restored leader (the slow, valuable part) stays and replicas can be added later; its later
+ * steps are skipped. Without (a plain create), a failure fails the create as before.
+ */
+async function replicaStep(
+  steps: Steps, failed: FailedReplica[] | undefined, member: string, name: string, fn: () => Promise<unknown>,
+): Promise<void> {
+  if (failed?.some((f) => f.member === member)) return steps.skip(name, `${member} failed before`);
+  try {
+    await steps.run(name, fn);
+  } catch (err) {
+    if (!failed || isCancellation(err)) throw err;
+    failed.push({ member, reason: innermostMessage(err) });
   }
 }
 

@@ -44,6 +44,13 @@ export class Steps {
     }
   }
 
+  /** Mark one planned step that will not run as skipped, saying why. */
+  skip(name: string, detail: string): void {
+    const s = this.find(name);
+    s.state = 'skipped';
+    s.detail = detail;
+  }
+
   /** Mark the steps that will not run (after a failure) as skipped. */
   skipPending(): void {
     for (const s of this.steps) if (s.state === 'pending') s.state = 'skipped';

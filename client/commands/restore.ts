@@ -5,7 +5,7 @@ import { createPgbackrestActivities } from '../../activities/pgbackrest';
 import { clusterFootprint } from '../../activities/cluster';
 import { restoreWorkflowIds } from '../../common/workflow-ids';
 import { resolvePaths } from '../../common/paths';
-import { restoreTargetProblem, targetTimeProblem, type RestoreTarget } from '../../common/restore';
+import { restoreTargetProblem, targetTimeProblem, type FailedReplicas, type RestoreTarget } from '../../common/restore';
 import type { ProfileName } from '../../common/spec';
 import type { restorePitr, RestorePitrResult } from '../../workflows';
 import { parseClusterName, parseProfile, parseReplicas } from '../args';
@@ -54,9 +54,18 @@ export async function restoreCommand(source: string, o: RestoreOptions): Promise
     const r = await follow<RestorePitrResult>(handle, `restore into ${o.into}`);
     printConnectionInfo(r.cluster);
     console.log(`  restored from ${r.source} to ${r.target.kind === 'time' ? r.target.time : 'the end of its archived WAL'}${r.firstBackup ? `; first backup ${describeBackup(r.firstBackup)}` : ''}`);
+    if (r.cluster.failedReplicas) printFailedReplicas(r.cluster.leader, r.cluster.failedReplicas);
   } finally {
     await connection.close();
   }
+}
+
+/** The restore kept its leader although replicas failed: say which, why, and how to add them. */
+function printFailedReplicas(leader: string, f: FailedReplicas): void {
+  const one = f.members.length === 1;
+  console.log(`  warning: ${one ? 'a replica' : `${f.members.length} replicas`} failed to join and ${one ? 'was' : 'were'} removed (the restored leader ${leader} is kept):`);
+  for (const m of f.members) console.log(`    ${m.member}: ${m.reason}`);
+  console.log(`  add replicas with: ${f.addCommand}`);
 }
 
 export function registerRestoreCommands(program: Command): void {

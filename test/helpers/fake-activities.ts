@@ -148,10 +148,10 @@ export function fakeActivities(o: FakeOptions = {}): Fake {
       for (const m of (a as { members: string[] }).members) world.containers.delete(m);
     },
     proveReadOnMember: async () => ({ attempts: 2 }),
-    stopMember: async () => undefined,
+    stopMember: async (a) => void world.containers.delete((a as { member: string }).member),
     forgetRemovedMember: async () => ({ deleted: true }),
     waitForMemberGone: async () => undefined,
-    removeMemberVolume: async () => undefined,
+    removeMemberVolume: async (a) => void world.volumes.delete(`${(a as { member: string }).member}-data`),
     ensurePoolerAuth: async () => undefined,
     startPgbouncer: async (a) => void world.containers.add(`pgbouncer-${(a as { kind: string }).kind}`),
     verifyPooledEndpoints: async () => undefined,

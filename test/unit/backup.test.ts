@@ -56,3 +56,14 @@ test('retention must be a positive integer', () => {
   assert.match(retentionProblem({ full: 0 }) ?? '', /--retention-full must be an integer from 1/);
   assert.match(retentionProblem({ diff: 1.5 }) ?? '', /--retention-diff/);
 });
+
+test('info summary of a running backup: its progress, and the bytes copied that the backup\'s stall watch reads', () => {
+  const running = JSON.parse(INFO) as [{ status: { lock: unknown } }];
+  running[0].status.lock = { backup: { held: true, size: 1000, 'size-cplt': 451 } };
+  const s = parseBackupInfo(JSON.stringify(running), 'demo');
+  assert.equal(s.backupRunning, true);
+  assert.equal(s.progress, '45.1% complete');
+  assert.equal(s.bytesDone, 451);
+  const idle = parseBackupInfo(INFO, 'demo');
+  assert.equal(idle.bytesDone, undefined);
+});
