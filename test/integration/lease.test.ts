@@ -133,8 +133,12 @@ test('backup run during a switchover: one backup; status and --no-wait name the 
   const [switched, backedUp] = await Promise.all([sw, backup]);
   assert.equal(switched.code, 0, switched.stderr + switched.stdout);
   assert.equal(backedUp.code, 0, backedUp.stderr + backedUp.stdout);
-  assert.match(backedUp.stdout, new RegExp(line.replace(/[()]/g, '\\$&')));
-  if (queued) assert.equal(queued.operation?.operation, 'switchover');
+  // A switchover can end before the backup's CLI has started (both take about a second): the
+  // waiting line is owed only when the backup was seen queued behind it.
+  if (queued) {
+    assert.equal(queued.operation?.operation, 'switchover');
+    assert.match(backedUp.stdout, new RegExp(line.replace(/[()]/g, '\\$&')));
+  }
   // Refused with the holder's line while the switchover held the lease (or, if it had ended, run).
   if (noWait.code !== 0) {
     assert.equal(noWait.code, 1, noWait.stderr);
