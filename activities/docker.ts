@@ -4,7 +4,7 @@
  */
 import type Docker from 'dockerode';
 import * as tar from 'tar-stream';
-import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE, networkName } from '../common/names';
+import { BRIDGE_NAME_OPTION, LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE, bridgeName, networkName } from '../common/names';
 import { ErrorTypes, finalError } from './errors';
 
 export function isNotFound(err: unknown): boolean {
@@ -45,7 +45,14 @@ export async function ensureNetwork(docker: Docker, cluster: string, labels: Rec
     if (!isNotFound(err)) throw err;
   }
   try {
-    const net = await docker.createNetwork({ Name: name, Driver: 'bridge', Labels: withRunLabel(labels), CheckDuplicate: true });
+    // A bridge named with our prefix is covered by `dev up`'s DOCKER-USER rule from its first packet.
+    const net = await docker.createNetwork({
+      Name: name,
+      Driver: 'bridge',
+      Options: { [BRIDGE_NAME_OPTION]: bridgeName(cluster) },
+      Labels: withRunLabel(labels),
+      CheckDuplicate: true,
+    });
     return net.id;
   } catch (err) {
     // A concurrent attempt created it between our inspect and create.

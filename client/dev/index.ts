@@ -7,6 +7,8 @@ import { resolvePaths, type Paths } from '../../common/paths';
 import { hostPort, livePid, seconds, stopPidFile, tcpAccepts } from './process-util';
 import { DOCKERD_ROLE, dockerClient, dockerdPidFile, dockerHost, ensureDockerEngine, pingDocker } from './engine';
 import { ensureBaseImage, ensureImages } from './images';
+import { ensureForwardingFirewall, removeForwardingFirewall } from './forwarding-firewall';
+import { insertCommand, PREFIX_MATCH } from '../../common/render/forwarding-rules';
 import { ensureTemporalBinary, ensureTemporalServer, stopTemporalServer, temporalPidFile, TEMPORAL_ROLE } from './temporal';
 import { startWorker, stopWorker, workerPid } from './worker-process';
 import { temporalConfig } from '../../common/temporal-config';
@@ -47,6 +49,10 @@ export async function devUp(opts: DevUpOptions): Promise<DevStatus> {
   const paths = resolvePaths();
   ensureDirs(paths);
   const docker = await step(log, 'docker engine', () => ensureDockerEngine(paths, log));
+  const fw = await ensureForwardingFirewall(docker);
+  log(fw.applied
+    ? `✓ firewall: DOCKER-USER drops traffic forwarded into cluster networks (${fw.bridges.join(', ')})`
+    : `! firewall: traffic forwarded into cluster networks is not dropped (${fw.reason}); on the Docker host, as root: ${insertCommand(PREFIX_MATCH)}`);
   await step(log, 'base image', () => ensureBaseImage(docker, paths, log));
   await step(log, 'images', () => ensureImages(docker, log));
   if (!temporalConfig().external) await step(log, 'temporal cli', () => ensureTemporalBinary(paths, log));
@@ -68,6 +74,8 @@ export async function devDown(opts: { log: Log; engine?: boolean }): Promise<voi
     // Only a dockerd we started; dockerd stops containers first, so give it longer.
     const d = await stopPidFile(dockerdPidFile(paths), DOCKERD_ROLE, 60_000);
     log(d !== undefined ? `✓ stopped dockerd (pid ${d})` : '✓ dockerd was not started by dbaas; left running');
+    const fw = await removeForwardingFirewall();
+    log(fw.applied ? `✓ firewall: removed ${fw.deleted} DOCKER-USER rule(s) of dbaas` : `! firewall: left as it is: ${fw.reason}`);
   }
 }
 
