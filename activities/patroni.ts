@@ -8,6 +8,7 @@ import {
 import { PATRONI_CONFIG_PATH, DATA_DIR, DATA_ROOT, renderPatroniConfig } from '../common/render/patroni';
 import { PGBACKREST_CONFIG_DIR, PGBACKREST_CONFIG_PATH, REPO_PATH, renderPgbackrestConfig } from '../common/render/pgbackrest';
 import { readRetention } from './backup-settings';
+import { readBackupPassphrase } from './backup-passphrase';
 import { PROFILES, etcdMemberNames, type ClusterSettings, type ClusterSpec } from '../common/spec';
 import { containerIp, ensureContainerRunning, ensureVolume, isNotFound, removeIfMountsDiffer, stopAndRemoveContainer, type ContainerWanted } from './docker';
 import { dataProgress } from './data-progress';
@@ -126,8 +127,9 @@ async function postgresContainerWanted(docker: Docker, paths: Paths, i: Postgres
     files: [
       { dir: path.posix.dirname(PATRONI_CONFIG_PATH), name: path.posix.basename(PATRONI_CONFIG_PATH), content: config, mode: 0o600, uid: POSTGRES_UID, gid: POSTGRES_UID },
       {
-        dir: PGBACKREST_CONFIG_DIR, name: path.posix.basename(PGBACKREST_CONFIG_PATH), mode: 0o640, uid: POSTGRES_UID, gid: POSTGRES_UID,
-        content: renderPgbackrestConfig({ stanza: spec.name, retention: readRetention(paths, spec.name) }),
+        // 0600: it holds the repository's passphrase.
+        dir: PGBACKREST_CONFIG_DIR, name: path.posix.basename(PGBACKREST_CONFIG_PATH), mode: 0o600, uid: POSTGRES_UID, gid: POSTGRES_UID,
+        content: renderPgbackrestConfig({ stanza: spec.name, retention: readRetention(paths, spec.name), cipherPass: readBackupPassphrase(paths, spec.name) }),
       },
     ],
   };

@@ -12,6 +12,7 @@ import { deleteRetention, readRetention, writeRetention } from './backup-setting
 import { deleteRowCounts } from './backup-checks';
 import { ensureVolume, execIn, isNotFound, runningMembers } from './docker';
 import { readRepositoryInfo, repositoryExists } from './backup-repository';
+import { deleteBackupPassphrase, ensureBackupPassphrase } from './backup-passphrase';
 import { ErrorTypes, finalError } from './errors';
 import { heartbeat, pause } from './heartbeat';
 import { DEFAULT_STALL_MS, ProgressWatch, stallMessage } from './progress-watch';
@@ -56,8 +57,13 @@ export interface RunBackupInput {
 
 export function createPgbackrestActivities(docker: Docker, paths: Paths) {
   return {
-    /** The repository volume (its own volume, labelled with the cluster). Idempotent. */
+    /**
+     * The repository volume (its own volume, labelled with the cluster), encrypted: a new one
+     * gets its passphrase first, so no member ever mounts it without. An existing one is left as
+     * it is (one from before encryption stays unencrypted). Idempotent.
+     */
     async ensureBackupRepository(cluster: string): Promise<void> {
+      if (!(await repositoryExists(docker, cluster))) ensureBackupPassphrase(paths, cluster);
       await ensureVolume(docker, repositoryVolumeName(cluster), labels(cluster, 'backup', 'repository'));
     },
 
@@ -122,7 +128,7 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
     async backupStatus(cluster: string): Promise<StanzaSummary> {
       const members = await runningMembers(docker, cluster);
       if (members.length === 0) {
-        if (await repositoryExists(docker, cluster)) return readRepositoryInfo(docker, cluster);
+        if (await repositoryExists(docker, cluster)) return readRepositoryInfo(docker, paths, cluster);
         throw finalError(ErrorTypes.ClusterNotFound, `no cluster named ${cluster}`);
       }
       let last: unknown;
@@ -141,9 +147,11 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
       return writeRetention(paths, i.cluster, i.retention);
     },
 
+    /** With the repository gone (purged), its settings and its passphrase go too. */
     async deleteBackupSettings(cluster: string): Promise<void> {
       deleteRetention(paths, cluster);
       deleteRowCounts(paths, cluster);
+      deleteBackupPassphrase(paths, cluster);
     },
 
     /**

@@ -12,6 +12,7 @@ import { IMAGES, LABEL_CLUSTER, containerName, labels, repositoryVolumeName, vol
 import { DATA_DIR, DATA_ROOT } from '../common/render/patroni';
 import { ROLES_SQL_PATH, renderRestoreScript, renderRolesSql, type RestoreRequest } from '../common/render/restore';
 import { SOURCE_REPO_PATH, parseTargetTime, pgbackrestTargetTime, type RestoreFrom } from '../common/restore';
+import { putSourceConfig } from './backup-repository';
 import { demux, ensureVolume, isNotFound, tarOf, withRunLabel } from './docker';
 import { POSTGRES_UID } from './patroni';
 import { ErrorTypes, finalError } from './errors';
@@ -90,11 +91,12 @@ export function createRestoreActivities(docker: Docker, paths: Paths) {
         throw finalError(ErrorTypes.ResourceConflict, `container ${name} exists but does not belong to cluster ${i.cluster}`);
       }
       if (info.State.Status === 'created') {
-        // Created but never started (also by an attempt that died in between): the role SQL
-        // goes in before every start, so a retry never starts it without.
+        // Created but never started (also by an attempt that died in between): the role SQL and
+        // the source's config go in before every start, so a retry never starts it without.
         const sql = renderRolesSql(readClusterSecrets(paths, i.cluster));
         const dir = path.posix.dirname(ROLES_SQL_PATH);
         await ct.putArchive(await tarOf({ dir, name: path.posix.basename(ROLES_SQL_PATH), content: sql, mode: 0o600, uid: POSTGRES_UID, gid: POSTGRES_UID }), { path: dir });
+        await putSourceConfig(ct, paths, i.restoreFrom.source);
         try {
           await ct.start();
         } catch (err) {

@@ -32,6 +32,20 @@ export function clusterSecretsExist(paths: Paths, cluster: string): boolean {
   return fs.existsSync(secretFile(paths, cluster));
 }
 
+/** A new secret file, mode 0600, unless it exists: of two attempts racing, the first writer's content stands. */
+export function createSecretFileOnce(file: string, content: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, content, { mode: 0o600 });
+  try {
+    // link() fails if the name exists, where rename() would replace it.
+    fs.linkSync(tmp, file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
 export function createSecretsActivities(paths: Paths) {
   return {
     /** Generate the cluster's passwords once; an existing file is kept (retries, --keep-data). */
@@ -51,17 +65,7 @@ export function createSecretsActivities(paths: Paths) {
         fs.renameSync(tmp, file);
         return;
       }
-      const secrets = fresh;
-      const tmp = `${file}.${process.pid}.tmp`;
-      fs.writeFileSync(tmp, JSON.stringify(secrets, null, 2), { mode: 0o600 });
-      try {
-        // link() fails if another attempt won the race: the first writer's passwords stand.
-        fs.linkSync(tmp, file);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      } finally {
-        fs.rmSync(tmp, { force: true });
-      }
+      createSecretFileOnce(file, JSON.stringify(fresh, null, 2));
     },
 
     async clusterSecretsExist(cluster: string): Promise<boolean> {

@@ -43,6 +43,8 @@ export interface StanzaSummary {
   bytesDone?: number;
   archiveMin: string | null;
   archiveMax: string | null;
+  /** The repository's cipher: "aes-256-cbc", or "none" for one made before dbaas encrypted them. */
+  cipher: string;
   backups: BackupSummary[];
 }
 
@@ -59,6 +61,7 @@ interface RawBackup {
 
 interface RawStanza {
   name: string;
+  cipher?: string;
   status: { code: number; message: string; lock?: { backup?: { held: boolean; size?: number; 'size-cplt'?: number } } };
   archive?: { min: string | null; max: string | null }[];
   backup?: RawBackup[];
@@ -70,7 +73,7 @@ const iso = (epochS: number): string => new Date(epochS * 1000).toISOString();
 export function parseBackupInfo(json: string, stanza: string): StanzaSummary {
   const all = JSON.parse(json) as RawStanza[];
   const s = all.find((x) => x.name === stanza);
-  if (!s) return { stanza, status: 'missing stanza', statusCode: -1, backupRunning: false, archiveMin: null, archiveMax: null, backups: [] };
+  if (!s) return { stanza, status: 'missing stanza', statusCode: -1, backupRunning: false, archiveMin: null, archiveMax: null, cipher: 'none', backups: [] };
   const lock = s.status.lock?.backup;
   const progress = lock?.held && lock.size ? `${(((lock['size-cplt'] ?? 0) / lock.size) * 100).toFixed(1)}% complete` : undefined;
   return {
@@ -81,6 +84,7 @@ export function parseBackupInfo(json: string, stanza: string): StanzaSummary {
     ...(progress ? { progress, bytesDone: lock?.['size-cplt'] ?? 0 } : {}),
     archiveMin: s.archive?.[0]?.min ?? null,
     archiveMax: s.archive?.[0]?.max ?? null,
+    cipher: s.cipher ?? 'none',
     backups: (s.backup ?? []).map((b) => ({
       label: b.label,
       type: isBackupType(b.type) ? b.type : 'full',

@@ -106,14 +106,15 @@ export async function backupListCommand(cluster: string, o: { json: boolean }): 
   const state = await clusterState(docker, cluster);
   // A deleted cluster's kept repository is read without a member (a one-shot reader).
   const deleted = state.state === 'deleted' && state.backups;
-  const status = deleted ? await readRepositoryInfo(docker, cluster) : await (await repositoryOf(cluster)).backupStatus(cluster);
+  const status = deleted ? await readRepositoryInfo(docker, resolvePaths(), cluster) : await (await repositoryOf(cluster)).backupStatus(cluster);
   if (o.json) {
     console.log(JSON.stringify(status, null, 2));
     return;
   }
   if (deleted) console.log(`cluster ${cluster} was deleted; its backups are kept (\`dbaas restore ${cluster} --into NEW --latest\` restores them)`);
   console.log(`stanza ${status.stanza}: ${status.status}${status.backupRunning ? ` (a backup is running${status.progress ? `, ${status.progress}` : ''})` : ''}` +
-    (status.archiveMax ? `; WAL archived ${status.archiveMin} … ${status.archiveMax}` : ''));
+    (status.archiveMax ? `; WAL archived ${status.archiveMin} … ${status.archiveMax}` : '') +
+    (status.cipher === 'none' ? '; not encrypted' : `; encrypted (${status.cipher})`));
   if (status.backups.length === 0) return;
   const t = table(['label', 'type', 'started (UTC)', 'duration', 'data', 'repository', 'WAL start', 'WAL stop', 'based on']);
   for (const b of status.backups) {

@@ -233,7 +233,7 @@ async function listDeletedCommand(o: { json: boolean }): Promise<void> {
     };
     if (!d.backups) return view;
     try {
-      const usable = (await readRepositoryInfo(docker, d.name)).backups.filter((b) => !b.error);
+      const usable = (await readRepositoryInfo(docker, resolvePaths(), d.name)).backups.filter((b) => !b.error);
       const newest = usable[usable.length - 1];
       return {
         ...view, backups: usable.length, newestBackup: newest?.label ?? null, restorableUntil: newest?.stoppedAt ?? null,

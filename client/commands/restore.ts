@@ -40,7 +40,7 @@ export async function restoreCommand(source: string, o: RestoreOptions): Promise
   if (f.containers + f.networks > 0) throw new UsageError(`cluster ${o.into} already exists; restore into a new name`);
   if (f.volumes > 0) throw new UsageError(intoHasKeptVolumes(o.into));
   // A live source is read through a member, a deleted one's kept repository without one.
-  const status = from.state === 'deleted' ? await readRepositoryInfo(docker, source) : await createPgbackrestActivities(docker, resolvePaths()).backupStatus(source);
+  const status = from.state === 'deleted' ? await readRepositoryInfo(docker, resolvePaths(), source) : await createPgbackrestActivities(docker, resolvePaths()).backupStatus(source);
   const problem = restoreTargetProblem(target, status.backups, Date.now());
   if (problem) throw new UsageError(problem);
   const { client, connection } = await connectTemporal();

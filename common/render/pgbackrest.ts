@@ -7,6 +7,7 @@
  * leader's container, where pgBackRest sees the primary locally — no SSH or TLS server needed.
  */
 import { SOCKET_DIR, DATA_DIR } from './patroni';
+import { SOURCE_REPO_PATH } from '../restore';
 
 export const REPO_PATH = '/var/lib/pgbackrest';
 export const PGBACKREST_CONFIG_DIR = '/etc/pgbackrest';
@@ -30,6 +31,19 @@ export interface PgbackrestRenderInput {
   retention: Retention;
   /** Parallel processes for backup and restore (the machines have 2 cores). */
   processMax?: number;
+  /** The repository's passphrase; unset for a repository made before dbaas encrypted them. */
+  cipherPass?: string;
+}
+
+/** pgBackRest's only repository cipher: every file it writes to the repository is encrypted. */
+export const REPOSITORY_CIPHER = 'aes-256-cbc';
+
+/**
+ * repo1-cipher-pass is a secure option: pgBackRest refuses it on the command line, and an
+ * environment variable would show in `docker inspect`. It goes in a config file (mode 0600).
+ */
+function cipherLines(cipherPass: string | undefined): string[] {
+  return cipherPass === undefined ? [] : [`repo1-cipher-type=${REPOSITORY_CIPHER}`, `repo1-cipher-pass=${cipherPass}`];
 }
 
 export function renderPgbackrestConfig(i: PgbackrestRenderInput): string {
@@ -37,6 +51,7 @@ export function renderPgbackrestConfig(i: PgbackrestRenderInput): string {
     '# Rendered by dbaas. Do not edit: dbaas rewrites it.',
     '[global]',
     `repo1-path=${REPO_PATH}`,
+    ...cipherLines(i.cipherPass),
     `repo1-retention-full=${i.retention.full}`,
     ...(i.retention.diff !== undefined ? [`repo1-retention-diff=${i.retention.diff}`] : []),
     `log-path=${PGBACKREST_LOG_PATH}`,
@@ -55,6 +70,17 @@ export function renderPgbackrestConfig(i: PgbackrestRenderInput): string {
     '',
   ];
   return lines.join('\n');
+}
+
+/**
+ * Where a one-shot container that reads another cluster's repository (the restore helper, the
+ * reader of a deleted cluster's backups) finds its config, put in before it starts.
+ */
+export const SOURCE_CONFIG_PATH = '/tmp/dbaas-source-pgbackrest.conf';
+
+/** The config of a repository mounted read-only at SOURCE_REPO_PATH: its path and, if it is encrypted, its cipher. */
+export function renderSourceConfig(cipherPass: string | undefined): string {
+  return ['# Rendered by dbaas for one read of a repository.', '[global]', `repo1-path=${SOURCE_REPO_PATH}`, ...cipherLines(cipherPass), ''].join('\n');
 }
 
 /** archive_command for the stanza; runs on whichever member is primary. */

@@ -9,8 +9,8 @@
  * starts on the recovered, promoted data directory and takes it over as the new cluster's leader.
  */
 import { DEFAULT_DATABASE, REPLICATION_USER, REWIND_USER, SUPERUSER } from '../names';
-import { SOURCE_REPO_PATH } from '../restore';
 import { DATA_DIR, PG_BIN, type ClusterPasswords } from './patroni';
+import { SOURCE_CONFIG_PATH } from './pgbackrest';
 
 /** Where the role SQL is put in the helper container (mode 0600, postgres); the script deletes it. */
 export const ROLES_SQL_PATH = '/tmp/dbaas-roles.sql';
@@ -34,7 +34,8 @@ export interface RestoreRequest {
 export function renderRestoreScript(r: RestoreRequest): string {
   const target = r.targetTime === undefined ? [] : ['--type=time', `"--target=${r.targetTime}"`, '--target-action=promote'];
   const restore = [
-    'pgbackrest', `--stanza=${r.sourceStanza}`, `--repo1-path=${SOURCE_REPO_PATH}`, `--pg1-path=${DATA_DIR}`,
+    // The config names the source's repository and, if it is encrypted, its passphrase.
+    'pgbackrest', `--stanza=${r.sourceStanza}`, `--config=${SOURCE_CONFIG_PATH}`, `--pg1-path=${DATA_DIR}`,
     '--process-max=2', '--delta', '--log-level-console=warn', ...target, 'restore',
   ].join(' ');
   const options = `-c archive_mode=off -c hot_standby=off -c listen_addresses='' -c unix_socket_directories=${HELPER_SOCKET_DIR}`;
@@ -52,6 +53,8 @@ export function renderRestoreScript(r: RestoreRequest): string {
     `psql -h ${HELPER_SOCKET_DIR} -d ${DEFAULT_DATABASE} -X -q -v ON_ERROR_STOP=1 -f ${ROLES_SQL_PATH} || exit 5`,
     `rm -f ${ROLES_SQL_PATH}`,
     `${PG_BIN}/pg_ctl -D ${DATA_DIR} -m fast -w -t 600 stop >/dev/null`,
+    // Recovery's restore_command read WAL with it until now; the stopped helper must not keep it.
+    `rm -f ${SOURCE_CONFIG_PATH}`,
     // Patroni caches the DCS config in the data directory and would take the source's (its
     // profile, its stanza's archive_command) into the new cluster's DCS: the new cluster's
     // bootstrap config must win.

@@ -12,6 +12,11 @@ import type { StanzaSummary } from '../../common/backup';
 import { scheduleIds, type BackupScheduleView } from '../../common/schedules';
 import { describeSchedule } from '../../activities/schedules';
 import { clusterNames } from '../../client/cluster-info';
+import { readBackupPassphrase } from '../../activities/backup-passphrase';
+import { execIn } from '../../activities/docker';
+import { containerName } from '../../common/names';
+import { PGBACKREST_CONFIG_PATH } from '../../common/render/pgbackrest';
+import { isEncrypted, repositoryFileHeads } from '../helpers/repository-files';
 import { childEnv, queryCluster, runCli, startIntegration, testClusterName, type IntegrationEnv } from '../helpers/integration';
 
 let env: TestWorkflowEnvironment;
@@ -66,6 +71,28 @@ test('full, then diff and incr after more writes: three backups, each built on t
   assert.ok(i.repositoryBytes < f.repositoryBytes, 'an incremental backup stores less than the full one');
   const table = await runCli(['backup', 'list', B], e);
   assert.match(table.stdout, new RegExp(i.label));
+});
+
+test('the repository is encrypted: no file in its volume is plain data (backups, WAL, manifests, info files), pgBackRest reports aes-256-cbc, the passphrase is on no command line', async () => {
+  const e = childEnv(env, paths);
+  const s = await list();
+  assert.equal(s.cipher, 'aes-256-cbc');
+  assert.match((await runCli(['backup', 'list', B], e)).stdout, /; encrypted \(aes-256-cbc\)/);
+  const files = await repositoryFileHeads(docker, B);
+  const full = s.backups.find((b) => b.type === 'full')?.label;
+  const pages = files.filter((f) => f.path.startsWith(`backup/${B}/${full}/pg_data/base/`));
+  assert.ok(pages.length > 100, `the full backup's relation files are in the repository (${pages.length})`);
+  assert.ok(files.some((f) => f.path.startsWith(`archive/${B}/`) && /\/[0-9A-F]{24}-/.test(f.path)), 'archived WAL is in the repository');
+  // Plain, they would start with an lz4 frame (04 22 4d 18) or, uncompressed, a page header.
+  const plain = files.filter((f) => !isEncrypted(f));
+  assert.deepEqual(plain.map((f) => `${f.path}: ${f.head.toString('hex')}`), [], 'every file starts with "Salted__"');
+
+  const passphrase = readBackupPassphrase(paths, B);
+  assert.ok(passphrase && passphrase.length >= 64);
+  const mode = await execIn(docker, containerName(B, 'pg-0'), ['stat', '-c', '%a %U', PGBACKREST_CONFIG_PATH]);
+  assert.equal(mode.output.trim(), '600 postgres', 'pgbackrest.conf holds the passphrase: only postgres reads it');
+  const inspect = JSON.stringify(await docker.getContainer(containerName(B, 'pg-0')).inspect());
+  assert.ok(!inspect.includes(passphrase), 'the passphrase is in no environment variable, command or label of a member');
 });
 
 test('restore from the newest of full, diff and incr: the row count matches', async () => {

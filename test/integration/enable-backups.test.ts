@@ -81,6 +81,7 @@ test('backup enable: every member re-created with the repository, the leader aft
   const list = JSON.parse((await runCli(['backup', 'list', E, '--json'], e)).stdout) as StanzaSummary;
   assert.equal(list.backups.length, 1);
   assert.notEqual(list.archiveMax, null);
+  assert.equal(list.cipher, 'aes-256-cbc', 'a repository added later is encrypted too');
 });
 
 test('backup enable again moves nothing', async () => {

@@ -13,6 +13,12 @@ import type { StanzaSummary } from '../../common/backup';
 import { clusterNames } from '../../client/cluster-info';
 import { clusterFootprint } from '../../activities/cluster';
 import { LABEL_CLUSTER, repositoryVolumeName } from '../../common/names';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { readBackupPassphrase } from '../../activities/backup-passphrase';
+import { clusterSecretsExist } from '../../activities/secrets';
+import { historyText } from '../helpers/history';
+import { isEncrypted, repositoryFileHeads } from '../helpers/repository-files';
 import { childEnv, queryCluster, runCli, startIntegration, testClusterName, type IntegrationEnv } from '../helpers/integration';
 
 let env: TestWorkflowEnvironment;
@@ -24,6 +30,8 @@ const R = testClusterName('pitr');
 const L = testClusterName('latest');
 const D = testClusterName('undelete');
 let T = '';
+/** Each cluster's backup passphrase, read while it exists (the source's goes with its purge). */
+const passphrases = new Map<string, string>();
 
 before(async () => {
   it = await startIntegration(docker);
@@ -57,10 +65,14 @@ test('restore to time T: exactly rows A; the source keeps rows B and the delete'
   assert.equal(source.length, 149);
   assert.ok(!source.includes(1) && source.includes(150), 'the source is untouched');
 
-  // The new cluster archives into its own stanza and has a first backup of its own.
+  // The new cluster archives into its own stanza and has a first backup of its own, encrypted
+  // with its own passphrase (the source's read the source's repository only).
   const list = JSON.parse((await runCli(['backup', 'list', R, '--json'], e)).stdout) as StanzaSummary;
   assert.equal(list.stanza, R);
   assert.equal(list.backups.length, 1);
+  assert.equal(list.cipher, 'aes-256-cbc');
+  for (const c of [S, R]) passphrases.set(c, readBackupPassphrase(paths, c) ?? '');
+  assert.ok(passphrases.get(R) && passphrases.get(S) && passphrases.get(R) !== passphrases.get(S), 'each cluster has a passphrase of its own');
   const sourceList = JSON.parse((await runCli(['backup', 'list', S, '--json'], e)).stdout) as StanzaSummary;
   assert.equal(sourceList.backups.length, 1, 'nothing was written into the source\'s repository');
   // Replicas and HAProxy as CreateCluster makes them: a read through ro comes from a replica.
@@ -111,6 +123,12 @@ test('the restored clusters do not keep the source\'s repository mounted: deleti
   const del = await runCli(['cluster', 'delete', S, '--yes'], childEnv(env, paths));
   assert.equal(del.code, 0, del.stderr + del.stdout);
   assert.deepEqual(await clusterFootprint(docker, S), { containers: 0, networks: 0, volumes: 1 }, 'only the repository is kept');
+  // The passwords go; the passphrase stays with the repository, which nothing reads without it.
+  assert.equal(clusterSecretsExist(paths, S), false);
+  assert.equal(readBackupPassphrase(paths, S), passphrases.get(S));
+  assert.equal(fs.statSync(path.join(paths.secrets, `${S}.backup.json`)).mode & 0o777, 0o600);
+  const files = await repositoryFileHeads(docker, S);
+  assert.ok(files.length > 0 && files.every(isEncrypted), 'the kept repository is encrypted');
   assert.equal((await ids(R)).length, 100);
   assert.equal((await ids(L)).length, 149);
 });
@@ -120,6 +138,7 @@ test('a deleted cluster: not listed, its kept backups listed, restored with ever
   assert.ok(!(await clusterNames(docker)).includes(S), 'not listed as a cluster');
   const kept = JSON.parse((await runCli(['backup', 'list', S, '--json'], e)).stdout) as StanzaSummary;
   assert.ok(kept.backups.length >= 1, 'its backups are listed');
+  assert.equal(kept.cipher, 'aes-256-cbc', 'the one-shot reader got the kept passphrase');
 
   const r = await runCli(['restore', S, '--into', D, '--latest', '--replicas', '0', '--profile', 'fast'], e);
   assert.equal(r.code, 0, r.stderr + r.stdout);
@@ -132,6 +151,22 @@ test('a deleted cluster: not listed, its kept backups listed, restored with ever
   const purge = await runCli(['backup', 'purge', S, '--yes'], e);
   assert.equal(purge.code, 0, purge.stderr + purge.stdout);
   assert.deepEqual(await clusterFootprint(docker, S), { containers: 0, networks: 0, volumes: 0 });
+  assert.equal(readBackupPassphrase(paths, S), undefined, 'the passphrase went with the repository');
   const deleted = JSON.parse((await runCli(['cluster', 'list', '--deleted', '--json'], e)).stdout) as { name: string }[];
   assert.ok(!deleted.some((d) => d.name === S), 'purged: no longer a deleted cluster with kept backups');
+});
+
+test('no backup passphrase occurs in any workflow history, query result or description of the source and the restores', async () => {
+  for (const c of [L, D]) passphrases.set(c, readBackupPassphrase(paths, c) ?? '');
+  assert.ok([...passphrases.values()].every((p) => p.length >= 64), 'S, R, L and D each had one');
+  let read = 0;
+  for (const cluster of [S, R, L, D]) {
+    for await (const wf of env.client.workflow.list({ query: `ClusterName = "${cluster}"` })) {
+      const handle = env.client.workflow.getHandle(wf.workflowId, wf.runId);
+      const text = (await historyText(handle)) + JSON.stringify(await handle.describe(), (_k, v) => (typeof v === 'bigint' ? String(v) : v));
+      read++;
+      for (const [owner, p] of passphrases) assert.ok(!text.includes(p), `${owner}'s passphrase found in ${wf.workflowId}`);
+    }
+  }
+  assert.ok(read >= 8, `creates, restores, backups, delete and purge were read (${read})`);
 });

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { newBackups, parseBackupInfo, retentionProblem } from '../../common/backup';
-import { archiveCommand, renderPgbackrestConfig } from '../../common/render/pgbackrest';
+import { archiveCommand, renderPgbackrestConfig, renderSourceConfig } from '../../common/render/pgbackrest';
 import { archiveParameters } from '../../common/render/patroni';
 
 // Captured from pgBackRest 2.45 after one full backup (values shortened where irrelevant).
@@ -31,6 +31,19 @@ test('pgbackrest.conf: repository on the shared volume, retention, the stanza on
   assert.doesNotMatch(renderPgbackrestConfig({ stanza: 'x', retention: { full: 2 } }), /retention-diff/);
 });
 
+test('pgbackrest.conf: an encrypted repository gets aes-256-cbc and its passphrase; one from before encryption neither', () => {
+  const conf = renderPgbackrestConfig({ stanza: 'orders', retention: { full: 2 }, cipherPass: 'p4ss' });
+  assert.match(conf, /^\[global\]\nrepo1-path=\/var\/lib\/pgbackrest\nrepo1-cipher-type=aes-256-cbc\nrepo1-cipher-pass=p4ss$/m, 'repository options in [global]');
+  assert.doesNotMatch(renderPgbackrestConfig({ stanza: 'orders', retention: { full: 2 } }), /cipher/);
+});
+
+test('the config a one-shot reader of a mounted repository gets: its path, and the cipher only when it has a passphrase', () => {
+  assert.equal(renderSourceConfig('p4ss').split('\n').slice(1).join('\n'),
+    '[global]\nrepo1-path=/var/lib/pgbackrest-source\nrepo1-cipher-type=aes-256-cbc\nrepo1-cipher-pass=p4ss\n');
+  assert.doesNotMatch(renderSourceConfig(undefined), /cipher/);
+  assert.match(renderSourceConfig(undefined), /^repo1-path=\/var\/lib\/pgbackrest-source$/m);
+});
+
 test('archiving pushes into the cluster\'s own stanza', () => {
   assert.equal(archiveCommand('orders'), 'pgbackrest --stanza=orders archive-push %p');
   assert.deepEqual(archiveParameters('orders'), { archive_mode: 'on', archive_command: 'pgbackrest --stanza=orders archive-push %p', archive_timeout: '60s' });
@@ -41,6 +54,8 @@ test('info summary: label, type, times, sizes, WAL range; new backups by label',
   assert.equal(s.status, 'ok');
   assert.equal(s.backupRunning, false);
   assert.equal(s.archiveMax, '00000001000000000000000A');
+  assert.equal(s.cipher, 'none');
+  assert.equal(parseBackupInfo(INFO.replace(/"cipher":"none"/g, '"cipher":"aes-256-cbc"'), 'demo').cipher, 'aes-256-cbc');
   assert.deepEqual(s.backups[0], {
     label: '20261123-113627F', type: 'full', startedAt: '2026-11-23T11:36:27.000Z', stoppedAt: '2026-11-23T11:36:33.000Z', durationS: 6,
     databaseBytes: 23176621, repositoryBytes: 3076939, walStart: '00000001000000000000000A', walStop: '00000001000000000000000A',

@@ -33,12 +33,14 @@ test('a target must lie after the end of the earliest backup and not in the futu
 test('restore helper script: pgBackRest restore from the source stanza in the read-only mount, then recovery with archiving off', () => {
   const script = renderRestoreScript({ sourceStanza: 'orders', targetTime: '2026-11-23 10:30:00.000+00' });
   assert.match(script, /^set -eu$/m);
-  assert.match(script, /pgbackrest --stanza=orders --repo1-path=\/var\/lib\/pgbackrest-source --pg1-path=\/var\/lib\/dbaas\/pgdata .*--delta .*--type=time "--target=2026-11-23 10:30:00.000\+00" --target-action=promote restore/);
+  // The source's repository path and passphrase are in the config file: never on a command line.
+  assert.match(script, /pgbackrest --stanza=orders --config=\/tmp\/dbaas-source-pgbackrest.conf --pg1-path=\/var\/lib\/dbaas\/pgdata .*--delta .*--type=time "--target=2026-11-23 10:30:00.000\+00" --target-action=promote restore/);
   // Never pushes WAL anywhere while it recovers; pg_ctl -w returns only once promoted (no hot standby).
   assert.match(script, /pg_ctl -D \/var\/lib\/dbaas\/pgdata -w .*-c archive_mode=off -c hot_standby=off -c listen_addresses=''.* start/);
   assert.match(script, /until psql .*-c 'select 1'/);
   assert.ok(script.indexOf('-f /tmp/dbaas-roles.sql') < script.indexOf('rm -f /tmp/dbaas-roles.sql'));
   assert.match(script, /-m fast -w -t 600 stop/);
+  assert.ok(script.indexOf('-t 600 stop') < script.indexOf('rm -f /tmp/dbaas-source-pgbackrest.conf'), 'recovery reads WAL with it until PostgreSQL stops');
   assert.match(script, /rm -f \/var\/lib\/dbaas\/pgdata\/patroni.dynamic.json/, "the source's cached DCS config must not seed the new cluster's");
   assert.doesNotMatch(renderRestoreScript({ sourceStanza: 'orders' }), /--type=time/);
 });

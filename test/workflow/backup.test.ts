@@ -21,7 +21,7 @@ const made: BackupSummary = {
   databaseBytes: 1000, repositoryBytes: 100, walStart: 'A', walStop: 'A', lsnStart: '0/1', lsnStop: '0/2', prior: null, error: false,
 };
 const status = (backups: BackupSummary[], statusCode = 0): StanzaSummary => ({
-  stanza: 'orders', status: statusCode === 0 ? 'ok' : 'missing stanza path', statusCode, backupRunning: false, archiveMin: null, archiveMax: null, backups,
+  stanza: 'orders', status: statusCode === 0 ? 'ok' : 'missing stanza path', statusCode, backupRunning: false, archiveMin: null, archiveMax: null, cipher: 'aes-256-cbc', backups,
 });
 const fakes = (o: { backups?: BackupSummary[]; statusCode?: number; repository?: boolean; recorded?: Record<string, number> | null; restored?: Record<string, number> } = {}): Record<string, ExtraActivity> => ({
   clusterHasRepository: async () => o.repository ?? true,
