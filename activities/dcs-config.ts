@@ -18,10 +18,11 @@
  */
 import type Docker from 'dockerode';
 import type { Paths } from '../common/paths';
-import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE, PATRONI_NAMESPACE, containerName } from '../common/names';
+import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE, containerName, dcsPrefix } from '../common/names';
 import { profileOfDcs, syncModeOfDcs, type DcsConfig, type ProfileName, type SyncMode } from '../common/spec';
 import { containerIp, runningMembers } from './docker';
-import { b64, etcdPost } from './etcd-gateway';
+import { clusterAccess, type ClusterAccess } from './cluster-access';
+import { b64, etcdPost, type EtcdUser } from './etcd-gateway';
 import { pollUntil } from './heartbeat';
 import { getCluster, getPatroni } from './patroni-api';
 import { memberApi } from './patroni';
@@ -46,11 +47,14 @@ export async function getDcsConfig(api: string): Promise<DcsConfig> {
   return (await readJson(`${api}/config`)) as DcsConfig;
 }
 
-/** PATCH /config: Patroni merges the body into the DCS config (null deletes a key) and returns the result. */
-export async function patchDcsConfigAt(api: string, patch: object): Promise<DcsConfig> {
+/**
+ * PATCH /config: Patroni merges the body into the DCS config (null deletes a key) and returns the
+ * result. `access` carries the REST API credentials (an unsafe method).
+ */
+export async function patchDcsConfigAt(api: string, access: ClusterAccess, patch: object): Promise<DcsConfig> {
   return (await readJson(`${api}/config`, {
     method: 'PATCH',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...access.patroniHeaders },
     body: JSON.stringify(patch),
   })) as DcsConfig;
 }
@@ -99,11 +103,11 @@ async function etcdEndpoints(docker: Docker, cluster: string): Promise<string[]>
   return ips.filter((ip): ip is string => Boolean(ip));
 }
 
-async function etcdCall(endpoints: string[], path: string, body: object): Promise<Record<string, unknown>> {
+async function etcdCall(endpoints: string[], path: string, body: object, user: EtcdUser | undefined): Promise<Record<string, unknown>> {
   let last: unknown = new Error('no etcd member is running');
   for (const e of endpoints) {
     try {
-      return await etcdPost(e, path, body);
+      return await etcdPost(e, path, body, user);
     } catch (err) {
       last = err;
     }
@@ -112,17 +116,17 @@ async function etcdCall(endpoints: string[], path: string, body: object): Promis
 }
 
 /** The TTL its lease was granted with, for each member key (undefined: no key or no lease). */
-export async function memberLeaseTtls(docker: Docker, cluster: string, members: string[]): Promise<Map<string, number | undefined>> {
+export async function memberLeaseTtls(docker: Docker, cluster: string, members: string[], user: EtcdUser | undefined): Promise<Map<string, number | undefined>> {
   const endpoints = await etcdEndpoints(docker, cluster);
   const out = new Map<string, number | undefined>();
   for (const m of members) {
-    const r = await etcdCall(endpoints, '/v3/kv/range', { key: b64(`${PATRONI_NAMESPACE}${cluster}/members/${m}`) });
+    const r = await etcdCall(endpoints, '/v3/kv/range', { key: b64(`${dcsPrefix(cluster)}members/${m}`) }, user);
     const lease = (r.kvs as { lease?: string }[] | undefined)?.[0]?.lease;
     if (!lease || lease === '0') {
       out.set(m, undefined);
       continue;
     }
-    const t = await etcdCall(endpoints, '/v3/lease/timetolive', { ID: lease });
+    const t = await etcdCall(endpoints, '/v3/lease/timetolive', { ID: lease }, user);
     out.set(m, t.grantedTTL === undefined ? undefined : Number(t.grantedTTL));
   }
   return out;
@@ -155,7 +159,7 @@ export interface SyncApplied {
   syncStandby: string | null;
 }
 
-export function createDcsConfigActivities(docker: Docker, _paths: Paths) {
+export function createDcsConfigActivities(docker: Docker, paths: Paths) {
   return {
     /** The DCS config through the first answering member. Fails when none answers. */
     async readClusterConfig(i: { cluster: string }): Promise<{ config: DcsConfig; member: string }> {
@@ -171,13 +175,14 @@ export function createDcsConfigActivities(docker: Docker, _paths: Paths) {
     async patchDcsConfig(i: { cluster: string; leader: string | null; patch: DcsPatch }): Promise<PatchResult> {
       const members = [...(i.leader ? [i.leader] : []), ...(await runningMembers(docker, i.cluster))];
       let last: unknown = new Error(`no member of ${i.cluster} is running`);
+      const access = clusterAccess(paths, i.cluster);
       for (const m of [...new Set(members)]) {
         const api = await memberApi(docker, i.cluster, m);
         if (!api) continue;
         try {
           // Fresh DCS copy first (a PATCH refreshes it), so `before` is not a stale cache.
-          const before = await patchDcsConfigAt(api, WAKE_PATCH);
-          const after = await patchDcsConfigAt(api, i.patch);
+          const before = await patchDcsConfigAt(api, access, WAKE_PATCH);
+          const after = await patchDcsConfigAt(api, access, i.patch);
           if (!configHas(after, i.patch)) throw new Error(`Patroni on ${m} returned a config without the patch: ${JSON.stringify(after)}`);
           return { member: m, before, after };
         } catch (err) {
@@ -196,13 +201,14 @@ export function createDcsConfigActivities(docker: Docker, _paths: Paths) {
      */
     async waitForDcsConfigApplied(i: { cluster: string; want: DcsPatch; timeoutMs?: number }): Promise<ConfigApplied> {
       const wake = new Map<string, number>();
+      const access = clusterAccess(paths, i.cluster);
       return pollUntil<ConfigApplied>(
         'every member to apply the config',
         async () => {
           const cs = await docker.listContainers({ all: true, filters: { label: [`${LABEL_CLUSTER}=${i.cluster}`, `${LABEL_ROLE}=postgres`] } });
           const running = cs.filter((c) => c.State === 'running').map((c) => c.Labels[LABEL_MEMBER]).sort();
           const notRunning = cs.filter((c) => c.State !== 'running').map((c) => c.Labels[LABEL_MEMBER]).sort();
-          const leases = i.want.ttl === undefined ? undefined : await memberLeaseTtls(docker, i.cluster, running);
+          const leases = i.want.ttl === undefined ? undefined : await memberLeaseTtls(docker, i.cluster, running, access.etcdUser);
           const pending: string[] = [];
           for (const m of running) {
             const api = await memberApi(docker, i.cluster, m);
@@ -216,7 +222,7 @@ export function createDcsConfigActivities(docker: Docker, _paths: Paths) {
             pending.push(leases ? `${m} (lease ttl ${leases.get(m) ?? 'none'})` : `${m} (config ${view ? 'old' : 'unreadable'})`);
             if (Date.now() - (wake.get(m) ?? 0) > 2000) {
               wake.set(m, Date.now());
-              await patchDcsConfigAt(api, WAKE_PATCH).catch(() => undefined);
+              await patchDcsConfigAt(api, access, WAKE_PATCH).catch(() => undefined);
             }
           }
           return pending.length === 0 ? { done: { applied: running, notRunning } } : { status: `waiting for ${pending.join(', ')}` };
@@ -231,6 +237,7 @@ export function createDcsConfigActivities(docker: Docker, _paths: Paths) {
      */
     async waitForSyncApplied(i: { cluster: string; mode: SyncMode; timeoutMs?: number }): Promise<SyncApplied> {
       let lastWake = 0;
+      const access = clusterAccess(paths, i.cluster);
       return pollUntil<SyncApplied>(
         `sync mode ${i.mode} in effect`,
         async () => {
@@ -248,7 +255,7 @@ export function createDcsConfigActivities(docker: Docker, _paths: Paths) {
           if (!leaderApi) return { status: `leader ${leader.name} not reachable` };
           if (Date.now() - lastWake > 2000) {
             lastWake = Date.now();
-            await patchDcsConfigAt(leaderApi, WAKE_PATCH).catch(() => undefined);
+            await patchDcsConfigAt(leaderApi, access, WAKE_PATCH).catch(() => undefined);
           }
           const rows = (await getPatroni(leaderApi)).replication;
           const syncRows = rows.filter((r) => r.sync_state === 'sync').map((r) => r.application_name);

@@ -1,4 +1,9 @@
-/** etcd's v3 JSON gateway (etcd 3.4 serves it on the client port): keys, values and leases travel base64-encoded. */
+/**
+ * etcd's v3 JSON gateway (etcd 3.4 serves it on the client port): keys, values and leases travel
+ * base64-encoded. With authentication enabled every call carries a token from
+ * /v3/auth/authenticate; tokens are kept per member and user (each login costs etcd a bcrypt,
+ * and the switchover polls every 50 ms), and fetched again when etcd says one expired.
+ */
 import { ETCD_CLIENT_PORT } from '../common/names';
 
 export const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
@@ -9,11 +14,68 @@ export function prefixRangeEnd(prefix: string): string {
   return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
 }
 
-/** One gateway call (e.g. /v3/kv/range, /v3/lease/timetolive) to the etcd member at this address. */
-export async function etcdPost(ip: string, path: string, body: object): Promise<Record<string, unknown>> {
+export interface EtcdUser {
+  name: string;
+  password: string;
+}
+
+/** The gateway's answer to a refused call: gRPC code and message (never an echo of the request). */
+export class EtcdError extends Error {
+  constructor(readonly httpStatus: number, readonly code: number | undefined, readonly etcdMessage: string, where: string) {
+    super(`etcd ${where}: HTTP ${httpStatus} ${etcdMessage}`);
+  }
+
+  /** The call lacked a valid token: none sent to an etcd with authentication, or an expired one. */
+  get needsToken(): boolean {
+    return /user name is empty|invalid auth token/.test(this.etcdMessage);
+  }
+
+  /** etcd runs without authentication (the answer to a login then). */
+  get authNotEnabled(): boolean {
+    return /authentication is not enabled/.test(this.etcdMessage);
+  }
+}
+
+/** Per member and user: a token, or null where etcd has no authentication. */
+const tokens = new Map<string, string | null>();
+
+async function post(ip: string, path: string, body: object, token?: string | null): Promise<Record<string, unknown>> {
   const res = await fetch(`http://${ip}:${ETCD_CLIENT_PORT}${path}`, {
-    method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(3000),
+    method: 'POST',
+    headers: token ? { authorization: token } : {},
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(3000),
   });
-  if (!res.ok) throw new Error(`etcd ${ip} ${path}: HTTP ${res.status}`);
-  return (await res.json()) as Record<string, unknown>;
+  const answer = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+  if (!res.ok) throw new EtcdError(res.status, answer.code as number | undefined, String(answer.message ?? answer.error ?? ''), `${ip} ${path}`);
+  return answer;
+}
+
+/** A token for the user, or null when this etcd has no authentication. Fails on a wrong password. */
+export async function etcdLogin(ip: string, user: EtcdUser): Promise<string | null> {
+  try {
+    const r = await post(ip, '/v3/auth/authenticate', { name: user.name, password: user.password });
+    return String(r.token);
+  } catch (err) {
+    if (err instanceof EtcdError && err.authNotEnabled) return null;
+    throw err;
+  }
+}
+
+/**
+ * One gateway call (e.g. /v3/kv/range, /v3/lease/timetolive) to the etcd member at this address,
+ * as `user` when given (etcd without authentication takes it too).
+ */
+export async function etcdPost(ip: string, path: string, body: object, user?: EtcdUser): Promise<Record<string, unknown>> {
+  if (!user) return post(ip, path, body);
+  const key = `${ip}\0${user.name}`;
+  if (!tokens.has(key)) tokens.set(key, await etcdLogin(ip, user));
+  try {
+    return await post(ip, path, body, tokens.get(key));
+  } catch (err) {
+    if (!(err instanceof EtcdError && err.needsToken)) throw err;
+    // Expired token, or authentication enabled since the last login.
+    tokens.set(key, await etcdLogin(ip, user));
+    return post(ip, path, body, tokens.get(key));
+  }
 }

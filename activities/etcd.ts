@@ -1,8 +1,11 @@
-/** etcd members of a cluster: one container + volume each, health via GET /health. */
+/** etcd members of a cluster: one container + volume each, health via GET /health, users and authentication. */
 import type Docker from 'dockerode';
-import { ETCD_CLIENT_PORT, IMAGES, PATRONI_NAMESPACE, containerName, labels, networkName, volumeName } from '../common/names';
+import type { Paths } from '../common/paths';
+import { ETCD_CLIENT_PORT, ETCD_PATRONI_USER, IMAGES, containerName, dcsPrefix, labels, networkName, volumeName } from '../common/names';
 import { ETCD_DATA_ROOT, renderEtcdArgs } from '../common/render/etcd';
-import { containerExists, containerIp, ensureContainerRunning, ensureVolume, execIn } from './docker';
+import { clusterAccess, etcdAuthUsers } from './cluster-access';
+import { containerExists, containerIp, ensureContainerRunning, ensureVolume } from './docker';
+import { EtcdError, b64, etcdLogin, etcdPost, prefixRangeEnd } from './etcd-gateway';
 import { ErrorTypes, finalError } from './errors';
 import { pollUntil } from './heartbeat';
 
@@ -12,8 +15,52 @@ export interface EtcdMemberInput {
   members: string[];
 }
 
-export function createEtcdActivities(docker: Docker) {
+/** The address of the first running etcd member. */
+async function anyEtcdIp(docker: Docker, cluster: string, members: string[]): Promise<string> {
+  for (const m of members) {
+    const ip = await containerIp(docker, cluster, containerName(cluster, m));
+    if (ip) return ip;
+  }
+  throw new Error(`no etcd member of ${cluster} is running`);
+}
+
+/** A create call whose object a first attempt (or kept data) already made counts as done. */
+async function ensureCreated(call: Promise<unknown>): Promise<void> {
+  try {
+    await call;
+  } catch (err) {
+    if (!(err instanceof EtcdError && /already exists/.test(err.etcdMessage))) throw err;
+  }
+}
+
+export function createEtcdActivities(docker: Docker, paths: Paths) {
   return {
+    /**
+     * Turn on etcd's authentication: a root user, and the user Patroni (and the worker) log in
+     * as, whose role may read and write the cluster's key prefix and nothing else. Passwords
+     * travel only in request bodies to the member, never on a command line. Idempotent: every
+     * object is created unless there, and an etcd that already runs with authentication (a
+     * retry, or data kept by `delete --keep-data`) is changed as root.
+     */
+    async enableEtcdAuth(i: { cluster: string; members: string[] }): Promise<{ alreadyEnabled: boolean }> {
+      const { root, patroni } = etcdAuthUsers(paths, i.cluster);
+      const ip = await anyEtcdIp(docker, i.cluster, i.members);
+      const alreadyEnabled = (await etcdLogin(ip, root)) !== null;
+      const asRoot = (path: string, body: object): Promise<unknown> => etcdPost(ip, path, body, root);
+      const prefix = dcsPrefix(i.cluster);
+      await ensureCreated(asRoot('/v3/auth/user/add', { name: root.name, password: root.password }));
+      await asRoot('/v3/auth/user/grant', { user: root.name, role: 'root' });
+      await ensureCreated(asRoot('/v3/auth/role/add', { name: ETCD_PATRONI_USER }));
+      await asRoot('/v3/auth/role/grant', {
+        name: ETCD_PATRONI_USER,
+        perm: { permType: 'READWRITE', key: b64(prefix), range_end: b64(prefixRangeEnd(prefix)) },
+      });
+      await ensureCreated(asRoot('/v3/auth/user/add', { name: patroni.name, password: patroni.password }));
+      await asRoot('/v3/auth/user/grant', { user: patroni.name, role: ETCD_PATRONI_USER });
+      if (!alreadyEnabled) await asRoot('/v3/auth/enable', {});
+      return { alreadyEnabled };
+    },
+
     /**
      * Delete a removed member's key from the DCS instead of waiting up to ttl for it to expire.
      * Only for a member whose container no longer exists: a live member's key is never touched.
@@ -22,12 +69,20 @@ export function createEtcdActivities(docker: Docker) {
       if (await containerExists(docker, containerName(i.cluster, i.member))) {
         throw finalError(ErrorTypes.MemberRefused, `${i.member} still has a container; not deleting its key`);
       }
-      const key = `${PATRONI_NAMESPACE}${i.cluster}/members/${i.member}`;
+      const key = `${dcsPrefix(i.cluster)}members/${i.member}`;
+      const { etcdUser } = clusterAccess(paths, i.cluster);
+      let last: unknown = new Error('no etcd member is running');
       for (const e of i.etcdMembers) {
-        const r = await execIn(docker, containerName(i.cluster, e), ['etcdctl', '--endpoints=http://127.0.0.1:2379', 'del', key]);
-        if (r.exitCode === 0) return { deleted: r.output.trim() === '1' };
+        const ip = await containerIp(docker, i.cluster, containerName(i.cluster, e));
+        if (!ip) continue;
+        try {
+          const r = await etcdPost(ip, '/v3/kv/deleterange', { key: b64(key) }, etcdUser);
+          return { deleted: String(r.deleted ?? '0') === '1' };
+        } catch (err) {
+          last = err;
+        }
       }
-      throw new Error(`no etcd member could delete ${key}`);
+      throw new Error(`no etcd member could delete ${key} (${last instanceof Error ? last.message : String(last)})`);
     },
 
     async startEtcdMember(i: EtcdMemberInput): Promise<void> {

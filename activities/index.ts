@@ -37,7 +37,7 @@ export function createActivities({ docker, paths }: ActivityDeps) {
     async createClusterNetwork(cluster: string): Promise<void> {
       await ensureNetwork(docker, cluster, labels(cluster, 'network'));
     },
-    ...createEtcdActivities(docker),
+    ...createEtcdActivities(docker, paths),
     ...createPatroniActivities(docker, paths),
     ...createHaproxyActivities(docker, paths),
     ...createSqlActivities(docker, paths),

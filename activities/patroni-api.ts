@@ -91,10 +91,10 @@ export async function getPatroni(apiBase: string): Promise<PatroniNodeStatus> {
  * not re-send a value read from /config: that is the member's cached copy, and writing it back
  * could undo a concurrent set-profile.
  */
-export async function wakeHaLoop(apiBase: string): Promise<void> {
+export async function wakeHaLoop(apiBase: string, authHeaders: Record<string, string>): Promise<void> {
   await fetch(`${apiBase}/config`, {
     method: 'PATCH',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...authHeaders },
     body: JSON.stringify({ dbaas_wakeup: null }),
     signal: AbortSignal.timeout(2000),
   });

@@ -14,6 +14,7 @@ import { containerIp, ensureContainerRunning, ensureVolume, isNotFound, removeIf
 import { dataProgress } from './data-progress';
 import { pollUntil, pollWhileProgressing } from './heartbeat';
 import { getCluster, getPatroni, wakeHaLoop, type ClusterMember } from './patroni-api';
+import { clusterAccess } from './cluster-access';
 import { readClusterSecrets } from './secrets';
 
 /** uid/gid of postgres in docker/postgres/Dockerfile. */
@@ -220,6 +221,7 @@ export function createPatroniActivities(docker: Docker, paths: Paths) {
      */
     async waitForReplicaStreaming(i: WaitStreamingInput): Promise<{ lag: number }> {
       let lastWake = 0;
+      const access = clusterAccess(paths, i.cluster);
       return pollWhileProgressing<{ lag: number }>(
         `${i.member} streaming`,
         async () => {
@@ -236,7 +238,7 @@ export function createPatroniActivities(docker: Docker, paths: Paths) {
           if (!row && Date.now() - lastWake > 1000) {
             // The replica is registered but not connected: it may be waiting for its slot.
             lastWake = Date.now();
-            await wakeHaLoop(leaderApi).catch(() => undefined);
+            await wakeHaLoop(leaderApi, access.patroniHeaders).catch(() => undefined);
           }
           if (!row || row.state !== 'streaming') return { status: `${i.member} ${me.state}, replication ${row?.state ?? 'not connected'}` };
           if (me.lag === undefined || me.lag > i.maxLagBytes) return { status: `${i.member} streaming, lag ${me.lag ?? 'unknown'}` };

@@ -17,6 +17,7 @@ import { ErrorTypes, finalError } from './errors';
 import { heartbeat, pause } from './heartbeat';
 import { DEFAULT_STALL_MS, ProgressWatch, stallMessage } from './progress-watch';
 import { clusterView, memberApi } from './patroni';
+import { clusterAccess } from './cluster-access';
 import { patchDcsConfigAt } from './dcs-config';
 import { SOCKET_DIR, archiveParameters } from '../common/render/patroni';
 
@@ -102,7 +103,7 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
       const member = await leaderOf(docker, cluster);
       const api = await memberApi(docker, cluster, member);
       if (!api) throw new Error(`leader ${member} of ${cluster} is not reachable`);
-      await patchDcsConfigAt(api, { postgresql: { parameters: archiveParameters(cluster) } });
+      await patchDcsConfigAt(api, clusterAccess(paths, cluster), { postgresql: { parameters: archiveParameters(cluster) } });
     },
 
     /**

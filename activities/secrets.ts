@@ -53,7 +53,10 @@ export function createSecretsActivities(paths: Paths) {
       fs.mkdirSync(paths.secrets, { recursive: true, mode: 0o700 });
       fs.chmodSync(paths.secrets, 0o700);
       const file = secretFile(paths, cluster);
-      const fresh: ClusterPasswords = { superuser: newPassword(), replication: newPassword(), rewind: newPassword(), pooler: newPassword() };
+      const fresh: ClusterPasswords = {
+        superuser: newPassword(), replication: newPassword(), rewind: newPassword(), pooler: newPassword(),
+        patroniApi: newPassword(), etcdRoot: newPassword(), etcdPatroni: newPassword(),
+      };
       if (fs.existsSync(file)) {
         // Keep existing passwords; add any this version of dbaas needs that the file lacks.
         const existing = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<ClusterPasswords>;

@@ -5,8 +5,9 @@
  * does not show an immediate (unscheduled) request at all.
  */
 import type Docker from 'dockerode';
-import { PATRONI_API_PORT, PATRONI_NAMESPACE, containerName } from '../common/names';
+import { PATRONI_API_PORT, containerName, dcsPrefix } from '../common/names';
 import type { DcsState, FailoverKey } from '../common/switchover';
+import type { ClusterAccess } from './cluster-access';
 import { containerIp } from './docker';
 import { b64, etcdPost, prefixRangeEnd, unb64 } from './etcd-gateway';
 
@@ -45,7 +46,7 @@ export function parseFailoverKey(text: string | undefined): FailoverKey | null {
 
 /** Parse the key/value pairs under /<namespace>/<cluster>/. */
 export function dcsViewFromKeys(cluster: string, kv: Map<string, string>): DcsView {
-  const prefix = `${PATRONI_NAMESPACE}${cluster}/`;
+  const prefix = dcsPrefix(cluster);
   const members: Record<string, DcsMember> = {};
   for (const [k, v] of kv) {
     if (!k.startsWith(`${prefix}members/`)) continue;
@@ -74,12 +75,13 @@ export function dcsViewFromKeys(cluster: string, kv: Map<string, string>): DcsVi
 /**
  * Container addresses on the cluster network, looked up once (a docker inspect per request is
  * slow on a loaded host, and the switchover waits poll every 50 ms). A failed request forgets
- * the address, so a restarted container is looked up again.
+ * the address, so a restarted container is looked up again. `access` holds the credentials
+ * requests to them need.
  */
 export class Addresses {
   private readonly ips = new Map<string, string>();
 
-  constructor(private readonly docker: Docker, readonly cluster: string) {}
+  constructor(private readonly docker: Docker, readonly cluster: string, readonly access: ClusterAccess) {}
 
   async ip(member: string): Promise<string | undefined> {
     const known = this.ips.get(member);
@@ -103,13 +105,13 @@ export class Addresses {
 /** The cluster's Patroni keys, from the first etcd member that answers. */
 export async function readDcs(addresses: Addresses, etcdMembers: string[]): Promise<DcsView> {
   const cluster = addresses.cluster;
-  const prefix = `${PATRONI_NAMESPACE}${cluster}/`;
+  const prefix = dcsPrefix(cluster);
   let last: unknown;
   for (const e of etcdMembers) {
     const ip = await addresses.ip(e);
     if (!ip) continue;
     try {
-      const body = (await etcdPost(ip, '/v3/kv/range', { key: b64(prefix), range_end: b64(prefixRangeEnd(prefix)) })) as { kvs?: { key: string; value?: string }[] };
+      const body = (await etcdPost(ip, '/v3/kv/range', { key: b64(prefix), range_end: b64(prefixRangeEnd(prefix)) }, addresses.access.etcdUser)) as { kvs?: { key: string; value?: string }[] };
       const kv = new Map((body.kvs ?? []).map((x) => [unb64(x.key), unb64(x.value)] as [string, string]));
       return dcsViewFromKeys(cluster, kv);
     } catch (err) {

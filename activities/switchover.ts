@@ -11,6 +11,7 @@ import { SOCKET_DIR } from '../common/render/patroni';
 import { PROFILES, etcdMemberNames } from '../common/spec';
 import { issueDecision, type IssueRequest, type SwitchoverSnapshot } from '../common/switchover';
 import { describeCluster } from './cluster';
+import { clusterAccess } from './cluster-access';
 import { execIn } from './docker';
 import { ErrorTypes } from './errors';
 import { heartbeat, pause, pollUntil } from './heartbeat';
@@ -66,7 +67,7 @@ async function anyApi(addresses: Addresses, first: string, others: string[]): Pr
   throw new Error(`no Patroni API of ${addresses.cluster} is reachable`);
 }
 
-export function createSwitchoverActivities(docker: Docker, _paths: Paths) {
+export function createSwitchoverActivities(docker: Docker, paths: Paths) {
   const switched = (d: DcsView, i: { from: string; timelineBefore: number }): boolean =>
     (d.leader !== null && d.leader !== i.from) || (d.timeline !== null && d.timeline > i.timelineBefore);
 
@@ -76,7 +77,7 @@ export function createSwitchoverActivities(docker: Docker, _paths: Paths) {
       const desc = await describeCluster(docker, cluster);
       const etcdMembers = etcdMemberNames(desc.settings.etcdMembers);
       const names = desc.members.map((m) => m.name);
-      const addresses = new Addresses(docker, cluster);
+      const addresses = new Addresses(docker, cluster, clusterAccess(paths, cluster));
       const [dcs, view] = await Promise.all([readDcs(addresses, etcdMembers), clusterView(docker, cluster, names)]);
       const streaming = new Set<string>();
       let timeline = dcs.timeline;
@@ -123,7 +124,7 @@ export function createSwitchoverActivities(docker: Docker, _paths: Paths) {
      * for the new leader) covers the actual switch.
      */
     async requestSwitchover(i: RequestSwitchoverInput): Promise<RequestSwitchoverResult> {
-      const addresses = new Addresses(docker, i.cluster);
+      const addresses = new Addresses(docker, i.cluster, clusterAccess(paths, i.cluster));
       const before = await readDcs(addresses, i.etcdMembers);
       const d = issueDecision(before, i);
       if (d.kind === 'switched') return { outcome: 'already-switched', detail: `${d.leader || 'a new leader'} already took over` };
@@ -145,7 +146,7 @@ export function createSwitchoverActivities(docker: Docker, _paths: Paths) {
       const abort = new AbortController();
       const post: Promise<PostOutcome> = fetch(`${api}/switchover`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...addresses.access.patroniHeaders },
         body: JSON.stringify(body),
         signal: abort.signal,
       }).then(
@@ -193,7 +194,7 @@ export function createSwitchoverActivities(docker: Docker, _paths: Paths) {
      * rw (steered through the runtime API, see RwSteering).
      */
     async waitForSwitchedLeader(i: WaitSwitchedInput): Promise<WaitSwitchedResult> {
-      const addresses = new Addresses(docker, i.cluster);
+      const addresses = new Addresses(docker, i.cluster, clusterAccess(paths, i.cluster));
       const steer = i.statsPort === null ? undefined : new RwSteering(docker, addresses, i.statsPort);
       let droppedSince: number | undefined;
       try {
@@ -239,7 +240,7 @@ export function createSwitchoverActivities(docker: Docker, _paths: Paths) {
 
     /** Undo a drain left by a wait that failed for good (the workflow's cleanup). */
     async undrainRwServer(i: { cluster: string; member: string; statsPort: number }): Promise<void> {
-      await new RwSteering(docker, new Addresses(docker, i.cluster), i.statsPort).undrain(i.member);
+      await new RwSteering(docker, new Addresses(docker, i.cluster, clusterAccess(paths, i.cluster)), i.statsPort).undrain(i.member);
     },
   };
 }

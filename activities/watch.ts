@@ -7,6 +7,7 @@ import type Docker from 'dockerode';
 import type { Paths } from '../common/paths';
 import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE, containerName } from '../common/names';
 import type { ClusterSnapshot, ContainerState, MemberObservation } from '../common/events';
+import { clusterAccess } from './cluster-access';
 import { isNotFound } from './docker';
 import { clusterView, memberApi } from './patroni';
 
@@ -53,7 +54,7 @@ async function haTiming(docker: Docker, cluster: string, names: string[]): Promi
   return undefined;
 }
 
-export function createWatchActivities(docker: Docker, _paths: Paths) {
+export function createWatchActivities(docker: Docker, paths: Paths) {
   return {
     /** Docker's and Patroni's view of the cluster's Postgres members, stamped with this clock's time. */
     async observeCluster(i: { cluster: string }): Promise<ClusterSnapshot> {
@@ -109,7 +110,7 @@ export function createWatchActivities(docker: Docker, _paths: Paths) {
       // force: cancel whatever the member is busy with (e.g. a looping recovery attempt).
       const res = await fetch(`${api}/reinitialize`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...clusterAccess(paths, i.cluster).patroniHeaders },
         body: JSON.stringify({ force: true }),
         signal: AbortSignal.timeout(10_000),
       });

@@ -16,6 +16,8 @@ export const SEARCH_ATTRIBUTE_CLUSTER = 'ClusterName';
 
 /** Patroni DCS namespace; the scope below it is the cluster name. */
 export const PATRONI_NAMESPACE = '/dbaas/';
+/** Every key Patroni keeps for one cluster starts with this (the slash keeps `a` out of `ab`'s keys). */
+export const dcsPrefix = (cluster: string): string => `${PATRONI_NAMESPACE}${cluster}/`;
 export const PG_PORT = 5432;
 export const PATRONI_API_PORT = 8008;
 export const ETCD_CLIENT_PORT = 2379;
@@ -28,6 +30,12 @@ export const SUPERUSER = 'postgres';
 export const REPLICATION_USER = 'replicator';
 export const REWIND_USER = 'rewinder';
 export const DEFAULT_DATABASE = 'postgres';
+/** The user the worker presents to Patroni's REST API for unsafe requests (PATCH, POST, DELETE). */
+export const PATRONI_API_USER = 'dbaas';
+/** etcd's built-in administrator; only the worker's set-up step logs in as it. */
+export const ETCD_ROOT_USER = 'root';
+/** The etcd user (and role of the same name) Patroni and the worker use: read-write on the cluster's key prefix only. */
+export const ETCD_PATRONI_USER = 'patroni';
 
 export const IMAGES = {
   postgres: 'dbaas/postgres:local',

@@ -52,8 +52,9 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
     ...(backups ? ['create the backup repository'] : []),
     `start etcd (${etcd.join(', ')})`,
     ...(restoreSource ? [restoreStep(first, restoreSource)] : []),
-    `start ${first}`,
     'wait for etcd quorum',
+    ETCD_AUTH_STEP,
+    `start ${first}`,
     `wait for ${first} to claim the bootstrap`,
     ...replicas.map((m) => `start ${m}`),
     'wait for a leader',
@@ -102,9 +103,14 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps): Promis
       backups ? steps.run('create the backup repository', () => quick.ensureBackupRepository(cluster)) : undefined,
     ]);
     await Promise.all([
-      steps.run(`start etcd (${etcd.join(', ')})`, () =>
-        Promise.all(etcd.map((m) => quick.startEtcdMember({ cluster, member: m, members: etcd }))),
-      ),
+      (async () => {
+        await steps.run(`start etcd (${etcd.join(', ')})`, () =>
+          Promise.all(etcd.map((m) => quick.startEtcdMember({ cluster, member: m, members: etcd }))),
+        );
+        await steps.run('wait for etcd quorum', () => waits.waitForEtcdHealthy({ cluster, members: etcd }));
+        // Before any Patroni starts: it then logs in from its first request on.
+        await steps.run(ETCD_AUTH_STEP, () => quick.enableEtcdAuth({ cluster, members: etcd }));
+      })(),
       // A restored cluster's first member gets its data from a one-shot helper before it starts:
       // Patroni then takes the promoted data directory over as the new cluster's leader.
       input.restoreFrom
@@ -113,13 +119,9 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps): Promis
         )
         : undefined,
     ]);
-    // Patroni waits for etcd by itself, so the first member starts while etcd forms its quorum.
-    await Promise.all([
-      steps.run(`start ${first}`, () =>
-        quick.startPostgresMember({ spec: input, member: first, directPort: memberPort(ports.rw, first) }),
-      ),
-      steps.run('wait for etcd quorum', () => waits.waitForEtcdHealthy({ cluster, members: etcd })),
-    ]);
+    await steps.run(`start ${first}`, () =>
+      quick.startPostgresMember({ spec: input, member: first, directPort: memberPort(ports.rw, first) }),
+    );
     // Only the first member may bootstrap (a predictable leader, no race for the initialize key);
     // once it holds the key, replicas can start: they wait for the leader and clone from it.
     await steps.run(`wait for ${first} to claim the bootstrap`, () => waits.waitForBootstrapClaimed({ cluster, member: first }));
@@ -212,6 +214,8 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps): Promis
     throw err;
   }
 }
+
+const ETCD_AUTH_STEP = 'enable etcd authentication (root, and a Patroni user limited to the cluster\'s keys)';
 
 /** The proof step: through ro too when there are replicas. */
 function proofStepFor(replicas: string[]): string {

@@ -3,7 +3,7 @@ import { stringify } from 'yaml';
 import type { HaProfile } from '../spec';
 import { archiveCommand } from './pgbackrest';
 import {
-  ETCD_CLIENT_PORT, PATRONI_API_PORT, PATRONI_NAMESPACE, PG_PORT,
+  ETCD_CLIENT_PORT, ETCD_PATRONI_USER, PATRONI_API_PORT, PATRONI_API_USER, PATRONI_NAMESPACE, PG_PORT,
   REPLICATION_USER, REWIND_USER, SUPERUSER, containerName, etcdHostList,
 } from '../names';
 
@@ -19,6 +19,13 @@ export interface ClusterPasswords {
   rewind: string;
   /** PgBouncer's auth_query user (dbaas_pgbouncer). */
   pooler: string;
+  // The three below are absent from clusters made before REST API and etcd authentication.
+  /** Patroni REST API user PATRONI_API_USER, required for unsafe requests. */
+  patroniApi?: string;
+  /** etcd's root user. */
+  etcdRoot?: string;
+  /** etcd user ETCD_PATRONI_USER, limited to the cluster's key prefix. */
+  etcdPatroni?: string;
 }
 
 export interface PatroniMemberTags {
@@ -74,9 +81,17 @@ export function renderPatroniConfig(i: PatroniRenderInput): string {
     restapi: {
       listen: `0.0.0.0:${PATRONI_API_PORT}`,
       connect_address: `${host}:${PATRONI_API_PORT}`,
+      // Patroni asks for it on unsafe methods only (PATCH /config, POST /switchover, ...): GET
+      // and HAProxy's OPTIONS health checks stay open. Without it, anyone on the cluster network
+      // could PATCH archive_command and run code as postgres.
+      ...(i.passwords.patroniApi ? { authentication: { username: PATRONI_API_USER, password: i.passwords.patroniApi } } : {}),
     },
     // etcd 3.4 disables the v2 API that Patroni's `etcd:` section speaks.
-    etcd3: { hosts: etcdHostList(i.cluster, i.etcdMembers, ETCD_CLIENT_PORT) },
+    etcd3: {
+      hosts: etcdHostList(i.cluster, i.etcdMembers, ETCD_CLIENT_PORT),
+      // Patroni also logs in when etcd runs without authentication (it then goes on without a token).
+      ...(i.passwords.etcdPatroni ? { username: ETCD_PATRONI_USER, password: i.passwords.etcdPatroni } : {}),
+    },
     bootstrap: {
       dcs: {
         ttl: p.ttl,

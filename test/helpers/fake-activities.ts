@@ -115,6 +115,7 @@ export function fakeActivities(o: FakeOptions = {}): Fake {
     createClusterNetwork: async (cluster) => void world.networks.add(cluster as string),
     startEtcdMember: startMember,
     waitForEtcdHealthy: async () => undefined,
+    enableEtcdAuth: async () => ({ alreadyEnabled: false }),
     startPostgresMember: startMember,
     replacePostgresMember: async () => ({ replaced: true }),
     restoreMemberData: async () => ({ seconds: 1 }),

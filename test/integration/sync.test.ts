@@ -15,6 +15,7 @@ import { HAPROXY_CONFIG_PATH, renderHaproxyConfig } from '../../common/render/ha
 import { PROFILES, type ConnectionInfo } from '../../common/spec';
 import { containerIp, readFileIn } from '../../activities/docker';
 import { describeCluster } from '../../activities/cluster';
+import { clusterAccess } from '../../activities/cluster-access';
 import { memberLeaseTtls, type DcsSettingsView } from '../../activities/dcs-config';
 import { haproxyBackends } from '../../activities/haproxy';
 import { clusterView, memberApi } from '../../activities/patroni';
@@ -134,7 +135,7 @@ test('set-profile fast: every member runs with the new timing, HAProxy checks fo
   console.log(`set-profile fast took ${Date.now() - started} ms: ${r.stdout.trim().split('\n').slice(-2).join(' | ')}`);
   assert.match(r.stdout, /profile fast \(was default\).*applied by pg-0, pg-1, pg-2/);
   // Each member's own Patroni renewed its etcd lease with the new ttl.
-  const leases = await memberLeaseTtls(docker, S, MEMBERS);
+  const leases = await memberLeaseTtls(docker, S, MEMBERS, clusterAccess(it.paths, S).etcdUser);
   assert.deepEqual([...leases.values()], [10, 10, 10]);
   const cfg = await readFileIn(docker, containerName(S, HAPROXY_MEMBER), HAPROXY_CONFIG_PATH);
   assert.equal(cfg, renderHaproxyConfig({ cluster: S, members: MEMBERS, checks: PROFILES.fast.haproxy }));

@@ -2,14 +2,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from 'yaml';
 import { PROFILES } from '../../common/spec';
-import { renderPatroniConfig, DATA_DIR } from '../../common/render/patroni';
+import { renderPatroniConfig, DATA_DIR, type ClusterPasswords } from '../../common/render/patroni';
 import { renderHaproxyConfig } from '../../common/render/haproxy';
 import { renderEtcdArgs } from '../../common/render/etcd';
 import { upServers } from '../../activities/haproxy';
+import { prefixRangeEnd } from '../../activities/etcd-gateway';
+import { dcsPrefix } from '../../common/names';
 
 const passwords = { superuser: 'su-secret', replication: 'repl-secret', rewind: 'rew-secret', pooler: 'pool-secret' };
 
-function patroni(overrides: { sync?: boolean; syncStrict?: boolean; nofailover?: boolean; etcd?: string[]; archive?: boolean } = {}): Record<string, any> {
+function patroni(overrides: { sync?: boolean; syncStrict?: boolean; nofailover?: boolean; etcd?: string[]; archive?: boolean; passwords?: ClusterPasswords } = {}): Record<string, any> {
   return parse(
     renderPatroniConfig({
       cluster: 'orders',
@@ -19,7 +21,7 @@ function patroni(overrides: { sync?: boolean; syncStrict?: boolean; nofailover?:
       sync: overrides.sync ?? false,
       syncStrict: overrides.syncStrict,
       tags: { nofailover: overrides.nofailover ?? false, noloadbalance: false },
-      passwords,
+      passwords: overrides.passwords ?? passwords,
       archive: overrides.archive ?? true,
     }),
   );
@@ -132,4 +134,30 @@ test('patroni.yml: WAL archiving into the cluster stanza, none for a cluster mad
   assert.equal(off.archive_mode, undefined);
   assert.equal(off.archive_command, undefined);
   assert.equal(off.wal_level, 'replica');
+});
+
+test('patroni.yml: REST API authentication for unsafe requests and the prefix-limited etcd user, from the secrets', () => {
+  const c = patroni({ passwords: { ...passwords, patroniApi: 'api-secret', etcdRoot: 'root-secret', etcdPatroni: 'etcd-secret' } });
+  assert.deepEqual(c.restapi.authentication, { username: 'dbaas', password: 'api-secret' });
+  assert.equal(c.restapi.listen, '0.0.0.0:8008', 'HAProxy still checks the same port');
+  assert.deepEqual(c.etcd3, { hosts: ['dbaas-orders-etcd-0:2379'], username: 'patroni', password: 'etcd-secret' });
+  assert.ok(!JSON.stringify(c).includes('root-secret'), "Patroni never gets etcd's root password");
+  // PostgreSQL's own users stay where they were.
+  assert.equal(c.postgresql.authentication.superuser.password, 'su-secret');
+});
+
+test('patroni.yml: a cluster made before REST API and etcd authentication (no such passwords) renders as before', () => {
+  const c = patroni();
+  assert.equal(c.restapi.authentication, undefined);
+  assert.deepEqual(c.etcd3, { hosts: ['dbaas-orders-etcd-0:2379'] });
+});
+
+test('etcd key prefix of a cluster: its Patroni keys, not those of a cluster whose name extends it', () => {
+  const prefix = dcsPrefix('orders');
+  assert.equal(prefix, '/dbaas/orders/');
+  assert.equal(prefixRangeEnd(prefix), '/dbaas/orders0');
+  const inRange = (k: string): boolean => k >= prefix && k < prefixRangeEnd(prefix);
+  assert.ok(inRange('/dbaas/orders/leader'));
+  assert.ok(!inRange('/dbaas/orders2/leader'));
+  assert.ok(!inRange('/dbaas/order'));
 });

@@ -28,7 +28,7 @@ const backup: BackupSummary = {
   databaseBytes: 1000, repositoryBytes: 100, walStart: 'A', walStop: 'A', lsnStart: '0/1', lsnStop: '0/2', prior: null, error: false,
 };
 const sourceStatus: StanzaSummary = {
-  stanza: 'orders', status: 'ok', statusCode: 0, backupRunning: false, archiveMin: null, archiveMax: null, backups: [backup],
+  stanza: 'orders', status: 'ok', statusCode: 0, backupRunning: false, archiveMin: null, archiveMax: null, cipher: 'aes-256-cbc', backups: [backup],
 };
 const STALLED = 'pg-1 streaming: no progress for 5 min: data directory 42 bytes';
 const stalled = (): ApplicationFailure => ApplicationFailure.create({ type: 'Stalled', message: STALLED, nonRetryable: true });

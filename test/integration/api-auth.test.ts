@@ -1,0 +1,154 @@
+/**
+ * Patroni's REST API and etcd refuse clients without the cluster's credentials, on a real
+ * cluster (pg-0, pg-1, one etcd), while what uses them keeps working: HAProxy's health checks
+ * (rw reaches the leader, ro a replica), `dbaas switchover` and `dbaas cluster set-profile`.
+ * Requests come from this host to the containers' addresses on the cluster network, as anyone
+ * on that network could send them.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import Docker from 'dockerode';
+import { ETCD_PATRONI_USER, PATRONI_API_PORT, PATRONI_API_USER, containerName, dcsPrefix } from '../../common/names';
+import type { ConnectionInfo } from '../../common/spec';
+import { containerIp, demux } from '../../activities/docker';
+import { readClusterSecrets } from '../../activities/secrets';
+import type { ClusterStatus } from '../../client/cluster-info';
+import { historyText } from '../helpers/history';
+import { childEnv, queryCluster, runCli, startIntegration, testClusterName, type IntegrationEnv } from '../helpers/integration';
+
+const docker = new Docker();
+const S = testClusterName('auth');
+let it: IntegrationEnv;
+let info: ConnectionInfo;
+
+before(async () => {
+  it = await startIntegration(docker);
+  info = await it.createCluster({ name: S, replicas: 1, sync: false, profile: 'fast', etcdMembers: 1, keepOnFailure: false });
+});
+
+after(async () => {
+  await it?.stop([S]);
+});
+
+const cli = (...args: string[]) => runCli(args, childEnv(it.env, it.paths));
+
+async function api(member: string): Promise<string> {
+  const ip = await containerIp(docker, S, containerName(S, member));
+  assert.ok(ip, `${member} has an address`);
+  return `http://${ip}:${PATRONI_API_PORT}`;
+}
+
+async function leaderName(): Promise<string> {
+  const r = await cli('cluster', 'status', S, '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const leader = (JSON.parse(r.stdout) as ClusterStatus).members.find((m) => m.role === 'leader');
+  assert.ok(leader, r.stdout);
+  return leader.name;
+}
+
+const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+/** etcdctl inside the etcd container; credentials go in the exec's environment, never on its command line. */
+async function etcdctl(args: string[], env: string[] = []): Promise<{ exitCode: number; output: string }> {
+  const exec = await docker.getContainer(containerName(S, 'etcd-0')).exec({ Cmd: ['etcdctl', ...args], Env: env, AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({});
+  const chunks: Buffer[] = [];
+  await new Promise<void>((resolve, reject) => {
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', resolve);
+    stream.on('error', reject);
+  });
+  return { exitCode: (await exec.inspect()).ExitCode ?? -1, output: demux(Buffer.concat(chunks)) };
+}
+
+test('Patroni REST API: unsafe requests without the credentials get 401 and change nothing; GET and health checks answer', async () => {
+  const leader = await leaderName();
+  const other = leader === 'pg-0' ? 'pg-1' : 'pg-0';
+  const before = (await (await fetch(`${await api(leader)}/config`)).json()) as Record<string, unknown>;
+  for (const m of ['pg-0', 'pg-1']) {
+    const base = await api(m);
+    const patch = await fetch(`${base}/config`, {
+      method: 'PATCH', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ postgresql: { parameters: { archive_command: 'touch /tmp/owned' } } }),
+    });
+    assert.equal(patch.status, 401, `${m} PATCH /config`);
+    const switchover = await fetch(`${base}/switchover`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ leader, candidate: other }),
+    });
+    assert.equal(switchover.status, 401, `${m} POST /switchover`);
+    const wrong = await fetch(`${base}/switchover`, {
+      method: 'POST', headers: { 'content-type': 'application/json', authorization: basic(PATRONI_API_USER, 'not-the-password') },
+      body: JSON.stringify({ leader, candidate: other }),
+    });
+    assert.equal(wrong.status, 401, `${m} POST /switchover with a wrong password`);
+    const restart = await fetch(`${base}/restart`, { method: 'POST', body: '{}' });
+    assert.equal(restart.status, 401, `${m} POST /restart`);
+    // Reads and HAProxy's checks (OPTIONS /primary, /replica) need nothing.
+    assert.equal((await fetch(`${base}/cluster`)).status, 200);
+    assert.equal((await fetch(`${base}/patroni`)).status, 200);
+    assert.equal((await fetch(`${base}/primary`, { method: 'OPTIONS' })).status, m === leader ? 200 : 503);
+    assert.equal((await fetch(`${base}/replica`, { method: 'OPTIONS' })).status, m === leader ? 503 : 200);
+  }
+  assert.equal(await leaderName(), leader, 'the refused switchover did not happen');
+  const after = (await (await fetch(`${await api(leader)}/config`)).json()) as Record<string, unknown>;
+  assert.deepEqual(after, before, 'the refused PATCH changed nothing');
+  // With the cluster's credentials, the same kind of request is taken (a PATCH that writes nothing).
+  const allowed = await fetch(`${await api(leader)}/config`, {
+    method: 'PATCH',
+    headers: { 'content-type': 'application/json', authorization: basic(PATRONI_API_USER, readClusterSecrets(it.paths, S).patroniApi ?? '') },
+    body: JSON.stringify({ dbaas_wakeup: null }),
+  });
+  assert.equal(allowed.status, 200);
+});
+
+test('HAProxy still routes: a row written through rw is read through ro from a replica', async () => {
+  const e = childEnv(it.env, it.paths);
+  await queryCluster(e, S, 'create table if not exists auth_rows (v text primary key)');
+  await queryCluster(e, S, "insert into auth_rows values ('through-rw')");
+  let seen: { r: boolean; n: number } | undefined;
+  for (let k = 0; k < 40 && !(seen?.n === 1); k++) {
+    [seen] = await queryCluster<{ r: boolean; n: number }>(e, S, "select pg_is_in_recovery() as r, count(*)::int as n from auth_rows where v = 'through-rw'", ['--ro']);
+    if (seen.n !== 1) await new Promise((r) => setTimeout(r, 250));
+  }
+  assert.deepEqual(seen, { r: true, n: 1 });
+});
+
+test('etcd: refused without credentials and outside the Patroni user\'s prefix, allowed inside it', async () => {
+  const leaderKey = `${dcsPrefix(S)}leader`;
+  const anonymous = await etcdctl(['get', leaderKey]);
+  assert.notEqual(anonymous.exitCode, 0, anonymous.output);
+  assert.match(anonymous.output, /user name is empty/);
+  const asPatroni = [`ETCDCTL_USER=${ETCD_PATRONI_USER}`, `ETCDCTL_PASSWORD=${readClusterSecrets(it.paths, S).etcdPatroni ?? ''}`];
+  const outside = await etcdctl(['get', '--prefix', '/'], asPatroni);
+  assert.notEqual(outside.exitCode, 0, outside.output);
+  assert.match(outside.output, /permission denied/);
+  const otherCluster = await etcdctl(['put', `${dcsPrefix(`${S}x`)}leader`, 'me'], asPatroni);
+  assert.match(otherCluster.output, /permission denied/, 'a prefix that merely starts with the cluster name is outside');
+  const inside = await etcdctl(['get', '--print-value-only', leaderKey], asPatroni);
+  assert.equal(inside.exitCode, 0, inside.output);
+  assert.equal(inside.output.trim(), await leaderName());
+  const wrong = await etcdctl(['get', leaderKey], [`ETCDCTL_USER=${ETCD_PATRONI_USER}`, 'ETCDCTL_PASSWORD=not-the-password']);
+  assert.match(wrong.output, /authentication failed/);
+});
+
+test('dbaas switchover and cluster set-profile work with authentication on; no new password in their histories', async () => {
+  const from = await leaderName();
+  const sw = await cli('switchover', S);
+  assert.equal(sw.code, 0, sw.stderr + sw.stdout);
+  const to = await leaderName();
+  assert.notEqual(to, from, sw.stdout);
+  const sp = await cli('cluster', 'set-profile', S, 'default');
+  assert.equal(sp.code, 0, sp.stderr + sp.stdout);
+  assert.match(sp.stdout, /profile default \(was fast\).*applied by pg-0, pg-1/);
+  const r = await cli('cluster', 'status', S, '--json');
+  assert.equal((JSON.parse(r.stdout) as { settings?: { profile?: string } }).settings?.profile, 'default');
+  const s = readClusterSecrets(it.paths, S);
+  const secrets = [s.patroniApi, s.etcdRoot, s.etcdPatroni].filter((x): x is string => Boolean(x));
+  assert.equal(secrets.length, 3);
+  const listed = it.env.client.workflow.list({ query: `ClusterName = '${S}'` });
+  for await (const w of listed) {
+    const text = await historyText(it.env.client.workflow.getHandle(w.workflowId, w.runId));
+    for (const p of secrets) assert.ok(!text.includes(p), `a password is in the history of ${w.workflowId}`);
+  }
+  assert.ok(info.ports.rw > 0);
+});
