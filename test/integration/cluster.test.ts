@@ -13,6 +13,7 @@ import type { Paths } from '../../common/paths';
 import { clusterFootprint } from '../../activities/cluster';
 import { LABEL_CLUSTER, repositoryVolumeName } from '../../common/names';
 import { readClusterSecrets } from '../../activities/secrets';
+import { readBackupPassphrase } from '../../activities/backup-passphrase';
 import { withClient } from '../../activities/sql';
 import type { ClusterStatus } from '../../client/cluster-info';
 import { childEnv, containersByMember, runCli, startIntegration, testClusterName, type IntegrationEnv } from '../helpers/integration';
@@ -79,7 +80,7 @@ test('two clusters side by side: 3 nodes (fast, sync) by workflow and 2 nodes (d
   assert.equal(new Set(used).size, used.length, `ports collide: ${used.join(',')}`);
   const byMember = await containersByMember(docker, A);
   assert.deepEqual(Object.fromEntries([...byMember].sort()), { 'etcd-0': 1, haproxy: 1, 'pg-0': 1, 'pg-1': 1, 'pg-2': 1, 'pgbouncer-ro': 1, 'pgbouncer-rw': 1 });
-  passwordsOfA = Object.values(readClusterSecrets(paths, A));
+  passwordsOfA = [...Object.values(readClusterSecrets(paths, A)), readBackupPassphrase(paths, A) ?? ''];
 });
 
 test('a row written through rw is read back through ro from a replica (pg_is_in_recovery true)', async () => {
@@ -218,7 +219,9 @@ test('delete (CLI) keeps only the backup repository; --purge-backups leaves noth
 });
 
 test('no password of the cluster occurs in any workflow history, input, output or query result', async () => {
-  assert.ok(passwordsOfA.length === 4 && passwordsOfA.every((p) => p.length >= 20), 'superuser, replication, rewind and pooler passwords');
+  // superuser, replication, rewind, pooler, Patroni REST API, etcd root and etcd patroni passwords, and the backup passphrase
+  assert.equal(passwordsOfA.length, 8);
+  assert.ok(passwordsOfA.every((p) => p.length >= 20), 'every secret was read');
   const runs: { id: string; runId: string }[] = [];
   for await (const wf of env.client.workflow.list({ query: `ClusterName = "${A}"` })) runs.push({ id: wf.workflowId, runId: wf.runId });
   const ids = runs.map((r) => r.id);
