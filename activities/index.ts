@@ -23,6 +23,7 @@ import { createBackupCheckActivities } from './backup-checks';
 import { createRestoreActivities } from './restore';
 import { createLeaseActivities } from './lease';
 import { createDeletedClusterActivities } from './deleted-clusters';
+import { createCertificateActivities } from './certificates';
 
 export interface ActivityDeps {
   docker: Docker;
@@ -51,6 +52,7 @@ export function createActivities({ docker, paths }: ActivityDeps) {
     ...createRestoreActivities(docker, paths),
     ...createLeaseActivities(),
     ...createDeletedClusterActivities(paths),
+    ...createCertificateActivities(docker, paths),
   };
 }
 

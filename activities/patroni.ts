@@ -5,12 +5,14 @@ import type { Paths } from '../common/paths';
 import {
   IMAGES, LABEL_PORT_PREFIX, LABEL_SPEC, PATRONI_API_PORT, PG_PORT, containerName, labels, networkName, repositoryVolumeName, volumeName,
 } from '../common/names';
-import { PATRONI_CONFIG_PATH, DATA_DIR, DATA_ROOT, renderPatroniConfig } from '../common/render/patroni';
+import { PATRONI_CONFIG_PATH, DATA_DIR, DATA_ROOT, MEMBER_TLS, renderPatroniConfig } from '../common/render/patroni';
+import { memberIdentity } from '../common/render/tls';
+import { clusterHasTls, serverTlsFiles } from './cluster-tls';
 import { PGBACKREST_CONFIG_DIR, PGBACKREST_CONFIG_PATH, REPO_PATH, renderPgbackrestConfig } from '../common/render/pgbackrest';
 import { readRetention } from './backup-settings';
 import { readBackupPassphrase } from './backup-passphrase';
 import { PROFILES, etcdMemberNames, type ClusterSettings, type ClusterSpec } from '../common/spec';
-import { containerIp, ensureContainerRunning, ensureVolume, isNotFound, removeIfMountsDiffer, stopAndRemoveContainer, type ContainerWanted } from './docker';
+import { containerIp, ensureContainerRunning, ensureVolume, isNotFound, removeIfMountsDiffer, stopAndRemoveContainer, type ContainerWanted, type FileToPut } from './docker';
 import { dataProgress } from './data-progress';
 import { pollUntil, pollWhileProgressing } from './heartbeat';
 import { getCluster, getPatroni, wakeHaLoop, type ClusterMember } from './patroni-api';
@@ -74,6 +76,11 @@ function describe(members: ClusterMember[]): string {
   return members.map((m) => `${m.name}=${m.role}/${m.state}`).join(' ') || 'no members registered';
 }
 
+/** A new server certificate for the member, its key and the CA, for /etc/patroni. */
+export function memberTlsFiles(paths: Paths, cluster: string, member: string): Promise<{ files: FileToPut[]; serial: string }> {
+  return serverTlsFiles(paths, cluster, memberIdentity(cluster, member), path.posix.dirname(MEMBER_TLS.cert), POSTGRES_UID);
+}
+
 /**
  * The container startPostgresMember creates: image, labels, mounts (data volume and, unless the
  * cluster has no backups, its repository) and files.
@@ -94,6 +101,7 @@ async function postgresContainerWanted(docker: Docker, paths: Paths, i: Postgres
   // Every member mounts the cluster's backup repository: whichever is leader pushes WAL and runs backups.
   const repository = repositoryVolumeName(spec.name);
   if (backups) await ensureVolume(docker, repository, labels(spec.name, 'backup', 'repository'));
+  const tls = clusterHasTls(paths, spec.name);
   const config = renderPatroniConfig({
     cluster: spec.name,
     member,
@@ -104,6 +112,7 @@ async function postgresContainerWanted(docker: Docker, paths: Paths, i: Postgres
     tags: { nofailover: i.nofailover ?? false, noloadbalance: i.noloadbalance ?? false },
     passwords: readClusterSecrets(paths, spec.name),
     archive: backups,
+    tls,
   });
   return {
     name: containerName(spec.name, member),
@@ -132,6 +141,7 @@ async function postgresContainerWanted(docker: Docker, paths: Paths, i: Postgres
         dir: PGBACKREST_CONFIG_DIR, name: path.posix.basename(PGBACKREST_CONFIG_PATH), mode: 0o600, uid: POSTGRES_UID, gid: POSTGRES_UID,
         content: renderPgbackrestConfig({ stanza: spec.name, retention: readRetention(paths, spec.name), cipherPass: readBackupPassphrase(paths, spec.name) }),
       },
+      ...(tls ? (await memberTlsFiles(paths, spec.name, member)).files : []),
     ],
   };
 }

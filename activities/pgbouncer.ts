@@ -11,7 +11,9 @@ import {
   PGBOUNCER_DIR, PGBOUNCER_PORT, poolerAuthSql, renderPgbouncerIni, renderPgbouncerUserlist, POOLER_AUTH_USER,
 } from '../common/render/pgbouncer';
 import type { ClusterPorts } from '../common/spec';
-import { ensureContainerRunning, isNotFound } from './docker';
+import { ensureContainerRunning, isNotFound, type FileToPut } from './docker';
+import { clusterHasTls, serverTlsFiles } from './cluster-tls';
+import { poolerIdentity } from '../common/render/tls';
 import { pollUntil } from './heartbeat';
 import { readClusterSecrets } from './secrets';
 import { withClient } from './sql';
@@ -23,6 +25,11 @@ const POOL_SIZE = 40;
 const MAX_CLIENT_CONN = 2000;
 
 export type PoolKind = 'rw' | 'ro';
+
+/** A new server certificate for the pooler, its key and the CA, for /etc/pgbouncer. */
+export function poolerTlsFiles(paths: Paths, cluster: string, member: string): Promise<{ files: FileToPut[]; serial: string }> {
+  return serverTlsFiles(paths, cluster, poolerIdentity(cluster, member), PGBOUNCER_DIR, PGBOUNCER_UID);
+}
 
 export const poolerMember = (kind: PoolKind): string => `pgbouncer-${kind}`;
 
@@ -64,6 +71,7 @@ export function createPgbouncerActivities(docker: Docker, paths: Paths) {
         backendPort: i.kind === 'rw' ? HAPROXY_RW_PORT : HAPROXY_RO_PORT,
         maxClientConn: MAX_CLIENT_CONN,
         defaultPoolSize: POOL_SIZE,
+        tls: clusterHasTls(paths, i.cluster),
       });
       const file = (name: string, content: string) => ({ dir: PGBOUNCER_DIR, name, content, mode: 0o600, uid: PGBOUNCER_UID, gid: PGBOUNCER_UID });
       await ensureContainerRunning(docker, {
@@ -79,7 +87,10 @@ export function createPgbouncerActivities(docker: Docker, paths: Paths) {
             PortBindings: { [`${PGBOUNCER_PORT}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: String(hostPort) }] },
           },
         },
-        files: [file('pgbouncer.ini', ini), file('userlist.txt', renderPgbouncerUserlist(readClusterSecrets(paths, i.cluster).pooler))],
+        files: [
+          file('pgbouncer.ini', ini), file('userlist.txt', renderPgbouncerUserlist(readClusterSecrets(paths, i.cluster).pooler)),
+          ...(clusterHasTls(paths, i.cluster) ? (await poolerTlsFiles(paths, i.cluster, member)).files : []),
+        ],
       });
     },
 

@@ -9,6 +9,7 @@ import type { Paths } from '../common/paths';
 import type { ClusterPasswords } from '../common/render/patroni';
 import { ErrorTypes, finalError } from './errors';
 import { insideDir } from './home-paths';
+import { deleteClusterTls, ensureClusterCa } from './cluster-tls';
 
 function secretFile(paths: Paths, cluster: string): string {
   return insideDir(paths.secrets, `${cluster}.json`);
@@ -75,8 +76,15 @@ export function createSecretsActivities(paths: Paths) {
       return clusterSecretsExist(paths, cluster);
     },
 
+    /** Only createCluster calls it: members made before it would run without TLS beside a CA that says TLS is on. */
+    async ensureClusterCa(cluster: string): Promise<void> {
+      await ensureClusterCa(paths, cluster);
+    },
+
+    /** The passwords and the cluster CA. */
     async deleteClusterSecrets(cluster: string): Promise<void> {
       fs.rmSync(secretFile(paths, cluster), { force: true });
+      deleteClusterTls(paths, cluster);
     },
   };
 }

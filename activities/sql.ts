@@ -7,6 +7,7 @@ import { containerIp } from './docker';
 import type { ClusterPorts } from '../common/spec';
 import { pollUntil } from './heartbeat';
 import { readClusterSecrets } from './secrets';
+import { clusterHasTls, readCaCert } from './cluster-tls';
 
 export interface ReadWriteProof {
   /** The member that took the write (leader). */
@@ -26,6 +27,8 @@ export async function withClient<T>(
     database: DEFAULT_DATABASE,
     password: readClusterSecrets(paths, cluster).superuser,
     connectionTimeoutMillis: 3000,
+    // verify-full: node checks the certificate against the cluster CA and 127.0.0.1 against its names.
+    ...(clusterHasTls(paths, cluster) ? { ssl: { ca: readCaCert(paths, cluster) } } : {}),
     // PgBouncer refuses startup parameters it does not track (statement_timeout among them).
     ...(opts.pooled ? {} : { statement_timeout: 10000 }),
   });

@@ -12,6 +12,7 @@
  * `dbaas-bench.plain`, so dbaas never sees it.
  */
 import * as fs from 'node:fs';
+import { clusterHasTls, readCaCert } from '../activities/cluster-tls';
 import * as path from 'node:path';
 import { fmt, secs } from './lib';
 import {
@@ -64,6 +65,8 @@ export interface HaCluster {
   ports: { rw: number; ro: number; stats: number };
   /** Superuser password (never printed). */
   password: string;
+  /** The cluster CA when the cluster runs TLS (dbaas clusters); the writer then connects with verify-full. */
+  ca?: string;
   /** Container IP of each member on the cluster network, read now (a restarted one may change). */
   ips(): Promise<Map<string, string>>;
   remove(): Promise<void>;
@@ -96,7 +99,7 @@ export async function createDbaasCluster(name: string, profile: ProfileName): Pr
     if (!password) throw new Error(`no superuser password in ${secretsFile}`);
     const ctrs = new Map(members.map((m) => [m, containerName(name, m)]));
     return {
-      side: 'dbaas', name, members, password,
+      side: 'dbaas', name, members, password, ca: clusterHasTls(resolvePaths(), name) ? readCaCert(resolvePaths(), name) : undefined,
       container: (m) => containerName(name, m),
       ports: { rw: st.endpoints.rw.port, ro: st.endpoints.ro.port, stats: statsPort },
       ips: () => networkIps(networkName(name), ctrs),

@@ -22,6 +22,7 @@ function pgClient(c: HaCluster, timeoutMs?: number): Client {
     host: '127.0.0.1', port: c.ports.rw, user: SUPERUSER, database: DEFAULT_DATABASE, password: c.password,
     connectionTimeoutMillis: timeoutMs ?? WRITE_CONNECT_TIMEOUT_MS, query_timeout: timeoutMs ?? WRITE_QUERY_TIMEOUT_MS,
     statement_timeout: timeoutMs ?? WRITE_QUERY_TIMEOUT_MS, application_name: 'bench-ha-writer',
+    ...(c.ca ? { ssl: { ca: c.ca } } : {}),
   });
   client.on('error', () => undefined);
   return client;

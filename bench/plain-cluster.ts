@@ -198,6 +198,8 @@ export async function createPlainPostgres(p: PlainPlan, member: string): Promise
   const yml = renderPatroniConfig({
     cluster: p.cluster, member, etcdMembers: p.etcd, profile: p.profile, sync: false,
     tags: { nofailover: false, noloadbalance: false }, passwords: p.passwords,
+    // By hand as before TLS: the baselines compare orchestration, not encryption.
+    tls: false,
     // The bare variant has no repository volume: WAL archiving would only fail.
     archive: p.full ?? false,
   });
@@ -212,7 +214,7 @@ export async function createPlainPooler(p: PlainPlan, kind: 'rw' | 'ro'): Promis
   const member = `pgbouncer-${kind}`;
   await docker(['create', ...p.common(member), '-p', `127.0.0.1:${port}:${PGBOUNCER_PORT}`, IMAGES.pgbouncer]);
   const ini = renderPgbouncerIni({
-    cluster: p.cluster, backendPort: kind === 'rw' ? HAPROXY_RW_PORT : HAPROXY_RO_PORT, maxClientConn: POOLER_MAX_CLIENT_CONN, defaultPoolSize: POOLER_POOL_SIZE,
+    cluster: p.cluster, backendPort: kind === 'rw' ? HAPROXY_RW_PORT : HAPROXY_RO_PORT, maxClientConn: POOLER_MAX_CLIENT_CONN, defaultPoolSize: POOLER_POOL_SIZE, tls: false,
   });
   await copyIn(p.ctr(member), `${PGBOUNCER_DIR}/pgbouncer.ini`, ini, 0o600, POSTGRES_UID);
   await copyIn(p.ctr(member), `${PGBOUNCER_DIR}/userlist.txt`, renderPgbouncerUserlist(p.passwords.pooler), 0o600, POSTGRES_UID);

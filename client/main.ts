@@ -11,6 +11,7 @@ import { registerClusterConfigCommands } from './commands/cluster-config';
 import { registerEventsCommands } from './commands/events';
 import { registerSwitchoverCommands } from './commands/switchover';
 import { registerPoolerCommands } from './commands/pooler';
+import { registerCertificateCommands } from './commands/certificates';
 import { registerBackupCommands } from './commands/backup';
 import { registerRestoreCommands } from './commands/restore';
 
@@ -72,6 +73,7 @@ export function buildProgram(): Command {
   registerEventsCommands(cluster);
   // cluster add-poolers
   registerPoolerCommands(cluster);
+  registerCertificateCommands(cluster);
   // switchover [--to] [--at], switchover cancel
   registerSwitchoverCommands(program);
   // backup run, backup list

@@ -36,3 +36,7 @@ export const backupWorkflowIds = {
 export const restoreWorkflowIds = {
   restore: (source: string, into: string): string => `restore:${source}:${into}`,
 };
+
+export const securityWorkflowIds = {
+  rotateCertificates: (c: string): string => `rotate-certs:${c}`,
+};

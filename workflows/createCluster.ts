@@ -24,6 +24,9 @@ import { checkNames } from './input-checks';
 import { withClusterLease } from './lease';
 import { Steps } from './steps';
 
+/** The CA is made here and only here: a cluster has TLS iff it has a CA, and all its members are made after this step. */
+const SECRETS_STEP = 'generate secrets and the TLS certificate authority';
+
 export async function createCluster(input: CreateClusterInput): Promise<ConnectionInfo> {
   // Registered first, so the progress query answers even when the spec is refused.
   const steps = new Steps('create', input.name, ['validate the spec', leaseStep(input.name)]);
@@ -46,7 +49,7 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
   steps.plan([
     'check the name is free',
     'look for data kept from before',
-    'generate secrets',
+    SECRETS_STEP,
     'allocate host ports',
     'create network',
     ...(backups ? ['create the backup repository'] : []),
@@ -97,7 +100,10 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps): Promis
   });
   try {
     const [, ports] = await Promise.all([
-      steps.run('generate secrets', () => quick.ensureClusterSecrets(cluster)),
+      steps.run(SECRETS_STEP, async () => {
+        await quick.ensureClusterSecrets(cluster);
+        await quick.ensureClusterCa(cluster);
+      }),
       steps.run('allocate host ports', () => quick.allocatePorts(cluster)),
       steps.run('create network', () => quick.createClusterNetwork(cluster)),
       backups ? steps.run('create the backup repository', () => quick.ensureBackupRepository(cluster)) : undefined,

@@ -16,3 +16,5 @@ export type { RestorePitrInput, RestorePitrResult } from './restore';
 export { verifyBackup } from './verifyBackup';
 export { enableBackups } from './enableBackups';
 export { clusterLease } from './clusterLease';
+export { rotateCertificates } from './rotateCertificates';
+export type { RotateCertificatesResult } from './rotateCertificates';

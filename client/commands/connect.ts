@@ -5,6 +5,7 @@ import { readClusterSecrets } from '../../activities/secrets';
 import { requireLiveCluster, clusterPorts, clusterStatus } from '../cluster-info';
 import { connectDocker } from '../connections';
 import { OperationError, UsageError } from '../errors';
+import { clientTlsParams, uriTlsQuery } from '../client-tls';
 
 export async function connectCommand(name: string, o: { ro: boolean; member?: string; pooled: boolean }): Promise<void> {
   if (o.member && (o.ro || o.pooled)) throw new UsageError('--member excludes --ro and --pooled');
@@ -26,5 +27,5 @@ export async function connectCommand(name: string, o: { ro: boolean; member?: st
     if (m.port === null) throw new OperationError(`${o.member} has no direct port`);
     port = m.port;
   }
-  console.log(`postgresql://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DEFAULT_DATABASE}?sslmode=disable`);
+  console.log(`postgresql://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DEFAULT_DATABASE}?${uriTlsQuery(clientTlsParams(paths, name))}`);
 }

@@ -2,6 +2,7 @@
 import { stringify } from 'yaml';
 import type { HaProfile } from '../spec';
 import { archiveCommand } from './pgbackrest';
+import { tlsFilesIn } from './tls';
 import {
   ETCD_CLIENT_PORT, ETCD_PATRONI_USER, PATRONI_API_PORT, PATRONI_API_USER, PATRONI_NAMESPACE, PG_PORT,
   REPLICATION_USER, REWIND_USER, SUPERUSER, containerName, etcdHostList,
@@ -12,6 +13,8 @@ export const DATA_DIR = `${DATA_ROOT}/pgdata`;
 export const PATRONI_CONFIG_PATH = '/etc/patroni/patroni.yml';
 export const SOCKET_DIR = '/var/run/postgresql';
 export const PG_BIN = '/usr/lib/postgresql/15/bin';
+/** The member's server certificate, key and the cluster CA, beside patroni.yml. */
+export const MEMBER_TLS = tlsFilesIn('/etc/patroni');
 
 export interface ClusterPasswords {
   superuser: string;
@@ -45,6 +48,8 @@ export interface PatroniRenderInput {
   passwords: ClusterPasswords;
   /** WAL archiving into the cluster's stanza (false: a cluster made with --no-backups). */
   archive: boolean;
+  /** TLS for every TCP client, members included (false: a cluster made before TLS). */
+  tls: boolean;
 }
 
 /** PostgreSQL parameters every member starts with (bootstrap DCS copy; Patroni keeps them in sync). */
@@ -69,6 +74,26 @@ export const BASE_PARAMETERS: Record<string, string | number> = {
  */
 export function archiveParameters(stanza: string): Record<string, string> {
   return { archive_mode: 'on', archive_command: archiveCommand(stanza), archive_timeout: '60s' };
+}
+
+function memberTls(tls: boolean): Record<string, string> {
+  return tls ? { sslmode: 'verify-full', sslrootcert: MEMBER_TLS.ca } : {};
+}
+
+/**
+ * With TLS every TCP connection must use it: `hostnossl … reject` comes first (rules match in
+ * order; `all` as database does not cover replication, hence its own line).
+ */
+function pgHba(tls: boolean): string[] {
+  const host = tls ? 'hostssl' : 'host';
+  return [
+    // Patroni itself runs as the postgres OS user and connects over the socket.
+    `local all ${SUPERUSER} peer`,
+    'local all all scram-sha-256',
+    ...(tls ? ['hostnossl all all 0.0.0.0/0 reject', 'hostnossl replication all 0.0.0.0/0 reject'] : []),
+    `${host} replication ${REPLICATION_USER} 0.0.0.0/0 scram-sha-256`,
+    `${host} all all 0.0.0.0/0 scram-sha-256`,
+  ];
 }
 
 export function renderPatroniConfig(i: PatroniRenderInput): string {
@@ -118,22 +143,22 @@ export function renderPatroniConfig(i: PatroniRenderInput): string {
       // Replicas clone with pg_basebackup; a fast checkpoint on the leader starts the copy at
       // once instead of waiting for a spread checkpoint (measured 2.0 s → 1.0 s per clone).
       basebackup: [{ checkpoint: 'fast' }],
+      // Patroni's own connections (as the postgres OS user) go over the socket: no TLS needed, peer auth.
+      ...(i.tls ? { use_unix_socket: true } : {}),
       authentication: {
         superuser: { username: SUPERUSER, password: i.passwords.superuser },
-        replication: { username: REPLICATION_USER, password: i.passwords.replication },
-        rewind: { username: REWIND_USER, password: i.passwords.rewind },
+        // A replica streaming from, or rewinding against, another member checks that member's
+        // certificate against the cluster CA and its name (the container name it connects to).
+        replication: { username: REPLICATION_USER, password: i.passwords.replication, ...memberTls(i.tls) },
+        rewind: { username: REWIND_USER, password: i.passwords.rewind, ...memberTls(i.tls) },
       },
       parameters: {
         unix_socket_directories: SOCKET_DIR,
         password_encryption: 'scram-sha-256',
+        // Local parameters, not bootstrap: they also reach members of a cluster bootstrapped earlier.
+        ...(i.tls ? { ssl: 'on', ssl_cert_file: MEMBER_TLS.cert, ssl_key_file: MEMBER_TLS.key } : {}),
       },
-      pg_hba: [
-        // Patroni itself runs as the postgres OS user and connects over the socket.
-        `local all ${SUPERUSER} peer`,
-        'local all all scram-sha-256',
-        `host replication ${REPLICATION_USER} 0.0.0.0/0 scram-sha-256`,
-        'host all all 0.0.0.0/0 scram-sha-256',
-      ],
+      pg_hba: pgHba(i.tls),
     },
     tags: {
       nofailover: i.tags.nofailover,

@@ -1,8 +1,11 @@
 /** pgbouncer.ini and its auth file for one pooled endpoint. Pure. */
 import { HAPROXY_MEMBER, containerName } from '../names';
+import { tlsFilesIn } from './tls';
 
 export const PGBOUNCER_PORT = 6432;
 export const PGBOUNCER_DIR = '/etc/pgbouncer';
+/** PgBouncer's own server certificate and key (client side), and the CA it checks members against. */
+export const PGBOUNCER_TLS = tlsFilesIn(PGBOUNCER_DIR);
 /** The role PgBouncer logs in as to run auth_query; it can do nothing but call the lookup function. */
 export const POOLER_AUTH_USER = 'dbaas_pgbouncer';
 export const POOLER_LOOKUP_FUNCTION = 'dbaas.pgbouncer_lookup';
@@ -13,6 +16,26 @@ export interface PgbouncerRenderInput {
   backendPort: number;
   maxClientConn: number;
   defaultPoolSize: number;
+  /** Clients must use TLS, and the server connections verify the members' certificates (false: made before TLS). */
+  tls: boolean;
+}
+
+/**
+ * PgBouncer terminates the client's TLS (HAProxy passes TCP through, so the server is
+ * PgBouncer) and opens its own TLS connection to the member behind HAProxy, checking the
+ * member's certificate against the cluster CA and the HAProxy name it dials. client_tls_ca_file
+ * only verifies client certificates (none are asked for), but without it libtls looks for the
+ * system bundle, which the image lacks, and the TLS setup fails.
+ */
+function tlsSettings(tls: boolean): string {
+  if (!tls) return '';
+  return `client_tls_sslmode = require
+client_tls_cert_file = ${PGBOUNCER_TLS.cert}
+client_tls_key_file = ${PGBOUNCER_TLS.key}
+client_tls_ca_file = ${PGBOUNCER_TLS.ca}
+server_tls_sslmode = verify-full
+server_tls_ca_file = ${PGBOUNCER_TLS.ca}
+`;
 }
 
 export function renderPgbouncerIni(i: PgbouncerRenderInput): string {
@@ -38,7 +61,7 @@ ignore_startup_parameters = extra_float_digits,options
 server_check_query = select 1
 admin_users =
 stats_users =
-`;
+${tlsSettings(i.tls)}`;
 }
 
 /** The auth file holds only the auth user's own credential (needed to run auth_query). */

@@ -109,6 +109,7 @@ export function fakeActivities(o: FakeOptions = {}): Fake {
   const impl: Record<string, (arg: unknown) => Promise<unknown>> = {
     assertClusterAbsent: async () => undefined,
     ensureClusterSecrets: async () => undefined,
+    ensureClusterCa: async () => undefined,
     deleteClusterSecrets: async () => undefined,
     allocatePorts: async () => ports,
     releasePorts: async () => undefined,

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { poolerAuthSql, renderPgbouncerIni, renderPgbouncerUserlist } from '../../common/render/pgbouncer';
 
 test('pgbouncer.ini: transaction pooling to the cluster HAProxy, SCRAM, passwords looked up by auth_query', () => {
-  const ini = renderPgbouncerIni({ cluster: 'orders', backendPort: 5000, maxClientConn: 2000, defaultPoolSize: 40 });
+  const ini = renderPgbouncerIni({ cluster: 'orders', backendPort: 5000, maxClientConn: 2000, defaultPoolSize: 40, tls: false });
   assert.match(ini, /^\* = host=dbaas-orders-haproxy port=5000$/m);
   assert.match(ini, /^pool_mode = transaction$/m);
   assert.match(ini, /^auth_type = scram-sha-256$/m);
@@ -20,4 +20,13 @@ test('the auth file holds only the auth user, and the lookup is SECURITY DEFINER
   assert.match(sql, /FROM pg_authid WHERE rolname = p_user AND rolcanlogin/);
   assert.match(sql, /REVOKE ALL ON FUNCTION dbaas\.pgbouncer_lookup\(text\) FROM PUBLIC/);
   assert.match(sql, /GRANT EXECUTE ON FUNCTION dbaas\.pgbouncer_lookup\(text\) TO dbaas_pgbouncer/);
+});
+
+test('pgbouncer.ini with TLS: clients must use TLS, server connections verify the member by the HAProxy name', () => {
+  const ini = renderPgbouncerIni({ cluster: 'orders', backendPort: 5000, maxClientConn: 2000, defaultPoolSize: 40, tls: true });
+  assert.match(ini, /^client_tls_sslmode = require$/m);
+  assert.match(ini, /^client_tls_key_file = \/etc\/pgbouncer\/server\.key$/m);
+  assert.match(ini, /^server_tls_sslmode = verify-full$/m);
+  assert.match(ini, /^server_tls_ca_file = \/etc\/pgbouncer\/ca\.crt$/m);
+  assert.doesNotMatch(renderPgbouncerIni({ cluster: 'orders', backendPort: 5000, maxClientConn: 2000, defaultPoolSize: 40, tls: false }), /tls/);
 });

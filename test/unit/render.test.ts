@@ -11,7 +11,7 @@ import { dcsPrefix } from '../../common/names';
 
 const passwords = { superuser: 'su-secret', replication: 'repl-secret', rewind: 'rew-secret', pooler: 'pool-secret' };
 
-function patroni(overrides: { sync?: boolean; syncStrict?: boolean; nofailover?: boolean; etcd?: string[]; archive?: boolean; passwords?: ClusterPasswords } = {}): Record<string, any> {
+function patroni(overrides: { sync?: boolean; syncStrict?: boolean; nofailover?: boolean; etcd?: string[]; archive?: boolean; passwords?: ClusterPasswords; tls?: boolean } = {}): Record<string, any> {
   return parse(
     renderPatroniConfig({
       cluster: 'orders',
@@ -23,6 +23,7 @@ function patroni(overrides: { sync?: boolean; syncStrict?: boolean; nofailover?:
       tags: { nofailover: overrides.nofailover ?? false, noloadbalance: false },
       passwords: overrides.passwords ?? passwords,
       archive: overrides.archive ?? true,
+      tls: overrides.tls ?? true,
     }),
   );
 }
@@ -44,7 +45,8 @@ test('patroni.yml: data dir below the volume mount, owned socket dir, scram-sha-
   assert.equal(c.postgresql.parameters.unix_socket_directories, '/var/run/postgresql');
   assert.equal(c.bootstrap.dcs.postgresql.parameters.password_encryption, 'scram-sha-256');
   for (const line of c.postgresql.pg_hba as string[]) {
-    if (line.startsWith('host')) assert.match(line, /scram-sha-256$/, line);
+    if (line.startsWith('host') && !line.startsWith('hostnossl')) assert.match(line, /scram-sha-256$/, line);
+    if (line.startsWith('hostnossl')) assert.match(line, /reject$/, line);
     assert.doesNotMatch(line, /\b(trust|md5|password)\b/, line);
   }
   assert.equal(c.postgresql.authentication.superuser.password, 'su-secret');
@@ -160,4 +162,27 @@ test('etcd key prefix of a cluster: its Patroni keys, not those of a cluster who
   assert.ok(inRange('/dbaas/orders/leader'));
   assert.ok(!inRange('/dbaas/orders2/leader'));
   assert.ok(!inRange('/dbaas/order'));
+});
+
+test('patroni.yml with TLS: ssl on, only hostssl for TCP (replication too), members verify each other by name', () => {
+  const y = patroni();
+  assert.equal(y.postgresql.parameters.ssl, 'on');
+  assert.equal(y.postgresql.parameters.ssl_cert_file, '/etc/patroni/server.crt');
+  assert.equal(y.postgresql.use_unix_socket, true);
+  const hba: string[] = y.postgresql.pg_hba;
+  const firstTcp = hba.findIndex((l) => !l.startsWith('local'));
+  assert.deepEqual(hba.slice(firstTcp, firstTcp + 2), ['hostnossl all all 0.0.0.0/0 reject', 'hostnossl replication all 0.0.0.0/0 reject']);
+  assert.ok(hba.every((l) => !/^host\s/.test(l)), 'no plain host rule');
+  for (const a of ['replication', 'rewind']) {
+    assert.equal(y.postgresql.authentication[a].sslmode, 'verify-full');
+    assert.equal(y.postgresql.authentication[a].sslrootcert, '/etc/patroni/ca.crt');
+  }
+});
+
+test('patroni.yml of a cluster made before TLS: no ssl, host rules as before', () => {
+  const y = patroni({ tls: false });
+  assert.equal(y.postgresql.parameters.ssl, undefined);
+  assert.equal(y.postgresql.use_unix_socket, undefined);
+  assert.ok(y.postgresql.pg_hba.includes('host all all 0.0.0.0/0 scram-sha-256'));
+  assert.equal(y.postgresql.authentication.replication.sslmode, undefined);
 });

@@ -51,6 +51,7 @@ function badInputs(bad: string): [string, unknown][] {
     ['setProfile', { cluster: bad, profile: 'fast' }],
     ['setSync', { cluster: bad, mode: 'on' }],
     ['addPoolers', bad],
+    ['rotateCertificates', bad],
   ];
 }
 
@@ -81,6 +82,11 @@ test('every workflow type refuses `../../x` and `a/b` before any activity runs; 
   fs.writeFileSync(path.join(home, 'a', 'b.json'), 'keep me too');
   const before = snapshot(root);
 
+  // Before the worker exists: a failed assertion with a worker built but not run would hang the file.
+  const types = Object.entries(workflows).filter(([, v]) => typeof v === 'function').map(([k]) => k);
+  const covered = new Set(badInputs('x').map(([t]) => t));
+  assert.deepEqual(types.filter((t) => !covered.has(t)), [], 'every registered workflow type is tried');
+
   const calls: string[] = [];
   const real = createActivities({ docker: new Docker(), paths: resolvePaths({ ...process.env, DBAAS_HOME: home }) }) as unknown as Record<string, (a: unknown) => Promise<unknown>>;
   const recorded = Object.fromEntries(Object.entries(real).map(([name, fn]) => [name, async (a: unknown) => {
@@ -90,9 +96,6 @@ test('every workflow type refuses `../../x` and `a/b` before any activity runs; 
   const taskQueue = `names-${process.pid}`;
   const worker = await createTestWorker(env, taskQueue, recorded);
 
-  const types = Object.entries(workflows).filter(([, v]) => typeof v === 'function').map(([k]) => k);
-  const covered = new Set(badInputs('x').map(([t]) => t));
-  assert.deepEqual(types.filter((t) => !covered.has(t)), [], 'every registered workflow type is tried');
 
   await worker.runUntil(async () => {
     let n = 0;

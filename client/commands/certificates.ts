@@ -1,0 +1,41 @@
+/** `dbaas cluster rotate-certs NAME`: new server certificates for every member and pooler, reloaded without a restart. */
+import type { Command } from 'commander';
+import { securityWorkflowIds } from '../../common/workflow-ids';
+import { resolvePaths } from '../../common/paths';
+import { parseClusterName } from '../args';
+import { requireLiveCluster } from '../cluster-info';
+import { clientTlsParams } from '../client-tls';
+import { connectDocker, connectTemporal } from '../connections';
+import { UsageError } from '../errors';
+import type { rotateCertificates, RotateCertificatesResult } from '../../workflows';
+import { follow, startOrAttach } from '../workflow-run';
+
+export async function rotateCertificatesCommand(cluster: string): Promise<void> {
+  const docker = await connectDocker();
+  await requireLiveCluster(docker, cluster);
+  if (clientTlsParams(resolvePaths(), cluster).sslmode === 'disable') {
+    throw new UsageError(`cluster ${cluster} was made without TLS (it has no certificate authority): there are no certificates to rotate`);
+  }
+  const { client, connection } = await connectTemporal();
+  try {
+    const handle = await startOrAttach<typeof rotateCertificates>(
+      client, 'rotateCertificates', securityWorkflowIds.rotateCertificates(cluster), cluster, [cluster],
+      { running: `the certificates of ${cluster} are being rotated`, starting: `rotating the certificates of ${cluster}` },
+      async () => undefined,
+    );
+    const r = await follow<RotateCertificatesResult>(handle, `rotate the certificates of ${cluster}`);
+    console.log(`${cluster}: new certificates on ${r.rotated.map((x) => x.member).join(', ')}; the CA is unchanged (clients keep their sslrootcert)`);
+    if (r.skipped.length > 0) console.log(`  not running, new certificate when started: ${r.skipped.join(', ')}`);
+  } finally {
+    await connection.close();
+  }
+}
+
+export function registerCertificateCommands(cluster: Command): void {
+  cluster
+    .command('rotate-certs')
+    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
+    .description('issue new server certificates (same CA) to every member and pooler and reload them: no restart, no failed query')
+    .exitOverride()
+    .action((name: string) => rotateCertificatesCommand(name));
+}
