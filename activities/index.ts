@@ -23,6 +23,7 @@ import { createBackupCheckActivities } from './backup-checks';
 import { createRestoreActivities } from './restore';
 import { createLeaseActivities } from './lease';
 import { createDeletedClusterActivities } from './deleted-clusters';
+import { createAppRoleActivities } from './app-role';
 
 export interface ActivityDeps {
   docker: Docker;
@@ -42,6 +43,7 @@ export function createActivities({ docker, paths }: ActivityDeps) {
     ...createHaproxyActivities(docker, paths),
     ...createSqlActivities(docker, paths),
     ...createPgbouncerActivities(docker, paths),
+    ...createAppRoleActivities(paths),
     ...createSwitchoverActivities(docker, paths),
     ...createWatchActivities(docker, paths),
     ...createDcsConfigActivities(docker, paths),

@@ -51,6 +51,7 @@ function badInputs(bad: string): [string, unknown][] {
     ['setProfile', { cluster: bad, profile: 'fast' }],
     ['setSync', { cluster: bad, mode: 'on' }],
     ['addPoolers', bad],
+    ['addAppRole', bad],
   ];
 }
 
