@@ -4,6 +4,7 @@
  */
 import * as fs from 'node:fs';
 import type { Paths } from '../common/paths';
+import { APP_DATABASE } from '../common/names';
 import type { RowCounts } from '../common/backup';
 import { pgbackrestTargetTime } from '../common/restore';
 import { insideHome } from './home-paths';
@@ -18,25 +19,39 @@ const checksFile = (paths: Paths, cluster: string, label: string): string => ins
 const qualified = (schema: string, table: string): string => `"${schema.replace(/"/g, '""')}"."${table.replace(/"/g, '""')}"`;
 
 /**
- * Counts in one REPEATABLE READ transaction. Its first statement takes the snapshot and reads
- * the clock, so a restore to that time has exactly the commits the counts saw (up to the
- * microseconds between the two).
+ * Counts in one REPEATABLE READ transaction per database: DEFAULT_DATABASE, and APP_DATABASE where
+ * it exists (where `connect`'s role keeps its tables; those are keyed `app/schema.table`). Every
+ * transaction takes its snapshot first, back to back, and the last one reads the clock, so a
+ * restore to that time has exactly the commits the counts saw (up to the microseconds between them).
  */
-async function countRows(c: Client): Promise<RowCounts> {
-  await c.query('begin isolation level repeatable read');
+async function countRows(paths: Paths, cluster: string, port: number): Promise<RowCounts> {
+  return withClient(paths, cluster, port, async (main) => {
+    const hasApp = (await main.query('select 1 from pg_database where datname = $1', [APP_DATABASE])).rows.length > 0;
+    if (!hasApp) return countIn([{ c: main, prefix: '' }]);
+    return withClient(paths, cluster, port, (app) => countIn([{ c: main, prefix: '' }, { c: app, prefix: `${APP_DATABASE}/` }]), { database: APP_DATABASE });
+  });
+}
+
+async function countIn(databases: { c: Client; prefix: string }[]): Promise<RowCounts> {
+  let at = '';
+  for (const { c } of databases) {
+    await c.query('begin isolation level repeatable read');
+    at = (await c.query<{ ms: string }>('select (extract(epoch from clock_timestamp()) * 1000)::bigint::text as ms')).rows[0].ms;
+  }
   try {
-    const at = (await c.query<{ ms: string }>('select (extract(epoch from clock_timestamp()) * 1000)::bigint::text as ms')).rows[0].ms;
-    const tables = await c.query<{ schemaname: string; relname: string }>(
-      "select schemaname, relname from pg_stat_user_tables where schemaname not in ('dbaas') order by 1, 2",
-    );
     const counts: Record<string, number> = {};
-    for (const t of tables.rows) {
-      const r = await c.query<{ n: string }>(`select count(*)::text as n from ${qualified(t.schemaname, t.relname)}`);
-      counts[`${t.schemaname}.${t.relname}`] = Number(r.rows[0].n);
+    for (const { c, prefix } of databases) {
+      const tables = await c.query<{ schemaname: string; relname: string }>(
+        "select schemaname, relname from pg_stat_user_tables where schemaname not in ('dbaas') order by 1, 2",
+      );
+      for (const t of tables.rows) {
+        const r = await c.query<{ n: string }>(`select count(*)::text as n from ${qualified(t.schemaname, t.relname)}`);
+        counts[`${prefix}${t.schemaname}.${t.relname}`] = Number(r.rows[0].n);
+      }
     }
     return { at: pgbackrestTargetTime(Number(at)), tables: counts };
   } finally {
-    await c.query('rollback');
+    for (const { c } of databases) await c.query('rollback');
   }
 }
 
@@ -57,7 +72,7 @@ export function createBackupCheckActivities(paths: Paths) {
   return {
     /** Count the user tables through rw now (after the backup) and keep the counts with the backup's label. */
     async recordRowCounts(i: { cluster: string; label: string; rwPort: number }): Promise<{ at: string; tables: number }> {
-      const counts = await withClient(paths, i.cluster, i.rwPort, countRows);
+      const counts = await countRows(paths, i.cluster, i.rwPort);
       fs.mkdirSync(checksDir(paths, i.cluster), { recursive: true, mode: 0o700 });
       const file = checksFile(paths, i.cluster, i.label);
       fs.writeFileSync(`${file}.tmp`, JSON.stringify(counts));
@@ -71,7 +86,7 @@ export function createBackupCheckActivities(paths: Paths) {
 
     /** The same counts on another cluster (the restored scratch one). */
     async countRowsNow(i: { cluster: string; rwPort: number }): Promise<Record<string, number>> {
-      return (await withClient(paths, i.cluster, i.rwPort, countRows)).tables;
+      return (await countRows(paths, i.cluster, i.rwPort)).tables;
     },
   };
 }

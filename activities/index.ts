@@ -24,6 +24,7 @@ import { createRestoreActivities } from './restore';
 import { createLeaseActivities } from './lease';
 import { createDeletedClusterActivities } from './deleted-clusters';
 import { createCertificateActivities } from './certificates';
+import { createAppRoleActivities } from './app-role';
 
 export interface ActivityDeps {
   docker: Docker;
@@ -43,6 +44,7 @@ export function createActivities({ docker, paths }: ActivityDeps) {
     ...createHaproxyActivities(docker, paths),
     ...createSqlActivities(docker, paths),
     ...createPgbouncerActivities(docker, paths),
+    ...createAppRoleActivities(paths),
     ...createSwitchoverActivities(docker, paths),
     ...createWatchActivities(docker, paths),
     ...createDcsConfigActivities(docker, paths),

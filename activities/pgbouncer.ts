@@ -5,7 +5,7 @@
 import type Docker from 'dockerode';
 import type { Paths } from '../common/paths';
 import {
-  HAPROXY_RO_PORT, HAPROXY_RW_PORT, IMAGES, LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE, containerName, labels, networkName,
+  APP_DATABASE, HAPROXY_RO_PORT, HAPROXY_RW_PORT, IMAGES, LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE, containerName, labels, networkName,
 } from '../common/names';
 import {
   PGBOUNCER_DIR, PGBOUNCER_PORT, poolerAuthSql, renderPgbouncerIni, renderPgbouncerUserlist, POOLER_AUTH_USER,
@@ -15,6 +15,7 @@ import { ensureContainerRunning, isNotFound, type FileToPut } from './docker';
 import { clusterHasTls, serverTlsFiles } from './cluster-tls';
 import { poolerIdentity } from '../common/render/tls';
 import { pollUntil } from './heartbeat';
+import { setRolePassword } from './role-password';
 import { readClusterSecrets } from './secrets';
 import { withClient } from './sql';
 
@@ -52,15 +53,24 @@ export function createPgbouncerActivities(docker: Docker, paths: Paths) {
       }
     },
 
-    /** The auth_query user and the SECURITY DEFINER lookup over pg_authid, created through rw. */
+    /**
+     * The auth_query user and the SECURITY DEFINER lookup over pg_authid, created through rw, in
+     * every database clients log in to: PgBouncer 1.18 runs auth_query in the database the client
+     * asks for (auth_dbname comes with 1.20), so APP_DATABASE needs the function too.
+     */
     async ensurePoolerAuth(i: { cluster: string; rwPort: number }): Promise<void> {
       const secrets = readClusterSecrets(paths, i.cluster);
-      await withClient(paths, i.cluster, i.rwPort, async (c) => {
+      const appDatabase = await withClient(paths, i.cluster, i.rwPort, async (c) => {
         for (const sql of poolerAuthSql()) await c.query(sql);
-        // Not a bind parameter (DDL takes none): the client escapes the literal. The server hashes
-        // it with scram-sha-256 (password_encryption) and does not log statements by default.
-        await c.query(`ALTER ROLE ${POOLER_AUTH_USER} PASSWORD ${c.escapeLiteral(secrets.pooler)}`);
+        // From a verifier computed here: the plaintext never reaches the server or its log.
+        await setRolePassword(c, POOLER_AUTH_USER, secrets.pooler);
+        return (await c.query('select 1 from pg_database where datname = $1', [APP_DATABASE])).rows.length > 0;
       });
+      if (appDatabase) {
+        await withClient(paths, i.cluster, i.rwPort, async (c) => {
+          for (const sql of poolerAuthSql()) await c.query(sql);
+        }, { database: APP_DATABASE });
+      }
     },
 
     async startPgbouncer(i: { cluster: string; kind: PoolKind; ports: ClusterPorts }): Promise<void> {

@@ -47,6 +47,25 @@ export function createSecretFileOnce(file: string, content: string): void {
   }
 }
 
+function replaceSecretFile(file: string, secrets: Partial<ClusterPasswords>): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  fs.renameSync(tmp, file);
+}
+
+/**
+ * The app role's password, made and added to the cluster's secrets on first use (clusters made
+ * before the role have none). Called only under the cluster's lease, so nothing else writes the
+ * file meanwhile; a retry finds the password its first attempt wrote.
+ */
+export function ensureAppPassword(paths: Paths, cluster: string): string {
+  const secrets = readClusterSecrets(paths, cluster);
+  if (secrets.app) return secrets.app;
+  const app = newPassword();
+  replaceSecretFile(secretFile(paths, cluster), { ...secrets, app });
+  return app;
+}
+
 export function createSecretsActivities(paths: Paths) {
   return {
     /** Generate the cluster's passwords once; an existing file is kept (retries, --keep-data). */
@@ -63,10 +82,7 @@ export function createSecretsActivities(paths: Paths) {
         const existing = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<ClusterPasswords>;
         const missing = (Object.keys(fresh) as (keyof ClusterPasswords)[]).filter((k) => !existing[k]);
         if (missing.length === 0) return;
-        const merged = { ...fresh, ...existing };
-        const tmp = `${file}.${process.pid}.tmp`;
-        fs.writeFileSync(tmp, JSON.stringify(merged, null, 2), { mode: 0o600 });
-        fs.renameSync(tmp, file);
+        replaceSecretFile(file, { ...fresh, ...existing });
         return;
       }
       createSecretFileOnce(file, JSON.stringify(fresh, null, 2));

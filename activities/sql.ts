@@ -17,15 +17,23 @@ export interface ReadWriteProof {
   readInRecovery: boolean;
 }
 
+export interface ClientOptions {
+  pooled?: boolean;
+  /** Another database than DEFAULT_DATABASE. */
+  database?: string;
+  /** Another role than the superuser (e.g. proving that a role's password works). */
+  login?: { user: string; password: string };
+}
+
 export async function withClient<T>(
-  paths: Paths, cluster: string, port: number, fn: (c: Client) => Promise<T>, opts: { pooled?: boolean } = {},
+  paths: Paths, cluster: string, port: number, fn: (c: Client) => Promise<T>, opts: ClientOptions = {},
 ): Promise<T> {
   const client = new Client({
     host: '127.0.0.1',
     port,
-    user: SUPERUSER,
-    database: DEFAULT_DATABASE,
-    password: readClusterSecrets(paths, cluster).superuser,
+    user: opts.login?.user ?? SUPERUSER,
+    database: opts.database ?? DEFAULT_DATABASE,
+    password: opts.login?.password ?? readClusterSecrets(paths, cluster).superuser,
     connectionTimeoutMillis: 3000,
     // verify-full: node checks the certificate against the cluster CA and 127.0.0.1 against its names.
     ...(clusterHasTls(paths, cluster) ? { ssl: { ca: readCaCert(paths, cluster) } } : {}),

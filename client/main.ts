@@ -14,13 +14,17 @@ import { registerPoolerCommands } from './commands/pooler';
 import { registerCertificateCommands } from './commands/certificates';
 import { registerBackupCommands } from './commands/backup';
 import { registerRestoreCommands } from './commands/restore';
+import { registerAppRoleCommands } from './commands/app-role';
+import { registerPsqlCommand } from './commands/psql';
+import { splitPsqlArgs } from './psql-args';
 
 /** Commander's own argument parsers run before actions; keep their errors on the exit-2 path. */
 function arg<T>(parse: (v: string) => T): (v: string) => T {
   return (v: string) => parse(v);
 }
 
-export function buildProgram(): Command {
+/** psqlArgs: the arguments `dbaas psql` hands to psql (see splitPsqlArgs). */
+export function buildProgram(psqlArgs: string[] = []): Command {
   const program = new Command('dbaas')
     .description('Highly-available PostgreSQL clusters on Docker, run by Temporal workflows')
     .exitOverride()
@@ -74,6 +78,7 @@ export function buildProgram(): Command {
   // cluster add-poolers
   registerPoolerCommands(cluster);
   registerCertificateCommands(cluster);
+  registerAppRoleCommands(cluster);
   // switchover [--to] [--at], switchover cancel
   registerSwitchoverCommands(program);
   // backup run, backup list
@@ -111,9 +116,12 @@ export function buildProgram(): Command {
     .option('--ro', 'the read-only endpoint', false)
     .option('--member <member>', 'the direct endpoint of one member, e.g. pg-1', arg(parseMemberName))
     .option('--pooled', 'through PgBouncer (transaction pooling; no session state between transactions)', false)
-    .description('print a postgresql:// URI with credentials (rw by default; it always reaches the leader)')
+    .option('--superuser', 'as postgres to database postgres, instead of the app role to database app', false)
+    .description('print a postgresql:// URI with credentials (rw by default; it always reaches the leader); for psql, use `dbaas psql`')
     .exitOverride()
     .action((name: string, o) => connectCommand(name, o));
+  // psql NAME [flags] [-- psql args]
+  registerPsqlCommand(program, psqlArgs);
 
   const dev = program.command('dev').description('local environment: Docker engine, images, Temporal, worker').exitOverride();
   dev.command('up').option('--no-worker', 'do not start the background worker')
@@ -137,7 +145,8 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv);
+    const { dbaas, psql } = splitPsqlArgs(argv.slice(2));
+    await buildProgram(psql).parseAsync([...argv.slice(0, 2), ...dbaas]);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) {

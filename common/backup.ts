@@ -137,7 +137,7 @@ export interface BackupInput {
 /** `info` status codes (pgBackRest 2.45) meaning the stanza does not exist yet: 1 missing stanza path, 3 missing stanza data; -1 = not listed. */
 export const STANZA_MISSING_CODES = new Set([1, 3, -1]);
 
-/** Exact row counts of the user tables of the default database, taken right after a backup, for restore drills. */
+/** Exact row counts of the user tables of the default and app databases, taken right after a backup, for restore drills. */
 export interface RowCounts {
   /** The moment of the counting transaction's snapshot (UTC, pgBackRest --target form). */
   at: string;

@@ -30,6 +30,9 @@ export const SUPERUSER = 'postgres';
 export const REPLICATION_USER = 'replicator';
 export const REWIND_USER = 'rewinder';
 export const DEFAULT_DATABASE = 'postgres';
+/** The role `connect` hands out (neither superuser nor createrole) and the database it owns. */
+export const APP_USER = 'app';
+export const APP_DATABASE = 'app';
 /** The user the worker presents to Patroni's REST API for unsafe requests (PATCH, POST, DELETE). */
 export const PATRONI_API_USER = 'dbaas';
 /** etcd's built-in administrator; only the worker's set-up step logs in as it. */

@@ -6,6 +6,8 @@
 export const workflowIds = {
   createCluster: (c: string): string => `create-cluster:${c}`,
   deleteCluster: (c: string): string => `delete-cluster:${c}`,
+  /** The least-privilege app role for a cluster made before CreateCluster made it. */
+  addAppRole: (c: string): string => `add-app-role:${c}`,
 };
 
 export const replicaWorkflowIds = {

@@ -9,6 +9,7 @@ import { leaseStep } from '../common/lease';
 import { checkNames } from './input-checks';
 import { withClusterLease } from './lease';
 import { Steps } from './steps';
+import { POOLER_AUTH_STEP } from './step-names';
 import type { ClusterPorts } from '../common/spec';
 
 export interface AddPoolersResult {
@@ -24,7 +25,7 @@ export async function addPoolers(cluster: string): Promise<AddPoolersResult> {
     leaseStep(cluster),
     'check the cluster has a leader and endpoints',
     'add the pooler credential',
-    'create the pooler auth_query function',
+    POOLER_AUTH_STEP,
     'start pgbouncer (rw, ro)',
     'query through the pooled endpoints',
   ]);
@@ -41,7 +42,7 @@ async function addUnderLease(cluster: string, steps: Steps): Promise<AddPoolersR
   try {
     // Older secrets files have no pooler password; existing passwords are kept.
     await steps.run('add the pooler credential', () => quick.ensureClusterSecrets(cluster));
-    await steps.run('create the pooler auth_query function', () => quick.ensurePoolerAuth({ cluster, rwPort: ports.rw }));
+    await steps.run(POOLER_AUTH_STEP, () => quick.ensurePoolerAuth({ cluster, rwPort: ports.rw }));
     await steps.run('start pgbouncer (rw, ro)', () =>
       Promise.all((['rw', 'ro'] as const).map((kind) => quick.startPgbouncer({ cluster, kind, ports }))),
     );

@@ -6,7 +6,7 @@ import {
   ApplicationFailure, CancellationScope, ParentClosePolicy, WorkflowIdReusePolicy, isCancellation, startChild, workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { HAPROXY_MEMBER, SUPERUSER, DEFAULT_DATABASE } from '../common/names';
+import { APP_DATABASE, APP_USER, HAPROXY_MEMBER } from '../common/names';
 import { haWorkflowIds } from '../common/workflow-ids';
 import { clusterNameKey } from '../common/search-attributes';
 import { memberPort } from '../common/ports';
@@ -23,6 +23,7 @@ import { failedReplicas, type FailedReplica } from '../common/restore';
 import { checkNames } from './input-checks';
 import { withClusterLease } from './lease';
 import { Steps } from './steps';
+import { APP_ROLE_STEP, POOLER_AUTH_STEP } from './step-names';
 
 /** The CA is made here and only here: a cluster has TLS iff it has a CA, and all its members are made after this step. */
 const SECRETS_STEP = 'generate secrets and the TLS certificate authority';
@@ -67,7 +68,8 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
     ...replicas.map((m) => `wait for ${m} streaming`),
     'wait for HAProxy backends',
     proofStepFor(replicas),
-    'create the pooler auth_query function',
+    APP_ROLE_STEP,
+    POOLER_AUTH_STEP,
     'query through the pooled endpoints',
     ...(backups ? ['create the backup stanza (stanza-create, check)'] : []),
     ...(input.sync ? ['wait for a synchronous standby'] : []),
@@ -173,7 +175,9 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps): Promis
         waits.verifyReadWrite({ cluster, ports, token: `${workflowInfo().workflowId}/${workflowInfo().runId}`, expectReplica: joined.length > 0 }),
       ),
       (async () => {
-        await steps.run('create the pooler auth_query function', () => quick.ensurePoolerAuth({ cluster, rwPort: ports.rw }));
+        // The app role first: its database needs the pooler's lookup function too.
+        await steps.run(APP_ROLE_STEP, () => quick.ensureAppRole({ cluster, rwPort: ports.rw }));
+        await steps.run(POOLER_AUTH_STEP, () => quick.ensurePoolerAuth({ cluster, rwPort: ports.rw }));
         await steps.run('query through the pooled endpoints', () => waits.verifyPooledEndpoints({ cluster, ports, withReplicas: joined.length > 0 }));
       })(),
       // `check` proves that the leader's archive_command reaches the repository.
@@ -193,8 +197,8 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps): Promis
       cluster,
       host: '127.0.0.1',
       ports,
-      user: SUPERUSER,
-      database: DEFAULT_DATABASE,
+      user: APP_USER,
+      database: APP_DATABASE,
       members: [first, ...joined],
       leader,
       statsUrl: `http://127.0.0.1:${ports.stats}/`,

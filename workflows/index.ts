@@ -10,6 +10,7 @@ export * from './switchover';
 export * from './clusterWatch';
 export * from './clusterConfig';
 export * from './addPoolers';
+export * from './addAppRole';
 export { backup } from './backup';
 export { restorePitr } from './restore';
 export type { RestorePitrInput, RestorePitrResult } from './restore';

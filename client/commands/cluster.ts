@@ -26,7 +26,7 @@ export function printConnectionInfo(info: ConnectionInfo): void {
   console.log(`  read-only:  ${uri(info.ports.ro)}`);
   console.log(`  pooled:     ${uri(info.ports.pooledRw)} (rw), ${uri(info.ports.pooledRo)} (ro), PgBouncer transaction pooling`);
   console.log(`  stats:      ${info.statsUrl} (Prometheus: ${info.statsUrl}metrics)`);
-  console.log(`  password:   \`npx dbaas connect ${info.cluster}\` prints a URI with credentials`);
+  console.log(`  psql:       \`npx dbaas psql ${info.cluster}\`; \`npx dbaas connect ${info.cluster}\` prints a URI with credentials (\`--superuser\`: as postgres)`);
 }
 
 export interface CreateOptions {

@@ -29,6 +29,11 @@ export interface ClusterPasswords {
   etcdRoot?: string;
   /** etcd user ETCD_PATRONI_USER, limited to the cluster's key prefix. */
   etcdPatroni?: string;
+  /**
+   * The least-privilege role APP_USER. Absent from clusters made before it; written only by the
+   * step that creates the role, so its presence means the role was made with it.
+   */
+  app?: string;
 }
 
 export interface PatroniMemberTags {

@@ -73,7 +73,7 @@ const literal = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 
 /**
  * The roles Patroni logs in with, with the new cluster's passwords (the restored catalog has the
- * source's). The pooler role is set later by the pooler step, as for any cluster.
+ * source's). The pooler and app roles are set later by their own steps, as for any cluster.
  */
 export function renderRolesSql(p: ClusterPasswords): string {
   return [

@@ -155,6 +155,7 @@ export function fakeActivities(o: FakeOptions = {}): Fake {
     waitForMemberGone: async () => undefined,
     removeMemberVolume: async (a) => void world.volumes.delete(`${(a as { member: string }).member}-data`),
     ensurePoolerAuth: async () => undefined,
+    ensureAppRole: async () => ({ password: 'set', databaseCreated: true }),
     startPgbouncer: async (a) => void world.containers.add(`pgbouncer-${(a as { kind: string }).kind}`),
     verifyPooledEndpoints: async () => undefined,
     ensureBackupRepository: async () => void world.volumes.add('backup-repo'),

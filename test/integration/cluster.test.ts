@@ -68,7 +68,7 @@ test('two clusters side by side: 3 nodes (fast, sync) by workflow and 2 nodes (d
   ]);
   assert.equal(attached.code, 0, attached.stderr + attached.stdout);
   assert.match(attached.stdout, new RegExp(`cluster ${B} is being created; following workflow`));
-  assert.match(attached.stdout, /read-only: +postgresql:\/\/postgres@127\.0\.0\.1:\d+\/postgres/);
+  assert.match(attached.stdout, /read-only: +postgresql:\/\/app@127\.0\.0\.1:\d+\/app/);
   assert.doesNotMatch(attached.stdout, new RegExp(readClusterSecrets(paths, B).superuser), 'create prints no password');
   const b = await env.client.workflow.getHandle(workflowIds.createCluster(B)).result() as ConnectionInfo;
   infos.set(A, a);
@@ -134,7 +134,7 @@ test('connect prints a URI psql-style clients can use; --ro reaches a replica', 
   for (const [flag, recovery] of [[[], false], [['--ro'], true]] as const) {
     const r = await runCli(['connect', A, ...flag], childEnv(env, paths));
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout.trim(), /^postgresql:\/\/postgres:[^@]+@127\.0\.0\.1:\d+\/postgres/);
+    assert.match(r.stdout.trim(), /^postgresql:\/\/app:[^@]+@127\.0\.0\.1:\d+\/app\?/);
     const c = new Client({ connectionString: r.stdout.trim() });
     await c.connect();
     const rec = await c.query<{ r: boolean }>('select pg_is_in_recovery() as r');
@@ -219,8 +219,8 @@ test('delete (CLI) keeps only the backup repository; --purge-backups leaves noth
 });
 
 test('no password of the cluster occurs in any workflow history, input, output or query result', async () => {
-  // superuser, replication, rewind, pooler, Patroni REST API, etcd root and etcd patroni passwords, and the backup passphrase
-  assert.equal(passwordsOfA.length, 8);
+  // superuser, replication, rewind, pooler, Patroni REST API, etcd root, etcd patroni and app passwords, and the backup passphrase
+  assert.equal(passwordsOfA.length, 9);
   assert.ok(passwordsOfA.every((p) => p.length >= 20), 'every secret was read');
   const runs: { id: string; runId: string }[] = [];
   for await (const wf of env.client.workflow.list({ query: `ClusterName = "${A}"` })) runs.push({ id: wf.workflowId, runId: wf.runId });

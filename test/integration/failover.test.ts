@@ -64,6 +64,7 @@ async function status(): Promise<ClusterStatus> {
 test('SIGKILL of the leader: a replica takes the rw port, the old leader rejoins, the watch records it', async (t) => {
   const e = childEnv(it.env, it.paths);
   const uri = (await runCli(['connect', C], e)).stdout.trim();
+  const adminUri = (await runCli(['connect', C, '--superuser'], e)).stdout.trim();
   await createWriterTable(uri, TABLE);
   const oldLeader = info.leader;
   const before = await status();
@@ -122,7 +123,8 @@ test('SIGKILL of the leader: a replica takes the rw port, the old leader rejoins
     const s = await status();
     const m = s.members.find((x) => x.name === oldLeader);
     if (m?.role !== 'replica' || m.state !== 'running' || m.timeline !== newTimeline) return undefined;
-    const c = new Client({ connectionString: uri, connectionTimeoutMillis: 2000 });
+    // pg_stat_replication shows a role without pg_read_all_stats no state: ask as the superuser.
+    const c = new Client({ connectionString: adminUri, connectionTimeoutMillis: 2000 });
     await c.connect();
     try {
       const r = await c.query<{ state: string }>('select state from pg_stat_replication where application_name = $1', [oldLeader]);

@@ -134,7 +134,8 @@ function startWriter(uri: string): Writer {
 }
 
 async function switchoverMeasured(label: string, args: string[]): Promise<{ stdout: string }> {
-  const uri = (await cli('connect', S)).stdout.trim();
+  // The probe table is made by psql in the member, as postgres in database postgres.
+  const uri = (await cli('connect', S, '--superuser')).stdout.trim();
   const w = startWriter(uri);
   await sleep(500);
   const r = await cli('switchover', S, ...args);

@@ -60,12 +60,14 @@ test('CreateCluster runs the plan in order and returns connection info without s
   assert.ok(idx('waitForHaproxyBackends') > names.lastIndexOf('waitForReplicaStreaming'));
   assert.ok(idx('verifyReadWrite') > idx('waitForHaproxyBackends'));
   assert.ok(idx('ensurePoolerAuth') > idx('waitForHaproxyBackends'), 'pooler auth is created once rw routes to the leader');
+  assert.ok(idx('ensureAppRole') > idx('waitForHaproxyBackends'), 'the app role is created once rw routes to the leader');
+  assert.ok(idx('ensurePoolerAuth') > idx('ensureAppRole'), 'the app database exists when the pooler\'s lookup function is put into it');
   assert.ok(['verifyPooledEndpoints', 'verifyReadWrite', 'createStanza'].includes(names[names.length - 1]));
   assert.ok(idx('createStanza') > idx('waitForHaproxyBackends'), 'the stanza is made once the leader is up');
   assert.equal(names.filter((x) => x === 'startPgbouncer').length, 2);
   assert.ok(!names.includes('removeCluster'));
   assert.deepEqual(result, {
-    cluster: 'orders', host: '127.0.0.1', ports: { rw: 25432, ro: 25433, stats: 25434, pooledRw: 25446, pooledRo: 25447 }, user: 'postgres', database: 'postgres',
+    cluster: 'orders', host: '127.0.0.1', ports: { rw: 25432, ro: 25433, stats: 25434, pooledRw: 25446, pooledRo: 25447 }, user: 'app', database: 'app',
     members: ['pg-0', 'pg-1', 'pg-2'], leader: 'pg-0', statsUrl: 'http://127.0.0.1:25434/',
   });
   assert.ok(progress.steps.every((s) => s.state === 'done'), JSON.stringify(progress.steps));

@@ -52,6 +52,7 @@ function badInputs(bad: string): [string, unknown][] {
     ['setSync', { cluster: bad, mode: 'on' }],
     ['addPoolers', bad],
     ['rotateCertificates', bad],
+    ['addAppRole', bad],
   ];
 }
 

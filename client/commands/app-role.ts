@@ -1,0 +1,36 @@
+/** `dbaas cluster add-app-role NAME`: the least-privilege app role for a cluster made before dbaas created it. */
+import type { Command } from 'commander';
+import { workflowIds } from '../../common/workflow-ids';
+import { APP_DATABASE, APP_USER } from '../../common/names';
+import { parseClusterName } from '../args';
+import { requireLiveCluster } from '../cluster-info';
+import { connectDocker, connectTemporal } from '../connections';
+import type { addAppRole, AddAppRoleResult } from '../../workflows';
+import { follow, startOrAttach } from '../workflow-run';
+
+export async function addAppRoleCommand(cluster: string): Promise<void> {
+  const docker = await connectDocker();
+  await requireLiveCluster(docker, cluster);
+  const { client, connection } = await connectTemporal();
+  try {
+    const handle = await startOrAttach<typeof addAppRole>(
+      client, 'addAppRole', workflowIds.addAppRole(cluster), cluster, [cluster],
+      { running: `the ${APP_USER} role is being added to ${cluster}`, starting: `adding the ${APP_USER} role to ${cluster}` },
+      async () => undefined,
+    );
+    const r = await follow<AddAppRoleResult>(handle, `add the ${APP_USER} role to ${cluster}`);
+    const what = r.databaseCreated || r.passwordSet ? `role ${APP_USER} and database ${APP_DATABASE} ready` : 'already there, verified';
+    console.log(`${cluster}: ${what} (\`dbaas connect ${cluster}\`, \`dbaas psql ${cluster}\`)`);
+  } finally {
+    await connection.close();
+  }
+}
+
+export function registerAppRoleCommands(cluster: Command): void {
+  cluster
+    .command('add-app-role')
+    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
+    .description(`add the ${APP_USER} role (not superuser) and its database ${APP_DATABASE} to a cluster created before dbaas made them; a no-op when it has them`)
+    .exitOverride()
+    .action((name: string) => addAppRoleCommand(name));
+}

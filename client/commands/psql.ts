@@ -1,0 +1,96 @@
+/**
+ * `dbaas psql NAME [--ro] [--pooled] [--member M] [--superuser] [-- psql args]`: the local psql,
+ * connected. The password goes through a password file (mode 0600, in a private temporary
+ * directory removed when psql exits), never through argv, where every local user could read it
+ * (`ps`, /proc/<pid>/cmdline), nor through PGPASSWORD.
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Command } from 'commander';
+import { parseClusterName, parseMemberName } from '../args';
+import { resolveConnectionTarget, type ConnectionTarget, type EndpointFlags } from '../connection-target';
+import { OperationError } from '../errors';
+
+export async function psqlCommand(name: string, o: EndpointFlags, psqlArgs: string[]): Promise<void> {
+  const target = await resolveConnectionTarget(name, o);
+  // main() returns it: psql's own exit code is the command's.
+  process.exitCode = await runPsql(target, psqlArgs);
+}
+
+/** One ~/.pgpass line (host and port exact, any database, so `\c` works): `:` and `\` escaped. */
+export function pgpassLine(t: Pick<ConnectionTarget, 'host' | 'port' | 'user' | 'password'>): string {
+  const esc = (s: string): string => s.replace(/[\\:]/g, (c) => `\\${c}`);
+  return `${esc(t.host)}:${t.port}:*:${esc(t.user)}:${esc(t.password)}\n`;
+}
+
+/**
+ * psql's environment: the caller's, with the target in libpq's variables. Variables that would
+ * take precedence over the file or steer the connection elsewhere are dropped.
+ */
+export function psqlEnvironment(t: ConnectionTarget, passfile: string, base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base };
+  for (const k of ['PGPASSWORD', 'PGSERVICE', 'PGSERVICEFILE', 'PGHOSTADDR', 'PGSSLROOTCERT']) delete env[k];
+  Object.assign(env, {
+    PGHOST: t.host, PGPORT: String(t.port), PGUSER: t.user, PGDATABASE: t.database, PGPASSFILE: passfile, PGSSLMODE: t.sslmode,
+  });
+  if (t.sslrootcert) env.PGSSLROOTCERT = t.sslrootcert;
+  return env;
+}
+
+export async function runPsql(t: ConnectionTarget, args: string[], psqlBin = 'psql'): Promise<number> {
+  // mkdtemp makes the directory mode 0700: only this user can reach the file in it.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dbaas-psql-'));
+  try {
+    const passfile = path.join(dir, 'pgpass');
+    fs.writeFileSync(passfile, pgpassLine(t), { mode: 0o600, flag: 'wx' });
+    return await runInheritingStdio(psqlBin, args, psqlEnvironment(t, passfile, process.env));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Ctrl-C and Ctrl-\ reach psql too (same process group): psql cancels the running query, and
+ * this process must stay to remove the password file. A SIGTERM or SIGHUP sent to this process
+ * is passed on to psql, and the file goes once it has exited.
+ */
+function runInheritingStdio(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: 'inherit', env });
+    const ignore = (): void => undefined;
+    const forward = (signal: NodeJS.Signals): void => void child.kill(signal);
+    const handlers: [NodeJS.Signals, (s: NodeJS.Signals) => void][] = [['SIGINT', ignore], ['SIGQUIT', ignore], ['SIGTERM', forward], ['SIGHUP', forward]];
+    for (const [s, h] of handlers) process.on(s, h);
+    const done = (): void => {
+      for (const [s, h] of handlers) process.off(s, h);
+    };
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      done();
+      reject(err.code === 'ENOENT' ? new OperationError(`${cmd} not found: install the PostgreSQL client (Debian: apt-get install postgresql-client)`) : err);
+    });
+    child.on('exit', (code, signal) => {
+      done();
+      resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0));
+    });
+  });
+}
+
+/** psqlArgs: what splitPsqlArgs set apart for psql before commander parsed the rest. */
+export function registerPsqlCommand(
+  program: Command, psqlArgs: string[], run: (name: string, o: EndpointFlags, psqlArgs: string[]) => Promise<void> = psqlCommand,
+): void {
+  program
+    .command('psql')
+    .usage('<name> [options] [--] [psql arguments...]')
+    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
+    .option('--ro', 'the read-only endpoint', false)
+    .option('--member <member>', 'the direct endpoint of one member, e.g. pg-1', (v: string) => parseMemberName(v))
+    .option('--pooled', 'through PgBouncer (transaction pooling; no session state between transactions)', false)
+    .option('--superuser', 'as postgres to database postgres, instead of the app role to database app', false)
+    .description('start the local psql connected to the cluster (the password goes through a 0600 file, never a command line); ' +
+      'the arguments after --, or from the first one that is not an option of dbaas on, go to psql')
+    .exitOverride()
+    .action((name: string, o: EndpointFlags) => run(name, { ro: o.ro, pooled: o.pooled, member: o.member, superuser: o.superuser }, psqlArgs));
+}

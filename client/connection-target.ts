@@ -1,0 +1,71 @@
+/**
+ * Which endpoint, role, database and password a client gets for a cluster and the flags of
+ * `connect` and `psql`, and the TLS parameters: one place, so the URI `connect` prints and the
+ * psql that `psql` starts reach the same server the same way.
+ */
+import { APP_DATABASE, APP_USER, DEFAULT_DATABASE, SUPERUSER } from '../common/names';
+import { resolvePaths } from '../common/paths';
+import { readClusterSecrets } from '../activities/secrets';
+import type { ClusterPasswords } from '../common/render/patroni';
+import { clientTlsParams, uriTlsQuery, type ClientTlsParams } from './client-tls';
+import { requireLiveCluster, clusterPorts, clusterStatus } from './cluster-info';
+import { connectDocker } from './connections';
+import { OperationError, UsageError } from './errors';
+
+export interface EndpointFlags {
+  ro: boolean;
+  pooled: boolean;
+  member?: string;
+  /** The `postgres` superuser and database instead of the `app` role and database. */
+  superuser: boolean;
+}
+
+export interface ConnectionTarget extends ClientTlsParams {
+  host: string;
+  port: number;
+  user: string;
+  database: string;
+  password: string;
+}
+
+/** Flags that cannot go together: refused before anything is contacted. */
+export function checkEndpointFlags(o: EndpointFlags): void {
+  if (o.member && (o.ro || o.pooled)) throw new UsageError('--member excludes --ro and --pooled');
+}
+
+export async function resolveConnectionTarget(cluster: string, o: EndpointFlags): Promise<ConnectionTarget> {
+  checkEndpointFlags(o);
+  const docker = await connectDocker();
+  await requireLiveCluster(docker, cluster);
+  const paths = resolvePaths();
+  const ports = await clusterPorts(docker, paths, cluster);
+  if (!ports) throw new OperationError(`cluster ${cluster} has no endpoints yet (is it still being created?)`);
+  let secrets: ClusterPasswords;
+  try {
+    secrets = readClusterSecrets(paths, cluster);
+  } catch {
+    throw new OperationError(`no credentials for cluster ${cluster} in ${paths.secrets}`);
+  }
+  const role = o.superuser
+    ? { user: SUPERUSER, database: DEFAULT_DATABASE, password: secrets.superuser }
+    : { user: APP_USER, database: APP_DATABASE, password: secrets.app ?? noAppRole(cluster) };
+  let port = o.pooled ? (o.ro ? ports.pooledRo : ports.pooledRw) : o.ro ? ports.ro : ports.rw;
+  if (o.member) {
+    const m = (await clusterStatus(docker, paths, cluster)).members.find((x) => x.name === o.member);
+    if (!m) throw new UsageError(`no member ${o.member} in cluster ${cluster}`);
+    if (m.port === null) throw new OperationError(`${o.member} has no direct port`);
+    port = m.port;
+  }
+  return { host: '127.0.0.1', port, ...role, ...clientTlsParams(paths, cluster) };
+}
+
+function noAppRole(cluster: string): never {
+  throw new UsageError(
+    `cluster ${cluster} has no ${APP_USER} role yet (made before dbaas created one): \`dbaas cluster add-app-role ${cluster}\` adds it; --superuser connects as ${SUPERUSER}`,
+  );
+}
+
+/** postgresql://user:password@host:port/database?sslmode=…[&sslrootcert=…] */
+export function connectionUri(t: ConnectionTarget): string {
+  return `postgresql://${encodeURIComponent(t.user)}:${encodeURIComponent(t.password)}@${t.host}:${t.port}/${encodeURIComponent(t.database)}?${uriTlsQuery(t)}`;
+}
