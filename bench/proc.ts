@@ -203,7 +203,7 @@ export function stepCollector(names: Record<string, string>): { onLine: (l: stri
  * a failed create already compensated), clears the leftover; anything else is a warning.
  */
 export async function deleteDbaasCluster(name: string, indent: string): Promise<void> {
-  const { exited } = cli(['cluster', 'delete', name, '--yes'], (l) => process.stdout.write(`${indent}[dbaas delete] ${l}\n`));
+  const { exited } = cli(['cluster', 'delete', name, '--purge-backups', '--yes'], (l) => process.stdout.write(`${indent}[dbaas delete] ${l}\n`));
   const code = await exited;
   if (code === 0 || code === 2) leftovers.delete(`dbaas cluster ${name}`);
   else process.stderr.write(`    warning: dbaas cluster delete ${name} exited with ${code}\n`);

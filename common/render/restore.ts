@@ -38,7 +38,9 @@ export function renderRestoreScript(r: RestoreRequest): string {
     'pgbackrest', `--stanza=${r.sourceStanza}`, `--config=${SOURCE_CONFIG_PATH}`, `--pg1-path=${DATA_DIR}`,
     '--process-max=2', '--delta', '--log-level-console=warn', ...target, 'restore',
   ].join(' ');
-  const options = `-c archive_mode=off -c hot_standby=off -c listen_addresses='' -c unix_socket_directories=${HELPER_SOCKET_DIR}`;
+  // ssl=off: the restored postgresql.conf names the source member's certificate files, which the
+  // helper has not got; it listens on no TCP address anyway.
+  const options = `-c archive_mode=off -c hot_standby=off -c listen_addresses='' -c unix_socket_directories=${HELPER_SOCKET_DIR} -c ssl=off`;
   return [
     'set -eu',
     `${restore} || { echo "pgbackrest restore failed" >&2; exit 3; }`,

@@ -10,8 +10,11 @@
  * before (bridge br-<id>: clusters created before the rule existed), and one made after the rule
  * was added (covered with nothing done per network).
  *
- * The rule is machine-wide: the test adds it as `dev up` does, removes it as `dev down --engine`
- * does, and leaves it as it found it.
+ * The prefix rule is machine-wide and `dev up` (which CI runs first) has usually added it: the
+ * test never removes a rule it did not cause. It runs `dev up`'s code, which adds a rule for its
+ * own older-style network (and the prefix rule if it was missing), takes that one rule out to show
+ * it is what dropped the traffic, and at the end deletes exactly the rules it caused. `dev down
+ * --engine`'s removal of every rule of ours is covered by the plan's unit test.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,8 +24,8 @@ import * as fs from 'node:fs';
 import Docker from 'dockerode';
 import { TEST_RUN_ENV, containerIp, ensureContainerRunning, ensureNetwork, execIn, removeClusterResources, withRunLabel } from '../../activities/docker';
 import { IMAGES, PG_PORT, bridgeName, containerName, labels, networkName } from '../../common/names';
-import { RULE_COMMENT } from '../../common/render/forwarding-rules';
-import { ensureForwardingFirewall, removeForwardingFirewall } from '../../client/dev/forwarding-firewall';
+import { DOCKER_USER_CHAIN, PREFIX_MATCH, RULE_COMMENT, dropForwardedInto } from '../../common/render/forwarding-rules';
+import { ensureForwardingFirewall } from '../../client/dev/forwarding-firewall';
 import { TEST_PORT_BASE, TEST_RUN, removeLeftoverTestClusters, testClusterName } from '../helpers/integration';
 
 const docker = new Docker();
@@ -91,6 +94,11 @@ async function ourRules(): Promise<string[]> {
 
 let rulesBefore: string[] = [];
 const ips = { current: '', currentPeer: '', older: '', later: '' };
+/** The Linux bridge of the older-style network (br-<id>): its rule is the test's own. */
+let olderBridge = '';
+
+const hasRule = (rules: string[], bridge: string): boolean => rules.some((l) => l.includes(`-o ${bridge} `));
+const deleteRule = (bridge: string): Promise<string> => run('iptables', ['-w', '-D', DOCKER_USER_CHAIN, ...dropForwardedInto(bridge)]);
 
 before(async () => {
   assert.equal(process.getuid?.(), 0, 'this test needs root (network namespaces, iptables)');
@@ -101,7 +109,8 @@ before(async () => {
   process.env[TEST_RUN_ENV] = TEST_RUN;
   await ensureNetwork(docker, current, labels(current, 'network'));
   // A network as ensureNetwork made them before bridges had a name of ours: br-<id>.
-  await docker.createNetwork({ Name: networkName(older), Driver: 'bridge', Labels: withRunLabel(labels(older, 'network')), CheckDuplicate: true });
+  const made = await docker.createNetwork({ Name: networkName(older), Driver: 'bridge', Labels: withRunLabel(labels(older, 'network')), CheckDuplicate: true });
+  olderBridge = `br-${made.id.slice(0, 12)}`;
   ips.current = await listener(current, 'pg-0', hostPort(0));
   ips.currentPeer = await listener(current, 'pg-1', hostPort(1));
   ips.older = await listener(older, 'pg-0', hostPort(2));
@@ -122,14 +131,16 @@ after(async () => {
   await run('ip', ['netns', 'del', ns]).catch(() => undefined);
   await run('ip', ['link', 'del', hostEnd]).catch(() => undefined);
   for (const c of [current, older, later]) await removeClusterResources(docker, c, { data: false, backups: false }, 1);
-  // Leave the machine's rules as they were: present if `dev up` had added them, else absent.
-  if (rulesBefore.length > 0) await ensureForwardingFirewall(docker);
-  else await removeForwardingFirewall();
+  // Exactly the rules this test caused: its network's, and the prefix rule if it was not there before.
+  const rules = await ourRules();
+  if (olderBridge && hasRule(rules, olderBridge)) await deleteRule(olderBridge).catch(() => undefined);
+  if (!hasRule(rulesBefore, PREFIX_MATCH) && hasRule(rules, PREFIX_MATCH)) await deleteRule(PREFIX_MATCH).catch(() => undefined);
 });
 
-test('the routed namespace reaches a member of an older cluster network before the rule is there', async () => {
-  // Proves the setup: the packet arrives on the veth and Docker forwards it to the bridge. A rule
-  // from an earlier `dev up` matches neither this network's new br-<id> nor the prefix.
+test('the routed namespace reaches a member of an older cluster network before its rule is there', async () => {
+  // Proves the setup: the packet arrives on the veth and Docker forwards it to the bridge. The
+  // prefix rule does not match this network's br-<id>, and no rule names it yet.
+  assert.ok(!hasRule(await ourRules(), olderBridge));
   assert.equal(await tcpConnect(ips.older, PG_PORT, ns), 'connected');
 });
 
@@ -137,9 +148,11 @@ test('a cluster network made now is the Linux bridge dbaas-<hash>', async () => 
   assert.match(await run('ip', ['-br', 'link', 'show', bridgeName(current)]), new RegExp(`^${bridgeName(current)}\\s+UP`));
 });
 
-test('with the rule, a connection from the routed namespace to a member on 5432 fails; the host and the cluster still connect', async () => {
+test('with the rules of dev up, a connection from the routed namespace to a member on 5432 fails; the host and the cluster still connect', async () => {
   const result = await ensureForwardingFirewall(docker);
   assert.ok(result.applied, JSON.stringify(result));
+  const rules = await ourRules();
+  assert.ok(hasRule(rules, PREFIX_MATCH) && hasRule(rules, olderBridge), rules.join('\n'));
 
   assert.notEqual(await tcpConnect(ips.current, PG_PORT, ns), 'connected', 'a cluster network made now');
   assert.notEqual(await tcpConnect(ips.older, PG_PORT, ns), 'connected', 'a cluster network made before the rule existed');
@@ -153,14 +166,16 @@ test('with the rule, a connection from the routed namespace to a member on 5432 
   assert.equal(peer.output.trim(), 'connected', 'a member reaches another member on its network');
 });
 
-test('dev up again changes nothing; dev down --engine removes the rules and the namespace connects again', async () => {
+test('dev up again changes nothing; without its rule the older network is reached again, and dev up puts the rule back', async () => {
   const rules = await ourRules();
   const again = await ensureForwardingFirewall(docker);
   assert.deepEqual(again.applied && { inserted: again.inserted, deleted: again.deleted }, { inserted: 0, deleted: 0 });
   assert.deepEqual(await ourRules(), rules);
 
-  const removed = await removeForwardingFirewall();
-  assert.ok(removed.applied && removed.deleted === rules.length, JSON.stringify(removed));
-  assert.deepEqual(await ourRules(), []);
-  assert.equal(await tcpConnect(ips.current, PG_PORT, ns), 'connected', 'without the rule Docker forwards it: the rule was what dropped it');
+  await deleteRule(olderBridge);
+  assert.equal(await tcpConnect(ips.older, PG_PORT, ns), 'connected', 'without its rule Docker forwards it: the rule was what dropped it');
+  assert.notEqual(await tcpConnect(ips.current, PG_PORT, ns), 'connected', 'the prefix rule still covers the network made now');
+  const restored = await ensureForwardingFirewall(docker);
+  assert.deepEqual(restored.applied && { inserted: restored.inserted, deleted: restored.deleted }, { inserted: 1, deleted: 0 });
+  assert.notEqual(await tcpConnect(ips.older, PG_PORT, ns), 'connected');
 });

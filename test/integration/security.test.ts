@@ -195,9 +195,9 @@ test('TLS: connect prints verify-full with the cluster CA; every endpoint serves
 
 test('TLS: replication connections are encrypted, and members verify each other (verify-full)', async () => {
   const [row] = await queryCluster<{ n: number; ssl: number }>(childEnv(it.env, it.paths), S,
-    'select count(*)::int as n, count(*) filter (where s.ssl)::int as ssl from pg_stat_replication r join pg_stat_ssl s using (pid)');
+    'select count(*)::int as n, count(*) filter (where s.ssl)::int as ssl from pg_stat_replication r join pg_stat_ssl s using (pid)', ['--superuser']);
   assert.deepEqual(row, { n: 1, ssl: 1 });
-  const conninfo = await queryCluster<{ c: string }>(childEnv(it.env, it.paths), S, "select setting as c from pg_settings where name = 'primary_conninfo'", ['--member', 'pg-1']);
+  const conninfo = await queryCluster<{ c: string }>(childEnv(it.env, it.paths), S, "select setting as c from pg_settings where name = 'primary_conninfo'", ['--member', 'pg-1', '--superuser']);
   // pg-1 may be the leader after the switchover test: then pg-0 streams, and pg-1's setting is empty.
   if (conninfo[0].c !== '') assert.match(conninfo[0].c, /sslmode=verify-full/);
 });
