@@ -44,7 +44,7 @@ type Side = 'tls' | 'plain';
 interface Figure { mode: Mode; side: Side; run: number; tps: number; load: number }
 
 async function pgbench(env: NodeJS.ProcessEnv, args: string[]): Promise<number> {
-  const r = await exec('pgbench', [...args, '-c', String(CLIENTS), '-j', String(THREADS), '-T', String(SECONDS), '-n', '-P', '0'], { env });
+  const r = await exec('pgbench', [...args, '-c', String(CLIENTS), '-j', String(THREADS), '-T', String(SECONDS), '-n'], { env });
   const m = /tps = ([\d.]+) \(without initial connection time\)/.exec(r.stdout) ?? /tps = ([\d.]+)/.exec(r.stdout);
   if (r.code !== 0 || !m) throw new Error(`pgbench ${args.join(' ')} failed (${r.code}): ${r.out.trim().split('\n').slice(-2).join(' ')}`);
   return Number(m[1]);
