@@ -2,6 +2,7 @@
  * AddPoolers: the pooled endpoints (PgBouncer rw and ro, auth_query) for a cluster made before
  * CreateCluster started them. Idempotent: on a cluster that has them it only verifies them.
  */
+import { settleAll } from './settle-all';
 import { CancellationScope } from '@temporalio/workflow';
 import { cleanup, quick, waits } from './activity-options';
 import { refuse } from './refusals';
@@ -44,7 +45,7 @@ async function addUnderLease(cluster: string, steps: Steps): Promise<AddPoolersR
     await steps.run('add the pooler credential', () => quick.ensureClusterSecrets(cluster));
     await steps.run(POOLER_AUTH_STEP, () => quick.ensurePoolerAuth({ cluster, rwPort: ports.rw }));
     await steps.run('start pgbouncer (rw, ro)', () =>
-      Promise.all((['rw', 'ro'] as const).map((kind) => quick.startPgbouncer({ cluster, kind, ports }))),
+      settleAll((['rw', 'ro'] as const).map((kind) => quick.startPgbouncer({ cluster, kind, ports }))),
     );
     await steps.run('query through the pooled endpoints', () => waits.verifyPooledEndpoints({ cluster, ports, withReplicas }));
   } catch (err) {

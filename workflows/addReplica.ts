@@ -2,6 +2,7 @@
  * AddReplica: one more Patroni member that clones from the leader, streams, and serves reads
  * through the ro port — proven by a query that lands on it.
  */
+import { settleAll } from './settle-all';
 import { CancellationScope } from '@temporalio/workflow';
 import type { AddReplicaInput, AddReplicaResult } from '../common/replicas';
 import { memberPort } from '../common/ports';
@@ -48,7 +49,7 @@ async function addUnderLease(input: AddReplicaInput, steps: Steps): Promise<AddR
     );
     // The reload (the slow part of an HAProxy change) runs while the member clones; the member
     // joins in maintenance and is put in service by one runtime command once it is ready.
-    const [, { lag }] = await Promise.all([
+    const [, { lag }] = await settleAll([
       steps.run(`add ${member} to HAProxy (in maintenance while it clones)`, () =>
         quick.reconfigureHaproxy({ cluster, profile: desc.settings.profile, statsPort: ports.stats }),
       ),

@@ -2,6 +2,7 @@
  * CreateCluster: the plan of bringing up one HA PostgreSQL cluster. Each step that touches the
  * world is an activity; a worker killed anywhere resumes here with the same deterministic names.
  */
+import { settleAll } from './settle-all';
 import {
   ApplicationFailure, CancellationScope, ParentClosePolicy, WorkflowIdReusePolicy, isCancellation, startChild, workflowInfo,
 } from '@temporalio/workflow';
@@ -101,7 +102,7 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps): Promis
     return k;
   });
   try {
-    const [, ports] = await Promise.all([
+    const [, ports] = await settleAll([
       steps.run(SECRETS_STEP, async () => {
         await quick.ensureClusterSecrets(cluster);
         await quick.ensureClusterCa(cluster);
@@ -110,10 +111,10 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps): Promis
       steps.run('create network', () => quick.createClusterNetwork(cluster)),
       backups ? steps.run('create the backup repository', () => quick.ensureBackupRepository(cluster)) : undefined,
     ]);
-    await Promise.all([
+    await settleAll([
       (async () => {
         await steps.run(`start etcd (${etcd.join(', ')})`, () =>
-          Promise.all(etcd.map((m) => quick.startEtcdMember({ cluster, member: m, members: etcd }))),
+          settleAll(etcd.map((m) => quick.startEtcdMember({ cluster, member: m, members: etcd }))),
         );
         await steps.run('wait for etcd quorum', () => waits.waitForEtcdHealthy({ cluster, members: etcd }));
         // Before any Patroni starts: it then logs in from its first request on.
@@ -133,7 +134,7 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps): Promis
     // Only the first member may bootstrap (a predictable leader, no race for the initialize key);
     // once it holds the key, replicas can start: they wait for the leader and clone from it.
     await steps.run(`wait for ${first} to claim the bootstrap`, () => waits.waitForBootstrapClaimed({ cluster, member: first }));
-    const [leader] = await Promise.all([
+    const [leader] = await settleAll([
       (async () => {
         const l = await steps.run('wait for a leader', () => waits.waitForLeader({ cluster, members }));
         if (restoreSource) await steps.run('remove the restore helper', () => quick.removeRestoreHelper(cluster));
@@ -143,10 +144,10 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps): Promis
     ]);
     // HAProxy and the poolers start while the replicas clone, not during the leader's initdb
     // (on a small machine every container start competes with it for CPU).
-    await Promise.all([
+    await settleAll([
       steps.run(`start ${HAPROXY_MEMBER}`, () => quick.startHaproxy({ cluster, members, profile: profile.name, ports })),
       steps.run('start pgbouncer (rw, ro)', () =>
-        Promise.all((['rw', 'ro'] as const).map((kind) => quick.startPgbouncer({ cluster, kind, ports }))),
+        settleAll((['rw', 'ro'] as const).map((kind) => quick.startPgbouncer({ cluster, kind, ports }))),
       ),
       // A clone takes as long as it takes: the wait fails only once the clone stops progressing.
       ...replicas.map((m) =>
@@ -170,7 +171,7 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps): Promis
     );
     const proofStep = proofStepFor(joined);
     if (proofStep !== proofStepFor(replicas)) steps.skip(proofStepFor(replicas), 'no replica joined');
-    await Promise.all([
+    await settleAll([
       steps.run(proofStep, () =>
         waits.verifyReadWrite({ cluster, ports, token: `${workflowInfo().workflowId}/${workflowInfo().runId}`, expectReplica: joined.length > 0 }),
       ),

@@ -125,6 +125,24 @@ test('a failed create on kept data removes only what it made: kept volumes and s
   assert.equal(states['compensate: release ports (kept secrets stay)'], 'done');
 });
 
+test('a failed step waits for its siblings to finish before compensating: no container is made after the cleanup', async () => {
+  // HAProxy fails at once while both PgBouncers are still being created (slow fakes): with
+  // Promise.all the compensation ran first and the poolers appeared after it.
+  const events: string[] = [];
+  const { error } = await runWithFakes(env, 'createCluster', spec(), { failOn: { startHaproxy: 'Boom' } }, {
+    extra: {
+      startPgbouncer: async (a: never) => {
+        await new Promise((r) => setTimeout(r, 1500));
+        events.push(`pgbouncer-${(a as { kind: string }).kind} started`);
+      },
+      removeCluster: async () => void events.push('removeCluster'),
+    },
+  });
+  assert.equal(rootCause(error).type, 'Boom');
+  assert.equal(events.at(-1), 'removeCluster', `the cleanup ran after both poolers were made: ${events.join(', ')}`);
+  assert.deepEqual([...events].sort(), ['pgbouncer-ro started', 'pgbouncer-rw started', 'removeCluster']);
+});
+
 test('kept data a spec cannot use is refused before anything starts: another etcd size, data without its secrets', async () => {
   const etcd = await run('createCluster', spec({ etcdMembers: 3 }), { existing: { volumes: ['etcd-0-data', 'pg-0-data'] }, secretsExist: true });
   assert.equal(rootCause(etcd.error).type, 'SpecError');
