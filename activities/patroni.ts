@@ -216,7 +216,12 @@ export function createPatroniActivities(docker: Docker, paths: Paths) {
           const members = await clusterView(docker, i.cluster, i.members);
           if (!members) return { status: 'no Patroni API answers yet' };
           const leader = members.find((m) => m.role === 'leader' && m.state === 'running');
-          return leader ? { done: leader.name } : { status: describe(members) };
+          if (!leader) return { status: describe(members) };
+          // /cluster reads etcd: a leader key kept from before a `delete --keep-data` names a member
+          // that may not even run yet. Only the member's own API saying so counts.
+          const api = await memberApi(docker, i.cluster, leader.name);
+          const own = api ? await getPatroni(api).catch(() => undefined) : undefined;
+          return own?.role === 'leader' && own.state === 'running' ? { done: leader.name } : { status: `${leader.name} holds the leader key but does not run as leader yet` };
         },
         { intervalMs: 250, timeoutMs: i.timeoutMs ?? 180_000 },
       );

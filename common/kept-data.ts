@@ -70,3 +70,8 @@ export function intoHasKeptVolumes(into: string): string {
   return `cluster ${into} was deleted but its volumes (data or backups) are kept: choose another name, ` +
     `or remove them (\`dbaas cluster delete ${into} --purge-backups\`)`;
 }
+
+/** PostgreSQL members whose data volume was kept (by `delete --keep-data`), sorted. */
+export function keptDataMembers(volumes: KeptVolume[]): string[] {
+  return volumes.filter((v) => v.role === 'postgres' && v.member !== undefined).map((v) => v.member!).sort();
+}

@@ -18,7 +18,7 @@ import {
 import { cleanup, longRunning, quick, waits } from './activity-options';
 import { clusterWatch } from './clusterWatch';
 import { leaseStep } from '../common/lease';
-import { keptDataProblem } from '../common/kept-data';
+import { keptDataMembers, keptDataProblem } from '../common/kept-data';
 import { innermostMessage } from '../common/error-chain';
 import { failedReplicas, type FailedReplica } from '../common/restore';
 import { checkNames } from './input-checks';
@@ -128,9 +128,15 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps): Promis
         )
         : undefined,
     ]);
-    await steps.run(`start ${first}`, () =>
-      quick.startPostgresMember({ spec: input, member: first, directPort: memberPort(ports.rw, first) }),
-    );
+    // Members with data kept by `delete --keep-data` start together with the first: the one whose
+    // data is newest (the leader at the delete, maybe not pg-0) must be there for Patroni to pick
+    // it; started later, it would find pg-0 promoted on older data.
+    const withData = keptDataMembers(kept.volumes).filter((m) => replicas.includes(m));
+    const startMember = (m: string) => quick.startPostgresMember({ spec: input, member: m, directPort: memberPort(ports.rw, m) });
+    await settleAll([
+      steps.run(`start ${first}`, () => startMember(first)),
+      ...withData.map((m) => replica(m, `start ${m}`, () => startMember(m))),
+    ]);
     // Only the first member may bootstrap (a predictable leader, no race for the initialize key);
     // once it holds the key, replicas can start: they wait for the leader and clone from it.
     await steps.run(`wait for ${first} to claim the bootstrap`, () => waits.waitForBootstrapClaimed({ cluster, member: first }));
@@ -140,8 +146,14 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps): Promis
         if (restoreSource) await steps.run('remove the restore helper', () => quick.removeRestoreHelper(cluster));
         return l;
       })(),
-      ...replicas.map((m) => replica(m, `start ${m}`, () => quick.startPostgresMember({ spec: input, member: m, directPort: memberPort(ports.rw, m) }))),
+      ...replicas.filter((m) => !withData.includes(m)).map((m) => replica(m, `start ${m}`, () => startMember(m))),
     ]);
+    // On kept data the leader may be another member than the first: the others follow it.
+    const followers = members.filter((m) => m !== leader);
+    if (leader !== first) {
+      steps.skip(`wait for ${leader} streaming`, `${leader} leads: its kept data was the newest`);
+      steps.plan([`wait for ${first} streaming`]);
+    }
     // HAProxy and the poolers start while the replicas clone, not during the leader's initdb
     // (on a small machine every container start competes with it for CPU).
     await settleAll([
@@ -150,11 +162,11 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps): Promis
         settleAll((['rw', 'ro'] as const).map((kind) => quick.startPgbouncer({ cluster, kind, ports }))),
       ),
       // A clone takes as long as it takes: the wait fails only once the clone stops progressing.
-      ...replicas.map((m) =>
+      ...followers.map((m) =>
         replica(m, `wait for ${m} streaming`, () => longRunning.waitForReplicaStreaming({ cluster, member: m, members, maxLagBytes: 0 })),
       ),
     ]);
-    const joined = replicas.filter((m) => !failed?.some((f) => f.member === m));
+    const joined = followers.filter((m) => !failed?.some((f) => f.member === m));
     if (failed && failed.length > 0) {
       // Gone, so `replica add` can make members in their place, and out of HAProxy (its config
       // is rendered from the members that have a container).
@@ -170,7 +182,7 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps): Promis
       waits.waitForHaproxyBackends({ cluster, statsPort: ports.stats, replicas: joined.length }),
     );
     const proofStep = proofStepFor(joined);
-    if (proofStep !== proofStepFor(replicas)) steps.skip(proofStepFor(replicas), 'no replica joined');
+    if (proofStep !== proofStepFor(followers)) steps.skip(proofStepFor(followers), 'no replica joined');
     await settleAll([
       steps.run(proofStep, () =>
         waits.verifyReadWrite({ cluster, ports, token: `${workflowInfo().workflowId}/${workflowInfo().runId}`, expectReplica: joined.length > 0 }),
@@ -200,7 +212,7 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps): Promis
       ports,
       user: APP_USER,
       database: APP_DATABASE,
-      members: [first, ...joined],
+      members: [leader, ...joined],
       leader,
       statsUrl: `http://127.0.0.1:${ports.stats}/`,
       ...(failed && failed.length > 0 ? { failedReplicas: failedReplicas(cluster, failed) } : {}),

@@ -143,6 +143,25 @@ test('a failed step waits for its siblings to finish before compensating: no con
   assert.deepEqual([...events].sort(), ['pgbouncer-ro started', 'pgbouncer-rw started', 'removeCluster']);
 });
 
+test('on kept data the members with data start together, and the leader they elect is followed (not assumed to be pg-0)', async () => {
+  const kept = ['backup-repo', 'etcd-0-data', 'pg-0-data', 'pg-1-data'];
+  const { f, error, result, progress } = await runWithFakes(env, 'createCluster', spec({ replicas: 2 }), { existing: { volumes: kept }, secretsExist: true }, {
+    extra: { waitForLeader: async () => 'pg-1' },
+  });
+  assert.equal(error, undefined);
+  const names = f.names();
+  const starts = f.calls.filter((c) => c.name === 'startPostgresMember').map((c) => (c.arg as { member: string }).member);
+  assert.deepEqual(starts.slice(0, 2).sort(), ['pg-0', 'pg-1'], 'both kept members start before the bootstrap wait');
+  assert.equal(starts[2], 'pg-2');
+  assert.ok(positionOf(names, 'waitForBootstrapClaimed') > names.indexOf('startPostgresMember') + 1);
+  const streaming = f.calls.filter((c) => c.name === 'waitForReplicaStreaming').map((c) => (c.arg as { member: string }).member).sort();
+  assert.deepEqual(streaming, ['pg-0', 'pg-2'], 'the followers of pg-1');
+  assert.equal((result as { leader: string }).leader, 'pg-1');
+  const states = Object.fromEntries(progress.steps.map((s) => [s.name, s.state]));
+  assert.equal(states['wait for pg-1 streaming'], 'skipped');
+  assert.equal(states['wait for pg-0 streaming'], 'done');
+});
+
 test('kept data a spec cannot use is refused before anything starts: another etcd size, data without its secrets', async () => {
   const etcd = await run('createCluster', spec({ etcdMembers: 3 }), { existing: { volumes: ['etcd-0-data', 'pg-0-data'] }, secretsExist: true });
   assert.equal(rootCause(etcd.error).type, 'SpecError');
