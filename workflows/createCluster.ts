@@ -231,6 +231,8 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps): Promis
         await steps.run(kept.secrets ? 'compensate: release ports (kept secrets stay)' : 'compensate: release ports and secrets', async () => {
           await cleanup.releasePorts(cluster);
           if (!kept.secrets) await cleanup.deleteClusterSecrets(cluster);
+          // The repository this run made is gone with the volumes: so are its passphrase and settings.
+          if (!kept.volumes.some((v) => v.role === 'backup')) await cleanup.deleteBackupSettings(cluster);
         });
       });
     }

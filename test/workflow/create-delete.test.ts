@@ -103,6 +103,7 @@ test('a step that fails for good triggers compensation: everything this run made
   assert.deepEqual(f.calls.find((c) => c.name === 'removeClusterVolumes')?.arg, { cluster: 'orders', keep: [] });
   assert.ok(names.includes('releasePorts'));
   assert.ok(names.includes('deleteClusterSecrets'));
+  assert.ok(names.includes('deleteBackupSettings'), 'the passphrase of the repository it made goes with it');
   assert.ok(!names.includes('verifyReadWrite'));
   const states = Object.fromEntries(progress.steps.map((s) => [s.name, s.state]));
   assert.equal(states['wait for pg-1 streaming'], 'failed');
@@ -119,6 +120,7 @@ test('a failed create on kept data removes only what it made: kept volumes and s
   assert.equal(rootCause(error).type, 'Boom');
   assert.deepEqual(footprint(f), { containers: [], networks: [], volumes: kept }, 'pg-2-data (this run\'s) is gone, the kept volumes are not');
   assert.ok(!f.names().includes('deleteClusterSecrets'), 'the kept secrets stay');
+  assert.ok(!f.names().includes('deleteBackupSettings'), 'the kept repository keeps its passphrase');
   assert.ok(f.names().includes('releasePorts'));
   const states = Object.fromEntries(progress.steps.map((s) => [s.name, s.state]));
   assert.equal(states['compensate: remove containers, network, new volumes (kept data stays)'], 'done');
