@@ -2,7 +2,7 @@
  * Where dbaas keeps state on the machine that runs the CLI and the worker.
  *
  * DBAAS_HOME (default ~/.dbaas): logs, pid files, the Temporal SQLite file, secrets, port registry.
- * DBAAS_CACHE (default ~/.cache/dbaas): heavy reusable things (the Temporal CLI binary, the
+ * DBAAS_CACHE (default ~/.cache/dbaas): heavy reusable things (the Temporal CLI and SeaweedFS binaries, the
  * debootstrapped base image tarball); kept outside the checkout so CI and re-runs reuse them.
  */
 import * as os from 'node:os';

@@ -156,14 +156,14 @@ export type ImageName = keyof typeof IMAGES;
 /** Build (concurrently) every image whose context hash label is missing or stale. */
 export async function ensureImages(docker: Docker, log: Log, contextRoot: string = DOCKER_CONTEXT_DIR): Promise<void> {
   const names = Object.keys(IMAGES) as ImageName[];
-  const results = await Promise.allSettled(names.map((n) => ensureImage(docker, log, n, path.join(contextRoot, n))));
+  const results = await Promise.allSettled(names.map((n) => ensureImageFromContext(docker, log, IMAGES[n], path.join(contextRoot, n))));
   const failed = results.flatMap((r) => (r.status === 'rejected' ? [r.reason instanceof Error ? r.reason.message : String(r.reason)] : []));
   if (failed.length > 0) throw new Error(failed.join('\n\n'));
 }
 
-async function ensureImage(docker: Docker, log: Log, name: ImageName, dir: string): Promise<void> {
+/** Build the image `tag` from the context dir unless an image with the same context hash exists. */
+export async function ensureImageFromContext(docker: Docker, log: Log, tag: string, dir: string): Promise<void> {
   const t0 = Date.now();
-  const tag = IMAGES[name];
   if (!fs.existsSync(path.join(dir, 'Dockerfile'))) throw new Error(`no Dockerfile in ${dir}`);
   const hash = await contextHash(dir);
   const labels = await imageLabels(docker, tag);

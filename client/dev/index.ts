@@ -11,6 +11,7 @@ import { ensureForwardingFirewall, removeForwardingFirewall } from './forwarding
 import { insertCommand, PREFIX_MATCH } from '../../common/render/forwarding-rules';
 import { ensureTemporalBinary, ensureTemporalServer, stopTemporalServer, temporalPidFile, TEMPORAL_ROLE } from './temporal';
 import { startWorker, stopWorker, workerPid } from './worker-process';
+import { ensureSeaweedfsBinary, ensureSeaweedfsImage, seaweedfsBuildLog } from './seaweedfs';
 import { temporalConfig } from '../../common/temporal-config';
 import type { DevStatus, Log } from './types';
 
@@ -56,6 +57,15 @@ export async function devUp(opts: DevUpOptions): Promise<DevStatus> {
   await step(log, 'base image', () => ensureBaseImage(docker, paths, log));
   await step(log, 'images', () => ensureImages(docker, log));
   if (!temporalConfig().external) await step(log, 'temporal cli', () => ensureTemporalBinary(paths, log));
+  // Only the S3 tests need it, and they skip without it: a failed build must not stop `dev up`.
+  try {
+    await step(log, 'seaweedfs', async () => {
+      await ensureSeaweedfsBinary(paths, log);
+      await ensureSeaweedfsImage(docker, paths, log);
+    });
+  } catch (e) {
+    log(`! seaweedfs: ${String(e instanceof Error ? e.message : e).split('\n')[0]} (the S3 tests will skip; log ${seaweedfsBuildLog(paths)})`);
+  }
   if (opts.startServer === false) return devStatus();
   const t = await step(log, 'temporal server', () => ensureTemporalServer(paths, log));
   log(`  temporal ${t.address}${t.ui ? `, web UI ${t.ui}` : ''}`);

@@ -1,0 +1,156 @@
+/**
+ * A real S3 server for tests: SeaweedFS (`weed server -s3`, built by `dev up`) in a container on
+ * a Docker network the test names, so PostgreSQL containers reach it by its container name.
+ *
+ * - HTTPS only (pgBackRest 2.45 refuses http:// S3 endpoints), with a certificate from the
+ *   owner's dbaas CA whose DNS names are the container's name and localhost.
+ * - Identities generated here, handed over in a 0600 file: never on a command line or in the
+ *   container's environment. With identities SeaweedFS refuses anonymous requests.
+ * - Master, volume server and filer listen on loopback inside the container; only the S3 port
+ *   (and its gRPC twin, which takes admin calls from loopback only) faces the network.
+ * - Telemetry off (on by default in SeaweedFS: it would post to telemetry.seaweedfs.com).
+ * - Labelled with the owner and the test run: removeLeftoverTestClusters removes a crashed
+ *   run's server with the owner's other resources.
+ */
+import * as crypto from 'node:crypto';
+import type Docker from 'dockerode';
+import { LABEL_TEST_RUN, demux, ensureContainerRunning, stopAndRemoveContainer, type FileToPut } from '../../activities/docker';
+import { ensureClusterCa, issueServerCertificate, readCaCert } from '../../activities/cluster-tls';
+import { LABEL_CLUSTER, LABEL_ROLE, containerName } from '../../common/names';
+import { resolvePaths, type Paths } from '../../common/paths';
+import { SEAWEEDFS_IMAGE, ensureSeaweedfsImage, findSeaweedfsBinary, seaweedfsBinaryPath, seaweedfsBuildLog } from '../../client/dev/seaweedfs';
+import { s3Request, type S3Credentials, type S3Endpoint } from './s3-client';
+import { TEST_RUN } from './integration';
+
+export const S3_PORT = 8333;
+/** The image's user (docker/seaweedfs/Dockerfile): it must own its 0600 key and identities. */
+const SEAWEEDFS_UID = 990;
+const CONFIG_DIR = '/etc/seaweedfs';
+const START_TIMEOUT_MS = 60_000;
+
+export interface S3Server {
+  container: string;
+  /** host:port as containers on the network reach it; the certificate names this host. */
+  endpoint: string;
+  /** The same S3 API from this machine (published on 127.0.0.1, a port Docker picks). */
+  api: S3Endpoint;
+  bucket: string;
+  region: string;
+  /** The identity for pgBackRest: read, write and list on the bucket only. */
+  credentials: S3Credentials;
+  caCertPem: string;
+}
+
+/** Why the S3 tests cannot run here, as one line, or undefined when they can. */
+export function s3ServerSkipReason(paths: Paths = resolvePaths()): string | undefined {
+  if (findSeaweedfsBinary(paths) !== undefined) return undefined;
+  return `SeaweedFS is not built (no ${seaweedfsBinaryPath(paths)}): run \`dbaas dev up\`; if it printed "! seaweedfs", see ${seaweedfsBuildLog(paths)}`;
+}
+
+const newCredentials = (): S3Credentials => ({
+  accessKey: crypto.randomBytes(10).toString('hex').toUpperCase(),
+  secretKey: crypto.randomBytes(30).toString('base64url'),
+});
+
+/** SeaweedFS's static identities (`-s3.config`); per-bucket actions are `Action:bucket`. */
+function identitiesJson(admin: S3Credentials, client: S3Credentials, bucket: string): string {
+  return JSON.stringify({
+    identities: [
+      { name: 'admin', credentials: [admin], actions: ['Admin', 'Read', 'List', 'Write'] },
+      { name: 'pgbackrest', credentials: [client], actions: ['Read', 'List', 'Write'].map((a) => `${a}:${bucket}`) },
+    ],
+  });
+}
+
+function weedServerArgs(): string[] {
+  return [
+    'server',
+    '-dir=/data',
+    '-ip=127.0.0.1',
+    '-ip.bind=127.0.0.1',
+    '-master.telemetry=false',
+    '-master.volumeSizeLimitMB=1024',
+    '-s3',
+    `-s3.port=${S3_PORT}`,
+    '-s3.ip.bind=0.0.0.0',
+    // A key file and no -s3.port.https: the S3 port itself serves HTTPS (and only HTTPS).
+    `-s3.cert.file=${CONFIG_DIR}/s3.crt`,
+    `-s3.key.file=${CONFIG_DIR}/s3.key`,
+    `-s3.config=${CONFIG_DIR}/s3.json`,
+    // Catalog servers this test has no use for.
+    '-s3.port.iceberg=0',
+    '-s3.port.lance=0',
+  ];
+}
+
+/** Start the server for `owner` (the name its resources are labelled with) on `network`, with one empty bucket. */
+export async function startS3Server(docker: Docker, paths: Paths, o: { owner: string; network: string; bucket?: string }): Promise<S3Server> {
+  await ensureSeaweedfsImage(docker, resolvePaths(), () => undefined);
+  const container = containerName(o.owner, 's3');
+  const bucket = o.bucket ?? 'dbaas-backups';
+  const region = 'us-east-1';
+  const admin = newCredentials();
+  const credentials = newCredentials();
+  await ensureClusterCa(paths, o.owner);
+  const cert = await issueServerCertificate(paths, o.owner, { commonName: container, dnsNames: [container, 'localhost'], ips: ['127.0.0.1'] });
+  const file = (name: string, content: string, mode: number): FileToPut => ({ dir: CONFIG_DIR, name, content, mode, uid: SEAWEEDFS_UID, gid: SEAWEEDFS_UID });
+  const labels = { [LABEL_CLUSTER]: o.owner, [LABEL_ROLE]: 's3', [LABEL_TEST_RUN]: TEST_RUN };
+  await ensureContainerRunning(docker, {
+    name: container,
+    labels,
+    create: {
+      Image: SEAWEEDFS_IMAGE,
+      Cmd: weedServerArgs(),
+      Labels: labels,
+      ExposedPorts: { [`${S3_PORT}/tcp`]: {} },
+      HostConfig: { NetworkMode: o.network, PortBindings: { [`${S3_PORT}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: '' }] } },
+    },
+    files: [
+      file('s3.json', identitiesJson(admin, credentials, bucket), 0o600),
+      file('s3.key', cert.keyPem, 0o600),
+      file('s3.crt', cert.certPem, 0o644),
+    ],
+  });
+  const caCertPem = readCaCert(paths, o.owner);
+  const api: S3Endpoint = { host: '127.0.0.1', port: await publishedPort(docker, container), ca: caCertPem, region };
+  await waitUntilServing(docker, container, api, admin);
+  const made = await s3Request(api, admin, 'PUT', `/${bucket}`);
+  if (made.status !== 200) throw new Error(`creating bucket ${bucket}: HTTP ${made.status} ${made.body.toString('utf8').slice(0, 300)}`);
+  return { container, endpoint: `${container}:${S3_PORT}`, api, bucket, region, credentials, caCertPem };
+}
+
+export async function stopS3Server(docker: Docker, s: Pick<S3Server, 'container'>): Promise<void> {
+  await stopAndRemoveContainer(docker, s.container, 5);
+}
+
+async function publishedPort(docker: Docker, container: string): Promise<number> {
+  const info = await docker.getContainer(container).inspect();
+  const port = Number(info.NetworkSettings.Ports?.[`${S3_PORT}/tcp`]?.[0]?.HostPort);
+  if (!(port > 0)) throw new Error(`${container} has no published port for ${S3_PORT}`);
+  return port;
+}
+
+/** Until a signed ListBuckets answers 200: master, volume server, filer and gateway all up. */
+async function waitUntilServing(docker: Docker, container: string, api: S3Endpoint, admin: S3Credentials): Promise<void> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  let last = 'no answer';
+  while (Date.now() < deadline) {
+    const info = await docker.getContainer(container).inspect();
+    if (!info.State.Running) throw new Error(`${container} exited (${info.State.ExitCode}):\n${await logTail(docker, container)}`);
+    try {
+      const res = await s3Request(api, admin, 'GET', '/');
+      if (res.status === 200) return;
+      last = `HTTP ${res.status}`;
+    } catch (e) {
+      last = e instanceof Error ? e.message : String(e);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`${container} did not serve S3 within ${START_TIMEOUT_MS / 1000} s (${last}):\n${await logTail(docker, container)}`);
+}
+
+async function logTail(docker: Docker, container: string): Promise<string> {
+  const buf = (await docker.getContainer(container).logs({ stdout: true, stderr: true, tail: 20 })) as unknown as Buffer;
+  return demux(buf);
+}
+
