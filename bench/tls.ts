@@ -22,6 +22,8 @@ import { resolvePaths } from '../common/paths';
 import { DATA_DIR } from '../common/render/patroni';
 import { readClusterSecrets } from '../activities/secrets';
 import { caCertPath } from '../activities/cluster-tls';
+import { pgpassLine, psqlEnvironment } from '../client/commands/psql';
+import type { ConnectionTarget } from '../client/connection-target';
 import { exitWith, fmt, load1, median, parseRunsOptions } from './lib';
 import {
   abort, checkAbort, createLoadedCluster, dbaas, deleteDbaasCluster, exec, leftovers, must, psql, startClusterBench, type LoadedSetup,
@@ -54,6 +56,7 @@ async function main(): Promise<number> {
   const opts = parseRunsOptions('usage: node dist/bench/tls.js [--runs N]');
   if (typeof opts === 'number') return opts;
   const { runs } = opts;
+  if ((await exec('pgbench', ['--version']).catch(() => ({ code: 'ENOENT' }))).code !== 0) throw new Error('pgbench not found (Debian: apt-get install postgresql-15)');
   const { name, startedAt, loadStart } = await startClusterBench('bench-tls');
   console.log(`bench tls: ${runs} run(s), cluster ${name}, ${os.cpus().length} cpus, load ${loadStart}; pgbench -s ${SCALE} -c ${CLIENTS} -j ${THREADS} -T ${SECONDS}`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-tls-'));
@@ -68,11 +71,15 @@ async function main(): Promise<number> {
     await must('docker', ['exec', '-u', 'postgres', leaderCtr, 'sed', '-i', `1i hostnossl all ${SUPERUSER} 0.0.0.0/0 scram-sha-256`, `${DATA_DIR}/pg_hba.conf`], 'pg_hba.conf');
     await psql(leaderCtr, 'select pg_reload_conf()');
     const passfile = path.join(dir, 'pgpass');
-    fs.writeFileSync(passfile, `127.0.0.1:${port}:${DEFAULT_DATABASE}:${SUPERUSER}:${readClusterSecrets(paths, name).superuser.replace(/[:\\]/g, '\\$&')}\n`, { mode: 0o600 });
-    const base = { ...process.env, PGHOST: '127.0.0.1', PGPORT: String(port), PGUSER: SUPERUSER, PGDATABASE: DEFAULT_DATABASE, PGPASSFILE: passfile };
+    const target: ConnectionTarget = {
+      host: '127.0.0.1', port, user: SUPERUSER, database: DEFAULT_DATABASE, password: readClusterSecrets(paths, name).superuser,
+      sslmode: 'verify-full', sslrootcert: caCertPath(paths, name),
+    };
+    // The same password file and libpq variables as `dbaas psql` uses.
+    fs.writeFileSync(passfile, pgpassLine(target), { mode: 0o600 });
     const envOf: Record<Side, NodeJS.ProcessEnv> = {
-      tls: { ...base, PGSSLMODE: 'verify-full', PGSSLROOTCERT: caCertPath(paths, name) },
-      plain: { ...base, PGSSLMODE: 'disable' },
+      tls: psqlEnvironment(target, passfile, process.env),
+      plain: psqlEnvironment({ ...target, sslmode: 'disable', sslrootcert: undefined }, passfile, process.env),
     };
     console.log(`set-up: database ${DEFAULT_DATABASE} loaded (pgbench -i -s ${SCALE}, ${fmt(setup.pgbenchS)} s), rw 127.0.0.1:${port}, leader ${setup.leader}`);
     for (let i = 1; i <= runs; i++) {

@@ -3,8 +3,9 @@
  * Temporal server, worker), idempotently, so a re-run on a ready machine takes seconds.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { resolvePaths, type Paths } from '../../common/paths';
-import { hostPort, livePid, seconds, stopPidFile, tcpAccepts } from './process-util';
+import { aptInstall, hostPort, isDebianRoot, livePid, seconds, stopPidFile, tcpAccepts, which } from './process-util';
 import { DOCKERD_ROLE, dockerClient, dockerdPidFile, dockerHost, ensureDockerEngine, pingDocker } from './engine';
 import { ensureBaseImage, ensureImages } from './images';
 import { ensureForwardingFirewall, removeForwardingFirewall } from './forwarding-firewall';
@@ -45,6 +46,16 @@ export interface DevUpOptions {
   workerScript?: string;
 }
 
+/** `dbaas psql` starts the host's psql: install postgresql-client where we can, else say how. */
+async function ensurePsql(paths: Paths, log: Log): Promise<void> {
+  if (which('psql') !== undefined) return;
+  if (!isDebianRoot()) {
+    log('! psql: not found; `dbaas psql` needs it (Debian: apt-get install postgresql-client)');
+    return;
+  }
+  await step(log, 'psql (postgresql-client)', () => aptInstall(['postgresql-client'], path.join(paths.logs, 'apt.log'), log));
+}
+
 export async function devUp(opts: DevUpOptions): Promise<DevStatus> {
   const { log } = opts;
   const paths = resolvePaths();
@@ -57,6 +68,7 @@ export async function devUp(opts: DevUpOptions): Promise<DevStatus> {
   await step(log, 'base image', () => ensureBaseImage(docker, paths, log));
   await step(log, 'images', () => ensureImages(docker, log));
   if (!temporalConfig().external) await step(log, 'temporal cli', () => ensureTemporalBinary(paths, log));
+  await ensurePsql(paths, log);
   // Only the S3 tests need it, and they skip without it: a failed build must not stop `dev up`.
   try {
     await step(log, 'seaweedfs', async () => {
