@@ -1,6 +1,6 @@
 /** Whole-cluster activities: existence check and removal of everything labelled with the cluster. */
 import type Docker from 'dockerode';
-import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_PORT_PREFIX, LABEL_ROLE, LABEL_SPEC, mountsRepository } from '../common/names';
+import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_PORT_PREFIX, LABEL_ROLE, LABEL_SPEC, reachesRepository } from '../common/names';
 import type { MemberView } from '../common/members';
 import type { ClusterResources, KeptVolume } from '../common/kept-data';
 import { portsFromBase } from '../common/ports';
@@ -10,6 +10,9 @@ import { readDcsConfig } from './dcs-config';
 import { removeClusterResources, type RemovalReport } from './docker';
 import { ErrorTypes, finalError } from './errors';
 import { POSTGRES_STOP_TIMEOUT_SEC } from './patroni';
+import type { Paths } from '../common/paths';
+import type { S3Location } from '../common/repository';
+import { s3Repositories } from './backup-settings';
 
 export interface ClusterFootprint {
   containers: number;
@@ -60,7 +63,7 @@ export async function describeCluster(docker: Docker, cluster: string): Promise<
   // The label says what the cluster was created with; the DCS what it runs with now.
   const dcs = await readDcsConfig(docker, cluster, [...(leaderName ? [leaderName] : []), ...names]);
   // Backups are on once members mount the repository (`backup enable` adds it member by member).
-  const backups = pg.some((c) => mountsRepository(c, cluster));
+  const backups = pg.some((c) => reachesRepository(c, cluster));
   const settings = { ...(dcs ? settingsFromDcs(dcs.config, created) : created), backups };
   const members = names.map((name) => {
     const c = pg.find((x) => x.Labels[LABEL_MEMBER] === name);
@@ -87,10 +90,15 @@ export async function describeCluster(docker: Docker, cluster: string): Promise<
 }
 
 /** The cluster's volumes with their role and member, by name. */
-export async function clusterVolumes(docker: Docker, cluster: string): Promise<KeptVolume[]> {
+/** The cluster's volumes, and its S3 repository as if it were one (role backup): what a delete keeps, what a create finds. */
+export async function clusterVolumes(docker: Docker, paths: Paths, cluster: string): Promise<KeptVolume[]> {
   const vs = await docker.listVolumes({ filters: { label: [`${LABEL_CLUSTER}=${cluster}`] } });
-  return (vs.Volumes ?? []).map(keptVolume).sort((a, b) => a.name.localeCompare(b.name));
+  const s3 = s3Repositories(paths).filter((r) => r.cluster === cluster).map(s3RepositoryEntry);
+  return [...(vs.Volumes ?? []).map(keptVolume), ...s3].sort((a, b) => a.name.localeCompare(b.name));
 }
+
+/** An S3 repository in the list of what a cluster keeps: no volume, but kept and purged as the repository volume is. */
+const s3RepositoryEntry = (r: { location: S3Location }): KeptVolume => ({ name: `s3://${r.location.bucket}${r.location.path}`, role: 'backup' });
 
 function keptVolume(v: { Name: string; Labels?: Record<string, string> | null }): KeptVolume {
   return { name: v.Name, role: v.Labels?.[LABEL_ROLE] ?? '', ...(v.Labels?.[LABEL_MEMBER] ? { member: v.Labels[LABEL_MEMBER] } : {}) };
@@ -101,7 +109,7 @@ function keptVolume(v: { Name: string; Labels?: Record<string, string> | null })
  * network; a deleted one only the volumes its delete kept (data with --keep-data, the backup
  * repository unless --purge-backups).
  */
-export async function clusterInventory(docker: Docker): Promise<ClusterResources[]> {
+export async function clusterInventory(docker: Docker, paths: Paths): Promise<ClusterResources[]> {
   const filters = { label: [LABEL_CLUSTER] };
   const [cs, ns, vs] = await Promise.all([
     docker.listContainers({ all: true, filters }),
@@ -117,10 +125,11 @@ export async function clusterInventory(docker: Docker): Promise<ClusterResources
   for (const c of cs) of(c.Labels[LABEL_CLUSTER]).containers++;
   for (const n of ns) if (n.Labels?.[LABEL_CLUSTER]) of(n.Labels[LABEL_CLUSTER]).networks++;
   for (const v of vs.Volumes ?? []) if (v.Labels?.[LABEL_CLUSTER]) of(v.Labels[LABEL_CLUSTER]).volumes.push(keptVolume(v));
+  for (const r of s3Repositories(paths)) of(r.cluster).volumes.push(s3RepositoryEntry(r));
   return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 
-export function createClusterActivities(docker: Docker) {
+export function createClusterActivities(docker: Docker, paths: Paths) {
   return {
     async assertClusterAbsent(cluster: string): Promise<void> {
       if (await clusterIsLive(docker, cluster)) {
@@ -139,7 +148,7 @@ export function createClusterActivities(docker: Docker) {
 
     /** The cluster's volumes, with their role and member: before a create, the data kept by `delete --keep-data`. */
     async clusterVolumes(cluster: string): Promise<KeptVolume[]> {
-      return clusterVolumes(docker, cluster);
+      return clusterVolumes(docker, paths, cluster);
     },
 
     /** A failed create's compensation: the cluster's volumes except those it found (kept data stays). Containers must be gone. */

@@ -25,6 +25,8 @@ export const ErrorTypes = {
   Stalled: 'Stalled',
   /** A cluster name, label or member would make a path outside its directory in DBAAS_HOME. */
   PathRefused: 'PathRefused',
+  /** The backup repository cannot be used: an S3 bucket unreachable, refusing our credentials, or holding another cluster's stanza. */
+  RepositoryRefused: 'RepositoryRefused',
 } as const;
 
 export type ErrorType = (typeof ErrorTypes)[keyof typeof ErrorTypes];

@@ -33,7 +33,7 @@ export interface ActivityDeps {
 
 export function createActivities({ docker, paths }: ActivityDeps) {
   return {
-    ...createClusterActivities(docker),
+    ...createClusterActivities(docker, paths),
     ...createSecretsActivities(paths),
     ...createPortActivities(docker, paths),
     async createClusterNetwork(cluster: string): Promise<void> {

@@ -8,9 +8,7 @@ import {
 import { PATRONI_CONFIG_PATH, DATA_DIR, DATA_ROOT, MEMBER_TLS, renderPatroniConfig } from '../common/render/patroni';
 import { memberIdentity } from '../common/render/tls';
 import { clusterHasTls, serverTlsFiles } from './cluster-tls';
-import { PGBACKREST_CONFIG_DIR, PGBACKREST_CONFIG_PATH, REPO_PATH, renderPgbackrestConfig } from '../common/render/pgbackrest';
-import { readRetention } from './backup-settings';
-import { readBackupPassphrase } from './backup-passphrase';
+import { memberRepositoryAccess } from './repository-access';
 import { PROFILES, etcdMemberNames, type ClusterSettings, type ClusterSpec } from '../common/spec';
 import { containerIp, ensureContainerRunning, ensureVolume, isNotFound, removeIfMountsDiffer, stopAndRemoveContainer, type ContainerWanted, type FileToPut } from './docker';
 import { dataProgress } from './data-progress';
@@ -98,9 +96,11 @@ async function postgresContainerWanted(docker: Docker, paths: Paths, i: Postgres
   };
   const volume = volumeName(spec.name, member);
   await ensureVolume(docker, volume, l);
-  // Every member mounts the cluster's backup repository: whichever is leader pushes WAL and runs backups.
-  const repository = repositoryVolumeName(spec.name);
-  if (backups) await ensureVolume(docker, repository, labels(spec.name, 'backup', 'repository'));
+  // Every member reaches the cluster's backup repository (its volume mounted, or its bucket):
+  // whichever is leader pushes WAL and runs backups.
+  const repository = memberRepositoryAccess(paths, spec.name);
+  const repositoryVolume = repository.binds.length > 0 && backups;
+  if (repositoryVolume) await ensureVolume(docker, repositoryVolumeName(spec.name), labels(spec.name, 'backup', 'repository'));
   const tls = clusterHasTls(paths, spec.name);
   const config = renderPatroniConfig({
     cluster: spec.name,
@@ -120,7 +120,7 @@ async function postgresContainerWanted(docker: Docker, paths: Paths, i: Postgres
     create: {
       Image: IMAGES.postgres,
       Hostname: containerName(spec.name, member),
-      Labels: extraLabels,
+      Labels: { ...extraLabels, ...(backups ? repository.labels : {}) },
       StopTimeout: POSTGRES_STOP_TIMEOUT_SEC,
       ExposedPorts: direct.ExposedPorts,
       HostConfig: {
@@ -128,19 +128,17 @@ async function postgresContainerWanted(docker: Docker, paths: Paths, i: Postgres
         NetworkMode: networkName(spec.name),
         Binds: [
           `${volume}:${DATA_ROOT}`,
-          ...(backups ? [`${repository}:${REPO_PATH}`] : []),
+          ...(repositoryVolume ? repository.binds : []),
         ],
+        ...(repository.extraHosts.length > 0 ? { ExtraHosts: repository.extraHosts } : {}),
         RestartPolicy: { Name: 'unless-stopped' },
         ShmSize: 256 * 1024 * 1024,
       },
     },
     files: [
       { dir: path.posix.dirname(PATRONI_CONFIG_PATH), name: path.posix.basename(PATRONI_CONFIG_PATH), content: config, mode: 0o600, uid: POSTGRES_UID, gid: POSTGRES_UID },
-      {
-        // 0600: it holds the repository's passphrase.
-        dir: PGBACKREST_CONFIG_DIR, name: path.posix.basename(PGBACKREST_CONFIG_PATH), mode: 0o600, uid: POSTGRES_UID, gid: POSTGRES_UID,
-        content: renderPgbackrestConfig({ stanza: spec.name, retention: readRetention(paths, spec.name), cipherPass: readBackupPassphrase(paths, spec.name) }),
-      },
+      // pgbackrest.conf (0600: passphrase, S3 keys), and the S3 endpoint's private CA.
+      ...repository.files,
       ...(tls ? (await memberTlsFiles(paths, spec.name, member)).files : []),
     ],
   };

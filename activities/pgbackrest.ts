@@ -5,13 +5,16 @@
  */
 import type Docker from 'dockerode';
 import type { Paths } from '../common/paths';
-import { DEFAULT_DATABASE, LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE, containerName, labels, mountsRepository, repositoryVolumeName } from '../common/names';
+import { DEFAULT_DATABASE, LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE, containerName, labels, reachesRepository, repositoryVolumeName } from '../common/names';
 import { newBackups, parseBackupInfo, type BackupSummary, type BackupType, type StanzaSummary } from '../common/backup';
 import { PGBACKREST_LOG_PATH, type Retention } from '../common/render/pgbackrest';
-import { deleteRetention, readRetention, writeRetention } from './backup-settings';
+import { deleteBackupSettingsFile, readRepositoryLocation, readRetention, writeRepositoryLocation, writeRetention } from './backup-settings';
+import { adoptS3Credentials, deleteS3Credentials } from './s3-credentials';
+import { checkS3Repository } from './s3-repository-check';
+import { describeRepository, type S3RepositoryRequest } from '../common/repository';
 import { deleteRowCounts } from './backup-checks';
 import { ensureVolume, execIn, isNotFound, runningMembers } from './docker';
-import { readRepositoryInfo, repositoryExists } from './backup-repository';
+import { deleteS3Stanza, readRepositoryInfo, repositoryExists } from './backup-repository';
 import { deleteBackupPassphrase, ensureBackupPassphrase } from './backup-passphrase';
 import { ErrorTypes, finalError } from './errors';
 import { heartbeat, pause } from './heartbeat';
@@ -57,15 +60,39 @@ export interface RunBackupInput {
 }
 
 export function createPgbackrestActivities(docker: Docker, paths: Paths) {
+  const withRepository = (s: StanzaSummary): StanzaSummary =>
+    ({ ...s, repository: describeRepository(readRepositoryLocation(paths, s.stanza), repositoryVolumeName(s.stanza)) });
   return {
     /**
-     * The repository volume (its own volume, labelled with the cluster), encrypted: a new one
-     * gets its passphrase first, so no member ever mounts it without. An existing one is left as
-     * it is (one from before encryption stays unencrypted). Idempotent.
+     * The repository, encrypted: a new one gets its passphrase first, so no member ever uses it
+     * without. A volume (its own, labelled with the cluster), or an S3 bucket: its staged
+     * credentials adopted, its location kept in the backup settings, and the bucket checked
+     * (reachable, our credentials taken, no stanza of this name unless it is our kept one). An
+     * existing volume is left as it is (one from before encryption stays unencrypted). Idempotent.
      */
-    async ensureBackupRepository(cluster: string): Promise<void> {
-      if (!(await repositoryExists(docker, cluster))) ensureBackupPassphrase(paths, cluster);
+    async ensureBackupRepository(i: { cluster: string; s3?: S3RepositoryRequest; kept: boolean }): Promise<void> {
+      const { cluster, s3 } = i;
+      if (s3) {
+        adoptS3Credentials(paths, cluster, s3.credentialsRef);
+        writeRepositoryLocation(paths, cluster, s3.location);
+      }
+      // Also without a request: a create on data kept from before finds its S3 settings kept.
+      const location = readRepositoryLocation(paths, cluster);
+      if (location.type === 's3') {
+        ensureBackupPassphrase(paths, cluster);
+        heartbeat(`checking s3://${location.bucket}${location.path}`);
+        // A kept repository holds the cluster's own stanza; a new one must find none.
+        await checkS3Repository(docker, paths, cluster, { allowStanza: i.kept });
+        return;
+      }
+      if (!(await repositoryExists(docker, paths, cluster))) ensureBackupPassphrase(paths, cluster);
       await ensureVolume(docker, repositoryVolumeName(cluster), labels(cluster, 'backup', 'repository'));
+    },
+
+    /** A failed create's compensation, for the S3 repository its run made: the stanza goes from the bucket (if it got that far). */
+    async purgeS3Repository(cluster: string): Promise<void> {
+      if (readRepositoryLocation(paths, cluster).type !== 's3') return;
+      await deleteS3Stanza(docker, paths, cluster);
     },
 
     /** stanza-create (idempotent in pgBackRest when it matches) and `check`, which proves WAL archiving works. */
@@ -84,14 +111,14 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
      */
     async clusterHasRepository(cluster: string): Promise<boolean> {
       const cs = await docker.listContainers({ all: true, filters: { label: [`${LABEL_CLUSTER}=${cluster}`, `${LABEL_ROLE}=postgres`] } });
-      if (cs.length === 0) return repositoryExists(docker, cluster);
-      return cs.every((c) => mountsRepository(c, cluster));
+      if (cs.length === 0) return repositoryExists(docker, paths, cluster);
+      return cs.every((c) => reachesRepository(c, cluster));
     },
 
     /** Postgres members whose container does not mount the repository (all of them for a cluster made with --no-backups). */
     async membersWithoutRepository(cluster: string): Promise<string[]> {
       const cs = await docker.listContainers({ all: true, filters: { label: [`${LABEL_CLUSTER}=${cluster}`, `${LABEL_ROLE}=postgres`] } });
-      return cs.filter((c) => !mountsRepository(c, cluster)).map((c) => c.Labels[LABEL_MEMBER]).sort();
+      return cs.filter((c) => !reachesRepository(c, cluster)).map((c) => c.Labels[LABEL_MEMBER]).sort();
     },
 
     /**
@@ -129,13 +156,13 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
     async backupStatus(cluster: string): Promise<StanzaSummary> {
       const members = await runningMembers(docker, cluster);
       if (members.length === 0) {
-        if (await repositoryExists(docker, cluster)) return readRepositoryInfo(docker, paths, cluster);
+        if (await repositoryExists(docker, paths, cluster)) return withRepository(await readRepositoryInfo(docker, paths, cluster));
         throw finalError(ErrorTypes.ClusterNotFound, `no cluster named ${cluster}`);
       }
       let last: unknown;
       for (const m of members) {
         try {
-          return await stanzaInfo(docker, cluster, m);
+          return withRepository(await stanzaInfo(docker, cluster, m));
         } catch (err) {
           last = err;
         }
@@ -150,7 +177,8 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
 
     /** With the repository gone (purged), its settings and its passphrase go too. */
     async deleteBackupSettings(cluster: string): Promise<void> {
-      deleteRetention(paths, cluster);
+      deleteBackupSettingsFile(paths, cluster);
+      deleteS3Credentials(paths, cluster);
       deleteRowCounts(paths, cluster);
       deleteBackupPassphrase(paths, cluster);
     },

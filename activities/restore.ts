@@ -1,6 +1,6 @@
 /**
  * Point-in-time restore of a new cluster's first member: a one-shot helper container mounts the
- * source's repository read-only and the member's data volume, restores, recovers to the target,
+ * member's data volume and the source's repository read-only (or reaches its S3 bucket), restores, recovers to the target,
  * promotes, sets the new cluster's passwords and stops. The member's own container (started
  * next, by startPostgresMember) never mounts the source's repository.
  */
@@ -8,11 +8,11 @@ import * as path from 'node:path';
 import type Docker from 'dockerode';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Paths } from '../common/paths';
-import { IMAGES, LABEL_CLUSTER, containerName, labels, repositoryVolumeName, volumeName } from '../common/names';
+import { IMAGES, LABEL_CLUSTER, containerName, labels, volumeName } from '../common/names';
 import { DATA_DIR, DATA_ROOT } from '../common/render/patroni';
 import { ROLES_SQL_PATH, renderRestoreScript, renderRolesSql, type RestoreRequest } from '../common/render/restore';
-import { SOURCE_REPO_PATH, parseTargetTime, pgbackrestTargetTime, type RestoreFrom } from '../common/restore';
-import { putSourceConfig } from './backup-repository';
+import { parseTargetTime, pgbackrestTargetTime, type RestoreFrom } from '../common/restore';
+import { putSourceConfig, sourceRepositoryHostConfig } from './repository-access';
 import { demux, ensureVolume, isNotFound, tarOf, withRunLabel } from './docker';
 import { POSTGRES_UID } from './patroni';
 import { ErrorTypes, finalError } from './errors';
@@ -66,6 +66,7 @@ export function createRestoreActivities(docker: Docker, paths: Paths) {
       if (!info) {
         const volume = volumeName(i.cluster, i.member);
         await ensureVolume(docker, volume, labels(i.cluster, 'postgres', i.member));
+        const source = sourceRepositoryHostConfig(paths, i.restoreFrom.source);
         const created = await docker.createContainer({
           name,
           Image: IMAGES.postgres,
@@ -74,9 +75,9 @@ export function createRestoreActivities(docker: Docker, paths: Paths) {
           Cmd: [renderRestoreScript(requestOf(i.restoreFrom))],
           Labels: withRunLabel(labels(i.cluster, 'backup', RESTORE_HELPER)),
           HostConfig: {
-            // It needs no network: it restores from a mounted volume and listens on a socket only.
-            NetworkMode: 'none',
-            Binds: [`${volume}:${DATA_ROOT}`, `${repositoryVolumeName(i.restoreFrom.source)}:${SOURCE_REPO_PATH}:ro`],
+            // A network only to reach an S3 source: from a mounted volume it needs none (it listens on a socket only).
+            ...source,
+            Binds: [`${volume}:${DATA_ROOT}`, ...(source.Binds ?? [])],
             ShmSize: 256 * 1024 * 1024,
           },
         }).catch((err: unknown) => {

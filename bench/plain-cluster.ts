@@ -204,7 +204,7 @@ export async function createPlainPostgres(p: PlainPlan, member: string): Promise
     archive: p.full ?? false,
   });
   await copyIn(p.ctr(member), PATRONI_CONFIG_PATH, yml, 0o600, POSTGRES_UID);
-  if (p.full) await copyIn(p.ctr(member), PGBACKREST_CONFIG_PATH, renderPgbackrestConfig({ stanza: p.cluster, retention: DEFAULT_RETENTION }), 0o640, POSTGRES_UID);
+  if (p.full) await copyIn(p.ctr(member), PGBACKREST_CONFIG_PATH, renderPgbackrestConfig({ stanza: p.cluster, repository: { type: 'volume', path: REPO_PATH }, retention: DEFAULT_RETENTION }), 0o640, POSTGRES_UID);
 }
 
 /** Full variant: `docker create` PgBouncer `kind` (rw → HAProxy rw, ro → ro) published on 127.0.0.1, and `docker cp` its ini and auth file in; not started. */

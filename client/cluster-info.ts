@@ -1,9 +1,9 @@
 /** Read-only views of clusters for `list`, `status` and `connect`: Docker labels + Patroni /cluster. */
 import * as fs from 'node:fs';
 import type Docker from 'dockerode';
-import type { Paths } from '../common/paths';
+import { resolvePaths, type Paths } from '../common/paths';
 import {
-  LABEL_CLUSTER, LABEL_MEMBER, LABEL_PORT_PREFIX, LABEL_ROLE, mountsRepository,
+  LABEL_CLUSTER, LABEL_MEMBER, LABEL_PORT_PREFIX, LABEL_ROLE, reachesRepository,
 } from '../common/names';
 import { portsFromBase } from '../common/ports';
 import { isLive, keptAfterDelete, type KeptAfterDelete } from '../common/kept-data';
@@ -44,17 +44,17 @@ export interface ClusterStatus {
 
 /** Live clusters: those with containers or a network (a deleted cluster's kept volumes do not count). */
 export async function clusterNames(docker: Docker): Promise<string[]> {
-  return (await clusterInventory(docker)).filter(isLive).map((r) => r.name);
+  return (await clusterInventory(docker, resolvePaths())).filter(isLive).map((r) => r.name);
 }
 
 /** Deleted clusters that kept their backups or their data, with what each kept. */
 export async function deletedClusters(docker: Docker): Promise<(KeptAfterDelete & { name: string })[]> {
-  return (await clusterInventory(docker)).filter((r) => !isLive(r)).map((r) => ({ name: r.name, ...keptAfterDelete(r) }));
+  return (await clusterInventory(docker, resolvePaths())).filter((r) => !isLive(r)).map((r) => ({ name: r.name, ...keptAfterDelete(r) }));
 }
 
 /** What the cluster is now: live, deleted with something kept, or unknown. */
 export async function clusterState(docker: Docker, name: string): Promise<{ state: 'live' | 'deleted' | 'unknown' } & KeptAfterDelete> {
-  const r = (await clusterInventory(docker)).find((x) => x.name === name);
+  const r = (await clusterInventory(docker, resolvePaths())).find((x) => x.name === name);
   if (!r) return { state: 'unknown', data: false, backups: false };
   return { state: isLive(r) ? 'live' : 'deleted', ...keptAfterDelete(r) };
 }
@@ -108,7 +108,7 @@ export async function clusterStatus(docker: Docker, paths: Paths, cluster: strin
   });
   const hap = cs.find((c) => c.Labels[LABEL_ROLE] === 'haproxy');
   const ports = await clusterPorts(docker, paths, cluster);
-  const mounting = pg.filter((c) => mountsRepository(c, cluster)).length;
+  const mounting = pg.filter((c) => reachesRepository(c, cluster)).length;
   return {
     name: cluster,
     leader: view.find((v) => v.role === 'leader')?.name ?? null,

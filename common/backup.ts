@@ -45,6 +45,8 @@ export interface StanzaSummary {
   archiveMax: string | null;
   /** The repository's cipher: "aes-256-cbc", or "none" for one made before dbaas encrypted them. */
   cipher: string;
+  /** Where the repository is: `volume NAME`, or `s3://BUCKET/PATH (https://ENDPOINT:PORT, REGION)`. */
+  repository?: string;
   backups: BackupSummary[];
 }
 

@@ -78,6 +78,14 @@ export function mountsRepository(c: { Mounts?: { Name?: string }[] }, cluster: s
   return (c.Mounts ?? []).some((m) => m.Name === repositoryVolumeName(cluster));
 }
 
+/** On a member whose repository is in S3 (it mounts none): `s3`. */
+export const LABEL_REPOSITORY = 'dbaas.repository';
+
+/** The member reaches the cluster's backup repository: it mounts its volume, or it was made for its S3 bucket. */
+export function reachesRepository(c: { Mounts?: { Name?: string }[]; Labels?: Record<string, string> }, cluster: string): boolean {
+  return mountsRepository(c, cluster) || c.Labels?.[LABEL_REPOSITORY] === 's3';
+}
+
 export function labels(cluster: string, role: Role, member?: string): Record<string, string> {
   const l: Record<string, string> = { [LABEL_CLUSTER]: cluster, [LABEL_ROLE]: role };
   if (member !== undefined) l[LABEL_MEMBER] = member;

@@ -18,7 +18,7 @@ import {
 import { cleanup, longRunning, quick, waits } from './activity-options';
 import { clusterWatch } from './clusterWatch';
 import { leaseStep } from '../common/lease';
-import { keptDataMembers, keptDataProblem } from '../common/kept-data';
+import { isRepositoryVolume, keptDataMembers, keptDataProblem } from '../common/kept-data';
 import { innermostMessage } from '../common/error-chain';
 import { failedReplicas, type FailedReplica } from '../common/restore';
 import { checkNames } from './input-checks';
@@ -101,6 +101,9 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps): Promis
     if (problem) throw ApplicationFailure.nonRetryable(problem, 'SpecError');
     return k;
   });
+  const keptRepository = kept.volumes.some(isRepositoryVolume);
+  // Set once stanza-create may have written to an S3 bucket: only then does a compensation delete the stanza there.
+  let stanzaStarted = false;
   try {
     const [, ports] = await settleAll([
       steps.run(SECRETS_STEP, async () => {
@@ -109,7 +112,10 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps): Promis
       }),
       steps.run('allocate host ports', () => quick.allocatePorts(cluster)),
       steps.run('create network', () => quick.createClusterNetwork(cluster)),
-      backups ? steps.run('create the backup repository', () => quick.ensureBackupRepository(cluster)) : undefined,
+      backups
+        ? steps.run('create the backup repository', () =>
+          quick.ensureBackupRepository({ cluster, ...(input.backupTo ? { s3: input.backupTo } : {}), kept: keptRepository }))
+        : undefined,
     ]);
     await settleAll([
       (async () => {
@@ -194,7 +200,12 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps): Promis
         await steps.run('query through the pooled endpoints', () => waits.verifyPooledEndpoints({ cluster, ports, withReplicas: joined.length > 0 }));
       })(),
       // `check` proves that the leader's archive_command reaches the repository.
-      backups ? steps.run('create the backup stanza (stanza-create, check)', () => waits.createStanza(cluster)) : undefined,
+      backups
+        ? steps.run('create the backup stanza (stanza-create, check)', () => {
+          stanzaStarted = true;
+          return waits.createStanza(cluster);
+        })
+        : undefined,
     ]);
 
     if (input.sync && joined.length === 0) {
@@ -231,8 +242,12 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps): Promis
         await steps.run(kept.secrets ? 'compensate: release ports (kept secrets stay)' : 'compensate: release ports and secrets', async () => {
           await cleanup.releasePorts(cluster);
           if (!kept.secrets) await cleanup.deleteClusterSecrets(cluster);
-          // The repository this run made is gone with the volumes: so are its passphrase and settings.
-          if (!kept.volumes.some((v) => v.role === 'backup')) await cleanup.deleteBackupSettings(cluster);
+          // The repository this run made is gone with the volumes (an S3 one: its stanza is
+          // deleted), and so are its passphrase, settings and S3 credentials.
+          if (!keptRepository) {
+            if (stanzaStarted && input.backupTo) await cleanup.purgeS3Repository(cluster);
+            await cleanup.deleteBackupSettings(cluster);
+          }
         });
       });
     }

@@ -31,7 +31,7 @@ function removalStep(input: DeleteClusterInput): string {
 }
 
 function settingsStep(input: DeleteClusterInput): string {
-  return `${input.keepData ? 'keep secrets (data kept)' : 'delete secrets'}, ${input.purgeBackups ? 'delete backup settings' : 'keep backup settings'}`;
+  return `${input.keepData ? 'keep secrets (data kept)' : 'delete secrets'}, ${input.purgeBackups ? 'delete backup settings (and an S3 repository\'s stanza)' : 'keep backup settings'}`;
 }
 
 export async function deleteCluster(input: DeleteClusterInput): Promise<DeleteClusterResult> {
@@ -98,7 +98,11 @@ async function removeUnderLease(input: DeleteClusterInput, steps: Steps): Promis
   await steps.run(settingsStep(input), async () => {
     if (!input.keepData) await cleanup.deleteClusterSecrets(cluster);
     // Kept backups keep their settings, and the time of the delete for `cluster list --deleted`.
-    if (purge) await cleanup.deleteBackupSettings(cluster);
+    if (purge) {
+      // An S3 repository is no volume: its stanza goes from the bucket while its settings still say where.
+      await cleanup.purgeS3Repository(cluster);
+      await cleanup.deleteBackupSettings(cluster);
+    }
     await cleanup.recordClusterDeleted({ cluster, keeps: !purge || input.keepData, at: new Date().toISOString() });
   });
   await steps.run('release host ports', () => cleanup.releasePorts(cluster));

@@ -66,7 +66,7 @@ async function enableUnderLease(input: EnableBackupsInput, steps: Steps): Promis
     'create the backup stanza (stanza-create, check)',
   ]);
 
-  await steps.run('create the backup repository', () => quick.ensureBackupRepository(cluster));
+  await steps.run('create the backup repository', () => quick.ensureBackupRepository({ cluster, kept: false }));
   // Members read it when they start: every re-created member comes up archiving.
   await steps.run('turn on WAL archiving (archive_mode, archive_command in the DCS config)', () => quick.enableWalArchiving(cluster));
 

@@ -17,6 +17,8 @@ import { confirmByName } from '../confirm';
 import { readLease } from '../lease';
 import type { LeaseView } from '../../common/lease';
 import { follow, startOrAttach } from '../workflow-run';
+import { s3RequestFrom, type S3Options } from '../s3-options';
+import { discardStagedS3Credentials } from '../../activities/s3-credentials';
 
 
 export function printConnectionInfo(info: ConnectionInfo): void {
@@ -29,7 +31,7 @@ export function printConnectionInfo(info: ConnectionInfo): void {
   console.log(`  psql:       \`npx dbaas psql ${info.cluster}\`; \`npx dbaas connect ${info.cluster}\` prints a URI with credentials (\`--superuser\`: as postgres)`);
 }
 
-export interface CreateOptions {
+export interface CreateOptions extends S3Options {
   replicas: number;
   sync: boolean;
   /** synchronous_mode_strict; implies sync. */
@@ -53,20 +55,30 @@ export async function createClusterCommand(name: string, o: CreateOptions): Prom
     if (err instanceof SpecError) throw new UsageError(err.message);
     throw err;
   }
+  if (o.backupTo !== undefined && o.backups === false) throw new UsageError('--backup-to and --no-backups contradict each other');
+  // Checked before anything starts; the credentials are staged for the worker (never in Temporal).
+  const paths = resolvePaths();
+  const s3 = s3RequestFrom(o, paths, process.env);
+  if (s3) input.backupTo = s3;
   const { client, connection } = await connectTemporal();
+  let started = false;
   try {
     const docker = await connectDocker();
     const handle = await startOrAttach<typeof createCluster>(client, 'createCluster', workflowIds.createCluster(name), name, [input], { running: `cluster ${name} is being created`, starting: `creating cluster ${name}` }, async () => {
       if ((await clusterState(docker, name)).state === 'live') throw new UsageError(`cluster ${name} already exists`);
       // The workflow checks again; here a refusal is one line and exit 2 before anything starts.
-      const problem = keptDataProblem(input, { volumes: await clusterVolumes(docker, name), secrets: clusterSecretsExist(resolvePaths(), name) });
+      const problem = keptDataProblem(input, { volumes: await clusterVolumes(docker, resolvePaths(), name), secrets: clusterSecretsExist(resolvePaths(), name) });
       if (problem) throw new UsageError(problem);
     });
+    // A handle from start has its first run's id; one attached to a create already running has not.
+    started = (handle as { firstExecutionRunId?: string }).firstExecutionRunId !== undefined;
     if (o.detach) return;
     if (process.stdout.isTTY) console.log('(Ctrl-C stops following; the workflow carries on)');
     const info = await follow<ConnectionInfo>(handle, `create ${name}`);
     printConnectionInfo(info);
   } finally {
+    // Staged credentials no workflow will adopt go at once.
+    if (s3 && !started) discardStagedS3Credentials(paths, s3.credentialsRef);
     await connection.close();
   }
 }

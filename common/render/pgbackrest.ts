@@ -1,17 +1,20 @@
 /**
  * pgbackrest.conf for a cluster's Postgres containers, rendered from the typed spec. Pure.
  *
- * Layout (pgBackRest 2.45): one repository per cluster on its own Docker volume, mounted at
- * REPO_PATH in every Postgres container of the cluster. WAL is pushed by whichever member is
- * the leader (archive_command runs only on a primary), and a backup runs inside the current
- * leader's container, where pgBackRest sees the primary locally — no SSH or TLS server needed.
+ * Layout (pgBackRest 2.45): one repository per cluster, either on its own Docker volume, mounted
+ * at REPO_PATH in every Postgres container of the cluster, or in an S3 bucket every member
+ * reaches over HTTPS. WAL is pushed by whichever member is the leader (archive_command runs only
+ * on a primary), and a backup runs inside the current leader's container, where pgBackRest sees
+ * the primary locally — no SSH or TLS server needed.
  */
 import { SOCKET_DIR, DATA_DIR } from './patroni';
-import { SOURCE_REPO_PATH } from '../restore';
+import type { S3Location } from '../repository';
 
 export const REPO_PATH = '/var/lib/pgbackrest';
 export const PGBACKREST_CONFIG_DIR = '/etc/pgbackrest';
 export const PGBACKREST_CONFIG_PATH = `${PGBACKREST_CONFIG_DIR}/pgbackrest.conf`;
+/** The private CA of an S3 endpoint, in the members (not secret; beside the config). */
+export const S3_CA_PATH = `${PGBACKREST_CONFIG_DIR}/s3-ca.crt`;
 /** Log and lock files stay in the container (a lock in the shared repository would be wrong: each node locks for itself). */
 export const PGBACKREST_LOG_PATH = '/var/log/pgbackrest';
 export const PGBACKREST_LOCK_PATH = '/tmp/pgbackrest';
@@ -25,9 +28,15 @@ export interface Retention {
 
 export const DEFAULT_RETENTION: Retention = { full: 2 };
 
+/** The repository as a config names it: a mounted path, or a bucket with its credentials. */
+export type RepositoryConfig =
+  | { type: 'volume'; path: string }
+  | { type: 's3'; location: S3Location; accessKey: string; secretKey: string; /** Where the private CA file is, if any. */ caFile?: string };
+
 export interface PgbackrestRenderInput {
   /** The stanza: the cluster name. */
   stanza: string;
+  repository: RepositoryConfig;
   retention: Retention;
   /** Parallel processes for backup and restore (the machines have 2 cores). */
   processMax?: number;
@@ -46,11 +55,33 @@ function cipherLines(cipherPass: string | undefined): string[] {
   return cipherPass === undefined ? [] : [`repo1-cipher-type=${REPOSITORY_CIPHER}`, `repo1-cipher-pass=${cipherPass}`];
 }
 
+/**
+ * repo1-s3-key and repo1-s3-key-secret are secure options too: in this config file (0600) only.
+ * Path-style URIs unless asked otherwise: self-hosted servers (MinIO, SeaweedFS) rarely resolve
+ * bucket.host names.
+ */
+function repositoryLines(r: RepositoryConfig): string[] {
+  if (r.type === 'volume') return [`repo1-path=${r.path}`];
+  const l = r.location;
+  return [
+    'repo1-type=s3',
+    `repo1-path=${l.path}`,
+    `repo1-s3-bucket=${l.bucket}`,
+    `repo1-s3-endpoint=${l.endpoint}`,
+    `repo1-storage-port=${l.port}`,
+    `repo1-s3-region=${l.region}`,
+    `repo1-s3-uri-style=${l.uriStyle}`,
+    `repo1-s3-key=${r.accessKey}`,
+    `repo1-s3-key-secret=${r.secretKey}`,
+    ...(r.caFile ? [`repo1-storage-ca-file=${r.caFile}`] : []),
+  ];
+}
+
 export function renderPgbackrestConfig(i: PgbackrestRenderInput): string {
   const lines = [
     '# Rendered by dbaas. Do not edit: dbaas rewrites it.',
     '[global]',
-    `repo1-path=${REPO_PATH}`,
+    ...repositoryLines(i.repository),
     ...cipherLines(i.cipherPass),
     `repo1-retention-full=${i.retention.full}`,
     ...(i.retention.diff !== undefined ? [`repo1-retention-diff=${i.retention.diff}`] : []),
@@ -78,9 +109,15 @@ export function renderPgbackrestConfig(i: PgbackrestRenderInput): string {
  */
 export const SOURCE_CONFIG_PATH = '/tmp/dbaas-source-pgbackrest.conf';
 
-/** The config of a repository mounted read-only at SOURCE_REPO_PATH: its path and, if it is encrypted, its cipher. */
-export function renderSourceConfig(cipherPass: string | undefined): string {
-  return ['# Rendered by dbaas for one read of a repository.', '[global]', `repo1-path=${SOURCE_REPO_PATH}`, ...cipherLines(cipherPass), ''].join('\n');
+/** Where such a container finds the private CA of the source's S3 endpoint. */
+export const SOURCE_S3_CA_PATH = '/tmp/dbaas-source-s3-ca.crt';
+
+/**
+ * The config of another cluster's repository: a volume mounted read-only at SOURCE_REPO_PATH (pass
+ * `{ type: 'volume', path: SOURCE_REPO_PATH }`) or its bucket; and, if it is encrypted, its cipher.
+ */
+export function renderSourceConfig(repository: RepositoryConfig, cipherPass: string | undefined): string {
+  return ['# Rendered by dbaas for one use of a repository.', '[global]', ...repositoryLines(repository), ...cipherLines(cipherPass), ''].join('\n');
 }
 
 /** archive_command for the stanza; runs on whichever member is primary. */

@@ -162,6 +162,7 @@ export function fakeActivities(o: FakeOptions = {}): Fake {
     createStanza: async () => ({ member: 'pg-0' }),
     archiveCurrentWal: async () => ({ member: 'pg-0' }),
     deleteBackupSettings: async () => undefined,
+    purgeS3Repository: async () => undefined,
     deleteClusterBackupSchedules: async () => [],
     waitForSyncApplied: async () => ({ mode: 'on', leader: 'pg-0', syncStandby: 'pg-1' }),
     observeCluster: async () => healthySnapshot(),

@@ -2,7 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { newBackups, parseBackupInfo, retentionProblem } from '../../common/backup';
-import { archiveCommand, renderPgbackrestConfig, renderSourceConfig } from '../../common/render/pgbackrest';
+import { REPO_PATH, archiveCommand, renderPgbackrestConfig, renderSourceConfig, type RepositoryConfig } from '../../common/render/pgbackrest';
+import { SOURCE_REPO_PATH } from '../../common/restore';
+import type { S3Location } from '../../common/repository';
 import { archiveParameters } from '../../common/render/patroni';
 
 // Captured from pgBackRest 2.45 after one full backup (values shortened where irrelevant).
@@ -20,28 +22,44 @@ const INFO = JSON.stringify([{
   status: { code: 0, lock: { backup: { held: false } }, message: 'ok' },
 }]);
 
+const VOLUME: RepositoryConfig = { type: 'volume', path: REPO_PATH };
+const SOURCE: RepositoryConfig = { type: 'volume', path: SOURCE_REPO_PATH };
+const S3: S3Location = { type: 's3', bucket: 'backups', path: '/dbaas', endpoint: 's3.example.net', port: 9000, region: 'eu-west-1', uriStyle: 'path', privateCa: true };
+
+test('pgbackrest.conf of an S3 repository: bucket, endpoint, port, region, path style, keys and the private CA in [global], no volume path', () => {
+  const conf = renderPgbackrestConfig({ stanza: 'orders', retention: { full: 2 }, cipherPass: 'p4ss', repository: { type: 's3', location: S3, accessKey: 'AK', secretKey: 'SK', caFile: '/etc/pgbackrest/s3-ca.crt' } });
+  const global = conf.split('[orders]')[0];
+  for (const line of ['repo1-type=s3', 'repo1-path=/dbaas', 'repo1-s3-bucket=backups', 'repo1-s3-endpoint=s3.example.net', 'repo1-storage-port=9000',
+    'repo1-s3-region=eu-west-1', 'repo1-s3-uri-style=path', 'repo1-s3-key=AK', 'repo1-s3-key-secret=SK', 'repo1-storage-ca-file=/etc/pgbackrest/s3-ca.crt', 'repo1-cipher-pass=p4ss']) {
+    assert.ok(global.split('\n').includes(line), line);
+  }
+  assert.doesNotMatch(conf, /pgbackrest-source|\/var\/lib\/pgbackrest$/m);
+  const publicCa = renderSourceConfig({ type: 's3', location: { ...S3, privateCa: false }, accessKey: 'AK', secretKey: 'SK' }, undefined);
+  assert.doesNotMatch(publicCa, /ca-file/, 'a public CA: the system store');
+});
+
 test('pgbackrest.conf: repository on the shared volume, retention, the stanza on the local data dir', () => {
-  const conf = renderPgbackrestConfig({ stanza: 'orders', retention: { full: 3, diff: 6 } });
+  const conf = renderPgbackrestConfig({ repository: VOLUME, stanza: 'orders', retention: { full: 3, diff: 6 } });
   assert.match(conf, /^repo1-path=\/var\/lib\/pgbackrest$/m);
   assert.match(conf, /^repo1-retention-full=3$/m);
   assert.match(conf, /^repo1-retention-diff=6$/m);
   assert.match(conf, /^\[orders\]$/m);
   assert.match(conf, /^pg1-path=\/var\/lib\/dbaas\/pgdata$/m);
   assert.match(conf, /^start-fast=y$/m);
-  assert.doesNotMatch(renderPgbackrestConfig({ stanza: 'x', retention: { full: 2 } }), /retention-diff/);
+  assert.doesNotMatch(renderPgbackrestConfig({ repository: VOLUME, stanza: 'x', retention: { full: 2 } }), /retention-diff/);
 });
 
 test('pgbackrest.conf: an encrypted repository gets aes-256-cbc and its passphrase; one from before encryption neither', () => {
-  const conf = renderPgbackrestConfig({ stanza: 'orders', retention: { full: 2 }, cipherPass: 'p4ss' });
+  const conf = renderPgbackrestConfig({ repository: VOLUME, stanza: 'orders', retention: { full: 2 }, cipherPass: 'p4ss' });
   assert.match(conf, /^\[global\]\nrepo1-path=\/var\/lib\/pgbackrest\nrepo1-cipher-type=aes-256-cbc\nrepo1-cipher-pass=p4ss$/m, 'repository options in [global]');
-  assert.doesNotMatch(renderPgbackrestConfig({ stanza: 'orders', retention: { full: 2 } }), /cipher/);
+  assert.doesNotMatch(renderPgbackrestConfig({ repository: VOLUME, stanza: 'orders', retention: { full: 2 } }), /cipher/);
 });
 
 test('the config a one-shot reader of a mounted repository gets: its path, and the cipher only when it has a passphrase', () => {
-  assert.equal(renderSourceConfig('p4ss').split('\n').slice(1).join('\n'),
+  assert.equal(renderSourceConfig(SOURCE, 'p4ss').split('\n').slice(1).join('\n'),
     '[global]\nrepo1-path=/var/lib/pgbackrest-source\nrepo1-cipher-type=aes-256-cbc\nrepo1-cipher-pass=p4ss\n');
-  assert.doesNotMatch(renderSourceConfig(undefined), /cipher/);
-  assert.match(renderSourceConfig(undefined), /^repo1-path=\/var\/lib\/pgbackrest-source$/m);
+  assert.doesNotMatch(renderSourceConfig(SOURCE, undefined), /cipher/);
+  assert.match(renderSourceConfig(SOURCE, undefined), /^repo1-path=\/var\/lib\/pgbackrest-source$/m);
 });
 
 test('archiving pushes into the cluster\'s own stanza', () => {

@@ -1,0 +1,88 @@
+/**
+ * `cluster create --backup-to s3://BUCKET/PREFIX` and its `--s3-*` options: checked here (one
+ * line, exit 2, nothing changed) and turned into the workflow's S3RepositoryRequest. The
+ * credentials are read from the user's file or environment and staged in DBAAS_HOME for the
+ * worker: the workflow input names them by reference only.
+ */
+import * as fs from 'node:fs';
+import * as ini from 'ini';
+import type { Paths } from '../common/paths';
+import {
+  isS3UriStyle, parseBackupTo, parseS3Endpoint, regionProblem, type S3Location, type S3RepositoryRequest,
+} from '../common/repository';
+import { stageS3Credentials, type S3Credentials } from '../activities/s3-credentials';
+import { UsageError } from './errors';
+
+export interface S3Options {
+  backupTo?: string;
+  s3Endpoint?: string;
+  s3Region?: string;
+  /** An AWS shared-credentials file ([default] aws_access_key_id, aws_secret_access_key). */
+  s3Credentials?: string;
+  /** PEM of a private CA the endpoint's certificate chains to. */
+  s3Ca?: string;
+  s3UriStyle?: string;
+}
+
+const S3_FLAGS = { s3Endpoint: '--s3-endpoint', s3Region: '--s3-region', s3Credentials: '--s3-credentials', s3Ca: '--s3-ca', s3UriStyle: '--s3-uri-style' } as const;
+
+const ok = <T>(r: { ok: T } | { problem: string }): T => {
+  if ('problem' in r) throw new UsageError(r.problem);
+  return r.ok;
+};
+
+/** The location the options name, or undefined without --backup-to (then no --s3-* option may be given). */
+export function s3LocationFrom(o: S3Options): S3Location | undefined {
+  if (o.backupTo === undefined) {
+    const stray = (Object.keys(S3_FLAGS) as (keyof typeof S3_FLAGS)[]).find((k) => o[k] !== undefined);
+    if (stray) throw new UsageError(`${S3_FLAGS[stray]} needs --backup-to s3://BUCKET/PREFIX`);
+    return undefined;
+  }
+  const { bucket, path } = ok(parseBackupTo(o.backupTo));
+  if (o.s3Region === undefined) throw new UsageError('--backup-to needs --s3-region (the bucket\'s region; us-east-1 for most self-hosted servers)');
+  const region = o.s3Region;
+  const bad = regionProblem(region);
+  if (bad) throw new UsageError(bad);
+  const { endpoint, port } = ok(parseS3Endpoint(o.s3Endpoint, region));
+  const style = o.s3UriStyle ?? (o.s3Endpoint === undefined ? 'host' : 'path');
+  if (!isS3UriStyle(style)) throw new UsageError(`--s3-uri-style must be path or host, got "${style}"`);
+  return { type: 's3', bucket, path, endpoint, port, region, uriStyle: style, privateCa: o.s3Ca !== undefined };
+}
+
+/** The credentials from --s3-credentials, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; and the CA from --s3-ca. */
+export function s3CredentialsFrom(o: S3Options, env: NodeJS.ProcessEnv): S3Credentials {
+  let accessKey: string | undefined;
+  let secretKey: string | undefined;
+  if (o.s3Credentials !== undefined) {
+    const text = readUserFile(o.s3Credentials, '--s3-credentials');
+    const profile = (ini.parse(text) as Record<string, Record<string, unknown> | undefined>).default;
+    accessKey = typeof profile?.aws_access_key_id === 'string' ? profile.aws_access_key_id : undefined;
+    secretKey = typeof profile?.aws_secret_access_key === 'string' ? profile.aws_secret_access_key : undefined;
+    if (!accessKey || !secretKey) throw new UsageError(`--s3-credentials ${o.s3Credentials}: needs a [default] section with aws_access_key_id and aws_secret_access_key`);
+  } else {
+    accessKey = env.AWS_ACCESS_KEY_ID;
+    secretKey = env.AWS_SECRET_ACCESS_KEY;
+    if (!accessKey || !secretKey) throw new UsageError('--backup-to needs credentials: --s3-credentials FILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment');
+  }
+  // pgBackRest reads them from its config file, one value per line.
+  if (/[\s]/.test(accessKey) || /[\s]/.test(secretKey)) throw new UsageError('the S3 access key and secret may not contain white space');
+  const caPem = o.s3Ca === undefined ? undefined : readUserFile(o.s3Ca, '--s3-ca');
+  if (caPem !== undefined && !/-----BEGIN CERTIFICATE-----/.test(caPem)) throw new UsageError(`--s3-ca ${o.s3Ca}: not a PEM certificate`);
+  return { accessKey, secretKey, ...(caPem ? { caPem } : {}) };
+}
+
+function readUserFile(file: string, option: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`${option} ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+}
+
+/** Checked location and staged credentials: the request the workflow gets. The caller discards the staging if the workflow does not start. */
+export function s3RequestFrom(o: S3Options, paths: Paths, env: NodeJS.ProcessEnv): S3RepositoryRequest | undefined {
+  const location = s3LocationFrom(o);
+  if (!location) return undefined;
+  const credentials = s3CredentialsFrom(o, env);
+  return { location, credentialsRef: stageS3Credentials(paths, credentials) };
+}
