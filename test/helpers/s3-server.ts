@@ -1,36 +1,49 @@
 /**
- * A real S3 server for tests: SeaweedFS (`weed server -s3`, built by `dev up`) in a container on
- * a Docker network the test names, so PostgreSQL containers reach it by its container name.
+ * A real S3 server for tests: SeaweedFS (`weed server -s3`, built by `dev up`) in a container, in
+ * one of two places:
  *
+ * - startS3Server: on a Docker network the test names, so containers on it reach the server by
+ *   its container name.
+ * - startS3ServerOnDockerHost: on a network of its own, published on 127.0.0.1 and on the default
+ *   bridge's gateway (the address `--add-host host.docker.internal:host-gateway` gives), so a
+ *   container on any network reaches it as host.docker.internal:PORT, as it would reach an S3
+ *   service outside Docker. Docker's isolation chains drop traffic routed between two bridges;
+ *   this path works because each bridge's containers skip the DNAT of published ports and reach
+ *   docker-proxy on the host instead (Docker's default userland proxy).
+ *
+ * Either way:
  * - HTTPS only (pgBackRest 2.45 refuses http:// S3 endpoints), with a certificate from the
- *   owner's dbaas CA whose DNS names are the container's name and localhost.
+ *   owner's dbaas CA naming every host the server is reached by.
  * - Identities generated here, handed over in a 0600 file: never on a command line or in the
  *   container's environment. With identities SeaweedFS refuses anonymous requests.
  * - Master, volume server and filer listen on loopback inside the container; only the S3 port
  *   (and its gRPC twin, which takes admin calls from loopback only) faces the network.
  * - Telemetry off (on by default in SeaweedFS: it would post to telemetry.seaweedfs.com).
- * - Labelled with the owner and the test run: removeLeftoverTestClusters removes a crashed
- *   run's server with the owner's other resources.
+ * - Labelled with the owner and the test run, like its own network: removeLeftoverTestClusters
+ *   removes a crashed run's server with the owner's other resources.
  */
 import * as crypto from 'node:crypto';
 import type Docker from 'dockerode';
-import { LABEL_TEST_RUN, demux, ensureContainerRunning, stopAndRemoveContainer, type FileToPut } from '../../activities/docker';
+import { LABEL_TEST_RUN, demux, ensureContainerRunning, ensureNetwork, isNotFound, stopAndRemoveContainer, type FileToPut } from '../../activities/docker';
 import { ensureClusterCa, issueServerCertificate, readCaCert } from '../../activities/cluster-tls';
-import { LABEL_CLUSTER, LABEL_ROLE, containerName } from '../../common/names';
+import { LABEL_CLUSTER, LABEL_ROLE, containerName, labels, networkName } from '../../common/names';
 import { resolvePaths, type Paths } from '../../common/paths';
 import { SEAWEEDFS_IMAGE, ensureSeaweedfsImage, findSeaweedfsBinary, seaweedfsBinaryPath, seaweedfsBuildLog } from '../../client/dev/seaweedfs';
 import { s3Request, type S3Credentials, type S3Endpoint } from './s3-client';
 import { TEST_RUN } from './integration';
 
 export const S3_PORT = 8333;
+/** The name `--add-host host.docker.internal:host-gateway` gives the Docker host inside a container. */
+export const DOCKER_HOST_NAME = 'host.docker.internal';
 /** The image's user (docker/seaweedfs/Dockerfile): it must own its 0600 key and identities. */
 const SEAWEEDFS_UID = 990;
 const CONFIG_DIR = '/etc/seaweedfs';
 const START_TIMEOUT_MS = 60_000;
+const LOOPBACK = '127.0.0.1';
 
 export interface S3Server {
   container: string;
-  /** host:port as containers on the network reach it; the certificate names this host. */
+  /** host:port as containers on the server's network reach it; the certificate names this host. */
   endpoint: string;
   /** The same S3 API from this machine (published on 127.0.0.1, a port Docker picks). */
   api: S3Endpoint;
@@ -39,6 +52,13 @@ export interface S3Server {
   /** The identity for pgBackRest: read, write and list on the bucket only. */
   credentials: S3Credentials;
   caCertPem: string;
+}
+
+export interface DockerHostS3Server extends S3Server {
+  /** `host.docker.internal:PORT`: how a container on any network with the host-gateway extra host reaches it. */
+  hostEndpoint: string;
+  /** The network made for the server alone; stopS3Server removes it. */
+  ownNetwork: string;
 }
 
 /** Why the S3 tests cannot run here, as one line, or undefined when they can. */
@@ -83,8 +103,54 @@ function weedServerArgs(): string[] {
   ];
 }
 
+interface Placement {
+  owner: string;
+  network: string;
+  bucket?: string;
+  /** Host addresses the S3 port is published on (127.0.0.1 always among them), each on a port Docker picks. */
+  publishOn: string[];
+  /** Names and addresses the certificate carries besides the container's name, localhost and 127.0.0.1. */
+  alsoNamed: { dnsNames: string[]; ips: string[] };
+}
+
+interface Started {
+  server: S3Server;
+  /** The host port published on each address of Placement.publishOn. */
+  ports: Map<string, number>;
+}
+
 /** Start the server for `owner` (the name its resources are labelled with) on `network`, with one empty bucket. */
 export async function startS3Server(docker: Docker, paths: Paths, o: { owner: string; network: string; bucket?: string }): Promise<S3Server> {
+  const started = await launch(docker, paths, { ...o, publishOn: [LOOPBACK], alsoNamed: { dnsNames: [], ips: [] } });
+  return started.server;
+}
+
+/**
+ * Start the server for `owner` on a network of its own (named and labelled like a cluster's, so
+ * leftover clean-up finds it), reachable from containers on any network through the Docker host.
+ */
+export async function startS3ServerOnDockerHost(docker: Docker, paths: Paths, o: { owner: string; bucket?: string }): Promise<DockerHostS3Server> {
+  const gateway = await dockerHostGateway(docker);
+  await ensureNetwork(docker, o.owner, { ...labels(o.owner, 'network'), [LABEL_TEST_RUN]: TEST_RUN });
+  const ownNetwork = networkName(o.owner);
+  const { server, ports } = await launch(docker, paths, {
+    ...o,
+    network: ownNetwork,
+    publishOn: [LOOPBACK, gateway],
+    alsoNamed: { dnsNames: [DOCKER_HOST_NAME], ips: [gateway] },
+  });
+  return { ...server, hostEndpoint: `${DOCKER_HOST_NAME}:${ports.get(gateway)}`, ownNetwork };
+}
+
+/** The Docker host's address on the default bridge: what `host-gateway` resolves to (the daemon's default). */
+export async function dockerHostGateway(docker: Docker): Promise<string> {
+  const bridge = (await docker.getNetwork('bridge').inspect()) as { IPAM?: { Config?: { Gateway?: string }[] } };
+  const gateway = bridge.IPAM?.Config?.find((c) => c.Gateway && /^\d+\.\d+\.\d+\.\d+$/.test(c.Gateway))?.Gateway;
+  if (!gateway) throw new Error('the default bridge network has no IPv4 gateway (docker network inspect bridge): host-gateway has nothing to resolve to');
+  return gateway;
+}
+
+async function launch(docker: Docker, paths: Paths, o: Placement): Promise<Started> {
   await ensureSeaweedfsImage(docker, resolvePaths(), () => undefined);
   const container = containerName(o.owner, 's3');
   const bucket = o.bucket ?? 'dbaas-backups';
@@ -92,18 +158,22 @@ export async function startS3Server(docker: Docker, paths: Paths, o: { owner: st
   const admin = newCredentials();
   const credentials = newCredentials();
   await ensureClusterCa(paths, o.owner);
-  const cert = await issueServerCertificate(paths, o.owner, { commonName: container, dnsNames: [container, 'localhost'], ips: ['127.0.0.1'] });
+  const cert = await issueServerCertificate(paths, o.owner, {
+    commonName: container,
+    dnsNames: [container, 'localhost', ...o.alsoNamed.dnsNames],
+    ips: [LOOPBACK, ...o.alsoNamed.ips],
+  });
   const file = (name: string, content: string, mode: number): FileToPut => ({ dir: CONFIG_DIR, name, content, mode, uid: SEAWEEDFS_UID, gid: SEAWEEDFS_UID });
-  const labels = { [LABEL_CLUSTER]: o.owner, [LABEL_ROLE]: 's3', [LABEL_TEST_RUN]: TEST_RUN };
+  const serverLabels = { [LABEL_CLUSTER]: o.owner, [LABEL_ROLE]: 's3', [LABEL_TEST_RUN]: TEST_RUN };
   await ensureContainerRunning(docker, {
     name: container,
-    labels,
+    labels: serverLabels,
     create: {
       Image: SEAWEEDFS_IMAGE,
       Cmd: weedServerArgs(),
-      Labels: labels,
+      Labels: serverLabels,
       ExposedPorts: { [`${S3_PORT}/tcp`]: {} },
-      HostConfig: { NetworkMode: o.network, PortBindings: { [`${S3_PORT}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: '' }] } },
+      HostConfig: { NetworkMode: o.network, PortBindings: { [`${S3_PORT}/tcp`]: o.publishOn.map((HostIp) => ({ HostIp, HostPort: '' })) } },
     },
     files: [
       file('s3.json', identitiesJson(admin, credentials, bucket), 0o600),
@@ -112,22 +182,36 @@ export async function startS3Server(docker: Docker, paths: Paths, o: { owner: st
     ],
   });
   const caCertPem = readCaCert(paths, o.owner);
-  const api: S3Endpoint = { host: '127.0.0.1', port: await publishedPort(docker, container), ca: caCertPem, region };
+  const ports = await publishedPorts(docker, container, o.publishOn);
+  const api: S3Endpoint = { host: LOOPBACK, port: ports.get(LOOPBACK) ?? 0, ca: caCertPem, region };
   await waitUntilServing(docker, container, api, admin);
   const made = await s3Request(api, admin, 'PUT', `/${bucket}`);
   if (made.status !== 200) throw new Error(`creating bucket ${bucket}: HTTP ${made.status} ${made.body.toString('utf8').slice(0, 300)}`);
-  return { container, endpoint: `${container}:${S3_PORT}`, api, bucket, region, credentials, caCertPem };
+  return { server: { container, endpoint: `${container}:${S3_PORT}`, api, bucket, region, credentials, caCertPem }, ports };
 }
 
-export async function stopS3Server(docker: Docker, s: Pick<S3Server, 'container'>): Promise<void> {
+/** Remove the server's container, and its network when it has one of its own. */
+export async function stopS3Server(docker: Docker, s: Pick<S3Server, 'container'> & { ownNetwork?: string }): Promise<void> {
   await stopAndRemoveContainer(docker, s.container, 5);
+  if (s.ownNetwork === undefined) return;
+  try {
+    await docker.getNetwork(s.ownNetwork).remove();
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
 }
 
-async function publishedPort(docker: Docker, container: string): Promise<number> {
+/** The host port Docker published the S3 port on, for each host address. */
+async function publishedPorts(docker: Docker, container: string, addresses: string[]): Promise<Map<string, number>> {
   const info = await docker.getContainer(container).inspect();
-  const port = Number(info.NetworkSettings.Ports?.[`${S3_PORT}/tcp`]?.[0]?.HostPort);
-  if (!(port > 0)) throw new Error(`${container} has no published port for ${S3_PORT}`);
-  return port;
+  const bindings = info.NetworkSettings.Ports?.[`${S3_PORT}/tcp`] ?? [];
+  const ports = new Map<string, number>();
+  for (const address of addresses) {
+    const port = Number(bindings.find((b) => b.HostIp === address)?.HostPort);
+    if (!(port > 0)) throw new Error(`${container} has no published port for ${S3_PORT} on ${address}`);
+    ports.set(address, port);
+  }
+  return ports;
 }
 
 /** Until a signed ListBuckets answers 200: master, volume server, filer and gateway all up. */
