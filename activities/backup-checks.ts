@@ -71,7 +71,15 @@ export function deleteRowCounts(paths: Paths, cluster: string): void {
 export function createBackupCheckActivities(paths: Paths) {
   return {
     /** Count the user tables through rw now (after the backup) and keep the counts with the backup's label. */
-    async recordRowCounts(i: { cluster: string; label: string; rwPort: number }): Promise<{ at: string; tables: number }> {
+    /**
+     * `backupStoppedAt`: pgBackRest picks a backup for a restore to time T only if its stop time,
+     * in whole seconds, is below T's whole second; counts taken in the second the backup stopped
+     * would name a time no restore can reach from it. So they wait for the next second.
+     */
+    async recordRowCounts(i: { cluster: string; label: string; rwPort: number; backupStoppedAt?: string }): Promise<{ at: string; tables: number }> {
+      const stoppedSecond = i.backupStoppedAt === undefined ? NaN : Math.floor(Date.parse(i.backupStoppedAt) / 1000);
+      const wait = (stoppedSecond + 1) * 1000 - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       const counts = await countRows(paths, i.cluster, i.rwPort);
       fs.mkdirSync(checksDir(paths, i.cluster), { recursive: true, mode: 0o700 });
       const file = checksFile(paths, i.cluster, i.label);

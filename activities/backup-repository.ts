@@ -12,6 +12,7 @@ import { IMAGES, repositoryVolumeName } from '../common/names';
 import { parseBackupInfo, type StanzaSummary } from '../common/backup';
 import { SOURCE_CONFIG_PATH } from '../common/render/pgbackrest';
 import { readRepositoryLocation } from './backup-settings';
+import { describeRepository } from '../common/repository';
 import { demux, isNotFound, withRunLabel } from './docker';
 import { putSourceConfig, sourceRepositoryHostConfig } from './repository-access';
 
@@ -35,8 +36,13 @@ export async function repositoryExists(docker: Docker, paths: Paths, cluster: st
 
 /** `pgbackrest info` of the cluster's repository, read by a one-shot container (about 0.3 s). */
 export async function readRepositoryInfo(docker: Docker, paths: Paths, cluster: string): Promise<StanzaSummary> {
-  const out = await pgbackrestOnRepository(docker, paths, cluster, [`--stanza=${cluster}`, 'info', '--output=json'], 'info');
-  return parseBackupInfo(out, cluster);
+  const out = await pgbackrestOnRepository(docker, paths, cluster, [...stanzaOptions(cluster), 'info', '--output=json'], 'info');
+  return withRepository(paths, parseBackupInfo(out, cluster));
+}
+
+/** The summary with where its repository is, as `backup list` shows it. */
+export function withRepository(paths: Paths, s: StanzaSummary): StanzaSummary {
+  return { ...s, repository: describeRepository(readRepositoryLocation(paths, s.stanza), repositoryVolumeName(s.stanza)) };
 }
 
 /**
@@ -45,19 +51,25 @@ export async function readRepositoryInfo(docker: Docker, paths: Paths, cluster: 
  * pgBackRest, which would otherwise look for one). A stanza already gone is success.
  */
 export async function deleteS3Stanza(docker: Docker, paths: Paths, cluster: string): Promise<void> {
-  await pgbackrestOnRepository(docker, paths, cluster, [`--stanza=${cluster}`, 'stop'], 'stop');
-  await pgbackrestOnRepository(docker, paths, cluster, [`--stanza=${cluster}`, '--pg1-path=/nonexistent', '--force', 'stanza-delete'], 'stanza-delete');
+  // One container for both: `stop` leaves its stop file in the lock path, which stanza-delete looks for.
+  await pgbackrestOnRepository(docker, paths, cluster, [...stanzaOptions(cluster), 'stop'], 'stanza-delete', [...stanzaOptions(cluster), '--pg1-path=/nonexistent', '--force', 'stanza-delete']);
 }
 
-/** One pgbackrest command on the cluster's repository in a one-shot container; its output, or an error with its last line. */
-export async function pgbackrestOnRepository(docker: Docker, paths: Paths, cluster: string, args: string[], what: string): Promise<string> {
+/** For the commands on a stanza: no log file, and the lock in the one-shot container's /tmp (repo-ls takes neither). */
+const stanzaOptions = (cluster: string): string[] => [`--stanza=${cluster}`, '--log-level-file=off', '--lock-path=/tmp'];
+
+/** One pgbackrest command (and `then` another) on the cluster's repository in a one-shot container; its output, or an error with its last line. */
+export async function pgbackrestOnRepository(docker: Docker, paths: Paths, cluster: string, args: string[], what: string, then?: string[]): Promise<string> {
+  const command = (a: string[]): string[] => ['pgbackrest', `--config=${SOURCE_CONFIG_PATH}`, '--log-level-console=error', ...a];
+  // The arguments are option names and checked cluster names: nothing to quote.
+  const run = then === undefined ? command(args) : ['sh', '-ec', `${command(args).join(' ')}\n${command(then).join(' ')}`];
   const ct = await docker.createContainer({
     // Random suffix: two readers of one repository at once (two `backup list`) must not collide.
     name: `dbaas-read-repository-${cluster}-${randomBytes(4).toString('hex')}`,
     Image: IMAGES.postgres,
     User: 'postgres',
-    Entrypoint: ['pgbackrest'],
-    Cmd: [`--config=${SOURCE_CONFIG_PATH}`, '--log-level-file=off', '--log-level-console=error', '--lock-path=/tmp', ...args],
+    Entrypoint: run.slice(0, 1),
+    Cmd: run.slice(1),
     Labels: withRunLabel({ [LABEL_READS_REPOSITORY]: cluster }),
     HostConfig: sourceRepositoryHostConfig(paths, cluster),
   });

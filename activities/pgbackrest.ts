@@ -11,10 +11,10 @@ import { PGBACKREST_LOG_PATH, type Retention } from '../common/render/pgbackrest
 import { deleteBackupSettingsFile, readRepositoryLocation, readRetention, writeRepositoryLocation, writeRetention } from './backup-settings';
 import { adoptS3Credentials, deleteS3Credentials } from './s3-credentials';
 import { checkS3Repository } from './s3-repository-check';
-import { describeRepository, type S3RepositoryRequest } from '../common/repository';
+import type { S3RepositoryRequest } from '../common/repository';
 import { deleteRowCounts } from './backup-checks';
 import { ensureVolume, execIn, isNotFound, runningMembers } from './docker';
-import { deleteS3Stanza, readRepositoryInfo, repositoryExists } from './backup-repository';
+import { deleteS3Stanza, readRepositoryInfo, repositoryExists, withRepository } from './backup-repository';
 import { deleteBackupPassphrase, ensureBackupPassphrase } from './backup-passphrase';
 import { ErrorTypes, finalError } from './errors';
 import { heartbeat, pause } from './heartbeat';
@@ -60,8 +60,6 @@ export interface RunBackupInput {
 }
 
 export function createPgbackrestActivities(docker: Docker, paths: Paths) {
-  const withRepository = (s: StanzaSummary): StanzaSummary =>
-    ({ ...s, repository: describeRepository(readRepositoryLocation(paths, s.stanza), repositoryVolumeName(s.stanza)) });
   return {
     /**
      * The repository, encrypted: a new one gets its passphrase first, so no member ever uses it
@@ -156,13 +154,13 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
     async backupStatus(cluster: string): Promise<StanzaSummary> {
       const members = await runningMembers(docker, cluster);
       if (members.length === 0) {
-        if (await repositoryExists(docker, paths, cluster)) return withRepository(await readRepositoryInfo(docker, paths, cluster));
+        if (await repositoryExists(docker, paths, cluster)) return readRepositoryInfo(docker, paths, cluster);
         throw finalError(ErrorTypes.ClusterNotFound, `no cluster named ${cluster}`);
       }
       let last: unknown;
       for (const m of members) {
         try {
-          return withRepository(await stanzaInfo(docker, cluster, m));
+          return withRepository(paths, await stanzaInfo(docker, cluster, m));
         } catch (err) {
           last = err;
         }

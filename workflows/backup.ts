@@ -55,7 +55,7 @@ async function backupUnderLease(input: BackupInput, steps: Steps): Promise<Backu
   }
   const made = await steps.run(`run the ${type} backup (on the leader, ${leader})`, () => longRunning.runBackup({ cluster, type, before }));
   if (rwPort !== undefined) {
-    await steps.run('record row counts (for restore drills)', () => quick.recordRowCounts({ cluster, label: made.label, rwPort }));
+    await steps.run('record row counts (for restore drills)', () => quick.recordRowCounts({ cluster, label: made.label, rwPort, backupStoppedAt: made.stoppedAt }));
   }
   if (input.verifyAfter) {
     await steps.run('restore drill (child workflow)', () =>

@@ -115,6 +115,7 @@ export async function backupListCommand(cluster: string, o: { json: boolean }): 
   console.log(`stanza ${status.stanza}: ${status.status}${status.backupRunning ? ` (a backup is running${status.progress ? `, ${status.progress}` : ''})` : ''}` +
     (status.archiveMax ? `; WAL archived ${status.archiveMin} … ${status.archiveMax}` : '') +
     (status.cipher === 'none' ? '; not encrypted' : `; encrypted (${status.cipher})`));
+  if (status.repository) console.log(`repository: ${status.repository}`);
   if (status.backups.length === 0) return;
   const t = table(['label', 'type', 'started (UTC)', 'duration', 'data', 'repository', 'WAL start', 'WAL stop', 'based on']);
   for (const b of status.backups) {
