@@ -14,6 +14,7 @@ import { registerPoolerCommands } from './commands/pooler';
 import { registerCertificateCommands } from './commands/certificates';
 import { registerBackupCommands } from './commands/backup';
 import { registerRestoreCommands } from './commands/restore';
+import { addS3Options } from './s3-options';
 import { registerAppRoleCommands } from './commands/app-role';
 import { registerPsqlCommand } from './commands/psql';
 import { splitPsqlArgs } from './psql-args';
@@ -34,8 +35,8 @@ export function buildProgram(psqlArgs: string[] = []): Command {
     .hook('preAction', (_program, action) => setWaitForLease(action.optsWithGlobals<{ wait?: boolean }>().wait !== false));
 
   const cluster = program.command('cluster').description('create, inspect and delete clusters').exitOverride();
-  cluster
-    .command('create')
+  addS3Options(cluster
+    .command('create'))
     .argument('<name>', 'cluster name (DNS label, 1-30 characters)', arg(parseClusterName))
     .option('--replicas <n>', 'replicas besides the leader (0-8)', arg(parseReplicas), 2)
     .option('--sync', 'synchronous replication (Patroni synchronous_mode)', false)
@@ -45,12 +46,6 @@ export function buildProgram(psqlArgs: string[] = []): Command {
     .option('--detach', 'start the workflow and return', false)
     .option('--keep-on-failure', 'leave what was created when a step fails (debugging)', false)
     .option('--no-backups', 'no backup repository and no WAL archiving (`backup enable` adds them later)')
-    .option('--backup-to <url>', 'keep backups in an S3 bucket: s3://BUCKET[/PREFIX] (default prefix /dbaas) instead of a volume on this host')
-    .option('--s3-endpoint <url>', 'https://HOST[:PORT] of the S3 server (default: AWS for --s3-region)')
-    .option('--s3-region <region>', 'the bucket\'s region (us-east-1 for most self-hosted servers)')
-    .option('--s3-credentials <file>', 'AWS shared-credentials file ([default] aws_access_key_id, aws_secret_access_key); default: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY')
-    .option('--s3-ca <file>', 'PEM of a private CA the endpoint\'s certificate chains to')
-    .option('--s3-uri-style <style>', 'path | host (default: path with --s3-endpoint, host for AWS)')
     .description('create a cluster: etcd, a Patroni leader, streaming replicas, HAProxy rw/ro')
     .exitOverride()
     .action((name: string, o) => createClusterCommand(name, o));

@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as ini from 'ini';
+import type { Command } from 'commander';
 import type { Paths } from '../common/paths';
 import {
   isS3UriStyle, parseBackupTo, parseS3Endpoint, regionProblem, type S3Location, type S3RepositoryRequest,
@@ -85,4 +86,15 @@ export function s3RequestFrom(o: S3Options, paths: Paths, env: NodeJS.ProcessEnv
   if (!location) return undefined;
   const credentials = s3CredentialsFrom(o, env);
   return { location, credentialsRef: stageS3Credentials(paths, credentials) };
+}
+
+/** The S3 repository options, on `cluster create` and `restore` alike. */
+export function addS3Options(cmd: Command): Command {
+  return cmd
+    .option('--backup-to <url>', 'keep backups in an S3 bucket: s3://BUCKET[/PREFIX] (default prefix /dbaas) instead of a volume on this host')
+    .option('--s3-endpoint <url>', 'https://HOST[:PORT] of the S3 server (default: AWS for --s3-region)')
+    .option('--s3-region <region>', 'the bucket\'s region (us-east-1 for most self-hosted servers)')
+    .option('--s3-credentials <file>', 'AWS shared-credentials file ([default] aws_access_key_id, aws_secret_access_key); default: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY')
+    .option('--s3-ca <file>', 'PEM of a private CA the endpoint\'s certificate chains to')
+    .option('--s3-uri-style <style>', 'path | host (default: path with --s3-endpoint, host for AWS)');
 }

@@ -140,6 +140,11 @@ export async function startOrAttach<T extends Workflow>(
   }
 }
 
+/** The handle came from starting the workflow (it has its first run's id), not from attaching to one already running. */
+export function startedHere(handle: WorkflowHandle<Workflow>): boolean {
+  return (handle as { firstExecutionRunId?: string }).firstExecutionRunId !== undefined;
+}
+
 function uiLink(workflowId: string): string {
   const cfg = temporalConfig();
   return cfg.ui ? `${cfg.ui}/namespaces/${cfg.namespace}/workflows/${encodeURIComponent(workflowId)}` : workflowId;

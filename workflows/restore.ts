@@ -14,6 +14,7 @@ import { longRunning, quick, waits } from './activity-options';
 import { createCluster } from './createCluster';
 import { refuse } from './refusals';
 import { intoHasKeptVolumes } from '../common/kept-data';
+import type { S3RepositoryRequest } from '../common/repository';
 import { leaseStep } from '../common/lease';
 import { checkNames } from './input-checks';
 import { withClusterLease } from './lease';
@@ -25,6 +26,8 @@ export interface RestorePitrInput extends Omit<ClusterSpec, 'name'> {
   target: RestoreTarget;
   /** Take the new cluster's first backup (default); a restore drill's scratch cluster skips it. */
   firstBackup?: boolean;
+  /** The new cluster's repository in this S3 bucket instead of a volume. */
+  backupTo?: S3RepositoryRequest;
 }
 
 export interface RestorePitrResult {
@@ -52,7 +55,10 @@ export async function restorePitr(input: RestorePitrInput): Promise<RestorePitrR
 async function restoreUnderLease(input: RestorePitrInput, steps: Steps): Promise<RestorePitrResult> {
   const { source, into, target } = input;
   const what = target.kind === 'latest' ? 'the latest archived WAL' : target.time;
-  const spec: ClusterSpec = { name: into, replicas: input.replicas, sync: input.sync, profile: input.profile, etcdMembers: input.etcdMembers };
+  const spec: ClusterSpec & { backupTo?: S3RepositoryRequest } = {
+    name: into, replicas: input.replicas, sync: input.sync, profile: input.profile, etcdMembers: input.etcdMembers,
+    ...(input.backupTo ? { backupTo: input.backupTo } : {}),
+  };
   const sourceLive = await steps.run(`check ${source}'s backups reach ${what} and ${into} is free`, async () => {
     try {
       validateSpec(spec);
@@ -63,7 +69,8 @@ async function restoreUnderLease(input: RestorePitrInput, steps: Steps): Promise
     if (into === source) refuse('the restore target must be a new cluster, not the source itself');
     const f = await quick.clusterFootprint(into);
     if (f.containers + f.networks > 0) refuse(`cluster ${into} already exists; restore into a new name`);
-    if (f.volumes > 0) refuse(intoHasKeptVolumes(into));
+    // Volumes, and an S3 repository kept from a deleted cluster of that name.
+    if ((await quick.clusterVolumes(into)).length > 0) refuse(intoHasKeptVolumes(into));
     if (!(await quick.clusterHasRepository(source))) refuse(`cluster ${source} has no backup repository (unknown cluster, or made without backups: \`dbaas backup enable ${source}\` adds one)`);
     const s = await quick.backupStatus(source);
     const problem = restoreTargetProblem(target, s.backups, Date.now());

@@ -16,7 +16,7 @@ import { UsageError } from '../errors';
 import { confirmByName } from '../confirm';
 import { readLease } from '../lease';
 import type { LeaseView } from '../../common/lease';
-import { follow, startOrAttach } from '../workflow-run';
+import { follow, startOrAttach, startedHere } from '../workflow-run';
 import { s3RequestFrom, type S3Options } from '../s3-options';
 import { discardStagedS3Credentials } from '../../activities/s3-credentials';
 
@@ -70,8 +70,7 @@ export async function createClusterCommand(name: string, o: CreateOptions): Prom
       const problem = keptDataProblem(input, { volumes: await clusterVolumes(docker, resolvePaths(), name), secrets: clusterSecretsExist(resolvePaths(), name) });
       if (problem) throw new UsageError(problem);
     });
-    // A handle from start has its first run's id; one attached to a create already running has not.
-    started = (handle as { firstExecutionRunId?: string }).firstExecutionRunId !== undefined;
+    started = startedHere(handle);
     if (o.detach) return;
     if (process.stdout.isTTY) console.log('(Ctrl-C stops following; the workflow carries on)');
     const info = await follow<ConnectionInfo>(handle, `create ${name}`);

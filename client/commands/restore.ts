@@ -2,7 +2,6 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { createPgbackrestActivities } from '../../activities/pgbackrest';
-import { clusterFootprint } from '../../activities/cluster';
 import { restoreWorkflowIds } from '../../common/workflow-ids';
 import { resolvePaths } from '../../common/paths';
 import { restoreTargetProblem, targetTimeProblem, type FailedReplicas, type RestoreTarget } from '../../common/restore';
@@ -15,10 +14,12 @@ import { intoHasKeptVolumes } from '../../common/kept-data';
 import { connectDocker, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
 import { printConnectionInfo } from './cluster';
-import { follow, startOrAttach } from '../workflow-run';
+import { follow, startOrAttach, startedHere } from '../workflow-run';
+import { addS3Options, s3RequestFrom, type S3Options } from '../s3-options';
+import { discardStagedS3Credentials } from '../../activities/s3-credentials';
 import { describeBackup } from './backup';
 
-interface RestoreOptions {
+interface RestoreOptions extends S3Options {
   into: string;
   toTime?: string;
   latest: boolean;
@@ -36,26 +37,32 @@ export async function restoreCommand(source: string, o: RestoreOptions): Promise
   if (from.state === 'unknown') throw new UsageError(`no cluster named ${source}`);
   if (from.state === 'deleted' && !from.backups) throw new UsageError(`cluster ${source} was deleted with its backups; nothing to restore from`);
   if (o.into === source) throw new UsageError('the restore target must be a new cluster, not the source itself');
-  const f = await clusterFootprint(docker, o.into);
-  if (f.containers + f.networks > 0) throw new UsageError(`cluster ${o.into} already exists; restore into a new name`);
-  if (f.volumes > 0) throw new UsageError(intoHasKeptVolumes(o.into));
+  const into = await clusterState(docker, o.into);
+  if (into.state === 'live') throw new UsageError(`cluster ${o.into} already exists; restore into a new name`);
+  if (into.state === 'deleted') throw new UsageError(intoHasKeptVolumes(o.into));
   // A live source is read through a member, a deleted one's kept repository without one.
   const status = from.state === 'deleted' ? await readRepositoryInfo(docker, resolvePaths(), source) : await createPgbackrestActivities(docker, resolvePaths()).backupStatus(source);
   const problem = restoreTargetProblem(target, status.backups, Date.now());
   if (problem) throw new UsageError(problem);
+  // The new cluster's repository in S3: checked, and its credentials staged for the worker.
+  const paths = resolvePaths();
+  const s3 = s3RequestFrom(o, paths, process.env);
   const { client, connection } = await connectTemporal();
+  let started = false;
   try {
     const handle = await startOrAttach<typeof restorePitr>(
       client, 'restorePitr', restoreWorkflowIds.restore(source, o.into), o.into,
-      [{ source, into: o.into, target, replicas: o.replicas, profile: o.profile, sync: false, etcdMembers: 1 }],
+      [{ source, into: o.into, target, replicas: o.replicas, profile: o.profile, sync: false, etcdMembers: 1, ...(s3 ? { backupTo: s3 } : {}) }],
       { running: `${o.into} is being restored from ${source}`, starting: `restoring ${source} (${o.toTime ?? 'latest'}) into ${o.into}` },
       async () => undefined,
     );
+    started = startedHere(handle);
     const r = await follow<RestorePitrResult>(handle, `restore into ${o.into}`);
     printConnectionInfo(r.cluster);
     console.log(`  restored from ${r.source} to ${r.target.kind === 'time' ? r.target.time : 'the end of its archived WAL'}${r.firstBackup ? `; first backup ${describeBackup(r.firstBackup)}` : ''}`);
     if (r.cluster.failedReplicas) printFailedReplicas(r.cluster.leader, r.cluster.failedReplicas);
   } finally {
+    if (s3 && !started) discardStagedS3Credentials(paths, s3.credentialsRef);
     await connection.close();
   }
 }
@@ -69,8 +76,8 @@ function printFailedReplicas(leader: string, f: FailedReplicas): void {
 }
 
 export function registerRestoreCommands(program: Command): void {
-  program
-    .command('restore')
+  addS3Options(program
+    .command('restore'))
     .argument('<source>', 'the cluster whose backups to restore (also a deleted one whose backups were kept)', (v: string) => parseClusterName(v))
     .requiredOption('--into <name>', 'the new cluster to create (the source stays as it is)', (v: string) => parseClusterName(v))
     .option('--to-time <time>', "recover to this moment: 'YYYY-MM-DD HH:MM:SS+00'")

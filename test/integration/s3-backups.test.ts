@@ -3,8 +3,9 @@
  * members reach through the Docker host as host.docker.internal, as they would reach an S3
  * service outside Docker. Made through the CLI with --backup-to s3://BUCKET/PREFIX: no member
  * mounts a repository volume, the stanza and its WAL are in the bucket under the prefix; a
- * backup is listed with its s3:// repository, a restore to time T has exactly the rows at T,
- * verify passes; deleted, its backups stay in the bucket and are listed; purged, the bucket holds
+ * backup is listed with its s3:// repository, a restore to time T has exactly the rows at T (into
+ * a cluster whose own repository is in the bucket too); after a switchover the next backup and
+ * the WAL archive carry on with no missing segment; verify passes; deleted, its backups stay in the bucket and are listed; purged, the bucket holds
  * nothing of it. Bad S3 input: one line, exit 2, nothing made.
  */
 import { after, before, describe, test } from 'node:test';
@@ -33,6 +34,7 @@ const R = testClusterName('s3pitr');
 /** Owner of the S3 server's container and network. */
 const S3_OWNER = testClusterName('s3srv');
 const PREFIX = 'clusters/prod';
+const RESTORED_PREFIX = 'clusters/restored';
 let it: IntegrationEnv;
 let env: TestWorkflowEnvironment;
 let paths: Paths;
@@ -149,7 +151,7 @@ describe('a cluster with its backup repository in S3', { skip }, () => {
     }
   });
 
-  test('rows, a backup listed with its s3:// repository, more rows: a restore to time T has exactly the rows at T', async () => {
+  test('rows, a backup listed with its s3:// repository, more rows: a restore to time T has exactly the rows at T, and its own repository in the bucket', async () => {
     await query(C, "create table items (id int primary key, grp text); insert into items select g, 'A' from generate_series(1, 100) g");
     const run = await cli(['backup', 'run', C, '--type', 'full']);
     assert.equal(run.code, 0, run.stderr + run.stdout);
@@ -165,15 +167,41 @@ describe('a cluster with its backup repository in S3', { skip }, () => {
     await sleep(2000);
     await query(C, "insert into items select g, 'B' from generate_series(101, 150) g; delete from items where id = 1");
     try {
-      const r = await cli(['restore', C, '--into', R, '--to-time', T, '--replicas', '0', '--profile', 'fast']);
+      // The restored cluster keeps its own repository in the same bucket, under another prefix.
+      const r = await cli(['restore', C, '--into', R, '--to-time', T, '--replicas', '0', '--profile', 'fast', ...s3Flags({ '--backup-to': `s3://${s3.bucket}/${RESTORED_PREFIX}` })]);
       assert.equal(r.code, 0, r.stderr + r.stdout);
       assert.deepEqual(await ids(R), Array.from({ length: 100 }, (_, i) => i + 1), 'exactly the rows at T');
+      const restored = await backupList(R);
+      assert.ok(restored.repository?.startsWith(`s3://${s3.bucket}/${RESTORED_PREFIX}`), `repository: ${restored.repository}`);
+      assert.equal(restored.backups.length, 1, 'its first backup is in its own S3 repository');
     } finally {
       await cli(['cluster', 'delete', R, '--purge-backups', '--yes']);
     }
+    assert.deepEqual(await keysUnder(`${RESTORED_PREFIX}/backup/${R}/`), [], 'purged with the restored cluster');
     const source = await ids(C);
     assert.equal(source.length, 149);
     assert.ok(!source.includes(1) && source.includes(150), 'the source is untouched');
+  });
+
+  test('a switchover between two backups: the next backup and the WAL archive carry on, every segment from the first backup to the second is in the bucket', async () => {
+    const before = (await backupList(C)).backups;
+    const sw = await cli(['switchover', C, '--to', 'pg-1']);
+    assert.equal(sw.code, 0, sw.stderr + sw.stdout);
+    await query(C, "insert into items select g, 'C' from generate_series(151, 160) g");
+    const run = await cli(['backup', 'run', C, '--type', 'incr']);
+    assert.equal(run.code, 0, run.stderr + run.stdout);
+    const after = (await backupList(C)).backups;
+    assert.equal(after.length, before.length + 1);
+    const [first, second] = [before[before.length - 1], after[after.length - 1]];
+    assert.equal(second.prior, first.label, 'the incr builds on the backup taken before the switchover');
+    assert.notEqual(second.walStop.slice(0, 8), first.walStart.slice(0, 8), 'the second backup is on the new timeline');
+    // A segment's place in the WAL stream, whatever its timeline: log * 256 + segment (16 MB segments).
+    const position = (name: string): number => parseInt(name.slice(8, 16), 16) * 256 + parseInt(name.slice(16, 24), 16);
+    const archived = new Set((await keysUnder(`${PREFIX}/archive/${C}/`))
+      .map((k) => /\/([0-9A-F]{24})-[0-9a-f]{40}/.exec(k)?.[1]).filter((n): n is string => n !== undefined).map(position));
+    const missing: number[] = [];
+    for (let p = position(first.walStart); p <= position(second.walStop); p++) if (!archived.has(p)) missing.push(p);
+    assert.deepEqual(missing, [], `WAL positions missing between ${first.walStart} and ${second.walStop}`);
   });
 
   test('backup verify: a restore drill from the bucket passes, nothing left', async () => {
