@@ -32,7 +32,7 @@ export interface RequestSwitchoverInput extends IssueRequest {
 
 export interface RequestSwitchoverResult {
   /** issued: this attempt's POST; already-*: a first attempt did it (no second POST). */
-  outcome: 'issued' | 'scheduled' | 'already-issued' | 'already-switched';
+  outcome: 'issued' | 'already-issued' | 'already-switched';
   detail: string;
 }
 
@@ -134,7 +134,7 @@ export function createSwitchoverActivities(docker: Docker, paths: Paths) {
 
       const api = await addresses.api(i.from);
       if (!api) throw new Error(`leader ${i.from} is not reachable`);
-      const steer = i.statsPort === null || i.at ? undefined : new RwSteering(docker, addresses, i.statsPort);
+      const steer = i.statsPort === null ? undefined : new RwSteering(docker, addresses, i.statsPort);
       if (steer) {
         // Patroni's graceful demote starts with a CHECKPOINT; done now (writes still flow), the
         // one during the demote has little left to flush and the leader stops sooner.
@@ -142,7 +142,7 @@ export function createSwitchoverActivities(docker: Docker, paths: Paths) {
         if (cp.exitCode !== 0) throw new Error(`CHECKPOINT on ${i.from} failed: ${cp.output.trim()}`);
         await steer.drainOldLeader(i.from);
       }
-      const body = { leader: i.from, ...(i.to ? { candidate: i.to } : {}), ...(i.at ? { scheduled_at: i.at } : {}) };
+      const body = { leader: i.from, ...(i.to ? { candidate: i.to } : {}) };
       const abort = new AbortController();
       const post: Promise<PostOutcome> = fetch(`${api}/switchover`, {
         method: 'POST',
@@ -164,19 +164,19 @@ export function createSwitchoverActivities(docker: Docker, paths: Paths) {
         for (;;) {
           const answer = await Promise.race([post, pause(50).then(() => undefined)]);
           if (answer && 'error' in answer) {
-            if ((issued = await issuedNow())) return { outcome: i.at ? 'scheduled' : 'issued', detail: 'request in the DCS' };
+            if ((issued = await issuedNow())) return { outcome: 'issued', detail: 'request in the DCS' };
             throw new Error(`POST /switchover to ${i.from} failed: ${answer.error.message}`);
           }
           if (answer) {
             if (answer.status === 200) return { outcome: 'issued', detail: answer.text };
-            if (answer.status === 202) return { outcome: 'scheduled', detail: answer.text };
+            // 202 is Patroni's answer to a scheduled switchover, which this never asks for.
             if ([400, 412, 422].includes(answer.status)) throw refused(`Patroni refused the switchover: ${answer.text}`);
             if ((issued = await issuedNow())) return { outcome: 'issued', detail: answer.text };
             if (answer.status === 503) throw failed(`Patroni did not switch over (${answer.text}); ${i.from} stays the leader`);
             throw new Error(`POST /switchover answered ${answer.status}: ${answer.text}`);
           }
           heartbeat('waiting for the request to reach the DCS');
-          if ((issued = await issuedNow())) return { outcome: i.at ? 'scheduled' : 'issued', detail: 'request in the DCS' };
+          if ((issued = await issuedNow())) return { outcome: 'issued', detail: 'request in the DCS' };
           if (Date.now() > deadline) throw new Error('POST /switchover: no answer and no request in the DCS after 60 s');
         }
       } catch (err) {

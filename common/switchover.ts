@@ -162,7 +162,6 @@ export interface DcsState {
 export interface IssueRequest {
   from: string;
   to?: string;
-  at?: string;
   timelineBefore: number;
 }
 
@@ -177,8 +176,6 @@ export type IssueDecision =
   /** No leader and no request of ours: the cluster is failing over by itself; try again. */
   | { kind: 'no-leader' };
 
-const sameInstant = (a?: string, b?: string): boolean => a !== undefined && b !== undefined && Date.parse(a) === Date.parse(b);
-
 /**
  * Whether to POST /switchover. A retried step must never issue a second switchover: the
  * recorded leader and timeline, and the pending /failover key, tell what a first attempt did.
@@ -191,8 +188,9 @@ export function issueDecision(d: DcsState, r: IssueRequest): IssueDecision {
   }
   const f = d.failover;
   if (f && (f.leader || f.candidate)) {
-    const ours = f.leader === r.from && (r.to === undefined ? !f.candidate : f.candidate === r.to) &&
-      (r.at === undefined ? !f.scheduledAt : sameInstant(f.scheduledAt, r.at));
+    // dbaas never schedules in Patroni (a scheduled switchover waits on its own timer), so a
+    // scheduled key is always someone else's.
+    const ours = f.leader === r.from && (r.to === undefined ? !f.candidate : f.candidate === r.to) && !f.scheduledAt;
     if (ours) return { kind: 'pending' };
     const what = f.scheduledAt ? `scheduled at ${f.scheduledAt}` : 'under way';
     return { kind: 'conflict', reason: `another switchover (${f.leader ?? '?'} → ${f.candidate ?? 'any'}) is ${what}` };
@@ -227,6 +225,8 @@ export function parseSwitchoverTime(text: string, nowMs: number): string {
 export function switchoverWorkflowId(cluster: string, timeline: number): string {
   return haWorkflowIds.switchover(cluster, `tl${timeline}`);
 }
+
+const sameInstant = (a?: string, b?: string): boolean => a !== undefined && b !== undefined && Date.parse(a) === Date.parse(b);
 
 /** Same request: same target (or both automatic) and same time (or both immediate). */
 export function sameRequest(memo: SwitchoverMemo, to: string | undefined, at: string | undefined): boolean {
