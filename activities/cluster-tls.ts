@@ -105,7 +105,12 @@ export interface IssuedCertificate {
 }
 
 /** A server certificate for the identity, signed by the cluster's CA; its key is new. */
-export async function issueServerCertificate(paths: Paths, cluster: string, id: ServerIdentity): Promise<IssuedCertificate> {
+export function issueServerCertificate(paths: Paths, cluster: string, id: ServerIdentity): Promise<IssuedCertificate> {
+  return issueCertificate(paths, cluster, id, [x509.ExtendedKeyUsage.serverAuth]);
+}
+
+/** A certificate for the identity and purposes (extended key usages), signed by the cluster's CA; its key is new. */
+export async function issueCertificate(paths: Paths, cluster: string, id: ServerIdentity, purposes: x509.ExtendedKeyUsageType[]): Promise<IssuedCertificate> {
   const ca = new x509.X509Certificate(readCaCert(paths, cluster));
   const caKey = await crypto.webcrypto.subtle.importKey(
     'pkcs8', x509.PemConverter.decode(fs.readFileSync(caKeyPath(paths, cluster), 'utf8'))[0], ALGORITHM, false, ['sign'],
@@ -125,7 +130,7 @@ export async function issueServerCertificate(paths: Paths, cluster: string, id: 
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      new x509.ExtendedKeyUsageExtension(purposes),
       new x509.SubjectAlternativeNameExtension([
         ...id.dnsNames.map((value) => ({ type: 'dns' as const, value })),
         ...id.ips.map((value) => ({ type: 'ip' as const, value })),
