@@ -4,7 +4,7 @@
  */
 import type Docker from 'dockerode';
 import * as tar from 'tar-stream';
-import { BRIDGE_NAME_OPTION, LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE, bridgeName, networkName } from '../common/names';
+import { BRIDGE_NAME_OPTION, LABEL_CLUSTER, LABEL_MEMBER, LABEL_REPOSITORY, LABEL_ROLE, bridgeName, networkName } from '../common/names';
 import { ErrorTypes, finalError } from './errors';
 
 export function isNotFound(err: unknown): boolean {
@@ -161,11 +161,12 @@ export async function ensureContainerRunning(docker: Docker, w: ContainerWanted)
 }
 
 /**
- * Remove our container when its mounts differ from the wanted ones (Docker cannot change the
- * mounts of an existing container), after a graceful stop within its StopTimeout. Volumes stay.
+ * Remove our container when its layout (mounts, extra hosts, repository kind) differs from the
+ * wanted one (Docker cannot change them on an existing container), after a graceful stop within
+ * its StopTimeout. Volumes stay.
  * Returns whether it was removed; absent or matching containers are left alone.
  */
-export async function removeIfMountsDiffer(docker: Docker, w: ContainerWanted): Promise<boolean> {
+export async function removeIfLayoutDiffers(docker: Docker, w: ContainerWanted): Promise<boolean> {
   let info: Docker.ContainerInspectInfo;
   try {
     info = await docker.getContainer(w.name).inspect();
@@ -176,8 +177,12 @@ export async function removeIfMountsDiffer(docker: Docker, w: ContainerWanted): 
   if (!labelsMatch(info.Config.Labels, w.labels)) {
     throw finalError(ErrorTypes.ResourceConflict, `container ${w.name} exists but does not belong to this cluster member`);
   }
-  const have = [...(info.HostConfig.Binds ?? [])].sort().join('\n');
-  const want = [...(w.create.HostConfig?.Binds ?? [])].sort().join('\n');
+  // What Docker cannot change on a running container: its mounts, its extra hosts, its repository
+  // kind (an S3 member mounts nothing new, but reaches its bucket by another config and label).
+  const layout = (binds: string[] | undefined, hosts: string[] | undefined, repository: string | undefined): string =>
+    JSON.stringify([[...(binds ?? [])].sort(), [...(hosts ?? [])].sort(), repository ?? null]);
+  const have = layout(info.HostConfig.Binds, info.HostConfig.ExtraHosts as string[] | undefined, info.Config.Labels?.[LABEL_REPOSITORY]);
+  const want = layout(w.create.HostConfig?.Binds, w.create.HostConfig?.ExtraHosts as string[] | undefined, w.create.Labels?.[LABEL_REPOSITORY]);
   if (have === want) return false;
   await stopAndRemoveContainer(docker, info.Id, w.create.StopTimeout ?? 10);
   return true;

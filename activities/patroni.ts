@@ -10,7 +10,7 @@ import { memberIdentity } from '../common/render/tls';
 import { clusterHasTls, serverTlsFiles } from './cluster-tls';
 import { memberRepositoryAccess } from './repository-access';
 import { PROFILES, etcdMemberNames, type ClusterSettings, type ClusterSpec } from '../common/spec';
-import { containerIp, ensureContainerRunning, ensureVolume, isNotFound, removeIfMountsDiffer, stopAndRemoveContainer, type ContainerWanted, type FileToPut } from './docker';
+import { containerIp, ensureContainerRunning, ensureVolume, isNotFound, removeIfLayoutDiffers, stopAndRemoveContainer, type ContainerWanted, type FileToPut } from './docker';
 import { dataProgress } from './data-progress';
 import { pollUntil, pollWhileProgressing } from './heartbeat';
 import { getCluster, getPatroni, wakeHaLoop, type ClusterMember } from './patroni-api';
@@ -158,7 +158,7 @@ export function createPatroniActivities(docker: Docker, paths: Paths) {
      */
     async replacePostgresMember(i: PostgresMemberInput): Promise<{ replaced: boolean }> {
       const wanted = await postgresContainerWanted(docker, paths, i);
-      const replaced = await removeIfMountsDiffer(docker, wanted);
+      const replaced = await removeIfLayoutDiffers(docker, wanted);
       await ensureContainerRunning(docker, wanted);
       return { replaced };
     },

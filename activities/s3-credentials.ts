@@ -53,13 +53,15 @@ export function adoptS3Credentials(paths: Paths, cluster: string, ref: string): 
   const target = clusterFile(paths, cluster);
   const existing = readStored(target);
   if (existing?.ref === ref) return;
-  if (existing) throw finalError(ErrorTypes.ResourceConflict, `cluster ${cluster} already has S3 credentials from another request`);
   const staged = stagedFile(paths, ref);
   let creds: S3Credentials;
   try {
     creds = JSON.parse(fs.readFileSync(staged, 'utf8')) as S3Credentials;
   } catch {
-    throw finalError(ErrorTypes.SecretsMissing, `the S3 credentials staged for ${cluster} are gone (the CLI stages them right before it starts the create); run the create again`);
+    throw finalError(ErrorTypes.SecretsMissing, `the S3 credentials staged for ${cluster} are gone (the CLI stages them right before it starts the workflow); run the command again`);
+  }
+  if (existing && (existing.accessKey !== creds.accessKey || existing.secretKey !== creds.secretKey || existing.caPem !== creds.caPem)) {
+    throw finalError(ErrorTypes.ResourceConflict, `cluster ${cluster} already has other S3 credentials`);
   }
   const stored: StoredCredentials = { ...creds, ref };
   fs.mkdirSync(paths.secrets, { recursive: true, mode: 0o700 });

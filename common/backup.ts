@@ -1,3 +1,5 @@
+import type { S3RepositoryRequest } from './repository';
+
 /**
  * Backups as users see them: the summary of `pgbackrest info --output=json`, and the validation
  * of backup requests. Pure: used by the CLI, the workflows and the activities.
@@ -181,6 +183,8 @@ export function scratchClusterName(cluster: string, label: string): string {
 
 export interface EnableBackupsInput {
   cluster: string;
+  /** The repository in this S3 bucket instead of a volume (only for a cluster with no repository yet). */
+  backupTo?: S3RepositoryRequest;
 }
 
 export interface EnableBackupsResult {

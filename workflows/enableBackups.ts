@@ -13,6 +13,7 @@ import { syncModeOf, type ClusterSpec } from '../common/spec';
 import type { EnableBackupsInput, EnableBackupsResult } from '../common/backup';
 import { cleanup, quick, waits } from './activity-options';
 import { refuse } from './refusals';
+import { s3RequestProblem } from '../common/repository';
 import { leaseStep } from '../common/lease';
 import { checkNames } from './input-checks';
 import { withClusterLease } from './lease';
@@ -38,7 +39,14 @@ async function enableUnderLease(input: EnableBackupsInput, steps: Steps): Promis
     if (!d.ports) refuse(`cluster ${cluster} has no HAProxy endpoints`);
     const down = d.members.find((m) => !m.running);
     if (down) refuse(`member ${down.name} of ${cluster} is not running; start or remove it first`);
-    return { desc: d, missing: await quick.membersWithoutRepository(cluster) };
+    const without = await quick.membersWithoutRepository(cluster);
+    if (input.backupTo) {
+      const problem = s3RequestProblem(input.backupTo);
+      if (problem) refuse(`--backup-to: ${problem}`);
+      // Moving a repository (and its backups) elsewhere is another operation than giving a cluster its first.
+      if (without.length < d.members.length) refuse(`cluster ${cluster} already has a backup repository (or a started \`backup enable\`: run it again without --backup-to to finish)`);
+    }
+    return { desc: d, missing: without };
   });
   const leader = desc.leader!;
   const stats = desc.ports!.stats;
@@ -66,7 +74,7 @@ async function enableUnderLease(input: EnableBackupsInput, steps: Steps): Promis
     'create the backup stanza (stanza-create, check)',
   ]);
 
-  await steps.run('create the backup repository', () => quick.ensureBackupRepository({ cluster, kept: false }));
+  await steps.run('create the backup repository', () => quick.ensureBackupRepository({ cluster, kept: false, ...(input.backupTo ? { s3: input.backupTo } : {}) }));
   // Members read it when they start: every re-created member comes up archiving.
   await steps.run('turn on WAL archiving (archive_mode, archive_command in the DCS config)', () => quick.enableWalArchiving(cluster));
 

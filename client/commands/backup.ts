@@ -6,12 +6,14 @@ import { resolvePaths } from '../../common/paths';
 import { createPgbackrestActivities } from '../../activities/pgbackrest';
 import type { backup, enableBackups, verifyBackup } from '../../workflows';
 import { parseClusterName } from '../args';
-import { clusterState, requireLiveCluster } from '../cluster-info';
+import { clusterState, clusterStatus, requireLiveCluster } from '../cluster-info';
+import { addS3Options, s3RequestFrom, type S3Options } from '../s3-options';
+import { discardStagedS3Credentials } from '../../activities/s3-credentials';
 import { readRepositoryInfo } from '../../activities/backup-repository';
 import { removeClusterOrBackups } from './cluster';
 import { connectDocker, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
-import { follow, startOrAttach } from '../workflow-run';
+import { follow, startOrAttach, startedHere } from '../workflow-run';
 import { table } from '../table';
 import type { Client } from '@temporalio/client';
 import { cronProblem } from '../../common/cron';
@@ -82,21 +84,30 @@ async function repositoryOf(cluster: string): Promise<ReturnType<typeof createPg
   return pgbackrest;
 }
 
-export async function backupEnableCommand(cluster: string): Promise<void> {
+export async function backupEnableCommand(cluster: string, o: S3Options): Promise<void> {
   const docker = await connectDocker();
   await requireLiveCluster(docker, cluster);
+  const paths = resolvePaths();
+  if (o.backupTo !== undefined && (await clusterStatus(docker, paths, cluster)).backups !== 'off') {
+    throw new UsageError(`cluster ${cluster} already has a backup repository; --backup-to gives one only to a cluster without (moving a repository to S3 is not supported yet)`);
+  }
+  // Checked before anything starts; the credentials are staged for the worker (never in Temporal).
+  const s3 = s3RequestFrom(o, paths, process.env);
   const { client, connection } = await connectTemporal();
+  let started = false;
   try {
     const handle = await startOrAttach<typeof enableBackups>(
-      client, 'enableBackups', backupWorkflowIds.enable(cluster), cluster, [{ cluster }],
+      client, 'enableBackups', backupWorkflowIds.enable(cluster), cluster, [{ cluster, ...(s3 ? { backupTo: s3 } : {}) }],
       { running: `backups are being enabled for ${cluster}`, starting: `enabling backups for ${cluster}` },
       async () => undefined,
     );
+    started = startedHere(handle);
     const r = await follow<EnableBackupsResult>(handle, `enable backups for ${cluster}`);
     console.log(r.recreated.length === 0
       ? `cluster ${cluster} already had its backup repository; stanza checked (leader ${r.leader})`
       : `cluster ${cluster} now archives WAL into its repository: re-created ${r.recreated.join(', ')}; leader ${r.leader}. Next: \`dbaas backup run ${cluster}\``);
   } finally {
+    if (s3 && !started) discardStagedS3Credentials(paths, s3.credentialsRef);
     await connection.close();
   }
 }
@@ -232,11 +243,11 @@ export function registerBackupCommands(program: Command): void {
     .description('run one backup (on the leader) and print its label, type, size, duration and WAL range')
     .exitOverride()
     .action((name: string, o: RunOptions) => backupRunCommand(name, o));
-  b.command('enable')
-    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
-    .description('give a cluster made without backups its repository and WAL archiving: re-creates its members one by one (replicas first, then the leader after a switchover)')
+  addS3Options(b.command('enable')
+    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v)))
+    .description('give a cluster made without backups its repository (a volume, or an S3 bucket with --backup-to) and WAL archiving: re-creates its members one by one (replicas first, then the leader after a switchover)')
     .exitOverride()
-    .action((name: string) => backupEnableCommand(name));
+    .action((name: string, o: S3Options) => backupEnableCommand(name, o));
   b.command('purge')
     .argument('<name>', 'a deleted cluster whose backups were kept', (v: string) => parseClusterName(v))
     .option('--yes', 'remove without asking (needed where there is no terminal to type the name on)', false)

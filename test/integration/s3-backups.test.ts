@@ -31,10 +31,13 @@ const docker = new Docker();
 const C = testClusterName('s3');
 /** The cluster restored from C's backups to time T. */
 const R = testClusterName('s3pitr');
+/** Made with --no-backups, then given an S3 repository by `backup enable`. */
+const E = testClusterName('s3en');
 /** Owner of the S3 server's container and network. */
 const S3_OWNER = testClusterName('s3srv');
 const PREFIX = 'clusters/prod';
 const RESTORED_PREFIX = 'clusters/restored';
+const ENABLED_PREFIX = 'clusters/enabled';
 let it: IntegrationEnv;
 let env: TestWorkflowEnvironment;
 let paths: Paths;
@@ -95,7 +98,7 @@ describe('a cluster with its backup repository in S3', { skip }, () => {
 
   after(async () => {
     // Deletes (with --purge-backups) whatever is left of the clusters while the S3 server still answers.
-    await it?.stop([R, C]);
+    await it?.stop([R, C, E]);
     if (s3) await stopS3Server(docker, s3);
     removeS3ClientFiles(files);
     if (paths) fs.rmSync(paths.home, { recursive: true, force: true });
@@ -236,6 +239,28 @@ describe('a cluster with its backup repository in S3', { skip }, () => {
     assert.equal(readBackupPassphrase(paths, C), undefined, 'the passphrase went with the repository');
     assert.ok(!(await deletedClusters()).some((d) => d.name === C), 'purged: no longer a deleted cluster with kept backups');
     assert.deepEqual(await clusterFootprint(docker, C), { containers: 0, networks: 0, volumes: 0 });
+  });
+
+  test('backup enable --backup-to gives a cluster made with --no-backups its repository in the bucket; refused where one exists', async () => {
+    const made = await cli(['cluster', 'create', E, '--replicas', '0', '--profile', 'fast', '--no-backups']);
+    assert.equal(made.code, 0, made.stderr + made.stdout);
+    try {
+      const enable = await cli(['backup', 'enable', E, ...s3Flags({ '--backup-to': `s3://${s3.bucket}/${ENABLED_PREFIX}` })]);
+      assert.equal(enable.code, 0, enable.stderr + enable.stdout);
+      const pg = await docker.listContainers({ all: true, filters: { label: [`${LABEL_CLUSTER}=${E}`, `${LABEL_ROLE}=postgres`] } });
+      assert.deepEqual(pg.map((c) => c.Mounts.length), [1], 'the re-created member mounts only its data volume');
+      const run = await cli(['backup', 'run', E]);
+      assert.equal(run.code, 0, run.stderr + run.stdout);
+      const list = await backupList(E);
+      assert.equal(list.backups.length, 1);
+      assert.ok(list.repository?.startsWith(`s3://${s3.bucket}/${ENABLED_PREFIX}`), `repository: ${list.repository}`);
+      const again = await cli(['backup', 'enable', E, ...s3Flags({ '--backup-to': `s3://${s3.bucket}/elsewhere` })]);
+      assert.equal(again.code, 2, again.stderr + again.stdout);
+      assert.match(again.stderr, /already has a backup repository/);
+    } finally {
+      await cli(['cluster', 'delete', E, '--purge-backups', '--yes']);
+    }
+    assert.deepEqual(await keysUnder(`${ENABLED_PREFIX}/`), [], 'purged with the cluster');
   });
 
   test('the S3 key is in no workflow history or description of the cluster and its restore (it never enters Temporal)', async () => {
