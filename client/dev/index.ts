@@ -60,6 +60,10 @@ export async function devUp(opts: DevUpOptions): Promise<DevStatus> {
   const { log } = opts;
   const paths = resolvePaths();
   ensureDirs(paths);
+  // The SeaweedFS build (minutes of CPU, cached afterwards) needs no engine: on a cold machine it
+  // runs while the engine installs and the images build (mostly downloads). Its failure is kept
+  // for the seaweedfs step below, so it never stops the rest.
+  const seaweedfsBuild = ensureSeaweedfsBinary(paths, log).then(() => undefined, (e: unknown) => e);
   const docker = await step(log, 'docker engine', () => ensureDockerEngine(paths, log));
   const fw = await ensureForwardingFirewall(docker);
   log(fw.applied
@@ -72,7 +76,8 @@ export async function devUp(opts: DevUpOptions): Promise<DevStatus> {
   // Only the S3 tests need it, and they skip without it: a failed build must not stop `dev up`.
   try {
     await step(log, 'seaweedfs', async () => {
-      await ensureSeaweedfsBinary(paths, log);
+      const failed = await seaweedfsBuild;
+      if (failed !== undefined) throw failed;
       await ensureSeaweedfsImage(docker, paths, log);
     });
   } catch (e) {
