@@ -18,7 +18,9 @@ export async function checkS3Repository(docker: Docker, paths: Paths, cluster: s
   for (const dir of ['backup', 'archive']) {
     let listed: string;
     try {
-      listed = await pgbackrestOnRepository(docker, paths, cluster, ['repo-ls', `${dir}/${cluster}`], 'repo-ls');
+      // io-timeout: pgBackRest retries a refused TLS handshake until it (60 s by default); a
+      // listing this small answers in well under a second when anything answers at all.
+      listed = await pgbackrestOnRepository(docker, paths, cluster, ['--io-timeout=15', 'repo-ls', `${dir}/${cluster}`], 'repo-ls');
     } catch (err) {
       throw finalError(ErrorTypes.RepositoryRefused, `${where} cannot be used: ${(err as Error).message.replace(/^.*failed \(exit \d+\): /, '')}`);
     }

@@ -22,7 +22,8 @@ import { clusterSecretsExist } from '../../activities/secrets';
 import { clusterNames } from '../../client/cluster-info';
 import { historyText } from '../helpers/history';
 import { childEnv, queryCluster, runCli, startIntegration, testClusterName, type CliResult, type IntegrationEnv } from '../helpers/integration';
-import { listKeys } from '../helpers/s3-client';
+import { listKeys, s3Request } from '../helpers/s3-client';
+import { ensureClusterCa, readCaCert } from '../../activities/cluster-tls';
 import { removeS3ClientFiles, writeS3ClientFiles, type S3ClientFiles } from '../helpers/s3-files';
 import { s3ServerSkipReason, startS3ServerOnDockerHost, stopS3Server, type DockerHostS3Server } from '../helpers/s3-server';
 
@@ -128,6 +129,21 @@ describe('a cluster with its backup repository in S3', { skip }, () => {
     assert.deepEqual((await keysUnder('')).filter((k) => k.includes(fresh)), [], 'nothing was written to the bucket');
   });
 
+  test('an endpoint whose certificate --s3-ca does not sign: the create stops at the repository check with the reason, and nothing of it is left', async () => {
+    const fresh = testClusterName('s3ca');
+    await ensureClusterCa(paths, `${S3_OWNER}-other`);
+    const otherCa = `${files.dir}/other-ca.crt`;
+    fs.writeFileSync(otherCa, readCaCert(paths, `${S3_OWNER}-other`));
+    const r = await cli(['cluster', 'create', fresh, '--replicas', '0', '--profile', 'fast', ...s3Flags({ '--s3-ca': otherCa })]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout + r.stderr, /cannot be used: .*unable to verify certificate/);
+    assert.match(r.stdout + r.stderr, /✗ create the backup repository/);
+    assert.deepEqual(await clusterFootprint(docker, fresh), { containers: 0, networks: 0, volumes: 0 });
+    assert.equal(clusterSecretsExist(paths, fresh), false, 'its passwords went with the compensation');
+    assert.equal(readBackupPassphrase(paths, fresh), undefined, 'so did the repository passphrase');
+    assert.ok(!fs.existsSync(`${paths.secrets}/${fresh}.s3.json`), 'and the S3 credentials');
+  });
+
   test(`made with --backup-to s3://BUCKET/${PREFIX}: no member mounts a repository volume (only its data volume); the bucket holds the stanza and archived WAL under the prefix; no S3 key in any container's inspect`, async () => {
     const made = await cli(['cluster', 'create', C, '--replicas', '1', '--profile', 'fast', '--etcd', '1', ...s3Flags()]);
     assert.equal(made.code, 0, made.stderr + made.stdout);
@@ -152,6 +168,13 @@ describe('a cluster with its backup repository in S3', { skip }, () => {
       const inspect = JSON.stringify(await docker.getContainer(c.Id).inspect());
       assert.ok(!inspect.includes(s3.credentials.secretKey), `${c.Names[0]} shows the S3 secret key in docker inspect`);
     }
+  });
+
+  test('the stanza in the bucket is encrypted: backup.info starts with OpenSSL\'s Salted__', async () => {
+    const info = await s3Request(s3.api, s3.credentials, 'GET', `/${s3.bucket}/${PREFIX}/backup/${C}/backup.info`);
+    assert.equal(info.status, 200);
+    assert.equal(info.body.subarray(0, 8).toString('latin1'), 'Salted__');
+    assert.ok(!info.body.includes('[backup:current]'));
   });
 
   test('rows, a backup listed with its s3:// repository, more rows: a restore to time T has exactly the rows at T, and its own repository in the bucket', async () => {
