@@ -22,6 +22,7 @@ import { PGBACKREST_CONFIG_DIR, archiveCommand } from '../../common/render/pgbac
 import {
   PGBACKREST_SERVER_COMMAND, PGBACKREST_TLS, REPOSITORY_HOST_REPO_PATH, pgbackrestIdentity, renderPostgresHostConfig, renderRepositoryHostConfig,
 } from '../../common/render/pgbackrest-host';
+import { execOk, psqlIn, until } from '../helpers/container-exec';
 import { TEST_RUN, removeLeftoverTestClusters, tempPaths, testClusterName } from '../helpers/integration';
 
 const docker = new Docker();
@@ -60,25 +61,11 @@ async function put(container: string, files: FileToPut[]): Promise<void> {
   for (const f of files) await docker.getContainer(container).putArchive(await tarOf(f), { path: f.dir });
 }
 
-async function ok(container: string, cmd: string[], stdin?: string): Promise<string> {
-  const r = await execIn(docker, container, cmd, stdin);
-  assert.equal(r.exitCode, 0, `${container}: ${cmd.join(' ')}:\n${r.output}`);
-  return r.output;
-}
+const ok = (container: string, cmd: string[], stdin?: string): Promise<string> => execOk(docker, container, cmd, stdin);
 
 const pgbackrest = (container: string, ...args: string[]): Promise<ExecResult> => execIn(docker, container, ['pgbackrest', `--stanza=${STANZA}`, ...args]);
 
-async function sql(container: string, text: string): Promise<string> {
-  return (await ok(container, ['psql', '-h', SOCKET_DIR, '-U', 'postgres', '-XAtq', '-c', text])).trim();
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const sql = (container: string, text: string): Promise<string> => psqlIn(docker, container, text);
 
 /** `pgbackrest server` answers on the container's network address. */
 async function serverUp(container: string): Promise<void> {
