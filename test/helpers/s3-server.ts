@@ -119,12 +119,6 @@ interface Started {
   ports: Map<string, number>;
 }
 
-/** Start the server for `owner` (the name its resources are labelled with) on `network`, with one empty bucket. */
-export async function startS3Server(docker: Docker, paths: Paths, o: { owner: string; network: string; bucket?: string }): Promise<S3Server> {
-  const started = await launch(docker, paths, { ...o, publishOn: [LOOPBACK], alsoNamed: { dnsNames: [], ips: [] } });
-  return started.server;
-}
-
 /**
  * Start the server for `owner` on a network of its own (named and labelled like a cluster's, so
  * leftover clean-up finds it), reachable from containers on any network through the Docker host.
