@@ -9,6 +9,7 @@ import { PATRONI_CONFIG_PATH, DATA_DIR, DATA_ROOT, MEMBER_TLS, renderPatroniConf
 import { memberIdentity } from '../common/render/tls';
 import { clusterHasTls, serverTlsFiles } from './cluster-tls';
 import { memberRepositoryAccess } from './repository-access';
+import { memberBackupServer } from './backup-server';
 import { PROFILES, etcdMemberNames, type ClusterSettings, type ClusterSpec } from '../common/spec';
 import { containerIp, ensureContainerRunning, ensureVolume, isNotFound, removeIfLayoutDiffers, stopAndRemoveContainer, type ContainerWanted, type FileToPut } from './docker';
 import { dataProgress } from './data-progress';
@@ -98,10 +99,13 @@ async function postgresContainerWanted(docker: Docker, paths: Paths, i: Postgres
   await ensureVolume(docker, volume, l);
   // Every member reaches the cluster's backup repository (its volume mounted, or its bucket):
   // whichever is leader pushes WAL and runs backups.
-  const repository = memberRepositoryAccess(paths, spec.name);
+  const tls = clusterHasTls(paths, spec.name);
+  // A backup on the leader reads a standby's files through the standby's pgBackRest TLS server,
+  // authenticated by the cluster's CA: so only where the cluster has one.
+  const backupServer = backups && tls ? await memberBackupServer(paths, spec.name, member) : undefined;
+  const repository = memberRepositoryAccess(paths, spec.name, { tlsServer: backupServer !== undefined });
   const repositoryVolume = repository.binds.length > 0 && backups;
   if (repositoryVolume) await ensureVolume(docker, repositoryVolumeName(spec.name), labels(spec.name, 'backup', 'repository'));
-  const tls = clusterHasTls(paths, spec.name);
   const config = renderPatroniConfig({
     cluster: spec.name,
     member,
@@ -120,7 +124,8 @@ async function postgresContainerWanted(docker: Docker, paths: Paths, i: Postgres
     create: {
       Image: IMAGES.postgres,
       Hostname: containerName(spec.name, member),
-      Labels: { ...extraLabels, ...(backups ? repository.labels : {}) },
+      Labels: { ...extraLabels, ...(backups ? repository.labels : {}), ...backupServer?.labels },
+      ...(backupServer ? { Cmd: backupServer.cmd } : {}),
       StopTimeout: POSTGRES_STOP_TIMEOUT_SEC,
       ExposedPorts: direct.ExposedPorts,
       HostConfig: {
@@ -139,6 +144,7 @@ async function postgresContainerWanted(docker: Docker, paths: Paths, i: Postgres
       { dir: path.posix.dirname(PATRONI_CONFIG_PATH), name: path.posix.basename(PATRONI_CONFIG_PATH), content: config, mode: 0o600, uid: POSTGRES_UID, gid: POSTGRES_UID },
       // pgbackrest.conf (0600: passphrase, S3 keys), and the S3 endpoint's private CA.
       ...repository.files,
+      ...(backupServer?.files ?? []),
       ...(tls ? (await memberTlsFiles(paths, spec.name, member)).files : []),
     ],
   };

@@ -5,9 +5,9 @@
  */
 import type Docker from 'dockerode';
 import type { Paths } from '../common/paths';
-import { DEFAULT_DATABASE, LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE, containerName, labels, reachesRepository, repositoryVolumeName } from '../common/names';
+import { DEFAULT_DATABASE, LABEL_BACKUP_SERVER, LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE, containerName, labels, reachesRepository, repositoryVolumeName } from '../common/names';
 import { newBackups, parseBackupInfo, type BackupSummary, type BackupType, type StanzaSummary } from '../common/backup';
-import { PGBACKREST_LOG_PATH, type Retention } from '../common/render/pgbackrest';
+import { PGBACKREST_LOG_PATH, standbyBackupOptions, type Retention } from '../common/render/pgbackrest';
 import { deleteBackupSettingsFile, readRepositoryLocation, readRetention, writeRepositoryLocation, writeRetention } from './backup-settings';
 import { adoptS3Credentials, deleteS3Credentials } from './s3-credentials';
 import { checkS3Repository } from './s3-repository-check';
@@ -23,6 +23,12 @@ import { clusterView, memberApi } from './patroni';
 import { clusterAccess } from './cluster-access';
 import { patchDcsConfigAt } from './dcs-config';
 import { SOCKET_DIR, archiveParameters } from '../common/render/patroni';
+
+/** Patroni 3.0 says running for a replica that replays; later versions say streaming. */
+const REPLICA_UP = new Set(['running', 'streaming']);
+
+/** A standby this far behind would keep the backup waiting for its replay at the start; the leader serves instead. */
+const STANDBY_MAX_LAG_BYTES = 16 * 1024 * 1024;
 
 /** The member Patroni reports as running leader, or a final error. */
 async function leaderOf(docker: Docker, cluster: string): Promise<string> {
@@ -53,6 +59,8 @@ async function stanzaInfo(docker: Docker, cluster: string, member: string): Prom
 export interface RunBackupInput {
   cluster: string;
   type: BackupType;
+  /** The replica whose pgBackRest server serves the data files (backup-standby); unset: all from the leader. */
+  standby?: string;
   /** Labels that existed before this workflow's backup: a retry finds its backup by difference. */
   before: string[];
   /** How long the bytes copied may stand still before the backup fails (default 5 min). */
@@ -168,6 +176,19 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
       throw last;
     },
 
+    /**
+     * The replica a backup should read its data files from, or null: a streaming replica whose
+     * container runs the pgBackRest server (members made before it do not), least behind first.
+     */
+    async backupStandby(cluster: string): Promise<string | null> {
+      const cs = await docker.listContainers({ filters: { label: [`${LABEL_CLUSTER}=${cluster}`, `${LABEL_ROLE}=postgres`, LABEL_BACKUP_SERVER] } });
+      const serving = new Set(cs.map((c) => c.Labels[LABEL_MEMBER]));
+      const view = (await clusterView(docker, cluster, [...serving])) ?? [];
+      const candidates = view.filter((m) => m.role !== 'leader' && REPLICA_UP.has(m.state) && serving.has(m.name) && (m.lag ?? 0) <= STANDBY_MAX_LAG_BYTES);
+      candidates.sort((a, b) => (a.lag ?? 0) - (b.lag ?? 0) || a.name.localeCompare(b.name, 'en', { numeric: true }));
+      return candidates[0]?.name ?? null;
+    },
+
     /** Keep the cluster's retention for this and later backups. */
     async saveRetention(i: { cluster: string; retention: Partial<Retention> }): Promise<Retention> {
       return writeRetention(paths, i.cluster, i.retention);
@@ -233,6 +254,8 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
         } else if (!started) {
           const args = [
             `--type=${i.type}`,
+            // detail: the log names the host each file came from (`backup file HOST:PATH`).
+            ...(i.standby ? [...standbyBackupOptions(containerName(i.cluster, i.standby)), '--log-level-file=detail'] : []),
             `--repo1-retention-full=${retention.full}`,
             ...(retention.diff !== undefined ? [`--repo1-retention-diff=${retention.diff}`] : []),
             'backup',

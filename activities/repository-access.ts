@@ -52,11 +52,12 @@ export interface MemberRepositoryAccess {
   files: FileToPut[];
 }
 
-/** What a member of `cluster` needs to archive into and back up to its repository. */
-export function memberRepositoryAccess(paths: Paths, cluster: string): MemberRepositoryAccess {
+/** What a member of `cluster` needs to archive into and back up to its repository (and, with tlsServer, to serve a backup as a standby). */
+export function memberRepositoryAccess(paths: Paths, cluster: string, o: { tlsServer: boolean }): MemberRepositoryAccess {
   const location = readRepositoryLocation(paths, cluster);
   const content = renderPgbackrestConfig({
     stanza: cluster,
+    tlsServer: o.tlsServer,
     repository: repositoryConfig(paths, cluster, location, REPO_PATH, S3_CA_PATH),
     retention: readRetention(paths, cluster),
     cipherPass: readBackupPassphrase(paths, cluster),

@@ -130,8 +130,13 @@ export function retentionProblem(r: RetentionRequest): string | undefined {
 export interface BackupInput {
   cluster: string;
   type: BackupType;
-  /** Back up from a standby instead of the leader (refused in the shared-repository layout). */
+  /**
+   * Require the data files to come from a standby (refused when none can serve). Unset or false:
+   * from a standby when one can serve, else from the leader.
+   */
   fromStandby: boolean;
+  /** Read every file from the leader, even when a standby could serve. */
+  fromPrimary?: boolean;
   /** Retention to keep for this cluster from now on (this backup's expire applies it). */
   retention?: RetentionRequest;
   /** Run a restore drill (VerifyBackup) of this backup right after it (schedules' --verify). */

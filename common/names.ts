@@ -78,6 +78,9 @@ export function mountsRepository(c: { Mounts?: { Name?: string }[] }, cluster: s
   return (c.Mounts ?? []).some((m) => m.Name === repositoryVolumeName(cluster));
 }
 
+/** On a member that runs `pgbackrest server` (a backup can read its files as a standby): its port. */
+export const LABEL_BACKUP_SERVER = 'dbaas.backup-server';
+
 /** On a member whose repository is in S3 (it mounts none): `s3`. */
 export const LABEL_REPOSITORY = 'dbaas.repository';
 

@@ -1,5 +1,6 @@
 /**
- * Backup: one pgBackRest backup of a cluster, run in the current leader's container. Returns
+ * Backup: one pgBackRest backup of a cluster, run in the current leader's container, reading the
+ * data files from a standby when one can serve them (its pgBackRest TLS server). Returns
  * label, type, size, duration and WAL range. A retried step never starts a second backup.
  */
 import { executeChild } from '@temporalio/workflow';
@@ -24,27 +25,28 @@ export async function backup(input: BackupInput): Promise<BackupSummary> {
 
 async function backupUnderLease(input: BackupInput, steps: Steps): Promise<BackupSummary> {
   const { cluster, type } = input;
-  const { before, stanzaMissing, leader, rwPort } = await steps.run('check the cluster and its repository', async () => {
+  const { before, stanzaMissing, leader, rwPort, standby } = await steps.run('check the cluster and its repository', async () => {
     const problem = input.retention ? retentionProblem(input.retention) : undefined;
     if (problem) refuse(problem);
     const d = await quick.describeCluster(cluster);
     if (!d.leader) refuse(`cluster ${cluster} has no leader; a backup must see the primary`);
-    if (input.fromStandby) {
-      refuse(
-        `--from-standby is not possible for ${cluster}: its repository is a volume shared by the members, and pgBackRest 2.45 ` +
-          'backs up from a standby only when it also reaches the primary over SSH or its TLS server; run without it (the backup runs on the leader)',
-      );
-    }
+    if (input.fromStandby && input.fromPrimary) refuse('--from-standby and --from-primary contradict each other');
     if (!(await quick.clusterHasRepository(cluster))) {
       refuse(`cluster ${cluster} has no backup repository (made with --no-backups, or before dbaas made them); \`dbaas backup enable ${cluster}\` adds it`);
     }
+    // From a standby when one can serve (the default); the leader only starts and stops it.
+    const standby = input.fromPrimary ? null : await quick.backupStandby(cluster);
+    if (input.fromStandby && standby === null) {
+      refuse(`no replica of ${cluster} can serve a backup now: one must be running and streaming, and made by a dbaas that runs pgBackRest's TLS server in members (clusters with TLS)`);
+    }
     const s = await quick.backupStatus(cluster);
-    return { before: s.backups.map((b) => b.label), stanzaMissing: STANZA_MISSING_CODES.has(s.statusCode), leader: d.leader, rwPort: d.ports?.rw };
+    return { before: s.backups.map((b) => b.label), stanzaMissing: STANZA_MISSING_CODES.has(s.statusCode), leader: d.leader, rwPort: d.ports?.rw, standby };
   });
+  const runStep = standby ? `run the ${type} backup (on the leader ${leader}, data files from ${standby})` : `run the ${type} backup (on the leader, ${leader})`;
   steps.plan([
     ...(stanzaMissing ? ['create the backup stanza (stanza-create, check)'] : []),
     ...(input.retention ? ['keep the retention for this cluster'] : []),
-    `run the ${type} backup (on the leader, ${leader})`,
+    runStep,
     ...(rwPort !== undefined ? ['record row counts (for restore drills)'] : []),
     ...(input.verifyAfter ? ['restore drill (child workflow)'] : []),
   ]);
@@ -53,7 +55,7 @@ async function backupUnderLease(input: BackupInput, steps: Steps): Promise<Backu
     const retention = input.retention;
     await steps.run('keep the retention for this cluster', () => quick.saveRetention({ cluster, retention }));
   }
-  const made = await steps.run(`run the ${type} backup (on the leader, ${leader})`, () => longRunning.runBackup({ cluster, type, before }));
+  const made = await steps.run(runStep, () => longRunning.runBackup({ cluster, type, before, ...(standby ? { standby } : {}) }));
   if (rwPort !== undefined) {
     await steps.run('record row counts (for restore drills)', () => quick.recordRowCounts({ cluster, label: made.label, rwPort, backupStoppedAt: made.stoppedAt }));
   }

@@ -44,6 +44,7 @@ export function describeBackup(b: BackupSummary): string {
 interface RunOptions {
   type: BackupType;
   fromStandby: boolean;
+  fromPrimary: boolean;
   retentionFull?: number;
   retentionDiff?: number;
 }
@@ -51,10 +52,7 @@ interface RunOptions {
 export async function backupRunCommand(cluster: string, o: RunOptions): Promise<void> {
   const docker = await connectDocker();
   await requireLiveCluster(docker, cluster);
-  if (o.fromStandby) {
-    // Refused before any workflow starts (the workflow refuses too).
-    throw new UsageError('--from-standby is not possible: the repository is a volume shared by the members, and pgBackRest 2.45 backs up from a standby only when it also reaches the primary over SSH or its TLS server; run without it');
-  }
+  if (o.fromStandby && o.fromPrimary) throw new UsageError('--from-standby and --from-primary contradict each other');
   const retention = o.retentionFull !== undefined || o.retentionDiff !== undefined ? { full: o.retentionFull, diff: o.retentionDiff } : undefined;
   // One workflow per request: a second `backup run` is a second backup, on purpose.
   const id = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${o.type}`;
@@ -62,7 +60,7 @@ export async function backupRunCommand(cluster: string, o: RunOptions): Promise<
   try {
     const handle = await startOrAttach<typeof backup>(
       client, 'backup', backupWorkflowIds.backup(cluster, id), cluster,
-      [{ cluster, type: o.type, fromStandby: o.fromStandby, ...(retention ? { retention } : {}) }],
+      [{ cluster, type: o.type, fromStandby: o.fromStandby, ...(o.fromPrimary ? { fromPrimary: true } : {}), ...(retention ? { retention } : {}) }],
       { running: `a backup of ${cluster} is running`, starting: `backing up ${cluster} (${o.type})` },
       async () => undefined,
     );
@@ -237,7 +235,8 @@ export function registerBackupCommands(program: Command): void {
   b.command('run')
     .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
     .option('--type <type>', 'full | diff | incr (a diff or incr without a full backup before it becomes full)', parseType, 'full' as BackupType)
-    .option('--from-standby', 'back up from a standby instead of the leader', false)
+    .option('--from-standby', 'require the data files to come from a standby (the default when one can serve them; refused when none can)', false)
+    .option('--from-primary', 'read every file from the leader, even when a standby could serve', false)
     .option('--retention-full <n>', 'full backups to keep for this cluster from now on', parseRetention('full'))
     .option('--retention-diff <n>', 'differential backups to keep for this cluster from now on', parseRetention('diff'))
     .description('run one backup (on the leader) and print its label, type, size, duration and WAL range')

@@ -21,17 +21,13 @@
  */
 import type { TlsFileNames, ServerIdentity } from './tls';
 import { DATA_DIR, SOCKET_DIR } from './patroni';
-import { PGBACKREST_CONFIG_DIR, PGBACKREST_LOCK_PATH, PGBACKREST_LOG_PATH, REPO_PATH, REPOSITORY_CIPHER, type Retention } from './pgbackrest';
+import { BACKUP_SERVER_PORT, BACKUP_SERVER_TLS, PGBACKREST_LOCK_PATH, tlsServerListenLines, PGBACKREST_LOG_PATH, REPO_PATH, REPOSITORY_CIPHER, type Retention } from './pgbackrest';
 
-/** pgBackRest's default TLS server port, on every host of the layout. */
-export const PGBACKREST_TLS_PORT = 8432;
+/** pgBackRest's default TLS server port, on every host of the layout (members serve on it too). */
+export const PGBACKREST_TLS_PORT = BACKUP_SERVER_PORT;
 
 /** A host's certificate (server and client), its key (0600, owned by the server's user) and the CA it trusts. */
-export const PGBACKREST_TLS: TlsFileNames = {
-  cert: `${PGBACKREST_CONFIG_DIR}/tls.crt`,
-  key: `${PGBACKREST_CONFIG_DIR}/tls.key`,
-  ca: `${PGBACKREST_CONFIG_DIR}/tls-ca.crt`,
-};
+export const PGBACKREST_TLS: TlsFileNames = BACKUP_SERVER_TLS;
 
 /** The main process of the repository host and the companion process of a PostgreSQL host (under tini). */
 export const PGBACKREST_SERVER_COMMAND = ['pgbackrest', 'server'];
@@ -110,11 +106,7 @@ function commonLines(processMax: number | undefined): string[] {
  */
 function serverLines(auth: Map<string, string[]>): string[] {
   return [
-    'tls-server-address=*',
-    `tls-server-port=${PGBACKREST_TLS_PORT}`,
-    `tls-server-cert-file=${PGBACKREST_TLS.cert}`,
-    `tls-server-key-file=${PGBACKREST_TLS.key}`,
-    `tls-server-ca-file=${PGBACKREST_TLS.ca}`,
+    ...tlsServerListenLines(),
     // A hash option: one line per client CN, its stanzas comma-separated (a repeated CN would
     // replace the earlier line, not add to it).
     ...[...auth].map(([cn, stanzas]) => `tls-server-auth=${cn}=${stanzas.join(',')}`),

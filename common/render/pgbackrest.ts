@@ -37,6 +37,8 @@ export interface PgbackrestRenderInput {
   /** The stanza: the cluster name. */
   stanza: string;
   repository: RepositoryConfig;
+  /** Serve the cluster's other members over TLS (`pgbackrest server`): a backup on the leader reads a standby's files. */
+  tlsServer?: boolean;
   retention: Retention;
   /** Parallel processes for backup and restore (the machines have 2 cores). */
   processMax?: number;
@@ -77,11 +79,58 @@ function repositoryLines(r: RepositoryConfig): string[] {
   ];
 }
 
+/** The port a member's `pgbackrest server` listens on (pgBackRest's default). */
+export const BACKUP_SERVER_PORT = 8432;
+/** A member's pgBackRest certificate (server and client purposes), its key (0600) and the cluster's CA. */
+export const BACKUP_SERVER_TLS = { cert: `${PGBACKREST_CONFIG_DIR}/tls.crt`, key: `${PGBACKREST_CONFIG_DIR}/tls.key`, ca: `${PGBACKREST_CONFIG_DIR}/tls-ca.crt` };
+
+/**
+ * The CN every member's pgBackRest certificate carries, and the one client each member's server
+ * authorizes for the stanza: pgBackRest takes no wildcard for a client CN, and a list of member
+ * names would go stale as members come and go. Each member still has its own key, and its
+ * certificate's DNS name is its container's (what a client checks).
+ */
+export const backupPeerName = (cluster: string): string => `dbaas-${cluster}-backup-peer`;
+
+/** A TLS server on every address (the default is localhost), with its certificate, checking client certificates against the CA. */
+export function tlsServerListenLines(): string[] {
+  return [
+    'tls-server-address=*',
+    `tls-server-port=${BACKUP_SERVER_PORT}`,
+    `tls-server-cert-file=${BACKUP_SERVER_TLS.cert}`,
+    `tls-server-key-file=${BACKUP_SERVER_TLS.key}`,
+    `tls-server-ca-file=${BACKUP_SERVER_TLS.ca}`,
+  ];
+}
+
+function tlsServerLines(stanza: string): string[] {
+  return [...tlsServerListenLines(), `tls-server-auth=${backupPeerName(stanza)}=${stanza}`];
+}
+
+/**
+ * The options that make a backup on the leader (pg1, local) read the data files from `standby`
+ * (pg2, over TLS): only the start and stop calls and a few small files go to the primary.
+ */
+export function standbyBackupOptions(standbyHost: string): string[] {
+  return [
+    `--pg2-host=${standbyHost}`,
+    '--pg2-host-type=tls',
+    `--pg2-host-port=${BACKUP_SERVER_PORT}`,
+    `--pg2-host-cert-file=${BACKUP_SERVER_TLS.cert}`,
+    `--pg2-host-key-file=${BACKUP_SERVER_TLS.key}`,
+    `--pg2-host-ca-file=${BACKUP_SERVER_TLS.ca}`,
+    `--pg2-path=${DATA_DIR}`,
+    `--pg2-socket-path=${SOCKET_DIR}`,
+    '--backup-standby',
+  ];
+}
+
 export function renderPgbackrestConfig(i: PgbackrestRenderInput): string {
   const lines = [
     '# Rendered by dbaas. Do not edit: dbaas rewrites it.',
     '[global]',
     ...repositoryLines(i.repository),
+    ...(i.tlsServer ? tlsServerLines(i.stanza) : []),
     ...cipherLines(i.cipherPass),
     `repo1-retention-full=${i.retention.full}`,
     ...(i.retention.diff !== undefined ? [`repo1-retention-diff=${i.retention.diff}`] : []),

@@ -163,6 +163,7 @@ export function fakeActivities(o: FakeOptions = {}): Fake {
     archiveCurrentWal: async () => ({ member: 'pg-0' }),
     deleteBackupSettings: async () => undefined,
     purgeS3Repository: async () => undefined,
+    backupStandby: async () => null,
     deleteClusterBackupSchedules: async () => [],
     waitForSyncApplied: async () => ({ mode: 'on', leader: 'pg-0', syncStandby: 'pg-1' }),
     observeCluster: async () => healthySnapshot(),

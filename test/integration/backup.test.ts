@@ -121,13 +121,13 @@ test('backup verify: a restore drill into a scratch cluster, row counts as recor
   assert.deepEqual((await clusterNames(docker)).filter((n) => n.startsWith('vfy-')), [], 'the scratch cluster is gone');
 });
 
-test('bad input: unknown type, bad retention, --from-standby, unknown cluster: one line, exit 2, no new backup', async () => {
+test('bad input: unknown type, bad retention, --from-standby with --from-primary, unknown cluster: one line, exit 2, no new backup', async () => {
   const e = childEnv(env, paths);
   const count = (await list()).backups.length;
   for (const args of [
     ['backup', 'run', B, '--type', 'weekly'],
     ['backup', 'run', B, '--retention-full', '0'],
-    ['backup', 'run', B, '--from-standby'],
+    ['backup', 'run', B, '--from-standby', '--from-primary'],
     ['backup', 'run', 't-nope'],
   ]) {
     const r = await runCli(args, e);

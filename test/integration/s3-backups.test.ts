@@ -17,6 +17,7 @@ import type { Paths } from '../../common/paths';
 import type { StanzaSummary } from '../../common/backup';
 import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE, repositoryVolumeName, volumeName } from '../../common/names';
 import { clusterFootprint } from '../../activities/cluster';
+import { execIn } from '../../activities/docker';
 import { readBackupPassphrase } from '../../activities/backup-passphrase';
 import { clusterSecretsExist } from '../../activities/secrets';
 import { clusterNames } from '../../client/cluster-info';
@@ -177,10 +178,16 @@ describe('a cluster with its backup repository in S3', { skip }, () => {
     assert.ok(!info.body.includes('[backup:current]'));
   });
 
-  test('rows, a backup listed with its s3:// repository, more rows: a restore to time T has exactly the rows at T, and its own repository in the bucket', async () => {
+  test('rows, a backup read from the standby and listed with its s3:// repository, more rows: a restore to time T has exactly the rows at T, and its own repository in the bucket', async () => {
     await query(C, "create table items (id int primary key, grp text); insert into items select g, 'A' from generate_series(1, 100) g");
     const run = await cli(['backup', 'run', C, '--type', 'full']);
     assert.equal(run.code, 0, run.stderr + run.stdout);
+    // From the standby (the default when one can serve): pgBackRest's log names the host each file came from.
+    assert.match(run.stdout, /run the full backup \(on the leader pg-0, data files from pg-1\)/);
+    const log = await execIn(docker, `dbaas-${C}-pg-0`, ['cat', `/var/log/pgbackrest/${C}-backup.log`]);
+    const fromStandby = log.output.match(new RegExp(`backup file dbaas-${C}-pg-1:`, 'g'))?.length ?? 0;
+    assert.ok(fromStandby > 100, `files copied from the standby: ${fromStandby}`);
+    assert.doesNotMatch(log.output, /backup file \/var\/lib\/dbaas\/pgdata\/base\//, 'no table file was read on the leader');
     const list = await backupList(C);
     assert.equal(list.backups.length, 1, JSON.stringify(list));
     assert.equal(list.backups[0].type, 'full');

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { newBackups, parseBackupInfo, retentionProblem } from '../../common/backup';
-import { REPO_PATH, archiveCommand, renderPgbackrestConfig, renderSourceConfig, type RepositoryConfig } from '../../common/render/pgbackrest';
+import { REPO_PATH, archiveCommand, renderPgbackrestConfig, renderSourceConfig, standbyBackupOptions, type RepositoryConfig } from '../../common/render/pgbackrest';
 import { SOURCE_REPO_PATH } from '../../common/restore';
 import type { S3Location } from '../../common/repository';
 import { archiveParameters } from '../../common/render/patroni';
@@ -99,4 +99,14 @@ test('info summary of a running backup: its progress, and the bytes copied that 
   assert.equal(s.bytesDone, 451);
   const idle = parseBackupInfo(INFO, 'demo');
   assert.equal(idle.bytesDone, undefined);
+});
+
+test('a member that serves backups: its TLS server on every address, the cluster\'s backup peer authorized for the stanza; the leader\'s options for reading from a standby', () => {
+  const conf = renderPgbackrestConfig({ repository: VOLUME, stanza: 'orders', retention: { full: 2 }, tlsServer: true });
+  for (const line of ['tls-server-address=*', 'tls-server-port=8432', 'tls-server-auth=dbaas-orders-backup-peer=orders', 'tls-server-cert-file=/etc/pgbackrest/tls.crt']) {
+    assert.ok(conf.split('[orders]')[0].split('\n').includes(line), line);
+  }
+  assert.doesNotMatch(renderPgbackrestConfig({ repository: VOLUME, stanza: 'orders', retention: { full: 2 } }), /tls-server/);
+  const o = standbyBackupOptions('dbaas-orders-pg-2');
+  assert.ok(o.includes('--pg2-host=dbaas-orders-pg-2') && o.includes('--pg2-host-type=tls') && o.includes('--backup-standby'));
 });

@@ -23,8 +23,9 @@ const made: BackupSummary = {
 const status = (backups: BackupSummary[], statusCode = 0): StanzaSummary => ({
   stanza: 'orders', status: statusCode === 0 ? 'ok' : 'missing stanza path', statusCode, backupRunning: false, archiveMin: null, archiveMax: null, cipher: 'aes-256-cbc', backups,
 });
-const fakes = (o: { backups?: BackupSummary[]; statusCode?: number; repository?: boolean; recorded?: Record<string, number> | null; restored?: Record<string, number> } = {}): Record<string, ExtraActivity> => ({
+const fakes = (o: { backups?: BackupSummary[]; statusCode?: number; repository?: boolean; recorded?: Record<string, number> | null; restored?: Record<string, number>; standby?: string } = {}): Record<string, ExtraActivity> => ({
   clusterHasRepository: async () => o.repository ?? true,
+  backupStandby: async () => o.standby ?? null,
   backupStatus: async () => status(o.backups ?? [], o.statusCode),
   runBackup: async () => made,
   recordRowCounts: async () => ({ at: '2026-11-23 12:00:06.000+00', tables: 1 }),
@@ -50,9 +51,20 @@ test('Backup creates a missing stanza first (the first backup of a cluster)', as
   assertCalledBefore(f.names(), 'createStanza', 'runBackup');
 });
 
-test('Backup refuses --from-standby, a cluster without a leader and one without a repository, before any backup', async () => {
+test('Backup reads the data files from the standby that can serve them, unless --from-primary', async () => {
+  const { f, error } = await runWithFakes(env, 'backup', input, {}, { extra: fakes({ standby: 'pg-2' }) });
+  assert.equal(error, undefined);
+  assert.equal((f.calls.find((c) => c.name === 'runBackup')?.arg as { standby?: string }).standby, 'pg-2');
+  const primary = await runWithFakes(env, 'backup', { ...input, fromPrimary: true }, {}, { extra: fakes({ standby: 'pg-2' }) });
+  assert.equal(primary.error, undefined);
+  assert.equal((primary.f.calls.find((c) => c.name === 'runBackup')?.arg as { standby?: string }).standby, undefined);
+  assert.ok(!primary.f.names().includes('backupStandby'), 'no standby is looked for');
+});
+
+test('Backup refuses --from-standby with no standby to serve, a cluster without a leader and one without a repository, before any backup', async () => {
   for (const [arg, describe, extra, re] of [
-    [{ ...input, fromStandby: true }, {}, fakes(), /--from-standby is not possible/],
+    [{ ...input, fromStandby: true }, {}, fakes(), /no replica of orders can serve a backup/],
+    [{ ...input, fromStandby: true, fromPrimary: true }, {}, fakes(), /contradict/],
     [input, { leader: null }, fakes(), /has no leader/],
     [input, {}, fakes({ repository: false }), /has no backup repository .*backup enable/],
     [{ ...input, retention: { full: 0 } }, {}, fakes(), /--retention-full must be/],
