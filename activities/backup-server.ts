@@ -5,15 +5,12 @@
  * checks) and whose CN is the cluster's one backup peer (what the server authorizes).
  */
 import type { Paths } from '../common/paths';
-import { LABEL_BACKUP_SERVER, containerName } from '../common/names';
+import { LABEL_BACKUP_SERVER, POSTGRES_UID, containerName } from '../common/names';
 import { PATRONI_CONFIG_PATH } from '../common/render/patroni';
 import { BACKUP_SERVER_PORT, backupPeerName } from '../common/render/pgbackrest';
 import { issueCertificate, readCaCert } from './cluster-tls';
 import { PGBACKREST_PURPOSES, tlsFilesAt } from './backup-certificates';
 import type { FileToPut } from './docker';
-
-/** The postgres image's user: pgBackRest refuses a key another user owns or others can read. */
-const POSTGRES_UID = 999;
 
 /**
  * Patroni stays the container's main process (tini forwards signals to it); the server runs

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type Docker from 'dockerode';
 import type { Paths } from '../common/paths';
 import {
-  IMAGES, LABEL_PORT_PREFIX, LABEL_SPEC, PATRONI_API_PORT, PG_PORT, containerName, labels, networkName, repositoryVolumeName, volumeName,
+  IMAGES, LABEL_PORT_PREFIX, POSTGRES_UID, LABEL_SPEC, PATRONI_API_PORT, PG_PORT, containerName, labels, networkName, repositoryVolumeName, volumeName,
 } from '../common/names';
 import { PATRONI_CONFIG_PATH, DATA_DIR, DATA_ROOT, MEMBER_TLS, renderPatroniConfig } from '../common/render/patroni';
 import { memberIdentity } from '../common/render/tls';
@@ -18,8 +18,7 @@ import { getCluster, getPatroni, wakeHaLoop, type ClusterMember } from './patron
 import { clusterAccess } from './cluster-access';
 import { readClusterSecrets } from './secrets';
 
-/** uid/gid of postgres in docker/postgres/Dockerfile. */
-export const POSTGRES_UID = 999;
+export { POSTGRES_UID };
 /** Longer than Patroni's own shutdown of PostgreSQL, so it can release the leader key. */
 export const POSTGRES_STOP_TIMEOUT_SEC = 40;
 

@@ -2,12 +2,13 @@
  * How a container reaches a cluster's pgBackRest repository, for the one kind of repository the
  * cluster has: a member (its config, a volume mount or the way to its bucket) and a one-shot
  * container that reads another cluster's repository (the restore helper, the reader of a deleted
- * cluster's backups, the purge of an S3 stanza). The only module that tells the kinds apart.
+ * cluster's backups, the purge of an S3 stanza). Where containers meet the repository, the kinds
+ * are told apart here only (the create's bucket check and `repositoryExists` ask the location too).
  */
 import * as path from 'node:path';
 import type Docker from 'dockerode';
 import type { Paths } from '../common/paths';
-import { LABEL_REPOSITORY, repositoryVolumeName } from '../common/names';
+import { LABEL_REPOSITORY, POSTGRES_UID, repositoryVolumeName } from '../common/names';
 import { SOURCE_REPO_PATH } from '../common/restore';
 import type { RepositoryLocation } from '../common/repository';
 import {
@@ -18,9 +19,6 @@ import { readBackupPassphrase } from './backup-passphrase';
 import { readRepositoryLocation, readRetention } from './backup-settings';
 import { readS3Credentials } from './s3-credentials';
 import { tarOf, type FileToPut } from './docker';
-
-/** The postgres image's user (docker/postgres/Dockerfile): it must own its 0600 files. */
-const POSTGRES_UID = 999;
 
 /**
  * An S3 endpoint on the Docker host itself (a MinIO or SeaweedFS beside the engine) is reached

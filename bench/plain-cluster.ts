@@ -16,7 +16,7 @@ import * as crypto from 'node:crypto';
 import * as path from 'node:path';
 import { docker, leftovers, run } from './proc';
 import { portBoundLocally } from '../activities/ports';
-import { HAPROXY_RO_PORT, HAPROXY_RW_PORT, HAPROXY_STATS_PORT, IMAGES, PATRONI_NAMESPACE, containerName, networkName } from '../common/names';
+import { HAPROXY_RO_PORT, HAPROXY_RW_PORT, HAPROXY_STATS_PORT, IMAGES, PATRONI_NAMESPACE, POSTGRES_UID, containerName, networkName } from '../common/names';
 import { ETCD_DATA_ROOT, renderEtcdArgs } from '../common/render/etcd';
 import { HAPROXY_CONFIG_PATH, renderHaproxyConfig } from '../common/render/haproxy';
 import { DATA_ROOT, PATRONI_CONFIG_PATH, renderPatroniConfig, type ClusterPasswords } from '../common/render/patroni';
@@ -25,8 +25,6 @@ import { PGBOUNCER_DIR, PGBOUNCER_PORT, renderPgbouncerIni, renderPgbouncerUserl
 import { PROFILES, etcdMemberNames, memberNames, type HaProfile, type ProfileName } from '../common/spec';
 
 const PLAIN_LABEL = 'dbaas-bench.plain';
-/** uid/gid of postgres in docker/postgres/Dockerfile (and of pgbouncer's user in docker/pgbouncer). */
-const POSTGRES_UID = 999;
 /** PgBouncer's limits as dbaas renders them (activities/pgbouncer.ts MAX_CLIENT_CONN, POOL_SIZE). */
 const POOLER_MAX_CLIENT_CONN = 2000;
 const POOLER_POOL_SIZE = 40;

@@ -40,6 +40,9 @@ export const ETCD_ROOT_USER = 'root';
 /** The etcd user (and role of the same name) Patroni and the worker use: read-write on the cluster's key prefix only. */
 export const ETCD_PATRONI_USER = 'patroni';
 
+/** uid/gid of postgres in docker/postgres/Dockerfile: it must own the 0600 files dbaas puts into its containers. */
+export const POSTGRES_UID = 999;
+
 export const IMAGES = {
   postgres: 'dbaas/postgres:local',
   etcd: 'dbaas/etcd:local',

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import type Docker from 'dockerode';
 import { execIn } from '../../activities/docker';
+import { containerName } from '../../common/names';
 import { SOCKET_DIR } from '../../common/render/patroni';
 
 /** Run cmd in container; fail the test with its output unless it exits 0. */
@@ -23,4 +24,9 @@ export async function until(what: string, check: () => Promise<boolean>, timeout
     if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** The containers of a repository-host test: the repository host, a primary, its standby and an empty restore target. */
+export function repositoryHostLayout(owner: string): { repoHost: string; primary: string; standby: string; restoreHost: string } {
+  return { repoHost: containerName(owner, 'repo'), primary: containerName(owner, 'pg-0'), standby: containerName(owner, 'pg-1'), restoreHost: containerName(owner, 'pg-2') };
 }

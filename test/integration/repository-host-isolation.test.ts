@@ -26,25 +26,21 @@ import Docker from 'dockerode';
 import { LABEL_TEST_RUN, ensureContainerRunning, ensureNetwork, ensureVolume, execIn, removeClusterResources, tarOf, type ExecResult, type FileToPut } from '../../activities/docker';
 import { REPOSITORY_HOST_AUTHORITY, ensurePgbackrestAuthority, pgbackrestTlsFiles, tlsFilesAt } from '../../activities/backup-certificates';
 import { issueServerCertificate, readCaCert } from '../../activities/cluster-tls';
-import { IMAGES, containerName, labels, networkName, repositoryVolumeName } from '../../common/names';
+import { IMAGES, POSTGRES_UID, containerName, labels, networkName, repositoryVolumeName } from '../../common/names';
 import type { Paths } from '../../common/paths';
 import { DATA_DIR, PG_BIN, SOCKET_DIR } from '../../common/render/patroni';
 import { PGBACKREST_CONFIG_DIR, PGBACKREST_CONFIG_PATH, REPOSITORY_CIPHER, archiveCommand } from '../../common/render/pgbackrest';
 import {
   PGBACKREST_SERVER_COMMAND, PGBACKREST_TLS_PORT, REPOSITORY_HOST_REPO_PATH, pgbackrestIdentity, renderPostgresHostConfig, renderRepositoryHostConfig,
 } from '../../common/render/pgbackrest-host';
-import { execOk, psqlIn, until } from '../helpers/container-exec';
+import { execOk, psqlIn, repositoryHostLayout, until } from '../helpers/container-exec';
 import { TEST_RUN, removeLeftoverTestClusters, tempPaths, testClusterName } from '../helpers/integration';
 
 const docker = new Docker();
 const owner = testClusterName('iso');
 const REPO = REPOSITORY_HOST_REPO_PATH;
-const repoHost = containerName(owner, 'repo');
-const primary = containerName(owner, 'pg-0');
-const standby = containerName(owner, 'pg-1');
-/** A PostgreSQL host with an empty data directory, authorized for the stanza: the restore target. */
-const restoreHost = containerName(owner, 'pg-2');
-const POSTGRES_UID = 999;
+/** restoreHost: a PostgreSQL host with an empty data directory, authorized for the stanza, the restore target. */
+const { repoHost, primary, standby, restoreHost } = repositoryHostLayout(owner);
 const ROWS = 10_000;
 
 /** One `pgbackrest server` per stanza on the repository host: its own user (uid = gid), port, config and key. */

@@ -15,14 +15,14 @@ import Docker from 'dockerode';
 import { LABEL_TEST_RUN, ensureContainerRunning, ensureNetwork, ensureVolume, execIn, removeClusterResources, tarOf, type ExecResult, type FileToPut } from '../../activities/docker';
 import { REPOSITORY_HOST_AUTHORITY, ensurePgbackrestAuthority, issuePgbackrestCertificate, pgbackrestTlsFiles, tlsFilesAt } from '../../activities/backup-certificates';
 import { ensureClusterCa, issueServerCertificate, readCaCert, type IssuedCertificate } from '../../activities/cluster-tls';
-import { IMAGES, containerName, labels, networkName, repositoryVolumeName } from '../../common/names';
+import { IMAGES, POSTGRES_UID, containerName, labels, networkName, repositoryVolumeName } from '../../common/names';
 import type { Paths } from '../../common/paths';
 import { DATA_DIR, PG_BIN, SOCKET_DIR } from '../../common/render/patroni';
 import { PGBACKREST_CONFIG_DIR, archiveCommand } from '../../common/render/pgbackrest';
 import {
   PGBACKREST_SERVER_COMMAND, PGBACKREST_TLS, REPOSITORY_HOST_REPO_PATH, pgbackrestIdentity, renderPostgresHostConfig, renderRepositoryHostConfig,
 } from '../../common/render/pgbackrest-host';
-import { execOk, psqlIn, until } from '../helpers/container-exec';
+import { execOk, psqlIn, repositoryHostLayout, until } from '../helpers/container-exec';
 import { TEST_RUN, removeLeftoverTestClusters, tempPaths, testClusterName } from '../helpers/integration';
 
 const docker = new Docker();
@@ -30,13 +30,8 @@ const owner = testClusterName('rh');
 const STANZA = 'demo';
 /** A stanza the restore host is authorized for at first: authorized, but not for STANZA. */
 const OTHER_STANZA = 'other';
-const repoHost = containerName(owner, 'repo');
-const primary = containerName(owner, 'pg-0');
-const standby = containerName(owner, 'pg-1');
-/** A third PostgreSQL host with an empty data directory: the restore target. */
-const restoreHost = containerName(owner, 'pg-2');
-/** The postgres image's user (docker/postgres/Dockerfile): runs PostgreSQL and pgBackRest everywhere. */
-const POSTGRES_UID = 999;
+/** restoreHost: a third PostgreSQL host with an empty data directory, the restore target. */
+const { repoHost, primary, standby, restoreHost } = repositoryHostLayout(owner);
 const ROWS = 100_000;
 const ROWS_AFTER_BACKUP = 1_000;
 const cipherPass = crypto.randomBytes(24).toString('base64url');
