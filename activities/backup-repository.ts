@@ -13,8 +13,9 @@ import { parseBackupInfo, type StanzaSummary } from '../common/backup';
 import { SOURCE_CONFIG_PATH } from '../common/render/pgbackrest';
 import { readRepositoryLocation } from './backup-settings';
 import { describeRepository } from '../common/repository';
-import { demux, isNotFound, withRunLabel } from './docker';
+import { demux, volumeExists, withRunLabel } from './docker';
 import { putSourceConfig, sourceRepositoryHostConfig } from './repository-access';
+import { runAsRoot, stanzaServerOf } from './repository-host/host';
 
 /**
  * Not labelled dbaas.cluster: a reader must never make a deleted cluster look live. The label
@@ -24,25 +25,27 @@ export const LABEL_READS_REPOSITORY = 'dbaas.reads-repository';
 
 /** The cluster's repository exists: its volume, or its S3 settings (the bucket itself is not asked). */
 export async function repositoryExists(docker: Docker, paths: Paths, cluster: string): Promise<boolean> {
-  if (readRepositoryLocation(paths, cluster).type === 's3') return true;
-  try {
-    await docker.getVolume(repositoryVolumeName(cluster)).inspect();
-    return true;
-  } catch (err) {
-    if (isNotFound(err)) return false;
-    throw err;
-  }
+  const type = readRepositoryLocation(paths, cluster).type;
+  if (type === 's3') return true;
+  if (type === 'host') return stanzaServerOf(paths, cluster) !== undefined;
+  return volumeExists(docker, repositoryVolumeName(cluster));
 }
 
 /** `pgbackrest info` of the cluster's repository, read by a one-shot container (about 0.3 s). */
 export async function readRepositoryInfo(docker: Docker, paths: Paths, cluster: string): Promise<StanzaSummary> {
+  if (readRepositoryLocation(paths, cluster).type === 'host') {
+    // Root reads it on the repository host (where a running backup's lock is, too).
+    const r = await runAsRoot(docker, paths, cluster, ['--log-level-console=error', 'info', '--output=json'], { pgHosts: [] });
+    if (r.exitCode !== 0) throw new Error(`pgbackrest info of ${cluster}'s stanza on the repository host failed (exit ${r.exitCode}): ${r.output.trim().split('\n').pop() ?? ''}`);
+    return withRepository(paths, parseBackupInfo(r.output, cluster));
+  }
   const out = await pgbackrestOnRepository(docker, paths, cluster, [...stanzaOptions(cluster), 'info', '--output=json'], 'info');
   return withRepository(paths, parseBackupInfo(out, cluster));
 }
 
 /** The summary with where its repository is, as `backup list` shows it. */
 export function withRepository(paths: Paths, s: StanzaSummary): StanzaSummary {
-  return { ...s, repository: describeRepository(readRepositoryLocation(paths, s.stanza), repositoryVolumeName(s.stanza)) };
+  return { ...s, repository: describeRepository(readRepositoryLocation(paths, s.stanza), repositoryVolumeName(s.stanza), s.stanza) };
 }
 
 /**
@@ -74,7 +77,7 @@ export async function pgbackrestOnRepository(docker: Docker, paths: Paths, clust
     HostConfig: sourceRepositoryHostConfig(paths, cluster),
   });
   try {
-    await putSourceConfig(ct, paths, cluster);
+    await putSourceConfig(docker, ct, paths, cluster);
     await ct.start();
     const { StatusCode } = (await ct.wait()) as { StatusCode: number };
     const out = demux((await ct.logs({ stdout: true, stderr: true })) as unknown as Buffer).trim();

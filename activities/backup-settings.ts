@@ -8,11 +8,11 @@ import * as path from 'node:path';
 import type { Paths } from '../common/paths';
 import { insideHome } from './home-paths';
 import { DEFAULT_RETENTION, type Retention } from '../common/render/pgbackrest';
-import { VOLUME_REPOSITORY, type RepositoryLocation, type S3Location } from '../common/repository';
+import { VOLUME_REPOSITORY, type HostLocation, type RepositoryLocation, type S3Location } from '../common/repository';
 
 interface SettingsFile extends Partial<Retention> {
   /** Unset for a volume repository (and every cluster from before S3 repositories). */
-  repository?: S3Location;
+  repository?: S3Location | HostLocation;
 }
 
 const SETTINGS_DIR = 'backup-settings';
@@ -53,12 +53,12 @@ export function readRepositoryLocation(paths: Paths, cluster: string): Repositor
   return readSettings(paths, cluster).repository ?? VOLUME_REPOSITORY;
 }
 
-export function writeRepositoryLocation(paths: Paths, cluster: string, location: S3Location): void {
+export function writeRepositoryLocation(paths: Paths, cluster: string, location: S3Location | HostLocation): void {
   writeSettings(paths, cluster, { ...readSettings(paths, cluster), repository: location });
 }
 
-/** Clusters (live or deleted) whose repository is in S3, with where: their settings are the only trace a deleted one leaves. */
-export function s3Repositories(paths: Paths): { cluster: string; location: S3Location }[] {
+/** Clusters (live or deleted) whose repository is in S3 or on the repository host, with where: their settings are the only trace a deleted one leaves. */
+export function settingsRepositories(paths: Paths): { cluster: string; location: S3Location | HostLocation }[] {
   let files: string[];
   try {
     files = fs.readdirSync(insideHome(paths, SETTINGS_DIR));
@@ -70,7 +70,7 @@ export function s3Repositories(paths: Paths): { cluster: string; location: S3Loc
     .map((f) => f.slice(0, -'.json'.length))
     .flatMap((cluster) => {
       const location = readSettings(paths, cluster).repository;
-      return location?.type === 's3' ? [{ cluster, location }] : [];
+      return location ? [{ cluster, location }] : [];
     });
 }
 

@@ -11,8 +11,8 @@ import { removeClusterResources, type RemovalReport } from './docker';
 import { ErrorTypes, finalError } from './errors';
 import { POSTGRES_STOP_TIMEOUT_SEC } from './patroni';
 import type { Paths } from '../common/paths';
-import type { S3Location } from '../common/repository';
-import { s3Repositories } from './backup-settings';
+import { keptRepositoryName, type HostLocation, type S3Location } from '../common/repository';
+import { settingsRepositories } from './backup-settings';
 
 export interface ClusterFootprint {
   containers: number;
@@ -90,15 +90,15 @@ export async function describeCluster(docker: Docker, cluster: string): Promise<
 }
 
 /** The cluster's volumes with their role and member, by name. */
-/** The cluster's volumes, and its S3 repository as if it were one (role backup): what a delete keeps, what a create finds. */
+/** The cluster's volumes, and its S3 repository (or its stanza on the repository host) as if it were one (role backup): what a delete keeps, what a create finds. */
 export async function clusterVolumes(docker: Docker, paths: Paths, cluster: string): Promise<KeptVolume[]> {
   const vs = await docker.listVolumes({ filters: { label: [`${LABEL_CLUSTER}=${cluster}`] } });
-  const s3 = s3Repositories(paths).filter((r) => r.cluster === cluster).map(s3RepositoryEntry);
+  const s3 = settingsRepositories(paths).filter((r) => r.cluster === cluster).map(keptRepositoryEntry);
   return [...(vs.Volumes ?? []).map(keptVolume), ...s3].sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** An S3 repository in the list of what a cluster keeps: no volume, but kept and purged as the repository volume is. */
-const s3RepositoryEntry = (r: { location: S3Location }): KeptVolume => ({ name: `s3://${r.location.bucket}${r.location.path}`, role: 'backup' });
+/** An S3 repository (or a stanza on the repository host) in the list of what a cluster keeps: no volume, but kept and purged as the repository volume is. */
+const keptRepositoryEntry = (r: { cluster: string; location: S3Location | HostLocation }): KeptVolume => ({ name: keptRepositoryName(r.location, r.cluster), role: 'backup' });
 
 function keptVolume(v: { Name: string; Labels?: Record<string, string> | null }): KeptVolume {
   return { name: v.Name, role: v.Labels?.[LABEL_ROLE] ?? '', ...(v.Labels?.[LABEL_MEMBER] ? { member: v.Labels[LABEL_MEMBER] } : {}) };
@@ -125,7 +125,7 @@ export async function clusterInventory(docker: Docker, paths: Paths): Promise<Cl
   for (const c of cs) of(c.Labels[LABEL_CLUSTER]).containers++;
   for (const n of ns) if (n.Labels?.[LABEL_CLUSTER]) of(n.Labels[LABEL_CLUSTER]).networks++;
   for (const v of vs.Volumes ?? []) if (v.Labels?.[LABEL_CLUSTER]) of(v.Labels[LABEL_CLUSTER]).volumes.push(keptVolume(v));
-  for (const r of s3Repositories(paths)) of(r.cluster).volumes.push(s3RepositoryEntry(r));
+  for (const r of settingsRepositories(paths)) of(r.cluster).volumes.push(keptRepositoryEntry(r));
   return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 

@@ -205,15 +205,19 @@ export async function stopAndRemoveContainer(docker: Docker, nameOrId: string, s
   }
 }
 
-export async function containerExists(docker: Docker, name: string): Promise<boolean> {
+/** Whether Docker finds the thing `inspect` asks for (404: no). */
+async function found(inspect: () => Promise<unknown>): Promise<boolean> {
   try {
-    await docker.getContainer(name).inspect();
+    await inspect();
     return true;
   } catch (err) {
     if (isNotFound(err)) return false;
     throw err;
   }
 }
+
+export const containerExists = (docker: Docker, name: string): Promise<boolean> => found(() => docker.getContainer(name).inspect());
+export const volumeExists = (docker: Docker, name: string): Promise<boolean> => found(() => docker.getVolume(name).inspect());
 
 /** Postgres members whose containers are running, in member order (pg-2 before pg-10). */
 export async function runningMembers(docker: Docker, cluster: string): Promise<string[]> {
@@ -271,6 +275,13 @@ export async function removeClusterResources(docker: Docker, cluster: string, ke
   const nets = await docker.listNetworks({ filters: filter });
   for (const n of nets) {
     try {
+      // What joined the network from outside the cluster (the repository host) leaves it first.
+      const joined = ((await docker.getNetwork(n.Id).inspect()) as { Containers?: Record<string, unknown> }).Containers ?? {};
+      for (const id of Object.keys(joined)) {
+        await docker.getNetwork(n.Id).disconnect({ Container: id, Force: true }).catch((err: unknown) => {
+          if (!isNotFound(err) && !/is not connected/.test(String((err as Error).message))) throw err;
+        });
+      }
       await docker.getNetwork(n.Id).remove();
       report.networks++;
     } catch (err) {

@@ -25,6 +25,7 @@ import { createLeaseActivities } from './lease';
 import { createDeletedClusterActivities } from './deleted-clusters';
 import { createCertificateActivities } from './certificates';
 import { createAppRoleActivities } from './app-role';
+import { createRepositoryMoveActivities } from './repository-host/move';
 
 export interface ActivityDeps {
   docker: Docker;
@@ -49,6 +50,7 @@ export function createActivities({ docker, paths }: ActivityDeps) {
     ...createWatchActivities(docker, paths),
     ...createDcsConfigActivities(docker, paths),
     ...createPgbackrestActivities(docker, paths),
+    ...createRepositoryMoveActivities(docker, paths),
     ...createScheduleActivities(),
     ...createBackupCheckActivities(paths),
     ...createRestoreActivities(docker, paths),

@@ -3,12 +3,13 @@ import * as path from 'node:path';
 import type Docker from 'dockerode';
 import type { Paths } from '../common/paths';
 import {
-  IMAGES, LABEL_PORT_PREFIX, POSTGRES_UID, LABEL_SPEC, PATRONI_API_PORT, PG_PORT, containerName, labels, networkName, repositoryVolumeName, volumeName,
+  IMAGES, LABEL_PORT_PREFIX, POSTGRES_UID, LABEL_SPEC, PATRONI_API_PORT, PG_PORT, containerName, labels, networkName, repositoryVolumeName, volumeName, LABEL_REPOSITORY,
 } from '../common/names';
 import { PATRONI_CONFIG_PATH, DATA_DIR, DATA_ROOT, MEMBER_TLS, renderPatroniConfig } from '../common/render/patroni';
 import { memberIdentity } from '../common/render/tls';
 import { clusterHasTls, serverTlsFiles } from './cluster-tls';
 import { memberRepositoryAccess } from './repository-access';
+import { connectToCluster } from './repository-host/host';
 import { memberBackupServer } from './backup-server';
 import { PROFILES, etcdMemberNames, type ClusterSettings, type ClusterSpec } from '../common/spec';
 import { containerIp, ensureContainerRunning, ensureVolume, isNotFound, removeIfLayoutDiffers, stopAndRemoveContainer, type ContainerWanted, type FileToPut } from './docker';
@@ -102,7 +103,9 @@ async function postgresContainerWanted(docker: Docker, paths: Paths, i: Postgres
   // A backup on the leader reads a standby's files through the standby's pgBackRest TLS server,
   // authenticated by the cluster's CA: so only where the cluster has one.
   const backupServer = backups && tls ? await memberBackupServer(paths, spec.name, member) : undefined;
-  const repository = memberRepositoryAccess(paths, spec.name, { tlsServer: backupServer !== undefined });
+  const repository = await memberRepositoryAccess(paths, spec.name, { tlsServer: backupServer !== undefined });
+  // The repository host is on the member's network before the member archives its first WAL.
+  if (backups && repository.labels[LABEL_REPOSITORY] === 'host') await connectToCluster(docker, paths, spec.name);
   const repositoryVolume = repository.binds.length > 0 && backups;
   if (repositoryVolume) await ensureVolume(docker, repositoryVolumeName(spec.name), labels(spec.name, 'backup', 'repository'));
   const config = renderPatroniConfig({

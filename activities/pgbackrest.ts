@@ -1,7 +1,9 @@
 /**
- * Backups with pgBackRest 2.45: one repository volume per cluster, mounted in every Postgres
- * container; stanza = cluster name; commands run inside the current leader's container (where
- * pgBackRest sees the primary locally).
+ * Backups with pgBackRest 2.45; stanza = cluster name. Where the commands run depends on the
+ * repository: on a volume (mounted in every member) or in S3, inside the current leader's
+ * container, where pgBackRest sees the primary locally; on the repository host, as root there
+ * (stanza-create, backup, expire, info), reaching the members' own TLS servers, while `check`
+ * still runs on the leader (it proves the leader's archive_command reaches the host).
  */
 import type Docker from 'dockerode';
 import type { Paths } from '../common/paths';
@@ -11,9 +13,9 @@ import { PGBACKREST_LOG_PATH, standbyBackupOptions, type Retention } from '../co
 import { deleteBackupSettingsFile, readRepositoryLocation, readRetention, writeRepositoryLocation, writeRetention } from './backup-settings';
 import { adoptS3Credentials, deleteS3Credentials } from './s3-credentials';
 import { checkS3Repository } from './s3-repository-check';
-import type { S3RepositoryRequest } from '../common/repository';
+import { isS3Request, type RepositoryRequest } from '../common/repository';
 import { deleteRowCounts } from './backup-checks';
-import { ensureVolume, execIn, isNotFound, runningMembers } from './docker';
+import { ensureVolume, execIn, isNotFound, runningMembers, volumeExists } from './docker';
 import { deleteS3Stanza, readRepositoryInfo, repositoryExists, withRepository } from './backup-repository';
 import { deleteBackupPassphrase, ensureBackupPassphrase } from './backup-passphrase';
 import { ErrorTypes, finalError } from './errors';
@@ -23,6 +25,11 @@ import { clusterView, memberApi } from './patroni';
 import { clusterAccess } from './cluster-access';
 import { patchDcsConfigAt } from './dcs-config';
 import { SOCKET_DIR, archiveParameters } from '../common/render/patroni';
+import { clusterHasTls, ensureClusterCa } from './cluster-tls';
+import { ensureStanzaOnHost, purgeStanzaOnHost, repositoryHostName, rootCommand, runAsRoot, stanzaServerOf } from './repository-host/host';
+import { sealArchiveScript } from './repository-host/render';
+
+const onRepositoryHost = (paths: Paths, cluster: string): boolean => readRepositoryLocation(paths, cluster).type === 'host';
 
 /** Patroni 3.0 says running for a replica that replays; later versions say streaming. */
 const REPLICA_UP = new Set(['running', 'streaming']);
@@ -52,8 +59,36 @@ async function pgbackrest(docker: Docker, cluster: string, member: string, args:
   return r.output;
 }
 
-async function stanzaInfo(docker: Docker, cluster: string, member: string): Promise<StanzaSummary> {
-  return parseBackupInfo(await pgbackrest(docker, cluster, member, ['info', '--output=json']), cluster);
+/** `pgbackrest info` in a member, or on the repository host (where a running backup's lock is). */
+async function stanzaInfo(docker: Docker, paths: Paths, cluster: string, member: string): Promise<StanzaSummary> {
+  if (!onRepositoryHost(paths, cluster)) return parseBackupInfo(await pgbackrest(docker, cluster, member, ['info', '--output=json']), cluster);
+  return parseBackupInfo(await hostOk(docker, paths, cluster, ['info', '--output=json'], []), cluster);
+}
+
+/** A pgbackrest command as root on the repository host; throws with pgBackRest's own error line. */
+async function hostOk(docker: Docker, paths: Paths, cluster: string, args: string[], pgHosts: string[]): Promise<string> {
+  const alive = setInterval(() => heartbeat(`pgbackrest ${args[0]} on the repository host`), 2000);
+  const r = await runAsRoot(docker, paths, cluster, args, { pgHosts }).finally(() => clearInterval(alive));
+  if (r.exitCode !== 0) {
+    const err = r.output.split('\n').find((l) => /ERROR:/.test(l)) ?? r.output.trim().split('\n').pop() ?? '';
+    throw new Error(`pgbackrest ${args.join(' ')} on the repository host failed (exit ${r.exitCode}): ${err.replace(/^.*ERROR:\s*/, '')}`);
+  }
+  return r.output;
+}
+
+/** Where a backup runs: the container, its command, and how the progress names it. */
+interface BackupTarget { container: string; cmd: string[]; where: string }
+
+async function backupTarget(docker: Docker, paths: Paths, cluster: string, leader: string, standby: string | undefined, args: string[]): Promise<BackupTarget> {
+  if (!onRepositoryHost(paths, cluster)) {
+    // detail: the log names the host each file came from (`backup file HOST:PATH`).
+    const fromStandby = standby ? [...standbyBackupOptions(containerName(cluster, standby)), '--log-level-file=detail'] : [];
+    return { container: containerName(cluster, leader), cmd: ['pgbackrest', `--stanza=${cluster}`, ...fromStandby, ...args], where: leader };
+  }
+  const pgHosts = [leader, ...(standby ? [standby] : [])].map((m) => containerName(cluster, m));
+  const backup = await rootCommand(docker, paths, cluster, [...(standby ? ['--log-level-file=detail'] : []), ...args], { pgHosts, backupStandby: standby !== undefined });
+  // The WAL the stanza's server pushed so far becomes root's, whether the backup worked or not.
+  return { container: repositoryHostName(paths), cmd: ['sh', '-c', `${backup.join(' ')}; rc=$?; ${sealArchiveScript(cluster)}; exit $rc`], where: 'the repository host' };
 }
 
 export interface RunBackupInput {
@@ -76,14 +111,29 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
      * (reachable, our credentials taken, no stanza of this name unless it is our kept one). An
      * existing volume is left as it is (one from before encryption stays unencrypted). Idempotent.
      */
-    async ensureBackupRepository(i: { cluster: string; s3?: S3RepositoryRequest; kept: boolean }): Promise<void> {
+    async ensureBackupRepository(i: { cluster: string; s3?: RepositoryRequest; kept: boolean }): Promise<void> {
       const { cluster, s3 } = i;
-      if (s3) {
+      if (s3 && isS3Request(s3)) {
         adoptS3Credentials(paths, cluster, s3.credentialsRef);
         writeRepositoryLocation(paths, cluster, s3.location);
+      } else if (s3) {
+        // Root reaches the members' pgBackRest servers with a certificate from the cluster's CA. A
+        // new cluster gets its CA in a step beside this one; one made before dbaas issued them has none.
+        if (!clusterHasTls(paths, cluster)) {
+          if ((await runningMembers(docker, cluster)).length > 0) throw finalError(ErrorTypes.RepositoryRefused, `cluster ${cluster} has no TLS certificates (made before dbaas issued them): it cannot use the repository host`);
+          await ensureClusterCa(paths, cluster);
+        }
+        writeRepositoryLocation(paths, cluster, { type: 'host', host: repositoryHostName(paths) });
       }
-      // Also without a request: a create on data kept from before finds its S3 settings kept.
+      // Also without a request: a create on data kept from before finds its settings kept.
       const location = readRepositoryLocation(paths, cluster);
+      if (location.type === 'host') {
+        // A new stanza is encrypted; one moved from a volume keeps the volume's passphrase (or none, from before encryption).
+        if (!stanzaServerOf(paths, cluster) && !(await volumeExists(docker, repositoryVolumeName(cluster)))) ensureBackupPassphrase(paths, cluster);
+        heartbeat('the stanza on the repository host');
+        await ensureStanzaOnHost(docker, paths, cluster);
+        return;
+      }
       if (location.type === 's3') {
         ensureBackupPassphrase(paths, cluster);
         heartbeat(`checking s3://${location.bucket}${location.path}`);
@@ -95,17 +145,24 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
       await ensureVolume(docker, repositoryVolumeName(cluster), labels(cluster, 'backup', 'repository'));
     },
 
-    /** A failed create's compensation, for the S3 repository its run made: the stanza goes from the bucket (if it got that far). */
-    async purgeS3Repository(cluster: string): Promise<void> {
-      if (readRepositoryLocation(paths, cluster).type !== 's3') return;
-      await deleteS3Stanza(docker, paths, cluster);
+    /** The stanza goes from the bucket or the repository host (a purge; a failed create's compensation for the repository its run made). A volume's goes with the volume. */
+    async purgeRepositoryStanza(cluster: string): Promise<void> {
+      const type = readRepositoryLocation(paths, cluster).type;
+      if (type === 's3') await deleteS3Stanza(docker, paths, cluster);
+      if (type === 'host') await purgeStanzaOnHost(docker, paths, cluster);
     },
 
     /** stanza-create (idempotent in pgBackRest when it matches) and `check`, which proves WAL archiving works. */
     async createStanza(cluster: string): Promise<{ member: string }> {
       const member = await leaderOf(docker, cluster);
       heartbeat(`stanza-create on ${member}`);
-      await pgbackrest(docker, cluster, member, ['stanza-create']);
+      if (onRepositoryHost(paths, cluster)) {
+        // The host joins the cluster's network (a restored cluster's is new), and root makes the stanza.
+        await ensureStanzaOnHost(docker, paths, cluster);
+        await hostOk(docker, paths, cluster, ['stanza-create'], [containerName(cluster, member)]);
+      } else {
+        await pgbackrest(docker, cluster, member, ['stanza-create']);
+      }
       heartbeat(`check on ${member}`);
       await pgbackrest(docker, cluster, member, ['check']);
       return { member };
@@ -161,14 +218,14 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
     /** What `pgbackrest info` knows, read on any running member, or without one for a deleted cluster's kept repository. */
     async backupStatus(cluster: string): Promise<StanzaSummary> {
       const members = await runningMembers(docker, cluster);
-      if (members.length === 0) {
+      if (members.length === 0 || onRepositoryHost(paths, cluster)) {
         if (await repositoryExists(docker, paths, cluster)) return readRepositoryInfo(docker, paths, cluster);
         throw finalError(ErrorTypes.ClusterNotFound, `no cluster named ${cluster}`);
       }
       let last: unknown;
       for (const m of members) {
         try {
-          return withRepository(paths, await stanzaInfo(docker, cluster, m));
+          return withRepository(paths, await stanzaInfo(docker, paths, cluster, m));
         } catch (err) {
           last = err;
         }
@@ -212,7 +269,7 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
      */
     async runBackup(i: RunBackupInput): Promise<BackupSummary> {
       const retention = readRetention(paths, i.cluster);
-      let started: { member: string; at: number; exec?: Docker.Exec } | undefined;
+      let started: { member: string; where: string; container: string; at: number; exec?: Docker.Exec } | undefined;
       let progress = '';
       let lastInfoAt = 0;
       const stallMs = i.stallMs ?? DEFAULT_STALL_MS;
@@ -220,7 +277,7 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
       const checkProgress = (member: string, info: StanzaSummary | undefined): void => {
         const measure = info?.bytesDone === undefined ? undefined : `${info.bytesDone} bytes copied (${info.progress ?? 'running'})`;
         const verdict = watch.observe(measure, Date.now());
-        if (verdict.stalled) throw finalError(ErrorTypes.Stalled, stallMessage(`the ${i.type} backup on ${member}`, stallMs, verdict.lastSeen));
+        if (verdict.stalled) throw finalError(ErrorTypes.Stalled, stallMessage(`the ${i.type} backup on ${started?.where ?? member}`, stallMs, verdict.lastSeen));
       };
       for (;;) {
         // The exec this attempt started: its end is seen within 250 ms (a Docker call, not a
@@ -230,21 +287,21 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
           if (state.Running) {
             if (Date.now() - lastInfoAt > 2000) {
               lastInfoAt = Date.now();
-              const info = await stanzaInfo(docker, i.cluster, started.member).catch(() => undefined);
+              const info = await stanzaInfo(docker, paths, i.cluster, started.member).catch(() => undefined);
               progress = info?.progress ?? progress;
               checkProgress(started.member, info);
             }
-            heartbeat(`backup running on ${started.member}${progress ? `: ${progress}` : ''}`);
+            heartbeat(`backup running on ${started.where}${progress ? `: ${progress}` : ''}`);
             await pause(250);
             continue;
           }
           if (state.ExitCode !== 0) {
-            throw new Error(`the ${i.type} backup on ${started.member} failed (exit ${state.ExitCode}): ${await lastBackupError(docker, i.cluster, started.member)}`);
+            throw new Error(`the ${i.type} backup on ${started.where} failed (exit ${state.ExitCode}): ${await lastBackupError(docker, i.cluster, started.container)}`);
           }
           started.exec = undefined;
         }
         const member = started?.member ?? (await leaderOf(docker, i.cluster));
-        const info = await stanzaInfo(docker, i.cluster, member);
+        const info = await stanzaInfo(docker, paths, i.cluster, member);
         const fresh = newBackups(i.before, info.backups);
         if (fresh.length > 0) return fresh[fresh.length - 1];
         if (info.backupRunning) {
@@ -254,25 +311,22 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
         } else if (!started) {
           const args = [
             `--type=${i.type}`,
-            // detail: the log names the host each file came from (`backup file HOST:PATH`).
-            ...(i.standby ? [...standbyBackupOptions(containerName(i.cluster, i.standby)), '--log-level-file=detail'] : []),
             `--repo1-retention-full=${retention.full}`,
             ...(retention.diff !== undefined ? [`--repo1-retention-diff=${retention.diff}`] : []),
             'backup',
           ];
-          const exec = await docker.getContainer(containerName(i.cluster, member)).exec({
-            Cmd: ['pgbackrest', `--stanza=${i.cluster}`, ...args], AttachStdout: false, AttachStderr: false,
-          });
+          const target = await backupTarget(docker, paths, i.cluster, member, i.standby, args);
+          const exec = await docker.getContainer(target.container).exec({ Cmd: target.cmd, AttachStdout: false, AttachStderr: false });
           // Docker answers a detached start at once; the response stream must still be closed, or
           // its socket to docker.sock stays open and keeps the worker's process from exiting.
           const response = (await exec.start({ Detach: true })) as unknown as { destroy?: () => void } | undefined;
           response?.destroy?.();
-          started = { member, at: Date.now(), exec };
-          heartbeat(`started a ${i.type} backup on ${member}`);
+          started = { member, where: target.where, container: target.container, at: Date.now(), exec };
+          heartbeat(`started a ${i.type} backup on ${target.where}`);
           continue;
         } else if (Date.now() - started.at > 15_000) {
           // Not running, nothing new: the backup this attempt started has failed.
-          throw new Error(`the ${i.type} backup on ${started.member} failed: ${await lastBackupError(docker, i.cluster, started.member)}`);
+          throw new Error(`the ${i.type} backup on ${started.where} failed: ${await lastBackupError(docker, i.cluster, started.container)}`);
         }
         await pause(1000);
       }
@@ -280,10 +334,10 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
   };
 }
 
-/** The last ERROR line of the member's backup log (pgBackRest writes <stanza>-backup.log). */
-async function lastBackupError(docker: Docker, cluster: string, member: string): Promise<string> {
+/** The last ERROR line of the backup log where it ran (pgBackRest writes <stanza>-backup.log). */
+async function lastBackupError(docker: Docker, cluster: string, container: string): Promise<string> {
   try {
-    const r = await execIn(docker, containerName(cluster, member), ['sh', '-c', `grep ERROR: ${PGBACKREST_LOG_PATH}/${cluster}-backup.log | tail -1`]);
+    const r = await execIn(docker, container, ['sh', '-c', `grep ERROR: ${PGBACKREST_LOG_PATH}/${cluster}-backup.log | tail -1`]);
     return r.output.trim().replace(/^.*ERROR:\s*/, '') || 'no error in the log';
   } catch (err) {
     return isNotFound(err) ? 'its container is gone' : (err as Error).message;

@@ -3,7 +3,11 @@
  * cluster has: a member (its config, a volume mount or the way to its bucket) and a one-shot
  * container that reads another cluster's repository (the restore helper, the reader of a deleted
  * cluster's backups, the purge of an S3 stanza). Where containers meet the repository, the kinds
- * are told apart here only (the create's bucket check and `repositoryExists` ask the location too).
+ * are told apart here only (the create's bucket check, `repositoryExists`, and where pgbackrest
+ * commands run, in pgbackrest.ts, ask the location too).
+ *
+ * On the repository host (repository-host/), members and helpers mount nothing and hold no
+ * passphrase: they reach the stanza's own server over TLS with a client certificate for it.
  */
 import * as path from 'node:path';
 import type Docker from 'dockerode';
@@ -12,13 +16,20 @@ import { LABEL_REPOSITORY, POSTGRES_UID, repositoryVolumeName } from '../common/
 import { SOURCE_REPO_PATH } from '../common/restore';
 import type { RepositoryLocation } from '../common/repository';
 import {
-  PGBACKREST_CONFIG_PATH, REPO_PATH, S3_CA_PATH, SOURCE_CONFIG_PATH, SOURCE_S3_CA_PATH,
+  PGBACKREST_CONFIG_DIR, PGBACKREST_CONFIG_PATH, REPO_PATH, S3_CA_PATH, SOURCE_CONFIG_PATH, SOURCE_S3_CA_PATH,
   renderPgbackrestConfig, renderSourceConfig, type RepositoryConfig,
 } from '../common/render/pgbackrest';
 import { readBackupPassphrase } from './backup-passphrase';
 import { readRepositoryLocation, readRetention } from './backup-settings';
 import { readS3Credentials } from './s3-credentials';
 import { tarOf, type FileToPut } from './docker';
+import { repositoryClientFiles, repositoryHostNetwork, stanzaServerOf, ensureRepositoryHost } from './repository-host/host';
+import { clientTlsAt, type TlsPaths } from './repository-host/render';
+
+/** A member's client certificate for its stanza's server on the repository host, its key and the host's CA. */
+const MEMBER_REPOSITORY_TLS = clientTlsAt(`${PGBACKREST_CONFIG_DIR}/repository-`);
+/** The same, in a one-shot container that reads another cluster's stanza there. */
+const SOURCE_REPOSITORY_TLS = clientTlsAt('/tmp/dbaas-source-repository-');
 
 /**
  * An S3 endpoint on the Docker host itself (a MinIO or SeaweedFS beside the engine) is reached
@@ -30,8 +41,13 @@ const EXTRA_HOSTS = [`${DOCKER_HOST_ALIAS}:host-gateway`];
 const postgresFile = (file: string, content: string, mode: number): FileToPut =>
   ({ dir: path.posix.dirname(file), name: path.posix.basename(file), content, mode, uid: POSTGRES_UID, gid: POSTGRES_UID });
 
-function repositoryConfig(paths: Paths, cluster: string, location: RepositoryLocation, volumePath: string, caFile: string): RepositoryConfig {
+function repositoryConfig(paths: Paths, cluster: string, location: RepositoryLocation, volumePath: string, caFile: string, clientTls: TlsPaths): RepositoryConfig {
   if (location.type === 'volume') return { type: 'volume', path: volumePath };
+  if (location.type === 'host') {
+    const server = stanzaServerOf(paths, cluster);
+    if (!server) throw new Error(`the repository host has no stanza ${cluster} yet`);
+    return { type: 'host', host: location.host, port: server.port, tls: clientTls };
+  }
   const c = readS3Credentials(paths, cluster);
   return { type: 's3', location, accessKey: c.accessKey, secretKey: c.secretKey, ...(c.caPem ? { caFile } : {}) };
 }
@@ -51,16 +67,20 @@ export interface MemberRepositoryAccess {
 }
 
 /** What a member of `cluster` needs to archive into and back up to its repository (and, with tlsServer, to serve a backup as a standby). */
-export function memberRepositoryAccess(paths: Paths, cluster: string, o: { tlsServer: boolean }): MemberRepositoryAccess {
+export async function memberRepositoryAccess(paths: Paths, cluster: string, o: { tlsServer: boolean }): Promise<MemberRepositoryAccess> {
   const location = readRepositoryLocation(paths, cluster);
   const content = renderPgbackrestConfig({
     stanza: cluster,
     tlsServer: o.tlsServer,
-    repository: repositoryConfig(paths, cluster, location, REPO_PATH, S3_CA_PATH),
+    repository: repositoryConfig(paths, cluster, location, REPO_PATH, S3_CA_PATH, MEMBER_REPOSITORY_TLS),
     retention: readRetention(paths, cluster),
-    cipherPass: readBackupPassphrase(paths, cluster),
+    cipherPass: location.type === 'host' ? undefined : readBackupPassphrase(paths, cluster),
   });
   const files = [postgresFile(PGBACKREST_CONFIG_PATH, content, 0o600), ...caFiles(paths, cluster, location, S3_CA_PATH)];
+  if (location.type === 'host') {
+    const client = await repositoryClientFiles(paths, cluster, MEMBER_REPOSITORY_TLS, POSTGRES_UID);
+    return { binds: [], extraHosts: [], labels: { [LABEL_REPOSITORY]: 'host' }, files: [...files, ...client] };
+  }
   if (location.type === 's3') return { binds: [], extraHosts: EXTRA_HOSTS, labels: { [LABEL_REPOSITORY]: 's3' }, files };
   return { binds: [`${repositoryVolumeName(cluster)}:${REPO_PATH}`], extraHosts: [], labels: {}, files };
 }
@@ -70,7 +90,10 @@ export function memberRepositoryAccess(paths: Paths, cluster: string, o: { tlsSe
  * read-only with no network at all, or the network (to reach the bucket) and no mount.
  */
 export function sourceRepositoryHostConfig(paths: Paths, source: string): Pick<Docker.HostConfig, 'Binds' | 'NetworkMode' | 'ExtraHosts'> {
-  if (readRepositoryLocation(paths, source).type === 's3') return { Binds: [], NetworkMode: 'bridge', ExtraHosts: EXTRA_HOSTS };
+  const type = readRepositoryLocation(paths, source).type;
+  if (type === 's3') return { Binds: [], NetworkMode: 'bridge', ExtraHosts: EXTRA_HOSTS };
+  // The repository host's own network: it meets no cluster's members there.
+  if (type === 'host') return { Binds: [], NetworkMode: repositoryHostNetwork(paths) };
   return { Binds: [`${repositoryVolumeName(source)}:${SOURCE_REPO_PATH}:ro`], NetworkMode: 'none' };
 }
 
@@ -79,10 +102,15 @@ export function sourceRepositoryHostConfig(paths: Paths, source: string): Pick<D
  * repository with (`--config=SOURCE_CONFIG_PATH`), with the passphrase and S3 keys it needs, and
  * the endpoint's private CA. Mode 0600, owned by postgres; never on a command line.
  */
-export async function putSourceConfig(ct: Docker.Container, paths: Paths, source: string): Promise<void> {
+export async function putSourceConfig(docker: Docker, ct: Docker.Container, paths: Paths, source: string): Promise<void> {
   const location = readRepositoryLocation(paths, source);
-  const content = renderSourceConfig(repositoryConfig(paths, source, location, SOURCE_REPO_PATH, SOURCE_S3_CA_PATH), readBackupPassphrase(paths, source));
-  for (const f of [postgresFile(SOURCE_CONFIG_PATH, content, 0o600), ...caFiles(paths, source, location, SOURCE_S3_CA_PATH)]) {
+  const onHost = location.type === 'host';
+  // The stanza's server must answer the helper (a host made anew since starts it).
+  if (onHost) await ensureRepositoryHost(docker, paths);
+  const repository = repositoryConfig(paths, source, location, SOURCE_REPO_PATH, SOURCE_S3_CA_PATH, SOURCE_REPOSITORY_TLS);
+  const content = renderSourceConfig(repository, onHost ? undefined : readBackupPassphrase(paths, source));
+  const client = onHost ? await repositoryClientFiles(paths, source, SOURCE_REPOSITORY_TLS, POSTGRES_UID) : [];
+  for (const f of [postgresFile(SOURCE_CONFIG_PATH, content, 0o600), ...caFiles(paths, source, location, SOURCE_S3_CA_PATH), ...client]) {
     await ct.putArchive(await tarOf(f), { path: f.dir });
   }
 }

@@ -97,7 +97,7 @@ export function createRestoreActivities(docker: Docker, paths: Paths) {
         const sql = renderRolesSql(readClusterSecrets(paths, i.cluster));
         const dir = path.posix.dirname(ROLES_SQL_PATH);
         await ct.putArchive(await tarOf({ dir, name: path.posix.basename(ROLES_SQL_PATH), content: sql, mode: 0o600, uid: POSTGRES_UID, gid: POSTGRES_UID }), { path: dir });
-        await putSourceConfig(ct, paths, i.restoreFrom.source);
+        await putSourceConfig(docker, ct, paths, i.restoreFrom.source);
         try {
           await ct.start();
         } catch (err) {

@@ -9,7 +9,7 @@ import * as ini from 'ini';
 import type { Command } from 'commander';
 import type { Paths } from '../common/paths';
 import {
-  isS3UriStyle, parseBackupTo, parseS3Endpoint, regionProblem, type S3Location, type S3RepositoryRequest,
+  REPOSITORY_HOST_TARGET, isS3UriStyle, parseBackupTo, parseS3Endpoint, regionProblem, type RepositoryRequest, type S3Location,
 } from '../common/repository';
 import { stageS3Credentials, type S3Credentials } from '../activities/s3-credentials';
 import { UsageError } from './errors';
@@ -80,8 +80,17 @@ function readUserFile(file: string, option: string): string {
   }
 }
 
-/** Checked location and staged credentials: the request the workflow gets. The caller discards the staging if the workflow does not start. */
-export function s3RequestFrom(o: S3Options, paths: Paths, env: NodeJS.ProcessEnv): S3RepositoryRequest | undefined {
+/**
+ * Checked location and staged credentials: the request the workflow gets (`repository-host`: the
+ * control plane's repository host, no S3 option). The caller discards the staging if the workflow
+ * does not start.
+ */
+export function s3RequestFrom(o: S3Options, paths: Paths, env: NodeJS.ProcessEnv): RepositoryRequest | undefined {
+  if (o.backupTo === REPOSITORY_HOST_TARGET) {
+    const stray = (Object.keys(S3_FLAGS) as (keyof typeof S3_FLAGS)[]).find((k) => o[k] !== undefined);
+    if (stray) throw new UsageError(`${S3_FLAGS[stray]} is for an S3 bucket, not --backup-to ${REPOSITORY_HOST_TARGET}`);
+    return { location: { type: 'host' } };
+  }
   const location = s3LocationFrom(o);
   if (!location) return undefined;
   const credentials = s3CredentialsFrom(o, env);
@@ -91,7 +100,7 @@ export function s3RequestFrom(o: S3Options, paths: Paths, env: NodeJS.ProcessEnv
 /** The S3 repository options, on `cluster create` and `restore` alike. */
 export function addS3Options(cmd: Command): Command {
   return cmd
-    .option('--backup-to <url>', 'keep backups in an S3 bucket: s3://BUCKET[/PREFIX] (default prefix /dbaas) instead of a volume on this host')
+    .option('--backup-to <where>', `keep backups on the control plane's repository host (${REPOSITORY_HOST_TARGET}) or in an S3 bucket (s3://BUCKET[/PREFIX], default prefix /dbaas) instead of a volume of the cluster's`)
     .option('--s3-endpoint <url>', 'https://HOST[:PORT] of the S3 server (default: AWS for --s3-region)')
     .option('--s3-region <region>', 'the bucket\'s region (us-east-1 for most self-hosted servers)')
     .option('--s3-credentials <file>', 'AWS shared-credentials file ([default] aws_access_key_id, aws_secret_access_key); default: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY')

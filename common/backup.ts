@@ -1,4 +1,4 @@
-import type { S3RepositoryRequest } from './repository';
+import type { RepositoryRequest } from './repository';
 
 /**
  * Backups as users see them: the summary of `pgbackrest info --output=json`, and the validation
@@ -188,8 +188,12 @@ export function scratchClusterName(cluster: string, label: string): string {
 
 export interface EnableBackupsInput {
   cluster: string;
-  /** The repository in this S3 bucket instead of a volume (only for a cluster with no repository yet). */
-  backupTo?: S3RepositoryRequest;
+  /**
+   * The repository in this S3 bucket or on the repository host instead of a volume: for a cluster
+   * with no repository yet, or (the repository host only) to move a volume repository there with
+   * its backups (`backup migrate`).
+   */
+  backupTo?: RepositoryRequest;
 }
 
 export interface EnableBackupsResult {
@@ -198,4 +202,6 @@ export interface EnableBackupsResult {
   recreated: string[];
   /** The leader at the end (another member when the old leader had to be re-created). */
   leader: string;
+  /** A volume repository moved onto the repository host: the backups it held, now listed there. */
+  moved?: { volume: string; backups: number };
 }

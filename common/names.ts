@@ -84,12 +84,13 @@ export function mountsRepository(c: { Mounts?: { Name?: string }[] }, cluster: s
 /** On a member that runs `pgbackrest server` (a backup can read its files as a standby): its port. */
 export const LABEL_BACKUP_SERVER = 'dbaas.backup-server';
 
-/** On a member whose repository is in S3 (it mounts none): `s3`. */
+/** On a member that reaches its repository without mounting it: `s3` (its bucket) or `host` (the repository host). */
 export const LABEL_REPOSITORY = 'dbaas.repository';
 
-/** The member reaches the cluster's backup repository: it mounts its volume, or it was made for its S3 bucket. */
+/** The member reaches the cluster's backup repository: it mounts its volume, or it was made for its S3 bucket or the repository host. */
 export function reachesRepository(c: { Mounts?: { Name?: string }[]; Labels?: Record<string, string> }, cluster: string): boolean {
-  return mountsRepository(c, cluster) || c.Labels?.[LABEL_REPOSITORY] === 's3';
+  const kind = c.Labels?.[LABEL_REPOSITORY];
+  return mountsRepository(c, cluster) || kind === 's3' || kind === 'host';
 }
 
 export function labels(cluster: string, role: Role, member?: string): Record<string, string> {

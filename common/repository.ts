@@ -22,7 +22,17 @@ export interface S3Location {
   privateCa: boolean;
 }
 
-export type RepositoryLocation = { type: 'volume' } | S3Location;
+/**
+ * The control plane's repository host (a `dbaas-backup` container with its own volume): one
+ * stanza per cluster, reached by the members over TLS, never mounted by them. `host` is the
+ * container's name, written by the worker when it makes the stanza.
+ */
+export interface HostLocation {
+  type: 'host';
+  host: string;
+}
+
+export type RepositoryLocation = { type: 'volume' } | S3Location | HostLocation;
 export type S3UriStyle = 'path' | 'host';
 
 export const VOLUME_REPOSITORY: RepositoryLocation = { type: 'volume' };
@@ -33,6 +43,19 @@ export interface S3RepositoryRequest {
   /** The staged credentials file's reference (random hex, not a secret). */
   credentialsRef: string;
 }
+
+/** A new cluster's stanza on the repository host: nothing to name, the worker knows its host. */
+export interface HostRepositoryRequest {
+  location: { type: 'host' };
+}
+
+/** Where a new cluster (or one that gets backups) keeps them, when not on a volume of its own. */
+export type RepositoryRequest = S3RepositoryRequest | HostRepositoryRequest;
+
+/** `--backup-to repository-host`: the control plane's repository host. */
+export const REPOSITORY_HOST_TARGET = 'repository-host';
+
+export const isS3Request = (r: RepositoryRequest): r is S3RepositoryRequest => r.location.type === 's3';
 
 export const DEFAULT_S3_PATH = '/dbaas';
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -47,7 +70,7 @@ type Parsed<T> = { ok: T } | { problem: string };
 /** `s3://BUCKET[/PREFIX]`: the bucket and the repository path in it (default /dbaas). */
 export function parseBackupTo(url: string): Parsed<{ bucket: string; path: string }> {
   const m = /^s3:\/\/([^/]*)(\/.*)?$/.exec(url);
-  if (!m) return { problem: `--backup-to must look like s3://BUCKET/PREFIX, got "${url}"` };
+  if (!m) return { problem: `--backup-to must be repository-host or look like s3://BUCKET/PREFIX, got "${url}"` };
   const bucket = m[1];
   if (!BUCKET.test(bucket) || bucket.includes('..')) return { problem: `--backup-to: "${bucket}" is not an S3 bucket name (3-63 lowercase letters, digits, '.' and '-')` };
   const segments = (m[2] ?? '').split('/').filter((s) => s !== '');
@@ -80,7 +103,8 @@ export function s3LocationProblem(l: S3Location): string | undefined {
   return undefined;
 }
 
-export function s3RequestProblem(r: S3RepositoryRequest): string | undefined {
+export function repositoryRequestProblem(r: RepositoryRequest): string | undefined {
+  if (!isS3Request(r)) return r.location.type === 'host' ? undefined : `"${String((r.location as { type: unknown }).type)}" is not a repository type`;
   if (!REF.test(r.credentialsRef)) return 'the staged S3 credentials reference is malformed';
   return s3LocationProblem(r.location);
 }
@@ -93,7 +117,14 @@ export function isS3UriStyle(s: string): s is S3UriStyle {
   return s === 'path' || s === 'host';
 }
 
-/** As users name it: `s3://bucket/path` or the volume. */
-export function describeRepository(l: RepositoryLocation, volume: string): string {
-  return l.type === 's3' ? `s3://${l.bucket}${l.path} (https://${l.endpoint}:${l.port}, ${l.region})` : `volume ${volume}`;
+/** As users name it: `s3://bucket/path`, the repository host's stanza, or the volume. */
+export function describeRepository(l: RepositoryLocation, volume: string, stanza: string): string {
+  if (l.type === 's3') return `s3://${l.bucket}${l.path} (https://${l.endpoint}:${l.port}, ${l.region})`;
+  if (l.type === 'host') return `repository host ${l.host}, stanza ${stanza}`;
+  return `volume ${volume}`;
+}
+
+/** A repository kept apart from any volume of the cluster, as the list of what a cluster keeps names it. */
+export function keptRepositoryName(l: S3Location | HostLocation, stanza: string): string {
+  return l.type === 's3' ? `s3://${l.bucket}${l.path}` : `${l.host}:${stanza}`;
 }

@@ -3,7 +3,7 @@
  * workflows (deterministic sandbox) and by the activities, so it must stay free of I/O.
  */
 import type { FailedReplicas, RestoreFrom } from './restore';
-import { s3RequestProblem, type S3RepositoryRequest } from './repository';
+import { repositoryRequestProblem, type RepositoryRequest } from './repository';
 
 export const MAX_REPLICAS = 8;
 export const CLUSTER_NAME_MAX = 30;
@@ -145,7 +145,7 @@ export interface CreateClusterInput extends ClusterSpec {
   /** Bootstrap the first member from another cluster's backups (RestorePITR) instead of initdb. */
   restoreFrom?: RestoreFrom;
   /** Keep the backup repository in this S3 bucket instead of a volume on this host. */
-  backupTo?: S3RepositoryRequest;
+  backupTo?: RepositoryRequest;
 }
 
 export interface DeleteClusterInput {
@@ -216,7 +216,7 @@ export function isProfileName(s: string): s is ProfileName {
 }
 
 /** Validate a full spec; throws SpecError with one clear line on the first problem. */
-export function validateSpec(spec: ClusterSpec & { backupTo?: S3RepositoryRequest }): void {
+export function validateSpec(spec: ClusterSpec & { backupTo?: RepositoryRequest }): void {
   const nameErr = clusterNameProblem(spec.name);
   if (nameErr) throw new SpecError(nameErr);
   if (!Number.isInteger(spec.replicas) || spec.replicas < 0 || spec.replicas > MAX_REPLICAS) {
@@ -238,7 +238,7 @@ export function validateSpec(spec: ClusterSpec & { backupTo?: S3RepositoryReques
   }
   if (spec.backupTo !== undefined) {
     if (spec.backups === false) throw new SpecError('--backup-to and --no-backups contradict each other');
-    const s3 = s3RequestProblem(spec.backupTo);
+    const s3 = repositoryRequestProblem(spec.backupTo);
     if (s3) throw new SpecError(`--backup-to: ${s3}`);
   }
 }

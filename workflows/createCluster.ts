@@ -243,9 +243,10 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps): Promis
           await cleanup.releasePorts(cluster);
           if (!kept.secrets) await cleanup.deleteClusterSecrets(cluster);
           // The repository this run made is gone with the volumes (an S3 one: its stanza is
-          // deleted), and so are its passphrase, settings and S3 credentials.
+          // deleted; on the repository host: its stanza and server, made before any member
+          // started), and so are its passphrase, settings and S3 credentials.
           if (!keptRepository) {
-            if (stanzaStarted && input.backupTo) await cleanup.purgeS3Repository(cluster);
+            if (input.backupTo && (stanzaStarted || input.backupTo.location.type === 'host')) await cleanup.purgeRepositoryStanza(cluster);
             await cleanup.deleteBackupSettings(cluster);
           }
         });

@@ -100,7 +100,7 @@ async function removeUnderLease(input: DeleteClusterInput, steps: Steps): Promis
     // Kept backups keep their settings, and the time of the delete for `cluster list --deleted`.
     if (purge) {
       // An S3 repository is no volume: its stanza goes from the bucket while its settings still say where.
-      await cleanup.purgeS3Repository(cluster);
+      await cleanup.purgeRepositoryStanza(cluster);
       await cleanup.deleteBackupSettings(cluster);
     }
     await cleanup.recordClusterDeleted({ cluster, keeps: !purge || input.keepData, at: new Date().toISOString() });

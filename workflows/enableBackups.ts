@@ -4,16 +4,22 @@
  * taking it down. Docker cannot add a mount to a container, so each member is re-created on its
  * own data volume: replicas first, then the leader after a switchover to one of them. Run again,
  * it only checks (every member already mounts the repository; the stanza exists).
+ *
+ * With `--backup-to repository-host` on a cluster whose repository is its volume (`backup
+ * migrate`), the same roll moves it there: the backups and WAL are copied to the host first, the
+ * members are re-created for the host, the WAL the old leader archived meanwhile follows, and the
+ * volume goes once the host lists every backup it held.
  */
 import { CancellationScope, executeChild } from '@temporalio/workflow';
+import { repositoryVolumeName } from '../common/names';
 import { haWorkflowIds } from '../common/workflow-ids';
 import { memberPort } from '../common/ports';
 import { clusterNameKey } from '../common/search-attributes';
 import { syncModeOf, type ClusterSpec } from '../common/spec';
 import type { EnableBackupsInput, EnableBackupsResult } from '../common/backup';
-import { cleanup, quick, waits } from './activity-options';
+import { cleanup, longRunning, quick, waits } from './activity-options';
 import { refuse } from './refusals';
-import { s3RequestProblem } from '../common/repository';
+import { repositoryRequestProblem } from '../common/repository';
 import { leaseStep } from '../common/lease';
 import { checkNames } from './input-checks';
 import { withClusterLease } from './lease';
@@ -33,20 +39,24 @@ export async function enableBackups(input: EnableBackupsInput): Promise<EnableBa
 
 async function enableUnderLease(input: EnableBackupsInput, steps: Steps): Promise<EnableBackupsResult> {
   const { cluster } = input;
-  const { desc, missing } = await steps.run('check the cluster', async () => {
+  const { desc, missing, move } = await steps.run('check the cluster', async () => {
     const d = await quick.describeCluster(cluster);
     if (!d.leader) refuse(`cluster ${cluster} has no leader; members can only be re-created one by one around a running leader`);
     if (!d.ports) refuse(`cluster ${cluster} has no HAProxy endpoints`);
     const down = d.members.find((m) => !m.running);
     if (down) refuse(`member ${down.name} of ${cluster} is not running; start or remove it first`);
     const without = await quick.membersWithoutRepository(cluster);
+    const layout = await quick.repositoryLayout(cluster);
+    // A volume repository onto the repository host, or such a move resumed (the location says host, the volume is still there).
+    const move = input.backupTo?.location.type === 'host' && layout.volume && (layout.kind === 'host' || (layout.kind === 'volume' && without.length === 0));
     if (input.backupTo) {
-      const problem = s3RequestProblem(input.backupTo);
+      const problem = repositoryRequestProblem(input.backupTo);
       if (problem) refuse(`--backup-to: ${problem}`);
-      // Moving a repository (and its backups) elsewhere is another operation than giving a cluster its first.
-      if (without.length < d.members.length) refuse(`cluster ${cluster} already has a backup repository (or a started \`backup enable\`: run it again without --backup-to to finish)`);
+      if (!move && without.length < d.members.length) {
+        refuse(`cluster ${cluster} already has a backup repository (or a started \`backup enable\`: run it again without --backup-to to finish); only a volume repository moves, onto the repository host (\`backup migrate ${cluster}\`)`);
+      }
     }
-    return { desc: d, missing: without };
+    return { desc: d, missing: move ? layout.membersOffHost : without, move };
   });
   const leader = desc.leader!;
   const stats = desc.ports!.stats;
@@ -66,13 +76,22 @@ async function enableUnderLease(input: EnableBackupsInput, steps: Steps): Promis
   const syncMode = syncModeOf(desc.settings);
   const syncStep = `wait for a synchronous standby${syncMode === 'strict' ? ' (strict: commits wait while none exists)' : ''}`;
   const leaderInPlace = `re-create ${leader} with the repository (no replica can take over: writes pause while it restarts)`;
+  const volume = repositoryVolumeName(cluster);
+  const copyStep = `copy the backups and WAL from volume ${volume} to the repository host`;
+  const catchUpStep = 'copy the WAL the old leader archived meanwhile to the repository host';
+  const removeStep = `remove volume ${volume} (the repository host lists its backups)`;
   steps.plan([
+    ...(move ? [copyStep] : []),
     'create the backup repository',
     'turn on WAL archiving (archive_mode, archive_command in the DCS config)',
     ...replicas.flatMap((m) => rollSteps(m.name)),
     ...(!leaderMissing ? [] : canTakeOver ? [...(syncMode !== 'off' ? [syncStep] : []), switchoverStep, ...rollSteps(leader)] : [leaderInPlace, 'wait for a leader']),
+    ...(move ? [catchUpStep] : []),
     'create the backup stanza (stanza-create, check)',
+    ...(move ? [removeStep] : []),
   ]);
+
+  const copied = move ? await steps.run(copyStep, () => longRunning.copyVolumeRepositoryToHost(cluster)) : undefined;
 
   await steps.run('create the backup repository', () => quick.ensureBackupRepository({ cluster, kept: false, ...(input.backupTo ? { s3: input.backupTo } : {}) }));
   // Members read it when they start: every re-created member comes up archiving.
@@ -123,7 +142,10 @@ async function enableUnderLease(input: EnableBackupsInput, steps: Steps): Promis
     await steps.run(leaderInPlace, () => replace(leader));
     finalLeader = await steps.run('wait for a leader', () => waits.waitForLeader({ cluster, members }));
   }
+  if (move) await steps.run(catchUpStep, () => longRunning.copyVolumeRepositoryToHost(cluster));
   // `check` proves the new leader's archive_command reaches the repository.
   await steps.run('create the backup stanza (stanza-create, check)', () => waits.createStanza(cluster));
-  return { cluster, recreated, leader: finalLeader };
+  if (!copied) return { cluster, recreated, leader: finalLeader };
+  await steps.run(removeStep, () => quick.removeMovedRepositoryVolume({ cluster, labels: copied.labels }));
+  return { cluster, recreated, leader: finalLeader, moved: { volume, backups: copied.labels.length } };
 }

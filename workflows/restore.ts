@@ -14,7 +14,7 @@ import { longRunning, quick, waits } from './activity-options';
 import { createCluster } from './createCluster';
 import { refuse } from './refusals';
 import { intoHasKeptVolumes } from '../common/kept-data';
-import type { S3RepositoryRequest } from '../common/repository';
+import type { RepositoryRequest } from '../common/repository';
 import { leaseStep } from '../common/lease';
 import { checkNames } from './input-checks';
 import { withClusterLease } from './lease';
@@ -27,7 +27,7 @@ export interface RestorePitrInput extends Omit<ClusterSpec, 'name'> {
   /** Take the new cluster's first backup (default); a restore drill's scratch cluster skips it. */
   firstBackup?: boolean;
   /** The new cluster's repository in this S3 bucket instead of a volume. */
-  backupTo?: S3RepositoryRequest;
+  backupTo?: RepositoryRequest;
 }
 
 export interface RestorePitrResult {
@@ -55,7 +55,7 @@ export async function restorePitr(input: RestorePitrInput): Promise<RestorePitrR
 async function restoreUnderLease(input: RestorePitrInput, steps: Steps): Promise<RestorePitrResult> {
   const { source, into, target } = input;
   const what = target.kind === 'latest' ? 'the latest archived WAL' : target.time;
-  const spec: ClusterSpec & { backupTo?: S3RepositoryRequest } = {
+  const spec: ClusterSpec & { backupTo?: RepositoryRequest } = {
     name: into, replicas: input.replicas, sync: input.sync, profile: input.profile, etcdMembers: input.etcdMembers,
     ...(input.backupTo ? { backupTo: input.backupTo } : {}),
   };

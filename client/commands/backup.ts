@@ -1,4 +1,6 @@
 /** `dbaas backup run|list`: pgBackRest backups of a cluster. */
+import { REPOSITORY_HOST_TARGET, isS3Request } from '../../common/repository';
+import { readRepositoryLocation } from '../../activities/backup-settings';
 import type { Command } from 'commander';
 import { isBackupType, retentionProblem, type BackupSummary, type BackupType, type EnableBackupsResult, type VerifyBackupResult } from '../../common/backup';
 import { backupWorkflowIds } from '../../common/workflow-ids';
@@ -87,7 +89,11 @@ export async function backupEnableCommand(cluster: string, o: S3Options): Promis
   await requireLiveCluster(docker, cluster);
   const paths = resolvePaths();
   if (o.backupTo !== undefined && (await clusterStatus(docker, paths, cluster)).backups !== 'off') {
-    throw new UsageError(`cluster ${cluster} already has a backup repository; --backup-to gives one only to a cluster without (moving a repository to S3 is not supported yet)`);
+    // Moving a volume repository onto the repository host (or finishing such a move) is the one move there is.
+    const kind = readRepositoryLocation(paths, cluster).type;
+    if (o.backupTo !== REPOSITORY_HOST_TARGET || kind === 's3') {
+      throw new UsageError(`cluster ${cluster} already has a backup repository; --backup-to gives one only to a cluster without, or moves a volume repository onto the repository host (\`backup migrate ${cluster}\`)`);
+    }
   }
   // Checked before anything starts; the credentials are staged for the worker (never in Temporal).
   const s3 = s3RequestFrom(o, paths, process.env);
@@ -101,11 +107,15 @@ export async function backupEnableCommand(cluster: string, o: S3Options): Promis
     );
     started = startedHere(handle);
     const r = await follow<EnableBackupsResult>(handle, `enable backups for ${cluster}`);
+    if (r.moved) {
+      console.log(`cluster ${cluster} now keeps its backups on the repository host: ${r.moved.backups} backups moved from volume ${r.moved.volume} (removed); re-created ${r.recreated.join(', ') || 'nothing'}; leader ${r.leader}`);
+      return;
+    }
     console.log(r.recreated.length === 0
       ? `cluster ${cluster} already had its backup repository; stanza checked (leader ${r.leader})`
       : `cluster ${cluster} now archives WAL into its repository: re-created ${r.recreated.join(', ')}; leader ${r.leader}. Next: \`dbaas backup run ${cluster}\``);
   } finally {
-    if (s3 && !started) discardStagedS3Credentials(paths, s3.credentialsRef);
+    if (s3 && isS3Request(s3) && !started) discardStagedS3Credentials(paths, s3.credentialsRef);
     await connection.close();
   }
 }
@@ -247,6 +257,11 @@ export function registerBackupCommands(program: Command): void {
     .description('give a cluster made without backups its repository (a volume, or an S3 bucket with --backup-to) and WAL archiving: re-creates its members one by one (replicas first, then the leader after a switchover)')
     .exitOverride()
     .action((name: string, o: S3Options) => backupEnableCommand(name, o));
+  b.command('migrate')
+    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
+    .description('move a cluster\'s volume repository, with its backups and WAL, onto the repository host: re-creates its members one by one, then removes the volume')
+    .exitOverride()
+    .action((name: string) => backupEnableCommand(name, { backupTo: REPOSITORY_HOST_TARGET }));
   b.command('purge')
     .argument('<name>', 'a deleted cluster whose backups were kept', (v: string) => parseClusterName(v))
     .option('--yes', 'remove without asking (needed where there is no terminal to type the name on)', false)

@@ -1,4 +1,5 @@
 /** `dbaas cluster create|list|status|delete`: start workflows, follow them, print. */
+import { isS3Request } from '../../common/repository';
 import { table } from '../table';
 import { workflowIds } from '../../common/workflow-ids';
 import { resolvePaths } from '../../common/paths';
@@ -77,7 +78,7 @@ export async function createClusterCommand(name: string, o: CreateOptions): Prom
     printConnectionInfo(info);
   } finally {
     // Staged credentials no workflow will adopt go at once.
-    if (s3 && !started) discardStagedS3Credentials(paths, s3.credentialsRef);
+    if (s3 && isS3Request(s3) && !started) discardStagedS3Credentials(paths, s3.credentialsRef);
     await connection.close();
   }
 }

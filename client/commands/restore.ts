@@ -1,4 +1,5 @@
 /** `dbaas restore SOURCE --into NEW (--to-time T | --latest)`: point-in-time restore into a new cluster. */
+import { isS3Request } from '../../common/repository';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { createPgbackrestActivities } from '../../activities/pgbackrest';
@@ -62,7 +63,7 @@ export async function restoreCommand(source: string, o: RestoreOptions): Promise
     console.log(`  restored from ${r.source} to ${r.target.kind === 'time' ? r.target.time : 'the end of its archived WAL'}${r.firstBackup ? `; first backup ${describeBackup(r.firstBackup)}` : ''}`);
     if (r.cluster.failedReplicas) printFailedReplicas(r.cluster.leader, r.cluster.failedReplicas);
   } finally {
-    if (s3 && !started) discardStagedS3Credentials(paths, s3.credentialsRef);
+    if (s3 && isS3Request(s3) && !started) discardStagedS3Credentials(paths, s3.credentialsRef);
     await connection.close();
   }
 }

@@ -31,7 +31,9 @@ export const DEFAULT_RETENTION: Retention = { full: 2 };
 /** The repository as a config names it: a mounted path, or a bucket with its credentials. */
 export type RepositoryConfig =
   | { type: 'volume'; path: string }
-  | { type: 's3'; location: S3Location; accessKey: string; secretKey: string; /** Where the private CA file is, if any. */ caFile?: string };
+  | { type: 's3'; location: S3Location; accessKey: string; secretKey: string; /** Where the private CA file is, if any. */ caFile?: string }
+  /** The repository host's server for the stanza, over TLS: the client certificate its CN authorizes, and the CA of its server's. */
+  | { type: 'host'; host: string; port: number; tls: { cert: string; key: string; ca: string } };
 
 export interface PgbackrestRenderInput {
   /** The stanza: the cluster name. */
@@ -64,6 +66,16 @@ function cipherLines(cipherPass: string | undefined): string[] {
  */
 function repositoryLines(r: RepositoryConfig): string[] {
   if (r.type === 'volume') return [`repo1-path=${r.path}`];
+  if (r.type === 'host') {
+    return [
+      `repo1-host=${r.host}`,
+      'repo1-host-type=tls',
+      `repo1-host-port=${r.port}`,
+      `repo1-host-cert-file=${r.tls.cert}`,
+      `repo1-host-key-file=${r.tls.key}`,
+      `repo1-host-ca-file=${r.tls.ca}`,
+    ];
+  }
   const l = r.location;
   return [
     'repo1-type=s3',
@@ -131,9 +143,12 @@ export function renderPgbackrestConfig(i: PgbackrestRenderInput): string {
     '[global]',
     ...repositoryLines(i.repository),
     ...(i.tlsServer ? tlsServerLines(i.stanza) : []),
-    ...cipherLines(i.cipherPass),
-    `repo1-retention-full=${i.retention.full}`,
-    ...(i.retention.diff !== undefined ? [`repo1-retention-diff=${i.retention.diff}`] : []),
+    // On the repository host's side, not here: its server encrypts, root expires.
+    ...(i.repository.type === 'host' ? [] : [
+      ...cipherLines(i.cipherPass),
+      `repo1-retention-full=${i.retention.full}`,
+      ...(i.retention.diff !== undefined ? [`repo1-retention-diff=${i.retention.diff}`] : []),
+    ]),
     `log-path=${PGBACKREST_LOG_PATH}`,
     `lock-path=${PGBACKREST_LOCK_PATH}`,
     'log-level-console=info',

@@ -10,7 +10,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { LABEL_TEST_RUN, TEST_RUN_ENV, removeClusterResources } from '../../activities/docker';
-import { LABEL_CLUSTER, TASK_QUEUE } from '../../common/names';
+import { LABEL_CLUSTER, LABEL_ROLE, TASK_QUEUE } from '../../common/names';
+import { REPOSITORY_HOST_ROLE } from '../../activities/repository-host/host';
 import { workflowIds } from '../../common/workflow-ids';
 import { clusterNameKey } from '../../common/search-attributes';
 import type { ConnectionInfo, CreateClusterInput } from '../../common/spec';
@@ -98,6 +99,13 @@ export async function removeLeftoverTestClusters(docker: Docker): Promise<string
       removed.push(cluster);
     }
   }
+  // Repository hosts of ended test runs (each test run's control plane has its own): container, network, volume.
+  const host = { label: [`${LABEL_ROLE}=${REPOSITORY_HOST_ROLE}`, LABEL_TEST_RUN] };
+  const [hcs, hns, hvs] = await Promise.all([docker.listContainers({ all: true, filters: host }), docker.listNetworks({ filters: host }), docker.listVolumes({ filters: host })]);
+  const ended = (l: Record<string, string> | null | undefined): boolean => !testRunAlive(l?.[LABEL_TEST_RUN] ?? '');
+  for (const c of hcs.filter((x) => ended(x.Labels))) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+  for (const n of hns.filter((x) => ended(x.Labels))) await docker.getNetwork(n.Id).remove().catch(() => undefined);
+  for (const v of (hvs.Volumes ?? []).filter((x) => ended(x.Labels))) await docker.getVolume(v.Name).remove().catch(() => undefined);
   return removed;
 }
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { describeRepository, parseBackupTo, parseS3Endpoint, s3LocationProblem, s3RequestProblem, type S3Location } from '../../common/repository';
+import { describeRepository, parseBackupTo, parseS3Endpoint, s3LocationProblem, repositoryRequestProblem, type S3Location } from '../../common/repository';
 import { validateSpec } from '../../common/spec';
 import { s3CredentialsFrom, s3LocationFrom } from '../../client/s3-options';
 import { UsageError } from '../../client/errors';
@@ -35,12 +35,12 @@ test('a workflow refuses a location or reference it could not have got from the 
   assert.equal(s3LocationProblem(location), undefined);
   assert.match(s3LocationProblem({ ...location, path: '/../etc' }) ?? '', /repository path/);
   assert.match(s3LocationProblem({ ...location, endpoint: 'a b' }) ?? '', /endpoint/);
-  assert.match(s3RequestProblem({ location, credentialsRef: '../../x' }) ?? '', /reference/);
+  assert.match(repositoryRequestProblem({ location, credentialsRef: '../../x' }) ?? '', /reference/);
   const spec = { name: 'orders', replicas: 1, sync: false, profile: 'fast' as const, etcdMembers: 1 as const };
   assert.throws(() => validateSpec({ ...spec, backups: false, backupTo: { location, credentialsRef: 'a'.repeat(32) } }), /contradict/);
   assert.doesNotThrow(() => validateSpec({ ...spec, backupTo: { location, credentialsRef: 'a'.repeat(32) } }));
-  assert.equal(describeRepository(location, 'v'), 's3://backups/dbaas (https://minio.internal:9000, us-east-1)');
-  assert.equal(describeRepository({ type: 'volume' }, 'dbaas-x-backup-repo'), 'volume dbaas-x-backup-repo');
+  assert.equal(describeRepository(location, 'v', 'x'), 's3://backups/dbaas (https://minio.internal:9000, us-east-1)');
+  assert.equal(describeRepository({ type: 'volume' }, 'dbaas-x-backup-repo', 'x'), 'volume dbaas-x-backup-repo');
 });
 
 test('CLI options: --s3-* without --backup-to, no region, bad style refused; path style with an endpoint, host style for AWS', () => {

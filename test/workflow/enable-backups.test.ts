@@ -20,6 +20,7 @@ after(async () => {
 /** The repository is missing on `missing`; the switchover fakes hand the leader to pg-1. */
 const fakes = (missing: string[]): Record<string, ExtraActivity> => ({
   membersWithoutRepository: async () => missing,
+  repositoryLayout: async () => ({ kind: 'volume', volume: missing.length === 0, membersOffHost: ['pg-0', 'pg-1', 'pg-2'] }),
   ensureBackupRepository: async () => undefined,
   enableWalArchiving: async () => undefined,
   replacePostgresMember: async (a: { member: string }) => ({ replaced: missing.includes(a.member) }),
@@ -95,4 +96,26 @@ test('EnableBackups that fails while a replica is out of HAProxy puts it back un
   const undrained = f.calls.filter((c) => c.name === 'undrainHaproxyServer').map((c) => (c.arg as { member: string }).member);
   assert.deepEqual(undrained, ['pg-1']);
   assert.ok(!f.names().includes('requestSwitchover'), 'nothing after the failure');
+});
+
+test('backup migrate (EnableBackups --backup-to repository-host on a volume repository): copy, every member re-created, the WAL archived meanwhile copied, stanza checked, then the volume removed', async () => {
+  const calls: string[] = [];
+  const copy = async () => {
+    calls.push('copy');
+    return { labels: ['20261201-100000F'] };
+  };
+  const extra = { ...fakes([]), copyVolumeRepositoryToHost: copy, removeMovedRepositoryVolume: async () => ({ removed: true }) };
+  const { f, error, result } = await runWithFakes(env, 'enableBackups', { cluster: 'orders', backupTo: { location: { type: 'host' } } }, {}, { extra });
+  assert.equal(error, undefined);
+  assert.deepEqual(result, { cluster: 'orders', recreated: ['pg-1', 'pg-2', 'pg-0'], leader: 'pg-1', moved: { volume: 'dbaas-orders-backup-repo', backups: 1 } });
+  assert.equal(calls.length, 2, 'copied before and after the roll');
+  const names = f.names();
+  assertCalledBefore(names, 'ensureBackupRepository', 'replacePostgresMember');
+  assertCalledBefore(names, 'createStanza', 'removeMovedRepositoryVolume');
+});
+
+test('EnableBackups --backup-to on a cluster whose repository is in S3 (or a volume to S3) is refused: only a volume moves, onto the repository host', async () => {
+  const extra = { ...fakes([]), repositoryLayout: async () => ({ kind: 's3', volume: false, membersOffHost: ['pg-0', 'pg-1', 'pg-2'] }) };
+  const { error } = await runWithFakes(env, 'enableBackups', { cluster: 'orders', backupTo: { location: { type: 'host' } } }, {}, { extra });
+  assert.match(rootCause(error).message, /already has a backup repository/);
 });

@@ -1,0 +1,281 @@
+/**
+ * The control plane's repository host: one `dbaas-backup` container (its own volume, its own
+ * network for restore helpers) that keeps one pgBackRest stanza per cluster and joins each
+ * such cluster's network. Made on first need, idempotent; which stanza runs its server as which
+ * user on which port is kept in DBAAS_HOME (repository-host.json), so a container made anew
+ * (its volume kept) gets every stanza's server back.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type Docker from 'dockerode';
+import type { Paths } from '../../common/paths';
+import { IMAGES, LABEL_ROLE, networkName } from '../../common/names';
+import { backupPeerName } from '../../common/render/pgbackrest';
+import { readBackupPassphrase } from '../backup-passphrase';
+import { readRetention } from '../backup-settings';
+import { PGBACKREST_PURPOSES, REPOSITORY_HOST_AUTHORITY } from '../backup-certificates';
+import { ensureClusterCa, issueCertificate, readCaCert } from '../cluster-tls';
+import { ensureContainerRunning, ensureNetwork, ensureVolume, execIn, isNotFound, tarOf, type ExecResult, type FileToPut } from '../docker';
+import { ErrorTypes, finalError } from '../errors';
+import { insideHome } from '../home-paths';
+import { withClusterLock } from '../locks';
+import {
+  HOST_COMMAND, HOST_REPO_PATH, SERVE_SCRIPT, SERVE_SCRIPT_TEXT, purgeStanzaScript, renderRootStanzaConfig, renderStanzaServerConfig, repositoryClientName,
+  rootConfigPath, rootDir, serverDir, stanzaLayoutScript, tlsIn, type StanzaServer, type TlsPaths,
+} from './render';
+
+/** The value of dbaas.role on the repository host's container, volume and network. */
+export const REPOSITORY_HOST_ROLE = 'repository-host';
+/**
+ * The CA (under DBAAS_HOME/tls) of the stanza servers' certificates and of their clients'. Not a
+ * cluster's: it outlives every cluster, so a deleted cluster's backups can still be restored.
+ */
+const REPOSITORY_AUTHORITY = REPOSITORY_HOST_AUTHORITY;
+
+const UID_BASE = 20001;
+/** Above the members' 8432; the host has no server of its own there. */
+const PORT_BASE = 8433;
+
+/**
+ * `dbaas-backup` for the default DBAAS_HOME; another control plane on the same engine (a test
+ * run, a second developer) gets its own, named after its home.
+ */
+export function repositoryHostName(paths: Paths): string {
+  if (paths.home === path.join(os.homedir(), '.dbaas')) return 'dbaas-backup';
+  let h = 0x811c9dc5;
+  for (const c of paths.home) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0;
+  return `dbaas-backup-${h.toString(16).padStart(8, '0')}`;
+}
+
+const volumeOf = (host: string): string => `${host}-repo`;
+export const hostVolumeName = (paths: Paths): string => volumeOf(repositoryHostName(paths));
+/** networkName(x) is `dbaas-x`: the host's own network is `dbaas-backup…-net`. */
+const networkKeyOf = (host: string): string => `${host.slice('dbaas-'.length)}-net`;
+export const repositoryHostNetwork = (paths: Paths): string => networkName(networkKeyOf(repositoryHostName(paths)));
+const hostLabels = (): Record<string, string> => ({ [LABEL_ROLE]: REPOSITORY_HOST_ROLE });
+
+type Registry = Record<string, { uid: number; port: number }>;
+const registryFile = (paths: Paths): string => insideHome(paths, 'repository-host.json');
+
+function readRegistry(paths: Paths): Registry {
+  try {
+    return JSON.parse(fs.readFileSync(registryFile(paths), 'utf8')) as Registry;
+  } catch {
+    return {};
+  }
+}
+
+function writeRegistry(paths: Paths, r: Registry): void {
+  const file = registryFile(paths);
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  fs.writeFileSync(`${file}.tmp`, JSON.stringify(r, null, 1));
+  fs.renameSync(`${file}.tmp`, file);
+}
+
+/** The stanza's server, if the repository host has the stanza. */
+export function stanzaServerOf(paths: Paths, stanza: string): StanzaServer | undefined {
+  const e = readRegistry(paths)[stanza];
+  return e ? { stanza, ...e } : undefined;
+}
+
+/** The stanza's user and port: kept ones, or the lowest free. */
+async function allocateStanzaServer(paths: Paths, stanza: string): Promise<StanzaServer> {
+  return withClusterLock(paths, REPOSITORY_AUTHORITY, async () => {
+    const r = readRegistry(paths);
+    if (!r[stanza]) {
+      const used = Object.values(r);
+      let k = 0;
+      while (used.some((e) => e.uid === UID_BASE + k || e.port === PORT_BASE + k)) k++;
+      r[stanza] = { uid: UID_BASE + k, port: PORT_BASE + k };
+      writeRegistry(paths, r);
+    }
+    return { stanza, ...r[stanza] };
+  });
+}
+
+export async function releaseStanzaServer(paths: Paths, stanza: string): Promise<void> {
+  await withClusterLock(paths, REPOSITORY_AUTHORITY, async () => {
+    const r = readRegistry(paths);
+    delete r[stanza];
+    writeRegistry(paths, r);
+  });
+}
+
+const rootFile = (dir: string, name: string, content: string, mode: number): FileToPut => ({ dir, name, content, mode, uid: 0, gid: 0 });
+
+/**
+ * The stanza server's files, its user's: config (its passphrase), a serverAuth-only certificate
+ * (a member can read this key through the server: with clientAuth it could pose as the host),
+ * and the authority's CA, which checks the members' client certificates. Plus root's info
+ * config, which reaches no member.
+ */
+async function stanzaFiles(paths: Paths, host: string, s: StanzaServer): Promise<FileToPut[]> {
+  const cipherPass = readBackupPassphrase(paths, s.stanza);
+  const issued = await issueCertificate(paths, REPOSITORY_AUTHORITY, { commonName: host, dnsNames: [host], ips: [] }, [PGBACKREST_PURPOSES[0]]);
+  const dir = serverDir(s.stanza);
+  const own = (name: string, content: string, mode: number): FileToPut => ({ dir, name, content, mode, uid: s.uid, gid: s.uid });
+  const tls = tlsIn(dir);
+  return [
+    own('pgbackrest.conf', renderStanzaServerConfig(s, cipherPass), 0o600),
+    own(path.posix.basename(tls.key), issued.keyPem, 0o600),
+    own(path.posix.basename(tls.cert), issued.certPem, 0o644),
+    own(path.posix.basename(tls.ca), readCaCert(paths, REPOSITORY_AUTHORITY), 0o644),
+    rootFile(rootDir(s.stanza), 'info.conf', renderRootStanzaConfig({ stanza: s.stanza, pgHosts: [], backupStandby: false, retention: readRetention(paths, s.stanza), cipherPass }), 0o600),
+  ];
+}
+
+async function putFiles(docker: Docker, container: string, files: FileToPut[]): Promise<void> {
+  for (const f of files) await docker.getContainer(container).putArchive(await tarOf(f), { path: f.dir });
+}
+
+async function ok(docker: Docker, container: string, cmd: string[], what: string): Promise<string> {
+  const r = await execIn(docker, container, cmd);
+  if (r.exitCode !== 0) throw new Error(`${what} on ${container} failed (exit ${r.exitCode}): ${r.output.trim().split('\n').pop() ?? ''}`);
+  return r.output;
+}
+
+/**
+ * The host running, with its volume and network. A container made anew gets every kept stanza's
+ * directories and server files before it starts, so its main command starts their servers.
+ */
+export async function ensureRepositoryHost(docker: Docker, paths: Paths): Promise<string> {
+  const host = repositoryHostName(paths);
+  await ensureClusterCa(paths, REPOSITORY_AUTHORITY);
+  await ensureVolume(docker, volumeOf(host), hostLabels());
+  await ensureNetwork(docker, networkKeyOf(host), hostLabels());
+  let running = false;
+  try {
+    running = (await docker.getContainer(host).inspect()).State.Running;
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+  if (running) return host;
+  await ensureContainerRunning(docker, {
+    name: host,
+    labels: hostLabels(),
+    create: {
+      Image: IMAGES.postgres,
+      User: 'root',
+      Hostname: host,
+      Cmd: HOST_COMMAND,
+      HostConfig: { NetworkMode: repositoryHostNetwork(paths), Binds: [`${volumeOf(host)}:${HOST_REPO_PATH}`], RestartPolicy: { Name: 'unless-stopped' } },
+    },
+    files: [rootFile(path.posix.dirname(SERVE_SCRIPT), path.posix.basename(SERVE_SCRIPT), SERVE_SCRIPT_TEXT, 0o755)],
+  });
+  // A container made anew (its volume kept) has no stanza's files: every kept stanza gets them, and its server.
+  for (const stanza of Object.keys(readRegistry(paths))) await setUpStanza(docker, paths, host, stanzaServerOf(paths, stanza)!);
+  return host;
+}
+
+/** Directories and modes, the server's files, its server started and answering. Idempotent. */
+async function setUpStanza(docker: Docker, paths: Paths, host: string, server: StanzaServer): Promise<void> {
+  const { stanza } = server;
+  await ok(docker, host, ['sh', '-c', stanzaLayoutScript(server)], `the layout of stanza ${stanza}`);
+  await putFiles(docker, host, await stanzaFiles(paths, host, server));
+  await ok(docker, host, [SERVE_SCRIPT, stanza], `starting the server of stanza ${stanza}`);
+  for (let i = 0; ; i++) {
+    const ping = await execIn(docker, host, ['pgbackrest', `--tls-server-port=${server.port}`, 'server-ping', host]);
+    if (ping.exitCode === 0) return;
+    if (i >= 50) throw new Error(`the pgBackRest server of stanza ${stanza} on ${host}:${server.port} does not answer: ${ping.output.trim()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** The host joins the cluster's network (members dial it by name); a cluster without a network is skipped. */
+export async function connectToCluster(docker: Docker, paths: Paths, cluster: string): Promise<void> {
+  const host = repositoryHostName(paths);
+  const net = docker.getNetwork(networkName(cluster));
+  let info: { Containers?: Record<string, { Name: string }> };
+  try {
+    info = (await net.inspect()) as typeof info;
+  } catch (err) {
+    if (isNotFound(err)) return;
+    throw err;
+  }
+  if (Object.values(info.Containers ?? {}).some((c) => c.Name === host)) return;
+  try {
+    await net.connect({ Container: host });
+  } catch (err) {
+    // 403 "already exists in network": a concurrent attempt connected it.
+    if (!/already exists/.test(String((err as Error).message))) throw err;
+  }
+}
+
+/**
+ * The cluster's stanza on the host: its user and port, directories, server files, and its server
+ * running (checked with server-ping). The host joins the cluster's network. Idempotent.
+ */
+export async function ensureStanzaOnHost(docker: Docker, paths: Paths, cluster: string): Promise<StanzaServer> {
+  const server = await allocateStanzaServer(paths, cluster);
+  const host = await ensureRepositoryHost(docker, paths);
+  await setUpStanza(docker, paths, host, server);
+  await connectToCluster(docker, paths, cluster);
+  return server;
+}
+
+export interface RootCommand {
+  /** The members to reach (leader first, then a standby); none: a command on the repository only (info). */
+  pgHosts: string[];
+  backupStandby?: boolean;
+}
+
+/**
+ * The pgbackrest command line root runs on the host for the stanza, its config put in first:
+ * with members, root's client certificate is the cluster's backup peer (from the cluster's CA,
+ * which the members' servers trust).
+ */
+export async function rootCommand(docker: Docker, paths: Paths, cluster: string, args: string[], c: RootCommand): Promise<string[]> {
+  const host = repositoryHostName(paths);
+  if (c.pgHosts.length === 0) return ['pgbackrest', `--config=${rootDir(cluster)}/info.conf`, `--stanza=${cluster}`, ...args];
+  const dir = rootDir(cluster);
+  const tls = tlsIn(dir);
+  const issued = await issueCertificate(paths, cluster, { commonName: backupPeerName(cluster), dnsNames: [host], ips: [] }, PGBACKREST_PURPOSES);
+  const config = renderRootStanzaConfig({
+    stanza: cluster, pgHosts: c.pgHosts, backupStandby: c.backupStandby ?? false, retention: readRetention(paths, cluster), cipherPass: readBackupPassphrase(paths, cluster),
+  });
+  await putFiles(docker, host, [
+    rootFile(dir, path.posix.basename(tls.key), issued.keyPem, 0o600),
+    rootFile(dir, path.posix.basename(tls.cert), issued.certPem, 0o644),
+    rootFile(dir, path.posix.basename(tls.ca), readCaCert(paths, cluster), 0o644),
+    rootFile(dir, 'pgbackrest.conf', config, 0o600),
+  ]);
+  return ['pgbackrest', `--config=${rootConfigPath(cluster)}`, `--stanza=${cluster}`, ...args];
+}
+
+/** Run a pgbackrest command as root on the host for the stanza; the host must be running. */
+export async function runAsRoot(docker: Docker, paths: Paths, cluster: string, args: string[], c: RootCommand): Promise<ExecResult> {
+  if (!stanzaServerOf(paths, cluster)) throw finalError(ErrorTypes.ClusterNotFound, `the repository host has no stanza ${cluster}`);
+  const host = await ensureRepositoryHost(docker, paths);
+  return execIn(docker, host, await rootCommand(docker, paths, cluster, args, c));
+}
+
+/** The client files a member (or a restore helper) presents to the stanza's server, owned by uid, at tls's paths. */
+export async function repositoryClientFiles(paths: Paths, stanza: string, tls: TlsPaths, uid: number): Promise<FileToPut[]> {
+  const issued = await issueCertificate(paths, REPOSITORY_AUTHORITY, { commonName: repositoryClientName(stanza), dnsNames: [repositoryClientName(stanza)], ips: [] }, [PGBACKREST_PURPOSES[1]]);
+  const own = (file: string, content: string, mode: number): FileToPut => ({ dir: path.posix.dirname(file), name: path.posix.basename(file), content, mode, uid, gid: uid });
+  return [own(tls.key, issued.keyPem, 0o600), own(tls.cert, issued.certPem, 0o644), own(tls.ca, readCaCert(paths, REPOSITORY_AUTHORITY), 0o644)];
+}
+
+/**
+ * The stanza goes from the host: its server stops, its backups, WAL and configs are removed, its
+ * user and port are free again. A stanza the host does not have is success.
+ */
+export async function purgeStanzaOnHost(docker: Docker, paths: Paths, cluster: string): Promise<void> {
+  const server = stanzaServerOf(paths, cluster);
+  if (!server) return;
+  const host = await ensureRepositoryHost(docker, paths);
+  await ok(docker, host, ['sh', '-c', purgeStanzaScript(server)], `removing stanza ${cluster}`);
+  await releaseStanzaServer(paths, cluster);
+}
+
+/** The host's container, network and volume go (every stanza's backups with them): for a control plane's tear-down and a test's clean-up. */
+export async function removeRepositoryHost(docker: Docker, paths: Paths): Promise<void> {
+  const host = repositoryHostName(paths);
+  const ignoreAbsent = (err: unknown): void => {
+    if (!isNotFound(err)) throw err;
+  };
+  await docker.getContainer(host).remove({ force: true }).catch(ignoreAbsent);
+  await docker.getNetwork(repositoryHostNetwork(paths)).remove().catch(ignoreAbsent);
+  await docker.getVolume(volumeOf(host)).remove().catch(ignoreAbsent);
+}
