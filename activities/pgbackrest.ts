@@ -37,6 +37,12 @@ const REPLICA_UP = new Set(['running', 'streaming']);
 /** A standby this far behind would keep the backup waiting for its replay at the start; the leader serves instead. */
 const STANDBY_MAX_LAG_BYTES = 16 * 1024 * 1024;
 
+/** Patroni reports the member as a replica that replays (a backup can read its files). */
+async function isServingReplica(docker: Docker, cluster: string, member: string): Promise<boolean> {
+  const m = (await clusterView(docker, cluster, [member]))?.find((x) => x.name === member);
+  return m !== undefined && m.role !== 'leader' && REPLICA_UP.has(m.state);
+}
+
 /** The member Patroni reports as running leader, or a final error. */
 async function leaderOf(docker: Docker, cluster: string): Promise<string> {
   const members = await runningMembers(docker, cluster);
@@ -315,7 +321,10 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
             ...(retention.diff !== undefined ? [`--repo1-retention-diff=${retention.diff}`] : []),
             'backup',
           ];
-          const target = await backupTarget(docker, paths, i.cluster, member, i.standby, args);
+          // After a failover the standby the workflow chose may be the leader now, or still
+          // reconnecting (pgBackRest would fail, or wait, without a standby): all from the leader, then.
+          const standby = i.standby && i.standby !== member && (await isServingReplica(docker, i.cluster, i.standby)) ? i.standby : undefined;
+          const target = await backupTarget(docker, paths, i.cluster, member, standby, args);
           const exec = await docker.getContainer(target.container).exec({ Cmd: target.cmd, AttachStdout: false, AttachStderr: false });
           // Docker answers a detached start at once; the response stream must still be closed, or
           // its socket to docker.sock stays open and keeps the worker's process from exiting.

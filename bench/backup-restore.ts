@@ -21,9 +21,17 @@
  * started until promoted; its volume is made just before, untimed). The whole `dbaas restore` against plain's check +
  * docker run is printed too: dbaas also makes a cluster around the data (etcd, Patroni, HAProxy,
  * poolers) and takes its first backup, which plain does not.
+ * With `--layout repository-host` the cluster keeps its backups on the repository host
+ * (`--backup-to repository-host`), and plain runs the same work by hand there:
+ *   B'. `docker exec <repository host> pgbackrest --config=<root's config of the stanza>
+ *      --pg1-host=<leader> --pg2-host=<standby> … --backup-standby --type=full backup` (root, the
+ *      data files read from the standby over TLS, as dbaas does), and the restore in `docker run
+ *      --rm` on the host's network with a client certificate for the stanza's server
+ *      (`--repo1-host=… --repo1-host-type=tls`), mounting nothing of the repository.
  * Prints figures and PASS/MISS (informational); exit 0, 1 if something failed, 130 if
  * interrupted. Everything created is removed. Usage: node dist/bench/backup-restore.js
- * [--runs N] [--only dbaas|plain]. The environment passes through to the CLI and docker.
+ * [--runs N] [--only dbaas|plain] [--layout volume|repository-host]. The environment passes
+ * through to the CLI and docker.
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -33,7 +41,12 @@ import { activityTimeline } from './workflow-timeline';
 import { DATA_DIR, PG_BIN, SOCKET_DIR } from '../common/render/patroni';
 import { SOURCE_REPO_PATH } from '../common/restore';
 import type { StanzaSummary } from '../common/backup';
-import { exitWith, fmt, load1, median, parseRunsOptions, secs, sidesOf } from './lib';
+import * as fs from 'node:fs';
+import { exitWith, fmt, load1, median, parseRunsOptions, secs, sidesOf, type BackupLayout } from './lib';
+import { resolvePaths } from '../common/paths';
+import { POSTGRES_UID } from '../common/names';
+import { repositoryClientFiles, repositoryHostName, repositoryHostNetwork, stanzaServerOf } from '../activities/repository-host/host';
+import { clientTlsAt, pgHostLines, rootConfigPath } from '../activities/repository-host/render';
 import {
   type LoadedSetup, abort, checkAbort, checkpointAndSize, createLoadedCluster, dbaas, echo, exec, leftovers, must, psql, runCli,
   startClusterBench, stepCollector,
@@ -149,7 +162,7 @@ async function runDbaas(name: string, leaderCtr: string, into: string, run: numb
   const helperRun = res.restore.activities.restoreMemberData;
   res.restore.helperS = helperRun === undefined ? undefined : Math.round((helperRun + (res.restore.activities.removeRestoreHelper ?? 0)) * 10) / 10;
   await checkRestored(containerName(into, 'pg-0'), `run ${run} dbaas`);
-  const del = await dbaas(['cluster', 'delete', into, '--yes'], `cluster delete ${into}`, echo('dbaas delete'));
+  const del = await dbaas(['cluster', 'delete', into, '--purge-backups', '--yes'], `cluster delete ${into}`, echo('dbaas delete'));
   res.restore.deleteS = secs(del.ms);
   leftovers.delete(`cluster ${into}`);
   return res;
@@ -161,9 +174,49 @@ async function checkRestored(ctr: string, tag: string): Promise<void> {
   if (got !== `${tag} before`) throw new Error(`restored data is not as of the target: marks "${got}", expected "${tag} before"`);
 }
 
-async function runPlain(name: string, leaderCtr: string, id: string, run: number): Promise<PlainResult> {
+/** The plain side's way to the repository: the leader's container (volume), or by hand on the repository host. */
+interface PlainLayout {
+  layout: BackupLayout;
+  /** The standby the data files come from on the repository host (as dbaas picks it: the other member). */
+  standbyCtr?: string;
+  /** A directory with a client certificate for the stanza's server (owned by postgres), made in the set-up. */
+  clientDir?: string;
+}
+
+/** The client certificate the plain restore presents to the stanza's server, as dbaas's restore helper does (not timed). */
+async function plainClientFiles(name: string, dir: string): Promise<void> {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+  for (const f of await repositoryClientFiles(resolvePaths(), name, clientTlsAt('/certs/'), POSTGRES_UID)) {
+    const file = path.join(dir, f.name);
+    fs.writeFileSync(file, f.content, { mode: f.mode });
+    fs.chownSync(file, f.uid, f.gid);
+  }
+}
+
+function plainBackupCommand(name: string, leaderCtr: string, pl: PlainLayout): string[] {
+  if (pl.layout === 'volume') return ['docker', 'exec', '-u', 'postgres', leaderCtr, 'pgbackrest', `--stanza=${name}`, '--type=full', 'backup'];
+  const hosts = pgHostLines(name, [leaderCtr, pl.standbyCtr!]).map((l) => `--${l}`);
+  return ['docker', 'exec', repositoryHostName(resolvePaths()), 'pgbackrest', `--config=${rootConfigPath(name)}`, `--stanza=${name}`, ...hosts, '--backup-standby', '--type=full', 'backup'];
+}
+
+/** docker run options and the restore's repository options: the volume read-only, or the stanza's server over TLS. */
+function plainRestoreAccess(name: string, pl: PlainLayout): { docker: string[]; repository: string[] } {
+  if (pl.layout === 'volume') return { docker: ['-v', `${repositoryVolumeName(name)}:${SOURCE_REPO_PATH}:ro`], repository: [`--repo1-path=${SOURCE_REPO_PATH}`] };
+  const paths = resolvePaths();
+  const tls = clientTlsAt('/certs/');
+  return {
+    docker: ['--network', repositoryHostNetwork(paths), '-v', `${pl.clientDir}:/certs:ro`],
+    repository: [
+      `--repo1-host=${repositoryHostName(paths)}`, '--repo1-host-type=tls', `--repo1-host-port=${stanzaServerOf(paths, name)?.port ?? 0}`,
+      `--repo1-host-cert-file=${tls.cert}`, `--repo1-host-key-file=${tls.key}`, `--repo1-host-ca-file=${tls.ca}`,
+    ],
+  };
+}
+
+async function runPlain(name: string, leaderCtr: string, id: string, run: number, pl: PlainLayout): Promise<PlainResult> {
   const before = new Set((await backups(name)).backups.map((b) => b.label));
-  const b = await exec('docker', ['exec', '-u', 'postgres', leaderCtr, 'pgbackrest', `--stanza=${name}`, '--type=full', 'backup']);
+  const [cmd, ...args] = plainBackupCommand(name, leaderCtr, pl);
+  const b = await exec(cmd, args);
   if (b.code !== 0) throw new Error(`plain pgbackrest backup exited with ${b.code}: ${b.out.trim().split('\n').slice(-2).join(' / ')}`);
   const res: PlainResult = { backup: await newBackup(name, before, secs(b.ms)) };
   checkAbort();
@@ -180,8 +233,9 @@ async function runPlain(name: string, leaderCtr: string, id: string, run: number
   leftovers.add(`volume ${volume}`);
   leftovers.add(`container ${ctr}`);
   await must('docker', ['volume', 'create', '--label', PLAIN_LABEL, volume], 'docker volume create');
+  const access = plainRestoreAccess(name, pl);
   const restore = [
-    'pgbackrest', `--stanza=${name}`, `--repo1-path=${SOURCE_REPO_PATH}`, `--pg1-path=${DATA_DIR}`, '--process-max=2',
+    'pgbackrest', `--stanza=${name}`, ...access.repository, `--pg1-path=${DATA_DIR}`, '--process-max=2',
     '--type=time', `"--target=${res.target}"`, '--target-action=promote', 'restore',
   ].join(' ');
   // archive_mode off: the restored server must not push into the source's (read-only) stanza;
@@ -197,7 +251,7 @@ async function runPlain(name: string, leaderCtr: string, id: string, run: number
     `${PG_BIN}/pg_ctl -D ${DATA_DIR} -m immediate stop >/dev/null`,
   ].join('\n');
   const r = await exec('docker', ['run', '--rm', '--name', ctr, '--label', PLAIN_LABEL, '-u', 'postgres',
-    '-v', `${repositoryVolumeName(name)}:${SOURCE_REPO_PATH}:ro`, '-v', `${volume}:${DATA_MOUNT}`,
+    ...access.docker, '-v', `${volume}:${DATA_MOUNT}`,
     '--entrypoint', 'sh', IMAGES.postgres, '-c', script]);
   if (r.code !== 0) throw new Error(`plain restore exited with ${r.code}: ${r.out.trim().split('\n').slice(-5).join(' / ')}`);
   leftovers.delete(`container ${ctr}`);
@@ -228,12 +282,12 @@ interface Iteration {
 }
 
 async function main(): Promise<number> {
-  const usage = 'usage: node dist/bench/backup-restore.js [--runs N] [--only dbaas|plain]';
-  const opts = parseRunsOptions(usage, true);
+  const usage = 'usage: node dist/bench/backup-restore.js [--runs N] [--only dbaas|plain] [--layout volume|repository-host]';
+  const opts = parseRunsOptions(usage, true, true);
   if (typeof opts === 'number') return opts;
-  const { runs, only } = opts;
+  const { runs, only, layout } = opts;
   const { id, name, startedAt, loadStart } = await startClusterBench('bench-br');
-  console.log(`bench backup-restore: ${runs} run(s)${only ? `, ${only} only` : ''}, cluster ${name}, ${os.cpus().length} cpus, ` +
+  console.log(`bench backup-restore: ${runs} run(s)${only ? `, ${only} only` : ''}, layout ${layout}, cluster ${name}, ${os.cpus().length} cpus, ` +
     `load ${loadStart}, TEMPORAL_ADDRESS=${process.env.TEMPORAL_ADDRESS ?? '(default)'}`);
 
   const iterations: Iteration[] = [];
@@ -241,7 +295,13 @@ async function main(): Promise<number> {
   let failed = false;
   try {
     // Set-up (not timed)
-    const leaderCtr = await createLoadedCluster(name, PGBENCH_SCALE, setup);
+    const leaderCtr = await createLoadedCluster(name, PGBENCH_SCALE, setup, layout === 'repository-host' ? ['--backup-to', 'repository-host'] : []);
+    const plainLayout: PlainLayout = { layout };
+    if (layout === 'repository-host') {
+      plainLayout.standbyCtr = containerName(name, setup.leader === 'pg-0' ? 'pg-1' : 'pg-0');
+      plainLayout.clientDir = path.join(os.tmpdir(), `bench-br-${id}-certs`);
+      await plainClientFiles(name, plainLayout.clientDir);
+    }
     checkAbort();
     const [size, bytes] = await checkpointAndSize(leaderCtr, setup);
     console.log(`set-up: database ${DEFAULT_DATABASE} is ${size} (${bytes} bytes), pgbench -i ${fmt(setup.pgbenchS)} s, leader ${setup.leader}`);
@@ -264,7 +324,7 @@ async function main(): Promise<number> {
             const acts = Object.entries(d.restore?.activities ?? {}).filter(([, v]) => v >= 0.3);
             console.log(`  dbaas create-cluster child, activities ≥ 0.3 s: ${acts.map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}`);
           } else {
-            it.plain = await runPlain(name, leaderCtr, id, i);
+            it.plain = await runPlain(name, leaderCtr, id, i, plainLayout);
             const p = it.plain;
             console.log(`  plain backup: ${fmt(p.backup.seconds)} s, ${fmt(p.backup.mbps)} MB/s (${p.backup.label}, pgbackrest ${fmt(p.backup.pgbackrestS)} s)`);
             console.log(`  plain restore: docker run ${fmt(p.restore?.seconds)} s (pgbackrest restore ${fmt(p.restore?.restoreCmdS)} s, ` +
@@ -293,6 +353,7 @@ async function main(): Promise<number> {
     console.error(`bench backup-restore: ${(err as Error).message}`);
   } finally {
     await cleanup(name, true);
+    fs.rmSync(path.join(os.tmpdir(), `bench-br-${id}-certs`), { recursive: true, force: true });
   }
 
   // Summary
@@ -369,7 +430,7 @@ async function main(): Promise<number> {
     `restore ${target.restore.result} (median ${fmt(med.ratioRestoreHelper, 2)}: dbaas's restore helper against plain's docker run, container start in on both; ` +
     `the whole command against plain check+docker run, not the same work: ${fmt(med.ratioRestoreCommand, 2)})`);
   console.log(`BENCH_JSON ${JSON.stringify({
-    bench: 'backup-restore', runs, only: only ?? null, cpus: os.cpus().length, cluster: name, startedAt, loadStart, loadEnd: os.loadavg(),
+    bench: 'backup-restore', runs, only: only ?? null, layout, cpus: os.cpus().length, cluster: name, startedAt, loadStart, loadEnd: os.loadavg(),
     setup, iterations, median: med, target, interrupted: abort.signal.aborted,
   })}`);
   if (abort.signal.aborted) return 130;
@@ -391,7 +452,7 @@ async function cleanup(name: string, all: boolean): Promise<void> {
       if ((await exec('docker', ['volume', 'rm', '-f', what])).code === 0) leftovers.delete(l);
     } else if (kind === 'cluster' && (all || what !== name)) {
       console.log(`cleanup: cluster delete ${what}`);
-      const del = await runCli(['cluster', 'delete', what, '--yes'], echo('delete'));
+      const del = await runCli(['cluster', 'delete', what, '--purge-backups', '--yes'], echo('delete'));
       // Exit 2 "no cluster named": a failed create already compensated.
       if (del.code === 0 || del.code === 2) leftovers.delete(l);
       else process.stderr.write(`warning: cluster delete ${what} exited with ${del.code}\n`);

@@ -43,12 +43,20 @@ export function sidesOf(i: number, only?: Side): Side[] {
  * `--runs N` (default 3), `--help`/`-h` and, with `withOnly`, `--only dbaas|plain`, strictly.
  * Returns the options, or the exit code: 0 after the usage for --help, 2 after what is wrong and the usage.
  */
-export function parseRunsOptions(usage: string, withOnly = false): { runs: number; only?: Side } | number {
+/** Where a bench cluster keeps its backups: its own volume (the default) or the repository host. */
+export type BackupLayout = 'volume' | 'repository-host';
+
+export function parseRunsOptions(usage: string, withOnly = false, withLayout = false): { runs: number; only?: Side; layout: BackupLayout } | number {
   try {
     const v = parseArgs({
-      options: { runs: { type: 'string', default: '3' }, ...(withOnly ? { only: { type: 'string' as const } } : {}), help: { type: 'boolean', short: 'h' } },
+      options: {
+        runs: { type: 'string', default: '3' },
+        ...(withOnly ? { only: { type: 'string' as const } } : {}),
+        ...(withLayout ? { layout: { type: 'string' as const, default: 'volume' } } : {}),
+        help: { type: 'boolean', short: 'h' },
+      },
       strict: true,
-    }).values as { runs: string; only?: string; help?: boolean };
+    }).values as { runs: string; only?: string; layout?: string; help?: boolean };
     if (v.help) {
       console.log(usage);
       return 0;
@@ -56,7 +64,9 @@ export function parseRunsOptions(usage: string, withOnly = false): { runs: numbe
     const runs = Number(v.runs);
     if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
     if (v.only !== undefined && v.only !== 'dbaas' && v.only !== 'plain') throw new Error('--only must be dbaas or plain');
-    return { runs, only: v.only };
+    const layout = v.layout ?? 'volume';
+    if (layout !== 'volume' && layout !== 'repository-host') throw new Error('--layout must be volume or repository-host');
+    return { runs, only: v.only, layout };
   } catch (err) {
     console.error(`${(err as Error).message}\n${usage}`);
     return 2;

@@ -275,10 +275,10 @@ export interface LoadedSetup { createS?: number; leader?: string; pgbenchS?: num
  * bench deletes it), then pgbench -i -s `scale` in the leader; fills `setup` as it goes and
  * returns the leader's container.
  */
-export async function createLoadedCluster(name: string, scale: number, setup: LoadedSetup): Promise<string> {
+export async function createLoadedCluster(name: string, scale: number, setup: LoadedSetup, createArgs: string[] = []): Promise<string> {
   leftovers.add(`cluster ${name}`);
-  console.log(`\nset-up: cluster create ${name} --replicas 1`);
-  setup.createS = secs((await dbaas(['cluster', 'create', name, '--replicas', '1'], `cluster create ${name}`, echo('create'))).ms);
+  console.log(`\nset-up: cluster create ${name} --replicas 1 ${createArgs.join(' ')}`);
+  setup.createS = secs((await dbaas(['cluster', 'create', name, '--replicas', '1', ...createArgs], `cluster create ${name}`, echo('create'))).ms);
   checkAbort();
   const st = await status(name);
   if (!st.leader) throw new Error(`${name} has no leader after create`);

@@ -141,16 +141,17 @@ async function ok(docker: Docker, container: string, cmd: string[], what: string
  */
 export async function ensureRepositoryHost(docker: Docker, paths: Paths): Promise<string> {
   const host = repositoryHostName(paths);
-  await ensureClusterCa(paths, REPOSITORY_AUTHORITY);
-  await ensureVolume(docker, volumeOf(host), hostLabels());
-  await ensureNetwork(docker, networkKeyOf(host), hostLabels());
   let running = false;
   try {
     running = (await docker.getContainer(host).inspect()).State.Running;
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }
+  // Running: its volume, network and authority exist (every command on the host asks this first).
   if (running) return host;
+  await ensureClusterCa(paths, REPOSITORY_AUTHORITY);
+  await ensureVolume(docker, volumeOf(host), hostLabels());
+  await ensureNetwork(docker, networkKeyOf(host), hostLabels());
   await ensureContainerRunning(docker, {
     name: host,
     labels: hostLabels(),

@@ -104,10 +104,10 @@ export interface RootStanzaConfig {
   cipherPass: string | undefined;
 }
 
-/** Root's config for one stanza: the repository, the members' TLS servers (root's client certificate is the cluster's backup peer), retention, passphrase. */
-export function renderRootStanzaConfig(c: RootStanzaConfig): string {
-  const tls = tlsIn(rootDir(c.stanza));
-  const hosts = c.pgHosts.flatMap((host, i) => {
+/** `option=value` for each member root reaches as pg1, pg2, … over TLS with root's files for the stanza (a config's lines; with `--`, a command line's). */
+export function pgHostLines(stanza: string, pgHosts: string[]): string[] {
+  const tls = tlsIn(rootDir(stanza));
+  return pgHosts.flatMap((host, i) => {
     const pg = `pg${i + 1}`;
     return [
       `${pg}-host=${token('member', host)}`,
@@ -120,6 +120,11 @@ export function renderRootStanzaConfig(c: RootStanzaConfig): string {
       `${pg}-socket-path=${SOCKET_DIR}`,
     ];
   });
+}
+
+/** Root's config for one stanza: the repository, the members' TLS servers (root's client certificate is the cluster's backup peer), retention, passphrase. */
+export function renderRootStanzaConfig(c: RootStanzaConfig): string {
+  const hosts = pgHostLines(c.stanza, c.pgHosts);
   return [
     '# Rendered by dbaas. Do not edit: dbaas rewrites it.',
     '[global]',

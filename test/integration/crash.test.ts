@@ -18,6 +18,7 @@ import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE, PATRONI_API_PORT, TASK_QUEUE, 
 import { backupWorkflowIds, haWorkflowIds, replicaWorkflowIds, restoreWorkflowIds, workflowIds } from '../../common/workflow-ids';
 import type { BackupSummary, EnableBackupsResult, StanzaSummary } from '../../common/backup';
 import { containerIp, execIn } from '../../activities/docker';
+import { removeRepositoryHost, repositoryHostName } from '../../activities/repository-host/host';
 import type { AddReplicaResult } from '../../common/replicas';
 import type { LeaseState } from '../../common/lease';
 import type { Paths } from '../../common/paths';
@@ -51,6 +52,7 @@ after(async () => {
   const survivor = startChildWorker(env, paths, path.join(paths.home, 'worker-cleanup.log'));
   for (const c of [E, R, C]) await runCli(['cluster', 'delete', c, '--purge-backups', '--yes'], childEnv(env, paths));
   survivor.kill('SIGTERM');
+  await removeRepositoryHost(docker, paths);
   await env?.teardown();
 });
 
@@ -91,7 +93,8 @@ test('SIGKILL of the worker while CreateCluster waits for the replicas: a new wo
     taskQueue: TASK_QUEUE,
     workflowId: workflowIds.createCluster(C),
     // default profile: the replicas' wait is long enough (slot creation on the leader's 10 s loop) to kill into.
-    args: [{ name: C, replicas: 2, sync: false, profile: 'default', etcdMembers: 1, keepOnFailure: false }],
+    // Its backups on the repository host: the backup below runs there, reading the standby, and the restore reads from there.
+    args: [{ name: C, replicas: 2, sync: false, profile: 'default', etcdMembers: 1, keepOnFailure: false, backupTo: { location: { type: 'host' } } }],
     typedSearchAttributes: [{ key: clusterNameKey, value: C }],
   });
   const target = { type: 'waitForReplicaStreaming', inputIncludes: '"member":"pg-1"' };
@@ -104,7 +107,7 @@ test('SIGKILL of the worker while CreateCluster waits for the replicas: a new wo
   const byMember = await containersByMember(docker, C);
   assert.deepEqual(Object.fromEntries([...byMember].sort()), { 'etcd-0': 1, haproxy: 1, 'pg-0': 1, 'pg-1': 1, 'pg-2': 1, 'pgbouncer-ro': 1, 'pgbouncer-rw': 1 });
   const vols = await docker.listVolumes({ filters: { label: [`dbaas.cluster=${C}`] } });
-  assert.equal((vols.Volumes ?? []).length, 5, 'one volume per member (3 postgres + 1 etcd) and the backup repository');
+  assert.equal((vols.Volumes ?? []).length, 4, 'one volume per member (3 postgres + 1 etcd), none for the repository (on the repository host)');
 
   await assertRetried(handle, target);
   // Not about the retry (a retry is never a new schedule): the workflow itself asked for each member once.
@@ -148,7 +151,7 @@ test('SIGKILL of the worker while AddReplica holds the lease and waits for the c
   workers[workers.length - 1].kill('SIGTERM');
 });
 
-test('SIGKILL of the worker during a backup: a new worker finishes the workflow, exactly one new backup', async () => {
+test('SIGKILL of the worker during a backup on the repository host, from the standby: a new worker finishes the workflow, exactly one new backup', async () => {
   workers.push(startChildWorker(env, paths, path.join(paths.home, 'worker-4.log')));
   const e = childEnv(env, paths);
   const status = JSON.parse((await runCli(['cluster', 'status', C, '--json'], e)).stdout) as { members: { name: string; role: string }[] };
@@ -165,16 +168,17 @@ test('SIGKILL of the worker during a backup: a new worker finishes the workflow,
     args: [{ cluster: C, type: 'full', fromStandby: false }],
     typedSearchAttributes: [{ key: clusterNameKey, value: C }],
   });
-  const target = { type: 'runBackup' };
+  // A backup that reads a standby's files (the workflow picked one).
+  const target = { type: 'runBackup', inputIncludes: '"standby":"pg-' };
   await waitForActivityStarted(handle, target, 60_000);
-  // The step runs, and so does pgBackRest in the leader's container: the kill lands mid-backup.
+  // The step runs, and so does pgBackRest on the repository host: the kill lands mid-backup.
   const deadline = Date.now() + 60_000;
-  while (!(await backupProcessRunning(leader))) {
+  while (!(await backupProcessRunning())) {
     assert.ok(Date.now() < deadline, 'pgBackRest never started the backup');
     await new Promise((r) => setTimeout(r, 100));
   }
   const killedAt = await killWorkerAndStartAnother('worker-5.log');
-  assert.ok(await backupProcessRunning(leader), 'the backup still runs after the kill (it could not have finished before it)');
+  assert.ok(await backupProcessRunning(), 'the backup still runs after the kill (it could not have finished before it)');
   const b = (await handle.result()) as BackupSummary;
   reportResume(killedAt);
   console.log(`the backup took ${b.durationS} s`);
@@ -259,8 +263,8 @@ test('SIGKILL of the worker while backup enable switches over: a new worker fini
 });
 
 /** A `pgbackrest … backup` process in the member's container (its image has no ps: read /proc). */
-async function backupProcessRunning(member: string): Promise<boolean> {
-  const r = await execIn(docker, containerName(C, member), [
+async function backupProcessRunning(): Promise<boolean> {
+  const r = await execIn(docker, repositoryHostName(paths), [
     'sh', '-c', "for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < \"$f\"; echo; done 2>/dev/null | grep -q '^pgbackrest .* backup $'",
   ]);
   return r.exitCode === 0;

@@ -144,13 +144,44 @@ describe('a cluster whose backups live on the repository host', () => {
     assert.equal(after.backups[0].error ?? false, false, 'and valid');
   });
 
+  test('the leader killed during a backup: the backup fails cleanly or finishes, no half backup is listed, and the next backup runs', async () => {
+    const status = async () => JSON.parse((await cli(['cluster', 'status', C, '--json'])).stdout) as { members: { name: string; role: string; state: string }[] };
+    const leader = (await status()).members.find((m) => m.role === 'leader')!.name;
+    // About 150 MB: the backup runs for seconds.
+    const init = await execIn(docker, containerName(C, leader), ['pgbench', '-i', '-q', '-s', '10', '-h', '/var/run/postgresql', 'postgres']);
+    assert.equal(init.exitCode, 0, init.output);
+    const before = (await backupList(C)).backups;
+    const run = cli(['backup', 'run', C, '--type', 'full']);
+    const deadline = Date.now() + 60_000;
+    while ((await execIn(docker, host, ['sh', '-c', "for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < \"$f\"; echo; done 2>/dev/null | grep -q '^pgbackrest .* backup $'"])).exitCode !== 0) {
+      assert.ok(Date.now() < deadline, 'the backup never started on the host');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await docker.getContainer(containerName(C, leader)).kill();
+    const r = await run;
+    console.log(`# the backup with its leader killed: exit ${r.code}${r.code === 0 ? '' : `: ${(r.stderr + r.stdout).trim().split('\n').slice(-2).join(' / ')}`}`);
+    const after = await backupList(C);
+    assert.equal(after.statusCode, 0, 'the stanza is ok');
+    assert.equal(after.backups.length, before.length + (r.code === 0 ? 1 : 0), 'a backup is listed only if the run succeeded');
+    for (const b of after.backups) assert.equal(b.error ?? false, false, `${b.label} is complete`);
+    // The killed member comes back (restart policy) as a replica; then the next backup runs.
+    const back = Date.now() + 120_000;
+    while (!(await status()).members.every((m) => ['running', 'streaming'].includes(m.state))) {
+      assert.ok(Date.now() < back, 'the old leader never came back');
+      await new Promise((res) => setTimeout(res, 1000));
+    }
+    const next = await cli(['backup', 'run', C, '--type', 'incr']);
+    assert.equal(next.code, 0, next.stderr + next.stdout);
+  });
+
   test('the data side removed (containers and volumes): its backups stay on the host and restore every row into a new cluster', async () => {
     await query(C, 'insert into items select generate_series(101, 150)');
+    const backups = (await backupList(C)).backups.length;
     const del = await cli(['cluster', 'delete', C, '--yes']);
     assert.equal(del.code, 0, del.stderr + del.stdout);
     assert.deepEqual(await clusterFootprint(docker, C), { containers: 0, networks: 0, volumes: 0 }, 'nothing of the cluster is left in Docker');
     const kept = await backupList(C);
-    assert.equal(kept.backups.length, 1, 'its backup is listed from the host');
+    assert.equal(kept.backups.length, backups, 'its backups are listed from the host');
     const r = await cli(['restore', C, '--into', R, '--latest', '--replicas', '0', '--profile', 'fast', '--backup-to', 'repository-host']);
     assert.equal(r.code, 0, r.stderr + r.stdout);
     assert.deepEqual(await ids(R), Array.from({ length: 150 }, (_, i) => i + 1), 'every row written before the delete');
