@@ -243,7 +243,7 @@ async function runPlain(name: string, leaderCtr: string, id: string, run: number
   const script = [
     'now() { date +%s.%N; }',
     `s=$(now); ${restore} >/tmp/restore.log 2>&1 || { cat /tmp/restore.log; exit 3; }`,
-    `r=$(now); ${PG_BIN}/pg_ctl -D ${DATA_DIR} -w -t 900 -o "-c archive_mode=off" -l /tmp/pg.log start >/dev/null || { cat /tmp/pg.log; exit 4; }`,
+    `r=$(now); ${PG_BIN}/pg_ctl -D ${DATA_DIR} -w -t 900 -o "-c archive_mode=off -c ssl=off" -l /tmp/pg.log start >/dev/null || { cat /tmp/pg.log; exit 4; }`,
     `until [ "$(psql -h ${SOCKET_DIR} -d ${DEFAULT_DATABASE} -XAtc 'select pg_is_in_recovery()' 2>/dev/null)" = f ]; do sleep 0.1; done`,
     'p=$(now); echo "PLAIN $s $r $p"',
     `got=$(psql -h ${SOCKET_DIR} -d ${DEFAULT_DATABASE} -XAtc "select string_agg(tag, ',' order by tag) from bench_br_marks where tag like 'run ${run} plain %'")`,

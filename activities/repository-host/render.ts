@@ -183,6 +183,9 @@ export const SERVE_SCRIPT_TEXT = [
   'pidfile="/run/dbaas-serve-$stanza.pid"',
   'if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then exit 0; fi',
   'uid="$(stat -c %u "$dir")"',
+  // A server of this user that the loop did not start (a purged stanza's that outlived its purge,
+  // under the same uid and port) would answer in its place with another stanza's config.
+  'setpriv --reuid="$uid" --regid="$uid" --clear-groups sh -c "kill -9 -1" 2>/dev/null || true',
   '(',
   '  while [ -f "$dir/pgbackrest.conf" ]; do',
   '    PGBACKREST_CONFIG="$dir/pgbackrest.conf" setpriv --reuid="$uid" --regid="$uid" --clear-groups pgbackrest server || true',
