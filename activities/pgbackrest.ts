@@ -53,33 +53,26 @@ async function leaderOf(docker: Docker, cluster: string): Promise<string> {
   return leader.name;
 }
 
-/** Run pgbackrest as postgres inside a member's container; throws with pgBackRest's own error line. */
-async function pgbackrest(docker: Docker, cluster: string, member: string, args: string[]): Promise<string> {
+/** Run a pgbackrest command (`run`) where it runs, heartbeating; its output, or an error with pgBackRest's own error line. */
+async function pgbackrestAt(where: string, args: string[], run: () => Promise<{ exitCode: number; output: string }>): Promise<string> {
   // `check` may wait up to archive-timeout (60 s) for WAL to arrive: prove the wait is alive.
-  const alive = setInterval(() => heartbeat(`pgbackrest ${args[0]} on ${member}`), 2000);
-  const r = await execIn(docker, containerName(cluster, member), ['pgbackrest', `--stanza=${cluster}`, ...args]).finally(() => clearInterval(alive));
+  const alive = setInterval(() => heartbeat(`pgbackrest ${args[0]} on ${where}`), 2000);
+  const r = await run().finally(() => clearInterval(alive));
   if (r.exitCode !== 0) {
     const err = r.output.split('\n').find((l) => /ERROR:/.test(l)) ?? r.output.trim().split('\n').pop() ?? '';
-    throw new Error(`pgbackrest ${args.join(' ')} on ${member} failed (exit ${r.exitCode}): ${err.replace(/^.*ERROR:\s*/, '')}`);
+    throw new Error(`pgbackrest ${args.join(' ')} on ${where} failed (exit ${r.exitCode}): ${err.replace(/^.*ERROR:\s*/, '')}`);
   }
   return r.output;
 }
 
-/** `pgbackrest info` in a member, or on the repository host (where a running backup's lock is). */
+/** Run pgbackrest as postgres inside a member's container. */
+const pgbackrest = (docker: Docker, cluster: string, member: string, args: string[]): Promise<string> =>
+  pgbackrestAt(member, args, () => execIn(docker, containerName(cluster, member), ['pgbackrest', `--stanza=${cluster}`, ...args]));
+
+/** `pgbackrest info` in a member, or as root on the repository host (where a running backup's lock is). */
 async function stanzaInfo(docker: Docker, paths: Paths, cluster: string, member: string): Promise<StanzaSummary> {
-  if (!onRepositoryHost(paths, cluster)) return parseBackupInfo(await pgbackrest(docker, cluster, member, ['info', '--output=json']), cluster);
-  return parseBackupInfo(await hostOk(docker, paths, cluster, ['info', '--output=json'], []), cluster);
-}
-
-/** A pgbackrest command as root on the repository host; throws with pgBackRest's own error line. */
-async function hostOk(docker: Docker, paths: Paths, cluster: string, args: string[], pgHosts: string[]): Promise<string> {
-  const alive = setInterval(() => heartbeat(`pgbackrest ${args[0]} on the repository host`), 2000);
-  const r = await runAsRoot(docker, paths, cluster, args, { pgHosts }).finally(() => clearInterval(alive));
-  if (r.exitCode !== 0) {
-    const err = r.output.split('\n').find((l) => /ERROR:/.test(l)) ?? r.output.trim().split('\n').pop() ?? '';
-    throw new Error(`pgbackrest ${args.join(' ')} on the repository host failed (exit ${r.exitCode}): ${err.replace(/^.*ERROR:\s*/, '')}`);
-  }
-  return r.output;
+  if (onRepositoryHost(paths, cluster)) return readRepositoryInfo(docker, paths, cluster);
+  return parseBackupInfo(await pgbackrest(docker, cluster, member, ['info', '--output=json']), cluster);
 }
 
 /** Where a backup runs: the container, its command, and how the progress names it. */
@@ -117,12 +110,12 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
      * (reachable, our credentials taken, no stanza of this name unless it is our kept one). An
      * existing volume is left as it is (one from before encryption stays unencrypted). Idempotent.
      */
-    async ensureBackupRepository(i: { cluster: string; s3?: RepositoryRequest; kept: boolean }): Promise<void> {
-      const { cluster, s3 } = i;
-      if (s3 && isS3Request(s3)) {
-        adoptS3Credentials(paths, cluster, s3.credentialsRef);
-        writeRepositoryLocation(paths, cluster, s3.location);
-      } else if (s3) {
+    async ensureBackupRepository(i: { cluster: string; repository?: RepositoryRequest; kept: boolean }): Promise<void> {
+      const { cluster, repository: request } = i;
+      if (request && isS3Request(request)) {
+        adoptS3Credentials(paths, cluster, request.credentialsRef);
+        writeRepositoryLocation(paths, cluster, request.location);
+      } else if (request) {
         // Root reaches the members' pgBackRest servers with a certificate from the cluster's CA. A
         // new cluster gets its CA in a step beside this one; one made before dbaas issued them has none.
         if (!clusterHasTls(paths, cluster)) {
@@ -165,7 +158,7 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
       if (onRepositoryHost(paths, cluster)) {
         // The host joins the cluster's network (a restored cluster's is new), and root makes the stanza.
         await ensureStanzaOnHost(docker, paths, cluster);
-        await hostOk(docker, paths, cluster, ['stanza-create'], [containerName(cluster, member)]);
+        await pgbackrestAt('the repository host', ['stanza-create'], () => runAsRoot(docker, paths, cluster, ['stanza-create'], { pgHosts: [containerName(cluster, member)] }));
       } else {
         await pgbackrest(docker, cluster, member, ['stanza-create']);
       }

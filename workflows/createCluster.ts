@@ -114,7 +114,7 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps): Promis
       steps.run('create network', () => quick.createClusterNetwork(cluster)),
       backups
         ? steps.run('create the backup repository', () =>
-          quick.ensureBackupRepository({ cluster, ...(input.backupTo ? { s3: input.backupTo } : {}), kept: keptRepository }))
+          quick.ensureBackupRepository({ cluster, ...(input.backupTo ? { repository: input.backupTo } : {}), kept: keptRepository }))
         : undefined,
     ]);
     await settleAll([

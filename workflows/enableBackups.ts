@@ -93,7 +93,7 @@ async function enableUnderLease(input: EnableBackupsInput, steps: Steps): Promis
 
   const copied = move ? await steps.run(copyStep, () => longRunning.copyVolumeRepositoryToHost(cluster)) : undefined;
 
-  await steps.run('create the backup repository', () => quick.ensureBackupRepository({ cluster, kept: false, ...(input.backupTo ? { s3: input.backupTo } : {}) }));
+  await steps.run('create the backup repository', () => quick.ensureBackupRepository({ cluster, kept: false, ...(input.backupTo ? { repository: input.backupTo } : {}) }));
   // Members read it when they start: every re-created member comes up archiving.
   await steps.run('turn on WAL archiving (archive_mode, archive_command in the DCS config)', () => quick.enableWalArchiving(cluster));
 

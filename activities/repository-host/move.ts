@@ -10,8 +10,8 @@ import { IMAGES, LABEL_CLUSTER, LABEL_MEMBER, LABEL_REPOSITORY, LABEL_ROLE, repo
 import { readRepositoryLocation } from '../backup-settings';
 import { demux, volumeExists, withRunLabel } from '../docker';
 import { ErrorTypes, finalError } from '../errors';
-import { parseBackupInfo } from '../../common/backup';
-import { ensureStanzaOnHost, hostVolumeName, repositoryHostName, runAsRoot } from './host';
+import { ensureStanzaOnHost, hostVolumeName, repositoryHostName } from './host';
+import { readRepositoryInfo } from '../backup-repository';
 import { HOST_REPO_PATH } from './render';
 
 /** Where the cluster's repository is, whether its volume still exists, and which members are not yet made for the host. */
@@ -93,9 +93,7 @@ export function createRepositoryMoveActivities(docker: Docker, paths: Paths) {
     async removeMovedRepositoryVolume(i: { cluster: string; labels: string[] }): Promise<{ removed: boolean }> {
       const volume = repositoryVolumeName(i.cluster);
       if (!(await volumeExists(docker, volume))) return { removed: false };
-      const r = await runAsRoot(docker, paths, i.cluster, ['--log-level-console=error', 'info', '--output=json'], { pgHosts: [] });
-      if (r.exitCode !== 0) throw new Error(`pgbackrest info on the repository host failed: ${r.output.trim().split('\n').pop() ?? ''}`);
-      const listed = new Set(parseBackupInfo(r.output, i.cluster).backups.map((b) => b.label));
+      const listed = new Set((await readRepositoryInfo(docker, paths, i.cluster)).backups.map((b) => b.label));
       const missing = i.labels.filter((l) => !listed.has(l));
       if (missing.length > 0) throw finalError(ErrorTypes.RepositoryRefused, `the repository host does not list backups ${missing.join(', ')} of ${volume}: the volume stays`);
       await docker.getVolume(volume).remove();
