@@ -48,7 +48,9 @@ async function leaderOf(docker: Docker, cluster: string): Promise<string> {
   const members = await runningMembers(docker, cluster);
   if (members.length === 0) throw finalError(ErrorTypes.ClusterNotFound, `no cluster named ${cluster}`);
   const view = await clusterView(docker, cluster, members);
-  const leader = view?.find((m) => m.role === 'leader' && m.state === 'running');
+  // Right after its container dies, a leader stays in the replicas' view until its key expires:
+  // a backup pointed at it would wait minutes for its name to resolve (Docker's DNS forwards it out).
+  const leader = view?.find((m) => m.role === 'leader' && m.state === 'running' && members.includes(m.name));
   if (!leader) throw new Error(`cluster ${cluster} has no running leader right now`);
   return leader.name;
 }
@@ -119,7 +121,7 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
         // Root reaches the members' pgBackRest servers with a certificate from the cluster's CA. A
         // new cluster gets its CA in a step beside this one; one made before dbaas issued them has none.
         if (!clusterHasTls(paths, cluster)) {
-          if ((await runningMembers(docker, cluster)).length > 0) throw finalError(ErrorTypes.RepositoryRefused, `cluster ${cluster} has no TLS certificates (made before dbaas issued them): it cannot use the repository host`);
+          if ((await runningMembers(docker, cluster)).length > 0) throw finalError(ErrorTypes.RepositoryRefused, `cluster ${cluster} has no TLS certificates (made before dbaas issued them): it cannot use the repository host (\`--backup-to volume\` gives it a volume of its own)`);
           await ensureClusterCa(paths, cluster);
         }
         writeRepositoryLocation(paths, cluster, { type: 'host', host: repositoryHostName(paths) });

@@ -1,15 +1,16 @@
 /**
- * `cluster create --backup-to s3://BUCKET/PREFIX` and its `--s3-*` options: checked here (one
- * line, exit 2, nothing changed) and turned into the workflow's S3RepositoryRequest. The
- * credentials are read from the user's file or environment and staged in DBAAS_HOME for the
- * worker: the workflow input names them by reference only.
+ * `--backup-to repository-host|volume|s3://BUCKET/PREFIX` and the `--s3-*` options: checked here
+ * (one line, exit 2, nothing changed) and turned into the workflow's RepositoryRequest. Without
+ * --backup-to a new repository goes to the repository host. For S3 the credentials are read from
+ * the user's file or environment and staged in DBAAS_HOME for the worker: the workflow input
+ * names them by reference only.
  */
 import * as fs from 'node:fs';
 import * as ini from 'ini';
 import type { Command } from 'commander';
 import type { Paths } from '../common/paths';
 import {
-  REPOSITORY_HOST_TARGET, isS3UriStyle, parseBackupTo, parseS3Endpoint, regionProblem, type RepositoryRequest, type S3Location,
+  REPOSITORY_HOST_TARGET, VOLUME_TARGET, isS3UriStyle, parseBackupTo, parseS3Endpoint, regionProblem, type RepositoryRequest, type S3Location,
 } from '../common/repository';
 import { stageS3Credentials, type S3Credentials } from '../activities/s3-credentials';
 import { UsageError } from './errors';
@@ -32,11 +33,11 @@ const ok = <T>(r: { ok: T } | { problem: string }): T => {
   return r.ok;
 };
 
-/** The location the options name, or undefined without --backup-to (then no --s3-* option may be given). */
+/** The S3 location the options name, or undefined when --backup-to names none (then no --s3-* option may be given). */
 export function s3LocationFrom(o: S3Options): S3Location | undefined {
-  if (o.backupTo === undefined) {
+  if (o.backupTo === undefined || o.backupTo === REPOSITORY_HOST_TARGET || o.backupTo === VOLUME_TARGET) {
     const stray = (Object.keys(S3_FLAGS) as (keyof typeof S3_FLAGS)[]).find((k) => o[k] !== undefined);
-    if (stray) throw new UsageError(`${S3_FLAGS[stray]} needs --backup-to s3://BUCKET/PREFIX`);
+    if (stray) throw new UsageError(o.backupTo === undefined ? `${S3_FLAGS[stray]} needs --backup-to s3://BUCKET/PREFIX` : `${S3_FLAGS[stray]} is for an S3 bucket, not --backup-to ${o.backupTo}`);
     return undefined;
   }
   const { bucket, path } = ok(parseBackupTo(o.backupTo));
@@ -81,26 +82,22 @@ function readUserFile(file: string, option: string): string {
 }
 
 /**
- * Checked location and staged credentials: the request the workflow gets (`repository-host`: the
- * control plane's repository host, no S3 option). The caller discards the staging if the workflow
- * does not start.
+ * The repository a new backup repository goes to, checked, with S3 credentials staged (the caller
+ * discards the staging if the workflow does not start): the repository host (also without
+ * --backup-to, unless `defaultToHost` is false), a bucket, or undefined for a volume of the
+ * cluster's (`--backup-to volume`, the layout before the repository host).
  */
-export function s3RequestFrom(o: S3Options, paths: Paths, env: NodeJS.ProcessEnv): RepositoryRequest | undefined {
-  if (o.backupTo === REPOSITORY_HOST_TARGET) {
-    const stray = (Object.keys(S3_FLAGS) as (keyof typeof S3_FLAGS)[]).find((k) => o[k] !== undefined);
-    if (stray) throw new UsageError(`${S3_FLAGS[stray]} is for an S3 bucket, not --backup-to ${REPOSITORY_HOST_TARGET}`);
-    return { location: { type: 'host' } };
-  }
+export function repositoryRequestFrom(o: S3Options, paths: Paths, env: NodeJS.ProcessEnv, defaultToHost = true): RepositoryRequest | undefined {
   const location = s3LocationFrom(o);
-  if (!location) return undefined;
-  const credentials = s3CredentialsFrom(o, env);
-  return { location, credentialsRef: stageS3Credentials(paths, credentials) };
+  if (location) return { location, credentialsRef: stageS3Credentials(paths, s3CredentialsFrom(o, env)) };
+  if (o.backupTo === REPOSITORY_HOST_TARGET || (o.backupTo === undefined && defaultToHost)) return { location: { type: 'host' } };
+  return undefined;
 }
 
 /** The S3 repository options, on `cluster create` and `restore` alike. */
 export function addS3Options(cmd: Command): Command {
   return cmd
-    .option('--backup-to <where>', `keep backups on the control plane's repository host (${REPOSITORY_HOST_TARGET}) or in an S3 bucket (s3://BUCKET[/PREFIX], default prefix /dbaas) instead of a volume of the cluster's`)
+    .option('--backup-to <where>', `where the backups go: the control plane's repository host (${REPOSITORY_HOST_TARGET}, the default), an S3 bucket (s3://BUCKET[/PREFIX], default prefix /dbaas), or a volume of the cluster's beside its data (${VOLUME_TARGET})`)
     .option('--s3-endpoint <url>', 'https://HOST[:PORT] of the S3 server (default: AWS for --s3-region)')
     .option('--s3-region <region>', 'the bucket\'s region (us-east-1 for most self-hosted servers)')
     .option('--s3-credentials <file>', 'AWS shared-credentials file ([default] aws_access_key_id, aws_secret_access_key); default: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY')

@@ -65,6 +65,11 @@ export function keptDataProblem(spec: Pick<ClusterSpec, 'name' | 'etcdMembers'>,
   return undefined;
 }
 
+/** --backup-to on a create that finds its repository kept from before: the kept one is the cluster's. */
+export function keptRepositoryProblem(name: string): string {
+  return `cluster ${name} keeps its backup repository from before (--keep-data): create it without --backup-to, and it archives there again`;
+}
+
 /** A restore never starts on a name whose deleted cluster kept something: that would mix two databases' data or backups. */
 export function intoHasKeptVolumes(into: string): string {
   return `cluster ${into} was deleted but its volumes (data or backups) are kept: choose another name, ` +

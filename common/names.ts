@@ -48,6 +48,8 @@ export const IMAGES = {
   etcd: 'dbaas/etcd:local',
   haproxy: 'dbaas/haproxy:local',
   pgbouncer: 'dbaas/pgbouncer:local',
+  /** The repository host: pgBackRest only (docker/backup). */
+  backup: 'dbaas/backup:local',
 } as const;
 
 export const networkName = (cluster: string): string => `dbaas-${cluster}`;

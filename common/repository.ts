@@ -54,6 +54,8 @@ export type RepositoryRequest = S3RepositoryRequest | HostRepositoryRequest;
 
 /** `--backup-to repository-host`: the control plane's repository host. */
 export const REPOSITORY_HOST_TARGET = 'repository-host';
+/** `--backup-to volume`: a volume of the cluster's, mounted by its members (the layout before the repository host). */
+export const VOLUME_TARGET = 'volume';
 
 export const isS3Request = (r: RepositoryRequest): r is S3RepositoryRequest => r.location.type === 's3';
 
@@ -70,7 +72,7 @@ type Parsed<T> = { ok: T } | { problem: string };
 /** `s3://BUCKET[/PREFIX]`: the bucket and the repository path in it (default /dbaas). */
 export function parseBackupTo(url: string): Parsed<{ bucket: string; path: string }> {
   const m = /^s3:\/\/([^/]*)(\/.*)?$/.exec(url);
-  if (!m) return { problem: `--backup-to must be repository-host or look like s3://BUCKET/PREFIX, got "${url}"` };
+  if (!m) return { problem: `--backup-to must be repository-host, volume or look like s3://BUCKET/PREFIX, got "${url}"` };
   const bucket = m[1];
   if (!BUCKET.test(bucket) || bucket.includes('..')) return { problem: `--backup-to: "${bucket}" is not an S3 bucket name (3-63 lowercase letters, digits, '.' and '-')` };
   const segments = (m[2] ?? '').split('/').filter((s) => s !== '');

@@ -18,7 +18,7 @@ import {
 import { cleanup, longRunning, quick, waits } from './activity-options';
 import { clusterWatch } from './clusterWatch';
 import { leaseStep } from '../common/lease';
-import { isRepositoryVolume, keptDataMembers, keptDataProblem } from '../common/kept-data';
+import { isRepositoryVolume, keptDataMembers, keptDataProblem, keptRepositoryProblem } from '../common/kept-data';
 import { innermostMessage } from '../common/error-chain';
 import { failedReplicas, type FailedReplica } from '../common/restore';
 import { checkNames } from './input-checks';
@@ -97,7 +97,7 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps): Promis
   // Data kept by `delete --keep-data` is reused, and a failed create must leave it as it found it.
   const kept = await steps.run('look for data kept from before', async () => {
     const k = { volumes: await quick.clusterVolumes(cluster), secrets: await quick.clusterSecretsExist(cluster) };
-    const problem = keptDataProblem(input, k);
+    const problem = keptDataProblem(input, k) ?? (input.backupTo && k.volumes.some(isRepositoryVolume) ? keptRepositoryProblem(cluster) : undefined);
     if (problem) throw ApplicationFailure.nonRetryable(problem, 'SpecError');
     return k;
   });

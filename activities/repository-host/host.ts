@@ -156,7 +156,7 @@ export async function ensureRepositoryHost(docker: Docker, paths: Paths): Promis
     name: host,
     labels: hostLabels(),
     create: {
-      Image: IMAGES.postgres,
+      Image: IMAGES.backup,
       User: 'root',
       Hostname: host,
       Cmd: HOST_COMMAND,
@@ -164,9 +164,34 @@ export async function ensureRepositoryHost(docker: Docker, paths: Paths): Promis
     },
     files: [rootFile(path.posix.dirname(SERVE_SCRIPT), path.posix.basename(SERVE_SCRIPT), SERVE_SCRIPT_TEXT, 0o755)],
   });
-  // A container made anew (its volume kept) has no stanza's files: every kept stanza gets them, and its server.
-  for (const stanza of Object.keys(readRegistry(paths))) await setUpStanza(docker, paths, host, stanzaServerOf(paths, stanza)!);
+  // A container made anew (its volume kept) has no stanza's files and is on no cluster's network:
+  // every kept stanza gets them and its server, and a live cluster's members reach the host again.
+  for (const stanza of Object.keys(readRegistry(paths))) {
+    await setUpStanza(docker, paths, host, stanzaServerOf(paths, stanza)!);
+    await connectToCluster(docker, paths, stanza);
+  }
   return host;
+}
+
+/**
+ * For `dev up`: the host running on the current image. One made from an older image (before a
+ * rebuild with new Debian packages) is made anew; its volume, stanzas and servers are kept. A
+ * backup running on it at that moment fails and its workflow's retry carries it on.
+ */
+export async function refreshRepositoryHost(docker: Docker, paths: Paths): Promise<'made' | 'replaced' | 'current'> {
+  const host = repositoryHostName(paths);
+  let image: string | undefined;
+  try {
+    const c = await docker.getContainer(host).inspect();
+    image = c.State.Running ? c.Image : 'stopped';
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+  const current = (await docker.getImage(IMAGES.backup).inspect()).Id;
+  if (image === current) return 'current';
+  if (image !== undefined) await docker.getContainer(host).remove({ force: true }).catch((err: unknown) => { if (!isNotFound(err)) throw err; });
+  await ensureRepositoryHost(docker, paths);
+  return image === undefined ? 'made' : 'replaced';
 }
 
 /** Directories and modes, the server's files, its server started and answering. Idempotent. */

@@ -65,7 +65,7 @@ export function createRepositoryMoveActivities(docker: Docker, paths: Paths) {
       await docker.getContainer(name).remove({ force: true }).catch(() => undefined);
       const ct = await docker.createContainer({
         name,
-        Image: IMAGES.postgres,
+        Image: IMAGES.backup,
         User: 'root',
         Entrypoint: ['sh', '-c'],
         Cmd: [copyScript(cluster, server.uid)],

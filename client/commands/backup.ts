@@ -9,7 +9,7 @@ import { createPgbackrestActivities } from '../../activities/pgbackrest';
 import type { backup, enableBackups, verifyBackup } from '../../workflows';
 import { parseClusterName } from '../args';
 import { clusterState, clusterStatus, requireLiveCluster } from '../cluster-info';
-import { addS3Options, s3RequestFrom, type S3Options } from '../s3-options';
+import { addS3Options, repositoryRequestFrom, type S3Options } from '../s3-options';
 import { discardStagedS3Credentials } from '../../activities/s3-credentials';
 import { readRepositoryInfo } from '../../activities/backup-repository';
 import { removeClusterOrBackups } from './cluster';
@@ -88,20 +88,22 @@ export async function backupEnableCommand(cluster: string, o: S3Options): Promis
   const docker = await connectDocker();
   await requireLiveCluster(docker, cluster);
   const paths = resolvePaths();
-  if (o.backupTo !== undefined && (await clusterStatus(docker, paths, cluster)).backups !== 'off') {
+  const hasRepository = (await clusterStatus(docker, paths, cluster)).backups !== 'off';
+  if (o.backupTo !== undefined && hasRepository) {
     // Moving a volume repository onto the repository host (or finishing such a move) is the one move there is.
     const kind = readRepositoryLocation(paths, cluster).type;
     if (o.backupTo !== REPOSITORY_HOST_TARGET || kind === 's3') {
       throw new UsageError(`cluster ${cluster} already has a backup repository; --backup-to gives one only to a cluster without, or moves a volume repository onto the repository host (\`backup migrate ${cluster}\`)`);
     }
   }
-  // Checked before anything starts; the credentials are staged for the worker (never in Temporal).
-  const s3 = s3RequestFrom(o, paths, process.env);
+  // Checked before anything starts; S3 credentials are staged for the worker (never in Temporal).
+  // A cluster without a repository gets one on the repository host unless --backup-to says otherwise.
+  const repository = repositoryRequestFrom(o, paths, process.env, !hasRepository);
   const { client, connection } = await connectTemporal();
   let started = false;
   try {
     const handle = await startOrAttach<typeof enableBackups>(
-      client, 'enableBackups', backupWorkflowIds.enable(cluster), cluster, [{ cluster, ...(s3 ? { backupTo: s3 } : {}) }],
+      client, 'enableBackups', backupWorkflowIds.enable(cluster), cluster, [{ cluster, ...(repository ? { backupTo: repository } : {}) }],
       { running: `backups are being enabled for ${cluster}`, starting: `enabling backups for ${cluster}` },
       async () => undefined,
     );
@@ -115,7 +117,7 @@ export async function backupEnableCommand(cluster: string, o: S3Options): Promis
       ? `cluster ${cluster} already had its backup repository; stanza checked (leader ${r.leader})`
       : `cluster ${cluster} now archives WAL into its repository: re-created ${r.recreated.join(', ')}; leader ${r.leader}. Next: \`dbaas backup run ${cluster}\``);
   } finally {
-    if (s3 && isS3Request(s3) && !started) discardStagedS3Credentials(paths, s3.credentialsRef);
+    if (repository && isS3Request(repository) && !started) discardStagedS3Credentials(paths, repository.credentialsRef);
     await connection.close();
   }
 }

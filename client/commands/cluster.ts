@@ -1,5 +1,5 @@
 /** `dbaas cluster create|list|status|delete`: start workflows, follow them, print. */
-import { isS3Request } from '../../common/repository';
+import { isS3Request, type RepositoryRequest } from '../../common/repository';
 import { table } from '../table';
 import { workflowIds } from '../../common/workflow-ids';
 import { resolvePaths } from '../../common/paths';
@@ -11,14 +11,14 @@ import { clusterVolumes } from '../../activities/cluster';
 import { clusterSecretsExist } from '../../activities/secrets';
 import { readRepositoryInfo } from '../../activities/backup-repository';
 import { deletedAt } from '../../activities/deleted-clusters';
-import { keptDataProblem, type KeptAfterDelete } from '../../common/kept-data';
+import { isRepositoryVolume, keptDataProblem, keptRepositoryProblem, type KeptAfterDelete } from '../../common/kept-data';
 import { connectDocker, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
 import { confirmByName } from '../confirm';
 import { readLease } from '../lease';
 import type { LeaseView } from '../../common/lease';
 import { follow, startOrAttach, startedHere } from '../workflow-run';
-import { s3RequestFrom, type S3Options } from '../s3-options';
+import { repositoryRequestFrom, s3LocationFrom, type S3Options } from '../s3-options';
 import { discardStagedS3Credentials } from '../../activities/s3-credentials';
 
 
@@ -57,19 +57,25 @@ export async function createClusterCommand(name: string, o: CreateOptions): Prom
     throw err;
   }
   if (o.backupTo !== undefined && o.backups === false) throw new UsageError('--backup-to and --no-backups contradict each other');
-  // Checked before anything starts; the credentials are staged for the worker (never in Temporal).
   const paths = resolvePaths();
-  const s3 = s3RequestFrom(o, paths, process.env);
-  if (s3) input.backupTo = s3;
+  // Bad --backup-to and --s3-* options: exit 2 also when this only attaches to a running create.
+  s3LocationFrom(o);
+  const docker = await connectDocker();
+  let repository: RepositoryRequest | undefined;
   const { client, connection } = await connectTemporal();
   let started = false;
   try {
-    const docker = await connectDocker();
     const handle = await startOrAttach<typeof createCluster>(client, 'createCluster', workflowIds.createCluster(name), name, [input], { running: `cluster ${name} is being created`, starting: `creating cluster ${name}` }, async () => {
       if ((await clusterState(docker, name)).state === 'live') throw new UsageError(`cluster ${name} already exists`);
       // The workflow checks again; here a refusal is one line and exit 2 before anything starts.
-      const problem = keptDataProblem(input, { volumes: await clusterVolumes(docker, resolvePaths(), name), secrets: clusterSecretsExist(resolvePaths(), name) });
+      // A create on data kept by `delete --keep-data` archives into the repository it kept.
+      const kept = await clusterVolumes(docker, paths, name);
+      const keptRepository = kept.some(isRepositoryVolume);
+      const problem = keptDataProblem(input, { volumes: kept, secrets: clusterSecretsExist(paths, name) }) ?? (keptRepository && o.backupTo !== undefined ? keptRepositoryProblem(name) : undefined);
       if (problem) throw new UsageError(problem);
+      // S3 credentials are staged for the worker (never in Temporal); discarded below if the workflow does not start.
+      repository = o.backups === false || keptRepository ? undefined : repositoryRequestFrom(o, paths, process.env);
+      if (repository) input.backupTo = repository;
     });
     started = startedHere(handle);
     if (o.detach) return;
@@ -78,7 +84,7 @@ export async function createClusterCommand(name: string, o: CreateOptions): Prom
     printConnectionInfo(info);
   } finally {
     // Staged credentials no workflow will adopt go at once.
-    if (s3 && isS3Request(s3) && !started) discardStagedS3Credentials(paths, s3.credentialsRef);
+    if (repository && isS3Request(repository) && !started) discardStagedS3Credentials(paths, repository.credentialsRef);
     await connection.close();
   }
 }

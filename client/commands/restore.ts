@@ -16,7 +16,7 @@ import { connectDocker, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
 import { printConnectionInfo } from './cluster';
 import { follow, startOrAttach, startedHere } from '../workflow-run';
-import { addS3Options, s3RequestFrom, type S3Options } from '../s3-options';
+import { addS3Options, repositoryRequestFrom, type S3Options } from '../s3-options';
 import { discardStagedS3Credentials } from '../../activities/s3-credentials';
 import { describeBackup } from './backup';
 
@@ -45,15 +45,15 @@ export async function restoreCommand(source: string, o: RestoreOptions): Promise
   const status = from.state === 'deleted' ? await readRepositoryInfo(docker, resolvePaths(), source) : await createPgbackrestActivities(docker, resolvePaths()).backupStatus(source);
   const problem = restoreTargetProblem(target, status.backups, Date.now());
   if (problem) throw new UsageError(problem);
-  // The new cluster's repository in S3: checked, and its credentials staged for the worker.
+  // The new cluster's repository (the repository host unless --backup-to says otherwise), checked; S3 credentials staged for the worker.
   const paths = resolvePaths();
-  const s3 = s3RequestFrom(o, paths, process.env);
+  const repository = repositoryRequestFrom(o, paths, process.env);
   const { client, connection } = await connectTemporal();
   let started = false;
   try {
     const handle = await startOrAttach<typeof restorePitr>(
       client, 'restorePitr', restoreWorkflowIds.restore(source, o.into), o.into,
-      [{ source, into: o.into, target, replicas: o.replicas, profile: o.profile, sync: false, etcdMembers: 1, ...(s3 ? { backupTo: s3 } : {}) }],
+      [{ source, into: o.into, target, replicas: o.replicas, profile: o.profile, sync: false, etcdMembers: 1, ...(repository ? { backupTo: repository } : {}) }],
       { running: `${o.into} is being restored from ${source}`, starting: `restoring ${source} (${o.toTime ?? 'latest'}) into ${o.into}` },
       async () => undefined,
     );
@@ -63,7 +63,7 @@ export async function restoreCommand(source: string, o: RestoreOptions): Promise
     console.log(`  restored from ${r.source} to ${r.target.kind === 'time' ? r.target.time : 'the end of its archived WAL'}${r.firstBackup ? `; first backup ${describeBackup(r.firstBackup)}` : ''}`);
     if (r.cluster.failedReplicas) printFailedReplicas(r.cluster.leader, r.cluster.failedReplicas);
   } finally {
-    if (s3 && isS3Request(s3) && !started) discardStagedS3Credentials(paths, s3.credentialsRef);
+    if (repository && isS3Request(repository) && !started) discardStagedS3Credentials(paths, repository.credentialsRef);
     await connection.close();
   }
 }

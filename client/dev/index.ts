@@ -14,6 +14,7 @@ import { ensureTemporalBinary, ensureTemporalServer, stopTemporalServer, tempora
 import { startWorker, stopWorker, workerPid } from './worker-process';
 import { ensureSeaweedfsBinary, ensureSeaweedfsImage, seaweedfsBuildLog } from './seaweedfs';
 import { temporalConfig } from '../../common/temporal-config';
+import { refreshRepositoryHost, repositoryHostName } from '../../activities/repository-host/host';
 import type { DevStatus, Log } from './types';
 
 export type { DevStatus, Log, TemporalEndpoint } from './types';
@@ -84,6 +85,9 @@ export async function devUp(opts: DevUpOptions): Promise<DevStatus> {
     log(`! seaweedfs: ${String(e instanceof Error ? e.message : e).split('\n')[0]} (the S3 tests will skip; log ${seaweedfsBuildLog(paths)})`);
   }
   if (opts.startServer === false) return devStatus();
+  // The control plane's: new clusters keep their backups there; made now (or anew on a rebuilt image) rather than by the first backup.
+  const host = await step(log, 'repository host', () => refreshRepositoryHost(docker, paths));
+  if (host !== 'current') log(`  ${repositoryHostName(paths)} ${host === 'made' ? 'made' : 'made anew on the rebuilt image (its backups kept)'}`);
   const t = await step(log, 'temporal server', () => ensureTemporalServer(paths, log));
   log(`  temporal ${t.address}${t.ui ? `, web UI ${t.ui}` : ''}`);
   if (opts.startWorker !== false) await step(log, 'worker', () => startWorker(paths, log, opts.workerScript));

@@ -11,7 +11,7 @@ import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { LABEL_TEST_RUN, TEST_RUN_ENV, removeClusterResources } from '../../activities/docker';
 import { LABEL_CLUSTER, LABEL_ROLE, TASK_QUEUE } from '../../common/names';
-import { REPOSITORY_HOST_ROLE } from '../../activities/repository-host/host';
+import { REPOSITORY_HOST_ROLE, removeRepositoryHost } from '../../activities/repository-host/host';
 import { workflowIds } from '../../common/workflow-ids';
 import { clusterNameKey } from '../../common/search-attributes';
 import type { ConnectionInfo, CreateClusterInput } from '../../common/spec';
@@ -176,9 +176,15 @@ export async function containersByMember(docker: Docker, cluster: string): Promi
 export interface IntegrationEnv {
   env: TestWorkflowEnvironment;
   paths: Paths;
-  /** Run CreateCluster through Temporal with the cluster's search attribute, as the CLI does. */
+  /**
+   * Run CreateCluster through Temporal with the cluster's search attribute, as the CLI does, and
+   * the CLI's default repository (the repository host) unless the input names one or has no backups.
+   */
   createCluster(input: CreateClusterInput): Promise<ConnectionInfo>;
-  /** Delete (through the CLI, backups too) whichever of these clusters still has anything, then stop the worker and Temporal. */
+  /**
+   * Delete (through the CLI, backups too) whichever of these clusters still has anything, then
+   * remove the run's repository host and stop the worker and Temporal.
+   */
   stop(clusters: string[]): Promise<void>;
 }
 
@@ -196,7 +202,7 @@ export async function startIntegration(docker: Docker): Promise<IntegrationEnv> 
       env.client.workflow.execute('createCluster', {
         taskQueue: TASK_QUEUE,
         workflowId: workflowIds.createCluster(input.name),
-        args: [input],
+        args: [input.backups === false || input.backupTo ? input : { ...input, backupTo: { location: { type: 'host' } } }],
         typedSearchAttributes: [{ key: clusterNameKey, value: input.name }],
       }),
     async stop(clusters) {
@@ -204,6 +210,7 @@ export async function startIntegration(docker: Docker): Promise<IntegrationEnv> 
         const f = await clusterFootprint(docker, c);
         if (f.containers + f.networks + f.volumes > 0) await runCli(['cluster', 'delete', c, '--purge-backups', '--yes'], childEnv(env, paths));
       }
+      await removeRepositoryHost(docker, paths);
       worker.shutdown();
       await running;
       await env.teardown();

@@ -1,10 +1,14 @@
 /**
- * A cluster's backup repository as someone who can read its Docker volume sees it: the first
- * bytes of every file, read by a one-shot container that mounts the volume read-only.
+ * A cluster's backup repository as someone who can read its Docker volume sees it (the cluster's
+ * own, or the repository host's): the first bytes of every file of its stanza, read by a one-shot
+ * container that mounts the volume read-only.
  */
 import type Docker from 'dockerode';
+import type { Paths } from '../../common/paths';
 import { IMAGES, repositoryVolumeName } from '../../common/names';
 import { demux } from '../../activities/docker';
+import { readRepositoryLocation } from '../../activities/backup-settings';
+import { hostVolumeName } from '../../activities/repository-host/host';
 
 export interface RepositoryFile {
   /** Path inside the repository, e.g. backup/orders/20261123-113627F/pg_data/PG_VERSION.lz4. */
@@ -15,13 +19,16 @@ export interface RepositoryFile {
 
 const MOUNT = '/repository';
 
-export async function repositoryFileHeads(docker: Docker, cluster: string): Promise<RepositoryFile[]> {
+export async function repositoryFileHeads(docker: Docker, paths: Paths, cluster: string): Promise<RepositoryFile[]> {
+  const volume = readRepositoryLocation(paths, cluster).type === 'host' ? hostVolumeName(paths) : repositoryVolumeName(cluster);
   const ct = await docker.createContainer({
     Image: IMAGES.postgres,
+    // Root: the repository host's files belong to root and the stanza's own user.
+    User: 'root',
     Entrypoint: ['sh', '-c'],
     // Repository paths hold no spaces (stanza names, labels, WAL and relation file names).
-    Cmd: [`cd ${MOUNT} && find . -type f | while read -r f; do printf '%s ' "$f"; head -c 8 "$f" | base64 -w0; echo; done`],
-    HostConfig: { NetworkMode: 'none', Binds: [`${repositoryVolumeName(cluster)}:${MOUNT}:ro`] },
+    Cmd: [`cd ${MOUNT} && find ./backup/${cluster} ./archive/${cluster} -type f | while read -r f; do printf '%s ' "$f"; head -c 8 "$f" | base64 -w0; echo; done`],
+    HostConfig: { NetworkMode: 'none', Binds: [`${volume}:${MOUNT}:ro`] },
   });
   try {
     await ct.start();

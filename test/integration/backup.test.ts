@@ -1,6 +1,7 @@
 /**
- * Backups with pgBackRest on a real cluster: full, then diff and incr after more writes; the
- * repository lists all three with their chain; refusals change nothing.
+ * Backups with pgBackRest on a real cluster (its repository on the repository host, the
+ * default): full, then diff and incr after more writes; the repository lists all three with
+ * their chain; refusals change nothing.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,6 +18,8 @@ import { execIn } from '../../activities/docker';
 import { containerName } from '../../common/names';
 import { PGBACKREST_CONFIG_PATH } from '../../common/render/pgbackrest';
 import { isEncrypted, repositoryFileHeads } from '../helpers/repository-files';
+import { repositoryHostName } from '../../activities/repository-host/host';
+import { rootConfigPath } from '../../activities/repository-host/render';
 import { childEnv, queryCluster, runCli, startIntegration, testClusterName, type IntegrationEnv } from '../helpers/integration';
 
 let env: TestWorkflowEnvironment;
@@ -73,12 +76,12 @@ test('full, then diff and incr after more writes: three backups, each built on t
   assert.match(table.stdout, new RegExp(i.label));
 });
 
-test('the repository is encrypted: no file in its volume is plain data (backups, WAL, manifests, info files), pgBackRest reports aes-256-cbc, the passphrase is on no command line', async () => {
+test('the repository on the repository host is encrypted: no file of its stanza is plain data (backups, WAL, manifests, info files), pgBackRest reports aes-256-cbc, the passphrase is on no command line', async () => {
   const e = childEnv(env, paths);
   const s = await list();
   assert.equal(s.cipher, 'aes-256-cbc');
   assert.match((await runCli(['backup', 'list', B], e)).stdout, /; encrypted \(aes-256-cbc\)/);
-  const files = await repositoryFileHeads(docker, B);
+  const files = await repositoryFileHeads(docker, paths, B);
   const full = s.backups.find((b) => b.type === 'full')?.label;
   const pages = files.filter((f) => f.path.startsWith(`backup/${B}/${full}/pg_data/base/`));
   assert.ok(pages.length > 100, `the full backup's relation files are in the repository (${pages.length})`);
@@ -89,10 +92,17 @@ test('the repository is encrypted: no file in its volume is plain data (backups,
 
   const passphrase = readBackupPassphrase(paths, B);
   assert.ok(passphrase && passphrase.length >= 64);
-  const mode = await execIn(docker, containerName(B, 'pg-0'), ['stat', '-c', '%a %U', PGBACKREST_CONFIG_PATH]);
-  assert.equal(mode.output.trim(), '600 postgres', 'pgbackrest.conf holds the passphrase: only postgres reads it');
-  const inspect = JSON.stringify(await docker.getContainer(containerName(B, 'pg-0')).inspect());
-  assert.ok(!inspect.includes(passphrase), 'the passphrase is in no environment variable, command or label of a member');
+  // On the repository host only root's config of the stanza holds it; a member holds none.
+  const member = await execIn(docker, containerName(B, 'pg-0'), ['cat', PGBACKREST_CONFIG_PATH]);
+  assert.equal(member.exitCode, 0, member.output);
+  assert.ok(!member.output.includes(passphrase), 'a member\'s pgbackrest.conf holds no passphrase');
+  const host = repositoryHostName(paths);
+  const mode = await execIn(docker, host, ['stat', '-c', '%a %U', rootConfigPath(B)]);
+  assert.equal(mode.output.trim(), '600 root', 'root\'s config of the stanza holds the passphrase: only root reads it');
+  for (const c of [containerName(B, 'pg-0'), host]) {
+    const inspect = JSON.stringify(await docker.getContainer(c).inspect());
+    assert.ok(!inspect.includes(passphrase), `the passphrase is in no environment variable, command or label of ${c}`);
+  }
 });
 
 test('restore from the newest of full, diff and incr: the row count matches', async () => {

@@ -11,7 +11,7 @@ import type { ClusterPorts, ConnectionInfo, CreateClusterInput } from '../../com
 import { haWorkflowIds, workflowIds } from '../../common/workflow-ids';
 import type { Paths } from '../../common/paths';
 import { clusterFootprint } from '../../activities/cluster';
-import { LABEL_CLUSTER, repositoryVolumeName } from '../../common/names';
+import { stanzaServerOf } from '../../activities/repository-host/host';
 import { readClusterSecrets } from '../../activities/secrets';
 import { readBackupPassphrase } from '../../activities/backup-passphrase';
 import { withClient } from '../../activities/sql';
@@ -197,15 +197,17 @@ test('Temporal unreachable: the CLI names the address it tried and how to start 
   assert.match(r.stderr, /cannot reach Temporal at 127\.0\.0\.1:1/);
 });
 
-test('delete (CLI) keeps only the backup repository; --purge-backups leaves nothing; neither is listed as a cluster', async () => {
+test('delete (CLI) keeps only the backups (on the repository host); --purge-backups leaves nothing; neither is listed as a cluster', async () => {
   const e = childEnv(env, paths);
   const [ra, rb] = await Promise.all([runCli(['cluster', 'delete', A, '--yes'], e), runCli(['cluster', 'delete', B, '--purge-backups', '--yes'], e)]);
   assert.equal(ra.code, 0, ra.stderr + ra.stdout);
   assert.equal(rb.code, 0, rb.stderr + rb.stdout);
   assert.match(ra.stdout, new RegExp(`backups kept \\(\`dbaas restore ${A} --into NEW --latest\` restores them`));
-  assert.deepEqual(await clusterFootprint(docker, A), { containers: 0, networks: 0, volumes: 1 });
-  assert.deepEqual((await docker.listVolumes({ filters: { label: [`${LABEL_CLUSTER}=${A}`] } })).Volumes?.map((v) => v.Name), [repositoryVolumeName(A)]);
+  // Their backups were on the repository host: A's stanza stays there, B's is gone.
+  assert.deepEqual(await clusterFootprint(docker, A), { containers: 0, networks: 0, volumes: 0 });
+  assert.ok(stanzaServerOf(paths, A), `${A}'s stanza is kept on the repository host`);
   assert.deepEqual(await clusterFootprint(docker, B), { containers: 0, networks: 0, volumes: 0 });
+  assert.equal(stanzaServerOf(paths, B), undefined, `${B}'s stanza is purged`);
   const listed = (JSON.parse((await runCli(['cluster', 'list', '--json'], e)).stdout) as { name: string }[]).map((c) => c.name);
   assert.ok(!listed.includes(A) && !listed.includes(B), 'deleted clusters are not listed as clusters');
   const deleted = JSON.parse((await runCli(['cluster', 'list', '--deleted', '--json'], e)).stdout) as { name: string; keptBackups: boolean; deletedAt: string | null }[];

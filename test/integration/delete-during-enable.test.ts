@@ -1,8 +1,9 @@
 /**
  * `cluster delete` during `backup enable` (issue 10): the delete waits for the enable, which
- * re-creates the members with the repository and ends cleanly, then removes the cluster. Nothing
- * of it is left, also a minute later, but its backup repository volume (which a delete may keep):
- * no container, no network, no backup schedule, no workflow of the cluster running.
+ * re-creates the members with access to the repository (on the repository host) and ends cleanly,
+ * then removes the cluster. Nothing of it is left, also a minute later, but its stanza on the
+ * repository host (which a delete keeps): no container, network or volume, no backup schedule,
+ * no workflow of the cluster running.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +11,7 @@ import Docker from 'dockerode';
 import type { ClusterStatus } from '../../client/cluster-info';
 import { leaseWorkflowId, type LeaseView } from '../../common/lease';
 import { PROGRESS_QUERY, type Progress } from '../../common/progress';
-import { LABEL_CLUSTER, SEARCH_ATTRIBUTE_CLUSTER, TASK_QUEUE, repositoryVolumeName } from '../../common/names';
+import { LABEL_CLUSTER, SEARCH_ATTRIBUTE_CLUSTER, TASK_QUEUE } from '../../common/names';
 import { backupWorkflowIds, haWorkflowIds, workflowIds } from '../../common/workflow-ids';
 import { listBackupSchedules } from '../../activities/schedules';
 import { childEnv, queryCluster, runCli, startIntegration, testClusterName, type CliResult, type IntegrationEnv } from '../helpers/integration';
@@ -18,25 +19,12 @@ import { childEnv, queryCluster, runCli, startIntegration, testClusterName, type
 let it: IntegrationEnv;
 const docker = new Docker();
 const C = testClusterName('delenable');
-const REPOSITORY = repositoryVolumeName(C);
-
 before(async () => {
   it = await startIntegration(docker);
 });
 
-/** The repository volume, whatever the delete did with it; in use (containers left by a failure): the delete in stop() goes first. */
-async function removeRepository(): Promise<void> {
-  try {
-    await docker.getVolume(REPOSITORY).remove();
-  } catch (err) {
-    if ((err as { statusCode?: number }).statusCode !== 404) throw err;
-  }
-}
-
 after(async () => {
-  await removeRepository().catch(() => undefined);
   await it?.stop([C]);
-  await removeRepository();
 });
 
 const cli = (...args: string[]): Promise<CliResult> => runCli(args, childEnv(it.env, it.paths));
@@ -83,8 +71,8 @@ async function assertNothingLeft(when: string, settled: boolean): Promise<void> 
   const left = await leftovers();
   assert.deepEqual(left.containers, [], `${when}: no container`);
   assert.deepEqual(left.networks, [], `${when}: no network`);
-  // The repository may be kept by the delete; no member's data volume is.
-  assert.ok(left.volumes.every((v) => v === REPOSITORY), `${when}: no volume but the repository (${left.volumes.join(', ')})`);
+  // The backups are kept on the repository host; no volume of the cluster is.
+  assert.deepEqual(left.volumes, [], `${when}: no volume`);
   assert.deepEqual(left.schedules, [], `${when}: no backup schedule`);
   const lease = leaseWorkflowId(C, TASK_QUEUE, TASK_QUEUE);
   assert.deepEqual(left.running.filter((id) => settled || id !== lease), [], `${when}: no workflow of the cluster running`);

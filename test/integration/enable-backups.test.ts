@@ -1,7 +1,7 @@
 /**
- * A cluster made without backups (`create --no-backups`) gets its repository and WAL archiving
- * with `backup enable`: every member is re-created with the mount, the data stays, and backups
- * work. A second run moves nothing.
+ * A cluster made without backups (`create --no-backups`) gets its repository (on the repository
+ * host, the default) and WAL archiving with `backup enable`: every member is re-created with the
+ * access to it (no mount), the data stays, and backups work. A second run moves nothing.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +9,7 @@ import Docker from 'dockerode';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Paths } from '../../common/paths';
 import type { StanzaSummary } from '../../common/backup';
-import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE, repositoryVolumeName } from '../../common/names';
+import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_REPOSITORY, LABEL_ROLE, repositoryVolumeName } from '../../common/names';
 import { childEnv, queryCluster, runCli, startIntegration, testClusterName, type IntegrationEnv } from '../helpers/integration';
 
 let env: TestWorkflowEnvironment;
@@ -29,17 +29,17 @@ after(async () => {
 
 const query = <T extends Record<string, unknown>>(args: string[], text: string): Promise<T[]> => queryCluster<T>(childEnv(env, paths), E, text, args);
 
-/** member → [container id, mounts the repository]. */
-async function members(): Promise<Map<string, [string, boolean]>> {
+/** member → [container id, reaches the repository host, mounts a volume other than its data]. */
+async function members(): Promise<Map<string, [string, boolean, boolean]>> {
   const cs = await docker.listContainers({ all: true, filters: { label: [`${LABEL_CLUSTER}=${E}`, `${LABEL_ROLE}=postgres`] } });
-  return new Map(cs.map((c) => [c.Labels[LABEL_MEMBER], [c.Id, (c.Mounts ?? []).some((m) => m.Name === repositoryVolumeName(E))]]));
+  return new Map(cs.map((c) => [c.Labels[LABEL_MEMBER], [c.Id, c.Labels[LABEL_REPOSITORY] === 'host', (c.Mounts ?? []).some((m) => m.Type === 'volume' && !/-data$/.test(m.Name ?? ''))]]));
 }
 
 test('create --no-backups: no repository, no archiving; backup run says how to enable', async () => {
   const e = childEnv(env, paths);
   const made = await runCli(['cluster', 'create', E, '--replicas', '1', '--profile', 'fast', '--no-backups'], e);
   assert.equal(made.code, 0, made.stderr + made.stdout);
-  assert.deepEqual([...(await members()).values()].map(([, mounted]) => mounted), [false, false]);
+  assert.deepEqual([...(await members()).values()].map(([, host, mounts]) => [host, mounts]), [[false, false], [false, false]]);
   assert.deepEqual((await docker.listVolumes({ filters: { name: [repositoryVolumeName(E)] } })).Volumes ?? [], []);
   assert.equal(JSON.parse((await runCli(['cluster', 'status', E, '--json'], e)).stdout).backups, 'off');
   assert.equal((await query<{ archive_mode: string }>([], 'show archive_mode'))[0].archive_mode, 'off');
@@ -54,7 +54,7 @@ test('create --no-backups: no repository, no archiving; backup run says how to e
   }
 });
 
-test('backup enable: every member re-created with the repository, the leader after a switchover; data kept; backups work', async () => {
+test('backup enable: every member re-created with access to the repository host (no mount), the leader after a switchover; data kept; backups work', async () => {
   const e = childEnv(env, paths);
   await query([], 'create table kept (id int primary key); insert into kept select generate_series(1, 500)');
   const before = await members();
@@ -62,8 +62,9 @@ test('backup enable: every member re-created with the repository, the leader aft
   assert.equal(r.code, 0, r.stderr + r.stdout);
   assert.match(r.stdout, /now archives WAL into its repository: re-created pg-1, pg-0; leader pg-1/);
   const after = await members();
-  for (const [m, [id, mounted]] of after) {
-    assert.ok(mounted, `${m} mounts the repository`);
+  assert.deepEqual((await docker.listVolumes({ filters: { name: [repositoryVolumeName(E)] } })).Volumes ?? [], [], 'no repository volume');
+  for (const [m, [id, host, mounts]] of after) {
+    assert.deepEqual([host, mounts], [true, false], `${m} reaches the repository host and mounts nothing but its data`);
     assert.notEqual(id, before.get(m)?.[0], `${m} was re-created`);
   }
   assert.equal((await query<{ archive_mode: string }>([], 'show archive_mode'))[0].archive_mode, 'on');

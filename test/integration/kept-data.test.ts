@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Docker from 'dockerode';
 import { IMAGES, containerName } from '../../common/names';
+import { stanzaServerOf } from '../../activities/repository-host/host';
 import { LABEL_CLUSTER } from '../../common/names';
 import { childEnv, queryCluster, runCli, startIntegration, testClusterName, type CliResult, type IntegrationEnv } from '../helpers/integration';
 
@@ -43,7 +44,9 @@ test('a failed create on kept data keeps volumes, repository and secrets; a corr
   const del = await cli('cluster', 'delete', K, '--keep-data', '--yes');
   assert.equal(del.code, 0, del.stderr + del.stdout);
   const kept = await volumes();
-  assert.deepEqual(kept, [`dbaas-${K}-backup-repo`, `dbaas-${K}-etcd-0-data`, `dbaas-${K}-pg-0-data`, `dbaas-${K}-pg-1-data`]);
+  assert.deepEqual(kept, [`dbaas-${K}-etcd-0-data`, `dbaas-${K}-pg-0-data`, `dbaas-${K}-pg-1-data`]);
+  const stanza = stanzaServerOf(it.paths, K);
+  assert.ok(stanza, 'its stanza stays on the repository host');
   const secrets = path.join(it.paths.secrets, `${K}.json`);
   const secretsBefore = fs.readFileSync(secrets, 'utf8');
 
@@ -57,6 +60,7 @@ test('a failed create on kept data keeps volumes, repository and secrets; a corr
   assert.equal(failed.code, 1, failed.stderr + failed.stdout);
   assert.match(failed.stderr, /exists but does not belong/);
   assert.deepEqual(await volumes(), kept, 'the kept volumes stay; pg-2-data, made by the failed run, is gone');
+  assert.deepEqual(stanzaServerOf(it.paths, K), stanza, 'the kept stanza stays on the repository host');
   assert.equal(fs.readFileSync(secrets, 'utf8'), secretsBefore, 'the kept secrets stay');
   const left = await docker.listContainers({ all: true, filters: { label: [`${LABEL_CLUSTER}=${K}`] } });
   assert.deepEqual(left.map((c) => c.Names[0]), [], 'no container of the failed run is left');

@@ -201,7 +201,7 @@ describe('a cluster whose backups live on the repository host', () => {
   });
 
   test('backup migrate moves a volume repository onto the host: its backups and WAL follow, the volume goes, the next incremental builds on the old full', async () => {
-    const made = await cli(['cluster', 'create', M, '--replicas', '1', '--profile', 'fast', '--etcd', '1']);
+    const made = await cli(['cluster', 'create', M, '--replicas', '1', '--profile', 'fast', '--etcd', '1', '--backup-to', 'volume']);
     assert.equal(made.code, 0, made.stderr + made.stdout);
     await query(M, 'create table items (id int primary key); insert into items select generate_series(1, 100)');
     const full = await cli(['backup', 'run', M, '--type', 'full']);

@@ -1,7 +1,8 @@
 /**
  * Point-in-time restore into a new cluster: rows A, time T, then rows B and a delete; a restore
  * to T has exactly rows A, the source keeps its data, `--latest` has everything; refusals
- * create nothing. Then the source is deleted (its backups kept) and restored from them.
+ * create nothing. Then the source is deleted (its backups kept on the repository host) and
+ * restored from them.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,13 +13,15 @@ import type { Paths } from '../../common/paths';
 import type { StanzaSummary } from '../../common/backup';
 import { clusterNames } from '../../client/cluster-info';
 import { clusterFootprint } from '../../activities/cluster';
-import { LABEL_CLUSTER, repositoryVolumeName } from '../../common/names';
+import { LABEL_CLUSTER } from '../../common/names';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readBackupPassphrase } from '../../activities/backup-passphrase';
 import { clusterSecretsExist } from '../../activities/secrets';
 import { historyText } from '../helpers/history';
 import { isEncrypted, repositoryFileHeads } from '../helpers/repository-files';
+import { execIn } from '../../activities/docker';
+import { repositoryHostName } from '../../activities/repository-host/host';
 import { childEnv, queryCluster, runCli, startIntegration, testClusterName, type IntegrationEnv } from '../helpers/integration';
 
 let env: TestWorkflowEnvironment;
@@ -112,22 +115,22 @@ test('bad input: too early, in the future, unknown source, existing target: one 
   assert.deepEqual(started, []);
 });
 
-test('the restored clusters do not keep the source\'s repository mounted: deleting the source works, they keep serving', async () => {
+test('the restored clusters mount no repository (theirs and the source\'s are on the repository host): deleting the source keeps its stanza there, they keep serving', async () => {
   for (const c of [R, L]) {
     const cs = await docker.listContainers({ all: true, filters: { label: [`${LABEL_CLUSTER}=${c}`] } });
-    const holders = cs.filter((x) => (x.Mounts ?? []).some((m) => m.Name === repositoryVolumeName(S)));
-    assert.deepEqual(holders.map((x) => x.Names[0]), [], `${c} holds ${S}'s repository`);
+    const holders = cs.filter((x) => (x.Mounts ?? []).some((m) => m.Type === 'volume' && !/-data$/.test(m.Name ?? '')));
+    assert.deepEqual(holders.map((x) => x.Names[0]), [], `${c} mounts a volume other than its data`);
   }
   // Written after the last backup and not yet in a full WAL segment: the delete archives them.
   await query(S, "insert into items select g, 'C' from generate_series(151, 160) g");
   const del = await runCli(['cluster', 'delete', S, '--yes'], childEnv(env, paths));
   assert.equal(del.code, 0, del.stderr + del.stdout);
-  assert.deepEqual(await clusterFootprint(docker, S), { containers: 0, networks: 0, volumes: 1 }, 'only the repository is kept');
+  assert.deepEqual(await clusterFootprint(docker, S), { containers: 0, networks: 0, volumes: 0 }, 'nothing of it is left on the data side: its stanza is on the repository host');
   // The passwords go; the passphrase stays with the repository, which nothing reads without it.
   assert.equal(clusterSecretsExist(paths, S), false);
   assert.equal(readBackupPassphrase(paths, S), passphrases.get(S));
   assert.equal(fs.statSync(path.join(paths.secrets, `${S}.backup.json`)).mode & 0o777, 0o600);
-  const files = await repositoryFileHeads(docker, S);
+  const files = await repositoryFileHeads(docker, paths, S);
   assert.ok(files.length > 0 && files.every(isEncrypted), 'the kept repository is encrypted');
   assert.equal((await ids(R)).length, 100);
   assert.equal((await ids(L)).length, 149);
@@ -151,6 +154,8 @@ test('a deleted cluster: not listed, its kept backups listed, restored with ever
   const purge = await runCli(['backup', 'purge', S, '--yes'], e);
   assert.equal(purge.code, 0, purge.stderr + purge.stdout);
   assert.deepEqual(await clusterFootprint(docker, S), { containers: 0, networks: 0, volumes: 0 });
+  const stanzas = await execIn(docker, repositoryHostName(paths), ['sh', '-c', 'ls /var/lib/pgbackrest/backup /var/lib/pgbackrest/archive']);
+  assert.ok(!stanzas.output.split(/\s+/).includes(S), `its stanza is gone from the repository host: ${stanzas.output}`);
   assert.equal(readBackupPassphrase(paths, S), undefined, 'the passphrase went with the repository');
   const deleted = JSON.parse((await runCli(['cluster', 'list', '--deleted', '--json'], e)).stdout) as { name: string }[];
   assert.ok(!deleted.some((d) => d.name === S), 'purged: no longer a deleted cluster with kept backups');

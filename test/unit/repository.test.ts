@@ -5,7 +5,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describeRepository, parseBackupTo, parseS3Endpoint, s3LocationProblem, repositoryRequestProblem, type S3Location } from '../../common/repository';
 import { validateSpec } from '../../common/spec';
-import { s3CredentialsFrom, s3LocationFrom } from '../../client/s3-options';
+import { resolvePaths } from '../../common/paths';
+import { repositoryRequestFrom, s3CredentialsFrom, s3LocationFrom } from '../../client/s3-options';
 import { UsageError } from '../../client/errors';
 
 const problem = (r: { ok: unknown } | { problem: string }): string | undefined => ('problem' in r ? r.problem : undefined);
@@ -50,6 +51,20 @@ test('CLI options: --s3-* without --backup-to, no region, bad style refused; pat
   assert.throws(() => s3LocationFrom({ backupTo: 's3://backups', s3Region: 'us-east-1', s3UriStyle: 'virtual' }), /path or host/);
   assert.equal(s3LocationFrom({ backupTo: 's3://backups', s3Region: 'us-east-1', s3Endpoint: 'https://m:9000' })?.uriStyle, 'path');
   assert.equal(s3LocationFrom({ backupTo: 's3://backups', s3Region: 'eu-west-1' })?.uriStyle, 'host');
+});
+
+test('CLI --backup-to: the repository host by default (not where a repository exists), volume for the old layout, no S3 option beside either', () => {
+  const paths = resolvePaths({ DBAAS_HOME: fs.mkdtempSync(path.join(os.tmpdir(), 'dbaas-repo-')) });
+  try {
+    assert.deepEqual(repositoryRequestFrom({}, paths, {}), { location: { type: 'host' } });
+    assert.deepEqual(repositoryRequestFrom({ backupTo: 'repository-host' }, paths, {}, false), { location: { type: 'host' } });
+    assert.equal(repositoryRequestFrom({}, paths, {}, false), undefined);
+    assert.equal(repositoryRequestFrom({ backupTo: 'volume' }, paths, {}), undefined);
+    assert.throws(() => repositoryRequestFrom({ backupTo: 'volume', s3Region: 'us-east-1' }, paths, {}), /--s3-region is for an S3 bucket, not --backup-to volume/);
+    assert.throws(() => repositoryRequestFrom({ backupTo: 'disk' }, paths, {}), /must be repository-host, volume or look like s3:/);
+  } finally {
+    fs.rmSync(paths.home, { recursive: true, force: true });
+  }
 });
 
 test('CLI credentials: an AWS credentials file, or the environment; a file without keys, a missing one, no source at all refused', () => {
