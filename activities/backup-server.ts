@@ -22,9 +22,18 @@ export interface MemberBackupServer {
   cmd: string[];
   labels: Record<string, string>;
   files: FileToPut[];
+  /** Of the certificate in `files`. */
+  serial: string;
 }
+
+/**
+ * Run in the member (as postgres): the server and the children serving connections end, and the
+ * member's loop starts it again within a second, reading its certificate anew. The image has no
+ * ps or pkill: the processes are found by their command line.
+ */
+export const RESTART_MEMBER_BACKUP_SERVER = ['sh', '-c', `for p in /proc/[0-9]*; do [ "$(tr '\\0' ' ' < "$p/cmdline" 2>/dev/null)" = 'pgbackrest server ' ] && kill "\${p#/proc/}" 2>/dev/null; done; true`];
 
 export async function memberBackupServer(paths: Paths, cluster: string, member: string): Promise<MemberBackupServer> {
   const issued = await issueCertificate(paths, cluster, { commonName: backupPeerName(cluster), dnsNames: [containerName(cluster, member)], ips: [] }, PGBACKREST_PURPOSES);
-  return { cmd: MEMBER_COMMAND, labels: { [LABEL_BACKUP_SERVER]: String(BACKUP_SERVER_PORT) }, files: tlsFilesAt(issued, readCaCert(paths, cluster), POSTGRES_UID) };
+  return { cmd: MEMBER_COMMAND, labels: { [LABEL_BACKUP_SERVER]: String(BACKUP_SERVER_PORT) }, files: tlsFilesAt(issued, readCaCert(paths, cluster), POSTGRES_UID), serial: issued.serial };
 }

@@ -1,18 +1,26 @@
 /**
  * `cluster rotate-certs`: new server certificates into running PostgreSQL members and PgBouncer
  * poolers, then a reload. PostgreSQL and PgBouncer load the new pair for new connections on
- * SIGHUP; open connections keep theirs, so no query fails and nothing restarts.
+ * SIGHUP; open connections keep theirs, so no query fails and nothing restarts. pgBackRest's
+ * servers (a member's, and the stanza's on the repository host) read theirs at start: they
+ * restart, which no client query notices.
  */
 import type Docker from 'dockerode';
 import type { Paths } from '../common/paths';
-import { PG_PORT, SUPERUSER, containerName } from '../common/names';
+import { LABEL_BACKUP_SERVER, PG_PORT, SUPERUSER, containerName } from '../common/names';
+import { BACKUP_SERVER_PORT, backupPeerName } from '../common/render/pgbackrest';
 import { SOCKET_DIR } from '../common/render/patroni';
 import { PGBOUNCER_PORT } from '../common/render/pgbouncer';
 import { containerIp, execIn, tarOf } from './docker';
-import { clusterHasTls, readCaCert } from './cluster-tls';
+import { clusterHasTls, issueCertificate, readCaCert } from './cluster-tls';
+import { PGBACKREST_PURPOSES } from './backup-certificates';
+import { RESTART_MEMBER_BACKUP_SERVER, memberBackupServer } from './backup-server';
+import { readRepositoryLocation } from './backup-settings';
+import { memberRepositoryClientFiles } from './repository-access';
+import { renewStanzaServerCertificate } from './repository-host/host';
 import { memberTlsFiles } from './patroni';
 import { poolerTlsFiles } from './pgbouncer';
-import { presentedCertificate } from './tls-probe';
+import { presentedCertificate, presentedTlsCertificate, waitForPresentedSerial } from './tls-probe';
 
 export type ServerKind = 'postgres' | 'pgbouncer';
 
@@ -20,6 +28,8 @@ export interface RotatedCertificate {
   member: string;
   /** Serial of the new certificate; null when the container is not running (it gets a new one when it starts). */
   serial: string | null;
+  /** A member's pgBackRest server: the serial it presents now (its own certificate, renewed with the server's). */
+  backupServerSerial?: string;
 }
 
 export function createCertificateActivities(docker: Docker, paths: Paths) {
@@ -34,11 +44,30 @@ export function createCertificateActivities(docker: Docker, paths: Paths) {
       // Over the socket as the postgres OS user (the image's user; peer auth): no password anywhere.
       const r = await execIn(docker, name, ['psql', '-h', SOCKET_DIR, '-U', SUPERUSER, '-d', 'postgres', '-Atc', 'select pg_reload_conf()']);
       if (r.exitCode !== 0) throw new Error(`reload on ${member} failed: ${r.output.trim()}`);
+      if (info.Config.Labels?.[LABEL_BACKUP_SERVER]) return { member, serial, backupServerSerial: await renewBackupCertificates(cluster, member) };
     } else {
       // tini (PID 1) passes SIGHUP on to pgbouncer, which reloads its config and TLS files.
       await container.kill({ signal: 'SIGHUP' });
     }
     return { member, serial };
+  }
+
+  /**
+   * The member's pgBackRest certificates: its server's (restarted on it, which only a backup
+   * uses, and backups wait for the lease this rotation holds) and, on the repository host
+   * layout, its client certificate for the stanza's server (read by each WAL push).
+   */
+  async function renewBackupCertificates(cluster: string, member: string): Promise<string> {
+    const name = containerName(cluster, member);
+    const server = await memberBackupServer(paths, cluster, member);
+    for (const f of [...server.files, ...(await memberRepositoryClientFiles(paths, cluster))]) await docker.getContainer(name).putArchive(await tarOf(f), { path: f.dir });
+    const r = await execIn(docker, name, RESTART_MEMBER_BACKUP_SERVER);
+    if (r.exitCode !== 0) throw new Error(`restarting the pgBackRest server on ${member} failed: ${r.output.trim()}`);
+    const ip = await containerIp(docker, cluster, name);
+    if (!ip) throw new Error(`${member} is not running`);
+    const peer = await issueCertificate(paths, cluster, { commonName: backupPeerName(cluster), dnsNames: [name], ips: [] }, PGBACKREST_PURPOSES);
+    await waitForPresentedSerial(() => presentedTlsCertificate(ip, BACKUP_SERVER_PORT, name, readCaCert(paths, cluster), peer), server.serial, `the pgBackRest server on ${member}`);
+    return server.serial;
   }
 
   return {
@@ -48,6 +77,12 @@ export function createCertificateActivities(docker: Docker, paths: Paths) {
 
     async rotateServerCertificate(i: { cluster: string; member: string; kind: ServerKind }): Promise<RotatedCertificate> {
       return install(i.cluster, i.member, i.kind);
+    },
+
+    /** The stanza server of a cluster that backs up to the repository host: a new certificate, restarted on it; its serial, or null for another repository. */
+    async rotateRepositoryServerCertificate(cluster: string): Promise<string | null> {
+      if (readRepositoryLocation(paths, cluster).type !== 'host') return null;
+      return renewStanzaServerCertificate(docker, paths, cluster);
     },
 
     /** The serial a new connection to the server sees (inside the cluster network, by container address). */

@@ -85,6 +85,12 @@ export async function memberRepositoryAccess(paths: Paths, cluster: string, o: {
   return { binds: [`${repositoryVolumeName(cluster)}:${REPO_PATH}`], extraHosts: [], labels: {}, files };
 }
 
+/** A member's client certificate for its stanza's server on the repository host (none for another repository). */
+export async function memberRepositoryClientFiles(paths: Paths, cluster: string): Promise<FileToPut[]> {
+  if (readRepositoryLocation(paths, cluster).type !== 'host') return [];
+  return repositoryClientFiles(paths, cluster, MEMBER_REPOSITORY_TLS, POSTGRES_UID);
+}
+
 /**
  * The HostConfig part of a one-shot container that uses `source`'s repository: a volume mounted
  * read-only with no network at all, or the network (to reach the bucket) and no mount.

@@ -1,7 +1,8 @@
 /**
- * The certificate a PostgreSQL-protocol server (PostgreSQL or PgBouncer) presents to a new
- * connection: SSLRequest, then a TLS handshake verified against the cluster CA. Used to check
- * that a rotation reached every server, without logging in.
+ * The certificate a server presents to a new connection, verified against its CA: a
+ * PostgreSQL-protocol server (PostgreSQL or PgBouncer: SSLRequest, then the handshake) or a
+ * plain TLS one (a pgBackRest server, which also wants a client certificate). Used to check that
+ * a rotation reached every server, without logging in.
  */
 import * as net from 'node:net';
 import * as tls from 'node:tls';
@@ -41,4 +42,42 @@ export function presentedCertificate(host: string, port: number, expectedName: s
       });
     });
   });
+}
+
+/** The certificate a plain TLS server (pgBackRest's) presents, verified against `ca` and `expectedName`; `client`: the pair to present. */
+export function presentedTlsCertificate(
+  host: string, port: number, expectedName: string, ca: string, client?: { certPem: string; keyPem: string }, timeoutMs = 5000,
+): Promise<PresentedCertificate> {
+  return new Promise((resolve, reject) => {
+    const secure = tls.connect({ host, port, ca, servername: expectedName, ...(client ? { cert: client.certPem, key: client.keyPem } : {}) });
+    secure.setTimeout(timeoutMs, () => {
+      secure.destroy();
+      reject(new Error(`no TLS answer from ${host}:${port} within ${timeoutMs} ms`));
+    });
+    secure.once('error', (err) => {
+      secure.destroy();
+      reject(err);
+    });
+    secure.once('secureConnect', () => {
+      const c = secure.getPeerCertificate();
+      secure.destroy();
+      resolve({ serial: c.serialNumber.toUpperCase(), validTo: c.valid_to });
+    });
+  });
+}
+
+/** Until the server presents `serial` (a server restarting on a new certificate), at most timeoutMs. */
+export async function waitForPresentedSerial(probe: () => Promise<PresentedCertificate>, serial: string, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let seen = '';
+  for (;;) {
+    try {
+      seen = (await probe()).serial;
+      if (seen === serial.toUpperCase()) return;
+    } catch (err) {
+      seen = (err as Error).message;
+    }
+    if (Date.now() > deadline) throw new Error(`${what} does not present its new certificate ${serial} within ${timeoutMs / 1000} s (last: ${seen})`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }

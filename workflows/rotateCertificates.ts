@@ -2,9 +2,11 @@
  * RotateCertificates (`cluster rotate-certs NAME`): every running PostgreSQL member and pooler
  * gets a new server certificate from the cluster CA and reloads; then a new connection to each
  * must present its new certificate. No restart: open connections keep their session, new ones
- * get the new certificate. The CA stays (clients keep their sslrootcert). Re-running after a
+ * get the new certificate. pgBackRest's servers (each member's, and the stanza's on the
+ * repository host) restart on theirs: only backups and WAL pushes use them. The CA stays (clients keep their sslrootcert). Re-running after a
  * failure issues new certificates again; every certificate of the CA is valid meanwhile.
  */
+import { patched } from '@temporalio/workflow';
 import { quick } from './activity-options';
 import { refuse } from './refusals';
 import { leaseStep } from '../common/lease';
@@ -18,10 +20,15 @@ export interface RotateCertificatesResult {
   /** New serial per server; servers whose container was stopped get one when they start. */
   rotated: RotatedCertificate[];
   skipped: string[];
+  /** The serial of the stanza's server on the repository host, when the cluster backs up there. */
+  repositoryServer?: string;
 }
 
 const CHECK_STEP = 'check the cluster runs TLS';
 const VERIFY_STEP = 'check new connections get the new certificates';
+const REPOSITORY_SERVER_STEP = 'new certificate for the stanza\'s server on the repository host, restart it';
+/** Runs from before the repository host's certificates were renewed replay without its step. */
+const ROTATE_REPOSITORY_SERVER = 'rotate-repository-server';
 
 export async function rotateCertificates(cluster: string): Promise<RotateCertificatesResult> {
   checkNames({ clusters: [cluster] });
@@ -41,13 +48,16 @@ async function rotateUnderLease(cluster: string, steps: Steps): Promise<RotateCe
       ...poolers.map((member) => ({ member, kind: 'pgbouncer' as ServerKind })),
     ];
   });
-  const stepName = (s: { member: string }): string => `new certificate for ${s.member}, reload`;
-  steps.plan([...servers.map(stepName), VERIFY_STEP]);
+  const onRepositoryHost = patched(ROTATE_REPOSITORY_SERVER) && (await quick.repositoryLayout(cluster)).kind === 'host';
+  // A member's step renews its pgBackRest certificates too (server, and client of the repository host).
+  const stepName = (s: { member: string; kind: ServerKind }): string => `new certificate${s.kind === 'postgres' ? 's' : ''} for ${s.member}, reload`;
+  steps.plan([...servers.map(stepName), ...(onRepositoryHost ? [REPOSITORY_SERVER_STEP] : []), VERIFY_STEP]);
   // One server at a time: a server whose reload went wrong stops the run before the next.
   const results: RotatedCertificate[] = [];
   for (const s of servers) {
     results.push(await steps.run(stepName(s), () => quick.rotateServerCertificate({ cluster, ...s })));
   }
+  const repositoryServer = onRepositoryHost ? await steps.run(REPOSITORY_SERVER_STEP, () => quick.rotateRepositoryServerCertificate(cluster)) : null;
   const rotated = results.filter((r) => r.serial !== null);
   await steps.run(VERIFY_STEP, async () => {
     for (const r of rotated) {
@@ -56,5 +66,5 @@ async function rotateUnderLease(cluster: string, steps: Steps): Promise<RotateCe
       if (seen !== r.serial) throw new Error(`${r.member} still presents certificate ${seen}, not the new ${r.serial}`);
     }
   });
-  return { cluster, rotated, skipped: results.filter((r) => r.serial === null).map((r) => r.member) };
+  return { cluster, rotated, skipped: results.filter((r) => r.serial === null).map((r) => r.member), ...(repositoryServer ? { repositoryServer } : {}) };
 }

@@ -19,6 +19,7 @@ import { ensureClusterCa, issueCertificate, readCaCert } from '../cluster-tls';
 import { ensureContainerRunning, ensureNetwork, ensureVolume, execIn, isNotFound, tarOf, type ExecResult, type FileToPut } from '../docker';
 import { ErrorTypes, finalError } from '../errors';
 import { insideHome } from '../home-paths';
+import { presentedTlsCertificate, waitForPresentedSerial } from '../tls-probe';
 import { withClusterLock } from '../locks';
 import {
   HOST_COMMAND, HOST_REPO_PATH, SERVE_SCRIPT, SERVE_SCRIPT_TEXT, purgeStanzaScript, renderRootStanzaConfig, renderStanzaServerConfig, repositoryClientName,
@@ -110,19 +111,40 @@ const rootFile = (dir: string, name: string, content: string, mode: number): Fil
  * and the authority's CA, which checks the members' client certificates. Plus root's info
  * config, which reaches no member.
  */
-async function stanzaFiles(paths: Paths, host: string, s: StanzaServer): Promise<FileToPut[]> {
+/** The stanza server's config and a new certificate (its serial too), and root's info config. */
+async function stanzaFiles(paths: Paths, host: string, s: StanzaServer): Promise<{ files: FileToPut[]; serial: string }> {
   const cipherPass = readBackupPassphrase(paths, s.stanza);
   const issued = await issueCertificate(paths, REPOSITORY_AUTHORITY, { commonName: host, dnsNames: [host], ips: [] }, [PGBACKREST_PURPOSES[0]]);
   const dir = serverDir(s.stanza);
   const own = (name: string, content: string, mode: number): FileToPut => ({ dir, name, content, mode, uid: s.uid, gid: s.uid });
   const tls = tlsIn(dir);
-  return [
+  const files = [
     own('pgbackrest.conf', renderStanzaServerConfig(s, cipherPass), 0o600),
     own(path.posix.basename(tls.key), issued.keyPem, 0o600),
     own(path.posix.basename(tls.cert), issued.certPem, 0o644),
     own(path.posix.basename(tls.ca), readCaCert(paths, REPOSITORY_AUTHORITY), 0o644),
     rootFile(rootDir(s.stanza), 'info.conf', renderRootStanzaConfig({ stanza: s.stanza, pgHosts: [], backupStandby: false, retention: readRetention(paths, s.stanza), cipherPass }), 0o600),
   ];
+  return { files, serial: issued.serial };
+}
+
+/**
+ * `cluster rotate-certs`: the stanza's server gets a new certificate and starts again on it (its
+ * processes end; its loop starts it within a second). A member's WAL push cut off meanwhile
+ * fails and PostgreSQL retries it. Returns the serial the server presents now.
+ */
+export async function renewStanzaServerCertificate(docker: Docker, paths: Paths, cluster: string): Promise<string> {
+  const server = stanzaServerOf(paths, cluster);
+  if (!server) throw finalError(ErrorTypes.ClusterNotFound, `the repository host has no stanza ${cluster}`);
+  const host = await ensureRepositoryHost(docker, paths);
+  const { files, serial } = await stanzaFiles(paths, host, server);
+  await putFiles(docker, host, files);
+  await ok(docker, host, ['sh', '-c', `setpriv --reuid=${server.uid} --regid=${server.uid} --clear-groups sh -c "kill -9 -1" 2>/dev/null || true`], `restarting the server of stanza ${cluster}`);
+  const ip = (await docker.getContainer(host).inspect()).NetworkSettings.Networks[repositoryHostNetwork(paths)]?.IPAddress;
+  if (!ip) throw new Error(`${host} has no address on ${repositoryHostNetwork(paths)}`);
+  const client = await issueCertificate(paths, REPOSITORY_AUTHORITY, { commonName: repositoryClientName(cluster), dnsNames: [repositoryClientName(cluster)], ips: [] }, [PGBACKREST_PURPOSES[1]]);
+  await waitForPresentedSerial(() => presentedTlsCertificate(ip, server.port, host, readCaCert(paths, REPOSITORY_AUTHORITY), client), serial, `the server of stanza ${cluster} on ${host}`);
+  return serial;
 }
 
 async function putFiles(docker: Docker, container: string, files: FileToPut[]): Promise<void> {
@@ -198,7 +220,7 @@ export async function refreshRepositoryHost(docker: Docker, paths: Paths): Promi
 async function setUpStanza(docker: Docker, paths: Paths, host: string, server: StanzaServer): Promise<void> {
   const { stanza } = server;
   await ok(docker, host, ['sh', '-c', stanzaLayoutScript(server)], `the layout of stanza ${stanza}`);
-  await putFiles(docker, host, await stanzaFiles(paths, host, server));
+  await putFiles(docker, host, (await stanzaFiles(paths, host, server)).files);
   await ok(docker, host, [SERVE_SCRIPT, stanza], `starting the server of stanza ${stanza}`);
   for (let i = 0; ; i++) {
     const ping = await execIn(docker, host, ['pgbackrest', `--tls-server-port=${server.port}`, 'server-ping', host]);

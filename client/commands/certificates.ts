@@ -1,4 +1,4 @@
-/** `dbaas cluster rotate-certs NAME`: new server certificates for every member and pooler, reloaded without a restart. */
+/** `dbaas cluster rotate-certs NAME`: new certificates for every member (PostgreSQL, pgBackRest), pooler and the stanza's server on the repository host. */
 import type { Command } from 'commander';
 import { securityWorkflowIds } from '../../common/workflow-ids';
 import { resolvePaths } from '../../common/paths';
@@ -24,7 +24,7 @@ export async function rotateCertificatesCommand(cluster: string): Promise<void> 
       async () => undefined,
     );
     const r = await follow<RotateCertificatesResult>(handle, `rotate the certificates of ${cluster}`);
-    console.log(`${cluster}: new certificates on ${r.rotated.map((x) => x.member).join(', ')}; the CA is unchanged (clients keep their sslrootcert)`);
+    console.log(`${cluster}: new certificates on ${r.rotated.map((x) => x.member).join(', ')}${r.repositoryServer ? ' and its stanza\'s server on the repository host' : ''}; the CA is unchanged (clients keep their sslrootcert)`);
     if (r.skipped.length > 0) console.log(`  not running, new certificate when started: ${r.skipped.join(', ')}`);
   } finally {
     await connection.close();
@@ -35,7 +35,7 @@ export function registerCertificateCommands(cluster: Command): void {
   cluster
     .command('rotate-certs')
     .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
-    .description('issue new server certificates (same CA) to every member and pooler and reload them: no restart, no failed query')
+    .description('issue new certificates (same CA) to every member and pooler and reload them (no restart, no failed query), and to the pgBackRest servers (they restart; only backups and WAL pushes use them)')
     .exitOverride()
     .action((name: string) => rotateCertificatesCommand(name));
 }

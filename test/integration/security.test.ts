@@ -2,7 +2,8 @@
  * One real cluster (pg-0, pg-1, one etcd), locked down as created:
  * - TLS: every endpoint (rw, ro, pooled rw/ro, a member's port) verify-full against the cluster
  *   CA, plain connections refused, replication over TLS; `cluster rotate-certs` gives new
- *   connections new certificates while a client loop sees no failed query.
+ *   connections new certificates while a client loop sees no failed query, and pgBackRest's
+ *   servers (each member's, the stanza's on the repository host) new ones a backup then uses.
  * - Patroni's REST API and etcd refuse clients without the cluster's credentials, while what
  *   uses them keeps working: HAProxy's health checks (rw reaches the leader, ro a replica),
  *   `dbaas switchover` and `dbaas cluster set-profile`. Requests come from this host to the
@@ -18,8 +19,12 @@ import { readClusterSecrets } from '../../activities/secrets';
 import type { ClusterStatus } from '../../client/cluster-info';
 import { historyText } from '../helpers/history';
 import { startQueryLoop } from '../helpers/query-loop';
-import { presentedCertificate } from '../../activities/tls-probe';
-import { caCertPath, readCaCert } from '../../activities/cluster-tls';
+import { presentedCertificate, presentedTlsCertificate } from '../../activities/tls-probe';
+import { caCertPath, issueCertificate, readCaCert } from '../../activities/cluster-tls';
+import { PGBACKREST_PURPOSES, REPOSITORY_HOST_AUTHORITY } from '../../activities/backup-certificates';
+import { repositoryHostName, repositoryHostNetwork, stanzaServerOf } from '../../activities/repository-host/host';
+import { repositoryClientName } from '../../activities/repository-host/render';
+import { BACKUP_SERVER_PORT, backupPeerName } from '../../common/render/pgbackrest';
 import { Client } from 'pg';
 import * as fs from 'node:fs';
 import { childEnv, queryCluster, runCli, startIntegration, testClusterName, type IntegrationEnv } from '../helpers/integration';
@@ -202,18 +207,35 @@ test('TLS: replication connections are encrypted, and members verify each other 
   if (conninfo[0].c !== '') assert.match(conninfo[0].c, /sslmode=verify-full/);
 });
 
-test('rotate-certs: new connections get new certificates from the same CA; a client loop sees no failed query', async () => {
+/** The serial each pgBackRest server presents: both members' and the stanza's on the repository host (each asked with a client certificate it accepts). */
+async function backupServerSerials(): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const ca = readCaCert(it.paths, S);
+  for (const member of ['pg-0', 'pg-1']) {
+    const name = containerName(S, member);
+    const peer = await issueCertificate(it.paths, S, { commonName: backupPeerName(S), dnsNames: [name], ips: [] }, PGBACKREST_PURPOSES);
+    out[member] = (await presentedTlsCertificate((await containerIp(docker, S, name))!, BACKUP_SERVER_PORT, name, ca, peer)).serial;
+  }
+  const host = repositoryHostName(it.paths);
+  const ip = (await docker.getContainer(host).inspect()).NetworkSettings.Networks[repositoryHostNetwork(it.paths)].IPAddress;
+  const client = await issueCertificate(it.paths, REPOSITORY_HOST_AUTHORITY, { commonName: repositoryClientName(S), dnsNames: [repositoryClientName(S)], ips: [] }, [PGBACKREST_PURPOSES[1]]);
+  out.repository = (await presentedTlsCertificate(ip, stanzaServerOf(it.paths, S)!.port, host, readCaCert(it.paths, REPOSITORY_HOST_AUTHORITY), client)).serial;
+  return out;
+}
+
+test('rotate-certs: new connections get new certificates from the same CA; a client loop sees no failed query; pgBackRest\'s servers get new ones a backup uses', async () => {
   const { ports } = info;
   const ca = readCaCert(it.paths, S);
   const endpoints = [ports.rw, ports.ro, ports.pooledRw, ports.pooledRo];
   const serials = async (): Promise<string[]> => Promise.all(endpoints.map(async (p) => (await presentedCertificate('127.0.0.1', p, '127.0.0.1', ca)).serial));
   const before = await serials();
+  const backupBefore = await backupServerSerials();
   const loops = [startQueryLoop(await uriOf([]), { reconnect: true, intervalMs: 20 }), startQueryLoop(await uriOf(['--pooled']), { reconnect: true, intervalMs: 20 })];
   const held = new Client({ connectionString: await uriOf([]) });
   await held.connect();
   const r = await cli('cluster', 'rotate-certs', S);
   assert.equal(r.code, 0, r.stderr + r.stdout);
-  assert.match(r.stdout, /new certificates on pg-0, pg-1, pgbouncer-ro, pgbouncer-rw/);
+  assert.match(r.stdout, /new certificates on pg-0, pg-1, pgbouncer-ro, pgbouncer-rw and its stanza's server on the repository host/);
   await new Promise((res) => setTimeout(res, 500));
   const stats = await Promise.all(loops.map((l) => l.stop()));
   assert.equal((await held.query<{ one: number }>('select 1 as one')).rows[0].one, 1, 'a session opened before the rotation goes on');
@@ -225,6 +247,13 @@ test('rotate-certs: new connections get new certificates from the same CA; a cli
     assert.equal(s.failed, 0, s.errors.join('; '));
   }
   assert.equal(readCaCert(it.paths, S), ca, 'the CA is unchanged');
+  // pgBackRest's servers restarted on new certificates, and a backup uses them: root on the host
+  // reaches both members' servers, the leader pushes the backup's WAL to the stanza's server.
+  const backupAfter = await backupServerSerials();
+  for (const [server, serial] of Object.entries(backupAfter)) assert.notEqual(serial, backupBefore[server], `${server}: the pgBackRest certificate changed`);
+  const backup = await cli('backup', 'run', S, '--type', 'full');
+  assert.equal(backup.code, 0, backup.stderr + backup.stdout);
+  assert.match(backup.stdout, /data files from pg-/);
   assert.equal((await cli('cluster', 'rotate-certs', 'no-such-cluster')).code, 2);
   for await (const w of it.env.client.workflow.list({ query: `ClusterName = '${S}'` })) {
     const text = await historyText(it.env.client.workflow.getHandle(w.workflowId, w.runId));
