@@ -122,9 +122,13 @@ export function isS3UriStyle(s: string): s is S3UriStyle {
 /** As users name it: `s3://bucket/path`, the repository host's stanza, or the volume. */
 export function describeRepository(l: RepositoryLocation, volume: string, stanza: string): string {
   if (l.type === 's3') return `s3://${l.bucket}${l.path} (https://${l.endpoint}:${l.port}, ${l.region})`;
-  if (l.type === 'host') return `repository host ${l.host}, stanza ${stanza}`;
+  if (l.type === 'host') return `${REPOSITORY_HOST_DESCRIPTION} ${l.host}, stanza ${stanza}`;
   return `volume ${volume}`;
 }
+
+const REPOSITORY_HOST_DESCRIPTION = 'repository host';
+/** The description (StanzaSummary.repository) names the repository host: backups run there, not in the leader. */
+export const describesRepositoryHost = (description: string | undefined): boolean => description?.startsWith(`${REPOSITORY_HOST_DESCRIPTION} `) ?? false;
 
 /** A repository kept apart from any volume of the cluster, as the list of what a cluster keeps names it. */
 export function keptRepositoryName(l: S3Location | HostLocation, stanza: string): string {

@@ -1,13 +1,15 @@
 /**
- * Backup: one pgBackRest backup of a cluster, run in the current leader's container, reading the
- * data files from a standby when one can serve them (its pgBackRest TLS server). Returns
- * label, type, size, duration and WAL range. A retried step never starts a second backup.
+ * Backup: one pgBackRest backup of a cluster, run on the repository host (or, for a volume or S3
+ * repository, in the current leader's container), reading the data files from a standby when one
+ * can serve them (its pgBackRest TLS server). Returns label, type, size, duration and WAL range.
+ * A retried step never starts a second backup.
  */
 import { executeChild } from '@temporalio/workflow';
 import { backupWorkflowIds } from '../common/workflow-ids';
 import { clusterNameKey } from '../common/search-attributes';
 import { verifyBackup } from './verifyBackup';
 import { STANZA_MISSING_CODES, retentionProblem, type BackupInput, type BackupSummary } from '../common/backup';
+import { describesRepositoryHost } from '../common/repository';
 import { longRunning, quick, waits } from './activity-options';
 import { refuse } from './refusals';
 import { leaseStep } from '../common/lease';
@@ -25,7 +27,7 @@ export async function backup(input: BackupInput): Promise<BackupSummary> {
 
 async function backupUnderLease(input: BackupInput, steps: Steps): Promise<BackupSummary> {
   const { cluster, type } = input;
-  const { before, stanzaMissing, leader, rwPort, standby } = await steps.run('check the cluster and its repository', async () => {
+  const { before, stanzaMissing, leader, rwPort, standby, onHost } = await steps.run('check the cluster and its repository', async () => {
     const problem = input.retention ? retentionProblem(input.retention) : undefined;
     if (problem) refuse(problem);
     const d = await quick.describeCluster(cluster);
@@ -40,9 +42,12 @@ async function backupUnderLease(input: BackupInput, steps: Steps): Promise<Backu
       refuse(`no replica of ${cluster} can serve a backup now: one must be running and streaming, and made by a dbaas that runs pgBackRest's TLS server in members (clusters with TLS)`);
     }
     const s = await quick.backupStatus(cluster);
-    return { before: s.backups.map((b) => b.label), stanzaMissing: STANZA_MISSING_CODES.has(s.statusCode), leader: d.leader, rwPort: d.ports?.rw, standby };
+    return { before: s.backups.map((b) => b.label), stanzaMissing: STANZA_MISSING_CODES.has(s.statusCode), leader: d.leader, rwPort: d.ports?.rw, standby, onHost: describesRepositoryHost(s.repository) };
   });
-  const runStep = standby ? `run the ${type} backup (on the leader ${leader}, data files from ${standby})` : `run the ${type} backup (on the leader, ${leader})`;
+  // On the repository host the backup runs there; the leader only starts and stops it.
+  const runStep = onHost
+    ? `run the ${type} backup (on the repository host, data files from ${standby ?? `the leader ${leader}`})`
+    : standby ? `run the ${type} backup (on the leader ${leader}, data files from ${standby})` : `run the ${type} backup (on the leader, ${leader})`;
   steps.plan([
     ...(stanzaMissing ? ['create the backup stanza (stanza-create, check)'] : []),
     ...(input.retention ? ['keep the retention for this cluster'] : []),
