@@ -22,7 +22,7 @@ import { insideHome } from '../home-paths';
 import { presentedTlsCertificate, waitForPresentedSerial } from '../tls-probe';
 import { withClusterLock } from '../locks';
 import {
-  HOST_COMMAND, HOST_REPO_PATH, SERVE_SCRIPT, SERVE_SCRIPT_TEXT, purgeStanzaScript, renderRootStanzaConfig, renderStanzaServerConfig, repositoryClientName,
+  HOST_COMMAND, HOST_REPO_PATH, endServerProcessesScript, SERVE_SCRIPT, SERVE_SCRIPT_TEXT, purgeStanzaScript, renderRootStanzaConfig, renderStanzaServerConfig, repositoryClientName,
   rootConfigPath, rootDir, serverDir, stanzaLayoutScript, tlsIn, type StanzaServer, type TlsPaths,
 } from './render';
 
@@ -139,7 +139,7 @@ export async function renewStanzaServerCertificate(docker: Docker, paths: Paths,
   const host = await ensureRepositoryHost(docker, paths);
   const { files, serial } = await stanzaFiles(paths, host, server);
   await putFiles(docker, host, files);
-  await ok(docker, host, ['sh', '-c', `setpriv --reuid=${server.uid} --regid=${server.uid} --clear-groups sh -c "kill -9 -1" 2>/dev/null || true`], `restarting the server of stanza ${cluster}`);
+  await ok(docker, host, ['sh', '-c', endServerProcessesScript(server)], `restarting the server of stanza ${cluster}`);
   const ip = (await docker.getContainer(host).inspect()).NetworkSettings.Networks[repositoryHostNetwork(paths)]?.IPAddress;
   if (!ip) throw new Error(`${host} has no address on ${repositoryHostNetwork(paths)}`);
   const client = await issueCertificate(paths, REPOSITORY_AUTHORITY, { commonName: repositoryClientName(cluster), dnsNames: [repositoryClientName(cluster)], ips: [] }, [PGBACKREST_PURPOSES[1]]);

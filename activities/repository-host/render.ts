@@ -206,9 +206,16 @@ export function stopServerScript(s: StanzaServer): string {
     `pidfile=/run/dbaas-serve-${stanza}.pid`,
     '[ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true',
     'rm -f "$pidfile"',
-    `setpriv --reuid=${s.uid} --regid=${s.uid} --clear-groups sh -c "kill -9 -1" 2>/dev/null || true`,
+    endServerProcessesScript(s),
   ].join('\n');
 }
+
+/**
+ * Every process of the stanza's user ends (kill -1 as that user reaches only its own): with its
+ * loop alive, the loop starts the server again within a second, on the files it finds then.
+ */
+export const endServerProcessesScript = (s: StanzaServer): string =>
+  `setpriv --reuid=${s.uid} --regid=${s.uid} --clear-groups sh -c "kill -9 -1" 2>/dev/null || true`;
 
 /** Everything of the stanza on the host: its backups, WAL, server and root config. */
 export function purgeStanzaScript(s: StanzaServer): string {
