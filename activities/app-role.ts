@@ -4,7 +4,7 @@
  * superuser nor createrole. The superuser stays for `connect --superuser`.
  */
 import type { Paths } from '../common/paths';
-import { APP_DATABASE, APP_USER } from '../common/names';
+import { APP_DATABASE, APP_USER } from '../common/service-users';
 import { setRolePassword } from './role-password';
 import { ensureAppPassword } from './secrets';
 import { withClient } from './sql';

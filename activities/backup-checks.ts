@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import type { Paths } from '../common/paths';
-import { APP_DATABASE } from '../common/names';
+import { APP_DATABASE } from '../common/service-users';
 import type { RowCounts } from '../common/backup';
 import { pgbackrestTargetTime } from '../common/restore';
 import { insideHome } from './home-paths';

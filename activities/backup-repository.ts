@@ -8,20 +8,17 @@
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import type { Paths } from '../common/paths';
-import { IMAGES, repositoryVolumeName } from '../common/names';
+import { IMAGES } from '../common/images';
+import { repositoryVolumeName } from '../common/resource-names';
 import { parseBackupInfo, type StanzaSummary } from '../common/backup';
 import { SOURCE_CONFIG_PATH } from '../common/render/pgbackrest';
 import { readRepositoryLocation } from './backup-settings';
 import { describeRepository } from '../common/repository';
+import { LABEL_READS_REPOSITORY } from '../common/labels';
 import { demux, volumeExists, withRunLabel } from './docker';
 import { putSourceConfig, sourceRepositoryHostConfig } from './repository-access';
 import { runAsRoot, stanzaServerOf } from './repository-host/host';
 
-/**
- * Not labelled dbaas.cluster: a reader must never make a deleted cluster look live. The label
- * names the cluster it read, for `docker ps` and clean-up.
- */
-export const LABEL_READS_REPOSITORY = 'dbaas.reads-repository';
 
 /** The cluster's repository exists: its volume, or its S3 settings (the bucket itself is not asked). */
 export async function repositoryExists(docker: Docker, paths: Paths, cluster: string): Promise<boolean> {

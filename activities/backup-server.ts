@@ -5,7 +5,9 @@
  * checks) and whose CN is the cluster's one backup peer (what the server authorizes).
  */
 import type { Paths } from '../common/paths';
-import { LABEL_BACKUP_SERVER, POSTGRES_UID, containerName } from '../common/names';
+import { LABEL_BACKUP_SERVER } from '../common/labels';
+import { POSTGRES_UID } from '../common/service-users';
+import { containerName } from '../common/resource-names';
 import { PATRONI_CONFIG_PATH } from '../common/render/patroni';
 import { BACKUP_SERVER_PORT, backupPeerName } from '../common/render/pgbackrest';
 import { issueCertificate, readCaCert } from './cluster-tls';

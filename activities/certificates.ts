@@ -7,7 +7,10 @@
  */
 import type Docker from 'dockerode';
 import type { Paths } from '../common/paths';
-import { LABEL_BACKUP_SERVER, PG_PORT, SUPERUSER, containerName } from '../common/names';
+import { LABEL_BACKUP_SERVER } from '../common/labels';
+import { PG_PORT } from '../common/service-ports';
+import { SUPERUSER } from '../common/service-users';
+import { containerName } from '../common/resource-names';
 import { BACKUP_SERVER_PORT, backupPeerName } from '../common/render/pgbackrest';
 import { SOCKET_DIR } from '../common/render/patroni';
 import { PGBOUNCER_PORT } from '../common/render/pgbouncer';

@@ -6,7 +6,7 @@
  * and etcd without authentication answers a login with "not enabled" (see etcd-gateway).
  */
 import type { Paths } from '../common/paths';
-import { ETCD_PATRONI_USER, ETCD_ROOT_USER, PATRONI_API_USER } from '../common/names';
+import { ETCD_PATRONI_USER, ETCD_ROOT_USER, PATRONI_API_USER } from '../common/service-users';
 import type { EtcdUser } from './etcd-gateway';
 import { ErrorTypes, finalError } from './errors';
 import { clusterSecretsExist, readClusterSecrets } from './secrets';

@@ -1,6 +1,14 @@
 /** Whole-cluster activities: existence check and removal of everything labelled with the cluster. */
 import type Docker from 'dockerode';
-import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_PORT_PREFIX, LABEL_ROLE, LABEL_SPEC, reachesRepository } from '../common/names';
+import {
+  LABEL_CLUSTER,
+  LABEL_MEMBER,
+  LABEL_NOFAILOVER,
+  LABEL_PORT_PREFIX,
+  LABEL_ROLE,
+  LABEL_SPEC,
+  reachesRepository,
+} from '../common/labels';
 import type { MemberView } from '../common/members';
 import type { ClusterResources, KeptVolume } from '../common/kept-data';
 import { portsFromBase } from '../common/ports';
@@ -70,7 +78,7 @@ export async function describeCluster(docker: Docker, cluster: string): Promise<
     const v = view.find((x) => x.name === name);
     return {
       name,
-      readOnly: v?.tags?.nofailover === true || c?.Labels['dbaas.nofailover'] === 'true',
+      readOnly: v?.tags?.nofailover === true || c?.Labels[LABEL_NOFAILOVER] === 'true',
       role: v?.role ?? 'unknown',
       state: v?.state ?? 'unknown',
       running: c?.State === 'running',

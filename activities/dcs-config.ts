@@ -18,7 +18,9 @@
  */
 import type Docker from 'dockerode';
 import type { Paths } from '../common/paths';
-import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE, containerName, dcsPrefix } from '../common/names';
+import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE } from '../common/labels';
+import { containerName } from '../common/resource-names';
+import { dcsPrefix } from '../common/dcs-keys';
 import { profileOfDcs, syncModeOfDcs, type DcsConfig, type ProfileName, type SyncMode } from '../common/spec';
 import { containerIp, runningMembers } from './docker';
 import { clusterAccess, type ClusterAccess } from './cluster-access';

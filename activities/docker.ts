@@ -4,7 +4,8 @@
  */
 import type Docker from 'dockerode';
 import * as tar from 'tar-stream';
-import { BRIDGE_NAME_OPTION, LABEL_CLUSTER, LABEL_MEMBER, LABEL_REPOSITORY, LABEL_ROLE, bridgeName, networkName } from '../common/names';
+import { BRIDGE_NAME_OPTION, bridgeName, networkName } from '../common/resource-names';
+import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_REPOSITORY, LABEL_ROLE, LABEL_TEST_RUN } from '../common/labels';
 import { ErrorTypes, finalError } from './errors';
 
 export function isNotFound(err: unknown): boolean {
@@ -21,7 +22,6 @@ function isConflict(err: unknown): boolean {
  * clusters by label, never by name.
  */
 export const TEST_RUN_ENV = 'DBAAS_TEST_RUN';
-export const LABEL_TEST_RUN = 'dbaas.test-run';
 
 /** A new resource's labels: its own, plus the test run's when the worker serves one. */
 export function withRunLabel(labels: Record<string, string>): Record<string, string> {

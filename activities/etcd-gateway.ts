@@ -4,7 +4,7 @@
  * /v3/auth/authenticate; tokens are kept per member and user (each login costs etcd a bcrypt,
  * and the switchover polls every 50 ms), and fetched again when etcd says one expired.
  */
-import { ETCD_CLIENT_PORT } from '../common/names';
+import { ETCD_CLIENT_PORT } from '../common/service-ports';
 
 export const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
 export const unb64 = (s: string | undefined): string => Buffer.from(s ?? '', 'base64').toString('utf8');

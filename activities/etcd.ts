@@ -1,7 +1,12 @@
 /** etcd members of a cluster: one container + volume each, health via GET /health, users and authentication. */
 import type Docker from 'dockerode';
 import type { Paths } from '../common/paths';
-import { ETCD_CLIENT_PORT, ETCD_PATRONI_USER, IMAGES, containerName, dcsPrefix, labels, networkName, volumeName } from '../common/names';
+import { ETCD_CLIENT_PORT } from '../common/service-ports';
+import { ETCD_PATRONI_USER } from '../common/service-users';
+import { IMAGES } from '../common/images';
+import { containerName, networkName, volumeName } from '../common/resource-names';
+import { dcsPrefix } from '../common/dcs-keys';
+import { labels } from '../common/labels';
 import { ETCD_DATA_ROOT, renderEtcdArgs } from '../common/render/etcd';
 import { clusterAccess, etcdAuthUsers } from './cluster-access';
 import { containerExists, containerIp, ensureContainerRunning, ensureVolume } from './docker';

@@ -3,10 +3,10 @@ import * as path from 'node:path';
 import type Docker from 'dockerode';
 import type { Paths } from '../common/paths';
 import { withClusterLock } from './locks';
-import {
-  HAPROXY_MEMBER, HAPROXY_RO_PORT, HAPROXY_RW_PORT, HAPROXY_STATS_PORT, IMAGES, LABEL_CLUSTER, LABEL_MEMBER, LABEL_PORT_PREFIX, LABEL_ROLE,
-  containerName, labels, networkName,
-} from '../common/names';
+import { HAPROXY_MEMBER, containerName, networkName } from '../common/resource-names';
+import { HAPROXY_RO_PORT, HAPROXY_RW_PORT, HAPROXY_STATS_PORT } from '../common/service-ports';
+import { IMAGES } from '../common/images';
+import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_PORT_PREFIX, LABEL_ROLE, labels } from '../common/labels';
 import { HAPROXY_ADMIN_SOCKET, HAPROXY_CONFIG_PATH, HAPROXY_STATE_FILE, renderHaproxyConfig } from '../common/render/haproxy';
 import { PROFILES, type ClusterPorts, type ProfileName } from '../common/spec';
 import { ensureContainerRunning, execIn } from './docker';

@@ -4,7 +4,7 @@
  */
 import type Docker from 'dockerode';
 import type { Paths } from '../common/paths';
-import { labels } from '../common/names';
+import { labels } from '../common/labels';
 import { createClusterActivities } from './cluster';
 import { ensureNetwork } from './docker';
 import { createEtcdActivities } from './etcd';

@@ -2,9 +2,11 @@
 import * as path from 'node:path';
 import type Docker from 'dockerode';
 import type { Paths } from '../common/paths';
-import {
-  IMAGES, LABEL_PORT_PREFIX, POSTGRES_UID, LABEL_SPEC, PATRONI_API_PORT, PG_PORT, containerName, labels, networkName, repositoryVolumeName, volumeName, LABEL_REPOSITORY,
-} from '../common/names';
+import { IMAGES } from '../common/images';
+import { LABEL_NOFAILOVER, LABEL_PORT_PREFIX, LABEL_SPEC, labels, LABEL_REPOSITORY } from '../common/labels';
+import { POSTGRES_UID } from '../common/service-users';
+import { PATRONI_API_PORT, PG_PORT } from '../common/service-ports';
+import { containerName, networkName, repositoryVolumeName, volumeName } from '../common/resource-names';
 import { PATRONI_CONFIG_PATH, DATA_DIR, DATA_ROOT, MEMBER_TLS, renderPatroniConfig } from '../common/render/patroni';
 import { memberIdentity } from '../common/render/tls';
 import { clusterHasTls, serverTlsFiles } from './cluster-tls';
@@ -89,7 +91,7 @@ async function postgresContainerWanted(docker: Docker, paths: Paths, i: Postgres
   const l = labels(spec.name, 'postgres', member);
   const backups = spec.backups !== false;
   const settings: ClusterSettings = { profile: spec.profile, sync: spec.sync, syncStrict: spec.syncStrict ?? false, etcdMembers: spec.etcdMembers, backups };
-  const extraLabels: Record<string, string> = { [LABEL_SPEC]: JSON.stringify(settings), 'dbaas.nofailover': String(i.nofailover ?? false) };
+  const extraLabels: Record<string, string> = { [LABEL_SPEC]: JSON.stringify(settings), [LABEL_NOFAILOVER]: String(i.nofailover ?? false) };
   if (i.directPort !== undefined) extraLabels[`${LABEL_PORT_PREFIX}direct`] = String(i.directPort);
   const direct = i.directPort === undefined ? {} : {
     ExposedPorts: { [`${PG_PORT}/tcp`]: {} },

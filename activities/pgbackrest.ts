@@ -7,7 +7,16 @@
  */
 import type Docker from 'dockerode';
 import type { Paths } from '../common/paths';
-import { DEFAULT_DATABASE, LABEL_BACKUP_SERVER, LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE, containerName, labels, reachesRepository, repositoryVolumeName } from '../common/names';
+import { DEFAULT_DATABASE } from '../common/service-users';
+import {
+  LABEL_BACKUP_SERVER,
+  LABEL_CLUSTER,
+  LABEL_MEMBER,
+  LABEL_ROLE,
+  labels,
+  reachesRepository,
+} from '../common/labels';
+import { containerName, repositoryVolumeName } from '../common/resource-names';
 import { newBackups, parseBackupInfo, type BackupSummary, type BackupType, type StanzaSummary } from '../common/backup';
 import { PGBACKREST_LOG_PATH, standbyBackupOptions, type Retention } from '../common/render/pgbackrest';
 import { deleteBackupSettingsFile, readRepositoryLocation, readRetention, writeRepositoryLocation, writeRetention } from './backup-settings';

@@ -4,9 +4,11 @@
  */
 import type Docker from 'dockerode';
 import type { Paths } from '../common/paths';
-import {
-  APP_DATABASE, HAPROXY_RO_PORT, HAPROXY_RW_PORT, IMAGES, LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE, containerName, labels, networkName,
-} from '../common/names';
+import { APP_DATABASE } from '../common/service-users';
+import { HAPROXY_RO_PORT, HAPROXY_RW_PORT } from '../common/service-ports';
+import { IMAGES } from '../common/images';
+import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE, labels } from '../common/labels';
+import { containerName, networkName } from '../common/resource-names';
 import {
   PGBOUNCER_DIR, PGBOUNCER_PORT, poolerAuthSql, renderPgbouncerIni, renderPgbouncerUserlist, POOLER_AUTH_USER,
 } from '../common/render/pgbouncer';

@@ -10,7 +10,7 @@ import * as lockfile from 'proper-lockfile';
 import type { Paths } from '../common/paths';
 import { DEFAULT_PORT_BASE, PORT_BLOCK_SIZE, inRange, parsePortRange, pickFreeBlock, portsFromBase, validPortBase, type PortRange } from '../common/ports';
 import type { ClusterPorts } from '../common/spec';
-import { LABEL_CLUSTER, LABEL_PORT_PREFIX } from '../common/names';
+import { LABEL_CLUSTER, LABEL_PORT_PREFIX } from '../common/labels';
 import { ErrorTypes, finalError } from './errors';
 import { warn } from './heartbeat';
 

@@ -12,7 +12,9 @@
 import * as path from 'node:path';
 import type Docker from 'dockerode';
 import type { Paths } from '../common/paths';
-import { LABEL_REPOSITORY, POSTGRES_UID, repositoryVolumeName } from '../common/names';
+import { LABEL_REPOSITORY } from '../common/labels';
+import { POSTGRES_UID } from '../common/service-users';
+import { repositoryVolumeName } from '../common/resource-names';
 import { SOURCE_REPO_PATH } from '../common/restore';
 import type { RepositoryLocation } from '../common/repository';
 import {

@@ -5,7 +5,7 @@
 import { Context } from '@temporalio/activity';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleDescription, type ScheduleUpdateOptions } from '@temporalio/client';
 import type { BackupInput, BackupType } from '../common/backup';
-import { TASK_QUEUE } from '../common/names';
+import { TASK_QUEUE } from '../common/task-queues';
 import { scheduleIds, type BackupScheduleView } from '../common/schedules';
 import { clusterNameKey } from '../common/search-attributes';
 

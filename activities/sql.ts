@@ -2,7 +2,8 @@
 import type Docker from 'dockerode';
 import { Client } from 'pg';
 import type { Paths } from '../common/paths';
-import { DEFAULT_DATABASE, SUPERUSER, containerName } from '../common/names';
+import { DEFAULT_DATABASE, SUPERUSER } from '../common/service-users';
+import { containerName } from '../common/resource-names';
 import { containerIp } from './docker';
 import type { ClusterPorts } from '../common/spec';
 import { pollUntil } from './heartbeat';

@@ -5,7 +5,9 @@
  * does not show an immediate (unscheduled) request at all.
  */
 import type Docker from 'dockerode';
-import { PATRONI_API_PORT, containerName, dcsPrefix } from '../common/names';
+import { PATRONI_API_PORT } from '../common/service-ports';
+import { containerName } from '../common/resource-names';
+import { dcsPrefix } from '../common/dcs-keys';
 import type { DcsState, FailoverKey } from '../common/switchover';
 import type { ClusterAccess } from './cluster-access';
 import { containerIp } from './docker';

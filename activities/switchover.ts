@@ -6,7 +6,8 @@
 import type Docker from 'dockerode';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Paths } from '../common/paths';
-import { DEFAULT_DATABASE, SUPERUSER, containerName } from '../common/names';
+import { DEFAULT_DATABASE, SUPERUSER } from '../common/service-users';
+import { containerName } from '../common/resource-names';
 import { SOCKET_DIR } from '../common/render/patroni';
 import { PROFILES, etcdMemberNames } from '../common/spec';
 import { issueDecision, type IssueRequest, type SwitchoverSnapshot } from '../common/switchover';

@@ -5,7 +5,8 @@
  */
 import type Docker from 'dockerode';
 import type { Paths } from '../common/paths';
-import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE, containerName } from '../common/names';
+import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE } from '../common/labels';
+import { containerName } from '../common/resource-names';
 import type { ClusterSnapshot, ContainerState, MemberObservation } from '../common/events';
 import { clusterAccess } from './cluster-access';
 import { isNotFound } from './docker';

@@ -24,7 +24,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { resolvePaths } from '../common/paths';
-import { DEFAULT_DATABASE, IMAGES, PATRONI_API_PORT, REPLICATION_USER, containerName, networkName } from '../common/names';
+import { DEFAULT_DATABASE, REPLICATION_USER } from '../common/service-users';
+import { IMAGES } from '../common/images';
+import { PATRONI_API_PORT } from '../common/service-ports';
+import { containerName, networkName } from '../common/resource-names';
 import type { ClusterPasswords } from '../common/render/patroni';
 import { exitWith, fmt, load1, median, parseRunsOptions, secs, sidesOf } from './lib';
 import {

@@ -35,7 +35,9 @@
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DEFAULT_DATABASE, IMAGES, containerName, repositoryVolumeName } from '../common/names';
+import { DEFAULT_DATABASE } from '../common/service-users';
+import { IMAGES } from '../common/images';
+import { containerName, repositoryVolumeName } from '../common/resource-names';
 import { workflowIds } from '../common/workflow-ids';
 import { activityTimeline } from './workflow-timeline';
 import { DATA_DIR, PG_BIN, SOCKET_DIR } from '../common/render/patroni';
@@ -44,7 +46,7 @@ import type { StanzaSummary } from '../common/backup';
 import * as fs from 'node:fs';
 import { exitWith, fmt, load1, median, parseRunsOptions, secs, sidesOf, type BackupLayout } from './lib';
 import { resolvePaths } from '../common/paths';
-import { POSTGRES_UID } from '../common/names';
+import { POSTGRES_UID } from '../common/service-users';
 import { repositoryClientFiles, repositoryHostName, repositoryHostNetwork, stanzaServerOf } from '../activities/repository-host/host';
 import { clientTlsAt, pgHostLines, rootConfigPath } from '../activities/repository-host/render';
 import {

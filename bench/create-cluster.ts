@@ -48,7 +48,9 @@ import {
 } from './plain-cluster';
 import { POOLER_AUTH_USER, poolerAuthSql } from '../common/render/pgbouncer';
 import { abort, checkAbort, cli, deleteDbaasCluster, docker, getJson, leftovers, now, run, sleep, startBench } from './proc';
-import { DEFAULT_DATABASE, PATRONI_API_PORT, SUPERUSER, containerName } from '../common/names';
+import { DEFAULT_DATABASE, SUPERUSER } from '../common/service-users';
+import { PATRONI_API_PORT } from '../common/service-ports';
+import { containerName } from '../common/resource-names';
 import { PROFILES, etcdMemberNames, isProfileName, memberNames, type ProfileName } from '../common/spec';
 
 // ---------------------------------------------------------------------------------------------

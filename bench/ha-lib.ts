@@ -21,7 +21,8 @@ import {
 import { cli, deleteDbaasCluster, docker, getJson, leftovers, now, pause, run } from './proc';
 import { serverRows, upServers } from '../activities/haproxy';
 import { resolvePaths } from '../common/paths';
-import { PATRONI_API_PORT, containerName, networkName } from '../common/names';
+import { PATRONI_API_PORT } from '../common/service-ports';
+import { containerName, networkName } from '../common/resource-names';
 import type { ClusterPasswords } from '../common/render/patroni';
 import { memberNames, type ProfileName } from '../common/spec';
 

@@ -7,7 +7,7 @@ import { Client } from 'pg';
 import { fmt, secs } from './lib';
 import type { HaCluster } from './ha-lib';
 import { now, pause } from './proc';
-import { DEFAULT_DATABASE, SUPERUSER } from '../common/names';
+import { DEFAULT_DATABASE, SUPERUSER } from '../common/service-users';
 
 /** The writer: pause after a successful write, retry delay after a failed one. */
 const WRITE_INTERVAL_MS = 50;

@@ -10,7 +10,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PROJECT_ROOT } from '../common/paths';
-import { DEFAULT_DATABASE, IMAGES, containerName } from '../common/names';
+import { DEFAULT_DATABASE } from '../common/service-users';
+import { IMAGES } from '../common/images';
+import { containerName } from '../common/resource-names';
 import { SOCKET_DIR } from '../common/render/patroni';
 import { secs } from './lib';
 

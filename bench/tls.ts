@@ -17,7 +17,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DEFAULT_DATABASE, SUPERUSER } from '../common/names';
+import { DEFAULT_DATABASE, SUPERUSER } from '../common/service-users';
 import { resolvePaths } from '../common/paths';
 import { DATA_DIR } from '../common/render/patroni';
 import { readClusterSecrets } from '../activities/secrets';

@@ -2,9 +2,7 @@
 import * as fs from 'node:fs';
 import type Docker from 'dockerode';
 import { resolvePaths, type Paths } from '../common/paths';
-import {
-  LABEL_CLUSTER, LABEL_MEMBER, LABEL_PORT_PREFIX, LABEL_ROLE, reachesRepository,
-} from '../common/names';
+import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_PORT_PREFIX, LABEL_ROLE, reachesRepository } from '../common/labels';
 import { portsFromBase } from '../common/ports';
 import { isLive, keptAfterDelete, type KeptAfterDelete } from '../common/kept-data';
 import { clusterInventory } from '../activities/cluster';

@@ -3,7 +3,7 @@
  * `connect` and `psql`, and the TLS parameters: one place, so the URI `connect` prints and the
  * psql that `psql` starts reach the same server the same way.
  */
-import { APP_DATABASE, APP_USER, DEFAULT_DATABASE, SUPERUSER } from '../common/names';
+import { APP_DATABASE, APP_USER, DEFAULT_DATABASE, SUPERUSER } from '../common/service-users';
 import { resolvePaths } from '../common/paths';
 import { readClusterSecrets } from '../activities/secrets';
 import type { ClusterPasswords } from '../common/render/patroni';

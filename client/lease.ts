@@ -1,7 +1,7 @@
 /** The CLI's read of a cluster's operation lease: who runs an operation on it now, who waits. Never waits itself. */
 import { WorkflowNotFoundError, type WorkflowClient } from '@temporalio/client';
 import { leaseView, leaseWorkflowId, type LeaseState, type LeaseView } from '../common/lease';
-import { TASK_QUEUE } from '../common/names';
+import { TASK_QUEUE } from '../common/task-queues';
 
 /** A query needs a worker; without one the answer would never come. */
 const QUERY_TIMEOUT_MS = 3000;

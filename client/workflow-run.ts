@@ -9,7 +9,7 @@ import {
 import { temporal } from '@temporalio/proto';
 import type { Workflow } from '@temporalio/common';
 import { LEASE_FAILURES, LEASE_NO_WAIT_MEMO, waitingLine } from '../common/lease';
-import { TASK_QUEUE } from '../common/names';
+import { TASK_QUEUE } from '../common/task-queues';
 import { clusterNameKey } from '../common/search-attributes';
 import { temporalConfig } from '../common/temporal-config';
 import { LeaseBusyError, OperationError, UsageError } from './errors';

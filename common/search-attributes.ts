@@ -1,5 +1,6 @@
 /** The ClusterName keyword search attribute: every workflow of a cluster carries it. */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { SEARCH_ATTRIBUTE_CLUSTER } from './names';
+
+export const SEARCH_ATTRIBUTE_CLUSTER = 'ClusterName';
 
 export const clusterNameKey = defineSearchAttributeKey(SEARCH_ATTRIBUTE_CLUSTER, SearchAttributeType.KEYWORD);

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import Docker from 'dockerode';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { TASK_QUEUE } from '../common/names';
+import { TASK_QUEUE } from '../common/task-queues';
 import { resolvePaths, type Paths } from '../common/paths';
 import { temporalConfig } from '../common/temporal-config';
 import { keepAliveOptions } from './keep-alive';

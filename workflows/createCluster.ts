@@ -7,7 +7,8 @@ import {
   ApplicationFailure, CancellationScope, ParentClosePolicy, WorkflowIdReusePolicy, isCancellation, startChild, workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { APP_DATABASE, APP_USER, HAPROXY_MEMBER } from '../common/names';
+import { APP_DATABASE, APP_USER } from '../common/service-users';
+import { HAPROXY_MEMBER } from '../common/resource-names';
 import { haWorkflowIds } from '../common/workflow-ids';
 import { clusterNameKey } from '../common/search-attributes';
 import { memberPort } from '../common/ports';

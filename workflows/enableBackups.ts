@@ -11,7 +11,7 @@
  * volume goes once the host lists every backup it held.
  */
 import { CancellationScope, executeChild } from '@temporalio/workflow';
-import { repositoryVolumeName } from '../common/names';
+import { repositoryVolumeName } from '../common/resource-names';
 import { haWorkflowIds } from '../common/workflow-ids';
 import { memberPort } from '../common/ports';
 import { clusterNameKey } from '../common/search-attributes';

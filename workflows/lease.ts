@@ -10,7 +10,7 @@ import type { Activities } from '../activities';
 import { LEASE_FAILURES, LEASE_NO_WAIT_MEMO, leaseStep, leaseWorkflowId, type LeaseRequest } from '../common/lease';
 
 export { LEASE_FAILURES };
-import { TASK_QUEUE } from '../common/names';
+import { TASK_QUEUE } from '../common/task-queues';
 import { leaseAnswerSignal, releaseLeaseSignal, type LeaseAnswer } from './clusterLease';
 import type { Steps } from './steps';
 

@@ -6,7 +6,9 @@
  */
 import type Docker from 'dockerode';
 import type { Paths } from '../../common/paths';
-import { IMAGES, LABEL_CLUSTER, LABEL_MEMBER, LABEL_REPOSITORY, LABEL_ROLE, repositoryVolumeName } from '../../common/names';
+import { IMAGES } from '../../common/images';
+import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_REPOSITORY, LABEL_ROLE } from '../../common/labels';
+import { repositoryVolumeName } from '../../common/resource-names';
 import { readRepositoryLocation } from '../backup-settings';
 import { demux, volumeExists, withRunLabel } from '../docker';
 import { ErrorTypes, finalError } from '../errors';

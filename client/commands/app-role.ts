@@ -1,7 +1,7 @@
 /** `dbaas cluster add-app-role NAME`: the least-privilege app role for a cluster made before dbaas created it. */
 import type { Command } from 'commander';
 import { workflowIds } from '../../common/workflow-ids';
-import { APP_DATABASE, APP_USER } from '../../common/names';
+import { APP_DATABASE, APP_USER } from '../../common/service-users';
 import { parseClusterName } from '../args';
 import { requireLiveCluster } from '../cluster-info';
 import { connectDocker, connectTemporal } from '../connections';

@@ -7,7 +7,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Clien
 import type { Command } from 'commander';
 import { describeCluster } from '../../activities/cluster';
 import type { ClusterEvent } from '../../common/events';
-import { TASK_QUEUE } from '../../common/names';
+import { TASK_QUEUE } from '../../common/task-queues';
 import { haWorkflowIds } from '../../common/workflow-ids';
 import { clusterNameKey } from '../../common/search-attributes';
 import { parseClusterName } from '../args';

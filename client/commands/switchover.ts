@@ -4,7 +4,7 @@ import {
   CancelledFailure, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandle,
 } from '@temporalio/client';
 import { createSwitchoverActivities } from '../../activities/switchover';
-import { TASK_QUEUE } from '../../common/names';
+import { TASK_QUEUE } from '../../common/task-queues';
 import { resolvePaths } from '../../common/paths';
 import type { Progress } from '../../common/progress';
 import { clusterNameKey } from '../../common/search-attributes';

@@ -5,7 +5,8 @@
  */
 import { execFile } from 'node:child_process';
 import type Docker from 'dockerode';
-import { BRIDGE_NAME_OPTION, LABEL_CLUSTER } from '../../common/names';
+import { BRIDGE_NAME_OPTION } from '../../common/resource-names';
+import { LABEL_CLUSTER } from '../../common/labels';
 import { DOCKER_USER_CHAIN, planForwardingRules, wantedBridges } from '../../common/render/forwarding-rules';
 import { which } from './process-util';
 

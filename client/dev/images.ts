@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import * as tar from 'tar-fs';
 import { DOCKER_CONTEXT_DIR, type Paths } from '../../common/paths';
-import { IMAGES } from '../../common/names';
+import { IMAGES } from '../../common/images';
 import { aptInstall, runLogged, seconds, which } from './process-util';
 import type { Log } from './types';
 

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { Paths } from '../../common/paths';
-import { SEARCH_ATTRIBUTE_CLUSTER } from '../../common/names';
+import { SEARCH_ATTRIBUTE_CLUSTER } from '../../common/search-attributes';
 import { temporalConfig, type TemporalConfig } from '../../common/temporal-config';
 import {
   hostPort,

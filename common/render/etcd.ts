@@ -1,5 +1,6 @@
 /** etcd command line for one member. Pure. */
-import { ETCD_CLIENT_PORT, ETCD_PEER_PORT, containerName } from '../names';
+import { ETCD_CLIENT_PORT, ETCD_PEER_PORT } from '../service-ports';
+import { containerName } from '../resource-names';
 
 export const ETCD_DATA_ROOT = '/var/lib/dbaas-etcd';
 

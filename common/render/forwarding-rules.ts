@@ -4,7 +4,7 @@
  * address the port is published on; DOCKER-USER runs before it and Docker never edits it.
  * Pure: the caller lists the chain (`iptables -S DOCKER-USER`) and runs what the plan says.
  */
-import { BRIDGE_PREFIX } from '../names';
+import { BRIDGE_PREFIX } from '../resource-names';
 
 export const DOCKER_USER_CHAIN = 'DOCKER-USER';
 /** Marks the rules as ours. Change it when the rules' shape changes: `dev up` then replaces the old ones. */

@@ -1,8 +1,7 @@
 /** haproxy.cfg for one cluster, rendered from the typed spec. Pure. */
 import type { CheckTiming } from '../spec';
-import {
-  HAPROXY_RO_PORT, HAPROXY_RW_PORT, HAPROXY_STATS_PORT, PATRONI_API_PORT, PG_PORT, containerName,
-} from '../names';
+import { HAPROXY_RO_PORT, HAPROXY_RW_PORT, HAPROXY_STATS_PORT, PATRONI_API_PORT, PG_PORT } from '../service-ports';
+import { containerName } from '../resource-names';
 
 export const HAPROXY_CONFIG_PATH = '/etc/haproxy/haproxy.cfg';
 export const HAPROXY_ADMIN_SOCKET = '/run/haproxy/admin.sock';

@@ -3,10 +3,10 @@ import { stringify } from 'yaml';
 import type { HaProfile } from '../spec';
 import { archiveCommand } from './pgbackrest';
 import { tlsFilesIn } from './tls';
-import {
-  ETCD_CLIENT_PORT, ETCD_PATRONI_USER, PATRONI_API_PORT, PATRONI_API_USER, PATRONI_NAMESPACE, PG_PORT,
-  REPLICATION_USER, REWIND_USER, SUPERUSER, containerName, etcdHostList,
-} from '../names';
+import { ETCD_CLIENT_PORT, PATRONI_API_PORT, PG_PORT } from '../service-ports';
+import { ETCD_PATRONI_USER, PATRONI_API_USER, REPLICATION_USER, REWIND_USER, SUPERUSER } from '../service-users';
+import { PATRONI_NAMESPACE, etcdHostList } from '../dcs-keys';
+import { containerName } from '../resource-names';
 
 export const DATA_ROOT = '/var/lib/dbaas';
 export const DATA_DIR = `${DATA_ROOT}/pgdata`;

@@ -1,5 +1,5 @@
 /** pgbouncer.ini and its auth file for one pooled endpoint. Pure. */
-import { HAPROXY_MEMBER, containerName } from '../names';
+import { HAPROXY_MEMBER, containerName } from '../resource-names';
 import { tlsFilesIn } from './tls';
 
 export const PGBOUNCER_PORT = 6432;

@@ -8,7 +8,7 @@
  * the member exists), and Patroni's bootstrap-then-restart cycle (about 5 s) is skipped: Patroni
  * starts on the recovered, promoted data directory and takes it over as the new cluster's leader.
  */
-import { DEFAULT_DATABASE, REPLICATION_USER, REWIND_USER, SUPERUSER } from '../names';
+import { DEFAULT_DATABASE, REPLICATION_USER, REWIND_USER, SUPERUSER } from '../service-users';
 import { DATA_DIR, PG_BIN, type ClusterPasswords } from './patroni';
 import { SOURCE_CONFIG_PATH } from './pgbackrest';
 

@@ -2,7 +2,7 @@
  * Where a container finds its TLS files, and which names its server certificate is valid for.
  * Pure: renderers and the certificate issuer both read it.
  */
-import { HAPROXY_MEMBER, containerName } from '../names';
+import { HAPROXY_MEMBER, containerName } from '../resource-names';
 
 export interface TlsFileNames {
   cert: string;

@@ -5,7 +5,8 @@
  */
 import type Docker from 'dockerode';
 import type { Paths } from '../../common/paths';
-import { IMAGES, repositoryVolumeName } from '../../common/names';
+import { IMAGES } from '../../common/images';
+import { repositoryVolumeName } from '../../common/resource-names';
 import { demux } from '../../activities/docker';
 import { readRepositoryLocation } from '../../activities/backup-settings';
 import { hostVolumeName } from '../../activities/repository-host/host';

@@ -24,9 +24,10 @@
  */
 import * as crypto from 'node:crypto';
 import type Docker from 'dockerode';
-import { LABEL_TEST_RUN, demux, ensureContainerRunning, ensureNetwork, isNotFound, stopAndRemoveContainer, type FileToPut } from '../../activities/docker';
+import { demux, ensureContainerRunning, ensureNetwork, isNotFound, stopAndRemoveContainer, type FileToPut } from '../../activities/docker';
 import { ensureClusterCa, issueServerCertificate, readCaCert } from '../../activities/cluster-tls';
-import { LABEL_CLUSTER, LABEL_ROLE, containerName, labels, networkName } from '../../common/names';
+import { LABEL_CLUSTER, LABEL_ROLE, LABEL_TEST_RUN, labels } from '../../common/labels';
+import { containerName, networkName } from '../../common/resource-names';
 import { resolvePaths, type Paths } from '../../common/paths';
 import { SEAWEEDFS_IMAGE, ensureSeaweedfsImage, findSeaweedfsBinary, seaweedfsBinaryPath, seaweedfsBuildLog } from '../../client/dev/seaweedfs';
 import { s3Request, type S3Credentials, type S3Endpoint } from './s3-client';

@@ -15,7 +15,7 @@ import { describeSchedule } from '../../activities/schedules';
 import { clusterNames } from '../../client/cluster-info';
 import { readBackupPassphrase } from '../../activities/backup-passphrase';
 import { execIn } from '../../activities/docker';
-import { containerName } from '../../common/names';
+import { containerName } from '../../common/resource-names';
 import { PGBACKREST_CONFIG_PATH } from '../../common/render/pgbackrest';
 import { isEncrypted, repositoryFileHeads } from '../helpers/repository-files';
 import { repositoryHostName } from '../../activities/repository-host/host';

@@ -9,7 +9,8 @@ import Docker from 'dockerode';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Paths } from '../../common/paths';
 import type { StanzaSummary } from '../../common/backup';
-import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_REPOSITORY, LABEL_ROLE, repositoryVolumeName } from '../../common/names';
+import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_REPOSITORY, LABEL_ROLE } from '../../common/labels';
+import { repositoryVolumeName } from '../../common/resource-names';
 import { childEnv, queryCluster, runCli, startIntegration, testClusterName, type IntegrationEnv } from '../helpers/integration';
 
 let env: TestWorkflowEnvironment;

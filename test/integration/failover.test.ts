@@ -14,7 +14,7 @@ import { Client } from 'pg';
 import { haproxyBackends } from '../../activities/haproxy';
 import type { ClusterStatus } from '../../client/cluster-info';
 import type { ClusterEvent } from '../../common/events';
-import { containerName } from '../../common/names';
+import { containerName } from '../../common/resource-names';
 import { watchTiming } from '../../common/healing';
 import type { ConnectionInfo } from '../../common/spec';
 import { childEnv, runCli, startIntegration, testClusterName, type IntegrationEnv } from '../helpers/integration';

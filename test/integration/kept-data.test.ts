@@ -9,9 +9,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Docker from 'dockerode';
-import { IMAGES, containerName } from '../../common/names';
+import { IMAGES } from '../../common/images';
+import { containerName } from '../../common/resource-names';
 import { stanzaServerOf } from '../../activities/repository-host/host';
-import { LABEL_CLUSTER } from '../../common/names';
+import { LABEL_CLUSTER } from '../../common/labels';
 import { childEnv, queryCluster, runCli, startIntegration, testClusterName, type CliResult, type IntegrationEnv } from '../helpers/integration';
 
 let it: IntegrationEnv;

@@ -14,7 +14,7 @@ import Docker from 'dockerode';
 import { Client } from 'pg';
 import { readClusterSecrets } from '../../activities/secrets';
 import { demux } from '../../activities/docker';
-import { LABEL_CLUSTER, LABEL_ROLE } from '../../common/names';
+import { LABEL_CLUSTER, LABEL_ROLE } from '../../common/labels';
 import { childEnv, runCli, startIntegration, testClusterName, type IntegrationEnv } from '../helpers/integration';
 
 const docker = new Docker();

@@ -13,7 +13,7 @@ import type { Paths } from '../../common/paths';
 import type { StanzaSummary } from '../../common/backup';
 import { clusterNames } from '../../client/cluster-info';
 import { clusterFootprint } from '../../activities/cluster';
-import { LABEL_CLUSTER } from '../../common/names';
+import { LABEL_CLUSTER } from '../../common/labels';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readBackupPassphrase } from '../../activities/backup-passphrase';

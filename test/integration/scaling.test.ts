@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import Docker from 'dockerode';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { containerName } from '../../common/names';
+import { containerName } from '../../common/resource-names';
 import type { Paths } from '../../common/paths';
 import { containerIp, execIn } from '../../activities/docker';
 import { PGBOUNCER_DIR } from '../../common/render/pgbouncer';

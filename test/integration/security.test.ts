@@ -12,7 +12,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import Docker from 'dockerode';
-import { ETCD_PATRONI_USER, PATRONI_API_PORT, PATRONI_API_USER, containerName, dcsPrefix } from '../../common/names';
+import { ETCD_PATRONI_USER, PATRONI_API_USER } from '../../common/service-users';
+import { PATRONI_API_PORT } from '../../common/service-ports';
+import { containerName } from '../../common/resource-names';
+import { dcsPrefix } from '../../common/dcs-keys';
 import type { ConnectionInfo } from '../../common/spec';
 import { containerIp, demux } from '../../activities/docker';
 import { readClusterSecrets } from '../../activities/secrets';

@@ -10,7 +10,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import Docker from 'dockerode';
-import { containerName, HAPROXY_MEMBER } from '../../common/names';
+import { containerName, HAPROXY_MEMBER } from '../../common/resource-names';
 import { HAPROXY_CONFIG_PATH, renderHaproxyConfig } from '../../common/render/haproxy';
 import { PROFILES, type ConnectionInfo } from '../../common/spec';
 import { containerIp, readFileIn } from '../../activities/docker';

@@ -15,7 +15,7 @@ import { Client, Connection } from '@temporalio/client';
 import { portBoundLocally } from '../../activities/ports';
 import { PROJECT_ROOT, type Paths } from '../../common/paths';
 import { PROGRESS_QUERY, type Progress } from '../../common/progress';
-import { SEARCH_ATTRIBUTE_CLUSTER } from '../../common/names';
+import { SEARCH_ATTRIBUTE_CLUSTER } from '../../common/search-attributes';
 import { workflowIds } from '../../common/workflow-ids';
 import { temporalBinary } from '../helpers/temporal';
 import { waitForExit, withDeadline } from '../helpers/deadline';

@@ -7,8 +7,9 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import Docker from 'dockerode';
-import { LABEL_TEST_RUN, TEST_RUN_ENV, ensureNetwork, ensureVolume, isNotFound } from '../../activities/docker';
-import { labels, networkName, volumeName } from '../../common/names';
+import { TEST_RUN_ENV, ensureNetwork, ensureVolume, isNotFound } from '../../activities/docker';
+import { LABEL_TEST_RUN, labels } from '../../common/labels';
+import { networkName, volumeName } from '../../common/resource-names';
 import { TEST_RUN, removeLeftoverTestClusters, testClusterName } from '../helpers/integration';
 
 const docker = new Docker();

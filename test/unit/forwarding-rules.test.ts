@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BRIDGE_PREFIX, bridgeName } from '../../common/names';
+import { BRIDGE_PREFIX, bridgeName } from '../../common/resource-names';
 import { PREFIX_MATCH, RULE_COMMENT, dropForwardedInto, insertCommand, parseRuleLine, planForwardingRules, wantedBridges } from '../../common/render/forwarding-rules';
 
 /** How iptables 1.8.9 (nf_tables and legacy alike) lists our rule: -i before -o, the comment quoted. */

@@ -7,7 +7,7 @@ import { renderHaproxyConfig } from '../../common/render/haproxy';
 import { renderEtcdArgs } from '../../common/render/etcd';
 import { upServers } from '../../activities/haproxy';
 import { prefixRangeEnd } from '../../activities/etcd-gateway';
-import { dcsPrefix } from '../../common/names';
+import { dcsPrefix } from '../../common/dcs-keys';
 
 const passwords = { superuser: 'su-secret', replication: 'repl-secret', rewind: 'rew-secret', pooler: 'pool-secret' };
 

@@ -4,7 +4,8 @@ import {
   PROFILES, clusterNameProblem, isSyncMode, memberNames, profileOfDcs, profileProblem, settingsFromDcs, syncDcsPatch, syncModeOf,
   syncModeOfDcs, timingDcsPatch, validateSpec, type ClusterSettings, type ClusterSpec,
 } from '../../common/spec';
-import { containerName, labels, networkName, volumeName } from '../../common/names';
+import { containerName, networkName, volumeName } from '../../common/resource-names';
+import { labels } from '../../common/labels';
 import { configHas, dcsSettingsView } from '../../activities/dcs-config';
 
 const ok: ClusterSpec = { name: 'orders', replicas: 2, sync: false, profile: 'default', etcdMembers: 1 };

@@ -10,7 +10,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { LEASE_NO_WAIT_MEMO, leaseWorkflowId, type LeaseState } from '../../common/lease';
-import { TASK_QUEUE } from '../../common/names';
+import { TASK_QUEUE } from '../../common/task-queues';
 import type { Progress } from '../../common/progress';
 import type { ClusterEvent } from '../../common/events';
 import { fakeActivities, type Fake } from '../helpers/fake-activities';
