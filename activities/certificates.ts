@@ -5,7 +5,7 @@
  * servers (a member's, and the stanza's on the repository host) read theirs at start: they
  * restart, which no client query notices.
  */
-import type Docker from 'dockerode';
+import type { Inventory } from './hosts/inventory';
 import type { Paths } from '../common/paths';
 import { LABEL_BACKUP_SERVER } from '../common/labels';
 import { PG_PORT } from '../common/service-ports';
@@ -14,7 +14,7 @@ import { containerName } from '../common/resource-names';
 import { BACKUP_SERVER_PORT, backupPeerName } from '../common/render/pgbackrest';
 import { SOCKET_DIR } from '../common/render/patroni';
 import { PGBOUNCER_PORT } from '../common/render/pgbouncer';
-import { containerIp, execIn, tarOf } from './docker';
+import { execIn, tarOf } from './docker';
 import { clusterHasTls, issueCertificate, readCaCert } from './cluster-tls';
 import { PGBACKREST_PURPOSES } from './backup-certificates';
 import { RESTART_MEMBER_BACKUP_SERVER, memberBackupServer } from './backup-server';
@@ -35,7 +35,8 @@ export interface RotatedCertificate {
   backupServerSerial?: string;
 }
 
-export function createCertificateActivities(docker: Docker, paths: Paths) {
+export function createCertificateActivities(inv: Inventory, paths: Paths) {
+  const docker = inv.engine();
   async function install(cluster: string, member: string, kind: ServerKind): Promise<RotatedCertificate> {
     const name = containerName(cluster, member);
     const container = docker.getContainer(name);
@@ -66,7 +67,7 @@ export function createCertificateActivities(docker: Docker, paths: Paths) {
     for (const f of [...server.files, ...(await memberRepositoryClientFiles(paths, cluster))]) await docker.getContainer(name).putArchive(await tarOf(f), { path: f.dir });
     const r = await execIn(docker, name, RESTART_MEMBER_BACKUP_SERVER);
     if (r.exitCode !== 0) throw new Error(`restarting the pgBackRest server on ${member} failed: ${r.output.trim()}`);
-    const ip = await containerIp(docker, cluster, name);
+    const ip = await inv.addressOf(cluster, member);
     if (!ip) throw new Error(`${member} is not running`);
     const peer = await issueCertificate(paths, cluster, { commonName: backupPeerName(cluster), dnsNames: [name], ips: [] }, PGBACKREST_PURPOSES);
     await waitForPresentedSerial(() => presentedTlsCertificate(ip, BACKUP_SERVER_PORT, name, readCaCert(paths, cluster), peer), server.serial, `the pgBackRest server on ${member}`);
@@ -91,7 +92,7 @@ export function createCertificateActivities(docker: Docker, paths: Paths) {
     /** The serial a new connection to the server sees (inside the cluster network, by container address). */
     async presentedSerial(i: { cluster: string; member: string; kind: ServerKind }): Promise<string> {
       const name = containerName(i.cluster, i.member);
-      const ip = await containerIp(docker, i.cluster, name);
+      const ip = await inv.addressOf(i.cluster, i.member);
       if (!ip) throw new Error(`${i.member} is not running`);
       const c = await presentedCertificate(ip, i.kind === 'postgres' ? PG_PORT : PGBOUNCER_PORT, name, readCaCert(paths, i.cluster));
       return c.serial;

@@ -1,14 +1,7 @@
 /** Whole-cluster activities: existence check and removal of everything labelled with the cluster. */
-import type Docker from 'dockerode';
-import {
-  LABEL_CLUSTER,
-  LABEL_MEMBER,
-  LABEL_NOFAILOVER,
-  LABEL_PORT_PREFIX,
-  LABEL_ROLE,
-  LABEL_SPEC,
-  reachesRepository,
-} from '../common/labels';
+import type { Inventory } from './hosts/inventory';
+import { LABEL_SPEC } from '../common/labels';
+import type { HostVolume } from '../common/inventory';
 import type { MemberView } from '../common/members';
 import type { ClusterResources, KeptVolume } from '../common/kept-data';
 import { portsFromBase } from '../common/ports';
@@ -28,19 +21,14 @@ export interface ClusterFootprint {
   volumes: number;
 }
 
-export async function clusterFootprint(docker: Docker, cluster: string): Promise<ClusterFootprint> {
-  const filters = { label: [`${LABEL_CLUSTER}=${cluster}`] };
-  const [c, n, v] = await Promise.all([
-    docker.listContainers({ all: true, filters }),
-    docker.listNetworks({ filters }),
-    docker.listVolumes({ filters }),
-  ]);
-  return { containers: c.length, networks: n.length, volumes: (v.Volumes ?? []).length };
+export async function clusterFootprint(inv: Inventory, cluster: string): Promise<ClusterFootprint> {
+  const [c, n, v] = await Promise.all([inv.containers(cluster), inv.networks(cluster), inv.volumes(cluster)]);
+  return { containers: c.members.length + c.helpers.length, networks: n.length, volumes: v.length };
 }
 
 /** Containers or network exist. Volumes alone are data kept by `delete --keep-data`: create reuses them. */
-export async function clusterIsLive(docker: Docker, cluster: string): Promise<boolean> {
-  const f = await clusterFootprint(docker, cluster);
+export async function clusterIsLive(inv: Inventory, cluster: string): Promise<boolean> {
+  const f = await clusterFootprint(inv, cluster);
   return f.containers > 0 || f.networks > 0;
 }
 
@@ -57,116 +45,107 @@ export interface ClusterDescription {
 }
 
 /** The cluster as Docker labels and Patroni's /cluster see it. */
-export async function describeCluster(docker: Docker, cluster: string): Promise<ClusterDescription> {
-  const filters = { label: [`${LABEL_CLUSTER}=${cluster}`] };
-  const [cs, vs] = await Promise.all([docker.listContainers({ all: true, filters }), docker.listVolumes({ filters })]);
-  const pg = cs.filter((c) => c.Labels[LABEL_ROLE] === 'postgres');
+export async function describeCluster(inv: Inventory, cluster: string): Promise<ClusterDescription> {
+  const [all, vs] = await Promise.all([inv.members(cluster), inv.volumes(cluster)]);
+  const pg = all.filter((m) => m.kind === 'postgres');
   if (pg.length === 0) throw finalError(ErrorTypes.ClusterNotFound, `no cluster named ${cluster}`);
-  const specLabel = pg.map((c) => c.Labels[LABEL_SPEC]).find(Boolean);
-  if (!specLabel) throw finalError(ErrorTypes.ClusterNotFound, `cluster ${cluster} has no ${LABEL_SPEC} label (made by an older dbaas); recreate it`);
-  const created = JSON.parse(specLabel) as ClusterSettings;
-  const names = pg.map((c) => c.Labels[LABEL_MEMBER]).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
-  const view = (await clusterView(docker, cluster, names)) ?? [];
+  const created = pg.map((m) => m.createdWith).find((s) => s !== null);
+  if (!created) throw finalError(ErrorTypes.ClusterNotFound, `cluster ${cluster} has no ${LABEL_SPEC} label (made by an older dbaas); recreate it`);
+  const names = pg.map((m) => m.name);
+  const view = (await clusterView(inv, cluster, names)) ?? [];
   const leaderName = view.find((v) => v.role === 'leader')?.name;
   // The label says what the cluster was created with; the DCS what it runs with now.
-  const dcs = await readDcsConfig(docker, cluster, [...(leaderName ? [leaderName] : []), ...names]);
+  const dcs = await readDcsConfig(inv, cluster, [...(leaderName ? [leaderName] : []), ...names]);
   // Backups are on once members mount the repository (`backup enable` adds it member by member).
-  const backups = pg.some((c) => reachesRepository(c, cluster));
+  const backups = pg.some((m) => m.repository !== null);
   const settings = { ...(dcs ? settingsFromDcs(dcs.config, created) : created), backups };
   const members = names.map((name) => {
-    const c = pg.find((x) => x.Labels[LABEL_MEMBER] === name);
+    const c = pg.find((x) => x.name === name);
     const v = view.find((x) => x.name === name);
     return {
       name,
-      readOnly: v?.tags?.nofailover === true || c?.Labels[LABEL_NOFAILOVER] === 'true',
+      readOnly: v?.tags?.nofailover === true || c?.nofailover === true,
       role: v?.role ?? 'unknown',
       state: v?.state ?? 'unknown',
-      running: c?.State === 'running',
+      running: c?.state === 'running',
     };
   });
-  const hap = cs.find((c) => c.Labels[LABEL_ROLE] === 'haproxy');
-  const base = hap?.Labels[`${LABEL_PORT_PREFIX}base`];
-  const volumeMembers = (vs.Volumes ?? []).map((v) => v.Labels?.[LABEL_MEMBER] ?? '').filter(Boolean);
+  const base = all.find((m) => m.kind === 'haproxy')?.portLabels.base;
+  const volumeMembers = vs.map((v) => v.member ?? '').filter(Boolean);
   return {
     cluster,
     settings,
     members,
     namesInUse: [...new Set([...names, ...volumeMembers])],
     leader: view.find((v) => v.role === 'leader')?.name ?? null,
-    ports: base ? portsFromBase(Number(base)) : null,
+    ports: base ? portsFromBase(base) : null,
   };
 }
 
 /** The cluster's volumes with their role and member, by name. */
 /** The cluster's volumes, and its S3 repository (or its stanza on the repository host) as if it were one (role backup): what a delete keeps, what a create finds. */
-export async function clusterVolumes(docker: Docker, paths: Paths, cluster: string): Promise<KeptVolume[]> {
-  const vs = await docker.listVolumes({ filters: { label: [`${LABEL_CLUSTER}=${cluster}`] } });
+export async function clusterVolumes(inv: Inventory, paths: Paths, cluster: string): Promise<KeptVolume[]> {
+  const vs = await inv.volumes(cluster);
   const s3 = settingsRepositories(paths).filter((r) => r.cluster === cluster).map(keptRepositoryEntry);
-  return [...(vs.Volumes ?? []).map(keptVolume), ...s3].sort((a, b) => a.name.localeCompare(b.name));
+  return [...vs.map(keptVolume), ...s3].sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** An S3 repository (or a stanza on the repository host) in the list of what a cluster keeps: no volume, but kept and purged as the repository volume is. */
 const keptRepositoryEntry = (r: { cluster: string; location: S3Location | HostLocation }): KeptVolume => ({ name: keptRepositoryName(r.location, r.cluster), role: 'backup' });
 
-function keptVolume(v: { Name: string; Labels?: Record<string, string> | null }): KeptVolume {
-  return { name: v.Name, role: v.Labels?.[LABEL_ROLE] ?? '', ...(v.Labels?.[LABEL_MEMBER] ? { member: v.Labels[LABEL_MEMBER] } : {}) };
-}
+const keptVolume = (v: HostVolume): KeptVolume => ({ name: v.name, role: v.role, ...(v.member ? { member: v.member } : {}) });
 
 /**
  * Every cluster any dbaas resource names, with what it has: a live cluster has containers or a
  * network; a deleted one only the volumes its delete kept (data with --keep-data, the backup
  * repository unless --purge-backups).
  */
-export async function clusterInventory(docker: Docker, paths: Paths): Promise<ClusterResources[]> {
-  const filters = { label: [LABEL_CLUSTER] };
-  const [cs, ns, vs] = await Promise.all([
-    docker.listContainers({ all: true, filters }),
-    docker.listNetworks({ filters }),
-    docker.listVolumes({ filters }),
-  ]);
+export async function clusterInventory(inv: Inventory, paths: Paths): Promise<ClusterResources[]> {
+  const [cs, ns, vs] = await Promise.all([inv.containers(), inv.networks(), inv.volumes()]);
   const byName = new Map<string, ClusterResources>();
   const of = (name: string): ClusterResources => {
     let r = byName.get(name);
     if (!r) byName.set(name, (r = { name, containers: 0, networks: 0, volumes: [] }));
     return r;
   };
-  for (const c of cs) of(c.Labels[LABEL_CLUSTER]).containers++;
-  for (const n of ns) if (n.Labels?.[LABEL_CLUSTER]) of(n.Labels[LABEL_CLUSTER]).networks++;
-  for (const v of vs.Volumes ?? []) if (v.Labels?.[LABEL_CLUSTER]) of(v.Labels[LABEL_CLUSTER]).volumes.push(keptVolume(v));
+  for (const c of [...cs.members, ...cs.helpers]) of(c.cluster).containers++;
+  for (const n of ns) of(n.cluster).networks++;
+  for (const v of vs) of(v.cluster).volumes.push(keptVolume(v));
   for (const r of settingsRepositories(paths)) of(r.cluster).volumes.push(keptRepositoryEntry(r));
   return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 
-export function createClusterActivities(docker: Docker, paths: Paths) {
+export function createClusterActivities(inv: Inventory, paths: Paths) {
   return {
     async assertClusterAbsent(cluster: string): Promise<void> {
-      if (await clusterIsLive(docker, cluster)) {
+      if (await clusterIsLive(inv, cluster)) {
         throw finalError(ErrorTypes.ClusterExists, `cluster ${cluster} already exists`);
       }
     },
 
     /** Everything of the cluster but the kept volumes; keepBackups unset keeps the repository (the safe default). */
     async removeCluster(i: { cluster: string; keepData: boolean; keepBackups?: boolean }): Promise<RemovalReport> {
-      return removeClusterResources(docker, i.cluster, { data: i.keepData, backups: i.keepBackups ?? true }, POSTGRES_STOP_TIMEOUT_SEC);
+      const keep = { data: i.keepData, backups: i.keepBackups ?? true };
+      const reports = await Promise.all(inv.hosts.map((h) => removeClusterResources(h.engine, i.cluster, keep, POSTGRES_STOP_TIMEOUT_SEC)));
+      return reports.reduce((a, r) => ({ containers: a.containers + r.containers, volumes: a.volumes + r.volumes, networks: a.networks + r.networks }));
     },
 
     async describeCluster(cluster: string): Promise<ClusterDescription> {
-      return describeCluster(docker, cluster);
+      return describeCluster(inv, cluster);
     },
 
     /** The cluster's volumes, with their role and member: before a create, the data kept by `delete --keep-data`. */
     async clusterVolumes(cluster: string): Promise<KeptVolume[]> {
-      return clusterVolumes(docker, paths, cluster);
+      return clusterVolumes(inv, paths, cluster);
     },
 
     /** A failed create's compensation: the cluster's volumes except those it found (kept data stays). Containers must be gone. */
     async removeClusterVolumes(i: { cluster: string; keep: string[] }): Promise<number> {
-      const vs = await docker.listVolumes({ filters: { label: [`${LABEL_CLUSTER}=${i.cluster}`] } });
       let removed = 0;
-      for (const v of vs.Volumes ?? []) {
-        if (i.keep.includes(v.Name)) continue;
+      for (const v of await inv.volumes(i.cluster)) {
+        if (i.keep.includes(v.name)) continue;
         try {
-          await docker.getVolume(v.Name).remove();
+          await inv.engine(v.host).getVolume(v.name).remove();
           removed++;
         } catch (err) {
           if ((err as { statusCode?: number }).statusCode !== 404) throw err;
@@ -176,7 +155,7 @@ export function createClusterActivities(docker: Docker, paths: Paths) {
     },
 
     async clusterFootprint(cluster: string): Promise<ClusterFootprint> {
-      return clusterFootprint(docker, cluster);
+      return clusterFootprint(inv, cluster);
     },
   };
 }

@@ -16,17 +16,15 @@
  *   on/strict is applied when /cluster shows a sync_standby that the leader's pg_stat_replication
  *   reports as `sync`; off when no member is sync_standby and no replication row is `sync`.
  */
-import type Docker from 'dockerode';
+import type { Inventory } from './hosts/inventory';
+import { RUNNING_POSTGRES } from '../common/inventory';
 import type { Paths } from '../common/paths';
-import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE } from '../common/labels';
-import { containerName } from '../common/resource-names';
 import { dcsPrefix } from '../common/dcs-keys';
 import { profileOfDcs, syncModeOfDcs, type DcsConfig, type ProfileName, type SyncMode } from '../common/spec';
-import { containerIp, runningMembers } from './docker';
 import { clusterAccess, type ClusterAccess } from './cluster-access';
 import { b64, etcdPost, type EtcdUser } from './etcd-gateway';
 import { pollUntil } from './heartbeat';
-import { getCluster, getPatroni } from './patroni-api';
+import { getCluster, getPatroni, patroniUrl } from './patroni-api';
 import { memberApi } from './patroni';
 
 /** Keys whose values set-profile / set-sync write; a PATCH body is a subset of them. */
@@ -63,9 +61,9 @@ export async function patchDcsConfigAt(api: string, access: ClusterAccess, patch
 
 
 /** The DCS config as the first answering member (leader first when given) sees it. */
-export async function readDcsConfig(docker: Docker, cluster: string, members: string[]): Promise<{ config: DcsConfig; member: string } | undefined> {
+export async function readDcsConfig(inv: Inventory, cluster: string, members: string[]): Promise<{ config: DcsConfig; member: string } | undefined> {
   for (const m of [...new Set(members)]) {
-    const api = await memberApi(docker, cluster, m);
+    const api = await memberApi(inv, cluster, m);
     if (!api) continue;
     try {
       return { config: await getDcsConfig(api), member: m };
@@ -99,10 +97,9 @@ export function dcsSettingsView(config: DcsConfig, readFrom: string): DcsSetting
   };
 }
 
-async function etcdEndpoints(docker: Docker, cluster: string): Promise<string[]> {
-  const cs = await docker.listContainers({ filters: { label: [`${LABEL_CLUSTER}=${cluster}`, `${LABEL_ROLE}=etcd`] } });
-  const ips = await Promise.all(cs.map((c) => containerIp(docker, cluster, containerName(cluster, c.Labels[LABEL_MEMBER]))));
-  return ips.filter((ip): ip is string => Boolean(ip));
+async function etcdEndpoints(inv: Inventory, cluster: string): Promise<string[]> {
+  const etcd = await inv.members(cluster, { kind: 'etcd', running: true });
+  return etcd.flatMap((m) => inv.address(m) ?? []);
 }
 
 async function etcdCall(endpoints: string[], path: string, body: object, user: EtcdUser | undefined): Promise<Record<string, unknown>> {
@@ -118,8 +115,8 @@ async function etcdCall(endpoints: string[], path: string, body: object, user: E
 }
 
 /** The TTL its lease was granted with, for each member key (undefined: no key or no lease). */
-export async function memberLeaseTtls(docker: Docker, cluster: string, members: string[], user: EtcdUser | undefined): Promise<Map<string, number | undefined>> {
-  const endpoints = await etcdEndpoints(docker, cluster);
+export async function memberLeaseTtls(inv: Inventory, cluster: string, members: string[], user: EtcdUser | undefined): Promise<Map<string, number | undefined>> {
+  const endpoints = await etcdEndpoints(inv, cluster);
   const out = new Map<string, number | undefined>();
   for (const m of members) {
     const r = await etcdCall(endpoints, '/v3/kv/range', { key: b64(`${dcsPrefix(cluster)}members/${m}`) }, user);
@@ -161,11 +158,11 @@ export interface SyncApplied {
   syncStandby: string | null;
 }
 
-export function createDcsConfigActivities(docker: Docker, paths: Paths) {
+export function createDcsConfigActivities(inv: Inventory, paths: Paths) {
   return {
     /** The DCS config through the first answering member. Fails when none answers. */
     async readClusterConfig(i: { cluster: string }): Promise<{ config: DcsConfig; member: string }> {
-      const r = await readDcsConfig(docker, i.cluster, await runningMembers(docker, i.cluster));
+      const r = await readDcsConfig(inv, i.cluster, await inv.memberNames(i.cluster, RUNNING_POSTGRES));
       if (!r) throw new Error(`no Patroni API of ${i.cluster} answers`);
       return r;
     },
@@ -175,11 +172,11 @@ export function createDcsConfigActivities(docker: Docker, paths: Paths) {
      * retry finds the values in place, Patroni writes nothing and returns the same config.
      */
     async patchDcsConfig(i: { cluster: string; leader: string | null; patch: DcsPatch }): Promise<PatchResult> {
-      const members = [...(i.leader ? [i.leader] : []), ...(await runningMembers(docker, i.cluster))];
+      const members = [...(i.leader ? [i.leader] : []), ...(await inv.memberNames(i.cluster, RUNNING_POSTGRES))];
       let last: unknown = new Error(`no member of ${i.cluster} is running`);
       const access = clusterAccess(paths, i.cluster);
       for (const m of [...new Set(members)]) {
-        const api = await memberApi(docker, i.cluster, m);
+        const api = await memberApi(inv, i.cluster, m);
         if (!api) continue;
         try {
           // Fresh DCS copy first (a PATCH refreshes it), so `before` is not a stale cache.
@@ -207,13 +204,14 @@ export function createDcsConfigActivities(docker: Docker, paths: Paths) {
       return pollUntil<ConfigApplied>(
         'every member to apply the config',
         async () => {
-          const cs = await docker.listContainers({ all: true, filters: { label: [`${LABEL_CLUSTER}=${i.cluster}`, `${LABEL_ROLE}=postgres`] } });
-          const running = cs.filter((c) => c.State === 'running').map((c) => c.Labels[LABEL_MEMBER]).sort();
-          const notRunning = cs.filter((c) => c.State !== 'running').map((c) => c.Labels[LABEL_MEMBER]).sort();
-          const leases = i.want.ttl === undefined ? undefined : await memberLeaseTtls(docker, i.cluster, running, access.etcdUser);
+          const pg = await inv.members(i.cluster, { kind: 'postgres' });
+          const running = pg.filter((m) => m.state === 'running').map((m) => m.name);
+          const notRunning = pg.filter((m) => m.state !== 'running').map((m) => m.name);
+          const leases = i.want.ttl === undefined ? undefined : await memberLeaseTtls(inv, i.cluster, running, access.etcdUser);
           const pending: string[] = [];
           for (const m of running) {
-            const api = await memberApi(docker, i.cluster, m);
+            const address = inv.address(pg.find((x) => x.name === m)!);
+            const api = address && patroniUrl(address);
             if (!api) {
               pending.push(`${m} (no API)`);
               continue;
@@ -243,17 +241,17 @@ export function createDcsConfigActivities(docker: Docker, paths: Paths) {
       return pollUntil<SyncApplied>(
         `sync mode ${i.mode} in effect`,
         async () => {
-          const members = await runningMembers(docker, i.cluster);
+          const members = await inv.memberNames(i.cluster, RUNNING_POSTGRES);
           let view;
           for (const m of members) {
-            const api = await memberApi(docker, i.cluster, m);
+            const api = await memberApi(inv, i.cluster, m);
             view = api ? await getCluster(api).catch(() => undefined) : undefined;
             if (view) break;
           }
           if (!view) return { status: 'no Patroni API answers' };
           const leader = view.find((m) => m.role === 'leader');
           if (!leader) return { status: 'no leader' };
-          const leaderApi = await memberApi(docker, i.cluster, leader.name);
+          const leaderApi = await memberApi(inv, i.cluster, leader.name);
           if (!leaderApi) return { status: `leader ${leader.name} not reachable` };
           if (Date.now() - lastWake > 2000) {
             lastWake = Date.now();

@@ -219,24 +219,6 @@ async function found(inspect: () => Promise<unknown>): Promise<boolean> {
 export const containerExists = (docker: Docker, name: string): Promise<boolean> => found(() => docker.getContainer(name).inspect());
 export const volumeExists = (docker: Docker, name: string): Promise<boolean> => found(() => docker.getVolume(name).inspect());
 
-/** Postgres members whose containers are running, in member order (pg-2 before pg-10). */
-export async function runningMembers(docker: Docker, cluster: string): Promise<string[]> {
-  const cs = await docker.listContainers({ filters: { label: [`${LABEL_CLUSTER}=${cluster}`, `${LABEL_ROLE}=postgres`] } });
-  return cs.map((c) => c.Labels[LABEL_MEMBER]).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
-}
-
-/** The container's address on the cluster network (changes when the container restarts). */
-export async function containerIp(docker: Docker, cluster: string, container: string): Promise<string | undefined> {
-  try {
-    const info = await docker.getContainer(container).inspect();
-    const ip = info.NetworkSettings.Networks[networkName(cluster)]?.IPAddress;
-    return info.State.Running && ip ? ip : undefined;
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
-}
-
 export interface RemovalReport {
   containers: number;
   volumes: number;

@@ -1,5 +1,5 @@
 /** etcd members of a cluster: one container + volume each, health via GET /health, users and authentication. */
-import type Docker from 'dockerode';
+import type { Inventory } from './hosts/inventory';
 import type { Paths } from '../common/paths';
 import { ETCD_CLIENT_PORT } from '../common/service-ports';
 import { ETCD_PATRONI_USER } from '../common/service-users';
@@ -9,7 +9,7 @@ import { dcsPrefix } from '../common/dcs-keys';
 import { labels } from '../common/labels';
 import { ETCD_DATA_ROOT, renderEtcdArgs } from '../common/render/etcd';
 import { clusterAccess, etcdAuthUsers } from './cluster-access';
-import { containerExists, containerIp, ensureContainerRunning, ensureVolume } from './docker';
+import { containerExists, ensureContainerRunning, ensureVolume } from './docker';
 import { EtcdError, b64, etcdLogin, etcdPost, prefixRangeEnd } from './etcd-gateway';
 import { ErrorTypes, finalError } from './errors';
 import { pollUntil } from './heartbeat';
@@ -21,9 +21,9 @@ export interface EtcdMemberInput {
 }
 
 /** The address of the first running etcd member. */
-async function anyEtcdIp(docker: Docker, cluster: string, members: string[]): Promise<string> {
+async function anyEtcdIp(inv: Inventory, cluster: string, members: string[]): Promise<string> {
   for (const m of members) {
-    const ip = await containerIp(docker, cluster, containerName(cluster, m));
+    const ip = await inv.addressOf(cluster, m);
     if (ip) return ip;
   }
   throw new Error(`no etcd member of ${cluster} is running`);
@@ -38,7 +38,8 @@ async function ensureCreated(call: Promise<unknown>): Promise<void> {
   }
 }
 
-export function createEtcdActivities(docker: Docker, paths: Paths) {
+export function createEtcdActivities(inv: Inventory, paths: Paths) {
+  const docker = inv.engine();
   return {
     /**
      * Turn on etcd's authentication: a root user, and the user Patroni (and the worker) log in
@@ -49,7 +50,7 @@ export function createEtcdActivities(docker: Docker, paths: Paths) {
      */
     async enableEtcdAuth(i: { cluster: string; members: string[] }): Promise<{ alreadyEnabled: boolean }> {
       const { root, patroni } = etcdAuthUsers(paths, i.cluster);
-      const ip = await anyEtcdIp(docker, i.cluster, i.members);
+      const ip = await anyEtcdIp(inv, i.cluster, i.members);
       const alreadyEnabled = (await etcdLogin(ip, root)) !== null;
       const asRoot = (path: string, body: object): Promise<unknown> => etcdPost(ip, path, body, root);
       const prefix = dcsPrefix(i.cluster);
@@ -78,7 +79,7 @@ export function createEtcdActivities(docker: Docker, paths: Paths) {
       const { etcdUser } = clusterAccess(paths, i.cluster);
       let last: unknown = new Error('no etcd member is running');
       for (const e of i.etcdMembers) {
-        const ip = await containerIp(docker, i.cluster, containerName(i.cluster, e));
+        const ip = await inv.addressOf(i.cluster, e);
         if (!ip) continue;
         try {
           const r = await etcdPost(ip, '/v3/kv/deleterange', { key: b64(key) }, etcdUser);
@@ -116,7 +117,7 @@ export function createEtcdActivities(docker: Docker, paths: Paths) {
         'etcd quorum',
         async () => {
           for (const m of i.members) {
-            const ip = await containerIp(docker, i.cluster, containerName(i.cluster, m));
+            const ip = await inv.addressOf(i.cluster, m);
             if (!ip) return { status: `${m} not running` };
             const res = await fetch(`http://${ip}:${ETCD_CLIENT_PORT}/health`, { signal: AbortSignal.timeout(2000) });
             const body = (await res.json()) as { health?: string };

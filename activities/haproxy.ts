@@ -1,12 +1,13 @@
 /** The cluster's HAProxy: rw (leader), ro (replicas), stats + Prometheus, on 127.0.0.1 host ports. */
 import * as path from 'node:path';
+import type { Inventory } from './hosts/inventory';
 import type Docker from 'dockerode';
 import type { Paths } from '../common/paths';
 import { withClusterLock } from './locks';
 import { HAPROXY_MEMBER, containerName, networkName } from '../common/resource-names';
 import { HAPROXY_RO_PORT, HAPROXY_RW_PORT, HAPROXY_STATS_PORT } from '../common/service-ports';
 import { IMAGES } from '../common/images';
-import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_PORT_PREFIX, LABEL_ROLE, labels } from '../common/labels';
+import { LABEL_PORT_PREFIX, labels } from '../common/labels';
 import { HAPROXY_ADMIN_SOCKET, HAPROXY_CONFIG_PATH, HAPROXY_STATE_FILE, renderHaproxyConfig } from '../common/render/haproxy';
 import { PROFILES, type ClusterPorts, type ProfileName } from '../common/spec';
 import { ensureContainerRunning, execIn } from './docker';
@@ -152,12 +153,10 @@ export async function haproxyBackends(statsPort: number): Promise<BackendCounts>
 }
 
 /** Postgres members of the cluster that have a container now, in member order. */
-async function postgresMembers(docker: Docker, cluster: string): Promise<string[]> {
-  const cs = await docker.listContainers({ all: true, filters: { label: [`${LABEL_CLUSTER}=${cluster}`, `${LABEL_ROLE}=postgres`] } });
-  return cs.map((c) => c.Labels[LABEL_MEMBER]).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
-}
+const postgresMembers = (inv: Inventory, cluster: string): Promise<string[]> => inv.memberNames(cluster, { kind: 'postgres' });
 
-export function createHaproxyActivities(docker: Docker, paths: Paths) {
+export function createHaproxyActivities(inv: Inventory, paths: Paths) {
+  const docker = inv.engine();
   return {
     /**
      * Rewrite haproxy.cfg for the given members and reload gracefully: the master starts new
@@ -168,7 +167,7 @@ export function createHaproxyActivities(docker: Docker, paths: Paths) {
       // Serialized per cluster, and the member list is read at this moment from Docker: two
       // concurrent adds (or an add and a remove) converge instead of overwriting each other.
       return withClusterLock(paths, `haproxy-${i.cluster}`, async () => {
-        const members = await postgresMembers(docker, i.cluster);
+        const members = await postgresMembers(inv, i.cluster);
         const running = parseServersState(await runtimeCommand(docker, i.cluster, 'show servers state'));
         const config = renderHaproxyConfig({
           cluster: i.cluster, members, checks: PROFILES[i.profile].haproxy, disabled: membersOutOfService(members, running),
@@ -206,7 +205,7 @@ export function createHaproxyActivities(docker: Docker, paths: Paths) {
       await pollUntil<true>(
         `${i.member} to answer 200 on /replica`,
         async () => {
-          const api = await memberApi(docker, i.cluster, i.member);
+          const api = await memberApi(inv, i.cluster, i.member);
           if (!api) return { status: `${i.member} not running` };
           const res = await fetch(`${api}/replica`, { signal: AbortSignal.timeout(2000) });
           return res.status === 200 ? { done: true } : { status: `/replica answers ${res.status}` };
@@ -218,7 +217,7 @@ export function createHaproxyActivities(docker: Docker, paths: Paths) {
         // `health down` does not stick while the server is in maintenance, so it follows `ready`
         // in the same command line (and rw balances "first": the lower-numbered leader wins anyway).
         await runtimeCommand(docker, i.cluster, `set server rw/${m} state ready; set server rw/${m} health down; set server ro/${m} state ready`);
-        const members = await postgresMembers(docker, i.cluster);
+        const members = await postgresMembers(inv, i.cluster);
         const running = parseServersState(await runtimeCommand(docker, i.cluster, 'show servers state'));
         const config = renderHaproxyConfig({
           cluster: i.cluster, members, checks: PROFILES[i.profile].haproxy, disabled: membersOutOfService(members, running),

@@ -1,10 +1,11 @@
 /**
  * All activities, built by a factory that receives their dependencies so tests can inject a
- * Docker client and a state directory of their own.
+ * Docker client (or an inventory of hosts) and a state directory of their own.
  */
 import type Docker from 'dockerode';
 import type { Paths } from '../common/paths';
 import { labels } from '../common/labels';
+import { localInventory, type Inventory } from './hosts/inventory';
 import { createClusterActivities } from './cluster';
 import { ensureNetwork } from './docker';
 import { createEtcdActivities } from './etcd';
@@ -28,35 +29,39 @@ import { createAppRoleActivities } from './app-role';
 import { createRepositoryMoveActivities } from './repository-host/move';
 
 export interface ActivityDeps {
-  docker: Docker;
+  /** The hosts this worker reaches; by default the engine `docker` (or DOCKER_HOST) names, as host `local`. */
+  inventory?: Inventory;
+  docker?: Docker;
   paths: Paths;
 }
 
-export function createActivities({ docker, paths }: ActivityDeps) {
+export function createActivities(deps: ActivityDeps) {
+  const { paths } = deps;
+  const inventory = deps.inventory ?? localInventory(deps.docker);
   return {
-    ...createClusterActivities(docker, paths),
+    ...createClusterActivities(inventory, paths),
     ...createSecretsActivities(paths),
-    ...createPortActivities(docker, paths),
+    ...createPortActivities(inventory, paths),
     async createClusterNetwork(cluster: string): Promise<void> {
-      await ensureNetwork(docker, cluster, labels(cluster, 'network'));
+      await ensureNetwork(inventory.engine(), cluster, labels(cluster, 'network'));
     },
-    ...createEtcdActivities(docker, paths),
-    ...createPatroniActivities(docker, paths),
-    ...createHaproxyActivities(docker, paths),
-    ...createSqlActivities(docker, paths),
-    ...createPgbouncerActivities(docker, paths),
+    ...createEtcdActivities(inventory, paths),
+    ...createPatroniActivities(inventory, paths),
+    ...createHaproxyActivities(inventory, paths),
+    ...createSqlActivities(inventory, paths),
+    ...createPgbouncerActivities(inventory, paths),
     ...createAppRoleActivities(paths),
-    ...createSwitchoverActivities(docker, paths),
-    ...createWatchActivities(docker, paths),
-    ...createDcsConfigActivities(docker, paths),
-    ...createPgbackrestActivities(docker, paths),
-    ...createRepositoryMoveActivities(docker, paths),
+    ...createSwitchoverActivities(inventory, paths),
+    ...createWatchActivities(inventory, paths),
+    ...createDcsConfigActivities(inventory, paths),
+    ...createPgbackrestActivities(inventory, paths),
+    ...createRepositoryMoveActivities(inventory, paths),
     ...createScheduleActivities(),
     ...createBackupCheckActivities(paths),
-    ...createRestoreActivities(docker, paths),
+    ...createRestoreActivities(inventory, paths),
     ...createLeaseActivities(),
     ...createDeletedClusterActivities(paths),
-    ...createCertificateActivities(docker, paths),
+    ...createCertificateActivities(inventory, paths),
   };
 }
 

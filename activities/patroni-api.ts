@@ -1,4 +1,8 @@
 /** Patroni 3.0.2 REST API client (GET /cluster, GET /patroni). Role spellings normalized. */
+import { PATRONI_API_PORT } from '../common/service-ports';
+
+/** Base URL of the REST API of the member at `address` (see Inventory.address). */
+export const patroniUrl = (address: string): string => `http://${address}:${PATRONI_API_PORT}`;
 
 export type MemberRole = 'leader' | 'replica' | 'sync_standby' | 'standby_leader' | 'unknown';
 

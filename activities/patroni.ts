@@ -1,11 +1,12 @@
 /** Patroni members: container + volume + patroni.yml, and waits on Patroni's REST API. */
 import * as path from 'node:path';
+import type { Inventory } from './hosts/inventory';
 import type Docker from 'dockerode';
 import type { Paths } from '../common/paths';
 import { IMAGES } from '../common/images';
 import { LABEL_NOFAILOVER, LABEL_PORT_PREFIX, LABEL_SPEC, labels, LABEL_REPOSITORY } from '../common/labels';
 import { POSTGRES_UID } from '../common/service-users';
-import { PATRONI_API_PORT, PG_PORT } from '../common/service-ports';
+import { PG_PORT } from '../common/service-ports';
 import { containerName, networkName, repositoryVolumeName, volumeName } from '../common/resource-names';
 import { PATRONI_CONFIG_PATH, DATA_DIR, DATA_ROOT, MEMBER_TLS, renderPatroniConfig } from '../common/render/patroni';
 import { memberIdentity } from '../common/render/tls';
@@ -14,10 +15,10 @@ import { memberRepositoryAccess } from './repository-access';
 import { connectToCluster } from './repository-host/host';
 import { memberBackupServer } from './backup-server';
 import { PROFILES, etcdMemberNames, type ClusterSettings, type ClusterSpec } from '../common/spec';
-import { containerIp, ensureContainerRunning, ensureVolume, isNotFound, removeIfLayoutDiffers, stopAndRemoveContainer, type ContainerWanted, type FileToPut } from './docker';
+import { ensureContainerRunning, ensureVolume, isNotFound, removeIfLayoutDiffers, stopAndRemoveContainer, type ContainerWanted, type FileToPut } from './docker';
 import { dataProgress } from './data-progress';
 import { pollUntil, pollWhileProgressing } from './heartbeat';
-import { getCluster, getPatroni, wakeHaLoop, type ClusterMember } from './patroni-api';
+import { getCluster, getPatroni, patroniUrl, wakeHaLoop, type ClusterMember } from './patroni-api';
 import { clusterAccess } from './cluster-access';
 import { readClusterSecrets } from './secrets';
 
@@ -54,15 +55,15 @@ export interface WaitStreamingInput {
 }
 
 /** Base URL of a member's Patroni REST API, or undefined when its container is not running. */
-export async function memberApi(docker: Docker, cluster: string, member: string): Promise<string | undefined> {
-  const ip = await containerIp(docker, cluster, containerName(cluster, member));
-  return ip ? `http://${ip}:${PATRONI_API_PORT}` : undefined;
+export async function memberApi(inv: Inventory, cluster: string, member: string): Promise<string | undefined> {
+  const ip = await inv.addressOf(cluster, member);
+  return ip ? patroniUrl(ip) : undefined;
 }
 
 /** /cluster from the first member that answers. */
-export async function clusterView(docker: Docker, cluster: string, members: string[]): Promise<ClusterMember[] | undefined> {
+export async function clusterView(inv: Inventory, cluster: string, members: string[]): Promise<ClusterMember[] | undefined> {
   for (const m of members) {
-    const api = await memberApi(docker, cluster, m);
+    const api = await memberApi(inv, cluster, m);
     if (!api) continue;
     try {
       return await getCluster(api);
@@ -154,7 +155,8 @@ async function postgresContainerWanted(docker: Docker, paths: Paths, i: Postgres
   };
 }
 
-export function createPatroniActivities(docker: Docker, paths: Paths) {
+export function createPatroniActivities(inv: Inventory, paths: Paths) {
+  const docker = inv.engine();
   return {
     async startPostgresMember(i: PostgresMemberInput): Promise<void> {
       await ensureContainerRunning(docker, await postgresContainerWanted(docker, paths, i));
@@ -181,7 +183,7 @@ export function createPatroniActivities(docker: Docker, paths: Paths) {
       return pollUntil<string>(
         `${i.member} to claim the bootstrap`,
         async () => {
-          const api = await memberApi(docker, i.cluster, i.member);
+          const api = await memberApi(inv, i.cluster, i.member);
           if (!api) return { status: `${i.member} not running` };
           const s = await getPatroni(api);
           return BOOTSTRAP_CLAIMED_STATES.has(s.state) ? { done: s.state } : { status: `${i.member} ${s.state}` };
@@ -200,7 +202,7 @@ export function createPatroniActivities(docker: Docker, paths: Paths) {
       await pollUntil<true>(
         `${i.member} to leave the cluster`,
         async () => {
-          const members = await clusterView(docker, i.cluster, i.others);
+          const members = await clusterView(inv, i.cluster, i.others);
           if (!members) return { status: 'no Patroni API answers' };
           return members.some((m) => m.name === i.member) ? { status: `${i.member} still registered` } : { done: true };
         },
@@ -221,13 +223,13 @@ export function createPatroniActivities(docker: Docker, paths: Paths) {
       return pollUntil<string>(
         'a leader',
         async () => {
-          const members = await clusterView(docker, i.cluster, i.members);
+          const members = await clusterView(inv, i.cluster, i.members);
           if (!members) return { status: 'no Patroni API answers yet' };
           const leader = members.find((m) => m.role === 'leader' && m.state === 'running');
           if (!leader) return { status: describe(members) };
           // /cluster reads etcd: a leader key kept from before a `delete --keep-data` names a member
           // that may not even run yet. Only the member's own API saying so counts.
-          const api = await memberApi(docker, i.cluster, leader.name);
+          const api = await memberApi(inv, i.cluster, leader.name);
           const own = api ? await getPatroni(api).catch(() => undefined) : undefined;
           return own?.role === 'leader' && own.state === 'running' ? { done: leader.name } : { status: `${leader.name} holds the leader key but does not run as leader yet` };
         },
@@ -248,13 +250,13 @@ export function createPatroniActivities(docker: Docker, paths: Paths) {
       return pollWhileProgressing<{ lag: number }>(
         `${i.member} streaming`,
         async () => {
-          const members = await clusterView(docker, i.cluster, i.members);
+          const members = await clusterView(inv, i.cluster, i.members);
           if (!members) return { status: 'no Patroni API answers yet' };
           const me = members.find((m) => m.name === i.member);
           const leader = members.find((m) => m.role === 'leader');
           if (!me) return { status: `${i.member} not registered yet` };
           if (!leader) return { status: `no leader (${describe(members)})` };
-          const leaderApi = await memberApi(docker, i.cluster, leader.name);
+          const leaderApi = await memberApi(inv, i.cluster, leader.name);
           if (!leaderApi) return { status: `leader ${leader.name} not reachable` };
           const status = await getPatroni(leaderApi);
           const row = status.replication.find((r) => r.application_name === i.member);

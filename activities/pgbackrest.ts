@@ -6,16 +6,11 @@
  * still runs on the leader (it proves the leader's archive_command reaches the host).
  */
 import type Docker from 'dockerode';
+import type { Inventory } from './hosts/inventory';
+import { RUNNING_POSTGRES, byMemberName } from '../common/inventory';
 import type { Paths } from '../common/paths';
 import { DEFAULT_DATABASE } from '../common/service-users';
-import {
-  LABEL_BACKUP_SERVER,
-  LABEL_CLUSTER,
-  LABEL_MEMBER,
-  LABEL_ROLE,
-  labels,
-  reachesRepository,
-} from '../common/labels';
+import { labels } from '../common/labels';
 import { containerName, repositoryVolumeName } from '../common/resource-names';
 import { newBackups, parseBackupInfo, type BackupSummary, type BackupType, type StanzaSummary } from '../common/backup';
 import { PGBACKREST_LOG_PATH, standbyBackupOptions, type Retention } from '../common/render/pgbackrest';
@@ -24,7 +19,7 @@ import { adoptS3Credentials, deleteS3Credentials } from './s3-credentials';
 import { checkS3Repository } from './s3-repository-check';
 import { isS3Request, type RepositoryRequest } from '../common/repository';
 import { deleteRowCounts } from './backup-checks';
-import { ensureVolume, execIn, isNotFound, runningMembers, volumeExists } from './docker';
+import { ensureVolume, execIn, isNotFound, volumeExists } from './docker';
 import { deleteS3Stanza, readRepositoryInfo, repositoryExists, withRepository } from './backup-repository';
 import { deleteBackupPassphrase, ensureBackupPassphrase } from './backup-passphrase';
 import { ErrorTypes, finalError } from './errors';
@@ -47,16 +42,16 @@ const REPLICA_UP = new Set(['running', 'streaming']);
 const STANDBY_MAX_LAG_BYTES = 16 * 1024 * 1024;
 
 /** Patroni reports the member as a replica that replays (a backup can read its files). */
-async function isServingReplica(docker: Docker, cluster: string, member: string): Promise<boolean> {
-  const m = (await clusterView(docker, cluster, [member]))?.find((x) => x.name === member);
+async function isServingReplica(inv: Inventory, cluster: string, member: string): Promise<boolean> {
+  const m = (await clusterView(inv, cluster, [member]))?.find((x) => x.name === member);
   return m !== undefined && m.role !== 'leader' && REPLICA_UP.has(m.state);
 }
 
 /** The member Patroni reports as running leader, or a final error. */
-async function leaderOf(docker: Docker, cluster: string): Promise<string> {
-  const members = await runningMembers(docker, cluster);
+async function leaderOf(inv: Inventory, cluster: string): Promise<string> {
+  const members = await inv.memberNames(cluster, RUNNING_POSTGRES);
   if (members.length === 0) throw finalError(ErrorTypes.ClusterNotFound, `no cluster named ${cluster}`);
-  const view = await clusterView(docker, cluster, members);
+  const view = await clusterView(inv, cluster, members);
   // Right after its container dies, a leader stays in the replicas' view until its key expires:
   // a backup pointed at it would wait minutes for its name to resolve (Docker's DNS forwards it out).
   const leader = view?.find((m) => m.role === 'leader' && m.state === 'running' && members.includes(m.name));
@@ -112,7 +107,8 @@ export interface RunBackupInput {
   stallMs?: number;
 }
 
-export function createPgbackrestActivities(docker: Docker, paths: Paths) {
+export function createPgbackrestActivities(inv: Inventory, paths: Paths) {
+  const docker = inv.engine();
   return {
     /**
      * The repository, encrypted: a new one gets its passphrase first, so no member ever uses it
@@ -130,7 +126,7 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
         // Root reaches the members' pgBackRest servers with a certificate from the cluster's CA. A
         // new cluster gets its CA in a step beside this one; one made before dbaas issued them has none.
         if (!clusterHasTls(paths, cluster)) {
-          if ((await runningMembers(docker, cluster)).length > 0) throw finalError(ErrorTypes.RepositoryRefused, `cluster ${cluster} has no TLS certificates (made before dbaas issued them): it cannot use the repository host (\`--backup-to volume\` gives it a volume of its own)`);
+          if ((await inv.memberNames(cluster, RUNNING_POSTGRES)).length > 0) throw finalError(ErrorTypes.RepositoryRefused, `cluster ${cluster} has no TLS certificates (made before dbaas issued them): it cannot use the repository host (\`--backup-to volume\` gives it a volume of its own)`);
           await ensureClusterCa(paths, cluster);
         }
         writeRepositoryLocation(paths, cluster, { type: 'host', host: repositoryHostName(paths) });
@@ -164,7 +160,7 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
 
     /** stanza-create (idempotent in pgBackRest when it matches) and `check`, which proves WAL archiving works. */
     async createStanza(cluster: string): Promise<{ member: string }> {
-      const member = await leaderOf(docker, cluster);
+      const member = await leaderOf(inv, cluster);
       heartbeat(`stanza-create on ${member}`);
       if (onRepositoryHost(paths, cluster)) {
         // The host joins the cluster's network (a restored cluster's is new), and root makes the stanza.
@@ -183,15 +179,15 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
      * do not); a deleted cluster has one when its delete kept it.
      */
     async clusterHasRepository(cluster: string): Promise<boolean> {
-      const cs = await docker.listContainers({ all: true, filters: { label: [`${LABEL_CLUSTER}=${cluster}`, `${LABEL_ROLE}=postgres`] } });
-      if (cs.length === 0) return repositoryExists(docker, paths, cluster);
-      return cs.every((c) => reachesRepository(c, cluster));
+      const pg = await inv.members(cluster, { kind: 'postgres' });
+      if (pg.length === 0) return repositoryExists(docker, paths, cluster);
+      return pg.every((m) => m.repository !== null);
     },
 
     /** Postgres members whose container does not mount the repository (all of them for a cluster made with --no-backups). */
     async membersWithoutRepository(cluster: string): Promise<string[]> {
-      const cs = await docker.listContainers({ all: true, filters: { label: [`${LABEL_CLUSTER}=${cluster}`, `${LABEL_ROLE}=postgres`] } });
-      return cs.filter((c) => !reachesRepository(c, cluster)).map((c) => c.Labels[LABEL_MEMBER]).sort();
+      const pg = await inv.members(cluster, { kind: 'postgres' });
+      return pg.filter((m) => m.repository === null).map((m) => m.name);
     },
 
     /**
@@ -200,8 +196,8 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
      * after this. Idempotent.
      */
     async enableWalArchiving(cluster: string): Promise<void> {
-      const member = await leaderOf(docker, cluster);
-      const api = await memberApi(docker, cluster, member);
+      const member = await leaderOf(inv, cluster);
+      const api = await memberApi(inv, cluster, member);
       if (!api) throw new Error(`leader ${member} of ${cluster} is not reachable`);
       await patchDcsConfigAt(api, clusterAccess(paths, cluster), { postgresql: { parameters: archiveParameters(cluster) } });
     },
@@ -214,7 +210,7 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
      * would otherwise be unreachable.
      */
     async archiveCurrentWal(cluster: string): Promise<{ member: string }> {
-      const member = await leaderOf(docker, cluster);
+      const member = await leaderOf(inv, cluster);
       // Local commit: a synchronous standby that is slow or gone must not hold the restore up.
       const commit = await execIn(docker, containerName(cluster, member), [
         'psql', '-h', SOCKET_DIR, '-d', DEFAULT_DATABASE, '-XAtq',
@@ -227,7 +223,7 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
 
     /** What `pgbackrest info` knows, read on any running member, or without one for a deleted cluster's kept repository. */
     async backupStatus(cluster: string): Promise<StanzaSummary> {
-      const members = await runningMembers(docker, cluster);
+      const members = await inv.memberNames(cluster, RUNNING_POSTGRES);
       if (members.length === 0 || onRepositoryHost(paths, cluster)) {
         if (await repositoryExists(docker, paths, cluster)) return readRepositoryInfo(docker, paths, cluster);
         throw finalError(ErrorTypes.ClusterNotFound, `no cluster named ${cluster}`);
@@ -248,11 +244,11 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
      * container runs the pgBackRest server (members made before it do not), least behind first.
      */
     async backupStandby(cluster: string): Promise<string | null> {
-      const cs = await docker.listContainers({ filters: { label: [`${LABEL_CLUSTER}=${cluster}`, `${LABEL_ROLE}=postgres`, LABEL_BACKUP_SERVER] } });
-      const serving = new Set(cs.map((c) => c.Labels[LABEL_MEMBER]));
-      const view = (await clusterView(docker, cluster, [...serving])) ?? [];
+      const pg = await inv.members(cluster, RUNNING_POSTGRES);
+      const serving = new Set(pg.filter((m) => m.backupServerPort !== null).map((m) => m.name));
+      const view = (await clusterView(inv, cluster, [...serving])) ?? [];
       const candidates = view.filter((m) => m.role !== 'leader' && REPLICA_UP.has(m.state) && serving.has(m.name) && (m.lag ?? 0) <= STANDBY_MAX_LAG_BYTES);
-      candidates.sort((a, b) => (a.lag ?? 0) - (b.lag ?? 0) || a.name.localeCompare(b.name, 'en', { numeric: true }));
+      candidates.sort((a, b) => (a.lag ?? 0) - (b.lag ?? 0) || byMemberName(a.name, b.name));
       return candidates[0]?.name ?? null;
     },
 
@@ -310,7 +306,7 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
           }
           started.exec = undefined;
         }
-        const member = started?.member ?? (await leaderOf(docker, i.cluster));
+        const member = started?.member ?? (await leaderOf(inv, i.cluster));
         const info = await stanzaInfo(docker, paths, i.cluster, member);
         const fresh = newBackups(i.before, info.backups);
         if (fresh.length > 0) return fresh[fresh.length - 1];
@@ -327,7 +323,7 @@ export function createPgbackrestActivities(docker: Docker, paths: Paths) {
           ];
           // After a failover the standby the workflow chose may be the leader now, or still
           // reconnecting (pgBackRest would fail, or wait, without a standby): all from the leader, then.
-          const standby = i.standby && i.standby !== member && (await isServingReplica(docker, i.cluster, i.standby)) ? i.standby : undefined;
+          const standby = i.standby && i.standby !== member && (await isServingReplica(inv, i.cluster, i.standby)) ? i.standby : undefined;
           const target = await backupTarget(docker, paths, i.cluster, member, standby, args);
           const exec = await docker.getContainer(target.container).exec({ Cmd: target.cmd, AttachStdout: false, AttachStderr: false });
           // Docker answers a detached start at once; the response stream must still be closed, or

@@ -2,12 +2,12 @@
  * Pooled endpoints: one PgBouncer (transaction pooling) in front of HAProxy rw and one in front
  * of ro. Clients authenticate with their own database passwords through auth_query.
  */
-import type Docker from 'dockerode';
+import type { Inventory } from './hosts/inventory';
 import type { Paths } from '../common/paths';
 import { APP_DATABASE } from '../common/service-users';
 import { HAPROXY_RO_PORT, HAPROXY_RW_PORT } from '../common/service-ports';
 import { IMAGES } from '../common/images';
-import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE, labels } from '../common/labels';
+import { labels } from '../common/labels';
 import { containerName, networkName } from '../common/resource-names';
 import {
   PGBOUNCER_DIR, PGBOUNCER_PORT, poolerAuthSql, renderPgbouncerIni, renderPgbouncerUserlist, POOLER_AUTH_USER,
@@ -36,12 +36,12 @@ export function poolerTlsFiles(paths: Paths, cluster: string, member: string): P
 
 export const poolerMember = (kind: PoolKind): string => `pgbouncer-${kind}`;
 
-export function createPgbouncerActivities(docker: Docker, paths: Paths) {
+export function createPgbouncerActivities(inv: Inventory, paths: Paths) {
+  const docker = inv.engine();
   return {
     /** The pooler containers the cluster has now (pgbouncer-rw, pgbouncer-ro). */
     async poolerContainers(cluster: string): Promise<string[]> {
-      const cs = await docker.listContainers({ all: true, filters: { label: [`${LABEL_CLUSTER}=${cluster}`, `${LABEL_ROLE}=pgbouncer`] } });
-      return cs.map((c) => c.Labels[LABEL_MEMBER]).sort();
+      return inv.memberNames(cluster, { kind: 'pgbouncer' });
     },
 
     /** Remove pooler containers (compensation of a failed AddPoolers). */

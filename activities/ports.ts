@@ -4,13 +4,12 @@
  * existing dbaas containers and ports already bound on 127.0.0.1 are skipped too.
  */
 import * as fs from 'node:fs';
+import type { Inventory } from './hosts/inventory';
 import * as net from 'node:net';
-import type Docker from 'dockerode';
 import * as lockfile from 'proper-lockfile';
 import type { Paths } from '../common/paths';
 import { DEFAULT_PORT_BASE, PORT_BLOCK_SIZE, inRange, parsePortRange, pickFreeBlock, portsFromBase, validPortBase, type PortRange } from '../common/ports';
 import type { ClusterPorts } from '../common/spec';
-import { LABEL_CLUSTER, LABEL_PORT_PREFIX } from '../common/labels';
 import { ErrorTypes, finalError } from './errors';
 import { warn } from './heartbeat';
 
@@ -62,13 +61,9 @@ export function portBoundLocally(port: number): Promise<boolean> {
 }
 
 /** Port bases recorded as labels on dbaas containers (any cluster, running or not). */
-async function basesInDocker(docker: Docker): Promise<Map<string, number>> {
+async function basesInDocker(inv: Inventory): Promise<Map<string, number>> {
   const out = new Map<string, number>();
-  const list = await docker.listContainers({ all: true, filters: { label: [LABEL_CLUSTER] } });
-  for (const c of list) {
-    const base = c.Labels[`${LABEL_PORT_PREFIX}base`];
-    if (base) out.set(c.Labels[LABEL_CLUSTER], Number(base));
-  }
+  for (const m of (await inv.containers()).members) if (m.portLabels.base !== undefined) out.set(m.cluster, m.portLabels.base);
   return out;
 }
 
@@ -82,12 +77,12 @@ async function firstUnboundBlock(first: number, taken: Set<number>, excluded: (p
   return undefined;
 }
 
-export function createPortActivities(docker: Docker, paths: Paths) {
+export function createPortActivities(inv: Inventory, paths: Paths) {
   const first = Number(process.env.DBAAS_PORT_BASE ?? DEFAULT_PORT_BASE);
   return {
     /** Idempotent: the same cluster always gets the block it got first. */
     async allocatePorts(cluster: string): Promise<ClusterPorts> {
-      const inDocker = await basesInDocker(docker);
+      const inDocker = await basesInDocker(inv);
       return withRegistry(paths, async (reg) => {
         const mine = reg.clusters[cluster] ?? inDocker.get(cluster);
         if (mine !== undefined) {

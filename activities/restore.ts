@@ -5,6 +5,7 @@
  * next, by startPostgresMember) never mounts the source's repository.
  */
 import * as path from 'node:path';
+import type { Inventory } from './hosts/inventory';
 import type Docker from 'dockerode';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Paths } from '../common/paths';
@@ -46,7 +47,8 @@ export interface RestoreMemberInput {
   stallMs?: number;
 }
 
-export function createRestoreActivities(docker: Docker, paths: Paths) {
+export function createRestoreActivities(inv: Inventory, paths: Paths) {
+  const docker = inv.engine();
   return {
     /**
      * Restore the member's data volume from the source's backups, to the target, promoted.

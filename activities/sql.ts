@@ -1,10 +1,8 @@
 /** SQL through the cluster's HAProxy ports, with the superuser password read from the secret store. */
-import type Docker from 'dockerode';
+import type { Inventory } from './hosts/inventory';
 import { Client } from 'pg';
 import type { Paths } from '../common/paths';
 import { DEFAULT_DATABASE, SUPERUSER } from '../common/service-users';
-import { containerName } from '../common/resource-names';
-import { containerIp } from './docker';
 import type { ClusterPorts } from '../common/spec';
 import { pollUntil } from './heartbeat';
 import { readClusterSecrets } from './secrets';
@@ -54,11 +52,11 @@ export async function withClient<T>(
 /** Which server answered (its address on the cluster network) and whether it is a replica. */
 const WHO = 'select pg_is_in_recovery() as rec, inet_server_addr()::text as addr';
 
-export function createSqlActivities(docker: Docker, paths: Paths) {
+export function createSqlActivities(inv: Inventory, paths: Paths) {
   return {
     /** A query through ro lands on the member (round robin: reconnect until it does). */
     async proveReadOnMember(i: { cluster: string; member: string; roPort: number }): Promise<{ attempts: number }> {
-      const ip = await containerIp(docker, i.cluster, containerName(i.cluster, i.member));
+      const ip = await inv.addressOf(i.cluster, i.member);
       if (!ip) throw new Error(`${i.member} is not running`);
       let attempts = 0;
       return pollUntil<{ attempts: number }>(

@@ -4,13 +4,11 @@
  * activities decide from this whether a request was already issued: Patroni's REST /cluster
  * does not show an immediate (unscheduled) request at all.
  */
-import type Docker from 'dockerode';
-import { PATRONI_API_PORT } from '../common/service-ports';
-import { containerName } from '../common/resource-names';
+import { patroniUrl } from './patroni-api';
 import { dcsPrefix } from '../common/dcs-keys';
 import type { DcsState, FailoverKey } from '../common/switchover';
 import type { ClusterAccess } from './cluster-access';
-import { containerIp } from './docker';
+import type { Inventory } from './hosts/inventory';
 import { b64, etcdPost, prefixRangeEnd, unb64 } from './etcd-gateway';
 
 export interface DcsMember {
@@ -75,7 +73,7 @@ export function dcsViewFromKeys(cluster: string, kv: Map<string, string>): DcsVi
 }
 
 /**
- * Container addresses on the cluster network, looked up once (a docker inspect per request is
+ * Member addresses from the inventory, looked up once (a Docker listing per request is
  * slow on a loaded host, and the switchover waits poll every 50 ms). A failed request forgets
  * the address, so a restarted container is looked up again. `access` holds the credentials
  * requests to them need.
@@ -83,12 +81,12 @@ export function dcsViewFromKeys(cluster: string, kv: Map<string, string>): DcsVi
 export class Addresses {
   private readonly ips = new Map<string, string>();
 
-  constructor(private readonly docker: Docker, readonly cluster: string, readonly access: ClusterAccess) {}
+  constructor(private readonly inv: Inventory, readonly cluster: string, readonly access: ClusterAccess) {}
 
   async ip(member: string): Promise<string | undefined> {
     const known = this.ips.get(member);
     if (known) return known;
-    const ip = await containerIp(this.docker, this.cluster, containerName(this.cluster, member));
+    const ip = await this.inv.addressOf(this.cluster, member);
     if (ip) this.ips.set(member, ip);
     return ip;
   }
@@ -100,7 +98,7 @@ export class Addresses {
   /** Base URL of the member's Patroni REST API, or undefined when its container is not running. */
   async api(member: string): Promise<string | undefined> {
     const ip = await this.ip(member);
-    return ip ? `http://${ip}:${PATRONI_API_PORT}` : undefined;
+    return ip ? patroniUrl(ip) : undefined;
   }
 }
 

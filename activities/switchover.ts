@@ -3,7 +3,7 @@
  * /switchover (never a second one on retry), the wait for the new leader to hold HAProxy's rw
  * port, and cancelling a scheduled switchover.
  */
-import type Docker from 'dockerode';
+import type { Inventory } from './hosts/inventory';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Paths } from '../common/paths';
 import { DEFAULT_DATABASE, SUPERUSER } from '../common/service-users';
@@ -68,18 +68,19 @@ async function anyApi(addresses: Addresses, first: string, others: string[]): Pr
   throw new Error(`no Patroni API of ${addresses.cluster} is reachable`);
 }
 
-export function createSwitchoverActivities(docker: Docker, paths: Paths) {
+export function createSwitchoverActivities(inv: Inventory, paths: Paths) {
+  const docker = inv.engine();
   const switched = (d: DcsView, i: { from: string; timelineBefore: number }): boolean =>
     (d.leader !== null && d.leader !== i.from) || (d.timeline !== null && d.timeline > i.timelineBefore);
 
   return {
     /** Everything the candidate check needs: members with state, lag, streaming, tags; the DCS's pending request. */
     async switchoverSnapshot(cluster: string): Promise<SwitchoverSnapshot> {
-      const desc = await describeCluster(docker, cluster);
+      const desc = await describeCluster(inv, cluster);
       const etcdMembers = etcdMemberNames(desc.settings.etcdMembers);
       const names = desc.members.map((m) => m.name);
-      const addresses = new Addresses(docker, cluster, clusterAccess(paths, cluster));
-      const [dcs, view] = await Promise.all([readDcs(addresses, etcdMembers), clusterView(docker, cluster, names)]);
+      const addresses = new Addresses(inv, cluster, clusterAccess(paths, cluster));
+      const [dcs, view] = await Promise.all([readDcs(addresses, etcdMembers), clusterView(inv, cluster, names)]);
       const streaming = new Set<string>();
       let timeline = dcs.timeline;
       if (dcs.leader) {
@@ -125,7 +126,7 @@ export function createSwitchoverActivities(docker: Docker, paths: Paths) {
      * for the new leader) covers the actual switch.
      */
     async requestSwitchover(i: RequestSwitchoverInput): Promise<RequestSwitchoverResult> {
-      const addresses = new Addresses(docker, i.cluster, clusterAccess(paths, i.cluster));
+      const addresses = new Addresses(inv, i.cluster, clusterAccess(paths, i.cluster));
       const before = await readDcs(addresses, i.etcdMembers);
       const d = issueDecision(before, i);
       if (d.kind === 'switched') return { outcome: 'already-switched', detail: `${d.leader || 'a new leader'} already took over` };
@@ -195,7 +196,7 @@ export function createSwitchoverActivities(docker: Docker, paths: Paths) {
      * rw (steered through the runtime API, see RwSteering).
      */
     async waitForSwitchedLeader(i: WaitSwitchedInput): Promise<WaitSwitchedResult> {
-      const addresses = new Addresses(docker, i.cluster, clusterAccess(paths, i.cluster));
+      const addresses = new Addresses(inv, i.cluster, clusterAccess(paths, i.cluster));
       const steer = i.statsPort === null ? undefined : new RwSteering(docker, addresses, i.statsPort);
       let droppedSince: number | undefined;
       try {
@@ -241,7 +242,7 @@ export function createSwitchoverActivities(docker: Docker, paths: Paths) {
 
     /** Undo a drain left by a wait that failed for good (the workflow's cleanup). */
     async undrainRwServer(i: { cluster: string; member: string; statsPort: number }): Promise<void> {
-      await new RwSteering(docker, new Addresses(docker, i.cluster, clusterAccess(paths, i.cluster)), i.statsPort).undrain(i.member);
+      await new RwSteering(docker, new Addresses(inv, i.cluster, clusterAccess(paths, i.cluster)), i.statsPort).undrain(i.member);
     },
   };
 }

@@ -4,15 +4,14 @@
  * world before acting, so a decision made on a stale snapshot does nothing.
  */
 import type Docker from 'dockerode';
+import type { Inventory } from './hosts/inventory';
 import type { Paths } from '../common/paths';
-import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE } from '../common/labels';
+import { LABEL_CLUSTER, LABEL_MEMBER } from '../common/labels';
 import { containerName } from '../common/resource-names';
-import type { ClusterSnapshot, ContainerState, MemberObservation } from '../common/events';
+import type { ClusterSnapshot, MemberObservation } from '../common/events';
 import { clusterAccess } from './cluster-access';
 import { isNotFound } from './docker';
 import { clusterView, memberApi } from './patroni';
-
-const CONTAINER_STATES = new Set<ContainerState>(['running', 'exited', 'restarting', 'created', 'paused', 'dead', 'removing']);
 
 export interface RestartResult {
   restarted: boolean;
@@ -26,10 +25,6 @@ export interface ReinitializeResult {
   answer: string;
 }
 
-function byMemberName(a: string, b: string): number {
-  return a.localeCompare(b, 'en', { numeric: true });
-}
-
 async function inspectOrUndefined(docker: Docker, name: string): Promise<Docker.ContainerInspectInfo | undefined> {
   try {
     return await docker.getContainer(name).inspect();
@@ -40,9 +35,9 @@ async function inspectOrUndefined(docker: Docker, name: string): Promise<Docker.
 }
 
 /** ttl and loop_wait from the DCS (GET /config of the first member that answers). */
-async function haTiming(docker: Docker, cluster: string, names: string[]): Promise<ClusterSnapshot['ha']> {
+async function haTiming(inv: Inventory, cluster: string, names: string[]): Promise<ClusterSnapshot['ha']> {
   for (const m of names) {
-    const api = await memberApi(docker, cluster, m);
+    const api = await memberApi(inv, cluster, m);
     if (!api) continue;
     try {
       const res = await fetch(`${api}/config`, { signal: AbortSignal.timeout(2000) });
@@ -55,28 +50,27 @@ async function haTiming(docker: Docker, cluster: string, names: string[]): Promi
   return undefined;
 }
 
-export function createWatchActivities(docker: Docker, paths: Paths) {
+export function createWatchActivities(inv: Inventory, paths: Paths) {
   return {
     /** Docker's and Patroni's view of the cluster's Postgres members, stamped with this clock's time. */
     async observeCluster(i: { cluster: string }): Promise<ClusterSnapshot> {
-      const listed = await docker.listContainers({ all: true, filters: { label: [`${LABEL_CLUSTER}=${i.cluster}`, `${LABEL_ROLE}=postgres`] } });
-      const names = listed.map((c) => c.Labels[LABEL_MEMBER]).filter(Boolean).sort(byMemberName);
-      const inspected = await Promise.all(names.map((n) => inspectOrUndefined(docker, containerName(i.cluster, n))));
+      const listed = await inv.members(i.cluster, { kind: 'postgres' });
+      const names = listed.map((m) => m.name);
+      const exits = await Promise.all(listed.map((m) => inv.host(m.host).lastExit(m.container)));
       // Running members first: a stopped one cannot answer /cluster.
-      const view = await clusterView(docker, i.cluster, names);
-      const members: MemberObservation[] = names.map((name, k) => {
-        const info = inspected[k];
-        const status = info?.State.Status as ContainerState | undefined;
-        const p = view?.find((v) => v.name === name);
+      const view = await clusterView(inv, i.cluster, names);
+      const members: MemberObservation[] = listed.map((m, k) => {
+        const p = view?.find((v) => v.name === m.name);
         return {
-          name,
-          container: status && CONTAINER_STATES.has(status) ? status : 'absent',
-          exitCode: info?.State.ExitCode,
-          finishedAt: info?.State.FinishedAt,
+          name: m.name,
+          // Gone between the listing and the look at its exit: absent, as the next look will say.
+          container: exits[k] ? m.state : 'absent',
+          exitCode: exits[k]?.code,
+          finishedAt: exits[k]?.finishedAt,
           patroni: p ? { role: p.role, state: p.state, timeline: p.timeline, lag: p.lag } : undefined,
         };
       });
-      const ha = view === undefined ? undefined : await haTiming(docker, i.cluster, names);
+      const ha = view === undefined ? undefined : await haTiming(inv, i.cluster, names);
       return { at: Date.now(), patroniAnswered: view !== undefined, members, ha };
     },
 
@@ -86,7 +80,9 @@ export function createWatchActivities(docker: Docker, paths: Paths) {
      */
     async restartMemberContainer(i: { cluster: string; member: string; finishedAt: string }): Promise<RestartResult> {
       const name = containerName(i.cluster, i.member);
-      const info = await inspectOrUndefined(docker, name);
+      const member = await inv.member(i.cluster, i.member);
+      const docker = inv.engine(member?.host);
+      const info = member && (await inspectOrUndefined(docker, name));
       if (!info) return { restarted: false, reason: 'container is gone' };
       if (info.Config.Labels?.[LABEL_CLUSTER] !== i.cluster || info.Config.Labels?.[LABEL_MEMBER] !== i.member) {
         return { restarted: false, reason: 'container does not belong to this member' };
@@ -106,7 +102,7 @@ export function createWatchActivities(docker: Docker, paths: Paths) {
 
     /** POST /reinitialize to the member's own Patroni (it refuses on the leader and without a leader). */
     async reinitializeMember(i: { cluster: string; member: string }): Promise<ReinitializeResult> {
-      const api = await memberApi(docker, i.cluster, i.member);
+      const api = await memberApi(inv, i.cluster, i.member);
       if (!api) return { accepted: false, answer: 'container not running' };
       // force: cancel whatever the member is busy with (e.g. a looping recovery attempt).
       const res = await fetch(`${api}/reinitialize`, {

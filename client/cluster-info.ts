@@ -1,8 +1,8 @@
 /** Read-only views of clusters for `list`, `status` and `connect`: Docker labels + Patroni /cluster. */
 import * as fs from 'node:fs';
-import type Docker from 'dockerode';
 import { resolvePaths, type Paths } from '../common/paths';
-import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_PORT_PREFIX, LABEL_ROLE, reachesRepository } from '../common/labels';
+import { backupsState } from '../common/inventory';
+import type { Inventory } from '../activities/hosts/inventory';
 import { portsFromBase } from '../common/ports';
 import { isLive, keptAfterDelete, type KeptAfterDelete } from '../common/kept-data';
 import { clusterInventory } from '../activities/cluster';
@@ -41,18 +41,18 @@ export interface ClusterStatus {
 }
 
 /** Live clusters: those with containers or a network (a deleted cluster's kept volumes do not count). */
-export async function clusterNames(docker: Docker): Promise<string[]> {
-  return (await clusterInventory(docker, resolvePaths())).filter(isLive).map((r) => r.name);
+export async function clusterNames(inv: Inventory): Promise<string[]> {
+  return (await clusterInventory(inv, resolvePaths())).filter(isLive).map((r) => r.name);
 }
 
 /** Deleted clusters that kept their backups or their data, with what each kept. */
-export async function deletedClusters(docker: Docker): Promise<(KeptAfterDelete & { name: string })[]> {
-  return (await clusterInventory(docker, resolvePaths())).filter((r) => !isLive(r)).map((r) => ({ name: r.name, ...keptAfterDelete(r) }));
+export async function deletedClusters(inv: Inventory): Promise<(KeptAfterDelete & { name: string })[]> {
+  return (await clusterInventory(inv, resolvePaths())).filter((r) => !isLive(r)).map((r) => ({ name: r.name, ...keptAfterDelete(r) }));
 }
 
 /** What the cluster is now: live, deleted with something kept, or unknown. */
-export async function clusterState(docker: Docker, name: string): Promise<{ state: 'live' | 'deleted' | 'unknown' } & KeptAfterDelete> {
-  const r = (await clusterInventory(docker, resolvePaths())).find((x) => x.name === name);
+export async function clusterState(inv: Inventory, name: string): Promise<{ state: 'live' | 'deleted' | 'unknown' } & KeptAfterDelete> {
+  const r = (await clusterInventory(inv, resolvePaths())).find((x) => x.name === name);
   if (!r) return { state: 'unknown', data: false, backups: false };
   return { state: isLive(r) ? 'live' : 'deleted', ...keptAfterDelete(r) };
 }
@@ -65,17 +65,16 @@ export function notLiveLine(name: string, kept: KeptAfterDelete): string {
 }
 
 /** The name of a live cluster, or a UsageError (exit 2) that says what became of it. */
-export async function requireLiveCluster(docker: Docker, name: string): Promise<void> {
-  const s = await clusterState(docker, name);
+export async function requireLiveCluster(inv: Inventory, name: string): Promise<void> {
+  const s = await clusterState(inv, name);
   if (s.state !== 'live') throw new UsageError(notLiveLine(name, s));
 }
 
 export { clusterIsLive } from '../activities/cluster';
 
-export async function clusterPorts(docker: Docker, paths: Paths, cluster: string): Promise<ClusterPorts | undefined> {
-  const cs = await docker.listContainers({ all: true, filters: { label: [`${LABEL_CLUSTER}=${cluster}`, `${LABEL_ROLE}=haproxy`] } });
-  const base = cs[0]?.Labels[`${LABEL_PORT_PREFIX}base`];
-  if (base) return portsFromBase(Number(base));
+export async function clusterPorts(inv: Inventory, paths: Paths, cluster: string): Promise<ClusterPorts | undefined> {
+  const base = (await inv.members(cluster, { kind: 'haproxy' }))[0]?.portLabels.base;
+  if (base !== undefined) return portsFromBase(base);
   try {
     const reg = JSON.parse(fs.readFileSync(paths.portRegistry, 'utf8')) as { clusters: Record<string, number> };
     const b = reg.clusters[cluster];
@@ -85,35 +84,32 @@ export async function clusterPorts(docker: Docker, paths: Paths, cluster: string
   }
 }
 
-export async function clusterStatus(docker: Docker, paths: Paths, cluster: string): Promise<ClusterStatus> {
-  const cs = await docker.listContainers({ all: true, filters: { label: [`${LABEL_CLUSTER}=${cluster}`] } });
-  const pg = cs.filter((c) => c.Labels[LABEL_ROLE] === 'postgres').sort((a, b) => a.Labels[LABEL_MEMBER].localeCompare(b.Labels[LABEL_MEMBER], 'en', { numeric: true }));
-  const names = pg.map((c) => c.Labels[LABEL_MEMBER]);
-  const view: ClusterMember[] = (await clusterView(docker, cluster, names)) ?? [];
+export async function clusterStatus(inv: Inventory, paths: Paths, cluster: string): Promise<ClusterStatus> {
+  const all = await inv.members(cluster);
+  const pg = all.filter((m) => m.kind === 'postgres');
+  const view: ClusterMember[] = (await clusterView(inv, cluster, pg.map((m) => m.name))) ?? [];
   const members: MemberStatus[] = pg.map((c) => {
-    const name = c.Labels[LABEL_MEMBER];
-    const m = view.find((v) => v.name === name);
+    const m = view.find((v) => v.name === c.name);
     return {
-      name,
+      name: c.name,
       role: m?.role ?? 'unknown',
-      state: m?.state ?? (c.State === 'running' ? 'not registered' : 'down'),
+      state: m?.state ?? (c.state === 'running' ? 'not registered' : 'down'),
       lag: m?.lag ?? null,
       timeline: m?.timeline ?? null,
       nofailover: m?.tags?.nofailover === true,
-      port: c.Labels[`${LABEL_PORT_PREFIX}direct`] ? Number(c.Labels[`${LABEL_PORT_PREFIX}direct`]) : null,
-      container: { name: c.Names[0]?.replace(/^\//, '') ?? '', state: c.State, created: new Date(c.Created * 1000).toISOString() },
+      port: c.portLabels.direct ?? null,
+      container: { name: c.container, state: c.state, created: c.createdAt },
     };
   });
-  const hap = cs.find((c) => c.Labels[LABEL_ROLE] === 'haproxy');
-  const ports = await clusterPorts(docker, paths, cluster);
-  const mounting = pg.filter((c) => reachesRepository(c, cluster)).length;
+  const hap = all.find((m) => m.kind === 'haproxy');
+  const ports = await clusterPorts(inv, paths, cluster);
   return {
     name: cluster,
     leader: view.find((v) => v.role === 'leader')?.name ?? null,
     members,
-    etcd: cs.filter((c) => c.Labels[LABEL_ROLE] === 'etcd').map((c) => ({ name: c.Labels[LABEL_MEMBER] ?? '', state: c.State })),
-    haproxy: hap ? { state: hap.State } : null,
-    backups: mounting === 0 ? 'off' : mounting === pg.length ? 'on' : 'partial',
+    etcd: all.filter((m) => m.kind === 'etcd').map((m) => ({ name: m.name, state: m.state })),
+    haproxy: hap ? { state: hap.state } : null,
+    backups: backupsState(pg),
     endpoints: ports
       ? {
           rw: { host: '127.0.0.1', port: ports.rw },

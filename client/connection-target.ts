@@ -9,7 +9,7 @@ import { readClusterSecrets } from '../activities/secrets';
 import type { ClusterPasswords } from '../common/render/patroni';
 import { clientTlsParams, uriTlsQuery, type ClientTlsParams } from './client-tls';
 import { requireLiveCluster, clusterPorts, clusterStatus } from './cluster-info';
-import { connectDocker } from './connections';
+import { connectInventory } from './connections';
 import { OperationError, UsageError } from './errors';
 
 export interface EndpointFlags {
@@ -35,10 +35,10 @@ export function checkEndpointFlags(o: EndpointFlags): void {
 
 export async function resolveConnectionTarget(cluster: string, o: EndpointFlags): Promise<ConnectionTarget> {
   checkEndpointFlags(o);
-  const docker = await connectDocker();
-  await requireLiveCluster(docker, cluster);
+  const inv = await connectInventory();
+  await requireLiveCluster(inv, cluster);
   const paths = resolvePaths();
-  const ports = await clusterPorts(docker, paths, cluster);
+  const ports = await clusterPorts(inv, paths, cluster);
   if (!ports) throw new OperationError(`cluster ${cluster} has no endpoints yet (is it still being created?)`);
   let secrets: ClusterPasswords;
   try {
@@ -51,7 +51,7 @@ export async function resolveConnectionTarget(cluster: string, o: EndpointFlags)
     : { user: APP_USER, database: APP_DATABASE, password: secrets.app ?? noAppRole(cluster) };
   let port = o.pooled ? (o.ro ? ports.pooledRo : ports.pooledRw) : o.ro ? ports.ro : ports.rw;
   if (o.member) {
-    const m = (await clusterStatus(docker, paths, cluster)).members.find((x) => x.name === o.member);
+    const m = (await clusterStatus(inv, paths, cluster)).members.find((x) => x.name === o.member);
     if (!m) throw new UsageError(`no member ${o.member} in cluster ${cluster}`);
     if (m.port === null) throw new OperationError(`${o.member} has no direct port`);
     port = m.port;

@@ -1,5 +1,6 @@
 /** Connections from the CLI to Temporal and Docker, failing with where it looked and how to fix it. */
 import Docker from 'dockerode';
+import { localInventory, type Inventory } from '../activities/hosts/inventory';
 import { Client, Connection } from '@temporalio/client';
 import { temporalConfig } from '../common/temporal-config';
 import { OperationError } from './errors';
@@ -21,11 +22,12 @@ export function dockerAddress(): string {
   return process.env.DOCKER_HOST || 'unix:///var/run/docker.sock';
 }
 
-export async function connectDocker(): Promise<Docker> {
-  const docker = new Docker();
+/** The hosts this machine reaches, each engine answering (today: the engine DOCKER_HOST names, as host `local`). */
+export async function connectInventory(): Promise<Inventory> {
+  const inv = localInventory(new Docker());
   try {
-    await docker.ping();
-    return docker;
+    await inv.engine().ping();
+    return inv;
   } catch (err) {
     throw new OperationError(
       `cannot reach Docker at ${dockerAddress()} (${(err as Error).message}): start it with \`npx dbaas dev up\`, or set DOCKER_HOST`,

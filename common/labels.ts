@@ -33,12 +33,6 @@ export function mountsRepository(c: { Mounts?: { Name?: string }[] }, cluster: s
   return (c.Mounts ?? []).some((m) => m.Name === repositoryVolumeName(cluster));
 }
 
-/** The member reaches the cluster's backup repository: it mounts its volume, or it was made for its S3 bucket or the repository host. */
-export function reachesRepository(c: { Mounts?: { Name?: string }[]; Labels?: Record<string, string> }, cluster: string): boolean {
-  const kind = c.Labels?.[LABEL_REPOSITORY];
-  return mountsRepository(c, cluster) || kind === 's3' || kind === 'host';
-}
-
 export function labels(cluster: string, role: Role, member?: string): Record<string, string> {
   const l: Record<string, string> = { [LABEL_CLUSTER]: cluster, [LABEL_ROLE]: role };
   if (member !== undefined) l[LABEL_MEMBER] = member;

@@ -4,10 +4,10 @@
  * members are re-created for the host, the WAL the old leader archived meanwhile after, and the
  * volume goes only once the host lists every backup it had.
  */
-import type Docker from 'dockerode';
+import type { Inventory } from '../hosts/inventory';
 import type { Paths } from '../../common/paths';
 import { IMAGES } from '../../common/images';
-import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_REPOSITORY, LABEL_ROLE } from '../../common/labels';
+import { LABEL_ROLE } from '../../common/labels';
 import { repositoryVolumeName } from '../../common/resource-names';
 import { readRepositoryLocation } from '../backup-settings';
 import { demux, volumeExists, withRunLabel } from '../docker';
@@ -44,14 +44,15 @@ function copyScript(stanza: string, uid: number): string {
   ].join('\n');
 }
 
-export function createRepositoryMoveActivities(docker: Docker, paths: Paths) {
+export function createRepositoryMoveActivities(inv: Inventory, paths: Paths) {
+  const docker = inv.engine();
   return {
     async repositoryLayout(cluster: string): Promise<RepositoryLayout> {
-      const cs = await docker.listContainers({ all: true, filters: { label: [`${LABEL_CLUSTER}=${cluster}`, `${LABEL_ROLE}=postgres`] } });
+      const pg = await inv.members(cluster, { kind: 'postgres' });
       return {
         kind: readRepositoryLocation(paths, cluster).type,
         volume: await volumeExists(docker, repositoryVolumeName(cluster)),
-        membersOffHost: cs.filter((c) => c.Labels[LABEL_REPOSITORY] !== 'host').map((c) => c.Labels[LABEL_MEMBER]).sort(),
+        membersOffHost: pg.filter((m) => m.repository !== 'host').map((m) => m.name),
       };
     },
 

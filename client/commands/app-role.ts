@@ -4,13 +4,13 @@ import { workflowIds } from '../../common/workflow-ids';
 import { APP_DATABASE, APP_USER } from '../../common/service-users';
 import { parseClusterName } from '../args';
 import { requireLiveCluster } from '../cluster-info';
-import { connectDocker, connectTemporal } from '../connections';
+import { connectInventory, connectTemporal } from '../connections';
 import type { addAppRole, AddAppRoleResult } from '../../workflows';
 import { follow, startOrAttach } from '../workflow-run';
 
 export async function addAppRoleCommand(cluster: string): Promise<void> {
-  const docker = await connectDocker();
-  await requireLiveCluster(docker, cluster);
+  const inv = await connectInventory();
+  await requireLiveCluster(inv, cluster);
   const { client, connection } = await connectTemporal();
   try {
     const handle = await startOrAttach<typeof addAppRole>(

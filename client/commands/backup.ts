@@ -13,7 +13,7 @@ import { addS3Options, repositoryRequestFrom, type S3Options } from '../s3-optio
 import { discardStagedS3Credentials } from '../../activities/s3-credentials';
 import { readRepositoryInfo } from '../../activities/backup-repository';
 import { removeClusterOrBackups } from './cluster';
-import { connectDocker, connectTemporal } from '../connections';
+import { connectInventory, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
 import { follow, startOrAttach, startedHere } from '../workflow-run';
 import { table } from '../table';
@@ -52,8 +52,8 @@ interface RunOptions {
 }
 
 export async function backupRunCommand(cluster: string, o: RunOptions): Promise<void> {
-  const docker = await connectDocker();
-  await requireLiveCluster(docker, cluster);
+  const inv = await connectInventory();
+  await requireLiveCluster(inv, cluster);
   if (o.fromStandby && o.fromPrimary) throw new UsageError('--from-standby and --from-primary contradict each other');
   const retention = o.retentionFull !== undefined || o.retentionDiff !== undefined ? { full: o.retentionFull, diff: o.retentionDiff } : undefined;
   // One workflow per request: a second `backup run` is a second backup, on purpose.
@@ -75,9 +75,9 @@ export async function backupRunCommand(cluster: string, o: RunOptions): Promise<
 
 /** The cluster's pgBackRest activities, or one line (exit 2) when the cluster or its repository is missing. */
 async function repositoryOf(cluster: string): Promise<ReturnType<typeof createPgbackrestActivities>> {
-  const docker = await connectDocker();
-  await requireLiveCluster(docker, cluster);
-  const pgbackrest = createPgbackrestActivities(docker, resolvePaths());
+  const inv = await connectInventory();
+  await requireLiveCluster(inv, cluster);
+  const pgbackrest = createPgbackrestActivities(inv, resolvePaths());
   if (!(await pgbackrest.clusterHasRepository(cluster))) {
     throw new UsageError(`cluster ${cluster} has no backup repository (made with --no-backups, or before dbaas made them); \`dbaas backup enable ${cluster}\` adds it`);
   }
@@ -85,10 +85,10 @@ async function repositoryOf(cluster: string): Promise<ReturnType<typeof createPg
 }
 
 export async function backupEnableCommand(cluster: string, o: S3Options): Promise<void> {
-  const docker = await connectDocker();
-  await requireLiveCluster(docker, cluster);
+  const inv = await connectInventory();
+  await requireLiveCluster(inv, cluster);
   const paths = resolvePaths();
-  const hasRepository = (await clusterStatus(docker, paths, cluster)).backups !== 'off';
+  const hasRepository = (await clusterStatus(inv, paths, cluster)).backups !== 'off';
   if (o.backupTo !== undefined && hasRepository) {
     // Moving a volume repository onto the repository host (or finishing such a move) is the one move there is.
     const kind = readRepositoryLocation(paths, cluster).type;
@@ -123,11 +123,11 @@ export async function backupEnableCommand(cluster: string, o: S3Options): Promis
 }
 
 export async function backupListCommand(cluster: string, o: { json: boolean }): Promise<void> {
-  const docker = await connectDocker();
-  const state = await clusterState(docker, cluster);
+  const inv = await connectInventory();
+  const state = await clusterState(inv, cluster);
   // A deleted cluster's kept repository is read without a member (a one-shot reader).
   const deleted = state.state === 'deleted' && state.backups;
-  const status = deleted ? await readRepositoryInfo(docker, resolvePaths(), cluster) : await (await repositoryOf(cluster)).backupStatus(cluster);
+  const status = deleted ? await readRepositoryInfo(inv.engine(), resolvePaths(), cluster) : await (await repositoryOf(cluster)).backupStatus(cluster);
   if (o.json) {
     console.log(JSON.stringify(status, null, 2));
     return;
@@ -155,8 +155,8 @@ async function pickSchedule(client: Client, cluster: string, type: BackupType | 
 }
 
 async function withClusterAndTemporal<T>(cluster: string, fn: (client: Client) => Promise<T>): Promise<T> {
-  const docker = await connectDocker();
-  await requireLiveCluster(docker, cluster);
+  const inv = await connectInventory();
+  await requireLiveCluster(inv, cluster);
   const { client, connection } = await connectTemporal();
   try {
     return await fn(client);

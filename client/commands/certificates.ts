@@ -5,14 +5,14 @@ import { resolvePaths } from '../../common/paths';
 import { parseClusterName } from '../args';
 import { requireLiveCluster } from '../cluster-info';
 import { clientTlsParams } from '../client-tls';
-import { connectDocker, connectTemporal } from '../connections';
+import { connectInventory, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
 import type { rotateCertificates, RotateCertificatesResult } from '../../workflows';
 import { follow, startOrAttach } from '../workflow-run';
 
 export async function rotateCertificatesCommand(cluster: string): Promise<void> {
-  const docker = await connectDocker();
-  await requireLiveCluster(docker, cluster);
+  const inv = await connectInventory();
+  await requireLiveCluster(inv, cluster);
   if (clientTlsParams(resolvePaths(), cluster).sslmode === 'disable') {
     throw new UsageError(`cluster ${cluster} was made without TLS (it has no certificate authority): there are no certificates to rotate`);
   }

@@ -4,7 +4,7 @@ import { haWorkflowIds } from '../../common/workflow-ids';
 import { PROFILES, SYNC_MODES, clusterNameProblem, isProfileName, isSyncMode, type ProfileName, type SyncMode } from '../../common/spec';
 import type { SetProfileResult, SetSyncResult, setProfile, setSync } from '../../workflows';
 import { requireLiveCluster } from '../cluster-info';
-import { connectDocker, connectTemporal } from '../connections';
+import { connectInventory, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
 import { follow, startOrAttach } from '../workflow-run';
 
@@ -25,8 +25,8 @@ export function parseSyncModeArg(v: string): SyncMode {
 }
 
 async function assertClusterExists(name: string): Promise<void> {
-  const docker = await connectDocker();
-  await requireLiveCluster(docker, name);
+  const inv = await connectInventory();
+  await requireLiveCluster(inv, name);
 }
 
 export async function setProfileCommand(name: string, profile: ProfileName): Promise<void> {

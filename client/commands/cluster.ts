@@ -12,7 +12,7 @@ import { clusterSecretsExist } from '../../activities/secrets';
 import { readRepositoryInfo } from '../../activities/backup-repository';
 import { deletedAt } from '../../activities/deleted-clusters';
 import { isRepositoryVolume, keptDataProblem, keptRepositoryProblem, type KeptAfterDelete } from '../../common/kept-data';
-import { connectDocker, connectTemporal } from '../connections';
+import { connectInventory, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
 import { confirmByName } from '../confirm';
 import { readLease } from '../lease';
@@ -60,16 +60,16 @@ export async function createClusterCommand(name: string, o: CreateOptions): Prom
   const paths = resolvePaths();
   // Bad --backup-to and --s3-* options: exit 2 also when this only attaches to a running create.
   s3LocationFrom(o);
-  const docker = await connectDocker();
+  const inv = await connectInventory();
   let repository: RepositoryRequest | undefined;
   const { client, connection } = await connectTemporal();
   let started = false;
   try {
     const handle = await startOrAttach<typeof createCluster>(client, 'createCluster', workflowIds.createCluster(name), name, [input], { running: `cluster ${name} is being created`, starting: `creating cluster ${name}` }, async () => {
-      if ((await clusterState(docker, name)).state === 'live') throw new UsageError(`cluster ${name} already exists`);
+      if ((await clusterState(inv, name)).state === 'live') throw new UsageError(`cluster ${name} already exists`);
       // The workflow checks again; here a refusal is one line and exit 2 before anything starts.
       // A create on data kept by `delete --keep-data` archives into the repository it kept.
-      const kept = await clusterVolumes(docker, paths, name);
+      const kept = await clusterVolumes(inv, paths, name);
       const keptRepository = kept.some(isRepositoryVolume);
       const problem = keptDataProblem(input, { volumes: kept, secrets: clusterSecretsExist(paths, name) }) ?? (keptRepository && o.backupTo !== undefined ? keptRepositoryProblem(name) : undefined);
       if (problem) throw new UsageError(problem);
@@ -117,8 +117,8 @@ function purgeProblem(name: string, state: 'live' | 'deleted', kept: KeptAfterDe
  * on a deleted one what it kept (the repository with purgeBackups; the data unless keepData).
  */
 export async function removeClusterOrBackups(name: string, o: DeleteOptions, verb: 'delete' | 'purge'): Promise<void> {
-  const docker = await connectDocker();
-  const s = await clusterState(docker, name);
+  const inv = await connectInventory();
+  const s = await clusterState(inv, name);
   const state = s.state;
   if (state === 'unknown') throw new UsageError(`no cluster named ${name}`);
   // A purge keeps data that --keep-data kept: it removes backups only.
@@ -145,11 +145,11 @@ export async function removeClusterOrBackups(name: string, o: DeleteOptions, ver
 }
 
 export async function statusCommand(name: string, o: { json: boolean }): Promise<void> {
-  const docker = await connectDocker();
-  await requireLiveCluster(docker, name);
-  const s = await clusterStatus(docker, resolvePaths(), name);
+  const inv = await connectInventory();
+  await requireLiveCluster(inv, name);
+  const s = await clusterStatus(inv, resolvePaths(), name);
   // Profile and sync mode as they are now: Patroni's DCS config, not the creation label.
-  const dcs = await readDcsConfig(docker, name, [...(s.leader ? [s.leader] : []), ...s.members.map((m) => m.name)]);
+  const dcs = await readDcsConfig(inv, name, [...(s.leader ? [s.leader] : []), ...s.members.map((m) => m.name)]);
   const settings = dcs ? dcsSettingsView(dcs.config, dcs.member) : null;
   const lease = await operationsOn(name);
   if (o.json) {
@@ -202,9 +202,9 @@ function printStatus(s: ClusterStatus, settings: DcsSettingsView | null, lease: 
 
 export async function listCommand(o: { json: boolean; deleted: boolean }): Promise<void> {
   if (o.deleted) return listDeletedCommand(o);
-  const docker = await connectDocker();
+  const inv = await connectInventory();
   const paths = resolvePaths();
-  const all = await Promise.all((await clusterNames(docker)).map((n) => clusterStatus(docker, paths, n)));
+  const all = await Promise.all((await clusterNames(inv)).map((n) => clusterStatus(inv, paths, n)));
   if (o.json) {
     console.log(JSON.stringify(all.map((s) => ({
       name: s.name, leader: s.leader, members: s.members.length,
@@ -242,16 +242,16 @@ interface DeletedClusterView {
 }
 
 async function listDeletedCommand(o: { json: boolean }): Promise<void> {
-  const docker = await connectDocker();
+  const inv = await connectInventory();
   const paths = resolvePaths();
-  const views: DeletedClusterView[] = await Promise.all((await deletedClusters(docker)).map(async (d) => {
+  const views: DeletedClusterView[] = await Promise.all((await deletedClusters(inv)).map(async (d) => {
     const view: DeletedClusterView = {
       name: d.name, deletedAt: deletedAt(paths, d.name) ?? null, keptData: d.data, keptBackups: d.backups,
       backups: 0, newestBackup: null, restorableUntil: null, repositoryBytes: 0,
     };
     if (!d.backups) return view;
     try {
-      const usable = (await readRepositoryInfo(docker, resolvePaths(), d.name)).backups.filter((b) => !b.error);
+      const usable = (await readRepositoryInfo(inv.engine(), resolvePaths(), d.name)).backups.filter((b) => !b.error);
       const newest = usable[usable.length - 1];
       return {
         ...view, backups: usable.length, newestBackup: newest?.label ?? null, restorableUntil: newest?.stoppedAt ?? null,

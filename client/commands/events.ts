@@ -13,12 +13,12 @@ import { clusterNameKey } from '../../common/search-attributes';
 import { parseClusterName } from '../args';
 import type { clusterWatch, ClusterWatchInput } from '../../workflows';
 import { requireLiveCluster } from '../cluster-info';
-import { connectDocker, connectTemporal } from '../connections';
+import { connectInventory, connectTemporal } from '../connections';
 import { OperationError, UsageError } from '../errors';
 
 async function assertClusterExists(name: string): Promise<void> {
-  const docker = await connectDocker();
-  await requireLiveCluster(docker, name);
+  const inv = await connectInventory();
+  await requireLiveCluster(inv, name);
 }
 
 async function queryEvents(client: Client, cluster: string): Promise<ClusterEvent[]> {
@@ -56,8 +56,8 @@ export async function eventsCommand(name: string, o: { json: boolean }): Promise
 
 export async function watchCommand(name: string): Promise<void> {
   await assertClusterExists(name);
-  const docker = await connectDocker();
-  const { settings } = await describeCluster(docker, name);
+  const inv = await connectInventory();
+  const { settings } = await describeCluster(inv, name);
   const { client, connection } = await connectTemporal();
   const id = haWorkflowIds.clusterWatch(name);
   try {

@@ -3,14 +3,14 @@ import type { Command } from 'commander';
 import { replicaWorkflowIds } from '../../common/workflow-ids';
 import { parseClusterName } from '../args';
 import { requireLiveCluster } from '../cluster-info';
-import { connectDocker, connectTemporal } from '../connections';
+import { connectInventory, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
 import type { addPoolers, AddPoolersResult } from '../../workflows';
 import { follow, startOrAttach } from '../workflow-run';
 
 export async function addPoolersCommand(cluster: string): Promise<void> {
-  const docker = await connectDocker();
-  await requireLiveCluster(docker, cluster);
+  const inv = await connectInventory();
+  await requireLiveCluster(inv, cluster);
   const { client, connection } = await connectTemporal();
   try {
     const handle = await startOrAttach<typeof addPoolers>(

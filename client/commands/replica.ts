@@ -5,7 +5,7 @@ import { removalProblem } from '../../common/members';
 import { replicaWorkflowIds } from '../../common/workflow-ids';
 import type { AddReplicaResult, RemoveReplicaResult } from '../../common/replicas';
 import type { addReplicas, removeReplica, scaleReadOnly, ScaleReadOnlyResult } from '../../workflows';
-import { connectDocker, connectTemporal } from '../connections';
+import { connectInventory, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
 import { follow, startOrAttach } from '../workflow-run';
 import { requireLiveCluster } from '../cluster-info';
@@ -15,9 +15,9 @@ const DRAIN_TIMEOUT_MS = 30_000;
 export async function replicaAddCommand(cluster: string, o: { count: number; readOnly: boolean }): Promise<void> {
   // The Docker checks and the Temporal connection are independent: do them at once.
   const checked = (async () => {
-    const docker = await connectDocker();
-    await requireLiveCluster(docker, cluster);
-    const desc = await describeCluster(docker, cluster);
+    const inv = await connectInventory();
+    await requireLiveCluster(inv, cluster);
+    const desc = await describeCluster(inv, cluster);
     if (!desc.leader) throw new UsageError(`cluster ${cluster} has no leader; cannot clone a new member`);
   })();
   const connecting = connectTemporal();
@@ -45,8 +45,8 @@ export async function replicaAddCommand(cluster: string, o: { count: number; rea
 }
 
 export async function replicaRemoveCommand(cluster: string, member: string): Promise<void> {
-  const docker = await connectDocker();
-  await requireLiveCluster(docker, cluster);
+  const inv = await connectInventory();
+  await requireLiveCluster(inv, cluster);
   const { client, connection } = await connectTemporal();
   try {
     const handle = await startOrAttach<typeof removeReplica>(
@@ -55,7 +55,7 @@ export async function replicaRemoveCommand(cluster: string, member: string): Pro
       { running: `${member} is being removed from ${cluster}`, starting: `removing ${member} from ${cluster}` },
       async () => {
         // Refuse before starting anything: the leader, an unknown member, the last failover candidate.
-        const problem = removalProblem((await describeCluster(docker, cluster)).members, member);
+        const problem = removalProblem((await describeCluster(inv, cluster)).members, member);
         if (problem) throw new UsageError(problem);
       },
     );
@@ -67,8 +67,8 @@ export async function replicaRemoveCommand(cluster: string, member: string): Pro
 }
 
 export async function replicaScaleCommand(cluster: string, o: { readOnly: number }): Promise<void> {
-  const docker = await connectDocker();
-  await requireLiveCluster(docker, cluster);
+  const inv = await connectInventory();
+  await requireLiveCluster(inv, cluster);
   const { client, connection } = await connectTemporal();
   try {
     const handle = await startOrAttach<typeof scaleReadOnly>(

@@ -12,7 +12,7 @@ import { parseClusterName, parseProfile, parseReplicas } from '../args';
 import { clusterState } from '../cluster-info';
 import { readRepositoryInfo } from '../../activities/backup-repository';
 import { intoHasKeptVolumes } from '../../common/kept-data';
-import { connectDocker, connectTemporal } from '../connections';
+import { connectInventory, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
 import { printConnectionInfo } from './cluster';
 import { follow, startOrAttach, startedHere } from '../workflow-run';
@@ -33,16 +33,16 @@ export async function restoreCommand(source: string, o: RestoreOptions): Promise
   const timeProblem = o.toTime !== undefined ? targetTimeProblem(o.toTime) : undefined;
   if (timeProblem) throw new UsageError(timeProblem);
   const target: RestoreTarget = o.toTime !== undefined ? { kind: 'time', time: o.toTime } : { kind: 'latest' };
-  const docker = await connectDocker();
-  const from = await clusterState(docker, source);
+  const inv = await connectInventory();
+  const from = await clusterState(inv, source);
   if (from.state === 'unknown') throw new UsageError(`no cluster named ${source}`);
   if (from.state === 'deleted' && !from.backups) throw new UsageError(`cluster ${source} was deleted with its backups; nothing to restore from`);
   if (o.into === source) throw new UsageError('the restore target must be a new cluster, not the source itself');
-  const into = await clusterState(docker, o.into);
+  const into = await clusterState(inv, o.into);
   if (into.state === 'live') throw new UsageError(`cluster ${o.into} already exists; restore into a new name`);
   if (into.state === 'deleted') throw new UsageError(intoHasKeptVolumes(o.into));
   // A live source is read through a member, a deleted one's kept repository without one.
-  const status = from.state === 'deleted' ? await readRepositoryInfo(docker, resolvePaths(), source) : await createPgbackrestActivities(docker, resolvePaths()).backupStatus(source);
+  const status = from.state === 'deleted' ? await readRepositoryInfo(inv.engine(), resolvePaths(), source) : await createPgbackrestActivities(inv, resolvePaths()).backupStatus(source);
   const problem = restoreTargetProblem(target, status.backups, Date.now());
   if (problem) throw new UsageError(problem);
   // The new cluster's repository (the repository host unless --backup-to says otherwise), checked; S3 credentials staged for the worker.

@@ -14,7 +14,7 @@ import {
 } from '../../common/switchover';
 import { parseClusterName, parseMemberName } from '../args';
 import { requireLiveCluster } from '../cluster-info';
-import { connectDocker, connectTemporal } from '../connections';
+import { connectInventory, connectTemporal } from '../connections';
 import { OperationError, UsageError } from '../errors';
 import { follow, leaseMemo, refuseIfBusy } from '../workflow-run';
 
@@ -69,8 +69,8 @@ function printResult(r: SwitchoverResult): void {
 }
 
 export async function switchoverCommand(cluster: string, o: { to?: string; at?: string }): Promise<void> {
-  const docker = await connectDocker();
-  await requireLiveCluster(docker, cluster);
+  const inv = await connectInventory();
+  await requireLiveCluster(inv, cluster);
   const { client, connection } = await connectTemporal();
   try {
     let handle: WorkflowHandle | undefined;
@@ -83,7 +83,7 @@ export async function switchoverCommand(cluster: string, o: { to?: string; at?: 
       throw new UsageError(`another ${describeRequest(cluster, running[0].memo)} is running (workflow ${running[0].workflowId}); wait for it or cancel it with \`dbaas switchover cancel ${cluster}\``);
     } else {
       // Refuse before starting anything (the workflow checks again: it is the authority).
-      const snap = await createSwitchoverActivities(docker, resolvePaths()).switchoverSnapshot(cluster);
+      const snap = await createSwitchoverActivities(inv, resolvePaths()).switchoverSnapshot(cluster);
       const d = chooseCandidate(snap, o.to);
       if (d.kind === 'refuse') throw new UsageError(d.reason);
       if (d.kind === 'already') {
@@ -122,8 +122,8 @@ export async function switchoverCommand(cluster: string, o: { to?: string; at?: 
 }
 
 export async function switchoverCancelCommand(cluster: string): Promise<void> {
-  const docker = await connectDocker();
-  await requireLiveCluster(docker, cluster);
+  const inv = await connectInventory();
+  await requireLiveCluster(inv, cluster);
   const { client, connection } = await connectTemporal();
   try {
     const running = await runningSwitchovers(client, cluster);

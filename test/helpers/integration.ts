@@ -1,5 +1,6 @@
 /** Real-engine test plumbing: temp state dir, in-process or child workers, CLI runs, Docker look-ups. */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { localInventory } from '../../activities/hosts/inventory';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -163,6 +164,9 @@ export async function queryCluster<T extends Record<string, unknown>>(env: NodeJ
   }
 }
 
+/** A running member's address on its cluster network, through the inventory the worker uses. */
+export const memberIp = (docker: Docker, cluster: string, member: string): Promise<string | undefined> => localInventory(docker).addressOf(cluster, member);
+
 /** Containers of a cluster grouped by member label. */
 export async function containersByMember(docker: Docker, cluster: string): Promise<Map<string, number>> {
   const cs = await docker.listContainers({ all: true, filters: { label: [`${LABEL_CLUSTER}=${cluster}`] } });
@@ -208,7 +212,7 @@ export async function startIntegration(docker: Docker): Promise<IntegrationEnv> 
       }),
     async stop(clusters) {
       for (const c of clusters) {
-        const f = await clusterFootprint(docker, c);
+        const f = await clusterFootprint(localInventory(docker), c);
         if (f.containers + f.networks + f.volumes > 0) await runCli(['cluster', 'delete', c, '--purge-backups', '--yes'], childEnv(env, paths));
       }
       await removeRepositoryHost(docker, paths);

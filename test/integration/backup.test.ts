@@ -4,6 +4,7 @@
  * their chain; refusals change nothing.
  */
 import { after, before, test } from 'node:test';
+import { localInventory } from '../../activities/hosts/inventory';
 import assert from 'node:assert/strict';
 import Docker from 'dockerode';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -128,7 +129,7 @@ test('backup verify: a restore drill into a scratch cluster, row counts as recor
   assert.match(r.stdout, /verified: restored in [\d.]+ s, 1 table, row counts match those recorded at backup time/);
   const events = JSON.parse((await runCli(['cluster', 'events', B, '--json'], e)).stdout) as { kind: string; message: string }[];
   assert.ok(events.some((ev) => ev.kind === 'restore-drill' && /restored in/.test(ev.message)), JSON.stringify(events.slice(-3)));
-  assert.deepEqual((await clusterNames(docker)).filter((n) => n.startsWith('vfy-')), [], 'the scratch cluster is gone');
+  assert.deepEqual((await clusterNames(localInventory(docker))).filter((n) => n.startsWith('vfy-')), [], 'the scratch cluster is gone');
 });
 
 test('bad input: unknown type, bad retention, --from-standby with --from-primary, unknown cluster: one line, exit 2, no new backup', async () => {

@@ -4,6 +4,7 @@
  * refusals, no secret in any history, and delete leaving nothing labelled with the cluster.
  */
 import { after, before, test } from 'node:test';
+import { localInventory } from '../../activities/hosts/inventory';
 import assert from 'node:assert/strict';
 import Docker from 'dockerode';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -183,8 +184,8 @@ test('bad input: one clear line, exit 2, nothing created', async () => {
     assert.match(r.stderr, re, args.join(' '));
     assert.equal(r.stderr.trim().split('\n').length, 1, `one line expected: ${r.stderr}`);
   }
-  for (const c of ['t-new', 't-nope']) assert.deepEqual(await clusterFootprint(docker, c), { containers: 0, networks: 0, volumes: 0 });
-  assert.ok((await clusterFootprint(docker, A)).containers > 0, `${A} is still there after the refused delete`);
+  for (const c of ['t-new', 't-nope']) assert.deepEqual(await clusterFootprint(localInventory(docker), c), { containers: 0, networks: 0, volumes: 0 });
+  assert.ok((await clusterFootprint(localInventory(docker), A)).containers > 0, `${A} is still there after the refused delete`);
   // Refusals start no workflow: the refused create of t-new left no workflow behind.
   const started: string[] = [];
   for await (const wf of env.client.workflow.list({ query: `WorkflowId = "${workflowIds.createCluster('t-new')}"` })) started.push(wf.workflowId);
@@ -204,9 +205,9 @@ test('delete (CLI) keeps only the backups (on the repository host); --purge-back
   assert.equal(rb.code, 0, rb.stderr + rb.stdout);
   assert.match(ra.stdout, new RegExp(`backups kept \\(\`dbaas restore ${A} --into NEW --latest\` restores them`));
   // Their backups were on the repository host: A's stanza stays there, B's is gone.
-  assert.deepEqual(await clusterFootprint(docker, A), { containers: 0, networks: 0, volumes: 0 });
+  assert.deepEqual(await clusterFootprint(localInventory(docker), A), { containers: 0, networks: 0, volumes: 0 });
   assert.ok(stanzaServerOf(paths, A), `${A}'s stanza is kept on the repository host`);
-  assert.deepEqual(await clusterFootprint(docker, B), { containers: 0, networks: 0, volumes: 0 });
+  assert.deepEqual(await clusterFootprint(localInventory(docker), B), { containers: 0, networks: 0, volumes: 0 });
   assert.equal(stanzaServerOf(paths, B), undefined, `${B}'s stanza is purged`);
   const listed = (JSON.parse((await runCli(['cluster', 'list', '--json'], e)).stdout) as { name: string }[]).map((c) => c.name);
   assert.ok(!listed.includes(A) && !listed.includes(B), 'deleted clusters are not listed as clusters');

@@ -20,7 +20,7 @@ import { TASK_QUEUE } from '../../common/task-queues';
 import { containerName } from '../../common/resource-names';
 import { backupWorkflowIds, haWorkflowIds, replicaWorkflowIds, restoreWorkflowIds, workflowIds } from '../../common/workflow-ids';
 import type { BackupSummary, EnableBackupsResult, StanzaSummary } from '../../common/backup';
-import { containerIp, execIn } from '../../activities/docker';
+import { execIn } from '../../activities/docker';
 import { removeRepositoryHost, repositoryHostName } from '../../activities/repository-host/host';
 import type { AddReplicaResult } from '../../common/replicas';
 import type { LeaseState } from '../../common/lease';
@@ -31,7 +31,7 @@ import { startTestTemporal } from '../helpers/temporal';
 import { waitForExit } from '../helpers/deadline';
 import { describeTarget, highestAttempt, retriedActivities, waitForActivityStarted, type ActivityTarget } from '../helpers/history';
 import {
-  childEnv, containersByMember, removeLeftoverTestClusters, runCli, startChildWorker, tempPaths, testClusterName,
+  childEnv, containersByMember, removeLeftoverTestClusters, runCli, startChildWorker, tempPaths, memberIp, testClusterName,
 } from '../helpers/integration';
 
 let env: TestWorkflowEnvironment;
@@ -275,6 +275,6 @@ async function backupProcessRunning(): Promise<boolean> {
 
 /** How many timeline switches the member's Patroni has seen (GET /history). */
 async function timelineSwitches(cluster: string, member: string): Promise<number> {
-  const ip = await containerIp(docker, cluster, containerName(cluster, member));
+  const ip = await memberIp(docker, cluster, member);
   return ((await (await fetch(`http://${ip}:${PATRONI_API_PORT}/history`)).json()) as unknown[]).length;
 }

@@ -22,14 +22,14 @@ import { execFile } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import Docker from 'dockerode';
-import { TEST_RUN_ENV, containerIp, ensureContainerRunning, ensureNetwork, execIn, removeClusterResources, withRunLabel } from '../../activities/docker';
+import { TEST_RUN_ENV, ensureContainerRunning, ensureNetwork, execIn, removeClusterResources, withRunLabel } from '../../activities/docker';
 import { IMAGES } from '../../common/images';
 import { PG_PORT } from '../../common/service-ports';
 import { bridgeName, containerName, networkName } from '../../common/resource-names';
 import { labels } from '../../common/labels';
 import { DOCKER_USER_CHAIN, PREFIX_MATCH, RULE_COMMENT, dropForwardedInto } from '../../common/render/forwarding-rules';
 import { ensureForwardingFirewall } from '../../client/dev/forwarding-firewall';
-import { TEST_PORT_BASE, TEST_RUN, removeLeftoverTestClusters, testClusterName } from '../helpers/integration';
+import { TEST_PORT_BASE, TEST_RUN, removeLeftoverTestClusters, testClusterName, memberIp } from '../helpers/integration';
 
 const docker = new Docker();
 const current = testClusterName('fwd');
@@ -82,7 +82,7 @@ async function listener(cluster: string, member: string, port: number): Promise<
     },
   });
   for (let i = 0; i < 50; i++) {
-    const ip = await containerIp(docker, cluster, name);
+    const ip = await memberIp(docker, cluster, member);
     if (ip && (await tcpConnect(ip, PG_PORT)) === 'connected') return ip;
     await new Promise((r) => setTimeout(r, 200));
   }

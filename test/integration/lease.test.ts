@@ -7,6 +7,7 @@
  * add` waits for it and leaves nothing, also a minute later.
  */
 import { after, before, test } from 'node:test';
+import { localInventory } from '../../activities/hosts/inventory';
 import assert from 'node:assert/strict';
 import Docker from 'dockerode';
 import type { ClusterStatus } from '../../client/cluster-info';
@@ -157,7 +158,7 @@ test('cluster delete during replica add: it waits for the add, then nothing of t
   assert.equal(del.code, 0, del.stderr + del.stdout);
   assert.match(del.stdout, new RegExp(`waiting for add-replicas \\(add-replicas:${L}:[^)]+\\) on ${L}`));
   const nothing = { containers: 0, networks: 0, volumes: 0 };
-  assert.deepEqual(await clusterFootprint(docker, L), nothing);
+  assert.deepEqual(await clusterFootprint(localInventory(docker), L), nothing);
   await new Promise((r) => setTimeout(r, 60_000));
-  assert.deepEqual(await clusterFootprint(docker, L), nothing, 'nothing came back a minute later');
+  assert.deepEqual(await clusterFootprint(localInventory(docker), L), nothing, 'nothing came back a minute later');
 });

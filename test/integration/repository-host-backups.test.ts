@@ -11,6 +11,7 @@
  * incremental backup builds on the full one taken on the volume.
  */
 import { after, before, describe, test } from 'node:test';
+import { localInventory } from '../../activities/hosts/inventory';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import Docker from 'dockerode';
@@ -180,7 +181,7 @@ describe('a cluster whose backups live on the repository host', () => {
     const backups = (await backupList(C)).backups.length;
     const del = await cli(['cluster', 'delete', C, '--yes']);
     assert.equal(del.code, 0, del.stderr + del.stdout);
-    assert.deepEqual(await clusterFootprint(docker, C), { containers: 0, networks: 0, volumes: 0 }, 'nothing of the cluster is left in Docker');
+    assert.deepEqual(await clusterFootprint(localInventory(docker), C), { containers: 0, networks: 0, volumes: 0 }, 'nothing of the cluster is left in Docker');
     const kept = await backupList(C);
     assert.equal(kept.backups.length, backups, 'its backups are listed from the host');
     const r = await cli(['restore', C, '--into', R, '--latest', '--replicas', '0', '--profile', 'fast', '--backup-to', 'repository-host']);

@@ -5,6 +5,7 @@
  * restored from them.
  */
 import { after, before, test } from 'node:test';
+import { localInventory } from '../../activities/hosts/inventory';
 import assert from 'node:assert/strict';
 import Docker from 'dockerode';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -108,8 +109,8 @@ test('bad input: too early, in the future, unknown source, existing target: one 
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stdout} ${r.stderr}`);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   }
-  assert.deepEqual(await clusterFootprint(docker, fresh), { containers: 0, networks: 0, volumes: 0 }, 'nothing of the new cluster exists');
-  assert.ok((await clusterNames(docker)).includes(R), 'the existing target is still there');
+  assert.deepEqual(await clusterFootprint(localInventory(docker), fresh), { containers: 0, networks: 0, volumes: 0 }, 'nothing of the new cluster exists');
+  assert.ok((await clusterNames(localInventory(docker))).includes(R), 'the existing target is still there');
   const started: string[] = [];
   for await (const wf of env.client.workflow.list({ query: `WorkflowId STARTS_WITH "restore:${S}:${fresh}"` })) started.push(wf.workflowId);
   assert.deepEqual(started, []);
@@ -125,7 +126,7 @@ test('the restored clusters mount no repository (theirs and the source\'s are on
   await query(S, "insert into items select g, 'C' from generate_series(151, 160) g");
   const del = await runCli(['cluster', 'delete', S, '--yes'], childEnv(env, paths));
   assert.equal(del.code, 0, del.stderr + del.stdout);
-  assert.deepEqual(await clusterFootprint(docker, S), { containers: 0, networks: 0, volumes: 0 }, 'nothing of it is left on the data side: its stanza is on the repository host');
+  assert.deepEqual(await clusterFootprint(localInventory(docker), S), { containers: 0, networks: 0, volumes: 0 }, 'nothing of it is left on the data side: its stanza is on the repository host');
   // The passwords go; the passphrase stays with the repository, which nothing reads without it.
   assert.equal(clusterSecretsExist(paths, S), false);
   assert.equal(readBackupPassphrase(paths, S), passphrases.get(S));
@@ -138,7 +139,7 @@ test('the restored clusters mount no repository (theirs and the source\'s are on
 
 test('a deleted cluster: not listed, its kept backups listed, restored with every row, its name refused until purged', async () => {
   const e = childEnv(env, paths);
-  assert.ok(!(await clusterNames(docker)).includes(S), 'not listed as a cluster');
+  assert.ok(!(await clusterNames(localInventory(docker))).includes(S), 'not listed as a cluster');
   const kept = JSON.parse((await runCli(['backup', 'list', S, '--json'], e)).stdout) as StanzaSummary;
   assert.ok(kept.backups.length >= 1, 'its backups are listed');
   assert.equal(kept.cipher, 'aes-256-cbc', 'the one-shot reader got the kept passphrase');
@@ -153,7 +154,7 @@ test('a deleted cluster: not listed, its kept backups listed, restored with ever
   assert.match(create.stderr, new RegExp(`cluster ${S} was deleted and its backups are kept`));
   const purge = await runCli(['backup', 'purge', S, '--yes'], e);
   assert.equal(purge.code, 0, purge.stderr + purge.stdout);
-  assert.deepEqual(await clusterFootprint(docker, S), { containers: 0, networks: 0, volumes: 0 });
+  assert.deepEqual(await clusterFootprint(localInventory(docker), S), { containers: 0, networks: 0, volumes: 0 });
   const stanzas = await execIn(docker, repositoryHostName(paths), ['sh', '-c', 'ls /var/lib/pgbackrest/backup /var/lib/pgbackrest/archive']);
   assert.ok(!stanzas.output.split(/\s+/).includes(S), `its stanza is gone from the repository host: ${stanzas.output}`);
   assert.equal(readBackupPassphrase(paths, S), undefined, 'the passphrase went with the repository');

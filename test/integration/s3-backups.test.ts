@@ -9,6 +9,7 @@
  * nothing of it. Bad S3 input: one line, exit 2, nothing made.
  */
 import { after, before, describe, test } from 'node:test';
+import { localInventory } from '../../activities/hosts/inventory';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import Docker from 'dockerode';
@@ -122,7 +123,7 @@ describe('a cluster with its backup repository in S3', { skip }, () => {
       assert.equal(r.code, 2, `${what}: ${r.stdout} ${r.stderr}`);
       assert.equal(r.stderr.trim().split('\n').length, 1, `${what}: ${r.stderr}`);
     }
-    assert.deepEqual(await clusterFootprint(docker, fresh), { containers: 0, networks: 0, volumes: 0 }, 'nothing of the cluster exists in Docker');
+    assert.deepEqual(await clusterFootprint(localInventory(docker), fresh), { containers: 0, networks: 0, volumes: 0 }, 'nothing of the cluster exists in Docker');
     assert.equal(clusterSecretsExist(paths, fresh), false, 'no passwords were generated');
     assert.equal(readBackupPassphrase(paths, fresh), undefined, 'no repository passphrase was generated');
     const started: string[] = [];
@@ -140,7 +141,7 @@ describe('a cluster with its backup repository in S3', { skip }, () => {
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stdout + r.stderr, /cannot be used: .*unable to verify certificate/);
     assert.match(r.stdout + r.stderr, /✗ create the backup repository/);
-    assert.deepEqual(await clusterFootprint(docker, fresh), { containers: 0, networks: 0, volumes: 0 });
+    assert.deepEqual(await clusterFootprint(localInventory(docker), fresh), { containers: 0, networks: 0, volumes: 0 });
     assert.equal(clusterSecretsExist(paths, fresh), false, 'its passwords went with the compensation');
     assert.equal(readBackupPassphrase(paths, fresh), undefined, 'so did the repository passphrase');
     assert.ok(!fs.existsSync(`${paths.secrets}/${fresh}.s3.json`), 'and the S3 credentials');
@@ -242,16 +243,16 @@ describe('a cluster with its backup repository in S3', { skip }, () => {
     const r = await cli(['backup', 'verify', C]);
     assert.equal(r.code, 0, r.stderr + r.stdout);
     assert.match(r.stdout, /verified: restored in [\d.]+ s/);
-    assert.deepEqual((await clusterNames(docker)).filter((n) => n.startsWith('vfy-')), [], 'the scratch cluster is gone');
+    assert.deepEqual((await clusterNames(localInventory(docker))).filter((n) => n.startsWith('vfy-')), [], 'the scratch cluster is gone');
   });
 
   test('cluster delete keeps the backups in the bucket: listed on the deleted cluster and by cluster list --deleted', async () => {
     const backupsAtDelete = (await backupList(C)).backups.length;
     const del = await cli(['cluster', 'delete', C, '--yes']);
     assert.equal(del.code, 0, del.stderr + del.stdout);
-    const left = await clusterFootprint(docker, C);
+    const left = await clusterFootprint(localInventory(docker), C);
     assert.deepEqual([left.containers, left.networks], [0, 0], 'no container or network of the cluster is left');
-    assert.ok(!(await clusterNames(docker)).includes(C), 'not listed as a cluster');
+    assert.ok(!(await clusterNames(localInventory(docker))).includes(C), 'not listed as a cluster');
     assert.ok((await keysUnder(`${PREFIX}/backup/${C}/`)).includes(`${PREFIX}/backup/${C}/backup.info`), 'the stanza is still in the bucket');
 
     const kept = await backupList(C);
@@ -269,7 +270,7 @@ describe('a cluster with its backup repository in S3', { skip }, () => {
     assert.deepEqual(await keysUnder(`${PREFIX}/archive/${C}/`), [], 'no archived WAL remains');
     assert.equal(readBackupPassphrase(paths, C), undefined, 'the passphrase went with the repository');
     assert.ok(!(await deletedClusters()).some((d) => d.name === C), 'purged: no longer a deleted cluster with kept backups');
-    assert.deepEqual(await clusterFootprint(docker, C), { containers: 0, networks: 0, volumes: 0 });
+    assert.deepEqual(await clusterFootprint(localInventory(docker), C), { containers: 0, networks: 0, volumes: 0 });
   });
 
   test('backup enable --backup-to gives a cluster made with --no-backups its repository in the bucket; refused where one exists', async () => {

@@ -8,10 +8,10 @@ import Docker from 'dockerode';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { containerName } from '../../common/resource-names';
 import type { Paths } from '../../common/paths';
-import { containerIp, execIn } from '../../activities/docker';
+import { execIn } from '../../activities/docker';
 import { PGBOUNCER_DIR } from '../../common/render/pgbouncer';
 import type { ClusterStatus } from '../../client/cluster-info';
-import { childEnv, runCli, startIntegration, testClusterName, type IntegrationEnv } from '../helpers/integration';
+import { childEnv, runCli, startIntegration, testClusterName, type IntegrationEnv, memberIp } from '../helpers/integration';
 import { startQueryLoop, type QueryLoop } from '../helpers/query-loop';
 
 let env: TestWorkflowEnvironment;
@@ -71,7 +71,7 @@ test('add two read-only replicas and remove one while clients query: zero failed
     ['pg-0', false, 'running'], ['pg-1', false, 'running'], ['pg-2', true, 'running'], ['pg-3', true, 'running'],
   ]);
   // The reconnecting client is balanced onto the new members by the ro port.
-  const ips = await Promise.all(['pg-1', 'pg-2', 'pg-3'].map((m) => containerIp(docker, S, containerName(S, m))));
+  const ips = await Promise.all(['pg-1', 'pg-2', 'pg-3'].map((m) => memberIp(docker, S, m)));
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline && !ips.every((ip) => ip && loops.roShort.stats.servers.has(ip))) await new Promise((r) => setTimeout(r, 200));
   for (const [i, ip] of ips.entries()) assert.ok(ip && loops.roShort.stats.servers.has(ip), `pg-${i + 1} (${ip}) answered through ro`);

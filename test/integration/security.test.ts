@@ -17,7 +17,7 @@ import { PATRONI_API_PORT } from '../../common/service-ports';
 import { containerName } from '../../common/resource-names';
 import { dcsPrefix } from '../../common/dcs-keys';
 import type { ConnectionInfo } from '../../common/spec';
-import { containerIp, demux } from '../../activities/docker';
+import { demux } from '../../activities/docker';
 import { readClusterSecrets } from '../../activities/secrets';
 import type { ClusterStatus } from '../../client/cluster-info';
 import { historyText } from '../helpers/history';
@@ -30,7 +30,7 @@ import { repositoryClientName } from '../../activities/repository-host/render';
 import { BACKUP_SERVER_PORT, backupPeerName } from '../../common/render/pgbackrest';
 import { Client } from 'pg';
 import * as fs from 'node:fs';
-import { childEnv, queryCluster, runCli, startIntegration, testClusterName, type IntegrationEnv } from '../helpers/integration';
+import { childEnv, queryCluster, runCli, startIntegration, testClusterName, type IntegrationEnv, memberIp } from '../helpers/integration';
 
 const docker = new Docker();
 const S = testClusterName('sec');
@@ -49,7 +49,7 @@ after(async () => {
 const cli = (...args: string[]) => runCli(args, childEnv(it.env, it.paths));
 
 async function api(member: string): Promise<string> {
-  const ip = await containerIp(docker, S, containerName(S, member));
+  const ip = await memberIp(docker, S, member);
   assert.ok(ip, `${member} has an address`);
   return `http://${ip}:${PATRONI_API_PORT}`;
 }
@@ -217,7 +217,7 @@ async function backupServerSerials(): Promise<Record<string, string>> {
   for (const member of ['pg-0', 'pg-1']) {
     const name = containerName(S, member);
     const peer = await issueCertificate(it.paths, S, { commonName: backupPeerName(S), dnsNames: [name], ips: [] }, PGBACKREST_PURPOSES);
-    out[member] = (await presentedTlsCertificate((await containerIp(docker, S, name))!, BACKUP_SERVER_PORT, name, ca, peer)).serial;
+    out[member] = (await presentedTlsCertificate((await memberIp(docker, S, member))!, BACKUP_SERVER_PORT, name, ca, peer)).serial;
   }
   const host = repositoryHostName(it.paths);
   const ip = (await docker.getContainer(host).inspect()).NetworkSettings.Networks[repositoryHostNetwork(it.paths)].IPAddress;

@@ -20,14 +20,14 @@ import { workflowIds } from '../../common/workflow-ids';
 import type { Paths } from '../../common/paths';
 import { clusterNameKey } from '../../common/search-attributes';
 import { switchoverWorkflowId, type SwitchoverResult } from '../../common/switchover';
-import { containerIp, execIn } from '../../activities/docker';
+import { execIn } from '../../activities/docker';
 import { haproxyBackends, serverRows } from '../../activities/haproxy';
 import type { ClusterStatus } from '../../client/cluster-info';
 import { startTestTemporal } from '../helpers/temporal';
 import { waitForExit } from '../helpers/deadline';
 import { finalAttempts, highestAttempt, retriedActivities, waitForActivityStarted } from '../helpers/history';
 import { rootCause } from '../helpers/run-with-fakes';
-import { childEnv, removeLeftoverTestClusters, runCli, startChildWorker, tempPaths, testClusterName } from '../helpers/integration';
+import { childEnv, removeLeftoverTestClusters, runCli, startChildWorker, tempPaths, testClusterName, memberIp } from '../helpers/integration';
 
 let env: TestWorkflowEnvironment;
 let paths: Paths;
@@ -72,7 +72,7 @@ async function status(): Promise<ClusterStatus> {
 }
 
 async function patroni(member: string, what: string): Promise<unknown> {
-  const ip = await containerIp(docker, S, containerName(S, member));
+  const ip = await memberIp(docker, S, member);
   return (await fetch(`http://${ip}:${PATRONI_API_PORT}/${what}`)).json();
 }
 

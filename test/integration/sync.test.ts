@@ -8,12 +8,13 @@
  * it again: a real failover, then the old leader rejoins (pg_rewind) as a replica.
  */
 import { after, before, test } from 'node:test';
+import { localInventory } from '../../activities/hosts/inventory';
 import assert from 'node:assert/strict';
 import Docker from 'dockerode';
 import { containerName, HAPROXY_MEMBER } from '../../common/resource-names';
 import { HAPROXY_CONFIG_PATH, renderHaproxyConfig } from '../../common/render/haproxy';
 import { PROFILES, type ConnectionInfo } from '../../common/spec';
-import { containerIp, readFileIn } from '../../activities/docker';
+import { readFileIn } from '../../activities/docker';
 import { describeCluster } from '../../activities/cluster';
 import { clusterAccess } from '../../activities/cluster-access';
 import { memberLeaseTtls, type DcsSettingsView } from '../../activities/dcs-config';
@@ -21,7 +22,7 @@ import { haproxyBackends } from '../../activities/haproxy';
 import { clusterView, memberApi } from '../../activities/patroni';
 import { getPatroni } from '../../activities/patroni-api';
 import type { ClusterStatus } from '../../client/cluster-info';
-import { childEnv, runCli, startIntegration, testClusterName, type IntegrationEnv } from '../helpers/integration';
+import { childEnv, runCli, startIntegration, testClusterName, type IntegrationEnv, memberIp } from '../helpers/integration';
 import { createWriterTable, missingIds, startWriter, writeOutage } from '../helpers/writer';
 
 const docker = new Docker();
@@ -62,9 +63,9 @@ async function waitHealthy(sync: boolean, timeoutMs = 150_000): Promise<string> 
   let last = '';
   while (Date.now() < deadline) {
     try {
-      const view = (await clusterView(docker, S, MEMBERS)) ?? [];
+      const view = (await clusterView(localInventory(docker), S, MEMBERS)) ?? [];
       const leader = view.find((m) => m.role === 'leader' && m.state === 'running');
-      const api = leader && (await memberApi(docker, S, leader.name));
+      const api = leader && (await memberApi(localInventory(docker), S, leader.name));
       const rows = api ? (await getPatroni(api)).replication : [];
       const b = await haproxyBackends(info.ports.stats);
       const replicasOk = view.length === 3 && view.every((m) => m === leader || (m.state === 'running' && m.lag !== undefined && m.lag < 1 << 20));
@@ -97,7 +98,7 @@ interface RoundResult {
  */
 async function killLeaderRound(table: string, sync: boolean): Promise<RoundResult> {
   const killed = await waitHealthy(sync);
-  const killedIp = await containerIp(docker, S, containerName(S, killed));
+  const killedIp = await memberIp(docker, S, killed);
   await createWriterTable(rwUri, table);
   const w = startWriter({ connectionString: rwUri, table });
   let killedAt = 0;
@@ -119,7 +120,7 @@ async function killLeaderRound(table: string, sync: boolean): Promise<RoundResul
   assert.equal(who.rows[0].rec, false, 'rw reaches a leader');
   assert.notEqual(who.rows[0].addr, killedIp, 'rw reaches the new leader, not the killed one');
   const lost = await missingIds(rwUri, table, w.stats.acked);
-  const view = (await clusterView(docker, S, MEMBERS)) ?? [];
+  const view = (await clusterView(localInventory(docker), S, MEMBERS)) ?? [];
   const newLeader = view.find((m) => m.role === 'leader')?.name ?? '?';
   // Back as a replica (Patroni rewinds it) for the next round.
   await docker.getContainer(containerName(S, killed)).start();
@@ -135,7 +136,7 @@ test('set-profile fast: every member runs with the new timing, HAProxy checks fo
   console.log(`set-profile fast took ${Date.now() - started} ms: ${r.stdout.trim().split('\n').slice(-2).join(' | ')}`);
   assert.match(r.stdout, /profile fast \(was default\).*applied by pg-0, pg-1, pg-2/);
   // Each member's own Patroni renewed its etcd lease with the new ttl.
-  const leases = await memberLeaseTtls(docker, S, MEMBERS, clusterAccess(it.paths, S).etcdUser);
+  const leases = await memberLeaseTtls(localInventory(docker), S, MEMBERS, clusterAccess(it.paths, S).etcdUser);
   assert.deepEqual([...leases.values()], [10, 10, 10]);
   const cfg = await readFileIn(docker, containerName(S, HAPROXY_MEMBER), HAPROXY_CONFIG_PATH);
   assert.equal(cfg, renderHaproxyConfig({ cluster: S, members: MEMBERS, checks: PROFILES.fast.haproxy }));
@@ -164,7 +165,7 @@ test('set-sync on: a synchronous standby, shown by status', async () => {
   assert.equal(s.settings?.sync, 'on');
   assert.equal(s.members.filter((m) => m.role === 'sync_standby').length, 1);
   // What AddReplica and HAProxy re-rendering use: the DCS, not the creation label (default, async).
-  const d = await describeCluster(docker, S);
+  const d = await describeCluster(localInventory(docker), S);
   assert.deepEqual([d.settings.profile, d.settings.sync, d.settings.syncStrict], ['fast', true, false]);
 });
 
