@@ -107,6 +107,36 @@ export interface RunBackupInput {
   stallMs?: number;
 }
 
+/**
+ * Every Postgres container of the cluster mounts the repository (clusters made before backups
+ * do not); a deleted cluster has one when its delete kept it.
+ */
+export async function clusterHasRepository(inv: Inventory, paths: Paths, cluster: string): Promise<boolean> {
+  const pg = await inv.members(cluster, { kind: 'postgres' });
+  if (pg.length === 0) return repositoryExists(inv.engine(), paths, cluster);
+  return pg.every((m) => m.repository !== null);
+}
+
+/** What `pgbackrest info` knows, read on any running member, or without one for a deleted cluster's kept repository. */
+export async function backupStatus(inv: Inventory, paths: Paths, cluster: string): Promise<StanzaSummary> {
+  const members = await inv.members(cluster, RUNNING_POSTGRES);
+  if (members.length === 0 || onRepositoryHost(paths, cluster)) {
+    // The repository host (and a kept volume) live on the local engine.
+    const docker = inv.engine();
+    if (await repositoryExists(docker, paths, cluster)) return readRepositoryInfo(docker, paths, cluster);
+    throw finalError(ErrorTypes.ClusterNotFound, `no cluster named ${cluster}`);
+  }
+  let last: unknown;
+  for (const m of members) {
+    try {
+      return withRepository(paths, await stanzaInfo(inv.engine(m.host), paths, cluster, m.name));
+    } catch (err) {
+      last = err;
+    }
+  }
+  throw last;
+}
+
 export function createPgbackrestActivities(inv: Inventory, paths: Paths) {
   const docker = inv.engine();
   return {
@@ -174,14 +204,8 @@ export function createPgbackrestActivities(inv: Inventory, paths: Paths) {
       return { member };
     },
 
-    /**
-     * Every Postgres container of the cluster mounts the repository (clusters made before backups
-     * do not); a deleted cluster has one when its delete kept it.
-     */
     async clusterHasRepository(cluster: string): Promise<boolean> {
-      const pg = await inv.members(cluster, { kind: 'postgres' });
-      if (pg.length === 0) return repositoryExists(docker, paths, cluster);
-      return pg.every((m) => m.repository !== null);
+      return clusterHasRepository(inv, paths, cluster);
     },
 
     /** Postgres members whose container does not mount the repository (all of them for a cluster made with --no-backups). */
@@ -221,22 +245,8 @@ export function createPgbackrestActivities(inv: Inventory, paths: Paths) {
       return { member };
     },
 
-    /** What `pgbackrest info` knows, read on any running member, or without one for a deleted cluster's kept repository. */
     async backupStatus(cluster: string): Promise<StanzaSummary> {
-      const members = await inv.memberNames(cluster, RUNNING_POSTGRES);
-      if (members.length === 0 || onRepositoryHost(paths, cluster)) {
-        if (await repositoryExists(docker, paths, cluster)) return readRepositoryInfo(docker, paths, cluster);
-        throw finalError(ErrorTypes.ClusterNotFound, `no cluster named ${cluster}`);
-      }
-      let last: unknown;
-      for (const m of members) {
-        try {
-          return withRepository(paths, await stanzaInfo(docker, paths, cluster, m));
-        } catch (err) {
-          last = err;
-        }
-      }
-      throw last;
+      return backupStatus(inv, paths, cluster);
     },
 
     /**

@@ -68,54 +68,58 @@ async function anyApi(addresses: Addresses, first: string, others: string[]): Pr
   throw new Error(`no Patroni API of ${addresses.cluster} is reachable`);
 }
 
+/** Everything the candidate check needs: members with state, lag, streaming, tags; the DCS's pending request. */
+export async function switchoverSnapshot(inv: Inventory, paths: Paths, cluster: string): Promise<SwitchoverSnapshot> {
+  const desc = await describeCluster(inv, cluster);
+  const etcdMembers = etcdMemberNames(desc.settings.etcdMembers);
+  const names = desc.members.map((m) => m.name);
+  const addresses = new Addresses(inv, cluster, clusterAccess(paths, cluster));
+  const [dcs, view] = await Promise.all([readDcs(addresses, etcdMembers), clusterView(inv, cluster, names)]);
+  const streaming = new Set<string>();
+  let timeline = dcs.timeline;
+  if (dcs.leader) {
+    const api = await addresses.api(dcs.leader);
+    if (!api) throw new Error(`leader ${dcs.leader} of ${cluster} is not reachable`);
+    const st = await getPatroni(api);
+    for (const r of st.replication) if (r.state === 'streaming') streaming.add(r.application_name);
+    // The member key's timeline lags a promotion by up to loop_wait; the leader's own status does not.
+    timeline = st.timeline ?? timeline;
+  }
+  const profile = PROFILES[desc.settings.profile].patroni;
+  return {
+    cluster,
+    leader: dcs.leader,
+    timeline,
+    members: desc.members.map((m) => {
+      const v = view?.find((x) => x.name === m.name);
+      return {
+        name: m.name,
+        role: m.name === dcs.leader ? 'leader' : (v?.role ?? m.role),
+        state: v?.state ?? m.state,
+        containerRunning: m.running,
+        readOnly: m.readOnly || dcs.members[m.name]?.tags?.nofailover === true,
+        streaming: streaming.has(m.name),
+        lag: v?.lag,
+      };
+    }),
+    syncMode: dcs.config.synchronousMode === true,
+    paused: dcs.config.paused === true,
+    maxLagBytes: dcs.config.maximumLagOnFailover ?? profile.maximumLagOnFailover,
+    pending: dcs.failover,
+    statsPort: desc.ports?.stats ?? null,
+    loopWaitSec: dcs.config.loopWait ?? profile.loopWait,
+    etcdMembers,
+  };
+}
+
 export function createSwitchoverActivities(inv: Inventory, paths: Paths) {
   const docker = inv.engine();
   const switched = (d: DcsView, i: { from: string; timelineBefore: number }): boolean =>
     (d.leader !== null && d.leader !== i.from) || (d.timeline !== null && d.timeline > i.timelineBefore);
 
   return {
-    /** Everything the candidate check needs: members with state, lag, streaming, tags; the DCS's pending request. */
     async switchoverSnapshot(cluster: string): Promise<SwitchoverSnapshot> {
-      const desc = await describeCluster(inv, cluster);
-      const etcdMembers = etcdMemberNames(desc.settings.etcdMembers);
-      const names = desc.members.map((m) => m.name);
-      const addresses = new Addresses(inv, cluster, clusterAccess(paths, cluster));
-      const [dcs, view] = await Promise.all([readDcs(addresses, etcdMembers), clusterView(inv, cluster, names)]);
-      const streaming = new Set<string>();
-      let timeline = dcs.timeline;
-      if (dcs.leader) {
-        const api = await addresses.api(dcs.leader);
-        if (!api) throw new Error(`leader ${dcs.leader} of ${cluster} is not reachable`);
-        const st = await getPatroni(api);
-        for (const r of st.replication) if (r.state === 'streaming') streaming.add(r.application_name);
-        // The member key's timeline lags a promotion by up to loop_wait; the leader's own status does not.
-        timeline = st.timeline ?? timeline;
-      }
-      const profile = PROFILES[desc.settings.profile].patroni;
-      return {
-        cluster,
-        leader: dcs.leader,
-        timeline,
-        members: desc.members.map((m) => {
-          const v = view?.find((x) => x.name === m.name);
-          return {
-            name: m.name,
-            role: m.name === dcs.leader ? 'leader' : (v?.role ?? m.role),
-            state: v?.state ?? m.state,
-            containerRunning: m.running,
-            readOnly: m.readOnly || dcs.members[m.name]?.tags?.nofailover === true,
-            streaming: streaming.has(m.name),
-            lag: v?.lag,
-          };
-        }),
-        syncMode: dcs.config.synchronousMode === true,
-        paused: dcs.config.paused === true,
-        maxLagBytes: dcs.config.maximumLagOnFailover ?? profile.maximumLagOnFailover,
-        pending: dcs.failover,
-        statsPort: desc.ports?.stats ?? null,
-        loopWaitSec: dcs.config.loopWait ?? profile.loopWait,
-        etcdMembers,
-      };
+      return switchoverSnapshot(inv, paths, cluster);
     },
 
     /**

@@ -1,11 +1,12 @@
 /** `dbaas backup run|list`: pgBackRest backups of a cluster. */
 import { REPOSITORY_HOST_TARGET, isS3Request } from '../../common/repository';
+import type { Inventory } from '../../activities/hosts/inventory';
 import { readRepositoryLocation } from '../../activities/backup-settings';
 import type { Command } from 'commander';
-import { isBackupType, retentionProblem, type BackupSummary, type BackupType, type EnableBackupsResult, type VerifyBackupResult } from '../../common/backup';
+import { isBackupType, retentionProblem, type BackupSummary, type BackupType, type EnableBackupsResult, type StanzaSummary, type VerifyBackupResult } from '../../common/backup';
 import { backupWorkflowIds } from '../../common/workflow-ids';
 import { resolvePaths } from '../../common/paths';
-import { createPgbackrestActivities } from '../../activities/pgbackrest';
+import { backupStatus, clusterHasRepository } from '../../activities/pgbackrest';
 import type { backup, enableBackups, verifyBackup } from '../../workflows';
 import { parseClusterName } from '../args';
 import { clusterState, clusterStatus, requireLiveCluster } from '../cluster-info';
@@ -73,16 +74,18 @@ export async function backupRunCommand(cluster: string, o: RunOptions): Promise<
   }
 }
 
-/** The cluster's pgBackRest activities, or one line (exit 2) when the cluster or its repository is missing. */
-async function repositoryOf(cluster: string): Promise<ReturnType<typeof createPgbackrestActivities>> {
+/** The inventory, once the cluster is live and has a repository; otherwise one line (exit 2). */
+async function requireRepository(cluster: string): Promise<Inventory> {
   const inv = await connectInventory();
   await requireLiveCluster(inv, cluster);
-  const pgbackrest = createPgbackrestActivities(inv, resolvePaths());
-  if (!(await pgbackrest.clusterHasRepository(cluster))) {
+  if (!(await clusterHasRepository(inv, resolvePaths(), cluster))) {
     throw new UsageError(`cluster ${cluster} has no backup repository (made with --no-backups, or before dbaas made them); \`dbaas backup enable ${cluster}\` adds it`);
   }
-  return pgbackrest;
+  return inv;
 }
+
+/** What `pgbackrest info` says of a live cluster's repository (see requireRepository). */
+const repositoryStatus = async (cluster: string): Promise<StanzaSummary> => backupStatus(await requireRepository(cluster), resolvePaths(), cluster);
 
 export async function backupEnableCommand(cluster: string, o: S3Options): Promise<void> {
   const inv = await connectInventory();
@@ -127,7 +130,7 @@ export async function backupListCommand(cluster: string, o: { json: boolean }): 
   const state = await clusterState(inv, cluster);
   // A deleted cluster's kept repository is read without a member (a one-shot reader).
   const deleted = state.state === 'deleted' && state.backups;
-  const status = deleted ? await readRepositoryInfo(inv.engine(), resolvePaths(), cluster) : await (await repositoryOf(cluster)).backupStatus(cluster);
+  const status = deleted ? await readRepositoryInfo(inv.engine(), resolvePaths(), cluster) : await repositoryStatus(cluster);
   if (o.json) {
     console.log(JSON.stringify(status, null, 2));
     return;
@@ -172,7 +175,7 @@ export async function scheduleCreateCommand(cluster: string, o: { cron?: string;
   // One spelling per cron, so "0  3 * * *" finds the schedule made with "0 3 * * *" unchanged.
   const cron = o.cron.trim().split(/\s+/).join(' ');
   // Every scheduled backup would be refused: say so now.
-  await repositoryOf(cluster);
+  await requireRepository(cluster);
   await withClusterAndTemporal(cluster, async (client) => {
     let outcome: string;
     try {
@@ -223,7 +226,7 @@ export async function scheduleActionCommand(action: ScheduleAction, cluster: str
 }
 
 export async function backupVerifyCommand(cluster: string, o: { label?: string }): Promise<void> {
-  const status = await (await repositoryOf(cluster)).backupStatus(cluster);
+  const status = await repositoryStatus(cluster);
   const usable = status.backups.filter((x) => !x.error);
   const chosen = o.label ? usable.find((x) => x.label === o.label) : usable[usable.length - 1];
   if (!chosen) throw new UsageError(o.label ? `cluster ${cluster} has no backup ${o.label}` : `cluster ${cluster} has no backup to verify (run \`dbaas backup run ${cluster}\` first)`);

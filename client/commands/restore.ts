@@ -2,7 +2,7 @@
 import { isS3Request } from '../../common/repository';
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { createPgbackrestActivities } from '../../activities/pgbackrest';
+import { backupStatus } from '../../activities/pgbackrest';
 import { restoreWorkflowIds } from '../../common/workflow-ids';
 import { resolvePaths } from '../../common/paths';
 import { restoreTargetProblem, targetTimeProblem, type FailedReplicas, type RestoreTarget } from '../../common/restore';
@@ -42,7 +42,7 @@ export async function restoreCommand(source: string, o: RestoreOptions): Promise
   if (into.state === 'live') throw new UsageError(`cluster ${o.into} already exists; restore into a new name`);
   if (into.state === 'deleted') throw new UsageError(intoHasKeptVolumes(o.into));
   // A live source is read through a member, a deleted one's kept repository without one.
-  const status = from.state === 'deleted' ? await readRepositoryInfo(inv.engine(), resolvePaths(), source) : await createPgbackrestActivities(inv, resolvePaths()).backupStatus(source);
+  const status = from.state === 'deleted' ? await readRepositoryInfo(inv.engine(), resolvePaths(), source) : await backupStatus(inv, resolvePaths(), source);
   const problem = restoreTargetProblem(target, status.backups, Date.now());
   if (problem) throw new UsageError(problem);
   // The new cluster's repository (the repository host unless --backup-to says otherwise), checked; S3 credentials staged for the worker.

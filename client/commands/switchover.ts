@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import {
   CancelledFailure, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandle,
 } from '@temporalio/client';
-import { createSwitchoverActivities } from '../../activities/switchover';
+import { switchoverSnapshot } from '../../activities/switchover';
 import { TASK_QUEUE } from '../../common/task-queues';
 import { resolvePaths } from '../../common/paths';
 import type { Progress } from '../../common/progress';
@@ -83,7 +83,7 @@ export async function switchoverCommand(cluster: string, o: { to?: string; at?: 
       throw new UsageError(`another ${describeRequest(cluster, running[0].memo)} is running (workflow ${running[0].workflowId}); wait for it or cancel it with \`dbaas switchover cancel ${cluster}\``);
     } else {
       // Refuse before starting anything (the workflow checks again: it is the authority).
-      const snap = await createSwitchoverActivities(inv, resolvePaths()).switchoverSnapshot(cluster);
+      const snap = await switchoverSnapshot(inv, resolvePaths(), cluster);
       const d = chooseCandidate(snap, o.to);
       if (d.kind === 'refuse') throw new UsageError(d.reason);
       if (d.kind === 'already') {
