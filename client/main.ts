@@ -17,6 +17,7 @@ import { registerRestoreCommands } from './commands/restore';
 import { addS3Options } from './s3-options';
 import { registerAppRoleCommands } from './commands/app-role';
 import { registerPsqlCommand } from './commands/psql';
+import { registerHostCommands } from './commands/host';
 import { splitPsqlArgs } from './psql-args';
 
 /** Commander's own argument parsers run before actions; keep their errors on the exit-2 path. */
@@ -123,6 +124,7 @@ export function buildProgram(psqlArgs: string[] = []): Command {
     .action((name: string, o) => connectCommand(name, o));
   // psql NAME [flags] [-- psql args]
   registerPsqlCommand(program, psqlArgs);
+  registerHostCommands(program);
 
   const dev = program.command('dev').description('local environment: Docker engine, images, Temporal, worker').exitOverride();
   dev.command('up').option('--no-worker', 'do not start the background worker')

@@ -41,3 +41,22 @@ test('impossible --to-time and --at, and bad crons: one line, exit 2, nothing co
     assert.doesNotMatch(r.stderr, /Docker|Temporal/, 'refused before contacting anything');
   }
 });
+
+test('host add/remove refuse bad names, sockets over the network, unreachable engines and host local: one line, exit 2, no host file written', async () => {
+  for (const [args, said] of [
+    [['host', 'add', 'Bad_Name', '--docker', 'unix:///run/h.sock'], /host name/],
+    [['host', 'add', 'local', '--docker', 'unix:///run/h.sock'], /always there/],
+    [['host', 'add', 'h1', '--docker', 'tcp://10.0.0.5:2375'], /never over the network/],
+    [['host', 'add', 'h1', '--docker', 'unix:///run/h.sock', '--address', '10.0.0.300'], /IPv4/],
+    [['host', 'add', 'h1', '--docker', 'unix:///run/h.sock', '--zone', 'Zone A'], /--zone/],
+    [['host', 'add', 'h1', '--docker', 'unix:///nonexistent/h1.sock'], /cannot reach Docker at unix:\/\/\/nonexistent\/h1.sock/],
+    [['host', 'remove', 'local'], /cannot be removed/],
+    [['host', 'remove', 'h9'], /no host named h9/],
+  ] as const) {
+    const r = await cli([...args]);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, said);
+  }
+  assert.equal(fs.existsSync(path.join(env.DBAAS_HOME, 'hosts.json')), false, 'nothing was written');
+});

@@ -1,0 +1,110 @@
+/** `dbaas host add|list|remove`: the Docker engines members may run on (the local engine is host `local`). */
+import type { Command } from 'commander';
+import Docker from 'dockerode';
+import { hostRecordProblem, type HostRecord } from '../../common/host-spec';
+import { LOCAL_HOST, type HostName } from '../../common/inventory';
+import { resolvePaths } from '../../common/paths';
+import { addHost, engineOf, readHosts, removeHost } from '../../activities/hosts/registry';
+import { LocalEngine } from '../../activities/hosts/local-engine';
+import { dockerAddress } from '../connections';
+import { UsageError } from '../errors';
+import { table } from '../table';
+
+export interface HostView {
+  name: HostName;
+  docker: string;
+  address: string | null;
+  zone: string | null;
+  /** up: its engine answers; down: it does not (within 3 s). */
+  state: 'up' | 'down';
+  /** Cluster members it runs, by cluster (postgres, etcd, haproxy, poolers). */
+  members: Record<string, number>;
+}
+
+const PING_TIMEOUT_MS = 3000;
+
+async function viewOf(r: HostRecord, docker: Docker): Promise<HostView> {
+  const base = { name: r.name, docker: r.docker, address: r.address ?? null, zone: r.zone ?? null };
+  try {
+    const { members } = await Promise.race([
+      new LocalEngine(r.name, docker).containers(),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer')), PING_TIMEOUT_MS).unref()),
+    ]);
+    const byCluster: Record<string, number> = {};
+    for (const m of members) byCluster[m.cluster] = (byCluster[m.cluster] ?? 0) + 1;
+    return { ...base, state: 'up', members: byCluster };
+  } catch {
+    return { ...base, state: 'down', members: {} };
+  }
+}
+
+export async function hostViews(): Promise<HostView[]> {
+  const local: HostRecord = { name: LOCAL_HOST, docker: dockerAddress() };
+  const added = readHosts(resolvePaths());
+  return Promise.all([viewOf(local, new Docker()), ...added.map((h) => viewOf(h, engineOf(h)))]);
+}
+
+async function hostAddCommand(name: string, o: { docker: string; address?: string; zone?: string }): Promise<void> {
+  const paths = resolvePaths();
+  const r: HostRecord = { name, docker: o.docker, ...(o.address ? { address: o.address } : {}), ...(o.zone ? { zone: o.zone } : {}) };
+  const problem = hostRecordProblem(r, readHosts(paths));
+  if (problem) throw new UsageError(problem);
+  try {
+    await engineOf(r).ping();
+  } catch (err) {
+    throw new UsageError(`cannot reach Docker at ${r.docker} (${(err as Error).message}): is the host's engine running?`);
+  }
+  await addHost(paths, r);
+  console.log(`host ${name} added (${r.docker}${r.address ? `, address ${r.address}` : ''}${r.zone ? `, zone ${r.zone}` : ''})`);
+}
+
+async function hostListCommand(o: { json: boolean }): Promise<void> {
+  const views = await hostViews();
+  if (o.json) {
+    console.log(JSON.stringify(views, null, 2));
+    return;
+  }
+  const t = table(['host', 'address', 'zone', 'state', 'members', 'docker']);
+  for (const v of views) {
+    const members = Object.entries(v.members).map(([c, n]) => `${c}: ${n}`).join(', ') || '-';
+    t.push([v.name, v.address ?? '-', v.zone ?? '-', v.state, members, v.docker]);
+  }
+  console.log(t.toString());
+}
+
+async function hostRemoveCommand(name: string, o: { force: boolean }): Promise<void> {
+  if (name === LOCAL_HOST) throw new UsageError(`host ${LOCAL_HOST} is this machine's own engine; it cannot be removed`);
+  const paths = resolvePaths();
+  const r = readHosts(paths).find((h) => h.name === name);
+  if (!r) throw new UsageError(`no host named ${name} (\`dbaas host list\`)`);
+  const v = await viewOf(r, engineOf(r));
+  if (v.state === 'down' && !o.force) throw new UsageError(`host ${name} does not answer, so whether it still runs members is unknown; --force forgets it anyway`);
+  const clusters = Object.entries(v.members);
+  if (clusters.length > 0) {
+    throw new UsageError(`host ${name} runs members of ${clusters.map(([c, n]) => `${c} (${n})`).join(', ')}; move or delete them first`);
+  }
+  await removeHost(paths, name);
+  console.log(`host ${name} removed`);
+}
+
+export function registerHostCommands(program: Command): void {
+  const host = program.command('host').description('the Docker engines members run on (this machine\'s is host `local`)').exitOverride();
+  host
+    .command('add')
+    .argument('<name>', 'host name (a-z, 0-9, -)')
+    .requiredOption('--docker <url>', "the host's engine socket as its worker opens it (unix:///PATH)")
+    .option('--address <ip>', 'the address other hosts and clients reach it at')
+    .option('--zone <zone>', 'failure zone (with `cluster create --zone-spread`)')
+    .description('add a host')
+    .exitOverride()
+    .action((name: string, o) => hostAddCommand(name, o));
+  host.command('list').option('--json', 'JSON output', false).description('hosts with address, zone, state and the members they run').exitOverride()
+    .action((o) => hostListCommand(o));
+  host
+    .command('remove')
+    .argument('<name>')
+    .option('--force', 'forget a host that does not answer', false)
+    .description('remove a host that runs nothing')
+    .exitOverride()
+    .action((name: string, o) => hostRemoveCommand(name, o));
+}
