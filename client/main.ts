@@ -138,10 +138,11 @@ export function buildProgram(psqlArgs: string[] = []): Command {
   program
     .command('worker')
     .description('run a worker in the foreground')
+    .option('--host <name>', "run only the worker of this host (on the host's machine, with DOCKER_HOST its engine)")
     .exitOverride()
-    .action(async () => {
+    .action(async (o: { host?: string }) => {
       const { runWorkerMain } = await import('../worker/main');
-      await runWorkerMain();
+      await runWorkerMain(o);
     });
   return program;
 }

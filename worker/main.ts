@@ -1,17 +1,25 @@
-/** `dbaas worker` / `node dist/worker/main.js`: run the worker in the foreground until SIGINT/SIGTERM. */
-import { createWorker } from './run';
+/**
+ * `dbaas worker` / `node dist/worker/main.js`: run the worker in the foreground until SIGINT/SIGTERM.
+ * On the control machine it polls the shared queue (workflows and activities) and the queue of host
+ * `local`; `--host NAME` (or DBAAS_HOST) runs only the worker of that host, on the host's machine.
+ */
+import { createHostWorker, createWorker } from './run';
+import { LOCAL_HOST } from '../common/inventory';
 import { temporalConfig } from '../common/temporal-config';
 
-async function main(): Promise<void> {
+async function main(o: { host?: string } = {}): Promise<void> {
   const cfg = temporalConfig();
   const taskQueue = process.env.DBAAS_TASK_QUEUE;
-  const { worker, connection } = await createWorker({ taskQueue });
-  console.log(`dbaas worker: task queue ${worker.options.taskQueue}, Temporal ${cfg.address} namespace ${cfg.namespace}, pid ${process.pid}`);
+  const host = o.host ?? process.env.DBAAS_HOST;
+  const shared = host === undefined || host === LOCAL_HOST ? await createWorker({ taskQueue }) : undefined;
+  const own = await createHostWorker({ taskQueue, host: host ?? LOCAL_HOST, ...(shared ? { connection: shared.connection } : {}) });
+  const queues = [shared?.worker.options.taskQueue, own.worker.options.taskQueue].filter(Boolean).join(' and ');
+  console.log(`dbaas worker: task queue ${queues}, Temporal ${cfg.address} namespace ${cfg.namespace}, pid ${process.pid}`);
   try {
-    // The SDK's Runtime shuts the worker down gracefully on SIGINT/SIGTERM.
-    await worker.run();
+    // The SDK's Runtime shuts both workers down gracefully on SIGINT/SIGTERM.
+    await Promise.all([shared?.worker.run(), own.worker.run()]);
   } finally {
-    await connection.close();
+    await own.connection.close();
   }
 }
 

@@ -4,7 +4,10 @@ import * as path from 'node:path';
 import Docker from 'dockerode';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { TASK_QUEUE } from '../common/task-queues';
+import { TASK_QUEUE, hostTaskQueue } from '../common/task-queues';
+import type { HostName } from '../common/inventory';
+import { Inventory } from '../activities/hosts/inventory';
+import { LocalEngine } from '../activities/hosts/local-engine';
 import { resolvePaths, type Paths } from '../common/paths';
 import { temporalConfig } from '../common/temporal-config';
 import { keepAliveOptions } from './keep-alive';
@@ -35,6 +38,26 @@ export async function createWorker(setup: WorkerSetup = {}): Promise<{ worker: W
     taskQueue: setup.taskQueue ?? TASK_QUEUE,
     ...workflowSource(),
     activities: createActivities({ docker: setup.docker ?? new Docker(), paths: setup.paths ?? resolvePaths() }),
+    ...keepAliveOptions,
+  });
+  return { worker, connection };
+}
+
+/**
+ * The worker of one host, as in Temporal's worker-specific-task-queues sample: no workflows, and
+ * the activities over that host's engine only (DOCKER_HOST on that machine), on the host's own
+ * queue. Steps sent there carry a schedule-to-close timeout: when the host is gone, nothing else
+ * can run them.
+ */
+export async function createHostWorker(setup: WorkerSetup & { host: HostName }): Promise<{ worker: Worker; connection: NativeConnection }> {
+  const cfg = temporalConfig();
+  const connection = setup.connection ?? (await NativeConnection.connect({ address: cfg.address, tls: cfg.tls }));
+  const inventory = new Inventory([new LocalEngine(setup.host, setup.docker ?? new Docker())]);
+  const worker = await Worker.create({
+    connection,
+    namespace: setup.namespace ?? cfg.namespace,
+    taskQueue: hostTaskQueue(setup.taskQueue ?? TASK_QUEUE, setup.host),
+    activities: createActivities({ inventory, paths: setup.paths ?? resolvePaths() }),
     ...keepAliveOptions,
   });
   return { worker, connection };

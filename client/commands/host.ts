@@ -6,7 +6,10 @@ import { LOCAL_HOST, type HostName } from '../../common/inventory';
 import { resolvePaths } from '../../common/paths';
 import { addHost, engineOf, readHosts, removeHost } from '../../activities/hosts/registry';
 import { LocalEngine } from '../../activities/hosts/local-engine';
-import { dockerAddress } from '../connections';
+import { connectTemporal, dockerAddress } from '../connections';
+import { temporal } from '@temporalio/proto';
+import type { Client } from '@temporalio/client';
+import { TASK_QUEUE, hostTaskQueue } from '../../common/task-queues';
 import { UsageError } from '../errors';
 import { table } from '../table';
 
@@ -17,14 +20,31 @@ export interface HostView {
   zone: string | null;
   /** up: its engine answers; down: it does not (within 3 s). */
   state: 'up' | 'down';
+  /** Whether a worker polls the host's task queue (unknown when Temporal does not answer). */
+  worker: 'polling' | 'none' | 'unknown';
   /** Cluster members it runs, by cluster (postgres, etcd, haproxy, poolers). */
   members: Record<string, number>;
 }
 
 const PING_TIMEOUT_MS = 3000;
 
-async function viewOf(r: HostRecord, docker: Docker): Promise<HostView> {
-  const base = { name: r.name, docker: r.docker, address: r.address ?? null, zone: r.zone ?? null };
+/** Whether a worker polls the host's queue for activities, asked of Temporal; unknown when it does not answer. */
+async function workerOf(client: Client | undefined, host: HostName): Promise<HostView['worker']> {
+  if (!client) return 'unknown';
+  try {
+    const r = await client.workflowService.describeTaskQueue({
+      namespace: client.options.namespace,
+      taskQueue: { name: hostTaskQueue(TASK_QUEUE, host) },
+      taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+    });
+    return (r.pollers ?? []).length > 0 ? 'polling' : 'none';
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function viewOf(r: HostRecord, docker: Docker, client?: Client): Promise<HostView> {
+  const base = { name: r.name, docker: r.docker, address: r.address ?? null, zone: r.zone ?? null, worker: await workerOf(client, r.name) };
   try {
     const { members } = await Promise.race([
       new LocalEngine(r.name, docker).containers(),
@@ -41,7 +61,13 @@ async function viewOf(r: HostRecord, docker: Docker): Promise<HostView> {
 export async function hostViews(): Promise<HostView[]> {
   const local: HostRecord = { name: LOCAL_HOST, docker: dockerAddress() };
   const added = readHosts(resolvePaths());
-  return Promise.all([viewOf(local, new Docker()), ...added.map((h) => viewOf(h, engineOf(h)))]);
+  const temporalConnection = await connectTemporal().catch(() => undefined);
+  try {
+    const client = temporalConnection?.client;
+    return await Promise.all([viewOf(local, new Docker(), client), ...added.map((h) => viewOf(h, engineOf(h), client))]);
+  } finally {
+    await temporalConnection?.connection.close();
+  }
 }
 
 async function hostAddCommand(name: string, o: { docker: string; address?: string; zone?: string }): Promise<void> {
@@ -64,10 +90,10 @@ async function hostListCommand(o: { json: boolean }): Promise<void> {
     console.log(JSON.stringify(views, null, 2));
     return;
   }
-  const t = table(['host', 'address', 'zone', 'state', 'members', 'docker']);
+  const t = table(['host', 'address', 'zone', 'state', 'worker', 'members', 'docker']);
   for (const v of views) {
     const members = Object.entries(v.members).map(([c, n]) => `${c}: ${n}`).join(', ') || '-';
-    t.push([v.name, v.address ?? '-', v.zone ?? '-', v.state, members, v.docker]);
+    t.push([v.name, v.address ?? '-', v.zone ?? '-', v.state, v.worker, members, v.docker]);
   }
   console.log(t.toString());
 }
