@@ -67,10 +67,10 @@ export function createCertificateActivities(inv: Inventory, paths: Paths) {
     for (const f of [...server.files, ...(await memberRepositoryClientFiles(paths, cluster))]) await docker.getContainer(name).putArchive(await tarOf(f), { path: f.dir });
     const r = await execIn(docker, name, RESTART_MEMBER_BACKUP_SERVER);
     if (r.exitCode !== 0) throw new Error(`restarting the pgBackRest server on ${member} failed: ${r.output.trim()}`);
-    const ip = await inv.addressOf(cluster, member);
-    if (!ip) throw new Error(`${member} is not running`);
+    const at = await inv.endpointOf(cluster, member, BACKUP_SERVER_PORT);
+    if (!at) throw new Error(`${member} is not running`);
     const peer = await issueCertificate(paths, cluster, { commonName: backupPeerName(cluster), dnsNames: [name], ips: [] }, PGBACKREST_PURPOSES);
-    await waitForPresentedSerial(() => presentedTlsCertificate(ip, BACKUP_SERVER_PORT, name, readCaCert(paths, cluster), peer), server.serial, `the pgBackRest server on ${member}`);
+    await waitForPresentedSerial(() => presentedTlsCertificate(at.host, at.port, name, readCaCert(paths, cluster), peer), server.serial, `the pgBackRest server on ${member}`);
     return server.serial;
   }
 
@@ -92,9 +92,9 @@ export function createCertificateActivities(inv: Inventory, paths: Paths) {
     /** The serial a new connection to the server sees (inside the cluster network, by container address). */
     async presentedSerial(i: { cluster: string; member: string; kind: ServerKind }): Promise<string> {
       const name = containerName(i.cluster, i.member);
-      const ip = await inv.addressOf(i.cluster, i.member);
-      if (!ip) throw new Error(`${i.member} is not running`);
-      const c = await presentedCertificate(ip, i.kind === 'postgres' ? PG_PORT : PGBOUNCER_PORT, name, readCaCert(paths, i.cluster));
+      const at = await inv.endpointOf(i.cluster, i.member, i.kind === 'postgres' ? PG_PORT : PGBOUNCER_PORT);
+      if (!at) throw new Error(`${i.member} is not running`);
+      const c = await presentedCertificate(at.host, at.port, name, readCaCert(paths, i.cluster));
       return c.serial;
     },
   };

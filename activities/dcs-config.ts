@@ -17,6 +17,8 @@
  *   reports as `sync`; off when no member is sync_standby and no replication row is `sync`.
  */
 import type { Inventory } from './hosts/inventory';
+import { ETCD_CLIENT_PORT, PATRONI_API_PORT } from '../common/service-ports';
+import { hostPort } from '../common/inventory';
 import { RUNNING_POSTGRES } from '../common/inventory';
 import type { Paths } from '../common/paths';
 import { dcsPrefix } from '../common/dcs-keys';
@@ -99,7 +101,10 @@ export function dcsSettingsView(config: DcsConfig, readFrom: string): DcsSetting
 
 async function etcdEndpoints(inv: Inventory, cluster: string): Promise<string[]> {
   const etcd = await inv.members(cluster, { kind: 'etcd', running: true });
-  return etcd.flatMap((m) => inv.address(m) ?? []);
+  return etcd.flatMap((m) => {
+    const e = inv.endpoint(m, ETCD_CLIENT_PORT);
+    return e ? [hostPort(e)] : [];
+  });
 }
 
 async function etcdCall(endpoints: string[], path: string, body: object, user: EtcdUser | undefined): Promise<Record<string, unknown>> {
@@ -210,8 +215,8 @@ export function createDcsConfigActivities(inv: Inventory, paths: Paths) {
           const leases = i.want.ttl === undefined ? undefined : await memberLeaseTtls(inv, i.cluster, running, access.etcdUser);
           const pending: string[] = [];
           for (const m of running) {
-            const address = inv.address(pg.find((x) => x.name === m)!);
-            const api = address && patroniUrl(address);
+            const e = inv.endpoint(pg.find((x) => x.name === m)!, PATRONI_API_PORT);
+            const api = e && patroniUrl(e);
             if (!api) {
               pending.push(`${m} (no API)`);
               continue;

@@ -4,7 +4,6 @@
  * /v3/auth/authenticate; tokens are kept per member and user (each login costs etcd a bcrypt,
  * and the switchover polls every 50 ms), and fetched again when etcd says one expired.
  */
-import { ETCD_CLIENT_PORT } from '../common/service-ports';
 
 export const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
 export const unb64 = (s: string | undefined): string => Buffer.from(s ?? '', 'base64').toString('utf8');
@@ -39,22 +38,22 @@ export class EtcdError extends Error {
 /** Per member and user: a token, or null where etcd has no authentication. */
 const tokens = new Map<string, string | null>();
 
-async function post(ip: string, path: string, body: object, token?: string | null): Promise<Record<string, unknown>> {
-  const res = await fetch(`http://${ip}:${ETCD_CLIENT_PORT}${path}`, {
+async function post(endpoint: string, path: string, body: object, token?: string | null): Promise<Record<string, unknown>> {
+  const res = await fetch(`http://${endpoint}${path}`, {
     method: 'POST',
     headers: token ? { authorization: token } : {},
     body: JSON.stringify(body),
     signal: AbortSignal.timeout(3000),
   });
   const answer = (await res.json().catch(() => ({}))) as Record<string, unknown>;
-  if (!res.ok) throw new EtcdError(res.status, answer.code as number | undefined, String(answer.message ?? answer.error ?? ''), `${ip} ${path}`);
+  if (!res.ok) throw new EtcdError(res.status, answer.code as number | undefined, String(answer.message ?? answer.error ?? ''), `${endpoint} ${path}`);
   return answer;
 }
 
 /** A token for the user, or null when this etcd has no authentication. Fails on a wrong password. */
-export async function etcdLogin(ip: string, user: EtcdUser): Promise<string | null> {
+export async function etcdLogin(endpoint: string, user: EtcdUser): Promise<string | null> {
   try {
-    const r = await post(ip, '/v3/auth/authenticate', { name: user.name, password: user.password });
+    const r = await post(endpoint, '/v3/auth/authenticate', { name: user.name, password: user.password });
     return String(r.token);
   } catch (err) {
     if (err instanceof EtcdError && err.authNotEnabled) return null;
@@ -66,16 +65,16 @@ export async function etcdLogin(ip: string, user: EtcdUser): Promise<string | nu
  * One gateway call (e.g. /v3/kv/range, /v3/lease/timetolive) to the etcd member at this address,
  * as `user` when given (etcd without authentication takes it too).
  */
-export async function etcdPost(ip: string, path: string, body: object, user?: EtcdUser): Promise<Record<string, unknown>> {
-  if (!user) return post(ip, path, body);
-  const key = `${ip}\0${user.name}`;
-  if (!tokens.has(key)) tokens.set(key, await etcdLogin(ip, user));
+export async function etcdPost(endpoint: string, path: string, body: object, user?: EtcdUser): Promise<Record<string, unknown>> {
+  if (!user) return post(endpoint, path, body);
+  const key = `${endpoint}\0${user.name}`;
+  if (!tokens.has(key)) tokens.set(key, await etcdLogin(endpoint, user));
   try {
-    return await post(ip, path, body, tokens.get(key));
+    return await post(endpoint, path, body, tokens.get(key));
   } catch (err) {
     if (!(err instanceof EtcdError && err.needsToken)) throw err;
     // Expired token, or authentication enabled since the last login.
-    tokens.set(key, await etcdLogin(ip, user));
-    return post(ip, path, body, tokens.get(key));
+    tokens.set(key, await etcdLogin(endpoint, user));
+    return post(endpoint, path, body, tokens.get(key));
   }
 }

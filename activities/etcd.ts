@@ -1,5 +1,6 @@
 /** etcd members of a cluster: one container + volume each, health via GET /health, users and authentication. */
 import type { Inventory } from './hosts/inventory';
+import { hostPort } from '../common/inventory';
 import type { Paths } from '../common/paths';
 import { ETCD_CLIENT_PORT } from '../common/service-ports';
 import { ETCD_PATRONI_USER } from '../common/service-users';
@@ -20,14 +21,19 @@ export interface EtcdMemberInput {
   members: string[];
 }
 
-/** The address of the first running etcd member. */
-async function anyEtcdIp(inv: Inventory, cluster: string, members: string[]): Promise<string> {
+/** The gateway endpoint (host:port) of the first running etcd member. */
+async function anyEtcdEndpoint(inv: Inventory, cluster: string, members: string[]): Promise<string> {
   for (const m of members) {
-    const ip = await inv.addressOf(cluster, m);
-    if (ip) return ip;
+    const e = await etcdEndpointOf(inv, cluster, m);
+    if (e) return e;
   }
   throw new Error(`no etcd member of ${cluster} is running`);
 }
+
+const etcdEndpointOf = async (inv: Inventory, cluster: string, member: string): Promise<string | undefined> => {
+  const e = await inv.endpointOf(cluster, member, ETCD_CLIENT_PORT);
+  return e && hostPort(e);
+};
 
 /** A create call whose object a first attempt (or kept data) already made counts as done. */
 async function ensureCreated(call: Promise<unknown>): Promise<void> {
@@ -50,7 +56,7 @@ export function createEtcdActivities(inv: Inventory, paths: Paths) {
      */
     async enableEtcdAuth(i: { cluster: string; members: string[] }): Promise<{ alreadyEnabled: boolean }> {
       const { root, patroni } = etcdAuthUsers(paths, i.cluster);
-      const ip = await anyEtcdIp(inv, i.cluster, i.members);
+      const ip = await anyEtcdEndpoint(inv, i.cluster, i.members);
       const alreadyEnabled = (await etcdLogin(ip, root)) !== null;
       const asRoot = (path: string, body: object): Promise<unknown> => etcdPost(ip, path, body, root);
       const prefix = dcsPrefix(i.cluster);
@@ -79,7 +85,7 @@ export function createEtcdActivities(inv: Inventory, paths: Paths) {
       const { etcdUser } = clusterAccess(paths, i.cluster);
       let last: unknown = new Error('no etcd member is running');
       for (const e of i.etcdMembers) {
-        const ip = await inv.addressOf(i.cluster, e);
+        const ip = await etcdEndpointOf(inv, i.cluster, e);
         if (!ip) continue;
         try {
           const r = await etcdPost(ip, '/v3/kv/deleterange', { key: b64(key) }, etcdUser);
@@ -117,9 +123,9 @@ export function createEtcdActivities(inv: Inventory, paths: Paths) {
         'etcd quorum',
         async () => {
           for (const m of i.members) {
-            const ip = await inv.addressOf(i.cluster, m);
+            const ip = await etcdEndpointOf(inv, i.cluster, m);
             if (!ip) return { status: `${m} not running` };
-            const res = await fetch(`http://${ip}:${ETCD_CLIENT_PORT}/health`, { signal: AbortSignal.timeout(2000) });
+            const res = await fetch(`http://${ip}/health`, { signal: AbortSignal.timeout(2000) });
             const body = (await res.json()) as { health?: string };
             if (body.health !== 'true') return { status: `${m} health=${String(body.health)}` };
           }

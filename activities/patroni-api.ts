@@ -1,8 +1,8 @@
 /** Patroni 3.0.2 REST API client (GET /cluster, GET /patroni). Role spellings normalized. */
-import { PATRONI_API_PORT } from '../common/service-ports';
+import { hostPort, type Endpoint } from '../common/inventory';
 
-/** Base URL of the REST API of the member at `address` (see Inventory.address). */
-export const patroniUrl = (address: string): string => `http://${address}:${PATRONI_API_PORT}`;
+/** Base URL of a member's REST API at its endpoint for PATRONI_API_PORT (see Inventory.endpoint). */
+export const patroniUrl = (e: Endpoint): string => `http://${hostPort(e)}`;
 
 export type MemberRole = 'leader' | 'replica' | 'sync_standby' | 'standby_leader' | 'unknown';
 

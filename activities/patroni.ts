@@ -6,7 +6,7 @@ import type { Paths } from '../common/paths';
 import { IMAGES } from '../common/images';
 import { LABEL_NOFAILOVER, LABEL_PORT_PREFIX, LABEL_SPEC, labels, LABEL_REPOSITORY } from '../common/labels';
 import { POSTGRES_UID } from '../common/service-users';
-import { PG_PORT } from '../common/service-ports';
+import { PATRONI_API_PORT, PG_PORT } from '../common/service-ports';
 import { containerName, networkName, repositoryVolumeName, volumeName } from '../common/resource-names';
 import { PATRONI_CONFIG_PATH, DATA_DIR, DATA_ROOT, MEMBER_TLS, renderPatroniConfig } from '../common/render/patroni';
 import { memberIdentity } from '../common/render/tls';
@@ -56,8 +56,8 @@ export interface WaitStreamingInput {
 
 /** Base URL of a member's Patroni REST API, or undefined when its container is not running. */
 export async function memberApi(inv: Inventory, cluster: string, member: string): Promise<string | undefined> {
-  const ip = await inv.addressOf(cluster, member);
-  return ip ? patroniUrl(ip) : undefined;
+  const e = await inv.endpointOf(cluster, member, PATRONI_API_PORT);
+  return e ? patroniUrl(e) : undefined;
 }
 
 /** /cluster from the first member that answers. */

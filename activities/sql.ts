@@ -56,7 +56,8 @@ export function createSqlActivities(inv: Inventory, paths: Paths) {
   return {
     /** A query through ro lands on the member (round robin: reconnect until it does). */
     async proveReadOnMember(i: { cluster: string; member: string; roPort: number }): Promise<{ attempts: number }> {
-      const ip = await inv.addressOf(i.cluster, i.member);
+      // Its address on the cluster network: what inet_server_addr() says on it.
+      const ip = (await inv.member(i.cluster, i.member))?.ip;
       if (!ip) throw new Error(`${i.member} is not running`);
       let attempts = 0;
       return pollUntil<{ attempts: number }>(

@@ -5,6 +5,8 @@
  * does not show an immediate (unscheduled) request at all.
  */
 import { patroniUrl } from './patroni-api';
+import { ETCD_CLIENT_PORT, PATRONI_API_PORT } from '../common/service-ports';
+import { hostPort, type Endpoint } from '../common/inventory';
 import { dcsPrefix } from '../common/dcs-keys';
 import type { DcsState, FailoverKey } from '../common/switchover';
 import type { ClusterAccess } from './cluster-access';
@@ -79,26 +81,27 @@ export function dcsViewFromKeys(cluster: string, kv: Map<string, string>): DcsVi
  * requests to them need.
  */
 export class Addresses {
-  private readonly ips = new Map<string, string>();
+  private readonly known = new Map<string, Endpoint>();
 
   constructor(private readonly inv: Inventory, readonly cluster: string, readonly access: ClusterAccess) {}
 
-  async ip(member: string): Promise<string | undefined> {
-    const known = this.ips.get(member);
-    if (known) return known;
-    const ip = await this.inv.addressOf(this.cluster, member);
-    if (ip) this.ips.set(member, ip);
-    return ip;
+  async endpoint(member: string, port: number): Promise<Endpoint | undefined> {
+    const key = `${member}:${port}`;
+    const cached = this.known.get(key);
+    if (cached) return cached;
+    const e = await this.inv.endpointOf(this.cluster, member, port);
+    if (e) this.known.set(key, e);
+    return e;
   }
 
   forget(member: string): void {
-    this.ips.delete(member);
+    for (const key of [...this.known.keys()]) if (key.startsWith(`${member}:`)) this.known.delete(key);
   }
 
   /** Base URL of the member's Patroni REST API, or undefined when its container is not running. */
   async api(member: string): Promise<string | undefined> {
-    const ip = await this.ip(member);
-    return ip ? patroniUrl(ip) : undefined;
+    const e = await this.endpoint(member, PATRONI_API_PORT);
+    return e ? patroniUrl(e) : undefined;
   }
 }
 
@@ -108,10 +111,10 @@ export async function readDcs(addresses: Addresses, etcdMembers: string[]): Prom
   const prefix = dcsPrefix(cluster);
   let last: unknown;
   for (const e of etcdMembers) {
-    const ip = await addresses.ip(e);
-    if (!ip) continue;
+    const at = await addresses.endpoint(e, ETCD_CLIENT_PORT);
+    if (!at) continue;
     try {
-      const body = (await etcdPost(ip, '/v3/kv/range', { key: b64(prefix), range_end: b64(prefixRangeEnd(prefix)) }, addresses.access.etcdUser)) as { kvs?: { key: string; value?: string }[] };
+      const body = (await etcdPost(hostPort(at), '/v3/kv/range', { key: b64(prefix), range_end: b64(prefixRangeEnd(prefix)) }, addresses.access.etcdUser)) as { kvs?: { key: string; value?: string }[] };
       const kv = new Map((body.kvs ?? []).map((x) => [unb64(x.key), unb64(x.value)] as [string, string]));
       return dcsViewFromKeys(cluster, kv);
     } catch (err) {

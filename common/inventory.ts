@@ -22,6 +22,13 @@ export type HostName = string;
 /** The Docker engine of the machine the worker runs on; with one host everything lives here. */
 export const LOCAL_HOST: HostName = 'local';
 
+/** Where this process opens one of a member's service ports. */
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+export const hostPort = (e: Endpoint): string => `${e.host}:${e.port}`;
+
 export type MemberKind = 'postgres' | 'etcd' | 'haproxy' | 'pgbouncer';
 const MEMBER_KINDS = new Set<string>(['postgres', 'etcd', 'haproxy', 'pgbouncer']);
 

@@ -4,7 +4,7 @@
  * file per DCS backend. Today: the engine of the worker's own machine (./local-engine.ts).
  */
 import type Docker from 'dockerode';
-import type { HostName, Member, HostVolume } from '../../common/inventory';
+import type { Endpoint, HostName, Member, HostVolume } from '../../common/inventory';
 
 export interface ClusterNetwork {
   host: HostName;
@@ -37,10 +37,10 @@ export interface Host {
   /** Exit code and time of a container's last run (Docker's zero time when it never exited); undefined when it is gone. */
   lastExit(container: string): Promise<ContainerExit | undefined>;
   /**
-   * The address at which this process opens a running member's ports (the service ports of
-   * common/service-ports.ts), or undefined when it cannot.
+   * Where this process opens a running member's service port (common/service-ports.ts), or
+   * undefined when it cannot.
    */
-  address(member: Member): string | undefined;
+  endpoint(member: Member, port: number): Endpoint | undefined;
   /**
    * The engine, for the steps that make, change and remove containers. They move onto this
    * interface one by one; until then they take the engine from here.

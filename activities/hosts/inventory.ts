@@ -3,7 +3,7 @@
  * reach them": activities and the CLI read through it, never through Docker labels of their own.
  */
 import Docker from 'dockerode';
-import { byMember, LOCAL_HOST, matches, type HostName, type HostVolume, type Member, type MemberFilter } from '../../common/inventory';
+import { byMember, LOCAL_HOST, matches, type Endpoint, type HostName, type HostVolume, type Member, type MemberFilter } from '../../common/inventory';
 import type { ClusterNetwork, HelperContainer, Host } from './host';
 import { LocalEngine } from './local-engine';
 
@@ -18,15 +18,23 @@ export class Inventory {
     return [...this.byName.values()];
   }
 
-  host(name: HostName = LOCAL_HOST): Host {
+  host(name: HostName = this.own): Host {
     const h = this.byName.get(name);
     if (!h) throw new Error(`host ${name} is not known to this worker (hosts: ${[...this.byName.keys()].join(', ')})`);
     return h;
   }
 
-  /** The engine of a host (the local one by default), for steps not yet on the Host interface. */
-  engine(name: HostName = LOCAL_HOST): Docker {
+  /**
+   * The engine of a host, for steps not yet on the Host interface; by default this worker's own
+   * (the local engine, or a host worker's only host).
+   */
+  engine(name: HostName = this.own): Docker {
     return this.host(name).engine;
+  }
+
+  /** The first host: the local engine on the control machine, the host itself in a host's worker. */
+  get own(): HostName {
+    return this.hosts[0]?.name ?? LOCAL_HOST;
   }
 
   /** A cluster's members on every host, in member order (pg-2 before pg-10). */
@@ -58,15 +66,15 @@ export class Inventory {
     return (await Promise.all(this.hosts.map((h) => h.networks(cluster)))).flat();
   }
 
-  /** The address at which this process opens a member's service ports; undefined when it does not run (or is out of reach). */
-  address(member: Member): string | undefined {
-    return member.state === 'running' ? this.host(member.host).address(member) : undefined;
+  /** Where this process opens a member's service port; undefined when it does not run (or is out of reach). */
+  endpoint(member: Member, port: number): Endpoint | undefined {
+    return member.state === 'running' ? this.host(member.host).endpoint(member, port) : undefined;
   }
 
-  /** `address` by member name (changes when the container restarts). */
-  async addressOf(cluster: string, name: string): Promise<string | undefined> {
+  /** `endpoint` by member name (changes when the container restarts). */
+  async endpointOf(cluster: string, name: string, port: number): Promise<Endpoint | undefined> {
     const m = await this.member(cluster, name);
-    return m && this.address(m);
+    return m && this.endpoint(m, port);
   }
 }
 

@@ -1,6 +1,6 @@
 /** The Docker engine of the machine this process runs on: members on its bridge networks are reached by their IP. */
 import type Docker from 'dockerode';
-import { memberFromRow, type HostName, type HostVolume, type Member } from '../../common/inventory';
+import { memberFromRow, type Endpoint, type HostName, type HostVolume, type Member } from '../../common/inventory';
 import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE } from '../../common/labels';
 import { networkName } from '../../common/resource-names';
 import { isNotFound } from '../docker';
@@ -12,6 +12,8 @@ export class LocalEngine implements Host {
   constructor(
     readonly name: HostName,
     readonly engine: Docker,
+    /** The host's address, where its members publish their service ports (an added host); none for this machine's engine. */
+    readonly address?: string,
   ) {}
 
   async containers(cluster?: string): Promise<{ members: Member[]; helpers: HelperContainer[] }> {
@@ -53,8 +55,16 @@ export class LocalEngine implements Host {
     }
   }
 
-  /** Its IP on the cluster network: the worker's machine has a leg on every bridge network of its engine. */
-  address(member: Member): string | undefined {
-    return member.ip ?? undefined;
+  /**
+   * On a host with an address, the port its engine publishes there for the member (any machine
+   * reaches it); otherwise its IP on the cluster network (this machine has a leg on every bridge
+   * network of its engine).
+   */
+  endpoint(member: Member, port: number): Endpoint | undefined {
+    if (this.address !== undefined) {
+      const p = member.published[port];
+      return p && p.ip === this.address ? { host: p.ip, port: p.port } : undefined;
+    }
+    return member.ip ? { host: member.ip, port } : undefined;
   }
 }

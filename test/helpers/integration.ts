@@ -165,7 +165,7 @@ export async function queryCluster<T extends Record<string, unknown>>(env: NodeJ
 }
 
 /** A running member's address on its cluster network, through the inventory the worker uses. */
-export const memberIp = (docker: Docker, cluster: string, member: string): Promise<string | undefined> => localInventory(docker).addressOf(cluster, member);
+export const memberIp = async (docker: Docker, cluster: string, member: string): Promise<string | undefined> => (await localInventory(docker).member(cluster, member))?.ip ?? undefined;
 
 /** Containers of a cluster grouped by member label. */
 export async function containersByMember(docker: Docker, cluster: string): Promise<Map<string, number>> {
