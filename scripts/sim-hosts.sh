@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Simulated hosts for dbaas: several Docker engines on one machine, each in its own network
-# namespace, joined into one Docker Swarm whose manager is the main engine.
+# namespace, joined into one Docker Swarm whose manager is h1 (never the main engine).
 #
 # Why: dbaas places PostgreSQL members on Docker engines. To test what happens across
 # machines (placement, a machine dying, overlay networking, Patroni failover when a whole
@@ -8,7 +8,10 @@
 # its own containerd, data-root, IP address and iptables, isolated by a network namespace.
 #
 #   scripts/sim-hosts.sh up N            create h1..hN (idempotent: only adds what is missing)
-#   scripts/sim-hosts.sh down [--keep-data]  remove everything this script made (idempotent)
+#   scripts/sim-hosts.sh down [--keep-data]  remove everything this script made (idempotent);
+#                                        workers first, then h1. --keep-data keeps images and
+#                                        containers but not the swarm: the next `up` makes a new
+#                                        one, old overlay networks are gone (recreate them)
 #   scripts/sim-hosts.sh kill hK         network partition: hK's link goes down, its
 #                                        containers keep running but nobody reaches them
 #   scripts/sim-hosts.sh crash hK        the machine dies: link down and every process of hK
@@ -17,9 +20,35 @@
 #                                        reboot), containers with a restart policy come back
 #   scripts/sim-hosts.sh env hK          prints DOCKER_HOST=unix://... for hK
 #   scripts/sim-hosts.sh status          one line per host
+#   scripts/sim-hosts.sh check           the main engine is not in a swarm (exit 1 if it is),
+#                                        then one line per host, with its node status seen by h1
+#
+# The main engine (/var/run/docker.sock) is only ever read from (info, image inspect/list,
+# save): never `swarm init/join/leave`, never a network. On Docker 20.10, putting the main
+# engine into a swarm made its embedded DNS (127.0.0.11) forget every container that was
+# already running, on every user-defined bridge network, until that container was restarted,
+# and `swarm leave` did not bring the names back: running dbaas clusters and a CI run broke.
+# So the swarm lives entirely inside the simulated hosts; `main_docker` refuses anything else.
+#
+# Swarm: h1 is the only manager (`swarm init --advertise-addr 10.77.0.11`, overlay pool
+# 10.78.0.0/16); h2..hN join it as workers, also when added later (`up 5` after `up 3`).
+# Every node has the label dbaas.sim.host=hK. Losing h1 = losing the only manager (measured,
+# /work/notes/sim-hosts-report.md, "Manager on h1"):
+#   - data plane keeps working: containers on h2/h3 already attached to an overlay still
+#     resolve each other by name and talk TCP (checked for 70 s after `kill h1`, and after
+#     `crash h1`); only h1's own containers become unreachable, as for any dead host.
+#   - control plane is gone: any NEW attachment to an overlay on a worker fails after 20 s
+#     ("Could not attach to network X: context deadline exceeded"; the container is left
+#     Created), and so does restarting an existing overlay container there (it stays Exited):
+#     the manager hands out overlay IPs. New hosts cannot join (`up` then skips their join and
+#     says so; `revive h1` and `up N` again).
+#   - `kill h1`: h1 stays a working single-node manager in its own partition and marks the
+#     others Down. `revive h1` (after kill or crash; after a crash its raft state comes back
+#     from the data-root): all nodes Ready within 4-7 s, and attaching works again.
+#   Tests that kill "a host" and need the control plane afterwards should kill h2..hN.
 #
 # Layout (k = 1..N):
-#   bridge dbaas-sim0 in the root namespace, 10.77.0.1/24 (the main engine / swarm manager)
+#   bridge dbaas-sim0 in the root namespace, 10.77.0.1/24 (the LAN's gateway; no swarm role)
 #   netns dbaas-hK, eth0 = 10.77.0.(10+k)/24, default route via 10.77.0.1
 #   root-side veth dbsim-hK (the port on the bridge; `kill` downs this one)
 #   state in $DBAAS_SIM_DIR/hK (default /var/lib/dbaas-sim/hK): docker.sock, data/ (data-root),
@@ -27,7 +56,7 @@
 #   file "down" (killed|crashed) while the host is dead.
 #   Address pools, chosen so that nothing overlaps anything else on the machine:
 #     hK's own bridges (docker0, docker_gwbridge, user networks): 10.(100+k).0.0/16 in /24s
-#     swarm overlay networks (only when this script does `swarm init`): 10.78.0.0/16 in /24s
+#     swarm overlay networks (h1's `swarm init --default-addr-pool`): 10.78.0.0/16 in /24s
 #     the main engine keeps Docker's defaults (172.17-31.x, 192.168.x).
 #
 #   The root namespace gets "unreachable" routes for those 10.x pools: nothing there can reach
@@ -39,26 +68,45 @@
 # simulated hosts at 10.77.0.1:PORT (DNAT + route_localnet on dbaas-sim0 only), so that a
 # dbaas worker running inside netns dbaas-hK reaches Temporal, and loses it when hK is killed.
 #
+# Reaching a container on hK (measured, see /work/notes/sim-hosts-report.md):
+#   - from anywhere (root namespace, other hosts, containers on hosts): a port published on
+#     hK's address, `docker run -p 10.77.0.(10+k):PORT:PORT ...`;
+#   - from inside netns dbaas-hK only: also its docker_gwbridge / bridge IP; never its overlay IP;
+#   - from containers on the same overlay network: its name (swarm DNS), on any engine.
+#   The docker.sock of hK is a unix socket: it stays usable when hK is `kill`ed (as an SSH
+#   session from a management network might); only `crash` makes it go away.
+#
 # Environment: DBAAS_SIM_DIR (state dir), DBAAS_SIM_IMAGES (space-separated list of images
-# to copy instead of dbaas/*:local + debian:bookworm-slim), DBAAS_SIM_SKIP_IMAGES=1 (copy none),
+# `up` copies from the main engine into each host; default: every dbaas/*:local image plus
+# debian:bookworm-slim; set but empty: none; e.g. DBAAS_SIM_IMAGES=debian:bookworm-slim for
+# a quick check without the 1.5 GB of dbaas images), DBAAS_SIM_SKIP_IMAGES=1 (copy none),
 # DBAAS_SIM_LOOPBACK_PORTS (root-namespace 127.0.0.1 ports offered at 10.77.0.1; default 7233,
-# empty for none).
+# empty for none), DBAAS_SIM_LOAD_PARALLEL (hosts loading images at once; default 1).
 set -euo pipefail
 
 SIM_DIR=${DBAAS_SIM_DIR:-/var/lib/dbaas-sim}
-BRIDGE=dbaas-sim0
+BRIDGE="dbaas-sim0"
 PREFIX=10.77.0          # the /24 of the simulated LAN
-MANAGER_IP=$PREFIX.1
+GATEWAY_IP=$PREFIX.1    # dbaas-sim0 in the root namespace: default route, loopback ports
+MANAGER=1               # h1 is the swarm manager
 SWARM_POOL=10.78.0.0/16
 MAX_HOSTS=99            # 10.(100+k) must stay a valid octet; 10.77.0.(10+k) too
-IPT_TAG=dbaas-sim       # comment on the root-namespace iptables rules this script adds
+IPT_TAG="dbaas-sim"     # comment on the root-namespace iptables rules this script adds
 LOOPBACK_PORTS=${DBAAS_SIM_LOOPBACK_PORTS-7233}
 host_pool() { echo "10.$((100 + $1)).0.0/16"; }
 
-# Always talk to the main engine explicitly: the caller may have DOCKER_HOST pointing at a
-# simulated host (that is what `env` is for), and the swarm manager is the main engine.
+# Always talk to an engine explicitly: the caller may have DOCKER_HOST pointing at a
+# simulated host (that is what `env` is for).
+# The main engine is a source of images and nothing else (see the header): only read-only
+# commands get through, so no later edit can put it into a swarm or give it a network.
 MAIN_SOCK=/var/run/docker.sock
-main_docker() { env -u DOCKER_HOST -u DOCKER_CONTEXT docker -H "unix://$MAIN_SOCK" "$@"; }
+main_docker() {
+  case "${1:-} ${2:-}" in
+    "info "* | "version "* | "images "* | "image inspect" | "image ls" | "save "*) ;;
+    *) die "refusing 'docker ${*:1:2}' on the main engine: it must stay out of the swarm" ;;
+  esac
+  env -u DOCKER_HOST -u DOCKER_CONTEXT docker -H "unix://$MAIN_SOCK" "$@"
+}
 host_sock() { echo "$SIM_DIR/h$1/docker.sock"; }
 host_docker() { local k=$1; shift; env -u DOCKER_HOST -u DOCKER_CONTEXT docker -H "unix://$(host_sock "$k")" "$@"; }
 
@@ -76,7 +124,9 @@ has_netns() { has "^$1\( \|\$\)" ip netns list; }
 host_num() {
   local h=${1:-}
   h=${h#h}
-  [[ $h =~ ^[0-9]+$ ]] && ((h >= 1 && h <= MAX_HOSTS)) || die "bad host '${1:-}' (want h1..h$MAX_HOSTS)"
+  if ! [[ $h =~ ^[0-9]+$ ]] || ((h < 1 || h > MAX_HOSTS)); then
+    die "bad host '${1:-}' (want h1..h$MAX_HOSTS)"
+  fi
   echo "$((10#$h))"
 }
 host_ip() { echo "$PREFIX.$((10 + $1))"; }
@@ -128,9 +178,9 @@ ensure_loopback_ports() {
   [[ -n $LOOPBACK_PORTS ]] || return 0
   sysctl -q -w "net.ipv4.conf.$BRIDGE.route_localnet=1"
   for p in $LOOPBACK_PORTS; do
-    iptables -t nat -C PREROUTING -i "$BRIDGE" -d "$MANAGER_IP" -p tcp --dport "$p" \
+    iptables -t nat -C PREROUTING -i "$BRIDGE" -d "$GATEWAY_IP" -p tcp --dport "$p" \
       -m comment --comment "$IPT_TAG" -j DNAT --to-destination "127.0.0.1:$p" 2>/dev/null ||
-      iptables -t nat -I PREROUTING -i "$BRIDGE" -d "$MANAGER_IP" -p tcp --dport "$p" \
+      iptables -t nat -I PREROUTING -i "$BRIDGE" -d "$GATEWAY_IP" -p tcp --dport "$p" \
         -m comment --comment "$IPT_TAG" -j DNAT --to-destination "127.0.0.1:$p"
   done
 }
@@ -153,10 +203,11 @@ ensure_bridge() {
   if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
     ip link add "$BRIDGE" type bridge
   fi
-  has "inet $MANAGER_IP/24" ip addr show dev "$BRIDGE" || ip addr add "$MANAGER_IP/24" dev "$BRIDGE"
+  has "inet $GATEWAY_IP/24" ip addr show dev "$BRIDGE" || ip addr add "$GATEWAY_IP/24" dev "$BRIDGE"
   ip link set "$BRIDGE" up
   ensure_firewall
   ensure_loopback_ports
+  unreachable_route "$SWARM_POOL"
 }
 
 unreachable_route() { ip route replace unreachable "$1"; }
@@ -192,7 +243,7 @@ ensure_netns() {
   ip -n "$ns" link set lo up
   has "inet $ip/24" ip -n "$ns" addr show dev eth0 || ip -n "$ns" addr add "$ip/24" dev eth0
   ip -n "$ns" link set eth0 up
-  has default ip -n "$ns" route show default || ip -n "$ns" route add default via "$MANAGER_IP"
+  has default ip -n "$ns" route show default || ip -n "$ns" route add default via "$GATEWAY_IP"
 }
 
 dockerd_pid() {
@@ -226,7 +277,7 @@ start_dockerd() {
   # The machine's resolver must never be contacted from here (see the firewall note); point
   # the host, and so its containers' DNS forwarding, at the bridge address where nothing
   # listens on port 53: external names fail at once instead of timing out.
-  echo "nameserver $MANAGER_IP" >"$hd/resolv.conf"
+  echo "nameserver $GATEWAY_IP" >"$hd/resolv.conf"
   rm -f "$hd/dockerd.pid"   # stale after a crash; dockerd refuses to start if the pid is alive
   # Why each piece:
   #  nsenter --net  : the host's network (eth0 on the bridge, its own iptables, own port space).
@@ -245,6 +296,7 @@ start_dockerd() {
   #                   (they are in their own network namespaces, not in dbaas-hK).
   #  --bip / --default-address-pool: disjoint subnets per host (see the header).
   #  setsid         : the daemon must outlive this script and not get its terminal's signals.
+  # shellcheck disable=SC2016  # expanded by the inner bash, from its arguments
   setsid nsenter --net="/run/netns/$ns" unshare --mount --uts --propagation private -- bash -c '
       set -e
       mount -t tmpfs -o mode=0755,size=256m tmpfs-dbaas-sim /run
@@ -299,7 +351,7 @@ remove_cgroups() {
   local k=$1 cg
   for cg in /sys/fs/cgroup/*/"$(cgroup_of "$k")" /sys/fs/cgroup/"$(cgroup_of "$k")"; do
     # depth first: a cgroup directory can only be removed once its children are gone
-    [[ -d $cg ]] && find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null || true
+    if [[ -d $cg ]]; then find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null || true; fi
   done
 }
 
@@ -307,72 +359,81 @@ remove_cgroups() {
 # Swarm
 # ---------------------------------------------------------------------------------------------
 
+host_is_down() { [[ -f $SIM_DIR/h$1/down ]]; }
+manager_docker() { timeout 30 env -u DOCKER_HOST -u DOCKER_CONTEXT docker -H "unix://$(host_sock "$MANAGER")" "$@"; }
+manager_ok() {
+  ! host_is_down "$MANAGER" && dockerd_pid "$MANAGER" >/dev/null &&
+    [[ $(manager_docker info -f '{{.Swarm.ControlAvailable}}' 2>/dev/null) == true ]]
+}
+
+# h1: `swarm init` once; a warm `up` (after `down --keep-data`, which drops data/swarm) inits
+# afresh, a revived h1 keeps its swarm (raft state in its data-root).
 ensure_manager() {
-  local state ctl
-  state=$(main_docker info -f '{{.Swarm.LocalNodeState}}')
-  ctl=$(main_docker info -f '{{.Swarm.ControlAvailable}}')
+  local k=$MANAGER state t0
+  state=$(host_docker "$k" info -f '{{.Swarm.LocalNodeState}}')
   case $state in
     inactive)
-      # Remember what existed before, so that `down` removes exactly what we created.
-      mkdir -p "$SIM_DIR"
-      if main_docker network inspect docker_gwbridge >/dev/null 2>&1; then
-        rm -f "$SIM_DIR/main-gwbridge-created"
-      else
-        touch "$SIM_DIR/main-gwbridge-created"
-      fi
-      local t0
       t0=$(now)
-      main_docker swarm init --advertise-addr "$MANAGER_IP" --listen-addr "$MANAGER_IP:2377" \
+      host_docker "$k" swarm init --advertise-addr "$(host_ip "$k")" --listen-addr "$(host_ip "$k"):2377" \
         --default-addr-pool "$SWARM_POOL" --default-addr-pool-mask-length 24 >/dev/null
-      touch "$SIM_DIR/main-swarm-init"
-      unreachable_route "$SWARM_POOL"
-      log "main engine: swarm init done ($(since "$t0") s)"
+      log "h$k: swarm init, manager at $(host_ip "$k"):2377 ($(since "$t0") s)"
       ;;
     active)
-      [[ $ctl == true ]] || die "the main engine is a swarm worker of another swarm; cannot be the manager"
-      local addr
-      addr=$(main_docker info -f '{{.Swarm.NodeAddr}}')
-      [[ $addr == "$MANAGER_IP" ]] ||
-        log "note: reusing the main engine's swarm (advertised at $addr, not $MANAGER_IP)"
+      [[ $(host_docker "$k" info -f '{{.Swarm.ControlAvailable}}') == true ]] ||
+        die "h$k is in a swarm but not a manager; run: down"
       ;;
-    *) die "main engine swarm state is '$state'; fix that first" ;;
+    *) die "h$k: swarm state is '$state'; run: down" ;;
   esac
+  host_docker "$k" info -f '{{.Swarm.NodeID}}' >"$SIM_DIR/h$k/node-id"
+  host_docker "$k" node update --label-add "dbaas.sim.host=h$k" "$(<"$SIM_DIR/h$k/node-id")" >/dev/null ||
+    log "warning: could not label h$k's node"
 }
 
 ensure_worker() {
   local k=$1 state token t0 id
   state=$(host_docker "$k" info -f '{{.Swarm.LocalNodeState}}')
+  id=$(host_docker "$k" info -f '{{.Swarm.NodeID}}')
+  if [[ $state == active ]] && ! manager_docker node inspect "$id" >/dev/null 2>&1; then
+    # In a swarm that is not h1's (h1 was recreated behind its back): start over.
+    log "h$k: in a swarm h1 does not know; leaving it"
+    host_docker "$k" swarm leave --force >/dev/null
+    state=inactive
+  fi
   if [[ $state == inactive ]]; then
-    token=$(main_docker swarm join-token -q worker)
+    token=$(manager_docker swarm join-token -q worker)
     t0=$(now)
     host_docker "$k" swarm join --token "$token" --advertise-addr "$(host_ip "$k")" \
-      --listen-addr "$(host_ip "$k"):2377" "$MANAGER_IP:2377" >/dev/null
-    log "h$k: joined the swarm ($(since "$t0") s)"
+      --listen-addr "$(host_ip "$k"):2377" "$(host_ip "$MANAGER"):2377" >/dev/null
+    log "h$k: joined the swarm as a worker ($(since "$t0") s)"
   elif [[ $state != active ]]; then
     log "h$k: swarm state is '$state' (still connecting?)"
   fi
   id=$(host_docker "$k" info -f '{{.Swarm.NodeID}}')
   echo "$id" >"$SIM_DIR/h$k/node-id"
   # A label, so that placement constraints can name the simulated host (node.labels.dbaas.sim.host==h2).
-  main_docker node update --label-add "dbaas.sim.host=h$k" "$id" >/dev/null 2>&1 || true
+  manager_docker node update --label-add "dbaas.sim.host=h$k" "$id" >/dev/null ||
+    log "warning: could not label h$k's node"
 }
 
 # ---------------------------------------------------------------------------------------------
 # Images
 # ---------------------------------------------------------------------------------------------
 
+# DBAAS_SIM_IMAGES if set (space-separated; empty = none), else every dbaas/*:local image on
+# the main engine plus debian:bookworm-slim (the dbaas images are built FROM it; tests also
+# use it for small helper containers).
 images_to_copy() {
-  if [[ -n ${DBAAS_SIM_IMAGES:-} ]]; then
-    tr ' ' '\n' <<<"$DBAAS_SIM_IMAGES" | grep .
+  local img
+  if [[ -n ${DBAAS_SIM_IMAGES+set} ]]; then
+    for img in $DBAAS_SIM_IMAGES; do
+      main_docker image inspect "$img" >/dev/null 2>&1 ||
+        die "DBAAS_SIM_IMAGES: no image '$img' on the main engine"
+      echo "$img"
+    done
     return 0
   fi
-  local dbaas
-  dbaas=$(main_docker images --filter 'reference=dbaas/*:local' --format '{{.Repository}}:{{.Tag}}' | sort)
-  [[ -z $dbaas ]] && return 0
-  echo "$dbaas"
-  # The dbaas images are built FROM it; tests also use it for small helper containers.
-  main_docker image inspect debian:bookworm-slim >/dev/null 2>&1 && echo debian:bookworm-slim
-  true
+  main_docker images --filter 'reference=dbaas/*:local' --format '{{.Repository}}:{{.Tag}}' | sort
+  if main_docker image inspect debian:bookworm-slim >/dev/null 2>&1; then echo debian:bookworm-slim; fi
 }
 
 # Copy the images into the given hosts. Hosts missing the same set of images share one
@@ -440,11 +501,10 @@ load_images() {
 cmd_up() {
   local n=${1:-} k t0
   local -a live=()
-  [[ $n =~ ^[0-9]+$ ]] && ((n >= 1 && n <= MAX_HOSTS)) || die "usage: up N (1..$MAX_HOSTS)"
+  if ! [[ $n =~ ^[0-9]+$ ]] || ((n < 1 || n > MAX_HOSTS)); then die "usage: up N (1..$MAX_HOSTS)"; fi
   t0=$(now)
   mkdir -p "$SIM_DIR"
   ensure_bridge
-  ensure_manager
   for ((k = 1; k <= n; k++)); do
     mkdir -p "$SIM_DIR/h$k"
     ensure_netns "$k"
@@ -458,30 +518,45 @@ cmd_up() {
   log "dockerds up ($(since "$t0") s)"
   ((${#live[@]})) || return 0
   copy_images_to "${live[@]}"
+  # h1 first: the workers join it. It may be alive from an earlier `up` (adding hosts later).
+  if ! host_is_down "$MANAGER"; then ensure_manager; fi
   for k in "${live[@]}"; do
-    ensure_worker "$k"
-    log "h$k ready: $(host_ip "$k"), DOCKER_HOST=unix://$(host_sock "$k")"
+    ((k == MANAGER)) && continue
+    if manager_ok; then
+      ensure_worker "$k"
+    elif [[ $(host_docker "$k" info -f '{{.Swarm.LocalNodeState}}') != active ]]; then
+      log "warning: h$k not joined to the swarm: the manager h$MANAGER is $(cat "$SIM_DIR/h$MANAGER/down" 2>/dev/null || echo down) (revive h$MANAGER, then up $n again)"
+    fi
   done
+  for k in "${live[@]}"; do log "h$k ready: $(host_ip "$k"), DOCKER_HOST=unix://$(host_sock "$k")"; done
   log "up $n done in $(since "$t0") s"
 }
 
 stop_host() {
-  local k=$1 keep=$2 pid i id
+  local k=$1 keep=$2 pid i id t0 t1
   if pid=$(dockerd_pid "$k"); then
-    # Leave the swarm first, so the manager's node list does not keep a dead node around.
-    timeout 30 env -u DOCKER_HOST docker -H "unix://$(host_sock "$k")" swarm leave --force >/dev/null 2>&1 || true
+    # Leave the swarm first (workers are stopped before h1, which is still there to hear it;
+    # ~1 s); this also lets dockerd drop its overlay attachments before --keep-data keeps data/.
+    # h1 leaves only with --keep-data: the swarm dies with it, and its leave takes ~8 s.
+    t0=$(now)
+    if ((k != MANAGER || keep == 1)); then
+      timeout 30 env -u DOCKER_HOST docker -H "unix://$(host_sock "$k")" swarm leave --force >/dev/null 2>&1 || true
+    fi
     # A graceful stop lets dockerd stop its containers and containerd cleanly (matters with
     # --keep-data); anything still alive after 20 s is killed below anyway.
+    t1=$(now)
     kill -TERM "$pid" 2>/dev/null || true
     for ((i = 0; i < 200; i++)); do
       [[ -d /proc/$pid ]] || break
       sleep 0.1
     done
+    log "h$k: swarm leave $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}') s, dockerd stop $(since "$t1") s"
   fi
   kill_host_processes "$k"
-  if [[ -s $SIM_DIR/h$k/node-id ]] && [[ $(main_docker info -f '{{.Swarm.ControlAvailable}}' 2>/dev/null) == true ]]; then
+  # A worker that could not say goodbye (killed or crashed): take it off h1's node list.
+  if ((k != MANAGER)) && [[ -s $SIM_DIR/h$k/node-id ]] && dockerd_pid "$MANAGER" >/dev/null; then
     id=$(<"$SIM_DIR/h$k/node-id")
-    main_docker node rm --force "$id" >/dev/null 2>&1 || true
+    manager_docker node rm --force "$id" >/dev/null 2>&1 || true
   fi
   remove_cgroups "$k"
   ip link del "$(veth_of "$k")" 2>/dev/null || true
@@ -499,31 +574,31 @@ cmd_down() {
   local keep=0 k t0
   [[ ${1:-} == --keep-data ]] && keep=1
   t0=$(now)
-  # In parallel: most of a host's teardown is waiting (a worker's `swarm leave` takes ~7 s,
-  # dockerd's shutdown ~3 s), so N hosts take about as long as one.
-  local pids=() rc=0
-  for k in $(known_hosts); do
+  # Workers first, in parallel (most of a host's teardown is waiting: a worker's `swarm leave`
+  # takes ~7 s, dockerd's shutdown ~3 s), then the manager h1.
+  local pids=() rc=0 hosts
+  hosts=$(known_hosts)
+  for k in $hosts; do
+    ((k == MANAGER)) && continue
     (stop_host "$k" "$keep" && log "h$k removed") &
     pids+=($!)
   done
   for k in "${pids[@]}"; do wait "$k" || rc=1; done
+  if grep -qx "$MANAGER" <<<"$hosts"; then
+    if stop_host "$MANAGER" "$keep"; then log "h$MANAGER removed"; else rc=1; fi
+  fi
   ((rc == 0)) || log "warning: some host did not stop cleanly (see above)"
-  if [[ -f $SIM_DIR/main-swarm-init ]]; then
-    main_docker swarm leave --force >/dev/null 2>&1 || true
-    log "main engine: left the swarm this script had created"
-    rm -f "$SIM_DIR/main-swarm-init"
-    remove_unreachable_route "$SWARM_POOL"
+  # Markers of an older version of this script, which made the main engine the manager. The
+  # main engine is not touched here: check it with `check`, and leave its swarm by hand if needed.
+  if [[ -e $SIM_DIR/main-swarm-init || -e $SIM_DIR/main-gwbridge-created ]]; then
+    log "note: an older sim-hosts.sh put the main engine into a swarm; not touched (see: check)"
+    rm -f "$SIM_DIR/main-swarm-init" "$SIM_DIR/main-gwbridge-created"
   fi
-  if [[ -f $SIM_DIR/main-gwbridge-created ]]; then
-    # `swarm init` made docker_gwbridge on the main engine; `swarm leave` does not remove it.
-    main_docker network rm docker_gwbridge >/dev/null 2>&1 ||
-      log "warning: could not remove docker_gwbridge on the main engine (still in use?)"
-    rm -f "$SIM_DIR/main-gwbridge-created"
-  fi
+  remove_unreachable_route "$SWARM_POOL"
   remove_firewall
   ip link del "$BRIDGE" 2>/dev/null || true
   if [[ $keep == 0 && -d $SIM_DIR ]]; then
-    rmdir "$SIM_DIR" 2>/dev/null || log "note: $SIM_DIR not empty, left in place: $(ls -A "$SIM_DIR" | tr '\n' ' ')"
+    rmdir "$SIM_DIR" 2>/dev/null || log "note: $SIM_DIR not empty, left in place"
   fi
   log "down done in $(since "$t0") s"
 }
@@ -583,18 +658,43 @@ cmd_env() {
   echo "DOCKER_HOST=unix://$(host_sock "$k")"
 }
 
+# One line per host: address, link, dockerd, its own swarm view (state, manager/worker), its
+# node status as h1 sees it, running/all containers, images, and killed|crashed if so.
 cmd_status() {
-  local k link d sw
+  local k link d nodes='' node sw ctl ctrs imgs mark
+  if dockerd_pid "$MANAGER" >/dev/null; then
+    nodes=$(manager_docker node ls --format '{{.Hostname}}={{.Status}}' 2>/dev/null || true)
+  fi
   for k in $(known_hosts); do
     link=$(ip -br link show "$(veth_of "$k")" 2>/dev/null | awk '{print $2}') || true
     if d=$(dockerd_pid "$k"); then
-      sw=$(timeout 10 env -u DOCKER_HOST docker -H "unix://$(host_sock "$k")" info -f '{{.Swarm.LocalNodeState}}' 2>/dev/null || echo '?')
-      d="dockerd=$d swarm=$sw"
+      sw='?' ctl='' ctrs='?' imgs='?'
+      read -r sw ctl ctrs imgs < <(timeout 10 env -u DOCKER_HOST -u DOCKER_CONTEXT docker -H "unix://$(host_sock "$k")" \
+        info -f '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}} {{.ContainersRunning}}/{{.Containers}} {{.Images}}' \
+        2>/dev/null) || true
+      node=$(sed -n "s/^dbaas-h$k=//p" <<<"$nodes")
+      d="dockerd=$d swarm=$sw role=$(if [[ $sw != active ]]; then echo -; elif [[ $ctl == true ]]; then echo manager; else echo worker; fi) node=${node:-?} ctrs=$ctrs images=$imgs"
     else
       d="dockerd=down"
     fi
-    echo "h$k $(host_ip "$k") link=${link:-none} $d $( [[ -f $SIM_DIR/h$k/down ]] && cat "$SIM_DIR/h$k/down")"
+    mark=''
+    if [[ -f $SIM_DIR/h$k/down ]]; then mark=" $(<"$SIM_DIR/h$k/down")"; fi
+    echo "h$k $(host_ip "$k") link=${link:-none} $d$mark"
   done
+}
+
+# The main engine must not be in a swarm (see the header); exit 1 if it is. Then `status`.
+cmd_check() {
+  local state rc=0
+  state=$(main_docker info -f '{{.Swarm.LocalNodeState}}')
+  if [[ $state == inactive ]]; then
+    echo "main engine: Swarm: inactive (ok)"
+  else
+    echo "main engine: Swarm: $state  <-- WRONG: dbaas must never put the main engine into a swarm"
+    rc=1
+  fi
+  cmd_status
+  return "$rc"
 }
 
 usage() {
@@ -613,6 +713,7 @@ case $cmd in
   revive) cmd_revive "$@" ;;
   env) cmd_env "$@" ;;
   status) cmd_status "$@" ;;
+  check) cmd_check "$@" ;;
   -h | --help | help) usage 0 ;;
   *) usage 1 ;;
 esac
