@@ -37,3 +37,11 @@ export function parseMemberName(v: string): string {
   if (!/^pg-\d{1,3}$/.test(v)) throw new UsageError(`member must look like pg-N, got "${v}"`);
   return v;
 }
+
+/** Simulated hosts: each costs ~120 MB and 1.5 GB of images; the 10.77.0.0/24 plan has room for 9. */
+export const MAX_SIM_HOSTS = 9;
+
+export function parseHostCount(v: string): number {
+  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > MAX_SIM_HOSTS) throw new UsageError(`host count must be an integer from 1 to ${MAX_SIM_HOSTS}, got "${v}"`);
+  return Number(v);
+}

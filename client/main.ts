@@ -2,8 +2,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { createClusterCommand, deleteClusterCommand, listCommand, statusCommand } from './commands/cluster';
 import { connectCommand } from './commands/connect';
-import { devDownCommand, devStatusCommand, devUpCommand } from './commands/dev';
-import { parseClusterName, parseCount, parseEtcd, parseMemberName, parseProfile, parseReplicas } from './args';
+import { devDownCommand, devHostsDownCommand, devHostsUpCommand, devStatusCommand, devUpCommand } from './commands/dev';
+import { parseClusterName, parseCount, parseEtcd, parseHostCount, parseMemberName, parseProfile, parseReplicas } from './args';
 import { replicaAddCommand, replicaRemoveCommand, replicaScaleCommand } from './commands/replica';
 import { LeaseBusyError, UsageError, exitCodeOf } from './errors';
 import { setWaitForLease } from './workflow-run';
@@ -134,6 +134,11 @@ export function buildProgram(psqlArgs: string[] = []): Command {
     .action((o) => devDownCommand(o));
   dev.command('status').option('--json', 'JSON output', false).description('what is running').exitOverride()
     .action((o) => devStatusCommand(o));
+  const hosts = dev.command('hosts').description('simulated hosts on this machine (scripts/sim-hosts.sh), each added with its own worker').exitOverride();
+  hosts.command('up').argument('<count>', 'number of hosts (h1..hN)', arg(parseHostCount)).description('start N simulated hosts and add them (idempotent)').exitOverride()
+    .action((count: number) => devHostsUpCommand(count));
+  hosts.command('down').description('remove the simulated hosts, their workers and their registrations').exitOverride()
+    .action(() => devHostsDownCommand());
 
   program
     .command('worker')

@@ -1,5 +1,7 @@
 /** `dbaas dev up|down|status`: the local environment (Docker engine, images, Temporal, worker). */
 import { devDown, devStatus, devUp } from '../dev';
+import { devHostsDown, devHostsUp } from '../dev/sim-hosts';
+import { resolvePaths } from '../../common/paths';
 
 const log = (line: string): void => console.log(line);
 
@@ -28,4 +30,12 @@ export async function devStatusCommand(o: { json: boolean }): Promise<void> {
   console.log(`worker:   ${s.worker.ok ? `up pid ${s.worker.pid}` : 'DOWN'}`);
   console.log(`state:    ${s.home}`);
   if (!s.docker.ok || !s.temporal.ok || !s.worker.ok) process.exitCode = 1;
+}
+
+export async function devHostsUpCommand(count: number): Promise<void> {
+  await devHostsUp(resolvePaths(), count, log);
+}
+
+export async function devHostsDownCommand(): Promise<void> {
+  await devHostsDown(resolvePaths(), log);
 }

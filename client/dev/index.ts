@@ -12,6 +12,7 @@ import { ensureForwardingFirewall, removeForwardingFirewall } from './forwarding
 import { insertCommand, PREFIX_MATCH } from '../../common/render/forwarding-rules';
 import { ensureTemporalBinary, ensureTemporalServer, stopTemporalServer, temporalPidFile, TEMPORAL_ROLE } from './temporal';
 import { startWorker, stopWorker, workerPid } from './worker-process';
+import { restartSimHostWorkers, stopSimHostWorkers } from './sim-hosts';
 import { ensureSeaweedfsBinary, ensureSeaweedfsImage, seaweedfsBuildLog } from './seaweedfs';
 import { temporalConfig } from '../../common/temporal-config';
 import { refreshRepositoryHost, repositoryHostName } from '../../activities/repository-host/host';
@@ -90,7 +91,10 @@ export async function devUp(opts: DevUpOptions): Promise<DevStatus> {
   if (host !== 'current') log(`  ${repositoryHostName(paths)} ${host === 'made' ? 'made' : 'made anew on the rebuilt image (its backups kept)'}`);
   const t = await step(log, 'temporal server', () => ensureTemporalServer(paths, log));
   log(`  temporal ${t.address}${t.ui ? `, web UI ${t.ui}` : ''}`);
-  if (opts.startWorker !== false) await step(log, 'worker', () => startWorker(paths, log, opts.workerScript));
+  if (opts.startWorker !== false) {
+    await step(log, 'worker', () => startWorker(paths, log, opts.workerScript));
+    await restartSimHostWorkers(paths, log);
+  }
   return devStatus();
 }
 
@@ -99,6 +103,7 @@ export async function devDown(opts: { log: Log; engine?: boolean }): Promise<voi
   const paths = resolvePaths();
   const w = await stopWorker(paths);
   log(w !== undefined ? `✓ stopped worker (pid ${w})` : '✓ no worker running');
+  await stopSimHostWorkers(paths, log);
   const t = await stopTemporalServer(paths);
   log(t !== undefined ? `✓ stopped temporal server (pid ${t})` : '✓ no temporal server of ours running');
   if (opts.engine) {
