@@ -13,6 +13,8 @@ import type { ClusterMember } from '../activities/patroni-api';
 
 export interface MemberStatus {
   name: string;
+  /** The host whose engine runs it (`local`: this machine's). */
+  host: string;
   role: string;
   state: string;
   lag: number | null;
@@ -27,7 +29,7 @@ export interface ClusterStatus {
   name: string;
   leader: string | null;
   members: MemberStatus[];
-  etcd: { name: string; state: string }[];
+  etcd: { name: string; host: string; state: string }[];
   haproxy: { state: string } | null;
   /** Whether the members mount the cluster's backup repository: all (on), none (off), some (an interrupted `backup enable`). */
   backups: 'on' | 'off' | 'partial';
@@ -92,6 +94,7 @@ export async function clusterStatus(inv: Inventory, paths: Paths, cluster: strin
     const m = view.find((v) => v.name === c.name);
     return {
       name: c.name,
+      host: c.host,
       role: m?.role ?? 'unknown',
       state: m?.state ?? (c.state === 'running' ? 'not registered' : 'down'),
       lag: m?.lag ?? null,
@@ -107,7 +110,7 @@ export async function clusterStatus(inv: Inventory, paths: Paths, cluster: strin
     name: cluster,
     leader: view.find((v) => v.role === 'leader')?.name ?? null,
     members,
-    etcd: all.filter((m) => m.kind === 'etcd').map((m) => ({ name: m.name, state: m.state })),
+    etcd: all.filter((m) => m.kind === 'etcd').map((m) => ({ name: m.name, host: m.host, state: m.state })),
     haproxy: hap ? { state: hap.state } : null,
     backups: backupsState(pg),
     endpoints: ports

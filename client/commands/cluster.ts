@@ -187,9 +187,9 @@ function printStatus(s: ClusterStatus, settings: DcsSettingsView | null, lease: 
   } else {
     console.log('profile, sync: unknown (no Patroni API answers)');
   }
-  const t = table(['member', 'role', 'state', 'lag', 'timeline', 'port', 'container', 'created']);
+  const t = table(['member', 'host', 'role', 'state', 'lag', 'timeline', 'port', 'container', 'created']);
   for (const m of s.members) {
-    t.push([m.name + (m.nofailover ? ' (read-only)' : ''), m.role, m.state, m.lag ?? '', m.timeline ?? '', m.port ?? '', m.container.state, m.container.created]);
+    t.push([m.name + (m.nofailover ? ' (read-only)' : ''), m.host, m.role, m.state, m.lag ?? '', m.timeline ?? '', m.port ?? '', m.container.state, m.container.created]);
   }
   console.log(t.toString());
   console.log(`etcd: ${s.etcd.map((e) => `${e.name} ${e.state}`).join(', ') || 'none'}   haproxy: ${s.haproxy?.state ?? 'none'}   ` +

@@ -118,13 +118,14 @@ test('cluster status --json shows members, roles (one sync_standby with --sync),
   assert.ok(s);
   assert.equal(s.leader, 'pg-0');
   assert.deepEqual(s.members.map((m) => [m.name, m.state, m.timeline]), [['pg-0', 'running', 1], ['pg-1', 'running', 1], ['pg-2', 'running', 1]]);
+  assert.deepEqual([...s.members, ...s.etcd].map((m) => m.host), ['local', 'local', 'local', 'local'], 'one host: every member on this machine\'s engine');
   assert.deepEqual(s.members.map((m) => m.role).sort(), ['leader', 'replica', 'sync_standby']);
   assert.ok(s.members.slice(1).every((m) => m.lag === 0));
   assert.equal(s.endpoints?.rw.port, infos.get(A)?.ports.rw);
   assert.equal(s.endpoints?.ro.port, infos.get(A)?.ports.ro);
   assert.equal(s.backups, 'on', 'every member mounts the backup repository');
   const table = await runCli(['cluster', 'status', A], childEnv(env, paths));
-  assert.match(table.stdout, /pg-0\s.*leader.*running/);
+  assert.match(table.stdout, /pg-0\s.*local.*leader.*running/);
   const list = await runCli(['cluster', 'list', '--json'], childEnv(env, paths));
   const names = (JSON.parse(list.stdout) as { name: string }[]).map((c) => c.name);
   assert.ok(names.includes(A) && names.includes(B));
