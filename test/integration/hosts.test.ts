@@ -18,18 +18,21 @@ import type { HostView } from '../../client/commands/host';
 const SIM_IMAGES = 'debian:bookworm-slim';
 let env: TestWorkflowEnvironment;
 let cli: NodeJS.ProcessEnv;
+/** Set once this file found no simulated hosts of anyone else: only then does it tear hosts down. */
+let ours = false;
 const netns = (): string[] => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0]).filter((n) => /^dbaas-h\d+$/.test(n));
 const mainSwarm = (): string => execFileSync('docker', ['info', '--format', '{{.Swarm.LocalNodeState}}'], { encoding: 'utf8' }).trim();
 const hostList = async (): Promise<HostView[]> => JSON.parse((await runCli(['host', 'list', '--json'], cli)).stdout) as HostView[];
 
 before(async () => {
   assert.deepEqual(netns(), [], 'simulated hosts of someone else are up (`dbaas dev hosts down` first): this test makes its own');
+  ours = true;
   env = await startTestTemporal();
   cli = { ...childEnv(env, tempPaths()), DBAAS_SIM_IMAGES: SIM_IMAGES };
 });
 
 after(async () => {
-  await runCli(['dev', 'hosts', 'down'], cli);
+  if (ours) await runCli(['dev', 'hosts', 'down'], cli);
   await env?.teardown();
 });
 
