@@ -4,6 +4,7 @@
  * superuser nor createrole. The superuser stays for `connect --superuser`.
  */
 import type { Paths } from '../common/paths';
+import type { Inventory } from './hosts/inventory';
 import { APP_DATABASE, APP_USER } from '../common/service-users';
 import { setRolePassword } from './role-password';
 import { ensureAppPassword } from './secrets';
@@ -19,7 +20,7 @@ const ROLE_SQL = [
   `ALTER ROLE ${APP_USER} LOGIN NOSUPERUSER NOCREATEROLE NOREPLICATION NOBYPASSRLS`,
 ];
 
-export function createAppRoleActivities(paths: Paths) {
+export function createAppRoleActivities(inv: Inventory, paths: Paths) {
   return {
     /**
      * The app role with the cluster's app password and its database, through rw; then a login as
@@ -28,14 +29,14 @@ export function createAppRoleActivities(paths: Paths) {
      */
     async ensureAppRole(i: { cluster: string; rwPort: number }): Promise<{ password: 'set' | 'unchanged'; databaseCreated: boolean }> {
       const password = ensureAppPassword(paths, i.cluster);
-      const r = await withClient(paths, i.cluster, i.rwPort, async (c) => {
+      const r = await withClient(paths, i.cluster, await inv.frontDoorAt(i.cluster, i.rwPort), async (c) => {
         for (const sql of ROLE_SQL) await c.query(sql);
         const set = await setRolePassword(c, APP_USER, password);
         const exists = (await c.query('select 1 from pg_database where datname = $1', [APP_DATABASE])).rows.length > 0;
         if (!exists) await c.query(`CREATE DATABASE ${APP_DATABASE} OWNER ${APP_USER}`);
         return { password: set, databaseCreated: !exists };
       });
-      await withClient(paths, i.cluster, i.rwPort, (c) => c.query('select 1'), { database: APP_DATABASE, login: { user: APP_USER, password } });
+      await withClient(paths, i.cluster, await inv.frontDoorAt(i.cluster, i.rwPort), (c) => c.query('select 1'), { database: APP_DATABASE, login: { user: APP_USER, password } });
       return r;
     },
   };

@@ -1,14 +1,14 @@
 /** Whole-cluster activities: existence check and removal of everything labelled with the cluster. */
 import type { Inventory } from './hosts/inventory';
 import { LABEL_SPEC } from '../common/labels';
-import type { HostVolume } from '../common/inventory';
+import { LOCAL_HOST, type HostVolume } from '../common/inventory';
 import type { MemberView } from '../common/members';
 import type { ClusterResources, KeptVolume } from '../common/kept-data';
 import { portsFromBase } from '../common/ports';
 import { settingsFromDcs, type ClusterPorts, type ClusterSettings } from '../common/spec';
 import { clusterView } from './patroni';
 import { readDcsConfig } from './dcs-config';
-import { removeClusterResources, type RemovalReport } from './docker';
+import { removeClusterContainers, removeClusterNetworksAndVolumes, type RemovalReport } from './docker';
 import { ErrorTypes, finalError } from './errors';
 import { POSTGRES_STOP_TIMEOUT_SEC } from './patroni';
 import type { Paths } from '../common/paths';
@@ -46,7 +46,10 @@ export interface ClusterDescription {
 
 /** The cluster as Docker labels and Patroni's /cluster see it. */
 export async function describeCluster(inv: Inventory, cluster: string): Promise<ClusterDescription> {
-  const [all, vs] = await Promise.all([inv.members(cluster), inv.volumes(cluster)]);
+  const [{ members: all, unreachable }, vs] = await Promise.all([inv.membersAndUnreachable(cluster), inv.volumes(cluster)]);
+  // Operations name new members from what exists: a host that does not answer may hold some
+  // (a cluster is on this machine alone or on added hosts alone: placement never mixes them).
+  if (unreachable.length > 0 && all.some((m) => m.host !== LOCAL_HOST)) throw new Error(`host ${unreachable.join(', ')} does not answer: ${cluster}'s members there cannot be read`);
   const pg = all.filter((m) => m.kind === 'postgres');
   if (pg.length === 0) throw finalError(ErrorTypes.ClusterNotFound, `no cluster named ${cluster}`);
   const created = pg.map((m) => m.createdWith).find((s) => s !== null);
@@ -126,8 +129,16 @@ export function createClusterActivities(inv: Inventory, paths: Paths) {
     /** Everything of the cluster but the kept volumes; keepBackups unset keeps the repository (the safe default). */
     async removeCluster(i: { cluster: string; keepData: boolean; keepBackups?: boolean }): Promise<RemovalReport> {
       const keep = { data: i.keepData, backups: i.keepBackups ?? true };
-      const reports = await Promise.all(inv.hosts.map((h) => removeClusterResources(h.engine, i.cluster, keep, POSTGRES_STOP_TIMEOUT_SEC)));
-      return reports.reduce((a, r) => ({ containers: a.containers + r.containers, volumes: a.volumes + r.volumes, networks: a.networks + r.networks }));
+      // Containers on every host first: an overlay network goes only once no host has one on it.
+      const containers = [
+        ...(await Promise.all(inv.hosts.map((h) => removeClusterContainers(h.engine, i.cluster, POSTGRES_STOP_TIMEOUT_SEC, 'all but etcd')))),
+        ...(await Promise.all(inv.hosts.map((h) => removeClusterContainers(h.engine, i.cluster, POSTGRES_STOP_TIMEOUT_SEC, 'etcd')))),
+      ];
+      const rest = await Promise.all(inv.hosts.map((h) => removeClusterNetworksAndVolumes(h.engine, i.cluster, keep)));
+      return rest.reduce<RemovalReport>(
+        (a, r) => ({ containers: a.containers, volumes: a.volumes + r.volumes, networks: a.networks + r.networks }),
+        { containers: containers.reduce((a, n) => a + n, 0), volumes: 0, networks: 0 },
+      );
     },
 
     async describeCluster(cluster: string): Promise<ClusterDescription> {

@@ -33,7 +33,7 @@ function labelsMatch(actual: Record<string, string> | undefined, wanted: Record<
   return [LABEL_CLUSTER, LABEL_ROLE, LABEL_MEMBER].every((k) => (actual ?? {})[k] === wanted[k]);
 }
 
-export async function ensureNetwork(docker: Docker, cluster: string, labels: Record<string, string>): Promise<string> {
+export async function ensureNetwork(docker: Docker, cluster: string, labels: Record<string, string>, o: { overlay?: boolean } = {}): Promise<string> {
   const name = networkName(cluster);
   try {
     const info = (await docker.getNetwork(name).inspect()) as { Id: string; Labels?: Record<string, string> };
@@ -48,15 +48,16 @@ export async function ensureNetwork(docker: Docker, cluster: string, labels: Rec
     // A bridge named with our prefix is covered by `dev up`'s DOCKER-USER rule from its first packet.
     const net = await docker.createNetwork({
       Name: name,
-      Driver: 'bridge',
-      Options: { [BRIDGE_NAME_OPTION]: bridgeName(cluster) },
+      ...(o.overlay
+        ? { Driver: 'overlay', Attachable: true }
+        : { Driver: 'bridge', Options: { [BRIDGE_NAME_OPTION]: bridgeName(cluster) } }),
       Labels: withRunLabel(labels),
       CheckDuplicate: true,
     });
     return net.id;
   } catch (err) {
     // A concurrent attempt created it between our inspect and create.
-    if (isConflict(err)) return ensureNetwork(docker, cluster, labels);
+    if (isConflict(err)) return ensureNetwork(docker, cluster, labels, o);
     throw err;
   }
 }
@@ -233,11 +234,20 @@ export interface KeptOnRemoval {
 
 /** Remove everything labelled with the cluster but the volumes it keeps. Idempotent: absent things count as removed. */
 export async function removeClusterResources(docker: Docker, cluster: string, keep: KeptOnRemoval, stopTimeoutSec: number): Promise<RemovalReport> {
+  const containers = (await removeClusterContainers(docker, cluster, stopTimeoutSec, 'all but etcd')) + (await removeClusterContainers(docker, cluster, stopTimeoutSec, 'etcd'));
+  return { ...(await removeClusterNetworksAndVolumes(docker, cluster, keep)), containers };
+}
+
+/**
+ * The cluster's containers on one engine. A cluster across hosts loses its containers on every
+ * host before its overlay network goes: the swarm refuses to remove a network with endpoints.
+ */
+export async function removeClusterContainers(docker: Docker, cluster: string, stopTimeoutSec: number, which: 'all but etcd' | 'etcd'): Promise<number> {
   const filter = { label: [`${LABEL_CLUSTER}=${cluster}`] };
-  const report: RemovalReport = { containers: 0, volumes: 0, networks: 0 };
-  const containers = await docker.listContainers({ all: true, filters: filter });
-  // Replicas first, the leader-capable members together: graceful stop lets Patroni hand the
-  // leader key back instead of waiting for ttl.
+  const report = { containers: 0 };
+  // etcd goes last: a Patroni stopping without its DCS retries until its stop timeout (measured:
+  // a leader took the whole 60 s when etcd stopped beside it).
+  const containers = (await docker.listContainers({ all: true, filters: filter })).filter((c) => (c.Labels[LABEL_ROLE] === 'etcd') === (which === 'etcd'));
   await Promise.all(
     containers.map(async (c) => {
       const ct = docker.getContainer(c.Id);
@@ -254,6 +264,13 @@ export async function removeClusterResources(docker: Docker, cluster: string, ke
       }
     }),
   );
+  return report.containers;
+}
+
+/** The cluster's networks and the volumes it does not keep, on one engine (its containers gone). */
+export async function removeClusterNetworksAndVolumes(docker: Docker, cluster: string, keep: KeptOnRemoval): Promise<Omit<RemovalReport, 'containers'>> {
+  const filter = { label: [`${LABEL_CLUSTER}=${cluster}`] };
+  const report = { volumes: 0, networks: 0 };
   const nets = await docker.listNetworks({ filters: filter });
   for (const n of nets) {
     try {
@@ -267,7 +284,8 @@ export async function removeClusterResources(docker: Docker, cluster: string, ke
       await docker.getNetwork(n.Id).remove();
       report.networks++;
     } catch (err) {
-      if (!isNotFound(err)) throw err;
+      // An overlay seen from a swarm worker: its manager removes it, and it vanishes here once unused.
+      if (!isNotFound(err) && !(n.Scope === 'swarm' && /not a swarm manager/.test(String((err as Error).message)))) throw err;
     }
   }
   const vols = await docker.listVolumes({ filters: filter });

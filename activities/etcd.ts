@@ -1,5 +1,6 @@
 /** etcd members of a cluster: one container + volume each, health via GET /health, users and authentication. */
 import type { Inventory } from './hosts/inventory';
+import { publishedOn } from './hosts/published-ports';
 import { hostPort } from '../common/inventory';
 import type { Paths } from '../common/paths';
 import { ETCD_CLIENT_PORT } from '../common/service-ports';
@@ -19,6 +20,8 @@ export interface EtcdMemberInput {
   cluster: string;
   member: string;
   members: string[];
+  /** The address of the added host it runs on: its client port is published there. */
+  publishOn?: string;
 }
 
 /** The gateway endpoint (host:port) of the first running etcd member. */
@@ -100,6 +103,7 @@ export function createEtcdActivities(inv: Inventory, paths: Paths) {
     async startEtcdMember(i: EtcdMemberInput): Promise<void> {
       const l = labels(i.cluster, 'etcd', i.member);
       const volume = volumeName(i.cluster, i.member);
+      const published = publishedOn(i.publishOn, [ETCD_CLIENT_PORT]);
       await ensureVolume(docker, volume, l);
       await ensureContainerRunning(docker, {
         name: containerName(i.cluster, i.member),
@@ -108,7 +112,9 @@ export function createEtcdActivities(inv: Inventory, paths: Paths) {
           Image: IMAGES.etcd,
           Hostname: containerName(i.cluster, i.member),
           Cmd: renderEtcdArgs(i),
+          ExposedPorts: published.ExposedPorts,
           HostConfig: {
+            PortBindings: published.PortBindings,
             NetworkMode: networkName(i.cluster),
             Binds: [`${volume}:${ETCD_DATA_ROOT}`],
             RestartPolicy: { Name: 'unless-stopped' },

@@ -5,6 +5,7 @@ import type Docker from 'dockerode';
 import type { Paths } from '../common/paths';
 import { withClusterLock } from './locks';
 import { HAPROXY_MEMBER, containerName, networkName } from '../common/resource-names';
+import { hostPort, type Endpoint } from '../common/inventory';
 import { HAPROXY_RO_PORT, HAPROXY_RW_PORT, HAPROXY_STATS_PORT } from '../common/service-ports';
 import { IMAGES } from '../common/images';
 import { LABEL_PORT_PREFIX, labels } from '../common/labels';
@@ -20,6 +21,8 @@ export interface HaproxyInput {
   members: string[];
   profile: ProfileName;
   ports: ClusterPorts;
+  /** The address of the added host it runs on: rw, ro and stats are published there (the cluster's front door), not on 127.0.0.1. */
+  publishOn?: string;
 }
 
 export interface StatsRow {
@@ -43,8 +46,10 @@ export function serverRows(csv: string): StatsRow[] {
     .map((c) => ({ proxy: c[px], server: c[sv], status: c[st] ?? '', sessions: Number(c[scur] ?? 0) }));
 }
 
-export async function statsCsv(statsPort: number): Promise<string> {
-  const res = await fetch(`http://127.0.0.1:${statsPort}/;csv`, { signal: AbortSignal.timeout(2000) });
+/** HAProxy's stats as CSV, at the front door's stats port (a bare port: on 127.0.0.1). */
+export async function statsCsv(at: number | Endpoint): Promise<string> {
+  const e = typeof at === 'number' ? { host: '127.0.0.1', port: at } : at;
+  const res = await fetch(`http://${hostPort(e)}/;csv`, { signal: AbortSignal.timeout(2000) });
   return res.text();
 }
 
@@ -122,7 +127,7 @@ async function applyConfig(docker: Docker, cluster: string, config: string, mode
   return last;
 }
 
-async function waitForServerUp(statsPort: number, proxy: 'rw' | 'ro', member: string): Promise<void> {
+async function waitForServerUp(statsPort: number | Endpoint, proxy: 'rw' | 'ro', member: string): Promise<void> {
   await pollUntil<true>(
     `${member} UP in HAProxy ${proxy}`,
     async () => {
@@ -147,7 +152,7 @@ export function upServers(csv: string): Map<string, string[]> {
   return out;
 }
 
-export async function haproxyBackends(statsPort: number): Promise<BackendCounts> {
+export async function haproxyBackends(statsPort: number | Endpoint): Promise<BackendCounts> {
   const up = upServers(await statsCsv(statsPort));
   return { rwUp: up.get('rw') ?? [], roUp: up.get('ro') ?? [] };
 }
@@ -174,7 +179,7 @@ export function createHaproxyActivities(inv: Inventory, paths: Paths) {
         });
         const wanted = [...members].sort().join(',');
         const loaded = async (): Promise<string> =>
-          [...new Set(serverRows(await statsCsv(i.statsPort)).filter((r) => r.proxy === 'ro').map((r) => r.server))].sort().join(',');
+          [...new Set(serverRows(await statsCsv(await inv.frontDoorAt(i.cluster, i.statsPort))).filter((r) => r.proxy === 'ro').map((r) => r.server))].sort().join(',');
         // Reload also when the file already matches but the running workers serve another set:
         // a retried attempt may have written the file and died before the signal.
         const force = (await loaded().catch(() => '')) !== wanted;
@@ -224,7 +229,7 @@ export function createHaproxyActivities(inv: Inventory, paths: Paths) {
         });
         await applyConfig(docker, i.cluster, config, 'file-only');
       });
-      await waitForServerUp(i.statsPort, 'ro', i.member);
+      await waitForServerUp(await inv.frontDoorAt(i.cluster, i.statsPort), 'ro', i.member);
     },
 
     /** Stop new sessions to the member (rw and ro) and wait for its sessions to end, up to timeoutMs. */
@@ -232,7 +237,7 @@ export function createHaproxyActivities(inv: Inventory, paths: Paths) {
       for (const proxy of ['rw', 'ro']) await runtimeCommand(docker, i.cluster, `set server ${proxy}/${i.member} state drain`);
       const deadline = Date.now() + i.timeoutMs;
       for (;;) {
-        const rows = serverRows(await statsCsv(i.statsPort)).filter((r) => r.server === i.member);
+        const rows = serverRows(await statsCsv(await inv.frontDoorAt(i.cluster, i.statsPort))).filter((r) => r.server === i.member);
         const sessions = rows.reduce((n, r) => n + r.sessions, 0);
         heartbeat(`draining ${i.member}: ${sessions} sessions`);
         if (sessions === 0 || Date.now() > deadline) return { sessionsLeft: sessions };
@@ -253,7 +258,7 @@ export function createHaproxyActivities(inv: Inventory, paths: Paths) {
         [`${LABEL_PORT_PREFIX}ro`]: String(i.ports.ro),
         [`${LABEL_PORT_PREFIX}stats`]: String(i.ports.stats),
       };
-      const bind = (p: number) => [{ HostIp: '127.0.0.1', HostPort: String(p) }];
+      const bind = (p: number) => [{ HostIp: i.publishOn ?? '127.0.0.1', HostPort: String(p) }];
       const config = renderHaproxyConfig({ cluster: i.cluster, members: i.members, checks: PROFILES[i.profile].haproxy });
       await ensureContainerRunning(docker, {
         name: containerName(i.cluster, HAPROXY_MEMBER),
@@ -284,7 +289,7 @@ export function createHaproxyActivities(inv: Inventory, paths: Paths) {
       return pollUntil<BackendCounts>(
         'HAProxy backends',
         async () => {
-          const b = await haproxyBackends(i.statsPort);
+          const b = await haproxyBackends(await inv.frontDoorAt(i.cluster, i.statsPort));
           if (b.rwUp.length === 1 && b.roUp.length >= i.replicas) return { done: b };
           return { status: `rw up [${b.rwUp.join(',')}], ro up [${b.roUp.join(',')}] of ${i.replicas}` };
         },

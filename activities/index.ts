@@ -26,6 +26,8 @@ import { createLeaseActivities } from './lease';
 import { createDeletedClusterActivities } from './deleted-clusters';
 import { createCertificateActivities } from './certificates';
 import { createAppRoleActivities } from './app-role';
+import { placementHosts } from './hosts/placement-hosts';
+import type { HostOffer } from '../common/placement';
 import { createRepositoryMoveActivities } from './repository-host/move';
 
 export interface ActivityDeps {
@@ -45,12 +47,23 @@ export function createActivities(deps: ActivityDeps) {
     async createClusterNetwork(cluster: string): Promise<void> {
       await ensureNetwork(inventory.engine(), cluster, labels(cluster, 'network'));
     },
+    /**
+     * A cluster across hosts talks on a swarm overlay (attachable: members are plain containers):
+     * made on a manager host's queue, joined by members on every host of the swarm.
+     */
+    /** The hosts a new cluster's members may go to (common/placement.ts weighs them). */
+    async placementHosts(): Promise<HostOffer[]> {
+      return placementHosts(inventory, paths);
+    },
+    async createOverlayNetwork(cluster: string): Promise<void> {
+      await ensureNetwork(inventory.engine(), cluster, labels(cluster, 'network'), { overlay: true });
+    },
     ...createEtcdActivities(inventory, paths),
     ...createPatroniActivities(inventory, paths),
     ...createHaproxyActivities(inventory, paths),
     ...createSqlActivities(inventory, paths),
     ...createPgbouncerActivities(inventory, paths),
-    ...createAppRoleActivities(paths),
+    ...createAppRoleActivities(inventory, paths),
     ...createSwitchoverActivities(inventory, paths),
     ...createWatchActivities(inventory, paths),
     ...createDcsConfigActivities(inventory, paths),

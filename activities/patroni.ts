@@ -17,6 +17,8 @@ import { memberBackupServer } from './backup-server';
 import { PROFILES, etcdMemberNames, type ClusterSettings, type ClusterSpec } from '../common/spec';
 import { ensureContainerRunning, ensureVolume, isNotFound, removeIfLayoutDiffers, stopAndRemoveContainer, type ContainerWanted, type FileToPut } from './docker';
 import { dataProgress } from './data-progress';
+import { publishedOn } from './hosts/published-ports';
+import { hostAddresses } from './hosts/registry';
 import { pollUntil, pollWhileProgressing } from './heartbeat';
 import { getCluster, getPatroni, patroniUrl, wakeHaLoop, type ClusterMember } from './patroni-api';
 import { clusterAccess } from './cluster-access';
@@ -36,6 +38,8 @@ export interface PostgresMemberInput {
   noloadbalance?: boolean;
   /** Host port on 127.0.0.1 published to this member's PostgreSQL (direct endpoint). */
   directPort?: number;
+  /** The address of the added host it runs on: PostgreSQL and Patroni's API are published there. */
+  publishOn?: string;
 }
 
 export interface WaitLeaderInput {
@@ -80,7 +84,7 @@ function describe(members: ClusterMember[]): string {
 
 /** A new server certificate for the member, its key and the CA, for /etc/patroni. */
 export function memberTlsFiles(paths: Paths, cluster: string, member: string): Promise<{ files: FileToPut[]; serial: string }> {
-  return serverTlsFiles(paths, cluster, memberIdentity(cluster, member), path.posix.dirname(MEMBER_TLS.cert), POSTGRES_UID);
+  return serverTlsFiles(paths, cluster, memberIdentity(cluster, member, hostAddresses(paths)), path.posix.dirname(MEMBER_TLS.cert), POSTGRES_UID);
 }
 
 /**
@@ -94,10 +98,10 @@ async function postgresContainerWanted(docker: Docker, paths: Paths, i: Postgres
   const settings: ClusterSettings = { profile: spec.profile, sync: spec.sync, syncStrict: spec.syncStrict ?? false, etcdMembers: spec.etcdMembers, backups };
   const extraLabels: Record<string, string> = { [LABEL_SPEC]: JSON.stringify(settings), [LABEL_NOFAILOVER]: String(i.nofailover ?? false) };
   if (i.directPort !== undefined) extraLabels[`${LABEL_PORT_PREFIX}direct`] = String(i.directPort);
-  const direct = i.directPort === undefined ? {} : {
+  const direct = publishedOn(i.publishOn, [PG_PORT, PATRONI_API_PORT], i.directPort === undefined ? {} : {
     ExposedPorts: { [`${PG_PORT}/tcp`]: {} },
     PortBindings: { [`${PG_PORT}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: String(i.directPort) }] },
-  };
+  });
   const volume = volumeName(spec.name, member);
   await ensureVolume(docker, volume, l);
   // Every member reaches the cluster's backup repository (its volume mounted, or its bucket):

@@ -16,6 +16,7 @@ import type { ClusterPorts } from '../common/spec';
 import { ensureContainerRunning, isNotFound, type FileToPut } from './docker';
 import { clusterHasTls, serverTlsFiles } from './cluster-tls';
 import { poolerIdentity } from '../common/render/tls';
+import { hostAddresses } from './hosts/registry';
 import { pollUntil } from './heartbeat';
 import { setRolePassword } from './role-password';
 import { readClusterSecrets } from './secrets';
@@ -31,7 +32,7 @@ export type PoolKind = 'rw' | 'ro';
 
 /** A new server certificate for the pooler, its key and the CA, for /etc/pgbouncer. */
 export function poolerTlsFiles(paths: Paths, cluster: string, member: string): Promise<{ files: FileToPut[]; serial: string }> {
-  return serverTlsFiles(paths, cluster, poolerIdentity(cluster, member), PGBOUNCER_DIR, PGBOUNCER_UID);
+  return serverTlsFiles(paths, cluster, poolerIdentity(cluster, member, hostAddresses(paths)), PGBOUNCER_DIR, PGBOUNCER_UID);
 }
 
 export const poolerMember = (kind: PoolKind): string => `pgbouncer-${kind}`;
@@ -62,20 +63,21 @@ export function createPgbouncerActivities(inv: Inventory, paths: Paths) {
      */
     async ensurePoolerAuth(i: { cluster: string; rwPort: number }): Promise<void> {
       const secrets = readClusterSecrets(paths, i.cluster);
-      const appDatabase = await withClient(paths, i.cluster, i.rwPort, async (c) => {
+      const appDatabase = await withClient(paths, i.cluster, await inv.frontDoorAt(i.cluster, i.rwPort), async (c) => {
         for (const sql of poolerAuthSql()) await c.query(sql);
         // From a verifier computed here: the plaintext never reaches the server or its log.
         await setRolePassword(c, POOLER_AUTH_USER, secrets.pooler);
         return (await c.query('select 1 from pg_database where datname = $1', [APP_DATABASE])).rows.length > 0;
       });
       if (appDatabase) {
-        await withClient(paths, i.cluster, i.rwPort, async (c) => {
+        await withClient(paths, i.cluster, await inv.frontDoorAt(i.cluster, i.rwPort), async (c) => {
           for (const sql of poolerAuthSql()) await c.query(sql);
         }, { database: APP_DATABASE });
       }
     },
 
-    async startPgbouncer(i: { cluster: string; kind: PoolKind; ports: ClusterPorts }): Promise<void> {
+    /** `publishOn`: the address of the added host it runs on (its pooled port is published there, not on 127.0.0.1). */
+    async startPgbouncer(i: { cluster: string; kind: PoolKind; ports: ClusterPorts; publishOn?: string }): Promise<void> {
       const member = poolerMember(i.kind);
       const hostPort = i.kind === 'rw' ? i.ports.pooledRw : i.ports.pooledRo;
       const ini = renderPgbouncerIni({
@@ -96,7 +98,7 @@ export function createPgbouncerActivities(inv: Inventory, paths: Paths) {
           HostConfig: {
             NetworkMode: networkName(i.cluster),
             RestartPolicy: { Name: 'unless-stopped' },
-            PortBindings: { [`${PGBOUNCER_PORT}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: String(hostPort) }] },
+            PortBindings: { [`${PGBOUNCER_PORT}/tcp`]: [{ HostIp: i.publishOn ?? '127.0.0.1', HostPort: String(hostPort) }] },
           },
         },
         files: [
@@ -114,7 +116,7 @@ export function createPgbouncerActivities(inv: Inventory, paths: Paths) {
         await pollUntil<true>(
           `a query through the pooled ${kind} endpoint`,
           async () => {
-            await withClient(paths, i.cluster, port, (c) => c.query('select 1'), { pooled: true });
+            await withClient(paths, i.cluster, await inv.frontDoorAt(i.cluster, port), (c) => c.query('select 1'), { pooled: true });
             return { done: true };
           },
           { intervalMs: 250, timeoutMs: 30_000 },

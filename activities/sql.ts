@@ -4,6 +4,7 @@ import { Client } from 'pg';
 import type { Paths } from '../common/paths';
 import { DEFAULT_DATABASE, SUPERUSER } from '../common/service-users';
 import type { ClusterPorts } from '../common/spec';
+import type { Endpoint } from '../common/inventory';
 import { pollUntil } from './heartbeat';
 import { readClusterSecrets } from './secrets';
 import { clusterHasTls, readCaCert } from './cluster-tls';
@@ -24,17 +25,19 @@ export interface ClientOptions {
   login?: { user: string; password: string };
 }
 
+/** SQL at one of the front door's ports (Inventory.frontDoorAt; a bare port: on 127.0.0.1). */
 export async function withClient<T>(
-  paths: Paths, cluster: string, port: number, fn: (c: Client) => Promise<T>, opts: ClientOptions = {},
+  paths: Paths, cluster: string, at: number | Endpoint, fn: (c: Client) => Promise<T>, opts: ClientOptions = {},
 ): Promise<T> {
+  const { host, port } = typeof at === 'number' ? { host: '127.0.0.1', port: at } : at;
   const client = new Client({
-    host: '127.0.0.1',
+    host,
     port,
     user: opts.login?.user ?? SUPERUSER,
     database: opts.database ?? DEFAULT_DATABASE,
     password: opts.login?.password ?? readClusterSecrets(paths, cluster).superuser,
     connectionTimeoutMillis: 3000,
-    // verify-full: node checks the certificate against the cluster CA and 127.0.0.1 against its names.
+    // verify-full: node checks the certificate against the cluster CA and the address dialled against its names.
     ...(clusterHasTls(paths, cluster) ? { ssl: { ca: readCaCert(paths, cluster) } } : {}),
     // PgBouncer refuses startup parameters it does not track (statement_timeout among them).
     ...(opts.pooled ? {} : { statement_timeout: 10000 }),
@@ -59,12 +62,13 @@ export function createSqlActivities(inv: Inventory, paths: Paths) {
       // Its address on the cluster network: what inet_server_addr() says on it.
       const ip = (await inv.member(i.cluster, i.member))?.ip;
       if (!ip) throw new Error(`${i.member} is not running`);
+      const ro = await inv.frontDoorAt(i.cluster, i.roPort);
       let attempts = 0;
       return pollUntil<{ attempts: number }>(
         `a read through ro served by ${i.member}`,
         async () => {
           attempts++;
-          const r = await withClient(paths, i.cluster, i.roPort, (c) => c.query<{ rec: boolean; addr: string }>(WHO));
+          const r = await withClient(paths, i.cluster, ro, (c) => c.query<{ rec: boolean; addr: string }>(WHO));
           const served = r.rows[0].addr.replace(/\/\d+$/, '');
           return served === ip && r.rows[0].rec ? { done: { attempts } } : { status: `attempt ${attempts} served by ${served}` };
         },
@@ -80,7 +84,7 @@ export function createSqlActivities(inv: Inventory, paths: Paths) {
       const writtenOn = await pollUntil<string>(
         'a write through rw',
         async () => {
-          const addr = await withClient(paths, i.cluster, i.ports.rw, async (c) => {
+          const addr = await withClient(paths, i.cluster, await inv.frontDoorAt(i.cluster, i.ports.rw), async (c) => {
             await c.query('create schema if not exists dbaas');
             await c.query('create table if not exists dbaas.smoke (token text primary key, written_at timestamptz not null default now())');
             await c.query('insert into dbaas.smoke (token) values ($1) on conflict (token) do nothing', [i.token]);
@@ -96,7 +100,7 @@ export function createSqlActivities(inv: Inventory, paths: Paths) {
       const read = await pollUntil<{ rec: boolean; addr: string }>(
         `the row read back through ${i.expectReplica ? 'ro' : 'rw'}`,
         async () =>
-          withClient(paths, i.cluster, port, async (c) => {
+          withClient(paths, i.cluster, await inv.frontDoorAt(i.cluster, port), async (c) => {
             const r = await c.query<{ rec: boolean; addr: string }>(WHO);
             const row = await c.query('select 1 from dbaas.smoke where token = $1', [i.token]).catch(() => ({ rowCount: 0 }));
             if (i.expectReplica && !r.rows[0].rec) return { status: 'ro reached a server not in recovery' };

@@ -26,6 +26,8 @@ export interface MemberStatus {
 }
 
 export interface ClusterStatus {
+  /** Hosts whose engines do not answer: members they run are not in `members` (Patroni may still list them). */
+  unreachableHosts: string[];
   name: string;
   leader: string | null;
   members: MemberStatus[];
@@ -34,6 +36,8 @@ export interface ClusterStatus {
   /** Whether the members mount the cluster's backup repository: all (on), none (off), some (an interrupted `backup enable`). */
   backups: 'on' | 'off' | 'partial';
   endpoints: {
+    /** Every front door (HAProxy and the poolers on each host with a Postgres member); the others name the first. */
+    hosts: string[];
     rw: { host: string; port: number };
     ro: { host: string; port: number };
     pooledRw: { host: string; port: number };
@@ -87,7 +91,7 @@ export async function clusterPorts(inv: Inventory, paths: Paths, cluster: string
 }
 
 export async function clusterStatus(inv: Inventory, paths: Paths, cluster: string): Promise<ClusterStatus> {
-  const all = await inv.members(cluster);
+  const { members: all, unreachable } = await inv.membersAndUnreachable(cluster);
   const pg = all.filter((m) => m.kind === 'postgres');
   const view: ClusterMember[] = (await clusterView(inv, cluster, pg.map((m) => m.name))) ?? [];
   const members: MemberStatus[] = pg.map((c) => {
@@ -106,8 +110,11 @@ export async function clusterStatus(inv: Inventory, paths: Paths, cluster: strin
   });
   const hap = all.find((m) => m.kind === 'haproxy');
   const ports = await clusterPorts(inv, paths, cluster);
+  const doors = await inv.frontDoors(cluster);
+  const door = doors[0];
   return {
     name: cluster,
+    unreachableHosts: unreachable,
     leader: view.find((v) => v.role === 'leader')?.name ?? null,
     members,
     etcd: all.filter((m) => m.kind === 'etcd').map((m) => ({ name: m.name, host: m.host, state: m.state })),
@@ -115,11 +122,12 @@ export async function clusterStatus(inv: Inventory, paths: Paths, cluster: strin
     backups: backupsState(pg),
     endpoints: ports
       ? {
-          rw: { host: '127.0.0.1', port: ports.rw },
-          ro: { host: '127.0.0.1', port: ports.ro },
-          pooledRw: { host: '127.0.0.1', port: ports.pooledRw },
-          pooledRo: { host: '127.0.0.1', port: ports.pooledRo },
-          stats: { url: `http://127.0.0.1:${ports.stats}/`, metrics: `http://127.0.0.1:${ports.stats}/metrics` },
+          hosts: doors,
+          rw: { host: door, port: ports.rw },
+          ro: { host: door, port: ports.ro },
+          pooledRw: { host: door, port: ports.pooledRw },
+          pooledRo: { host: door, port: ports.pooledRo },
+          stats: { url: `http://${door}:${ports.stats}/`, metrics: `http://${door}:${ports.stats}/metrics` },
         }
       : null,
   };

@@ -12,6 +12,9 @@ import { requireLiveCluster, clusterPorts, clusterStatus } from './cluster-info'
 import { connectInventory } from './connections';
 import { OperationError, UsageError } from './errors';
 
+/** Seconds a client gives each front door of a multi-host URI before it tries the next (a lost host does not answer at all). */
+export const MULTI_HOST_CONNECT_TIMEOUT_S = 3;
+
 export interface EndpointFlags {
   ro: boolean;
   pooled: boolean;
@@ -22,6 +25,12 @@ export interface EndpointFlags {
 
 export interface ConnectionTarget extends ClientTlsParams {
   host: string;
+  /**
+   * Every front door when HAProxy runs on several hosts (`host` is the first); with
+   * `readWrite`, libpq's target_session_attrs=read-write picks the writable server among them.
+   */
+  hosts?: string[];
+  readWrite?: boolean;
   port: number;
   user: string;
   database: string;
@@ -56,7 +65,10 @@ export async function resolveConnectionTarget(cluster: string, o: EndpointFlags)
     if (m.port === null) throw new OperationError(`${o.member} has no direct port`);
     port = m.port;
   }
-  return { host: '127.0.0.1', port, ...role, ...clientTlsParams(paths, cluster) };
+  // A member's direct port is on 127.0.0.1 (only members on this machine have one); the rest at the front door.
+  const [host, ...more] = o.member ? ['127.0.0.1'] : await inv.frontDoors(cluster);
+  const several = more.length > 0 ? { hosts: [host, ...more], readWrite: !o.ro } : {};
+  return { host, port, ...several, ...role, ...clientTlsParams(paths, cluster) };
 }
 
 function noAppRole(cluster: string): never {
@@ -67,5 +79,7 @@ function noAppRole(cluster: string): never {
 
 /** postgresql://user:password@host:port/database?sslmode=…[&sslrootcert=…] */
 export function connectionUri(t: ConnectionTarget): string {
-  return `postgresql://${encodeURIComponent(t.user)}:${encodeURIComponent(t.password)}@${t.host}:${t.port}/${encodeURIComponent(t.database)}?${uriTlsQuery(t)}`;
+  const hosts = (t.hosts ?? [t.host]).map((h) => `${h}:${t.port}`).join(',');
+  const rw = t.hosts ? `&connect_timeout=${MULTI_HOST_CONNECT_TIMEOUT_S}${t.readWrite ? '&target_session_attrs=read-write' : ''}` : '';
+  return `postgresql://${encodeURIComponent(t.user)}:${encodeURIComponent(t.password)}@${hosts}/${encodeURIComponent(t.database)}?${uriTlsQuery(t)}${rw}`;
 }

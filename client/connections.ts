@@ -1,6 +1,8 @@
 /** Connections from the CLI to Temporal and Docker, failing with where it looked and how to fix it. */
 import Docker from 'dockerode';
-import { localInventory, type Inventory } from '../activities/hosts/inventory';
+import type { Inventory } from '../activities/hosts/inventory';
+import { machineInventory } from '../activities/hosts/registry';
+import { resolvePaths } from '../common/paths';
 import { Client, Connection } from '@temporalio/client';
 import { temporalConfig } from '../common/temporal-config';
 import { OperationError } from './errors';
@@ -24,7 +26,7 @@ export function dockerAddress(): string {
 
 /** The hosts this machine reaches, each engine answering (today: the engine DOCKER_HOST names, as host `local`). */
 export async function connectInventory(): Promise<Inventory> {
-  const inv = localInventory(new Docker());
+  const inv = machineInventory(resolvePaths(), new Docker());
   try {
     await inv.engine().ping();
     return inv;

@@ -47,6 +47,8 @@ export function buildProgram(psqlArgs: string[] = []): Command {
     .option('--detach', 'start the workflow and return', false)
     .option('--keep-on-failure', 'leave what was created when a step fails (debugging)', false)
     .option('--no-backups', 'no backup repository and no WAL archiving (`backup enable` adds them later)')
+    .option('--zone-spread', 'with hosts added: one member of each kind per zone, not only per host', false)
+    .option('--allow-colocate', 'with hosts added: let two members of a kind share a host when there are too few hosts', false)
     .description('create a cluster: etcd, a Patroni leader, streaming replicas, HAProxy rw/ro')
     .exitOverride()
     .action((name: string, o) => createClusterCommand(name, o));

@@ -89,3 +89,56 @@ export function pickHostForMember(clusterMembers: readonly HostName[], hosts: re
   );
   return candidates[0]?.name;
 }
+
+/** A host as the create workflow is offered it: its load and zone, where it publishes, whether it manages the swarm. */
+export interface HostOffer extends PlacementHost {
+  /** An added host's address (its members' published ports); none for this machine's engine. */
+  address?: string;
+  /** A swarm manager: only a manager creates the overlay network a cluster across hosts talks on. */
+  swarmManager: boolean;
+}
+
+/** Where a new cluster's members go, and what that implies for its network and front door. */
+export interface ClusterLayout {
+  postgres: Record<string, HostName>;
+  etcd: Record<string, HostName>;
+  /**
+   * The hosts that run HAProxy and the poolers, the cluster's front doors: every host with a
+   * Postgres member (in member order), so a client reaches rw and ro through any host still up.
+   */
+  frontDoors: HostName[];
+  /** Each host's address, for the hosts that have one (members publish their ports there). */
+  addresses: Record<HostName, string>;
+  /** The swarm manager that creates the overlay network, when the cluster spans hosts; none on this machine alone (a bridge). */
+  overlayOn?: HostName;
+}
+
+export interface LayoutRequest extends Omit<PlacementRequest, 'zoneSpread' | 'allowColocate'> {
+  zoneSpread?: boolean;
+  allowColocate?: boolean;
+  backups: boolean;
+  restore: boolean;
+  /** Volumes kept by `delete --keep-data` exist for the name. */
+  keptData: boolean;
+}
+
+/**
+ * The layout of a new cluster over the hosts offered, or the one line that refuses it (the CLI
+ * says it with exit 2 before anything starts; the workflow fails with it the same way).
+ */
+export function layoutCluster(req: LayoutRequest, offers: readonly HostOffer[]): ClusterLayout | { problem: string } {
+  const placed = placeCluster({ ...req, zoneSpread: req.zoneSpread ?? false, allowColocate: req.allowColocate ?? false }, offers);
+  if ('problem' in placed) return placed;
+  const used = [...new Set([...Object.values(placed.postgres), ...Object.values(placed.etcd)])];
+  const addresses = Object.fromEntries(offers.flatMap((h) => (h.address && used.includes(h.name) ? [[h.name, h.address]] : [])));
+  const frontDoors = [...new Set(req.postgres.map((m) => placed.postgres[m]))];
+  const onAddedHosts = used.some((h) => addresses[h] !== undefined);
+  if (!onAddedHosts) return { postgres: placed.postgres, etcd: placed.etcd, frontDoors, addresses };
+  // Not built yet for a cluster on added hosts: say so rather than make half of it.
+  if (req.keptData) return { problem: 'data kept by `delete --keep-data` is not reused on added hosts yet: remove it (`dbaas cluster delete NAME`) or create while no host is added' };
+  if (req.restore) return { problem: 'a restore onto added hosts is not built yet: restore while no host is added (`dbaas host list`)' };
+  if (req.backups) return { problem: 'backups of a cluster on added hosts are not built yet: pass --no-backups' };
+  const manager = offers.find((h) => h.swarmManager && used.includes(h.name)) ?? offers.find((h) => h.swarmManager);
+  if (!manager) return { problem: `no host offered is a swarm manager (${offers.map((h) => h.name).join(', ')}): a cluster across hosts needs one to create its overlay network` };
+  return { postgres: placed.postgres, etcd: placed.etcd, frontDoors, addresses, overlayOn: manager.name };
+}

@@ -146,6 +146,10 @@ export interface CreateClusterInput extends ClusterSpec {
   restoreFrom?: RestoreFrom;
   /** Keep the backup repository in this S3 bucket instead of a volume on this host. */
   backupTo?: RepositoryRequest;
+  /** With hosts added: one member of each kind per zone, not only per host (common/placement.ts). */
+  zoneSpread?: boolean;
+  /** With hosts added: two members of a kind may share a host when there are too few, instead of a refusal. */
+  allowColocate?: boolean;
 }
 
 export interface DeleteClusterInput {
@@ -173,6 +177,8 @@ export interface ClusterPorts {
 export interface ConnectionInfo {
   cluster: string;
   host: string;
+  /** Every front door's address when HAProxy runs on several hosts (the first is `host`): any of them serves rw and ro. */
+  hosts?: string[];
   ports: ClusterPorts;
   user: string;
   database: string;
@@ -216,7 +222,7 @@ export function isProfileName(s: string): s is ProfileName {
 }
 
 /** Validate a full spec; throws SpecError with one clear line on the first problem. */
-export function validateSpec(spec: ClusterSpec & { backupTo?: RepositoryRequest }): void {
+export function validateSpec(spec: ClusterSpec & { backupTo?: RepositoryRequest; zoneSpread?: unknown; allowColocate?: unknown }): void {
   const nameErr = clusterNameProblem(spec.name);
   if (nameErr) throw new SpecError(nameErr);
   if (!Number.isInteger(spec.replicas) || spec.replicas < 0 || spec.replicas > MAX_REPLICAS) {
@@ -235,6 +241,9 @@ export function validateSpec(spec: ClusterSpec & { backupTo?: RepositoryRequest 
   }
   if (spec.syncStrict && !spec.sync) {
     throw new SpecError('strict synchronous mode (--sync-strict) needs synchronous mode (--sync)');
+  }
+  for (const [flag, v] of [['--zone-spread', spec.zoneSpread], ['--allow-colocate', spec.allowColocate]] as const) {
+    if (v !== undefined && typeof v !== 'boolean') throw new SpecError(`${flag} must be true or false, got ${JSON.stringify(v)}`);
   }
   if (spec.backupTo !== undefined) {
     if (spec.backups === false) throw new SpecError('--backup-to and --no-backups contradict each other');

@@ -8,6 +8,7 @@ import { TASK_QUEUE, hostTaskQueue } from '../common/task-queues';
 import type { HostName } from '../common/inventory';
 import { Inventory } from '../activities/hosts/inventory';
 import { LocalEngine } from '../activities/hosts/local-engine';
+import { machineInventory } from '../activities/hosts/registry';
 import { resolvePaths, type Paths } from '../common/paths';
 import { temporalConfig } from '../common/temporal-config';
 import { keepAliveOptions } from './keep-alive';
@@ -37,7 +38,8 @@ export async function createWorker(setup: WorkerSetup = {}): Promise<{ worker: W
     namespace: setup.namespace ?? cfg.namespace,
     taskQueue: setup.taskQueue ?? TASK_QUEUE,
     ...workflowSource(),
-    activities: createActivities({ docker: setup.docker ?? new Docker(), paths: setup.paths ?? resolvePaths() }),
+    // Every host whose engine this machine reaches (the local one, simulated hosts): the control worker reads them all.
+    activities: createActivities({ inventory: machineInventory(setup.paths ?? resolvePaths(), setup.docker ?? new Docker()), paths: setup.paths ?? resolvePaths() }),
     ...keepAliveOptions,
   });
   return { worker, connection };

@@ -4,7 +4,7 @@
  */
 import { settleAll } from './settle-all';
 import {
-  ApplicationFailure, CancellationScope, ParentClosePolicy, WorkflowIdReusePolicy, isCancellation, startChild, workflowInfo,
+  ApplicationFailure, CancellationScope, ParentClosePolicy, WorkflowIdReusePolicy, isCancellation, patched, startChild, workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { APP_DATABASE, APP_USER } from '../common/service-users';
@@ -16,7 +16,9 @@ import {
   PROFILES, SpecError, etcdMemberNames, memberNames, syncModeOf, validateSpec,
   type ConnectionInfo, type CreateClusterInput,
 } from '../common/spec';
-import { cleanup, longRunning, quick, waits } from './activity-options';
+import { cleanup, longRunning, onHost, quick, waits } from './activity-options';
+import { LOCAL_HOST, type HostName } from '../common/inventory';
+import { layoutCluster, type ClusterLayout } from '../common/placement';
 import { clusterWatch } from './clusterWatch';
 import { leaseStep } from '../common/lease';
 import { isRepositoryVolume, keptDataMembers, keptDataProblem, keptRepositoryProblem } from '../common/kept-data';
@@ -29,6 +31,10 @@ import { APP_ROLE_STEP, POOLER_AUTH_STEP } from './step-names';
 
 /** The CA is made here and only here: a cluster has TLS iff it has a CA, and all its members are made after this step. */
 const SECRETS_STEP = 'generate secrets and the TLS certificate authority';
+
+/** Histories from before placement have no such step: they replay with every member on this machine. */
+const PLACEMENT_PATCH = 'place-members-on-hosts';
+const PLACE_STEP = 'place the members on hosts';
 
 export async function createCluster(input: CreateClusterInput): Promise<ConnectionInfo> {
   // Registered first, so the progress query answers even when the spec is refused.
@@ -48,10 +54,12 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
   const [first, ...replicas] = members;
   const backups = input.backups !== false;
   const restoreSource = input.restoreFrom?.source;
+  const placing = patched(PLACEMENT_PATCH);
 
   steps.plan([
     'check the name is free',
     'look for data kept from before',
+    ...(placing ? [PLACE_STEP] : []),
     SECRETS_STEP,
     'allocate host ports',
     'create network',
@@ -78,11 +86,11 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
     'start the cluster watch',
   ]);
 
-  return withClusterLease(steps, cluster, () => createUnderLease(input, steps));
+  return withClusterLease(steps, cluster, () => createUnderLease(input, steps, placing));
 }
 
 /** Everything after the spec check: held under the cluster's lease (also by a restore's child create). */
-async function createUnderLease(input: CreateClusterInput, steps: Steps): Promise<ConnectionInfo> {
+async function createUnderLease(input: CreateClusterInput, steps: Steps, placing: boolean): Promise<ConnectionInfo> {
   const cluster = input.name;
   const etcd = etcdMemberNames(input.etcdMembers);
   const members = memberNames(input.replicas);
@@ -103,6 +111,19 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps): Promis
     return k;
   });
   const keptRepository = kept.volumes.some(isRepositoryVolume);
+  // Which host each member goes to: before anything is made, so a refusal leaves nothing behind.
+  const layout = placing
+    ? await steps.run(PLACE_STEP, async () => {
+      const offers = await quick.placementHosts();
+      const l = layoutCluster({
+        postgres: members, etcd, zoneSpread: input.zoneSpread, allowColocate: input.allowColocate,
+        backups, restore: restoreSource !== undefined, keptData: kept.volumes.length > 0,
+      }, offers);
+      if ('problem' in l) throw ApplicationFailure.nonRetryable(l.problem, 'SpecError');
+      return l;
+    })
+    : undefined;
+  const place = hostPlacement(layout);
   // Set once stanza-create may have written to an S3 bucket: only then does a compensation delete the stanza there.
   let stanzaStarted = false;
   try {
@@ -112,7 +133,8 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps): Promis
         await quick.ensureClusterCa(cluster);
       }),
       steps.run('allocate host ports', () => quick.allocatePorts(cluster)),
-      steps.run('create network', () => quick.createClusterNetwork(cluster)),
+      steps.run('create network', () =>
+        layout?.overlayOn ? onHost(layout.overlayOn).quick.createOverlayNetwork(cluster) : quick.createClusterNetwork(cluster)),
       backups
         ? steps.run('create the backup repository', () =>
           quick.ensureBackupRepository({ cluster, ...(input.backupTo ? { repository: input.backupTo } : {}), kept: keptRepository }))
@@ -121,7 +143,7 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps): Promis
     await settleAll([
       (async () => {
         await steps.run(`start etcd (${etcd.join(', ')})`, () =>
-          settleAll(etcd.map((m) => quick.startEtcdMember({ cluster, member: m, members: etcd }))),
+          settleAll(etcd.map((m) => place.on(m).quick.startEtcdMember({ cluster, member: m, members: etcd, ...place.publishing(m) }))),
         );
         await steps.run('wait for etcd quorum', () => waits.waitForEtcdHealthy({ cluster, members: etcd }));
         // Before any Patroni starts: it then logs in from its first request on.
@@ -139,7 +161,11 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps): Promis
     // data is newest (the leader at the delete, maybe not pg-0) must be there for Patroni to pick
     // it; started later, it would find pg-0 promoted on older data.
     const withData = keptDataMembers(kept.volumes).filter((m) => replicas.includes(m));
-    const startMember = (m: string) => quick.startPostgresMember({ spec: input, member: m, directPort: memberPort(ports.rw, m) });
+    // On an added host a member publishes its ports on the host's address; here, its direct port on 127.0.0.1.
+    const startMember = (m: string) => {
+      const publishing = place.publishing(m);
+      return place.on(m).quick.startPostgresMember({ spec: input, member: m, ...(publishing.publishOn ? publishing : { directPort: memberPort(ports.rw, m) }) });
+    };
     await settleAll([
       steps.run(`start ${first}`, () => startMember(first)),
       ...withData.map((m) => replica(m, `start ${m}`, () => startMember(m))),
@@ -164,10 +190,10 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps): Promis
     // HAProxy and the poolers start while the replicas clone, not during the leader's initdb
     // (on a small machine every container start competes with it for CPU).
     await settleAll([
-      steps.run(`start ${HAPROXY_MEMBER}`, () => quick.startHaproxy({ cluster, members, profile: profile.name, ports })),
+      steps.run(`start ${HAPROXY_MEMBER}`, () =>
+        place.onFrontDoors((on, publishing) => on.quick.startHaproxy({ cluster, members, profile: profile.name, ports, ...publishing }))),
       steps.run('start pgbouncer (rw, ro)', () =>
-        settleAll((['rw', 'ro'] as const).map((kind) => quick.startPgbouncer({ cluster, kind, ports }))),
-      ),
+        place.onFrontDoors((on, publishing) => settleAll((['rw', 'ro'] as const).map((kind) => on.quick.startPgbouncer({ cluster, kind, ports, ...publishing }))))),
       // A clone takes as long as it takes: the wait fails only once the clone stops progressing.
       ...followers.map((m) =>
         replica(m, `wait for ${m} streaming`, () => longRunning.waitForReplicaStreaming({ cluster, member: m, members, maxLagBytes: 0 })),
@@ -218,15 +244,17 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps): Promis
     }
     await steps.run('start the cluster watch', () => startClusterWatch(cluster, input.profile));
 
+    const [host = '127.0.0.1', ...moreHosts] = place.frontDoorAddresses;
     return {
       cluster,
-      host: '127.0.0.1',
+      host,
+      ...(moreHosts.length > 0 ? { hosts: [host, ...moreHosts] } : {}),
       ports,
       user: APP_USER,
       database: APP_DATABASE,
       members: [leader, ...joined],
       leader,
-      statsUrl: `http://127.0.0.1:${ports.stats}/`,
+      statsUrl: `http://${host}:${ports.stats}/`,
       ...(failed && failed.length > 0 ? { failedReplicas: failedReplicas(cluster, failed) } : {}),
     };
   } catch (err) {
@@ -255,6 +283,25 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps): Promis
     }
     throw err;
   }
+}
+
+/**
+ * The steps on each member's host (its worker's queue) and what it publishes where; without a
+ * layout (a history from before placement) everything runs on this machine as it always did.
+ */
+function hostPlacement(layout: ClusterLayout | undefined) {
+  const hostOf = (m: string): HostName => layout?.postgres[m] ?? layout?.etcd[m] ?? LOCAL_HOST;
+  const publishingOn = (h: HostName): { publishOn?: string } => (layout?.addresses[h] ? { publishOn: layout.addresses[h] } : {});
+  const frontDoors = layout?.frontDoors ?? [LOCAL_HOST];
+  return {
+    on: (m: string) => onHost(hostOf(m)),
+    publishing: (m: string) => publishingOn(hostOf(m)),
+    /** Run `fn` with each front door's steps and publishing (one host on this machine alone). */
+    onFrontDoors: <T>(fn: (steps: ReturnType<typeof onHost>, publishing: { publishOn?: string }) => Promise<T>) =>
+      settleAll(frontDoors.map((h) => fn(onHost(h), publishingOn(h)))),
+    /** The front doors' addresses; none on this machine (127.0.0.1). */
+    frontDoorAddresses: frontDoors.flatMap((h) => publishingOn(h).publishOn ?? []),
+  };
 }
 
 const ETCD_AUTH_STEP = 'enable etcd authentication (root, and a Patroni user limited to the cluster\'s keys)';

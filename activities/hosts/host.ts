@@ -28,6 +28,11 @@ export interface HelperContainer {
 
 export interface Host {
   readonly name: HostName;
+  /**
+   * Where clients reach what this host publishes (HAProxy, the poolers, members' ports): an added
+   * host's address; undefined for this machine's engine (127.0.0.1).
+   */
+  readonly address?: string;
   /** Containers labelled with a cluster on this host (every cluster's, or one cluster's): its members and helpers. */
   containers(cluster?: string): Promise<{ members: Member[]; helpers: HelperContainer[] }>;
   /** Volumes labelled with a cluster: every cluster's, or one cluster's. */

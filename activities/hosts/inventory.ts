@@ -7,20 +7,33 @@ import { byMember, LOCAL_HOST, matches, type Endpoint, type HostName, type HostV
 import type { ClusterNetwork, HelperContainer, Host } from './host';
 import { LocalEngine } from './local-engine';
 
-export class Inventory {
-  private readonly byName: Map<HostName, Host>;
+const LOOPBACK = '127.0.0.1';
 
-  constructor(hosts: readonly Host[]) {
-    this.byName = new Map(hosts.map((h) => [h.name, h]));
-  }
+/** A lost host's engine: its socket refuses or is gone, or it does not answer in time. */
+const ANSWER_MS = 5000;
+const UNANSWERED = new Set(['ECONNREFUSED', 'ENOENT', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'EPIPE', 'UNANSWERED']);
+const isUnanswered = (err: unknown): boolean => UNANSWERED.has((err as { code?: string }).code ?? '');
+
+function withinAnswerTime<T>(p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error('the engine did not answer'), { code: 'UNANSWERED' })), ANSWER_MS);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+export class Inventory {
+  /** The hosts, or how to list them now (a registry that changes while the worker runs). */
+  constructor(private readonly source: readonly Host[] | (() => readonly Host[])) {}
 
   get hosts(): Host[] {
-    return [...this.byName.values()];
+    return [...(typeof this.source === 'function' ? this.source() : this.source)];
   }
 
   host(name: HostName = this.own): Host {
-    const h = this.byName.get(name);
-    if (!h) throw new Error(`host ${name} is not known to this worker (hosts: ${[...this.byName.keys()].join(', ')})`);
+    const hosts = this.hosts;
+    const h = hosts.find((x) => x.name === name);
+    if (!h) throw new Error(`host ${name} is not known to this worker (hosts: ${hosts.map((x) => x.name).join(', ')})`);
     return h;
   }
 
@@ -37,10 +50,36 @@ export class Inventory {
     return this.hosts[0]?.name ?? LOCAL_HOST;
   }
 
-  /** A cluster's members on every host, in member order (pg-2 before pg-10). */
+  /**
+   * One read on every host. An added host whose engine does not answer (a lost machine) is left
+   * out and named in `unreachable`; this machine's own engine not answering fails the read.
+   */
+  private async everyHost<T>(read: (h: Host) => Promise<T[]>): Promise<{ items: T[]; unreachable: HostName[] }> {
+    const results = await Promise.all(
+      this.hosts.map(async (h) => {
+        try {
+          return { items: await withinAnswerTime(read(h)) };
+        } catch (err) {
+          if (h.name === this.own || !isUnanswered(err)) throw err;
+          return { items: [] as T[], unreachable: h.name };
+        }
+      }),
+    );
+    return { items: results.flatMap((r) => r.items), unreachable: results.flatMap((r) => r.unreachable ?? []) };
+  }
+
+  /** A cluster's members on every host that answers, in member order (pg-2 before pg-10). */
   async members(cluster: string, f: MemberFilter = {}): Promise<Member[]> {
-    const all = (await Promise.all(this.hosts.map((h) => h.containers(cluster)))).flatMap((c) => c.members);
-    return all.filter((m) => matches(m, f)).sort(byMember);
+    return (await this.membersAndUnreachable(cluster, f)).members;
+  }
+
+  /**
+   * The members, and the hosts that did not answer. A read that names new members must refuse
+   * while a host is unreachable: it may hold members (and volumes) by the names it would reuse.
+   */
+  async membersAndUnreachable(cluster: string, f: MemberFilter = {}): Promise<{ members: Member[]; unreachable: HostName[] }> {
+    const r = await this.everyHost(async (h) => (await h.containers(cluster)).members);
+    return { members: r.items.filter((m) => matches(m, f)).sort(byMember), unreachable: r.unreachable };
   }
 
   /** Names of a cluster's members, in member order. */
@@ -54,21 +93,42 @@ export class Inventory {
 
   /** Containers labelled with the cluster (or with any cluster) on every host: members and helpers. */
   async containers(cluster?: string): Promise<{ members: Member[]; helpers: HelperContainer[] }> {
-    const parts = await Promise.all(this.hosts.map((h) => h.containers(cluster)));
+    const parts = (await this.everyHost(async (h) => [await h.containers(cluster)])).items;
     return { members: parts.flatMap((p) => p.members).sort(byMember), helpers: parts.flatMap((p) => p.helpers) };
   }
 
   async volumes(cluster?: string): Promise<HostVolume[]> {
-    return (await Promise.all(this.hosts.map((h) => h.volumes(cluster)))).flat();
+    return (await this.everyHost((h) => h.volumes(cluster))).items;
   }
 
   async networks(cluster?: string): Promise<ClusterNetwork[]> {
-    return (await Promise.all(this.hosts.map((h) => h.networks(cluster)))).flat();
+    return (await this.everyHost((h) => h.networks(cluster))).items;
   }
 
   /** Where this process opens a member's service port; undefined when it does not run (or is out of reach). */
   endpoint(member: Member, port: number): Endpoint | undefined {
     return member.state === 'running' ? this.host(member.host).endpoint(member, port) : undefined;
+  }
+
+  /**
+   * The address of the cluster's front door (HAProxy and the poolers publish rw, ro, stats and the
+   * pooled ports there): its host's address, 127.0.0.1 on this machine's engine.
+   */
+  async frontDoor(cluster: string): Promise<string> {
+    return (await this.frontDoors(cluster))[0];
+  }
+
+  /** Every front door that runs, on a host that answers (HAProxy runs on each host with a Postgres member); 127.0.0.1 on this machine. */
+  async frontDoors(cluster: string): Promise<string[]> {
+    const haproxies = await this.members(cluster, { kind: 'haproxy' });
+    const running = haproxies.filter((m) => m.state === 'running');
+    const addresses = [...new Set((running.length > 0 ? running : haproxies).map((m) => this.host(m.host).address ?? LOOPBACK))];
+    return addresses.length > 0 ? addresses : [LOOPBACK];
+  }
+
+  /** One of the front door's ports (ClusterPorts) as an endpoint. */
+  async frontDoorAt(cluster: string, port: number): Promise<Endpoint> {
+    return { host: await this.frontDoor(cluster), port };
   }
 
   /** `endpoint` by member name (changes when the container restarts). */

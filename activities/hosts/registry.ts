@@ -55,15 +55,49 @@ export async function removeHost(paths: Paths, name: string): Promise<void> {
   await updateHosts(paths, (hosts) => hosts.filter((h) => h.name !== name));
 }
 
+/**
+ * The addresses of the added hosts: server certificates name them all, since a client may dial
+ * any host's front door and HAProxy passes TLS through to whichever member leads.
+ */
+export function hostAddresses(paths: Paths): string[] {
+  return readHosts(paths).flatMap((h) => (h.address ? [h.address] : []));
+}
+
 /** A dockerode client for a host's socket. */
 export const engineOf = (r: Pick<HostRecord, 'docker'>): Docker => new Docker({ socketPath: r.docker.replace(/^unix:\/\//, '') });
 
 /**
- * The inventory of this machine: the local engine and every added host whose socket is on this
- * machine (simulated hosts). A host behind its own worker on another machine is read through
- * that worker instead (not built yet).
+ * The inventory of this machine: the local engine and every added host, by its socket on this
+ * machine (simulated hosts); a host whose socket does not answer is unreachable. The registry is
+ * read again when it changes, so a running worker sees `host add` and `host remove` at once.
+ * A host behind its own worker on another machine is read through that worker instead (not
+ * built yet).
  */
 export function machineInventory(paths: Paths, local: Docker = new Docker()): Inventory {
-  const added = readHosts(paths).filter((h) => fs.existsSync(h.docker.replace(/^unix:\/\//, '')));
-  return new Inventory([new LocalEngine(LOCAL_HOST, local), ...added.map((h) => new LocalEngine(h.name, engineOf(h)))]);
+  const localEngine = new LocalEngine(LOCAL_HOST, local);
+  const engines = new Map<string, LocalEngine>();
+  let seen: { stamp: string; hosts: LocalEngine[] } | undefined;
+  return new Inventory(() => {
+    const stamp = registryStamp(paths);
+    if (seen?.stamp !== stamp) {
+      const hosts = readHosts(paths).map((h) => {
+        const key = `${h.name}|${h.docker}|${h.address ?? ''}`;
+        let e = engines.get(key);
+        if (!e) engines.set(key, (e = new LocalEngine(h.name, engineOf(h), h.address)));
+        return e;
+      });
+      seen = { stamp, hosts };
+    }
+    return [localEngine, ...seen.hosts];
+  });
+}
+
+/** Changes when hosts.json does (size and modification time; empty when there is none). */
+function registryStamp(paths: Paths): string {
+  try {
+    const st = fs.statSync(registryFile(paths));
+    return `${st.size}:${st.mtimeMs}`;
+  } catch {
+    return '';
+  }
 }

@@ -3,7 +3,13 @@ import { isS3Request, type RepositoryRequest } from '../../common/repository';
 import { table } from '../table';
 import { workflowIds } from '../../common/workflow-ids';
 import { resolvePaths } from '../../common/paths';
-import { SpecError, validateSpec, type ConnectionInfo, type CreateClusterInput } from '../../common/spec';
+import { SpecError, etcdMemberNames, memberNames, validateSpec, type ConnectionInfo, type CreateClusterInput } from '../../common/spec';
+import { layoutCluster } from '../../common/placement';
+import { MULTI_HOST_CONNECT_TIMEOUT_S } from '../connection-target';
+
+/** A host that is down must not hold a client for TCP's minutes before it tries the next front door. */
+const MULTI_HOST_QUERY = `connect_timeout=${MULTI_HOST_CONNECT_TIMEOUT_S}`;
+import { placementHosts } from '../../activities/hosts/placement-hosts';
 import type { createCluster, deleteCluster, DeleteClusterResult } from '../../workflows';
 import { dcsSettingsView, readDcsConfig, type DcsSettingsView } from '../../activities/dcs-config';
 import { clusterNames, clusterState, clusterStatus, deletedClusters, notLiveLine, requireLiveCluster, type ClusterStatus } from '../cluster-info';
@@ -23,11 +29,14 @@ import { discardStagedS3Credentials } from '../../activities/s3-credentials';
 
 
 export function printConnectionInfo(info: ConnectionInfo): void {
-  const uri = (port: number): string => `postgresql://${info.user}@${info.host}:${port}/${info.database}`;
+  // Several front doors: a libpq multi-host URI (rw asks for the writable server, as HAProxy already routes it).
+  const hosts = info.hosts ?? [info.host];
+  const uri = (port: number, rw = false): string =>
+    `postgresql://${info.user}@${hosts.map((h) => `${h}:${port}`).join(',')}/${info.database}${hosts.length > 1 ? `?${MULTI_HOST_QUERY}${rw ? '&target_session_attrs=read-write' : ''}` : ''}`;
   console.log(`cluster ${info.cluster}: leader ${info.leader}, members ${info.members.join(', ')}`);
-  console.log(`  read-write: ${uri(info.ports.rw)}`);
+  console.log(`  read-write: ${uri(info.ports.rw, true)}`);
   console.log(`  read-only:  ${uri(info.ports.ro)}`);
-  console.log(`  pooled:     ${uri(info.ports.pooledRw)} (rw), ${uri(info.ports.pooledRo)} (ro), PgBouncer transaction pooling`);
+  console.log(`  pooled:     ${uri(info.ports.pooledRw, true)} (rw), ${uri(info.ports.pooledRo)} (ro), PgBouncer transaction pooling`);
   console.log(`  stats:      ${info.statsUrl} (Prometheus: ${info.statsUrl}metrics)`);
   console.log(`  psql:       \`npx dbaas psql ${info.cluster}\`; \`npx dbaas connect ${info.cluster}\` prints a URI with credentials (\`--superuser\`: as postgres)`);
 }
@@ -43,12 +52,16 @@ export interface CreateOptions extends S3Options {
   keepOnFailure: boolean;
   /** false with --no-backups. */
   backups: boolean;
+  zoneSpread: boolean;
+  allowColocate: boolean;
 }
 
 export async function createClusterCommand(name: string, o: CreateOptions): Promise<void> {
   const input: CreateClusterInput = {
     name, replicas: o.replicas, sync: o.sync || (o.syncStrict ?? false), syncStrict: o.syncStrict ?? false, profile: o.profile, etcdMembers: o.etcd, keepOnFailure: o.keepOnFailure,
     ...(o.backups === false ? { backups: false } : {}),
+    ...(o.zoneSpread ? { zoneSpread: true } : {}),
+    ...(o.allowColocate ? { allowColocate: true } : {}),
   };
   try {
     validateSpec(input);
@@ -73,6 +86,12 @@ export async function createClusterCommand(name: string, o: CreateOptions): Prom
       const keptRepository = kept.some(isRepositoryVolume);
       const problem = keptDataProblem(input, { volumes: kept, secrets: clusterSecretsExist(paths, name) }) ?? (keptRepository && o.backupTo !== undefined ? keptRepositoryProblem(name) : undefined);
       if (problem) throw new UsageError(problem);
+      // Not enough hosts for the spread (and what is not built yet on added hosts): refused before anything starts.
+      const layout = layoutCluster({
+        postgres: memberNames(input.replicas), etcd: etcdMemberNames(input.etcdMembers), zoneSpread: input.zoneSpread, allowColocate: input.allowColocate,
+        backups: o.backups !== false, restore: false, keptData: kept.length > 0,
+      }, await placementHosts(inv, paths));
+      if ('problem' in layout) throw new UsageError(layout.problem);
       // S3 credentials are staged for the worker (never in Temporal); discarded below if the workflow does not start.
       repository = o.backups === false || keptRepository ? undefined : repositoryRequestFrom(o, paths, process.env);
       if (repository) input.backupTo = repository;
@@ -195,8 +214,10 @@ function printStatus(s: ClusterStatus, settings: DcsSettingsView | null, lease: 
   console.log(`etcd: ${s.etcd.map((e) => `${e.name} ${e.state}`).join(', ') || 'none'}   haproxy: ${s.haproxy?.state ?? 'none'}   ` +
     `backups: ${{ on: `on (\`dbaas backup list ${s.name}\`)`, off: `off (\`dbaas backup enable ${s.name}\` adds them)`, partial: `partly enabled (run \`dbaas backup enable ${s.name}\` again)` }[s.backups]}`);
   console.log(describeLease(lease));
+  if (s.unreachableHosts.length > 0) console.log(`host ${s.unreachableHosts.join(', ')} does not answer: its members are not shown`);
   if (s.endpoints) {
     console.log(`rw ${s.endpoints.rw.host}:${s.endpoints.rw.port}   ro ${s.endpoints.ro.host}:${s.endpoints.ro.port}   stats ${s.endpoints.stats.url}`);
+    if (s.endpoints.hosts.length > 1) console.log(`front doors (HAProxy and poolers, same ports on each): ${s.endpoints.hosts.join(', ')}`);
   }
 }
 

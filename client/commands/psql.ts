@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { parseClusterName, parseMemberName } from '../args';
-import { resolveConnectionTarget, type ConnectionTarget, type EndpointFlags } from '../connection-target';
+import { MULTI_HOST_CONNECT_TIMEOUT_S, resolveConnectionTarget, type ConnectionTarget, type EndpointFlags } from '../connection-target';
 import { OperationError } from '../errors';
 
 export async function psqlCommand(name: string, o: EndpointFlags, psqlArgs: string[]): Promise<void> {
@@ -20,9 +20,9 @@ export async function psqlCommand(name: string, o: EndpointFlags, psqlArgs: stri
 }
 
 /** One ~/.pgpass line (host and port exact, any database, so `\c` works): `:` and `\` escaped. */
-export function pgpassLine(t: Pick<ConnectionTarget, 'host' | 'port' | 'user' | 'password'>): string {
+export function pgpassLine(t: Pick<ConnectionTarget, 'host' | 'hosts' | 'port' | 'user' | 'password'>): string {
   const esc = (s: string): string => s.replace(/[\\:]/g, (c) => `\\${c}`);
-  return `${esc(t.host)}:${t.port}:*:${esc(t.user)}:${esc(t.password)}\n`;
+  return (t.hosts ?? [t.host]).map((h) => `${esc(h)}:${t.port}:*:${esc(t.user)}:${esc(t.password)}\n`).join('');
 }
 
 /**
@@ -31,11 +31,13 @@ export function pgpassLine(t: Pick<ConnectionTarget, 'host' | 'port' | 'user' | 
  */
 export function psqlEnvironment(t: ConnectionTarget, passfile: string, base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base };
-  for (const k of ['PGPASSWORD', 'PGSERVICE', 'PGSERVICEFILE', 'PGHOSTADDR', 'PGSSLROOTCERT']) delete env[k];
+  for (const k of ['PGPASSWORD', 'PGSERVICE', 'PGSERVICEFILE', 'PGHOSTADDR', 'PGSSLROOTCERT', 'PGTARGETSESSIONATTRS']) delete env[k];
   Object.assign(env, {
-    PGHOST: t.host, PGPORT: String(t.port), PGUSER: t.user, PGDATABASE: t.database, PGPASSFILE: passfile, PGSSLMODE: t.sslmode,
+    PGHOST: (t.hosts ?? [t.host]).join(','), PGPORT: String(t.port), PGUSER: t.user, PGDATABASE: t.database, PGPASSFILE: passfile, PGSSLMODE: t.sslmode,
   });
   if (t.sslrootcert) env.PGSSLROOTCERT = t.sslrootcert;
+  if (t.hosts) env.PGCONNECT_TIMEOUT = String(MULTI_HOST_CONNECT_TIMEOUT_S);
+  if (t.hosts && t.readWrite) env.PGTARGETSESSIONATTRS = 'read-write';
   return env;
 }
 

@@ -24,15 +24,16 @@ export interface ServerIdentity {
 /**
  * A PostgreSQL member is reached by its container name (Patroni, replicas, pg_rewind), through
  * HAProxy by the HAProxy container's name (PgBouncer's server connections, verify-full) and
- * from the control host at 127.0.0.1 (published ports, also through HAProxy's passthrough).
+ * from the control host at 127.0.0.1 (published ports, also through HAProxy's passthrough), or at
+ * the address of an added host (`hostAddresses`: its published ports, its HAProxy).
  */
-export function memberIdentity(cluster: string, member: string): ServerIdentity {
+export function memberIdentity(cluster: string, member: string, hostAddresses: readonly string[] = []): ServerIdentity {
   const name = containerName(cluster, member);
-  return { commonName: name, dnsNames: [name, member, containerName(cluster, HAPROXY_MEMBER), 'localhost'], ips: ['127.0.0.1'] };
+  return { commonName: name, dnsNames: [name, member, containerName(cluster, HAPROXY_MEMBER), 'localhost'], ips: ['127.0.0.1', ...hostAddresses] };
 }
 
-/** A PgBouncer endpoint is reached only through its published 127.0.0.1 port. */
-export function poolerIdentity(cluster: string, member: string): ServerIdentity {
+/** A PgBouncer endpoint is reached only through its published port: on 127.0.0.1, or on an added host's address. */
+export function poolerIdentity(cluster: string, member: string, hostAddresses: readonly string[] = []): ServerIdentity {
   const name = containerName(cluster, member);
-  return { commonName: name, dnsNames: [name, 'localhost'], ips: ['127.0.0.1'] };
+  return { commonName: name, dnsNames: [name, 'localhost'], ips: ['127.0.0.1', ...hostAddresses] };
 }

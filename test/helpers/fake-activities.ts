@@ -108,6 +108,7 @@ export function fakeActivities(o: FakeOptions = {}): Fake {
   };
   const impl: Record<string, (arg: unknown) => Promise<unknown>> = {
     assertClusterAbsent: async () => undefined,
+    placementHosts: async () => [{ name: 'local', load: 0, swarmManager: false }],
     ensureClusterSecrets: async () => undefined,
     ensureClusterCa: async () => undefined,
     deleteClusterSecrets: async () => undefined,

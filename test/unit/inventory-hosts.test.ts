@@ -44,3 +44,23 @@ test('on an added host the endpoint is the port published on its address; on thi
   assert.equal(await stopped.endpointOf('orders', 'pg-0', 8008), undefined);
   assert.throws(() => inv.host('h9'), /host h9 is not known to this worker/);
 });
+
+test('a host whose engine does not answer is left out and named; this machine\'s engine not answering fails the read', async () => {
+  const refused = Object.assign(new Error('connect ECONNREFUSED /var/lib/dbaas-sim/h2/docker.sock'), { code: 'ECONNREFUSED' });
+  const lost = (name: string): Host => Object.assign(new LocalEngine(name, {} as Docker, '10.77.0.12'), { containers: async () => { throw refused; } });
+  const inv = new Inventory([stubHost('local', []), stubHost('h1', [member('h1', 'pg-0')], '10.77.0.11'), lost('h2')]);
+  assert.deepEqual(await inv.membersAndUnreachable('orders'), { members: [member('h1', 'pg-0')], unreachable: ['h2'] });
+  assert.deepEqual(await inv.memberNames('orders'), ['pg-0']);
+  await assert.rejects(new Inventory([lost('local')]).members('orders'), /ECONNREFUSED/);
+  // Any other failure is not a lost host: it fails the read.
+  const broken = Object.assign(new LocalEngine('h3', {} as Docker), { containers: async () => { throw new Error('(HTTP code 500) server error'); } });
+  await assert.rejects(new Inventory([stubHost('local', []), broken]).members('orders'), /server error/);
+});
+
+test('the front doors: every running HAProxy\'s host address, in member order; 127.0.0.1 on this machine', async () => {
+  const haproxy = (host: string, state = 'running'): Member => ({ ...member(host, 'haproxy', { State: state }), kind: 'haproxy' });
+  const inv = new Inventory([stubHost('local', []), stubHost('h1', [haproxy('h1')], '10.77.0.11'), stubHost('h2', [haproxy('h2', 'exited')], '10.77.0.12'), stubHost('h3', [haproxy('h3')], '10.77.0.13')]);
+  assert.deepEqual(await inv.frontDoors('orders'), ['10.77.0.11', '10.77.0.13']);
+  assert.deepEqual(await inv.frontDoorAt('orders', 15448), { host: '10.77.0.11', port: 15448 });
+  assert.deepEqual(await new Inventory([stubHost('local', [haproxy('local')])]).frontDoors('orders'), ['127.0.0.1']);
+});

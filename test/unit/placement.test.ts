@@ -1,7 +1,7 @@
 /** Placement: one member of each kind per host (and per zone with --zone-spread), refusals, the host for one more replica. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pickHostForMember, placeCluster, spreadOrder, type PlacementHost } from '../../common/placement';
+import { layoutCluster, pickHostForMember, placeCluster, spreadOrder, type HostOffer, type LayoutRequest, type PlacementHost } from '../../common/placement';
 
 const H = (name: string, load = 0, zone?: string): PlacementHost => ({ name, load, ...(zone ? { zone } : {}) });
 const req = (postgres: number, etcd: number, o: { zoneSpread?: boolean; allowColocate?: boolean } = {}) => ({
@@ -60,4 +60,33 @@ test('one more replica goes to the host with the fewest members of the cluster, 
   assert.equal(pickHostForMember(['h1', 'h3'], hosts), 'h2');
   assert.equal(pickHostForMember(['h1', 'h2', 'h3'], hosts, { exclude: ['h3'] }), 'h2');
   assert.equal(pickHostForMember([], [], {}), undefined);
+});
+
+const offer = (name: string, o: Partial<HostOffer> = {}): HostOffer => ({ name, load: 0, swarmManager: false, address: `10.77.0.${10 + Number(name.slice(1))}`, ...o });
+const layoutReq = (o: Partial<LayoutRequest> = {}): LayoutRequest => ({ postgres: ['pg-0', 'pg-1', 'pg-2'], etcd: ['etcd-0', 'etcd-1', 'etcd-2'], backups: false, restore: false, keptData: false, ...o });
+
+test('a cluster across three hosts: a front door on each Postgres host, the overlay on the swarm manager', () => {
+  const l = layoutCluster(layoutReq(), [offer('h1', { swarmManager: true }), offer('h2'), offer('h3')]);
+  assert.ok(!('problem' in l));
+  assert.deepEqual(l.postgres, { 'pg-0': 'h1', 'pg-1': 'h2', 'pg-2': 'h3' });
+  assert.deepEqual(l.frontDoors, ['h1', 'h2', 'h3']);
+  assert.deepEqual(l.addresses, { h1: '10.77.0.11', h2: '10.77.0.12', h3: '10.77.0.13' });
+  assert.equal(l.overlayOn, 'h1');
+});
+
+test('this machine alone: everything on local, a bridge network, no address', () => {
+  const l = layoutCluster(layoutReq({ backups: true, keptData: true, restore: true }), [{ name: 'local', load: 4, swarmManager: false }]);
+  assert.deepEqual(l, { postgres: { 'pg-0': 'local', 'pg-1': 'local', 'pg-2': 'local' }, etcd: { 'etcd-0': 'local', 'etcd-1': 'local', 'etcd-2': 'local' }, frontDoors: ['local'], addresses: {} });
+});
+
+test('on added hosts: backups, kept data, a restore and a swarm without a manager are refused with the reason', () => {
+  const hosts = [offer('h1', { swarmManager: true }), offer('h2'), offer('h3')];
+  const problem = (o: Partial<LayoutRequest>, hs = hosts): string => {
+    const l = layoutCluster(layoutReq(o), hs);
+    return 'problem' in l ? l.problem : '';
+  };
+  assert.match(problem({ backups: true }), /backups of a cluster on added hosts are not built yet: pass --no-backups/);
+  assert.match(problem({ keptData: true }), /data kept by `delete --keep-data` is not reused on added hosts yet/);
+  assert.match(problem({ restore: true }), /a restore onto added hosts is not built yet/);
+  assert.match(problem({}, [offer('h1'), offer('h2'), offer('h3')]), /no host offered is a swarm manager \(h1, h2, h3\)/);
 });

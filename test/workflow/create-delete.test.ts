@@ -40,10 +40,11 @@ test('CreateCluster runs the plan in order and returns connection info without s
   const last = (name: string): number => positionOf(names, name, 'last');
   assert.equal(names[0], 'assertClusterAbsent');
   assert.deepEqual(names.slice(1, 3), ['clusterVolumes', 'clusterSecretsExist'], 'then it looks for kept data');
-  assert.deepEqual(names.slice(3, 8).sort(), ['allocatePorts', 'createClusterNetwork', 'ensureBackupRepository', 'ensureClusterCa', 'ensureClusterSecrets']);
+  assert.equal(names[3], 'placementHosts', 'then it places the members, before anything is made');
+  assert.deepEqual(names.slice(4, 9).sort(), ['allocatePorts', 'createClusterNetwork', 'ensureBackupRepository', 'ensureClusterCa', 'ensureClusterSecrets']);
   assert.ok(idx('ensureClusterCa') > idx('ensureClusterSecrets'), 'the CA after the secrets, in the same step');
   // etcd, its quorum, its authentication, then the first member (which logs in from its first request).
-  assert.equal(names[8], 'startEtcdMember');
+  assert.equal(names[9], 'startEtcdMember');
   assert.ok(idx('waitForEtcdHealthy') > idx('startEtcdMember'));
   assert.ok(idx('enableEtcdAuth') > idx('waitForEtcdHealthy'));
   assert.ok(idx('startPostgresMember') > idx('enableEtcdAuth'));
