@@ -1,7 +1,7 @@
 /** Whole-cluster activities: existence check and removal of everything labelled with the cluster. */
 import type { Inventory } from './hosts/inventory';
 import { LABEL_SPEC } from '../common/labels';
-import { LOCAL_HOST, type HostVolume } from '../common/inventory';
+import { LOCAL_HOST, type HostName, type HostVolume } from '../common/inventory';
 import type { MemberView } from '../common/members';
 import type { ClusterResources, KeptVolume } from '../common/kept-data';
 import { portsFromBase } from '../common/ports';
@@ -36,8 +36,13 @@ export interface ClusterDescription {
   cluster: string;
   /** Profile and sync from Patroni's DCS config (set-profile / set-sync change them); the label when no member answers. */
   settings: ClusterSettings;
-  /** Postgres members by container (pg-0, pg-1, ...) with Patroni's view of each. */
-  members: (MemberView & { state: string; running: boolean })[];
+  /**
+   * Postgres members by container (pg-0, pg-1, ...) with Patroni's view of each, and the host each
+   * runs on (absent in histories from before hosts: `local`).
+   */
+  members: (MemberView & { state: string; running: boolean; host?: HostName })[];
+  /** The hosts that run the cluster's HAProxy (its front doors); absent in histories from before hosts. */
+  frontDoors?: HostName[];
   /** Member names still holding a container or a volume (never reuse them while data exists). */
   namesInUse: string[];
   leader: string | null;
@@ -71,6 +76,7 @@ export async function describeCluster(inv: Inventory, cluster: string): Promise<
       role: v?.role ?? 'unknown',
       state: v?.state ?? 'unknown',
       running: c?.state === 'running',
+      host: c?.host ?? LOCAL_HOST,
     };
   });
   const base = all.find((m) => m.kind === 'haproxy')?.portLabels.base;
@@ -80,6 +86,7 @@ export async function describeCluster(inv: Inventory, cluster: string): Promise<
     settings,
     members,
     namesInUse: [...new Set([...names, ...volumeMembers])],
+    frontDoors: [...new Set(all.filter((m) => m.kind === 'haproxy').map((m) => m.host))],
     leader: view.find((v) => v.role === 'leader')?.name ?? null,
     ports: base ? portsFromBase(base) : null,
   };

@@ -160,6 +160,19 @@ export async function haproxyBackends(statsPort: number | Endpoint): Promise<Bac
 /** Postgres members of the cluster that have a container now, in member order. */
 const postgresMembers = (inv: Inventory, cluster: string): Promise<string[]> => inv.memberNames(cluster, { kind: 'postgres' });
 
+async function waitForReplicaAnswer(inv: Inventory, cluster: string, member: string): Promise<void> {
+  await pollUntil<true>(
+    `${member} to answer 200 on /replica`,
+    async () => {
+      const api = await memberApi(inv, cluster, member);
+      if (!api) return { status: `${member} not running` };
+      const res = await fetch(`${api}/replica`, { signal: AbortSignal.timeout(2000) });
+      return res.status === 200 ? { done: true } : { status: `/replica answers ${res.status}` };
+    },
+    { intervalMs: 100, timeoutMs: 300_000 },
+  );
+}
+
 export function createHaproxyActivities(inv: Inventory, paths: Paths) {
   const docker = inv.engine();
   return {
@@ -168,11 +181,12 @@ export function createHaproxyActivities(inv: Inventory, paths: Paths) {
      * workers on the inherited listening sockets while old workers finish their established
      * sessions, so no connection is refused or cut. Idempotent: an identical config is a no-op.
      */
-    async reconfigureHaproxy(i: { cluster: string; profile: ProfileName; statsPort: number }): Promise<{ members: string[]; changed: boolean }> {
+    async reconfigureHaproxy(i: { cluster: string; profile: ProfileName; statsPort: number; members?: string[] }): Promise<{ members: string[]; changed: boolean }> {
       // Serialized per cluster, and the member list is read at this moment from Docker: two
       // concurrent adds (or an add and a remove) converge instead of overwriting each other.
+      // A host's worker sees only its own engine: for a cluster across hosts the workflow names the members.
       return withClusterLock(paths, `haproxy-${i.cluster}`, async () => {
-        const members = await postgresMembers(inv, i.cluster);
+        const members = i.members ?? (await postgresMembers(inv, i.cluster));
         const running = parseServersState(await runtimeCommand(docker, i.cluster, 'show servers state'));
         const config = renderHaproxyConfig({
           cluster: i.cluster, members, checks: PROFILES[i.profile].haproxy, disabled: membersOutOfService(members, running),
@@ -206,23 +220,16 @@ export function createHaproxyActivities(inv: Inventory, paths: Paths) {
      * a restarted HAProxy container keeps the member in service. Returns once the ro server shows
  * UP in the stats. Idempotent.
      */
-    async putHaproxyMemberInService(i: { cluster: string; member: string; profile: ProfileName; statsPort: number }): Promise<void> {
-      await pollUntil<true>(
-        `${i.member} to answer 200 on /replica`,
-        async () => {
-          const api = await memberApi(inv, i.cluster, i.member);
-          if (!api) return { status: `${i.member} not running` };
-          const res = await fetch(`${api}/replica`, { signal: AbortSignal.timeout(2000) });
-          return res.status === 200 ? { done: true } : { status: `/replica answers ${res.status}` };
-        },
-        { intervalMs: 100, timeoutMs: 300_000 },
-      );
+    async putHaproxyMemberInService(i: { cluster: string; member: string; profile: ProfileName; statsPort: number; members?: string[] }): Promise<void> {
+      // On a host's worker (a cluster across hosts) the workflow has waited for the answer already
+      // (waitForReplicaAnswer on a worker that reaches the member) and names the members.
+      if (!i.members) await waitForReplicaAnswer(inv, i.cluster, i.member);
       await withClusterLock(paths, `haproxy-${i.cluster}`, async () => {
         const m = i.member;
         // `health down` does not stick while the server is in maintenance, so it follows `ready`
         // in the same command line (and rw balances "first": the lower-numbered leader wins anyway).
         await runtimeCommand(docker, i.cluster, `set server rw/${m} state ready; set server rw/${m} health down; set server ro/${m} state ready`);
-        const members = await postgresMembers(inv, i.cluster);
+        const members = i.members ?? (await postgresMembers(inv, i.cluster));
         const running = parseServersState(await runtimeCommand(docker, i.cluster, 'show servers state'));
         const config = renderHaproxyConfig({
           cluster: i.cluster, members, checks: PROFILES[i.profile].haproxy, disabled: membersOutOfService(members, running),
@@ -230,6 +237,11 @@ export function createHaproxyActivities(inv: Inventory, paths: Paths) {
         await applyConfig(docker, i.cluster, config, 'file-only');
       });
       await waitForServerUp(await inv.frontDoorAt(i.cluster, i.statsPort), 'ro', i.member);
+    },
+
+    /** The member answers 200 on Patroni's /replica: what HAProxy's ro check asks before it is put in service. */
+    async waitForReplicaAnswer(i: { cluster: string; member: string }): Promise<void> {
+      await waitForReplicaAnswer(inv, i.cluster, i.member);
     },
 
     /** Stop new sessions to the member (rw and ro) and wait for its sessions to end, up to timeoutMs. */

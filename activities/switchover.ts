@@ -4,6 +4,7 @@
  * port, and cancelling a scheduled switchover.
  */
 import type { Inventory } from './hosts/inventory';
+import { LOCAL_HOST } from '../common/inventory';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Paths } from '../common/paths';
 import { DEFAULT_DATABASE, SUPERUSER } from '../common/service-users';
@@ -106,7 +107,9 @@ export async function switchoverSnapshot(inv: Inventory, paths: Paths, cluster: 
     paused: dcs.config.paused === true,
     maxLagBytes: dcs.config.maximumLagOnFailover ?? profile.maximumLagOnFailover,
     pending: dcs.failover,
-    statsPort: desc.ports?.stats ?? null,
+    // HAProxy is steered through its runtime API on this machine's engine; across hosts (a front
+    // door per host, each behind its own worker) not yet: there its health checks move rw.
+    statsPort: desc.members.some((m) => (m.host ?? LOCAL_HOST) !== LOCAL_HOST) ? null : (desc.ports?.stats ?? null),
     loopWaitSec: dcs.config.loopWait ?? profile.loopWait,
     etcdMembers,
   };

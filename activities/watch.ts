@@ -54,7 +54,7 @@ export function createWatchActivities(inv: Inventory, paths: Paths) {
   return {
     /** Docker's and Patroni's view of the cluster's Postgres members, stamped with this clock's time. */
     async observeCluster(i: { cluster: string }): Promise<ClusterSnapshot> {
-      const listed = await inv.members(i.cluster, { kind: 'postgres' });
+      const { members: listed, unreachable } = await inv.membersAndUnreachable(i.cluster, { kind: 'postgres' });
       const names = listed.map((m) => m.name);
       const exits = await Promise.all(listed.map((m) => inv.host(m.host).lastExit(m.container)));
       // Running members first: a stopped one cannot answer /cluster.
@@ -63,6 +63,7 @@ export function createWatchActivities(inv: Inventory, paths: Paths) {
         const p = view?.find((v) => v.name === m.name);
         return {
           name: m.name,
+          host: m.host,
           // Gone between the listing and the look at its exit: absent, as the next look will say.
           container: exits[k] ? m.state : 'absent',
           exitCode: exits[k]?.code,
@@ -71,7 +72,7 @@ export function createWatchActivities(inv: Inventory, paths: Paths) {
         };
       });
       const ha = view === undefined ? undefined : await haTiming(inv, i.cluster, names);
-      return { at: Date.now(), patroniAnswered: view !== undefined, members, ha };
+      return { at: Date.now(), patroniAnswered: view !== undefined, members, ha, ...(unreachable.length > 0 ? { unreachableHosts: unreachable } : {}) };
     },
 
     /**

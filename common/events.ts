@@ -15,6 +15,8 @@ export interface MemberObservation {
   exitCode?: number;
   /** Docker's State.FinishedAt (ISO) of the last run; identifies one particular exit. */
   finishedAt?: string;
+  /** The host it runs on (absent in snapshots from before hosts: this machine). */
+  host?: string;
   /** Patroni's view; undefined when the member is not in /cluster (or no Patroni API answered). */
   patroni?: {
     role: MemberRole;
@@ -34,10 +36,14 @@ export interface ClusterSnapshot {
   members: MemberObservation[];
   /** Patroni's HA timing in the DCS now (seconds), if a member answered /config: it may differ from the profile the cluster was created with. */
   ha?: { ttl: number; loopWait: number };
+  /** Hosts whose engines did not answer: their members are not in `members`. */
+  unreachableHosts?: string[];
 }
 
 export type EventKind =
   | 'watch-started'
+  | 'host-down'
+  | 'host-up'
   | 'leader-elected'
   | 'no-leader'
   | 'failover'
@@ -157,10 +163,25 @@ export function diffSnapshots(prev: ClusterSnapshot, cur: ClusterSnapshot, memor
     events.push({ at, kind: 'patroni-reachable', message: 'Patroni\'s /cluster answers again' });
   }
 
+  // Hosts: a host that stops answering takes its members out of the listing; they are down, not removed.
+  const downNow = new Set(cur.unreachableHosts ?? []);
+  const downBefore = new Set(prev.unreachableHosts ?? []);
+  const onHost = (s: ClusterSnapshot, h: string): string => s.members.filter((m) => m.host === h).map((m) => m.name).join(', ') || 'none of its members';
+  for (const h of downNow) {
+    if (!downBefore.has(h)) events.push({ at, kind: 'host-down', message: `host ${h} does not answer (members there: ${onHost(prev, h)})` });
+  }
+  for (const h of downBefore) {
+    if (!downNow.has(h)) events.push({ at, kind: 'host-up', message: `host ${h} answers again (members there: ${onHost(cur, h)})` });
+  }
+
   // Members: added, removed, down, up. Without any Patroni answer only container changes count
   // (every member would otherwise look "down" for want of an answer).
   for (const m of cur.members) {
     const before = byName(prev, m.name);
+    if (!before && m.host !== undefined && downBefore.has(m.host)) {
+      events.push({ at, kind: 'member-up', member: m.name, message: `${m.name} back with host ${m.host} (${isHealthy(m) ? m.patroni?.role ?? 'running' : downReason(m)})` });
+      continue;
+    }
     if (!before) {
       events.push({ at, kind: 'member-added', member: m.name, message: `${m.name} appeared (${isHealthy(m) ? 'up' : downReason(m)})` });
       continue;
@@ -172,7 +193,12 @@ export function diffSnapshots(prev: ClusterSnapshot, cur: ClusterSnapshot, memor
     if (!wasUp && isUp) events.push({ at, kind: 'member-up', member: m.name, message: `${m.name} up (${m.patroni?.role ?? 'running'})` });
   }
   for (const m of prev.members) {
-    if (!byName(cur, m.name)) events.push({ at, kind: 'member-removed', member: m.name, message: `${m.name} removed (its container is gone)` });
+    if (byName(cur, m.name)) continue;
+    if (m.host !== undefined && downNow.has(m.host)) {
+      events.push({ at, kind: 'member-down', member: m.name, message: `${m.name} down: host ${m.host} does not answer` });
+      continue;
+    }
+    events.push({ at, kind: 'member-removed', member: m.name, message: `${m.name} removed (its container is gone)` });
   }
 
   // Leader. Only judged when Patroni answered: no answer is not "no leader".

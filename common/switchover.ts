@@ -79,7 +79,7 @@ export interface SwitchoverSnapshot {
   /** Largest lag a candidate may have (Patroni's maximum_lag_on_failover). */
   maxLagBytes: number;
   pending: FailoverKey | null;
-  /** HAProxy stats port, when the cluster has HAProxy. */
+  /** HAProxy stats port, when the cluster has HAProxy steered by the switchover (not across hosts yet). */
   statsPort: number | null;
   /** Patroni loop_wait in seconds (scheduled switchovers run up to this early/late). */
   loopWaitSec: number;

@@ -8,7 +8,7 @@ import { TASK_QUEUE, hostTaskQueue } from '../common/task-queues';
 import type { HostName } from '../common/inventory';
 import { Inventory } from '../activities/hosts/inventory';
 import { LocalEngine } from '../activities/hosts/local-engine';
-import { machineInventory } from '../activities/hosts/registry';
+import { machineInventory, readHosts } from '../activities/hosts/registry';
 import { resolvePaths, type Paths } from '../common/paths';
 import { temporalConfig } from '../common/temporal-config';
 import { keepAliveOptions } from './keep-alive';
@@ -54,12 +54,16 @@ export async function createWorker(setup: WorkerSetup = {}): Promise<{ worker: W
 export async function createHostWorker(setup: WorkerSetup & { host: HostName }): Promise<{ worker: Worker; connection: NativeConnection }> {
   const cfg = temporalConfig();
   const connection = setup.connection ?? (await NativeConnection.connect({ address: cfg.address, tls: cfg.tls }));
-  const inventory = new Inventory([new LocalEngine(setup.host, setup.docker ?? new Docker())]);
+  const paths = setup.paths ?? resolvePaths();
+  // Its address, where its front door publishes: what its own HAProxy steps check (the stats
+  // port), as clients reach it. From the registry (`host add --address`); none for `local`.
+  const address = readHosts(paths).find((h) => h.name === setup.host)?.address;
+  const inventory = new Inventory([new LocalEngine(setup.host, setup.docker ?? new Docker(), address)]);
   const worker = await Worker.create({
     connection,
     namespace: setup.namespace ?? cfg.namespace,
     taskQueue: hostTaskQueue(setup.taskQueue ?? TASK_QUEUE, setup.host),
-    activities: createActivities({ inventory, paths: setup.paths ?? resolvePaths() }),
+    activities: createActivities({ inventory, paths }),
     ...keepAliveOptions,
   });
   return { worker, connection };

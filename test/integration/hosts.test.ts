@@ -130,14 +130,14 @@ test('a cluster across three hosts: one Postgres and one etcd member per host, a
 });
 
 test('the leader\'s host crashes under a writer: writes resume through a surviving front door, no acknowledged row is lost (sync), the old leader comes back as a replica', async (t) => {
-  // The leader onto the synchronous standby's host first (h2 or h3), as an operator would with
-  // patronictl: h1 is the swarm manager, and with it gone no host could attach new containers.
+  // The leader onto the synchronous standby's host first (h2 or h3) with `dbaas switchover`: h1 is
+  // the swarm manager, and with it gone no host could attach new containers.
   const before = await status(SPREAD);
   const standby = before.members.find((m) => m.role === 'sync_standby');
   assert.ok(standby && standby.host !== 'h1', `a synchronous standby off h1: ${JSON.stringify(before.members.map((m) => [m.name, m.host, m.role]))}`);
   const k = Number(standby.host.slice(1));
-  execFileSync('docker', ['-H', `unix:///var/lib/dbaas-sim/h${k}/docker.sock`, 'exec', '-u', 'postgres', `dbaas-${SPREAD}-${standby.name}`,
-    'patronictl', '-c', '/etc/patroni/patroni.yml', 'switchover', '--leader', 'pg-0', '--candidate', standby.name, '--force'], { encoding: 'utf8' });
+  const switched = await runCli(['switchover', SPREAD, '--to', standby.name], cli);
+  assert.equal(switched.code, 0, switched.stderr + switched.stdout);
   for (let i = 0; i < 60 && (await status(SPREAD)).leader !== standby.name; i++) await new Promise((r) => setTimeout(r, 500));
   assert.equal((await status(SPREAD)).leader, standby.name);
   const rw = (await runCli(['connect', SPREAD], cli)).stdout.trim();
@@ -177,6 +177,9 @@ test('the leader\'s host crashes under a writer: writes resume through a survivi
   assert.deepEqual(acked.filter((id) => !have.has(id)), [], 'acknowledged rows lost');
   // The host comes back (its engine restarts its containers): the old leader rejoins as a replica, never a second leader.
   simHosts('revive', String(k));
+  // Its worker died with it: `dev hosts up` starts the host workers again (the hosts are up).
+  const workers = await runCli(['dev', 'hosts', 'up', '3'], cli);
+  assert.equal(workers.code, 0, workers.stderr);
   let back: ClusterStatus | undefined;
   for (let i = 0; i < 120; i++) {
     back = await status(SPREAD);
@@ -189,6 +192,32 @@ test('the leader\'s host crashes under a writer: writes resume through a survivi
   assert.equal(back?.leader, s.leader);
   const after = await psqlAt(rw, 'insert into spread values (100000) returning id');
   assert.ok(after.ok, after.out);
+});
+
+test('replica add and remove on a cluster across hosts: the new member on an added host, in service behind every front door, then gone from all of them', async () => {
+  const added = await runCli(['replica', 'add', SPREAD], cli);
+  assert.equal(added.code, 0, added.stderr + added.stdout);
+  const s = await status(SPREAD);
+  const pg3 = s.members.find((m) => m.name === 'pg-3');
+  assert.ok(pg3 && /^h[123]$/.test(pg3.host), `pg-3 on an added host: ${JSON.stringify(pg3)}`);
+  assert.ok((await clusterContainersOn(Number(pg3.host.slice(1)), SPREAD)).includes('pg-3'), `docker ps on ${pg3.host} shows pg-3`);
+  // Each front door's HAProxy has pg-3 UP in ro (its stats, as Prometheus would scrape them).
+  assert.ok(s.endpoints);
+  for (const address of s.endpoints.hosts) {
+    const csv = await (await fetch(`http://${address}:${new URL(s.endpoints.stats.url).port}/;csv`)).text();
+    const row = csv.split('\n').find((l) => l.startsWith('ro,pg-3,'));
+    assert.match(row ?? '', /,UP/, `pg-3 in ro at ${address}: ${row}`);
+  }
+  // And out again: gone from its host, its volume too, and from every front door.
+  const removed = await runCli(['replica', 'remove', SPREAD, 'pg-3'], cli);
+  assert.equal(removed.code, 0, removed.stderr + removed.stdout);
+  const k = Number(pg3.host.slice(1));
+  assert.ok(!(await clusterContainersOn(k, SPREAD)).includes('pg-3'));
+  assert.deepEqual(((await engineOf(k).listVolumes({ filters: { label: [`dbaas.member=pg-3`, `dbaas.cluster=${SPREAD}`] } })).Volumes ?? []).map((v) => v.Name), []);
+  for (const address of s.endpoints.hosts) {
+    const csv = await (await fetch(`http://${address}:${new URL(s.endpoints.stats.url).port}/;csv`)).text();
+    assert.ok(!csv.includes('pg-3'), `pg-3 out of HAProxy at ${address}`);
+  }
 });
 
 test('delete of a cluster across hosts leaves nothing on any engine', async () => {

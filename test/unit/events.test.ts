@@ -121,3 +121,17 @@ test('the log keeps the newest events', () => {
   const log = appendBounded([e(1), e(2), e(3)], [e(4), e(5)], 3);
   assert.deepEqual(log.map((x) => x.message), ['3', '4', '5']);
 });
+
+test('a host that stops answering: host-down, its members down (not removed), a failover; back: host-up, its member up', () => {
+  const on = (h: string, m: MemberObservation): MemberObservation => ({ ...m, host: h });
+  const lost = (s: number, members: MemberObservation[]): ClusterSnapshot => ({ ...snap(s, members), unreachableHosts: ['h2'] });
+  const es = run([
+    snap(0, [on('h1', up('pg-0', 'replica')), on('h2', up('pg-1', 'leader')), on('h3', up('pg-2', 'replica'))]),
+    lost(2, [on('h1', up('pg-0', 'replica')), on('h3', up('pg-2', 'replica'))]),
+    lost(4, [on('h1', up('pg-0', 'leader', 2)), on('h3', up('pg-2', 'replica', 2))]),
+    snap(6, [on('h1', up('pg-0', 'leader', 2)), on('h2', up('pg-1', 'replica', 2)), on('h3', up('pg-2', 'replica', 2))]),
+  ]);
+  assert.deepEqual(kinds(es).slice(1), ['host-down', 'member-down:pg-1', 'no-leader', 'failover:pg-0', 'timeline-changed:pg-0', 'host-up', 'member-up:pg-1']);
+  assert.match(es[1].message, /host h2 does not answer \(members there: pg-1\)/);
+  assert.match(es[2].message, /pg-1 down: host h2 does not answer/);
+});
