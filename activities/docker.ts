@@ -234,7 +234,8 @@ export interface KeptOnRemoval {
 
 /** Remove everything labelled with the cluster but the volumes it keeps. Idempotent: absent things count as removed. */
 export async function removeClusterResources(docker: Docker, cluster: string, keep: KeptOnRemoval, stopTimeoutSec: number): Promise<RemovalReport> {
-  const containers = (await removeClusterContainers(docker, cluster, stopTimeoutSec, 'all but etcd')) + (await removeClusterContainers(docker, cluster, stopTimeoutSec, 'etcd'));
+  const containers = (await removeClusterContainers(docker, cluster, stopTimeoutSec, (l) => l[LABEL_ROLE] !== 'etcd')) +
+    (await removeClusterContainers(docker, cluster, stopTimeoutSec, (l) => l[LABEL_ROLE] === 'etcd'));
   return { ...(await removeClusterNetworksAndVolumes(docker, cluster, keep)), containers };
 }
 
@@ -242,12 +243,12 @@ export async function removeClusterResources(docker: Docker, cluster: string, ke
  * The cluster's containers on one engine. A cluster across hosts loses its containers on every
  * host before its overlay network goes: the swarm refuses to remove a network with endpoints.
  */
-export async function removeClusterContainers(docker: Docker, cluster: string, stopTimeoutSec: number, which: 'all but etcd' | 'etcd'): Promise<number> {
+export async function removeClusterContainers(
+  docker: Docker, cluster: string, stopTimeoutSec: number, which: (labels: Record<string, string>) => boolean,
+): Promise<number> {
   const filter = { label: [`${LABEL_CLUSTER}=${cluster}`] };
   const report = { containers: 0 };
-  // etcd goes last: a Patroni stopping without its DCS retries until its stop timeout (measured:
-  // a leader took the whole 60 s when etcd stopped beside it).
-  const containers = (await docker.listContainers({ all: true, filters: filter })).filter((c) => (c.Labels[LABEL_ROLE] === 'etcd') === (which === 'etcd'));
+  const containers = (await docker.listContainers({ all: true, filters: filter })).filter((c) => which(c.Labels));
   await Promise.all(
     containers.map(async (c) => {
       const ct = docker.getContainer(c.Id);
