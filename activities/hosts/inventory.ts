@@ -14,7 +14,8 @@ const ANSWER_MS = 5000;
 const UNANSWERED = new Set(['ECONNREFUSED', 'ENOENT', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'EPIPE', 'UNANSWERED']);
 const isUnanswered = (err: unknown): boolean => UNANSWERED.has((err as { code?: string }).code ?? '');
 
-function withinAnswerTime<T>(p: Promise<T>): Promise<T> {
+/** The read, or an UNANSWERED error once a host has had ANSWER_MS to answer. */
+export function withinAnswerTime<T>(p: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(Object.assign(new Error('the engine did not answer'), { code: 'UNANSWERED' })), ANSWER_MS);

@@ -2,13 +2,8 @@
 import { LOCAL_HOST } from '../../common/inventory';
 import type { HostOffer } from '../../common/placement';
 import type { Paths } from '../../common/paths';
-import type { Inventory } from './inventory';
+import { withinAnswerTime, type Inventory } from './inventory';
 import { readHosts } from './registry';
-
-const ANSWER_MS = 3000;
-
-const answerWithin = <T>(p: Promise<T>): Promise<T> =>
-  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer')), ANSWER_MS).unref())]);
 
 /**
  * The added hosts whose engines answer, each with the members it runs; with none added, `local`
@@ -22,7 +17,7 @@ export async function placementHosts(inv: Inventory, paths: Paths): Promise<Host
     names.map(async (name): Promise<HostOffer | undefined> => {
       try {
         const host = inv.host(name);
-        const [{ members }, info] = await answerWithin(Promise.all([host.containers(), host.engine.info() as Promise<{ Swarm?: { ControlAvailable?: boolean } }>]));
+        const [{ members }, info] = await withinAnswerTime(Promise.all([host.containers(), host.engine.info() as Promise<{ Swarm?: { ControlAvailable?: boolean } }>]));
         const record = added.find((h) => h.name === name);
         return {
           name,
