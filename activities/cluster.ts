@@ -5,6 +5,7 @@ import { LOCAL_HOST, type HostName, type HostVolume } from '../common/inventory'
 import type { MemberView } from '../common/members';
 import type { ClusterResources, KeptVolume } from '../common/kept-data';
 import { portsFromBase } from '../common/ports';
+import type { LostHostHint } from '../common/host-loss';
 import { settingsFromDcs, type ClusterPorts, type ClusterSettings } from '../common/spec';
 import { clusterView } from './patroni';
 import { readDcsConfig } from './dcs-config';
@@ -49,12 +50,14 @@ export interface ClusterDescription {
   ports: ClusterPorts | null;
 }
 
-/** The cluster as Docker labels and Patroni's /cluster see it. */
-export async function describeCluster(inv: Inventory, cluster: string): Promise<ClusterDescription> {
+/** The cluster as Docker labels and Patroni's /cluster see it (without the lost host's members, when one is named). */
+export async function describeCluster(inv: Inventory, cluster: string, lost?: LostHostHint): Promise<ClusterDescription> {
   const [{ members: all, unreachable }, vs] = await Promise.all([inv.membersAndUnreachable(cluster), inv.volumes(cluster)]);
   // Operations name new members from what exists: a host that does not answer may hold some
   // (a cluster is on this machine alone or on added hosts alone: placement never mixes them).
-  if (unreachable.length > 0 && all.some((m) => m.host !== LOCAL_HOST)) throw new Error(`host ${unreachable.join(', ')} does not answer: ${cluster}'s members there cannot be read`);
+  // The exception is the lost host whose members the caller names (the watch saw them there).
+  const unknown = unreachable.filter((h) => h !== lost?.host);
+  if (unknown.length > 0 && all.some((m) => m.host !== LOCAL_HOST)) throw new Error(`host ${unknown.join(', ')} does not answer: ${cluster}'s members there cannot be read`);
   const pg = all.filter((m) => m.kind === 'postgres');
   if (pg.length === 0) throw finalError(ErrorTypes.ClusterNotFound, `no cluster named ${cluster}`);
   const created = pg.map((m) => m.createdWith).find((s) => s !== null);
@@ -85,7 +88,7 @@ export async function describeCluster(inv: Inventory, cluster: string): Promise<
     cluster,
     settings,
     members,
-    namesInUse: [...new Set([...names, ...volumeMembers])],
+    namesInUse: [...new Set([...names, ...volumeMembers, ...(lost?.members ?? [])])],
     frontDoors: [...new Set(all.filter((m) => m.kind === 'haproxy').map((m) => m.host))],
     leader: view.find((v) => v.role === 'leader')?.name ?? null,
     ports: base ? portsFromBase(base) : null,
@@ -156,8 +159,8 @@ export function createClusterActivities(inv: Inventory, paths: Paths) {
       );
     },
 
-    async describeCluster(cluster: string): Promise<ClusterDescription> {
-      return describeCluster(inv, cluster);
+    async describeCluster(cluster: string, lost?: LostHostHint): Promise<ClusterDescription> {
+      return describeCluster(inv, cluster, lost);
     },
 
     /** The cluster's volumes, with their role and member: before a create, the data kept by `delete --keep-data`. */

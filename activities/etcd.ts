@@ -3,7 +3,7 @@ import type { Inventory } from './hosts/inventory';
 import { publishedOn } from './hosts/published-ports';
 import { hostPort } from '../common/inventory';
 import type { Paths } from '../common/paths';
-import { ETCD_CLIENT_PORT } from '../common/service-ports';
+import { ETCD_CLIENT_PORT, ETCD_PEER_PORT } from '../common/service-ports';
 import { ETCD_PATRONI_USER } from '../common/service-users';
 import { IMAGES } from '../common/images';
 import { containerName, networkName, volumeName } from '../common/resource-names';
@@ -22,6 +22,14 @@ export interface EtcdMemberInput {
   members: string[];
   /** The address of the added host it runs on: its client port is published there. */
   publishOn?: string;
+  /** Joins the running cluster (after addEtcdMember) instead of forming a new one. */
+  joinExisting?: boolean;
+}
+
+interface EtcdClusterMember {
+  ID: string;
+  name?: string;
+  peerURLs?: string[];
 }
 
 /** The gateway endpoint (host:port) of the first running etcd member. */
@@ -121,6 +129,32 @@ export function createEtcdActivities(inv: Inventory, paths: Paths) {
           },
         },
       });
+    },
+
+    /**
+     * Make room in the running etcd cluster for a new member (etcd's `member add`), before its
+     * container starts with joinExisting. Idempotent: a member with its peer URL counts as added.
+     */
+    async addEtcdMember(i: { cluster: string; member: string; members: string[] }): Promise<{ added: boolean }> {
+      const { root } = etcdAuthUsers(paths, i.cluster);
+      const ip = await anyEtcdEndpoint(inv, i.cluster, i.members);
+      const peerUrl = `http://${containerName(i.cluster, i.member)}:${ETCD_PEER_PORT}`;
+      const list = ((await etcdPost(ip, '/v3/cluster/member/list', {}, root)).members ?? []) as EtcdClusterMember[];
+      if (list.some((m) => (m.peerURLs ?? []).includes(peerUrl))) return { added: false };
+      await etcdPost(ip, '/v3/cluster/member/add', { peerURLs: [peerUrl] }, root);
+      return { added: true };
+    },
+
+    /** Take a member out of the etcd cluster (`member remove`), by name; its container is removed apart. Idempotent. */
+    async removeEtcdMember(i: { cluster: string; member: string; members: string[] }): Promise<{ removed: boolean }> {
+      const { root } = etcdAuthUsers(paths, i.cluster);
+      const ip = await anyEtcdEndpoint(inv, i.cluster, i.members.filter((m) => m !== i.member));
+      const peerUrl = `http://${containerName(i.cluster, i.member)}:${ETCD_PEER_PORT}`;
+      const list = ((await etcdPost(ip, '/v3/cluster/member/list', {}, root)).members ?? []) as EtcdClusterMember[];
+      const gone = list.find((m) => m.name === i.member || (m.peerURLs ?? []).includes(peerUrl));
+      if (!gone) return { removed: false };
+      await etcdPost(ip, '/v3/cluster/member/remove', { ID: gone.ID }, root);
+      return { removed: true };
     },
 
     /** Every member answers /health with health=true (quorum reached). */

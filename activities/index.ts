@@ -29,6 +29,7 @@ import { createAppRoleActivities } from './app-role';
 import { placementHosts } from './hosts/placement-hosts';
 import type { HostOffer } from '../common/placement';
 import { createRepositoryMoveActivities } from './repository-host/move';
+import { createDrainActivities } from './hosts/drain';
 
 export interface ActivityDeps {
   /** The hosts this worker reaches; by default the engine `docker` (or DOCKER_HOST) names, as host `local`. */
@@ -75,6 +76,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createLeaseActivities(),
     ...createDeletedClusterActivities(paths),
     ...createCertificateActivities(inventory, paths),
+    ...createDrainActivities(inventory),
   };
 }
 

@@ -95,7 +95,8 @@ async function postgresContainerWanted(docker: Docker, paths: Paths, i: Postgres
   const { spec, member } = i;
   const l = labels(spec.name, 'postgres', member);
   const backups = spec.backups !== false;
-  const settings: ClusterSettings = { profile: spec.profile, sync: spec.sync, syncStrict: spec.syncStrict ?? false, etcdMembers: spec.etcdMembers, backups };
+  const settings: ClusterSettings = { profile: spec.profile, sync: spec.sync, syncStrict: spec.syncStrict ?? false, etcdMembers: spec.etcdMembers, backups,
+    ...(spec.replaceAfterS !== undefined ? { replaceAfterS: spec.replaceAfterS } : {}) };
   const extraLabels: Record<string, string> = { [LABEL_SPEC]: JSON.stringify(settings), [LABEL_NOFAILOVER]: String(i.nofailover ?? false) };
   if (i.directPort !== undefined) extraLabels[`${LABEL_PORT_PREFIX}direct`] = String(i.directPort);
   const direct = publishedOn(i.publishOn, [PG_PORT, PATRONI_API_PORT], i.directPort === undefined ? {} : {

@@ -6,11 +6,11 @@
 import type Docker from 'dockerode';
 import type { Inventory } from './hosts/inventory';
 import type { Paths } from '../common/paths';
-import { LABEL_CLUSTER, LABEL_MEMBER } from '../common/labels';
-import { containerName } from '../common/resource-names';
+import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE } from '../common/labels';
+import { containerName, volumeName } from '../common/resource-names';
 import type { ClusterSnapshot, MemberObservation } from '../common/events';
 import { clusterAccess } from './cluster-access';
-import { isNotFound } from './docker';
+import { isNotFound, removeClusterContainers } from './docker';
 import { clusterView, memberApi } from './patroni';
 
 export interface RestartResult {
@@ -18,6 +18,14 @@ export interface RestartResult {
   /** Why nothing was done (the container changed since the decision). */
   reason?: string;
 }
+
+export interface FenceResult {
+  /** Containers and volumes removed (none when a retried attempt finds them gone). */
+  removed: string[];
+}
+
+/** A fenced member is not part of the cluster: it gets a few seconds to stop, not a clean shutdown's. */
+const FENCE_STOP_TIMEOUT_SEC = 5;
 
 export interface ReinitializeResult {
   accepted: boolean;
@@ -72,7 +80,41 @@ export function createWatchActivities(inv: Inventory, paths: Paths) {
         };
       });
       const ha = view === undefined ? undefined : await haTiming(inv, i.cluster, names);
-      return { at: Date.now(), patroniAnswered: view !== undefined, members, ha, ...(unreachable.length > 0 ? { unreachableHosts: unreachable } : {}) };
+      const replaceAfterS = listed.map((m) => m.createdWith?.replaceAfterS).find((v) => v !== undefined);
+      return {
+        at: Date.now(), patroniAnswered: view !== undefined, members, ha,
+        ...(unreachable.length > 0 ? { unreachableHosts: unreachable } : {}),
+        ...(replaceAfterS !== undefined ? { replaceAfterS } : {}),
+      };
+    },
+
+    /**
+     * Remove a member that was replaced while its host was lost, now that the host answers again:
+     * its container and data volume, and the host's front door (HAProxy, poolers) when no other
+     * Postgres member of the cluster is left there. Only containers labelled with this cluster
+     * and member are touched.
+     */
+    async fenceRetiredMember(i: { cluster: string; member: string; host: string }): Promise<FenceResult> {
+      const docker = inv.engine(i.host);
+      const removed: string[] = [];
+      const name = containerName(i.cluster, i.member);
+      const info = await inspectOrUndefined(docker, name);
+      if (info && info.Config.Labels?.[LABEL_CLUSTER] === i.cluster && info.Config.Labels?.[LABEL_MEMBER] === i.member) {
+        if (await removeClusterContainers(docker, i.cluster, FENCE_STOP_TIMEOUT_SEC, (l) => l[LABEL_MEMBER] === i.member && l[LABEL_ROLE] === 'postgres')) removed.push(name);
+      }
+      try {
+        await docker.getVolume(volumeName(i.cluster, i.member)).remove();
+        removed.push(volumeName(i.cluster, i.member));
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+      const left = (await inv.host(i.host).containers(i.cluster)).members;
+      if (!left.some((m) => m.kind === 'postgres')) {
+        const doors = left.filter((m) => m.kind === 'haproxy' || m.kind === 'pgbouncer').map((m) => m.container);
+        await removeClusterContainers(docker, i.cluster, FENCE_STOP_TIMEOUT_SEC, (l) => l[LABEL_ROLE] === 'haproxy' || l[LABEL_ROLE] === 'pgbouncer');
+        removed.push(...doors);
+      }
+      return { removed };
     },
 
     /**

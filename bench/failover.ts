@@ -13,12 +13,14 @@
  *
  * A benchmark, not a test: figures, ratios, PASS/MISS against the target (informational).
  *   node dist/bench/failover.js [--runs N] [--profile default|fast] [--only dbaas|plain]
+ *   node dist/bench/failover.js --hosts 3 [--runs N]   (a lost host against a killed member: failover-hosts.ts)
  */
 import { exitWith, secs } from './lib';
 import { runHaBench, type MeasureContext, type Measurement } from './ha-driver';
 import { watchTakeover, type HaCluster } from './ha-lib';
 import { docker, now, run } from './proc';
 import { Writer } from './ha-writer';
+import { runFailoverHosts } from './failover-hosts';
 import { PROFILES, type ProfileName } from '../common/spec';
 
 const TARGET_FAST_S = 12;
@@ -96,7 +98,8 @@ async function measure(c: HaCluster, ctx: MeasureContext): Promise<Measurement> 
   }
 }
 
-exitWith('failover', runHaBench({
+if (process.argv.some((a) => a === '--hosts' || a.startsWith('--hosts='))) runFailoverHosts();
+else exitWith('failover', runHaBench({
   bench: 'failover',
   short: 'fo',
   headline: 'seconds',

@@ -49,6 +49,7 @@ export function buildProgram(psqlArgs: string[] = []): Command {
     .option('--no-backups', 'no backup repository and no WAL archiving (`backup enable` adds them later)')
     .option('--zone-spread', 'with hosts added: one member of each kind per zone, not only per host', false)
     .option('--allow-colocate', 'with hosts added: let two members of a kind share a host when there are too few hosts', false)
+    .option('--replace-after <duration>', 'with hosts added: re-create the members of a host lost this long on a host without members of the cluster (0: never)', '5m')
     .description('create a cluster: etcd, a Patroni leader, streaming replicas, HAProxy rw/ro')
     .exitOverride()
     .action((name: string, o) => createClusterCommand(name, o));

@@ -38,6 +38,8 @@ export interface ClusterSnapshot {
   ha?: { ttl: number; loopWait: number };
   /** Hosts whose engines did not answer: their members are not in `members`. */
   unreachableHosts?: string[];
+  /** The cluster's replace-after (seconds, from its members' spec label); absent: the default. */
+  replaceAfterS?: number;
 }
 
 export type EventKind =
@@ -61,6 +63,9 @@ export type EventKind =
   | 'heal-reinitialize'
   | 'heal-skipped'
   | 'heal-failed'
+  | 'host-replace'
+  | 'host-replaced'
+  | 'member-fenced'
   | 'watch-error'
   | 'watch-ended'
   | 'restore-drill'

@@ -17,9 +17,15 @@ const NAME_RE = /^[a-z][a-z0-9-]{0,19}$/;
 const ZONE_RE = /^[a-z0-9][a-z0-9-]{0,30}$/;
 const IPV4_RE = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 
+/** Why `name` is not a host's name (an added host's, or `local`), or undefined. */
+export function hostNameProblem(name: unknown): string | undefined {
+  return typeof name === 'string' && NAME_RE.test(name) ? undefined : `host name ${JSON.stringify(name)}: 1 to 20 of a-z, 0-9 and -, starting with a letter`;
+}
+
 /** Why `r` cannot be added next to `existing`, or undefined when it can. */
 export function hostRecordProblem(r: HostRecord, existing: readonly HostRecord[]): string | undefined {
-  if (!NAME_RE.test(r.name)) return `host name ${JSON.stringify(r.name)}: 1 to 20 of a-z, 0-9 and -, starting with a letter`;
+  const nameErr = hostNameProblem(r.name);
+  if (nameErr) return nameErr;
   if (r.name === LOCAL_HOST) return `host ${LOCAL_HOST} is this machine's own engine and is always there; give the new host another name`;
   if (existing.some((h) => h.name === r.name)) return `host ${r.name} is already added (\`dbaas host list\`)`;
   // The host's own worker owns its engine through the local socket; no Docker API over the network.

@@ -4,6 +4,7 @@
  * Temporal, without the CLI), and the CLI uses the same rules for its one-line refusals.
  */
 import { clusterNameProblem } from './spec';
+import { hostNameProblem } from './host-spec';
 
 const MEMBER = /^pg-\d{1,3}$/;
 /** pgBackRest labels: a full backup, or a diff/incr with the full it builds on. */
@@ -21,6 +22,7 @@ export interface NamesToCheck {
   clusters?: unknown[];
   members?: unknown[];
   labels?: unknown[];
+  hosts?: unknown[];
 }
 
 /** The first problem with these names, or undefined. */
@@ -35,6 +37,10 @@ export function namesProblem(n: NamesToCheck): string | undefined {
   }
   for (const l of n.labels ?? []) {
     const p = backupLabelProblem(l as string);
+    if (p) return p;
+  }
+  for (const h of n.hosts ?? []) {
+    const p = hostNameProblem(h);
     if (p) return p;
   }
   return undefined;

@@ -10,14 +10,21 @@ export interface MemberView {
 
 const MEMBER_RE = /^pg-(\d+)$/;
 
-/** The next `count` member names after the highest index in use (containers or volumes). */
-export function nextMemberNames(inUse: string[], count: number): string[] {
+/** The next `count` names `<prefix>-N` after the highest index in use (containers or volumes). */
+function nextNames(prefix: 'pg' | 'etcd', inUse: string[], count: number): string[] {
+  const re = new RegExp(`^${prefix}-(\\d+)$`);
   const max = inUse.reduce((m, n) => {
-    const match = MEMBER_RE.exec(n);
+    const match = re.exec(n);
     return match ? Math.max(m, Number(match[1])) : m;
   }, -1);
-  return Array.from({ length: count }, (_, i) => `pg-${max + 1 + i}`);
+  return Array.from({ length: count }, (_, i) => `${prefix}-${max + 1 + i}`);
 }
+
+/** The next `count` Postgres member names (pg-N): names are never reused while data exists. */
+export const nextMemberNames = (inUse: string[], count: number): string[] => nextNames('pg', inUse, count);
+
+/** The next `count` etcd member names (etcd-N), for a member moved to another host. */
+export const nextEtcdNames = (inUse: string[], count: number): string[] => nextNames('etcd', inUse, count);
 
 /** Why `member` must not be removed, or undefined when it may be. */
 export function removalProblem(members: MemberView[], member: string): string | undefined {

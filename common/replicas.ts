@@ -1,4 +1,5 @@
 /** Inputs and results of the replica workflows. */
+import type { LostHostHint } from './host-loss';
 
 export type CloneMethod = 'basebackup';
 
@@ -8,6 +9,10 @@ export interface AddReplicaInput {
   readOnly: boolean;
   /** How the member gets its data; a later issue adds cloning from a pgBackRest backup. */
   cloneMethod: CloneMethod;
+  /** Across hosts: the host to put it on, chosen by the caller (ReplaceLostMembers); otherwise the one with the fewest members. */
+  host?: string;
+  /** A lost host the cluster still has members on (ReplaceLostMembers): left out, its members' names not reused. */
+  lost?: LostHostHint;
 }
 
 /** `replica add`: how many members, and whether they are read-only (nofailover). */

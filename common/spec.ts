@@ -71,6 +71,11 @@ export interface ClusterSpec {
    * backups (`create --no-backups`), which `backup enable` can give them later.
    */
   backups?: boolean;
+  /**
+   * Across hosts: seconds a host may stay lost before the watch re-creates its Postgres members
+   * on hosts that hold none of the cluster's members; 0 = never. Optional: DEFAULT_REPLACE_AFTER_S.
+   */
+  replaceAfterS?: number;
 }
 
 /**
@@ -78,7 +83,22 @@ export interface ClusterSpec {
  * containers. profile and sync can change later (set-profile, set-sync): their source of truth
  * is then Patroni's DCS config, and the label only says what the cluster was created with.
  */
-export type ClusterSettings = Pick<ClusterSpec, 'profile' | 'sync' | 'syncStrict' | 'etcdMembers' | 'backups'>;
+export type ClusterSettings = Pick<ClusterSpec, 'profile' | 'sync' | 'syncStrict' | 'etcdMembers' | 'backups' | 'replaceAfterS'>;
+
+/** A cluster across hosts re-creates the members of a host lost for this long (`--replace-after`). */
+export const DEFAULT_REPLACE_AFTER_S = 300;
+/** Shorter would replace members on a host that is only rebooting, or on a network blip. */
+export const MIN_REPLACE_AFTER_S = 10;
+export const MAX_REPLACE_AFTER_S = 7 * 24 * 3600;
+
+/** `--replace-after` as given: 0 (never), or MIN..MAX seconds; undefined means the default. */
+export function replaceAfterProblem(v: unknown): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || (v !== 0 && (v < MIN_REPLACE_AFTER_S || v > MAX_REPLACE_AFTER_S))) {
+    return `--replace-after must be 0 (never) or from ${MIN_REPLACE_AFTER_S} s to ${MAX_REPLACE_AFTER_S / 86400} days, got ${JSON.stringify(v)}`;
+  }
+  return undefined;
+}
 
 /** Synchronous replication as one user-facing value: off, on (synchronous_mode), strict (+ synchronous_mode_strict). */
 export type SyncMode = 'off' | 'on' | 'strict';
@@ -242,6 +262,8 @@ export function validateSpec(spec: ClusterSpec & { backupTo?: RepositoryRequest;
   if (spec.syncStrict && !spec.sync) {
     throw new SpecError('strict synchronous mode (--sync-strict) needs synchronous mode (--sync)');
   }
+  const replaceErr = replaceAfterProblem(spec.replaceAfterS);
+  if (replaceErr) throw new SpecError(replaceErr);
   for (const [flag, v] of [['--zone-spread', spec.zoneSpread], ['--allow-colocate', spec.allowColocate]] as const) {
     if (v !== undefined && typeof v !== 'boolean') throw new SpecError(`${flag} must be true or false, got ${JSON.stringify(v)}`);
   }

@@ -24,6 +24,8 @@ export const replicaWorkflowIds = {
 export const haWorkflowIds = {
   switchover: (c: string, id: string): string => `switchover:${c}:${id}`,
   clusterWatch: (c: string): string => `cluster-watch:${c}`,
+  /** One loss of one host (since: when the watch first saw it lost, ms). */
+  replaceLostMembers: (c: string, host: string, since: number): string => `replace-lost-members:${c}:${host}:${since}`,
   setProfile: (c: string): string => `set-profile:${c}`,
   setSync: (c: string): string => `set-sync:${c}`,
 };
@@ -41,4 +43,11 @@ export const restoreWorkflowIds = {
 
 export const securityWorkflowIds = {
   rotateCertificates: (c: string): string => `rotate-certs:${c}`,
+};
+
+/** Operations on hosts (issue 13). */
+export const hostWorkflowIds = {
+  drain: (host: string): string => `drain-host:${host}`,
+  /** One cluster's share of a drain (its own lease). */
+  drainCluster: (c: string, host: string): string => `drain-cluster-from-host:${c}:${host}`,
 };

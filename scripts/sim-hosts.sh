@@ -85,6 +85,8 @@
 set -euo pipefail
 
 SIM_DIR=${DBAAS_SIM_DIR:-/var/lib/dbaas-sim}
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+NODE=${DBAAS_SIM_NODE:-node}   # runs sim-lan-dns.mjs; `dev hosts` passes its own node binary
 BRIDGE="dbaas-sim0"
 PREFIX=10.77.0          # the /24 of the simulated LAN
 GATEWAY_IP=$PREFIX.1    # dbaas-sim0 in the root namespace: default route, loopback ports
@@ -208,6 +210,24 @@ ensure_bridge() {
   ensure_firewall
   ensure_loopback_ports
   unreachable_route "$SWARM_POOL"
+  ensure_lan_dns
+}
+
+# The LAN's resolver, at the bridge address every host's resolv.conf names: it answers every
+# query with NXDOMAIN at once (why: scripts/sim-lan-dns.mjs). Its pid is in $SIM_DIR/lan-dns.pid.
+ensure_lan_dns() {
+  local pid
+  pid=$(cat "$SIM_DIR/lan-dns.pid" 2>/dev/null || true)
+  if [[ -n $pid && -d /proc/$pid ]]; then return 0; fi
+  setsid "$NODE" "$SCRIPT_DIR/sim-lan-dns.mjs" "$GATEWAY_IP" </dev/null >>"$SIM_DIR/lan-dns.log" 2>&1 &
+  echo $! >"$SIM_DIR/lan-dns.pid"
+}
+
+stop_lan_dns() {
+  local pid
+  pid=$(cat "$SIM_DIR/lan-dns.pid" 2>/dev/null || true)
+  [[ -n $pid ]] && kill "$pid" 2>/dev/null
+  rm -f "$SIM_DIR/lan-dns.pid" "$SIM_DIR/lan-dns.log"
 }
 
 unreachable_route() { ip route replace unreachable "$1"; }
@@ -275,8 +295,8 @@ start_dockerd() {
   # /etc/docker/key.json and report the same engine ID in `docker info`.
   printf '{"deprecated-key-path": "%s/key.json"}\n' "$hd" >"$hd/daemon.json"
   # The machine's resolver must never be contacted from here (see the firewall note); point
-  # the host, and so its containers' DNS forwarding, at the bridge address where nothing
-  # listens on port 53: external names fail at once instead of timing out.
+  # the host, and so its containers' DNS forwarding, at the bridge address, where the LAN's
+  # resolver answers NXDOMAIN at once (ensure_lan_dns).
   echo "nameserver $GATEWAY_IP" >"$hd/resolv.conf"
   rm -f "$hd/dockerd.pid"   # stale after a crash; dockerd refuses to start if the pid is alive
   # Why each piece:
@@ -596,6 +616,7 @@ cmd_down() {
   fi
   remove_unreachable_route "$SWARM_POOL"
   remove_firewall
+  stop_lan_dns
   ip link del "$BRIDGE" 2>/dev/null || true
   if [[ $keep == 0 && -d $SIM_DIR ]]; then
     rmdir "$SIM_DIR" 2>/dev/null || log "note: $SIM_DIR not empty, left in place"

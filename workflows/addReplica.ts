@@ -23,7 +23,10 @@ const CAUGHT_UP_BYTES = 1024 * 1024;
 
 export async function addReplica(input: AddReplicaInput): Promise<AddReplicaResult> {
   const { cluster, member } = input;
-  checkNames({ clusters: [cluster], members: [member] });
+  checkNames({
+    clusters: [cluster], members: [member, ...(input.lost?.members ?? [])],
+    hosts: [...(input.host !== undefined ? [input.host] : []), ...(input.lost ? [input.lost.host] : [])],
+  });
   const steps = new Steps('add-replica', cluster, [
     leaseStep(cluster),
     'check the cluster has a leader',
@@ -39,7 +42,7 @@ export async function addReplica(input: AddReplicaInput): Promise<AddReplicaResu
 async function addUnderLease(input: AddReplicaInput, steps: Steps): Promise<AddReplicaResult> {
   const { cluster, member } = input;
   const desc = await steps.run('check the cluster has a leader', async () => {
-    const d = await quick.describeCluster(cluster);
+    const d = await quick.describeCluster(cluster, input.lost);
     if (!d.leader) refuse(`cluster ${cluster} has no leader; cannot clone a new member`);
     if (d.namesInUse.includes(member)) refuse(`member ${member} already exists in ${cluster}`);
     if (!d.ports) refuse(`cluster ${cluster} has no HAProxy endpoints`);
@@ -56,7 +59,10 @@ async function addUnderLease(input: AddReplicaInput, steps: Steps): Promise<AddR
   const target = acrossHosts
     ? await steps.run(`choose a host for ${member}`, async () => {
       const offers = (await quick.placementHosts()).filter((h) => h.name !== LOCAL_HOST);
-      const name = pickHostForMember(desc.members.map((m) => m.host ?? LOCAL_HOST), offers);
+      const name = input.host !== undefined
+        ? offers.find((h) => h.name === input.host)?.name
+        : pickHostForMember(desc.members.map((m) => m.host ?? LOCAL_HOST), offers);
+      if (!name && input.host !== undefined) refuse(`host ${input.host} does not answer: cannot put ${member} there`);
       if (!name) refuse(`no added host answers to take ${member} (\`dbaas host list\`)`);
       return { name, address: offers.find((h) => h.name === name)?.address };
     })

@@ -5,7 +5,7 @@
  * CreateCluster starts it; DeleteCluster cancels it before removing anything.
  */
 import {
-  ApplicationFailure, continueAsNew, defineQuery, defineSignal, isCancellation, proxyActivities, setHandler, sleep, workflowInfo,
+  ApplicationFailure, continueAsNew, defineQuery, defineSignal, isCancellation, patched, proxyActivities, setHandler, sleep, startChild, workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import {
@@ -19,6 +19,15 @@ import type { ProfileName } from '../common/spec';
 import { checkNames } from './input-checks';
 import { acquireLease, LEASE_FAILURES } from './lease';
 import { progressQuery } from './steps';
+import { decideHostLoss, emptyHostLossMemory, fenced, retire, type HostLossAction, type HostLossMemory } from '../common/host-loss';
+import { DEFAULT_REPLACE_AFTER_S } from '../common/spec';
+import { haWorkflowIds } from '../common/workflow-ids';
+import { memberChildOptions } from './children';
+import { hostLossOutcomeSignal } from './host-loss-signals';
+import { replaceLostMembers } from './replaceLostMembers';
+
+/** Histories from before lost hosts were replaced never decide about them. */
+const HOST_LOSS_PATCH = 'replace-lost-hosts';
 
 export const eventsQuery = defineQuery<ClusterEvent[]>('events');
 /** Other workflows' reports for the cluster's event log (a restore drill's outcome). */
@@ -42,6 +51,10 @@ export interface WatchCarry {
   lastError?: string;
   /** Why the last heal waited (another operation held the lease), so it is said once. */
   healDeferred?: string;
+  /** Lost hosts and retired members (common/host-loss.ts); absent in carries from before. */
+  hostLoss?: HostLossMemory;
+  /** The last fence failure reported (said once). */
+  fenceError?: string;
 }
 
 export interface ClusterWatchInput {
@@ -101,6 +114,10 @@ export async function clusterWatch(input: ClusterWatchInput): Promise<ClusterWat
 
   setHandler(eventsQuery, () => carry.events);
   setHandler(recordEventSignal, (e) => note(e.kind, e.message));
+  setHandler(hostLossOutcomeSignal, (o) => {
+    note(o.ok ? 'host-replaced' : 'heal-failed', o.message);
+    carry.hostLoss = retire(carry.hostLoss ?? emptyHostLossMemory(), o.host, o.retired);
+  });
   setHandler(progressQuery, (): Progress => ({
     operation: 'watch',
     cluster,
@@ -163,6 +180,44 @@ export async function clusterWatch(input: ClusterWatchInput): Promise<ClusterWat
     }
   };
 
+  /** A lost host's members re-created elsewhere (a workflow of its own), a replaced member fenced when its host is back. */
+  const onHostLoss = async (a: HostLossAction): Promise<void> => {
+    if (a.kind === 'report') {
+      note('heal-skipped', a.reason);
+    } else if (a.kind === 'replace') {
+      const workflowId = haWorkflowIds.replaceLostMembers(cluster, a.host, a.since);
+      try {
+        await startChild(replaceLostMembers, { ...memberChildOptions(cluster), workflowId, args: [{ cluster, host: a.host, members: a.members, since: a.since }] });
+        note('host-replace', `host ${a.host} lost since ${new Date(a.since).toISOString()}: re-creating ${a.members.join(', ')} on other hosts (workflow ${workflowId})`);
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        note('heal-failed', `could not start ${workflowId}: ${innermostMessage(err)}`);
+      }
+    } else {
+      let lease: Awaited<ReturnType<typeof acquireLease>>;
+      try {
+        lease = await acquireLease(cluster, 'fence', { wait: false });
+      } catch (err) {
+        const failure = err as { type?: string };
+        if (!(Object.values(LEASE_FAILURES) as string[]).includes(failure.type ?? '')) throw err;
+        return; // the next poll tries again
+      }
+      try {
+        const r = await act.fenceRetiredMember({ cluster, member: a.member, host: a.host });
+        carry.hostLoss = fenced(carry.hostLoss ?? emptyHostLossMemory(), a.member);
+        carry.fenceError = undefined;
+        note('member-fenced', `host ${a.host} answers again: removed ${a.member}, replaced while the host was lost (${r.removed.join(', ') || 'already gone'})`, a.member);
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        const msg = `fencing ${a.member} on ${a.host} failed: ${innermostMessage(err)}`;
+        if (carry.fenceError !== msg) note('heal-failed', msg, a.member);
+        carry.fenceError = msg;
+      } finally {
+        await lease.release();
+      }
+    }
+  };
+
   for (let i = 0; i < pollsPerRun; i++) {
     let snap: ClusterSnapshot;
     try {
@@ -187,6 +242,7 @@ export async function clusterWatch(input: ClusterWatchInput): Promise<ClusterWat
       }
     } else {
       goneFor = 0;
+      const prev = carry.last;
       if (carry.last === undefined) {
         record(describeStart(snap));
         carry.diff = initialMemory(snap);
@@ -196,6 +252,11 @@ export async function clusterWatch(input: ClusterWatchInput): Promise<ClusterWat
         carry.diff = d.memory;
       }
       carry.last = snap;
+      if ((snap.unreachableHosts !== undefined || carry.hostLoss !== undefined) && patched(HOST_LOSS_PATCH)) {
+        const loss = decideHostLoss(prev, snap, carry.hostLoss ?? emptyHostLossMemory(), snap.replaceAfterS ?? DEFAULT_REPLACE_AFTER_S);
+        carry.hostLoss = loss.memory;
+        for (const a of loss.actions) await onHostLoss(a);
+      }
       const h = decideHealing(snap, carry.healing, rules);
       if (h.actions.some((a) => a.kind !== 'skip')) await healUnderLease();
       else {

@@ -19,3 +19,7 @@ export { enableBackups } from './enableBackups';
 export { clusterLease } from './clusterLease';
 export { rotateCertificates } from './rotateCertificates';
 export type { RotateCertificatesResult } from './rotateCertificates';
+export { replaceLostMembers } from './replaceLostMembers';
+export type { ReplaceLostMembersInput, ReplaceLostMembersResult } from './replaceLostMembers';
+export { drainHost, drainClusterFromHost } from './drainHost';
+export type { DrainHostInput, DrainHostResult, ClusterDrain } from './drainHost';

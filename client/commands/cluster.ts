@@ -20,6 +20,7 @@ import { deletedAt } from '../../activities/deleted-clusters';
 import { isRepositoryVolume, keptDataProblem, keptRepositoryProblem, type KeptAfterDelete } from '../../common/kept-data';
 import { connectInventory, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
+import { parseDurationS } from '../durations';
 import { confirmByName } from '../confirm';
 import { readLease } from '../lease';
 import type { LeaseView } from '../../common/lease';
@@ -54,6 +55,8 @@ export interface CreateOptions extends S3Options {
   backups: boolean;
   zoneSpread: boolean;
   allowColocate: boolean;
+  /** `--replace-after` as typed (5m, 90s, 0). */
+  replaceAfter?: string;
 }
 
 export async function createClusterCommand(name: string, o: CreateOptions): Promise<void> {
@@ -62,6 +65,7 @@ export async function createClusterCommand(name: string, o: CreateOptions): Prom
     ...(o.backups === false ? { backups: false } : {}),
     ...(o.zoneSpread ? { zoneSpread: true } : {}),
     ...(o.allowColocate ? { allowColocate: true } : {}),
+    ...(o.replaceAfter !== undefined ? { replaceAfterS: parseDurationS('--replace-after', o.replaceAfter) } : {}),
   };
   try {
     validateSpec(input);

@@ -8,7 +8,10 @@ import { addHost, engineOf, readHosts, removeHost } from '../../activities/hosts
 import { LocalEngine } from '../../activities/hosts/local-engine';
 import { connectTemporal, dockerAddress } from '../connections';
 import { temporal } from '@temporalio/proto';
-import type { Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { hostWorkflowIds } from '../../common/workflow-ids';
+import type { drainHost, DrainHostResult } from '../../workflows';
+import { follow } from '../workflow-run';
 import { TASK_QUEUE, hostTaskQueue } from '../../common/task-queues';
 import { UsageError } from '../errors';
 import { table } from '../table';
@@ -113,6 +116,40 @@ async function hostRemoveCommand(name: string, o: { force: boolean }): Promise<v
   console.log(`host ${name} removed`);
 }
 
+/** Sessions on a Postgres member that leaves the host get this long to end (as `replica remove`). */
+const DRAIN_TIMEOUT_MS = 30_000;
+
+async function hostDrainCommand(name: string): Promise<void> {
+  if (name === LOCAL_HOST) throw new UsageError(`host ${LOCAL_HOST} is this machine's own engine; only added hosts are drained`);
+  const paths = resolvePaths();
+  const r = readHosts(paths).find((h) => h.name === name);
+  if (!r) throw new UsageError(`no host named ${name} (\`dbaas host list\`)`);
+  const v = await viewOf(r, engineOf(r));
+  if (v.state === 'down') {
+    throw new UsageError(`host ${name} does not answer: a drain moves members off a host that still runs them; the cluster watch re-creates a lost host's members after --replace-after`);
+  }
+  const { client, connection } = await connectTemporal();
+  try {
+    const id = hostWorkflowIds.drain(name);
+    let handle: WorkflowHandle<typeof drainHost> = client.workflow.getHandle(id);
+    try {
+      handle = await client.workflow.start<typeof drainHost>('drainHost', { workflowId: id, taskQueue: TASK_QUEUE, args: [{ host: name, drainTimeoutMs: DRAIN_TIMEOUT_MS }] });
+      console.log(`draining host ${name}: workflow ${id}`);
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      console.log(`host ${name} is being drained; following workflow ${id}`);
+    }
+    const result = await follow<DrainHostResult>(handle, `host drain ${name}`);
+    for (const c of result.clusters) {
+      const moves = c.moves.map((m) => `${m.from} → ${m.to} on ${m.host}`).join(', ');
+      console.log(`${c.cluster}: ${moves || 'no member moved'}${c.switchover ? `; leader ${c.switchover.from} → ${c.switchover.to}` : ''}${c.frontDoorRemoved ? `; front door removed from ${name}` : ''}`);
+    }
+    console.log(`host ${name} drained: it runs no member (\`dbaas host remove ${name}\` forgets it)`);
+  } finally {
+    await connection.close();
+  }
+}
+
 export function registerHostCommands(program: Command): void {
   const host = program.command('host').description('the Docker engines members run on (this machine\'s is host `local`)').exitOverride();
   host
@@ -126,6 +163,12 @@ export function registerHostCommands(program: Command): void {
     .action((name: string, o) => hostAddCommand(name, o));
   host.command('list').option('--json', 'JSON output', false).description('hosts with address, zone, state and the members they run').exitOverride()
     .action((o) => hostListCommand(o));
+  host
+    .command('drain')
+    .argument('<name>')
+    .description('move every member off a host: new members elsewhere, a switchover if one leads, then the removals')
+    .exitOverride()
+    .action((name: string) => hostDrainCommand(name));
   host
     .command('remove')
     .argument('<name>')

@@ -8,6 +8,8 @@ export interface EtcdRenderInput {
   cluster: string;
   member: string;
   members: string[];
+  /** Joins a running etcd cluster (`member add` made room for it) instead of forming a new one. */
+  joinExisting?: boolean;
 }
 
 /** Arguments after the `etcd` entrypoint. */
@@ -22,7 +24,7 @@ export function renderEtcdArgs(i: EtcdRenderInput): string[] {
     `--listen-peer-urls=http://0.0.0.0:${ETCD_PEER_PORT}`,
     `--initial-advertise-peer-urls=http://${host(i.member)}:${ETCD_PEER_PORT}`,
     `--initial-cluster=${initialCluster}`,
-    '--initial-cluster-state=new',
+    `--initial-cluster-state=${i.joinExisting ? 'existing' : 'new'}`,
     `--initial-cluster-token=dbaas-${i.cluster}`,
     // Patroni's etcd3 client talks to the v3 gRPC gateway; keep the store small.
     '--auto-compaction-retention=1',

@@ -1,9 +1,12 @@
 /**
  * Hosts: three simulated hosts (a dockerd each, in its own network namespace) added by
  * `dev hosts up`, each with its worker polling its own task queue from inside its namespace;
- * `host list` as an operator reads it; a cluster across the three (one member of each kind per
- * host, a front door on each); the leader's host crashes under a writer; `host remove` refused
- * while a host runs a member; `dev hosts down` leaves nothing. The main engine never joins the swarm.
+ * `host list` as an operator reads it; a cluster across the three (two Postgres members on two
+ * hosts, an etcd member on each, a front door beside each Postgres member); the leader's host
+ * crashes under a writer, its member is re-created on the third host after --replace-after and
+ * fenced when the host returns; `host drain` of the leader's host under a writer; `replica add`
+ * with its host's worker SIGKILLed mid-way; `host remove` refused while a host runs a member;
+ * `dev hosts down` leaves nothing. The main engine never joins the swarm.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,6 +25,8 @@ import type { HostView } from '../../client/commands/host';
 const SIM_IMAGES = 'debian:bookworm-slim dbaas/postgres:local dbaas/etcd:local dbaas/haproxy:local dbaas/pgbouncer:local';
 let env: TestWorkflowEnvironment;
 let cli: NodeJS.ProcessEnv;
+/** This file's DBAAS_HOME paths (the host workers' pid files are under run/). */
+let home: ReturnType<typeof tempPaths>;
 /** The control worker (shared queue, every host's engine by socket), as `dev up` runs it. */
 let control: ChildProcess | undefined;
 const SPREAD = testClusterName('spread');
@@ -38,6 +43,7 @@ before(async () => {
   ours = true;
   env = await startTestTemporal();
   const paths = tempPaths();
+  home = paths;
   cli = { ...childEnv(env, paths), DBAAS_SIM_IMAGES: SIM_IMAGES };
   control = startChildWorker(env, paths, path.join(paths.home, 'worker.log'));
 });
@@ -105,19 +111,42 @@ test('not enough hosts for one member per host, or backups across hosts: exit 2 
   for (const k of [1, 2, 3]) assert.deepEqual(await clusterContainersOn(k, SPREAD), [], `nothing on h${k}`);
 });
 
-test('a cluster across three hosts: one Postgres and one etcd member per host, a front door on each; rw through the multi-host URI, read back through ro', async () => {
-  const created = await runCli(['cluster', 'create', SPREAD, '--replicas', '2', '--etcd', '3', '--sync', '--profile', 'fast', '--no-backups'], cli);
+/** The cluster's Postgres members on each host (hK → names). */
+async function postgresByHost(cluster: string): Promise<Record<string, string[]>> {
+  const by: Record<string, string[]> = {};
+  for (const k of [1, 2, 3]) by[`h${k}`] = (await clusterContainersOn(k, cluster)).filter((n) => n.startsWith('pg-'));
+  return by;
+}
+
+/** Poll `cluster status` until `ok` holds (or the time is up); the last status. */
+async function statusUntil(cluster: string, ok: (s: ClusterStatus) => boolean, seconds: number, each?: (s: ClusterStatus) => void): Promise<ClusterStatus> {
+  let s = await status(cluster);
+  for (let i = 0; i < seconds && !ok(s); i++) {
+    each?.(s);
+    await new Promise((r) => setTimeout(r, 1000));
+    s = await status(cluster);
+  }
+  return s;
+}
+
+test('a cluster across three hosts: two Postgres members on two hosts, an etcd member on each, a front door beside each Postgres member; rw through the multi-host URI, read back through ro', async () => {
+  // Two Postgres members on three hosts: the third host is where a lost host's member is re-created.
+  const created = await runCli(['cluster', 'create', SPREAD, '--replicas', '1', '--etcd', '3', '--sync', '--profile', 'fast', '--no-backups', '--replace-after', '15s'], cli);
   assert.equal(created.code, 0, created.stderr + created.stdout);
   // `docker ps` on each engine: what an operator of that machine sees.
   const front = ['haproxy', 'pgbouncer-ro', 'pgbouncer-rw'];
-  assert.deepEqual(await clusterContainersOn(1, SPREAD), ['etcd-0', ...front, 'pg-0'].sort());
-  assert.deepEqual(await clusterContainersOn(2, SPREAD), ['etcd-1', ...front, 'pg-1'].sort());
-  assert.deepEqual(await clusterContainersOn(3, SPREAD), ['etcd-2', ...front, 'pg-2'].sort());
+  const pg = await postgresByHost(SPREAD);
+  const pgHosts = Object.keys(pg).filter((h) => pg[h].length > 0);
+  assert.deepEqual(Object.values(pg).map((names) => names.length).sort(), [0, 1, 1], `one Postgres member on each of two hosts: ${JSON.stringify(pg)}`);
+  for (const k of [1, 2, 3]) {
+    const names = await clusterContainersOn(k, SPREAD);
+    assert.equal(names.filter((n) => n.startsWith('etcd-')).length, 1, `one etcd member on h${k}: ${names}`);
+    assert.equal(front.every((n) => names.includes(n)), pgHosts.includes(`h${k}`), `a front door on h${k} exactly when a Postgres member runs there: ${names}`);
+  }
   const s = await status(SPREAD);
-  assert.deepEqual(s.members.map((m) => [m.name, m.host]), [['pg-0', 'h1'], ['pg-1', 'h2'], ['pg-2', 'h3']]);
-  assert.deepEqual(s.endpoints?.hosts, ['10.77.0.11', '10.77.0.12', '10.77.0.13']);
+  assert.deepEqual(s.members.map((m) => m.host).sort(), pgHosts);
   const rw = (await runCli(['connect', SPREAD], cli)).stdout.trim();
-  assert.match(rw, /@10\.77\.0\.11:\d+,10\.77\.0\.12:\d+,10\.77\.0\.13:\d+\/app\?sslmode=verify-full.*target_session_attrs=read-write/);
+  assert.match(rw, /@10\.77\.0\.1\d:\d+,10\.77\.0\.1\d:\d+\/app\?sslmode=verify-full.*target_session_attrs=read-write/);
   const made = await psqlAt(rw, 'create table spread (id int primary key); insert into spread values (1); select 1');
   assert.ok(made.ok, made.out);
   const ro = (await runCli(['connect', SPREAD, '--ro'], cli)).stdout.trim();
@@ -129,17 +158,28 @@ test('a cluster across three hosts: one Postgres and one etcd member per host, a
   assert.equal(read.out, '1|t', 'the row, read on a replica through ro');
 });
 
-test('the leader\'s host crashes under a writer: writes resume through a surviving front door, no acknowledged row is lost (sync), the old leader comes back as a replica', async (t) => {
-  // The leader onto the synchronous standby's host first (h2 or h3) with `dbaas switchover`: h1 is
-  // the swarm manager, and with it gone no host could attach new containers.
-  const before = await status(SPREAD);
-  const standby = before.members.find((m) => m.role === 'sync_standby');
-  assert.ok(standby && standby.host !== 'h1', `a synchronous standby off h1: ${JSON.stringify(before.members.map((m) => [m.name, m.host, m.role]))}`);
-  const k = Number(standby.host.slice(1));
-  const switched = await runCli(['switchover', SPREAD, '--to', standby.name], cli);
-  assert.equal(switched.code, 0, switched.stderr + switched.stdout);
-  for (let i = 0; i < 60 && (await status(SPREAD)).leader !== standby.name; i++) await new Promise((r) => setTimeout(r, 500));
-  assert.equal((await status(SPREAD)).leader, standby.name);
+test('the leader\'s host crashes under a writer: writes resume through a surviving front door, no acknowledged row is lost (sync); after --replace-after the member is re-created on the third host; the old leader, back, is fenced and never leads', async (t) => {
+  // The leader on h2 or h3 (`dbaas switchover` to the synchronous standby if it is on h1): h1 is the
+  // swarm manager, and with it gone no host could attach new containers.
+  let before = await status(SPREAD);
+  let leader = before.members.find((m) => m.name === before.leader);
+  if (leader?.host === 'h1') {
+    const standby = before.members.find((m) => m.role === 'sync_standby');
+    assert.ok(standby && standby.host !== 'h1', `a synchronous standby off h1: ${JSON.stringify(before.members.map((m) => [m.name, m.host, m.role]))}`);
+    const switched = await runCli(['switchover', SPREAD, '--to', standby.name], cli);
+    assert.equal(switched.code, 0, switched.stderr + switched.stdout);
+    before = await statusUntil(SPREAD, (s) => s.leader === standby.name, 30);
+    leader = before.members.find((m) => m.name === before.leader);
+  }
+  // In synchronous mode Patroni promotes only the synchronous standby: right after a switchover the
+  // new leader names one in its next HA loop, and until then a crash of its host leaves no candidate.
+  before = await statusUntil(SPREAD, (s) => s.members.some((m) => m.role === 'sync_standby'), 30);
+  assert.ok(before.members.some((m) => m.role === 'sync_standby'), `a synchronous standby: ${JSON.stringify(before.members.map((m) => [m.name, m.role]))}`);
+  assert.ok(leader && leader.host !== 'h1', `a leader off h1: ${JSON.stringify(before.members.map((m) => [m.name, m.host, m.role]))}`);
+  const lostHost = leader.host;
+  const k = Number(lostHost.slice(1));
+  const survivor = before.members.find((m) => m.name !== leader.name)!;
+  const third = ['h1', 'h2', 'h3'].find((h) => !before.members.some((m) => m.host === h))!;
   const rw = (await runCli(['connect', SPREAD], cli)).stdout.trim();
   const acked: number[] = [];
   let failedAfterCrash = 0;
@@ -161,62 +201,146 @@ test('the leader\'s host crashes under a writer: writes resume through a survivi
       await new Promise((r) => setTimeout(r, 100));
     }
   })();
-  // Writes go to the new leader through the front door before the crash.
+  // Writes go to the leader through the front door before the crash.
   for (let i = 0; i < 100 && acked.length < 5; i++) await new Promise((r) => setTimeout(r, 100));
   crashedAt = Date.now();
   simHosts('crash', String(k));
   await writer;
   assert.ok(resumedAt > 0, `writes resumed within 120 s of the crash (${failedAfterCrash} failed attempts)`);
-  t.diagnostic(`writes resumed ${((resumedAt - crashedAt) / 1000).toFixed(1)} s after h${k} crashed (fast profile; ${failedAfterCrash} attempts failed meanwhile, each up to ${3 * 3} s)`);
+  t.diagnostic(`writes resumed ${((resumedAt - crashedAt) / 1000).toFixed(1)} s after ${lostHost} crashed (fast profile; ${failedAfterCrash} attempts failed meanwhile)`);
   const s = await status(SPREAD);
-  assert.deepEqual(s.unreachableHosts, [standby.host]);
-  assert.ok(s.leader !== null && s.leader !== standby.name, `a leader on a surviving host: ${s.leader}`);
+  assert.deepEqual(s.unreachableHosts, [lostHost]);
+  assert.equal(s.leader, survivor.name, 'the surviving member leads');
   // Every acknowledged row is there (synchronous mode: the promoted standby had them all).
   const rows = await psqlAt(rw, 'select id from spread order by id');
   const have = new Set(rows.out.split('\n').map(Number));
   assert.deepEqual(acked.filter((id) => !have.has(id)), [], 'acknowledged rows lost');
-  // The host comes back (its engine restarts its containers): the old leader rejoins as a replica, never a second leader.
+
+  // 15 s after the loss (--replace-after) the watch re-creates the lost member on the third host, with a front door there.
+  const replaced = await statusUntil(SPREAD, (x) => x.members.some((m) => m.host === third && /^(replica|sync_standby)$/.test(m.role) && m.state === 'running'), 180);
+  const fresh = replaced.members.find((m) => m.host === third);
+  assert.ok(fresh, `a member re-created on ${third}: ${JSON.stringify(replaced.members.map((m) => [m.name, m.host, m.role]))}`);
+  t.diagnostic(`${leader.name} re-created as ${fresh.name} on ${third} ${((Date.now() - crashedAt) / 1000).toFixed(0)} s after the crash`);
+  // The front door there comes once the member is in service (the same workflow, its last step).
+  const kt = Number(third.slice(1));
+  let doorThere = await clusterContainersOn(kt, SPREAD);
+  for (let i = 0; i < 120 && !['haproxy', 'pgbouncer-ro', 'pgbouncer-rw'].every((n) => doorThere.includes(n)); i++) {
+    await new Promise((r) => setTimeout(r, 500));
+    doorThere = await clusterContainersOn(kt, SPREAD);
+  }
+  assert.ok(['haproxy', 'pgbouncer-ro', 'pgbouncer-rw'].every((n) => doorThere.includes(n)), `a front door on ${third}: ${doorThere}`);
+  const frontNow = (await runCli(['connect', SPREAD], cli)).stdout.trim();
+  assert.ok(frontNow.includes(`10.77.0.1${third.slice(1)}:`), `connect names the new front door on ${third}: ${frontNow}`);
+  const wrote = await psqlAt(frontNow, 'insert into spread values (50000) returning id');
+  assert.ok(wrote.ok, wrote.out);
+
+  // The host comes back (its engine restarts its containers) and its worker with it (`dev hosts up`):
+  // the replaced member there is removed with its front door, and never leads meanwhile.
   simHosts('revive', String(k));
-  // Its worker died with it: `dev hosts up` starts the host workers again (the hosts are up).
   const workers = await runCli(['dev', 'hosts', 'up', '3'], cli);
   assert.equal(workers.code, 0, workers.stderr);
-  let back: ClusterStatus | undefined;
+  let fencedOn: string[] = [];
   for (let i = 0; i < 120; i++) {
-    back = await status(SPREAD);
-    const old = back.members.find((m) => m.name === standby.name)?.role;
-    if (back.unreachableHosts.length === 0 && (old === 'replica' || old === 'sync_standby')) break;
-    assert.notEqual(old, 'leader', 'the old leader never leads again on its own');
+    const now = await status(SPREAD);
+    assert.notEqual(now.leader, leader.name, 'the old leader never leads again');
+    fencedOn = await clusterContainersOn(k, SPREAD);
+    if (now.unreachableHosts.length === 0 && fencedOn.every((n) => n.startsWith('etcd-'))) break;
     await new Promise((r) => setTimeout(r, 1000));
   }
-  assert.match(back?.members.find((m) => m.name === standby.name)?.role ?? '', /^(replica|sync_standby)$/);
-  assert.equal(back?.leader, s.leader);
-  const after = await psqlAt(rw, 'insert into spread values (100000) returning id');
-  assert.ok(after.ok, after.out);
+  assert.equal(fencedOn.length, 1, `only its etcd member is left on ${lostHost}: ${fencedOn}`);
+  assert.match(fencedOn[0], /^etcd-\d$/);
+  const after = await status(SPREAD);
+  assert.deepEqual(after.members.map((m) => m.name).sort(), [survivor.name, fresh.name].sort());
+  const events = await runCli(['cluster', 'events', SPREAD], cli);
+  assert.match(events.stdout, /host-replace/);
+  assert.match(events.stdout, /member-fenced/);
+  const write = await psqlAt((await runCli(['connect', SPREAD], cli)).stdout.trim(), 'insert into spread values (100000) returning id');
+  assert.ok(write.ok, write.out);
 });
 
-test('replica add and remove on a cluster across hosts: the new member on an added host, in service behind every front door, then gone from all of them', async () => {
-  const added = await runCli(['replica', 'add', SPREAD], cli);
+test('host drain of the leader\'s host under a writer: a new member elsewhere, a switchover, the old member, front door and etcd member gone; writes fail only during the switchover', async (t) => {
+  const before = await status(SPREAD);
+  const leader = before.members.find((m) => m.name === before.leader)!;
+  const drained = leader.host;
+  const kd = Number(drained.slice(1));
+  const rw = (await runCli(['connect', SPREAD], cli)).stdout.trim();
+  const failures: number[] = [];
+  let writes = 0;
+  let stop = false;
+  const writer = (async () => {
+    for (let id = 200_000; !stop; id++) {
+      const r = await psqlAt(rw, `insert into spread values (${id}) returning id`);
+      if (r.ok) writes++;
+      else failures.push(Date.now());
+      await new Promise((res) => setTimeout(res, 100));
+    }
+  })();
+  const drain = await runCli(['host', 'drain', drained], cli);
+  stop = true;
+  await writer;
+  assert.equal(drain.code, 0, drain.stderr + drain.stdout);
+  assert.match(drain.stdout, new RegExp(`leader ${leader.name} → `));
+  // Writes failed only in one window: the switchover's (a fast-profile switchover takes seconds).
+  const window = failures.length > 0 ? (failures[failures.length - 1] - failures[0]) / 1000 : 0;
+  t.diagnostic(`drain of ${drained}: ${writes} writes, ${failures.length} failed within ${window.toFixed(1)} s`);
+  assert.ok(window <= 15, `failed writes spread over ${window.toFixed(1)} s: more than one switchover's downtime`);
+  // The host ends empty; the cluster keeps two Postgres members and three etcd members elsewhere.
+  assert.deepEqual(await clusterContainersOn(kd, SPREAD), [], `nothing of ${SPREAD} left on ${drained}`);
+  const after = await status(SPREAD);
+  assert.equal(after.members.length, 2);
+  assert.ok(after.members.every((m) => m.host !== drained && m.state === 'running'), JSON.stringify(after.members));
+  assert.ok(after.leader && after.leader !== leader.name);
+  const etcd = (await Promise.all([1, 2, 3].map((k) => clusterContainersOn(k, SPREAD)))).flat().filter((n) => n.startsWith('etcd-'));
+  assert.equal(etcd.length, 3, `three etcd members: ${etcd}`);
+  const write = await psqlAt((await runCli(['connect', SPREAD], cli)).stdout.trim(), 'insert into spread values (300000) returning id');
+  assert.ok(write.ok, write.out);
+});
+
+test('replica add with its host\'s worker SIGKILLed mid-way: the restarted worker finishes it, exactly one new member, in service behind every front door; then replica remove takes it out of all of them', async (t) => {
+  const names = (await status(SPREAD)).members.map((m) => m.name);
+  const adding = runCli(['replica', 'add', SPREAD], cli);
+  // The new member's container appears on its host: its worker is in the middle of the add.
+  let at: number | undefined;
+  for (let i = 0; i < 600 && at === undefined; i++) {
+    for (const k of [1, 2, 3]) {
+      if ((await clusterContainersOn(k, SPREAD)).some((n) => n.startsWith('pg-') && !names.includes(n))) at = k;
+    }
+    if (at === undefined) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(at !== undefined, 'the new member\'s container appeared on a host');
+  const pid = Number(fs.readFileSync(path.join(home.run, `worker-h${at}.pid`), 'utf8').trim());
+  process.kill(pid, 'SIGKILL');
+  t.diagnostic(`SIGKILLed the worker of h${at} (pid ${pid}) once the new member's container was there`);
+  await new Promise((r) => setTimeout(r, 3000));
+  // The host's worker starts again, as a service manager would restart it.
+  const workers = await runCli(['dev', 'hosts', 'up', '3'], cli);
+  assert.equal(workers.code, 0, workers.stderr);
+  const added = await adding;
   assert.equal(added.code, 0, added.stderr + added.stdout);
   const s = await status(SPREAD);
-  const pg3 = s.members.find((m) => m.name === 'pg-3');
-  assert.ok(pg3 && /^h[123]$/.test(pg3.host), `pg-3 on an added host: ${JSON.stringify(pg3)}`);
-  assert.ok((await clusterContainersOn(Number(pg3.host.slice(1)), SPREAD)).includes('pg-3'), `docker ps on ${pg3.host} shows pg-3`);
-  // Each front door's HAProxy has pg-3 UP in ro (its stats, as Prometheus would scrape them).
+  assert.equal(s.members.length, names.length + 1, `exactly one new member: ${JSON.stringify(s.members.map((m) => m.name))}`);
+  const pgEverywhere = (await Promise.all([1, 2, 3].map((k) => clusterContainersOn(k, SPREAD)))).flat().filter((n) => n.startsWith('pg-'));
+  assert.equal(pgEverywhere.length, names.length + 1, `exactly one new Postgres container across the hosts: ${pgEverywhere}`);
+  const fresh = s.members.find((m) => !names.includes(m.name));
+  assert.ok(fresh && /^h[123]$/.test(fresh.host), `a new member on an added host: ${JSON.stringify(s.members)}`);
+  const name = fresh.name;
+  const k = Number(fresh.host.slice(1));
+  assert.ok((await clusterContainersOn(k, SPREAD)).includes(name), `docker ps on ${fresh.host} shows ${name}`);
+  // Each front door's HAProxy has it UP in ro (its stats, as Prometheus would scrape them).
   assert.ok(s.endpoints);
   for (const address of s.endpoints.hosts) {
     const csv = await (await fetch(`http://${address}:${new URL(s.endpoints.stats.url).port}/;csv`)).text();
-    const row = csv.split('\n').find((l) => l.startsWith('ro,pg-3,'));
-    assert.match(row ?? '', /,UP/, `pg-3 in ro at ${address}: ${row}`);
+    const row = csv.split('\n').find((l) => l.startsWith(`ro,${name},`));
+    assert.match(row ?? '', /,UP/, `${name} in ro at ${address}: ${row}`);
   }
   // And out again: gone from its host, its volume too, and from every front door.
-  const removed = await runCli(['replica', 'remove', SPREAD, 'pg-3'], cli);
+  const removed = await runCli(['replica', 'remove', SPREAD, name], cli);
   assert.equal(removed.code, 0, removed.stderr + removed.stdout);
-  const k = Number(pg3.host.slice(1));
-  assert.ok(!(await clusterContainersOn(k, SPREAD)).includes('pg-3'));
-  assert.deepEqual(((await engineOf(k).listVolumes({ filters: { label: [`dbaas.member=pg-3`, `dbaas.cluster=${SPREAD}`] } })).Volumes ?? []).map((v) => v.Name), []);
+  assert.ok(!(await clusterContainersOn(k, SPREAD)).includes(name));
+  assert.deepEqual(((await engineOf(k).listVolumes({ filters: { label: [`dbaas.member=${name}`, `dbaas.cluster=${SPREAD}`] } })).Volumes ?? []).map((v) => v.Name), []);
   for (const address of s.endpoints.hosts) {
     const csv = await (await fetch(`http://${address}:${new URL(s.endpoints.stats.url).port}/;csv`)).text();
-    assert.ok(!csv.includes('pg-3'), `pg-3 out of HAProxy at ${address}`);
+    assert.ok(!csv.includes(`${name},`), `${name} out of HAProxy at ${address}`);
   }
 });
 

@@ -42,7 +42,7 @@ test('impossible --to-time and --at, and bad crons: one line, exit 2, nothing co
   }
 });
 
-test('host add/remove refuse bad names, sockets over the network, unreachable engines and host local: one line, exit 2, no host file written', async () => {
+test('host add/remove/drain and create --replace-after refuse bad names, sockets over the network, unreachable engines and host local: one line, exit 2, no host file written', async () => {
   for (const [args, said] of [
     [['host', 'add', 'Bad_Name', '--docker', 'unix:///run/h.sock'], /host name/],
     [['host', 'add', 'local', '--docker', 'unix:///run/h.sock'], /always there/],
@@ -52,6 +52,10 @@ test('host add/remove refuse bad names, sockets over the network, unreachable en
     [['host', 'add', 'h1', '--docker', 'unix:///nonexistent/h1.sock'], /cannot reach Docker at unix:\/\/\/nonexistent\/h1.sock/],
     [['host', 'remove', 'local'], /cannot be removed/],
     [['host', 'remove', 'h9'], /no host named h9/],
+    [['host', 'drain', 'local'], /only added hosts are drained/],
+    [['host', 'drain', 'h9'], /no host named h9/],
+    [['cluster', 'create', 'orders', '--replace-after', '5x'], /--replace-after takes a duration/],
+    [['cluster', 'create', 'orders', '--replace-after', '3s'], /--replace-after must be 0 \(never\) or from 10 s/],
   ] as const) {
     const r = await cli([...args]);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);

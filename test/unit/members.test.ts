@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nextMemberNames, readOnlyToRemove, removalProblem, type MemberView } from '../../common/members';
+import { nextEtcdNames, nextMemberNames, readOnlyToRemove, removalProblem, type MemberView } from '../../common/members';
 import { serverRows } from '../../activities/haproxy';
 
 const m = (name: string, role: string, readOnly = false): MemberView => ({ name, role, readOnly });
@@ -10,6 +10,12 @@ test('next member names continue after the highest index in use, containers or v
   assert.deepEqual(nextMemberNames(['pg-0', 'pg-7', 'pg-2'], 1), ['pg-8']);
   assert.deepEqual(nextMemberNames(['pg-10', 'pg-9'], 1), ['pg-11']);
   assert.deepEqual(nextMemberNames([], 1), ['pg-0']);
+});
+
+test('an etcd member moved off a host gets the next etcd name; the two kinds of names never mix', () => {
+  const inUse = ['pg-0', 'pg-5', 'etcd-0', 'etcd-1', 'etcd-2', 'haproxy'];
+  assert.deepEqual(nextEtcdNames(inUse, 1), ['etcd-3']);
+  assert.deepEqual(nextMemberNames(inUse, 1), ['pg-6']);
 });
 
 test('removal is refused for an unknown member, the leader, and the last member able to take over', () => {

@@ -110,6 +110,13 @@ test('etcd args: one initial cluster listing every member by container name', ()
   assert.ok(args.includes('--initial-cluster=etcd-0=http://dbaas-orders-etcd-0:2380,etcd-1=http://dbaas-orders-etcd-1:2380,etcd-2=http://dbaas-orders-etcd-2:2380'));
   assert.ok(args.includes('--advertise-client-urls=http://dbaas-orders-etcd-1:2379'));
   assert.ok(args.includes('--initial-cluster-token=dbaas-orders'));
+  assert.ok(args.includes('--initial-cluster-state=new'));
+});
+
+test('etcd args: a member that joins a running cluster (a move off a host) says so', () => {
+  const args = renderEtcdArgs({ cluster: 'orders', member: 'etcd-3', members: ['etcd-0', 'etcd-2', 'etcd-3'], joinExisting: true });
+  assert.ok(args.includes('--initial-cluster-state=existing'));
+  assert.ok(args.includes('--initial-cluster=etcd-0=http://dbaas-orders-etcd-0:2380,etcd-2=http://dbaas-orders-etcd-2:2380,etcd-3=http://dbaas-orders-etcd-3:2380'));
 });
 
 test('HAProxy stats CSV: UP servers per proxy, frontends and backends ignored', () => {

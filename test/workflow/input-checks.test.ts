@@ -53,6 +53,12 @@ function badInputs(bad: string): [string, unknown][] {
     ['addPoolers', bad],
     ['rotateCertificates', bad],
     ['addAppRole', bad],
+    ['addReplica', { cluster: 'ok', member: 'pg-3', readOnly: false, cloneMethod: 'basebackup', host: bad }],
+    ['replaceLostMembers', { cluster: bad, host: 'h1', members: ['pg-1'], since: 0 }],
+    ['replaceLostMembers', { cluster: 'ok', host: bad, members: ['pg-1'], since: 0 }],
+    ['drainHost', { host: bad, drainTimeoutMs: 1000 }],
+    ['drainClusterFromHost', { cluster: bad, host: 'h1', drainTimeoutMs: 1000 }],
+    ['drainClusterFromHost', { cluster: 'ok', host: bad, drainTimeoutMs: 1000 }],
   ];
 }
 
