@@ -128,6 +128,11 @@ export async function clusterInventory(inv: Inventory, paths: Paths): Promise<Cl
   return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/** Why a delete of a cluster on added hosts cannot go on while some of them do not answer (the CLI says the same, exit 2). */
+export function unreachableDeleteLine(cluster: string, hosts: string[]): string {
+  return `host ${hosts.join(', ')} does not answer: ${cluster}'s containers there cannot be removed; bring it back, or forget it with \`dbaas host remove ${hosts[0]} --force\` (what runs on it stays there)`;
+}
+
 export function createClusterActivities(inv: Inventory, paths: Paths) {
   return {
     async assertClusterAbsent(cluster: string): Promise<void> {
@@ -139,6 +144,13 @@ export function createClusterActivities(inv: Inventory, paths: Paths) {
     /** Everything of the cluster but the kept volumes; keepBackups unset keeps the repository (the safe default). */
     async removeCluster(i: { cluster: string; keepData: boolean; keepBackups?: boolean }): Promise<RemovalReport> {
       const keep = { data: i.keepData, backups: i.keepBackups ?? true };
+      // A host that does not answer may hold the cluster's containers (unless the cluster is on this
+      // machine: placement never mixes it with added hosts); a delete that skipped it would leave them.
+      const { members: all, unreachable } = await inv.membersAndUnreachable(i.cluster);
+      if (unreachable.length > 0 && !all.some((m) => m.host === LOCAL_HOST)) {
+        throw finalError(ErrorTypes.MemberRefused, unreachableDeleteLine(i.cluster, unreachable));
+      }
+      const hosts = inv.hosts.filter((h) => !unreachable.includes(h.name));
       // Containers on every host first (an overlay network goes only once no host has one on it), in
       // three waves: the replicas and the front doors, then the leader (no replica is left to take
       // over: the member that led leads again on kept data), then etcd (a Patroni stopping without
@@ -150,9 +162,9 @@ export function createClusterActivities(inv: Inventory, paths: Paths) {
       const waves = [(l: Record<string, string>) => !isEtcd(l) && !isLeader(l), isLeader, isEtcd];
       const containers: number[] = [];
       for (const wave of waves) {
-        containers.push(...(await Promise.all(inv.hosts.map((h) => removeClusterContainers(h.engine, i.cluster, POSTGRES_STOP_TIMEOUT_SEC, wave)))));
+        containers.push(...(await Promise.all(hosts.map((h) => removeClusterContainers(h.engine, i.cluster, POSTGRES_STOP_TIMEOUT_SEC, wave)))));
       }
-      const rest = await Promise.all(inv.hosts.map((h) => removeClusterNetworksAndVolumes(h.engine, i.cluster, keep)));
+      const rest = await Promise.all(hosts.map((h) => removeClusterNetworksAndVolumes(h.engine, i.cluster, keep)));
       return rest.reduce<RemovalReport>(
         (a, r) => ({ containers: a.containers, volumes: a.volumes + r.volumes, networks: a.networks + r.networks }),
         { containers: containers.reduce((a, n) => a + n, 0), volumes: 0, networks: 0 },

@@ -13,7 +13,8 @@ import { placementHosts } from '../../activities/hosts/placement-hosts';
 import type { createCluster, deleteCluster, DeleteClusterResult } from '../../workflows';
 import { dcsSettingsView, readDcsConfig, type DcsSettingsView } from '../../activities/dcs-config';
 import { clusterNames, clusterState, clusterStatus, deletedClusters, notLiveLine, requireLiveCluster, type ClusterStatus } from '../cluster-info';
-import { clusterVolumes } from '../../activities/cluster';
+import { clusterVolumes, unreachableDeleteLine } from '../../activities/cluster';
+import { LOCAL_HOST } from '../../common/inventory';
 import { clusterSecretsExist } from '../../activities/secrets';
 import { readRepositoryInfo } from '../../activities/backup-repository';
 import { deletedAt } from '../../activities/deleted-clusters';
@@ -144,6 +145,10 @@ export async function removeClusterOrBackups(name: string, o: DeleteOptions, ver
   const s = await clusterState(inv, name);
   const state = s.state;
   if (state === 'unknown') throw new UsageError(`no cluster named ${name}`);
+  if (state === 'live') {
+    const { members, unreachable } = await inv.membersAndUnreachable(name);
+    if (unreachable.length > 0 && !members.some((m) => m.host === LOCAL_HOST)) throw new UsageError(unreachableDeleteLine(name, unreachable));
+  }
   // A purge keeps data that --keep-data kept: it removes backups only.
   const keepData = verb === 'purge' ? s.data : o.keepData;
   const input = { name, keepData, ...(o.purgeBackups ? { purgeBackups: true } : {}) };

@@ -233,6 +233,11 @@ test('the leader\'s host crashes under a writer: writes resume through a survivi
   assert.ok(frontNow.includes(`10.77.0.1${third.slice(1)}:`), `connect names the new front door on ${third}: ${frontNow}`);
   const wrote = await psqlAt(frontNow, 'insert into spread values (50000) returning id');
   assert.ok(wrote.ok, wrote.out);
+  // A delete now would leave the lost host's containers behind: refused, nothing changed.
+  const refused = await runCli(['cluster', 'delete', SPREAD, '--yes'], cli);
+  assert.equal(refused.code, 2, refused.stderr + refused.stdout);
+  assert.match(refused.stderr, new RegExp(`host ${lostHost} does not answer: ${SPREAD}'s containers there cannot be removed`));
+  assert.equal((await status(SPREAD)).members.length, 2, 'the cluster is untouched');
 
   // The host comes back (its engine restarts its containers) and its worker with it (`dev hosts up`):
   // the replaced member there is removed with its front door, and never leads meanwhile.
