@@ -9,6 +9,8 @@ import type { RowCounts } from '../common/backup';
 import { pgbackrestTargetTime } from '../common/restore';
 import { insideHome } from './home-paths';
 import { withClient } from './sql';
+import type { Inventory } from './hosts/inventory';
+import type { Endpoint } from '../common/inventory';
 import type { Client } from 'pg';
 
 // insideHome: the cluster and label come from workflow inputs; deleteRowCounts removes the directory recursively.
@@ -24,7 +26,7 @@ const qualified = (schema: string, table: string): string => `"${schema.replace(
  * transaction takes its snapshot first, back to back, and the last one reads the clock, so a
  * restore to that time has exactly the commits the counts saw (up to the microseconds between them).
  */
-async function countRows(paths: Paths, cluster: string, port: number): Promise<RowCounts> {
+async function countRows(paths: Paths, cluster: string, port: number | Endpoint): Promise<RowCounts> {
   return withClient(paths, cluster, port, async (main) => {
     const hasApp = (await main.query('select 1 from pg_database where datname = $1', [APP_DATABASE])).rows.length > 0;
     if (!hasApp) return countIn([{ c: main, prefix: '' }]);
@@ -68,7 +70,7 @@ export function deleteRowCounts(paths: Paths, cluster: string): void {
   fs.rmSync(checksDir(paths, cluster), { recursive: true, force: true });
 }
 
-export function createBackupCheckActivities(paths: Paths) {
+export function createBackupCheckActivities(inv: Inventory, paths: Paths) {
   return {
     /** Count the user tables through rw now (after the backup) and keep the counts with the backup's label. */
     /**
@@ -80,7 +82,8 @@ export function createBackupCheckActivities(paths: Paths) {
       const stoppedSecond = i.backupStoppedAt === undefined ? NaN : Math.floor(Date.parse(i.backupStoppedAt) / 1000);
       const wait = (stoppedSecond + 1) * 1000 - Date.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      const counts = await countRows(paths, i.cluster, i.rwPort);
+      // Through a front door that runs: on added hosts rw is on their addresses, not on this machine's loopback.
+      const counts = await countRows(paths, i.cluster, await inv.frontDoorAt(i.cluster, i.rwPort));
       fs.mkdirSync(checksDir(paths, i.cluster), { recursive: true, mode: 0o700 });
       const file = checksFile(paths, i.cluster, i.label);
       fs.writeFileSync(`${file}.tmp`, JSON.stringify(counts));
@@ -94,7 +97,7 @@ export function createBackupCheckActivities(paths: Paths) {
 
     /** The same counts on another cluster (the restored scratch one). */
     async countRowsNow(i: { cluster: string; rwPort: number }): Promise<Record<string, number>> {
-      return (await countRows(paths, i.cluster, i.rwPort)).tables;
+      return (await countRows(paths, i.cluster, await inv.frontDoorAt(i.cluster, i.rwPort))).tables;
     },
   };
 }

@@ -4,32 +4,8 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 
-export const ErrorTypes = {
-  /** A resource with our deterministic name exists but is not ours (labels/image differ). */
-  ResourceConflict: 'ResourceConflict',
-  ClusterExists: 'ClusterExists',
-  ClusterNotFound: 'ClusterNotFound',
-  NoPortsAvailable: 'NoPortsAvailable',
-  SecretsMissing: 'SecretsMissing',
-  /** A refused request about members (unknown, leader, last failover candidate, exists). */
-  MemberRefused: 'MemberRefused',
-  HaproxyConfigInvalid: 'HaproxyConfigInvalid',
-  /** pgBackRest restore or recovery of a new cluster's first member failed (its last lines say why). */
-  RestoreFailed: 'RestoreFailed',
-  /**
-   * A clone, restore or backup whose progress measure stood still for the stall window. Final:
-   * the window already was the patience, and a retried wait would only watch the same stuck
-   * process (the activity does not restart it) for another window before the workflow can
-   * compensate or report.
-   */
-  Stalled: 'Stalled',
-  /** A cluster name, label or member would make a path outside its directory in DBAAS_HOME. */
-  PathRefused: 'PathRefused',
-  /** The backup repository cannot be used: an S3 bucket unreachable, refusing our credentials, or holding another cluster's stanza. */
-  RepositoryRefused: 'RepositoryRefused',
-} as const;
-
-export type ErrorType = (typeof ErrorTypes)[keyof typeof ErrorTypes];
+export { ErrorTypes, type ErrorType } from '../common/error-types';
+import type { ErrorType } from '../common/error-types';
 
 export function finalError(type: ErrorType, message: string): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable: true });

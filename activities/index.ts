@@ -71,7 +71,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPgbackrestActivities(inventory, paths),
     ...createRepositoryMoveActivities(inventory, paths),
     ...createScheduleActivities(),
-    ...createBackupCheckActivities(paths),
+    ...createBackupCheckActivities(inventory, paths),
     ...createRestoreActivities(inventory, paths),
     ...createLeaseActivities(),
     ...createDeletedClusterActivities(paths),

@@ -7,7 +7,7 @@
  */
 import type Docker from 'dockerode';
 import type { Inventory } from './hosts/inventory';
-import { RUNNING_POSTGRES, byMemberName } from '../common/inventory';
+import { RUNNING_POSTGRES, byMemberName, type HostName, type Member } from '../common/inventory';
 import type { Paths } from '../common/paths';
 import { DEFAULT_DATABASE } from '../common/service-users';
 import { labels } from '../common/labels';
@@ -41,22 +41,31 @@ const REPLICA_UP = new Set(['running', 'streaming']);
 /** A standby this far behind would keep the backup waiting for its replay at the start; the leader serves instead. */
 const STANDBY_MAX_LAG_BYTES = 16 * 1024 * 1024;
 
-/** Patroni reports the member as a replica that replays (a backup can read its files). */
-async function isServingReplica(inv: Inventory, cluster: string, member: string): Promise<boolean> {
-  const m = (await clusterView(inv, cluster, [member]))?.find((x) => x.name === member);
+/** Patroni reports the member as a replica that replays (a backup can read its files); `via`: the member whose API answers (the leader, on this worker's host). */
+async function isServingReplica(inv: Inventory, cluster: string, member: string, via: string): Promise<boolean> {
+  const m = (await clusterView(inv, cluster, [via, member]))?.find((x) => x.name === member);
   return m !== undefined && m.role !== 'leader' && REPLICA_UP.has(m.state);
 }
 
-/** The member Patroni reports as running leader, or a final error. */
-async function leaderOf(inv: Inventory, cluster: string): Promise<string> {
-  const members = await inv.memberNames(cluster, RUNNING_POSTGRES);
+/**
+ * The member Patroni reports as running leader, with the host it runs on; a final error when it
+ * runs on a host this worker does not own (a host's worker sees its own engine only): the
+ * workflow then asks again where the leader is and sends the step there.
+ */
+export async function leaderOf(inv: Inventory, cluster: string): Promise<Member> {
+  const members = await inv.members(cluster, RUNNING_POSTGRES);
   if (members.length === 0) throw finalError(ErrorTypes.ClusterNotFound, `no cluster named ${cluster}`);
-  const view = await clusterView(inv, cluster, members);
+  const view = await clusterView(inv, cluster, members.map((m) => m.name));
   // Right after its container dies, a leader stays in the replicas' view until its key expires:
   // a backup pointed at it would wait minutes for its name to resolve (Docker's DNS forwards it out).
-  const leader = view?.find((m) => m.role === 'leader' && m.state === 'running' && members.includes(m.name));
-  if (!leader) throw new Error(`cluster ${cluster} has no running leader right now`);
-  return leader.name;
+  const leader = view?.find((m) => m.role === 'leader' && m.state === 'running');
+  const here = leader && members.find((m) => m.name === leader.name);
+  if (here) return here;
+  // A leader whose container is here but stopped is one whose key has not expired yet.
+  if (leader && !(await inv.memberNames(cluster, { kind: 'postgres' })).includes(leader.name)) {
+    throw finalError(ErrorTypes.LeaderElsewhere, `the leader of ${cluster}, ${leader.name}, does not run on a host this worker owns`);
+  }
+  throw new Error(`cluster ${cluster} has no running leader right now`);
 }
 
 /** Run a pgbackrest command (`run`) where it runs, heartbeating; its output, or an error with pgBackRest's own error line. */
@@ -190,17 +199,20 @@ export function createPgbackrestActivities(inv: Inventory, paths: Paths) {
 
     /** stanza-create (idempotent in pgBackRest when it matches) and `check`, which proves WAL archiving works. */
     async createStanza(cluster: string): Promise<{ member: string }> {
-      const member = await leaderOf(inv, cluster);
+      const leader = await leaderOf(inv, cluster);
+      const member = leader.name;
+      // A repository host's cluster is on this machine: its leader's engine is the local one too.
+      const engine = inv.engine(leader.host);
       heartbeat(`stanza-create on ${member}`);
       if (onRepositoryHost(paths, cluster)) {
         // The host joins the cluster's network (a restored cluster's is new), and root makes the stanza.
         await ensureStanzaOnHost(docker, paths, cluster);
         await pgbackrestAt('the repository host', ['stanza-create'], () => runAsRoot(docker, paths, cluster, ['stanza-create'], { pgHosts: [containerName(cluster, member)] }));
       } else {
-        await pgbackrest(docker, cluster, member, ['stanza-create']);
+        await pgbackrest(engine, cluster, member, ['stanza-create']);
       }
       heartbeat(`check on ${member}`);
-      await pgbackrest(docker, cluster, member, ['check']);
+      await pgbackrest(engine, cluster, member, ['check']);
       return { member };
     },
 
@@ -220,7 +232,7 @@ export function createPgbackrestActivities(inv: Inventory, paths: Paths) {
      * after this. Idempotent.
      */
     async enableWalArchiving(cluster: string): Promise<void> {
-      const member = await leaderOf(inv, cluster);
+      const member = (await leaderOf(inv, cluster)).name;
       const api = await memberApi(inv, cluster, member);
       if (!api) throw new Error(`leader ${member} of ${cluster} is not reachable`);
       await patchDcsConfigAt(api, clusterAccess(paths, cluster), { postgresql: { parameters: archiveParameters(cluster) } });
@@ -234,19 +246,35 @@ export function createPgbackrestActivities(inv: Inventory, paths: Paths) {
      * would otherwise be unreachable.
      */
     async archiveCurrentWal(cluster: string): Promise<{ member: string }> {
-      const member = await leaderOf(inv, cluster);
+      const leader = await leaderOf(inv, cluster);
+      const member = leader.name;
+      const engine = inv.engine(leader.host);
       // Local commit: a synchronous standby that is slow or gone must not hold the restore up.
-      const commit = await execIn(docker, containerName(cluster, member), [
+      const commit = await execIn(engine, containerName(cluster, member), [
         'psql', '-h', SOCKET_DIR, '-d', DEFAULT_DATABASE, '-XAtq',
         '-c', 'set synchronous_commit = local', '-c', "set statement_timeout = '30s'", '-c', 'select pg_current_xact_id()',
       ]);
       if (commit.exitCode !== 0) throw new Error(`empty commit on ${member} failed: ${commit.output.trim()}`);
-      await pgbackrest(docker, cluster, member, ['check']);
+      await pgbackrest(engine, cluster, member, ['check']);
       return { member };
     },
 
     async backupStatus(cluster: string): Promise<StanzaSummary> {
       return backupStatus(inv, paths, cluster);
+    },
+
+    /**
+     * The host the cluster's running leader is on: the worker of that host runs the steps that
+     * exec in it (stanza-create, backup, WAL check). Asked of the control worker, which sees every
+     * host; a leader on a host that does not answer is no running leader (retried).
+     */
+    async leaderHost(cluster: string): Promise<HostName> {
+      try {
+        return (await leaderOf(inv, cluster)).host;
+      } catch (err) {
+        if ((err as { type?: string }).type === ErrorTypes.LeaderElsewhere) throw new Error(`cluster ${cluster} has no running leader on a host that answers right now`);
+        throw err;
+      }
     },
 
     /**
@@ -285,7 +313,8 @@ export function createPgbackrestActivities(inv: Inventory, paths: Paths) {
      */
     async runBackup(i: RunBackupInput): Promise<BackupSummary> {
       const retention = readRetention(paths, i.cluster);
-      let started: { member: string; where: string; container: string; at: number; exec?: Docker.Exec } | undefined;
+      // The engine is the leader's (the repository host, when the backup runs there, is beside it on this machine).
+      let started: { leader: Member; engine: Docker; where: string; container: string; at: number; exec?: Docker.Exec } | undefined;
       let progress = '';
       let lastInfoAt = 0;
       const stallMs = i.stallMs ?? DEFAULT_STALL_MS;
@@ -303,21 +332,23 @@ export function createPgbackrestActivities(inv: Inventory, paths: Paths) {
           if (state.Running) {
             if (Date.now() - lastInfoAt > 2000) {
               lastInfoAt = Date.now();
-              const info = await stanzaInfo(docker, paths, i.cluster, started.member).catch(() => undefined);
+              const info = await stanzaInfo(started.engine, paths, i.cluster, started.leader.name).catch(() => undefined);
               progress = info?.progress ?? progress;
-              checkProgress(started.member, info);
+              checkProgress(started.leader.name, info);
             }
             heartbeat(`backup running on ${started.where}${progress ? `: ${progress}` : ''}`);
             await pause(250);
             continue;
           }
           if (state.ExitCode !== 0) {
-            throw new Error(`the ${i.type} backup on ${started.where} failed (exit ${state.ExitCode}): ${await lastBackupError(docker, i.cluster, started.container)}`);
+            throw new Error(`the ${i.type} backup on ${started.where} failed (exit ${state.ExitCode}): ${await lastBackupError(started.engine, i.cluster, started.container)}`);
           }
           started.exec = undefined;
         }
-        const member = started?.member ?? (await leaderOf(inv, i.cluster));
-        const info = await stanzaInfo(docker, paths, i.cluster, member);
+        const leader = started?.leader ?? (await leaderOf(inv, i.cluster));
+        const member = leader.name;
+        const engine = started?.engine ?? inv.engine(leader.host);
+        const info = await stanzaInfo(engine, paths, i.cluster, member);
         const fresh = newBackups(i.before, info.backups);
         if (fresh.length > 0) return fresh[fresh.length - 1];
         if (info.backupRunning) {
@@ -333,19 +364,19 @@ export function createPgbackrestActivities(inv: Inventory, paths: Paths) {
           ];
           // After a failover the standby the workflow chose may be the leader now, or still
           // reconnecting (pgBackRest would fail, or wait, without a standby): all from the leader, then.
-          const standby = i.standby && i.standby !== member && (await isServingReplica(inv, i.cluster, i.standby)) ? i.standby : undefined;
-          const target = await backupTarget(docker, paths, i.cluster, member, standby, args);
-          const exec = await docker.getContainer(target.container).exec({ Cmd: target.cmd, AttachStdout: false, AttachStderr: false });
+          const standby = i.standby && i.standby !== member && (await isServingReplica(inv, i.cluster, i.standby, member)) ? i.standby : undefined;
+          const target = await backupTarget(engine, paths, i.cluster, member, standby, args);
+          const exec = await engine.getContainer(target.container).exec({ Cmd: target.cmd, AttachStdout: false, AttachStderr: false });
           // Docker answers a detached start at once; the response stream must still be closed, or
           // its socket to docker.sock stays open and keeps the worker's process from exiting.
           const response = (await exec.start({ Detach: true })) as unknown as { destroy?: () => void } | undefined;
           response?.destroy?.();
-          started = { member, where: target.where, container: target.container, at: Date.now(), exec };
+          started = { leader, engine, where: target.where, container: target.container, at: Date.now(), exec };
           heartbeat(`started a ${i.type} backup on ${target.where}`);
           continue;
         } else if (Date.now() - started.at > 15_000) {
           // Not running, nothing new: the backup this attempt started has failed.
-          throw new Error(`the ${i.type} backup on ${started.where} failed: ${await lastBackupError(docker, i.cluster, started.container)}`);
+          throw new Error(`the ${i.type} backup on ${started.where} failed: ${await lastBackupError(started.engine, i.cluster, started.container)}`);
         }
         await pause(1000);
       }

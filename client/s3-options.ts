@@ -10,7 +10,7 @@ import * as ini from 'ini';
 import type { Command } from 'commander';
 import type { Paths } from '../common/paths';
 import {
-  REPOSITORY_HOST_TARGET, VOLUME_TARGET, isS3UriStyle, parseBackupTo, parseS3Endpoint, regionProblem, type RepositoryRequest, type S3Location,
+  REPOSITORY_HOST_TARGET, VOLUME_TARGET, isS3UriStyle, parseBackupTo, parseS3Endpoint, regionProblem, type RepositoryLocation, type RepositoryRequest, type S3Location,
 } from '../common/repository';
 import { stageS3Credentials, type S3Credentials } from '../activities/s3-credentials';
 import { UsageError } from './errors';
@@ -79,6 +79,12 @@ function readUserFile(file: string, option: string): string {
   } catch (err) {
     throw new UsageError(`${option} ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
   }
+}
+
+/** The type of repository the options ask for, before anything is staged (placement refuses some on added hosts). */
+export function repositoryTypeFrom(o: S3Options): RepositoryLocation['type'] {
+  if (s3LocationFrom(o)) return 's3';
+  return o.backupTo === VOLUME_TARGET ? 'volume' : 'host';
 }
 
 /**

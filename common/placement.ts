@@ -4,6 +4,7 @@
  * host in Autobase and Pigsty). Pure: the create and add-replica workflows decide with it, the CLI
  * refuses with it before anything starts.
  */
+import type { RepositoryLocation } from './repository';
 import type { HostName } from './inventory';
 
 export interface PlacementHost {
@@ -116,7 +117,8 @@ export interface ClusterLayout {
 export interface LayoutRequest extends Omit<PlacementRequest, 'zoneSpread' | 'allowColocate'> {
   zoneSpread?: boolean;
   allowColocate?: boolean;
-  backups: boolean;
+  /** Where the new cluster's backups go (its repository's type), or null with --no-backups. */
+  backups: RepositoryLocation['type'] | null;
   restore: boolean;
   /** Volumes kept by `delete --keep-data` exist for the name. */
   keptData: boolean;
@@ -137,7 +139,12 @@ export function layoutCluster(req: LayoutRequest, offers: readonly HostOffer[]):
   // Not built yet for a cluster on added hosts: say so rather than make half of it.
   if (req.keptData) return { problem: 'data kept by `delete --keep-data` is not reused on added hosts yet: remove it (`dbaas cluster delete NAME`) or create while no host is added' };
   if (req.restore) return { problem: 'a restore onto added hosts is not built yet: restore while no host is added (`dbaas host list`)' };
-  if (req.backups) return { problem: 'backups of a cluster on added hosts are not built yet: pass --no-backups' };
+  // Every member must reach the repository, and the one that leads may be on any host: a bucket
+  // is reached from anywhere, the repository host and a volume are on one machine.
+  if (req.backups !== null && req.backups !== 's3') {
+    const where = req.backups === 'host' ? 'the repository host runs on this machine only' : 'a volume is on one host only';
+    return { problem: `backups of a cluster on added hosts go to S3 (--backup-to s3://BUCKET[/PREFIX] with --s3-endpoint) or are off (--no-backups): ${where}` };
+  }
   const manager = offers.find((h) => h.swarmManager && used.includes(h.name)) ?? offers.find((h) => h.swarmManager);
   if (!manager) return { problem: `no host offered is a swarm manager (${offers.map((h) => h.name).join(', ')}): a cluster across hosts needs one to create its overlay network` };
   return { postgres: placed.postgres, etcd: placed.etcd, frontDoors, addresses, overlayOn: manager.name };

@@ -68,6 +68,12 @@
 # simulated hosts at 10.77.0.1:PORT (DNAT + route_localnet on dbaas-sim0 only), so that a
 # dbaas worker running inside netns dbaas-hK reaches Temporal, and loses it when hK is killed.
 #
+# `host-gateway` (what `--add-host host.docker.internal:host-gateway` resolves to) is 10.77.0.1
+# on every simulated host (dockerd --host-gateway-ip): a container on hK reaches the control
+# machine on the LAN as host.docker.internal, as a container on the main engine reaches it on
+# docker0. A service the control machine publishes on 10.77.0.1 (the tests' S3 server) is thus
+# one name and port for members on every engine.
+#
 # Reaching a container on hK (measured, see /work/notes/sim-hosts-report.md):
 #   - from anywhere (root namespace, other hosts, containers on hosts): a port published on
 #     hK's address, `docker run -p 10.77.0.(10+k):PORT:PORT ...`;
@@ -336,8 +342,9 @@ start_dockerd() {
         --cgroup-parent "/$3" \
         --bip "10.$((100 + $2)).0.1/24" \
         --default-address-pool "base=10.$((100 + $2)).0.0/16,size=24" \
-        --swarm-default-advertise-addr "$4"
-    ' sim-dockerd "$hd" "$k" "$(cgroup_of "$k")" "$(host_ip "$k")" \
+        --swarm-default-advertise-addr "$4" \
+        --host-gateway-ip "$5"
+    ' sim-dockerd "$hd" "$k" "$(cgroup_of "$k")" "$(host_ip "$k")" "$GATEWAY_IP" \
     >>"$hd/dockerd.log" 2>&1 </dev/null &
   wait_dockerd "$k" $!
 }

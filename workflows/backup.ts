@@ -10,12 +10,13 @@ import { clusterNameKey } from '../common/search-attributes';
 import { verifyBackup } from './verifyBackup';
 import { STANZA_MISSING_CODES, retentionProblem, type BackupInput, type BackupSummary } from '../common/backup';
 import { describesRepositoryHost } from '../common/repository';
-import { longRunning, quick, waits } from './activity-options';
+import { quick } from './activity-options';
 import { refuse } from './refusals';
 import { leaseStep } from '../common/lease';
 import { checkNames } from './input-checks';
 import { withClusterLease } from './lease';
 import { Steps } from './steps';
+import { onLeaderHost } from './leader-host';
 
 export async function backup(input: BackupInput): Promise<BackupSummary> {
   const { cluster, type } = input;
@@ -55,12 +56,12 @@ async function backupUnderLease(input: BackupInput, steps: Steps): Promise<Backu
     ...(rwPort !== undefined ? ['record row counts (for restore drills)'] : []),
     ...(input.verifyAfter ? ['restore drill (child workflow)'] : []),
   ]);
-  if (stanzaMissing) await steps.run('create the backup stanza (stanza-create, check)', () => waits.createStanza(cluster));
+  if (stanzaMissing) await steps.run('create the backup stanza (stanza-create, check)', () => onLeaderHost(cluster, (on) => on.waits.createStanza(cluster)));
   if (input.retention) {
     const retention = input.retention;
     await steps.run('keep the retention for this cluster', () => quick.saveRetention({ cluster, retention }));
   }
-  const made = await steps.run(runStep, () => longRunning.runBackup({ cluster, type, before, ...(standby ? { standby } : {}) }));
+  const made = await steps.run(runStep, () => onLeaderHost(cluster, (on) => on.longRunning.runBackup({ cluster, type, before, ...(standby ? { standby } : {}) })));
   if (rwPort !== undefined) {
     await steps.run('record row counts (for restore drills)', () => quick.recordRowCounts({ cluster, label: made.label, rwPort, backupStoppedAt: made.stoppedAt }));
   }

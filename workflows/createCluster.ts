@@ -28,6 +28,7 @@ import { checkNames } from './input-checks';
 import { withClusterLease } from './lease';
 import { Steps } from './steps';
 import { APP_ROLE_STEP, POOLER_AUTH_STEP } from './step-names';
+import { onLeaderHost } from './leader-host';
 
 /** The CA is made here and only here: a cluster has TLS iff it has a CA, and all its members are made after this step. */
 const SECRETS_STEP = 'generate secrets and the TLS certificate authority';
@@ -117,7 +118,7 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps, placing
       const offers = await quick.placementHosts();
       const l = layoutCluster({
         postgres: members, etcd, zoneSpread: input.zoneSpread, allowColocate: input.allowColocate,
-        backups, restore: restoreSource !== undefined, keptData: kept.volumes.length > 0,
+        backups: backups ? input.backupTo?.location.type ?? 'volume' : null, restore: restoreSource !== undefined, keptData: kept.volumes.length > 0,
       }, offers);
       if ('problem' in l) throw ApplicationFailure.nonRetryable(l.problem, 'SpecError');
       return l;
@@ -230,7 +231,7 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps, placing
       backups
         ? steps.run('create the backup stanza (stanza-create, check)', () => {
           stanzaStarted = true;
-          return waits.createStanza(cluster);
+          return onLeaderHost(cluster, (on) => on.waits.createStanza(cluster));
         })
         : undefined,
     ]);

@@ -2,12 +2,13 @@
 import { ApplicationFailure, getExternalWorkflowHandle } from '@temporalio/workflow';
 import { haWorkflowIds, workflowIds } from '../common/workflow-ids';
 import type { DeleteClusterInput } from '../common/spec';
-import { cleanup, quick, waits } from './activity-options';
+import { cleanup, quick } from './activity-options';
 import { leaseStep } from '../common/lease';
 import { isRepositoryVolume } from '../common/kept-data';
 import { checkNames } from './input-checks';
 import { acquireLease } from './lease';
 import { Steps } from './steps';
+import { onLeaderHost } from './leader-host';
 
 export interface DeleteClusterResult {
   containers: number;
@@ -86,7 +87,7 @@ async function removeUnderLease(input: DeleteClusterInput, steps: Steps): Promis
   const walArchived = purge ? false : await steps.run(ARCHIVE_STEP, async () => {
     if (!(await quick.clusterHasRepository(cluster)) || (await quick.clusterFootprint(cluster)).containers === 0) return false;
     try {
-      await waits.archiveCurrentWal(cluster);
+      await onLeaderHost(cluster, (on) => on.waits.archiveCurrentWal(cluster));
       return true;
     } catch {
       return false;

@@ -28,8 +28,8 @@ import { checkNames } from './input-checks';
 import { withClusterLease } from './lease';
 import { refuse } from './refusals';
 import { removeReplica } from './removeReplica';
-import { settleAll } from './settle-all';
 import { Steps } from './steps';
+import { openFrontDoor } from './front-door';
 import { switchover } from './switchover';
 
 export interface DrainHostInput {
@@ -155,12 +155,7 @@ export async function drainClusterFromHost(input: DrainClusterInput): Promise<Cl
     }
     const pgAfterAdd = [...plan.pgNow, ...plan.pgMoves.map((m) => m.to)];
     for (const h of doorsNeeded) {
-      await steps.run(doorStep(h), () => settleAll([
-        onHost(h).quick.startHaproxy({ cluster, members: pgAfterAdd, profile: plan.profile, ports: plan.ports!, ...publishing(h) }),
-        ...(['rw', 'ro'] as const).map((kind) => onHost(h).quick.startPgbouncer({ cluster, kind, ports: plan.ports!, ...publishing(h) })),
-      ]).then(() =>
-        // Its own stats, read by that host's worker: the leader UP in rw and the replicas in ro before clients are sent there.
-        onHost(h).waits.waitForHaproxyBackends({ cluster, statsPort: plan.ports!.stats, replicas: pgAfterAdd.length - 1 })));
+      await steps.run(doorStep(h), () => openFrontDoor(h, { cluster, members: pgAfterAdd, profile: plan.profile, ports: plan.ports!, ...publishing(h) }));
     }
     if (hasDoor) await steps.run(removeDoor, () => quick.removeFrontDoor({ cluster, host }));
     if (switchStep && plan.switchTo) {

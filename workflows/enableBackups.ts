@@ -25,6 +25,8 @@ import { checkNames } from './input-checks';
 import { withClusterLease } from './lease';
 import { Steps } from './steps';
 import { switchover } from './switchover';
+import { onLeaderHost } from './leader-host';
+import { LOCAL_HOST } from '../common/inventory';
 
 /** A re-created member counts as caught up within this lag (Patroni's default maximum_lag_on_failover). */
 const CAUGHT_UP_BYTES = 1024 * 1024;
@@ -45,6 +47,9 @@ async function enableUnderLease(input: EnableBackupsInput, steps: Steps): Promis
     if (!d.ports) refuse(`cluster ${cluster} has no HAProxy endpoints`);
     const down = d.members.find((m) => !m.running);
     if (down) refuse(`member ${down.name} of ${cluster} is not running; start or remove it first`);
+    // Members are re-created here on this machine's engine; on added hosts a repository is chosen at create.
+    const away = d.members.find((m) => (m.host ?? LOCAL_HOST) !== LOCAL_HOST);
+    if (away) refuse(`backup enable of a cluster across hosts is not built yet (${away.name} runs on ${away.host}): create it with --backup-to s3://…`);
     const without = await quick.membersWithoutRepository(cluster);
     const layout = await quick.repositoryLayout(cluster);
     // A volume repository onto the repository host, or such a move resumed (the location says host, the volume is still there).
@@ -144,7 +149,7 @@ async function enableUnderLease(input: EnableBackupsInput, steps: Steps): Promis
   }
   if (move) await steps.run(catchUpStep, () => longRunning.copyVolumeRepositoryToHost(cluster));
   // `check` proves the new leader's archive_command reaches the repository.
-  await steps.run('create the backup stanza (stanza-create, check)', () => waits.createStanza(cluster));
+  await steps.run('create the backup stanza (stanza-create, check)', () => onLeaderHost(cluster, (on) => on.waits.createStanza(cluster)));
   if (!copied) return { cluster, recreated, leader: finalLeader };
   await steps.run(removeStep, () => quick.removeMovedRepositoryVolume({ cluster, labels: copied.labels }));
   return { cluster, recreated, leader: finalLeader, moved: { volume, backups: copied.labels.length } };

@@ -16,15 +16,15 @@ import { leaseStep } from '../common/lease';
 import { nextMemberNames } from '../common/members';
 import { haWorkflowIds, replicaWorkflowIds } from '../common/workflow-ids';
 import { innermostMessage } from '../common/error-chain';
-import { onHost, quick } from './activity-options';
+import { quick } from './activity-options';
 import { addReplica } from './addReplica';
 import { memberChildOptions } from './children';
 import { hostLossOutcomeSignal, type HostLossOutcome } from './host-loss-signals';
 import { checkNames } from './input-checks';
 import { withClusterLease } from './lease';
 import { refuse } from './refusals';
-import { settleAll } from './settle-all';
 import { Steps } from './steps';
+import { openFrontDoor } from './front-door';
 
 export interface ReplaceLostMembersInput {
   cluster: string;
@@ -114,12 +114,7 @@ async function replaceUnderLease(input: ReplaceLostMembersInput, steps: Steps, c
   for (const h of doorsNeeded) {
     const address = plan.pairs.find((p) => p.host === h)?.address;
     const publishing = address ? { publishOn: address } : {};
-    await steps.run(doorStep(h), () => settleAll([
-      onHost(h).quick.startHaproxy({ cluster, members: now, profile: plan.profile, ports: plan.ports, ...publishing }),
-      ...(['rw', 'ro'] as const).map((kind) => onHost(h).quick.startPgbouncer({ cluster, kind, ports: plan.ports, ...publishing })),
-    ]).then(() =>
-      // Its own stats, read by that host's worker: the leader UP in rw and the replicas in ro.
-      onHost(h).waits.waitForHaproxyBackends({ cluster, statsPort: plan.ports.stats, replicas: now.length - 1 })));
+    await steps.run(doorStep(h), () => openFrontDoor(h, { cluster, members: now, profile: plan.profile, ports: plan.ports, ...publishing }));
   }
   return { cluster, host, replaced, notReplaced: plan.notReplaced };
 }

@@ -10,7 +10,7 @@ import { workflowIds } from '../common/workflow-ids';
 import { restoreTargetProblem, type RestoreTarget } from '../common/restore';
 import { clusterNameKey } from '../common/search-attributes';
 import { SpecError, validateSpec, type ClusterSpec, type ConnectionInfo } from '../common/spec';
-import { longRunning, quick, waits } from './activity-options';
+import { quick } from './activity-options';
 import { createCluster } from './createCluster';
 import { refuse } from './refusals';
 import { intoHasKeptVolumes } from '../common/kept-data';
@@ -19,6 +19,7 @@ import { leaseStep } from '../common/lease';
 import { checkNames } from './input-checks';
 import { withClusterLease } from './lease';
 import { Steps } from './steps';
+import { onLeaderHost } from './leader-host';
 
 export interface RestorePitrInput extends Omit<ClusterSpec, 'name'> {
   source: string;
@@ -81,7 +82,7 @@ async function restoreUnderLease(input: RestorePitrInput, steps: Steps): Promise
   });
   // The target (or "latest") may lie in WAL not yet archived: push it before restoring.
   await steps.run(`archive ${source}'s current WAL`, async () => {
-    if (sourceLive) await waits.archiveCurrentWal(source);
+    if (sourceLive) await onLeaderHost(source, (on) => on.waits.archiveCurrentWal(source));
   });
   const cluster = await steps.run(`create ${into} from ${source}'s backups (child workflow ${workflowIds.createCluster(into)})`, () =>
     executeChild(createCluster, {
@@ -93,6 +94,6 @@ async function restoreUnderLease(input: RestorePitrInput, steps: Steps): Promise
   );
   const firstBackup = input.firstBackup === false
     ? null
-    : await steps.run(`first backup of ${into}`, () => longRunning.runBackup({ cluster: into, type: 'full', before: [] }));
+    : await steps.run(`first backup of ${into}`, () => onLeaderHost(into, (on) => on.longRunning.runBackup({ cluster: into, type: 'full', before: [] })));
   return { cluster, source, target, firstBackup };
 }

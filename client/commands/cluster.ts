@@ -26,7 +26,7 @@ import { confirmByName } from '../confirm';
 import { readLease } from '../lease';
 import type { LeaseView } from '../../common/lease';
 import { follow, startOrAttach, startedHere } from '../workflow-run';
-import { repositoryRequestFrom, s3LocationFrom, type S3Options } from '../s3-options';
+import { repositoryRequestFrom, repositoryTypeFrom, s3LocationFrom, type S3Options } from '../s3-options';
 import { discardStagedS3Credentials } from '../../activities/s3-credentials';
 
 
@@ -94,7 +94,7 @@ export async function createClusterCommand(name: string, o: CreateOptions): Prom
       // Not enough hosts for the spread (and what is not built yet on added hosts): refused before anything starts.
       const layout = layoutCluster({
         postgres: memberNames(input.replicas), etcd: etcdMemberNames(input.etcdMembers), zoneSpread: input.zoneSpread, allowColocate: input.allowColocate,
-        backups: o.backups !== false, restore: false, keptData: kept.length > 0,
+        backups: o.backups === false ? null : repositoryTypeFrom(o), restore: false, keptData: kept.length > 0,
       }, await placementHosts(inv, paths));
       if ('problem' in layout) throw new UsageError(layout.problem);
       // S3 credentials are staged for the worker (never in Temporal); discarded below if the workflow does not start.

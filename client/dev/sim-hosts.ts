@@ -54,7 +54,9 @@ export async function devHostsUp(paths: Paths, count: number, log: Log): Promise
     throw new Error(`simulated hosts reach Temporal through ${GATEWAY}, which offers this machine's loopback only; TEMPORAL_ADDRESS is ${cfg.address}`);
   }
   const started = Date.now();
-  await runLogged('bash', [SCRIPT, 'up', String(count)], scriptLog(paths), { ...process.env, DBAAS_SIM_LOOPBACK_PORTS: temporalPort, DBAAS_SIM_NODE: process.execPath });
+  // Temporal's port, and any other loopback port DBAAS_SIM_LOOPBACK_PORTS names (an S3 server of this machine's, say).
+  const offered = [temporalPort, ...(process.env.DBAAS_SIM_LOOPBACK_PORTS ?? '').split(/\s+/).filter((p) => /^\d+$/.test(p) && p !== temporalPort)];
+  await runLogged('bash', [SCRIPT, 'up', String(count)], scriptLog(paths), { ...process.env, DBAAS_SIM_LOOPBACK_PORTS: offered.join(' '), DBAAS_SIM_NODE: process.execPath });
   log(`✓ ${count} simulated host(s) (${((Date.now() - started) / 1000).toFixed(1)}s; ${scriptLog(paths)})`);
   const known = new Set(readHosts(paths).map((h) => h.name));
   for (let k = 1; k <= count; k++) {

@@ -160,6 +160,7 @@ export function fakeActivities(o: FakeOptions = {}): Fake {
     startPgbouncer: async (a) => void world.containers.add(`pgbouncer-${(a as { kind: string }).kind}`),
     verifyPooledEndpoints: async () => undefined,
     ensureBackupRepository: async () => void world.volumes.add('backup-repo'),
+    leaderHost: async () => 'local',
     createStanza: async () => ({ member: 'pg-0' }),
     archiveCurrentWal: async () => ({ member: 'pg-0' }),
     deleteBackupSettings: async () => undefined,

@@ -7,7 +7,9 @@
  * - startS3ServerOnDockerHost: on a network of its own, published on 127.0.0.1 and on the default
  *   bridge's gateway (the address `--add-host host.docker.internal:host-gateway` gives), so a
  *   container on any network reaches it as host.docker.internal:PORT, as it would reach an S3
- *   service outside Docker. Docker's isolation chains drop traffic routed between two bridges;
+ *   service outside Docker. The same PORT on both: a simulated host offered this machine's
+ *   127.0.0.1:PORT (DBAAS_SIM_LOOPBACK_PORTS) reaches it by the same name and port, its
+ *   host-gateway being this machine's address on the simulated LAN. Docker's isolation chains drop traffic routed between two bridges;
  *   this path works because each bridge's containers skip the DNAT of published ports and reach
  *   docker-proxy on the host instead (Docker's default userland proxy).
  *
@@ -23,6 +25,7 @@
  *   removes a crashed run's server with the owner's other resources.
  */
 import * as crypto from 'node:crypto';
+import * as net from 'node:net';
 import type Docker from 'dockerode';
 import { demux, ensureContainerRunning, ensureNetwork, isNotFound, stopAndRemoveContainer, type FileToPut } from '../../activities/docker';
 import { ensureClusterCa, issueServerCertificate, readCaCert } from '../../activities/cluster-tls';
@@ -108,8 +111,9 @@ interface Placement {
   owner: string;
   network: string;
   bucket?: string;
-  /** Host addresses the S3 port is published on (127.0.0.1 always among them), each on a port Docker picks. */
+  /** Host addresses the S3 port is published on (127.0.0.1 always among them), all on `hostPort` when given, else each on a port Docker picks. */
   publishOn: string[];
+  hostPort?: number;
   /** Names and addresses the certificate carries besides the container's name, localhost and 127.0.0.1. */
   alsoNamed: { dnsNames: string[]; ips: string[] };
 }
@@ -128,13 +132,34 @@ export async function startS3ServerOnDockerHost(docker: Docker, paths: Paths, o:
   const gateway = await dockerHostGateway(docker);
   await ensureNetwork(docker, o.owner, { ...labels(o.owner, 'network'), [LABEL_TEST_RUN]: TEST_RUN });
   const ownNetwork = networkName(o.owner);
+  const publishOn = [LOOPBACK, gateway];
   const { server, ports } = await launch(docker, paths, {
     ...o,
     network: ownNetwork,
-    publishOn: [LOOPBACK, gateway],
+    publishOn,
+    hostPort: await portFreeOn(publishOn),
     alsoNamed: { dnsNames: [DOCKER_HOST_NAME], ips: [gateway] },
   });
   return { ...server, hostEndpoint: `${DOCKER_HOST_NAME}:${ports.get(gateway)}`, ownNetwork };
+}
+
+/** A port nothing listens on at any of these addresses right now (one the kernel picks on the first). */
+async function portFreeOn(addresses: string[]): Promise<number> {
+  const listen = (host: string, port: number): Promise<net.Server | undefined> => new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(undefined));
+    srv.listen(port, host, () => resolve(srv));
+  });
+  const close = (srv: net.Server): Promise<void> => new Promise((r) => srv.close(() => r()));
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const first = await listen(addresses[0], 0);
+    if (!first) continue;
+    const port = (first.address() as net.AddressInfo).port;
+    const others = await Promise.all(addresses.slice(1).map((a) => listen(a, port)));
+    await Promise.all([first, ...others].flatMap((srv) => (srv ? [close(srv)] : [])));
+    if (others.every((srv) => srv !== undefined)) return port;
+  }
+  throw new Error(`no port is free on all of ${addresses.join(', ')}`);
 }
 
 /** The Docker host's address on the default bridge: what `host-gateway` resolves to (the daemon's default). */
@@ -168,7 +193,7 @@ async function launch(docker: Docker, paths: Paths, o: Placement): Promise<Start
       Cmd: weedServerArgs(),
       Labels: serverLabels,
       ExposedPorts: { [`${S3_PORT}/tcp`]: {} },
-      HostConfig: { NetworkMode: o.network, PortBindings: { [`${S3_PORT}/tcp`]: o.publishOn.map((HostIp) => ({ HostIp, HostPort: '' })) } },
+      HostConfig: { NetworkMode: o.network, PortBindings: { [`${S3_PORT}/tcp`]: o.publishOn.map((HostIp) => ({ HostIp, HostPort: o.hostPort ? String(o.hostPort) : '' })) } },
     },
     files: [
       file('s3.json', identitiesJson(admin, credentials, bucket), 0o600),

@@ -7,6 +7,11 @@
  * fenced when the host returns; `host drain` of the leader's host under a writer; `replica add`
  * with its host's worker SIGKILLed mid-way; `host remove` refused while a host runs a member;
  * `dev hosts down` leaves nothing. The main engine never joins the swarm.
+ *
+ * Backups go to a real S3 server (SeaweedFS) on this machine, the control machine of the
+ * simulated LAN: published on 127.0.0.1 and offered to the hosts at 10.77.0.1 (their
+ * host-gateway), the same `host.docker.internal:PORT` for members on every engine. A backup and
+ * WAL archiving carry on after the leader moved to another host.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,9 +24,13 @@ import { startTestTemporal } from '../helpers/temporal';
 import { childEnv, runCli, startChildWorker, tempPaths, testClusterName } from '../helpers/integration';
 import type { ClusterStatus } from '../../client/cluster-info';
 import { labels } from '../../common/labels';
+import { TASK_QUEUE, hostTaskQueue } from '../../common/task-queues';
+import { s3ServerSkipReason, startS3ServerOnDockerHost, stopS3Server, type DockerHostS3Server } from '../helpers/s3-server';
+import { removeS3ClientFiles, writeS3ClientFiles, type S3ClientFiles } from '../helpers/s3-files';
+import type { StanzaSummary } from '../../common/backup';
 import type { HostView } from '../../client/commands/host';
 
-/** The images a cluster's members run (no backups across hosts yet: no repository image). */
+/** The images a cluster's members run (backups go to S3 from the members themselves: no repository image). */
 const SIM_IMAGES = 'debian:bookworm-slim dbaas/postgres:local dbaas/etcd:local dbaas/haproxy:local dbaas/pgbouncer:local';
 let env: TestWorkflowEnvironment;
 let cli: NodeJS.ProcessEnv;
@@ -32,6 +41,13 @@ let control: ChildProcess | undefined;
 const SPREAD = testClusterName('spread');
 /** A small image for a stand-in container. */
 const SLIM = 'debian:bookworm-slim';
+let s3: DockerHostS3Server | undefined;
+let s3Files: S3ClientFiles | undefined;
+/** The cluster's backups: a prefix of the test's bucket, reached as host.docker.internal from every engine. */
+const s3Flags = (): string[] => {
+  assert.ok(s3 && s3Files);
+  return ['--backup-to', `s3://${s3.bucket}/hosts`, '--s3-endpoint', `https://${s3.hostEndpoint}`, '--s3-region', s3.region, '--s3-credentials', s3Files.credentials, '--s3-ca', s3Files.ca, '--s3-uri-style', 'path'];
+};
 /** Set once this file found no simulated hosts of anyone else: only then does it tear hosts down. */
 let ours = false;
 const netns = (): string[] => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0]).filter((n) => /^dbaas-h\d+$/.test(n));
@@ -44,7 +60,13 @@ before(async () => {
   env = await startTestTemporal();
   const paths = tempPaths();
   home = paths;
-  cli = { ...childEnv(env, paths), DBAAS_SIM_IMAGES: SIM_IMAGES };
+  const noS3 = s3ServerSkipReason();
+  assert.equal(noS3, undefined, noS3);
+  s3 = await startS3ServerOnDockerHost(new Docker(), paths, { owner: testClusterName('hosts3') });
+  s3Files = writeS3ClientFiles(s3);
+  // The S3 port of this machine's loopback, offered to the simulated hosts beside Temporal's.
+  cli = { ...childEnv(env, paths), DBAAS_SIM_IMAGES: SIM_IMAGES, DBAAS_SIM_LOOPBACK_PORTS: String(s3.api.port) };
+  for (const k of Object.keys(cli)) if (k.startsWith('AWS_')) delete cli[k];
   control = startChildWorker(env, paths, path.join(paths.home, 'worker.log'));
 });
 
@@ -53,6 +75,8 @@ after(async () => {
   if (ours) await runCli(['dev', 'hosts', 'down'], cli);
   control?.kill('SIGTERM');
   await env?.teardown();
+  if (s3) await stopS3Server(new Docker(), s3);
+  removeS3ClientFiles(s3Files);
 });
 
 /** One SQL text through psql (libpq takes multi-host URIs, node-postgres does not): its -At output. */
@@ -101,13 +125,13 @@ test('dev hosts up 3: three hosts with an address, a zone, an engine that answer
   assert.equal((await hostList()).length, 4);
 });
 
-test('not enough hosts for one member per host, or backups across hosts: exit 2 before anything starts', async () => {
+test('not enough hosts for one member per host, or backups on this machine only (the default repository host): exit 2 before anything starts', async () => {
   const tooMany = await runCli(['cluster', 'create', SPREAD, '--replicas', '3', '--no-backups'], cli);
   assert.equal(tooMany.code, 2, tooMany.stderr);
   assert.match(tooMany.stderr, /4 Postgres and 1 etcd members need 4 hosts .* 3 are available \(h1, h2, h3\).*--allow-colocate/);
   const backups = await runCli(['cluster', 'create', SPREAD, '--replicas', '2'], cli);
   assert.equal(backups.code, 2);
-  assert.match(backups.stderr, /backups of a cluster on added hosts are not built yet: pass --no-backups/);
+  assert.match(backups.stderr, /backups of a cluster on added hosts go to S3 \(--backup-to s3:\/\/BUCKET\[\/PREFIX\] with --s3-endpoint\) or are off \(--no-backups\): the repository host runs on this machine only/);
   for (const k of [1, 2, 3]) assert.deepEqual(await clusterContainersOn(k, SPREAD), [], `nothing on h${k}`);
 });
 
@@ -131,7 +155,7 @@ async function statusUntil(cluster: string, ok: (s: ClusterStatus) => boolean, s
 
 test('a cluster across three hosts: two Postgres members on two hosts, an etcd member on each, a front door beside each Postgres member; rw through the multi-host URI, read back through ro', async () => {
   // Two Postgres members on three hosts: the third host is where a lost host's member is re-created.
-  const created = await runCli(['cluster', 'create', SPREAD, '--replicas', '1', '--etcd', '3', '--sync', '--profile', 'fast', '--no-backups', '--replace-after', '15s'], cli);
+  const created = await runCli(['cluster', 'create', SPREAD, '--replicas', '1', '--etcd', '3', '--sync', '--profile', 'fast', ...s3Flags(), '--replace-after', '15s'], cli);
   assert.equal(created.code, 0, created.stderr + created.stdout);
   // `docker ps` on each engine: what an operator of that machine sees.
   const front = ['haproxy', 'pgbouncer-ro', 'pgbouncer-rw'];
@@ -156,6 +180,29 @@ test('a cluster across three hosts: two Postgres members on two hosts, an etcd m
     if (read.out !== '1|t') await new Promise((r) => setTimeout(r, 250));
   }
   assert.equal(read.out, '1|t', 'the row, read on a replica through ro');
+});
+
+/** `backup list --json`. */
+async function backupList(cluster: string): Promise<StanzaSummary> {
+  const r = await runCli(['backup', 'list', cluster, '--json'], cli);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  return JSON.parse(r.stdout) as StanzaSummary;
+}
+
+/** The timeline of a WAL segment name (its first 8 hex digits). */
+const timelineOf = (segment: string | null): number => parseInt((segment ?? '0').slice(0, 8), 16);
+
+/** Timeline of the newest WAL in the repository before the leader's host crashed. */
+let timelineBeforeCrash = 0;
+
+test('a backup of the cluster across hosts runs in the leader\'s container on its host and lands in S3, as the WAL does', async () => {
+  const ran = await runCli(['backup', 'run', SPREAD], cli);
+  assert.equal(ran.code, 0, ran.stderr + ran.stdout);
+  const list = await backupList(SPREAD);
+  assert.equal(list.backups.length, 1, JSON.stringify(list));
+  assert.match(list.repository ?? '', /^s3:\/\/.*\/hosts/);
+  timelineBeforeCrash = timelineOf(list.archiveMax);
+  assert.ok(timelineBeforeCrash >= 1, `WAL archived: ${list.archiveMax}`);
 });
 
 test('the leader\'s host crashes under a writer: writes resume through a surviving front door, no acknowledged row is lost (sync); after --replace-after the member is re-created on the third host; the old leader, back, is fenced and never leads', async (t) => {
@@ -263,6 +310,27 @@ test('the leader\'s host crashes under a writer: writes resume through a survivi
   assert.ok(write.ok, write.out);
 });
 
+test('after the leader moved to another host, backups and WAL archiving carry on there: a second backup, the new timeline\'s WAL in S3', async () => {
+  const s = await status(SPREAD);
+  const ran = await runCli(['backup', 'run', SPREAD], cli);
+  assert.equal(ran.code, 0, ran.stderr + ran.stdout);
+  const list = await backupList(SPREAD);
+  assert.equal(list.backups.length, 2, JSON.stringify(list.backups.map((b) => b.label)));
+  // The Web UI's view of the step: scheduled on the queue of the worker that owns the new leader's host.
+  const leaderHost = s.members.find((m) => m.name === s.leader)?.host;
+  const runs = [];
+  for await (const w of env.client.workflow.list({ query: "WorkflowType = 'backup'" })) if (w.workflowId.startsWith(`backup:${SPREAD}:`)) runs.push(w);
+  runs.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
+  const history = await env.client.workflow.getHandle(runs[runs.length - 1].workflowId).fetchHistory();
+  const queues = (history.events ?? []).flatMap((e) => {
+    const a = e.activityTaskScheduledEventAttributes;
+    return a?.activityType?.name === 'runBackup' ? [a.taskQueue?.name] : [];
+  });
+  assert.deepEqual(queues, [hostTaskQueue(TASK_QUEUE, leaderHost!)], `runBackup's task queue (leader ${s.leader} on ${leaderHost})`);
+  // The promotion began a new timeline; its WAL reached the bucket from the new leader's host.
+  assert.ok(timelineOf(list.archiveMax) > timelineBeforeCrash, `WAL of a timeline after ${timelineBeforeCrash} archived by ${s.leader} on ${s.members.find((m) => m.name === s.leader)?.host}: ${list.archiveMax}`);
+});
+
 test('host drain of the leader\'s host under a writer: a new member elsewhere, a switchover, the old member, front door and etcd member gone; writes fail only during the switchover', async (t) => {
   const before = await status(SPREAD);
   const leader = before.members.find((m) => m.name === before.leader)!;
@@ -349,9 +417,11 @@ test('replica add with its host\'s worker SIGKILLed mid-way: the restarted worke
   }
 });
 
-test('delete of a cluster across hosts leaves nothing on any engine', async () => {
+test('delete of a cluster across hosts leaves nothing on any engine; its backups, with the last WAL, stay in S3', async () => {
   const deleted = await runCli(['cluster', 'delete', SPREAD, '--yes'], cli);
   assert.equal(deleted.code, 0, deleted.stderr + deleted.stdout);
+  const kept = JSON.parse((await runCli(['cluster', 'list', '--deleted', '--json'], cli)).stdout) as { name: string; keptBackups: boolean; backups: number }[];
+  assert.deepEqual(kept.filter((c) => c.name === SPREAD).map((c) => [c.keptBackups, c.backups]), [[true, 2]]);
   for (const k of [1, 2, 3]) {
     const e = engineOf(k);
     const f = { label: [`dbaas.cluster=${SPREAD}`] };

@@ -63,7 +63,7 @@ test('one more replica goes to the host with the fewest members of the cluster, 
 });
 
 const offer = (name: string, o: Partial<HostOffer> = {}): HostOffer => ({ name, load: 0, swarmManager: false, address: `10.77.0.${10 + Number(name.slice(1))}`, ...o });
-const layoutReq = (o: Partial<LayoutRequest> = {}): LayoutRequest => ({ postgres: ['pg-0', 'pg-1', 'pg-2'], etcd: ['etcd-0', 'etcd-1', 'etcd-2'], backups: false, restore: false, keptData: false, ...o });
+const layoutReq = (o: Partial<LayoutRequest> = {}): LayoutRequest => ({ postgres: ['pg-0', 'pg-1', 'pg-2'], etcd: ['etcd-0', 'etcd-1', 'etcd-2'], backups: null, restore: false, keptData: false, ...o });
 
 test('a cluster across three hosts: a front door on each Postgres host, the overlay on the swarm manager', () => {
   const l = layoutCluster(layoutReq(), [offer('h1', { swarmManager: true }), offer('h2'), offer('h3')]);
@@ -75,17 +75,19 @@ test('a cluster across three hosts: a front door on each Postgres host, the over
 });
 
 test('this machine alone: everything on local, a bridge network, no address', () => {
-  const l = layoutCluster(layoutReq({ backups: true, keptData: true, restore: true }), [{ name: 'local', load: 4, swarmManager: false }]);
+  const l = layoutCluster(layoutReq({ backups: 'host', keptData: true, restore: true }), [{ name: 'local', load: 4, swarmManager: false }]);
   assert.deepEqual(l, { postgres: { 'pg-0': 'local', 'pg-1': 'local', 'pg-2': 'local' }, etcd: { 'etcd-0': 'local', 'etcd-1': 'local', 'etcd-2': 'local' }, frontDoors: ['local'], addresses: {} });
 });
 
-test('on added hosts: backups, kept data, a restore and a swarm without a manager are refused with the reason', () => {
+test('on added hosts: backups anywhere but S3, kept data, a restore and a swarm without a manager are refused with the reason', () => {
   const hosts = [offer('h1', { swarmManager: true }), offer('h2'), offer('h3')];
   const problem = (o: Partial<LayoutRequest>, hs = hosts): string => {
     const l = layoutCluster(layoutReq(o), hs);
     return 'problem' in l ? l.problem : '';
   };
-  assert.match(problem({ backups: true }), /backups of a cluster on added hosts are not built yet: pass --no-backups/);
+  assert.match(problem({ backups: 'host' }), /backups of a cluster on added hosts go to S3 .* or are off \(--no-backups\): the repository host runs on this machine only/);
+  assert.match(problem({ backups: 'volume' }), /a volume is on one host only/);
+  assert.equal(problem({ backups: 's3' }), '');
   assert.match(problem({ keptData: true }), /data kept by `delete --keep-data` is not reused on added hosts yet/);
   assert.match(problem({ restore: true }), /a restore onto added hosts is not built yet/);
   assert.match(problem({}, [offer('h1'), offer('h2'), offer('h3')]), /no host offered is a swarm manager \(h1, h2, h3\)/);

@@ -2,6 +2,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { ApplicationFailure } from '@temporalio/common';
 import type { BackupSummary, StanzaSummary } from '../../common/backup';
 import { startTestTemporal } from '../helpers/temporal';
 import { rootCause, runWithFakes, type ExtraActivity } from '../helpers/run-with-fakes';
@@ -43,6 +44,28 @@ test('Backup: one backup on the leader, then the row counts for restore drills',
   assert.equal(names.filter((n) => n === 'runBackup').length, 1);
   assertCalledBefore(names, 'runBackup', 'recordRowCounts');
   assert.ok(!names.includes('createStanza'));
+});
+
+test('Backup runs on the leader\'s host; when the leader moved before the step reached it (LeaderElsewhere), the step goes where the leader is now', async () => {
+  let tries = 0;
+  const moved = { ...fakes(), runBackup: async () => {
+    tries++;
+    if (tries === 1) throw ApplicationFailure.create({ type: 'LeaderElsewhere', message: 'the leader of orders, pg-0, does not run on a host this worker owns', nonRetryable: true });
+    return made;
+  } };
+  const { f, error, result } = await runWithFakes(env, 'backup', input, {}, { extra: moved });
+  assert.equal(error, undefined);
+  assert.deepEqual(result, made);
+  assert.deepEqual(f.names().filter((n) => n === 'leaderHost' || n === 'runBackup'), ['leaderHost', 'runBackup', 'leaderHost', 'runBackup']);
+});
+
+test('Backup gives up on a leader that keeps moving: the third LeaderElsewhere fails it with the reason', async () => {
+  const moving = { ...fakes(), runBackup: async () => {
+    throw ApplicationFailure.create({ type: 'LeaderElsewhere', message: 'the leader of orders, pg-0, does not run on a host this worker owns', nonRetryable: true });
+  } };
+  const { f, error } = await runWithFakes(env, 'backup', input, {}, { extra: moving });
+  assert.equal(rootCause(error).type, 'LeaderElsewhere');
+  assert.equal(f.names().filter((n) => n === 'runBackup').length, 3);
 });
 
 test('Backup creates a missing stanza first (the first backup of a cluster)', async () => {

@@ -1,0 +1,32 @@
+/**
+ * A front door on an added host, opened once the members behind it serve: HAProxy (rw, ro,
+ * stats) and the two PgBouncers published on the host's address, run by that host's worker,
+ * then that HAProxy's own stats show the leader UP in rw and every replica in ro before a client
+ * is sent there (`connect` names every front door that runs). A drain and a lost host's
+ * replacement open one where a member arrives; a create opens its first ones while the replicas
+ * clone, and waits for them with the rest.
+ */
+import type { HostName } from '../common/inventory';
+import type { ClusterPorts, ProfileName } from '../common/spec';
+import { onHost } from './activity-options';
+import { settleAll } from './settle-all';
+
+export interface FrontDoorInput {
+  cluster: string;
+  /** Every Postgres member of the cluster once the door opens (HAProxy's backends). */
+  members: string[];
+  profile: ProfileName;
+  ports: ClusterPorts;
+  /** The host's address (none for this machine, where the ports stay on 127.0.0.1). */
+  publishOn?: string;
+}
+
+export async function openFrontDoor(host: HostName, i: FrontDoorInput): Promise<void> {
+  const on = onHost(host);
+  const publishing = i.publishOn ? { publishOn: i.publishOn } : {};
+  await settleAll([
+    on.quick.startHaproxy({ cluster: i.cluster, members: i.members, profile: i.profile, ports: i.ports, ...publishing }),
+    ...(['rw', 'ro'] as const).map((kind) => on.quick.startPgbouncer({ cluster: i.cluster, kind, ports: i.ports, ...publishing })),
+  ]);
+  await on.waits.waitForHaproxyBackends({ cluster: i.cluster, statsPort: i.ports.stats, replicas: i.members.length - 1 });
+}
