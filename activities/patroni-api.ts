@@ -30,7 +30,10 @@ export interface PatroniNodeStatus {
   replication: ReplicationRow[];
 }
 
-/** 3.0.2 says "master" on /patroni and "leader" on /cluster; later versions say "primary". */
+/**
+ * The one place that knows Patroni's spellings, for 3.0.2 (the 15 image) and 4.0.x (the 17
+ * image): 3.0.2 says "master" on /patroni and "leader" on /cluster; 4 says "primary".
+ */
 export function normalizeRole(r: string | undefined): MemberRole {
   switch (r) {
     case 'master':
@@ -40,6 +43,8 @@ export function normalizeRole(r: string | undefined): MemberRole {
     case 'replica':
       return 'replica';
     case 'sync_standby':
+    // Patroni 4's quorum commit (synchronous_mode: quorum, which dbaas does not set): a synchronous standby too.
+    case 'quorum_standby':
       return 'sync_standby';
     case 'standby_leader':
       return 'standby_leader';
@@ -64,12 +69,20 @@ interface RawMember {
   tags?: Record<string, unknown>;
 }
 
+/**
+ * Patroni 4 reports a replica's replication state in place of PostgreSQL's on /cluster
+ * ("streaming", "in archive recovery"); 3.0.2 says "running" for both. dbaas compares PostgreSQL's
+ * state: a replica that replays is running on either version.
+ */
+const REPLICATION_STATES = new Set(['streaming', 'in archive recovery']);
+export const postgresStateOf = (state: string): string => (REPLICATION_STATES.has(state) ? 'running' : state);
+
 export async function getCluster(apiBase: string): Promise<ClusterMember[]> {
   const body = (await getJson(`${apiBase}/cluster`)) as { members?: RawMember[] };
   return (body.members ?? []).map((m) => ({
     name: m.name,
     role: normalizeRole(m.role),
-    state: m.state,
+    state: postgresStateOf(m.state),
     host: m.host,
     timeline: m.timeline,
     lag: typeof m.lag === 'number' ? m.lag : undefined,

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type { Inventory } from './hosts/inventory';
 import type Docker from 'dockerode';
 import type { Paths } from '../common/paths';
-import { IMAGES } from '../common/images';
+import { postgresImage } from '../common/images';
 import { LABEL_NOFAILOVER, LABEL_PORT_PREFIX, LABEL_SPEC, labels, LABEL_REPOSITORY } from '../common/labels';
 import { POSTGRES_UID } from '../common/service-users';
 import { PATRONI_API_PORT, PG_PORT } from '../common/service-ports';
@@ -14,7 +14,7 @@ import { clusterHasTls, serverTlsFiles } from './cluster-tls';
 import { memberRepositoryAccess } from './repository-access';
 import { connectToCluster } from './repository-host/host';
 import { memberBackupServer } from './backup-server';
-import { PROFILES, etcdMemberNames, type ClusterSettings, type ClusterSpec } from '../common/spec';
+import { PROFILES, etcdMemberNames, profileTiming, type ClusterSettings, type ClusterSpec } from '../common/spec';
 import { ensureContainerRunning, ensureVolume, isNotFound, removeIfLayoutDiffers, stopAndRemoveContainer, type ContainerWanted, type FileToPut } from './docker';
 import { dataProgress } from './data-progress';
 import { publishedOn } from './hosts/published-ports';
@@ -23,6 +23,7 @@ import { pollUntil, pollWhileProgressing } from './heartbeat';
 import { getCluster, getPatroni, patroniUrl, wakeHaLoop, type ClusterMember } from './patroni-api';
 import { clusterAccess } from './cluster-access';
 import { readClusterSecrets } from './secrets';
+import { versionOf } from '../common/postgres-version';
 
 export { POSTGRES_UID };
 /** Longer than Patroni's own shutdown of PostgreSQL, so it can release the leader key. */
@@ -96,7 +97,9 @@ async function postgresContainerWanted(docker: Docker, paths: Paths, i: Postgres
   const l = labels(spec.name, 'postgres', member);
   const backups = spec.backups !== false;
   const settings: ClusterSettings = { profile: spec.profile, sync: spec.sync, syncStrict: spec.syncStrict ?? false, etcdMembers: spec.etcdMembers, backups,
-    ...(spec.replaceAfterS !== undefined ? { replaceAfterS: spec.replaceAfterS } : {}) };
+    ...(spec.replaceAfterS !== undefined ? { replaceAfterS: spec.replaceAfterS } : {}),
+    ...(spec.postgresVersion !== undefined ? { postgresVersion: spec.postgresVersion } : {}) };
+  const version = versionOf(spec);
   const extraLabels: Record<string, string> = { [LABEL_SPEC]: JSON.stringify(settings), [LABEL_NOFAILOVER]: String(i.nofailover ?? false) };
   if (i.directPort !== undefined) extraLabels[`${LABEL_PORT_PREFIX}direct`] = String(i.directPort);
   const direct = publishedOn(i.publishOn, [PG_PORT, PATRONI_API_PORT], i.directPort === undefined ? {} : {
@@ -120,19 +123,20 @@ async function postgresContainerWanted(docker: Docker, paths: Paths, i: Postgres
     cluster: spec.name,
     member,
     etcdMembers: etcdMemberNames(spec.etcdMembers),
-    profile: PROFILES[spec.profile],
+    profile: { ...PROFILES[spec.profile], patroni: profileTiming(spec.profile, version) },
     sync: spec.sync,
     syncStrict: spec.syncStrict ?? false,
     tags: { nofailover: i.nofailover ?? false, noloadbalance: i.noloadbalance ?? false },
     passwords: readClusterSecrets(paths, spec.name),
     archive: backups,
     tls,
+    version,
   });
   return {
     name: containerName(spec.name, member),
     labels: l,
     create: {
-      Image: IMAGES.postgres,
+      Image: postgresImage(version),
       Hostname: containerName(spec.name, member),
       Labels: { ...extraLabels, ...(backups ? repository.labels : {}), ...backupServer?.labels },
       ...(backupServer ? { Cmd: backupServer.cmd } : {}),

@@ -10,7 +10,7 @@ import type { Paths } from '../common/paths';
 import { DEFAULT_DATABASE, SUPERUSER } from '../common/service-users';
 import { containerName } from '../common/resource-names';
 import { SOCKET_DIR } from '../common/render/patroni';
-import { PROFILES, etcdMemberNames } from '../common/spec';
+import { etcdMemberNames, profileTiming } from '../common/spec';
 import { issueDecision, type IssueRequest, type SwitchoverSnapshot } from '../common/switchover';
 import { describeCluster } from './cluster';
 import { clusterAccess } from './cluster-access';
@@ -21,6 +21,7 @@ import { getPatroni } from './patroni-api';
 import { clusterView } from './patroni';
 import { Addresses, readDcs, type DcsView } from './switchover-dcs';
 import { RwSteering } from './switchover-haproxy';
+import { versionOf } from '../common/postgres-version';
 
 /** Patroni gave up on the request (or never acted on it): final, the leader stays. */
 export const SWITCHOVER_FAILED = 'SwitchoverFailed';
@@ -86,7 +87,7 @@ export async function switchoverSnapshot(inv: Inventory, paths: Paths, cluster: 
     // The member key's timeline lags a promotion by up to loop_wait; the leader's own status does not.
     timeline = st.timeline ?? timeline;
   }
-  const profile = PROFILES[desc.settings.profile].patroni;
+  const profile = profileTiming(desc.settings.profile, versionOf(desc.settings));
   return {
     cluster,
     leader: dcs.leader,

@@ -1,4 +1,5 @@
 /** Argument parsers that turn bad input into one clear line and exit code 2. */
+import { POSTGRES_VERSIONS, isPostgresVersion, type PostgresVersion } from '../common/postgres-version';
 import { MAX_REPLICAS, clusterNameProblem, isProfileName, type ProfileName } from '../common/spec';
 import { UsageError } from './errors';
 
@@ -19,6 +20,12 @@ export function parseEtcd(v: string): 1 | 3 {
   if (v === '1') return 1;
   if (v === '3') return 3;
   throw new UsageError(`--etcd must be 1 or 3, got "${v}"`);
+}
+
+export function parseVersion(v: string): PostgresVersion {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !isPostgresVersion(n)) throw new UsageError(`--version must be one of ${POSTGRES_VERSIONS.join(', ')}, got "${v}"`);
+  return n;
 }
 
 export function parseProfile(v: string): ProfileName {

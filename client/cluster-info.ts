@@ -1,4 +1,5 @@
 /** Read-only views of clusters for `list`, `status` and `connect`: Docker labels + Patroni /cluster. */
+import { versionOf, type PostgresVersion } from '../common/postgres-version';
 import * as fs from 'node:fs';
 import { resolvePaths, type Paths } from '../common/paths';
 import { backupsState } from '../common/inventory';
@@ -29,6 +30,8 @@ export interface ClusterStatus {
   /** Hosts whose engines do not answer: members they run are not in `members` (Patroni may still list them). */
   unreachableHosts: string[];
   name: string;
+  /** The PostgreSQL major version the members were made with (null: no Postgres member left). */
+  version: PostgresVersion | null;
   leader: string | null;
   members: MemberStatus[];
   etcd: { name: string; host: string; state: string }[];
@@ -114,6 +117,7 @@ export async function clusterStatus(inv: Inventory, paths: Paths, cluster: strin
   const door = doors[0];
   return {
     name: cluster,
+    version: pg.length > 0 ? versionOf(pg.find((m) => m.createdWith)?.createdWith ?? {}) : null,
     unreachableHosts: unreachable,
     leader: view.find((v) => v.role === 'leader')?.name ?? null,
     members,

@@ -3,7 +3,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { createClusterCommand, deleteClusterCommand, listCommand, statusCommand } from './commands/cluster';
 import { connectCommand } from './commands/connect';
 import { devDownCommand, devHostsDownCommand, devHostsUpCommand, devStatusCommand, devUpCommand } from './commands/dev';
-import { parseClusterName, parseCount, parseEtcd, parseHostCount, parseMemberName, parseProfile, parseReplicas } from './args';
+import { parseClusterName, parseCount, parseEtcd, parseHostCount, parseMemberName, parseProfile, parseReplicas, parseVersion } from './args';
+import { DEFAULT_POSTGRES_VERSION, POSTGRES_VERSIONS } from '../common/postgres-version';
 import { replicaAddCommand, replicaRemoveCommand, replicaScaleCommand } from './commands/replica';
 import { LeaseBusyError, UsageError, exitCodeOf } from './errors';
 import { setWaitForLease } from './workflow-run';
@@ -43,6 +44,7 @@ export function buildProgram(psqlArgs: string[] = []): Command {
     .option('--sync', 'synchronous replication (Patroni synchronous_mode)', false)
     .option('--sync-strict', 'strict synchronous replication: with no synchronous standby, commits wait (implies --sync)', false)
     .option('--profile <name>', 'HA timing profile: default | fast', arg(parseProfile), 'default' as const)
+    .option('--version <major>', `PostgreSQL major version: ${POSTGRES_VERSIONS.join(' | ')} (default ${DEFAULT_POSTGRES_VERSION})`, arg(parseVersion))
     .addOption(new Option('--etcd <n>', 'etcd members: 1 | 3').argParser(arg(parseEtcd)).default(1))
     .option('--detach', 'start the workflow and return', false)
     .option('--keep-on-failure', 'leave what was created when a step fails (debugging)', false)

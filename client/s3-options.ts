@@ -82,9 +82,10 @@ function readUserFile(file: string, option: string): string {
 }
 
 /** The type of repository the options ask for, before anything is staged (placement refuses some on added hosts). */
-export function repositoryTypeFrom(o: S3Options): RepositoryLocation['type'] {
+export function repositoryTypeFrom(o: S3Options, defaultToHost = true): RepositoryLocation['type'] {
   if (s3LocationFrom(o)) return 's3';
-  return o.backupTo === VOLUME_TARGET ? 'volume' : 'host';
+  if (o.backupTo === REPOSITORY_HOST_TARGET) return 'host';
+  return o.backupTo === VOLUME_TARGET || !defaultToHost ? 'volume' : 'host';
 }
 
 /**

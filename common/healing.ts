@@ -34,6 +34,7 @@
 import type { ProfileName } from './spec';
 import { PROFILES } from './spec';
 import { leaderOf, type ClusterSnapshot, type MemberObservation } from './events';
+import { LEGACY_POSTGRES_VERSION, timingFor, type PostgresVersion } from './postgres-version';
 
 export interface HealingRules {
   /** A non-zero exit must be this old before the container is started again (another member leads). */
@@ -53,8 +54,8 @@ export interface WatchTiming {
 }
 
 /** Poll about once per Patroni HA loop (2 s fast, 5 s default); heal after ttl + loop_wait. */
-export function watchTiming(profile: ProfileName): WatchTiming {
-  const p = PROFILES[profile].patroni;
+export function watchTiming(profile: ProfileName, version: PostgresVersion = LEGACY_POSTGRES_VERSION): WatchTiming {
+  const p = timingFor(PROFILES[profile].patroni, version);
   return {
     intervalMs: Math.min(5000, Math.max(1000, p.loopWait * 1000)),
     rules: { exitedGraceMs: (p.ttl + p.loopWait) * 1000, exitedNoLeaderGraceMs: 3 * (p.ttl + p.loopWait) * 1000, stuckAfterMs: 60_000, reinitCooldownMs: 600_000 },

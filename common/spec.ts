@@ -2,6 +2,7 @@
  * The typed cluster spec and its validation. Pure code: imported by the CLI, by the
  * workflows (deterministic sandbox) and by the activities, so it must stay free of I/O.
  */
+import { LEGACY_POSTGRES_VERSION, POSTGRES_VERSIONS, postgresVersionProblem, timingFor, versionOf, type PostgresVersion } from './postgres-version';
 import type { FailedReplicas, RestoreFrom } from './restore';
 import { repositoryRequestProblem, type RepositoryRequest } from './repository';
 
@@ -76,6 +77,8 @@ export interface ClusterSpec {
    * on hosts that hold none of the cluster's members; 0 = never. Optional: DEFAULT_REPLACE_AFTER_S.
    */
   replaceAfterS?: number;
+  /** The PostgreSQL major version; absent in specs written before versions: 15 (common/postgres-version.ts). */
+  postgresVersion?: PostgresVersion;
 }
 
 /**
@@ -83,7 +86,7 @@ export interface ClusterSpec {
  * containers. profile and sync can change later (set-profile, set-sync): their source of truth
  * is then Patroni's DCS config, and the label only says what the cluster was created with.
  */
-export type ClusterSettings = Pick<ClusterSpec, 'profile' | 'sync' | 'syncStrict' | 'etcdMembers' | 'backups' | 'replaceAfterS'>;
+export type ClusterSettings = Pick<ClusterSpec, 'profile' | 'sync' | 'syncStrict' | 'etcdMembers' | 'backups' | 'replaceAfterS' | 'postgresVersion'>;
 
 /** A cluster across hosts re-creates the members of a host lost for this long (`--replace-after`). */
 export const DEFAULT_REPLACE_AFTER_S = 300;
@@ -133,11 +136,13 @@ export interface DcsConfig {
   synchronous_mode_strict?: boolean;
 }
 
-/** The profile whose ttl/loop_wait/retry_timeout the DCS holds, or undefined for timing set by hand. */
+/** The HA timing a profile runs with on a version (Patroni 4 raises `fast`'s ttl to its minimum, 20 s). */
+export const profileTiming = (profile: ProfileName, v: PostgresVersion): HaTiming => timingFor(PROFILES[profile].patroni, v);
+
+/** The profile whose ttl/loop_wait/retry_timeout the DCS holds (as written for either version), or undefined for timing set by hand. */
 export function profileOfDcs(c: DcsConfig): ProfileName | undefined {
-  return (Object.values(PROFILES) as HaProfile[]).find(
-    (p) => p.patroni.ttl === Number(c.ttl) && p.patroni.loopWait === Number(c.loop_wait) && p.patroni.retryTimeout === Number(c.retry_timeout),
-  )?.name;
+  const holds = (t: HaTiming): boolean => t.ttl === Number(c.ttl) && t.loopWait === Number(c.loop_wait) && t.retryTimeout === Number(c.retry_timeout);
+  return (Object.keys(PROFILES) as ProfileName[]).find((p) => POSTGRES_VERSIONS.some((v) => holds(profileTiming(p, v))));
 }
 
 /** Patroni parses booleans in the DCS loosely (true, "true", "on"); so do we. */
@@ -264,6 +269,9 @@ export function validateSpec(spec: ClusterSpec & { backupTo?: RepositoryRequest;
   }
   const replaceErr = replaceAfterProblem(spec.replaceAfterS);
   if (replaceErr) throw new SpecError(replaceErr);
+  const versionErr = postgresVersionProblem(spec.postgresVersion);
+  if (versionErr) throw new SpecError(versionErr);
+  if (versionOf(spec) !== LEGACY_POSTGRES_VERSION && spec.backupTo?.location.type === 'host') throw new SpecError(REPOSITORY_HOST_VERSION_PROBLEM(versionOf(spec)));
   for (const [flag, v] of [['--zone-spread', spec.zoneSpread], ['--allow-colocate', spec.allowColocate]] as const) {
     if (v !== undefined && typeof v !== 'boolean') throw new SpecError(`${flag} must be true or false, got ${JSON.stringify(v)}`);
   }
@@ -273,6 +281,14 @@ export function validateSpec(spec: ClusterSpec & { backupTo?: RepositoryRequest;
     if (s3) throw new SpecError(`--backup-to: ${s3}`);
   }
 }
+
+/**
+ * pgBackRest speaks to a remote only at its own exact version, and the repository host runs
+ * bookworm's 2.45 (which knows PostgreSQL up to 15): clusters of another version keep their
+ * backups in a volume or in S3.
+ */
+export const REPOSITORY_HOST_VERSION_PROBLEM = (v: PostgresVersion): string =>
+  `the repository host runs pgBackRest 2.45, which cannot back up PostgreSQL ${v} (pgBackRest needs the same version at both ends): pass --backup-to volume or s3://…, or --no-backups`;
 
 /** Member names are positional and never reused within a cluster's lifetime: pg-0, pg-1, ... */
 export function memberNames(replicas: number): string[] {

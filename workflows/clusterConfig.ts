@@ -4,7 +4,7 @@
  * restart), then prove every member runs with it.
  */
 import {
-  PROFILES, isProfileName, isSyncMode, profileOfDcs, profileProblem, syncDcsPatch, syncModeOfDcs, timingDcsPatch,
+  PROFILES, isProfileName, isSyncMode, profileOfDcs, profileTiming, profileProblem, syncDcsPatch, syncModeOfDcs, timingDcsPatch,
   type ProfileName, type SyncMode,
 } from '../common/spec';
 import { quick, waits } from './activity-options';
@@ -13,6 +13,7 @@ import { leaseStep } from '../common/lease';
 import { checkNames } from './input-checks';
 import { withClusterLease } from './lease';
 import { Steps } from './steps';
+import { versionOf } from '../common/postgres-version';
 
 export interface SetProfileInput {
   cluster: string;
@@ -76,7 +77,7 @@ async function setProfileUnderLease(input: SetProfileInput, steps: Steps, write:
     if (!d.ports) refuse(`cluster ${cluster} has no HAProxy endpoints`);
     return d;
   });
-  const patch = timingDcsPatch(PROFILES[profile].patroni);
+  const patch = timingDcsPatch(profileTiming(profile, versionOf(desc.settings)));
   const written = await steps.run(write, () => quick.patchDcsConfig({ cluster, leader: desc.leader, patch }));
   const applied = await steps.run('wait until every member runs with it', () => waits.waitForDcsConfigApplied({ cluster, want: patch }));
   const haproxy = await steps.run(`HAProxy checks for profile ${profile}`, () =>

@@ -25,6 +25,7 @@ import { haWorkflowIds } from '../common/workflow-ids';
 import { memberChildOptions } from './children';
 import { hostLossOutcomeSignal } from './host-loss-signals';
 import { replaceLostMembers } from './replaceLostMembers';
+import type { PostgresVersion } from '../common/postgres-version';
 
 /** Histories from before lost hosts were replaced never decide about them. */
 const HOST_LOSS_PATCH = 'replace-lost-hosts';
@@ -60,6 +61,8 @@ export interface WatchCarry {
 export interface ClusterWatchInput {
   cluster: string;
   profile: ProfileName;
+  /** The cluster's PostgreSQL version: Patroni 4 (17) runs `fast` with a longer ttl. Absent: 15. */
+  postgresVersion?: PostgresVersion;
   /** Overrides for tests; by default from the profile (watchTiming). */
   intervalMs?: number;
   rules?: Partial<HealingRules>;
@@ -94,7 +97,7 @@ async function pauseBetweenPolls(intervalMs: number): Promise<void> {
 export async function clusterWatch(input: ClusterWatchInput): Promise<ClusterWatchResult> {
   const { cluster } = input;
   checkNames({ clusters: [cluster] });
-  const timing = watchTiming(input.profile);
+  const timing = watchTiming(input.profile, input.postgresVersion);
   const intervalMs = input.intervalMs ?? timing.intervalMs;
   const rules: HealingRules = { ...timing.rules, ...input.rules };
   const lagThresholdBytes = input.lagThresholdBytes ?? DEFAULT_LAG_THRESHOLD_BYTES;

@@ -243,7 +243,7 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps, placing
       // Without this, create would return before any commit is synchronous.
       await steps.run('wait for a synchronous standby', () => waits.waitForSyncApplied({ cluster, mode: syncModeOf(input) }));
     }
-    await steps.run('start the cluster watch', () => startClusterWatch(cluster, input.profile));
+    await steps.run('start the cluster watch', () => startClusterWatch(cluster, input.profile, input.postgresVersion));
 
     const [host = '127.0.0.1', ...moreHosts] = place.frontDoorAddresses;
     return {
@@ -337,11 +337,11 @@ function restoreStep(member: string, source: string): string {
  * The ClusterWatch outlives this workflow (ABANDON). Already running (a create that resumed after
  * a crash, or `cluster watch`) is fine: one watch per cluster.
  */
-async function startClusterWatch(cluster: string, profile: CreateClusterInput['profile']): Promise<void> {
+async function startClusterWatch(cluster: string, profile: CreateClusterInput['profile'], postgresVersion: CreateClusterInput['postgresVersion']): Promise<void> {
   try {
     await startChild(clusterWatch, {
       workflowId: haWorkflowIds.clusterWatch(cluster),
-      args: [{ cluster, profile }],
+      args: [{ cluster, profile, ...(postgresVersion !== undefined ? { postgresVersion } : {}) }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
       typedSearchAttributes: [{ key: clusterNameKey, value: cluster }],

@@ -1,9 +1,10 @@
 /** `dbaas cluster create|list|status|delete`: start workflows, follow them, print. */
-import { isS3Request, type RepositoryRequest } from '../../common/repository';
+import { REPOSITORY_HOST_TARGET, isS3Request, type RepositoryRequest } from '../../common/repository';
+import { DEFAULT_POSTGRES_VERSION, LEGACY_POSTGRES_VERSION, type PostgresVersion } from '../../common/postgres-version';
 import { table } from '../table';
 import { workflowIds } from '../../common/workflow-ids';
 import { resolvePaths } from '../../common/paths';
-import { SpecError, etcdMemberNames, memberNames, validateSpec, type ConnectionInfo, type CreateClusterInput } from '../../common/spec';
+import { REPOSITORY_HOST_VERSION_PROBLEM, SpecError, etcdMemberNames, memberNames, validateSpec, type ConnectionInfo, type CreateClusterInput } from '../../common/spec';
 import { layoutCluster } from '../../common/placement';
 import { MULTI_HOST_CONNECT_TIMEOUT_S } from '../connection-target';
 
@@ -58,6 +59,7 @@ export interface CreateOptions extends S3Options {
   allowColocate: boolean;
   /** `--replace-after` as typed (5m, 90s, 0). */
   replaceAfter?: string;
+  version?: PostgresVersion;
 }
 
 export async function createClusterCommand(name: string, o: CreateOptions): Promise<void> {
@@ -67,7 +69,11 @@ export async function createClusterCommand(name: string, o: CreateOptions): Prom
     ...(o.zoneSpread ? { zoneSpread: true } : {}),
     ...(o.allowColocate ? { allowColocate: true } : {}),
     ...(o.replaceAfter !== undefined ? { replaceAfterS: parseDurationS('--replace-after', o.replaceAfter) } : {}),
+    postgresVersion: o.version ?? DEFAULT_POSTGRES_VERSION,
   };
+  // The repository host runs pgBackRest 2.45: a cluster of another version keeps its backups in a volume unless told otherwise.
+  const onRepositoryHost = input.postgresVersion === LEGACY_POSTGRES_VERSION;
+  if (!onRepositoryHost && o.backupTo === REPOSITORY_HOST_TARGET) throw new UsageError(REPOSITORY_HOST_VERSION_PROBLEM(input.postgresVersion!));
   try {
     validateSpec(input);
   } catch (err) {
@@ -94,11 +100,11 @@ export async function createClusterCommand(name: string, o: CreateOptions): Prom
       // Not enough hosts for the spread (and what is not built yet on added hosts): refused before anything starts.
       const layout = layoutCluster({
         postgres: memberNames(input.replicas), etcd: etcdMemberNames(input.etcdMembers), zoneSpread: input.zoneSpread, allowColocate: input.allowColocate,
-        backups: o.backups === false ? null : repositoryTypeFrom(o), restore: false, keptData: kept.length > 0,
+        backups: o.backups === false ? null : repositoryTypeFrom(o, onRepositoryHost), restore: false, keptData: kept.length > 0,
       }, await placementHosts(inv, paths));
       if ('problem' in layout) throw new UsageError(layout.problem);
       // S3 credentials are staged for the worker (never in Temporal); discarded below if the workflow does not start.
-      repository = o.backups === false || keptRepository ? undefined : repositoryRequestFrom(o, paths, process.env);
+      repository = o.backups === false || keptRepository ? undefined : repositoryRequestFrom(o, paths, process.env, onRepositoryHost);
       if (repository) input.backupTo = repository;
     });
     started = startedHere(handle);
@@ -207,7 +213,7 @@ function describeLease(lease: LeaseView | null): string {
 }
 
 function printStatus(s: ClusterStatus, settings: DcsSettingsView | null, lease: LeaseView | null): void {
-  console.log(`cluster ${s.name}   leader: ${s.leader ?? 'none'}`);
+  console.log(`cluster ${s.name}   PostgreSQL ${s.version ?? 'unknown'}   leader: ${s.leader ?? 'none'}`);
   if (settings) {
     const standby = s.members.find((m) => m.role === 'sync_standby')?.name;
     console.log(`profile: ${settings.profile} (ttl ${settings.ttl}, loop_wait ${settings.loopWait}, retry_timeout ${settings.retryTimeout})   ` +

@@ -61,7 +61,7 @@ export async function watchCommand(name: string): Promise<void> {
   const { client, connection } = await connectTemporal();
   const id = haWorkflowIds.clusterWatch(name);
   try {
-    const input: ClusterWatchInput = { cluster: name, profile: settings.profile };
+    const input: ClusterWatchInput = { cluster: name, profile: settings.profile, ...(settings.postgresVersion !== undefined ? { postgresVersion: settings.postgresVersion } : {}) };
     await client.workflow.start<typeof clusterWatch>('clusterWatch', {
       workflowId: id,
       taskQueue: TASK_QUEUE,

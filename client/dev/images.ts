@@ -14,8 +14,12 @@ import { IMAGES } from '../../common/images';
 import { aptInstall, runLogged, seconds, which } from './process-util';
 import type { Log } from './types';
 
-export const BASE_IMAGE = { repo: 'debian', tag: 'bookworm-slim' } as const;
-export const BASE_IMAGE_REF = `${BASE_IMAGE.repo}:${BASE_IMAGE.tag}`;
+/** A Debian base image: pulled where a registry answers, else made by debootstrap of `release`. */
+export interface BaseImage { repo: string; tag: string; release: string }
+export const BASE_IMAGE: BaseImage = { repo: 'debian', tag: 'bookworm-slim', release: 'bookworm' };
+/** The PostgreSQL 17 image's base (docker/postgres17): Debian ships one PostgreSQL major per release. */
+export const TRIXIE_BASE_IMAGE: BaseImage = { repo: 'debian', tag: 'trixie-slim', release: 'trixie' };
+export const BASE_IMAGES: readonly BaseImage[] = [BASE_IMAGE, TRIXIE_BASE_IMAGE];
 export const CONTEXT_HASH_LABEL = 'dbaas.context-hash';
 const PULL_TIMEOUT_MS = 20_000;
 
@@ -61,13 +65,13 @@ export async function ensureBaseImage(
   docker: Docker,
   paths: Paths,
   log: Log,
-  base: { repo: string; tag: string } = BASE_IMAGE,
+  base: BaseImage = BASE_IMAGE,
 ): Promise<void> {
   const ref = `${base.repo}:${base.tag}`;
   if ((await imageLabels(docker, ref)) !== undefined) return;
   if (await tryPull(docker, ref, log)) return;
-  const tarball = path.join(paths.cache, 'debian-bookworm-minbase.tar');
-  if (!fs.existsSync(tarball)) await debootstrapTarball(paths, tarball, log);
+  const tarball = path.join(paths.cache, `debian-${base.release}-minbase.tar`);
+  if (!fs.existsSync(tarball)) await debootstrapTarball(paths, base, tarball, log);
   const t0 = Date.now();
   const out = await docker.importImage(fs.createReadStream(tarball), { repo: base.repo, tag: base.tag });
   await followProgress(docker, out);
@@ -94,20 +98,20 @@ async function tryPull(docker: Docker, ref: string, log: Log): Promise<boolean> 
 
 const firstLine = (e: unknown): string => String(e instanceof Error ? e.message : e).split('\n')[0];
 
-/** debootstrap a minbase bookworm and tar it; written under a temp name so a killed run leaves no half tarball. */
-async function debootstrapTarball(paths: Paths, tarball: string, log: Log): Promise<void> {
+/** debootstrap a minbase release and tar it; written under a temp name so a killed run leaves no half tarball. */
+async function debootstrapTarball(paths: Paths, base: BaseImage, tarball: string, log: Log): Promise<void> {
   const t0 = Date.now();
-  const logFile = path.join(paths.logs, 'debootstrap.log');
+  const logFile = path.join(paths.logs, `debootstrap-${base.release}.log`);
   if (which('debootstrap') === undefined) {
-    if (process.getuid?.() !== 0) throw new Error(`no ${BASE_IMAGE_REF} image and no registry: install debootstrap and run as root, or load the image`);
+    if (process.getuid?.() !== 0) throw new Error(`no ${base.repo}:${base.tag} image and no registry: install debootstrap and run as root, or load the image`);
     await aptInstall(['debootstrap'], path.join(paths.logs, 'apt.log'), log);
   }
   fs.mkdirSync(paths.cache, { recursive: true });
   const root = fs.mkdtempSync(path.join(paths.cache, 'rootfs-'));
   const partial = `${tarball}.partial-${process.pid}`;
-  log(`debootstrapping Debian bookworm (about 30 s; log ${logFile})`);
+  log(`debootstrapping Debian ${base.release} (about 30 s; log ${logFile})`);
   try {
-    await runLogged('debootstrap', ['--variant=minbase', 'bookworm', root, 'http://deb.debian.org/debian'], logFile);
+    await runLogged('debootstrap', ['--variant=minbase', base.release, root, 'http://deb.debian.org/debian'], logFile);
     await runLogged('tar', ['-C', root, '-cf', partial, '.'], logFile);
     fs.renameSync(partial, tarball);
   } finally {
@@ -153,19 +157,29 @@ export async function contextHash(dir: string): Promise<string> {
 
 export type ImageName = keyof typeof IMAGES;
 
+/** Images built from another image's context with build arguments (docker/<context>/Dockerfile's ARGs); the others from docker/<name>. */
+const BUILT_FROM: Partial<Record<ImageName, { context: string; buildargs: Record<string, string> }>> = {
+  postgres17: { context: 'postgres', buildargs: { DEBIAN_RELEASE: TRIXIE_BASE_IMAGE.release, PG_MAJOR: '17' } },
+};
+
 /** Build (concurrently) every image whose context hash label is missing or stale. */
 export async function ensureImages(docker: Docker, log: Log, contextRoot: string = DOCKER_CONTEXT_DIR): Promise<void> {
   const names = Object.keys(IMAGES) as ImageName[];
-  const results = await Promise.allSettled(names.map((n) => ensureImageFromContext(docker, log, IMAGES[n], path.join(contextRoot, n))));
+  const results = await Promise.allSettled(names.map((n) => {
+    const from = BUILT_FROM[n];
+    return ensureImageFromContext(docker, log, IMAGES[n], path.join(contextRoot, from?.context ?? n), from?.buildargs);
+  }));
   const failed = results.flatMap((r) => (r.status === 'rejected' ? [r.reason instanceof Error ? r.reason.message : String(r.reason)] : []));
   if (failed.length > 0) throw new Error(failed.join('\n\n'));
 }
 
 /** Build the image `tag` from the context dir unless an image with the same context hash exists. */
-export async function ensureImageFromContext(docker: Docker, log: Log, tag: string, dir: string): Promise<void> {
+export async function ensureImageFromContext(docker: Docker, log: Log, tag: string, dir: string, buildargs: Record<string, string> = {}): Promise<void> {
   const t0 = Date.now();
   if (!fs.existsSync(path.join(dir, 'Dockerfile'))) throw new Error(`no Dockerfile in ${dir}`);
-  const hash = await contextHash(dir);
+  // The arguments are part of what is built: another value makes another image.
+  const args = Object.entries(buildargs).sort(([a], [b]) => a.localeCompare(b));
+  const hash = args.length === 0 ? await contextHash(dir) : createHash('sha256').update(`${await contextHash(dir)}\0${JSON.stringify(args)}`).digest('hex');
   const labels = await imageLabels(docker, tag);
   if (labels?.[CONTEXT_HASH_LABEL] === hash) {
     log(`image ${tag} up to date (${seconds(t0)}s)`);
@@ -175,7 +189,7 @@ export async function ensureImageFromContext(docker: Docker, log: Log, tag: stri
   try {
     // tar-fs 3 packs into a streamx stream; Readable.from gives docker-modem the Node stream it expects.
     const context = Readable.from(tar.pack(dir));
-    const stream = await docker.buildImage(context, { t: tag, labels: { [CONTEXT_HASH_LABEL]: hash }, rm: true, forcerm: true });
+    const stream = await docker.buildImage(context, { t: tag, labels: { [CONTEXT_HASH_LABEL]: hash }, rm: true, forcerm: true, ...(args.length > 0 ? { buildargs } : {}) });
     await followProgress(docker, stream, (e) => {
       // RUN stderr comes wrapped in terminal colour codes; keep the error text plain.
       const text = (e.stream ?? e.status)?.replace(/\x1b\[[0-9;]*m/g, '');

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { resolvePaths, type Paths } from '../../common/paths';
 import { aptInstall, hostPort, isDebianRoot, livePid, seconds, stopPidFile, tcpAccepts, which } from './process-util';
 import { DOCKERD_ROLE, dockerClient, dockerdPidFile, dockerHost, ensureDockerEngine, pingDocker } from './engine';
-import { ensureBaseImage, ensureImages } from './images';
+import { BASE_IMAGES, ensureBaseImage, ensureImages } from './images';
 import { ensureForwardingFirewall, removeForwardingFirewall } from './forwarding-firewall';
 import { insertCommand, PREFIX_MATCH } from '../../common/render/forwarding-rules';
 import { ensureTemporalBinary, ensureTemporalServer, stopTemporalServer, temporalPidFile, TEMPORAL_ROLE } from './temporal';
@@ -71,7 +71,8 @@ export async function devUp(opts: DevUpOptions): Promise<DevStatus> {
   log(fw.applied
     ? `✓ firewall: DOCKER-USER drops traffic forwarded into cluster networks (${fw.bridges.join(', ')})`
     : `! firewall: traffic forwarded into cluster networks is not dropped (${fw.reason}); on the Docker host, as root: ${insertCommand(PREFIX_MATCH)}`);
-  await step(log, 'base image', () => ensureBaseImage(docker, paths, log));
+  // One at a time: two debootstraps at once would compete for the same mirror and disk.
+  await step(log, 'base images', async () => { for (const base of BASE_IMAGES) await ensureBaseImage(docker, paths, log, base); });
   await step(log, 'images', () => ensureImages(docker, log));
   if (!temporalConfig().external) await step(log, 'temporal cli', () => ensureTemporalBinary(paths, log));
   await ensurePsql(paths, log);

@@ -7,12 +7,14 @@ import { ETCD_CLIENT_PORT, PATRONI_API_PORT, PG_PORT } from '../service-ports';
 import { ETCD_PATRONI_USER, PATRONI_API_USER, REPLICATION_USER, REWIND_USER, SUPERUSER } from '../service-users';
 import { PATRONI_NAMESPACE, etcdHostList } from '../dcs-keys';
 import { containerName } from '../resource-names';
+import { LEGACY_POSTGRES_VERSION, pgBinDir, type PostgresVersion } from '../postgres-version';
 
 export const DATA_ROOT = '/var/lib/dbaas';
 export const DATA_DIR = `${DATA_ROOT}/pgdata`;
 export const PATRONI_CONFIG_PATH = '/etc/patroni/patroni.yml';
 export const SOCKET_DIR = '/var/run/postgresql';
-export const PG_BIN = '/usr/lib/postgresql/15/bin';
+/** The 15 image's binaries (the restore helper's); a member's come from its cluster's version (pgBinDir). */
+export const PG_BIN = pgBinDir(LEGACY_POSTGRES_VERSION);
 /** The member's server certificate, key and the cluster CA, beside patroni.yml. */
 export const MEMBER_TLS = tlsFilesIn('/etc/patroni');
 
@@ -55,6 +57,8 @@ export interface PatroniRenderInput {
   archive: boolean;
   /** TLS for every TCP client, members included (false: a cluster made before TLS). */
   tls: boolean;
+  /** The PostgreSQL major the member runs (its image's binaries); absent: 15. */
+  version?: PostgresVersion;
 }
 
 /** PostgreSQL parameters every member starts with (bootstrap DCS copy; Patroni keeps them in sync). */
@@ -143,7 +147,7 @@ export function renderPatroniConfig(i: PatroniRenderInput): string {
       listen: `0.0.0.0:${PG_PORT}`,
       connect_address: `${host}:${PG_PORT}`,
       data_dir: DATA_DIR,
-      bin_dir: PG_BIN,
+      bin_dir: pgBinDir(i.version ?? LEGACY_POSTGRES_VERSION),
       pgpass: '/tmp/pgpass',
       // Replicas clone with pg_basebackup; a fast checkpoint on the leader starts the copy at
       // once instead of waiting for a spread checkpoint (measured 2.0 s → 1.0 s per clone).
