@@ -39,3 +39,8 @@ export function timingFor<T extends Timing>(t: T, v: PostgresVersion): T {
   const ttl = Math.max(20, t.ttl, loopWait + 2 * retryTimeout);
   return { ...t, ttl, loopWait, retryTimeout };
 }
+
+/** Restores (and restore drills) run a helper of the 15 image: another version's backups are refused until it has its own. */
+export const restoreVersionProblem = (source: string, v: PostgresVersion): string | undefined =>
+  v === LEGACY_POSTGRES_VERSION ? undefined
+    : `restoring the backups of ${source} (PostgreSQL ${v}) is not built yet: the restore helper runs PostgreSQL ${LEGACY_POSTGRES_VERSION} and pgBackRest 2.45`;

@@ -59,13 +59,15 @@ export interface HostSteps {
 }
 
 /** Proxies are cheap and made per call: a module-level cache could outlive the workflow (and its task queue) that made it. */
-export function onHost(host: HostName): HostSteps {
+export function onHost(host: HostName, o: { startWithin?: ActivityOptions['scheduleToStartTimeout'] } = {}): HostSteps {
   if (host === LOCAL_HOST) return { quick, waits, cleanup, longRunning };
   const taskQueue = hostTaskQueue(workflowInfo().taskQueue, host);
+  // startWithin: a step that can go elsewhere (it follows the leader) fails fast, unretried, when no worker of the host takes it.
+  const start = o.startWithin !== undefined ? { scheduleToStartTimeout: o.startWithin } : {};
   return {
-    quick: proxyActivities<Activities>({ ...QUICK, taskQueue, scheduleToCloseTimeout: '3 minutes' }),
-    waits: proxyActivities<Activities>({ ...WAITS, taskQueue, scheduleToCloseTimeout: '40 minutes' }),
-    cleanup: proxyActivities<Activities>({ ...CLEANUP, taskQueue, scheduleToCloseTimeout: '30 minutes' }),
-    longRunning: proxyActivities<Activities>({ ...LONG_RUNNING, taskQueue, scheduleToCloseTimeout: '25 hours' }),
+    quick: proxyActivities<Activities>({ ...QUICK, taskQueue, scheduleToCloseTimeout: '3 minutes', ...start }),
+    waits: proxyActivities<Activities>({ ...WAITS, taskQueue, scheduleToCloseTimeout: '40 minutes', ...start }),
+    cleanup: proxyActivities<Activities>({ ...CLEANUP, taskQueue, scheduleToCloseTimeout: '30 minutes', ...start }),
+    longRunning: proxyActivities<Activities>({ ...LONG_RUNNING, taskQueue, scheduleToCloseTimeout: '25 hours', ...start }),
   };
 }

@@ -1,10 +1,15 @@
 /**
  * Steps that exec in the cluster's leader (stanza-create, a backup, the WAL check) run on the
  * worker of the leader's host: only that worker owns its engine (Temporal's worker-specific task
- * queues). The leader can move between the look-up and the step (a failover, a switchover); the
- * host's worker then refuses it (LeaderElsewhere, final) and the step goes where the leader is now.
+ * queues). The leader can move between the look-up and the step (a failover, a switchover), and
+ * the step then goes where the leader is now. Moved away means:
+ * - the host's worker refuses it (LeaderElsewhere, final);
+ * - the host's worker has no running member of the cluster left (ClusterNotFound: it sees only
+ *   its own engine; the control worker's look-up says whether the cluster is really gone);
+ * - no worker of the host takes the step within START_WITHIN (the host is lost; without this the
+ *   step would wait in its queue for hours, holding the cluster's lease).
  */
-import { ActivityFailure, ApplicationFailure, patched } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, TimeoutFailure, patched } from '@temporalio/workflow';
 import { ErrorTypes } from '../common/error-types';
 import { LOCAL_HOST } from '../common/inventory';
 import { onHost, quick, type HostSteps } from './activity-options';
@@ -14,8 +19,15 @@ const BACKUPS_ON_HOSTS_PATCH = 'backups-on-hosts';
 /** Look-ups of the leader per step: a leader that moves more often than this is not there to back up. */
 const MAX_ROUTES = 3;
 
-const movedAway = (err: unknown): boolean =>
-  err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === ErrorTypes.LeaderElsewhere;
+/** A live host's worker takes a step within seconds; a restarted one (a service manager's restart) within this. */
+const START_WITHIN = '2 minutes';
+
+const movedAway = (err: unknown, host: string): boolean => {
+  if (!(err instanceof ActivityFailure)) return false;
+  const cause = err.cause;
+  if (cause instanceof ApplicationFailure) return cause.type === ErrorTypes.LeaderElsewhere || (host !== LOCAL_HOST && cause.type === ErrorTypes.ClusterNotFound);
+  return host !== LOCAL_HOST && cause instanceof TimeoutFailure && cause.timeoutType === 'SCHEDULE_TO_START';
+};
 
 /** `step` with the activity proxies of the leader's host. */
 export async function onLeaderHost<T>(cluster: string, step: (on: HostSteps) => Promise<T>): Promise<T> {
@@ -23,9 +35,9 @@ export async function onLeaderHost<T>(cluster: string, step: (on: HostSteps) => 
   for (let route = 1; ; route++) {
     const host = await quick.leaderHost(cluster);
     try {
-      return await step(onHost(host));
+      return await step(onHost(host, { startWithin: START_WITHIN }));
     } catch (err) {
-      if (route >= MAX_ROUTES || !movedAway(err)) throw err;
+      if (route >= MAX_ROUTES || !movedAway(err, host)) throw err;
     }
   }
 }

@@ -20,6 +20,7 @@ import { checkNames } from './input-checks';
 import { withClusterLease } from './lease';
 import { Steps } from './steps';
 import { onLeaderHost } from './leader-host';
+import { restoreVersionProblem, versionOf } from '../common/postgres-version';
 
 export interface RestorePitrInput extends Omit<ClusterSpec, 'name'> {
   source: string;
@@ -78,7 +79,11 @@ async function restoreUnderLease(input: RestorePitrInput, steps: Steps): Promise
     if (problem) refuse(problem);
     // A deleted source (only its repository kept) has nothing left to archive.
     const sourceIsDeleted = (await quick.clusterFootprint(source)).containers === 0;
-    return !sourceIsDeleted && (await quick.describeCluster(source)).leader !== null;
+    if (sourceIsDeleted) return false;
+    const d = await quick.describeCluster(source);
+    const versionProblem = restoreVersionProblem(source, versionOf(d.settings));
+    if (versionProblem) refuse(versionProblem);
+    return d.leader !== null;
   });
   // The target (or "latest") may lie in WAL not yet archived: push it before restoring.
   await steps.run(`archive ${source}'s current WAL`, async () => {

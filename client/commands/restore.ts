@@ -9,7 +9,7 @@ import { restoreTargetProblem, targetTimeProblem, type FailedReplicas, type Rest
 import type { ProfileName } from '../../common/spec';
 import type { restorePitr, RestorePitrResult } from '../../workflows';
 import { parseClusterName, parseProfile, parseReplicas } from '../args';
-import { clusterState } from '../cluster-info';
+import { clusterState, clusterStatus } from '../cluster-info';
 import { readRepositoryInfo } from '../../activities/backup-repository';
 import { intoHasKeptVolumes } from '../../common/kept-data';
 import { connectInventory, connectTemporal } from '../connections';
@@ -19,6 +19,7 @@ import { follow, startOrAttach, startedHere } from '../workflow-run';
 import { addS3Options, repositoryRequestFrom, type S3Options } from '../s3-options';
 import { discardStagedS3Credentials } from '../../activities/s3-credentials';
 import { describeBackup } from './backup';
+import { LEGACY_POSTGRES_VERSION, restoreVersionProblem } from '../../common/postgres-version';
 
 interface RestoreOptions extends S3Options {
   into: string;
@@ -38,6 +39,10 @@ export async function restoreCommand(source: string, o: RestoreOptions): Promise
   if (from.state === 'unknown') throw new UsageError(`no cluster named ${source}`);
   if (from.state === 'deleted' && !from.backups) throw new UsageError(`cluster ${source} was deleted with its backups; nothing to restore from`);
   if (o.into === source) throw new UsageError('the restore target must be a new cluster, not the source itself');
+  if (from.state === 'live') {
+    const versionProblem = restoreVersionProblem(source, (await clusterStatus(inv, resolvePaths(), source)).version ?? LEGACY_POSTGRES_VERSION);
+    if (versionProblem) throw new UsageError(versionProblem);
+  }
   const into = await clusterState(inv, o.into);
   if (into.state === 'live') throw new UsageError(`cluster ${o.into} already exists; restore into a new name`);
   if (into.state === 'deleted') throw new UsageError(intoHasKeptVolumes(o.into));

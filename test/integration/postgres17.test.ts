@@ -3,7 +3,8 @@
  * Patroni 4.0.7, pgBackRest 2.55.1) with the same code paths as 15. One cluster shared by the
  * file: its version shown by `cluster status`, a row written through rw read back through ro on
  * a replica, a switchover, a backup into its volume repository (the repository host runs
- * pgBackRest 2.45 and is refused with the reason), and a delete that leaves nothing.
+ * pgBackRest 2.45 and is refused with the reason), restores refused while the restore helper is
+ * the 15 image, and a delete that leaves nothing.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -93,6 +94,16 @@ test('backup on 17: into its volume repository by pgBackRest 2.55, listed', asyn
   const list = JSON.parse((await runCli(['backup', 'list', C, '--json'], cli)).stdout) as StanzaSummary;
   assert.equal(list.backups.length, 1, JSON.stringify(list));
   assert.match(list.repository ?? '', /^volume /);
+});
+
+test('restore and restore drills of a 17 cluster are not built yet: one line, exit 2, nothing made', async () => {
+  const into = testClusterName('pg17r');
+  for (const args of [['restore', C, '--into', into, '--latest'], ['backup', 'verify', C], ['backup', 'schedule', C, '--cron', '0 3 * * *', '--verify']]) {
+    const r = await runCli(args, cli);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}${r.stdout}`);
+    assert.match(r.stderr, new RegExp(`restoring the backups of ${C} \\(PostgreSQL 17\\) is not built yet`));
+  }
+  assert.deepEqual(await docker.listContainers({ all: true, filters: { label: [`dbaas.cluster=${into}`] } }), []);
 });
 
 test('delete of a 17 cluster leaves no container, volume or network', async () => {
