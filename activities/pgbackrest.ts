@@ -35,8 +35,6 @@ import { sealArchiveScript } from './repository-host/render';
 
 const onRepositoryHost = (paths: Paths, cluster: string): boolean => readRepositoryLocation(paths, cluster).type === 'host';
 
-/** Patroni 3.0 says running for a replica that replays; later versions say streaming. */
-const REPLICA_UP = new Set(['running', 'streaming']);
 
 /** A standby this far behind would keep the backup waiting for its replay at the start; the leader serves instead. */
 const STANDBY_MAX_LAG_BYTES = 16 * 1024 * 1024;
@@ -44,7 +42,8 @@ const STANDBY_MAX_LAG_BYTES = 16 * 1024 * 1024;
 /** Patroni reports the member as a replica that replays (a backup can read its files); `via`: the member whose API answers (the leader, on this worker's host). */
 async function isServingReplica(inv: Inventory, cluster: string, member: string, via: string): Promise<boolean> {
   const m = (await clusterView(inv, cluster, [via, member]))?.find((x) => x.name === member);
-  return m !== undefined && m.role !== 'leader' && REPLICA_UP.has(m.state);
+  // getCluster reads Patroni 4's `streaming` as running, as 3.0.2 says it.
+  return m !== undefined && m.role !== 'leader' && m.state === 'running';
 }
 
 /**
@@ -285,7 +284,7 @@ export function createPgbackrestActivities(inv: Inventory, paths: Paths) {
       const pg = await inv.members(cluster, RUNNING_POSTGRES);
       const serving = new Set(pg.filter((m) => m.backupServerPort !== null).map((m) => m.name));
       const view = (await clusterView(inv, cluster, [...serving])) ?? [];
-      const candidates = view.filter((m) => m.role !== 'leader' && REPLICA_UP.has(m.state) && serving.has(m.name) && (m.lag ?? 0) <= STANDBY_MAX_LAG_BYTES);
+      const candidates = view.filter((m) => m.role !== 'leader' && m.state === 'running' && serving.has(m.name) && (m.lag ?? 0) <= STANDBY_MAX_LAG_BYTES);
       candidates.sort((a, b) => (a.lag ?? 0) - (b.lag ?? 0) || byMemberName(a.name, b.name));
       return candidates[0]?.name ?? null;
     },

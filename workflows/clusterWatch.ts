@@ -25,7 +25,7 @@ import { haWorkflowIds } from '../common/workflow-ids';
 import { memberChildOptions } from './children';
 import { hostLossOutcomeSignal } from './host-loss-signals';
 import { replaceLostMembers } from './replaceLostMembers';
-import type { PostgresVersion } from '../common/postgres-version';
+import { postgresVersionProblem, type PostgresVersion } from '../common/postgres-version';
 
 /** Histories from before lost hosts were replaced never decide about them. */
 const HOST_LOSS_PATCH = 'replace-lost-hosts';
@@ -97,6 +97,8 @@ async function pauseBetweenPolls(intervalMs: number): Promise<void> {
 export async function clusterWatch(input: ClusterWatchInput): Promise<ClusterWatchResult> {
   const { cluster } = input;
   checkNames({ clusters: [cluster] });
+  const versionProblem = postgresVersionProblem(input.postgresVersion);
+  if (versionProblem) throw ApplicationFailure.nonRetryable(versionProblem, 'SpecError');
   const timing = watchTiming(input.profile, input.postgresVersion);
   const intervalMs = input.intervalMs ?? timing.intervalMs;
   const rules: HealingRules = { ...timing.rules, ...input.rules };

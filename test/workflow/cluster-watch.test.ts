@@ -200,3 +200,10 @@ test('cancelling the watch (DeleteCluster does) ends it; a cluster without conta
     assert.match((await w.events()).at(-1)?.message ?? '', /no member containers left/);
   });
 });
+
+test('a watch input with an unknown PostgreSQL version fails at once with the reason, before any observation', async () => {
+  await withWatch({ observe: () => { throw new Error('never observed'); } } as unknown as Script, { postgresVersion: 16 as never }, async (w) => {
+    await assert.rejects(w.handle.result(), (e: Error) => /--version must be one of 15, 17, got 16/.test(String((e as { cause?: Error }).cause?.message ?? e.message)));
+    assert.deepEqual(w.calls, []);
+  });
+});
