@@ -66,7 +66,8 @@ export async function pgbackrestOnRepository(docker: Docker, paths: Paths, clust
   const ct = await docker.createContainer({
     // Random suffix: two readers of one repository at once (two `backup list`) must not collide.
     name: `dbaas-read-repository-${cluster}-${randomBytes(4).toString('hex')}`,
-    Image: IMAGES.postgres,
+    // pgBackRest 2.55 reads what 2.45 wrote, and a stanza holding PostgreSQL 17 too (2.45 knows majors up to 15).
+    Image: IMAGES.postgres17,
     User: 'postgres',
     Entrypoint: run.slice(0, 1),
     Cmd: run.slice(1),

@@ -99,7 +99,7 @@ export function dcsSettingsView(config: DcsConfig, readFrom: string): DcsSetting
   };
 }
 
-async function etcdEndpoints(inv: Inventory, cluster: string): Promise<string[]> {
+export async function etcdEndpoints(inv: Inventory, cluster: string): Promise<string[]> {
   const etcd = await inv.members(cluster, { kind: 'etcd', running: true });
   return etcd.flatMap((m) => {
     const e = inv.endpoint(m, ETCD_CLIENT_PORT);
@@ -107,7 +107,7 @@ async function etcdEndpoints(inv: Inventory, cluster: string): Promise<string[]>
   });
 }
 
-async function etcdCall(endpoints: string[], path: string, body: object, user: EtcdUser | undefined): Promise<Record<string, unknown>> {
+export async function etcdCall(endpoints: string[], path: string, body: object, user: EtcdUser | undefined): Promise<Record<string, unknown>> {
   let last: unknown = new Error('no etcd member is running');
   for (const e of endpoints) {
     try {

@@ -162,7 +162,7 @@ export async function ensureContainerRunning(docker: Docker, w: ContainerWanted)
 }
 
 /**
- * Remove our container when its layout (mounts, extra hosts, repository kind) differs from the
+ * Remove our container when its layout (image, mounts, extra hosts, repository kind) differs from the
  * wanted one (Docker cannot change them on an existing container), after a graceful stop within
  * its StopTimeout. Volumes stay.
  * Returns whether it was removed; absent or matching containers are left alone.
@@ -178,12 +178,13 @@ export async function removeIfLayoutDiffers(docker: Docker, w: ContainerWanted):
   if (!labelsMatch(info.Config.Labels, w.labels)) {
     throw finalError(ErrorTypes.ResourceConflict, `container ${w.name} exists but does not belong to this cluster member`);
   }
-  // What Docker cannot change on a running container: its mounts, its extra hosts, its repository
-  // kind (an S3 member mounts nothing new, but reaches its bucket by another config and label).
-  const layout = (binds: string[] | undefined, hosts: string[] | undefined, repository: string | undefined): string =>
-    JSON.stringify([[...(binds ?? [])].sort(), [...(hosts ?? [])].sort(), repository ?? null]);
-  const have = layout(info.HostConfig.Binds, info.HostConfig.ExtraHosts as string[] | undefined, info.Config.Labels?.[LABEL_REPOSITORY]);
-  const want = layout(w.create.HostConfig?.Binds, w.create.HostConfig?.ExtraHosts as string[] | undefined, w.create.Labels?.[LABEL_REPOSITORY]);
+  // What Docker cannot change on a container: its image (a major upgrade), its mounts, its extra
+  // hosts, its repository kind (an S3 member mounts nothing new, but reaches its bucket by another
+  // config and label).
+  const layout = (image: string | undefined, binds: string[] | undefined, hosts: string[] | undefined, repository: string | undefined): string =>
+    JSON.stringify([image ?? null, [...(binds ?? [])].sort(), [...(hosts ?? [])].sort(), repository ?? null]);
+  const have = layout(info.Config.Image, info.HostConfig.Binds, info.HostConfig.ExtraHosts as string[] | undefined, info.Config.Labels?.[LABEL_REPOSITORY]);
+  const want = layout(w.create.Image, w.create.HostConfig?.Binds, w.create.HostConfig?.ExtraHosts as string[] | undefined, w.create.Labels?.[LABEL_REPOSITORY]);
   if (have === want) return false;
   await stopAndRemoveContainer(docker, info.Id, w.create.StopTimeout ?? 10);
   return true;

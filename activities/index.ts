@@ -30,6 +30,7 @@ import { placementHosts } from './hosts/placement-hosts';
 import type { HostOffer } from '../common/placement';
 import { createRepositoryMoveActivities } from './repository-host/move';
 import { createDrainActivities } from './hosts/drain';
+import { createUpgradeActivities } from './upgrade';
 
 export interface ActivityDeps {
   /** The hosts this worker reaches; by default the engine `docker` (or DOCKER_HOST) names, as host `local`. */
@@ -77,6 +78,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDeletedClusterActivities(paths),
     ...createCertificateActivities(inventory, paths),
     ...createDrainActivities(inventory),
+    ...createUpgradeActivities(inventory, paths),
   };
 }
 

@@ -215,6 +215,22 @@ export function createPgbackrestActivities(inv: Inventory, paths: Paths) {
       return { member };
     },
 
+    /**
+     * After a major upgrade: the stanza learns the new version and system identifier (its old
+     * backups stay, listed under the old ones), then `check` pushes a WAL file of the new leader.
+     * Until this ran the new leader's archive-push was refused, so its WAL waited in pg_wal.
+     * Not for the repository host (pgBackRest 2.45 there, the member's is 2.55: the upgrade refuses it).
+     */
+    async upgradeStanza(cluster: string): Promise<{ member: string }> {
+      const leader = await leaderOf(inv, cluster);
+      const engine = inv.engine(leader.host);
+      heartbeat(`stanza-upgrade on ${leader.name}`);
+      await pgbackrest(engine, cluster, leader.name, ['stanza-upgrade']);
+      heartbeat(`check on ${leader.name}`);
+      await pgbackrest(engine, cluster, leader.name, ['check']);
+      return { member: leader.name };
+    },
+
     async clusterHasRepository(cluster: string): Promise<boolean> {
       return clusterHasRepository(inv, paths, cluster);
     },

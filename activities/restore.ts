@@ -9,7 +9,8 @@ import type { Inventory } from './hosts/inventory';
 import type Docker from 'dockerode';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Paths } from '../common/paths';
-import { IMAGES } from '../common/images';
+import { postgresImage } from '../common/images';
+import { LEGACY_POSTGRES_VERSION, type PostgresVersion } from '../common/postgres-version';
 import { LABEL_CLUSTER, labels } from '../common/labels';
 import { containerName, volumeName } from '../common/resource-names';
 import { DATA_DIR, DATA_ROOT } from '../common/render/patroni';
@@ -25,11 +26,11 @@ import { readClusterSecrets } from './secrets';
 
 export const RESTORE_HELPER = 'restore';
 
-function requestOf(r: RestoreFrom): RestoreRequest {
-  if (r.target.kind === 'latest') return { sourceStanza: r.source };
+function requestOf(r: RestoreFrom, version: PostgresVersion): RestoreRequest {
+  if (r.target.kind === 'latest') return { sourceStanza: r.source, version };
   const ms = parseTargetTime(r.target.time);
   if (ms === undefined) throw finalError(ErrorTypes.RestoreFailed, `bad restore target time "${r.target.time}"`);
-  return { sourceStanza: r.source, targetTime: pgbackrestTargetTime(ms) };
+  return { sourceStanza: r.source, version, targetTime: pgbackrestTargetTime(ms) };
 }
 
 async function logTail(ct: Docker.Container): Promise<string> {
@@ -43,6 +44,8 @@ export interface RestoreMemberInput {
   cluster: string;
   member: string;
   restoreFrom: RestoreFrom;
+  /** The major of the backup it restores (the new cluster's); absent: 15. */
+  version?: PostgresVersion;
   /** How long the restore, then recovery, may stand still before it fails (default 5 min). */
   stallMs?: number;
 }
@@ -73,10 +76,10 @@ export function createRestoreActivities(inv: Inventory, paths: Paths) {
         const source = sourceRepositoryHostConfig(paths, i.restoreFrom.source);
         const created = await docker.createContainer({
           name,
-          Image: IMAGES.postgres,
+          Image: postgresImage(i.version ?? LEGACY_POSTGRES_VERSION),
           User: 'postgres',
           Entrypoint: ['sh', '-c'],
-          Cmd: [renderRestoreScript(requestOf(i.restoreFrom))],
+          Cmd: [renderRestoreScript(requestOf(i.restoreFrom, i.version ?? LEGACY_POSTGRES_VERSION))],
           Labels: withRunLabel(labels(i.cluster, 'backup', RESTORE_HELPER)),
           HostConfig: {
             // A network only to reach an S3 source: from a mounted volume it needs none (it listens on a socket only).

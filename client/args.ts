@@ -22,9 +22,9 @@ export function parseEtcd(v: string): 1 | 3 {
   throw new UsageError(`--etcd must be 1 or 3, got "${v}"`);
 }
 
-export function parseVersion(v: string): PostgresVersion {
+export function parseVersion(v: string, option = '--version'): PostgresVersion {
   const n = Number(v);
-  if (!/^\d+$/.test(v) || !isPostgresVersion(n)) throw new UsageError(`--version must be one of ${POSTGRES_VERSIONS.join(', ')}, got "${v}"`);
+  if (!/^\d+$/.test(v) || !isPostgresVersion(n)) throw new UsageError(`${option} must be one of ${POSTGRES_VERSIONS.join(', ')}, got "${v}"`);
   return n;
 }
 

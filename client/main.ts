@@ -20,6 +20,7 @@ import { registerAppRoleCommands } from './commands/app-role';
 import { registerPsqlCommand } from './commands/psql';
 import { registerHostCommands } from './commands/host';
 import { splitPsqlArgs } from './psql-args';
+import { registerUpgradeCommand } from './commands/upgrade';
 
 /** Commander's own argument parsers run before actions; keep their errors on the exit-2 path. */
 function arg<T>(parse: (v: string) => T): (v: string) => T {
@@ -130,6 +131,7 @@ export function buildProgram(psqlArgs: string[] = []): Command {
   // psql NAME [flags] [-- psql args]
   registerPsqlCommand(program, psqlArgs);
   registerHostCommands(program);
+  registerUpgradeCommand(program);
 
   const dev = program.command('dev').description('local environment: Docker engine, images, Temporal, worker').exitOverride();
   dev.command('up').option('--no-worker', 'do not start the background worker')

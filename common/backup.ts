@@ -30,6 +30,8 @@ export interface BackupSummary {
   /** The backup a diff or incr builds on. */
   prior: string | null;
   error: boolean;
+  /** The PostgreSQL major it holds (the stanza's database history says which); absent when unknown. */
+  pgVersion?: number;
 }
 
 export interface StanzaSummary {
@@ -61,6 +63,7 @@ interface RawBackup {
   lsn?: { start: string; stop: string };
   info: { size: number; delta: number; repository: { size: number; delta: number } };
   timestamp: { start: number; stop: number };
+  database?: { id: number };
 }
 
 interface RawStanza {
@@ -69,6 +72,8 @@ interface RawStanza {
   status: { code: number; message: string; lock?: { backup?: { held: boolean; size?: number; 'size-cplt'?: number } } };
   archive?: { min: string | null; max: string | null }[];
   backup?: RawBackup[];
+  /** The stanza's database history: one entry per PostgreSQL system it held (a major upgrade adds one). */
+  db?: { id: number; version: string }[];
 }
 
 const iso = (epochS: number): string => new Date(epochS * 1000).toISOString();
@@ -89,7 +94,7 @@ export function parseBackupInfo(json: string, stanza: string): StanzaSummary {
     archiveMin: s.archive?.[0]?.min ?? null,
     archiveMax: s.archive?.[0]?.max ?? null,
     cipher: s.cipher ?? 'none',
-    backups: (s.backup ?? []).map((b) => ({
+    backups: (s.backup ?? []).map((b) => withVersion({
       label: b.label,
       type: isBackupType(b.type) ? b.type : 'full',
       startedAt: iso(b.timestamp.start),
@@ -103,9 +108,11 @@ export function parseBackupInfo(json: string, stanza: string): StanzaSummary {
       lsnStop: b.lsn?.stop ?? '',
       prior: b.prior,
       error: Boolean(b.error),
-    })),
+    }, Number(s.db?.find((d) => d.id === b.database?.id)?.version))),
   };
 }
+
+const withVersion = (b: BackupSummary, v: number): BackupSummary => (Number.isInteger(v) ? { ...b, pgVersion: v } : b);
 
 /** The backups that appeared since `before` (labels), oldest first. */
 export function newBackups(before: string[], now: BackupSummary[]): BackupSummary[] {

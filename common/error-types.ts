@@ -27,6 +27,8 @@ export const ErrorTypes = {
   RepositoryRefused: 'RepositoryRefused',
   /** A step that execs in the leader reached the worker of a host the leader is not on (it moved, or the step was routed before it did): the workflow asks where it is now. */
   LeaderElsewhere: 'LeaderElsewhere',
+  /** pg_upgrade (its --check, or the upgrade itself before the point of no return) refused the data: its output says why. */
+  UpgradeRefused: 'UpgradeRefused',
 } as const;
 
 export type ErrorType = (typeof ErrorTypes)[keyof typeof ErrorTypes];

@@ -11,6 +11,8 @@ export const IMAGES = {
   pgbouncer: 'dbaas/pgbouncer:local',
   /** The repository host: pgBackRest only (docker/backup). */
   backup: 'dbaas/backup:local',
+  /** The 17 image with 15's binaries beside them: the one-shot pg_upgrade helper of an in-place upgrade. */
+  postgresUpgrade: 'dbaas/postgres-upgrade:local',
 } as const;
 
 /** The member image of a PostgreSQL major version. */

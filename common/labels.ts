@@ -20,7 +20,7 @@ export const LABEL_TEST_RUN = 'dbaas.test-run';
  */
 export const LABEL_READS_REPOSITORY = 'dbaas.reads-repository';
 
-export type Role = 'etcd' | 'postgres' | 'haproxy' | 'pgbouncer' | 'network' | 'backup';
+export type Role = 'etcd' | 'postgres' | 'haproxy' | 'pgbouncer' | 'network' | 'backup' | 'upgrade';
 
 /** On a member that runs `pgbackrest server` (a backup can read its files as a standby): its port. */
 export const LABEL_BACKUP_SERVER = 'dbaas.backup-server';

@@ -40,7 +40,13 @@ export function timingFor<T extends Timing>(t: T, v: PostgresVersion): T {
   return { ...t, ttl, loopWait, retryTimeout };
 }
 
-/** Restores (and restore drills) run a helper of the 15 image: another version's backups are refused until it has its own. */
-export const restoreVersionProblem = (source: string, v: PostgresVersion): string | undefined =>
-  v === LEGACY_POSTGRES_VERSION ? undefined
-    : `restoring the backups of ${source} (PostgreSQL ${v}) is not built yet: the restore helper runs PostgreSQL ${LEGACY_POSTGRES_VERSION} and pgBackRest 2.45`;
+/** The majors an in-place upgrade goes between: one image holds both majors' binaries (dbaas/postgres-upgrade). */
+export const UPGRADE_PATHS: readonly { from: PostgresVersion; to: PostgresVersion }[] = [{ from: 15, to: 17 }];
+
+export function upgradeProblem(cluster: string, from: PostgresVersion, to: unknown): string | undefined {
+  if (!isPostgresVersion(to)) return `--to must be one of ${POSTGRES_VERSIONS.join(', ')}, got ${JSON.stringify(to)}`;
+  if (to === from) return `cluster ${cluster} already runs PostgreSQL ${to}`;
+  if (to < from) return `cluster ${cluster} runs PostgreSQL ${from}: PostgreSQL does not go back to ${to} (restore a backup made before an upgrade instead)`;
+  if (!UPGRADE_PATHS.some((p) => p.from === from && p.to === to)) return `no upgrade from PostgreSQL ${from} to ${to} (known: ${UPGRADE_PATHS.map((p) => `${p.from} → ${p.to}`).join(', ')})`;
+  return undefined;
+}

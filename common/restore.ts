@@ -4,6 +4,7 @@
  */
 import type { BackupSummary } from './backup';
 import { parseInstant, type ParsedInstant } from './timestamps';
+import { isPostgresVersion, LEGACY_POSTGRES_VERSION, POSTGRES_VERSIONS, type PostgresVersion } from './postgres-version';
 
 /** Where the source's repository is mounted (read-only) in the member that restores from it. */
 export const SOURCE_REPO_PATH = '/var/lib/pgbackrest-source';
@@ -61,6 +62,25 @@ export function restoreTargetProblem(target: RestoreTarget, backups: BackupSumma
     return `--to-time ${target.time} is before the end of the earliest backup (${earliest.label}, ended ${pgbackrestTargetTime(Date.parse(earliest.stoppedAt))}); nothing can restore to it`;
   }
   return undefined;
+}
+
+/** The backup pgBackRest restores for the target: the newest that ended by the target time (or the newest of all). */
+export function backupForTarget(target: RestoreTarget, backups: BackupSummary[]): BackupSummary | undefined {
+  const usable = backups.filter((b) => !b.error).sort((a, b) => Date.parse(a.stoppedAt) - Date.parse(b.stoppedAt));
+  if (target.kind === 'latest') return usable[usable.length - 1];
+  const ms = parseTargetTime(target.time);
+  return ms === undefined ? undefined : usable.filter((b) => Date.parse(b.stoppedAt) <= ms).pop();
+}
+
+/**
+ * The PostgreSQL major a restore to the target runs: its backup's (a stanza upgraded in place
+ * holds both majors' backups). A backup listed without one is from before dbaas ran two: 15.
+ */
+export function restoreVersionFor(target: RestoreTarget, backups: BackupSummary[]): { version: PostgresVersion } | { problem: string } {
+  const b = backupForTarget(target, backups);
+  if (!b) return { problem: 'no backup ends before the restore target' };
+  const v = b.pgVersion ?? LEGACY_POSTGRES_VERSION;
+  return isPostgresVersion(v) ? { version: v } : { problem: `backup ${b.label} holds PostgreSQL ${v}, which dbaas does not run (${POSTGRES_VERSIONS.join(', ')})` };
 }
 
 /** A replica of a restored cluster that failed to clone or start, and the innermost error why. */

@@ -51,3 +51,8 @@ export const hostWorkflowIds = {
   /** One cluster's share of a drain (its own lease). */
   drainCluster: (c: string, host: string): string => `drain-cluster-from-host:${c}:${host}`,
 };
+
+/** Major-version upgrades: one at a time per cluster (the lease serializes them anyway). */
+export const upgradeWorkflowIds = {
+  inPlace: (c: string): string => `upgrade-in-place:${c}`,
+};

@@ -154,7 +154,7 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps, placing
       // Patroni then takes the promoted data directory over as the new cluster's leader.
       input.restoreFrom
         ? steps.run(restoreStep(first, input.restoreFrom.source), () =>
-          longRunning.restoreMemberData({ cluster, member: first, restoreFrom: input.restoreFrom! }),
+          longRunning.restoreMemberData({ cluster, member: first, restoreFrom: input.restoreFrom!, ...(input.postgresVersion !== undefined ? { version: input.postgresVersion } : {}) }),
         )
         : undefined,
     ]);

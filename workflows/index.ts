@@ -23,3 +23,5 @@ export { replaceLostMembers } from './replaceLostMembers';
 export type { ReplaceLostMembersInput, ReplaceLostMembersResult } from './replaceLostMembers';
 export { drainHost, drainClusterFromHost } from './drainHost';
 export type { DrainHostInput, DrainHostResult, ClusterDrain } from './drainHost';
+export { upgradeInPlace } from './upgrade/in-place';
+export type { UpgradeInPlaceInput, UpgradeInPlaceResult } from './upgrade/in-place';

@@ -7,7 +7,7 @@
 import { executeChild, ParentClosePolicy } from '@temporalio/workflow';
 import type { BackupSummary } from '../common/backup';
 import { workflowIds } from '../common/workflow-ids';
-import { restoreTargetProblem, type RestoreTarget } from '../common/restore';
+import { restoreTargetProblem, restoreVersionFor, type RestoreTarget } from '../common/restore';
 import { clusterNameKey } from '../common/search-attributes';
 import { SpecError, validateSpec, type ClusterSpec, type ConnectionInfo } from '../common/spec';
 import { quick } from './activity-options';
@@ -20,7 +20,7 @@ import { checkNames } from './input-checks';
 import { withClusterLease } from './lease';
 import { Steps } from './steps';
 import { onLeaderHost } from './leader-host';
-import { restoreVersionProblem, versionOf } from '../common/postgres-version';
+
 
 export interface RestorePitrInput extends Omit<ClusterSpec, 'name'> {
   source: string;
@@ -57,13 +57,13 @@ export async function restorePitr(input: RestorePitrInput): Promise<RestorePitrR
 async function restoreUnderLease(input: RestorePitrInput, steps: Steps): Promise<RestorePitrResult> {
   const { source, into, target } = input;
   const what = target.kind === 'latest' ? 'the latest archived WAL' : target.time;
-  const spec: ClusterSpec & { backupTo?: RepositoryRequest } = {
+  const base: ClusterSpec & { backupTo?: RepositoryRequest } = {
     name: into, replicas: input.replicas, sync: input.sync, profile: input.profile, etcdMembers: input.etcdMembers,
     ...(input.backupTo ? { backupTo: input.backupTo } : {}),
   };
-  const sourceLive = await steps.run(`check ${source}'s backups reach ${what} and ${into} is free`, async () => {
+  const checked = await steps.run(`check ${source}'s backups reach ${what} and ${into} is free`, async () => {
     try {
-      validateSpec(spec);
+      validateSpec(base);
     } catch (err) {
       if (err instanceof SpecError) refuse(err.message);
       throw err;
@@ -77,14 +77,23 @@ async function restoreUnderLease(input: RestorePitrInput, steps: Steps): Promise
     const s = await quick.backupStatus(source);
     const problem = restoreTargetProblem(target, s.backups, Date.now());
     if (problem) refuse(problem);
+    // The major of the backup pgBackRest will restore: the new cluster runs it (a source upgraded in place has both).
+    const chosen = restoreVersionFor(target, s.backups);
+    if ('problem' in chosen) refuse(chosen.problem);
+    try {
+      validateSpec({ ...base, postgresVersion: chosen.version });
+    } catch (err) {
+      if (err instanceof SpecError) refuse(err.message);
+      throw err;
+    }
     // A deleted source (only its repository kept) has nothing left to archive.
     const sourceIsDeleted = (await quick.clusterFootprint(source)).containers === 0;
-    if (sourceIsDeleted) return false;
+    if (sourceIsDeleted) return { live: false, version: chosen.version };
     const d = await quick.describeCluster(source);
-    const versionProblem = restoreVersionProblem(source, versionOf(d.settings));
-    if (versionProblem) refuse(versionProblem);
-    return d.leader !== null;
+    return { live: d.leader !== null, version: chosen.version };
   });
+  const sourceLive = checked.live;
+  const spec = { ...base, postgresVersion: checked.version };
   // The target (or "latest") may lie in WAL not yet archived: push it before restoring.
   await steps.run(`archive ${source}'s current WAL`, async () => {
     if (sourceLive) await onLeaderHost(source, (on) => on.waits.archiveCurrentWal(source));

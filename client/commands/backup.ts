@@ -22,8 +22,8 @@ import type { Client } from '@temporalio/client';
 import { cronProblem } from '../../common/cron';
 import type { BackupScheduleView } from '../../common/schedules';
 import { ScheduleSpecRefused, listBackupSchedules, upsertBackupSchedule } from '../../activities/schedules';
-import { LEGACY_POSTGRES_VERSION, restoreVersionProblem } from '../../common/postgres-version';
 import { REPOSITORY_HOST_VERSION_PROBLEM } from '../../common/spec';
+import { LEGACY_POSTGRES_VERSION } from '../../common/postgres-version';
 
 function parseType(v: string): BackupType {
   if (!isBackupType(v)) throw new UsageError(`--type must be full, diff or incr, got "${v}"`);
@@ -180,7 +180,6 @@ export async function scheduleCreateCommand(cluster: string, o: { cron?: string;
   if (problem) throw new UsageError(problem);
   // One spelling per cron, so "0  3 * * *" finds the schedule made with "0 3 * * *" unchanged.
   const cron = o.cron.trim().split(/\s+/).join(' ');
-  if (o.verify) await refuseDrillOfVersion(cluster);
   // Every scheduled backup would be refused: say so now.
   await requireRepository(cluster);
   await withClusterAndTemporal(cluster, async (client) => {
@@ -232,16 +231,8 @@ export async function scheduleActionCommand(action: ScheduleAction, cluster: str
   });
 }
 
-/** A restore drill of a cluster whose version the restore helper cannot restore: one line, exit 2. */
-async function refuseDrillOfVersion(cluster: string): Promise<void> {
-  const inv = await connectInventory();
-  const problem = restoreVersionProblem(cluster, (await clusterStatus(inv, resolvePaths(), cluster)).version ?? LEGACY_POSTGRES_VERSION);
-  if (problem) throw new UsageError(`no restore drill: ${problem}`);
-}
-
 export async function backupVerifyCommand(cluster: string, o: { label?: string }): Promise<void> {
   const status = await repositoryStatus(cluster);
-  await refuseDrillOfVersion(cluster);
   const usable = status.backups.filter((x) => !x.error);
   const chosen = o.label ? usable.find((x) => x.label === o.label) : usable[usable.length - 1];
   if (!chosen) throw new UsageError(o.label ? `cluster ${cluster} has no backup ${o.label}` : `cluster ${cluster} has no backup to verify (run \`dbaas backup run ${cluster}\` first)`);

@@ -1,15 +1,15 @@
 /** `dbaas restore SOURCE --into NEW (--to-time T | --latest)`: point-in-time restore into a new cluster. */
-import { isS3Request } from '../../common/repository';
+import { isS3Request, REPOSITORY_HOST_TARGET } from '../../common/repository';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { backupStatus } from '../../activities/pgbackrest';
 import { restoreWorkflowIds } from '../../common/workflow-ids';
 import { resolvePaths } from '../../common/paths';
-import { restoreTargetProblem, targetTimeProblem, type FailedReplicas, type RestoreTarget } from '../../common/restore';
+import { restoreTargetProblem, restoreVersionFor, targetTimeProblem, type FailedReplicas, type RestoreTarget } from '../../common/restore';
 import type { ProfileName } from '../../common/spec';
 import type { restorePitr, RestorePitrResult } from '../../workflows';
 import { parseClusterName, parseProfile, parseReplicas } from '../args';
-import { clusterState, clusterStatus } from '../cluster-info';
+import { clusterState } from '../cluster-info';
 import { readRepositoryInfo } from '../../activities/backup-repository';
 import { intoHasKeptVolumes } from '../../common/kept-data';
 import { connectInventory, connectTemporal } from '../connections';
@@ -19,7 +19,8 @@ import { follow, startOrAttach, startedHere } from '../workflow-run';
 import { addS3Options, repositoryRequestFrom, type S3Options } from '../s3-options';
 import { discardStagedS3Credentials } from '../../activities/s3-credentials';
 import { describeBackup } from './backup';
-import { LEGACY_POSTGRES_VERSION, restoreVersionProblem } from '../../common/postgres-version';
+import { LEGACY_POSTGRES_VERSION } from '../../common/postgres-version';
+import { REPOSITORY_HOST_VERSION_PROBLEM } from '../../common/spec';
 
 interface RestoreOptions extends S3Options {
   into: string;
@@ -39,10 +40,6 @@ export async function restoreCommand(source: string, o: RestoreOptions): Promise
   if (from.state === 'unknown') throw new UsageError(`no cluster named ${source}`);
   if (from.state === 'deleted' && !from.backups) throw new UsageError(`cluster ${source} was deleted with its backups; nothing to restore from`);
   if (o.into === source) throw new UsageError('the restore target must be a new cluster, not the source itself');
-  if (from.state === 'live') {
-    const versionProblem = restoreVersionProblem(source, (await clusterStatus(inv, resolvePaths(), source)).version ?? LEGACY_POSTGRES_VERSION);
-    if (versionProblem) throw new UsageError(versionProblem);
-  }
   const into = await clusterState(inv, o.into);
   if (into.state === 'live') throw new UsageError(`cluster ${o.into} already exists; restore into a new name`);
   if (into.state === 'deleted') throw new UsageError(intoHasKeptVolumes(o.into));
@@ -50,9 +47,14 @@ export async function restoreCommand(source: string, o: RestoreOptions): Promise
   const status = from.state === 'deleted' ? await readRepositoryInfo(inv.engine(), resolvePaths(), source) : await backupStatus(inv, resolvePaths(), source);
   const problem = restoreTargetProblem(target, status.backups, Date.now());
   if (problem) throw new UsageError(problem);
-  // The new cluster's repository (the repository host unless --backup-to says otherwise), checked; S3 credentials staged for the worker.
+  // The new cluster runs the major of the backup it restores; the repository host (2.45) takes only 15's.
+  const chosen = restoreVersionFor(target, status.backups);
+  if ('problem' in chosen) throw new UsageError(chosen.problem);
+  const onRepositoryHost = chosen.version === LEGACY_POSTGRES_VERSION;
+  if (!onRepositoryHost && o.backupTo === REPOSITORY_HOST_TARGET) throw new UsageError(REPOSITORY_HOST_VERSION_PROBLEM(chosen.version));
+  // The new cluster's repository (the repository host for 15, a volume for 17, unless --backup-to says otherwise), checked; S3 credentials staged for the worker.
   const paths = resolvePaths();
-  const repository = repositoryRequestFrom(o, paths, process.env);
+  const repository = repositoryRequestFrom(o, paths, process.env, onRepositoryHost);
   const { client, connection } = await connectTemporal();
   let started = false;
   try {

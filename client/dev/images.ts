@@ -160,25 +160,37 @@ export type ImageName = keyof typeof IMAGES;
 /** Images built from another image's context with build arguments (docker/<context>/Dockerfile's ARGs); the others from docker/<name>. */
 const BUILT_FROM: Partial<Record<ImageName, { context: string; buildargs: Record<string, string> }>> = {
   postgres17: { context: 'postgres', buildargs: { DEBIAN_RELEASE: TRIXIE_BASE_IMAGE.release, PG_MAJOR: '17' } },
+  postgresUpgrade: { context: 'postgres-upgrade', buildargs: {} },
 };
 
-/** Build (concurrently) every image whose context hash label is missing or stale. */
+/** Images built FROM other images of ours: built once those are, and again whenever one of them changes. */
+const BUILT_ON: Partial<Record<ImageName, ImageName[]>> = {
+  postgresUpgrade: ['postgres', 'postgres17'],
+};
+
+/** Build (concurrently) every image whose context hash label is missing or stale; those built on others after them. */
 export async function ensureImages(docker: Docker, log: Log, contextRoot: string = DOCKER_CONTEXT_DIR): Promise<void> {
   const names = Object.keys(IMAGES) as ImageName[];
-  const results = await Promise.allSettled(names.map((n) => {
+  const build = async (n: ImageName): Promise<void> => {
     const from = BUILT_FROM[n];
-    return ensureImageFromContext(docker, log, IMAGES[n], path.join(contextRoot, from?.context ?? n), from?.buildargs);
-  }));
-  const failed = results.flatMap((r) => (r.status === 'rejected' ? [r.reason instanceof Error ? r.reason.message : String(r.reason)] : []));
-  if (failed.length > 0) throw new Error(failed.join('\n\n'));
+    // The parents' image ids count as build arguments: a rebuilt parent makes another image.
+    const parents = await Promise.all((BUILT_ON[n] ?? []).map(async (p) => [`parent:${p}`, (await docker.getImage(IMAGES[p]).inspect()).Id] as const));
+    return ensureImageFromContext(docker, log, IMAGES[n], path.join(contextRoot, from?.context ?? n), { ...from?.buildargs }, Object.fromEntries(parents));
+  };
+  const failures = async (batch: ImageName[]): Promise<string[]> =>
+    (await Promise.allSettled(batch.map(build))).flatMap((r) => (r.status === 'rejected' ? [r.reason instanceof Error ? r.reason.message : String(r.reason)] : []));
+  const first = await failures(names.filter((n) => BUILT_ON[n] === undefined));
+  if (first.length > 0) throw new Error(first.join('\n\n'));
+  const second = await failures(names.filter((n) => BUILT_ON[n] !== undefined));
+  if (second.length > 0) throw new Error(second.join('\n\n'));
 }
 
 /** Build the image `tag` from the context dir unless an image with the same context hash exists. */
-export async function ensureImageFromContext(docker: Docker, log: Log, tag: string, dir: string, buildargs: Record<string, string> = {}): Promise<void> {
+export async function ensureImageFromContext(docker: Docker, log: Log, tag: string, dir: string, buildargs: Record<string, string> = {}, parents: Record<string, string> = {}): Promise<void> {
   const t0 = Date.now();
   if (!fs.existsSync(path.join(dir, 'Dockerfile'))) throw new Error(`no Dockerfile in ${dir}`);
-  // The arguments are part of what is built: another value makes another image.
-  const args = Object.entries(buildargs).sort(([a], [b]) => a.localeCompare(b));
+  // The arguments (and the images it is built on) are part of what is built: another value makes another image.
+  const args = Object.entries({ ...buildargs, ...parents }).sort(([a], [b]) => a.localeCompare(b));
   const hash = args.length === 0 ? await contextHash(dir) : createHash('sha256').update(`${await contextHash(dir)}\0${JSON.stringify(args)}`).digest('hex');
   const labels = await imageLabels(docker, tag);
   if (labels?.[CONTEXT_HASH_LABEL] === hash) {
@@ -189,7 +201,7 @@ export async function ensureImageFromContext(docker: Docker, log: Log, tag: stri
   try {
     // tar-fs 3 packs into a streamx stream; Readable.from gives docker-modem the Node stream it expects.
     const context = Readable.from(tar.pack(dir));
-    const stream = await docker.buildImage(context, { t: tag, labels: { [CONTEXT_HASH_LABEL]: hash }, rm: true, forcerm: true, ...(args.length > 0 ? { buildargs } : {}) });
+    const stream = await docker.buildImage(context, { t: tag, labels: { [CONTEXT_HASH_LABEL]: hash }, rm: true, forcerm: true, ...(Object.keys(buildargs).length > 0 ? { buildargs } : {}) });
     await followProgress(docker, stream, (e) => {
       // RUN stderr comes wrapped in terminal colour codes; keep the error text plain.
       const text = (e.stream ?? e.status)?.replace(/\x1b\[[0-9;]*m/g, '');

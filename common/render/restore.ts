@@ -9,7 +9,8 @@
  * starts on the recovered, promoted data directory and takes it over as the new cluster's leader.
  */
 import { DEFAULT_DATABASE, REPLICATION_USER, REWIND_USER, SUPERUSER } from '../service-users';
-import { DATA_DIR, PG_BIN, type ClusterPasswords } from './patroni';
+import { DATA_DIR, type ClusterPasswords } from './patroni';
+import { pgBinDir, type PostgresVersion } from '../postgres-version';
 import { SOURCE_CONFIG_PATH } from './pgbackrest';
 
 /** Where the role SQL is put in the helper container (mode 0600, postgres); the script deletes it. */
@@ -19,6 +20,8 @@ const HELPER_SOCKET_DIR = '/tmp';
 
 export interface RestoreRequest {
   sourceStanza: string;
+  /** The major of the backup it restores: the helper is that version's image. */
+  version: PostgresVersion;
   /** pgBackRest --target time; undefined restores to the end of the archived WAL (--latest). */
   targetTime?: string;
 }
@@ -32,6 +35,7 @@ export interface RestoreRequest {
  * Patroni's cached copy of the source's DCS config goes.
  */
 export function renderRestoreScript(r: RestoreRequest): string {
+  const PG_BIN = pgBinDir(r.version);
   const target = r.targetTime === undefined ? [] : ['--type=time', `"--target=${r.targetTime}"`, '--target-action=promote'];
   const restore = [
     // The config names the source's repository and, if it is encrypted, its passphrase.

@@ -3,8 +3,8 @@
  * Patroni 4.0.7, pgBackRest 2.55.1) with the same code paths as 15. One cluster shared by the
  * file: its version shown by `cluster status`, a row written through rw read back through ro on
  * a replica, a switchover, a backup into its volume repository (the repository host runs
- * pgBackRest 2.45 and is refused with the reason), restores refused while the restore helper is
- * the 15 image, and a delete that leaves nothing.
+ * pgBackRest 2.45 and is refused with the reason), a restore into a new 17 cluster, and a delete
+ * that leaves nothing.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +16,7 @@ import { childEnv, queryCluster, runCli, startIntegration, testClusterName, type
 
 const docker = new Docker();
 const C = testClusterName('pg17');
+const R = testClusterName('pg17r');
 let it: IntegrationEnv;
 let env: TestWorkflowEnvironment;
 let cli: NodeJS.ProcessEnv;
@@ -27,7 +28,7 @@ before(async () => {
 });
 
 after(async () => {
-  await it?.stop([C]);
+  await it?.stop([C, R]);
 });
 
 const status = async (): Promise<ClusterStatus> => {
@@ -96,14 +97,18 @@ test('backup on 17: into its volume repository by pgBackRest 2.55, listed', asyn
   assert.match(list.repository ?? '', /^volume /);
 });
 
-test('restore and restore drills of a 17 cluster are not built yet: one line, exit 2, nothing made', async () => {
-  const into = testClusterName('pg17r');
-  for (const args of [['restore', C, '--into', into, '--latest'], ['backup', 'verify', C], ['backup', 'schedule', C, '--cron', '0 3 * * *', '--verify']]) {
-    const r = await runCli(args, cli);
-    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}${r.stdout}`);
-    assert.match(r.stderr, new RegExp(`restoring the backups of ${C} \\(PostgreSQL 17\\) is not built yet`));
-  }
-  assert.deepEqual(await docker.listContainers({ all: true, filters: { label: [`dbaas.cluster=${into}`] } }), []);
+test('restore of a 17 cluster: a new PostgreSQL 17 cluster from its backups with every row; not onto the repository host', async () => {
+  const refused = await runCli(['restore', C, '--into', R, '--latest', '--backup-to', 'repository-host'], cli);
+  assert.equal(refused.code, 2, refused.stderr + refused.stdout);
+  assert.match(refused.stderr, /the repository host runs pgBackRest 2\.45, which cannot back up PostgreSQL 17/);
+  const r = await runCli(['restore', C, '--into', R, '--latest', '--replicas', '0', '--profile', 'fast'], cli);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  const s = JSON.parse((await runCli(['cluster', 'status', R, '--json'], cli)).stdout) as ClusterStatus;
+  assert.equal(s.version, 17);
+  const [n] = await queryCluster<{ n: string }>(cli, R, 'select count(*)::text as n from t17', ['--superuser']);
+  assert.equal(n!.n, '3', 'the rows written before and after the switchover');
+  const gone = await runCli(['cluster', 'delete', R, '--yes', '--purge-backups'], cli);
+  assert.equal(gone.code, 0, gone.stderr + gone.stdout);
 });
 
 test('delete of a 17 cluster leaves no container, volume or network', async () => {

@@ -77,7 +77,7 @@ test('info summary: label, type, times, sizes, WAL range; new backups by label',
   assert.deepEqual(s.backups[0], {
     label: '20261123-113627F', type: 'full', startedAt: '2026-11-23T11:36:27.000Z', stoppedAt: '2026-11-23T11:36:33.000Z', durationS: 6,
     databaseBytes: 23176621, repositoryBytes: 3076939, walStart: '00000001000000000000000A', walStop: '00000001000000000000000A',
-    lsnStart: '0/A000028', lsnStop: '0/A000138', prior: null, error: false,
+    lsnStart: '0/A000028', lsnStop: '0/A000138', prior: null, error: false, pgVersion: 15,
   });
   assert.deepEqual(newBackups(['20261123-113627F'], s.backups), []);
   assert.equal(newBackups([], s.backups).length, 1);

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BackupSummary } from '../../common/backup';
-import { parseTargetTime, pgbackrestTargetTime, restoreTargetProblem } from '../../common/restore';
+import { backupForTarget, parseTargetTime, pgbackrestTargetTime, restoreTargetProblem, restoreVersionFor } from '../../common/restore';
 import { renderRestoreScript, renderRolesSql } from '../../common/render/restore';
 
 const backup = (label: string, stoppedAt: string): BackupSummary => ({
@@ -31,7 +31,7 @@ test('a target must lie after the end of the earliest backup and not in the futu
 });
 
 test('restore helper script: pgBackRest restore from the source stanza in the read-only mount, then recovery with archiving off', () => {
-  const script = renderRestoreScript({ sourceStanza: 'orders', targetTime: '2026-11-23 10:30:00.000+00' });
+  const script = renderRestoreScript({ sourceStanza: 'orders', version: 15, targetTime: '2026-11-23 10:30:00.000+00' });
   assert.match(script, /^set -eu$/m);
   // The source's repository path and passphrase are in the config file: never on a command line.
   assert.match(script, /pgbackrest --stanza=orders --config=\/tmp\/dbaas-source-pgbackrest.conf --pg1-path=\/var\/lib\/dbaas\/pgdata .*--delta .*--type=time "--target=2026-11-23 10:30:00.000\+00" --target-action=promote restore/);
@@ -42,7 +42,7 @@ test('restore helper script: pgBackRest restore from the source stanza in the re
   assert.match(script, /-m fast -w -t 600 stop/);
   assert.ok(script.indexOf('-t 600 stop') < script.indexOf('rm -f /tmp/dbaas-source-pgbackrest.conf'), 'recovery reads WAL with it until PostgreSQL stops');
   assert.match(script, /rm -f \/var\/lib\/dbaas\/pgdata\/patroni.dynamic.json/, "the source's cached DCS config must not seed the new cluster's");
-  assert.doesNotMatch(renderRestoreScript({ sourceStanza: 'orders' }), /--type=time/);
+  assert.doesNotMatch(renderRestoreScript({ sourceStanza: 'orders', version: 15 }), /--type=time/);
 });
 
 test('restore helper SQL: the new cluster\'s passwords for the roles Patroni uses, pgBackRest\'s recovery settings reset', () => {
@@ -52,4 +52,16 @@ test('restore helper SQL: the new cluster\'s passwords for the roles Patroni use
   assert.match(sql, /^ALTER ROLE rewinder PASSWORD 'w3';$/m);
   assert.doesNotMatch(sql, /p4/, 'the pooler role is set by the pooler step');
   for (const s of ['restore_command', 'recovery_target_time', 'recovery_target_action']) assert.match(sql, new RegExp(`^ALTER SYSTEM RESET ${s};$`, 'm'));
+});
+
+test('a restore runs the major of the backup pgBackRest picks: the newest that ended by the target time, or the newest of all', () => {
+  // A stanza upgraded in place: a 15 backup, then a 17 one.
+  const upgraded = [{ ...backups[0]!, pgVersion: 15 }, { ...backups[1]!, pgVersion: 17 }];
+  assert.deepEqual(restoreVersionFor({ kind: 'latest' }, upgraded), { version: 17 });
+  assert.deepEqual(restoreVersionFor({ kind: 'time', time: '2026-11-23 10:30:00+00' }, upgraded), { version: 15 });
+  assert.deepEqual(restoreVersionFor({ kind: 'time', time: '2026-11-23 11:30:00+00' }, upgraded), { version: 17 });
+  assert.equal(backupForTarget({ kind: 'time', time: '2026-11-23 10:30:00+00' }, upgraded)?.label, '20261123-100000F');
+  // Listed without a major (from before dbaas read it): 15.
+  assert.deepEqual(restoreVersionFor({ kind: 'latest' }, backups), { version: 15 });
+  assert.match((restoreVersionFor({ kind: 'latest' }, [{ ...backups[0]!, pgVersion: 16 }]) as { problem: string }).problem, /holds PostgreSQL 16/);
 });

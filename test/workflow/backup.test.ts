@@ -7,6 +7,7 @@ import type { BackupSummary, StanzaSummary } from '../../common/backup';
 import { startTestTemporal } from '../helpers/temporal';
 import { rootCause, runWithFakes, type ExtraActivity } from '../helpers/run-with-fakes';
 import { assertCalledBefore } from '../helpers/order';
+import { madeBackup, stanzaStatus } from '../helpers/fake-backup';
 
 let env: TestWorkflowEnvironment;
 
@@ -17,13 +18,8 @@ after(async () => {
   await env?.teardown();
 });
 
-const made: BackupSummary = {
-  label: '20261123-120000F', type: 'full', startedAt: '2026-11-23T12:00:00.000Z', stoppedAt: '2026-11-23T12:00:05.000Z', durationS: 5,
-  databaseBytes: 1000, repositoryBytes: 100, walStart: 'A', walStop: 'A', lsnStart: '0/1', lsnStop: '0/2', prior: null, error: false,
-};
-const status = (backups: BackupSummary[], statusCode = 0): StanzaSummary => ({
-  stanza: 'orders', status: statusCode === 0 ? 'ok' : 'missing stanza path', statusCode, backupRunning: false, archiveMin: null, archiveMax: null, cipher: 'aes-256-cbc', backups,
-});
+const made = madeBackup;
+const status = stanzaStatus;
 const fakes = (o: { backups?: BackupSummary[]; statusCode?: number; repository?: boolean; recorded?: Record<string, number> | null; restored?: Record<string, number>; standby?: string } = {}): Record<string, ExtraActivity> => ({
   clusterHasRepository: async () => o.repository ?? true,
   backupStandby: async () => o.standby ?? null,

@@ -1,0 +1,61 @@
+/** `dbaas upgrade NAME --to 17 --method in-place`: the cluster's data onto the next PostgreSQL major. */
+import type { Command } from 'commander';
+import { upgradeProblem, type PostgresVersion } from '../../common/postgres-version';
+import { resolvePaths } from '../../common/paths';
+import { upgradeWorkflowIds } from '../../common/workflow-ids';
+import type { upgradeInPlace, UpgradeInPlaceResult } from '../../workflows';
+import { parseClusterName, parseVersion } from '../args';
+import { clusterStatus, requireLiveCluster } from '../cluster-info';
+import { connectInventory, connectTemporal } from '../connections';
+import { UsageError } from '../errors';
+import { follow, startOrAttach } from '../workflow-run';
+
+export const UPGRADE_METHODS = ['in-place', 'blue-green'] as const;
+export type UpgradeMethod = (typeof UPGRADE_METHODS)[number];
+
+function parseMethod(v: string): UpgradeMethod {
+  if (!(UPGRADE_METHODS as readonly string[]).includes(v)) throw new UsageError(`--method must be one of ${UPGRADE_METHODS.join(', ')}, got "${v}"`);
+  return v as UpgradeMethod;
+}
+
+export async function upgradeCommand(cluster: string, o: { to: PostgresVersion; method?: UpgradeMethod; detach: boolean }): Promise<void> {
+  if (o.method !== 'in-place') {
+    throw new UsageError('--method blue-green (a new cluster fed by logical replication, seconds of downtime) is not built yet: --method in-place upgrades offline (writes stop for the upgrade)');
+  }
+  const inv = await connectInventory();
+  await requireLiveCluster(inv, cluster);
+  const status = await clusterStatus(inv, resolvePaths(), cluster);
+  if (status.version !== null) {
+    const problem = upgradeProblem(cluster, status.version, o.to);
+    if (problem) throw new UsageError(problem);
+  }
+  const { client, connection } = await connectTemporal();
+  try {
+    const handle = await startOrAttach<typeof upgradeInPlace>(
+      client, 'upgradeInPlace', upgradeWorkflowIds.inPlace(cluster), cluster, [{ cluster, to: o.to }],
+      { running: `${cluster} is being upgraded`, starting: `upgrading ${cluster} to PostgreSQL ${o.to} in place (writes stop until its leader runs on ${o.to})` },
+      async () => undefined,
+    );
+    if (o.detach) {
+      console.log(`started workflow ${handle.workflowId}`);
+      return;
+    }
+    const r = await follow<UpgradeInPlaceResult>(handle, `upgrade ${cluster}`);
+    console.log(`${cluster}: PostgreSQL ${r.from} → ${r.to}; leader ${r.leader}${r.replicas.length > 0 ? `, replicas ${r.replicas.join(', ')} cloned anew` : ''}; ports and credentials unchanged`);
+    if (r.backupBefore) console.log(`  backup before the upgrade: ${r.backupBefore.label} (PostgreSQL ${r.from}); first backup on ${r.to}: ${r.backupAfter?.label ?? 'none'}`);
+  } finally {
+    await connection.close();
+  }
+}
+
+export function registerUpgradeCommand(program: Command): void {
+  program
+    .command('upgrade')
+    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
+    .requiredOption('--to <major>', 'the PostgreSQL major to upgrade to', (v: string) => parseVersion(v, '--to'))
+    .option('--method <method>', `${UPGRADE_METHODS.join(' | ')}: in-place runs pg_upgrade --link on the cluster's own data, offline`, (v: string) => parseMethod(v))
+    .option('--detach', 'start the workflow and return', false)
+    .description('upgrade a cluster to a newer PostgreSQL major, keeping its name, ports and credentials (a backup first)')
+    .exitOverride()
+    .action((name: string, o) => upgradeCommand(name, o));
+}

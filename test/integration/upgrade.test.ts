@@ -1,0 +1,182 @@
+/**
+ * `dbaas upgrade NAME --to 17 --method in-place` on one PostgreSQL 15 cluster shared by the file
+ * (a leader and a replica, backups in a volume): bad input changes nothing; pg_upgrade --check
+ * refusing the data (a reg* column) leaves the cluster running on 15 with its data; then the
+ * upgrade, with the worker SIGKILLed while pg_upgrade --link runs: it completes once, with the same
+ * rows in two databases, the sequence going on, the index used, PostgreSQL 17 on every member,
+ * the replica streaming, the same ports, and a backup on each side.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import Docker from 'dockerode';
+import { Client } from 'pg';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { ClusterStatus } from '../../client/cluster-info';
+import type { StanzaSummary } from '../../common/backup';
+import type { Paths } from '../../common/paths';
+import { upgradeWorkflowIds } from '../../common/workflow-ids';
+import { execIn } from '../../activities/docker';
+import { helperName } from '../../activities/upgrade/helper';
+import { removeRepositoryHost } from '../../activities/repository-host/host';
+import { startTestTemporal } from '../helpers/temporal';
+import { waitForExit } from '../helpers/deadline';
+import { highestAttempt, waitForActivityStarted } from '../helpers/history';
+import { childEnv, queryCluster, removeLeftoverTestClusters, runCli, startChildWorker, tempPaths, testClusterName } from '../helpers/integration';
+
+const docker = new Docker();
+const C = testClusterName('upg');
+let env: TestWorkflowEnvironment;
+let paths: Paths;
+let cli: NodeJS.ProcessEnv;
+/** Child-process workers: the upgrade test SIGKILLs one. */
+const workers: ChildProcess[] = [];
+
+before(async () => {
+  await removeLeftoverTestClusters(docker);
+  env = await startTestTemporal();
+  paths = tempPaths();
+  cli = childEnv(env, paths);
+  workers.push(startChildWorker(env, paths, path.join(paths.home, 'worker-1.log')));
+});
+
+after(async () => {
+  const last = workers[workers.length - 1];
+  if (last && last.exitCode === null && last.signalCode === null) {
+    await runCli(['cluster', 'delete', C, '--purge-backups', '--yes'], cli);
+  }
+  for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGTERM');
+  await removeRepositoryHost(docker, paths);
+  await env?.teardown();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const status = async (): Promise<ClusterStatus> => {
+  const r = await runCli(['cluster', 'status', C, '--json'], cli);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout) as ClusterStatus;
+};
+
+/** A query on another database of the cluster, as its superuser through rw. */
+async function queryDb<T extends Record<string, unknown>>(db: string, text: string): Promise<T[]> {
+  const uri = new URL((await runCli(['connect', C, '--superuser'], cli)).stdout.trim());
+  uri.pathname = `/${db}`;
+  const c = new Client({ connectionString: uri.toString() });
+  await c.connect();
+  try {
+    return (await c.query<T>(text)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+/** server_version_num as each member's own PostgreSQL answers (over its socket, in its container). */
+async function memberVersions(): Promise<Map<string, string>> {
+  const cs = await docker.listContainers({ filters: { label: [`dbaas.cluster=${C}`, 'dbaas.role=postgres'] } });
+  const out = new Map<string, string>();
+  for (const c of cs) {
+    const r = await execIn(docker, c.Id, ['psql', '-h', '/var/run/postgresql', '-U', 'postgres', '-Atc', 'show server_version_num']);
+    out.set(c.Labels['dbaas.member']!, r.output.trim());
+  }
+  return out;
+}
+
+const superuser = (text: string) => queryCluster(cli, C, text, ['--superuser']);
+
+test('a PostgreSQL 15 cluster with rows in two databases, a sequence and an index', async () => {
+  const r = await runCli(['cluster', 'create', C, '--version', '15', '--replicas', '1', '--backup-to', 'volume'], cli);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  await superuser('create table orders (id bigserial primary key, item text not null); create index orders_item on orders (item)');
+  await superuser('insert into orders (item) select \'item-\' || g from generate_series(1, 5000) g');
+  await superuser('create database billing');
+  await queryDb('billing', 'create table invoices (id int primary key, total numeric); insert into invoices select g, g * 1.5 from generate_series(1, 300) g');
+  assert.equal((await status()).version, 15);
+});
+
+test('bad upgrade input: one line, exit 2, the cluster untouched', async () => {
+  const before = await docker.listContainers({ filters: { label: [`dbaas.cluster=${C}`] } });
+  for (const [args, re] of [
+    [['--to', '16', '--method', 'in-place'], /--to must be one of 15, 17, got "16"/],
+    [['--to', '15', '--method', 'in-place'], new RegExp(`cluster ${C} already runs PostgreSQL 15`)],
+    [['--to', '17'], /--method blue-green .* is not built yet/],
+    [['--to', '17', '--method', 'sideways'], /--method must be one of in-place, blue-green/],
+  ] as const) {
+    const r = await runCli(['upgrade', C, ...args], cli);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}${r.stdout}`);
+    assert.match(r.stderr, re);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  }
+  const after = await docker.listContainers({ filters: { label: [`dbaas.cluster=${C}`] } });
+  assert.deepEqual(after.map((c) => c.Id).sort(), before.map((c) => c.Id).sort());
+});
+
+test('pg_upgrade --check refuses a reg* column: exit 2 with its reason, the cluster runs on 15 again with its data', async () => {
+  await superuser('create table procs (p regproc); insert into procs values (\'now\')');
+  const r = await runCli(['upgrade', C, '--to', '17', '--method', 'in-place'], cli);
+  assert.equal(r.code, 2, r.stderr + r.stdout);
+  assert.match(r.stderr, /reg\* data types/);
+  let s = await status();
+  for (let i = 0; i < 60 && !(s.leader && s.members.every((m) => m.state === 'running')); i++) {
+    await sleep(500);
+    s = await status();
+  }
+  assert.equal(s.version, 15);
+  assert.ok(s.members.every((m) => m.state === 'running'), JSON.stringify(s.members));
+  const [n] = await superuser('select count(*)::int as n from orders');
+  assert.equal(n!.n, 5000);
+  await superuser('drop table procs');
+});
+
+test('upgrade --method in-place: the same rows, sequence and index on PostgreSQL 17 everywhere, same ports, a backup on each side', async () => {
+  const before = await status();
+  const [seq] = await queryCluster<{ v: number }>(cli, C, 'select last_value::int as v from orders_id_seq', ['--superuser']);
+  const upgrading = runCli(['upgrade', C, '--to', '17', '--method', 'in-place'], cli);
+  // SIGKILL the worker while the helper runs pg_upgrade --link; a new worker takes the step over.
+  const handle = env.client.workflow.getHandle(upgradeWorkflowIds.inPlace(C));
+  const link = { type: 'runPgUpgrade', inputIncludes: '"mode":"upgrade"' };
+  await waitForActivityStarted(handle, link, 240_000);
+  const helper = docker.getContainer(helperName(C, 'pg-0'));
+  for (let i = 0; i < 200 && !(await helper.inspect().then((h) => h.State.Running, () => false)); i++) await sleep(50);
+  const killed = workers[workers.length - 1]!;
+  killed.kill('SIGKILL');
+  await waitForExit(killed, 30_000, 'the SIGKILLed worker did not exit');
+  workers.push(startChildWorker(env, paths, path.join(paths.home, 'worker-2.log')));
+  const r = await upgrading;
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, /PostgreSQL 15 → 17/);
+  assert.ok((await highestAttempt(handle, link)) >= 2, 'pg_upgrade --link was taken over by the new worker');
+  const scheduled = ((await handle.fetchHistory()).events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runPgUpgrade');
+  assert.equal(scheduled.length, 2, 'one --check and one --link: the workflow asked for each once');
+
+  const after = await status();
+  assert.equal(after.version, 17);
+  assert.deepEqual(after.endpoints, before.endpoints, 'rw, ro, pooled and stats ports unchanged');
+  assert.equal(after.leader, before.leader);
+  assert.ok(after.members.every((m) => m.state === 'running'), JSON.stringify(after.members));
+  for (const [m, v] of await memberVersions()) assert.match(v, /^17\d{4}$/, `${m} runs ${v}`);
+
+  const [count] = await superuser('select count(*)::int as n, max(id)::int as m from orders');
+  assert.deepEqual(count, { n: 5000, m: 5000 });
+  const [next] = await queryCluster<{ id: number }>(cli, C, 'insert into orders (item) values (\'after\') returning id::int as id', ['--superuser']);
+  assert.ok(next!.id > seq!.v, `the sequence goes on past ${seq!.v}: ${next!.id}`);
+  const plan = await superuser('explain select * from orders where item = \'item-42\'');
+  assert.match(JSON.stringify(plan), /orders_item/);
+  const [billing] = await queryDb<{ n: number; t: string }>('billing', 'select count(*)::int as n, sum(total)::text as t from invoices');
+  assert.deepEqual(billing, { n: 300, t: '67725.0' });
+
+  // Written through rw after the upgrade, read back on the re-cloned replica through ro.
+  let read: { n: number; r: boolean }[] = [];
+  for (let i = 0; i < 40; i++) {
+    read = await queryCluster<{ n: number; r: boolean }>(cli, C, 'select count(*)::int as n, pg_is_in_recovery() as r from orders', ['--superuser', '--ro']).catch(() => []);
+    if (read[0]?.n === 5001) break;
+    await sleep(250);
+  }
+  assert.deepEqual(read, [{ n: 5001, r: true }]);
+
+  const list = JSON.parse((await runCli(['backup', 'list', C, '--json'], cli)).stdout) as StanzaSummary;
+  assert.ok(list.backups.length >= 2, JSON.stringify(list.backups));
+  const bk = await runCli(['backup', 'run', C], cli);
+  assert.equal(bk.code, 0, bk.stderr + bk.stdout);
+});

@@ -1,0 +1,81 @@
+/** UpgradeInPlace with fake activities: the order of its steps, and pg_upgrade --check refusing. */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { ApplicationFailure } from '@temporalio/common';
+import { healthyCluster } from '../helpers/fake-activities';
+import { startTestTemporal } from '../helpers/temporal';
+import { rootCause, runWithFakes, type ExtraActivity } from '../helpers/run-with-fakes';
+import { assertCalledBefore } from '../helpers/order';
+import { madeBackup, stanzaStatus } from '../helpers/fake-backup';
+
+let env: TestWorkflowEnvironment;
+
+before(async () => {
+  env = await startTestTemporal();
+});
+after(async () => {
+  await env?.teardown();
+});
+
+const made = madeBackup;
+const withBackups = { settings: { ...healthyCluster.settings, backups: true } };
+const fakes = (o: { checkRefuses?: boolean; repository?: string } = {}): Record<string, ExtraActivity> => ({
+  repositoryLayout: async () => ({ kind: o.repository ?? 'volume', volume: true, membersOffHost: [] }),
+  upgradeHelperImageProblem: async () => null,
+  backupStatus: async () => stanzaStatus([]),
+  runBackup: async () => made,
+  stopMemberKeepingContainer: async () => undefined,
+  startStoppedMember: async () => undefined,
+  runPgUpgrade: async (a: { mode: string }) => {
+    if (a.mode === 'check' && o.checkRefuses) {
+      throw ApplicationFailure.create({ type: 'UpgradeRefused', nonRetryable: true, message: 'pg_upgrade --check refused pg-0\'s data: Checking for reg* data types in user tables (postgres: public.t.p)' });
+    }
+    return { output: 'ok' };
+  },
+  forgetClusterState: async () => ({ deleted: ['initialize', 'leader'] }),
+  upgradeStanza: async () => ({ member: 'pg-0' }),
+  analyzeAfterUpgrade: async () => ({ output: 'done' }),
+  removeOldData: async () => undefined,
+});
+const members = (calls: { name: string; arg: unknown }[], name: string): string[] =>
+  calls.filter((c) => c.name === name).map((c) => (c.arg as { member: string }).member);
+
+test('UpgradeInPlace: backup, replicas stopped before the leader, check, link, etcd state, leader on 17, stanza, replicas cloned, analyze, backup', async () => {
+  const { f, error, result } = await runWithFakes(env, 'upgradeInPlace', { cluster: 'orders', to: 17 }, { describe: withBackups }, { extra: fakes() });
+  assert.equal(error, undefined);
+  assert.deepEqual(result, { cluster: 'orders', from: 15, to: 17, leader: 'pg-0', replicas: ['pg-1', 'pg-2'], backupBefore: made, backupAfter: made });
+  assert.deepEqual(members(f.calls, 'stopMemberKeepingContainer'), ['pg-1', 'pg-2', 'pg-0']);
+  const names = f.names();
+  const order = ['runBackup', 'stopMemberKeepingContainer', 'runPgUpgrade', 'forgetClusterState', 'replacePostgresMember', 'waitForLeader', 'upgradeStanza', 'startPostgresMember', 'waitForReplicaStreaming', 'analyzeAfterUpgrade', 'removeOldData'];
+  for (let i = 1; i < order.length; i++) assertCalledBefore(names, order[i - 1]!, order[i]!);
+  assert.deepEqual(f.calls.filter((c) => c.name === 'runPgUpgrade').map((c) => (c.arg as { mode: string }).mode), ['check', 'upgrade']);
+  const leaderSpec = (f.calls.find((c) => c.name === 'replacePostgresMember')!.arg as { spec: { postgresVersion: number } }).spec;
+  assert.equal(leaderSpec.postgresVersion, 17);
+  assert.deepEqual(members(f.calls, 'removeMemberVolume'), ['pg-1', 'pg-2'], 'only the replicas\' old data goes');
+  assert.equal(names[names.length - 1], 'runBackup');
+});
+
+test('UpgradeInPlace: pg_upgrade --check refusing starts every member again and refuses with its reason; nothing linked, etcd untouched', async () => {
+  const { f, error } = await runWithFakes(env, 'upgradeInPlace', { cluster: 'orders', to: 17 }, { describe: withBackups }, { extra: fakes({ checkRefuses: true }) });
+  assert.equal(rootCause(error).type, 'MemberRefused');
+  assert.match(rootCause(error).message, /reg\* data types in user tables \(postgres: public\.t\.p\)/);
+  assert.deepEqual(members(f.calls, 'startStoppedMember').sort(), ['pg-0', 'pg-1', 'pg-2']);
+  assertCalledBefore(f.names(), 'startStoppedMember', 'waitForLeader');
+  for (const n of ['forgetClusterState', 'replacePostgresMember', 'removeMemberVolume', 'upgradeStanza']) assert.ok(!f.names().includes(n), `${n} not called`);
+  assert.deepEqual(f.calls.filter((c) => c.name === 'runPgUpgrade').map((c) => (c.arg as { mode: string }).mode), ['check']);
+});
+
+test('UpgradeInPlace refuses before changing anything: same or older major, repository host, a member down', async () => {
+  const down = { ...withBackups, members: healthyCluster.members.map((m) => (m.name === 'pg-2' ? { ...m, running: false } : m)) };
+  for (const [describe, to, extra, re] of [
+    [{ settings: { ...withBackups.settings, postgresVersion: 17 } }, 17, fakes(), /already runs PostgreSQL 17/],
+    [withBackups, 17, fakes({ repository: 'host' }), /repository host, whose pgBackRest 2\.45 cannot take PostgreSQL 17/],
+    [down, 17, fakes(), /member pg-2 of orders is not running/],
+  ] as const) {
+    const { f, error } = await runWithFakes(env, 'upgradeInPlace', { cluster: 'orders', to }, { describe }, { extra });
+    assert.equal(rootCause(error).type, 'MemberRefused');
+    assert.match(rootCause(error).message, re);
+    for (const n of ['runBackup', 'stopMemberKeepingContainer', 'runPgUpgrade']) assert.ok(!f.names().includes(n), `${n} not called`);
+  }
+});

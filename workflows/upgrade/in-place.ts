@@ -1,0 +1,180 @@
+/**
+ * UpgradeInPlace (`dbaas upgrade NAME --to 17 --method in-place`): the cluster's own data moves to
+ * the next PostgreSQL major with `pg_upgrade --link`, offline, keeping the cluster's name, ports,
+ * credentials and certificates.
+ *
+ * A backup first; then the replicas stop, then the leader (replicas first: none is promoted);
+ * `pg_upgrade --check` in a helper that has both majors' binaries (refused: the members start
+ * again as they were, and the reason is the answer); `pg_upgrade --link` (from here on the old
+ * major does not come back: the backup is the way back); the old cluster's state in etcd goes,
+ * its configuration stays; the leader starts on the new image; the stanza learns the new major;
+ * the replicas are cloned anew; statistics are rebuilt; a first backup on the new major.
+ */
+import { ApplicationFailure, CancellationScope } from '@temporalio/workflow';
+import { ErrorTypes } from '../../common/error-types';
+import { leaseStep } from '../../common/lease';
+import { LOCAL_HOST } from '../../common/inventory';
+import { memberPort } from '../../common/ports';
+import { isPostgresVersion, POSTGRES_VERSIONS, upgradeProblem, versionOf, type PostgresVersion } from '../../common/postgres-version';
+import type { ClusterSpec } from '../../common/spec';
+import type { BackupSummary } from '../../common/backup';
+import { cleanup, longRunning, quick, waits } from '../activity-options';
+import { checkNames } from '../input-checks';
+import { onLeaderHost } from '../leader-host';
+import { withClusterLease } from '../lease';
+import { refuse } from '../refusals';
+import { Steps } from '../steps';
+
+export interface UpgradeInPlaceInput {
+  cluster: string;
+  to: PostgresVersion;
+}
+
+export interface UpgradeInPlaceResult {
+  cluster: string;
+  from: PostgresVersion;
+  to: PostgresVersion;
+  leader: string;
+  replicas: string[];
+  /** The backup taken on the old major right before the upgrade, and the first one on the new (null without backups). */
+  backupBefore: BackupSummary | null;
+  backupAfter: BackupSummary | null;
+}
+
+/** A re-cloned replica counts as caught up within this lag (Patroni's default maximum_lag_on_failover). */
+const CAUGHT_UP_BYTES = 1024 * 1024;
+const CHECK_STEP = 'check the cluster can be upgraded';
+
+export async function upgradeInPlace(input: UpgradeInPlaceInput): Promise<UpgradeInPlaceResult> {
+  checkNames({ clusters: [input.cluster] });
+  if (!isPostgresVersion(input.to)) refuse(`--to must be one of ${POSTGRES_VERSIONS.join(', ')}, got ${JSON.stringify(input.to)}`);
+  const steps = new Steps('upgrade', input.cluster, [leaseStep(input.cluster), CHECK_STEP]);
+  return withClusterLease(steps, input.cluster, () => upgradeUnderLease(input, steps));
+}
+
+async function upgradeUnderLease(input: UpgradeInPlaceInput, steps: Steps): Promise<UpgradeInPlaceResult> {
+  const { cluster, to } = input;
+  const plan = await steps.run(CHECK_STEP, async () => {
+    const d = await quick.describeCluster(cluster);
+    const from = versionOf(d.settings);
+    const problem = upgradeProblem(cluster, from, to);
+    if (problem) refuse(problem);
+    if (!d.leader) refuse(`cluster ${cluster} has no leader now; upgrade it once it has one`);
+    if (!d.ports) refuse(`cluster ${cluster} has no HAProxy endpoints`);
+    const down = d.members.find((m) => !m.running);
+    if (down) refuse(`member ${down.name} of ${cluster} is not running; start or remove it first (every member is upgraded)`);
+    const away = d.members.find((m) => (m.host ?? LOCAL_HOST) !== LOCAL_HOST);
+    if (away) refuse(`an in-place upgrade of a cluster across hosts is not built yet (${away.name} runs on ${away.host})`);
+    const backups = d.settings.backups;
+    if (backups && (await quick.repositoryLayout(cluster)).kind === 'host') {
+      refuse(`the backups of ${cluster} are on the repository host, whose pgBackRest 2.45 cannot take PostgreSQL ${to}'s: upgrading such a cluster is not built yet (clusters backing up to a volume or S3, or without backups, upgrade)`);
+    }
+    const image = await quick.upgradeHelperImageProblem();
+    if (image) refuse(image);
+    const before = backups ? (await quick.backupStatus(cluster)).backups.map((b) => b.label) : [];
+    return {
+      from, backups, before, leader: d.leader, rw: d.ports.rw,
+      replicas: d.members.filter((m) => m.name !== d.leader).map((m) => ({ name: m.name, readOnly: m.readOnly })),
+      spec: { name: cluster, replicas: d.members.length - 1, ...d.settings } satisfies ClusterSpec,
+    };
+  });
+  const { from, leader, replicas, backups } = plan;
+  const oldSpec: ClusterSpec = plan.spec;
+  const newSpec: ClusterSpec = { ...oldSpec, postgresVersion: to };
+  const names = [leader, ...replicas.map((r) => r.name)];
+
+  const backupBeforeStep = `backup on PostgreSQL ${from} (incremental), the way back`;
+  const stopStep = (m: string): string => `stop ${m}${m === leader ? ' (the leader, last: no replica takes over)' : ''}`;
+  const checkStep = `pg_upgrade --check on ${leader}'s data`;
+  const archiveStep = `archive ${leader}'s current WAL (the way back reaches this moment)`;
+  const linkStep = `pg_upgrade --link on ${leader}'s data (from here the way back is the backup)`;
+  const recloneStep = (m: string): string => `re-create ${m} on PostgreSQL ${to} (a new clone of ${leader})`;
+  const streamStep = (m: string): string => `wait for ${m} streaming`;
+  steps.plan([
+    ...(backups ? [backupBeforeStep] : []),
+    ...replicas.map((r) => stopStep(r.name)), ...(backups ? [archiveStep] : []), stopStep(leader),
+    checkStep, linkStep,
+    'forget the old cluster\'s state in etcd (its configuration stays)',
+    `start ${leader} on PostgreSQL ${to}`, `wait for ${leader} to lead`,
+    ...(backups ? ['upgrade the backup stanza (stanza-upgrade, check)'] : []),
+    ...replicas.flatMap((r) => [recloneStep(r.name), streamStep(r.name)]),
+    'rebuild planner statistics (vacuumdb --all --analyze-in-stages)',
+    `remove PostgreSQL ${from}'s data directory from ${leader}`,
+    ...(backups ? [`first backup on PostgreSQL ${to} (full)`] : []),
+  ]);
+
+  const backupBefore = backups
+    ? await steps.run(backupBeforeStep, () => onLeaderHost(cluster, (on) => on.longRunning.runBackup({ cluster, type: 'incr', before: plan.before })))
+    : null;
+
+  const startOldAgain = `start the members again on PostgreSQL ${from} (nothing changed)`;
+  /** Before the link, the old data is whole: a refusal or a failure leaves the cluster as it was. */
+  const asItWas = (): Promise<void> => CancellationScope.nonCancellable(() => steps.run(startOldAgain, async () => {
+    for (const m of names) await cleanup.startStoppedMember({ cluster, member: m });
+    await waits.waitForLeader({ cluster, members: names });
+  }));
+  try {
+    for (const r of replicas) await steps.run(stopStep(r.name), () => quick.stopMemberKeepingContainer({ cluster, member: r.name }));
+    // The WAL written since the backup goes to the repository before the leader stops: a restore to a
+    // moment before the upgrade reaches it.
+    if (backups) await steps.run(archiveStep, () => onLeaderHost(cluster, (on) => on.waits.archiveCurrentWal(cluster)));
+    await steps.run(stopStep(leader), () => quick.stopMemberKeepingContainer({ cluster, member: leader }));
+    const refused = await steps.run(checkStep, async () => {
+      try {
+        await longRunning.runPgUpgrade({ cluster, member: leader, from, to, mode: 'check' });
+        return null;
+      } catch (err) {
+        const reason = refusalOf(err);
+        if (reason === null) throw err;
+        return reason;
+      }
+    });
+    if (refused !== null) {
+      await asItWas();
+      refuse(refused);
+    }
+    // pg_upgrade refusing now (its own checks again) leaves the old data whole, pg_control put back.
+    await steps.run(linkStep, () => longRunning.runPgUpgrade({ cluster, member: leader, from, to, mode: 'upgrade' }));
+  } catch (err) {
+    if (!isRefusal(err)) await asItWas();
+    throw err;
+  }
+  await steps.run('forget the old cluster\'s state in etcd (its configuration stays)', () => quick.forgetClusterState(cluster));
+  await steps.run(`start ${leader} on PostgreSQL ${to}`, () =>
+    quick.replacePostgresMember({ spec: newSpec, member: leader, nofailover: false, directPort: memberPort(plan.rw, leader) }));
+  await steps.run(`wait for ${leader} to lead`, () => waits.waitForLeader({ cluster, members: [leader] }));
+  if (backups) await steps.run('upgrade the backup stanza (stanza-upgrade, check)', () => onLeaderHost(cluster, (on) => on.waits.upgradeStanza(cluster)));
+
+  for (const r of replicas) {
+    await steps.run(recloneStep(r.name), async () => {
+      // Its data is PostgreSQL's previous major: a copy of the old leader's, which the backup holds.
+      await quick.stopMember({ cluster, member: r.name });
+      await quick.removeMemberVolume({ cluster, member: r.name });
+      await quick.startPostgresMember({ spec: newSpec, member: r.name, nofailover: r.readOnly, directPort: memberPort(plan.rw, r.name) });
+    });
+    await steps.run(streamStep(r.name), () => waits.waitForReplicaStreaming({ cluster, member: r.name, members: names, maxLagBytes: CAUGHT_UP_BYTES }));
+  }
+  await steps.run('rebuild planner statistics (vacuumdb --all --analyze-in-stages)', () => longRunning.analyzeAfterUpgrade({ cluster, member: leader, version: to }));
+  await steps.run(`remove PostgreSQL ${from}'s data directory from ${leader}`, () => quick.removeOldData({ cluster, member: leader, from }));
+  const backupAfter = backups
+    ? await steps.run(`first backup on PostgreSQL ${to} (full)`, async () => {
+      // The backups listed before it (15's): the run finds its own by difference.
+      const listed = (await quick.backupStatus(cluster)).backups.map((b) => b.label);
+      return onLeaderHost(cluster, (on) => on.longRunning.runBackup({ cluster, type: 'full', before: listed }));
+    })
+    : null;
+  return { cluster, from, to, leader, replicas: replicas.map((r) => r.name), backupBefore, backupAfter };
+}
+
+/** This workflow's own refusal (the members already started again). */
+const isRefusal = (err: unknown): boolean => err instanceof ApplicationFailure && err.type === 'MemberRefused';
+
+/** pg_upgrade's refusal (its reason), or null for any other failure. */
+function refusalOf(err: unknown): string | null {
+  let e: unknown = err;
+  while (e instanceof Error) {
+    if (e instanceof ApplicationFailure && e.type === ErrorTypes.UpgradeRefused) return e.message;
+    e = e.cause;
+  }
+  return null;
+}
