@@ -49,6 +49,8 @@ export interface StanzaSummary {
   archiveMax: string | null;
   /** The repository's cipher: "aes-256-cbc", or "none" for one made before dbaas encrypted them. */
   cipher: string;
+  /** The PostgreSQL major the stanza archives now (its newest database; an upgrade in place adds one). */
+  pgVersion?: number;
   /** Where the repository is: `volume NAME`, or `s3://BUCKET/PATH (https://ENDPOINT:PORT, REGION)`. */
   repository?: string;
   backups: BackupSummary[];
@@ -94,6 +96,7 @@ export function parseBackupInfo(json: string, stanza: string): StanzaSummary {
     archiveMin: s.archive?.[0]?.min ?? null,
     archiveMax: s.archive?.[0]?.max ?? null,
     cipher: s.cipher ?? 'none',
+    ...withCurrentVersion(Number([...(s.db ?? [])].sort((a, b) => a.id - b.id).pop()?.version)),
     backups: (s.backup ?? []).map((b) => withVersion({
       label: b.label,
       type: isBackupType(b.type) ? b.type : 'full',
@@ -113,6 +116,7 @@ export function parseBackupInfo(json: string, stanza: string): StanzaSummary {
 }
 
 const withVersion = (b: BackupSummary, v: number): BackupSummary => (Number.isInteger(v) ? { ...b, pgVersion: v } : b);
+const withCurrentVersion = (v: number): { pgVersion?: number } => (Number.isInteger(v) ? { pgVersion: v } : {});
 
 /** The backups that appeared since `before` (labels), oldest first. */
 export function newBackups(before: string[], now: BackupSummary[]): BackupSummary[] {

@@ -76,10 +76,14 @@ export function backupForTarget(target: RestoreTarget, backups: BackupSummary[])
  * The PostgreSQL major a restore to the target runs: its backup's (a stanza upgraded in place
  * holds both majors' backups). A backup listed without one is from before dbaas ran two: 15.
  */
-export function restoreVersionFor(target: RestoreTarget, backups: BackupSummary[]): { version: PostgresVersion } | { problem: string } {
+export function restoreVersionFor(target: RestoreTarget, backups: BackupSummary[], current?: number): { version: PostgresVersion } | { problem: string } {
   const b = backupForTarget(target, backups);
   if (!b) return { problem: 'no backup ends before the restore target' };
   const v = b.pgVersion ?? LEGACY_POSTGRES_VERSION;
+  // After an upgrade in place and before a backup on the new major, "latest" would restore the old one's data only.
+  if (target.kind === 'latest' && current !== undefined && current > v) {
+    return { problem: `the newest backup (${b.label}) holds PostgreSQL ${v}, from before the upgrade to ${current}: --latest would miss everything since; run \`dbaas backup run\` on the source first, or restore --to-time a moment before the upgrade` };
+  }
   return isPostgresVersion(v) ? { version: v } : { problem: `backup ${b.label} holds PostgreSQL ${v}, which dbaas does not run (${POSTGRES_VERSIONS.join(', ')})` };
 }
 

@@ -78,7 +78,7 @@ async function restoreUnderLease(input: RestorePitrInput, steps: Steps): Promise
     const problem = restoreTargetProblem(target, s.backups, Date.now());
     if (problem) refuse(problem);
     // The major of the backup pgBackRest will restore: the new cluster runs it (a source upgraded in place has both).
-    const chosen = restoreVersionFor(target, s.backups);
+    const chosen = restoreVersionFor(target, s.backups, s.pgVersion);
     if ('problem' in chosen) refuse(chosen.problem);
     try {
       validateSpec({ ...base, postgresVersion: chosen.version });

@@ -13,7 +13,7 @@ import type { PostgresVersion } from '../../common/postgres-version';
 import { demux, isNotFound, withRunLabel } from '../docker';
 import { ErrorTypes, finalError } from '../errors';
 import { heartbeat } from '../heartbeat';
-import { renderPgUpgradeScript, type PgUpgradeMode } from './pg-upgrade-script';
+import { PG_UPGRADE_REFUSED_EXIT, renderPgUpgradeScript, UNEXPECTED_DATA_EXIT, type PgUpgradeMode } from './pg-upgrade-script';
 
 export interface PgUpgradeInput {
   cluster: string;
@@ -74,10 +74,12 @@ export async function runPgUpgrade(docker: Docker, i: PgUpgradeInput): Promise<{
     await ct.start();
     const { StatusCode } = (await ct.wait()) as { StatusCode: number };
     const output = demux((await ct.logs({ stdout: true, stderr: true })) as unknown as Buffer);
-    if (StatusCode !== 0) {
-      const reason = StatusCode === 1 ? pgUpgradeReason(output) : tail(output, 3).replace(/\n/g, ' / ');
-      throw finalError(ErrorTypes.UpgradeRefused, `pg_upgrade ${i.mode === 'check' ? '--check ' : ''}refused ${i.member}'s data: ${reason}`);
+    if (StatusCode === PG_UPGRADE_REFUSED_EXIT) {
+      throw finalError(ErrorTypes.UpgradeRefused, `pg_upgrade ${i.mode === 'check' ? '--check ' : ''}refused ${i.member}'s data: ${pgUpgradeReason(output)}`);
     }
+    if (StatusCode === UNEXPECTED_DATA_EXIT) throw finalError(ErrorTypes.MemberRefused, `${i.member}: ${tail(output, 1)}`);
+    // Killed (137), out of space, ...: retried; the script picks up where this run stopped.
+    if (StatusCode !== 0) throw new Error(`the pg_upgrade helper on ${i.member} exited ${StatusCode}: ${tail(output, 3).replace(/\n/g, ' / ')}`);
     return { output: tail(output, 5) };
   } finally {
     await ct.remove({ force: true }).catch(() => undefined);
@@ -85,7 +87,7 @@ export async function runPgUpgrade(docker: Docker, i: PgUpgradeInput): Promise<{
 }
 
 /** A helper left by an attempt whose worker died: let it finish (killing pg_upgrade mid-link helps nobody), then remove it. */
-async function waitForEarlierHelper(docker: Docker, name: string): Promise<void> {
+export async function waitForEarlierHelper(docker: Docker, name: string): Promise<void> {
   const earlier = docker.getContainer(name);
   try {
     const c = await earlier.inspect();

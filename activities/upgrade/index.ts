@@ -9,7 +9,7 @@ import { heartbeat } from '../heartbeat';
 import type { Inventory } from '../hosts/inventory';
 import { POSTGRES_STOP_TIMEOUT_SEC } from '../patroni';
 import { forgetClusterState } from './dcs-reset';
-import { runPgUpgrade, type PgUpgradeInput } from './helper';
+import { helperName, runPgUpgrade, waitForEarlierHelper, type PgUpgradeInput } from './helper';
 import { oldDataDir } from './pg-upgrade-script';
 
 export function createUpgradeActivities(inv: Inventory, paths: Paths) {
@@ -41,7 +41,9 @@ export function createUpgradeActivities(inv: Inventory, paths: Paths) {
       }
     },
 
+    /** Never beside a helper still at work on the same data (a cancelled run's): two postmasters on one directory. */
     async startStoppedMember(i: { cluster: string; member: string }): Promise<void> {
+      await waitForEarlierHelper(docker, helperName(i.cluster, i.member));
       const ct = docker.getContainer(containerName(i.cluster, i.member));
       if (!(await ct.inspect()).State.Running) await ct.start();
     },

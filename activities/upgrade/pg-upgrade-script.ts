@@ -21,6 +21,8 @@ const MARKER = `${DATA_ROOT}/pgdata.next.upgraded`;
 
 /** Exit status of a data directory that holds neither major: never touched. */
 export const UNEXPECTED_DATA_EXIT = 3;
+/** Exit status of pg_upgrade refusing the data: the old cluster is whole again (pg_control back). Any other failure is retried. */
+export const PG_UPGRADE_REFUSED_EXIT = 10;
 
 export function renderPgUpgradeScript(from: PostgresVersion, to: PostgresVersion, mode: PgUpgradeMode): string {
   const data = DATA_DIR;
@@ -55,15 +57,16 @@ rm -rf ${next}
 # The options Patroni bootstraps every member with (common/render/patroni.ts): pg_upgrade wants them alike.
 ${pgBinDir(to)}/initdb -D ${next} --encoding=UTF8 --locale=C.UTF-8 --data-checksums --auth-local=peer --auth-host=scram-sha-256 >/dev/null
 cd /tmp
-# The old cluster's postgresql.conf is Patroni's: its TLS files and archive command are not here.
+# The old cluster's postgresql.conf is Patroni's: its TLS files and archive command are not here;
+# nor is bookworm's LLVM, which the 15 binaries' JIT would load.
 if ! ${pgBinDir(to)}/pg_upgrade ${mode === 'check' ? '--check' : '--link'} --jobs="$(nproc)" \\
     --old-bindir=${pgBinDir(from)} --new-bindir=${pgBinDir(to)} --old-datadir=${data} --new-datadir=${next} \\
-    --old-options="-c ssl=off -c archive_mode=off" --new-options="-c ssl=off"; then
+    --old-options="-c ssl=off -c archive_mode=off -c jit=off" --new-options="-c ssl=off -c jit=off"; then
   # pg_upgrade names a file with the offending objects: show them, they are the reason.
   for f in $(find ${next}/pg_upgrade_output.d -name '*.txt' 2>/dev/null); do echo "--- $(basename "$f")"; head -n 20 "$f"; done
   old_cluster_whole
   rm -rf ${next}
-  exit 1
+  exit ${PG_UPGRADE_REFUSED_EXIT}
 fi
 ${mode === 'check' ? `rm -rf ${next}` : `touch ${MARKER}\nswap`}
 `;

@@ -48,7 +48,7 @@ export async function restoreCommand(source: string, o: RestoreOptions): Promise
   const problem = restoreTargetProblem(target, status.backups, Date.now());
   if (problem) throw new UsageError(problem);
   // The new cluster runs the major of the backup it restores; the repository host (2.45) takes only 15's.
-  const chosen = restoreVersionFor(target, status.backups);
+  const chosen = restoreVersionFor(target, status.backups, status.pgVersion);
   if ('problem' in chosen) throw new UsageError(chosen.problem);
   const onRepositoryHost = chosen.version === LEGACY_POSTGRES_VERSION;
   if (!onRepositoryHost && o.backupTo === REPOSITORY_HOST_TARGET) throw new UsageError(REPOSITORY_HOST_VERSION_PROBLEM(chosen.version));

@@ -24,6 +24,7 @@
  * - Labelled with the owner and the test run, like its own network: removeLeftoverTestClusters
  *   removes a crashed run's server with the owner's other resources.
  */
+import { execFileSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as net from 'node:net';
 import type Docker from 'dockerode';
@@ -164,10 +165,15 @@ async function portFreeOn(addresses: string[]): Promise<number> {
 
 /** The Docker host's address on the default bridge: what `host-gateway` resolves to (the daemon's default). */
 export async function dockerHostGateway(docker: Docker): Promise<string> {
-  const bridge = (await docker.getNetwork('bridge').inspect()) as { IPAM?: { Config?: { Gateway?: string }[] } };
-  const gateway = bridge.IPAM?.Config?.find((c) => c.Gateway && /^\d+\.\d+\.\d+\.\d+$/.test(c.Gateway))?.Gateway;
-  if (!gateway) throw new Error('the default bridge network has no IPv4 gateway (docker network inspect bridge): host-gateway has nothing to resolve to');
-  return gateway;
+  const bridge = (await docker.getNetwork('bridge').inspect()) as { IPAM?: { Config?: { Gateway?: string }[] }; Options?: Record<string, string> };
+  const listed = bridge.IPAM?.Config?.find((c) => c.Gateway && /^\d+\.\d+\.\d+\.\d+$/.test(c.Gateway))?.Gateway;
+  if (listed) return listed;
+  // A dockerd that found its bridge interface already there lists no gateway: the interface's own address is it.
+  const name = bridge.Options?.['com.docker.network.bridge.name'] ?? 'docker0';
+  // os.networkInterfaces() skips an interface that is down, as docker0 is while no container uses the default bridge.
+  const address = /\binet (\d+\.\d+\.\d+\.\d+)\//.exec(execFileSync('ip', ['-4', '-o', 'addr', 'show', 'dev', name], { encoding: 'utf8' }))?.[1];
+  if (!address) throw new Error(`the default bridge network has no IPv4 gateway (docker network inspect bridge; no address on ${name}): host-gateway has nothing to resolve to`);
+  return address;
 }
 
 async function launch(docker: Docker, paths: Paths, o: Placement): Promise<Started> {

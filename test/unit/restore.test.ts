@@ -61,6 +61,9 @@ test('a restore runs the major of the backup pgBackRest picks: the newest that e
   assert.deepEqual(restoreVersionFor({ kind: 'time', time: '2026-11-23 10:30:00+00' }, upgraded), { version: 15 });
   assert.deepEqual(restoreVersionFor({ kind: 'time', time: '2026-11-23 11:30:00+00' }, upgraded), { version: 17 });
   assert.equal(backupForTarget({ kind: 'time', time: '2026-11-23 10:30:00+00' }, upgraded)?.label, '20261123-100000F');
+  // Upgraded to 17 but no backup on 17 yet: latest would silently be 15's data.
+  assert.match((restoreVersionFor({ kind: 'latest' }, [upgraded[0]!], 17) as { problem: string }).problem, /holds PostgreSQL 15, from before the upgrade to 17/);
+  assert.deepEqual(restoreVersionFor({ kind: 'latest' }, upgraded, 17), { version: 17 });
   // Listed without a major (from before dbaas read it): 15.
   assert.deepEqual(restoreVersionFor({ kind: 'latest' }, backups), { version: 15 });
   assert.match((restoreVersionFor({ kind: 'latest' }, [{ ...backups[0]!, pgVersion: 16 }]) as { problem: string }).problem, /holds PostgreSQL 16/);

@@ -20,7 +20,7 @@ after(async () => {
 
 const made = madeBackup;
 const withBackups = { settings: { ...healthyCluster.settings, backups: true } };
-const fakes = (o: { checkRefuses?: boolean; repository?: string } = {}): Record<string, ExtraActivity> => ({
+const fakes = (o: { checkRefuses?: boolean; linkFails?: string; repository?: string } = {}): Record<string, ExtraActivity> => ({
   repositoryLayout: async () => ({ kind: o.repository ?? 'volume', volume: true, membersOffHost: [] }),
   upgradeHelperImageProblem: async () => null,
   backupStatus: async () => stanzaStatus([]),
@@ -31,6 +31,7 @@ const fakes = (o: { checkRefuses?: boolean; repository?: string } = {}): Record<
     if (a.mode === 'check' && o.checkRefuses) {
       throw ApplicationFailure.create({ type: 'UpgradeRefused', nonRetryable: true, message: 'pg_upgrade --check refused pg-0\'s data: Checking for reg* data types in user tables (postgres: public.t.p)' });
     }
+    if (a.mode === 'upgrade' && o.linkFails) throw ApplicationFailure.create({ type: o.linkFails, nonRetryable: true, message: `link failed (${o.linkFails})` });
     return { output: 'ok' };
   },
   forgetClusterState: async () => ({ deleted: ['initialize', 'leader'] }),
@@ -47,7 +48,7 @@ test('UpgradeInPlace: backup, replicas stopped before the leader, check, link, e
   assert.deepEqual(result, { cluster: 'orders', from: 15, to: 17, leader: 'pg-0', replicas: ['pg-1', 'pg-2'], backupBefore: made, backupAfter: made });
   assert.deepEqual(members(f.calls, 'stopMemberKeepingContainer'), ['pg-1', 'pg-2', 'pg-0']);
   const names = f.names();
-  const order = ['runBackup', 'stopMemberKeepingContainer', 'runPgUpgrade', 'forgetClusterState', 'replacePostgresMember', 'waitForLeader', 'upgradeStanza', 'startPostgresMember', 'waitForReplicaStreaming', 'analyzeAfterUpgrade', 'removeOldData'];
+  const order = ['runBackup', 'stopMemberKeepingContainer', 'archiveCurrentWal', 'runPgUpgrade', 'forgetClusterState', 'replacePostgresMember', 'waitForLeader', 'upgradeStanza', 'analyzeAfterUpgrade', 'startPostgresMember', 'waitForReplicaStreaming', 'removeOldData'];
   for (let i = 1; i < order.length; i++) assertCalledBefore(names, order[i - 1]!, order[i]!);
   assert.deepEqual(f.calls.filter((c) => c.name === 'runPgUpgrade').map((c) => (c.arg as { mode: string }).mode), ['check', 'upgrade']);
   const leaderSpec = (f.calls.find((c) => c.name === 'replacePostgresMember')!.arg as { spec: { postgresVersion: number } }).spec;
@@ -66,12 +67,26 @@ test('UpgradeInPlace: pg_upgrade --check refusing starts every member again and 
   assert.deepEqual(f.calls.filter((c) => c.name === 'runPgUpgrade').map((c) => (c.arg as { mode: string }).mode), ['check']);
 });
 
+test('UpgradeInPlace: pg_upgrade --link refusing restarts 15, leader first; any other link failure leaves the members stopped', async () => {
+  const refused = await runWithFakes(env, 'upgradeInPlace', { cluster: 'orders', to: 17 }, { describe: withBackups }, { extra: fakes({ linkFails: 'UpgradeRefused' }) });
+  assert.equal(rootCause(refused.error).type, 'MemberRefused');
+  assert.deepEqual(members(refused.f.calls, 'startStoppedMember'), ['pg-0', 'pg-1', 'pg-2'], 'the leader first');
+  const names = refused.f.names();
+  const starts = names.flatMap((n, i) => (n === 'startStoppedMember' ? [i] : []));
+  const led = names.lastIndexOf('waitForLeader');
+  assert.ok(starts[0]! < led && led < starts[1]!, 'the replicas start once the leader leads');
+  const killed = await runWithFakes(env, 'upgradeInPlace', { cluster: 'orders', to: 17 }, { describe: withBackups }, { extra: fakes({ linkFails: 'Stalled' }) });
+  assert.equal(rootCause(killed.error).type, 'Stalled');
+  for (const n of ['startStoppedMember', 'forgetClusterState', 'replacePostgresMember']) assert.ok(!killed.f.names().includes(n), `${n} not called: the data may be half-linked`);
+});
+
 test('UpgradeInPlace refuses before changing anything: same or older major, repository host, a member down', async () => {
   const down = { ...withBackups, members: healthyCluster.members.map((m) => (m.name === 'pg-2' ? { ...m, running: false } : m)) };
   for (const [describe, to, extra, re] of [
     [{ settings: { ...withBackups.settings, postgresVersion: 17 } }, 17, fakes(), /already runs PostgreSQL 17/],
     [withBackups, 17, fakes({ repository: 'host' }), /repository host, whose pgBackRest 2\.45 cannot take PostgreSQL 17/],
     [down, 17, fakes(), /member pg-2 of orders is not running/],
+    [{}, 17, fakes(), /has no backups, so nothing would bring it back/],
   ] as const) {
     const { f, error } = await runWithFakes(env, 'upgradeInPlace', { cluster: 'orders', to }, { describe }, { extra });
     assert.equal(rootCause(error).type, 'MemberRefused');

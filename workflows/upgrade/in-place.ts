@@ -36,14 +36,15 @@ export interface UpgradeInPlaceResult {
   to: PostgresVersion;
   leader: string;
   replicas: string[];
-  /** The backup taken on the old major right before the upgrade, and the first one on the new (null without backups). */
-  backupBefore: BackupSummary | null;
-  backupAfter: BackupSummary | null;
+  /** The backup taken on the old major right before the upgrade, and the first one on the new. */
+  backupBefore: BackupSummary;
+  backupAfter: BackupSummary;
 }
 
 /** A re-cloned replica counts as caught up within this lag (Patroni's default maximum_lag_on_failover). */
 const CAUGHT_UP_BYTES = 1024 * 1024;
 const CHECK_STEP = 'check the cluster can be upgraded';
+const ANALYZE_STEP = 'rebuild planner statistics (vacuumdb --all --analyze-in-stages)';
 
 export async function upgradeInPlace(input: UpgradeInPlaceInput): Promise<UpgradeInPlaceResult> {
   checkNames({ clusters: [input.cluster] });
@@ -65,20 +66,21 @@ async function upgradeUnderLease(input: UpgradeInPlaceInput, steps: Steps): Prom
     if (down) refuse(`member ${down.name} of ${cluster} is not running; start or remove it first (every member is upgraded)`);
     const away = d.members.find((m) => (m.host ?? LOCAL_HOST) !== LOCAL_HOST);
     if (away) refuse(`an in-place upgrade of a cluster across hosts is not built yet (${away.name} runs on ${away.host})`);
-    const backups = d.settings.backups;
-    if (backups && (await quick.repositoryLayout(cluster)).kind === 'host') {
-      refuse(`the backups of ${cluster} are on the repository host, whose pgBackRest 2.45 cannot take PostgreSQL ${to}'s: upgrading such a cluster is not built yet (clusters backing up to a volume or S3, or without backups, upgrade)`);
+    // pg_upgrade --link: once 17 has started, the 15 data is gone but for the backup.
+    if (!d.settings.backups) refuse(`cluster ${cluster} has no backups, so nothing would bring it back from an in-place upgrade (--link leaves no usable 15 copy): \`dbaas backup enable ${cluster}\` first`);
+    if ((await quick.repositoryLayout(cluster)).kind === 'host') {
+      refuse(`the backups of ${cluster} are on the repository host, whose pgBackRest 2.45 cannot take PostgreSQL ${to}'s: upgrading such a cluster is not built yet (clusters backing up to a volume or S3 upgrade)`);
     }
     const image = await quick.upgradeHelperImageProblem();
     if (image) refuse(image);
-    const before = backups ? (await quick.backupStatus(cluster)).backups.map((b) => b.label) : [];
+    const before = (await quick.backupStatus(cluster)).backups.map((b) => b.label);
     return {
-      from, backups, before, leader: d.leader, rw: d.ports.rw,
+      from, before, leader: d.leader, rw: d.ports.rw,
       replicas: d.members.filter((m) => m.name !== d.leader).map((m) => ({ name: m.name, readOnly: m.readOnly })),
       spec: { name: cluster, replicas: d.members.length - 1, ...d.settings } satisfies ClusterSpec,
     };
   });
-  const { from, leader, replicas, backups } = plan;
+  const { from, leader, replicas } = plan;
   const oldSpec: ClusterSpec = plan.spec;
   const newSpec: ClusterSpec = { ...oldSpec, postgresVersion: to };
   const names = [leader, ...replicas.map((r) => r.name)];
@@ -91,33 +93,33 @@ async function upgradeUnderLease(input: UpgradeInPlaceInput, steps: Steps): Prom
   const recloneStep = (m: string): string => `re-create ${m} on PostgreSQL ${to} (a new clone of ${leader})`;
   const streamStep = (m: string): string => `wait for ${m} streaming`;
   steps.plan([
-    ...(backups ? [backupBeforeStep] : []),
-    ...replicas.map((r) => stopStep(r.name)), ...(backups ? [archiveStep] : []), stopStep(leader),
+    backupBeforeStep,
+    ...replicas.map((r) => stopStep(r.name)), archiveStep, stopStep(leader),
     checkStep, linkStep,
     'forget the old cluster\'s state in etcd (its configuration stays)',
     `start ${leader} on PostgreSQL ${to}`, `wait for ${leader} to lead`,
-    ...(backups ? ['upgrade the backup stanza (stanza-upgrade, check)'] : []),
+    'upgrade the backup stanza (stanza-upgrade, check)',
+    ANALYZE_STEP,
     ...replicas.flatMap((r) => [recloneStep(r.name), streamStep(r.name)]),
-    'rebuild planner statistics (vacuumdb --all --analyze-in-stages)',
     `remove PostgreSQL ${from}'s data directory from ${leader}`,
-    ...(backups ? [`first backup on PostgreSQL ${to} (full)`] : []),
+    `first backup on PostgreSQL ${to} (full)`,
   ]);
 
-  const backupBefore = backups
-    ? await steps.run(backupBeforeStep, () => onLeaderHost(cluster, (on) => on.longRunning.runBackup({ cluster, type: 'incr', before: plan.before })))
-    : null;
+  const backupBefore = await steps.run(backupBeforeStep, () => onLeaderHost(cluster, (on) => on.longRunning.runBackup({ cluster, type: 'incr', before: plan.before })));
 
   const startOldAgain = `start the members again on PostgreSQL ${from} (nothing changed)`;
   /** Before the link, the old data is whole: a refusal or a failure leaves the cluster as it was. */
+  // The leader alone first: a replica stopped before its last writes must not win the race and have them rewound away.
   const asItWas = (): Promise<void> => CancellationScope.nonCancellable(() => steps.run(startOldAgain, async () => {
-    for (const m of names) await cleanup.startStoppedMember({ cluster, member: m });
-    await waits.waitForLeader({ cluster, members: names });
+    await cleanup.startStoppedMember({ cluster, member: leader });
+    await waits.waitForLeader({ cluster, members: [leader] });
+    for (const r of replicas) await cleanup.startStoppedMember({ cluster, member: r.name });
   }));
   try {
     for (const r of replicas) await steps.run(stopStep(r.name), () => quick.stopMemberKeepingContainer({ cluster, member: r.name }));
     // The WAL written since the backup goes to the repository before the leader stops: a restore to a
     // moment before the upgrade reaches it.
-    if (backups) await steps.run(archiveStep, () => onLeaderHost(cluster, (on) => on.waits.archiveCurrentWal(cluster)));
+    await steps.run(archiveStep, () => onLeaderHost(cluster, (on) => on.waits.archiveCurrentWal(cluster)));
     await steps.run(stopStep(leader), () => quick.stopMemberKeepingContainer({ cluster, member: leader }));
     const refused = await steps.run(checkStep, async () => {
       try {
@@ -133,17 +135,35 @@ async function upgradeUnderLease(input: UpgradeInPlaceInput, steps: Steps): Prom
       await asItWas();
       refuse(refused);
     }
-    // pg_upgrade refusing now (its own checks again) leaves the old data whole, pg_control put back.
-    await steps.run(linkStep, () => longRunning.runPgUpgrade({ cluster, member: leader, from, to, mode: 'upgrade' }));
   } catch (err) {
     if (!isRefusal(err)) await asItWas();
     throw err;
+  }
+  // Only pg_upgrade's own refusal (its checks again, before it links: the script put pg_control
+  // back) leaves the old data whole. Any other failure is retried, and the script picks up where
+  // it stopped; one that outlasts the retries leaves the members stopped: starting 15 on data
+  // that may be half-linked or already 17 could lose it.
+  const linkRefused = await steps.run(linkStep, async () => {
+    try {
+      await longRunning.runPgUpgrade({ cluster, member: leader, from, to, mode: 'upgrade' });
+      return null;
+    } catch (err) {
+      const reason = refusalOf(err);
+      if (reason === null) throw err;
+      return reason;
+    }
+  });
+  if (linkRefused !== null) {
+    await asItWas();
+    refuse(linkRefused);
   }
   await steps.run('forget the old cluster\'s state in etcd (its configuration stays)', () => quick.forgetClusterState(cluster));
   await steps.run(`start ${leader} on PostgreSQL ${to}`, () =>
     quick.replacePostgresMember({ spec: newSpec, member: leader, nofailover: false, directPort: memberPort(plan.rw, leader) }));
   await steps.run(`wait for ${leader} to lead`, () => waits.waitForLeader({ cluster, members: [leader] }));
-  if (backups) await steps.run('upgrade the backup stanza (stanza-upgrade, check)', () => onLeaderHost(cluster, (on) => on.waits.upgradeStanza(cluster)));
+  await steps.run('upgrade the backup stanza (stanza-upgrade, check)', () => onLeaderHost(cluster, (on) => on.waits.upgradeStanza(cluster)));
+  // Queries plan on statistics again before the (possibly long) clones of the replicas.
+  await steps.run(ANALYZE_STEP, () => longRunning.analyzeAfterUpgrade({ cluster, member: leader, version: to }));
 
   for (const r of replicas) {
     await steps.run(recloneStep(r.name), async () => {
@@ -154,15 +174,12 @@ async function upgradeUnderLease(input: UpgradeInPlaceInput, steps: Steps): Prom
     });
     await steps.run(streamStep(r.name), () => waits.waitForReplicaStreaming({ cluster, member: r.name, members: names, maxLagBytes: CAUGHT_UP_BYTES }));
   }
-  await steps.run('rebuild planner statistics (vacuumdb --all --analyze-in-stages)', () => longRunning.analyzeAfterUpgrade({ cluster, member: leader, version: to }));
   await steps.run(`remove PostgreSQL ${from}'s data directory from ${leader}`, () => quick.removeOldData({ cluster, member: leader, from }));
-  const backupAfter = backups
-    ? await steps.run(`first backup on PostgreSQL ${to} (full)`, async () => {
-      // The backups listed before it (15's): the run finds its own by difference.
-      const listed = (await quick.backupStatus(cluster)).backups.map((b) => b.label);
-      return onLeaderHost(cluster, (on) => on.longRunning.runBackup({ cluster, type: 'full', before: listed }));
-    })
-    : null;
+  const backupAfter = await steps.run(`first backup on PostgreSQL ${to} (full)`, async () => {
+    // The backups listed before it (15's): the run finds its own by difference.
+    const listed = (await quick.backupStatus(cluster)).backups.map((b) => b.label);
+    return onLeaderHost(cluster, (on) => on.longRunning.runBackup({ cluster, type: 'full', before: listed }));
+  });
   return { cluster, from, to, leader, replicas: replicas.map((r) => r.name), backupBefore, backupAfter };
 }
 
