@@ -115,22 +115,24 @@ async function upgradeUnderLease(input: UpgradeInPlaceInput, steps: Steps): Prom
     await waits.waitForLeader({ cluster, members: [leader] });
     for (const r of replicas) await cleanup.startStoppedMember({ cluster, member: r.name });
   }));
+  /** pg_upgrade in the helper: null when it went through, its reason when it refused the data; any other failure throws. */
+  const pgUpgrade = async (mode: 'check' | 'upgrade'): Promise<string | null> => {
+    try {
+      await longRunning.runPgUpgrade({ cluster, member: leader, from, to, mode });
+      return null;
+    } catch (err) {
+      const reason = refusalOf(err);
+      if (reason === null) throw err;
+      return reason;
+    }
+  };
   try {
     for (const r of replicas) await steps.run(stopStep(r.name), () => quick.stopMemberKeepingContainer({ cluster, member: r.name }));
     // The WAL written since the backup goes to the repository before the leader stops: a restore to a
     // moment before the upgrade reaches it.
     await steps.run(archiveStep, () => onLeaderHost(cluster, (on) => on.waits.archiveCurrentWal(cluster)));
     await steps.run(stopStep(leader), () => quick.stopMemberKeepingContainer({ cluster, member: leader }));
-    const refused = await steps.run(checkStep, async () => {
-      try {
-        await longRunning.runPgUpgrade({ cluster, member: leader, from, to, mode: 'check' });
-        return null;
-      } catch (err) {
-        const reason = refusalOf(err);
-        if (reason === null) throw err;
-        return reason;
-      }
-    });
+    const refused = await steps.run(checkStep, () => pgUpgrade('check'));
     if (refused !== null) {
       await asItWas();
       refuse(refused);
@@ -143,16 +145,7 @@ async function upgradeUnderLease(input: UpgradeInPlaceInput, steps: Steps): Prom
   // back) leaves the old data whole. Any other failure is retried, and the script picks up where
   // it stopped; one that outlasts the retries leaves the members stopped: starting 15 on data
   // that may be half-linked or already 17 could lose it.
-  const linkRefused = await steps.run(linkStep, async () => {
-    try {
-      await longRunning.runPgUpgrade({ cluster, member: leader, from, to, mode: 'upgrade' });
-      return null;
-    } catch (err) {
-      const reason = refusalOf(err);
-      if (reason === null) throw err;
-      return reason;
-    }
-  });
+  const linkRefused = await steps.run(linkStep, () => pgUpgrade('upgrade'));
   if (linkRefused !== null) {
     await asItWas();
     refuse(linkRefused);
