@@ -32,6 +32,7 @@ import { SOCKET_DIR, archiveParameters } from '../common/render/patroni';
 import { clusterHasTls, ensureClusterCa } from './cluster-tls';
 import { ensureStanzaOnHost, purgeStanzaOnHost, repositoryHostName, rootCommand, runAsRoot, stanzaServerOf } from './repository-host/host';
 import { sealArchiveScript } from './repository-host/render';
+import { versionOf, type PostgresVersion } from '../common/postgres-version';
 
 const onRepositoryHost = (paths: Paths, cluster: string): boolean => readRepositoryLocation(paths, cluster).type === 'host';
 
@@ -155,7 +156,7 @@ export function createPgbackrestActivities(inv: Inventory, paths: Paths) {
      * (reachable, our credentials taken, no stanza of this name unless it is our kept one). An
      * existing volume is left as it is (one from before encryption stays unencrypted). Idempotent.
      */
-    async ensureBackupRepository(i: { cluster: string; repository?: RepositoryRequest; kept: boolean }): Promise<void> {
+    async ensureBackupRepository(i: { cluster: string; repository?: RepositoryRequest; kept: boolean; version?: PostgresVersion }): Promise<void> {
       const { cluster, repository: request } = i;
       if (request && isS3Request(request)) {
         adoptS3Credentials(paths, cluster, request.credentialsRef);
@@ -175,7 +176,7 @@ export function createPgbackrestActivities(inv: Inventory, paths: Paths) {
         // A new stanza is encrypted; one moved from a volume keeps the volume's passphrase (or none, from before encryption).
         if (!stanzaServerOf(paths, cluster) && !(await volumeExists(docker, repositoryVolumeName(cluster)))) ensureBackupPassphrase(paths, cluster);
         heartbeat('the stanza on the repository host');
-        await ensureStanzaOnHost(docker, paths, cluster);
+        await ensureStanzaOnHost(docker, paths, cluster, i.version);
         return;
       }
       if (location.type === 's3') {
@@ -204,8 +205,9 @@ export function createPgbackrestActivities(inv: Inventory, paths: Paths) {
       const engine = inv.engine(leader.host);
       heartbeat(`stanza-create on ${member}`);
       if (onRepositoryHost(paths, cluster)) {
-        // The host joins the cluster's network (a restored cluster's is new), and root makes the stanza.
-        await ensureStanzaOnHost(docker, paths, cluster);
+        // The host joins the cluster's network (a restored cluster's is new), and root makes the stanza
+        // with the pgBackRest of the members' major.
+        await ensureStanzaOnHost(docker, paths, cluster, versionOf(leader.createdWith ?? {}));
         await pgbackrestAt('the repository host', ['stanza-create'], () => runAsRoot(docker, paths, cluster, ['stanza-create'], { pgHosts: [containerName(cluster, member)] }));
       } else {
         await pgbackrest(engine, cluster, member, ['stanza-create']);
@@ -219,13 +221,19 @@ export function createPgbackrestActivities(inv: Inventory, paths: Paths) {
      * After a major upgrade: the stanza learns the new version and system identifier (its old
      * backups stay, listed under the old ones), then `check` pushes a WAL file of the new leader.
      * Until this ran the new leader's archive-push was refused, so its WAL waited in pg_wal.
-     * Not for the repository host (pgBackRest 2.45 there, the member's is 2.55: the upgrade refuses it).
+     * On the repository host the stanza's server moves to the new major's pgBackRest first (the
+     * members' own), and root upgrades the stanza.
      */
     async upgradeStanza(cluster: string): Promise<{ member: string }> {
       const leader = await leaderOf(inv, cluster);
       const engine = inv.engine(leader.host);
       heartbeat(`stanza-upgrade on ${leader.name}`);
-      await pgbackrest(engine, cluster, leader.name, ['stanza-upgrade']);
+      if (onRepositoryHost(paths, cluster)) {
+        await ensureStanzaOnHost(docker, paths, cluster, versionOf(leader.createdWith ?? {}));
+        await pgbackrestAt('the repository host', ['stanza-upgrade'], () => runAsRoot(docker, paths, cluster, ['stanza-upgrade'], { pgHosts: [containerName(cluster, leader.name)] }));
+      } else {
+        await pgbackrest(engine, cluster, leader.name, ['stanza-upgrade']);
+      }
       heartbeat(`check on ${leader.name}`);
       await pgbackrest(engine, cluster, leader.name, ['check']);
       return { member: leader.name };

@@ -25,6 +25,8 @@ import { readBackupPassphrase } from './backup-passphrase';
 import { readRepositoryLocation, readRetention } from './backup-settings';
 import { readS3Credentials } from './s3-credentials';
 import { tarOf, type FileToPut } from './docker';
+import { IMAGES, postgresImage } from '../common/images';
+import type { PostgresVersion } from '../common/postgres-version';
 import { repositoryClientFiles, repositoryHostNetwork, stanzaServerOf, ensureRepositoryHost } from './repository-host/host';
 import { clientTlsAt, type TlsPaths } from './repository-host/render';
 
@@ -91,6 +93,17 @@ export async function memberRepositoryAccess(paths: Paths, cluster: string, o: {
 export async function memberRepositoryClientFiles(paths: Paths, cluster: string): Promise<FileToPut[]> {
   if (readRepositoryLocation(paths, cluster).type !== 'host') return [];
   return repositoryClientFiles(paths, cluster, MEMBER_REPOSITORY_TLS, POSTGRES_UID);
+}
+
+/**
+ * The image of a one-shot container that restores `source`'s backup of a major: that major's.
+ * On the repository host, after an upgrade, the stanza's server runs the newer major's
+ * pgBackRest, and pgBackRest speaks only to its own version: a backup of the older major is
+ * restored by the upgrade helper's image (the newer pgBackRest, the older PostgreSQL binaries).
+ */
+export function restoreHelperImage(paths: Paths, source: string, version: PostgresVersion): string {
+  const server = readRepositoryLocation(paths, source).type === 'host' ? stanzaServerOf(paths, source) : undefined;
+  return server && server.version !== version ? IMAGES.postgresUpgrade : postgresImage(version);
 }
 
 /**

@@ -9,14 +9,13 @@ import type { Inventory } from './hosts/inventory';
 import type Docker from 'dockerode';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Paths } from '../common/paths';
-import { postgresImage } from '../common/images';
 import { LEGACY_POSTGRES_VERSION, type PostgresVersion } from '../common/postgres-version';
 import { LABEL_CLUSTER, labels } from '../common/labels';
 import { containerName, volumeName } from '../common/resource-names';
 import { DATA_DIR, DATA_ROOT } from '../common/render/patroni';
 import { ROLES_SQL_PATH, renderRestoreScript, renderRolesSql, type RestoreRequest } from '../common/render/restore';
 import { parseTargetTime, pgbackrestTargetTime, type RestoreFrom } from '../common/restore';
-import { putSourceConfig, sourceRepositoryHostConfig } from './repository-access';
+import { putSourceConfig, restoreHelperImage, sourceRepositoryHostConfig } from './repository-access';
 import { demux, ensureVolume, isNotFound, tarOf, withRunLabel } from './docker';
 import { POSTGRES_UID } from './patroni';
 import { ErrorTypes, finalError } from './errors';
@@ -76,7 +75,7 @@ export function createRestoreActivities(inv: Inventory, paths: Paths) {
         const source = sourceRepositoryHostConfig(paths, i.restoreFrom.source);
         const created = await docker.createContainer({
           name,
-          Image: postgresImage(i.version ?? LEGACY_POSTGRES_VERSION),
+          Image: restoreHelperImage(paths, i.restoreFrom.source, i.version ?? LEGACY_POSTGRES_VERSION),
           User: 'postgres',
           Entrypoint: ['sh', '-c'],
           Cmd: [renderRestoreScript(requestOf(i.restoreFrom, i.version ?? LEGACY_POSTGRES_VERSION))],

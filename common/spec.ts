@@ -271,7 +271,6 @@ export function validateSpec(spec: ClusterSpec & { backupTo?: RepositoryRequest;
   if (replaceErr) throw new SpecError(replaceErr);
   const versionErr = postgresVersionProblem(spec.postgresVersion);
   if (versionErr) throw new SpecError(versionErr);
-  if (versionOf(spec) !== LEGACY_POSTGRES_VERSION && spec.backupTo?.location.type === 'host') throw new SpecError(REPOSITORY_HOST_VERSION_PROBLEM(versionOf(spec)));
   for (const [flag, v] of [['--zone-spread', spec.zoneSpread], ['--allow-colocate', spec.allowColocate]] as const) {
     if (v !== undefined && typeof v !== 'boolean') throw new SpecError(`${flag} must be true or false, got ${JSON.stringify(v)}`);
   }
@@ -281,14 +280,6 @@ export function validateSpec(spec: ClusterSpec & { backupTo?: RepositoryRequest;
     if (s3) throw new SpecError(`--backup-to: ${s3}`);
   }
 }
-
-/**
- * pgBackRest speaks to a remote only at its own exact version, and the repository host runs
- * bookworm's 2.45 (which knows PostgreSQL up to 15): clusters of another version keep their
- * backups in a volume or in S3.
- */
-export const REPOSITORY_HOST_VERSION_PROBLEM = (v: PostgresVersion): string =>
-  `the repository host runs pgBackRest 2.45, which cannot back up PostgreSQL ${v} (pgBackRest needs the same version at both ends): pass --backup-to volume or s3://…, or --no-backups`;
 
 /** Member names are positional and never reused within a cluster's lifetime: pg-0, pg-1, ... */
 export function memberNames(replicas: number): string[] {

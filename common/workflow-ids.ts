@@ -55,4 +55,5 @@ export const hostWorkflowIds = {
 /** Major-version upgrades: one at a time per cluster (the lease serializes them anyway). */
 export const upgradeWorkflowIds = {
   inPlace: (c: string): string => `upgrade-in-place:${c}`,
+  blueGreen: (c: string): string => `upgrade-blue-green:${c}`,
 };

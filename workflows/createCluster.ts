@@ -2,6 +2,7 @@
  * CreateCluster: the plan of bringing up one HA PostgreSQL cluster. Each step that touches the
  * world is an activity; a worker killed anywhere resumes here with the same deterministic names.
  */
+import { versionOf } from '../common/postgres-version';
 import { settleAll } from './settle-all';
 import {
   ApplicationFailure, CancellationScope, ParentClosePolicy, WorkflowIdReusePolicy, isCancellation, patched, startChild, workflowInfo,
@@ -138,7 +139,7 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps, placing
         layout?.overlayOn ? onHost(layout.overlayOn).quick.createOverlayNetwork(cluster) : quick.createClusterNetwork(cluster)),
       backups
         ? steps.run('create the backup repository', () =>
-          quick.ensureBackupRepository({ cluster, ...(input.backupTo ? { repository: input.backupTo } : {}), kept: keptRepository }))
+          quick.ensureBackupRepository({ cluster, ...(input.backupTo ? { repository: input.backupTo } : {}), kept: keptRepository, version: versionOf(input) }))
         : undefined,
     ]);
     await settleAll([

@@ -27,8 +27,7 @@ import { Steps } from './steps';
 import { switchover } from './switchover';
 import { onLeaderHost } from './leader-host';
 import { LOCAL_HOST } from '../common/inventory';
-import { LEGACY_POSTGRES_VERSION, versionOf } from '../common/postgres-version';
-import { REPOSITORY_HOST_VERSION_PROBLEM } from '../common/spec';
+import { versionOf } from '../common/postgres-version';
 
 /** A re-created member counts as caught up within this lag (Patroni's default maximum_lag_on_failover). */
 const CAUGHT_UP_BYTES = 1024 * 1024;
@@ -50,7 +49,6 @@ async function enableUnderLease(input: EnableBackupsInput, steps: Steps): Promis
     const down = d.members.find((m) => !m.running);
     if (down) refuse(`member ${down.name} of ${cluster} is not running; start or remove it first`);
     // Members are re-created here on this machine's engine; on added hosts a repository is chosen at create.
-    if (versionOf(d.settings) !== LEGACY_POSTGRES_VERSION && input.backupTo?.location.type === 'host') refuse(REPOSITORY_HOST_VERSION_PROBLEM(versionOf(d.settings)));
     const away = d.members.find((m) => (m.host ?? LOCAL_HOST) !== LOCAL_HOST);
     if (away) refuse(`backup enable of a cluster across hosts is not built yet (${away.name} runs on ${away.host}): create it with --backup-to s3://…`);
     const without = await quick.membersWithoutRepository(cluster);
@@ -101,7 +99,7 @@ async function enableUnderLease(input: EnableBackupsInput, steps: Steps): Promis
 
   const copied = move ? await steps.run(copyStep, () => longRunning.copyVolumeRepositoryToHost(cluster)) : undefined;
 
-  await steps.run('create the backup repository', () => quick.ensureBackupRepository({ cluster, kept: false, ...(input.backupTo ? { repository: input.backupTo } : {}) }));
+  await steps.run('create the backup repository', () => quick.ensureBackupRepository({ cluster, kept: false, version: versionOf(desc.settings), ...(input.backupTo ? { repository: input.backupTo } : {}) }));
   // Members read it when they start: every re-created member comes up archiving.
   await steps.run('turn on WAL archiving (archive_mode, archive_command in the DCS config)', () => quick.enableWalArchiving(cluster));
 

@@ -24,4 +24,6 @@ export type { ReplaceLostMembersInput, ReplaceLostMembersResult } from './replac
 export { drainHost, drainClusterFromHost } from './drainHost';
 export type { DrainHostInput, DrainHostResult, ClusterDrain } from './drainHost';
 export { upgradeInPlace } from './upgrade/in-place';
+export { upgradeBlueGreen } from './upgrade/blue-green';
+export type { UpgradeBlueGreenInput } from './upgrade/blue-green';
 export type { UpgradeInPlaceInput, UpgradeInPlaceResult } from './upgrade/in-place';

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import type Docker from 'dockerode';
 import type { Paths } from '../../common/paths';
 import { IMAGES } from '../../common/images';
+import { LEGACY_POSTGRES_VERSION, type PostgresVersion } from '../../common/postgres-version';
 import { LABEL_ROLE } from '../../common/labels';
 import { networkName } from '../../common/resource-names';
 import { backupPeerName } from '../../common/render/pgbackrest';
@@ -24,8 +25,8 @@ import { insideHome } from '../home-paths';
 import { presentedTlsCertificate, waitForPresentedSerial } from '../tls-probe';
 import { withClusterLock } from '../locks';
 import {
-  HOST_COMMAND, HOST_REPO_PATH, endServerProcessesScript, SERVE_SCRIPT, SERVE_SCRIPT_TEXT, purgeStanzaScript, renderRootStanzaConfig, renderStanzaServerConfig, repositoryClientName,
-  rootConfigPath, rootDir, serverDir, stanzaLayoutScript, tlsIn, type StanzaServer, type TlsPaths,
+  HOST_COMMAND, HOST_REPO_PATH, endServerProcessesScript, pgbackrestBinary, SERVE_SCRIPT, SERVE_SCRIPT_TEXT, SERVER_BINARY_FILE, purgeStanzaScript, renderRootStanzaConfig,
+  renderStanzaServerConfig, repositoryClientName, rootConfigPath, rootDir, serverDir, stanzaLayoutScript, tlsIn, type StanzaServer, type TlsPaths,
 } from './render';
 
 /** The value of dbaas.role on the repository host's container, volume and network. */
@@ -58,7 +59,8 @@ const networkKeyOf = (host: string): string => `${host.slice('dbaas-'.length)}-n
 export const repositoryHostNetwork = (paths: Paths): string => networkName(networkKeyOf(repositoryHostName(paths)));
 const hostLabels = (): Record<string, string> => ({ [LABEL_ROLE]: REPOSITORY_HOST_ROLE });
 
-type Registry = Record<string, { uid: number; port: number }>;
+/** Per stanza: its server's user and port, and its cluster's major (absent in entries from before 17: 15). */
+type Registry = Record<string, { uid: number; port: number; version?: PostgresVersion }>;
 const registryFile = (paths: Paths): string => insideHome(paths, 'repository-host.json');
 
 function readRegistry(paths: Paths): Registry {
@@ -79,22 +81,26 @@ function writeRegistry(paths: Paths, r: Registry): void {
 /** The stanza's server, if the repository host has the stanza. */
 export function stanzaServerOf(paths: Paths, stanza: string): StanzaServer | undefined {
   const e = readRegistry(paths)[stanza];
-  return e ? { stanza, ...e } : undefined;
+  return e ? { stanza, uid: e.uid, port: e.port, version: e.version ?? LEGACY_POSTGRES_VERSION } : undefined;
 }
 
-/** The stanza's user and port: kept ones, or the lowest free. */
-async function allocateStanzaServer(paths: Paths, stanza: string): Promise<StanzaServer> {
-  return withClusterLock(paths, REPOSITORY_AUTHORITY, async () => {
+/** The stanza's user and port: kept ones, or the lowest free; its major, as given (kept when not). */
+async function allocateStanzaServer(paths: Paths, stanza: string, version: PostgresVersion | undefined): Promise<StanzaServer> {
+  await withClusterLock(paths, REPOSITORY_AUTHORITY, async () => {
     const r = readRegistry(paths);
-    if (!r[stanza]) {
+    const kept = r[stanza];
+    if (kept && (version === undefined || (kept.version ?? LEGACY_POSTGRES_VERSION) === version)) return;
+    if (kept) {
+      r[stanza] = { ...kept, version };
+    } else {
       const used = Object.values(r);
       let k = 0;
       while (used.some((e) => e.uid === UID_BASE + k || e.port === PORT_BASE + k)) k++;
-      r[stanza] = { uid: UID_BASE + k, port: PORT_BASE + k };
-      writeRegistry(paths, r);
+      r[stanza] = { uid: UID_BASE + k, port: PORT_BASE + k, version: version ?? LEGACY_POSTGRES_VERSION };
     }
-    return { stanza, ...r[stanza] };
+    writeRegistry(paths, r);
   });
+  return stanzaServerOf(paths, stanza)!;
 }
 
 export async function releaseStanzaServer(paths: Paths, stanza: string): Promise<void> {
@@ -126,6 +132,7 @@ async function stanzaFiles(paths: Paths, host: string, s: StanzaServer): Promise
     own(path.posix.basename(tls.cert), issued.certPem, 0o644),
     own(path.posix.basename(tls.ca), readCaCert(paths, REPOSITORY_AUTHORITY), 0o644),
     rootFile(rootDir(s.stanza), 'info.conf', renderRootStanzaConfig({ stanza: s.stanza, pgHosts: [], backupStandby: false, retention: readRetention(paths, s.stanza), cipherPass }), 0o600),
+    rootFile(rootDir(s.stanza), SERVER_BINARY_FILE, `${pgbackrestBinary(s.version)}\n`, 0o600),
   ];
   return { files, serial: issued.serial };
 }
@@ -218,14 +225,23 @@ export async function refreshRepositoryHost(docker: Docker, paths: Paths): Promi
   return image === undefined ? 'made' : 'replaced';
 }
 
-/** Directories and modes, the server's files, its server started and answering. Idempotent. */
+/**
+ * Directories and modes, the server's files, its server started and answering. Idempotent. A
+ * server running another pgBackRest than the stanza's (its cluster was upgraded) starts again on it.
+ */
 async function setUpStanza(docker: Docker, paths: Paths, host: string, server: StanzaServer): Promise<void> {
   const { stanza } = server;
   await ok(docker, host, ['sh', '-c', stanzaLayoutScript(server)], `the layout of stanza ${stanza}`);
   await putFiles(docker, host, (await stanzaFiles(paths, host, server)).files);
   await ok(docker, host, [SERVE_SCRIPT, stanza], `starting the server of stanza ${stanza}`);
+  const binary = pgbackrestBinary(server.version);
+  // The server's command line names its binary (SERVE_SCRIPT runs it by path); /proc/PID/exe of another user's process is out of root's reach without CAP_SYS_PTRACE.
+  const running = await execIn(docker, host, ['pgrep', '-a', '-u', String(server.uid)]);
+  if (running.output.split('\n').map((l) => l.trim().split(/\s+/)[1]).some((command) => command !== undefined && command !== binary)) {
+    await ok(docker, host, ['sh', '-c', endServerProcessesScript(server)], `restarting the server of stanza ${stanza} on ${binary}`);
+  }
   for (let i = 0; ; i++) {
-    const ping = await execIn(docker, host, ['pgbackrest', `--tls-server-port=${server.port}`, 'server-ping', host]);
+    const ping = await execIn(docker, host, [binary, `--tls-server-port=${server.port}`, 'server-ping', host]);
     if (ping.exitCode === 0) return;
     if (i >= 50) throw new Error(`the pgBackRest server of stanza ${stanza} on ${host}:${server.port} does not answer: ${ping.output.trim()}`);
     await new Promise((r) => setTimeout(r, 200));
@@ -256,8 +272,8 @@ export async function connectToCluster(docker: Docker, paths: Paths, cluster: st
  * The cluster's stanza on the host: its user and port, directories, server files, and its server
  * running (checked with server-ping). The host joins the cluster's network. Idempotent.
  */
-export async function ensureStanzaOnHost(docker: Docker, paths: Paths, cluster: string): Promise<StanzaServer> {
-  const server = await allocateStanzaServer(paths, cluster);
+export async function ensureStanzaOnHost(docker: Docker, paths: Paths, cluster: string, version?: PostgresVersion): Promise<StanzaServer> {
+  const server = await allocateStanzaServer(paths, cluster, version);
   const host = await ensureRepositoryHost(docker, paths);
   await setUpStanza(docker, paths, host, server);
   await connectToCluster(docker, paths, cluster);
@@ -277,7 +293,8 @@ export interface RootCommand {
  */
 export async function rootCommand(docker: Docker, paths: Paths, cluster: string, args: string[], c: RootCommand): Promise<string[]> {
   const host = repositoryHostName(paths);
-  if (c.pgHosts.length === 0) return ['pgbackrest', `--config=${rootDir(cluster)}/info.conf`, `--stanza=${cluster}`, ...args];
+  const binary = pgbackrestBinary(stanzaServerOf(paths, cluster)?.version ?? LEGACY_POSTGRES_VERSION);
+  if (c.pgHosts.length === 0) return [binary, `--config=${rootDir(cluster)}/info.conf`, `--stanza=${cluster}`, ...args];
   const dir = rootDir(cluster);
   const tls = tlsIn(dir);
   const issued = await issueCertificate(paths, cluster, { commonName: backupPeerName(cluster), dnsNames: [host], ips: [] }, PGBACKREST_PURPOSES);
@@ -290,7 +307,7 @@ export async function rootCommand(docker: Docker, paths: Paths, cluster: string,
     rootFile(dir, path.posix.basename(tls.ca), readCaCert(paths, cluster), 0o644),
     rootFile(dir, 'pgbackrest.conf', config, 0o600),
   ]);
-  return ['pgbackrest', `--config=${rootConfigPath(cluster)}`, `--stanza=${cluster}`, ...args];
+  return [binary, `--config=${rootConfigPath(cluster)}`, `--stanza=${cluster}`, ...args];
 }
 
 /** Run a pgbackrest command as root on the host for the stanza; the host must be running. */

@@ -7,6 +7,7 @@
 import type { Inventory } from '../hosts/inventory';
 import type { Paths } from '../../common/paths';
 import { IMAGES } from '../../common/images';
+import { versionOf } from '../../common/postgres-version';
 import { LABEL_ROLE } from '../../common/labels';
 import { repositoryVolumeName } from '../../common/resource-names';
 import { readRepositoryLocation } from '../backup-settings';
@@ -63,7 +64,9 @@ export function createRepositoryMoveActivities(inv: Inventory, paths: Paths) {
      */
     async copyVolumeRepositoryToHost(cluster: string): Promise<{ labels: string[] }> {
       if (!(await volumeExists(docker, repositoryVolumeName(cluster)))) throw finalError(ErrorTypes.ClusterNotFound, `cluster ${cluster} has no repository volume to move`);
-      const server = await ensureStanzaOnHost(docker, paths, cluster);
+      // The stanza's server runs the pgBackRest of the members' major.
+      const member = (await inv.members(cluster, { kind: 'postgres' })).find((m) => m.createdWith);
+      const server = await ensureStanzaOnHost(docker, paths, cluster, versionOf(member?.createdWith ?? {}));
       const name = `dbaas-${cluster}-move-repository`;
       await docker.getContainer(name).remove({ force: true }).catch(() => undefined);
       const ct = await docker.createContainer({

@@ -1,6 +1,9 @@
 /**
- * The repository host's files, rendered from typed inputs (pgBackRest 2.45, `pgbackrest server`
- * over TLS, no SSH). Pure.
+ * The repository host's files, rendered from typed inputs (`pgbackrest server` over TLS, no SSH). Pure.
+ *
+ * pgBackRest requires one version at both ends of its protocol, so a stanza's server and root's
+ * commands for it run the pgBackRest of its cluster's members: 2.45 for PostgreSQL 15 (bookworm's
+ * binary, beside trixie's), 2.55 for 17. A major upgrade moves the stanza to the newer one.
  *
  * The host keeps one stanza per cluster and protects each from the others and from its own
  * cluster's members (measured in test/integration/repository-host-backups.test.ts):
@@ -15,6 +18,7 @@
  * - pgBackRest 2.45 makes files 0640 and directories 0750 whatever the umask, so only root can
  *   expire: that is why the backups run as root and not as a group "backup user".
  */
+import type { PostgresVersion } from '../../common/postgres-version';
 import { DATA_DIR, SOCKET_DIR } from '../../common/render/patroni';
 import {
   BACKUP_SERVER_PORT, PGBACKREST_CONFIG_DIR, PGBACKREST_LOCK_PATH, PGBACKREST_LOG_PATH, REPO_PATH, REPOSITORY_CIPHER, type Retention,
@@ -34,12 +38,19 @@ export const SERVE_SCRIPT = '/usr/local/bin/dbaas-serve-stanza';
  */
 export const HOST_COMMAND = ['sh', '-c', `rm -f /run/dbaas-serve-*.pid; for d in ${PGBACKREST_CONFIG_DIR}/servers/*/; do [ -f "$d/pgbackrest.conf" ] && ${SERVE_SCRIPT} "$(basename "$d")"; done; exec sleep infinity`];
 
-/** A stanza's server: its Unix user and its port on the repository host. */
+/** A stanza's server: its Unix user and its port on the repository host, and the major of its cluster (which pgBackRest serves it). */
 export interface StanzaServer {
   stanza: string;
   uid: number;
   port: number;
+  version: PostgresVersion;
 }
+
+/** The pgBackRest of a major's members, on the repository host (docker/backup/Dockerfile). */
+const PGBACKREST_BINARIES: Record<PostgresVersion, string> = { 15: '/opt/pgbackrest-2.45/pgbackrest', 17: '/usr/bin/pgbackrest' };
+export const pgbackrestBinary = (v: PostgresVersion): string => PGBACKREST_BINARIES[v];
+/** Root's file naming the binary the stanza's server runs: SERVE_SCRIPT reads it at each start of the server. */
+export const SERVER_BINARY_FILE = 'server-binary';
 
 export interface TlsPaths { cert: string; key: string; ca: string }
 /** TLS files in a directory: certificate, key (0600), the CA that checks the other side. */
@@ -183,12 +194,15 @@ export const SERVE_SCRIPT_TEXT = [
   'pidfile="/run/dbaas-serve-$stanza.pid"',
   'if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then exit 0; fi',
   'uid="$(stat -c %u "$dir")"',
+  `binary_file="${PGBACKREST_CONFIG_DIR}/root/$stanza/${SERVER_BINARY_FILE}"`,
   // A server of this user that the loop did not start (a purged stanza's that outlived its purge,
   // under the same uid and port) would answer in its place with another stanza's config.
   'setpriv --reuid="$uid" --regid="$uid" --clear-groups sh -c "kill -9 -1" 2>/dev/null || true',
   '(',
   '  while [ -f "$dir/pgbackrest.conf" ]; do',
-  '    PGBACKREST_CONFIG="$dir/pgbackrest.conf" setpriv --reuid="$uid" --regid="$uid" --clear-groups pgbackrest server || true',
+  // Read at each start: a stanza moved to another pgBackRest (a major upgrade) gets it once its processes end.
+  '    binary="$(cat "$binary_file" 2>/dev/null || echo pgbackrest)"',
+  '    PGBACKREST_CONFIG="$dir/pgbackrest.conf" setpriv --reuid="$uid" --regid="$uid" --clear-groups "$binary" server || true',
   '    sleep 1',
   '  done',
   ') </dev/null >/dev/null 2>&1 &',

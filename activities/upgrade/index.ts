@@ -1,4 +1,4 @@
-/** The steps of an in-place major upgrade that no other operation has (workflows/upgrade/in-place.ts). */
+/** The steps of major upgrades that no other operation has (workflows/upgrade/). */
 import type { Paths } from '../../common/paths';
 import { pgBinDir, type PostgresVersion } from '../../common/postgres-version';
 import { SOCKET_DIR } from '../../common/render/patroni';
@@ -11,6 +11,8 @@ import { POSTGRES_STOP_TIMEOUT_SEC } from '../patroni';
 import { forgetClusterState } from './dcs-reset';
 import { helperName, runPgUpgrade, waitForEarlierHelper, type PgUpgradeInput } from './helper';
 import { oldDataDir } from './pg-upgrade-script';
+import { readReplicationBlockers } from './replication-blockers';
+import type { ReplicationBlockers } from '../../common/logical-replication';
 
 export function createUpgradeActivities(inv: Inventory, paths: Paths) {
   const docker = inv.engine();
@@ -54,6 +56,12 @@ export function createUpgradeActivities(inv: Inventory, paths: Paths) {
 
     async forgetClusterState(cluster: string): Promise<{ deleted: string[] }> {
       return forgetClusterState(inv, paths, cluster);
+    },
+
+    /** The blue/green preflight: per database, what logical replication cannot carry (read on the leader). */
+    async replicationBlockers(i: { cluster: string; member: string; version: PostgresVersion }): Promise<ReplicationBlockers[]> {
+      heartbeat(`reading what logical replication cannot carry on ${i.member}`);
+      return readReplicationBlockers(docker, containerName(i.cluster, i.member), i.version);
     },
 
     /** pg_upgrade carries no planner statistics: a minimal set first (queries plan sensibly within seconds), then the full one. */

@@ -22,8 +22,6 @@ import type { Client } from '@temporalio/client';
 import { cronProblem } from '../../common/cron';
 import type { BackupScheduleView } from '../../common/schedules';
 import { ScheduleSpecRefused, listBackupSchedules, upsertBackupSchedule } from '../../activities/schedules';
-import { REPOSITORY_HOST_VERSION_PROBLEM } from '../../common/spec';
-import { LEGACY_POSTGRES_VERSION } from '../../common/postgres-version';
 
 function parseType(v: string): BackupType {
   if (!isBackupType(v)) throw new UsageError(`--type must be full, diff or incr, got "${v}"`);
@@ -95,9 +93,6 @@ export async function backupEnableCommand(cluster: string, o: S3Options): Promis
   const paths = resolvePaths();
   const status = await clusterStatus(inv, paths, cluster);
   const hasRepository = status.backups !== 'off';
-  // The repository host runs pgBackRest 2.45: a cluster of another version gets a volume unless told otherwise.
-  const hostServes = (status.version ?? LEGACY_POSTGRES_VERSION) === LEGACY_POSTGRES_VERSION;
-  if (!hostServes && o.backupTo === REPOSITORY_HOST_TARGET) throw new UsageError(REPOSITORY_HOST_VERSION_PROBLEM(status.version!));
   if (o.backupTo !== undefined && hasRepository) {
     // Moving a volume repository onto the repository host (or finishing such a move) is the one move there is.
     const kind = readRepositoryLocation(paths, cluster).type;
@@ -107,7 +102,7 @@ export async function backupEnableCommand(cluster: string, o: S3Options): Promis
   }
   // Checked before anything starts; S3 credentials are staged for the worker (never in Temporal).
   // A cluster without a repository gets one on the repository host unless --backup-to says otherwise.
-  const repository = repositoryRequestFrom(o, paths, process.env, !hasRepository && hostServes);
+  const repository = repositoryRequestFrom(o, paths, process.env, !hasRepository);
   const { client, connection } = await connectTemporal();
   let started = false;
   try {

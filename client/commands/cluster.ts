@@ -1,10 +1,10 @@
 /** `dbaas cluster create|list|status|delete`: start workflows, follow them, print. */
-import { REPOSITORY_HOST_TARGET, isS3Request, type RepositoryRequest } from '../../common/repository';
-import { DEFAULT_POSTGRES_VERSION, LEGACY_POSTGRES_VERSION, type PostgresVersion } from '../../common/postgres-version';
+import { isS3Request, type RepositoryRequest } from '../../common/repository';
+import { DEFAULT_POSTGRES_VERSION, type PostgresVersion } from '../../common/postgres-version';
 import { table } from '../table';
 import { workflowIds } from '../../common/workflow-ids';
 import { resolvePaths } from '../../common/paths';
-import { REPOSITORY_HOST_VERSION_PROBLEM, SpecError, etcdMemberNames, memberNames, validateSpec, type ConnectionInfo, type CreateClusterInput } from '../../common/spec';
+import { SpecError, etcdMemberNames, memberNames, validateSpec, type ConnectionInfo, type CreateClusterInput } from '../../common/spec';
 import { layoutCluster } from '../../common/placement';
 import { MULTI_HOST_CONNECT_TIMEOUT_S } from '../connection-target';
 
@@ -71,9 +71,6 @@ export async function createClusterCommand(name: string, o: CreateOptions): Prom
     ...(o.replaceAfter !== undefined ? { replaceAfterS: parseDurationS('--replace-after', o.replaceAfter) } : {}),
     postgresVersion: o.version ?? DEFAULT_POSTGRES_VERSION,
   };
-  // The repository host runs pgBackRest 2.45: a cluster of another version keeps its backups in a volume unless told otherwise.
-  const onRepositoryHost = input.postgresVersion === LEGACY_POSTGRES_VERSION;
-  if (!onRepositoryHost && o.backupTo === REPOSITORY_HOST_TARGET) throw new UsageError(REPOSITORY_HOST_VERSION_PROBLEM(input.postgresVersion!));
   try {
     validateSpec(input);
   } catch (err) {
@@ -100,11 +97,11 @@ export async function createClusterCommand(name: string, o: CreateOptions): Prom
       // Not enough hosts for the spread (and what is not built yet on added hosts): refused before anything starts.
       const layout = layoutCluster({
         postgres: memberNames(input.replicas), etcd: etcdMemberNames(input.etcdMembers), zoneSpread: input.zoneSpread, allowColocate: input.allowColocate,
-        backups: o.backups === false ? null : repositoryTypeFrom(o, onRepositoryHost), restore: false, keptData: kept.length > 0,
+        backups: o.backups === false ? null : repositoryTypeFrom(o), restore: false, keptData: kept.length > 0,
       }, await placementHosts(inv, paths));
       if ('problem' in layout) throw new UsageError(layout.problem);
       // S3 credentials are staged for the worker (never in Temporal); discarded below if the workflow does not start.
-      repository = o.backups === false || keptRepository ? undefined : repositoryRequestFrom(o, paths, process.env, onRepositoryHost);
+      repository = o.backups === false || keptRepository ? undefined : repositoryRequestFrom(o, paths, process.env);
       if (repository) input.backupTo = repository;
     });
     started = startedHere(handle);

@@ -1,5 +1,5 @@
 /** `dbaas restore SOURCE --into NEW (--to-time T | --latest)`: point-in-time restore into a new cluster. */
-import { isS3Request, REPOSITORY_HOST_TARGET } from '../../common/repository';
+import { isS3Request } from '../../common/repository';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { backupStatus } from '../../activities/pgbackrest';
@@ -19,8 +19,6 @@ import { follow, startOrAttach, startedHere } from '../workflow-run';
 import { addS3Options, repositoryRequestFrom, type S3Options } from '../s3-options';
 import { discardStagedS3Credentials } from '../../activities/s3-credentials';
 import { describeBackup } from './backup';
-import { LEGACY_POSTGRES_VERSION } from '../../common/postgres-version';
-import { REPOSITORY_HOST_VERSION_PROBLEM } from '../../common/spec';
 
 interface RestoreOptions extends S3Options {
   into: string;
@@ -47,14 +45,12 @@ export async function restoreCommand(source: string, o: RestoreOptions): Promise
   const status = from.state === 'deleted' ? await readRepositoryInfo(inv.engine(), resolvePaths(), source) : await backupStatus(inv, resolvePaths(), source);
   const problem = restoreTargetProblem(target, status.backups, Date.now());
   if (problem) throw new UsageError(problem);
-  // The new cluster runs the major of the backup it restores; the repository host (2.45) takes only 15's.
+  // The new cluster runs the major of the backup it restores (the workflow picks it again).
   const chosen = restoreVersionFor(target, status.backups, status.pgVersion);
   if ('problem' in chosen) throw new UsageError(chosen.problem);
-  const onRepositoryHost = chosen.version === LEGACY_POSTGRES_VERSION;
-  if (!onRepositoryHost && o.backupTo === REPOSITORY_HOST_TARGET) throw new UsageError(REPOSITORY_HOST_VERSION_PROBLEM(chosen.version));
-  // The new cluster's repository (the repository host for 15, a volume for 17, unless --backup-to says otherwise), checked; S3 credentials staged for the worker.
+  // The new cluster's repository (the repository host unless --backup-to says otherwise), checked; S3 credentials staged for the worker.
   const paths = resolvePaths();
-  const repository = repositoryRequestFrom(o, paths, process.env, onRepositoryHost);
+  const repository = repositoryRequestFrom(o, paths, process.env);
   const { client, connection } = await connectTemporal();
   let started = false;
   try {

@@ -1,9 +1,9 @@
-/** `dbaas upgrade NAME --to 17 --method in-place`: the cluster's data onto the next PostgreSQL major. */
+/** `dbaas upgrade NAME --to 17 --method in-place|blue-green`: the cluster onto the next PostgreSQL major. */
 import type { Command } from 'commander';
 import { upgradeProblem, type PostgresVersion } from '../../common/postgres-version';
 import { resolvePaths } from '../../common/paths';
 import { upgradeWorkflowIds } from '../../common/workflow-ids';
-import type { upgradeInPlace, UpgradeInPlaceResult } from '../../workflows';
+import type { upgradeBlueGreen, upgradeInPlace, UpgradeInPlaceResult } from '../../workflows';
 import { parseClusterName, parseVersion } from '../args';
 import { clusterStatus, requireLiveCluster } from '../cluster-info';
 import { connectInventory, connectTemporal } from '../connections';
@@ -19,8 +19,8 @@ function parseMethod(v: string): UpgradeMethod {
 }
 
 export async function upgradeCommand(cluster: string, o: { to: PostgresVersion; method?: UpgradeMethod; detach: boolean }): Promise<void> {
-  if (o.method !== 'in-place') {
-    throw new UsageError('--method blue-green (a new cluster fed by logical replication, seconds of downtime) is not built yet: --method in-place upgrades offline (writes stop for the upgrade)');
+  if (o.method === undefined) {
+    throw new UsageError('--method is required while blue-green is not complete: in-place (pg_upgrade --link, offline) or blue-green (its checks only so far)');
   }
   const inv = await connectInventory();
   await requireLiveCluster(inv, cluster);
@@ -31,6 +31,17 @@ export async function upgradeCommand(cluster: string, o: { to: PostgresVersion; 
   }
   const { client, connection } = await connectTemporal();
   try {
+    if (o.method === 'blue-green') {
+      // Its checks run in the workflow (they read every database on the leader); it refuses with what it found.
+      const handle = await startOrAttach<typeof upgradeBlueGreen>(
+        client, 'upgradeBlueGreen', upgradeWorkflowIds.blueGreen(cluster), cluster, [{ cluster, to: o.to }],
+        { running: `${cluster} is being upgraded`, starting: `checking ${cluster} for a blue-green upgrade to PostgreSQL ${o.to}` },
+        async () => undefined,
+      );
+      if (o.detach) console.log(`started workflow ${handle.workflowId}`);
+      else await follow(handle, `upgrade ${cluster}`);
+      return;
+    }
     const handle = await startOrAttach<typeof upgradeInPlace>(
       client, 'upgradeInPlace', upgradeWorkflowIds.inPlace(cluster), cluster, [{ cluster, to: o.to }],
       { running: `${cluster} is being upgraded`, starting: `upgrading ${cluster} to PostgreSQL ${o.to} in place (writes stop until its leader runs on ${o.to})` },
@@ -53,7 +64,7 @@ export function registerUpgradeCommand(program: Command): void {
     .command('upgrade')
     .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
     .requiredOption('--to <major>', 'the PostgreSQL major to upgrade to', (v: string) => parseVersion(v, '--to'))
-    .option('--method <method>', `${UPGRADE_METHODS.join(' | ')}: in-place runs pg_upgrade --link on the cluster's own data, offline`, (v: string) => parseMethod(v))
+    .option('--method <method>', `${UPGRADE_METHODS.join(' | ')}: in-place runs pg_upgrade --link on the cluster's own data, offline; blue-green runs its checks (what logical replication cannot carry), the rest is not built yet`, (v: string) => parseMethod(v))
     .option('--detach', 'start the workflow and return', false)
     .description('upgrade a cluster to a newer PostgreSQL major, keeping its name, ports and credentials (a backup first)')
     .exitOverride()

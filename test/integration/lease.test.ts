@@ -14,6 +14,7 @@ import type { ClusterStatus } from '../../client/cluster-info';
 import type { StanzaSummary } from '../../common/backup';
 import type { LeaseView } from '../../common/lease';
 import { clusterFootprint } from '../../activities/cluster';
+import { SEARCH_ATTRIBUTE_CLUSTER } from '../../common/search-attributes';
 import { childEnv, queryCluster, runCli, startIntegration, testClusterName, type CliResult, type IntegrationEnv } from '../helpers/integration';
 import { createWriterTable, startWriter } from '../helpers/writer';
 
@@ -149,7 +150,7 @@ test('backup run during a switchover: one backup; status and --no-wait name the 
   assert.equal((await status()).leader, 'pg-0');
 });
 
-test('cluster delete during replica add: it waits for the add, then nothing of the cluster is left, also a minute later', async () => {
+test('cluster delete during replica add: it waits for the add, then nothing of the cluster is left, also once every workflow of it has ended', async () => {
   const add = cli('replica', 'add', L);
   await heldBy('add-replicas');
   const del = await cli('cluster', 'delete', L, '--purge-backups', '--yes');
@@ -159,6 +160,16 @@ test('cluster delete during replica add: it waits for the add, then nothing of t
   assert.match(del.stdout, new RegExp(`waiting for add-replicas \\(add-replicas:${L}:[^)]+\\) on ${L}`));
   const nothing = { containers: 0, networks: 0, volumes: 0 };
   assert.deepEqual(await clusterFootprint(localInventory(docker), L), nothing);
-  await new Promise((r) => setTimeout(r, 60_000));
-  assert.deepEqual(await clusterFootprint(localInventory(docker), L), nothing, 'nothing came back a minute later');
+  // Nothing can act on the cluster once no workflow of it runs (the lease's ends once idle); 15 s
+  // more covers an activity a dead run left executing (10 s heartbeat timeout).
+  const query = `${SEARCH_ATTRIBUTE_CLUSTER} = "${L}" AND ExecutionStatus = "Running"`;
+  const running = async (): Promise<string[]> => {
+    const ids: string[] = [];
+    for await (const wf of it.env.client.workflow.list({ query })) ids.push(wf.workflowId);
+    return ids;
+  };
+  for (let i = 0; i < 60 && (await running()).length > 0; i++) await new Promise((r) => setTimeout(r, 1000));
+  assert.deepEqual(await running(), [], 'no workflow of the cluster runs a minute after the delete');
+  await new Promise((r) => setTimeout(r, 15_000));
+  assert.deepEqual(await clusterFootprint(localInventory(docker), L), nothing, 'nothing came back 15 s after its last workflow ended');
 });

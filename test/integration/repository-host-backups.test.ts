@@ -23,6 +23,7 @@ import { containerName, volumeName } from '../../common/resource-names';
 import { clusterFootprint } from '../../activities/cluster';
 import { execIn } from '../../activities/docker';
 import { removeRepositoryHost, repositoryHostName, stanzaServerOf } from '../../activities/repository-host/host';
+import { pgbackrestBinary } from '../../activities/repository-host/render';
 import { childEnv, queryCluster, runCli, startIntegration, testClusterName, type CliResult, type IntegrationEnv } from '../helpers/integration';
 
 const docker = new Docker();
@@ -89,7 +90,8 @@ describe('a cluster whose backups live on the repository host', () => {
     const server = stanzaServerOf(paths, C);
     assert.ok(server, 'the stanza has a server on the host');
     const ps = await onHost('for p in /proc/[0-9]*; do echo "$(stat -c %u $p) $(tr "\\0" " " < $p/cmdline)"; done');
-    assert.match(ps, new RegExp(`^${server.uid} pgbackrest server $`, 'm'), 'its server runs as the stanza\'s own user');
+    // pgBackRest 2.45 for a 15 cluster: its members' version (the host has 2.55 beside it).
+    assert.match(ps, new RegExp(`^${server.uid} ${pgbackrestBinary(15)} server $`, 'm'), 'its server runs as the stanza\'s own user');
     const wal = await onHost(`find ${REPO}/archive/${C} -type f -name '0000*'`);
     assert.ok(wal.trim().length > 0, 'archived WAL is on the host');
   });
@@ -107,8 +109,11 @@ describe('a cluster whose backups live on the repository host', () => {
     assert.equal(list.backups.length, 1, JSON.stringify(list));
     assert.match(list.repository ?? '', new RegExp(`^repository host ${host}`));
     // Backups are root's, readable by the stanza's server (its group) for restores; sealed WAL too.
-    const owners = await onHost(`find ${REPO}/backup/${C} ${REPO}/archive/${C} -type f -printf '%u %m\\n' | sort -u`);
-    assert.deepEqual(owners.trim().split('\n'), ['root 640'], owners);
+    // WAL the server pushed after the seal (archive_timeout switches segments) is the server's until the next backup seals it.
+    const walStop = list.backups[0]!.walStop;
+    const owners = await onHost(`find ${REPO}/backup/${C} ${REPO}/archive/${C} -type f -printf '%f %u %m\\n'`);
+    const sealed = owners.trim().split('\n').filter((l) => !/^[0-9A-F]{24}/.test(l) || l.slice(0, 24) <= walStop);
+    assert.deepEqual([...new Set(sealed.map((l) => l.split(' ').slice(1).join(' ')))], ['root 640'], owners);
   });
 
   test('a member cannot list other stanzas, read or write them, overwrite or delete backups or sealed WAL, even through its own stanza server', async () => {
@@ -155,7 +160,7 @@ describe('a cluster whose backups live on the repository host', () => {
     const before = (await backupList(C)).backups;
     const run = cli(['backup', 'run', C, '--type', 'full']);
     const deadline = Date.now() + 60_000;
-    while ((await execIn(docker, host, ['sh', '-c', "for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < \"$f\"; echo; done 2>/dev/null | grep -q '^pgbackrest .* backup $'"])).exitCode !== 0) {
+    while ((await execIn(docker, host, ['sh', '-c', "for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < \"$f\"; echo; done 2>/dev/null | grep -q '^/[^ ]*pgbackrest .* backup $'"])).exitCode !== 0) {
       assert.ok(Date.now() < deadline, 'the backup never started on the host');
       await new Promise((r) => setTimeout(r, 100));
     }

@@ -1,10 +1,12 @@
 /**
  * `dbaas upgrade NAME --to 17 --method in-place` on one PostgreSQL 15 cluster shared by the file
- * (a leader and a replica, backups in a volume): bad input changes nothing; pg_upgrade --check
- * refusing the data (a reg* column) leaves the cluster running on 15 with its data; then the
- * upgrade, with the worker SIGKILLed while pg_upgrade --link runs: it completes once, with the same
- * rows in two databases, the sequence going on, the index used, PostgreSQL 17 on every member,
- * the replica streaming, the same ports, and a backup on each side.
+ * (a leader and a replica, backups on the repository host): bad input changes nothing;
+ * pg_upgrade --check refusing the data (a reg* column) leaves the cluster running on 15 with its
+ * data; then the upgrade, with the worker SIGKILLed while pg_upgrade --link runs: it completes
+ * once, with the same rows in two databases, the sequence going on, the index used, PostgreSQL 17
+ * on every member, the replica streaming, the same ports, and a backup on each side (the stanza's
+ * server moved from pgBackRest 2.45 to 2.55); the way back, a restore to a moment before the
+ * upgrade, runs PostgreSQL 15 with that moment's rows.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -27,6 +29,9 @@ import { childEnv, queryCluster, removeLeftoverTestClusters, runCli, startChildW
 
 const docker = new Docker();
 const C = testClusterName('upg');
+const BACK = testClusterName('upgb');
+/** A moment after the last write on 15, before the upgrade ('YYYY-MM-DD HH:MM:SS+00'). */
+let beforeUpgradeAt = '';
 let env: TestWorkflowEnvironment;
 let paths: Paths;
 let cli: NodeJS.ProcessEnv;
@@ -44,7 +49,7 @@ before(async () => {
 after(async () => {
   const last = workers[workers.length - 1];
   if (last && last.exitCode === null && last.signalCode === null) {
-    await runCli(['cluster', 'delete', C, '--purge-backups', '--yes'], cli);
+    for (const c of [BACK, C]) await runCli(['cluster', 'delete', c, '--purge-backups', '--yes'], cli);
   }
   for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGTERM');
   await removeRepositoryHost(docker, paths);
@@ -86,7 +91,7 @@ async function memberVersions(): Promise<Map<string, string>> {
 const superuser = (text: string) => queryCluster(cli, C, text, ['--superuser']);
 
 test('a PostgreSQL 15 cluster with rows in two databases, a sequence and an index', async () => {
-  const r = await runCli(['cluster', 'create', C, '--version', '15', '--replicas', '1', '--backup-to', 'volume'], cli);
+  const r = await runCli(['cluster', 'create', C, '--version', '15', '--replicas', '1'], cli);
   assert.equal(r.code, 0, r.stderr + r.stdout);
   await superuser('create table orders (id bigserial primary key, item text not null); create index orders_item on orders (item)');
   await superuser('insert into orders (item) select \'item-\' || g from generate_series(1, 5000) g');
@@ -100,7 +105,7 @@ test('bad upgrade input: one line, exit 2, the cluster untouched', async () => {
   for (const [args, re] of [
     [['--to', '16', '--method', 'in-place'], /--to must be one of 15, 17, got "16"/],
     [['--to', '15', '--method', 'in-place'], new RegExp(`cluster ${C} already runs PostgreSQL 15`)],
-    [['--to', '17'], /--method blue-green .* is not built yet/],
+    [['--to', '17'], /--method is required while blue-green is not complete/],
     [['--to', '17', '--method', 'sideways'], /--method must be one of in-place, blue-green/],
   ] as const) {
     const r = await runCli(['upgrade', C, ...args], cli);
@@ -110,6 +115,23 @@ test('bad upgrade input: one line, exit 2, the cluster untouched', async () => {
   }
   const after = await docker.listContainers({ filters: { label: [`dbaas.cluster=${C}`] } });
   assert.deepEqual(after.map((c) => c.Id).sort(), before.map((c) => c.Id).sort());
+});
+
+test('blue-green refuses a table without a primary key and an unlogged table, naming them by database; nothing changed', async () => {
+  const before = await docker.listContainers({ filters: { label: [`dbaas.cluster=${C}`] } });
+  await queryDb('billing', 'create table audit (at timestamptz, what text); create unlogged table scratch (id int primary key)');
+  const r = await runCli(['upgrade', C, '--to', '17', '--method', 'blue-green'], cli);
+  assert.equal(r.code, 2, r.stderr + r.stdout);
+  assert.match(r.stderr, /database billing: tables without a primary key or replica identity \(audit\), unlogged tables \(scratch\)/);
+  assert.doesNotMatch(r.stderr, /database postgres:/, 'orders has a primary key');
+  await queryDb('billing', 'drop table audit, scratch');
+  // Nothing blocks now: the rest of the method is refused as not built, still changing nothing.
+  const clean = await runCli(['upgrade', C, '--to', '17', '--method', 'blue-green'], cli);
+  assert.equal(clean.code, 2, clean.stderr + clean.stdout);
+  assert.match(clean.stderr, /the copy and the cutover of --method blue-green are not built yet/);
+  const after = await docker.listContainers({ filters: { label: [`dbaas.cluster=${C}`] } });
+  assert.deepEqual(after.map((c) => c.Id).sort(), before.map((c) => c.Id).sort());
+  assert.equal((await status()).version, 15);
 });
 
 test('pg_upgrade --check refuses a reg* column: exit 2 with its reason, the cluster runs on 15 again with its data', async () => {
@@ -132,6 +154,9 @@ test('pg_upgrade --check refuses a reg* column: exit 2 with its reason, the clus
 test('upgrade --method in-place: the same rows, sequence and index on PostgreSQL 17 everywhere, same ports, a backup on each side', async () => {
   const before = await status();
   const [seq] = await queryCluster<{ v: number }>(cli, C, 'select last_value::int as v from orders_id_seq', ['--superuser']);
+  await sleep(1100);
+  beforeUpgradeAt = `${new Date().toISOString().slice(0, 19).replace('T', ' ')}+00`;
+  await sleep(1100);
   const upgrading = runCli(['upgrade', C, '--to', '17', '--method', 'in-place'], cli);
   // SIGKILL the worker while the helper runs pg_upgrade --link; a new worker takes the step over.
   const handle = env.client.workflow.getHandle(upgradeWorkflowIds.inPlace(C));
@@ -175,8 +200,26 @@ test('upgrade --method in-place: the same rows, sequence and index on PostgreSQL
   }
   assert.deepEqual(read, [{ n: 5001, r: true }]);
 
+  // The backups stay on the repository host, 15's and 17's in one stanza; new ones are 17's.
   const list = JSON.parse((await runCli(['backup', 'list', C, '--json'], cli)).stdout) as StanzaSummary;
+  assert.match(list.repository ?? '', /^repository host /);
   assert.ok(list.backups.length >= 2, JSON.stringify(list.backups));
+  assert.deepEqual([...new Set(list.backups.map((b) => b.pgVersion))].sort(), [15, 17], JSON.stringify(list.backups));
+});
+
+test('the way back: a restore to a moment before the upgrade is a PostgreSQL 15 cluster with that moment\'s rows', async () => {
+  assert.ok(beforeUpgradeAt, 'the upgrade test ran');
+  const r = await runCli(['restore', C, '--into', BACK, '--to-time', beforeUpgradeAt, '--replicas', '0', '--profile', 'fast'], cli);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  const s = JSON.parse((await runCli(['cluster', 'status', BACK, '--json'], cli)).stdout) as ClusterStatus;
+  assert.equal(s.version, 15);
+  const [n] = await queryCluster<{ n: number }>(cli, BACK, 'select count(*)::int as n from orders', ['--superuser']);
+  assert.equal(n!.n, 5000);
+  const gone = await runCli(['cluster', 'delete', BACK, '--yes', '--purge-backups'], cli);
+  assert.equal(gone.code, 0, gone.stderr + gone.stdout);
+  // Retention counts full backups across majors: the second full on 17 (the default keeps 2) expires 15's, and the way back with them.
   const bk = await runCli(['backup', 'run', C], cli);
   assert.equal(bk.code, 0, bk.stderr + bk.stdout);
+  const list = JSON.parse((await runCli(['backup', 'list', C, '--json'], cli)).stdout) as StanzaSummary;
+  assert.deepEqual(list.backups.map((b) => b.pgVersion), [17, 17], JSON.stringify(list.backups));
 });

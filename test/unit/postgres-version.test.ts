@@ -6,6 +6,7 @@ import { postgresImage, IMAGES } from '../../common/images';
 import { parseVersion } from '../../client/args';
 import { UsageError } from '../../client/errors';
 import { normalizeRole, postgresStateOf } from '../../activities/patroni-api';
+import { pgbackrestBinary } from '../../activities/repository-host/render';
 import { renderPatroniConfig } from '../../common/render/patroni';
 
 test('a version per cluster: 15 for specs written before versions, the image and binaries of each', () => {
@@ -34,10 +35,12 @@ test('Patroni 4 raises fast\'s ttl to its minimum of 20 s; dbaas writes what it 
   assert.match(config, /bin_dir: \/usr\/lib\/postgresql\/17\/bin/);
 });
 
-test('the repository host (pgBackRest 2.45) is refused for a 17 cluster; a volume or S3 is not', () => {
+test('both majors back up to the repository host (its pgBackRest matches each stanza\'s); an unknown major is refused', () => {
   const spec: ClusterSpec = { name: 'orders', replicas: 1, sync: false, profile: 'fast', etcdMembers: 1, postgresVersion: 17 };
-  assert.throws(() => validateSpec({ ...spec, backupTo: { location: { type: 'host' } } }), (e: Error) => e instanceof SpecError && /pgBackRest 2\.45, which cannot back up PostgreSQL 17/.test(e.message));
+  validateSpec({ ...spec, backupTo: { location: { type: 'host' } } });
   validateSpec(spec);
+  assert.equal(pgbackrestBinary(15), '/opt/pgbackrest-2.45/pgbackrest');
+  assert.equal(pgbackrestBinary(17), '/usr/bin/pgbackrest');
   validateSpec({ ...spec, postgresVersion: 15, backupTo: { location: { type: 'host' } } });
   assert.throws(() => validateSpec({ ...spec, postgresVersion: 16 as never }), /--version must be one of 15, 17/);
 });

@@ -3,10 +3,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderPgbackrestConfig } from '../../common/render/pgbackrest';
 import {
-  purgeStanzaScript, renderRootStanzaConfig, renderStanzaServerConfig, repositoryClientName, sealArchiveScript, stanzaLayoutScript,
+  purgeStanzaScript, renderRootStanzaConfig, renderStanzaServerConfig, repositoryClientName, sealArchiveScript, SERVE_SCRIPT_TEXT, stanzaLayoutScript,
 } from '../../activities/repository-host/render';
 
-const SERVER = { stanza: 'orders', uid: 20002, port: 8434 };
+const SERVER = { stanza: 'orders', uid: 20002, port: 8434, version: 15 } as const;
 
 test('a stanza server: its own port, one authorized client CN for its stanza, the passphrase only in its stanza section', () => {
   const conf = renderStanzaServerConfig(SERVER, 'p4ss');
@@ -55,4 +55,11 @@ test("a member's config for the repository host: the stanza's server over TLS, n
     assert.ok(conf.split('\n').includes(l), `${l} in\n${conf}`);
   }
   assert.doesNotMatch(conf, /cipher|retention|repo1-path/);
+});
+
+test('a stanza\'s server runs the pgBackRest its root file names, read at each start: an upgraded stanza\'s server starts again on 2.55', () => {
+  assert.match(SERVE_SCRIPT_TEXT, /binary_file="\/etc\/pgbackrest\/root\/\$stanza\/server-binary"/);
+  const loop = SERVE_SCRIPT_TEXT.slice(SERVE_SCRIPT_TEXT.indexOf('while'));
+  assert.match(loop, /binary="\$\(cat "\$binary_file"/);
+  assert.match(loop, /--clear-groups "\$binary" server/);
 });

@@ -53,6 +53,7 @@ function badInputs(bad: string): [string, unknown][] {
     ['addPoolers', bad],
     ['rotateCertificates', bad],
     ['upgradeInPlace', { cluster: bad, to: 17 }],
+    ['upgradeBlueGreen', { cluster: bad, to: 17 }],
     ['addAppRole', bad],
     ['addReplica', { cluster: 'ok', member: 'pg-3', readOnly: false, cloneMethod: 'basebackup', host: bad }],
     ['replaceLostMembers', { cluster: bad, host: 'h1', members: ['pg-1'], since: 0 }],

@@ -20,8 +20,7 @@ after(async () => {
 
 const made = madeBackup;
 const withBackups = { settings: { ...healthyCluster.settings, backups: true } };
-const fakes = (o: { checkRefuses?: boolean; linkFails?: string; repository?: string } = {}): Record<string, ExtraActivity> => ({
-  repositoryLayout: async () => ({ kind: o.repository ?? 'volume', volume: true, membersOffHost: [] }),
+const fakes = (o: { checkRefuses?: boolean; linkFails?: string } = {}): Record<string, ExtraActivity> => ({
   upgradeHelperImageProblem: async () => null,
   backupStatus: async () => stanzaStatus([]),
   runBackup: async () => made,
@@ -80,11 +79,10 @@ test('UpgradeInPlace: pg_upgrade --link refusing restarts 15, leader first; any 
   for (const n of ['startStoppedMember', 'forgetClusterState', 'replacePostgresMember']) assert.ok(!killed.f.names().includes(n), `${n} not called: the data may be half-linked`);
 });
 
-test('UpgradeInPlace refuses before changing anything: same or older major, repository host, a member down', async () => {
+test('UpgradeInPlace refuses before changing anything: same or older major, a member down, no backups', async () => {
   const down = { ...withBackups, members: healthyCluster.members.map((m) => (m.name === 'pg-2' ? { ...m, running: false } : m)) };
   for (const [describe, to, extra, re] of [
     [{ settings: { ...withBackups.settings, postgresVersion: 17 } }, 17, fakes(), /already runs PostgreSQL 17/],
-    [withBackups, 17, fakes({ repository: 'host' }), /repository host, whose pgBackRest 2\.45 cannot take PostgreSQL 17/],
     [down, 17, fakes(), /member pg-2 of orders is not running/],
     [{}, 17, fakes(), /has no backups, so nothing would bring it back/],
   ] as const) {
@@ -92,5 +90,20 @@ test('UpgradeInPlace refuses before changing anything: same or older major, repo
     assert.equal(rootCause(error).type, 'MemberRefused');
     assert.match(rootCause(error).message, re);
     for (const n of ['runBackup', 'stopMemberKeepingContainer', 'runPgUpgrade']) assert.ok(!f.names().includes(n), `${n} not called`);
+  }
+});
+
+test('UpgradeBlueGreen: refuses with what logical replication cannot carry, per database; a clean cluster is refused as not built yet; nothing changed either way', async () => {
+  const clean = { database: 'app', noReplicaIdentity: [], unlogged: [], largeObjects: 0 };
+  const blocked = [clean, { database: 'billing', noReplicaIdentity: ['public.events'], unlogged: ['scratch'], largeObjects: 2 }];
+  for (const [found, re] of [
+    [blocked, /database billing: tables without a primary key or replica identity \(public\.events\), unlogged tables \(scratch\), 2 large objects/],
+    [[clean], /the copy and the cutover of --method blue-green are not built yet/],
+  ] as const) {
+    const { f, error } = await runWithFakes(env, 'upgradeBlueGreen', { cluster: 'orders', to: 17 }, { describe: withBackups }, { extra: { replicationBlockers: async () => found } });
+    assert.equal(rootCause(error).type, 'MemberRefused');
+    assert.match(rootCause(error).message, re);
+    assert.deepEqual((f.calls.find((c) => c.name === 'replicationBlockers')?.arg as { member: string }).member, 'pg-0', 'read on the leader');
+    for (const n of ['runBackup', 'stopMemberKeepingContainer', 'replacePostgresMember', 'createPostgresMember']) assert.ok(!f.names().includes(n), `${n} not called`);
   }
 });

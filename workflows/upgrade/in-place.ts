@@ -13,13 +13,13 @@
 import { ApplicationFailure, CancellationScope } from '@temporalio/workflow';
 import { ErrorTypes } from '../../common/error-types';
 import { leaseStep } from '../../common/lease';
-import { LOCAL_HOST } from '../../common/inventory';
 import { memberPort } from '../../common/ports';
-import { isPostgresVersion, POSTGRES_VERSIONS, upgradeProblem, versionOf, type PostgresVersion } from '../../common/postgres-version';
+import { isPostgresVersion, POSTGRES_VERSIONS, versionOf, type PostgresVersion } from '../../common/postgres-version';
 import type { ClusterSpec } from '../../common/spec';
 import type { BackupSummary } from '../../common/backup';
 import { cleanup, longRunning, quick, waits } from '../activity-options';
 import { checkNames } from '../input-checks';
+import { clusterUpgradeProblem } from './checks';
 import { onLeaderHost } from '../leader-host';
 import { withClusterLease } from '../lease';
 import { refuse } from '../refusals';
@@ -58,19 +58,10 @@ async function upgradeUnderLease(input: UpgradeInPlaceInput, steps: Steps): Prom
   const plan = await steps.run(CHECK_STEP, async () => {
     const d = await quick.describeCluster(cluster);
     const from = versionOf(d.settings);
-    const problem = upgradeProblem(cluster, from, to);
-    if (problem) refuse(problem);
-    if (!d.leader) refuse(`cluster ${cluster} has no leader now; upgrade it once it has one`);
-    if (!d.ports) refuse(`cluster ${cluster} has no HAProxy endpoints`);
-    const down = d.members.find((m) => !m.running);
-    if (down) refuse(`member ${down.name} of ${cluster} is not running; start or remove it first (every member is upgraded)`);
-    const away = d.members.find((m) => (m.host ?? LOCAL_HOST) !== LOCAL_HOST);
-    if (away) refuse(`an in-place upgrade of a cluster across hosts is not built yet (${away.name} runs on ${away.host})`);
+    const problem = clusterUpgradeProblem(d, cluster, to, 'in-place');
+    if (problem || !d.leader || !d.ports) refuse(problem ?? `cluster ${cluster} cannot be upgraded now`);
     // pg_upgrade --link: once 17 has started, the 15 data is gone but for the backup.
     if (!d.settings.backups) refuse(`cluster ${cluster} has no backups, so nothing would bring it back from an in-place upgrade (--link leaves no usable 15 copy): \`dbaas backup enable ${cluster}\` first`);
-    if ((await quick.repositoryLayout(cluster)).kind === 'host') {
-      refuse(`the backups of ${cluster} are on the repository host, whose pgBackRest 2.45 cannot take PostgreSQL ${to}'s: upgrading such a cluster is not built yet (clusters backing up to a volume or S3 upgrade)`);
-    }
     const image = await quick.upgradeHelperImageProblem();
     if (image) refuse(image);
     const before = (await quick.backupStatus(cluster)).backups.map((b) => b.label);

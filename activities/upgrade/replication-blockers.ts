@@ -1,0 +1,42 @@
+/**
+ * The blue/green preflight on the leader: per database that accepts connections, the tables and
+ * objects logical replication cannot carry (common/logical-replication.ts says why each blocks).
+ * psql over the leader's socket as the container's user, postgres (peer): no password is used.
+ */
+import type Docker from 'dockerode';
+import type { ReplicationBlockers } from '../../common/logical-replication';
+import { pgBinDir, type PostgresVersion } from '../../common/postgres-version';
+import { SOCKET_DIR } from '../../common/render/patroni';
+import { execIn } from '../docker';
+
+/** User tables only: not the catalogs, not what an extension made (its own script fills those). */
+const USER_TABLES = `c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')`;
+
+/** One JSON object per database: what blocks there. */
+export const BLOCKERS_SQL = `SELECT json_build_object(
+  'database', current_database(),
+  'noReplicaIdentity', coalesce((SELECT json_agg(c.oid::regclass::text ORDER BY c.oid::regclass::text)
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE ${USER_TABLES} AND c.relpersistence = 'p' AND (c.relreplident = 'n'
+      OR (c.relreplident = 'd' AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary))
+      OR (c.relreplident = 'i' AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident)))), '[]'::json),
+  'unlogged', coalesce((SELECT json_agg(c.oid::regclass::text ORDER BY c.oid::regclass::text)
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE ${USER_TABLES} AND c.relpersistence = 'u'), '[]'::json),
+  'largeObjects', (SELECT count(*) FROM pg_largeobject_metadata))`;
+
+const DATABASES_SQL = 'SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname';
+
+async function psql(docker: Docker, container: string, version: PostgresVersion, database: string, sql: string): Promise<string> {
+  const r = await execIn(docker, container, [`${pgBinDir(version)}/psql`, '-h', SOCKET_DIR, '-d', database, '-AtX', '-v', 'ON_ERROR_STOP=1', '-c', sql]);
+  if (r.exitCode !== 0) throw new Error(`psql on ${container} (database ${database}) failed (exit ${r.exitCode}): ${r.output.trim().split('\n').pop() ?? ''}`);
+  return r.output.trim();
+}
+
+export async function readReplicationBlockers(docker: Docker, container: string, version: PostgresVersion): Promise<ReplicationBlockers[]> {
+  const databases = (await psql(docker, container, version, 'postgres', DATABASES_SQL)).split('\n').filter((d) => d !== '');
+  const found: ReplicationBlockers[] = [];
+  for (const database of databases) found.push(JSON.parse(await psql(docker, container, version, database, BLOCKERS_SQL)) as ReplicationBlockers);
+  return found;
+}

@@ -1,0 +1,42 @@
+/**
+ * What logical replication cannot carry from a cluster to a new one (the blue/green upgrade's
+ * preflight), per database, and the one-line refusal that names it. Pure: the workflow turns the
+ * leader's answer into its refusal.
+ *
+ * - A table without a usable replica identity (no primary key, REPLICA IDENTITY NOTHING, or an
+ *   index identity that is gone): once a publication FOR ALL TABLES exists, PostgreSQL refuses
+ *   UPDATE and DELETE on it on the old cluster itself, so the application would break, not only
+ *   the copy.
+ * - An unlogged table: its rows are never in the WAL that logical decoding reads.
+ * - Large objects: pg_largeobject is a catalog, not a published table.
+ */
+
+export interface ReplicationBlockers {
+  database: string;
+  /** Tables as regclass text (schema-qualified where the search path needs it). */
+  noReplicaIdentity: string[];
+  unlogged: string[];
+  largeObjects: number;
+}
+
+/** At most this many tables named per kind: the refusal stays one readable line. */
+const NAMED = 5;
+
+function named(tables: string[]): string {
+  const shown = tables.slice(0, NAMED).join(', ');
+  return tables.length > NAMED ? `${shown} and ${tables.length - NAMED} more` : shown;
+}
+
+/** One line naming everything that blocks, by database; undefined when nothing does. */
+export function replicationBlockersProblem(cluster: string, found: ReplicationBlockers[]): string | undefined {
+  const parts = found.flatMap((b) => {
+    const what = [
+      ...(b.noReplicaIdentity.length > 0 ? [`tables without a primary key or replica identity (${named(b.noReplicaIdentity)})`] : []),
+      ...(b.unlogged.length > 0 ? [`unlogged tables (${named(b.unlogged)})`] : []),
+      ...(b.largeObjects > 0 ? [`${b.largeObjects} large object${b.largeObjects === 1 ? '' : 's'}`] : []),
+    ];
+    return what.length > 0 ? [`database ${b.database}: ${what.join(', ')}`] : [];
+  });
+  if (parts.length === 0) return undefined;
+  return `logical replication cannot carry what ${cluster} holds, so a blue-green upgrade would lose it or break writes: ${parts.join('; ')}. Add a primary key (or ALTER TABLE … REPLICA IDENTITY FULL), make the tables logged, move the large objects into bytea, or upgrade with --method in-place`;
+}

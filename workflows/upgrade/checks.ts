@@ -1,0 +1,19 @@
+/** What both upgrade methods check first: the cluster as a whole can be upgraded to `to`. */
+import type { ClusterDescription } from '../../activities/cluster';
+import { LOCAL_HOST } from '../../common/inventory';
+import { upgradeProblem, versionOf } from '../../common/postgres-version';
+
+export type UpgradeMethodName = 'in-place' | 'blue-green';
+
+/** The first reason the cluster cannot be upgraded now (a refusal's text), or undefined. */
+export function clusterUpgradeProblem(d: ClusterDescription, cluster: string, to: unknown, method: UpgradeMethodName): string | undefined {
+  const problem = upgradeProblem(cluster, versionOf(d.settings), to);
+  if (problem) return problem;
+  if (!d.leader) return `cluster ${cluster} has no leader now; upgrade it once it has one`;
+  if (!d.ports) return `cluster ${cluster} has no HAProxy endpoints`;
+  const down = d.members.find((m) => !m.running);
+  if (down) return `member ${down.name} of ${cluster} is not running; start or remove it first (every member is upgraded)`;
+  const away = d.members.find((m) => (m.host ?? LOCAL_HOST) !== LOCAL_HOST);
+  if (away) return `an ${method} upgrade of a cluster across hosts is not built yet (${away.name} runs on ${away.host})`;
+  return undefined;
+}
