@@ -265,10 +265,10 @@ test('SIGKILL of the worker while backup enable switches over: a new worker fini
   workers[workers.length - 1].kill('SIGTERM');
 });
 
-/** A `pgbackrest … backup` process in the member's container (its image has no ps: read /proc). */
+/** A `…/pgbackrest … backup` process on the repository host (root runs the stanza's pgBackRest by its path; read /proc). */
 async function backupProcessRunning(): Promise<boolean> {
   const r = await execIn(docker, repositoryHostName(paths), [
-    'sh', '-c', "for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < \"$f\"; echo; done 2>/dev/null | grep -q '^pgbackrest .* backup $'",
+    'sh', '-c', "for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < \"$f\"; echo; done 2>/dev/null | grep -q '^/[^ ]*pgbackrest .* backup $'",
   ]);
   return r.exitCode === 0;
 }
