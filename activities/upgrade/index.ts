@@ -59,9 +59,9 @@ export function createUpgradeActivities(inv: Inventory, paths: Paths) {
     },
 
     /** The blue/green preflight: per database, what logical replication cannot carry (read on the leader). */
-    async replicationBlockers(i: { cluster: string; member: string; version: PostgresVersion }): Promise<ReplicationBlockers[]> {
+    async replicationBlockers(i: { cluster: string; member: string }): Promise<ReplicationBlockers[]> {
       heartbeat(`reading what logical replication cannot carry on ${i.member}`);
-      return readReplicationBlockers(docker, containerName(i.cluster, i.member), i.version);
+      return readReplicationBlockers(docker, containerName(i.cluster, i.member));
     },
 
     /** pg_upgrade carries no planner statistics: a minimal set first (queries plan sensibly within seconds), then the full one. */

@@ -5,7 +5,6 @@
  */
 import type Docker from 'dockerode';
 import type { ReplicationBlockers } from '../../common/logical-replication';
-import { pgBinDir, type PostgresVersion } from '../../common/postgres-version';
 import { SOCKET_DIR } from '../../common/render/patroni';
 import { execIn } from '../docker';
 
@@ -28,15 +27,15 @@ export const BLOCKERS_SQL = `SELECT json_build_object(
 
 const DATABASES_SQL = 'SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname';
 
-async function psql(docker: Docker, container: string, version: PostgresVersion, database: string, sql: string): Promise<string> {
-  const r = await execIn(docker, container, [`${pgBinDir(version)}/psql`, '-h', SOCKET_DIR, '-d', database, '-AtX', '-v', 'ON_ERROR_STOP=1', '-c', sql]);
+async function psql(docker: Docker, container: string, database: string, sql: string): Promise<string> {
+  const r = await execIn(docker, container, ['psql', '-h', SOCKET_DIR, '-d', database, '-AtX', '-v', 'ON_ERROR_STOP=1', '-c', sql]);
   if (r.exitCode !== 0) throw new Error(`psql on ${container} (database ${database}) failed (exit ${r.exitCode}): ${r.output.trim().split('\n').pop() ?? ''}`);
   return r.output.trim();
 }
 
-export async function readReplicationBlockers(docker: Docker, container: string, version: PostgresVersion): Promise<ReplicationBlockers[]> {
-  const databases = (await psql(docker, container, version, 'postgres', DATABASES_SQL)).split('\n').filter((d) => d !== '');
+export async function readReplicationBlockers(docker: Docker, container: string): Promise<ReplicationBlockers[]> {
+  const databases = (await psql(docker, container, 'postgres', DATABASES_SQL)).split('\n').filter((d) => d !== '');
   const found: ReplicationBlockers[] = [];
-  for (const database of databases) found.push(JSON.parse(await psql(docker, container, version, database, BLOCKERS_SQL)) as ReplicationBlockers);
+  for (const database of databases) found.push(JSON.parse(await psql(docker, container, database, BLOCKERS_SQL)) as ReplicationBlockers);
   return found;
 }

@@ -8,13 +8,12 @@
  */
 import { leaseStep } from '../../common/lease';
 import { replicationBlockersProblem } from '../../common/logical-replication';
-import { isPostgresVersion, POSTGRES_VERSIONS, versionOf, type PostgresVersion } from '../../common/postgres-version';
+import { type PostgresVersion } from '../../common/postgres-version';
 import { quick } from '../activity-options';
-import { checkNames } from '../input-checks';
 import { withClusterLease } from '../lease';
 import { refuse } from '../refusals';
 import { Steps } from '../steps';
-import { clusterUpgradeProblem } from './checks';
+import { checkUpgradeInput, clusterUpgradeProblem } from './checks';
 
 export interface UpgradeBlueGreenInput {
   cluster: string;
@@ -27,8 +26,7 @@ const CARRY_STEP = 'check what logical replication can carry, database by databa
 export const BLUE_GREEN_NOT_BUILT = 'the copy and the cutover of --method blue-green are not built yet (its checks are): nothing was changed; --method in-place upgrades offline';
 
 export async function upgradeBlueGreen(input: UpgradeBlueGreenInput): Promise<never> {
-  checkNames({ clusters: [input.cluster] });
-  if (!isPostgresVersion(input.to)) refuse(`--to must be one of ${POSTGRES_VERSIONS.join(', ')}, got ${JSON.stringify(input.to)}`);
+  checkUpgradeInput(input);
   const steps = new Steps('upgrade', input.cluster, [leaseStep(input.cluster), CHECK_STEP, CARRY_STEP]);
   return withClusterLease(steps, input.cluster, async () => {
     const { cluster, to } = input;
@@ -36,10 +34,10 @@ export async function upgradeBlueGreen(input: UpgradeBlueGreenInput): Promise<ne
       const d = await quick.describeCluster(cluster);
       const problem = clusterUpgradeProblem(d, cluster, to, 'blue-green');
       if (problem || !d.leader) refuse(problem ?? `cluster ${cluster} cannot be upgraded now`);
-      return { leader: d.leader, version: versionOf(d.settings) };
+      return { leader: d.leader };
     });
     await steps.run(CARRY_STEP, async () => {
-      const found = await quick.replicationBlockers({ cluster, member: plan.leader, version: plan.version });
+      const found = await quick.replicationBlockers({ cluster, member: plan.leader });
       const problem = replicationBlockersProblem(cluster, found);
       if (problem) refuse(problem);
     });

@@ -1,9 +1,17 @@
 /** What both upgrade methods check first: the cluster as a whole can be upgraded to `to`. */
 import type { ClusterDescription } from '../../activities/cluster';
 import { LOCAL_HOST } from '../../common/inventory';
-import { upgradeProblem, versionOf } from '../../common/postgres-version';
+import { isPostgresVersion, POSTGRES_VERSIONS, upgradeProblem, versionOf } from '../../common/postgres-version';
+import { checkNames } from '../input-checks';
+import { refuse } from '../refusals';
 
 export type UpgradeMethodName = 'in-place' | 'blue-green';
+
+/** Both workflows' input, checked before the lease is asked for. */
+export function checkUpgradeInput(i: { cluster: string; to: unknown }): void {
+  checkNames({ clusters: [i.cluster] });
+  if (!isPostgresVersion(i.to)) refuse(`--to must be one of ${POSTGRES_VERSIONS.join(', ')}, got ${JSON.stringify(i.to)}`);
+}
 
 /** The first reason the cluster cannot be upgraded now (a refusal's text), or undefined. */
 export function clusterUpgradeProblem(d: ClusterDescription, cluster: string, to: unknown, method: UpgradeMethodName): string | undefined {

@@ -14,12 +14,11 @@ import { ApplicationFailure, CancellationScope } from '@temporalio/workflow';
 import { ErrorTypes } from '../../common/error-types';
 import { leaseStep } from '../../common/lease';
 import { memberPort } from '../../common/ports';
-import { isPostgresVersion, POSTGRES_VERSIONS, versionOf, type PostgresVersion } from '../../common/postgres-version';
+import { versionOf, type PostgresVersion } from '../../common/postgres-version';
 import type { ClusterSpec } from '../../common/spec';
 import type { BackupSummary } from '../../common/backup';
 import { cleanup, longRunning, quick, waits } from '../activity-options';
-import { checkNames } from '../input-checks';
-import { clusterUpgradeProblem } from './checks';
+import { checkUpgradeInput, clusterUpgradeProblem } from './checks';
 import { onLeaderHost } from '../leader-host';
 import { withClusterLease } from '../lease';
 import { refuse } from '../refusals';
@@ -47,8 +46,7 @@ const CHECK_STEP = 'check the cluster can be upgraded';
 const ANALYZE_STEP = 'rebuild planner statistics (vacuumdb --all --analyze-in-stages)';
 
 export async function upgradeInPlace(input: UpgradeInPlaceInput): Promise<UpgradeInPlaceResult> {
-  checkNames({ clusters: [input.cluster] });
-  if (!isPostgresVersion(input.to)) refuse(`--to must be one of ${POSTGRES_VERSIONS.join(', ')}, got ${JSON.stringify(input.to)}`);
+  checkUpgradeInput(input);
   const steps = new Steps('upgrade', input.cluster, [leaseStep(input.cluster), CHECK_STEP]);
   return withClusterLease(steps, input.cluster, () => upgradeUnderLease(input, steps));
 }
