@@ -15,6 +15,7 @@ import { POSTGRES_STOP_TIMEOUT_SEC } from './patroni';
 import type { Paths } from '../common/paths';
 import { keptRepositoryName, type HostLocation, type S3Location } from '../common/repository';
 import { settingsRepositories } from './backup-settings';
+import { versionOf, type PostgresVersion } from '../common/postgres-version';
 
 export interface ClusterFootprint {
   containers: number;
@@ -173,6 +174,16 @@ export function createClusterActivities(inv: Inventory, paths: Paths) {
 
     async describeCluster(cluster: string, lost?: LostHostHint): Promise<ClusterDescription> {
       return describeCluster(inv, cluster, lost);
+    },
+
+    /**
+     * The PostgreSQL major the cluster's data is in (its members' spec label, which an in-place
+     * upgrade rewrites), or null when no member is left: a delete that keeps the data records it,
+     * so a later create on that data runs the same major.
+     */
+    async clusterPostgresVersion(cluster: string): Promise<PostgresVersion | null> {
+      const created = (await inv.members(cluster)).filter((m) => m.kind === 'postgres').map((m) => m.createdWith).find((s) => s !== null);
+      return created ? versionOf(created) : null;
     },
 
     /** The cluster's volumes, with their role and member: before a create, the data kept by `delete --keep-data`. */

@@ -47,7 +47,7 @@ import {
   runPlainEtcd, type PlainPlan,
 } from './plain-cluster';
 import { POOLER_AUTH_USER, poolerAuthSql } from '../common/render/pgbouncer';
-import { abort, checkAbort, cli, deleteDbaasCluster, docker, getJson, leftovers, now, run, sleep, startBench } from './proc';
+import { BENCH_VERSION_ARGS, abort, checkAbort, cli, deleteDbaasCluster, docker, getJson, leftovers, now, run, sleep, startBench } from './proc';
 import { DEFAULT_DATABASE, SUPERUSER } from '../common/service-users';
 import { PATRONI_API_PORT } from '../common/service-ports';
 import { containerName } from '../common/resource-names';
@@ -135,7 +135,7 @@ async function runDbaas(name: string, profile: ProfileName): Promise<DbaasResult
   try {
     result.startedAt = new Date().toISOString();
     const t0 = now();
-    const { child, exited } = cli(['cluster', 'create', name, '--replicas', String(REPLICAS), '--profile', profile], onLine);
+    const { child, exited } = cli(['cluster', 'create', name, ...BENCH_VERSION_ARGS, '--replicas', String(REPLICAS), '--profile', profile], onLine);
     started = true;
     let timedOut = false;
     const timer = setTimeout(() => {

@@ -27,7 +27,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fmt, load1, median, secs } from './lib';
-import { deleteDbaasCluster, leftovers, now, pause, run, runCli } from './proc';
+import { BENCH_VERSION_ARGS, deleteDbaasCluster, leftovers, now, pause, run, runCli } from './proc';
 import { cliMust } from './ha-lib';
 
 const TARGET_HOST_S = 15;
@@ -172,7 +172,7 @@ async function main(): Promise<number> {
   leftovers.add(`dbaas cluster ${name}`);
   const rounds: Round[] = [];
   try {
-    await cliMust(['cluster', 'create', name, '--replicas', '2', '--etcd', '3', '--sync', '--profile', 'fast', '--no-backups'], 'create', 300_000, false);
+    await cliMust(['cluster', 'create', name, ...BENCH_VERSION_ARGS, '--replicas', '2', '--etcd', '3', '--sync', '--profile', 'fast', '--no-backups'], 'create', 300_000, false);
     // A multi-host URI (WHATWG URL does not parse those): the password moves to PGPASSWORD.
     const printed = (await runCli(['connect', name, '--superuser'])).stdout.trim();
     const parts = /^(postgres(?:ql)?:\/\/[^:@/]+):([^@]*)@(.*)$/.exec(printed);

@@ -18,7 +18,7 @@ import { fmt, secs } from './lib';
 import {
   createPlainHaproxy, createPlainNetwork, createPlainPostgres, createPlainVolume, planPlain, removePlain, runPlainEtcd,
 } from './plain-cluster';
-import { cli, deleteDbaasCluster, docker, getJson, leftovers, now, pause, run } from './proc';
+import { BENCH_VERSION_ARGS, cli, deleteDbaasCluster, docker, getJson, leftovers, now, pause, run } from './proc';
 import { serverRows, upServers } from '../activities/haproxy';
 import { resolvePaths } from '../common/paths';
 import { PATRONI_API_PORT } from '../common/service-ports';
@@ -89,7 +89,7 @@ export async function createDbaasCluster(name: string, profile: ProfileName): Pr
   const members = memberNames(REPLICAS);
   const remove = (): Promise<void> => deleteDbaasCluster(name, '      ');
   try {
-    await cliMust(['cluster', 'create', name, '--replicas', String(REPLICAS), '--profile', profile], 'dbaas create', CREATE_TIMEOUT_MS, false);
+    await cliMust(['cluster', 'create', name, ...BENCH_VERSION_ARGS, '--replicas', String(REPLICAS), '--profile', profile], 'dbaas create', CREATE_TIMEOUT_MS, false);
     const st = JSON.parse(await cliMust(['cluster', 'status', name, '--json'], 'dbaas status', 60_000, false)) as {
       endpoints?: { rw: { port: number }; ro: { port: number }; stats: { url: string } };
     };

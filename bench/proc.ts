@@ -273,6 +273,12 @@ export async function psql(ctr: string, sql: string): Promise<string> {
 export interface LoadedSetup { createS?: number; leader?: string; pgbenchS?: number; dbSize?: string; dbBytes?: number }
 
 /**
+ * The major the benches' dbaas clusters run: their plain sides run the 15 image with configs
+ * rendered for Patroni 3 (`IMAGES.postgres`), so the dbaas side does too until they follow 17.
+ */
+export const BENCH_VERSION_ARGS = ['--version', '15'];
+
+/**
  * Set-up, not timed: `cluster create NAME --replicas 1` (a leftover "cluster NAME" until the
  * bench deletes it), then pgbench -i -s `scale` in the leader; fills `setup` as it goes and
  * returns the leader's container.
@@ -280,7 +286,7 @@ export interface LoadedSetup { createS?: number; leader?: string; pgbenchS?: num
 export async function createLoadedCluster(name: string, scale: number, setup: LoadedSetup, createArgs: string[] = []): Promise<string> {
   leftovers.add(`cluster ${name}`);
   console.log(`\nset-up: cluster create ${name} --replicas 1 ${createArgs.join(' ')}`);
-  setup.createS = secs((await dbaas(['cluster', 'create', name, '--replicas', '1', ...createArgs], `cluster create ${name}`, echo('create'))).ms);
+  setup.createS = secs((await dbaas(['cluster', 'create', name, '--replicas', '1', ...BENCH_VERSION_ARGS, ...createArgs], `cluster create ${name}`, echo('create'))).ms);
   checkAbort();
   const st = await status(name);
   if (!st.leader) throw new Error(`${name} has no leader after create`);

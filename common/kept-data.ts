@@ -4,6 +4,7 @@
  * can reuse, and a spec that cannot work on it (refused before anything starts).
  */
 import type { ClusterSpec } from './spec';
+import { LEGACY_POSTGRES_VERSION, type PostgresVersion } from './postgres-version';
 
 export interface KeptVolume {
   name: string;
@@ -63,6 +64,19 @@ export function keptDataProblem(spec: Pick<ClusterSpec, 'name' | 'etcdMembers'>,
       `remove the kept data with \`dbaas cluster delete ${spec.name}\``;
   }
   return undefined;
+}
+
+/**
+ * The major a create on kept data runs: the one its data is in (recorded by the delete), else
+ * what `--version` asks, else 15 (data kept before dbaas recorded majors is 15's). Asking for
+ * another major than the data's is refused: PostgreSQL does not start on another major's data.
+ */
+export function keptDataVersion(name: string, kept: PostgresVersion | undefined, asked: PostgresVersion | undefined): { version: PostgresVersion } | { problem: string } {
+  if (kept !== undefined && asked !== undefined && asked !== kept) {
+    return { problem: `cluster ${name} has data kept from before (--keep-data) in PostgreSQL ${kept}: create it with --version ${kept}${asked > kept ? ` and then \`dbaas upgrade ${name} --to ${asked}\`` : ''}, ` +
+      `or remove the kept data with \`dbaas cluster delete ${name}\`` };
+  }
+  return { version: kept ?? asked ?? LEGACY_POSTGRES_VERSION };
 }
 
 /** --backup-to on a create that finds its repository kept from before: the kept one is the cluster's. */

@@ -10,7 +10,7 @@ export const POSTGRES_VERSIONS: readonly PostgresVersion[] = [15, 17];
 /** A spec written before versions existed is a 15 cluster. */
 export const LEGACY_POSTGRES_VERSION: PostgresVersion = 15;
 /** New clusters, unless `--version` says otherwise. */
-export const DEFAULT_POSTGRES_VERSION: PostgresVersion = 15;
+export const DEFAULT_POSTGRES_VERSION: PostgresVersion = 17;
 
 export const isPostgresVersion = (v: unknown): v is PostgresVersion => (POSTGRES_VERSIONS as readonly unknown[]).includes(v);
 

@@ -93,9 +93,11 @@ async function removeUnderLease(input: DeleteClusterInput, steps: Steps): Promis
       return false;
     }
   });
-  const removed = await steps.run(removalStep(input), () =>
-    cleanup.removeCluster({ cluster, keepData: input.keepData, keepBackups: !purge }),
-  );
+  const { removed, postgresVersion } = await steps.run(removalStep(input), async () => {
+    // Read while the members exist: a create on the kept data must run the major it is in.
+    const postgresVersion = input.keepData ? await quick.clusterPostgresVersion(cluster) : null;
+    return { removed: await cleanup.removeCluster({ cluster, keepData: input.keepData, keepBackups: !purge }), postgresVersion };
+  });
   await steps.run(settingsStep(input), async () => {
     if (!input.keepData) await cleanup.deleteClusterSecrets(cluster);
     // Kept backups keep their settings, and the time of the delete for `cluster list --deleted`.
@@ -104,7 +106,7 @@ async function removeUnderLease(input: DeleteClusterInput, steps: Steps): Promis
       await cleanup.purgeRepositoryStanza(cluster);
       await cleanup.deleteBackupSettings(cluster);
     }
-    await cleanup.recordClusterDeleted({ cluster, keeps: !purge || input.keepData, at: new Date().toISOString() });
+    await cleanup.recordClusterDeleted({ cluster, keeps: !purge || input.keepData, at: new Date().toISOString(), postgresVersion });
   });
   await steps.run('release host ports', () => cleanup.releasePorts(cluster));
   const left = await steps.run('verify nothing is left but what is kept', async () => {

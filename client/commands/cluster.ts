@@ -18,8 +18,8 @@ import { clusterVolumes, unreachableDeleteLine } from '../../activities/cluster'
 import { LOCAL_HOST } from '../../common/inventory';
 import { clusterSecretsExist } from '../../activities/secrets';
 import { readRepositoryInfo } from '../../activities/backup-repository';
-import { deletedAt } from '../../activities/deleted-clusters';
-import { isRepositoryVolume, keptDataProblem, keptRepositoryProblem, type KeptAfterDelete } from '../../common/kept-data';
+import { deletedAt, keptDataVersion as keptDataVersionOf } from '../../activities/deleted-clusters';
+import { isRepositoryVolume, keptDataProblem, keptDataVersion, keptRepositoryProblem, type KeptAfterDelete } from '../../common/kept-data';
 import { connectInventory, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
 import { parseDurationS } from '../durations';
@@ -94,6 +94,11 @@ export async function createClusterCommand(name: string, o: CreateOptions): Prom
       const keptRepository = kept.some(isRepositoryVolume);
       const problem = keptDataProblem(input, { volumes: kept, secrets: clusterSecretsExist(paths, name) }) ?? (keptRepository && o.backupTo !== undefined ? keptRepositoryProblem(name) : undefined);
       if (problem) throw new UsageError(problem);
+      if (kept.some((v) => v.role === 'postgres')) {
+        const v = keptDataVersion(name, keptDataVersionOf(paths, name), o.version);
+        if ('problem' in v) throw new UsageError(v.problem);
+        input.postgresVersion = v.version;
+      }
       // Not enough hosts for the spread (and what is not built yet on added hosts): refused before anything starts.
       const layout = layoutCluster({
         postgres: memberNames(input.replicas), etcd: etcdMemberNames(input.etcdMembers), zoneSpread: input.zoneSpread, allowColocate: input.allowColocate,

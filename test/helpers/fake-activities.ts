@@ -142,6 +142,7 @@ export function fakeActivities(o: FakeOptions = {}): Fake {
     },
     clusterSecretsExist: async () => o.secretsExist === true,
     clusterFootprint: async () => ({ containers: world.containers.size, networks: world.networks.size, volumes: world.volumes.size }),
+    clusterPostgresVersion: async () => null,
     describeCluster: async () => ({ ...healthyCluster, ...o.describe }),
     reconfigureHaproxy: async () => ({ members: [], changed: true }),
     drainHaproxyServer: async () => ({ sessionsLeft: 0 }),

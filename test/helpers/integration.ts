@@ -22,6 +22,7 @@ import { startTestTemporal } from './temporal';
 import { PROJECT_ROOT, resolvePaths, type Paths } from '../../common/paths';
 import { WORKFLOW_BUNDLE_PATH } from '../../worker/run';
 import { keepAliveOptions } from '../../worker/keep-alive';
+import { DEFAULT_POSTGRES_VERSION } from '../../common/postgres-version';
 
 /** Test clusters are named t-<random>-<x>. Leftovers are found by their test-run label, never by this prefix. */
 export const TEST_PREFIX = 't-';
@@ -183,7 +184,8 @@ export interface IntegrationEnv {
   paths: Paths;
   /**
    * Run CreateCluster through Temporal with the cluster's search attribute, as the CLI does, and
-   * the CLI's default repository (the repository host) unless the input names one or has no backups.
+   * the CLI's defaults: its PostgreSQL version unless the input names one, and its repository
+   * (the repository host) unless the input names one or has no backups.
    */
   createCluster(input: CreateClusterInput): Promise<ConnectionInfo>;
   /**
@@ -207,7 +209,7 @@ export async function startIntegration(docker: Docker): Promise<IntegrationEnv> 
       env.client.workflow.execute('createCluster', {
         taskQueue: TASK_QUEUE,
         workflowId: workflowIds.createCluster(input.name),
-        args: [input.backups === false || input.backupTo ? input : { ...input, backupTo: { location: { type: 'host' } } }],
+        args: [{ postgresVersion: DEFAULT_POSTGRES_VERSION, ...(input.backups === false || input.backupTo ? input : { ...input, backupTo: { location: { type: 'host' } } }) }],
         typedSearchAttributes: [{ key: clusterNameKey, value: input.name }],
       }),
     async stop(clusters) {

@@ -97,7 +97,8 @@ test('SIGKILL of the worker while CreateCluster waits for the replicas: a new wo
     workflowId: workflowIds.createCluster(C),
     // default profile: the replicas' wait is long enough (slot creation on the leader's 10 s loop) to kill into.
     // Its backups on the repository host: the backup below runs there, reading the standby, and the restore reads from there.
-    args: [{ name: C, replicas: 2, sync: false, profile: 'default', etcdMembers: 1, keepOnFailure: false, backupTo: { location: { type: 'host' } } }],
+    // PostgreSQL 15 (part of the 15 lane, see postgres15.test.ts): the crash points are the same on both versions.
+    args: [{ name: C, replicas: 2, sync: false, profile: 'default', etcdMembers: 1, keepOnFailure: false, backupTo: { location: { type: 'host' } }, postgresVersion: 15 }],
     typedSearchAttributes: [{ key: clusterNameKey, value: C }],
   });
   const target = { type: 'waitForReplicaStreaming', inputIncludes: '"member":"pg-1"' };

@@ -30,7 +30,11 @@ import { removeS3ClientFiles, writeS3ClientFiles, type S3ClientFiles } from '../
 import type { StanzaSummary } from '../../common/backup';
 import type { HostView } from '../../client/commands/host';
 
-/** The images a cluster's members run (backups go to S3 from the members themselves: no repository image). */
+/**
+ * The images a cluster's members run (backups go to S3 from the members themselves: no repository
+ * image). The file's clusters run PostgreSQL 15 (the 15 lane, see postgres15.test.ts): one
+ * PostgreSQL image per host to copy instead of two.
+ */
 const SIM_IMAGES = 'debian:bookworm-slim dbaas/postgres:local dbaas/etcd:local dbaas/haproxy:local dbaas/pgbouncer:local';
 let env: TestWorkflowEnvironment;
 let cli: NodeJS.ProcessEnv;
@@ -127,10 +131,10 @@ test('dev hosts up 3: three hosts with an address, a zone, an engine that answer
 });
 
 test('not enough hosts for one member per host, or backups on this machine only (the default repository host): exit 2 before anything starts', async () => {
-  const tooMany = await runCli(['cluster', 'create', SPREAD, '--replicas', '3', '--no-backups'], cli);
+  const tooMany = await runCli(['cluster', 'create', SPREAD, '--version', '15', '--replicas', '3', '--no-backups'], cli);
   assert.equal(tooMany.code, 2, tooMany.stderr);
   assert.match(tooMany.stderr, /4 Postgres and 1 etcd members need 4 hosts .* 3 are available \(h1, h2, h3\).*--allow-colocate/);
-  const backups = await runCli(['cluster', 'create', SPREAD, '--replicas', '2'], cli);
+  const backups = await runCli(['cluster', 'create', SPREAD, '--version', '15', '--replicas', '2'], cli);
   assert.equal(backups.code, 2);
   assert.match(backups.stderr, /backups of a cluster on added hosts go to S3 \(--backup-to s3:\/\/BUCKET\[\/PREFIX\] with --s3-endpoint\) or are off \(--no-backups\): the repository host runs on this machine only/);
   for (const k of [1, 2, 3]) assert.deepEqual(await clusterContainersOn(k, SPREAD), [], `nothing on h${k}`);
@@ -156,7 +160,7 @@ async function statusUntil(cluster: string, ok: (s: ClusterStatus) => boolean, s
 
 test('a cluster across three hosts: two Postgres members on two hosts, an etcd member on each, a front door beside each Postgres member; rw through the multi-host URI, read back through ro', async () => {
   // Two Postgres members on three hosts: the third host is where a lost host's member is re-created.
-  const created = await runCli(['cluster', 'create', SPREAD, '--replicas', '1', '--etcd', '3', '--sync', '--profile', 'fast', ...s3Flags(), '--replace-after', '15s'], cli);
+  const created = await runCli(['cluster', 'create', SPREAD, '--version', '15', '--replicas', '1', '--etcd', '3', '--sync', '--profile', 'fast', ...s3Flags(), '--replace-after', '15s'], cli);
   assert.equal(created.code, 0, created.stderr + created.stdout);
   // `docker ps` on each engine: what an operator of that machine sees.
   const front = ['haproxy', 'pgbouncer-ro', 'pgbouncer-rw'];

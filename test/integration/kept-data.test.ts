@@ -55,6 +55,11 @@ test('a failed create on kept data keeps volumes, repository and secrets; a corr
   assert.equal(wrongEtcd.code, 2, wrongEtcd.stderr + wrongEtcd.stdout);
   assert.match(wrongEtcd.stderr, /kept from before \(--keep-data\) with 1 etcd member: create it with --etcd 1/);
   assert.deepEqual(await volumes(), kept, 'refused before anything was created');
+  // The delete recorded the data's major (17, the default): another one would not start on it.
+  const wrongVersion = await cli('cluster', 'create', K, '--replicas', '1', '--version', '15');
+  assert.equal(wrongVersion.code, 2, wrongVersion.stderr + wrongVersion.stdout);
+  assert.match(wrongVersion.stderr, /kept from before \(--keep-data\) in PostgreSQL 17: create it with --version 17/);
+  assert.deepEqual(await volumes(), kept, 'refused before anything was created');
 
   await docker.createContainer({ name: blocker, Image: IMAGES.haproxy, Cmd: ['true'] });
   const failed = await cli('cluster', 'create', K, '--replicas', '2', '--profile', 'fast');

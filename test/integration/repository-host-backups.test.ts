@@ -90,8 +90,8 @@ describe('a cluster whose backups live on the repository host', () => {
     const server = stanzaServerOf(paths, C);
     assert.ok(server, 'the stanza has a server on the host');
     const ps = await onHost('for p in /proc/[0-9]*; do echo "$(stat -c %u $p) $(tr "\\0" " " < $p/cmdline)"; done');
-    // pgBackRest 2.45 for a 15 cluster: its members' version (the host has 2.55 beside it).
-    assert.match(ps, new RegExp(`^${server.uid} ${pgbackrestBinary(15)} server $`, 'm'), 'its server runs as the stanza\'s own user');
+    // pgBackRest 2.55 for a 17 cluster: its members' version (the host has 2.45 beside it for 15 clusters).
+    assert.match(ps, new RegExp(`^${server.uid} ${pgbackrestBinary(17)} server $`, 'm'), 'its server runs as the stanza\'s own user');
     const wal = await onHost(`find ${REPO}/archive/${C} -type f -name '0000*'`);
     assert.ok(wal.trim().length > 0, 'archived WAL is on the host');
   });

@@ -28,6 +28,7 @@ import { waitForExit } from '../helpers/deadline';
 import { finalAttempts, highestAttempt, retriedActivities, waitForActivityStarted } from '../helpers/history';
 import { rootCause } from '../helpers/run-with-fakes';
 import { childEnv, removeLeftoverTestClusters, runCli, startChildWorker, tempPaths, testClusterName, memberIp } from '../helpers/integration';
+import { DEFAULT_POSTGRES_VERSION } from '../../common/postgres-version';
 
 let env: TestWorkflowEnvironment;
 let paths: Paths;
@@ -48,7 +49,7 @@ before(async () => {
   const info = await env.client.workflow.execute('createCluster', {
     taskQueue: TASK_QUEUE,
     workflowId: workflowIds.createCluster(S),
-    args: [{ name: S, replicas: 1, sync: false, profile: 'fast', etcdMembers: 1, keepOnFailure: false }],
+    args: [{ name: S, replicas: 1, sync: false, profile: 'fast', etcdMembers: 1, keepOnFailure: false, postgresVersion: DEFAULT_POSTGRES_VERSION }],
     typedSearchAttributes: [{ key: clusterNameKey, value: S }],
   });
   statsPort = (info as { ports: { stats: number } }).ports.stats;

@@ -1,7 +1,7 @@
 /** What a delete keeps, and what a create or restore of the same name makes of it. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { intoHasKeptVolumes, isLive, keptAfterDelete, keptDataProblem, type KeptVolume } from '../../common/kept-data';
+import { intoHasKeptVolumes, isLive, keptAfterDelete, keptDataProblem, keptDataVersion, type KeptVolume } from '../../common/kept-data';
 
 const repo: KeptVolume = { name: 'dbaas-orders-backup-repo', role: 'backup', member: 'repository' };
 const pg0: KeptVolume = { name: 'dbaas-orders-pg-0-data', role: 'postgres', member: 'pg-0' };
@@ -36,4 +36,18 @@ test('a create on kept data and its repository (the same database) is fine; othe
 
 test('a restore into a name with kept volumes says how to free it', () => {
   assert.match(intoHasKeptVolumes('orders'), /`dbaas cluster delete orders --purge-backups`/);
+});
+
+test('a create on kept data runs the major the data is in; asking for another is refused with the way there', () => {
+  assert.deepEqual(keptDataVersion('k', 17, undefined), { version: 17 });
+  assert.deepEqual(keptDataVersion('k', 15, 15), { version: 15 });
+  // Kept before dbaas recorded majors: what --version asks, else 15 (the only major then).
+  assert.deepEqual(keptDataVersion('k', undefined, 17), { version: 17 });
+  assert.deepEqual(keptDataVersion('k', undefined, undefined), { version: 15 });
+  const up = keptDataVersion('k', 15, 17);
+  assert.ok('problem' in up);
+  assert.match(up.problem, /in PostgreSQL 15: create it with --version 15 and then `dbaas upgrade k --to 17`/);
+  const down = keptDataVersion('k', 17, 15);
+  assert.ok('problem' in down);
+  assert.doesNotMatch(down.problem, /upgrade/);
 });

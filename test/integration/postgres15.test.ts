@@ -1,10 +1,12 @@
 /**
- * PostgreSQL 17 beside 15: `cluster create --version 17` runs the trixie image (PostgreSQL 17,
- * Patroni 4.0.7, pgBackRest 2.55.1) with the same code paths as 15. One cluster shared by the
- * file: its version shown by `cluster status`, a row written through rw read back through ro on
- * a replica, a switchover, a backup onto the repository host (its stanza served by pgBackRest
- * 2.55, beside the 15 clusters' 2.45), a restore into a new 17 cluster, and a delete that leaves
- * nothing.
+ * The PostgreSQL 15 lane. New clusters run 17 (the trixie image: Patroni 4.0.7, pgBackRest
+ * 2.55.1) and so do most integration files; `cluster create --version 15` runs the bookworm image
+ * (Patroni 3.0.2, pgBackRest 2.45) with the same code paths. The 15 lane is this file, hosts.test
+ * (spread, failover and healing across hosts, S3 backups), crash.test (SIGKILLs during create,
+ * backup and restore) and upgrade.test (which starts on 15). One cluster shared by the file: its
+ * version shown by `cluster status`, a row written through rw read back through ro on a replica,
+ * a switchover, a backup onto the repository host (its stanza served by pgBackRest 2.45, beside
+ * the 17 clusters' 2.55), a restore into a new 15 cluster, and a delete that leaves nothing.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,8 +17,8 @@ import type { StanzaSummary } from '../../common/backup';
 import { childEnv, queryCluster, runCli, startIntegration, testClusterName, type IntegrationEnv } from '../helpers/integration';
 
 const docker = new Docker();
-const C = testClusterName('pg17');
-const R = testClusterName('pg17r');
+const C = testClusterName('pg15');
+const R = testClusterName('pg15r');
 let it: IntegrationEnv;
 let env: TestWorkflowEnvironment;
 let cli: NodeJS.ProcessEnv;
@@ -51,29 +53,29 @@ test('bad --version: one line, exit 2, nothing made', async () => {
   assert.deepEqual(await docker.listContainers({ all: true, filters: { label: [`dbaas.cluster=${C}`] } }), []);
 });
 
-test('create --version 17: PostgreSQL 17 on every member, status says so, rw writes and ro reads on a replica', async () => {
-  const created = await runCli(['cluster', 'create', C, '--version', '17', '--replicas', '1', '--profile', 'fast'], cli);
+test('create --version 15: PostgreSQL 15 on every member, status says so, rw writes and ro reads on a replica', async () => {
+  const created = await runCli(['cluster', 'create', C, '--version', '15', '--replicas', '1', '--profile', 'fast'], cli);
   assert.equal(created.code, 0, created.stderr + created.stdout);
   const s = await status();
-  assert.equal(s.version, 17);
+  assert.equal(s.version, 15);
   assert.equal(s.members.length, 2);
-  // Patroni 4 says "streaming" for a replica that replays; dbaas reports PostgreSQL's state on both versions.
+  // Patroni 3.0.2 says "running" for a replica that replays, Patroni 4 "streaming"; dbaas reports PostgreSQL's state on both versions.
   assert.ok(s.members.every((m) => m.state === 'running'), JSON.stringify(s.members));
   const text = await runCli(['cluster', 'status', C], cli);
-  assert.match(text.stdout, /PostgreSQL 17/);
+  assert.match(text.stdout, /PostgreSQL 15/);
   const [v] = await queryCluster<{ v: string }>(cli, C, 'select current_setting(\'server_version_num\') as v', ['--superuser']);
-  assert.match(v.v, /^17\d{4}$/);
-  await queryCluster(cli, C, 'create table t17 (id int primary key); insert into t17 values (1), (2)', ['--superuser']);
+  assert.match(v.v, /^15\d{4}$/);
+  await queryCluster(cli, C, 'create table t15 (id int primary key); insert into t15 values (1), (2)', ['--superuser']);
   let read: { n: string; r: boolean }[] = [];
   for (let i = 0; i < 40; i++) {
-    read = await queryCluster<{ n: string; r: boolean }>(cli, C, 'select count(*)::text as n, pg_is_in_recovery() as r from t17', ['--superuser', '--ro']).catch(() => []);
+    read = await queryCluster<{ n: string; r: boolean }>(cli, C, 'select count(*)::text as n, pg_is_in_recovery() as r from t15', ['--superuser', '--ro']).catch(() => []);
     if (read[0]?.n === '2') break;
     await sleep(250);
   }
   assert.deepEqual(read, [{ n: '2', r: true }], 'both rows, read on a replica through ro');
 });
 
-test('switchover on 17: the replica leads, the old leader follows, rw writes on the new leader', async () => {
+test('switchover on 15: the replica leads, the old leader follows, rw writes on the new leader', async () => {
   const before = await status();
   const to = before.members.find((m) => m.name !== before.leader)!.name;
   const r = await runCli(['switchover', C, '--to', to], cli);
@@ -85,30 +87,30 @@ test('switchover on 17: the replica leads, the old leader follows, rw writes on 
   }
   assert.equal(after.leader, to);
   assert.ok(after.members.every((m) => m.state === 'running'), JSON.stringify(after.members));
-  await queryCluster(cli, C, 'insert into t17 values (3)', ['--superuser']);
+  await queryCluster(cli, C, 'insert into t15 values (3)', ['--superuser']);
 });
 
-test('backup on 17: onto the repository host, root running its pgBackRest 2.55 there, listed', async () => {
+test('backup on 15: onto the repository host, listed as a PostgreSQL 15 backup', async () => {
   const r = await runCli(['backup', 'run', C], cli);
   assert.equal(r.code, 0, r.stderr + r.stdout);
   const list = JSON.parse((await runCli(['backup', 'list', C, '--json'], cli)).stdout) as StanzaSummary;
   assert.equal(list.backups.length, 1, JSON.stringify(list));
   assert.match(list.repository ?? '', /^repository host /);
-  assert.equal(list.backups[0]!.pgVersion, 17);
+  assert.equal(list.backups[0]!.pgVersion, 15);
 });
 
-test('restore of a 17 cluster: a new PostgreSQL 17 cluster from its backups on the repository host with every row', async () => {
+test('restore of a 15 cluster: a new PostgreSQL 15 cluster from its backups on the repository host with every row', async () => {
   const r = await runCli(['restore', C, '--into', R, '--latest', '--replicas', '0', '--profile', 'fast'], cli);
   assert.equal(r.code, 0, r.stderr + r.stdout);
   const s = JSON.parse((await runCli(['cluster', 'status', R, '--json'], cli)).stdout) as ClusterStatus;
-  assert.equal(s.version, 17);
-  const [n] = await queryCluster<{ n: string }>(cli, R, 'select count(*)::text as n from t17', ['--superuser']);
+  assert.equal(s.version, 15);
+  const [n] = await queryCluster<{ n: string }>(cli, R, 'select count(*)::text as n from t15', ['--superuser']);
   assert.equal(n!.n, '3', 'the rows written before and after the switchover');
   const gone = await runCli(['cluster', 'delete', R, '--yes', '--purge-backups'], cli);
   assert.equal(gone.code, 0, gone.stderr + gone.stdout);
 });
 
-test('delete of a 17 cluster leaves no container, volume or network', async () => {
+test('delete of a 15 cluster leaves no container, volume or network', async () => {
   const r = await runCli(['cluster', 'delete', C, '--yes', '--purge-backups'], cli);
   assert.equal(r.code, 0, r.stderr + r.stdout);
   const f = { label: [`dbaas.cluster=${C}`] };
