@@ -9,6 +9,7 @@ import { clusterStatus, requireLiveCluster } from '../cluster-info';
 import { connectInventory, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
 import { follow, startOrAttach } from '../workflow-run';
+import { upgradeStatusCommand } from './upgrade-status';
 
 export const UPGRADE_METHODS = ['in-place', 'blue-green'] as const;
 export type UpgradeMethod = (typeof UPGRADE_METHODS)[number];
@@ -18,7 +19,8 @@ function parseMethod(v: string): UpgradeMethod {
   return v as UpgradeMethod;
 }
 
-export async function upgradeCommand(cluster: string, o: { to: PostgresVersion; method?: UpgradeMethod; detach: boolean }): Promise<void> {
+export async function upgradeCommand(cluster: string, o: { to?: PostgresVersion; method?: UpgradeMethod; detach: boolean }): Promise<void> {
+  if (o.to === undefined) throw new UsageError('--to is required: the PostgreSQL major to upgrade to');
   if (o.method === undefined) {
     throw new UsageError('--method is required while blue-green is not complete: in-place (pg_upgrade --link, offline) or blue-green (its checks only so far)');
   }
@@ -60,13 +62,20 @@ export async function upgradeCommand(cluster: string, o: { to: PostgresVersion; 
 }
 
 export function registerUpgradeCommand(program: Command): void {
-  program
+  const upgrade = program
     .command('upgrade')
     .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
-    .requiredOption('--to <major>', 'the PostgreSQL major to upgrade to', (v: string) => parseVersion(v, '--to'))
+    // Not a required option: commander would demand it of `upgrade status` too.
+    .option('--to <major>', 'the PostgreSQL major to upgrade to (required)', (v: string) => parseVersion(v, '--to'))
     .option('--method <method>', `${UPGRADE_METHODS.join(' | ')}: in-place runs pg_upgrade --link on the cluster's own data, offline; blue-green runs its checks (what logical replication cannot carry), the rest is not built yet`, (v: string) => parseMethod(v))
     .option('--detach', 'start the workflow and return', false)
     .description('upgrade a cluster to a newer PostgreSQL major, keeping its name, ports and credentials (a backup first)')
     .exitOverride()
     .action((name: string, o) => upgradeCommand(name, o));
+  upgrade.command('status')
+    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
+    .option('--json', 'print the status as JSON', false)
+    .description('the newest upgrade of a cluster: its method, majors, state, phase, and (blue-green) replication lag')
+    .exitOverride()
+    .action((name: string, o: { json: boolean }) => upgradeStatusCommand(name, o));
 }

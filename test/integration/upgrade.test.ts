@@ -17,6 +17,7 @@ import { Client } from 'pg';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ClusterStatus } from '../../client/cluster-info';
 import type { StanzaSummary } from '../../common/backup';
+import type { UpgradeStatusView } from '../../client/commands/upgrade-status';
 import type { Paths } from '../../common/paths';
 import { upgradeWorkflowIds } from '../../common/workflow-ids';
 import { execIn } from '../../activities/docker';
@@ -98,6 +99,9 @@ test('a PostgreSQL 15 cluster with rows in two databases, a sequence and an inde
   await superuser('create database billing');
   await queryDb('billing', 'create table invoices (id int primary key, total numeric); insert into invoices select g, g * 1.5 from generate_series(1, 300) g');
   assert.equal((await status()).version, 15);
+  const none = await runCli(['upgrade', 'status', C], cli);
+  assert.equal(none.code, 0, none.stderr);
+  assert.equal(none.stdout.trim(), `${C}: no upgrade has run; it runs PostgreSQL 15`);
 });
 
 test('bad upgrade input: one line, exit 2, the cluster untouched', async () => {
@@ -168,6 +172,12 @@ test('upgrade --method in-place: the same rows, sequence and index on PostgreSQL
   killed.kill('SIGKILL');
   await waitForExit(killed, 30_000, 'the SIGKILLed worker did not exit');
   workers.push(startChildWorker(env, paths, path.join(paths.home, 'worker-2.log')));
+  // The new worker answers `upgrade status` while (or soon after) it takes --link over.
+  const during = await runCli(['upgrade', 'status', C, '--json'], cli);
+  assert.equal(during.code, 0, during.stderr);
+  const u = (JSON.parse(during.stdout) as UpgradeStatusView).upgrade;
+  assert.deepEqual([u?.method, u?.from, u?.to, u?.pastPointOfNoReturn], ['in-place', 15, 17, true], during.stdout);
+  assert.ok(u?.phase && u.phase.index >= 1 && u.phase.index <= u.phase.of, `a phase of the plan: ${during.stdout}`);
   const r = await upgrading;
   assert.equal(r.code, 0, r.stderr + r.stdout);
   assert.match(r.stdout, /PostgreSQL 15 → 17/);
@@ -175,6 +185,9 @@ test('upgrade --method in-place: the same rows, sequence and index on PostgreSQL
   const scheduled = ((await handle.fetchHistory()).events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runPgUpgrade');
   assert.equal(scheduled.length, 2, 'one --check and one --link: the workflow asked for each once');
 
+  const done = await runCli(['upgrade', 'status', C], cli);
+  assert.match(done.stdout, /in-place upgrade PostgreSQL 15 → 17: completed .*the cluster runs PostgreSQL 17/);
+  assert.match(done.stdout, /phase (\d+)\/\1: first backup on PostgreSQL 17 \(full\) \(done\)/);
   const after = await status();
   assert.equal(after.version, 17);
   assert.deepEqual(after.endpoints, before.endpoints, 'rw, ro, pooled and stats ports unchanged');

@@ -8,12 +8,13 @@
  */
 import { leaseStep } from '../../common/lease';
 import { replicationBlockersProblem } from '../../common/logical-replication';
-import { type PostgresVersion } from '../../common/postgres-version';
+import { versionOf, type PostgresVersion } from '../../common/postgres-version';
 import { quick } from '../activity-options';
 import { withClusterLease } from '../lease';
 import { refuse } from '../refusals';
 import { Steps } from '../steps';
 import { checkUpgradeInput, clusterUpgradeProblem } from './checks';
+import { reportUpgradeStatus } from './status';
 
 export interface UpgradeBlueGreenInput {
   cluster: string;
@@ -28,10 +29,12 @@ export const BLUE_GREEN_NOT_BUILT = 'the copy and the cutover of --method blue-g
 export async function upgradeBlueGreen(input: UpgradeBlueGreenInput): Promise<never> {
   checkUpgradeInput(input);
   const steps = new Steps('upgrade', input.cluster, [leaseStep(input.cluster), CHECK_STEP, CARRY_STEP]);
+  const status = reportUpgradeStatus({ method: 'blue-green', from: null, to: input.to, pastPointOfNoReturn: false, replicationLagBytes: null });
   return withClusterLease(steps, input.cluster, async () => {
     const { cluster, to } = input;
     const plan = await steps.run(CHECK_STEP, async () => {
       const d = await quick.describeCluster(cluster);
+      status.from = versionOf(d.settings);
       const problem = clusterUpgradeProblem(d, cluster, to, 'blue-green');
       if (problem || !d.leader) refuse(problem ?? `cluster ${cluster} cannot be upgraded now`);
       return { leader: d.leader };

@@ -23,6 +23,8 @@ import { onLeaderHost } from '../leader-host';
 import { withClusterLease } from '../lease';
 import { refuse } from '../refusals';
 import { Steps } from '../steps';
+import { reportUpgradeStatus } from './status';
+import type { UpgradeStatus } from '../../common/upgrade-status';
 
 export interface UpgradeInPlaceInput {
   cluster: string;
@@ -48,10 +50,11 @@ const ANALYZE_STEP = 'rebuild planner statistics (vacuumdb --all --analyze-in-st
 export async function upgradeInPlace(input: UpgradeInPlaceInput): Promise<UpgradeInPlaceResult> {
   checkUpgradeInput(input);
   const steps = new Steps('upgrade', input.cluster, [leaseStep(input.cluster), CHECK_STEP]);
-  return withClusterLease(steps, input.cluster, () => upgradeUnderLease(input, steps));
+  const status = reportUpgradeStatus({ method: 'in-place', from: null, to: input.to, pastPointOfNoReturn: false, replicationLagBytes: null });
+  return withClusterLease(steps, input.cluster, () => upgradeUnderLease(input, steps, status));
 }
 
-async function upgradeUnderLease(input: UpgradeInPlaceInput, steps: Steps): Promise<UpgradeInPlaceResult> {
+async function upgradeUnderLease(input: UpgradeInPlaceInput, steps: Steps, status: UpgradeStatus): Promise<UpgradeInPlaceResult> {
   const { cluster, to } = input;
   const plan = await steps.run(CHECK_STEP, async () => {
     const d = await quick.describeCluster(cluster);
@@ -70,6 +73,7 @@ async function upgradeUnderLease(input: UpgradeInPlaceInput, steps: Steps): Prom
     };
   });
   const { from, leader, replicas } = plan;
+  status.from = from;
   const oldSpec: ClusterSpec = plan.spec;
   const newSpec: ClusterSpec = { ...oldSpec, postgresVersion: to };
   const names = [leader, ...replicas.map((r) => r.name)];
@@ -134,8 +138,11 @@ async function upgradeUnderLease(input: UpgradeInPlaceInput, steps: Steps): Prom
   // back) leaves the old data whole. Any other failure is retried, and the script picks up where
   // it stopped; one that outlasts the retries leaves the members stopped: starting 15 on data
   // that may be half-linked or already 17 could lose it.
+  status.pastPointOfNoReturn = true;
   const linkRefused = await steps.run(linkStep, () => pgUpgrade('upgrade'));
   if (linkRefused !== null) {
+    // pg_upgrade refused before it linked anything: the old data is whole.
+    status.pastPointOfNoReturn = false;
     await asItWas();
     refuse(linkRefused);
   }

@@ -1,0 +1,47 @@
+/**
+ * What `dbaas upgrade status NAME` reads from an upgrade workflow: its method and majors (the
+ * `upgradeStatus` query), and its phase (the step the `progress` query shows running, failed, or
+ * last done). Pure: the workflows answer the query, the CLI formats the answer.
+ */
+import type { PostgresVersion } from './postgres-version';
+import type { Progress, StepProgress } from './progress';
+
+export type UpgradeMethodName = 'in-place' | 'blue-green';
+
+export const UPGRADE_STATUS_QUERY = 'upgradeStatus';
+
+export interface UpgradeStatus {
+  method: UpgradeMethodName;
+  /** The major the cluster ran when the upgrade started; null until its checks read it. */
+  from: PostgresVersion | null;
+  to: PostgresVersion;
+  /** In place: pg_upgrade --link has started, so the old major comes back only from the backup. */
+  pastPointOfNoReturn: boolean;
+  /** Blue/green: bytes the new cluster's subscriptions trail the old leader by; null until they exist. */
+  replicationLagBytes: number | null;
+}
+
+export interface UpgradePhase {
+  /** 1-based position of the step in the plan. */
+  index: number;
+  of: number;
+  step: string;
+  state: StepProgress['state'];
+  detail?: string;
+}
+
+/**
+ * The step that says where the upgrade is: the one running, else the one that failed, else the
+ * last one done (a finished run), else the first (nothing ran yet).
+ */
+export function upgradePhase(p: Progress): UpgradePhase | null {
+  const steps = p.steps;
+  if (steps.length === 0) return null;
+  const at = (i: number): UpgradePhase => ({ index: i + 1, of: steps.length, step: steps[i]!.name, state: steps[i]!.state, ...(steps[i]!.detail ? { detail: steps[i]!.detail } : {}) });
+  const running = steps.findIndex((s) => s.state === 'running');
+  if (running >= 0) return at(running);
+  const failed = steps.findIndex((s) => s.state === 'failed');
+  if (failed >= 0) return at(failed);
+  const done = steps.map((s) => s.state).lastIndexOf('done');
+  return at(done >= 0 ? done : 0);
+}
