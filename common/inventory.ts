@@ -17,6 +17,7 @@ import {
   mountsRepository,
 } from './labels';
 import type { ClusterSettings } from './spec';
+import { generationOfLabels, inGeneration, type GenerationFilter } from './generations';
 
 export type HostName = string;
 /** The Docker engine of the machine the worker runs on; with one host everything lives here. */
@@ -61,6 +62,8 @@ export interface Member {
   backupServerPort: number | null;
   /** The settings the cluster was made with (postgres members only). */
   createdWith: ClusterSettings | null;
+  /** Its generation (common/generations.ts): 1 but for a blue/green upgrade's new members. */
+  generation: number;
 }
 
 /** A volume of a cluster, on the host that holds it. */
@@ -115,6 +118,7 @@ export function memberFromRow(row: ContainerRow, host: HostName, network: string
     repository: mountsRepository(row, cluster) ? 'volume' : reach === 's3' || reach === 'host' ? reach : null,
     backupServerPort: l[LABEL_BACKUP_SERVER] ? Number(l[LABEL_BACKUP_SERVER]) : null,
     createdWith: kind === 'postgres' && l[LABEL_SPEC] ? (JSON.parse(l[LABEL_SPEC]) as ClusterSettings) : null,
+    generation: generationOfLabels(l),
   };
 }
 
@@ -122,10 +126,16 @@ export interface MemberFilter {
   kind?: MemberKind;
   /** Only members whose container runs. */
   running?: boolean;
+  /**
+   * Which generation's PostgreSQL members (the inventory's default: the serving one). etcd,
+   * HAProxy and the poolers belong to the cluster, not to a generation: always included.
+   */
+  generation?: GenerationFilter;
 }
 
 export function matches(m: Member, f: MemberFilter): boolean {
-  return (f.kind === undefined || m.kind === f.kind) && (!f.running || m.state === 'running');
+  return (f.kind === undefined || m.kind === f.kind) && (!f.running || m.state === 'running') &&
+    (f.generation === undefined || m.kind !== 'postgres' || inGeneration(m.generation, f.generation));
 }
 
 /** Whether the Postgres members reach the backup repository: all (on), none (off), some (an interrupted `backup enable`). */

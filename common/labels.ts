@@ -12,6 +12,11 @@ export const LABEL_PORT_PREFIX = 'dbaas.port.';
 export const LABEL_SPEC = 'dbaas.spec';
 /** On a Postgres member: `true` when it was made as a read-only member (Patroni's nofailover tag). */
 export const LABEL_NOFAILOVER = 'dbaas.nofailover';
+/**
+ * On a PostgreSQL member of a generation after the first (a blue/green upgrade's new cluster):
+ * its generation, 2, 3, … Members without it are generation 1. See common/generations.ts.
+ */
+export const LABEL_GENERATION = 'dbaas.generation';
 /** The test run that made the resource (see activities/docker.ts withRunLabel). */
 export const LABEL_TEST_RUN = 'dbaas.test-run';
 /**

@@ -6,6 +6,7 @@ import Docker from 'dockerode';
 import { byMember, LOCAL_HOST, matches, type Endpoint, type HostName, type HostVolume, type Member, type MemberFilter } from '../../common/inventory';
 import type { ClusterNetwork, HelperContainer, Host } from './host';
 import { LocalEngine } from './local-engine';
+import { FIRST_GENERATION } from '../../common/generations';
 
 const LOOPBACK = '127.0.0.1';
 
@@ -24,8 +25,15 @@ export function withinAnswerTime<T>(p: Promise<T>): Promise<T> {
 }
 
 export class Inventory {
-  /** The hosts, or how to list them now (a registry that changes while the worker runs). */
-  constructor(private readonly source: readonly Host[] | (() => readonly Host[])) {}
+  /**
+   * The hosts, or how to list them now (a registry that changes while the worker runs); and
+   * which generation of a cluster's PostgreSQL members serves (generation 1 unless a blue/green
+   * upgrade recorded another, see activities/generations-file.ts).
+   */
+  constructor(
+    private readonly source: readonly Host[] | (() => readonly Host[]),
+    private readonly servingGeneration: (cluster: string) => number = () => FIRST_GENERATION,
+  ) {}
 
   get hosts(): Host[] {
     return [...(typeof this.source === 'function' ? this.source() : this.source)];
@@ -69,7 +77,7 @@ export class Inventory {
     return { items: results.flatMap((r) => r.items), unreachable: results.flatMap((r) => r.unreachable ?? []) };
   }
 
-  /** A cluster's members on every host that answers, in member order (pg-2 before pg-10). */
+  /** A cluster's members on every host that answers, in member order (pg-2 before pg-10): the serving generation's unless the filter names one. */
   async members(cluster: string, f: MemberFilter = {}): Promise<Member[]> {
     return (await this.membersAndUnreachable(cluster, f)).members;
   }
@@ -80,7 +88,8 @@ export class Inventory {
    */
   async membersAndUnreachable(cluster: string, f: MemberFilter = {}): Promise<{ members: Member[]; unreachable: HostName[] }> {
     const r = await this.everyHost(async (h) => (await h.containers(cluster)).members);
-    return { members: r.items.filter((m) => matches(m, f)).sort(byMember), unreachable: r.unreachable };
+    const filter: MemberFilter = { ...f, generation: f.generation ?? this.servingGeneration(cluster) };
+    return { members: r.items.filter((m) => matches(m, filter)).sort(byMember), unreachable: r.unreachable };
   }
 
   /** Names of a cluster's members, in member order. */

@@ -10,6 +10,7 @@ import { hostRecordProblem, type HostRecord } from '../../common/host-spec';
 import { LOCAL_HOST } from '../../common/inventory';
 import type { Paths } from '../../common/paths';
 import { Inventory } from './inventory';
+import { servingGeneration } from '../generations-file';
 import { LocalEngine } from './local-engine';
 
 interface RegistryFile {
@@ -89,7 +90,7 @@ export function machineInventory(paths: Paths, local: Docker = new Docker()): In
       seen = { stamp, hosts };
     }
     return [localEngine, ...seen.hosts];
-  });
+  }, (cluster) => servingGeneration(paths, cluster));
 }
 
 /** Changes when hosts.json does (size and modification time; empty when there is none). */
