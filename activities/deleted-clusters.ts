@@ -47,14 +47,15 @@ export function createDeletedClusterActivities(paths: Paths) {
      * writes the same. A version not known now (a purge after the members went) keeps the one
      * recorded before.
      */
-    async recordClusterDeleted(i: { cluster: string; keeps: boolean; at: string; postgresVersion?: PostgresVersion | null }): Promise<void> {
+    async recordClusterDeleted(i: { cluster: string; keeps: boolean; keepsData?: boolean; at: string; postgresVersion?: PostgresVersion | null }): Promise<void> {
       const file = recordFile(paths, i.cluster);
       if (!i.keeps) {
         fs.rmSync(file, { force: true });
         return;
       }
       fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-      const postgresVersion = i.postgresVersion ?? keptDataVersion(paths, i.cluster);
+      // Kept data keeps its major; a record of kept backups alone has none to keep.
+      const postgresVersion = i.keepsData === false ? undefined : i.postgresVersion ?? keptDataVersion(paths, i.cluster);
       const record: DeletedClusterRecord = { deletedAt: i.at, ...(postgresVersion !== undefined ? { postgresVersion } : {}) };
       fs.writeFileSync(`${file}.tmp`, JSON.stringify(record));
       fs.renameSync(`${file}.tmp`, file);

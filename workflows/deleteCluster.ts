@@ -1,5 +1,5 @@
 /** DeleteCluster: remove everything labelled with the cluster. Idempotent. */
-import { ApplicationFailure, getExternalWorkflowHandle } from '@temporalio/workflow';
+import { ApplicationFailure, getExternalWorkflowHandle, patched } from '@temporalio/workflow';
 import { haWorkflowIds, workflowIds } from '../common/workflow-ids';
 import type { DeleteClusterInput } from '../common/spec';
 import { cleanup, quick } from './activity-options';
@@ -95,7 +95,8 @@ async function removeUnderLease(input: DeleteClusterInput, steps: Steps): Promis
   });
   const { removed, postgresVersion } = await steps.run(removalStep(input), async () => {
     // Read while the members exist: a create on the kept data must run the major it is in.
-    const postgresVersion = input.keepData ? await quick.clusterPostgresVersion(cluster) : null;
+    // Patched: a delete started before this step existed replays without it.
+    const postgresVersion = input.keepData && patched('delete-records-data-major') ? await quick.clusterPostgresVersion(cluster) : null;
     return { removed: await cleanup.removeCluster({ cluster, keepData: input.keepData, keepBackups: !purge }), postgresVersion };
   });
   await steps.run(settingsStep(input), async () => {
@@ -106,7 +107,7 @@ async function removeUnderLease(input: DeleteClusterInput, steps: Steps): Promis
       await cleanup.purgeRepositoryStanza(cluster);
       await cleanup.deleteBackupSettings(cluster);
     }
-    await cleanup.recordClusterDeleted({ cluster, keeps: !purge || input.keepData, at: new Date().toISOString(), postgresVersion });
+    await cleanup.recordClusterDeleted({ cluster, keeps: !purge || input.keepData, keepsData: input.keepData, at: new Date().toISOString(), postgresVersion });
   });
   await steps.run('release host ports', () => cleanup.releasePorts(cluster));
   const left = await steps.run('verify nothing is left but what is kept', async () => {

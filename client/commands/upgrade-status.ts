@@ -3,7 +3,7 @@
  * its state, majors, phase (the step it is at, of its plan), whether it is past the point of no
  * return, and for blue/green the replication lag. Read from the workflows' own queries.
  */
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { PostgresVersion } from '../../common/postgres-version';
 import { PROGRESS_QUERY, type Progress } from '../../common/progress';
 import { UPGRADE_STATUS_QUERY, upgradePhase, type UpgradeMethodName, type UpgradePhase, type UpgradeStatus } from '../../common/upgrade-status';
@@ -37,8 +37,11 @@ const METHODS: { method: UpgradeMethodName; id: (c: string) => string }[] = [
   { method: 'blue-green', id: upgradeWorkflowIds.blueGreen },
 ];
 
-/** A query of a closed run replays its history on a worker: without one it would wait, so it gives up. */
-const QUERY_MS = 5000;
+/**
+ * A query of a closed run replays its history on a worker: without one it would wait, so it gives
+ * up. Right after a worker died, a query first waits on that worker's sticky queue (about 10 s).
+ */
+const QUERY_MS = 15_000;
 
 async function queryOrNull<T>(handle: WorkflowHandle, name: string): Promise<T | null> {
   let timer: NodeJS.Timeout | undefined;
@@ -56,8 +59,9 @@ async function newestRun(client: Client, cluster: string): Promise<{ handle: Wor
     try {
       const d = await handle.describe();
       return { handle, method, state: d.status.name, startedAt: d.startTime, closedAt: d.closeTime ?? null };
-    } catch {
-      return null; // never ran, or its history is past retention
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return null; // never ran, or its history is past retention
+      throw err;
     }
   }));
   return runs.filter((r) => r !== null).sort((a, b) => b!.startedAt.getTime() - a!.startedAt.getTime())[0] ?? null;

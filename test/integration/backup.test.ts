@@ -8,7 +8,6 @@ import { localInventory } from '../../activities/hosts/inventory';
 import assert from 'node:assert/strict';
 import Docker from 'dockerode';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Client } from 'pg';
 import type { Paths } from '../../common/paths';
 import type { StanzaSummary } from '../../common/backup';
 import { scheduleIds, type BackupScheduleView } from '../../common/schedules';
@@ -106,24 +105,9 @@ test('the repository on the repository host is encrypted: no file of its stanza 
   }
 });
 
-test('restore from the newest of full, diff and incr: the row count matches', async () => {
+test('backup verify: a restore drill of the newest backup (the incr on the diff on the full: the whole chain) into a scratch cluster, row counts as recorded, in the event log, nothing left', async () => {
   const e = childEnv(env, paths);
-  const X = testClusterName('chain');
-  try {
-    const r = await runCli(['restore', B, '--into', X, '--latest', '--replicas', '0', '--profile', 'fast'], e);
-    assert.equal(r.code, 0, r.stderr + r.stdout);
-    const uri = (await runCli(['connect', X], e)).stdout.trim();
-    const c = new Client({ connectionString: uri });
-    await c.connect();
-    assert.equal((await c.query<{ n: string }>('select count(*) as n from orders')).rows[0].n, '35000');
-    await c.end();
-  } finally {
-    await runCli(['cluster', 'delete', X, '--purge-backups', '--yes'], e);
-  }
-});
-
-test('backup verify: a restore drill into a scratch cluster, row counts as recorded, in the event log, nothing left', async () => {
-  const e = childEnv(env, paths);
+  // restore.test restores a cluster the user keeps, from --latest and --to-time; here the drill's restore checks the chain.
   const r = await runCli(['backup', 'verify', B], e);
   assert.equal(r.code, 0, r.stderr + r.stdout);
   assert.match(r.stdout, /verified: restored in [\d.]+ s, 1 table, row counts match those recorded at backup time/);

@@ -13,7 +13,8 @@ import assert from 'node:assert/strict';
 import Docker from 'dockerode';
 import { containerName, HAPROXY_MEMBER } from '../../common/resource-names';
 import { HAPROXY_CONFIG_PATH, renderHaproxyConfig } from '../../common/render/haproxy';
-import { PROFILES, type ConnectionInfo } from '../../common/spec';
+import { PROFILES, profileTiming, type ConnectionInfo } from '../../common/spec';
+import { DEFAULT_POSTGRES_VERSION } from '../../common/postgres-version';
 import { readFileIn } from '../../activities/docker';
 import { describeCluster } from '../../activities/cluster';
 import { clusterAccess } from '../../activities/cluster-access';
@@ -137,11 +138,13 @@ test('set-profile fast: every member runs with the new timing, HAProxy checks fo
   assert.match(r.stdout, /profile fast \(was default\).*applied by pg-0, pg-1, pg-2/);
   // Each member's own Patroni renewed its etcd lease with the new ttl.
   const leases = await memberLeaseTtls(localInventory(docker), S, MEMBERS, clusterAccess(it.paths, S).etcdUser);
-  assert.deepEqual([...leases.values()], [10, 10, 10]);
+  // On 17 (the default) Patroni 4 raises fast's ttl to its minimum, 20 s (common/postgres-version.ts).
+  const fast = profileTiming('fast', DEFAULT_POSTGRES_VERSION);
+  assert.deepEqual([...leases.values()], [fast.ttl, fast.ttl, fast.ttl]);
   const cfg = await readFileIn(docker, containerName(S, HAPROXY_MEMBER), HAPROXY_CONFIG_PATH);
   assert.equal(cfg, renderHaproxyConfig({ cluster: S, members: MEMBERS, checks: PROFILES.fast.haproxy }));
   const s = await status();
-  assert.deepEqual([s.settings?.profile, s.settings?.ttl, s.settings?.loopWait, s.settings?.retryTimeout, s.settings?.sync], ['fast', 10, 2, 4, 'off']);
+  assert.deepEqual([s.settings?.profile, s.settings?.ttl, s.settings?.loopWait, s.settings?.retryTimeout, s.settings?.sync], ['fast', fast.ttl, fast.loopWait, fast.retryTimeout, 'off']);
   const again = await runCli(['cluster', 'set-profile', S, 'fast'], e);
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stdout, /profile fast \(was fast\)[\s\S]*\(unchanged\)/);
