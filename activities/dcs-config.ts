@@ -124,7 +124,7 @@ export async function memberLeaseTtls(inv: Inventory, cluster: string, members: 
   const endpoints = await etcdEndpoints(inv, cluster);
   const out = new Map<string, number | undefined>();
   for (const m of members) {
-    const r = await etcdCall(endpoints, '/v3/kv/range', { key: b64(`${dcsPrefix(cluster)}members/${m}`) }, user);
+    const r = await etcdCall(endpoints, '/v3/kv/range', { key: b64(`${dcsPrefix(inv.servingScope(cluster))}members/${m}`) }, user);
     const lease = (r.kvs as { lease?: string }[] | undefined)?.[0]?.lease;
     if (!lease || lease === '0') {
       out.set(m, undefined);

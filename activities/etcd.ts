@@ -4,7 +4,8 @@ import { publishedOn } from './hosts/published-ports';
 import { hostPort } from '../common/inventory';
 import type { Paths } from '../common/paths';
 import { ETCD_CLIENT_PORT, ETCD_PEER_PORT } from '../common/service-ports';
-import { ETCD_PATRONI_USER } from '../common/service-users';
+import { ETCD_PATRONI_USER, ETCD_ROOT_USER } from '../common/service-users';
+import { readClusterSecrets } from './secrets';
 import { IMAGES } from '../common/images';
 import { containerName, networkName, volumeName } from '../common/resource-names';
 import { dcsPrefix } from '../common/dcs-keys';
@@ -85,6 +86,37 @@ export function createEtcdActivities(inv: Inventory, paths: Paths) {
     },
 
     /**
+     * A later generation's Patroni (same etcd user, common/generations.ts) may read and write its
+     * own prefix `/dbaas/NAME-g<n>/`, which the first grant (`/dbaas/NAME/`) does not cover; or, with
+     * `revoke`, no longer may, and its keys go. Idempotent both ways. An etcd running without
+     * authentication (a cluster made before it) needs no grant.
+     */
+    async grantGenerationKeys(i: { cluster: string; members: string[]; scope: string; revoke?: boolean }): Promise<{ authEnabled: boolean }> {
+      if (i.scope === i.cluster) throw new Error(`the first generation's keys (${i.scope}) are not granted or revoked per generation`);
+      const ip = await anyEtcdEndpoint(inv, i.cluster, i.members);
+      const rootPassword = readClusterSecrets(paths, i.cluster).etcdRoot;
+      const root = { name: ETCD_ROOT_USER, password: rootPassword ?? '' };
+      const authEnabled = rootPassword !== undefined && (await etcdLogin(ip, root)) !== null;
+      const asRoot = (path: string, body: object): Promise<unknown> => etcdPost(ip, path, body, authEnabled ? root : undefined);
+      const prefix = dcsPrefix(i.scope);
+      const range = { key: b64(prefix), range_end: b64(prefixRangeEnd(prefix)) };
+      if (!i.revoke) {
+        if (authEnabled) await asRoot('/v3/auth/role/grant', { name: ETCD_PATRONI_USER, perm: { permType: 'READWRITE', ...range } });
+        return { authEnabled };
+      }
+      await asRoot('/v3/kv/deleterange', range);
+      if (authEnabled) {
+        try {
+          await asRoot('/v3/auth/role/revoke', { role: ETCD_PATRONI_USER, ...range });
+        } catch (err) {
+          // Revoked by an earlier attempt.
+          if (!(err instanceof EtcdError && /permission is not granted/.test(err.etcdMessage))) throw err;
+        }
+      }
+      return { authEnabled };
+    },
+
+    /**
      * Delete a removed member's key from the DCS instead of waiting up to ttl for it to expire.
      * Only for a member whose container no longer exists: a live member's key is never touched.
      */
@@ -92,7 +124,7 @@ export function createEtcdActivities(inv: Inventory, paths: Paths) {
       if (await containerExists(docker, containerName(i.cluster, i.member))) {
         throw finalError(ErrorTypes.MemberRefused, `${i.member} still has a container; not deleting its key`);
       }
-      const key = `${dcsPrefix(i.cluster)}members/${i.member}`;
+      const key = `${dcsPrefix(inv.servingScope(i.cluster))}members/${i.member}`;
       const { etcdUser } = clusterAccess(paths, i.cluster);
       let last: unknown = new Error('no etcd member is running');
       for (const e of i.etcdMembers) {

@@ -24,6 +24,7 @@ import { getCluster, getPatroni, patroniUrl, wakeHaLoop, type ClusterMember } fr
 import { clusterAccess } from './cluster-access';
 import { readClusterSecrets } from './secrets';
 import { versionOf } from '../common/postgres-version';
+import { FIRST_GENERATION, generationLabels } from '../common/generations';
 
 export { POSTGRES_UID };
 /** Longer than Patroni's own shutdown of PostgreSQL, so it can release the leader key. */
@@ -41,6 +42,8 @@ export interface PostgresMemberInput {
   directPort?: number;
   /** The address of the added host it runs on: PostgreSQL and Patroni's API are published there. */
   publishOn?: string;
+  /** Its generation (common/generations.ts); absent: 1. A later one is its own Patroni cluster beside the serving one. */
+  generation?: number;
 }
 
 export interface WaitLeaderInput {
@@ -100,7 +103,9 @@ async function postgresContainerWanted(docker: Docker, paths: Paths, i: Postgres
     ...(spec.replaceAfterS !== undefined ? { replaceAfterS: spec.replaceAfterS } : {}),
     ...(spec.postgresVersion !== undefined ? { postgresVersion: spec.postgresVersion } : {}) };
   const version = versionOf(spec);
-  const extraLabels: Record<string, string> = { [LABEL_SPEC]: JSON.stringify(settings), [LABEL_NOFAILOVER]: String(i.nofailover ?? false) };
+  const extraLabels: Record<string, string> = {
+    [LABEL_SPEC]: JSON.stringify(settings), [LABEL_NOFAILOVER]: String(i.nofailover ?? false), ...generationLabels(i.generation ?? FIRST_GENERATION),
+  };
   if (i.directPort !== undefined) extraLabels[`${LABEL_PORT_PREFIX}direct`] = String(i.directPort);
   const direct = publishedOn(i.publishOn, [PG_PORT, PATRONI_API_PORT], i.directPort === undefined ? {} : {
     ExposedPorts: { [`${PG_PORT}/tcp`]: {} },
@@ -131,6 +136,7 @@ async function postgresContainerWanted(docker: Docker, paths: Paths, i: Postgres
     archive: backups,
     tls,
     version,
+    ...(i.generation !== undefined ? { generation: i.generation } : {}),
   });
   return {
     name: containerName(spec.name, member),

@@ -46,9 +46,9 @@ export function parseFailoverKey(text: string | undefined): FailoverKey | null {
   return f.leader || f.candidate ? f : null;
 }
 
-/** Parse the key/value pairs under /<namespace>/<cluster>/. */
-export function dcsViewFromKeys(cluster: string, kv: Map<string, string>): DcsView {
-  const prefix = dcsPrefix(cluster);
+/** Parse the key/value pairs under /<namespace>/<scope>/ (scope: the serving generation's, common/generations.ts). */
+export function dcsViewFromKeys(scope: string, kv: Map<string, string>): DcsView {
+  const prefix = dcsPrefix(scope);
   const members: Record<string, DcsMember> = {};
   for (const [k, v] of kv) {
     if (!k.startsWith(`${prefix}members/`)) continue;
@@ -85,6 +85,11 @@ export class Addresses {
 
   constructor(private readonly inv: Inventory, readonly cluster: string, readonly access: ClusterAccess) {}
 
+  /** The serving generation's Patroni scope. */
+  scope(): string {
+    return this.inv.servingScope(this.cluster);
+  }
+
   async endpoint(member: string, port: number): Promise<Endpoint | undefined> {
     const key = `${member}:${port}`;
     const cached = this.known.get(key);
@@ -107,8 +112,8 @@ export class Addresses {
 
 /** The cluster's Patroni keys, from the first etcd member that answers. */
 export async function readDcs(addresses: Addresses, etcdMembers: string[]): Promise<DcsView> {
-  const cluster = addresses.cluster;
-  const prefix = dcsPrefix(cluster);
+  const scope = addresses.scope();
+  const prefix = dcsPrefix(scope);
   let last: unknown;
   for (const e of etcdMembers) {
     const at = await addresses.endpoint(e, ETCD_CLIENT_PORT);
@@ -116,11 +121,11 @@ export async function readDcs(addresses: Addresses, etcdMembers: string[]): Prom
     try {
       const body = (await etcdPost(hostPort(at), '/v3/kv/range', { key: b64(prefix), range_end: b64(prefixRangeEnd(prefix)) }, addresses.access.etcdUser)) as { kvs?: { key: string; value?: string }[] };
       const kv = new Map((body.kvs ?? []).map((x) => [unb64(x.key), unb64(x.value)] as [string, string]));
-      return dcsViewFromKeys(cluster, kv);
+      return dcsViewFromKeys(scope, kv);
     } catch (err) {
       addresses.forget(e);
       last = err;
     }
   }
-  throw new Error(`no etcd member of ${cluster} answered (${last instanceof Error ? last.message : 'none running'})`);
+  throw new Error(`no etcd member of ${addresses.cluster} answered (${last instanceof Error ? last.message : 'none running'})`);
 }

@@ -40,3 +40,30 @@ export function replicationBlockersProblem(cluster: string, found: ReplicationBl
   if (parts.length === 0) return undefined;
   return `logical replication cannot carry what ${cluster} holds, so a blue-green upgrade would lose it or break writes: ${parts.join('; ')}. Add a primary key (or ALTER TABLE … REPLICA IDENTITY FULL), make the tables logged, move the large objects into bytea, or upgrade with --method in-place`;
 }
+
+/** What the old leader must have for a logical copy, read before anything is made. */
+export interface LogicalCopyCapacity {
+  walLevel: string;
+  /** Replication slots and WAL senders the old leader has left (beside its replicas'). */
+  freeSlots: number;
+  freeSenders: number;
+  /** Databases the copy carries: one slot and one sender each. */
+  databases: number;
+}
+
+/** Beside one per database, the initial copy's table-sync workers each hold a slot and a sender a while. */
+export const TABLE_SYNC_HEADROOM = 2;
+
+/** One line saying why the old leader cannot feed a logical copy, or undefined. */
+export function logicalCopyCapacityProblem(cluster: string, c: LogicalCopyCapacity): string | undefined {
+  if (c.walLevel !== 'logical') {
+    return `cluster ${cluster} runs wal_level=${c.walLevel} (it was made before dbaas made clusters with logical WAL): a blue-green upgrade needs wal_level=logical, which takes a restart of every member; upgrade it with --method in-place`;
+  }
+  const need = c.databases + TABLE_SYNC_HEADROOM;
+  const short = [
+    ...(c.freeSlots < need ? [`${c.freeSlots} free replication slots (max_replication_slots)`] : []),
+    ...(c.freeSenders < need ? [`${c.freeSenders} free WAL senders (max_wal_senders)`] : []),
+  ];
+  if (short.length === 0) return undefined;
+  return `cluster ${cluster} has ${short.join(' and ')}, and a blue-green upgrade of its ${c.databases} databases needs ${need} of each; upgrade it with --method in-place`;
+}

@@ -44,6 +44,11 @@ export class Steps {
     }
   }
 
+  /** Say how a running step is getting on (a wait's latest reading). */
+  note(name: string, detail: string): void {
+    this.find(name).detail = detail;
+  }
+
   /** Mark one planned step that will not run as skipped, saying why. */
   skip(name: string, detail: string): void {
     const s = this.find(name);

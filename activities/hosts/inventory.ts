@@ -6,7 +6,7 @@ import Docker from 'dockerode';
 import { byMember, LOCAL_HOST, matches, type Endpoint, type HostName, type HostVolume, type Member, type MemberFilter } from '../../common/inventory';
 import type { ClusterNetwork, HelperContainer, Host } from './host';
 import { LocalEngine } from './local-engine';
-import { FIRST_GENERATION } from '../../common/generations';
+import { FIRST_GENERATION, patroniScope } from '../../common/generations';
 
 const LOOPBACK = '127.0.0.1';
 
@@ -92,13 +92,19 @@ export class Inventory {
     return { members: r.items.filter((m) => matches(m, filter)).sort(byMember), unreachable: r.unreachable };
   }
 
+  /** The Patroni scope of the serving generation: where its keys are in etcd (`/dbaas/<scope>/`). */
+  servingScope(cluster: string): string {
+    return patroniScope(cluster, this.servingGeneration(cluster));
+  }
+
   /** Names of a cluster's members, in member order. */
   async memberNames(cluster: string, f: MemberFilter = {}): Promise<string[]> {
     return (await this.members(cluster, f)).map((m) => m.name);
   }
 
+  /** A member by name, of whichever generation (names are unique across generations). */
   async member(cluster: string, name: string): Promise<Member | undefined> {
-    return (await this.members(cluster)).find((m) => m.name === name);
+    return (await this.members(cluster, { generation: 'all' })).find((m) => m.name === name);
   }
 
   /** Containers labelled with the cluster (or with any cluster) on every host: members and helpers. */

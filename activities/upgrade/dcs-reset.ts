@@ -18,7 +18,7 @@ export async function forgetClusterState(inv: Inventory, paths: Paths, cluster: 
   if (running.length > 0) throw finalError(ErrorTypes.MemberRefused, `${running.map((m) => m.name).join(', ')} still run: the cluster's state in etcd is theirs`);
   const endpoints = await etcdEndpoints(inv, cluster);
   const { etcdUser } = clusterAccess(paths, cluster);
-  const prefix = dcsPrefix(cluster);
+  const prefix = dcsPrefix(inv.servingScope(cluster));
   const keep = `${prefix}config`;
   const r = await etcdCall(endpoints, '/v3/kv/range', { key: b64(prefix), range_end: b64(prefixRangeEnd(prefix)), keys_only: true }, etcdUser);
   const keys = ((r.kvs as { key: string }[] | undefined) ?? []).map((kv) => unb64(kv.key)).filter((k) => k !== keep);

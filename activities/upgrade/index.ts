@@ -12,11 +12,29 @@ import { forgetClusterState } from './dcs-reset';
 import { helperName, runPgUpgrade, waitForEarlierHelper, type PgUpgradeInput } from './helper';
 import { oldDataDir } from './pg-upgrade-script';
 import { readReplicationBlockers } from './replication-blockers';
+import { createLogicalCopySteps } from './logical-copy';
+import { FIRST_GENERATION } from '../../common/generations';
+import { nextMemberNames } from '../../common/members';
 import type { ReplicationBlockers } from '../../common/logical-replication';
 
 export function createUpgradeActivities(inv: Inventory, paths: Paths) {
   const docker = inv.engine();
   return {
+    ...createLogicalCopySteps(docker, paths),
+
+    /**
+     * The generation a blue/green upgrade builds (the one after the serving one) and its members'
+     * names: those it already has (a run after an interrupted one carries on with them), else the
+     * next unused names, one per serving member (same shape, numbering continued).
+     */
+    async nextGeneration(i: { cluster: string; namesInUse: string[]; count: number }): Promise<{ generation: number; members: string[] }> {
+      const serving = (await inv.members(i.cluster, { kind: 'postgres' }))[0]?.generation ?? FIRST_GENERATION;
+      const generation = serving + 1;
+      const have = await inv.memberNames(i.cluster, { kind: 'postgres', generation });
+      const members = have.length >= i.count ? have.slice(0, i.count) : [...have, ...nextMemberNames(i.namesInUse, i.count - have.length)];
+      return { generation, members };
+    },
+
     /** The helper image is built by `dev up` (after both PostgreSQL images); a worker of an older dbaas has none. */
     async upgradeHelperImageProblem(): Promise<string | null> {
       try {

@@ -61,11 +61,12 @@ export function createSubscriptionSql(generation: number, publisher: PublisherAd
 /**
  * On the new leader, per database: how far the subscription got. `pending` counts tables whose
  * initial copy has not reached the ready state; `lsn` is the last WAL position the apply worker
- * confirmed (null before it reported one).
+ * confirmed (null before it reported one). From PostgreSQL 16 on, parallel apply workers are rows
+ * without a table too: the furthest position of them counts.
  */
 export const subscriptionProgressSql = (generation: number): string => `SELECT json_build_object(
   'pending', (SELECT count(*) FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid WHERE s.subname = ${quoteLiteral(subscriptionName(generation))} AND r.srsubstate <> 'r'),
-  'lsn', (SELECT latest_end_lsn::text FROM pg_stat_subscription WHERE subname = ${quoteLiteral(subscriptionName(generation))} AND relid IS NULL))`;
+  'lsn', (SELECT max(latest_end_lsn)::text FROM pg_stat_subscription WHERE subname = ${quoteLiteral(subscriptionName(generation))} AND relid IS NULL))`;
 
 /** On the old leader: where its WAL is now (the cutover waits for every subscription to reach it). */
 export const CURRENT_LSN_SQL = 'SELECT pg_current_wal_lsn()::text';

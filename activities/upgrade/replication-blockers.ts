@@ -5,8 +5,7 @@
  */
 import type Docker from 'dockerode';
 import type { ReplicationBlockers } from '../../common/logical-replication';
-import { SOCKET_DIR } from '../../common/render/patroni';
-import { execIn } from '../docker';
+import { psqlOn, userDatabases } from './psql';
 
 /** User tables only: not the catalogs, not what an extension made (its own script fills those). */
 const USER_TABLES = `c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
@@ -25,17 +24,8 @@ export const BLOCKERS_SQL = `SELECT json_build_object(
     WHERE ${USER_TABLES} AND c.relpersistence = 'u'), '[]'::json),
   'largeObjects', (SELECT count(*) FROM pg_largeobject_metadata))`;
 
-const DATABASES_SQL = 'SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname';
-
-async function psql(docker: Docker, container: string, database: string, sql: string): Promise<string> {
-  const r = await execIn(docker, container, ['psql', '-h', SOCKET_DIR, '-d', database, '-AtX', '-v', 'ON_ERROR_STOP=1', '-c', sql]);
-  if (r.exitCode !== 0) throw new Error(`psql on ${container} (database ${database}) failed (exit ${r.exitCode}): ${r.output.trim().split('\n').pop() ?? ''}`);
-  return r.output.trim();
-}
-
 export async function readReplicationBlockers(docker: Docker, container: string): Promise<ReplicationBlockers[]> {
-  const databases = (await psql(docker, container, 'postgres', DATABASES_SQL)).split('\n').filter((d) => d !== '');
   const found: ReplicationBlockers[] = [];
-  for (const database of databases) found.push(JSON.parse(await psql(docker, container, database, BLOCKERS_SQL)) as ReplicationBlockers);
+  for (const database of await userDatabases(docker, container)) found.push(JSON.parse(await psqlOn(docker, container, database, BLOCKERS_SQL)) as ReplicationBlockers);
   return found;
 }

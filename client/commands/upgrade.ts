@@ -22,7 +22,7 @@ function parseMethod(v: string): UpgradeMethod {
 export async function upgradeCommand(cluster: string, o: { to?: PostgresVersion; method?: UpgradeMethod; detach: boolean }): Promise<void> {
   if (o.to === undefined) throw new UsageError('--to is required: the PostgreSQL major to upgrade to');
   if (o.method === undefined) {
-    throw new UsageError('--method is required while blue-green is not complete: in-place (pg_upgrade --link, offline) or blue-green (its checks only so far)');
+    throw new UsageError('--method is required while blue-green is not complete: in-place (pg_upgrade --link, offline) or blue-green (built up to its cutover, then taken down again)');
   }
   const inv = await connectInventory();
   await requireLiveCluster(inv, cluster);
@@ -37,7 +37,7 @@ export async function upgradeCommand(cluster: string, o: { to?: PostgresVersion;
       // Its checks run in the workflow (they read every database on the leader); it refuses with what it found.
       const handle = await startOrAttach<typeof upgradeBlueGreen>(
         client, 'upgradeBlueGreen', upgradeWorkflowIds.blueGreen(cluster), cluster, [{ cluster, to: o.to }],
-        { running: `${cluster} is being upgraded`, starting: `checking ${cluster} for a blue-green upgrade to PostgreSQL ${o.to}` },
+        { running: `${cluster} is being upgraded`, starting: `blue-green upgrade of ${cluster} to PostgreSQL ${o.to} (up to the cutover, which is not built yet)` },
         async () => undefined,
       );
       if (o.detach) console.log(`started workflow ${handle.workflowId}`);
@@ -67,7 +67,7 @@ export function registerUpgradeCommand(program: Command): void {
     .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
     // Not a required option: commander would demand it of `upgrade status` too.
     .option('--to <major>', 'the PostgreSQL major to upgrade to (required)', (v: string) => parseVersion(v, '--to'))
-    .option('--method <method>', `${UPGRADE_METHODS.join(' | ')}: in-place runs pg_upgrade --link on the cluster's own data, offline; blue-green runs its checks (what logical replication cannot carry), the rest is not built yet`, (v: string) => parseMethod(v))
+    .option('--method <method>', `${UPGRADE_METHODS.join(' | ')}: in-place runs pg_upgrade --link on the cluster's own data, offline; blue-green builds the new major's members beside the old ones and replicates into them (its cutover is not built yet: they are then removed)`, (v: string) => parseMethod(v))
     .option('--detach', 'start the workflow and return', false)
     .description('upgrade a cluster to a newer PostgreSQL major, keeping its name, ports and credentials (a backup first)')
     .exitOverride()

@@ -8,6 +8,7 @@ import { ETCD_PATRONI_USER, PATRONI_API_USER, REPLICATION_USER, REWIND_USER, SUP
 import { PATRONI_NAMESPACE, etcdHostList } from '../dcs-keys';
 import { containerName } from '../resource-names';
 import { LEGACY_POSTGRES_VERSION, pgBinDir, type PostgresVersion } from '../postgres-version';
+import { FIRST_GENERATION, patroniScope } from '../generations';
 
 export const DATA_ROOT = '/var/lib/dbaas';
 export const DATA_DIR = `${DATA_ROOT}/pgdata`;
@@ -59,17 +60,26 @@ export interface PatroniRenderInput {
   tls: boolean;
   /** The PostgreSQL major the member runs (its image's binaries); absent: 15. */
   version?: PostgresVersion;
+  /** Its generation (common/generations.ts): a blue/green upgrade's new members are a Patroni cluster of their own. Absent: 1. */
+  generation?: number;
 }
 
 /** PostgreSQL parameters every member starts with (bootstrap DCS copy; Patroni keeps them in sync). */
 export const BASE_PARAMETERS: Record<string, string | number> = {
   password_encryption: 'scram-sha-256',
-  wal_level: 'replica',
+  // logical, not replica: a blue/green upgrade replicates every table to the next major's
+  // members, and wal_level changes only with a restart of every member (CloudNativePG's default too).
+  wal_level: 'logical',
   hot_standby: 'on',
   wal_log_hints: 'on',
   max_connections: 100,
-  max_wal_senders: 10,
-  max_replication_slots: 10,
+  // Beside the replicas' physical slots, a blue/green upgrade takes one logical slot and sender per
+  // database, plus up to two temporary ones per database during its initial copy.
+  max_wal_senders: 20,
+  max_replication_slots: 20,
+  // The next generation's apply and table-sync workers come out of these (one apply worker per database).
+  max_worker_processes: 16,
+  max_logical_replication_workers: 8,
   wal_keep_size: '128MB',
   // A standby retries a failed WAL connection (e.g. its slot not there yet, or a new leader
   // after failover) after this long; PostgreSQL's default is 5 s.
@@ -109,7 +119,7 @@ export function renderPatroniConfig(i: PatroniRenderInput): string {
   const host = containerName(i.cluster, i.member);
   const p = i.profile.patroni;
   const doc = {
-    scope: i.cluster,
+    scope: patroniScope(i.cluster, i.generation ?? FIRST_GENERATION),
     namespace: PATRONI_NAMESPACE,
     name: i.member,
     restapi: {

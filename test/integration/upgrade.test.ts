@@ -2,7 +2,10 @@
  * `dbaas upgrade NAME --to 17 --method in-place` on one PostgreSQL 15 cluster shared by the file
  * (a leader and a replica, backups on the repository host): bad input changes nothing;
  * pg_upgrade --check refusing the data (a reg* column) leaves the cluster running on 15 with its
- * data; then the upgrade, with the worker SIGKILLed while pg_upgrade --link runs: it completes
+ * data; blue-green refuses what logical replication cannot carry, and on a clean cluster builds
+ * the next generation on 17, copies and catches up (a worker SIGKILLed during the catch-up), then,
+ * its cutover not built yet, removes it leaving no slot, publication, member or volume behind;
+ * then the in-place upgrade, with the worker SIGKILLed while pg_upgrade --link runs: it completes
  * once, with the same rows in two databases, the sequence going on, the index used, PostgreSQL 17
  * on every member, the replica streaming, the same ports, and a backup on each side (the stanza's
  * server moved from pgBackRest 2.45 to 2.55); the way back, a restore to a moment before the
@@ -120,7 +123,7 @@ test('bad upgrade input: one line, exit 2, the cluster untouched', async () => {
   assert.deepEqual(after.map((c) => c.Id).sort(), before.map((c) => c.Id).sort());
 });
 
-test('blue-green refuses a table without a primary key and an unlogged table, naming them by database; nothing changed', async () => {
+test('blue-green refuses a table without a primary key and an unlogged table, naming them by database; a clean cluster gets a generation on 17, copied and caught up (the worker SIGKILLed meanwhile), then removed: nothing left', async () => {
   const before = await docker.listContainers({ filters: { label: [`dbaas.cluster=${C}`] } });
   await queryDb('billing', 'create table audit (at timestamptz, what text); create unlogged table scratch (id int primary key)');
   const r = await runCli(['upgrade', C, '--to', '17', '--method', 'blue-green'], cli);
@@ -128,13 +131,37 @@ test('blue-green refuses a table without a primary key and an unlogged table, na
   assert.match(r.stderr, /database billing: tables without a primary key or replica identity \(audit\), unlogged tables \(scratch\)/);
   assert.doesNotMatch(r.stderr, /database postgres:/, 'orders has a primary key');
   await queryDb('billing', 'drop table audit, scratch');
-  // Nothing blocks now: the rest of the method is refused as not built, still changing nothing.
-  const clean = await runCli(['upgrade', C, '--to', '17', '--method', 'blue-green'], cli);
+  // Nothing blocks now: the next generation is built on 17, fed and caught up, then (the cutover
+  // not built yet) removed again, as a rollback before the cutover does.
+  // The worker is SIGKILLed while the catch-up is followed: a new one carries the run on, once.
+  const upgrading = runCli(['upgrade', C, '--to', '17', '--method', 'blue-green'], cli);
+  const handle = env.client.workflow.getHandle(upgradeWorkflowIds.blueGreen(C));
+  await waitForActivityStarted(handle, { type: 'logicalCopyProgress' }, 240_000);
+  const killed = workers[workers.length - 1]!;
+  killed.kill('SIGKILL');
+  await waitForExit(killed, 30_000, 'the SIGKILLed worker did not exit');
+  workers.push(startChildWorker(env, paths, path.join(paths.home, 'worker-bg.log')));
+  const clean = await upgrading;
   assert.equal(clean.code, 2, clean.stderr + clean.stdout);
-  assert.match(clean.stderr, /the copy and the cutover of --method blue-green are not built yet/);
-  const after = await docker.listContainers({ filters: { label: [`dbaas.cluster=${C}`] } });
-  assert.deepEqual(after.map((c) => c.Id).sort(), before.map((c) => c.Id).sort());
+  const scheduled = (name: string) => ((handle.fetchHistory()).then((h) => (h.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === name).length));
+  assert.equal(await scheduled('startLogicalCopy'), 1, 'the subscriptions were asked for once');
+  assert.equal(await scheduled('removeLogicalCopy'), 1, 'and taken down once');
+  assert.equal(await scheduled('startPostgresMember'), 2, 'one start per new member');
+  assert.match(clean.stderr, /the cutover of --method blue-green is not built yet: generation 2 \(pg-2, pg-3\) was built on PostgreSQL 17, copied and caught up, then removed/);
+  const st = await runCli(['upgrade', 'status', C, '--json'], cli);
+  assert.equal(st.code, 0, st.stderr);
+  const u = (JSON.parse(st.stdout) as { upgrade: { method: string; state: string; replicationLagBytes: number | null } }).upgrade;
+  assert.equal(u.method, 'blue-green');
+  assert.equal(u.state, 'FAILED');
+  assert.ok(u.replicationLagBytes !== null && u.replicationLagBytes <= 1024 * 1024, `caught up: ${st.stdout}`);
+  const after = await docker.listContainers({ all: true, filters: { label: [`dbaas.cluster=${C}`] } });
+  assert.deepEqual(after.map((c) => c.Id).sort(), before.map((c) => c.Id).sort(), 'the new generation\'s containers are gone');
+  const volumes = (await docker.listVolumes({ filters: { label: [`dbaas.cluster=${C}`] } })).Volumes ?? [];
+  assert.deepEqual(volumes.filter((v) => /-pg-[23]-data$/.test(v.Name)).map((v) => v.Name), [], 'and their volumes');
+  const left = await superuser("select (select count(*) from pg_replication_slots where slot_type = 'logical') as slots, (select count(*) from pg_publication) as pubs");
+  assert.deepEqual(left, [{ slots: '0', pubs: '0' }], 'no slot keeps WAL on the old leader, no publication stays');
   assert.equal((await status()).version, 15);
+  assert.equal((await superuser('select count(*) as n from orders'))[0]?.n, '5000');
 });
 
 test('pg_upgrade --check refuses a reg* column: exit 2 with its reason, the cluster runs on 15 again with its data', async () => {

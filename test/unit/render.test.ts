@@ -11,7 +11,7 @@ import { dcsPrefix } from '../../common/dcs-keys';
 
 const passwords = { superuser: 'su-secret', replication: 'repl-secret', rewind: 'rew-secret', pooler: 'pool-secret' };
 
-function patroni(overrides: { sync?: boolean; syncStrict?: boolean; nofailover?: boolean; etcd?: string[]; archive?: boolean; passwords?: ClusterPasswords; tls?: boolean } = {}): Record<string, any> {
+function patroni(overrides: { sync?: boolean; syncStrict?: boolean; nofailover?: boolean; etcd?: string[]; archive?: boolean; passwords?: ClusterPasswords; tls?: boolean; generation?: number } = {}): Record<string, any> {
   return parse(
     renderPatroniConfig({
       cluster: 'orders',
@@ -24,6 +24,7 @@ function patroni(overrides: { sync?: boolean; syncStrict?: boolean; nofailover?:
       passwords: overrides.passwords ?? passwords,
       archive: overrides.archive ?? true,
       tls: overrides.tls ?? true,
+      ...(overrides.generation !== undefined ? { generation: overrides.generation } : {}),
     }),
   );
 }
@@ -142,7 +143,13 @@ test('patroni.yml: WAL archiving into the cluster stanza, none for a cluster mad
   const off = patroni({ archive: false }).bootstrap.dcs.postgresql.parameters;
   assert.equal(off.archive_mode, undefined);
   assert.equal(off.archive_command, undefined);
-  assert.equal(off.wal_level, 'replica');
+  assert.equal(off.wal_level, 'logical', 'logical WAL either way: a blue/green upgrade needs it');
+});
+
+test('patroni.yml: a later generation is a Patroni cluster of its own (scope NAME-g<n>), the first keeps the cluster name', () => {
+  assert.equal(patroni().scope, 'orders');
+  assert.equal(patroni({ generation: 1 }).scope, 'orders');
+  assert.equal(patroni({ generation: 2 }).scope, 'orders-g2');
 });
 
 test('patroni.yml: REST API authentication for unsafe requests and the prefix-limited etcd user, from the secrets', () => {

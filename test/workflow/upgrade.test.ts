@@ -93,17 +93,77 @@ test('UpgradeInPlace refuses before changing anything: same or older major, a me
   }
 });
 
-test('UpgradeBlueGreen: refuses with what logical replication cannot carry, per database; a clean cluster is refused as not built yet; nothing changed either way', async () => {
-  const clean = { database: 'app', noReplicaIdentity: [], unlogged: [], largeObjects: 0 };
+const clean = { database: 'app', noReplicaIdentity: [], unlogged: [], largeObjects: 0 };
+const capable = { walLevel: 'logical', freeSlots: 18, freeSenders: 18, databases: 2 };
+
+/** The blue/green activities beyond the fakes: a copy that reports two tables copying, then caught up. */
+function blueGreenFakes(o: { capacity?: typeof capable } = {}): Record<string, ExtraActivity> {
+  let polls = 0;
+  return {
+    replicationBlockers: async () => [clean],
+    logicalCopyCapacity: async () => o.capacity ?? capable,
+    nextGeneration: async () => ({ generation: 2, members: ['pg-3', 'pg-4', 'pg-5'] }),
+    grantGenerationKeys: async () => ({ authEnabled: true }),
+    waitForLeader: async (a: { members: string[] }) => a.members[0]!,
+    writeCopyPassfile: async () => undefined,
+    copyRoles: async () => ({ roles: 6 }),
+    copySchema: async () => ({ databases: ['app', 'postgres'] }),
+    startLogicalCopy: async () => ({ databases: ['app', 'postgres'] }),
+    logicalCopyProgress: async () => (++polls < 2 ? { pendingTables: 2, lagBytes: null } : { pendingTables: 0, lagBytes: 120 }),
+    removeLogicalCopy: async () => ({ slotsDropped: 0 }),
+  };
+}
+
+const argsOf = (f: { calls: { name: string; arg: unknown }[] }, name: string): Record<string, unknown>[] =>
+  f.calls.filter((c) => c.name === name).map((c) => c.arg as Record<string, unknown>);
+
+test('UpgradeBlueGreen: refuses with what logical replication cannot carry, per database, and a leader without logical WAL; nothing made', async () => {
   const blocked = [clean, { database: 'billing', noReplicaIdentity: ['public.events'], unlogged: ['scratch'], largeObjects: 2 }];
-  for (const [found, re] of [
-    [blocked, /database billing: tables without a primary key or replica identity \(public\.events\), unlogged tables \(scratch\), 2 large objects/],
-    [[clean], /the copy and the cutover of --method blue-green are not built yet/],
+  for (const [extra, re] of [
+    [{ ...blueGreenFakes(), replicationBlockers: async () => blocked }, /database billing: tables without a primary key or replica identity \(public\.events\), unlogged tables \(scratch\), 2 large objects/],
+    [blueGreenFakes({ capacity: { ...capable, walLevel: 'replica' } }), /runs wal_level=replica .* needs wal_level=logical/],
+    [blueGreenFakes({ capacity: { ...capable, freeSlots: 3 } }), /3 free replication slots \(max_replication_slots\), and a blue-green upgrade of its 2 databases needs 4/],
   ] as const) {
-    const { f, error } = await runWithFakes(env, 'upgradeBlueGreen', { cluster: 'orders', to: 17 }, { describe: withBackups }, { extra: { replicationBlockers: async () => found } });
+    const { f, error } = await runWithFakes(env, 'upgradeBlueGreen', { cluster: 'orders', to: 17 }, { describe: withBackups }, { extra });
     assert.equal(rootCause(error).type, 'MemberRefused');
     assert.match(rootCause(error).message, re);
-    assert.deepEqual((f.calls.find((c) => c.name === 'replicationBlockers')?.arg as { member: string }).member, 'pg-0', 'read on the leader');
-    for (const n of ['runBackup', 'stopMemberKeepingContainer', 'replacePostgresMember', 'createPostgresMember']) assert.ok(!f.names().includes(n), `${n} not called`);
+    assert.equal(argsOf(f, 'replicationBlockers')[0]?.member, 'pg-0', 'read on the leader');
+    for (const n of ['grantGenerationKeys', 'startPostgresMember', 'stopMember', 'runBackup']) assert.ok(!f.names().includes(n), `${n} not called`);
   }
+});
+
+test('UpgradeBlueGreen: builds generation 2 on 17 beside the leader and replicas, copies roles, schema and rows, follows the lag; then, the cutover not built, removes all of it and refuses', async () => {
+  const { f, error, progress } = await runWithFakes(env, 'upgradeBlueGreen', { cluster: 'orders', to: 17 }, { describe: withBackups }, { extra: blueGreenFakes() });
+  assert.equal(rootCause(error).type, 'MemberRefused');
+  assert.match(rootCause(error).message, /cutover of --method blue-green is not built yet: generation 2 \(pg-3, pg-4, pg-5\) was built on PostgreSQL 17, copied and caught up, then removed/);
+  const started = argsOf(f, 'startPostgresMember');
+  assert.deepEqual(started.map((a) => a.member).sort(), ['pg-3', 'pg-4', 'pg-5']);
+  for (const a of started) {
+    assert.equal(a.generation, 2);
+    assert.equal((a.spec as { postgresVersion: number }).postgresVersion, 17);
+    assert.equal((a.spec as { backups: boolean }).backups, false, 'its own stanza comes with the cutover');
+  }
+  assert.deepEqual(argsOf(f, 'grantGenerationKeys').map((a) => [a.scope, a.revoke ?? false]), [['orders-g2', false], ['orders-g2', true]]);
+  const names = f.names();
+  for (const [earlier, later] of [['grantGenerationKeys', 'startPostgresMember'], ['waitForReplicaStreaming', 'copyRoles'], ['copyRoles', 'copySchema'],
+    ['copySchema', 'startLogicalCopy'], ['startLogicalCopy', 'logicalCopyProgress'], ['logicalCopyProgress', 'removeLogicalCopy'], ['removeLogicalCopy', 'stopMember']] as const) {
+    assertCalledBefore(names, earlier, later);
+  }
+  assert.equal(argsOf(f, 'logicalCopyProgress').length, 2, 'followed until caught up');
+  assert.deepEqual(argsOf(f, 'removeLogicalCopy')[0], { cluster: 'orders', publisher: 'pg-0', subscriber: 'pg-3', generation: 2 });
+  assert.deepEqual(argsOf(f, 'stopMember').map((a) => a.member), ['pg-3', 'pg-4', 'pg-5'], 'only the new generation is removed');
+  assert.deepEqual(argsOf(f, 'removeMemberVolume').map((a) => a.member), ['pg-3', 'pg-4', 'pg-5']);
+  assert.ok(!JSON.stringify(f.calls).includes('password'), 'no activity input carries a password');
+  const catchUp = progress.steps.find((st) => st.name === 'wait for the new members to catch up');
+  assert.equal(catchUp?.state, 'done');
+  assert.match(catchUp?.detail ?? '', /0 tables still copying, lag 120 bytes/);
+});
+
+test('UpgradeBlueGreen: a copy that fails removes the new generation and fails with its reason; the serving members untouched', async () => {
+  const { f, error } = await runWithFakes(env, 'upgradeBlueGreen', { cluster: 'orders', to: 17 }, { describe: withBackups },
+    { extra: blueGreenFakes(), failExtraOn: { copySchema: 'SchemaCopyFailed' } });
+  assert.match(rootCause(error).message, /copySchema failed \(injected\)/);
+  assert.ok(!f.names().includes('startLogicalCopy'));
+  assert.deepEqual(argsOf(f, 'stopMember').map((a) => a.member), ['pg-3', 'pg-4', 'pg-5']);
+  assert.deepEqual(argsOf(f, 'grantGenerationKeys').map((a) => a.revoke ?? false), [false, true]);
 });
