@@ -29,6 +29,8 @@ export const ErrorTypes = {
   LeaderElsewhere: 'LeaderElsewhere',
   /** pg_upgrade (its --check, or the upgrade itself before the point of no return) refused the data: its output says why. */
   UpgradeRefused: 'UpgradeRefused',
+  /** A blue/green upgrade's logical copy cannot go on (the old leader failed over, or a slot is gone): the run takes it down. */
+  CopyBroken: 'CopyBroken',
 } as const;
 
 export type ErrorType = (typeof ErrorTypes)[keyof typeof ErrorTypes];

@@ -51,8 +51,14 @@ export interface LogicalCopyCapacity {
   databases: number;
 }
 
-/** Beside one per database, the initial copy's table-sync workers each hold a slot and a sender a while. */
+/** Beside one per database, the initial copy's table-sync workers (two at a time per subscription) each hold a slot and a sender a while. */
 export const TABLE_SYNC_HEADROOM = 2;
+
+/**
+ * max_logical_replication_workers of the members a blue/green upgrade builds (common/render/patroni.ts):
+ * one apply worker per database, and the table-sync workers of the initial copy, come out of it.
+ */
+export const LOGICAL_REPLICATION_WORKERS = 8;
 
 /** One line saying why the old leader cannot feed a logical copy, or undefined. */
 export function logicalCopyCapacityProblem(cluster: string, c: LogicalCopyCapacity): string | undefined {
@@ -60,6 +66,9 @@ export function logicalCopyCapacityProblem(cluster: string, c: LogicalCopyCapaci
     return `cluster ${cluster} runs wal_level=${c.walLevel} (it was made before dbaas made clusters with logical WAL): a blue-green upgrade needs wal_level=logical, which takes a restart of every member; upgrade it with --method in-place`;
   }
   const need = c.databases + TABLE_SYNC_HEADROOM;
+  if (need > LOGICAL_REPLICATION_WORKERS) {
+    return `cluster ${cluster} has ${c.databases} databases; a blue-green upgrade copies at most ${LOGICAL_REPLICATION_WORKERS - TABLE_SYNC_HEADROOM} (one replication worker each, beside the initial copy's); upgrade it with --method in-place`;
+  }
   const short = [
     ...(c.freeSlots < need ? [`${c.freeSlots} free replication slots (max_replication_slots)`] : []),
     ...(c.freeSenders < need ? [`${c.freeSenders} free WAL senders (max_wal_senders)`] : []),

@@ -20,19 +20,19 @@ import type { ReplicationBlockers } from '../../common/logical-replication';
 export function createUpgradeActivities(inv: Inventory, paths: Paths) {
   const docker = inv.engine();
   return {
-    ...createLogicalCopySteps(docker, paths),
+    ...createLogicalCopySteps(inv, paths),
 
     /**
-     * The generation a blue/green upgrade builds (the one after the serving one) and its members'
-     * names: those it already has (a run after an interrupted one carries on with them), else the
-     * next unused names, one per serving member (same shape, numbering continued).
+     * The generation a blue/green upgrade builds (the one after the serving one), new names for
+     * its members (one per serving member, numbering continued), and the members an earlier,
+     * interrupted run left of that generation: those go before it is built anew (they may hold
+     * another major, or a half-made copy).
      */
-    async nextGeneration(i: { cluster: string; namesInUse: string[]; count: number }): Promise<{ generation: number; members: string[] }> {
+    async nextGeneration(i: { cluster: string; namesInUse: string[]; count: number }): Promise<{ generation: number; members: string[]; leftovers: string[] }> {
       const serving = (await inv.members(i.cluster, { kind: 'postgres' }))[0]?.generation ?? FIRST_GENERATION;
       const generation = serving + 1;
-      const have = await inv.memberNames(i.cluster, { kind: 'postgres', generation });
-      const members = have.length >= i.count ? have.slice(0, i.count) : [...have, ...nextMemberNames(i.namesInUse, i.count - have.length)];
-      return { generation, members };
+      const leftovers = await inv.memberNames(i.cluster, { kind: 'postgres', generation });
+      return { generation, members: nextMemberNames(i.namesInUse, i.count), leftovers };
     },
 
     /** The helper image is built by `dev up` (after both PostgreSQL images); a worker of an older dbaas has none. */

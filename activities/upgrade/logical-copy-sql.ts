@@ -41,10 +41,26 @@ export function publisherConninfo(a: PublisherAddress): string {
   return pairs.map(([k, v]) => `${k}=${conninfoValue(v)}`).join(' ');
 }
 
-/** On the old leader, per database: the publication, made once (a retry finds it). */
-export const CREATE_PUBLICATION_SQL = `DO $$ BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = ${quoteLiteral(PUBLICATION)}) THEN
-    CREATE PUBLICATION ${quoteIdent(PUBLICATION)} FOR ALL TABLES;
+/**
+ * User tables: not the catalogs, not what an extension made (its own script fills those on the new
+ * members when the schema copy creates the extension; copying them too would collide on keys).
+ */
+export const USER_TABLES = `c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')`;
+
+/**
+ * On the old leader, per database: the publication of every user table, made once (a retry
+ * finds it). Not `FOR ALL TABLES`, which would also publish extensions' tables. A partitioned
+ * table is published through its root. A database without tables gets an empty publication.
+ */
+export const CREATE_PUBLICATION_SQL = `DO $$ DECLARE tables text; BEGIN
+  IF EXISTS (SELECT 1 FROM pg_publication WHERE pubname = ${quoteLiteral(PUBLICATION)}) THEN RETURN; END IF;
+  SELECT string_agg(c.oid::regclass::text, ', ') INTO tables FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE ${USER_TABLES} AND c.relpersistence = 'p' AND NOT c.relispartition;
+  IF tables IS NULL THEN
+    EXECUTE format('CREATE PUBLICATION %I', ${quoteLiteral(PUBLICATION)});
+  ELSE
+    EXECUTE format('CREATE PUBLICATION %I FOR TABLE %s WITH (publish_via_partition_root = true)', ${quoteLiteral(PUBLICATION)}, tables);
   END IF;
 END $$`;
 

@@ -6,10 +6,7 @@
 import type Docker from 'dockerode';
 import type { ReplicationBlockers } from '../../common/logical-replication';
 import { psqlOn, userDatabases } from './psql';
-
-/** User tables only: not the catalogs, not what an extension made (its own script fills those). */
-const USER_TABLES = `c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
-  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')`;
+import { USER_TABLES } from './logical-copy-sql';
 
 /** One JSON object per database: what blocks there. */
 export const BLOCKERS_SQL = `SELECT json_build_object(

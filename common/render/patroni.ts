@@ -9,6 +9,7 @@ import { PATRONI_NAMESPACE, etcdHostList } from '../dcs-keys';
 import { containerName } from '../resource-names';
 import { LEGACY_POSTGRES_VERSION, pgBinDir, type PostgresVersion } from '../postgres-version';
 import { FIRST_GENERATION, patroniScope } from '../generations';
+import { LOGICAL_REPLICATION_WORKERS } from '../logical-replication';
 
 export const DATA_ROOT = '/var/lib/dbaas';
 export const DATA_DIR = `${DATA_ROOT}/pgdata`;
@@ -74,12 +75,12 @@ export const BASE_PARAMETERS: Record<string, string | number> = {
   wal_log_hints: 'on',
   max_connections: 100,
   // Beside the replicas' physical slots, a blue/green upgrade takes one logical slot and sender per
-  // database, plus up to two temporary ones per database during its initial copy.
+  // database, plus a few temporary ones during its initial copy (common/logical-replication.ts).
   max_wal_senders: 20,
   max_replication_slots: 20,
   // The next generation's apply and table-sync workers come out of these (one apply worker per database).
   max_worker_processes: 16,
-  max_logical_replication_workers: 8,
+  max_logical_replication_workers: LOGICAL_REPLICATION_WORKERS,
   wal_keep_size: '128MB',
   // A standby retries a failed WAL connection (e.g. its slot not there yet, or a new leader
   // after failover) after this long; PostgreSQL's default is 5 s.

@@ -97,19 +97,20 @@ const clean = { database: 'app', noReplicaIdentity: [], unlogged: [], largeObjec
 const capable = { walLevel: 'logical', freeSlots: 18, freeSenders: 18, databases: 2 };
 
 /** The blue/green activities beyond the fakes: a copy that reports two tables copying, then caught up. */
-function blueGreenFakes(o: { capacity?: typeof capable } = {}): Record<string, ExtraActivity> {
+function blueGreenFakes(o: { capacity?: typeof capable; leftovers?: string[] } = {}): Record<string, ExtraActivity> {
   let polls = 0;
   return {
     replicationBlockers: async () => [clean],
     logicalCopyCapacity: async () => o.capacity ?? capable,
-    nextGeneration: async () => ({ generation: 2, members: ['pg-3', 'pg-4', 'pg-5'] }),
+    nextGeneration: async () => ({ generation: 2, members: ['pg-3', 'pg-4', 'pg-5'], leftovers: o.leftovers ?? [] }),
+    keepCopySlots: async () => undefined,
     grantGenerationKeys: async () => ({ authEnabled: true }),
     waitForLeader: async (a: { members: string[] }) => a.members[0]!,
     writeCopyPassfile: async () => undefined,
     copyRoles: async () => ({ roles: 6 }),
     copySchema: async () => ({ databases: ['app', 'postgres'] }),
     startLogicalCopy: async () => ({ databases: ['app', 'postgres'] }),
-    logicalCopyProgress: async () => (++polls < 2 ? { pendingTables: 2, lagBytes: null } : { pendingTables: 0, lagBytes: 120 }),
+    logicalCopyProgress: async () => (++polls < 2 ? { pendingTables: 2, lagBytes: null, appliedLsn: null } : { pendingTables: 0, lagBytes: 120, appliedLsn: '0/3000060' }),
     removeLogicalCopy: async () => ({ slotsDropped: 0 }),
   };
 }
@@ -123,6 +124,7 @@ test('UpgradeBlueGreen: refuses with what logical replication cannot carry, per 
     [{ ...blueGreenFakes(), replicationBlockers: async () => blocked }, /database billing: tables without a primary key or replica identity \(public\.events\), unlogged tables \(scratch\), 2 large objects/],
     [blueGreenFakes({ capacity: { ...capable, walLevel: 'replica' } }), /runs wal_level=replica .* needs wal_level=logical/],
     [blueGreenFakes({ capacity: { ...capable, freeSlots: 3 } }), /3 free replication slots \(max_replication_slots\), and a blue-green upgrade of its 2 databases needs 4/],
+    [blueGreenFakes({ capacity: { ...capable, databases: 7 } }), /has 7 databases; a blue-green upgrade copies at most 6/],
   ] as const) {
     const { f, error } = await runWithFakes(env, 'upgradeBlueGreen', { cluster: 'orders', to: 17 }, { describe: withBackups }, { extra });
     assert.equal(rootCause(error).type, 'MemberRefused');
@@ -150,7 +152,8 @@ test('UpgradeBlueGreen: builds generation 2 on 17 beside the leader and replicas
     assertCalledBefore(names, earlier, later);
   }
   assert.equal(argsOf(f, 'logicalCopyProgress').length, 2, 'followed until caught up');
-  assert.deepEqual(argsOf(f, 'removeLogicalCopy')[0], { cluster: 'orders', publisher: 'pg-0', subscriber: 'pg-3', generation: 2 });
+  assert.deepEqual(argsOf(f, 'removeLogicalCopy')[0], { cluster: 'orders', generation: 2, newMembers: ['pg-3', 'pg-4', 'pg-5'] });
+  assert.deepEqual(argsOf(f, 'keepCopySlots').map((a) => a.keep), [true, false], 'Patroni leaves the copy\'s slots alone while it lasts');
   assert.deepEqual(argsOf(f, 'stopMember').map((a) => a.member), ['pg-3', 'pg-4', 'pg-5'], 'only the new generation is removed');
   assert.deepEqual(argsOf(f, 'removeMemberVolume').map((a) => a.member), ['pg-3', 'pg-4', 'pg-5']);
   assert.ok(!JSON.stringify(f.calls).includes('password'), 'no activity input carries a password');
@@ -166,4 +169,12 @@ test('UpgradeBlueGreen: a copy that fails removes the new generation and fails w
   assert.ok(!f.names().includes('startLogicalCopy'));
   assert.deepEqual(argsOf(f, 'stopMember').map((a) => a.member), ['pg-3', 'pg-4', 'pg-5']);
   assert.deepEqual(argsOf(f, 'grantGenerationKeys').map((a) => a.revoke ?? false), [false, true]);
+});
+
+test('UpgradeBlueGreen: what an earlier run left of the next generation goes before it is built anew under new names', async () => {
+  const { f } = await runWithFakes(env, 'upgradeBlueGreen', { cluster: 'orders', to: 17 }, { describe: withBackups }, { extra: blueGreenFakes({ leftovers: ['pg-3', 'pg-4'] }) });
+  const stopped = argsOf(f, 'stopMember').map((a) => a.member);
+  assert.deepEqual(stopped.slice(0, 2), ['pg-3', 'pg-4'], 'the leftovers first');
+  assertCalledBefore(f.names(), 'stopMember', 'startPostgresMember');
+  assert.equal(argsOf(f, 'removeLogicalCopy').length, 2, 'the leftovers\' copy, then this run\'s');
 });

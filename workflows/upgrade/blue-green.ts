@@ -16,13 +16,14 @@ import { leaseStep } from '../../common/lease';
 import { logicalCopyCapacityProblem, replicationBlockersProblem } from '../../common/logical-replication';
 import { versionOf, type PostgresVersion } from '../../common/postgres-version';
 import type { ClusterSpec } from '../../common/spec';
+import type { CopyEnds } from '../../activities/upgrade/logical-copy';
 import type { UpgradeStatus } from '../../common/upgrade-status';
 import { cleanup, longRunning, quick } from '../activity-options';
 import { withClusterLease } from '../lease';
 import { refuse } from '../refusals';
 import { Steps } from '../steps';
 import { checkUpgradeInput, clusterUpgradeProblem } from './checks';
-import { buildNextGeneration, buildStepNames, removeNextGeneration, removeStepName, type NextGeneration } from './next-generation';
+import { buildNextGeneration, buildStepNames, removeGenerationMembers, removeNextGeneration, removeStepName, type NextGeneration } from './next-generation';
 import { reportUpgradeStatus } from './status';
 
 export interface UpgradeBlueGreenInput {
@@ -73,43 +74,60 @@ async function upgradeUnderLease(input: UpgradeBlueGreenInput, steps: Steps, sta
       ?? logicalCopyCapacityProblem(cluster, await quick.logicalCopyCapacity({ cluster, member: plan.leader }));
     if (problem) refuse(problem);
   });
-  const next: NextGeneration = await steps.run(CHOOSE_STEP, async () => {
+  const chosen = await steps.run(CHOOSE_STEP, async () => {
     const g = await quick.nextGeneration({ cluster, namesInUse: plan.namesInUse, count: plan.shape.length });
-    return { cluster, generation: g.generation, spec: plan.spec, members: g.members.map((name, i) => ({ name, readOnly: plan.shape[i]!.readOnly })) };
+    return {
+      leftovers: g.leftovers.map((name) => ({ name, readOnly: false })),
+      next: { cluster, generation: g.generation, spec: plan.spec, members: g.members.map((name, i) => ({ name, readOnly: plan.shape[i]!.readOnly })) },
+    };
   });
+  const next: NextGeneration = chosen.next;
+  if (chosen.leftovers.length > 0) {
+    // An earlier run of this upgrade stopped without removing what it built (it may hold another
+    // major, or a half-made copy): it goes first.
+    const leftovers = { ...next, members: chosen.leftovers };
+    await steps.run(`remove what an earlier run left of generation ${next.generation} (${chosen.leftovers.map((m) => m.name).join(', ')})`, async () => {
+      await cleanup.removeLogicalCopy({ cluster, generation: next.generation, newMembers: chosen.leftovers.map((m) => m.name) });
+      await removeGenerationMembers(leftovers);
+    });
+  }
   steps.plan([...buildStepNames(next), PASSFILE_STEP, ROLES_STEP, SCHEMA_STEP, COPY_STEP, CATCH_UP_STEP, UNDO_COPY_STEP, removeStepName(next)]);
 
-  let subscriber: string | null = null;
   try {
-    subscriber = await buildNextGeneration(steps, next);
+    const subscriber = await buildNextGeneration(steps, next);
     const ends = { cluster, publisher: plan.leader, subscriber, generation: next.generation, to };
     await steps.run(PASSFILE_STEP, () => Promise.all(next.members.map((m) =>
       quick.writeCopyPassfile({ cluster, member: m.name, publisher: plan.leader, generation: next.generation }))));
     await steps.run(ROLES_STEP, () => longRunning.copyRoles(ends));
     await steps.run(SCHEMA_STEP, () => longRunning.copySchema(ends));
-    await steps.run(COPY_STEP, () => longRunning.startLogicalCopy(ends));
+    await steps.run(COPY_STEP, async () => {
+      await quick.keepCopySlots({ cluster, keep: true });
+      return longRunning.startLogicalCopy(ends);
+    });
     await steps.run(CATCH_UP_STEP, () => waitForCatchUp(steps, status, ends));
   } catch (err) {
-    await undo(steps, next, plan.leader, subscriber);
+    await undo(steps, next);
     throw err;
   }
   // Until the cutover is built, a caught-up copy is taken down again as a rollback before the cutover would.
-  await undo(steps, next, plan.leader, subscriber);
+  await undo(steps, next);
   refuse(`${BLUE_GREEN_NOT_BUILT}: generation ${next.generation} (${next.members.map((m) => m.name).join(', ')}) was built on PostgreSQL ${to}, copied and caught up, then removed; ${cluster} runs on PostgreSQL ${status.from} as before. --method in-place upgrades offline`);
 }
 
 /** Follows the copy until every table is copied and the lag is under CAUGHT_UP_BYTES, reporting the lag to `upgrade status`. */
-async function waitForCatchUp(steps: Steps, status: UpgradeStatus, ends: { cluster: string; publisher: string; subscriber: string; generation: number; to: PostgresVersion }): Promise<void> {
-  let best = { pending: Number.MAX_SAFE_INTEGER, lag: Number.MAX_SAFE_INTEGER };
+async function waitForCatchUp(steps: Steps, status: UpgradeStatus, ends: CopyEnds): Promise<void> {
+  let best = { pending: Number.MAX_SAFE_INTEGER, applied: '' };
   let movedAt = Date.now();
-  for (let interval = 1000; ; interval = Math.min(interval * 2, 10_000)) {
+  // Polls stay few over a long copy (each is a few events in the history): every 30 s at most.
+  for (let interval = 1000; ; interval = Math.min(interval * 2, 30_000)) {
     const p = await quick.logicalCopyProgress(ends);
     status.replicationLagBytes = p.lagBytes;
     steps.note(CATCH_UP_STEP, `${p.pendingTables} table${p.pendingTables === 1 ? '' : 's'} still copying, lag ${p.lagBytes ?? 'not reported yet'} bytes`);
     if (p.pendingTables === 0 && p.lagBytes !== null && p.lagBytes <= CAUGHT_UP_BYTES) return;
-    const lag = p.lagBytes ?? Number.MAX_SAFE_INTEGER;
-    if (p.pendingTables < best.pending || lag < best.lag) {
-      best = { pending: Math.min(best.pending, p.pendingTables), lag: Math.min(best.lag, lag) };
+    // Moving: a table finished its initial copy, or the applied position went on (under steady
+    // writes the lag may hover above the threshold while the copy keeps up).
+    if (p.pendingTables < best.pending || (p.appliedLsn !== null && p.appliedLsn !== best.applied)) {
+      best = { pending: Math.min(best.pending, p.pendingTables), applied: p.appliedLsn ?? best.applied };
       movedAt = Date.now();
     } else if (Date.now() - movedAt > COPY_STALL_MS) {
       throw new Error(`the copy stood still for ${COPY_STALL_MS / 60_000} minutes (${p.pendingTables} tables still copying, lag ${p.lagBytes ?? 'unknown'} bytes)`);
@@ -118,9 +136,19 @@ async function waitForCatchUp(steps: Steps, status: UpgradeStatus, ends: { clust
   }
 }
 
-/** The copy and the generation go, whatever of them was made: a rollback before the cutover. */
-async function undo(steps: Steps, next: NextGeneration, publisher: string, subscriber: string | null): Promise<void> {
-  await CancellationScope.nonCancellable(() => steps.run(UNDO_COPY_STEP, () =>
-    cleanup.removeLogicalCopy({ cluster: next.cluster, publisher, subscriber: subscriber ?? next.members[0]!.name, generation: next.generation })));
-  await removeNextGeneration(steps, next);
+/**
+ * The copy and the generation go, whatever of them was made: a rollback before the cutover. The
+ * generation goes even when the copy's removal fails (that failure is then the run's).
+ */
+async function undo(steps: Steps, next: NextGeneration): Promise<void> {
+  await CancellationScope.nonCancellable(async () => {
+    try {
+      await steps.run(UNDO_COPY_STEP, async () => {
+        await cleanup.removeLogicalCopy({ cluster: next.cluster, generation: next.generation, newMembers: next.members.map((m) => m.name) });
+        await cleanup.keepCopySlots({ cluster: next.cluster, keep: false });
+      });
+    } finally {
+      await removeNextGeneration(steps, next);
+    }
+  });
 }

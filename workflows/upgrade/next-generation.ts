@@ -53,12 +53,14 @@ export const removeStepName = (g: Pick<NextGeneration, 'generation'>): string =>
 
 /** Everything of the generation goes, whatever of it was made; runs to the end even when the workflow is cancelled. */
 export function removeNextGeneration(steps: Steps, g: NextGeneration): Promise<void> {
-  return CancellationScope.nonCancellable(() =>
-    steps.run(removeStepName(g), async () => {
-      for (const m of g.members) {
-        await cleanup.stopMember({ cluster: g.cluster, member: m.name });
-        await cleanup.removeMemberVolume({ cluster: g.cluster, member: m.name });
-      }
-      await cleanup.grantGenerationKeys({ cluster: g.cluster, members: etcdMemberNames(g.spec.etcdMembers), scope: patroniScope(g.cluster, g.generation), revoke: true });
-    }));
+  return CancellationScope.nonCancellable(() => steps.run(removeStepName(g), () => removeGenerationMembers(g)));
+}
+
+/** The generation's members and volumes, then its etcd keys and grant. */
+export async function removeGenerationMembers(g: Pick<NextGeneration, 'cluster' | 'generation' | 'members' | 'spec'>): Promise<void> {
+  for (const m of g.members) {
+    await cleanup.stopMember({ cluster: g.cluster, member: m.name });
+    await cleanup.removeMemberVolume({ cluster: g.cluster, member: m.name });
+  }
+  await cleanup.grantGenerationKeys({ cluster: g.cluster, members: etcdMemberNames(g.spec.etcdMembers), scope: patroniScope(g.cluster, g.generation), revoke: true });
 }
