@@ -11,7 +11,8 @@ export const PUBLICATION = 'dbaas_upgrade';
 export const subscriptionName = (generation: number): string => `dbaas_upgrade_g${generation}`;
 
 /** Its replication slot on the old leader: slot names are cluster-wide, so the database's OID there tells them apart. */
-export const slotName = (generation: number, databaseOid: number): string => `dbaas_upgrade_g${generation}_${databaseOid}`;
+export const slotPrefix = (generation: number): string => `dbaas_upgrade_g${generation}_`;
+export const slotName = (generation: number, databaseOid: number): string => `${slotPrefix(generation)}${databaseOid}`;
 
 export const quoteIdent = (s: string): string => `"${s.replace(/"/g, '""')}"`;
 export const quoteLiteral = (s: string): string => `'${s.replace(/'/g, "''")}'`;

@@ -25,10 +25,10 @@ import { pgBinDir, type PostgresVersion } from '../../common/postgres-version';
 import type { LogicalCopyCapacity } from '../../common/logical-replication';
 import { execIn } from '../docker';
 import { heartbeat } from '../heartbeat';
-import { psqlOn, userDatabases } from './psql';
+import { databaseOid, psqlOn, userDatabases } from './psql';
 import {
   CREATE_PUBLICATION_SQL, CURRENT_LSN_SQL, PUBLICATION, createSubscriptionSql, publisherConninfo, quoteIdent, quoteLiteral,
-  parseLsn, replicationLagBytes, slotName, subscriptionExistsSql, subscriptionName, subscriptionProgressSql, type PublisherAddress,
+  parseLsn, replicationLagBytes, slotName, slotPrefix, subscriptionExistsSql, subscriptionName, subscriptionProgressSql, type PublisherAddress,
 } from './logical-copy-sql';
 
 /** The two leaders of a copy, and the generation it builds. */
@@ -149,7 +149,7 @@ export function createLogicalCopySteps(inv: Inventory, paths: Paths) {
         heartbeat(`publication and subscription of ${database}`);
         await psqlOn(docker, leader(e, 'publisher'), database, CREATE_PUBLICATION_SQL);
         if (Number(await psqlOn(docker, leader(e, 'subscriber'), database, subscriptionExistsSql(e.generation))) > 0) continue;
-        const oid = Number(await psqlOn(docker, leader(e, 'publisher'), 'postgres', `SELECT oid FROM pg_database WHERE datname = ${quoteLiteral(database)}`));
+        const oid = await databaseOid(docker, leader(e, 'publisher'), database);
         // A CREATE SUBSCRIPTION cut short after it made its slot leaves the slot without a subscription.
         await psqlOn(docker, leader(e, 'publisher'), 'postgres',
           `SELECT count(pg_drop_replication_slot(slot_name)) FROM pg_replication_slots WHERE slot_name = ${quoteLiteral(slotName(e.generation, oid))} AND NOT active`);
@@ -175,7 +175,7 @@ export function createLogicalCopySteps(inv: Inventory, paths: Paths) {
       let lagBytes: number | null = 0;
       let appliedLsn: string | null = null;
       for (const database of databases) {
-        const oid = Number(await psqlOn(docker, pub, 'postgres', `SELECT oid FROM pg_database WHERE datname = ${quoteLiteral(database)}`));
+        const oid = await databaseOid(docker, pub, database);
         if (Number(await psqlOn(docker, pub, 'postgres', `SELECT count(*) FROM pg_replication_slots WHERE slot_name = ${quoteLiteral(slotName(e.generation, oid))}`)) === 0) {
           throw finalError(ErrorTypes.CopyBroken, `the copy's slot for database ${database} is gone from ${e.publisher}: run the upgrade again`);
         }
@@ -235,7 +235,7 @@ export function createLogicalCopySteps(inv: Inventory, paths: Paths) {
         }
       }
       for (const database of await userDatabases(docker, pub)) await psqlOn(docker, pub, database, `DROP PUBLICATION IF EXISTS ${quoteIdent(PUBLICATION)}`);
-      const ours = `(starts_with(slot_name, ${quoteLiteral(slotName(i.generation, 0).replace(/0$/, ''))})` +
+      const ours = `(starts_with(slot_name, ${quoteLiteral(slotPrefix(i.generation))})` +
         (newSystemId ? ` OR slot_name ~ ${quoteLiteral(`^pg_[0-9]+_sync_[0-9]+_${newSystemId}$`)})` : ')');
       let slotsDropped = 0;
       // A sender ended lets go of its slot a moment later.

@@ -19,3 +19,8 @@ const DATABASES_SQL = 'SELECT datname FROM pg_database WHERE datallowconn AND NO
 export async function userDatabases(docker: Docker, container: string): Promise<string[]> {
   return (await psqlOn(docker, container, 'postgres', DATABASES_SQL)).split('\n').filter((d) => d !== '');
 }
+
+/** A database's OID on the member (the copy's slot names carry it). */
+export async function databaseOid(docker: Docker, container: string, database: string): Promise<number> {
+  return Number(await psqlOn(docker, container, 'postgres', `SELECT oid FROM pg_database WHERE datname = '${database.replace(/'/g, "''")}'`));
+}
