@@ -172,13 +172,22 @@ export function stanzaLayoutScript(s: StanzaServer): string {
   ].join('\n');
 }
 
+/** pgBackRest writes a file as NAME.pgbackrest.tmp, then renames it. */
+export const PGBACKREST_TEMP_SUFFIX = '.pgbackrest.tmp';
+
 /**
  * What the stanza's server has archived becomes root's: it may still add WAL (group write on
  * setgid, sticky directories), never replace or remove what is sealed. After every backup.
+ *
+ * A push still in flight is left alone: in a sticky directory only a file's owner may rename it.
+ * A temporary file sealed under a push failed it, stayed root's, and every retry of that segment
+ * failed to open the same name: the archiver stood still behind it for good. Such a file (from a
+ * seal before this one knew) is removed: it is never a finished segment.
  */
 export function sealArchiveScript(stanza: string): string {
   const dir = `${HOST_REPO_PATH}/archive/${token('stanza', stanza)}`;
-  return `chown -R 0 ${dir} && find ${dir} -type d -exec chmod 3770 {} +`;
+  const temp = `-name '*${PGBACKREST_TEMP_SUFFIX}'`;
+  return `find ${dir} ${temp} -user 0 -delete; find ${dir} ! ${temp} ! -user 0 -exec chown 0 {} + && find ${dir} -type d -exec chmod 3770 {} +`;
 }
 
 /**

@@ -43,7 +43,10 @@ test("the stanza's directories: backups root's and read-only to the server's gro
   assert.match(layout, /install -d -o 0 -g 20002 -m 2750 \/var\/lib\/pgbackrest\/backup\/orders/);
   assert.match(layout, /install -d -o 0 -g 20002 -m 3770 \/var\/lib\/pgbackrest\/archive\/orders/);
   assert.match(layout, /install -d -o 20002 -g 20002 -m 0700 \/etc\/pgbackrest\/servers\/orders/);
-  assert.equal(sealArchiveScript('orders'), 'chown -R 0 /var/lib/pgbackrest/archive/orders && find /var/lib/pgbackrest/archive/orders -type d -exec chmod 3770 {} +');
+  assert.equal(sealArchiveScript('orders'),
+    "find /var/lib/pgbackrest/archive/orders -name '*.pgbackrest.tmp' -user 0 -delete; " +
+    "find /var/lib/pgbackrest/archive/orders ! -name '*.pgbackrest.tmp' ! -user 0 -exec chown 0 {} + && find /var/lib/pgbackrest/archive/orders -type d -exec chmod 3770 {} +",
+    'a push in flight (its temporary file) stays the server\'s: it renames the file when done');
 });
 
 test("a member's config for the repository host: the stanza's server over TLS, no passphrase, no retention, its own TLS server kept", () => {
