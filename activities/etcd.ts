@@ -89,10 +89,11 @@ export function createEtcdActivities(inv: Inventory, paths: Paths) {
      * A later generation's Patroni (same etcd user, common/generations.ts) may read and write its
      * own prefix `/dbaas/NAME-g<n>/`, which the first grant (`/dbaas/NAME/`) does not cover; or, with
      * `revoke`, no longer may, and its keys go. Idempotent both ways. An etcd running without
-     * authentication (a cluster made before it) needs no grant.
+     * authentication (a cluster made before it) needs no grant. The first generation's keys (a
+     * finished upgrade's old members) go on `revoke` too; its grant stays with the cluster's user.
      */
     async grantGenerationKeys(i: { cluster: string; members: string[]; scope: string; revoke?: boolean }): Promise<{ authEnabled: boolean }> {
-      if (i.scope === i.cluster) throw new Error(`the first generation's keys (${i.scope}) are not granted or revoked per generation`);
+      if (i.scope === i.cluster && !i.revoke) throw new Error(`the first generation's keys (${i.scope}) are granted with the cluster's etcd user`);
       const ip = await anyEtcdEndpoint(inv, i.cluster, i.members);
       const rootPassword = readClusterSecrets(paths, i.cluster).etcdRoot;
       const root = { name: ETCD_ROOT_USER, password: rootPassword ?? '' };
@@ -105,7 +106,7 @@ export function createEtcdActivities(inv: Inventory, paths: Paths) {
         return { authEnabled };
       }
       await asRoot('/v3/kv/deleterange', range);
-      if (authEnabled) {
+      if (authEnabled && i.scope !== i.cluster) {
         try {
           await asRoot('/v3/auth/role/revoke', { role: ETCD_PATRONI_USER, ...range });
         } catch (err) {

@@ -239,6 +239,36 @@ export function createHaproxyActivities(inv: Inventory, paths: Paths) {
       await waitForServerUp(await inv.frontDoorAt(i.cluster, i.statsPort), 'ro', i.member);
     },
 
+    /**
+     * A blue/green cutover: HAProxy serves the members now serving (the next generation's, just
+     * recorded) instead of the old ones, in one reload. The new servers come in maintenance (none
+     * is in the running state); each is then set ready, the new leader up on rw, every other
+     * server down until its own check brings it up (/primary for rw, /replica for ro). Returns once
+     * `leader` is UP on rw.
+     */
+    async serveMembers(i: { cluster: string; profile: ProfileName; statsPort: number; leader: string }): Promise<{ members: string[] }> {
+      return withClusterLock(paths, `haproxy-${i.cluster}`, async () => {
+        const members = await postgresMembers(inv, i.cluster);
+        const checks = PROFILES[i.profile].haproxy;
+        const running = parseServersState(await runtimeCommand(docker, i.cluster, 'show servers state'));
+        await applyConfig(docker, i.cluster, renderHaproxyConfig({ cluster: i.cluster, members, checks, disabled: membersOutOfService(members, running) }), 'reload');
+        const wanted = [...members].sort().join(',');
+        await pollUntil<true>('HAProxy to load the new servers', async () => {
+          const have = [...new Set(serverRows(await statsCsv(await inv.frontDoorAt(i.cluster, i.statsPort))).filter((r) => r.proxy === 'ro').map((r) => r.server))].sort().join(',');
+          return have === wanted ? { done: true } : { status: `serving [${have}], want [${wanted}]` };
+        }, { intervalMs: 50, timeoutMs: 30_000 });
+        // The new leader is up on rw at once (writes wait on the paused poolers meanwhile, and it
+        // is the generation's leader the copy just reached); its checks go on and would take it
+        // down. Every other server waits for its own check.
+        await runtimeCommand(docker, i.cluster, members.flatMap((m) => [
+          `set server rw/${m} state ready`, `set server rw/${m} health ${m === i.leader ? 'up' : 'down'}`, `set server ro/${m} state ready`, `set server ro/${m} health down`,
+        ]).join('; '));
+        await applyConfig(docker, i.cluster, renderHaproxyConfig({ cluster: i.cluster, members, checks, disabled: [] }), 'file-only');
+        await waitForServerUp(await inv.frontDoorAt(i.cluster, i.statsPort), 'rw', i.leader);
+        return { members };
+      });
+    },
+
     /** The member answers 200 on Patroni's /replica: what HAProxy's ro check asks before it is put in service. */
     async waitForReplicaAnswer(i: { cluster: string; member: string }): Promise<void> {
       await waitForReplicaAnswer(inv, i.cluster, i.member);

@@ -44,6 +44,8 @@ export interface PostgresMemberInput {
   publishOn?: string;
   /** Its generation (common/generations.ts); absent: 1. A later one is its own Patroni cluster beside the serving one. */
   generation?: number;
+  /** A blue/green upgrade's next generation: archive_command discards the WAL until the cutover (common/render/patroni.ts). */
+  holdArchive?: boolean;
 }
 
 export interface WaitLeaderInput {
@@ -134,6 +136,7 @@ async function postgresContainerWanted(docker: Docker, paths: Paths, i: Postgres
     tags: { nofailover: i.nofailover ?? false, noloadbalance: i.noloadbalance ?? false },
     passwords: readClusterSecrets(paths, spec.name),
     archive: backups,
+    ...(i.holdArchive ? { archiveHeld: true } : {}),
     tls,
     version,
     ...(i.generation !== undefined ? { generation: i.generation } : {}),

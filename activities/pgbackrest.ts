@@ -80,9 +80,27 @@ async function pgbackrestAt(where: string, args: string[], run: () => Promise<{ 
   return r.output;
 }
 
+/** pgBackRest's exit code when WAL did not reach the repository within archive-timeout. */
+const ARCHIVE_TIMEOUT_EXIT = 82;
+
 /** Run pgbackrest as postgres inside a member's container. */
-const pgbackrest = (docker: Docker, cluster: string, member: string, args: string[]): Promise<string> =>
-  pgbackrestAt(member, args, () => execIn(docker, containerName(cluster, member), ['pgbackrest', `--stanza=${cluster}`, ...args]));
+async function pgbackrest(docker: Docker, cluster: string, member: string, args: string[]): Promise<string> {
+  const container = containerName(cluster, member);
+  try {
+    return await pgbackrestAt(member, args, () => execIn(docker, container, ['pgbackrest', `--stanza=${cluster}`, ...args]));
+  } catch (err) {
+    if (!(err instanceof Error) || !err.message.includes(`(exit ${ARCHIVE_TIMEOUT_EXIT})`)) throw err;
+    // "not archived before the timeout" says nothing of why: archive_command's own last error does.
+    throw new Error(`${err.message}; ${await lastArchivePushError(docker, container, cluster)}`);
+  }
+}
+
+/** The member's last archive-push error (its pgBackRest log), for a WAL segment that did not arrive. */
+async function lastArchivePushError(docker: Docker, container: string, cluster: string): Promise<string> {
+  const r = await execIn(docker, container, ['sh', '-c', `grep -h 'ERROR:' ${PGBACKREST_LOG_PATH}/${cluster}-archive-push*.log 2>/dev/null | tail -n 1`]).catch(() => null);
+  const line = r?.output.trim() ?? '';
+  return line === '' ? 'archive-push logged no error (is archive_command running?)' : `archive-push's last error: ${line}`;
+}
 
 /** `pgbackrest info` in a member, or as root on the repository host (where a running backup's lock is). */
 async function stanzaInfo(docker: Docker, paths: Paths, cluster: string, member: string): Promise<StanzaSummary> {
@@ -268,8 +286,10 @@ export function createPgbackrestActivities(inv: Inventory, paths: Paths) {
      * refuses to end recovery short of its target, so on a quiet database a target of "just now"
      * would otherwise be unreachable.
      */
-    async archiveCurrentWal(cluster: string): Promise<{ member: string }> {
-      const leader = await leaderOf(inv, cluster);
+    async archiveCurrentWal(cluster: string, of?: string): Promise<{ member: string }> {
+      // `of`: a primary that no longer serves (a blue/green upgrade's old leader, read-only after the cutover).
+      const leader = of === undefined ? await leaderOf(inv, cluster) : await inv.member(cluster, of);
+      if (!leader) throw new Error(`${cluster} has no member ${of}`);
       const member = leader.name;
       const engine = inv.engine(leader.host);
       // Local commit: a synchronous standby that is slow or gone must not hold the restore up.

@@ -22,6 +22,18 @@ function fmt(ms: number): string {
 }
 
 export async function watchWorkflow<T>(handle: WorkflowHandle, out: NodeJS.WriteStream = process.stdout): Promise<T> {
+  const r = await watchWorkflowUntil<T>(handle, undefined, out);
+  if (!r.ended) throw new Error('unreachable: no step to stop at');
+  return r.value;
+}
+
+/**
+ * The same, but it stops following once the step named `stopAt` runs (a workflow that then waits
+ * for the operator, e.g. a blue/green upgrade for `upgrade finish`), or the workflow ends.
+ */
+export async function watchWorkflowUntil<T>(
+  handle: WorkflowHandle, stopAt: string | undefined, out: NodeJS.WriteStream = process.stdout,
+): Promise<{ ended: true; value: T } | { ended: false }> {
   const tty = Boolean(out.isTTY) && !process.env.CI;
   const seen = new Map<string, Seen>();
   let spinner: Ora | undefined;
@@ -66,25 +78,29 @@ export async function watchWorkflow<T>(handle: WorkflowHandle, out: NodeJS.Write
       }
     }
     lastPoll = now;
+    if (stopAt !== undefined && p.steps.some((s) => s.name === stopAt && s.state === 'running')) reached = true;
     if (tty) {
       if (!spinner) spinner = ora({ stream: out }).start();
       spinner.text = running.join(' | ') || 'working';
     }
   };
 
+  let reached = false;
   const result = handle.result() as Promise<T>;
   let settled = false;
   result.then(() => (settled = true), () => (settled = true));
   try {
-    while (!settled) {
+    while (!settled && !reached) {
       await poll();
+      if (reached) break;
       await Promise.race([new Promise((r) => setTimeout(r, POLL_MS)), result.catch(() => undefined)]);
     }
-    await poll();
+    if (!reached) await poll();
   } finally {
     spinner?.stop();
   }
+  if (reached && !settled) return { ended: false };
   const value = await result;
   out.write(`done in ${fmt(Date.now() - t0)}\n`);
-  return value;
+  return { ended: true, value };
 }

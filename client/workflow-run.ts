@@ -14,7 +14,7 @@ import { clusterNameKey } from '../common/search-attributes';
 import { temporalConfig } from '../common/temporal-config';
 import { LeaseBusyError, OperationError, UsageError } from './errors';
 import { readLease } from './lease';
-import { watchWorkflow } from './watch';
+import { watchWorkflow, watchWorkflowUntil } from './watch';
 
 /** `--no-wait` (a program-wide option): refuse instead of waiting for another operation's lease. */
 let waitForLease = true;
@@ -72,15 +72,26 @@ export async function follow<T>(handle: WorkflowHandle, what: string): Promise<T
   try {
     return await watchWorkflow<T>(handle);
   } catch (err) {
-    if (err instanceof WorkflowFailedError) {
-      // The lease was refused: `--no-wait` lost a race (exit 1 with the lease's own line), or the cluster is being deleted.
-      if (failureType(err) === LEASE_FAILURES.busy) throw new LeaseBusyError(failureMessage(err));
-      if (failureType(err) === LEASE_FAILURES.deleting) throw new OperationError(`${what} refused: ${failureMessage(err)}`);
-      const message = `${what} failed: ${failureMessage(err)}`;
-      throw REFUSAL_TYPES.has(failureType(err) ?? '') ? new UsageError(message) : new OperationError(message);
-    }
-    throw err;
+    throw asCliError(err, what);
   }
+}
+
+/** Follow until the step `stopAt` runs (the workflow then waits for the operator) or the workflow ends. */
+export async function followUntil<T>(handle: WorkflowHandle, what: string, stopAt: string): Promise<{ ended: true; value: T } | { ended: false }> {
+  try {
+    return await watchWorkflowUntil<T>(handle, stopAt);
+  } catch (err) {
+    throw asCliError(err, what);
+  }
+}
+
+function asCliError(err: unknown, what: string): unknown {
+  if (!(err instanceof WorkflowFailedError)) return err;
+  // The lease was refused: `--no-wait` lost a race (exit 1 with the lease's own line), or the cluster is being deleted.
+  if (failureType(err) === LEASE_FAILURES.busy) return new LeaseBusyError(failureMessage(err));
+  if (failureType(err) === LEASE_FAILURES.deleting) return new OperationError(`${what} refused: ${failureMessage(err)}`);
+  const message = `${what} failed: ${failureMessage(err)}`;
+  return REFUSAL_TYPES.has(failureType(err) ?? '') ? new UsageError(message) : new OperationError(message);
 }
 
 /** The task queue has no poller: the workflow would wait silently for a worker. */

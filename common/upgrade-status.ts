@@ -19,7 +19,18 @@ export interface UpgradeStatus {
   pastPointOfNoReturn: boolean;
   /** Blue/green: bytes the new cluster's subscriptions trail the old leader by; null until they exist. */
   replicationLagBytes: number | null;
+  /** Blue/green: the new generation serves (the cutover is done); absent in runs from before cutovers. */
+  cutOver?: boolean;
+  /** Blue/green: how long writes were paused at the cutover (pooler pause to resume), once it is done. */
+  writePauseMs?: number | null;
+  /** Blue/green: the run waits for `upgrade finish` or `upgrade rollback`. */
+  awaitingDecision?: boolean;
 }
+
+export const UPGRADE_FINISH_SIGNAL = 'upgradeFinish';
+/** The blue/green step that waits for the operator: `dbaas upgrade` stops following there. */
+export const AWAIT_DECISION_STEP = 'wait for `upgrade finish` or `upgrade rollback`';
+export const UPGRADE_ROLLBACK_SIGNAL = 'upgradeRollback';
 
 export interface UpgradePhase {
   /** 1-based position of the step in the plan. */

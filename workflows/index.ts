@@ -25,5 +25,6 @@ export { drainHost, drainClusterFromHost } from './drainHost';
 export type { DrainHostInput, DrainHostResult, ClusterDrain } from './drainHost';
 export { upgradeInPlace } from './upgrade/in-place';
 export { upgradeBlueGreen } from './upgrade/blue-green';
+export type { UpgradeBlueGreenResult } from './upgrade/blue-green';
 export type { UpgradeBlueGreenInput } from './upgrade/blue-green';
 export type { UpgradeInPlaceInput, UpgradeInPlaceResult } from './upgrade/in-place';

@@ -13,6 +13,7 @@ import { helperName, runPgUpgrade, waitForEarlierHelper, type PgUpgradeInput } f
 import { oldDataDir } from './pg-upgrade-script';
 import { readReplicationBlockers } from './replication-blockers';
 import { createLogicalCopySteps } from './logical-copy';
+import { createCutoverSteps } from './cutover';
 import { FIRST_GENERATION } from '../../common/generations';
 import { nextMemberNames } from '../../common/members';
 import type { ReplicationBlockers } from '../../common/logical-replication';
@@ -21,6 +22,7 @@ export function createUpgradeActivities(inv: Inventory, paths: Paths) {
   const docker = inv.engine();
   return {
     ...createLogicalCopySteps(inv, paths),
+    ...createCutoverSteps(inv, paths),
 
     /**
      * The generation a blue/green upgrade builds (the one after the serving one), new names for

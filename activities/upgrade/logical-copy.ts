@@ -217,6 +217,7 @@ export function createLogicalCopySteps(inv: Inventory, paths: Paths) {
      * senders ended first). The publication is dropped on whichever member leads: catalogs replicate.
      */
     async removeLogicalCopy(i: { cluster: string; generation: number; newMembers: string[] }): Promise<{ slotsDropped: number }> {
+      // Before the cutover or after a rollback: the old generation serves (`finish` drops the subscriptions alone).
       const oldLeader = await leaderOf(i.cluster, await inv.memberNames(i.cluster, { kind: 'postgres', running: true }));
       if (!oldLeader) throw new Error(`${i.cluster}'s serving members have no leader now: the copy's publications and slots cannot be dropped yet`);
       const pub = containerName(i.cluster, oldLeader);

@@ -29,6 +29,11 @@ export interface UpgradeStatusView {
     phase: UpgradePhase | null;
     pastPointOfNoReturn: boolean | null;
     replicationLagBytes: number | null;
+    /** Blue/green: the new major serves (null: not a blue/green run, or unknown). */
+    cutOver: boolean | null;
+    writePauseMs: number | null;
+    /** Blue/green: waiting for `upgrade finish` or `upgrade rollback`. */
+    awaitingDecision: boolean | null;
   };
 }
 
@@ -85,6 +90,9 @@ export async function upgradeStatusView(client: Client, cluster: string, version
       phase: progress ? upgradePhase(progress) : null,
       pastPointOfNoReturn: status?.pastPointOfNoReturn ?? null,
       replicationLagBytes: status?.replicationLagBytes ?? null,
+      cutOver: status?.cutOver ?? null,
+      writePauseMs: status?.writePauseMs ?? null,
+      awaitingDecision: status?.awaitingDecision ?? null,
     },
   };
 }
@@ -101,7 +109,11 @@ export function formatUpgradeStatus(v: UpgradeStatusView): string {
   if (u.method === 'in-place' && u.pastPointOfNoReturn !== null) {
     lines.push(`  past the point of no return (pg_upgrade --link): ${u.pastPointOfNoReturn ? `yes; the way back is a restore of the backup taken before it` : 'no'}`);
   }
-  if (u.method === 'blue-green') lines.push(`  replication lag: ${u.replicationLagBytes === null ? 'none yet (no subscription)' : `${u.replicationLagBytes} bytes`}`);
+  if (u.method === 'blue-green') {
+    lines.push(`  replication lag: ${u.replicationLagBytes === null ? 'none yet (no subscription)' : `${u.replicationLagBytes} bytes`}`);
+    if (u.cutOver) lines.push(`  cut over: PostgreSQL ${u.to} serves${u.writePauseMs !== null ? `; writes were paused ${(u.writePauseMs / 1000).toFixed(1)} s` : ''}`);
+    if (u.awaitingDecision) lines.push(`  waiting for \`dbaas upgrade finish ${v.cluster}\` or \`dbaas upgrade rollback ${v.cluster} --discard-writes\``);
+  }
   lines.push(`  workflow ${u.workflowId}`);
   return lines.join('\n');
 }

@@ -3,12 +3,14 @@ import type { Command } from 'commander';
 import { upgradeProblem, type PostgresVersion } from '../../common/postgres-version';
 import { resolvePaths } from '../../common/paths';
 import { upgradeWorkflowIds } from '../../common/workflow-ids';
-import type { upgradeBlueGreen, upgradeInPlace, UpgradeInPlaceResult } from '../../workflows';
+import type { upgradeBlueGreen, upgradeInPlace, UpgradeBlueGreenResult, UpgradeInPlaceResult } from '../../workflows';
+import { AWAIT_DECISION_STEP, UPGRADE_STATUS_QUERY, type UpgradeStatus } from '../../common/upgrade-status';
+import { describeOutcome, upgradeFinishCommand, upgradeRollbackCommand } from './upgrade-decision';
 import { parseClusterName, parseVersion } from '../args';
 import { clusterStatus, requireLiveCluster } from '../cluster-info';
 import { connectInventory, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
-import { follow, startOrAttach } from '../workflow-run';
+import { follow, followUntil, startOrAttach } from '../workflow-run';
 import { upgradeStatusCommand } from './upgrade-status';
 
 export const UPGRADE_METHODS = ['in-place', 'blue-green'] as const;
@@ -21,9 +23,8 @@ function parseMethod(v: string): UpgradeMethod {
 
 export async function upgradeCommand(cluster: string, o: { to?: PostgresVersion; method?: UpgradeMethod; detach: boolean }): Promise<void> {
   if (o.to === undefined) throw new UsageError('--to is required: the PostgreSQL major to upgrade to');
-  if (o.method === undefined) {
-    throw new UsageError('--method is required while blue-green is not complete: in-place (pg_upgrade --link, offline) or blue-green (built up to its cutover, then taken down again)');
-  }
+  // Blue-green by default: writes pause for seconds, and until `upgrade finish` the old major can serve again.
+  const method = o.method ?? 'blue-green';
   const inv = await connectInventory();
   await requireLiveCluster(inv, cluster);
   const status = await clusterStatus(inv, resolvePaths(), cluster);
@@ -33,15 +34,26 @@ export async function upgradeCommand(cluster: string, o: { to?: PostgresVersion;
   }
   const { client, connection } = await connectTemporal();
   try {
-    if (o.method === 'blue-green') {
+    if (method === 'blue-green') {
       // Its checks run in the workflow (they read every database on the leader); it refuses with what it found.
       const handle = await startOrAttach<typeof upgradeBlueGreen>(
         client, 'upgradeBlueGreen', upgradeWorkflowIds.blueGreen(cluster), cluster, [{ cluster, to: o.to }],
-        { running: `${cluster} is being upgraded`, starting: `blue-green upgrade of ${cluster} to PostgreSQL ${o.to} (up to the cutover, which is not built yet)` },
+        { running: `${cluster} is being upgraded`, starting: `blue-green upgrade of ${cluster} to PostgreSQL ${o.to}` },
         async () => undefined,
       );
-      if (o.detach) console.log(`started workflow ${handle.workflowId}`);
-      else await follow(handle, `upgrade ${cluster}`);
+      if (o.detach) {
+        console.log(`started workflow ${handle.workflowId}`);
+        return;
+      }
+      // The run waits after its cutover for the operator: follow it up to there.
+      const r = await followUntil<UpgradeBlueGreenResult>(handle, `upgrade ${cluster}`, AWAIT_DECISION_STEP);
+      if (r.ended) {
+        console.log(describeOutcome(r.value));
+        return;
+      }
+      const s = await handle.query<UpgradeStatus>(UPGRADE_STATUS_QUERY);
+      console.log(`${cluster}: cut over to PostgreSQL ${o.to}${s.writePauseMs != null ? `; writes were paused ${(s.writePauseMs / 1000).toFixed(1)} s` : ''}; ports and credentials unchanged`);
+      console.log(`  the PostgreSQL ${s.from ?? '?'} members stay, read-only: \`dbaas upgrade finish ${cluster}\` removes them; \`dbaas upgrade rollback ${cluster} --discard-writes\` makes them serve again (writes made on ${o.to} since the cutover are not carried back)`);
       return;
     }
     const handle = await startOrAttach<typeof upgradeInPlace>(
@@ -67,11 +79,22 @@ export function registerUpgradeCommand(program: Command): void {
     .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
     // Not a required option: commander would demand it of `upgrade status` too.
     .option('--to <major>', 'the PostgreSQL major to upgrade to (required)', (v: string) => parseVersion(v, '--to'))
-    .option('--method <method>', `${UPGRADE_METHODS.join(' | ')}: in-place runs pg_upgrade --link on the cluster's own data, offline; blue-green builds the new major's members beside the old ones and replicates into them (its cutover is not built yet: they are then removed)`, (v: string) => parseMethod(v))
+    .option('--method <method>', `${UPGRADE_METHODS.join(' | ')} (default blue-green): in-place runs pg_upgrade --link on the cluster's own data, offline; blue-green builds the new major's members beside the old ones, replicates into them and cuts over in seconds; upgrade finish or upgrade rollback then ends it`, (v: string) => parseMethod(v))
     .option('--detach', 'start the workflow and return', false)
     .description('upgrade a cluster to a newer PostgreSQL major, keeping its name, ports and credentials (a backup first)')
     .exitOverride()
     .action((name: string, o) => upgradeCommand(name, o));
+  upgrade.command('finish')
+    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
+    .description('end a blue-green upgrade that has cut over: the old major\'s members are removed')
+    .exitOverride()
+    .action((name: string) => upgradeFinishCommand(name));
+  upgrade.command('rollback')
+    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
+    .option('--discard-writes', 'after the cutover: roll back although writes made on the new major since then are not carried back', false)
+    .description('undo a blue-green upgrade: before its cutover the new members go; after it the old major serves again')
+    .exitOverride()
+    .action((name: string, o: { discardWrites: boolean }) => upgradeRollbackCommand(name, o));
   upgrade.command('status')
     .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
     .option('--json', 'print the status as JSON', false)

@@ -57,6 +57,12 @@ export interface PatroniRenderInput {
   passwords: ClusterPasswords;
   /** WAL archiving into the cluster's stanza (false: a cluster made with --no-backups). */
   archive: boolean;
+  /**
+   * archive_mode on, but archive_command discards the WAL until it is set for real: a blue/green
+   * upgrade's next generation, whose WAL the stanza takes only from the cutover on (it is still
+   * the serving major's until then).
+   */
+  archiveHeld?: boolean;
   /** TLS for every TCP client, members included (false: a cluster made before TLS). */
   tls: boolean;
   /** The PostgreSQL major the member runs (its image's binaries); absent: 15. */
@@ -94,6 +100,15 @@ export const BASE_PARAMETERS: Record<string, string | number> = {
  */
 export function archiveParameters(stanza: string): Record<string, string> {
   return { archive_mode: 'on', archive_command: archiveCommand(stanza), archive_timeout: '60s' };
+}
+
+/** archive_mode on (it takes a restart to turn on), the WAL discarded meanwhile. */
+export const HELD_ARCHIVE_COMMAND = '/bin/true';
+
+function archiveSettings(i: PatroniRenderInput): Record<string, string> {
+  if (!i.archive) return {};
+  const p = archiveParameters(i.cluster);
+  return i.archiveHeld ? { ...p, archive_command: HELD_ARCHIVE_COMMAND } : p;
 }
 
 function memberTls(tls: boolean): Record<string, string> {
@@ -149,7 +164,7 @@ export function renderPatroniConfig(i: PatroniRenderInput): string {
         postgresql: {
           use_pg_rewind: true,
           use_slots: true,
-          parameters: { ...BASE_PARAMETERS, ...(i.archive ? archiveParameters(i.cluster) : {}) },
+          parameters: { ...BASE_PARAMETERS, ...archiveSettings(i) },
         },
       },
       initdb: [{ encoding: 'UTF8' }, { locale: 'C.UTF-8' }, 'data-checksums', { 'auth-host': 'scram-sha-256' }, { 'auth-local': 'peer' }],

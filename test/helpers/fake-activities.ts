@@ -72,7 +72,8 @@ const BACKGROUND = new Set(['observeCluster', 'restartMemberContainer', 'reiniti
 
 export interface Fake {
   activities: Activities;
-  calls: { name: string; arg: unknown }[];
+  /** Each call's first argument; `more`, the others (an activity of several arguments). */
+  calls: { name: string; arg: unknown; more?: unknown[] }[];
   names(): string[];
   world: FakeWorld;
 }
@@ -95,7 +96,7 @@ function removeAll(world: FakeWorld, keep: { keepData: boolean; keepBackups?: bo
 }
 
 export function fakeActivities(o: FakeOptions = {}): Fake {
-  const calls: { name: string; arg: unknown }[] = [];
+  const calls: { name: string; arg: unknown; more?: unknown[] }[] = [];
   const ports: ClusterPorts = { rw: 25432, ro: 25433, stats: 25434, pooledRw: 25446, pooledRo: 25447 };
   const world: FakeWorld = {
     containers: new Set(o.existing?.containers), networks: new Set(o.existing?.networks), volumes: new Set(o.existing?.volumes),
@@ -175,8 +176,8 @@ export function fakeActivities(o: FakeOptions = {}): Fake {
   };
   const wrapped: Record<string, (arg: unknown) => Promise<unknown>> = {};
   for (const [name, fn] of Object.entries(impl)) {
-    wrapped[name] = async (arg: unknown) => {
-      if (!BACKGROUND.has(name)) calls.push({ name, arg });
+    wrapped[name] = async (arg: unknown, ...more: unknown[]) => {
+      if (!BACKGROUND.has(name)) calls.push({ name, arg, ...(more.length > 0 ? { more } : {}) });
       const failType = o.failOn?.[name as keyof Activities];
       if (failType) throw ApplicationFailure.create({ type: failType, message: `${name} failed (injected)`, nonRetryable: true });
       return fn(arg);

@@ -1,15 +1,16 @@
 /**
- * `dbaas upgrade NAME --to 17 --method in-place` on one PostgreSQL 15 cluster shared by the file
- * (a leader and a replica, backups on the repository host): bad input changes nothing;
- * pg_upgrade --check refusing the data (a reg* column) leaves the cluster running on 15 with its
- * data; blue-green refuses what logical replication cannot carry, and on a clean cluster builds
- * the next generation on 17, copies and catches up (a worker SIGKILLed during the catch-up), then,
- * its cutover not built yet, removes it leaving no slot, publication, member or volume behind;
- * then the in-place upgrade, with the worker SIGKILLed while pg_upgrade --link runs: it completes
- * once, with the same rows in two databases, the sequence going on, the index used, PostgreSQL 17
- * on every member, the replica streaming, the same ports, and a backup on each side (the stanza's
- * server moved from pgBackRest 2.45 to 2.55); the way back, a restore to a moment before the
- * upgrade, runs PostgreSQL 15 with that moment's rows.
+ * Major upgrades of one PostgreSQL 15 cluster shared by the file (a leader and a replica, backups
+ * on the repository host): bad input changes nothing; blue-green refuses what logical replication
+ * cannot carry, and on a clean cluster, under a writer through pooled rw, builds the next generation
+ * on 17, copies and catches up (a worker SIGKILLed during the catch-up), cuts over (no
+ * acknowledged write lost, the sequence going on, the stanza and a full backup on 17), then rolls
+ * back with --discard-writes (15 serves, nothing of 17 left); pg_upgrade --check refusing the data
+ * (a reg* column) leaves the cluster running on 15 with its data; the in-place upgrade, with the
+ * worker SIGKILLed while pg_upgrade --link runs, completes once, with the same rows in two
+ * databases, the sequence going on, the index used, PostgreSQL 17 on every member, the replica
+ * streaming, the same ports, and a backup on each side (the stanza's server moved from pgBackRest
+ * 2.45 to 2.55); the way back, a restore to a moment before the upgrade, runs PostgreSQL 15 with
+ * that moment's rows, and goes to 17 blue-green (the default) with `upgrade finish`.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -111,7 +112,7 @@ test('bad upgrade input: one line, exit 2, the cluster untouched', async () => {
   for (const [args, re] of [
     [['--to', '16', '--method', 'in-place'], /--to must be one of 15, 17, got "16"/],
     [['--to', '15', '--method', 'in-place'], new RegExp(`cluster ${C} already runs PostgreSQL 15`)],
-    [['--to', '17'], /--method is required while blue-green is not complete/],
+    [['--method', 'in-place'], /--to is required/],
     [['--to', '17', '--method', 'sideways'], /--method must be one of in-place, blue-green/],
   ] as const) {
     const r = await runCli(['upgrade', C, ...args], cli);
@@ -123,7 +124,36 @@ test('bad upgrade input: one line, exit 2, the cluster untouched', async () => {
   assert.deepEqual(after.map((c) => c.Id).sort(), before.map((c) => c.Id).sort());
 });
 
-test('blue-green refuses a table without a primary key and an unlogged table, naming them by database; a clean cluster gets a generation on 17, copied and caught up (the worker SIGKILLed meanwhile), then removed: nothing left', async () => {
+/** Inserts through the pooled rw endpoint until stopped; the ids PostgreSQL acknowledged, and what failed. */
+function startWriter(uri: string): { stop: () => Promise<{ acked: number[]; errors: string[] }> } {
+  const acked: number[] = [];
+  const errors: string[] = [];
+  let running = true;
+  const loop = (async () => {
+    let c: Client | null = null;
+    while (running) {
+      try {
+        if (!c) {
+          c = new Client({ connectionString: uri, connectionTimeoutMillis: 60_000 });
+          c.on('error', () => undefined);
+          await c.connect();
+        }
+        const r = await c.query<{ id: string }>('insert into ticks default values returning id');
+        acked.push(Number(r.rows[0]!.id));
+      } catch (err) {
+        errors.push((err as Error).message);
+        await c?.end().catch(() => undefined);
+        c = null;
+        await sleep(100);
+      }
+      await sleep(20);
+    }
+    await c?.end().catch(() => undefined);
+  })();
+  return { stop: async () => { running = false; await loop; return { acked, errors }; } };
+}
+
+test('blue-green refuses what logical replication cannot carry, naming it by database; on a clean cluster, under a writer through pooled rw, it cuts over to 17 (the worker SIGKILLed during the catch-up): no acknowledged write lost, the sequence goes on, the stanza and a full backup on 17; a rollback then serves 15 again, nothing of 17 left', async () => {
   const before = await docker.listContainers({ filters: { label: [`dbaas.cluster=${C}`] } });
   await queryDb('billing', 'create table audit (at timestamptz, what text); create unlogged table scratch (id int primary key)');
   const r = await runCli(['upgrade', C, '--to', '17', '--method', 'blue-green'], cli);
@@ -131,8 +161,13 @@ test('blue-green refuses a table without a primary key and an unlogged table, na
   assert.match(r.stderr, /database billing: tables without a primary key or replica identity \(audit\), unlogged tables \(scratch\)/);
   assert.doesNotMatch(r.stderr, /database postgres:/, 'orders has a primary key');
   await queryDb('billing', 'drop table audit, scratch');
-  // Nothing blocks now: the next generation is built on 17, fed and caught up, then (the cutover
-  // not built yet) removed again, as a rollback before the cutover does.
+
+  const pooled = (await runCli(['connect', C, '--pooled'], cli)).stdout.trim();
+  const app = new Client({ connectionString: pooled });
+  await app.connect();
+  await app.query('create table ticks (id bigserial primary key, at timestamptz not null default clock_timestamp())');
+  await app.end();
+  const writer = startWriter(pooled);
   // The worker is SIGKILLed while the catch-up is followed: a new one carries the run on, once.
   const upgrading = runCli(['upgrade', C, '--to', '17', '--method', 'blue-green'], cli);
   const handle = env.client.workflow.getHandle(upgradeWorkflowIds.blueGreen(C));
@@ -141,27 +176,58 @@ test('blue-green refuses a table without a primary key and an unlogged table, na
   killed.kill('SIGKILL');
   await waitForExit(killed, 30_000, 'the SIGKILLed worker did not exit');
   workers.push(startChildWorker(env, paths, path.join(paths.home, 'worker-bg.log')));
-  const clean = await upgrading;
-  assert.equal(clean.code, 2, clean.stderr + clean.stdout);
+  const cut = await upgrading;
+  assert.equal(cut.code, 0, cut.stderr + cut.stdout);
+  assert.match(cut.stdout, /cut over to PostgreSQL 17; writes were paused [\d.]+ s/);
+  console.log(cut.stdout.split('\n').filter((l) => /pause|stop writes|last write|sequences|serve from|resume/.test(l)).join('\n'));
+  await sleep(2000);
+  const { acked, errors } = await writer.stop();
   const scheduled = (name: string) => ((handle.fetchHistory()).then((h) => (h.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === name).length));
   assert.equal(await scheduled('startLogicalCopy'), 1, 'the subscriptions were asked for once');
-  assert.equal(await scheduled('removeLogicalCopy'), 1, 'and taken down once');
   assert.equal(await scheduled('startPostgresMember'), 2, 'one start per new member');
-  assert.match(clean.stderr, /the cutover of --method blue-green is not built yet: generation 2 \(pg-2, pg-3\) was built on PostgreSQL 17, copied and caught up, then removed/);
+
   const st = await runCli(['upgrade', 'status', C, '--json'], cli);
-  assert.equal(st.code, 0, st.stderr);
-  const u = (JSON.parse(st.stdout) as { upgrade: { method: string; state: string; replicationLagBytes: number | null } }).upgrade;
-  assert.equal(u.method, 'blue-green');
-  assert.equal(u.state, 'FAILED');
-  assert.ok(u.replicationLagBytes !== null && u.replicationLagBytes <= 1024 * 1024, `caught up: ${st.stdout}`);
-  const after = await docker.listContainers({ all: true, filters: { label: [`dbaas.cluster=${C}`] } });
-  assert.deepEqual(after.map((c) => c.Id).sort(), before.map((c) => c.Id).sort(), 'the new generation\'s containers are gone');
+  const u = (JSON.parse(st.stdout) as { upgrade: { method: string; cutOver: boolean; writePauseMs: number | null; awaitingDecision: boolean } }).upgrade;
+  assert.deepEqual([u.method, u.cutOver, u.awaitingDecision], ['blue-green', true, true], st.stdout);
+  console.log(`blue-green cutover: writes paused ${u.writePauseMs} ms; the writer had ${acked.length} inserts acknowledged, ${errors.length} failed (${[...new Set(errors)].join('; ')})`);
+  const s17 = await status();
+  assert.equal(s17.version, 17);
+  assert.deepEqual(s17.members.map((m) => m.name).sort(), ['pg-2', 'pg-3'], 'generation 2 serves');
+  // Every acknowledged insert is on 17, written before the cutover (copied) or after (on 17 itself), once; the sequence went on.
+  const c17 = new Client({ connectionString: pooled });
+  await c17.connect();
+  const ids = (await c17.query<{ id: string }>('select id from ticks order by id')).rows.map((x) => Number(x.id));
+  const [after] = (await c17.query<{ id: string }>('insert into ticks default values returning id')).rows;
+  await c17.end();
+  assert.ok(acked.length > 0);
+  const missing = acked.filter((id) => !ids.includes(id));
+  assert.deepEqual(missing, [], 'no acknowledged write lost');
+  assert.ok(Number(after!.id) > Math.max(...acked), `the sequence goes on past ${Math.max(...acked)}: ${after!.id}`);
+  const [billing] = await queryDb<{ n: number }>('billing', 'select count(*)::int as n from invoices');
+  assert.equal(billing!.n, 300);
+  const list = JSON.parse((await runCli(['backup', 'list', C, '--json'], cli)).stdout) as StanzaSummary;
+  assert.equal(list.backups[list.backups.length - 1]?.pgVersion, 17, JSON.stringify(list.backups));
+
+  // The way back before finish: 15 serves again, read-write; 17's writes since the cutover are not carried back.
+  const refused = await runCli(['upgrade', 'rollback', C], cli);
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(refused.stderr, /--discard-writes/);
+  const back = await runCli(['upgrade', 'rollback', C, '--discard-writes'], cli);
+  assert.equal(back.code, 0, back.stderr + back.stdout);
+  assert.equal((await status()).version, 15);
+  const [n15] = await superuser('select count(*)::int as n from orders');
+  assert.equal(n15!.n, 5000);
+  const [row] = await queryCluster<{ id: number }>(cli, C, 'insert into orders (item) values (\'after rollback\') returning id::int as id', ['--superuser']);
+  assert.ok(row!.id > 5000);
+  await superuser('delete from orders where item = \'after rollback\'');
+  const back15 = JSON.parse((await runCli(['backup', 'list', C, '--json'], cli)).stdout) as StanzaSummary;
+  assert.equal(back15.backups[back15.backups.length - 1]?.pgVersion, 15, 'the stanza is 15\'s again, with a full backup');
+  const left = await docker.listContainers({ all: true, filters: { label: [`dbaas.cluster=${C}`] } });
+  assert.deepEqual(left.map((c) => c.Id).sort(), before.map((c) => c.Id).sort(), 'generation 2\'s containers are gone');
   const volumes = (await docker.listVolumes({ filters: { label: [`dbaas.cluster=${C}`] } })).Volumes ?? [];
   assert.deepEqual(volumes.filter((v) => /-pg-[23]-data$/.test(v.Name)).map((v) => v.Name), [], 'and their volumes');
-  const left = await superuser("select (select count(*) from pg_replication_slots where slot_type = 'logical') as slots, (select count(*) from pg_publication) as pubs");
-  assert.deepEqual(left, [{ slots: '0', pubs: '0' }], 'no slot keeps WAL on the old leader, no publication stays');
-  assert.equal((await status()).version, 15);
-  assert.equal((await superuser('select count(*) as n from orders'))[0]?.n, '5000');
+  const slots = await superuser("select (select count(*) from pg_replication_slots where slot_type = 'logical') as slots, (select count(*) from pg_publication) as pubs");
+  assert.deepEqual(slots, [{ slots: '0', pubs: '0' }], 'no slot keeps WAL on the old leader, no publication stays');
 });
 
 test('pg_upgrade --check refuses a reg* column: exit 2 with its reason, the cluster runs on 15 again with its data', async () => {
@@ -240,7 +306,7 @@ test('upgrade --method in-place: the same rows, sequence and index on PostgreSQL
   assert.deepEqual([...new Set(list.backups.map((b) => b.pgVersion))].sort(), [15, 17], JSON.stringify(list.backups));
 });
 
-test('the way back: a restore to a moment before the upgrade is a PostgreSQL 15 cluster with that moment\'s rows', async () => {
+test('the way back: a restore to a moment before the upgrade is a PostgreSQL 15 cluster with that moment\'s rows; it then goes to 17 blue-green (the default) and `upgrade finish` removes its 15 members', async () => {
   assert.ok(beforeUpgradeAt, 'the upgrade test ran');
   const r = await runCli(['restore', C, '--into', BACK, '--to-time', beforeUpgradeAt, '--replicas', '0', '--profile', 'fast'], cli);
   assert.equal(r.code, 0, r.stderr + r.stdout);
@@ -248,6 +314,25 @@ test('the way back: a restore to a moment before the upgrade is a PostgreSQL 15 
   assert.equal(s.version, 15);
   const [n] = await queryCluster<{ n: number }>(cli, BACK, 'select count(*)::int as n from orders', ['--superuser']);
   assert.equal(n!.n, 5000);
+
+  // The 15 cluster the restore made goes to 17 the default way, blue-green, and stays there: `upgrade finish`.
+  const cut = await runCli(['upgrade', BACK, '--to', '17'], cli);
+  assert.equal(cut.code, 0, cut.stderr + cut.stdout);
+  assert.match(cut.stdout, /cut over to PostgreSQL 17/);
+  const early = await runCli(['upgrade', 'finish', C], cli);
+  assert.equal(early.code, 2, 'no blue-green upgrade of C waits for a decision');
+  const fin = await runCli(['upgrade', 'finish', BACK], cli);
+  assert.equal(fin.code, 0, fin.stderr + fin.stdout);
+  assert.match(fin.stdout, /PostgreSQL 15 → 17 finished; leader pg-1; the PostgreSQL 15 members are removed/);
+  const s17 = JSON.parse((await runCli(['cluster', 'status', BACK, '--json'], cli)).stdout) as ClusterStatus;
+  assert.deepEqual([s17.version, s17.members.map((m) => m.name)], [17, ['pg-1']]);
+  const [n17] = await queryCluster<{ n: number }>(cli, BACK, 'select count(*)::int as n from orders', ['--superuser']);
+  assert.equal(n17!.n, 5000);
+  const volumes = (await docker.listVolumes({ filters: { label: [`dbaas.cluster=${BACK}`] } })).Volumes ?? [];
+  assert.deepEqual(volumes.filter((v) => /-pg-0-data$/.test(v.Name)).map((v) => v.Name), [], 'generation 1\'s volume is gone');
+  const backList = JSON.parse((await runCli(['backup', 'list', BACK, '--json'], cli)).stdout) as StanzaSummary;
+  assert.equal(backList.backups[backList.backups.length - 1]?.pgVersion, 17, JSON.stringify(backList.backups));
+
   const gone = await runCli(['cluster', 'delete', BACK, '--yes', '--purge-backups'], cli);
   assert.equal(gone.code, 0, gone.stderr + gone.stdout);
   // Retention counts full backups across majors: the second full on 17 (the default keeps 2) expires 15's, and the way back with them.

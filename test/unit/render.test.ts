@@ -11,7 +11,7 @@ import { dcsPrefix } from '../../common/dcs-keys';
 
 const passwords = { superuser: 'su-secret', replication: 'repl-secret', rewind: 'rew-secret', pooler: 'pool-secret' };
 
-function patroni(overrides: { sync?: boolean; syncStrict?: boolean; nofailover?: boolean; etcd?: string[]; archive?: boolean; passwords?: ClusterPasswords; tls?: boolean; generation?: number } = {}): Record<string, any> {
+function patroni(overrides: { sync?: boolean; syncStrict?: boolean; nofailover?: boolean; etcd?: string[]; archive?: boolean; passwords?: ClusterPasswords; tls?: boolean; generation?: number; archiveHeld?: boolean } = {}): Record<string, any> {
   return parse(
     renderPatroniConfig({
       cluster: 'orders',
@@ -25,6 +25,7 @@ function patroni(overrides: { sync?: boolean; syncStrict?: boolean; nofailover?:
       archive: overrides.archive ?? true,
       tls: overrides.tls ?? true,
       ...(overrides.generation !== undefined ? { generation: overrides.generation } : {}),
+      ...(overrides.archiveHeld ? { archiveHeld: true } : {}),
     }),
   );
 }
@@ -144,6 +145,9 @@ test('patroni.yml: WAL archiving into the cluster stanza, none for a cluster mad
   assert.equal(off.archive_mode, undefined);
   assert.equal(off.archive_command, undefined);
   assert.equal(off.wal_level, 'logical', 'logical WAL either way: a blue/green upgrade needs it');
+  // A blue/green upgrade's next generation: archive_mode on (a restart to change), its WAL discarded until the cutover.
+  const held = patroni({ archiveHeld: true }).bootstrap.dcs.postgresql.parameters;
+  assert.deepEqual([held.archive_mode, held.archive_command, held.archive_timeout], ['on', '/bin/true', '60s']);
 });
 
 test('patroni.yml: a later generation is a Patroni cluster of its own (scope NAME-g<n>), the first keeps the cluster name', () => {

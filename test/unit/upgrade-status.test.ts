@@ -20,6 +20,7 @@ test('upgrade status says what ran, where it is and whether the old major can st
     upgrade: {
       workflowId: 'upgrade-in-place:orders', method: 'in-place', state: 'RUNNING', startedAt: '2026-12-03T03:40:12.000Z', closedAt: null,
       from: 15, to: 17, phase: { index: 9, of: 20, step: 'pg_upgrade --link on pg-0\'s data', state: 'running' }, pastPointOfNoReturn: true, replicationLagBytes: null,
+      cutOver: null, writePauseMs: null, awaitingDecision: null,
     },
   };
   const text = formatUpgradeStatus(view);
@@ -32,4 +33,8 @@ test('upgrade status says what ran, where it is and whether the old major can st
   assert.match(bg, /blue-green upgrade PostgreSQL 15 → 17: failed \(started .*, ended 2026-12-03T03:41:00.000Z\)/);
   assert.match(bg, /phase: unknown \(no worker answered/);
   assert.match(bg, /replication lag: none yet/);
+  assert.doesNotMatch(bg, /cut over/);
+  const waiting = formatUpgradeStatus({ ...view, upgrade: { ...view.upgrade!, method: 'blue-green', replicationLagBytes: 0, cutOver: true, writePauseMs: 1830, awaitingDecision: true } });
+  assert.match(waiting, /cut over: PostgreSQL 17 serves; writes were paused 1\.8 s/);
+  assert.match(waiting, /waiting for `dbaas upgrade finish orders` or `dbaas upgrade rollback orders --discard-writes`/);
 });

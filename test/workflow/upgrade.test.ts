@@ -2,6 +2,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { UpgradeStatus } from '../../common/upgrade-status';
 import { ApplicationFailure } from '@temporalio/common';
 import { healthyCluster } from '../helpers/fake-activities';
 import { startTestTemporal } from '../helpers/temporal';
@@ -104,6 +106,10 @@ function blueGreenFakes(o: { capacity?: typeof capable; leftovers?: string[] } =
     logicalCopyCapacity: async () => o.capacity ?? capable,
     nextGeneration: async () => ({ generation: 2, members: ['pg-3', 'pg-4', 'pg-5'], leftovers: o.leftovers ?? [] }),
     keepCopySlots: async () => undefined,
+    backupStatus: async () => stanzaStatus([]),
+    runBackup: async () => made,
+    upgradeStanza: async () => ({ member: 'pg-3' }),
+    enableWalArchiving: async () => undefined,
     grantGenerationKeys: async () => ({ authEnabled: true }),
     waitForLeader: async (a: { members: string[] }) => a.members[0]!,
     writeCopyPassfile: async () => undefined,
@@ -112,6 +118,15 @@ function blueGreenFakes(o: { capacity?: typeof capable; leftovers?: string[] } =
     startLogicalCopy: async () => ({ databases: ['app', 'postgres'] }),
     logicalCopyProgress: async () => (++polls < 2 ? { pendingTables: 2, lagBytes: null, appliedLsn: null } : { pendingTables: 0, lagBytes: 120, appliedLsn: '0/3000060' }),
     removeLogicalCopy: async () => ({ slotsDropped: 0 }),
+    dropSubscriptions: async () => undefined,
+    signalPoolers: async (a: { pause: boolean }) => ({ at: a.pause ? 1_000 : 2_500, poolers: ['pgbouncer-rw', 'pgbouncer-ro'] }),
+    stopWrites: async () => ({ lsn: '0/5000000', ended: 1 }),
+    allowWrites: async () => undefined,
+    waitForCopyAt: async () => ({ waitedMs: 40 }),
+    copySequences: async () => ({ sequences: 1 }),
+    setServingGeneration: async () => undefined,
+    serveMembers: async () => ({ members: [] }),
+    disableSubscriptions: async () => undefined,
   };
 }
 
@@ -134,32 +149,80 @@ test('UpgradeBlueGreen: refuses with what logical replication cannot carry, per 
   }
 });
 
-test('UpgradeBlueGreen: builds generation 2 on 17 beside the leader and replicas, copies roles, schema and rows, follows the lag; then, the cutover not built, removes all of it and refuses', async () => {
-  const { f, error, progress } = await runWithFakes(env, 'upgradeBlueGreen', { cluster: 'orders', to: 17 }, { describe: withBackups }, { extra: blueGreenFakes() });
-  assert.equal(rootCause(error).type, 'MemberRefused');
-  assert.match(rootCause(error).message, /cutover of --method blue-green is not built yet: generation 2 \(pg-3, pg-4, pg-5\) was built on PostgreSQL 17, copied and caught up, then removed/);
+/** Waits until the run waits for the operator, then sends `signal`. */
+const answer = (signal: string) => async (handle: WorkflowHandle): Promise<void> => {
+  for (let i = 0; i < 200; i++) {
+    const s = await handle.query<UpgradeStatus>('upgradeStatus').catch(() => null);
+    if (s?.awaitingDecision) {
+      await handle.signal(signal);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('the run never waited for finish or rollback');
+};
+
+test('UpgradeBlueGreen: builds generation 2 on 17, copies, catches up, cuts over (pause, read-only, last write, sequences, serving, HAProxy, resume), waits, and on finish removes generation 1', async () => {
+  const { f, result, progress } = await runWithFakes(env, 'upgradeBlueGreen', { cluster: 'orders', to: 17 }, { describe: withBackups },
+    { extra: blueGreenFakes(), whileRunning: answer('upgradeFinish') });
+  assert.deepEqual({ ...(result as Record<string, unknown>), writePauseMs: undefined }, { cluster: 'orders', from: 15, to: 17, outcome: 'finished', writePauseMs: undefined, leader: 'pg-3' });
+  assert.equal(typeof (result as { writePauseMs: unknown }).writePauseMs, 'number');
   const started = argsOf(f, 'startPostgresMember');
   assert.deepEqual(started.map((a) => a.member).sort(), ['pg-3', 'pg-4', 'pg-5']);
   for (const a of started) {
     assert.equal(a.generation, 2);
     assert.equal((a.spec as { postgresVersion: number }).postgresVersion, 17);
-    assert.equal((a.spec as { backups: boolean }).backups, false, 'its own stanza comes with the cutover');
   }
-  assert.deepEqual(argsOf(f, 'grantGenerationKeys').map((a) => [a.scope, a.revoke ?? false]), [['orders-g2', false], ['orders-g2', true]]);
   const names = f.names();
   for (const [earlier, later] of [['grantGenerationKeys', 'startPostgresMember'], ['waitForReplicaStreaming', 'copyRoles'], ['copyRoles', 'copySchema'],
-    ['copySchema', 'startLogicalCopy'], ['startLogicalCopy', 'logicalCopyProgress'], ['logicalCopyProgress', 'removeLogicalCopy'], ['removeLogicalCopy', 'stopMember']] as const) {
+    ['copySchema', 'startLogicalCopy'], ['startLogicalCopy', 'logicalCopyProgress'], ['logicalCopyProgress', 'signalPoolers'], ['signalPoolers', 'stopWrites'],
+    ['stopWrites', 'waitForCopyAt'], ['waitForCopyAt', 'copySequences'], ['copySequences', 'setServingGeneration'], ['setServingGeneration', 'serveMembers'],
+    ['serveMembers', 'disableSubscriptions'], ['disableSubscriptions', 'dropSubscriptions'], ['dropSubscriptions', 'stopMember'],
+    // The stanza follows: the old leader's last WAL, the new leader's archiving, stanza-upgrade, a full backup; then finish.
+    ['disableSubscriptions', 'archiveCurrentWal'], ['archiveCurrentWal', 'enableWalArchiving'], ['enableWalArchiving', 'upgradeStanza'],
+    ['upgradeStanza', 'runBackup'], ['runBackup', 'dropSubscriptions']] as const) {
     assertCalledBefore(names, earlier, later);
   }
-  assert.equal(argsOf(f, 'logicalCopyProgress').length, 2, 'followed until caught up');
-  assert.deepEqual(argsOf(f, 'removeLogicalCopy')[0], { cluster: 'orders', generation: 2, newMembers: ['pg-3', 'pg-4', 'pg-5'] });
-  assert.deepEqual(argsOf(f, 'keepCopySlots').map((a) => a.keep), [true, false], 'Patroni leaves the copy\'s slots alone while it lasts');
-  assert.deepEqual(argsOf(f, 'stopMember').map((a) => a.member), ['pg-3', 'pg-4', 'pg-5'], 'only the new generation is removed');
-  assert.deepEqual(argsOf(f, 'removeMemberVolume').map((a) => a.member), ['pg-3', 'pg-4', 'pg-5']);
+  assert.deepEqual(f.calls.filter((c) => c.name === 'archiveCurrentWal').map((c) => c.more), [['pg-0']], 'the old leader\'s WAL');
+  assert.ok(started.every((a) => a.holdArchive === true), 'the new members discard their WAL until the cutover');
+  assert.equal(argsOf(f, 'runBackup')[0]?.type, 'full');
+  assert.deepEqual(argsOf(f, 'signalPoolers').map((a) => a.pause), [true, false]);
+  assert.deepEqual(argsOf(f, 'stopWrites').map((a) => a.member), ['pg-0']);
+  assert.deepEqual(argsOf(f, 'waitForCopyAt')[0]?.lsn, '0/5000000', 'the copy waited for the last write');
+  assert.deepEqual(argsOf(f, 'setServingGeneration').map((a) => a.generation), [2]);
+  assert.deepEqual(argsOf(f, 'stopMember').map((a) => a.member), ['pg-0', 'pg-1', 'pg-2'], 'finish removes the old generation only');
+  assert.deepEqual(argsOf(f, 'grantGenerationKeys').map((a) => [a.scope, a.revoke ?? false]), [['orders-g2', false], ['orders', true]]);
+  assert.ok(!f.names().includes('removeLogicalCopy'), 'finish leaves the read-only old leader alone: its publications and slots go with it');
+  assert.deepEqual(argsOf(f, 'dropSubscriptions')[0]?.members, ['pg-3', 'pg-4', 'pg-5']);
   assert.ok(!JSON.stringify(f.calls).includes('password'), 'no activity input carries a password');
-  const catchUp = progress.steps.find((st) => st.name === 'wait for the new members to catch up');
-  assert.equal(catchUp?.state, 'done');
-  assert.match(catchUp?.detail ?? '', /0 tables still copying, lag 120 bytes/);
+  assert.equal(progress.steps.find((st) => st.name === 'wait for the new members to catch up')?.state, 'done');
+});
+
+test('UpgradeBlueGreen: a rollback after the cutover makes generation 1 serve again, read-write, then removes generation 2', async () => {
+  const { f, result } = await runWithFakes(env, 'upgradeBlueGreen', { cluster: 'orders', to: 17 }, { describe: withBackups },
+    { extra: blueGreenFakes(), whileRunning: answer('upgradeRollback') });
+  assert.equal((result as { outcome: string }).outcome, 'rolled-back');
+  assert.deepEqual(argsOf(f, 'setServingGeneration').map((a) => a.generation), [2, 1]);
+  assert.deepEqual(argsOf(f, 'stopWrites').map((a) => a.member), ['pg-0', 'pg-3'], 'the new leader stops taking writes before the old one serves');
+  assert.deepEqual(argsOf(f, 'allowWrites').map((a) => a.member), ['pg-0']);
+  assert.deepEqual(argsOf(f, 'serveMembers').map((a) => a.leader), ['pg-3', 'pg-0']);
+  assert.deepEqual(argsOf(f, 'signalPoolers').map((a) => a.pause), [true, false, true, false]);
+  assert.deepEqual(argsOf(f, 'stopMember').map((a) => a.member), ['pg-3', 'pg-4', 'pg-5']);
+  // The stanza went to 17 at the cutover and comes back to 15, with the new leader's last WAL, before generation 2 goes.
+  assert.deepEqual(f.calls.filter((c) => c.name === 'archiveCurrentWal').map((c) => c.more), [['pg-0'], ['pg-3']]);
+  assert.equal(f.names().filter((n) => n === 'upgradeStanza').length, 2);
+  assert.equal(f.names().filter((n) => n === 'runBackup').length, 2);
+  assertCalledBefore(f.names().slice(f.names().lastIndexOf('upgradeStanza')), 'runBackup', 'stopMember');
+});
+
+test('UpgradeBlueGreen: a cutover whose HAProxy move fails puts generation 1 back (serving, writes, poolers) and removes generation 2', async () => {
+  const { f, error } = await runWithFakes(env, 'upgradeBlueGreen', { cluster: 'orders', to: 17 }, { describe: withBackups },
+    { extra: blueGreenFakes(), failExtraOn: { serveMembers: 'HaproxyConfigInvalid' } });
+  assert.match(rootCause(error).message, /serveMembers failed \(injected\)/);
+  assert.deepEqual(argsOf(f, 'setServingGeneration').map((a) => a.generation), [2, 1]);
+  assert.deepEqual(argsOf(f, 'allowWrites').map((a) => a.member), ['pg-0']);
+  assert.deepEqual(argsOf(f, 'signalPoolers').map((a) => a.pause), [true, false]);
+  assert.deepEqual(argsOf(f, 'stopMember').map((a) => a.member), ['pg-3', 'pg-4', 'pg-5']);
 });
 
 test('UpgradeBlueGreen: a copy that fails removes the new generation and fails with its reason; the serving members untouched', async () => {
@@ -172,9 +235,11 @@ test('UpgradeBlueGreen: a copy that fails removes the new generation and fails w
 });
 
 test('UpgradeBlueGreen: what an earlier run left of the next generation goes before it is built anew under new names', async () => {
-  const { f } = await runWithFakes(env, 'upgradeBlueGreen', { cluster: 'orders', to: 17 }, { describe: withBackups }, { extra: blueGreenFakes({ leftovers: ['pg-3', 'pg-4'] }) });
+  const { f } = await runWithFakes(env, 'upgradeBlueGreen', { cluster: 'orders', to: 17 }, { describe: withBackups },
+    { extra: blueGreenFakes({ leftovers: ['pg-3', 'pg-4'] }), whileRunning: answer('upgradeFinish') });
   const stopped = argsOf(f, 'stopMember').map((a) => a.member);
   assert.deepEqual(stopped.slice(0, 2), ['pg-3', 'pg-4'], 'the leftovers first');
   assertCalledBefore(f.names(), 'stopMember', 'startPostgresMember');
-  assert.equal(argsOf(f, 'removeLogicalCopy').length, 2, 'the leftovers\' copy, then this run\'s');
+  assert.equal(argsOf(f, 'removeLogicalCopy').length, 1, 'the leftovers\' copy (this run\'s subscriptions go at its finish)');
+  assert.equal(argsOf(f, 'dropSubscriptions').length, 1);
 });

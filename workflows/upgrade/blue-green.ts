@@ -6,30 +6,48 @@
  * The checks refuse with the reason and change nothing: the cluster as a whole (as for in-place),
  * what logical replication cannot carry per database, and whether the leader can feed a logical
  * copy (wal_level, slots). Then the next generation is built (same shape, new major), the roles and
- * schema copied, every table of every database replicated, and its lag followed until caught up.
- * The cutover is not built yet: the run then removes what it built (as a rollback before the
- * cutover does) and refuses with that, leaving the cluster as it found it. A failure or a
- * cancellation anywhere after the build began removes it too.
+ * schema copied, every table of every database replicated and its lag followed until caught up.
+ * The cutover pauses the poolers, stops writes on the old leader, waits for the copy to apply its
+ * last write, carries the sequences over, makes the new generation the serving one behind HAProxy
+ * and resumes. The old generation stays, read-only, until `upgrade finish` (it goes) or `upgrade
+ * rollback` (it serves again; writes made on the new major since the cutover are not carried
+ * back). A failure, cancellation or rollback before the cutover removes the new generation.
  */
-import { CancellationScope, sleep } from '@temporalio/workflow';
+import { CancellationScope, condition, defineSignal, setHandler } from '@temporalio/workflow';
 import { leaseStep } from '../../common/lease';
 import { logicalCopyCapacityProblem, replicationBlockersProblem } from '../../common/logical-replication';
 import { versionOf, type PostgresVersion } from '../../common/postgres-version';
-import type { ClusterSpec } from '../../common/spec';
+import type { ClusterPorts, ClusterSpec } from '../../common/spec';
 import type { CopyEnds } from '../../activities/upgrade/logical-copy';
-import type { UpgradeStatus } from '../../common/upgrade-status';
-import { cleanup, longRunning, quick } from '../activity-options';
+import { AWAIT_DECISION_STEP, UPGRADE_FINISH_SIGNAL, UPGRADE_ROLLBACK_SIGNAL, type UpgradeStatus } from '../../common/upgrade-status';
+import { cleanup, longRunning, quick, waits } from '../activity-options';
 import { withClusterLease } from '../lease';
 import { refuse } from '../refusals';
 import { Steps } from '../steps';
 import { checkUpgradeInput, clusterUpgradeProblem } from './checks';
 import { buildNextGeneration, buildStepNames, removeGenerationMembers, removeNextGeneration, removeStepName, type NextGeneration } from './next-generation';
 import { reportUpgradeStatus } from './status';
+import { moveStanza, stanzaMoveStepNames, type StanzaMove } from './stanza-move';
 
 export interface UpgradeBlueGreenInput {
   cluster: string;
   to: PostgresVersion;
 }
+
+export interface UpgradeBlueGreenResult {
+  cluster: string;
+  from: PostgresVersion;
+  to: PostgresVersion;
+  /** finished: the new major serves and the old members are gone; rolled-back: the old major serves, the new members are gone. */
+  outcome: 'finished' | 'rolled-back';
+  /** How long writes were paused at the cutover; null when the run was rolled back before it. */
+  writePauseMs: number | null;
+  /** The serving leader at the end. */
+  leader: string;
+}
+
+export const upgradeFinishSignal = defineSignal(UPGRADE_FINISH_SIGNAL);
+export const upgradeRollbackSignal = defineSignal(UPGRADE_ROLLBACK_SIGNAL);
 
 const CHECK_STEP = 'check the cluster can be upgraded';
 const CARRY_STEP = 'check what logical replication can carry, database by database';
@@ -40,22 +58,43 @@ const SCHEMA_STEP = 'copy the schema of every database (pg_dump --schema-only)';
 const COPY_STEP = 'replicate every table of every database (a publication and a subscription each)';
 const CATCH_UP_STEP = 'wait for the new members to catch up';
 const UNDO_COPY_STEP = 'drop the subscriptions, publications and slots';
+const DROP_SUBSCRIPTIONS_STEP = 'drop the subscriptions (the publications and slots go with the old members)';
+const PAUSE_STEP = 'pause the poolers (PgBouncer PAUSE)';
+const CATCH_LAST_STEP = 'wait for the copy to apply the last write';
+const SEQUENCES_STEP = 'carry the sequences over';
+const RESUME_STEP = 'resume the poolers';
+const DISABLE_STEP = 'stop the subscriptions (kept until finish)';
+const DECIDE_STEP = AWAIT_DECISION_STEP;
+const putBackStep = (g: number): string => `put generation ${g} back (serving, writes, poolers)`;
+const stopWritesStep = (m: string): string => `stop writes on ${m} (read-only, its sessions ended)`;
+const serveStep = (g: number, leader: string): string => `serve from generation ${g}: HAProxy rw on ${leader}`;
+
 
 /** The copy counts as caught up within this lag of the old leader's WAL. */
 const CAUGHT_UP_BYTES = 1024 * 1024;
 /** How long the copy may stand still (nothing copied, the lag not shrinking) before the upgrade gives up. */
 const COPY_STALL_MS = 15 * 60_000;
 
-export const BLUE_GREEN_NOT_BUILT = 'the cutover of --method blue-green is not built yet';
-
-export async function upgradeBlueGreen(input: UpgradeBlueGreenInput): Promise<never> {
+export async function upgradeBlueGreen(input: UpgradeBlueGreenInput): Promise<UpgradeBlueGreenResult> {
   checkUpgradeInput(input);
   const steps = new Steps('upgrade', input.cluster, [leaseStep(input.cluster), CHECK_STEP, CARRY_STEP, CHOOSE_STEP]);
-  const status = reportUpgradeStatus({ method: 'blue-green', from: null, to: input.to, pastPointOfNoReturn: false, replicationLagBytes: null });
-  return withClusterLease(steps, input.cluster, () => upgradeUnderLease(input, steps, status));
+  const status = reportUpgradeStatus({ method: 'blue-green', from: null, to: input.to, pastPointOfNoReturn: false, replicationLagBytes: null, cutOver: false, writePauseMs: null, awaitingDecision: false });
+  const decision: Decision = { wanted: null };
+  setHandler(upgradeFinishSignal, () => {
+    decision.wanted ??= 'finish';
+  });
+  setHandler(upgradeRollbackSignal, () => {
+    decision.wanted ??= 'rollback';
+  });
+  return withClusterLease(steps, input.cluster, () => upgradeUnderLease(input, steps, status, decision));
 }
 
-async function upgradeUnderLease(input: UpgradeBlueGreenInput, steps: Steps, status: UpgradeStatus): Promise<never> {
+/** What the operator asked for: the first signal counts (a finish cannot be taken back by a later rollback, nor the reverse). */
+interface Decision {
+  wanted: 'finish' | 'rollback' | null;
+}
+
+async function upgradeUnderLease(input: UpgradeBlueGreenInput, steps: Steps, status: UpgradeStatus, decision: Decision): Promise<UpgradeBlueGreenResult> {
   const { cluster, to } = input;
   const plan = await steps.run(CHECK_STEP, async () => {
     const d = await quick.describeCluster(cluster);
@@ -64,9 +103,9 @@ async function upgradeUnderLease(input: UpgradeBlueGreenInput, steps: Steps, sta
     if (problem || !d.leader) refuse(problem ?? `cluster ${cluster} cannot be upgraded now`);
     const byLeaderFirst = [...d.members].sort((a, b) => Number(b.name === d.leader) - Number(a.name === d.leader));
     return {
-      leader: d.leader, namesInUse: d.namesInUse,
+      leader: d.leader, namesInUse: d.namesInUse, ports: d.ports!, oldMembers: byLeaderFirst.map((m) => m.name),
       shape: byLeaderFirst.map((m) => ({ readOnly: m.readOnly })),
-      spec: { name: cluster, replicas: d.members.length - 1, ...d.settings, postgresVersion: to, backups: false } satisfies ClusterSpec,
+      spec: { name: cluster, replicas: d.members.length - 1, ...d.settings, postgresVersion: to } satisfies ClusterSpec,
     };
   });
   await steps.run(CARRY_STEP, async () => {
@@ -82,6 +121,9 @@ async function upgradeUnderLease(input: UpgradeBlueGreenInput, steps: Steps, sta
     };
   });
   const next: NextGeneration = chosen.next;
+  const backups = plan.spec.backups !== false;
+  /** Which major the stanza is at: it moves with the serving generation (workflows/upgrade/stanza-move.ts). */
+  const stanza: { major: PostgresVersion | null } = { major: null };
   if (chosen.leftovers.length > 0) {
     // An earlier run of this upgrade stopped without removing what it built (it may hold another
     // major, or a half-made copy): it goes first.
@@ -91,35 +133,132 @@ async function upgradeUnderLease(input: UpgradeBlueGreenInput, steps: Steps, sta
       await removeGenerationMembers(leftovers);
     });
   }
-  steps.plan([...buildStepNames(next), PASSFILE_STEP, ROLES_STEP, SCHEMA_STEP, COPY_STEP, CATCH_UP_STEP, UNDO_COPY_STEP, removeStepName(next)]);
+  steps.plan([...buildStepNames(next), PASSFILE_STEP, ROLES_STEP, SCHEMA_STEP, COPY_STEP, CATCH_UP_STEP, PAUSE_STEP, stopWritesStep(plan.leader),
+    CATCH_LAST_STEP, SEQUENCES_STEP, serveStep(next.generation, next.members[0]!.name), RESUME_STEP, DISABLE_STEP,
+    ...(backups ? stanzaMoveStepNames({ cluster, generation: next.generation, to, oldLeader: plan.leader }) : []), DECIDE_STEP]);
+  const from = status.from!;
 
+  let ends: CopyEnds;
   try {
     const subscriber = await buildNextGeneration(steps, next);
-    const ends = { cluster, publisher: plan.leader, subscriber, generation: next.generation, to };
+    ends = { cluster, publisher: plan.leader, subscriber, generation: next.generation, to };
+    const copy = ends;
     await steps.run(PASSFILE_STEP, () => Promise.all(next.members.map((m) =>
       quick.writeCopyPassfile({ cluster, member: m.name, publisher: plan.leader, generation: next.generation }))));
-    await steps.run(ROLES_STEP, () => longRunning.copyRoles(ends));
-    await steps.run(SCHEMA_STEP, () => longRunning.copySchema(ends));
+    await steps.run(ROLES_STEP, () => longRunning.copyRoles(copy));
+    await steps.run(SCHEMA_STEP, () => longRunning.copySchema(copy));
     await steps.run(COPY_STEP, async () => {
       await quick.keepCopySlots({ cluster, keep: true });
-      return longRunning.startLogicalCopy(ends);
+      return longRunning.startLogicalCopy(copy);
     });
-    await steps.run(CATCH_UP_STEP, () => waitForCatchUp(steps, status, ends));
+    await steps.run(CATCH_UP_STEP, () => waitForCatchUp(steps, status, copy, decision));
+    if (decision.wanted === 'rollback') throw new RolledBack();
+    status.writePauseMs = await cutover(steps, status, plan, next, copy);
   } catch (err) {
+    // The old generation could not be made the serving one again: the new one keeps serving, and stays.
+    if (status.cutOver) throw err;
     await undo(steps, next);
+    if (err instanceof RolledBack) return { cluster, from, to, outcome: 'rolled-back', writePauseMs: null, leader: plan.leader };
     throw err;
   }
-  // Until the cutover is built, a caught-up copy is taken down again as a rollback before the cutover would.
+  const forward: StanzaMove = { cluster, generation: next.generation, to, oldLeader: plan.leader };
+  if (backups) {
+    stanza.major = from;
+    // A failure here leaves the cutover standing: the decision still comes, and `finish` tries again.
+    await moveStanza(steps, forward, stanza).catch(() => undefined);
+  }
+  status.awaitingDecision = true;
+  const wanted = await steps.run(DECIDE_STEP, async () => {
+    await condition(() => decision.wanted !== null);
+    return decision.wanted!;
+  });
+  status.awaitingDecision = false;
+  if (wanted === 'finish') {
+    // The old generation goes only once the new major's backups stand.
+    if (backups && stanza.major !== to) await moveStanza(steps, forward, stanza);
+    await finish(steps, plan, next);
+    return { cluster, from, to, outcome: 'finished', writePauseMs: status.writePauseMs ?? null, leader: ends.subscriber };
+  }
+  await rollbackAfterCutover(steps, status, plan, next, ends);
+  // The stanza back on the old major (if it moved), the new major's last writes in its history
+  // (a restore can still reach them), before the new generation goes.
+  if (stanza.major === to) {
+    const back: StanzaMove = { cluster, generation: next.generation - 1, to: from, oldLeader: ends.subscriber };
+    steps.plan(stanzaMoveStepNames(back));
+    await moveStanza(steps, back, stanza);
+  }
   await undo(steps, next);
-  refuse(`${BLUE_GREEN_NOT_BUILT}: generation ${next.generation} (${next.members.map((m) => m.name).join(', ')}) was built on PostgreSQL ${to}, copied and caught up, then removed; ${cluster} runs on PostgreSQL ${status.from} as before. --method in-place upgrades offline`);
+  return { cluster, from, to, outcome: 'rolled-back', writePauseMs: status.writePauseMs ?? null, leader: plan.leader };
+}
+
+/** The innermost message of an activity's failure (an ActivityFailure says only "Activity task failed"). */
+function causeMessage(err: unknown): string {
+  let e: unknown = err;
+  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** A rollback asked for before the cutover: the run takes the new generation down and ends. */
+class RolledBack extends Error {}
+
+interface Plan {
+  leader: string;
+  ports: ClusterPorts;
+  spec: ClusterSpec;
+  oldMembers: string[];
+}
+
+/** The write pause: from the poolers' pause to their resume. Returns its length. */
+async function cutover(steps: Steps, status: UpgradeStatus, plan: Plan, next: NextGeneration, copy: CopyEnds): Promise<number> {
+  const { cluster } = copy;
+  const paused = await steps.run(PAUSE_STEP, () => quick.signalPoolers({ cluster, pause: true }));
+  try {
+    const stopped = await steps.run(stopWritesStep(plan.leader), () => quick.stopWrites({ cluster, member: plan.leader }));
+    await steps.run(CATCH_LAST_STEP, () => waits.waitForCopyAt({ ...copy, lsn: stopped.lsn }));
+    await steps.run(SEQUENCES_STEP, () => quick.copySequences(copy));
+    await steps.run(serveStep(next.generation, copy.subscriber), async () => {
+      await quick.setServingGeneration({ cluster, generation: next.generation });
+      status.cutOver = true;
+      await waits.serveMembers({ cluster, profile: plan.spec.profile, statsPort: plan.ports.stats, leader: copy.subscriber });
+    });
+  } catch (err) {
+    // The old generation serves again (no write reached the new one: the poolers are still
+    // paused and its HAProxy rw was not up), takes writes, and the poolers go on.
+    // Each part is tried even when one before it failed: writes and the poolers come back whatever
+    // HAProxy does. What failed shows on the step.
+    await CancellationScope.nonCancellable(() => steps.run(putBackStep(next.generation - 1), async () => {
+      const failed: string[] = [];
+      const attempt = async (what: string, f: () => Promise<unknown>): Promise<void> => {
+        try {
+          await f();
+        } catch (e) {
+          failed.push(`${what}: ${causeMessage(e)}`);
+        }
+      };
+      if (status.cutOver) {
+        await attempt('serving generation', async () => {
+          await cleanup.setServingGeneration({ cluster, generation: next.generation - 1 });
+          status.cutOver = false;
+        });
+        await attempt('HAProxy', () => cleanup.serveMembers({ cluster, profile: plan.spec.profile, statsPort: plan.ports.stats, leader: plan.leader }));
+      }
+      await attempt('writes', () => cleanup.allowWrites({ cluster, member: plan.leader }));
+      await attempt('poolers', () => cleanup.signalPoolers({ cluster, pause: false }));
+      if (failed.length > 0) throw new Error(failed.join('; '));
+    }).catch(() => undefined));
+    throw err;
+  }
+  const resumed = await steps.run(RESUME_STEP, () => quick.signalPoolers({ cluster, pause: false }));
+  await steps.run(DISABLE_STEP, () => quick.disableSubscriptions(copy));
+  return resumed.at - paused.at;
 }
 
 /** Follows the copy until every table is copied and the lag is under CAUGHT_UP_BYTES, reporting the lag to `upgrade status`. */
-async function waitForCatchUp(steps: Steps, status: UpgradeStatus, ends: CopyEnds): Promise<void> {
+async function waitForCatchUp(steps: Steps, status: UpgradeStatus, ends: CopyEnds, decision: Decision): Promise<void> {
   let best = { pending: Number.MAX_SAFE_INTEGER, applied: '' };
   let movedAt = Date.now();
   // Polls stay few over a long copy (each is a few events in the history): every 30 s at most.
-  for (let interval = 1000; ; interval = Math.min(interval * 2, 30_000)) {
+  for (let interval = 1000; decision.wanted !== 'rollback'; interval = Math.min(interval * 2, 30_000)) {
     const p = await quick.logicalCopyProgress(ends);
     status.replicationLagBytes = p.lagBytes;
     steps.note(CATCH_UP_STEP, `${p.pendingTables} table${p.pendingTables === 1 ? '' : 's'} still copying, lag ${p.lagBytes ?? 'not reported yet'} bytes`);
@@ -132,8 +271,39 @@ async function waitForCatchUp(steps: Steps, status: UpgradeStatus, ends: CopyEnd
     } else if (Date.now() - movedAt > COPY_STALL_MS) {
       throw new Error(`the copy stood still for ${COPY_STALL_MS / 60_000} minutes (${p.pendingTables} tables still copying, lag ${p.lagBytes ?? 'unknown'} bytes)`);
     }
-    await sleep(interval);
+    await condition(() => decision.wanted === 'rollback', interval);
   }
+}
+
+const oldGenerationStep = (plan: Plan): string => `remove generation 1 (${plan.oldMembers.join(', ')}: members, volumes, etcd keys)`;
+
+/** The new major stays: the copy's leftovers and the old generation go. */
+async function finish(steps: Steps, plan: Plan, next: NextGeneration): Promise<void> {
+  const { cluster } = next;
+  steps.plan([DROP_SUBSCRIPTIONS_STEP, oldGenerationStep(plan)]);
+  // The publications and slots go with the old members.
+  await steps.run(DROP_SUBSCRIPTIONS_STEP, () => cleanup.dropSubscriptions({ cluster, generation: next.generation, members: next.members.map((m) => m.name) }));
+  await steps.run(oldGenerationStep(plan), () =>
+    removeGenerationMembers({ cluster, generation: next.generation - 1, spec: plan.spec, members: plan.oldMembers.map((name) => ({ name, readOnly: false })) }));
+}
+
+const ROLLBACK_PAUSE_STEP = 'pause the poolers for the rollback';
+const ROLLBACK_RESUME_STEP = 'resume the poolers on the old generation';
+
+/** The old generation serves again, read-write; writes made on the new one since the cutover stay there, and it goes. */
+async function rollbackAfterCutover(steps: Steps, status: UpgradeStatus, plan: Plan, next: NextGeneration, copy: CopyEnds): Promise<void> {
+  const { cluster } = copy;
+  const back = next.generation - 1;
+  steps.plan([ROLLBACK_PAUSE_STEP, stopWritesStep(copy.subscriber), serveStep(back, plan.leader), ROLLBACK_RESUME_STEP]);
+  await steps.run(ROLLBACK_PAUSE_STEP, () => quick.signalPoolers({ cluster, pause: true }));
+  await steps.run(stopWritesStep(copy.subscriber), () => quick.stopWrites({ cluster, member: copy.subscriber }));
+  await steps.run(serveStep(back, plan.leader), async () => {
+    await quick.setServingGeneration({ cluster, generation: back });
+    status.cutOver = false;
+    await quick.allowWrites({ cluster, member: plan.leader });
+    await waits.serveMembers({ cluster, profile: plan.spec.profile, statsPort: plan.ports.stats, leader: plan.leader });
+  });
+  await steps.run(ROLLBACK_RESUME_STEP, () => quick.signalPoolers({ cluster, pause: false }));
 }
 
 /**

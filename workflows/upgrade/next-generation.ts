@@ -14,7 +14,7 @@ export interface NextGeneration {
   generation: number;
   /** Its members in order, the first bootstrapping; one per serving member. */
   members: { name: string; readOnly: boolean }[];
-  /** The serving generation's spec with the new major: the same profile, sync mode and etcd. No backups yet: its stanza comes with the cutover. */
+  /** The serving generation's spec with the new major: the same profile, sync mode, etcd and backups (its WAL archived only from the cutover on). */
   spec: ClusterSpec;
 }
 
@@ -37,7 +37,9 @@ export async function buildNextGeneration(steps: Steps, g: NextGeneration): Prom
   const names = g.members.map((m) => m.name);
   await steps.run(grantStep(g), () => quick.grantGenerationKeys({ cluster, members: etcdMemberNames(spec.etcdMembers), scope: patroniScope(cluster, generation) }));
   const start = (i: number) => steps.run(startStep(g, i), async () => {
-    await quick.startPostgresMember({ spec, member: names[i]!, generation, nofailover: g.members[i]!.readOnly, noloadbalance: false });
+    await quick.startPostgresMember({
+      spec, member: names[i]!, generation, nofailover: g.members[i]!.readOnly, noloadbalance: false, ...(spec.backups !== false ? { holdArchive: true } : {}),
+    });
     // The others clone from it rather than race it to bootstrap.
     if (i === 0) await waits.waitForBootstrapClaimed({ cluster, member: names[0]! });
   });

@@ -1,0 +1,58 @@
+/**
+ * `dbaas upgrade finish NAME` and `dbaas upgrade rollback NAME [--discard-writes]`: the operator's
+ * answer to a blue/green upgrade waiting after its cutover (or, for rollback, still copying). Each
+ * signals the running workflow and follows it to its end.
+ */
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { UPGRADE_FINISH_SIGNAL, UPGRADE_ROLLBACK_SIGNAL, UPGRADE_STATUS_QUERY, type UpgradeStatus } from '../../common/upgrade-status';
+import { upgradeWorkflowIds } from '../../common/workflow-ids';
+import type { UpgradeBlueGreenResult } from '../../workflows';
+import { connectTemporal } from '../connections';
+import { UsageError } from '../errors';
+import { follow } from '../workflow-run';
+
+async function runningUpgrade(client: Client, cluster: string): Promise<{ handle: ReturnType<Client['workflow']['getHandle']>; status: UpgradeStatus }> {
+  const handle = client.workflow.getHandle(upgradeWorkflowIds.blueGreen(cluster));
+  try {
+    if ((await handle.describe()).status.name !== 'RUNNING') throw new UsageError(`no blue-green upgrade of ${cluster} is running`);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new UsageError(`no blue-green upgrade of ${cluster} is running`);
+    throw err;
+  }
+  return { handle, status: await handle.query<UpgradeStatus>(UPGRADE_STATUS_QUERY) };
+}
+
+export function describeOutcome(r: UpgradeBlueGreenResult): string {
+  if (r.outcome === 'finished') {
+    return `${r.cluster}: PostgreSQL ${r.from} → ${r.to} finished; leader ${r.leader}; the PostgreSQL ${r.from} members are removed; ports and credentials unchanged`;
+  }
+  return `${r.cluster}: rolled back; PostgreSQL ${r.from} serves again (leader ${r.leader}); the PostgreSQL ${r.to} members are removed`;
+}
+
+export async function upgradeFinishCommand(cluster: string): Promise<void> {
+  const { client, connection } = await connectTemporal();
+  try {
+    const { handle, status } = await runningUpgrade(client, cluster);
+    if (!status.awaitingDecision) {
+      throw new UsageError(`the upgrade of ${cluster} has not cut over yet (see \`dbaas upgrade status ${cluster}\`): finish it once it waits for finish or rollback`);
+    }
+    await handle.signal(UPGRADE_FINISH_SIGNAL);
+    console.log(describeOutcome(await follow<UpgradeBlueGreenResult>(handle, `upgrade finish ${cluster}`)));
+  } finally {
+    await connection.close();
+  }
+}
+
+export async function upgradeRollbackCommand(cluster: string, o: { discardWrites: boolean }): Promise<void> {
+  const { client, connection } = await connectTemporal();
+  try {
+    const { handle, status } = await runningUpgrade(client, cluster);
+    if (status.cutOver && !o.discardWrites) {
+      throw new UsageError(`PostgreSQL ${status.to} has served ${cluster} since the cutover: a rollback does not carry its writes back to ${status.from}; add --discard-writes to roll back anyway`);
+    }
+    await handle.signal(UPGRADE_ROLLBACK_SIGNAL);
+    console.log(describeOutcome(await follow<UpgradeBlueGreenResult>(handle, `upgrade rollback ${cluster}`)));
+  } finally {
+    await connection.close();
+  }
+}
