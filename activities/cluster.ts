@@ -13,6 +13,8 @@ import { removeClusterContainers, removeClusterNetworksAndVolumes, type RemovalR
 import { ErrorTypes, finalError } from './errors';
 import { POSTGRES_STOP_TIMEOUT_SEC } from './patroni';
 import type { Paths } from '../common/paths';
+import { FIRST_GENERATION } from '../common/generations';
+import { writeServingGeneration } from './generations-file';
 import { keptRepositoryName, type HostLocation, type S3Location } from '../common/repository';
 import { settingsRepositories } from './backup-settings';
 import { versionOf, type PostgresVersion } from '../common/postgres-version';
@@ -166,6 +168,9 @@ export function createClusterActivities(inv: Inventory, paths: Paths) {
         containers.push(...(await Promise.all(hosts.map((h) => removeClusterContainers(h.engine, i.cluster, POSTGRES_STOP_TIMEOUT_SEC, wave)))));
       }
       const rest = await Promise.all(hosts.map((h) => removeClusterNetworksAndVolumes(h.engine, i.cluster, keep)));
+      // Which generation served goes with the members (a new cluster of the name starts at the first).
+      // Kept data keeps it: the kept volumes are that generation's members'.
+      if (!keep.data) writeServingGeneration(paths, i.cluster, FIRST_GENERATION);
       return rest.reduce<RemovalReport>(
         (a, r) => ({ containers: a.containers, volumes: a.volumes + r.volumes, networks: a.networks + r.networks }),
         { containers: containers.reduce((a, n) => a + n, 0), volumes: 0, networks: 0 },

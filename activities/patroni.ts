@@ -24,7 +24,8 @@ import { getCluster, getPatroni, patroniUrl, wakeHaLoop, type ClusterMember } fr
 import { clusterAccess } from './cluster-access';
 import { readClusterSecrets } from './secrets';
 import { versionOf } from '../common/postgres-version';
-import { FIRST_GENERATION, generationLabels } from '../common/generations';
+import { generationLabels } from '../common/generations';
+import { servingGeneration } from './generations-file';
 
 export { POSTGRES_UID };
 /** Longer than Patroni's own shutdown of PostgreSQL, so it can release the leader key. */
@@ -105,8 +106,11 @@ async function postgresContainerWanted(docker: Docker, paths: Paths, i: Postgres
     ...(spec.replaceAfterS !== undefined ? { replaceAfterS: spec.replaceAfterS } : {}),
     ...(spec.postgresVersion !== undefined ? { postgresVersion: spec.postgresVersion } : {}) };
   const version = versionOf(spec);
+  // Unnamed, a member joins the generation that serves (a replica added after a blue/green
+  // upgrade's finish is generation 2's, under its Patroni scope).
+  const generation = i.generation ?? servingGeneration(paths, spec.name);
   const extraLabels: Record<string, string> = {
-    [LABEL_SPEC]: JSON.stringify(settings), [LABEL_NOFAILOVER]: String(i.nofailover ?? false), ...generationLabels(i.generation ?? FIRST_GENERATION),
+    [LABEL_SPEC]: JSON.stringify(settings), [LABEL_NOFAILOVER]: String(i.nofailover ?? false), ...generationLabels(generation),
   };
   if (i.directPort !== undefined) extraLabels[`${LABEL_PORT_PREFIX}direct`] = String(i.directPort);
   const direct = publishedOn(i.publishOn, [PG_PORT, PATRONI_API_PORT], i.directPort === undefined ? {} : {
@@ -139,7 +143,7 @@ async function postgresContainerWanted(docker: Docker, paths: Paths, i: Postgres
     ...(i.holdArchive ? { archiveHeld: true } : {}),
     tls,
     version,
-    ...(i.generation !== undefined ? { generation: i.generation } : {}),
+    generation,
   });
   return {
     name: containerName(spec.name, member),

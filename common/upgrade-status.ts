@@ -31,6 +31,10 @@ export const UPGRADE_FINISH_SIGNAL = 'upgradeFinish';
 /** The blue/green step that waits for the operator: `dbaas upgrade` stops following there. */
 export const AWAIT_DECISION_STEP = 'wait for `upgrade finish` or `upgrade rollback`';
 export const UPGRADE_ROLLBACK_SIGNAL = 'upgradeRollback';
+/** The rollback signal's argument: once the cutover has begun, only a rollback that gives up the new major's writes counts. */
+export interface RollbackRequest {
+  discardWrites: boolean;
+}
 
 export interface UpgradePhase {
   /** 1-based position of the step in the plan. */

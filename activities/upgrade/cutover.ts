@@ -28,6 +28,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function createCutoverSteps(inv: Inventory, paths: Paths) {
   const docker = inv.engine();
+  /** The generation's leader now (it may have failed over since the cutover). */
+  const generationLeader = async (g: { cluster: string; generation: number; members: string[] }): Promise<string> => {
+    const leader = (await clusterView(inv, g.cluster, g.members))?.find((m) => m.role === 'leader')?.name;
+    if (!leader) throw new Error(`generation ${g.generation} of ${g.cluster} has no leader right now`);
+    return leader;
+  };
   return {
     /**
      * PgBouncer's PAUSE (SIGUSR1) or RESUME (SIGUSR2) on every pooler of the cluster (tini
@@ -123,8 +129,8 @@ export function createCutoverSteps(inv: Inventory, paths: Paths) {
     },
 
     /** The subscriptions stop (kept, not dropped: the old leader is read-only, and a rollback may still want them). */
-    async disableSubscriptions(e: Pick<CopyEnds, 'cluster' | 'subscriber' | 'generation'>): Promise<void> {
-      const sub = containerName(e.cluster, e.subscriber);
+    async disableSubscriptions(e: { cluster: string; generation: number; members: string[] }): Promise<void> {
+      const sub = containerName(e.cluster, await generationLeader(e));
       for (const database of await userDatabases(docker, sub)) {
         await psqlOn(docker, sub, database, `DO $$ BEGIN
           IF EXISTS (SELECT 1 FROM pg_subscription WHERE subname = ${quoteLiteral(subscriptionName(e.generation))} AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database()))
@@ -137,10 +143,7 @@ export function createCutoverSteps(inv: Inventory, paths: Paths) {
      * leader is read-only (it would refuse to drop anything) and about to go, slots and all.
      */
     async dropSubscriptions(e: { cluster: string; generation: number; members: string[] }): Promise<void> {
-      // Its leader now (the generation may have failed over since the cutover).
-      const leader = (await clusterView(inv, e.cluster, e.members))?.find((m) => m.role === 'leader')?.name;
-      if (!leader) throw new Error(`generation ${e.generation} of ${e.cluster} has no leader right now`);
-      const sub = containerName(e.cluster, leader);
+      const sub = containerName(e.cluster, await generationLeader(e));
       const name = quoteIdent(subscriptionName(e.generation));
       for (const database of await userDatabases(docker, sub)) {
         if (Number(await psqlOn(docker, sub, database, subscriptionExistsSql(e.generation))) === 0) continue;

@@ -4,12 +4,12 @@
  * signals the running workflow and follows it to its end.
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { UPGRADE_FINISH_SIGNAL, UPGRADE_ROLLBACK_SIGNAL, UPGRADE_STATUS_QUERY, type UpgradeStatus } from '../../common/upgrade-status';
+import { AWAIT_DECISION_STEP, UPGRADE_FINISH_SIGNAL, UPGRADE_ROLLBACK_SIGNAL, UPGRADE_STATUS_QUERY, type RollbackRequest, type UpgradeStatus } from '../../common/upgrade-status';
 import { upgradeWorkflowIds } from '../../common/workflow-ids';
 import type { UpgradeBlueGreenResult } from '../../workflows';
 import { connectTemporal } from '../connections';
 import { UsageError } from '../errors';
-import { follow } from '../workflow-run';
+import { follow, followUntil } from '../workflow-run';
 
 async function runningUpgrade(client: Client, cluster: string): Promise<{ handle: ReturnType<Client['workflow']['getHandle']>; status: UpgradeStatus }> {
   const handle = client.workflow.getHandle(upgradeWorkflowIds.blueGreen(cluster));
@@ -47,11 +47,18 @@ export async function upgradeRollbackCommand(cluster: string, o: { discardWrites
   const { client, connection } = await connectTemporal();
   try {
     const { handle, status } = await runningUpgrade(client, cluster);
-    if (status.cutOver && !o.discardWrites) {
-      throw new UsageError(`PostgreSQL ${status.to} has served ${cluster} since the cutover: a rollback does not carry its writes back to ${status.from}; add --discard-writes to roll back anyway`);
+    const refusal = `PostgreSQL ${status.to} has served ${cluster} since the cutover: a rollback does not carry its writes back to ${status.from}; add --discard-writes to roll back anyway`;
+    if (status.cutOver && !o.discardWrites) throw new UsageError(refusal);
+    const request: RollbackRequest = { discardWrites: o.discardWrites };
+    await handle.signal(UPGRADE_ROLLBACK_SIGNAL, request);
+    if (o.discardWrites) {
+      console.log(describeOutcome(await follow<UpgradeBlueGreenResult>(handle, `upgrade rollback ${cluster}`)));
+      return;
     }
-    await handle.signal(UPGRADE_ROLLBACK_SIGNAL);
-    console.log(describeOutcome(await follow<UpgradeBlueGreenResult>(handle, `upgrade rollback ${cluster}`)));
+    // The run ignores it if its cutover began meanwhile, and goes on to wait for a decision.
+    const r = await followUntil<UpgradeBlueGreenResult>(handle, `upgrade rollback ${cluster}`, AWAIT_DECISION_STEP);
+    if (!r.ended) throw new UsageError(refusal);
+    console.log(describeOutcome(r.value));
   } finally {
     await connection.close();
   }

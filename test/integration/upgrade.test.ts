@@ -332,6 +332,12 @@ test('the way back: a restore to a moment before the upgrade is a PostgreSQL 15 
   assert.deepEqual(volumes.filter((v) => /-pg-0-data$/.test(v.Name)).map((v) => v.Name), [], 'generation 1\'s volume is gone');
   const backList = JSON.parse((await runCli(['backup', 'list', BACK, '--json'], cli)).stdout) as StanzaSummary;
   assert.equal(backList.backups[backList.backups.length - 1]?.pgVersion, 17, JSON.stringify(backList.backups));
+  // A replica added now joins generation 2 (its Patroni cluster), streaming from pg-1 on 17.
+  const added = await runCli(['replica', 'add', BACK], cli);
+  assert.equal(added.code, 0, added.stderr + added.stdout);
+  const s2 = JSON.parse((await runCli(['cluster', 'status', BACK, '--json'], cli)).stdout) as ClusterStatus;
+  assert.deepEqual([s2.leader, s2.members.map((m) => m.name).sort()], ['pg-1', ['pg-1', 'pg-2']], JSON.stringify(s2.members));
+  assert.ok(s2.members.every((m) => ['running', 'streaming'].includes(m.state)), JSON.stringify(s2.members));
 
   const gone = await runCli(['cluster', 'delete', BACK, '--yes', '--purge-backups'], cli);
   assert.equal(gone.code, 0, gone.stderr + gone.stdout);

@@ -150,11 +150,11 @@ test('UpgradeBlueGreen: refuses with what logical replication cannot carry, per 
 });
 
 /** Waits until the run waits for the operator, then sends `signal`. */
-const answer = (signal: string) => async (handle: WorkflowHandle): Promise<void> => {
+const answer = (signal: string, arg?: unknown) => async (handle: WorkflowHandle): Promise<void> => {
   for (let i = 0; i < 200; i++) {
     const s = await handle.query<UpgradeStatus>('upgradeStatus').catch(() => null);
     if (s?.awaitingDecision) {
-      await handle.signal(signal);
+      await (arg === undefined ? handle.signal(signal) : handle.signal(signal, arg));
       return;
     }
     await new Promise((r) => setTimeout(r, 100));
@@ -200,7 +200,7 @@ test('UpgradeBlueGreen: builds generation 2 on 17, copies, catches up, cuts over
 
 test('UpgradeBlueGreen: a rollback after the cutover makes generation 1 serve again, read-write, then removes generation 2', async () => {
   const { f, result } = await runWithFakes(env, 'upgradeBlueGreen', { cluster: 'orders', to: 17 }, { describe: withBackups },
-    { extra: blueGreenFakes(), whileRunning: answer('upgradeRollback') });
+    { extra: blueGreenFakes(), whileRunning: answer('upgradeRollback', { discardWrites: true }) });
   assert.equal((result as { outcome: string }).outcome, 'rolled-back');
   assert.deepEqual(argsOf(f, 'setServingGeneration').map((a) => a.generation), [2, 1]);
   assert.deepEqual(argsOf(f, 'stopWrites').map((a) => a.member), ['pg-0', 'pg-3'], 'the new leader stops taking writes before the old one serves');
@@ -213,6 +213,16 @@ test('UpgradeBlueGreen: a rollback after the cutover makes generation 1 serve ag
   assert.equal(f.names().filter((n) => n === 'upgradeStanza').length, 2);
   assert.equal(f.names().filter((n) => n === 'runBackup').length, 2);
   assertCalledBefore(f.names().slice(f.names().lastIndexOf('upgradeStanza')), 'runBackup', 'stopMember');
+});
+
+test('UpgradeBlueGreen: after the cutover a rollback without --discard-writes does not count (writes may be on 17): the run waits on, and finish ends it', async () => {
+  const { f, result } = await runWithFakes(env, 'upgradeBlueGreen', { cluster: 'orders', to: 17 }, { describe: withBackups },
+    { extra: blueGreenFakes(), whileRunning: async (h) => {
+      await answer('upgradeRollback', { discardWrites: false })(h);
+      await answer('upgradeFinish')(h);
+    } });
+  assert.equal((result as { outcome: string }).outcome, 'finished');
+  assert.deepEqual(argsOf(f, 'setServingGeneration').map((a) => a.generation), [2], 'generation 1 never served again');
 });
 
 test('UpgradeBlueGreen: a cutover whose HAProxy move fails puts generation 1 back (serving, writes, poolers) and removes generation 2', async () => {

@@ -19,7 +19,7 @@ import { logicalCopyCapacityProblem, replicationBlockersProblem } from '../../co
 import { versionOf, type PostgresVersion } from '../../common/postgres-version';
 import type { ClusterPorts, ClusterSpec } from '../../common/spec';
 import type { CopyEnds } from '../../activities/upgrade/logical-copy';
-import { AWAIT_DECISION_STEP, UPGRADE_FINISH_SIGNAL, UPGRADE_ROLLBACK_SIGNAL, type UpgradeStatus } from '../../common/upgrade-status';
+import { AWAIT_DECISION_STEP, UPGRADE_FINISH_SIGNAL, UPGRADE_ROLLBACK_SIGNAL, type RollbackRequest, type UpgradeStatus } from '../../common/upgrade-status';
 import { cleanup, longRunning, quick, waits } from '../activity-options';
 import { withClusterLease } from '../lease';
 import { refuse } from '../refusals';
@@ -47,7 +47,7 @@ export interface UpgradeBlueGreenResult {
 }
 
 export const upgradeFinishSignal = defineSignal(UPGRADE_FINISH_SIGNAL);
-export const upgradeRollbackSignal = defineSignal(UPGRADE_ROLLBACK_SIGNAL);
+export const upgradeRollbackSignal = defineSignal<[RollbackRequest?]>(UPGRADE_ROLLBACK_SIGNAL);
 
 const CHECK_STEP = 'check the cluster can be upgraded';
 const CARRY_STEP = 'check what logical replication can carry, database by database';
@@ -79,11 +79,14 @@ export async function upgradeBlueGreen(input: UpgradeBlueGreenInput): Promise<Up
   checkUpgradeInput(input);
   const steps = new Steps('upgrade', input.cluster, [leaseStep(input.cluster), CHECK_STEP, CARRY_STEP, CHOOSE_STEP]);
   const status = reportUpgradeStatus({ method: 'blue-green', from: null, to: input.to, pastPointOfNoReturn: false, replicationLagBytes: null, cutOver: false, writePauseMs: null, awaitingDecision: false });
-  const decision: Decision = { wanted: null };
+  const decision: Decision = { wanted: null, cutoverBegan: false };
   setHandler(upgradeFinishSignal, () => {
     decision.wanted ??= 'finish';
   });
-  setHandler(upgradeRollbackSignal, () => {
+  setHandler(upgradeRollbackSignal, (r?: RollbackRequest) => {
+    // From the pause on, writes may reach the new major: a rollback drops them, so only one that
+    // says so counts (`upgrade rollback --discard-writes`); the CLI tells the others.
+    if (decision.cutoverBegan && !r?.discardWrites) return;
     decision.wanted ??= 'rollback';
   });
   return withClusterLease(steps, input.cluster, () => upgradeUnderLease(input, steps, status, decision));
@@ -92,6 +95,8 @@ export async function upgradeBlueGreen(input: UpgradeBlueGreenInput): Promise<Up
 /** What the operator asked for: the first signal counts (a finish cannot be taken back by a later rollback, nor the reverse). */
 interface Decision {
   wanted: 'finish' | 'rollback' | null;
+  /** The poolers' pause was asked for: writes may reach the new major from here on. */
+  cutoverBegan: boolean;
 }
 
 async function upgradeUnderLease(input: UpgradeBlueGreenInput, steps: Steps, status: UpgradeStatus, decision: Decision): Promise<UpgradeBlueGreenResult> {
@@ -153,6 +158,7 @@ async function upgradeUnderLease(input: UpgradeBlueGreenInput, steps: Steps, sta
     });
     await steps.run(CATCH_UP_STEP, () => waitForCatchUp(steps, status, copy, decision));
     if (decision.wanted === 'rollback') throw new RolledBack();
+    decision.cutoverBegan = true;
     status.writePauseMs = await cutover(steps, status, plan, next, copy);
   } catch (err) {
     // The old generation could not be made the serving one again: the new one keeps serving, and stays.
@@ -161,6 +167,28 @@ async function upgradeUnderLease(input: UpgradeBlueGreenInput, steps: Steps, sta
     if (err instanceof RolledBack) return { cluster, from, to, outcome: 'rolled-back', writePauseMs: null, leader: plan.leader };
     throw err;
   }
+  // From the cutover on, the run ends only with `finish` or `rollback`: a cancellation would leave
+  // both generations and nobody to decide.
+  return CancellationScope.nonCancellable(() => afterCutover(steps, status, decision, { plan, next, ends, from, to, backups, stanza }));
+}
+
+interface CutOver {
+  plan: Plan;
+  next: NextGeneration;
+  ends: CopyEnds;
+  from: PostgresVersion;
+  to: PostgresVersion;
+  backups: boolean;
+  stanza: { major: PostgresVersion | null };
+}
+
+/** The new major serves: its subscriptions stop, its backups start, and the operator decides. */
+async function afterCutover(steps: Steps, status: UpgradeStatus, decision: Decision, c: CutOver): Promise<UpgradeBlueGreenResult> {
+  const { plan, next, ends, from, to, backups, stanza } = c;
+  const { cluster } = next;
+  // Stopped rather than left to run: nothing more comes (the old leader is read-only). Not needed
+  // for what follows, so a failure only shows on the step.
+  await steps.run(DISABLE_STEP, () => quick.disableSubscriptions({ cluster, generation: next.generation, members: next.members.map((m) => m.name) })).catch(() => undefined);
   const forward: StanzaMove = { cluster, generation: next.generation, to, oldLeader: plan.leader };
   if (backups) {
     stanza.major = from;
@@ -249,7 +277,6 @@ async function cutover(steps: Steps, status: UpgradeStatus, plan: Plan, next: Ne
     throw err;
   }
   const resumed = await steps.run(RESUME_STEP, () => quick.signalPoolers({ cluster, pause: false }));
-  await steps.run(DISABLE_STEP, () => quick.disableSubscriptions(copy));
   return resumed.at - paused.at;
 }
 
