@@ -72,6 +72,11 @@ export async function memberApi(inv: Inventory, cluster: string, member: string)
 }
 
 /** /cluster from the first member that answers. */
+/** The member leading among `members` now, by Patroni's view (undefined: none leads). */
+export async function leaderAmong(inv: Inventory, cluster: string, members: string[]): Promise<string | undefined> {
+  return (await clusterView(inv, cluster, members))?.find((m) => m.role === 'leader')?.name;
+}
+
 export async function clusterView(inv: Inventory, cluster: string, members: string[]): Promise<ClusterMember[] | undefined> {
   for (const m of members) {
     const api = await memberApi(inv, cluster, m);

@@ -9,7 +9,7 @@ import type { Paths } from '../../common/paths';
 import { containerName } from '../../common/resource-names';
 import { writeServingGeneration } from '../generations-file';
 import { isNotFound } from '../docker';
-import { clusterView } from '../patroni';
+import { leaderAmong } from '../patroni';
 import { heartbeat } from '../heartbeat';
 import type { Inventory } from '../hosts/inventory';
 import { databaseOid, psqlOn, userDatabases } from './psql';
@@ -30,7 +30,7 @@ export function createCutoverSteps(inv: Inventory, paths: Paths) {
   const docker = inv.engine();
   /** The generation's leader now (it may have failed over since the cutover). */
   const generationLeader = async (g: { cluster: string; generation: number; members: string[] }): Promise<string> => {
-    const leader = (await clusterView(inv, g.cluster, g.members))?.find((m) => m.role === 'leader')?.name;
+    const leader = await leaderAmong(inv, g.cluster, g.members);
     if (!leader) throw new Error(`generation ${g.generation} of ${g.cluster} has no leader right now`);
     return leader;
   };

@@ -15,7 +15,7 @@ import { clusterAccess } from '../cluster-access';
 import { patchDcsConfigAt } from '../dcs-config';
 import { ErrorTypes, finalError } from '../errors';
 import type { Inventory } from '../hosts/inventory';
-import { clusterView, memberApi } from '../patroni';
+import { leaderAmong, memberApi } from '../patroni';
 import { readClusterSecrets } from '../secrets';
 import { PG_PORT } from '../../common/service-ports';
 import { SUPERUSER } from '../../common/service-users';
@@ -81,8 +81,7 @@ export function createLogicalCopySteps(inv: Inventory, paths: Paths) {
   const docker = inv.engine();
   const tls = (cluster: string): boolean => clusterHasTls(paths, cluster);
   /** The member Patroni reports as leader among `members` (one generation's), if any answers and one leads. */
-  const leaderOf = async (cluster: string, members: string[]): Promise<string | undefined> =>
-    (await clusterView(inv, cluster, members))?.find((m) => m.role === 'leader')?.name;
+  const leaderOf = (cluster: string, members: string[]): Promise<string | undefined> => leaderAmong(inv, cluster, members);
   const leader = (e: CopyEnds, side: 'publisher' | 'subscriber'): string => containerName(e.cluster, e[side]);
 
   return {

@@ -14,6 +14,7 @@
  * back). A failure, cancellation or rollback before the cutover removes the new generation.
  */
 import { CancellationScope, condition, defineSignal, setHandler } from '@temporalio/workflow';
+import { innermostMessage } from '../../common/error-chain';
 import { leaseStep } from '../../common/lease';
 import { logicalCopyCapacityProblem, replicationBlockersProblem } from '../../common/logical-replication';
 import { versionOf, type PostgresVersion } from '../../common/postgres-version';
@@ -219,13 +220,6 @@ async function afterCutover(steps: Steps, status: UpgradeStatus, decision: Decis
   return { cluster, from, to, outcome: 'rolled-back', writePauseMs: status.writePauseMs ?? null, leader: plan.leader };
 }
 
-/** The innermost message of an activity's failure (an ActivityFailure says only "Activity task failed"). */
-function causeMessage(err: unknown): string {
-  let e: unknown = err;
-  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
-  return e instanceof Error ? e.message : String(e);
-}
-
 /** A rollback asked for before the cutover: the run takes the new generation down and ends. */
 class RolledBack extends Error {}
 
@@ -260,7 +254,7 @@ async function cutover(steps: Steps, status: UpgradeStatus, plan: Plan, next: Ne
         try {
           await f();
         } catch (e) {
-          failed.push(`${what}: ${causeMessage(e)}`);
+          failed.push(`${what}: ${innermostMessage(e)}`);
         }
       };
       if (status.cutOver) {
