@@ -90,3 +90,21 @@ export async function waitForActivityStarted(handle: WorkflowHandle, t: Activity
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** How many of the targeted activity's runs completed successfully so far. */
+export function completedCount(events: HistoryEvent[], t: ActivityTarget): number {
+  const scheduled = new Set(events.filter((e) => matches(e, t)).map((e) => String(e.eventId)));
+  return events.filter((e) => e.activityTaskCompletedEventAttributes && scheduled.has(String(e.activityTaskCompletedEventAttributes.scheduledEventId))).length;
+}
+
+/**
+ * Waits until the targeted activity has completed `count` times. For a step too short to catch
+ * while it runs: a kill right after it lands in whatever the workflow does next.
+ */
+export async function waitForActivityCompleted(handle: WorkflowHandle, t: ActivityTarget, count: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (completedCount((await handle.fetchHistory()).events ?? [], t) < count) {
+    if (Date.now() > deadline) throw new Error(`${describeTarget(t)} did not complete ${count} time(s) in ${handle.workflowId}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -10,7 +10,8 @@
  * databases, the sequence going on, the index used, PostgreSQL 17 on every member, the replica
  * streaming, the same ports, and a backup on each side (the stanza's server moved from pgBackRest
  * 2.45 to 2.55); the way back, a restore to a moment before the upgrade, runs PostgreSQL 15 with
- * that moment's rows, and goes to 17 blue-green (the default) with `upgrade finish`.
+ * that moment's rows, and goes to 17 blue-green (the default; the worker SIGKILLed inside the
+ * cutover) with `upgrade finish`.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,7 +29,7 @@ import { helperName } from '../../activities/upgrade/helper';
 import { removeRepositoryHost } from '../../activities/repository-host/host';
 import { startTestTemporal } from '../helpers/temporal';
 import { waitForExit } from '../helpers/deadline';
-import { highestAttempt, waitForActivityStarted } from '../helpers/history';
+import { completedCount, highestAttempt, waitForActivityCompleted, waitForActivityStarted } from '../helpers/history';
 import { childEnv, queryCluster, removeLeftoverTestClusters, runCli, startChildWorker, tempPaths, testClusterName } from '../helpers/integration';
 
 const docker = new Docker();
@@ -306,7 +307,7 @@ test('upgrade --method in-place: the same rows, sequence and index on PostgreSQL
   assert.deepEqual([...new Set(list.backups.map((b) => b.pgVersion))].sort(), [15, 17], JSON.stringify(list.backups));
 });
 
-test('the way back: a restore to a moment before the upgrade is a PostgreSQL 15 cluster with that moment\'s rows; it then goes to 17 blue-green (the default) and `upgrade finish` removes its 15 members', async () => {
+test('the way back: a restore to a moment before the upgrade is a PostgreSQL 15 cluster with that moment\'s rows; it then goes to 17 blue-green (the default; the worker SIGKILLed inside the cutover, which completes once) and `upgrade finish` removes its 15 members', async () => {
   assert.ok(beforeUpgradeAt, 'the upgrade test ran');
   const r = await runCli(['restore', C, '--into', BACK, '--to-time', beforeUpgradeAt, '--replicas', '0', '--profile', 'fast'], cli);
   assert.equal(r.code, 0, r.stderr + r.stdout);
@@ -316,9 +317,24 @@ test('the way back: a restore to a moment before the upgrade is a PostgreSQL 15 
   assert.equal(n!.n, 5000);
 
   // The 15 cluster the restore made goes to 17 the default way, blue-green, and stays there: `upgrade finish`.
-  const cut = await runCli(['upgrade', BACK, '--to', '17'], cli);
+  // The worker is SIGKILLed inside the cutover (the poolers paused, the resume not yet done): a
+  // new one carries it on, once.
+  const upgrading = runCli(['upgrade', BACK, '--to', '17'], cli);
+  const handle = env.client.workflow.getHandle(upgradeWorkflowIds.blueGreen(BACK));
+  const poolers = { type: 'signalPoolers' };
+  await waitForActivityCompleted(handle, poolers, 1, 600_000);
+  const killed = workers[workers.length - 1]!;
+  killed.kill('SIGKILL');
+  await waitForExit(killed, 30_000, 'the SIGKILLed worker did not exit');
+  const events = (await handle.fetchHistory()).events ?? [];
+  assert.equal(completedCount(events, poolers), 1, 'the kill came before the poolers\' resume');
+  workers.push(startChildWorker(env, paths, path.join(paths.home, 'worker-cutover.log')));
+  const cut = await upgrading;
   assert.equal(cut.code, 0, cut.stderr + cut.stdout);
   assert.match(cut.stdout, /cut over to PostgreSQL 17/);
+  const history = (await handle.fetchHistory()).events ?? [];
+  const ran = (type: string) => completedCount(history, { type });
+  assert.deepEqual([ran('stopWrites'), ran('copySequences'), ran('setServingGeneration'), ran('signalPoolers')], [1, 1, 1, 2], 'each cutover step completed once: pause, stop, sequences, serve, resume');
   const early = await runCli(['upgrade', 'finish', C], cli);
   assert.equal(early.code, 2, 'no blue-green upgrade of C waits for a decision');
   const fin = await runCli(['upgrade', 'finish', BACK], cli);
