@@ -1,10 +1,11 @@
-/** UpgradeInPlace with fake activities: the order of its steps, and pg_upgrade --check refusing. */
+/** UpgradeInPlace and UpgradeBlueGreen with fake activities: the order of their steps, refusals, and what a failure puts back. */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { UpgradeStatus } from '../../common/upgrade-status';
 import { ApplicationFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
 import { healthyCluster } from '../helpers/fake-activities';
 import { startTestTemporal } from '../helpers/temporal';
 import { rootCause, runWithFakes, type ExtraActivity } from '../helpers/run-with-fakes';
@@ -198,7 +199,7 @@ test('UpgradeBlueGreen: builds generation 2 on 17, copies, catches up, cuts over
   assert.equal(progress.steps.find((st) => st.name === 'wait for the new members to catch up')?.state, 'done');
 });
 
-test('UpgradeBlueGreen: a rollback after the cutover makes generation 1 serve again, read-write, then removes generation 2', async () => {
+test('UpgradeBlueGreen: a rollback after the cutover makes generation 1 serve again, read-write, drops the copy\'s slots, moves the stanza back, then removes generation 2', async () => {
   const { f, result } = await runWithFakes(env, 'upgradeBlueGreen', { cluster: 'orders', to: 17 }, { describe: withBackups },
     { extra: blueGreenFakes(), whileRunning: answer('upgradeRollback', { discardWrites: true }) });
   assert.equal((result as { outcome: string }).outcome, 'rolled-back');
@@ -213,6 +214,54 @@ test('UpgradeBlueGreen: a rollback after the cutover makes generation 1 serve ag
   assert.equal(f.names().filter((n) => n === 'upgradeStanza').length, 2);
   assert.equal(f.names().filter((n) => n === 'runBackup').length, 2);
   assertCalledBefore(f.names().slice(f.names().lastIndexOf('upgradeStanza')), 'runBackup', 'stopMember');
+  // The copy's slots hold WAL on the old leader, which takes writes again: they go before the stanza's move back (its backup may take long).
+  const names = f.names();
+  const lastPause = names.lastIndexOf('signalPoolers');
+  assert.ok(lastPause < names.indexOf('removeLogicalCopy') && names.indexOf('removeLogicalCopy') < names.lastIndexOf('archiveCurrentWal'), 'slots dropped after the rollback, before the stanza moves back');
+  assert.deepEqual(argsOf(f, 'keepCopySlots').map((a) => a.keep), [true, false]);
+});
+
+/** Fails (for good) the n-th call of an activity; the others return `result`. */
+const failingCall = (n: number, result: unknown, message: string): ExtraActivity => {
+  let calls = 0;
+  return async () => {
+    if (++calls === n) throw ApplicationFailure.create({ type: 'HaproxyConfigInvalid', nonRetryable: true, message });
+    return result;
+  };
+};
+
+/** Each generation failed over while the operator decided: generation 1 to pg-1, generation 2 (built on pg-3) to pg-4. */
+const failedOverLeaders = (): ExtraActivity => {
+  let newGeneration = 0;
+  return async (a: { members: string[] }) => (a.members.includes('pg-0') ? 'pg-1' : ++newGeneration === 1 ? 'pg-3' : 'pg-4');
+};
+
+test('UpgradeBlueGreen: a rollback after the cutover acts on both generations\' leaders of the moment, not the cutover\'s', async () => {
+  const { f, result } = await runWithFakes(env, 'upgradeBlueGreen', { cluster: 'orders', to: 17 }, { describe: withBackups },
+    { extra: { ...blueGreenFakes(), waitForLeader: failedOverLeaders() }, whileRunning: answer('upgradeRollback', { discardWrites: true }) });
+  assert.equal((result as { outcome: string; leader: string }).leader, 'pg-1');
+  // Both looked up side by side (in either order), once the rollback came.
+  assert.deepEqual(argsOf(f, 'waitForLeader').slice(1).map((a) => (a.members as string[]).join(',')).sort(), ['pg-0,pg-1,pg-2', 'pg-3,pg-4,pg-5']);
+  assert.deepEqual(argsOf(f, 'stopWrites').map((a) => a.member), ['pg-0', 'pg-4']);
+  assert.deepEqual(argsOf(f, 'allowWrites').map((a) => a.member), ['pg-1']);
+  assert.deepEqual(argsOf(f, 'serveMembers').map((a) => a.leader), ['pg-3', 'pg-1']);
+  assert.deepEqual(f.calls.filter((c) => c.name === 'archiveCurrentWal').map((c) => c.more), [['pg-0'], ['pg-4']], 'the new leader\'s last WAL, wherever it leads now');
+});
+
+test('UpgradeBlueGreen: a rollback whose HAProxy move fails puts generation 2 back (serving, generation 1 read-only again, writes) and resumes the poolers', async () => {
+  const { f, error } = await runWithFakes(env, 'upgradeBlueGreen', { cluster: 'orders', to: 17 }, { describe: withBackups }, {
+    extra: { ...blueGreenFakes(), waitForLeader: failedOverLeaders(), serveMembers: failingCall(2, { members: [] }, 'HAProxy runtime API refused') },
+    whileRunning: answer('upgradeRollback', { discardWrites: true }),
+  });
+  assert.match(rootCause(error).message, /HAProxy runtime API refused/);
+  assert.doesNotMatch(rootCause(error).message, /also failed/, 'the put-back worked');
+  assert.deepEqual(argsOf(f, 'signalPoolers').map((a) => a.pause), [true, false, true, false]);
+  assert.deepEqual(argsOf(f, 'setServingGeneration').map((a) => a.generation), [2, 1, 2]);
+  assert.deepEqual(argsOf(f, 'stopWrites').map((a) => a.member), ['pg-0', 'pg-4', 'pg-1'], 'generation 1 read-only again');
+  assert.deepEqual(argsOf(f, 'allowWrites').map((a) => a.member), ['pg-1', 'pg-4']);
+  assert.deepEqual(argsOf(f, 'serveMembers').map((a) => a.leader), ['pg-3', 'pg-1', 'pg-4']);
+  assertCalledBefore(f.names().slice(f.names().lastIndexOf('setServingGeneration')), 'serveMembers', 'signalPoolers', 'HAProxy back before the poolers resume');
+  assert.ok(!f.names().includes('stopMember'), 'generation 2 serves, and stays');
 });
 
 test('UpgradeBlueGreen: after the cutover a rollback without --discard-writes does not count (writes may be on 17): the run waits on, and finish ends it', async () => {
@@ -225,13 +274,59 @@ test('UpgradeBlueGreen: after the cutover a rollback without --discard-writes do
   assert.deepEqual(argsOf(f, 'setServingGeneration').map((a) => a.generation), [2], 'generation 1 never served again');
 });
 
-test('UpgradeBlueGreen: a cutover whose HAProxy move fails puts generation 1 back (serving, writes, poolers) and removes generation 2', async () => {
+test('UpgradeBlueGreen: a cutover whose HAProxy move fails puts generation 1 back (generation 2 read-only, serving, HAProxy, writes, poolers) and removes generation 2', async () => {
+  const { f, error } = await runWithFakes(env, 'upgradeBlueGreen', { cluster: 'orders', to: 17 }, { describe: withBackups },
+    { extra: { ...blueGreenFakes(), serveMembers: failingCall(1, { members: [] }, 'HAProxy runtime API refused') } });
+  assert.match(rootCause(error).message, /HAProxy runtime API refused/);
+  assert.doesNotMatch(rootCause(error).message, /also failed/, 'the put-back worked');
+  assert.deepEqual(argsOf(f, 'setServingGeneration').map((a) => a.generation), [2, 1]);
+  assert.deepEqual(argsOf(f, 'stopWrites').map((a) => a.member), ['pg-0', 'pg-3'], 'a write that reached generation 2 fails rather than being lost with it');
+  assert.deepEqual(argsOf(f, 'serveMembers').map((a) => a.leader), ['pg-3', 'pg-0']);
+  assert.deepEqual(argsOf(f, 'allowWrites').map((a) => a.member), ['pg-0']);
+  assert.deepEqual(argsOf(f, 'signalPoolers').map((a) => a.pause), [true, false]);
+  const names = f.names();
+  for (const part of ['stopWrites', 'serveMembers', 'allowWrites']) assert.ok(names.lastIndexOf(part) < names.lastIndexOf('signalPoolers'), `${part} before the poolers resume`);
+  assert.deepEqual(argsOf(f, 'stopMember').map((a) => a.member), ['pg-3', 'pg-4', 'pg-5']);
+});
+
+test('UpgradeBlueGreen: when putting generation 1 back fails too, the run\'s error names the cutover\'s failure and the put-back\'s; the poolers resume all the same', async () => {
   const { f, error } = await runWithFakes(env, 'upgradeBlueGreen', { cluster: 'orders', to: 17 }, { describe: withBackups },
     { extra: blueGreenFakes(), failExtraOn: { serveMembers: 'HaproxyConfigInvalid' } });
-  assert.match(rootCause(error).message, /serveMembers failed \(injected\)/);
+  assert.match(rootCause(error).message, /^the cutover failed: serveMembers failed \(injected\); putting generation 1 back also failed: HAProxy: serveMembers failed \(injected\)$/);
   assert.deepEqual(argsOf(f, 'setServingGeneration').map((a) => a.generation), [2, 1]);
   assert.deepEqual(argsOf(f, 'allowWrites').map((a) => a.member), ['pg-0']);
   assert.deepEqual(argsOf(f, 'signalPoolers').map((a) => a.pause), [true, false]);
+  assert.deepEqual(argsOf(f, 'stopMember').map((a) => a.member), ['pg-3', 'pg-4', 'pg-5'], 'generation 1 serves: generation 2 goes');
+});
+
+test('UpgradeBlueGreen: a pause that fails half-way (one pooler paused) is resumed, and generation 2 goes', async () => {
+  const { f, error } = await runWithFakes(env, 'upgradeBlueGreen', { cluster: 'orders', to: 17 }, { describe: withBackups }, {
+    extra: { ...blueGreenFakes(), signalPoolers: async (a: { pause: boolean }) => {
+      if (a.pause) throw ApplicationFailure.create({ nonRetryable: true, message: 'pgbouncer-ro: container is restarting' });
+      return { at: 2_500, poolers: ['pgbouncer-rw', 'pgbouncer-ro'] };
+    } },
+  });
+  assert.match(rootCause(error).message, /pgbouncer-ro: container is restarting/);
+  assert.deepEqual(argsOf(f, 'signalPoolers').map((a) => a.pause), [true, false]);
+  for (const n of ['stopWrites', 'setServingGeneration', 'serveMembers']) assert.ok(!f.names().includes(n), `${n} not called`);
+  assert.deepEqual(argsOf(f, 'stopMember').map((a) => a.member), ['pg-3', 'pg-4', 'pg-5']);
+});
+
+test('UpgradeBlueGreen: a copy that does not reach the last write before the pause\'s deadline puts generation 1 back and fails saying so', async () => {
+  const { f, error } = await runWithFakes(env, 'upgradeBlueGreen', { cluster: 'orders', to: 17, writePauseLimitMs: 1500 }, { describe: withBackups }, {
+    extra: { ...blueGreenFakes(), waitForCopyAt: async () => {
+      // Never there; ends when cancelled (heard on a heartbeat) or when the worker stops.
+      const ctx = Context.current();
+      for (;;) {
+        ctx.heartbeat();
+        await ctx.sleep(200);
+      }
+    } },
+  });
+  assert.match(rootCause(error).message, /writes were paused for 1\.5 s, the limit .*query_wait_timeout.*"wait for the copy to apply the last write" had not finished/);
+  assert.deepEqual(argsOf(f, 'signalPoolers').map((a) => a.pause), [true, false]);
+  assert.deepEqual(argsOf(f, 'allowWrites').map((a) => a.member), ['pg-0']);
+  for (const n of ['copySequences', 'setServingGeneration', 'serveMembers']) assert.ok(!f.names().includes(n), `${n} not called`);
   assert.deepEqual(argsOf(f, 'stopMember').map((a) => a.member), ['pg-3', 'pg-4', 'pg-5']);
 });
 

@@ -7,32 +7,37 @@
  * what logical replication cannot carry per database, and whether the leader can feed a logical
  * copy (wal_level, slots). Then the next generation is built (same shape, new major), the roles and
  * schema copied, every table of every database replicated and its lag followed until caught up.
- * The cutover pauses the poolers, stops writes on the old leader, waits for the copy to apply its
- * last write, carries the sequences over, makes the new generation the serving one behind HAProxy
- * and resumes. The old generation stays, read-only, until `upgrade finish` (it goes) or `upgrade
- * rollback` (it serves again; writes made on the new major since the cutover are not carried
- * back). A failure, cancellation or rollback before the cutover removes the new generation.
+ * The cutover (workflows/upgrade/cutover.ts) pauses the poolers, stops writes on the old leader,
+ * waits for the copy to apply its last write, carries the sequences over, makes the new generation
+ * the serving one behind HAProxy and resumes. The old generation stays, read-only, until `upgrade
+ * finish` (it goes) or `upgrade rollback` (workflows/upgrade/rollback.ts: it serves again; writes
+ * made on the new major since the cutover are not carried back). A failure, cancellation or
+ * rollback before the cutover removes the new generation.
  */
-import { CancellationScope, condition, defineSignal, setHandler } from '@temporalio/workflow';
-import { innermostMessage } from '../../common/error-chain';
+import { ApplicationFailure, CancellationScope, condition, defineSignal, setHandler } from '@temporalio/workflow';
 import { leaseStep } from '../../common/lease';
 import { logicalCopyCapacityProblem, replicationBlockersProblem } from '../../common/logical-replication';
 import { versionOf, type PostgresVersion } from '../../common/postgres-version';
 import type { ClusterPorts, ClusterSpec } from '../../common/spec';
 import type { CopyEnds } from '../../activities/upgrade/logical-copy';
 import { AWAIT_DECISION_STEP, UPGRADE_FINISH_SIGNAL, UPGRADE_ROLLBACK_SIGNAL, type RollbackRequest, type UpgradeStatus } from '../../common/upgrade-status';
-import { cleanup, longRunning, quick, waits } from '../activity-options';
+import { cleanup, longRunning, quick } from '../activity-options';
 import { withClusterLease } from '../lease';
 import { refuse } from '../refusals';
 import { Steps } from '../steps';
 import { checkUpgradeInput, clusterUpgradeProblem } from './checks';
-import { buildNextGeneration, buildStepNames, removeGenerationMembers, removeNextGeneration, removeStepName, type NextGeneration } from './next-generation';
+import { cutover, cutoverStepNames, type Cutover } from './cutover';
+import { buildNextGeneration, buildStepNames, removeGenerationMembers, removeNextGeneration, type NextGeneration } from './next-generation';
+import { rollbackAfterCutover } from './rollback';
 import { reportUpgradeStatus } from './status';
 import { moveStanza, stanzaMoveStepNames, type StanzaMove } from './stanza-move';
+import { WRITE_PAUSE_LIMIT_MS } from './write-pause';
 
 export interface UpgradeBlueGreenInput {
   cluster: string;
   to: PostgresVersion;
+  /** Overrides for tests: how long writes may stay paused (default WRITE_PAUSE_LIMIT_MS). */
+  writePauseLimitMs?: number;
 }
 
 export interface UpgradeBlueGreenResult {
@@ -60,16 +65,8 @@ const COPY_STEP = 'replicate every table of every database (a publication and a 
 const CATCH_UP_STEP = 'wait for the new members to catch up';
 const UNDO_COPY_STEP = 'drop the subscriptions, publications and slots';
 const DROP_SUBSCRIPTIONS_STEP = 'drop the subscriptions (the publications and slots go with the old members)';
-const PAUSE_STEP = 'pause the poolers (PgBouncer PAUSE)';
-const CATCH_LAST_STEP = 'wait for the copy to apply the last write';
-const SEQUENCES_STEP = 'carry the sequences over';
-const RESUME_STEP = 'resume the poolers';
 const DISABLE_STEP = 'stop the subscriptions (kept until finish)';
 const DECIDE_STEP = AWAIT_DECISION_STEP;
-const putBackStep = (g: number): string => `put generation ${g} back (serving, writes, poolers)`;
-const stopWritesStep = (m: string): string => `stop writes on ${m} (read-only, its sessions ended)`;
-const serveStep = (g: number, leader: string): string => `serve from generation ${g}: HAProxy rw on ${leader}`;
-
 
 /** The copy counts as caught up within this lag of the old leader's WAL. */
 const CAUGHT_UP_BYTES = 1024 * 1024;
@@ -128,6 +125,7 @@ async function upgradeUnderLease(input: UpgradeBlueGreenInput, steps: Steps, sta
   });
   const next: NextGeneration = chosen.next;
   const backups = plan.spec.backups !== false;
+  const limitMs = input.writePauseLimitMs ?? WRITE_PAUSE_LIMIT_MS;
   /** Which major the stanza is at: it moves with the serving generation (workflows/upgrade/stanza-move.ts). */
   const stanza: { major: PostgresVersion | null } = { major: null };
   if (chosen.leftovers.length > 0) {
@@ -139,8 +137,11 @@ async function upgradeUnderLease(input: UpgradeBlueGreenInput, steps: Steps, sta
       await removeGenerationMembers(leftovers);
     });
   }
-  steps.plan([...buildStepNames(next), PASSFILE_STEP, ROLES_STEP, SCHEMA_STEP, COPY_STEP, CATCH_UP_STEP, PAUSE_STEP, stopWritesStep(plan.leader),
-    CATCH_LAST_STEP, SEQUENCES_STEP, serveStep(next.generation, next.members[0]!.name), RESUME_STEP, DISABLE_STEP,
+  // The cutover's steps as far as they are known: the new leader is its first member but for a failover.
+  const planned: Cutover = {
+    copy: { cluster, publisher: plan.leader, subscriber: next.members[0]!.name, generation: next.generation, to }, profile: plan.spec.profile, statsPort: plan.ports.stats, limitMs,
+  };
+  steps.plan([...buildStepNames(next), PASSFILE_STEP, ROLES_STEP, SCHEMA_STEP, COPY_STEP, CATCH_UP_STEP, ...cutoverStepNames(planned), DISABLE_STEP,
     ...(backups ? stanzaMoveStepNames({ cluster, generation: next.generation, to, oldLeader: plan.leader }) : []), DECIDE_STEP]);
   const from = status.from!;
 
@@ -160,7 +161,7 @@ async function upgradeUnderLease(input: UpgradeBlueGreenInput, steps: Steps, sta
     await steps.run(CATCH_UP_STEP, () => waitForCatchUp(steps, status, copy, decision));
     if (decision.wanted === 'rollback') throw new RolledBack();
     decision.cutoverBegan = true;
-    status.writePauseMs = await cutover(steps, status, plan, next, copy);
+    status.writePauseMs = await cutover(steps, status, { ...planned, copy });
   } catch (err) {
     // The old generation could not be made the serving one again: the new one keeps serving, and stays.
     if (status.cutOver) throw err;
@@ -170,7 +171,7 @@ async function upgradeUnderLease(input: UpgradeBlueGreenInput, steps: Steps, sta
   }
   // From the cutover on, the run ends only with `finish` or `rollback`: a cancellation would leave
   // both generations and nobody to decide.
-  return CancellationScope.nonCancellable(() => afterCutover(steps, status, decision, { plan, next, ends, from, to, backups, stanza }));
+  return CancellationScope.nonCancellable(() => afterCutover(steps, status, decision, { plan, next, ends, from, to, backups, stanza, limitMs }));
 }
 
 interface CutOver {
@@ -181,11 +182,12 @@ interface CutOver {
   to: PostgresVersion;
   backups: boolean;
   stanza: { major: PostgresVersion | null };
+  limitMs: number;
 }
 
 /** The new major serves: its subscriptions stop, its backups start, and the operator decides. */
 async function afterCutover(steps: Steps, status: UpgradeStatus, decision: Decision, c: CutOver): Promise<UpgradeBlueGreenResult> {
-  const { plan, next, ends, from, to, backups, stanza } = c;
+  const { plan, next, ends, from, to, backups, stanza, limitMs } = c;
   const { cluster } = next;
   // Stopped rather than left to run: nothing more comes (the old leader is read-only). Not needed
   // for what follows, so a failure only shows on the step.
@@ -208,16 +210,20 @@ async function afterCutover(steps: Steps, status: UpgradeStatus, decision: Decis
     await finish(steps, plan, next);
     return { cluster, from, to, outcome: 'finished', writePauseMs: status.writePauseMs ?? null, leader: ends.subscriber };
   }
-  await rollbackAfterCutover(steps, status, plan, next, ends);
-  // The stanza back on the old major (if it moved), the new major's last writes in its history
-  // (a restore can still reach them), before the new generation goes.
-  if (stanza.major === to) {
-    const back: StanzaMove = { cluster, generation: next.generation - 1, to: from, oldLeader: ends.subscriber };
+  const leaders = await rollbackAfterCutover(steps, status, {
+    cluster, generation: next.generation, oldMembers: plan.oldMembers, newMembers: next.members.map((m) => m.name), profile: plan.spec.profile, statsPort: plan.ports.stats, limitMs,
+  });
+  // The copy goes first: its slots on the old leader keep every WAL segment written since the
+  // cutover, and that leader takes writes again (the stanza's move below ends in a full backup,
+  // which may take long or fail). Then the stanza back on the old major (if it moved), the new
+  // major's last writes in its history (a restore can still reach them), before the new generation goes.
+  await undo(steps, next, async () => {
+    if (stanza.major !== to) return;
+    const back: StanzaMove = { cluster, generation: next.generation - 1, to: from, oldLeader: leaders.new };
     steps.plan(stanzaMoveStepNames(back));
     await moveStanza(steps, back, stanza);
-  }
-  await undo(steps, next);
-  return { cluster, from, to, outcome: 'rolled-back', writePauseMs: status.writePauseMs ?? null, leader: plan.leader };
+  });
+  return { cluster, from, to, outcome: 'rolled-back', writePauseMs: status.writePauseMs ?? null, leader: leaders.old };
 }
 
 /** A rollback asked for before the cutover: the run takes the new generation down and ends. */
@@ -228,50 +234,6 @@ interface Plan {
   ports: ClusterPorts;
   spec: ClusterSpec;
   oldMembers: string[];
-}
-
-/** The write pause: from the poolers' pause to their resume. Returns its length. */
-async function cutover(steps: Steps, status: UpgradeStatus, plan: Plan, next: NextGeneration, copy: CopyEnds): Promise<number> {
-  const { cluster } = copy;
-  const paused = await steps.run(PAUSE_STEP, () => quick.signalPoolers({ cluster, pause: true }));
-  try {
-    const stopped = await steps.run(stopWritesStep(plan.leader), () => quick.stopWrites({ cluster, member: plan.leader }));
-    await steps.run(CATCH_LAST_STEP, () => waits.waitForCopyAt({ ...copy, lsn: stopped.lsn }));
-    await steps.run(SEQUENCES_STEP, () => quick.copySequences(copy));
-    await steps.run(serveStep(next.generation, copy.subscriber), async () => {
-      await quick.setServingGeneration({ cluster, generation: next.generation });
-      status.cutOver = true;
-      await waits.serveMembers({ cluster, profile: plan.spec.profile, statsPort: plan.ports.stats, leader: copy.subscriber });
-    });
-  } catch (err) {
-    // The old generation serves again (no write reached the new one: the poolers are still
-    // paused and its HAProxy rw was not up), takes writes, and the poolers go on.
-    // Each part is tried even when one before it failed: writes and the poolers come back whatever
-    // HAProxy does. What failed shows on the step.
-    await CancellationScope.nonCancellable(() => steps.run(putBackStep(next.generation - 1), async () => {
-      const failed: string[] = [];
-      const attempt = async (what: string, f: () => Promise<unknown>): Promise<void> => {
-        try {
-          await f();
-        } catch (e) {
-          failed.push(`${what}: ${innermostMessage(e)}`);
-        }
-      };
-      if (status.cutOver) {
-        await attempt('serving generation', async () => {
-          await cleanup.setServingGeneration({ cluster, generation: next.generation - 1 });
-          status.cutOver = false;
-        });
-        await attempt('HAProxy', () => cleanup.serveMembers({ cluster, profile: plan.spec.profile, statsPort: plan.ports.stats, leader: plan.leader }));
-      }
-      await attempt('writes', () => cleanup.allowWrites({ cluster, member: plan.leader }));
-      await attempt('poolers', () => cleanup.signalPoolers({ cluster, pause: false }));
-      if (failed.length > 0) throw new Error(failed.join('; '));
-    }).catch(() => undefined));
-    throw err;
-  }
-  const resumed = await steps.run(RESUME_STEP, () => quick.signalPoolers({ cluster, pause: false }));
-  return resumed.at - paused.at;
 }
 
 /** Follows the copy until every table is copied and the lag is under CAUGHT_UP_BYTES, reporting the lag to `upgrade status`. */
@@ -290,7 +252,7 @@ async function waitForCatchUp(steps: Steps, status: UpgradeStatus, ends: CopyEnd
       best = { pending: Math.min(best.pending, p.pendingTables), applied: p.appliedLsn ?? best.applied };
       movedAt = Date.now();
     } else if (Date.now() - movedAt > COPY_STALL_MS) {
-      throw new Error(`the copy stood still for ${COPY_STALL_MS / 60_000} minutes (${p.pendingTables} tables still copying, lag ${p.lagBytes ?? 'unknown'} bytes)`);
+      throw ApplicationFailure.nonRetryable(`the copy stood still for ${COPY_STALL_MS / 60_000} minutes (${p.pendingTables} tables still copying, lag ${p.lagBytes ?? 'unknown'} bytes)`);
     }
     await condition(() => decision.wanted === 'rollback', interval);
   }
@@ -308,30 +270,12 @@ async function finish(steps: Steps, plan: Plan, next: NextGeneration): Promise<v
     removeGenerationMembers({ cluster, generation: next.generation - 1, spec: plan.spec, members: plan.oldMembers.map((name) => ({ name, readOnly: false })) }));
 }
 
-const ROLLBACK_PAUSE_STEP = 'pause the poolers for the rollback';
-const ROLLBACK_RESUME_STEP = 'resume the poolers on the old generation';
-
-/** The old generation serves again, read-write; writes made on the new one since the cutover stay there, and it goes. */
-async function rollbackAfterCutover(steps: Steps, status: UpgradeStatus, plan: Plan, next: NextGeneration, copy: CopyEnds): Promise<void> {
-  const { cluster } = copy;
-  const back = next.generation - 1;
-  steps.plan([ROLLBACK_PAUSE_STEP, stopWritesStep(copy.subscriber), serveStep(back, plan.leader), ROLLBACK_RESUME_STEP]);
-  await steps.run(ROLLBACK_PAUSE_STEP, () => quick.signalPoolers({ cluster, pause: true }));
-  await steps.run(stopWritesStep(copy.subscriber), () => quick.stopWrites({ cluster, member: copy.subscriber }));
-  await steps.run(serveStep(back, plan.leader), async () => {
-    await quick.setServingGeneration({ cluster, generation: back });
-    status.cutOver = false;
-    await quick.allowWrites({ cluster, member: plan.leader });
-    await waits.serveMembers({ cluster, profile: plan.spec.profile, statsPort: plan.ports.stats, leader: plan.leader });
-  });
-  await steps.run(ROLLBACK_RESUME_STEP, () => quick.signalPoolers({ cluster, pause: false }));
-}
-
 /**
- * The copy and the generation go, whatever of them was made: a rollback before the cutover. The
- * generation goes even when the copy's removal fails (that failure is then the run's).
+ * The copy and the generation go, whatever of them was made (a rollback), with `beforeRemoval` in
+ * between. The generation goes even when the copy's removal or `beforeRemoval` fails (that failure
+ * is then the run's).
  */
-async function undo(steps: Steps, next: NextGeneration): Promise<void> {
+async function undo(steps: Steps, next: NextGeneration, beforeRemoval: () => Promise<void> = async () => undefined): Promise<void> {
   await CancellationScope.nonCancellable(async () => {
     try {
       await steps.run(UNDO_COPY_STEP, async () => {
@@ -339,7 +283,11 @@ async function undo(steps: Steps, next: NextGeneration): Promise<void> {
         await cleanup.keepCopySlots({ cluster: next.cluster, keep: false });
       });
     } finally {
-      await removeNextGeneration(steps, next);
+      try {
+        await beforeRemoval();
+      } finally {
+        await removeNextGeneration(steps, next);
+      }
     }
   });
 }
