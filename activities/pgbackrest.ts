@@ -23,7 +23,7 @@ import { ensureVolume, execIn, isNotFound, volumeExists } from './docker';
 import { deleteS3Stanza, readRepositoryInfo, repositoryExists, withRepository } from './backup-repository';
 import { deleteBackupPassphrase, ensureBackupPassphrase } from './backup-passphrase';
 import { ErrorTypes, finalError } from './errors';
-import { heartbeat, pause } from './heartbeat';
+import { heartbeat, pause, pollUntil } from './heartbeat';
 import { DEFAULT_STALL_MS, ProgressWatch, stallMessage } from './progress-watch';
 import { clusterView, memberApi } from './patroni';
 import { clusterAccess } from './cluster-access';
@@ -33,9 +33,13 @@ import { clusterHasTls, ensureClusterCa } from './cluster-tls';
 import { ensureStanzaOnHost, purgeStanzaOnHost, repositoryHostName, rootCommand, runAsRoot, stanzaServerOf } from './repository-host/host';
 import { sealArchiveScript } from './repository-host/render';
 import { versionOf, type PostgresVersion } from '../common/postgres-version';
+import { psqlOn } from './upgrade/psql';
 
 const onRepositoryHost = (paths: Paths, cluster: string): boolean => readRepositoryLocation(paths, cluster).type === 'host';
 
+
+/** Patroni applies a DCS change within one HA loop (loop_wait, 10 s at most in the profiles); within a quick step's minute. */
+const SETTING_APPLIED_MS = 40_000;
 
 /** A standby this far behind would keep the backup waiting for its replay at the start; the leader serves instead. */
 const STANDBY_MAX_LAG_BYTES = 16 * 1024 * 1024;
@@ -268,15 +272,24 @@ export function createPgbackrestActivities(inv: Inventory, paths: Paths) {
     },
 
     /**
-     * archive_mode and archive_command into Patroni's DCS config (PATCH /config on the leader).
-     * archive_mode takes effect when a member's PostgreSQL starts, so members are re-created
-     * after this. Idempotent.
+     * archive_mode and archive_command into Patroni's DCS config (PATCH /config on the leader),
+     * and the leader running with that archive_command. archive_mode takes effect when a member's
+     * PostgreSQL starts, so members are re-created after this; archive_command with a reload,
+     * which Patroni makes after its next HA loop (the PATCH wakes it): until then the leader
+     * still runs the old one (a blue/green upgrade's new leader: /bin/true, where a `check`
+     * would wait out its timeout). Idempotent.
      */
     async enableWalArchiving(cluster: string): Promise<void> {
-      const member = (await leaderOf(inv, cluster)).name;
-      const api = await memberApi(inv, cluster, member);
-      if (!api) throw new Error(`leader ${member} of ${cluster} is not reachable`);
-      await patchDcsConfigAt(api, clusterAccess(paths, cluster), { postgresql: { parameters: archiveParameters(cluster) } });
+      const leader = await leaderOf(inv, cluster);
+      const api = await memberApi(inv, cluster, leader.name);
+      if (!api) throw new Error(`leader ${leader.name} of ${cluster} is not reachable`);
+      const parameters = archiveParameters(cluster);
+      await patchDcsConfigAt(api, clusterAccess(paths, cluster), { postgresql: { parameters } });
+      const container = containerName(cluster, leader.name);
+      await pollUntil(`${leader.name} to run the new archive_command`, async () => {
+        const now = await psqlOn(inv.engine(leader.host), container, DEFAULT_DATABASE, 'SHOW archive_command');
+        return now === parameters.archive_command ? { done: true } : { status: `it runs archive_command ${now}` };
+      }, { intervalMs: 500, timeoutMs: SETTING_APPLIED_MS });
     },
 
     /**
