@@ -25,6 +25,8 @@ export interface UpgradeStatus {
   writePauseMs?: number | null;
   /** Blue/green: the run waits for `upgrade finish` or `upgrade rollback`. */
   awaitingDecision?: boolean;
+  /** Blue/green: why the new major has no full backup yet after the cutover (its step and error); `finish` tries again. */
+  backupProblem?: string | null;
 }
 
 export const UPGRADE_FINISH_SIGNAL = 'upgradeFinish';

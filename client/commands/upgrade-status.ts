@@ -34,6 +34,8 @@ export interface UpgradeStatusView {
     writePauseMs: number | null;
     /** Blue/green: waiting for `upgrade finish` or `upgrade rollback`. */
     awaitingDecision: boolean | null;
+    /** Blue/green: why the new major has no full backup yet after the cutover (`finish` tries again); null when none failed. */
+    backupProblem: string | null;
   };
 }
 
@@ -93,6 +95,7 @@ export async function upgradeStatusView(client: Client, cluster: string, version
       cutOver: status?.cutOver ?? null,
       writePauseMs: status?.writePauseMs ?? null,
       awaitingDecision: status?.awaitingDecision ?? null,
+      backupProblem: status?.backupProblem ?? null,
     },
   };
 }
@@ -112,6 +115,7 @@ export function formatUpgradeStatus(v: UpgradeStatusView): string {
   if (u.method === 'blue-green') {
     lines.push(`  replication lag: ${u.replicationLagBytes === null ? 'none yet (no subscription)' : `${u.replicationLagBytes} bytes`}`);
     if (u.cutOver) lines.push(`  cut over: PostgreSQL ${u.to} serves${u.writePauseMs !== null ? `; writes were paused ${(u.writePauseMs / 1000).toFixed(1)} s` : ''}`);
+    if (u.backupProblem) lines.push(`  backups: none on PostgreSQL ${u.to} yet (\`upgrade finish\` tries again): ${u.backupProblem}`);
     if (u.awaitingDecision) lines.push(`  waiting for \`dbaas upgrade finish ${v.cluster}\` or \`dbaas upgrade rollback ${v.cluster} --discard-writes\``);
   }
   lines.push(`  workflow ${u.workflowId}`);

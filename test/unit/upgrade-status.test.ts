@@ -20,7 +20,7 @@ test('upgrade status says what ran, where it is and whether the old major can st
     upgrade: {
       workflowId: 'upgrade-in-place:orders', method: 'in-place', state: 'RUNNING', startedAt: '2026-12-03T03:40:12.000Z', closedAt: null,
       from: 15, to: 17, phase: { index: 9, of: 20, step: 'pg_upgrade --link on pg-0\'s data', state: 'running' }, pastPointOfNoReturn: true, replicationLagBytes: null,
-      cutOver: null, writePauseMs: null, awaitingDecision: null,
+      cutOver: null, writePauseMs: null, awaitingDecision: null, backupProblem: null,
     },
   };
   const text = formatUpgradeStatus(view);
@@ -37,4 +37,7 @@ test('upgrade status says what ran, where it is and whether the old major can st
   const waiting = formatUpgradeStatus({ ...view, upgrade: { ...view.upgrade!, method: 'blue-green', replicationLagBytes: 0, cutOver: true, writePauseMs: 1830, awaitingDecision: true } });
   assert.match(waiting, /cut over: PostgreSQL 17 serves; writes were paused 1\.8 s/);
   assert.match(waiting, /waiting for `dbaas upgrade finish orders` or `dbaas upgrade rollback orders --discard-writes`/);
+  assert.doesNotMatch(waiting, /backups:/);
+  const unbacked = formatUpgradeStatus({ ...view, upgrade: { ...view.upgrade!, method: 'blue-green', cutOver: true, awaitingDecision: true, backupProblem: 'a full backup on PostgreSQL 17: timed out' } });
+  assert.match(unbacked, /backups: none on PostgreSQL 17 yet \(`upgrade finish` tries again\): a full backup on PostgreSQL 17: timed out/);
 });

@@ -30,7 +30,7 @@ import { cutover, cutoverStepNames, type Cutover } from './cutover';
 import { buildNextGeneration, buildStepNames, removeGenerationMembers, removeNextGeneration, type NextGeneration } from './next-generation';
 import { rollbackAfterCutover } from './rollback';
 import { reportUpgradeStatus } from './status';
-import { moveStanza, stanzaMoveStepNames, type StanzaMove } from './stanza-move';
+import { moveStanza, stanzaMoveStepNames, type StanzaMove, type StanzaState } from './stanza-move';
 import { WRITE_PAUSE_LIMIT_MS } from './write-pause';
 
 export interface UpgradeBlueGreenInput {
@@ -127,7 +127,7 @@ async function upgradeUnderLease(input: UpgradeBlueGreenInput, steps: Steps, sta
   const backups = plan.spec.backups !== false;
   const limitMs = input.writePauseLimitMs ?? WRITE_PAUSE_LIMIT_MS;
   /** Which major the stanza is at: it moves with the serving generation (workflows/upgrade/stanza-move.ts). */
-  const stanza: { major: PostgresVersion | null } = { major: null };
+  const stanza: StanzaState = { major: null };
   if (chosen.leftovers.length > 0) {
     // An earlier run of this upgrade stopped without removing what it built (it may hold another
     // major, or a half-made copy): it goes first.
@@ -181,7 +181,7 @@ interface CutOver {
   from: PostgresVersion;
   to: PostgresVersion;
   backups: boolean;
-  stanza: { major: PostgresVersion | null };
+  stanza: StanzaState;
   limitMs: number;
 }
 
@@ -195,8 +195,10 @@ async function afterCutover(steps: Steps, status: UpgradeStatus, decision: Decis
   const forward: StanzaMove = { cluster, generation: next.generation, to, oldLeader: plan.leader };
   if (backups) {
     stanza.major = from;
-    // A failure here leaves the cutover standing: the decision still comes, and `finish` tries again.
+    // A failure here leaves the cutover standing: the decision still comes, `upgrade status` shows
+    // the failure, and `finish` tries again.
     await moveStanza(steps, forward, stanza).catch(() => undefined);
+    status.backupProblem = stanza.failed ?? null;
   }
   status.awaitingDecision = true;
   const wanted = await steps.run(DECIDE_STEP, async () => {
@@ -206,7 +208,12 @@ async function afterCutover(steps: Steps, status: UpgradeStatus, decision: Decis
   status.awaitingDecision = false;
   if (wanted === 'finish') {
     // The old generation goes only once the new major's backups stand.
-    if (backups && stanza.major !== to) await moveStanza(steps, forward, stanza);
+    // Not `stanza.major`: a stanza-upgrade that went through before its check failed moved the
+    // stanza, but no full backup on the new major stands yet.
+    if (backups && stanza.backedUp !== to) {
+      await moveStanza(steps, forward, stanza);
+      status.backupProblem = null;
+    }
     await finish(steps, plan, next);
     return { cluster, from, to, outcome: 'finished', writePauseMs: status.writePauseMs ?? null, leader: ends.subscriber };
   }
