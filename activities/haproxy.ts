@@ -13,6 +13,7 @@ import { HAPROXY_ADMIN_SOCKET, HAPROXY_CONFIG_PATH, HAPROXY_STATE_FILE, renderHa
 import { PROFILES, type ClusterPorts, type ProfileName } from '../common/spec';
 import { ensureContainerRunning, execIn } from './docker';
 import { memberApi } from './patroni';
+import { commandFailures, endSessionsCommands, loadedServers, membersOutOfService, parseServersState, serveCommands, type ServerState } from './haproxy-servers';
 import { ErrorTypes, finalError } from './errors';
 import { heartbeat, pause, pollUntil } from './heartbeat';
 
@@ -60,43 +61,19 @@ export async function runtimeCommand(docker: Docker, cluster: string, command: s
   return r.output.trim();
 }
 
-/** One server's line of `show servers state`: backend, server and its administrative state bits. */
-export interface ServerState {
-  backend: string;
-  server: string;
-  adminState: number;
-}
-
-/** Parse the runtime API's `show servers state` (format version 1: a version line, a # header, rows). */
-export function parseServersState(text: string): ServerState[] {
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
-  const header = lines.find((l) => l.startsWith('#'))?.replace(/^#\s*/, '').split(/\s+/) ?? [];
-  const [be, sv, adm] = [header.indexOf('be_name'), header.indexOf('srv_name'), header.indexOf('srv_admin_state')];
-  if (be < 0 || sv < 0 || adm < 0) return [];
-  return lines
-    .filter((l) => !l.startsWith('#') && /\s/.test(l))
-    .map((l) => l.split(/\s+/))
-    .map((c) => ({ backend: c[be], server: c[sv], adminState: Number(c[adm]) }));
-}
-
 /**
- * HAProxy's SRV_ADMF_FMAINT: forced maintenance (the config's `disabled` sets it together with
- * CMAINT; `set server … state ready` clears FMAINT but leaves CMAINT, so CMAINT alone means "in
- * service", as seen on 2.6.12).
+ * Commands that print nothing when they succeed, in one line: one connection, so one process runs
+ * them all. Any text in the answer is a failure (a process without such a server answers "No such
+ * server.", and did nothing) and fails the call.
  */
-const FORCED_MAINTENANCE = 0x01;
-
-/**
- * Members to render `disabled`: those the running HAProxy does not know yet (just added, still
- * cloning) and those it holds in forced maintenance (added, not yet put in service). Members
- * DOWN for other reasons (a failed check, DNS) stay enabled so their checks keep running.
- */
-export function membersOutOfService(members: string[], running: ServerState[]): string[] {
-  return members.filter((m) => {
-    const rows = running.filter((r) => r.server === m && (r.backend === 'ro' || r.backend === 'rw'));
-    return rows.length === 0 || rows.some((r) => (r.adminState & FORCED_MAINTENANCE) !== 0);
-  });
+export async function runtimeCommands(docker: Docker, cluster: string, commands: string[]): Promise<void> {
+  if (commands.length === 0) return;
+  const failures = commandFailures(await runtimeCommand(docker, cluster, commands.join('; ')));
+  if (failures.length > 0) throw new Error(`haproxy runtime API "${commands.join('; ')}": ${failures.join(' | ')}`);
 }
+
+/** The running worker's servers: the process the admin socket reaches (after a reload, the new worker). */
+const serversState = async (docker: Docker, cluster: string): Promise<ServerState[]> => parseServersState(await runtimeCommand(docker, cluster, 'show servers state'));
 
 /**
  * Write haproxy.cfg inside the container in one `docker exec`: check the candidate with
@@ -127,14 +104,14 @@ async function applyConfig(docker: Docker, cluster: string, config: string, mode
   return last;
 }
 
-async function waitForServerUp(statsPort: number | Endpoint, proxy: 'rw' | 'ro', member: string): Promise<void> {
+async function waitForServerUp(statsPort: number | Endpoint, proxy: 'rw' | 'ro', member: string, timeoutMs = 120_000): Promise<void> {
   await pollUntil<true>(
     `${member} UP in HAProxy ${proxy}`,
     async () => {
       const row = serverRows(await statsCsv(statsPort)).find((r) => r.proxy === proxy && r.server === member);
       return row?.status.startsWith('UP') ? { done: true } : { status: `${member} ${row?.status ?? 'absent'}` };
     },
-    { intervalMs: 100, timeoutMs: 120_000 },
+    { intervalMs: 100, timeoutMs },
   );
 }
 
@@ -160,18 +137,29 @@ export async function haproxyBackends(statsPort: number | Endpoint): Promise<Bac
 /** Postgres members of the cluster that have a container now, in member order. */
 const postgresMembers = (inv: Inventory, cluster: string): Promise<string[]> => inv.memberNames(cluster, { kind: 'postgres' });
 
+/** The member's Patroni answer on /replica (what HAProxy's ro check asks); undefined when its container does not run. */
+async function replicaStatus(inv: Inventory, cluster: string, member: string): Promise<number | undefined> {
+  const api = await memberApi(inv, cluster, member);
+  if (!api) return undefined;
+  const res = await fetch(`${api}/replica`, { signal: AbortSignal.timeout(2000) });
+  await res.arrayBuffer();
+  return res.status;
+}
+
 async function waitForReplicaAnswer(inv: Inventory, cluster: string, member: string): Promise<void> {
   await pollUntil<true>(
     `${member} to answer 200 on /replica`,
     async () => {
-      const api = await memberApi(inv, cluster, member);
-      if (!api) return { status: `${member} not running` };
-      const res = await fetch(`${api}/replica`, { signal: AbortSignal.timeout(2000) });
-      return res.status === 200 ? { done: true } : { status: `/replica answers ${res.status}` };
+      const status = await replicaStatus(inv, cluster, member);
+      if (status === undefined) return { status: `${member} not running` };
+      return status === 200 ? { done: true } : { status: `/replica answers ${status}` };
     },
     { intervalMs: 100, timeoutMs: 300_000 },
   );
 }
+
+/** How long a replica set ready on ro (UP at once) may take to show UP in the stats, within the write pause. */
+const RO_UP_MS = 15_000;
 
 export function createHaproxyActivities(inv: Inventory, paths: Paths) {
   const docker = inv.engine();
@@ -187,7 +175,7 @@ export function createHaproxyActivities(inv: Inventory, paths: Paths) {
       // A host's worker sees only its own engine: for a cluster across hosts the workflow names the members.
       return withClusterLock(paths, `haproxy-${i.cluster}`, async () => {
         const members = i.members ?? (await postgresMembers(inv, i.cluster));
-        const running = parseServersState(await runtimeCommand(docker, i.cluster, 'show servers state'));
+        const running = await serversState(docker, i.cluster);
         const config = renderHaproxyConfig({
           cluster: i.cluster, members, checks: PROFILES[i.profile].haproxy, disabled: membersOutOfService(members, running),
         });
@@ -230,7 +218,7 @@ export function createHaproxyActivities(inv: Inventory, paths: Paths) {
         // in the same command line (and rw balances "first": the lower-numbered leader wins anyway).
         await runtimeCommand(docker, i.cluster, `set server rw/${m} state ready; set server rw/${m} health down; set server ro/${m} state ready`);
         const members = i.members ?? (await postgresMembers(inv, i.cluster));
-        const running = parseServersState(await runtimeCommand(docker, i.cluster, 'show servers state'));
+        const running = await serversState(docker, i.cluster);
         const config = renderHaproxyConfig({
           cluster: i.cluster, members, checks: PROFILES[i.profile].haproxy, disabled: membersOutOfService(members, running),
         });
@@ -240,31 +228,47 @@ export function createHaproxyActivities(inv: Inventory, paths: Paths) {
     },
 
     /**
-     * A blue/green cutover: HAProxy serves the members now serving (the next generation's, just
-     * recorded) instead of the old ones, in one reload. The new servers come in maintenance (none
-     * is in the running state); each is then set ready, the new leader up on rw, every other
-     * server down until its own check brings it up (/primary for rw, /replica for ro). Returns once
-     * `leader` is UP on rw.
+     * A blue/green cutover (or its way back): HAProxy serves the members now serving (the
+     * generation just recorded) instead of the ones it served, in one reload.
+     *
+     * First the leaving servers' sessions end, on the worker serving now: in maintenance, then
+     * `shutdown sessions`. After the reload the admin socket reaches only the new worker; the old
+     * one would keep them (stale reads from replicas no longer fed, sessions on a leader no longer
+     * serving) for as long as their clients do. The new servers come in maintenance; ro but the
+     * leader is put in service (replicas Patroni reports UP at once, the others by their checks)
+     * and waited for, then rw but the leader, the file on disk. The leader comes out of maintenance
+     * last, UP on rw, and nothing that can fail comes after it: until then no client reaches it,
+     * so a failed attempt leaves the old members free to be put back. A retried attempt skips what
+     * is done (no second reload once the running worker has the members). Returns once `leader`
+     * is UP on rw.
      */
     async serveMembers(i: { cluster: string; profile: ProfileName; statsPort: number; leader: string }): Promise<{ members: string[] }> {
       return withClusterLock(paths, `haproxy-${i.cluster}`, async () => {
         const members = await postgresMembers(inv, i.cluster);
+        if (!members.includes(i.leader)) throw new Error(`${i.leader} is not one of ${i.cluster}'s serving members (${members.join(', ')}): HAProxy stays as it is`);
         const checks = PROFILES[i.profile].haproxy;
-        const running = parseServersState(await runtimeCommand(docker, i.cluster, 'show servers state'));
-        await applyConfig(docker, i.cluster, renderHaproxyConfig({ cluster: i.cluster, members, checks, disabled: membersOutOfService(members, running) }), 'reload');
+        let running = await serversState(docker, i.cluster);
         const wanted = [...members].sort().join(',');
-        await pollUntil<true>('HAProxy to load the new servers', async () => {
-          const have = [...new Set(serverRows(await statsCsv(await inv.frontDoorAt(i.cluster, i.statsPort))).filter((r) => r.proxy === 'ro').map((r) => r.server))].sort().join(',');
-          return have === wanted ? { done: true } : { status: `serving [${have}], want [${wanted}]` };
-        }, { intervalMs: 50, timeoutMs: 30_000 });
-        // The new leader is up on rw at once (writes wait on the paused poolers meanwhile, and it
-        // is the generation's leader the copy just reached); its checks go on and would take it
-        // down. Every other server waits for its own check.
-        await runtimeCommand(docker, i.cluster, members.flatMap((m) => [
-          `set server rw/${m} state ready`, `set server rw/${m} health ${m === i.leader ? 'up' : 'down'}`, `set server ro/${m} state ready`, `set server ro/${m} health down`,
-        ]).join('; '));
+        if (loadedServers(running) !== wanted) {
+          await runtimeCommands(docker, i.cluster, endSessionsCommands(members, running));
+          await applyConfig(docker, i.cluster, renderHaproxyConfig({ cluster: i.cluster, members, checks, disabled: membersOutOfService(members, running) }), 'reload');
+          // Read through the admin socket: what follows must reach the new worker.
+          running = await pollUntil<ServerState[]>('HAProxy to load the new servers', async () => {
+            const now = await serversState(docker, i.cluster);
+            return loadedServers(now) === wanted ? { done: now } : { status: `serving [${loadedServers(now)}], want [${wanted}]` };
+          }, { intervalMs: 50, timeoutMs: 30_000 });
+        }
+        // A replica that answers /replica now is UP on ro at once (as putHaproxyMemberInService does).
+        const replicas = (await Promise.all(members.filter((m) => m !== i.leader).map(async (m) =>
+          ((await replicaStatus(inv, i.cluster, m).catch(() => undefined)) === 200 ? [m] : [])))).flat();
+        const commands = serveCommands({ members, leader: i.leader, running, replicas });
+        await runtimeCommands(docker, i.cluster, commands.ro);
+        const stats = await inv.frontDoorAt(i.cluster, i.statsPort);
+        await Promise.all(replicas.map((m) => waitForServerUp(stats, 'ro', m, RO_UP_MS)));
+        await runtimeCommands(docker, i.cluster, commands.rw);
         await applyConfig(docker, i.cluster, renderHaproxyConfig({ cluster: i.cluster, members, checks, disabled: [] }), 'file-only');
-        await waitForServerUp(await inv.frontDoorAt(i.cluster, i.statsPort), 'rw', i.leader);
+        // The point of no return: writes may reach the leader from here on, so nothing follows.
+        await runtimeCommands(docker, i.cluster, commands.leader);
         return { members };
       });
     },

@@ -10,11 +10,11 @@ import { containerName } from '../../common/resource-names';
 import { writeServingGeneration } from '../generations-file';
 import { isNotFound } from '../docker';
 import { leaderAmong } from '../patroni';
-import { heartbeat } from '../heartbeat';
+import { heartbeat, warn } from '../heartbeat';
 import type { Inventory } from '../hosts/inventory';
 import { databaseOid, psqlOn, userDatabases } from './psql';
 import {
-  CURRENT_LSN_SQL, SEQUENCES_SQL, parseLsn, quoteIdent, quoteLiteral, setSequencesSql, slotName, subscriptionExistsSql, subscriptionName, type SequenceValue,
+  SEQUENCES_SQL, STOP_POINT_SQL, copyTarget, parseLsn, quoteIdent, quoteLiteral, setSequencesSql, slotName, subscriptionExistsSql, subscriptionName, type SequenceValue,
 } from './logical-copy-sql';
 import type { CopyEnds } from './logical-copy';
 
@@ -26,6 +26,14 @@ const IN_FLIGHT_GRACE_MS = 5000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** `f` on every member side by side; one error naming each member it failed on, once all are done. */
+async function onEvery<T>(members: string[], f: (member: string) => Promise<T>): Promise<T[]> {
+  const settled = await Promise.allSettled(members.map(f));
+  const failed = settled.flatMap((r, k) => (r.status === 'rejected' ? [`${members[k]}: ${(r.reason as Error).message}`] : []));
+  if (failed.length > 0) throw new Error(failed.join('; '));
+  return settled.map((r) => (r as PromiseFulfilledResult<T>).value);
+}
+
 export function createCutoverSteps(inv: Inventory, paths: Paths) {
   const docker = inv.engine();
   /** The generation's leader now (it may have failed over since the cutover). */
@@ -33,6 +41,24 @@ export function createCutoverSteps(inv: Inventory, paths: Paths) {
     const leader = await leaderAmong(inv, g.cluster, g.members);
     if (!leader) throw new Error(`generation ${g.generation} of ${g.cluster} has no leader right now`);
     return leader;
+  };
+  /**
+   * The PostgreSQL members of the member's generation whose containers run (the member first) and
+   * those that do not: stopWrites and allowWrites act on each (ALTER SYSTEM is local to a server).
+   */
+  const generationMembers = async (cluster: string, member: string): Promise<{ running: string[]; stopped: string[] }> => {
+    const named = await inv.member(cluster, member);
+    if (!named) throw new Error(`${member} is not a member of ${cluster}`);
+    const all = (await inv.members(cluster, { kind: 'postgres', generation: named.generation }))
+      .sort((a, b) => Number(b.name === member) - Number(a.name === member));
+    return { running: all.filter((m) => m.state === 'running').map((m) => m.name), stopped: all.filter((m) => m.state !== 'running').map((m) => m.name) };
+  };
+  /** default_transaction_read_only set (or reset) on the member and loaded; whether it is in recovery (a replica). */
+  const setDefaultReadOnly = async (cluster: string, member: string, on: boolean): Promise<boolean> => {
+    const ct = containerName(cluster, member);
+    // ALTER SYSTEM writes no WAL: a replica, or a session read-only already, takes it.
+    await psqlOn(docker, ct, 'postgres', on ? 'ALTER SYSTEM SET default_transaction_read_only = on' : 'ALTER SYSTEM RESET default_transaction_read_only');
+    return (await psqlOn(docker, ct, 'postgres', 'SELECT pg_is_in_recovery() FROM pg_reload_conf()')) === 't';
   };
   return {
     /**
@@ -53,31 +79,43 @@ export function createCutoverSteps(inv: Inventory, paths: Paths) {
     },
 
     /**
-     * Writes stop on the member: default_transaction_read_only (ALTER SYSTEM and a reload: every
-     * session's next transaction is read-only); transactions already running get IN_FLIGHT_GRACE_MS
-     * to finish, then every client session is ended (direct clients reconnect through HAProxy).
-     * Returns its WAL position after the last write: what the copy must reach.
+     * Writes stop on the member's generation: default_transaction_read_only on every member that
+     * runs (ALTER SYSTEM and a reload: every session's next transaction is read-only). ALTER SYSTEM
+     * is local to a server, so the replicas get it too: one promoted later (a failover while the
+     * upgrade waits for its decision) would otherwise take writes. Transactions already running on
+     * the leader get IN_FLIGHT_GRACE_MS to finish, then every client session of every member is
+     * ended (a session may have turned read-only off for itself; direct clients reconnect through
+     * HAProxy). The leader is the member, or the one member not in recovery if it no longer leads.
+     * Returns the leader's WAL insert position (copyTarget): what the copy must reach.
      */
     async stopWrites(i: { cluster: string; member: string }): Promise<{ lsn: string; ended: number }> {
-      const ct = containerName(i.cluster, i.member);
-      await psqlOn(docker, ct, 'postgres', 'ALTER SYSTEM SET default_transaction_read_only = on');
-      await psqlOn(docker, ct, 'postgres', 'SELECT pg_reload_conf()');
+      const { running, stopped } = await generationMembers(i.cluster, i.member);
+      if (stopped.length > 0) warn(`${stopped.join(', ')} of ${i.cluster} not running: not made read-only (a member that starts later may take writes if it is promoted)`);
+      const inRecovery = await onEvery(running, (m) => setDefaultReadOnly(i.cluster, m, true));
+      const primaries = running.filter((_, k) => !inRecovery[k]);
+      const leader = primaries.includes(i.member) ? i.member : primaries.length === 1 ? primaries[0] : undefined;
+      if (!leader) throw new Error(`no one leader among ${running.join(', ')} of ${i.cluster} (out of recovery: ${primaries.join(', ') || 'none'}): its last write is unknown`);
+      const ct = containerName(i.cluster, leader);
       const deadline = Date.now() + IN_FLIGHT_GRACE_MS;
       while (Date.now() < deadline) {
         const busy = Number(await psqlOn(docker, ct, 'postgres', `SELECT count(*) FROM pg_stat_activity WHERE NOT (${NOT_CLIENTS}) AND xact_start IS NOT NULL`));
         if (busy === 0) break;
-        heartbeat(`${busy} transactions still running on ${i.member}`);
+        heartbeat(`${busy} transactions still running on ${leader}`);
         await sleep(50);
       }
-      const ended = Number(await psqlOn(docker, ct, 'postgres', `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE NOT (${NOT_CLIENTS})`));
-      return { lsn: await psqlOn(docker, ct, 'postgres', CURRENT_LSN_SQL), ended };
+      const ended = await onEvery(running, async (m) =>
+        Number(await psqlOn(docker, containerName(i.cluster, m), 'postgres', `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE NOT (${NOT_CLIENTS})`)));
+      return { lsn: copyTarget(await psqlOn(docker, ct, 'postgres', STOP_POINT_SQL)), ended: ended.reduce((a, b) => a + b, 0) };
     },
 
-    /** Writes allowed again on the member (a rollback's old leader). */
+    /**
+     * Writes allowed again on the member's generation (the put-back's and a rollback's old one):
+     * read-only reset on every member that runs, as stopWrites set it.
+     */
     async allowWrites(i: { cluster: string; member: string }): Promise<void> {
-      const ct = containerName(i.cluster, i.member);
-      await psqlOn(docker, ct, 'postgres', 'ALTER SYSTEM RESET default_transaction_read_only');
-      await psqlOn(docker, ct, 'postgres', 'SELECT pg_reload_conf()');
+      const { running, stopped } = await generationMembers(i.cluster, i.member);
+      await onEvery(running, (m) => setDefaultReadOnly(i.cluster, m, false));
+      if (stopped.length > 0) warn(`${stopped.join(', ')} of ${i.cluster} not running: still read-only by default if stopWrites reached it (ALTER SYSTEM RESET default_transaction_read_only once it runs)`);
     },
 
     /**

@@ -85,8 +85,41 @@ export const subscriptionProgressSql = (generation: number): string => `SELECT j
   'pending', (SELECT count(*) FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid WHERE s.subname = ${quoteLiteral(subscriptionName(generation))} AND r.srsubstate <> 'r'),
   'lsn', (SELECT max(latest_end_lsn)::text FROM pg_stat_subscription WHERE subname = ${quoteLiteral(subscriptionName(generation))} AND relid IS NULL))`;
 
-/** On the old leader: where its WAL is now (the cutover waits for every subscription to reach it). */
+/** On the old leader while the copy catches up: where its WAL is written to now (the lag is measured from it). */
 export const CURRENT_LSN_SQL = 'SELECT pg_current_wal_lsn()::text';
+
+/**
+ * On the old leader once its writes stopped: where its next WAL record goes, which the copy must
+ * reach. The insert position, not the write position (pg_current_wal_lsn): it also covers WAL
+ * inserted but not yet written out (an asynchronous commit's, say). With the WAL page and segment
+ * sizes, for copyTarget.
+ */
+export const STOP_POINT_SQL = "SELECT pg_current_wal_insert_lsn()::text || ' ' || current_setting('wal_block_size') || ' ' || pg_size_bytes(current_setting('wal_segment_size'))";
+
+/** A byte offset as a WAL position (`16/B374D848`), as PostgreSQL prints one. */
+export function formatLsn(at: bigint): string {
+  return `${(at >> 32n).toString(16).toUpperCase()}/${(at & 0xFFFFFFFFn).toString(16).toUpperCase()}`;
+}
+
+/** WAL page headers on 64-bit builds: a segment's first page has the long one. */
+const SHORT_PAGE_HEADER = 24n;
+const LONG_PAGE_HEADER = 40n;
+
+/**
+ * What the copy must confirm, from STOP_POINT_SQL's answer. When the last record ends at a page
+ * boundary, the insert position points past the next page's header (where no record is yet) while
+ * a slot's confirmed position stops at the boundary, short of it until another record comes (the
+ * next running-transactions record, up to 15 s later). A position right after a page header
+ * counts as the page's start.
+ */
+export function copyTarget(stopPoint: string): string {
+  const [lsn, blockSize, segmentSize] = stopPoint.trim().split(' ');
+  const at = parseLsn(lsn ?? '');
+  if (!/^\d+$/.test(blockSize ?? '') || !/^\d+$/.test(segmentSize ?? '')) throw new Error(`not a WAL stop point: ${JSON.stringify(stopPoint)}`);
+  const inPage = at % BigInt(blockSize!);
+  const header = at % BigInt(segmentSize!) < BigInt(blockSize!) ? LONG_PAGE_HEADER : SHORT_PAGE_HEADER;
+  return inPage === header ? formatLsn(at - inPage) : formatLsn(at);
+}
 
 /** On the old leader, per database: each sequence's last value (a sequence never used has none). */
 export const SEQUENCES_SQL = `SELECT coalesce(json_agg(json_build_object('name', format('%I.%I', schemaname, sequencename), 'value', last_value::text) ORDER BY schemaname, sequencename), '[]'::json)

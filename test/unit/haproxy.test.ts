@@ -1,7 +1,9 @@
-/** HAProxy runtime state parsing and which members are rendered in maintenance. */
+/** HAProxy runtime state parsing, which members are rendered in maintenance, and the runtime commands of a move between members. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { membersOutOfService, parseServersState } from '../../activities/haproxy';
+import {
+  commandFailures, endSessionsCommands, loadedServers, membersOutOfService, parseServersState, serveCommands,
+} from '../../activities/haproxy-servers';
 import { renderHaproxyConfig } from '../../common/render/haproxy';
 import { PROFILES } from '../../common/spec';
 
@@ -32,4 +34,60 @@ test('haproxy.cfg renders members out of service as disabled in both backends', 
   const cfg = renderHaproxyConfig({ cluster: 'orders', members: ['pg-0', 'pg-1'], checks: PROFILES.default.haproxy, disabled: ['pg-1'] });
   assert.equal(cfg.match(/server pg-1 .* disabled$/gm)?.length, 2);
   assert.equal(cfg.match(/server pg-0 .* disabled$/gm), null);
+});
+
+/** `show servers state` rows: every member in both backends with the same admin state (5: rendered `disabled`, 4: put in service since). */
+const stateOf = (members: string[], adminState: number): string => [
+  '1',
+  '# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight',
+  ...['rw', 'ro'].flatMap((be, b) => members.map((m, k) => `${b + 3} ${be} ${k + 1} ${m} 172.18.0.${k + 3} 0 ${adminState} 1`)),
+].join('\n');
+
+test('the servers loaded: members of rw and ro, sorted, whatever their state', () => {
+  assert.equal(loadedServers(parseServersState(STATE)), 'pg-0,pg-1,pg-2');
+  assert.equal(loadedServers([]), '');
+});
+
+test('a move ends the sessions of the servers left out, maintenance first, in both backends; none when all stay', () => {
+  assert.deepEqual(endSessionsCommands(['pg-2', 'pg-3'], parseServersState(STATE)), [
+    'set server rw/pg-0 state maint', 'shutdown sessions server rw/pg-0',
+    'set server rw/pg-1 state maint', 'shutdown sessions server rw/pg-1',
+    'set server ro/pg-0 state maint', 'shutdown sessions server ro/pg-0',
+    'set server ro/pg-1 state maint', 'shutdown sessions server ro/pg-1',
+  ]);
+  assert.deepEqual(endSessionsCommands(['pg-0', 'pg-1', 'pg-2'], parseServersState(STATE)), []);
+});
+
+test('after the reload: replicas that answered UP on ro at once, the rest down for their checks, the leader out of maintenance last, UP on rw', () => {
+  const members = ['pg-3', 'pg-4', 'pg-5'];
+  const c = serveCommands({ members, leader: 'pg-3', running: parseServersState(stateOf(members, 5)), replicas: ['pg-4'] });
+  assert.deepEqual(c.ro, ['set server ro/pg-4 state ready', 'set server ro/pg-5 state ready', 'set server ro/pg-5 health down']);
+  assert.deepEqual(c.rw, ['set server rw/pg-4 state ready', 'set server rw/pg-4 health down', 'set server rw/pg-5 state ready', 'set server rw/pg-5 health down']);
+  assert.deepEqual(c.leader, [
+    'set server ro/pg-3 state ready', 'set server ro/pg-3 health down',
+    'set server rw/pg-3 state ready', 'set server rw/pg-3 health up',
+  ]);
+  assert.ok(![...c.ro, ...c.rw].some((cmd) => cmd.includes('/pg-3 ')), 'the leader stays in maintenance until the last line');
+});
+
+test('a retried move leaves servers already in service alone and ends the same way', () => {
+  const members = ['pg-3', 'pg-4'];
+  const c = serveCommands({ members, leader: 'pg-3', running: parseServersState(stateOf(members, 4)), replicas: ['pg-4'] });
+  assert.deepEqual([c.ro, c.rw], [[], []]);
+  assert.deepEqual(c.leader, ['set server rw/pg-3 state ready', 'set server rw/pg-3 health up']);
+});
+
+test('a put-back without a reload: the old servers the failed move put in maintenance come back', () => {
+  // The move put pg-0 and pg-1 in forced maintenance (admin 1), then failed before its reload.
+  const members = ['pg-0', 'pg-1'];
+  const c = serveCommands({ members, leader: 'pg-0', running: parseServersState(stateOf(members, 1)), replicas: ['pg-1'] });
+  assert.deepEqual(c.ro, ['set server ro/pg-1 state ready']);
+  assert.deepEqual(c.rw, ['set server rw/pg-1 state ready', 'set server rw/pg-1 health down']);
+  assert.deepEqual(c.leader, ['set server ro/pg-0 state ready', 'set server ro/pg-0 health down', 'set server rw/pg-0 state ready', 'set server rw/pg-0 health up']);
+});
+
+test('runtime answers: empty lines end each command\'s output; any text is a failure', () => {
+  assert.deepEqual(commandFailures(''), []);
+  assert.deepEqual(commandFailures('\n\n\n'), []);
+  assert.deepEqual(commandFailures('\nNo such server.\n\n'), ['No such server.']);
 });

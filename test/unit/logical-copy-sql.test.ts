@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  createSubscriptionSql, parseLsn, publisherConninfo, quoteIdent, quoteLiteral, replicationLagBytes, setSequencesSql, slotName, subscriptionName,
+  copyTarget, createSubscriptionSql, formatLsn, parseLsn, publisherConninfo, quoteIdent, quoteLiteral, replicationLagBytes, setSequencesSql, slotName, subscriptionName,
 } from '../../activities/upgrade/logical-copy-sql';
 
 const publisher = { host: 'dbaas-orders-pg-0', port: 5432, user: 'postgres', database: "o'brien", passfile: '/var/lib/dbaas/upgrade.pgpass', sslRootCert: '/etc/dbaas/tls/ca.crt' };
@@ -43,4 +43,19 @@ test('WAL positions and the lag between them', () => {
   assert.equal(replicationLagBytes('0/3000000', '0/2000000'), 0x1000000);
   assert.equal(replicationLagBytes('0/2000000', '0/3000000'), 0, 'a subscriber past the publisher position read earlier');
   assert.equal(replicationLagBytes('0/2000000', null), null);
+});
+
+test('WAL positions print as PostgreSQL prints them', () => {
+  assert.equal(formatLsn(parseLsn('16/B374D848')), '16/B374D848');
+  assert.equal(formatLsn(0n), '0/0');
+});
+
+test('the copy target: the insert position, or the page start when it points just past a page header', () => {
+  const mb16 = 16 * 1024 * 1024;
+  assert.equal(copyTarget(`0/3000A10 8192 ${mb16}`), '0/3000A10', 'mid-page: as it is');
+  assert.equal(copyTarget(`0/3002018 8192 ${mb16}`), '0/3002000', 'past a short page header (24 bytes)');
+  assert.equal(copyTarget(`1/4000028 8192 ${mb16}`), '1/4000000', "past a segment's long page header (40 bytes)");
+  assert.equal(copyTarget(`0/3002020 8192 ${mb16}`), '0/3002020', 'a record continued on the page ends 8 bytes on: it counts');
+  assert.equal(copyTarget(`0/3000018 8192 ${mb16}`), '0/3000018', "a segment's first page has the long header: 24 bytes in is not past it");
+  assert.throws(() => copyTarget('0/3000A10'), /not a WAL stop point/);
 });
