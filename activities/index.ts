@@ -16,6 +16,7 @@ import { createPortActivities } from './ports';
 import { createSecretsActivities } from './secrets';
 import { createSqlActivities } from './sql';
 import { createSwitchoverActivities } from './switchover';
+import { createMemberRestartActivities } from './member-restart';
 import { createWatchActivities } from './watch';
 import { createDcsConfigActivities } from './dcs-config';
 import { createPgbackrestActivities } from './pgbackrest';
@@ -67,6 +68,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPgbouncerActivities(inventory, paths),
     ...createAppRoleActivities(inventory, paths),
     ...createSwitchoverActivities(inventory, paths),
+    ...createMemberRestartActivities(inventory, paths),
     ...createWatchActivities(inventory, paths),
     ...createDcsConfigActivities(inventory, paths),
     ...createPgbackrestActivities(inventory, paths),

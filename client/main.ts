@@ -9,6 +9,7 @@ import { replicaAddCommand, replicaRemoveCommand, replicaScaleCommand } from './
 import { LeaseBusyError, UsageError, exitCodeOf } from './errors';
 import { setWaitForLease } from './workflow-run';
 import { registerClusterConfigCommands } from './commands/cluster-config';
+import { registerClusterRestartCommand } from './commands/cluster-restart';
 import { registerEventsCommands } from './commands/events';
 import { registerSwitchoverCommands } from './commands/switchover';
 import { registerPoolerCommands } from './commands/pooler';
@@ -81,6 +82,8 @@ export function buildProgram(psqlArgs: string[] = []): Command {
     .action((name: string, o) => deleteClusterCommand(name, o));
   // cluster set-profile, cluster set-sync
   registerClusterConfigCommands(cluster);
+  // cluster restart [--member]
+  registerClusterRestartCommand(cluster);
   // cluster events
   registerEventsCommands(cluster);
   // cluster add-poolers

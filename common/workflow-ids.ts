@@ -28,6 +28,8 @@ export const haWorkflowIds = {
   replaceLostMembers: (c: string, host: string, since: number): string => `replace-lost-members:${c}:${host}:${since}`,
   setProfile: (c: string): string => `set-profile:${c}`,
   setSync: (c: string): string => `set-sync:${c}`,
+  /** A rolling restart of the whole cluster, or of one member: the same request again follows the running one. */
+  restart: (c: string, member?: string): string => (member === undefined ? `restart-cluster:${c}` : `restart-cluster:${c}:${member}`),
 };
 
 export const backupWorkflowIds = {

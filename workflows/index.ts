@@ -7,6 +7,8 @@ export { removeReplica } from './removeReplica';
 export { scaleReadOnly } from './scaleReadOnly';
 export type { ScaleReadOnlyInput, ScaleReadOnlyResult } from './scaleReadOnly';
 export * from './switchover';
+export { restartCluster } from './restartCluster';
+export type { RestartClusterInput, RestartClusterResult } from './restartCluster';
 export * from './clusterWatch';
 export * from './clusterConfig';
 export * from './addPoolers';

@@ -47,6 +47,8 @@ function badInputs(bad: string): [string, unknown][] {
     ['clusterLease', { cluster: bad }],
     ['switchover', { cluster: bad }],
     ['switchover', { cluster: 'ok', to: bad }],
+    ['restartCluster', { cluster: bad }],
+    ['restartCluster', { cluster: 'ok', member: bad }],
     ['clusterWatch', { cluster: bad, profile: 'fast' }],
     ['setProfile', { cluster: bad, profile: 'fast' }],
     ['setSync', { cluster: bad, mode: 'on' }],

@@ -1,0 +1,52 @@
+/** `dbaas cluster restart NAME [--member M]`: a rolling restart of the cluster's PostgreSQL (workflow restartCluster). */
+import type { Command } from 'commander';
+import { restartSnapshot } from '../../activities/member-restart';
+import { planRestart, type RestartClusterInput, type RestartClusterResult } from '../../common/cluster-restart';
+import { haWorkflowIds } from '../../common/workflow-ids';
+import type { restartCluster } from '../../workflows';
+import { parseClusterName, parseMemberName } from '../args';
+import { requireLiveCluster } from '../cluster-info';
+import { connectInventory, connectTemporal } from '../connections';
+import { UsageError } from '../errors';
+import { follow, startOrAttach } from '../workflow-run';
+
+function printResult(r: RestartClusterResult): void {
+  for (const m of r.restarted) console.log(`${m.member}: ${m.how} (postmaster started ${m.startedAfter}, was ${m.startedBefore})`);
+  if (r.restarted.length === 0) console.log(`${r.cluster}: no member restarted${r.notPending.length ? ` (nothing pending on ${r.notPending.join(', ')})` : ''}`);
+  if (r.switchover) console.log(`switched over: ${r.switchover.from} → ${r.switchover.to}`);
+  console.log(`${r.cluster}: leader ${r.leader}; write downtime: ${r.writeDowntime}`);
+  const list = (ms: string[]): string => ms.join(', ') || 'none';
+  console.log(`pending restart: ${list(r.pendingAfter)} (before: ${list(r.pendingBefore)})`);
+}
+
+export async function clusterRestartCommand(cluster: string, o: { member?: string }): Promise<void> {
+  const inv = await connectInventory();
+  await requireLiveCluster(inv, cluster);
+  const { client, connection } = await connectTemporal();
+  try {
+    const input: RestartClusterInput = { cluster, ...(o.member ? { member: o.member } : {}) };
+    const what = o.member ? `${o.member} of ${cluster}` : cluster;
+    const handle = await startOrAttach<typeof restartCluster>(
+      client, 'restartCluster', haWorkflowIds.restart(cluster, o.member), cluster, [input],
+      { running: `a restart of ${what} is running`, starting: `restarting ${what}` },
+      async () => {
+        // Refuse before starting anything (the workflow checks again: it is the authority).
+        const d = planRestart(await restartSnapshot(inv, cluster), input);
+        if (d.kind === 'refuse') throw new UsageError(d.reason);
+      },
+    );
+    printResult(await follow<RestartClusterResult>(handle, `cluster restart ${what}`));
+  } finally {
+    await connection.close();
+  }
+}
+
+export function registerClusterRestartCommand(cluster: Command): void {
+  cluster
+    .command('restart')
+    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
+    .option('--member <member>', 'restart only this member, e.g. pg-1 (the leader: after a switchover away from it)', (v: string) => parseMemberName(v))
+    .description('restart PostgreSQL on every member: replicas one at a time, then a switchover, then the old leader (writes down one switchover)')
+    .exitOverride()
+    .action((name: string, o: { member?: string }) => clusterRestartCommand(name, o));
+}
