@@ -14,7 +14,7 @@ import { ErrorTypes, finalError } from './errors';
 import { POSTGRES_STOP_TIMEOUT_SEC } from './patroni';
 import type { Paths } from '../common/paths';
 import { FIRST_GENERATION } from '../common/generations';
-import { writeServingGeneration } from './generations-file';
+import { servingGeneration, writeServingGeneration } from './generations-file';
 import { keptRepositoryName, type HostLocation, type S3Location } from '../common/repository';
 import { settingsRepositories } from './backup-settings';
 import { versionOf, type PostgresVersion } from '../common/postgres-version';
@@ -98,18 +98,25 @@ export async function describeCluster(inv: Inventory, cluster: string, lost?: Lo
   };
 }
 
-/** The cluster's volumes with their role and member, by name. */
-/** The cluster's volumes, and its S3 repository (or its stanza on the repository host) as if it were one (role backup): what a delete keeps, what a create finds. */
+/**
+ * The cluster's volumes, and its S3 repository (or its stanza on the repository host) as if it were
+ * one (role backup): what a delete keeps, what a create finds. Data volumes are the serving
+ * generation's (`generation`): a delete keeps that record with the data (removeCluster).
+ */
 export async function clusterVolumes(inv: Inventory, paths: Paths, cluster: string): Promise<KeptVolume[]> {
   const vs = await inv.volumes(cluster);
   const s3 = settingsRepositories(paths).filter((r) => r.cluster === cluster).map(keptRepositoryEntry);
-  return [...vs.map(keptVolume), ...s3].sort((a, b) => a.name.localeCompare(b.name));
+  const generation = servingGeneration(paths, cluster);
+  return [...vs.map((v) => keptVolume(v, generation)), ...s3].sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** An S3 repository (or a stanza on the repository host) in the list of what a cluster keeps: no volume, but kept and purged as the repository volume is. */
 const keptRepositoryEntry = (r: { cluster: string; location: S3Location | HostLocation }): KeptVolume => ({ name: keptRepositoryName(r.location, r.cluster), role: 'backup' });
 
-const keptVolume = (v: HostVolume): KeptVolume => ({ name: v.name, role: v.role, ...(v.member ? { member: v.member } : {}) });
+const keptVolume = (v: HostVolume, generation = FIRST_GENERATION): KeptVolume => ({
+  name: v.name, role: v.role, ...(v.member ? { member: v.member } : {}),
+  ...(v.role === 'postgres' && generation > FIRST_GENERATION ? { generation } : {}),
+});
 
 /**
  * Every cluster any dbaas resource names, with what it has: a live cluster has containers or a

@@ -3,14 +3,25 @@
  * `--purge-backups` — and what a later create or restore of the same name makes of it: what it
  * can reuse, and a spec that cannot work on it (refused before anything starts).
  */
-import type { ClusterSpec } from './spec';
+import { memberNames, type ClusterSpec } from './spec';
 import { LEGACY_POSTGRES_VERSION, type PostgresVersion } from './postgres-version';
+import { FIRST_GENERATION } from './generations';
+import { nextMemberNames } from './members';
+import { byMemberName } from './inventory';
 
 export interface KeptVolume {
   name: string;
   /** The dbaas.role label: etcd, postgres, backup. */
   role: string;
   member?: string;
+  /**
+   * A data volume's generation when it is not the first (common/generations.ts): after a blue/green
+   * upgrade's finish the kept data is generation 2's members' (pg-2, pg-3…), under Patroni scope
+   * NAME-g2. Volumes carry no generation label (Docker cannot relabel one, and only members'
+   * containers were ever labelled): it is the serving generation, whose record the delete keeps
+   * with the data.
+   */
+  generation?: number;
 }
 
 export interface KeptData {
@@ -90,7 +101,26 @@ export function intoHasKeptVolumes(into: string): string {
     `or remove them (\`dbaas cluster delete ${into} --purge-backups\`)`;
 }
 
-/** PostgreSQL members whose data volume was kept (by `delete --keep-data`), sorted. */
+/** PostgreSQL members whose data volume was kept (by `delete --keep-data`), in member order (pg-2 before pg-10). */
 export function keptDataMembers(volumes: KeptVolume[]): string[] {
-  return volumes.filter((v) => v.role === 'postgres' && v.member !== undefined).map((v) => v.member!).sort();
+  return volumes.filter((v) => v.role === 'postgres' && v.member !== undefined).map((v) => v.member!).sort(byMemberName);
+}
+
+/** The generation of the kept data's members: the one they had at the delete (the first without kept data). */
+export function keptDataGeneration(volumes: KeptVolume[]): number {
+  return volumes.find((v) => v.role === 'postgres')?.generation ?? FIRST_GENERATION;
+}
+
+/**
+ * The members a create makes: on kept data, its members under the names they had (a member's
+ * volume is named after it, and Docker cannot rename a volume), as many as the spec asks for and
+ * the lowest first, then new names after every kept one (never a name whose data is kept). After
+ * a blue/green upgrade's finish they are pg-2, pg-3…, not pg-0…: a create that named them pg-0
+ * would start empty members beside the kept data. Without kept data: pg-0…
+ */
+export function membersOnKeptData(replicas: number, volumes: KeptVolume[]): string[] {
+  const kept = keptDataMembers(volumes);
+  if (kept.length === 0) return memberNames(replicas);
+  const reused = kept.slice(0, replicas + 1);
+  return [...reused, ...nextMemberNames(kept, replicas + 1 - reused.length)];
 }

@@ -17,12 +17,15 @@ import {
   PROFILES, SpecError, etcdMemberNames, memberNames, syncModeOf, validateSpec,
   type ConnectionInfo, type CreateClusterInput,
 } from '../common/spec';
+import { FIRST_GENERATION, patroniScope } from '../common/generations';
 import { cleanup, longRunning, onHost, quick, waits } from './activity-options';
 import { LOCAL_HOST, type HostName } from '../common/inventory';
 import { layoutCluster, type ClusterLayout } from '../common/placement';
 import { clusterWatch } from './clusterWatch';
 import { leaseStep } from '../common/lease';
-import { isRepositoryVolume, keptDataMembers, keptDataProblem, keptRepositoryProblem } from '../common/kept-data';
+import {
+  isRepositoryVolume, keptDataGeneration, keptDataMembers, keptDataProblem, keptRepositoryProblem, membersOnKeptData, type KeptVolume,
+} from '../common/kept-data';
 import { innermostMessage } from '../common/error-chain';
 import { failedReplicas, type FailedReplica } from '../common/restore';
 import { checkNames } from './input-checks';
@@ -38,6 +41,9 @@ const SECRETS_STEP = 'generate secrets and the TLS certificate authority';
 const PLACEMENT_PATCH = 'place-members-on-hosts';
 const PLACE_STEP = 'place the members on hosts';
 
+/** Histories from before have pg-0… on kept data, in the first generation: they replay so. */
+const KEPT_MEMBERS_PATCH = 'create-on-kept-members-in-their-generation';
+
 export async function createCluster(input: CreateClusterInput): Promise<ConnectionInfo> {
   // Registered first, so the progress query answers even when the spec is refused.
   const steps = new Steps('create', input.name, ['validate the spec', leaseStep(input.name)]);
@@ -50,17 +56,20 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
       throw err;
     }
   });
-  const cluster = input.name;
+  const placing = patched(PLACEMENT_PATCH);
+  // The rest of the plan names the members, known once the kept data is (createUnderLease).
+  steps.plan(['check the name is free', 'look for data kept from before']);
+
+  return withClusterLease(steps, input.name, () => createUnderLease(input, steps, placing));
+}
+
+/** The steps after the look-up for kept data, in order. */
+function planAfterLookUp(input: CreateClusterInput, placing: boolean, members: string[], generation: number): string[] {
   const etcd = etcdMemberNames(input.etcdMembers);
-  const members = memberNames(input.replicas);
   const [first, ...replicas] = members;
   const backups = input.backups !== false;
   const restoreSource = input.restoreFrom?.source;
-  const placing = patched(PLACEMENT_PATCH);
-
-  steps.plan([
-    'check the name is free',
-    'look for data kept from before',
+  return [
     ...(placing ? [PLACE_STEP] : []),
     SECRETS_STEP,
     'allocate host ports',
@@ -70,6 +79,7 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
     ...(restoreSource ? [restoreStep(first, restoreSource)] : []),
     'wait for etcd quorum',
     ETCD_AUTH_STEP,
+    ...(generation > FIRST_GENERATION ? [grantStep(input.name, generation)] : []),
     `start ${first}`,
     `wait for ${first} to claim the bootstrap`,
     ...replicas.map((m) => `start ${m}`),
@@ -86,17 +96,28 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
     ...(backups ? ['create the backup stanza (stanza-create, check)'] : []),
     ...(input.sync ? ['wait for a synchronous standby'] : []),
     'start the cluster watch',
-  ]);
+  ];
+}
 
-  return withClusterLease(steps, cluster, () => createUnderLease(input, steps, placing));
+/**
+ * The members and their generation. On data kept by `delete --keep-data` the members start on
+ * their kept volumes under the names they had (after a blue/green upgrade's finish: pg-2, pg-3…)
+ * and in the generation they had, the serving one the delete kept recorded, so under its Patroni
+ * scope (NAME-g2): there the kept etcd holds the data's initialize key (its system identifier),
+ * and every later operation reads the serving generation's members (Inventory.members). Going
+ * back to the first generation instead would need that record rewritten and the keys under
+ * NAME-g2 deleted (the next upgrade's generation 2 would find this database's initialize key
+ * there); keeping the generation needs neither.
+ */
+function membersOf(input: CreateClusterInput, kept: KeptVolume[]): { members: string[]; generation: number } {
+  if (keptDataMembers(kept).length === 0 || !patched(KEPT_MEMBERS_PATCH)) return { members: memberNames(input.replicas), generation: FIRST_GENERATION };
+  return { members: membersOnKeptData(input.replicas, kept), generation: keptDataGeneration(kept) };
 }
 
 /** Everything after the spec check: held under the cluster's lease (also by a restore's child create). */
 async function createUnderLease(input: CreateClusterInput, steps: Steps, placing: boolean): Promise<ConnectionInfo> {
   const cluster = input.name;
   const etcd = etcdMemberNames(input.etcdMembers);
-  const members = memberNames(input.replicas);
-  const [first, ...replicas] = members;
   const profile = PROFILES[input.profile];
   const backups = input.backups !== false;
   const restoreSource = input.restoreFrom?.source;
@@ -113,6 +134,9 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps, placing
     return k;
   });
   const keptRepository = kept.volumes.some(isRepositoryVolume);
+  const { members, generation } = membersOf(input, kept.volumes);
+  const [first, ...replicas] = members;
+  steps.plan(planAfterLookUp(input, placing, members, generation));
   // Which host each member goes to: before anything is made, so a refusal leaves nothing behind.
   const layout = placing
     ? await steps.run(PLACE_STEP, async () => {
@@ -150,6 +174,11 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps, placing
         await steps.run('wait for etcd quorum', () => waits.waitForEtcdHealthy({ cluster, members: etcd }));
         // Before any Patroni starts: it then logs in from its first request on.
         await steps.run(ETCD_AUTH_STEP, () => quick.enableEtcdAuth({ cluster, members: etcd }));
+        // The kept etcd holds the grant the upgrade made, unless it ran without authentication
+        // then (a cluster made before it): enableEtcdAuth grants the first generation's keys only.
+        if (generation > FIRST_GENERATION) {
+          await steps.run(grantStep(cluster, generation), () => quick.grantGenerationKeys({ cluster, members: etcd, scope: patroniScope(cluster, generation) }));
+        }
       })(),
       // A restored cluster's first member gets its data from a one-shot helper before it starts:
       // Patroni then takes the promoted data directory over as the new cluster's leader.
@@ -166,7 +195,10 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps, placing
     // On an added host a member publishes its ports on the host's address; here, its direct port on 127.0.0.1.
     const startMember = (m: string) => {
       const publishing = place.publishing(m);
-      return place.on(m).quick.startPostgresMember({ spec: input, member: m, ...(publishing.publishOn ? publishing : { directPort: memberPort(ports.rw, m) }) });
+      return place.on(m).quick.startPostgresMember({
+        spec: input, member: m, ...(generation > FIRST_GENERATION ? { generation } : {}),
+        ...(publishing.publishOn ? publishing : { directPort: memberPort(ports.rw, m) }),
+      });
     };
     await settleAll([
       steps.run(`start ${first}`, () => startMember(first)),
@@ -307,6 +339,9 @@ function hostPlacement(layout: ClusterLayout | undefined) {
 }
 
 const ETCD_AUTH_STEP = 'enable etcd authentication (root, and a Patroni user limited to the cluster\'s keys)';
+
+const grantStep = (cluster: string, generation: number): string =>
+  `let the kept data's generation ${generation} keep its state in etcd (${patroniScope(cluster, generation)})`;
 
 /** The proof step: through ro too when there are replicas. */
 function proofStepFor(replicas: string[]): string {

@@ -2,17 +2,22 @@
  * A create on data kept by `cluster delete --keep-data` that fails midway removes only what its
  * own run made: the kept data volumes, etcd, the backup repository and the secrets file are still
  * there, and a correct create afterwards finds the rows written before the delete. A spec that
- * cannot work on the kept data is refused before anything starts.
+ * cannot work on the kept data is refused before anything starts. Kept data of a later generation
+ * (what a blue/green upgrade's finish leaves) starts under its names and Patroni scope.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Docker from 'dockerode';
-import { IMAGES } from '../../common/images';
-import { containerName } from '../../common/resource-names';
+import { IMAGES, postgresImage } from '../../common/images';
+import { containerName, volumeName } from '../../common/resource-names';
 import { stanzaServerOf } from '../../activities/repository-host/host';
-import { LABEL_CLUSTER } from '../../common/labels';
+import { execIn } from '../../activities/docker';
+import { writeServingGeneration } from '../../activities/generations-file';
+import { LABEL_CLUSTER, LABEL_GENERATION, LABEL_MEMBER } from '../../common/labels';
+import { DEFAULT_POSTGRES_VERSION } from '../../common/postgres-version';
+import { PATRONI_CONFIG_PATH } from '../../common/render/patroni';
 import { childEnv, queryCluster, runCli, startIntegration, testClusterName, type CliResult, type IntegrationEnv } from '../helpers/integration';
 
 let it: IntegrationEnv;
@@ -33,6 +38,15 @@ after(async () => {
 const cli = (...args: string[]): Promise<CliResult> => runCli(args, childEnv(it.env, it.paths));
 const volumes = async (): Promise<string[]> =>
   ((await docker.listVolumes({ filters: { label: [`${LABEL_CLUSTER}=${K}`] } })).Volumes ?? []).map((v) => v.Name).sort();
+/** The rows of table `kept`, counted through HAProxy rw. */
+const keptRows = async (): Promise<string> =>
+  (await queryCluster<{ n: string }>(childEnv(it.env, it.paths), K, 'select count(*)::text as n from kept'))[0].n;
+/** Each member as `cluster status` shows it: name, leader or replica, state; sorted. */
+async function memberRoles(): Promise<string[][]> {
+  const st = await cli('cluster', 'status', K, '--json');
+  const members = (JSON.parse(st.stdout) as { members: { name: string; role: string; state: string }[] }).members;
+  return members.map((m) => [m.name, m.role === 'leader' ? 'leader' : 'replica', m.state]).sort();
+}
 
 test('a failed create on kept data keeps volumes, repository and secrets; a correct create finds the rows, led by the member that led at the delete', async () => {
   const made = await cli('cluster', 'create', K, '--replicas', '1', '--profile', 'fast');
@@ -74,10 +88,49 @@ test('a failed create on kept data keeps volumes, repository and secrets; a corr
 
   const again = await cli('cluster', 'create', K, '--replicas', '1', '--profile', 'fast');
   assert.equal(again.code, 0, again.stderr + again.stdout);
-  const rows = await queryCluster<{ n: string }>(childEnv(it.env, it.paths), K, 'select count(*)::text as n from kept');
-  assert.equal(rows[0].n, '1500', 'the rows written before the delete');
-  const st = await cli('cluster', 'status', K, '--json');
-  const members = (JSON.parse(st.stdout) as { members: { name: string; role: string; state: string }[] }).members;
-  assert.deepEqual(members.map((m) => [m.name, m.role === 'leader' ? 'leader' : 'replica', m.state]).sort(),
-    [['pg-0', 'replica', 'running'], ['pg-1', 'leader', 'running']], 'pg-1 leads again on its newest data; pg-0 follows');
+  assert.equal(await keptRows(), '1500', 'the rows written before the delete');
+  assert.deepEqual(await memberRoles(), [['pg-0', 'replica', 'running'], ['pg-1', 'leader', 'running']], 'pg-1 leads again on its newest data; pg-0 follows');
+});
+
+/** Docker cannot rename a volume: a copy of `from`'s kept data as `to`'s, labelled alike, and `from`'s gone. */
+async function moveKeptVolume(from: string, to: string): Promise<void> {
+  const [source, target] = [volumeName(K, from), volumeName(K, to)];
+  const { Labels } = await docker.getVolume(source).inspect();
+  await docker.createVolume({ Name: target, Labels: { ...Labels, [LABEL_MEMBER]: to } });
+  const copier = await docker.createContainer({
+    Image: postgresImage(DEFAULT_POSTGRES_VERSION), User: 'root', Entrypoint: ['cp', '-a', '/from/.', '/to/'],
+    HostConfig: { Binds: [`${source}:/from:ro`, `${target}:/to`] },
+  });
+  try {
+    await copier.start();
+    assert.equal((await copier.wait()).StatusCode, 0, `copied ${source} to ${target}`);
+  } finally {
+    await copier.remove({ force: true });
+  }
+  await docker.getVolume(source).remove();
+}
+
+// Runs on the cluster the test above made again. Its setup stands in for an upgrade (minutes):
+// after `upgrade finish` the kept data is generation 2's members' (pg-2, pg-3…, scope NAME-g2)
+// and the serving record says 2. Here the leader's volume becomes pg-3's and the record is
+// written; unlike after a finish, etcd has no grant for NAME-g2 yet, which the create makes.
+test('a create on kept data of a later generation starts it under its names and scope: pg-3 leads on its data, the new member is pg-4', async () => {
+  const del = await cli('cluster', 'delete', K, '--keep-data', '--yes');
+  assert.equal(del.code, 0, del.stderr + del.stdout);
+  // pg-1 led at the delete: its data is the newest.
+  await moveKeptVolume('pg-1', 'pg-3');
+  await docker.getVolume(volumeName(K, 'pg-0')).remove();
+  writeServingGeneration(it.paths, K, 2);
+
+  const made = await cli('cluster', 'create', K, '--replicas', '1', '--profile', 'fast');
+  assert.equal(made.code, 0, made.stderr + made.stdout);
+  assert.deepEqual(await volumes(), [`dbaas-${K}-etcd-0-data`, `dbaas-${K}-pg-3-data`, `dbaas-${K}-pg-4-data`], 'no pg-0 beside the kept data');
+  assert.equal(await keptRows(), '1500', 'the rows of the kept data');
+  assert.deepEqual(await memberRoles(), [['pg-3', 'leader', 'running'], ['pg-4', 'replica', 'running']], 'pg-4 cloned from pg-3 in the same Patroni cluster');
+  for (const m of ['pg-3', 'pg-4']) {
+    const { Config } = await docker.getContainer(containerName(K, m)).inspect();
+    assert.equal(Config.Labels[LABEL_GENERATION], '2', `${m} is generation 2's`);
+    const scope = await execIn(docker, containerName(K, m), ['grep', '^scope:', PATRONI_CONFIG_PATH]);
+    assert.equal(scope.output.trim(), `scope: ${K}-g2`, `${m}'s Patroni scope`);
+  }
 });

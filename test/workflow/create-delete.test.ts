@@ -8,7 +8,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { CreateClusterInput } from '../../common/spec';
 import { existingCluster, type Fake, type FakeOptions } from '../helpers/fake-activities';
-import { positionOf } from '../helpers/order';
+import { assertCalledBefore, positionOf } from '../helpers/order';
 import { startTestTemporal } from '../helpers/temporal';
 import { rootCause, runWithFakes } from '../helpers/run-with-fakes';
 
@@ -163,6 +163,31 @@ test('on kept data the members with data start together, and the leader they ele
   const states = Object.fromEntries(progress.steps.map((s) => [s.name, s.state]));
   assert.equal(states['wait for pg-1 streaming'], 'skipped');
   assert.equal(states['wait for pg-0 streaming'], 'done');
+});
+
+test('on kept data of a later generation (after a blue/green upgrade\'s finish) its members start under their names and generation, its etcd keys granted', async () => {
+  const kept = ['backup-repo', 'etcd-0-data', 'pg-2-data', 'pg-3-data'];
+  // What the look-up reports after `upgrade finish` and `delete --keep-data`: generation 2's volumes.
+  const keptVolumes = kept.map((name) => name === 'backup-repo' ? { name, role: 'backup' }
+    : name.startsWith('etcd') ? { name, role: 'etcd', member: 'etcd-0' } : { name, role: 'postgres', member: name.replace(/-data$/, ''), generation: 2 });
+  const { f, error, result, progress } = await runWithFakes(env, 'createCluster', spec({ replicas: 2 }), { existing: { volumes: kept }, secretsExist: true }, {
+    extra: { clusterVolumes: async () => keptVolumes, grantGenerationKeys: async () => ({ authEnabled: true }), waitForLeader: async () => 'pg-3' },
+  });
+  assert.equal(error, undefined);
+  const names = f.names();
+  const starts = f.calls.filter((c) => c.name === 'startPostgresMember').map((c) => c.arg as { member: string; generation?: number });
+  assert.deepEqual(starts.slice(0, 2).map((s) => s.member).sort(), ['pg-2', 'pg-3'], 'the kept members start on their volumes, together');
+  assert.equal(starts[2]?.member, 'pg-4', 'a new member is named after every kept one');
+  assert.ok(starts.every((s) => s.generation === 2), 'all in the kept data\'s generation (its Patroni scope orders-g2)');
+  assert.deepEqual(f.calls.find((c) => c.name === 'waitForBootstrapClaimed')?.arg, { cluster: 'orders', member: 'pg-2' });
+  assert.deepEqual(f.calls.find((c) => c.name === 'grantGenerationKeys')?.arg, { cluster: 'orders', members: ['etcd-0'], scope: 'orders-g2' });
+  assertCalledBefore(names, 'enableEtcdAuth', 'grantGenerationKeys');
+  assertCalledBefore(names, 'grantGenerationKeys', 'startPostgresMember', 'Patroni may use its keys from its first request on');
+  assert.deepEqual((f.calls.find((c) => c.name === 'startHaproxy')?.arg as { members: string[] }).members, ['pg-2', 'pg-3', 'pg-4']);
+  assert.deepEqual((result as { members: string[] }).members, ['pg-3', 'pg-2', 'pg-4']);
+  assert.deepEqual(footprint(f).volumes, [...kept, 'pg-4-data'].sort(), 'no pg-0 or pg-1 beside the kept data');
+  assert.ok(!progress.steps.some((s) => /pg-[01]\b/.test(s.name)), JSON.stringify(progress.steps.map((s) => s.name)));
+  assert.ok(progress.steps.every((s) => s.state === 'done' || s.state === 'skipped'), JSON.stringify(progress.steps));
 });
 
 test('kept data a spec cannot use is refused before anything starts: another etcd size, data without its secrets', async () => {
