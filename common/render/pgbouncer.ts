@@ -59,6 +59,10 @@ reserve_pool_size = 5
 server_reset_query =
 ignore_startup_parameters = extra_float_digits,options
 server_check_query = select 1
+; After a failed server login PgBouncer refuses every client for this long (default 15 s): a
+; leader back after a failover or an in-place upgrade would stay unreachable through the pooler
+; that much longer (bench/upgrade.md).
+server_login_retry = 1
 admin_users =
 stats_users =
 ${tlsSettings(i.tls)}`;
