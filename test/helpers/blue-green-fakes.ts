@@ -10,8 +10,8 @@ import type { ExtraActivity } from './run-with-fakes';
 
 export const withBackups = { settings: { ...healthyCluster.settings, backups: true } };
 
-const clean = { database: 'app', noReplicaIdentity: [], unlogged: [], largeObjects: 0 };
-const capable = { walLevel: 'logical', freeSlots: 18, freeSenders: 18, databases: 2 };
+export const clean = { database: 'app', noReplicaIdentity: [], unlogged: [], largeObjects: 0 };
+export const capable = { walLevel: 'logical', freeSlots: 18, freeSenders: 18, databases: 2 };
 
 export function blueGreenFakes(o: { capacity?: typeof capable; leftovers?: string[] } = {}): Record<string, ExtraActivity> {
   let polls = 0;

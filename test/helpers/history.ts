@@ -103,7 +103,9 @@ export function completedCount(events: HistoryEvent[], t: ActivityTarget): numbe
  */
 export async function waitForActivityCompleted(handle: WorkflowHandle, t: ActivityTarget, count: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (completedCount((await handle.fetchHistory()).events ?? [], t) < count) {
+  // The workflow may not have started yet: no history is none completed.
+  const events = async () => (await handle.fetchHistory().catch(() => undefined))?.events ?? [];
+  while (completedCount(await events(), t) < count) {
     if (Date.now() > deadline) throw new Error(`${describeTarget(t)} did not complete ${count} time(s) in ${handle.workflowId}`);
     await new Promise((r) => setTimeout(r, 100));
   }

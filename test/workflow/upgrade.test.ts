@@ -11,6 +11,7 @@ import { startTestTemporal } from '../helpers/temporal';
 import { rootCause, runWithFakes, type ExtraActivity } from '../helpers/run-with-fakes';
 import { assertCalledBefore } from '../helpers/order';
 import { madeBackup, stanzaStatus } from '../helpers/fake-backup';
+import { answer, argsOf, blueGreenFakes, capable, clean, withBackups } from '../helpers/blue-green-fakes';
 
 let env: TestWorkflowEnvironment;
 
@@ -22,7 +23,6 @@ after(async () => {
 });
 
 const made = madeBackup;
-const withBackups = { settings: { ...healthyCluster.settings, backups: true } };
 const fakes = (o: { checkRefuses?: boolean; linkFails?: string } = {}): Record<string, ExtraActivity> => ({
   upgradeHelperImageProblem: async () => null,
   backupStatus: async () => stanzaStatus([]),
@@ -96,43 +96,8 @@ test('UpgradeInPlace refuses before changing anything: same or older major, a me
   }
 });
 
-const clean = { database: 'app', noReplicaIdentity: [], unlogged: [], largeObjects: 0 };
-const capable = { walLevel: 'logical', freeSlots: 18, freeSenders: 18, databases: 2 };
 
-/** The blue/green activities beyond the fakes: a copy that reports two tables copying, then caught up. */
-function blueGreenFakes(o: { capacity?: typeof capable; leftovers?: string[] } = {}): Record<string, ExtraActivity> {
-  let polls = 0;
-  return {
-    replicationBlockers: async () => [clean],
-    logicalCopyCapacity: async () => o.capacity ?? capable,
-    nextGeneration: async () => ({ generation: 2, members: ['pg-3', 'pg-4', 'pg-5'], leftovers: o.leftovers ?? [] }),
-    keepCopySlots: async () => undefined,
-    backupStatus: async () => stanzaStatus([]),
-    runBackup: async () => made,
-    upgradeStanza: async () => ({ member: 'pg-3' }),
-    enableWalArchiving: async () => undefined,
-    grantGenerationKeys: async () => ({ authEnabled: true }),
-    waitForLeader: async (a: { members: string[] }) => a.members[0]!,
-    writeCopyPassfile: async () => undefined,
-    copyRoles: async () => ({ roles: 6 }),
-    copySchema: async () => ({ databases: ['app', 'postgres'] }),
-    startLogicalCopy: async () => ({ databases: ['app', 'postgres'] }),
-    logicalCopyProgress: async () => (++polls < 2 ? { pendingTables: 2, lagBytes: null, appliedLsn: null } : { pendingTables: 0, lagBytes: 120, appliedLsn: '0/3000060' }),
-    removeLogicalCopy: async () => ({ slotsDropped: 0 }),
-    dropSubscriptions: async () => undefined,
-    signalPoolers: async (a: { pause: boolean }) => ({ at: a.pause ? 1_000 : 2_500, poolers: ['pgbouncer-rw', 'pgbouncer-ro'] }),
-    stopWrites: async () => ({ lsn: '0/5000000', ended: 1 }),
-    allowWrites: async () => undefined,
-    waitForCopyAt: async () => ({ waitedMs: 40 }),
-    copySequences: async () => ({ sequences: 1 }),
-    setServingGeneration: async () => undefined,
-    serveMembers: async () => ({ members: [] }),
-    disableSubscriptions: async () => undefined,
-  };
-}
 
-const argsOf = (f: { calls: { name: string; arg: unknown }[] }, name: string): Record<string, unknown>[] =>
-  f.calls.filter((c) => c.name === name).map((c) => c.arg as Record<string, unknown>);
 
 test('UpgradeBlueGreen: refuses with what logical replication cannot carry, per database, and a leader without logical WAL; nothing made', async () => {
   const blocked = [clean, { database: 'billing', noReplicaIdentity: ['public.events'], unlogged: ['scratch'], largeObjects: 2 }];
@@ -150,18 +115,6 @@ test('UpgradeBlueGreen: refuses with what logical replication cannot carry, per 
   }
 });
 
-/** Waits until the run waits for the operator, then sends `signal`. */
-const answer = (signal: string, arg?: unknown) => async (handle: WorkflowHandle): Promise<void> => {
-  for (let i = 0; i < 200; i++) {
-    const s = await handle.query<UpgradeStatus>('upgradeStatus').catch(() => null);
-    if (s?.awaitingDecision) {
-      await (arg === undefined ? handle.signal(signal) : handle.signal(signal, arg));
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('the run never waited for finish or rollback');
-};
 
 test('UpgradeBlueGreen: builds generation 2 on 17, copies, catches up, cuts over (pause, read-only, last write, sequences, serving, HAProxy, resume), waits, and on finish removes generation 1', async () => {
   const { f, result, progress } = await runWithFakes(env, 'upgradeBlueGreen', { cluster: 'orders', to: 17 }, { describe: withBackups },
