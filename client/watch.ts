@@ -21,8 +21,11 @@ function fmt(ms: number): string {
   return `${(ms / 1000).toFixed(1)}s`;
 }
 
-export async function watchWorkflow<T>(handle: WorkflowHandle, out: NodeJS.WriteStream = process.stdout): Promise<T> {
-  const r = await watchWorkflowUntil<T>(handle, undefined, out);
+/** Steps a follower already showed (or that ended before it attached): not printed again. */
+export type ShownSteps = ReadonlySet<string>;
+
+export async function watchWorkflow<T>(handle: WorkflowHandle, out: NodeJS.WriteStream = process.stdout, shown: ShownSteps = new Set()): Promise<T> {
+  const r = await watchWorkflowUntil<T>(handle, undefined, out, shown);
   if (!r.ended) throw new Error('unreachable: no step to stop at');
   return r.value;
 }
@@ -32,10 +35,10 @@ export async function watchWorkflow<T>(handle: WorkflowHandle, out: NodeJS.Write
  * for the operator, e.g. a blue/green upgrade for `upgrade finish`), or the workflow ends.
  */
 export async function watchWorkflowUntil<T>(
-  handle: WorkflowHandle, stopAt: string | undefined, out: NodeJS.WriteStream = process.stdout,
+  handle: WorkflowHandle, stopAt: string | undefined, out: NodeJS.WriteStream = process.stdout, shown: ShownSteps = new Set(),
 ): Promise<{ ended: true; value: T } | { ended: false }> {
   const tty = Boolean(out.isTTY) && !process.env.CI;
-  const seen = new Map<string, Seen>();
+  const seen = new Map<string, Seen>([...shown].map((name) => [name, { state: 'done', since: Date.now() }]));
   let spinner: Ora | undefined;
   const t0 = Date.now();
   let lastPoll = t0;

@@ -14,7 +14,7 @@ import { clusterNameKey } from '../common/search-attributes';
 import { temporalConfig } from '../common/temporal-config';
 import { LeaseBusyError, OperationError, UsageError } from './errors';
 import { readLease } from './lease';
-import { watchWorkflow, watchWorkflowUntil } from './watch';
+import { watchWorkflow, watchWorkflowUntil, type ShownSteps } from './watch';
 
 /** `--no-wait` (a program-wide option): refuse instead of waiting for another operation's lease. */
 let waitForLease = true;
@@ -68,18 +68,19 @@ function failureType(err: unknown): string | undefined {
 /** Refusals decided inside a workflow are bad input for the CLI (exit 2). */
 const REFUSAL_TYPES = new Set(['MemberRefused', 'ClusterExists', 'ClusterNotFound', 'SpecError']);
 
-export async function follow<T>(handle: WorkflowHandle, what: string): Promise<T> {
+/** `shown`: steps that ended before this command attached (they are not printed again). */
+export async function follow<T>(handle: WorkflowHandle, what: string, shown?: ShownSteps): Promise<T> {
   try {
-    return await watchWorkflow<T>(handle);
+    return await watchWorkflow<T>(handle, process.stdout, shown);
   } catch (err) {
     throw asCliError(err, what);
   }
 }
 
 /** Follow until the step `stopAt` runs (the workflow then waits for the operator) or the workflow ends. */
-export async function followUntil<T>(handle: WorkflowHandle, what: string, stopAt: string): Promise<{ ended: true; value: T } | { ended: false }> {
+export async function followUntil<T>(handle: WorkflowHandle, what: string, stopAt: string, shown?: ShownSteps): Promise<{ ended: true; value: T } | { ended: false }> {
   try {
-    return await watchWorkflowUntil<T>(handle, stopAt);
+    return await watchWorkflowUntil<T>(handle, stopAt, process.stdout, shown);
   } catch (err) {
     throw asCliError(err, what);
   }

@@ -4,6 +4,7 @@
  */
 import { defineQuery, setHandler } from '@temporalio/workflow';
 import type { Progress, StepProgress } from '../common/progress';
+import { innermostMessage } from '../common/error-chain';
 
 export const progressQuery = defineQuery<Progress>('progress');
 
@@ -39,7 +40,8 @@ export class Steps {
       return r;
     } catch (err) {
       s.state = 'failed';
-      s.detail = err instanceof Error ? err.message : String(err);
+      // The activity's own message, not Temporal's wrapper ("Activity task failed").
+      s.detail = innermostMessage(err);
       throw err;
     }
   }

@@ -5,13 +5,14 @@
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { AWAIT_DECISION_STEP, UPGRADE_FINISH_SIGNAL, UPGRADE_ROLLBACK_SIGNAL, UPGRADE_STATUS_QUERY, type RollbackRequest, type UpgradeStatus } from '../../common/upgrade-status';
+import { PROGRESS_QUERY, type Progress } from '../../common/progress';
 import { upgradeWorkflowIds } from '../../common/workflow-ids';
 import type { UpgradeBlueGreenResult } from '../../workflows';
 import { connectTemporal } from '../connections';
 import { UsageError } from '../errors';
 import { follow, followUntil } from '../workflow-run';
 
-async function runningUpgrade(client: Client, cluster: string): Promise<{ handle: ReturnType<Client['workflow']['getHandle']>; status: UpgradeStatus }> {
+async function runningUpgrade(client: Client, cluster: string): Promise<{ handle: ReturnType<Client['workflow']['getHandle']>; status: UpgradeStatus; ended: Set<string> }> {
   const handle = client.workflow.getHandle(upgradeWorkflowIds.blueGreen(cluster));
   try {
     if ((await handle.describe()).status.name !== 'RUNNING') throw new UsageError(`no blue-green upgrade of ${cluster} is running`);
@@ -19,7 +20,10 @@ async function runningUpgrade(client: Client, cluster: string): Promise<{ handle
     if (err instanceof WorkflowNotFoundError) throw new UsageError(`no blue-green upgrade of ${cluster} is running`);
     throw err;
   }
-  return { handle, status: await handle.query<UpgradeStatus>(UPGRADE_STATUS_QUERY) };
+  const [status, progress] = await Promise.all([handle.query<UpgradeStatus>(UPGRADE_STATUS_QUERY), handle.query<Progress>(PROGRESS_QUERY)]);
+  // What `dbaas upgrade` already showed: this command prints only what the decision does.
+  const ended = new Set(progress.steps.filter((s) => s.state !== 'pending' && s.state !== 'running').map((s) => s.name));
+  return { handle, status, ended };
 }
 
 export function describeOutcome(r: UpgradeBlueGreenResult): string {
@@ -32,12 +36,12 @@ export function describeOutcome(r: UpgradeBlueGreenResult): string {
 export async function upgradeFinishCommand(cluster: string): Promise<void> {
   const { client, connection } = await connectTemporal();
   try {
-    const { handle, status } = await runningUpgrade(client, cluster);
+    const { handle, status, ended } = await runningUpgrade(client, cluster);
     if (!status.awaitingDecision) {
       throw new UsageError(`the upgrade of ${cluster} has not cut over yet (see \`dbaas upgrade status ${cluster}\`): finish it once it waits for finish or rollback`);
     }
     await handle.signal(UPGRADE_FINISH_SIGNAL);
-    console.log(describeOutcome(await follow<UpgradeBlueGreenResult>(handle, `upgrade finish ${cluster}`)));
+    console.log(describeOutcome(await follow<UpgradeBlueGreenResult>(handle, `upgrade finish ${cluster}`, ended)));
   } finally {
     await connection.close();
   }
@@ -46,17 +50,17 @@ export async function upgradeFinishCommand(cluster: string): Promise<void> {
 export async function upgradeRollbackCommand(cluster: string, o: { discardWrites: boolean }): Promise<void> {
   const { client, connection } = await connectTemporal();
   try {
-    const { handle, status } = await runningUpgrade(client, cluster);
+    const { handle, status, ended } = await runningUpgrade(client, cluster);
     const refusal = `PostgreSQL ${status.to} has served ${cluster} since the cutover: a rollback does not carry its writes back to ${status.from}; add --discard-writes to roll back anyway`;
     if (status.cutOver && !o.discardWrites) throw new UsageError(refusal);
     const request: RollbackRequest = { discardWrites: o.discardWrites };
     await handle.signal(UPGRADE_ROLLBACK_SIGNAL, request);
     if (o.discardWrites) {
-      console.log(describeOutcome(await follow<UpgradeBlueGreenResult>(handle, `upgrade rollback ${cluster}`)));
+      console.log(describeOutcome(await follow<UpgradeBlueGreenResult>(handle, `upgrade rollback ${cluster}`, ended)));
       return;
     }
     // The run ignores it if its cutover began meanwhile, and goes on to wait for a decision.
-    const r = await followUntil<UpgradeBlueGreenResult>(handle, `upgrade rollback ${cluster}`, AWAIT_DECISION_STEP);
+    const r = await followUntil<UpgradeBlueGreenResult>(handle, `upgrade rollback ${cluster}`, AWAIT_DECISION_STEP, ended);
     if (!r.ended) throw new UsageError(refusal);
     console.log(describeOutcome(r.value));
   } finally {
