@@ -6,6 +6,7 @@ import type Docker from 'dockerode';
 import type { Paths } from '../common/paths';
 import { labels } from '../common/labels';
 import { localInventory, type Inventory } from './hosts/inventory';
+import { servingGeneration } from './generations-file';
 import { createClusterActivities } from './cluster';
 import { ensureNetwork } from './docker';
 import { createEtcdActivities } from './etcd';
@@ -42,7 +43,8 @@ export interface ActivityDeps {
 
 export function createActivities(deps: ActivityDeps) {
   const { paths } = deps;
-  const inventory = deps.inventory ?? localInventory(deps.docker);
+  // Without a registry (tests' in-process workers): the serving generation still comes from the home's record.
+  const inventory = deps.inventory ?? localInventory(deps.docker, (cluster) => servingGeneration(paths, cluster));
   return {
     ...createClusterActivities(inventory, paths),
     ...createSecretsActivities(paths),

@@ -155,6 +155,6 @@ export class Inventory {
 }
 
 /** The inventory of a single-host installation: the engine DOCKER_HOST names (or the one given). */
-export function localInventory(docker: Docker = new Docker()): Inventory {
-  return new Inventory([new LocalEngine(LOCAL_HOST, docker)]);
+export function localInventory(docker: Docker = new Docker(), servingGeneration?: (cluster: string) => number): Inventory {
+  return new Inventory([new LocalEngine(LOCAL_HOST, docker)], servingGeneration);
 }
