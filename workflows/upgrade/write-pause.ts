@@ -118,8 +118,9 @@ export async function moveWrites(steps: Steps, status: UpgradeStatus, move: Writ
     // Both in the message alone (the CLI shows a failure's innermost message).
     throw ApplicationFailure.nonRetryable(`${move.what} failed: ${innermostMessage(err)}; putting generation ${move.from.generation} back also failed: ${failed}`);
   }
-  // The poolers must come back: cleanup's retries.
-  const resumed = await steps.run(names.resume, () => cleanup.signalPoolers({ cluster, pause: false }));
+  // The poolers must come back: cleanup's retries, and not cancellable (a cancellation of the run
+  // between the move and here would leave every pooled query waiting until it fails).
+  const resumed = await CancellationScope.nonCancellable(() => steps.run(names.resume, () => cleanup.signalPoolers({ cluster, pause: false })));
   return resumed.at - pausedAt;
 }
 
