@@ -38,6 +38,9 @@ import { psqlOn } from './upgrade/psql';
 const onRepositoryHost = (paths: Paths, cluster: string): boolean => readRepositoryLocation(paths, cluster).type === 'host';
 
 
+/** What SHOW archive_command says while archive_mode is off, whatever the command. */
+const ARCHIVING_DISABLED = '(disabled)';
+
 /** Patroni applies a DCS change within one HA loop (loop_wait, 10 s at most in the profiles); within a quick step's minute. */
 const SETTING_APPLIED_MS = 40_000;
 
@@ -288,7 +291,8 @@ export function createPgbackrestActivities(inv: Inventory, paths: Paths) {
       const container = containerName(cluster, leader.name);
       await pollUntil(`${leader.name} to run the new archive_command`, async () => {
         const now = await psqlOn(inv.engine(leader.host), container, DEFAULT_DATABASE, 'SHOW archive_command');
-        return now === parameters.archive_command ? { done: true } : { status: `it runs archive_command ${now}` };
+        // "(disabled)": archive_mode is off (backup enable), and the members' re-creation that follows applies both.
+        return now === parameters.archive_command || now === ARCHIVING_DISABLED ? { done: true } : { status: `it runs archive_command ${now}` };
       }, { intervalMs: 500, timeoutMs: SETTING_APPLIED_MS });
     },
 
