@@ -128,7 +128,15 @@ async function switchAway(cluster: string, leader: string, statsPort: number | n
     if (d.kind !== 'switch' || from !== leader) {
       throw ApplicationFailure.nonRetryable(`the leader of ${cluster} moved during the restart (${leader} → ${from}); run it again`, SWITCHOVER_FAILED);
     }
-    if (statsPort !== null) await waits.drainReadOnlyServer({ cluster, member: d.candidate, statsPort, timeoutMs: DRAIN_TIMEOUT_MS });
+    if (statsPort !== null) {
+      try {
+        await waits.drainReadOnlyServer({ cluster, member: d.candidate, statsPort, timeoutMs: DRAIN_TIMEOUT_MS });
+      } catch (err) {
+        // The drain sets DRAIN first and then waits: a failed one must not leave it so (HAProxy keeps it across reloads).
+        await CancellationScope.nonCancellable(() => cleanup.restoreReadOnlyServer({ cluster, member: d.candidate }));
+        throw err;
+      }
+    }
     return d.candidate;
   });
   try {
@@ -169,13 +177,14 @@ class Roll {
     const s = memberSteps(m);
     const startedBefore = this.startedBefore(m);
     let drained = false;
-    if (already) {
-      for (const name of [s.drain, s.restart]) steps.skip(name, `not needed: ${already.how}`);
-    } else if (statsPort !== null) {
-      await steps.run(s.drain, () => waits.drainHaproxyServer({ cluster, member: m, statsPort, timeoutMs: DRAIN_TIMEOUT_MS }));
-      drained = true;
-    }
     try {
+      if (already) {
+        for (const name of [s.drain, s.restart]) steps.skip(name, `not needed: ${already.how}`);
+      } else if (statsPort !== null) {
+        // Counted before the step: a drain that fails half-way (DRAIN set, the wait failed) is undone too.
+        drained = true;
+        await steps.run(s.drain, () => waits.drainHaproxyServer({ cluster, member: m, statsPort, timeoutMs: DRAIN_TIMEOUT_MS }));
+      }
       const r = already ?? await steps.run(s.restart, async () => {
         const x = await waits.restartMember({ cluster, member: m, startedBefore, timeoutMs: RESTART_TIMEOUT_MS });
         return { how: (x.outcome === 'restarted' ? 'restarted' : 'already restarted') as RestartedHow, startedAt: x.startedAt };

@@ -42,6 +42,7 @@ async function run(input: Partial<RestartClusterInput>, s: Scenario = {}): Promi
       restartMember: async (a: { member: string }) => ({ outcome: 'restarted', startedAt: `t1 ${a.member}`, restartMs: 900 }),
       postmasterStartTime: async (a: { member: string }) => ({ state: 'running', startedAt: s.demoteRestarts === false ? `t0 ${a.member}` : `t1 ${a.member}` }),
       drainReadOnlyServer: async () => ({ sessionsLeft: 0 }),
+      drainHaproxyServer: async () => ({ sessionsLeft: 0 }),
       restoreReadOnlyServer: async () => undefined,
       undrainHaproxyServer: async () => undefined,
       ...switchoverFakes(),
@@ -154,4 +155,13 @@ test('a restart that fails for good leaves the member back in HAProxy (undrained
   const r = await run({}, { failOn: { restartMember: 'RestartRefused' } });
   assert.equal(rootCause(r.error).type, 'RestartRefused');
   assert.deepEqual(memberCalls(r), ['drainHaproxyServer pg-1', 'restartMember pg-1', 'undrainHaproxyServer pg-1']);
+});
+
+test('a drain that fails half-way (DRAIN set, its wait failed) is undone: the member, or the switchover candidate in ro', async () => {
+  const member = await run({}, { failOn: { drainHaproxyServer: 'Stalled' } });
+  assert.equal(rootCause(member.error).type, 'Stalled');
+  assert.deepEqual(memberCalls(member), ['drainHaproxyServer pg-1', 'undrainHaproxyServer pg-1']);
+  const candidate = await run({}, { failOn: { drainReadOnlyServer: 'Stalled' } });
+  assert.equal(rootCause(candidate.error).type, 'Stalled');
+  assert.deepEqual(memberCalls(candidate).slice(-2), ['drainReadOnlyServer pg-1', 'restoreReadOnlyServer pg-1']);
 });
