@@ -21,6 +21,9 @@ import type { CopyEnds } from './logical-copy';
 /** Sessions that are not the application's: Patroni's own, and this step's. */
 const NOT_CLIENTS = "backend_type <> 'client backend' OR pid = pg_backend_pid() OR application_name LIKE 'Patroni%'";
 
+/** How long ending one client session may take before the step goes on (it exits at once unless stuck). */
+const TERMINATE_WAIT_MS = 2000;
+
 /** How long transactions already running may go on once writes are stopped, before their sessions are ended. */
 const IN_FLIGHT_GRACE_MS = 5000;
 
@@ -103,8 +106,11 @@ export function createCutoverSteps(inv: Inventory, paths: Paths) {
         heartbeat(`${busy} transactions still running on ${leader}`);
         await sleep(50);
       }
+      // With a timeout pg_terminate_backend waits for the backend to exit (PostgreSQL 14+): a
+      // session inside its COMMIT holds interrupts, and its commit must land before the stop point is read.
       const ended = await onEvery(running, async (m) =>
-        Number(await psqlOn(docker, containerName(i.cluster, m), 'postgres', `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE NOT (${NOT_CLIENTS})`)));
+        Number(await psqlOn(docker, containerName(i.cluster, m), 'postgres',
+          `SELECT count(pg_terminate_backend(pid, ${TERMINATE_WAIT_MS})) FROM pg_stat_activity WHERE NOT (${NOT_CLIENTS})`)));
       return { lsn: copyTarget(await psqlOn(docker, ct, 'postgres', STOP_POINT_SQL)), ended: ended.reduce((a, b) => a + b, 0) };
     },
 
