@@ -224,3 +224,17 @@ export async function startIntegration(docker: Docker): Promise<IntegrationEnv> 
     },
   };
 }
+
+/**
+ * A cluster made by CreateCluster straight through the test's Temporal (the worker is the test's,
+ * often a child process it kills later); returns its HAProxy stats port.
+ */
+export async function createClusterDirectly(env: Pick<TestWorkflowEnvironment, 'client'>, input: Omit<CreateClusterInput, 'postgresVersion'>): Promise<{ statsPort: number }> {
+  const info = await env.client.workflow.execute('createCluster', {
+    taskQueue: TASK_QUEUE,
+    workflowId: workflowIds.createCluster(input.name),
+    args: [{ postgresVersion: DEFAULT_POSTGRES_VERSION, ...input }],
+    typedSearchAttributes: [{ key: clusterNameKey, value: input.name }],
+  });
+  return { statsPort: (info as { ports: { stats: number } }).ports.stats };
+}

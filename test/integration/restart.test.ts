@@ -16,14 +16,11 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ClusterStatus } from '../../client/cluster-info';
 import { haproxyBackends, serverRows } from '../../activities/haproxy';
 import type { Paths } from '../../common/paths';
-import { DEFAULT_POSTGRES_VERSION } from '../../common/postgres-version';
-import { clusterNameKey } from '../../common/search-attributes';
 import { PATRONI_API_PORT } from '../../common/service-ports';
-import { TASK_QUEUE } from '../../common/task-queues';
-import { haWorkflowIds, workflowIds } from '../../common/workflow-ids';
+import { haWorkflowIds } from '../../common/workflow-ids';
 import { waitForExit } from '../helpers/deadline';
 import { highestAttempt, retriedActivities, waitForActivityStarted } from '../helpers/history';
-import { childEnv, memberIp, removeLeftoverTestClusters, runCli, startChildWorker, tempPaths, testClusterName } from '../helpers/integration';
+import { childEnv, createClusterDirectly, memberIp, removeLeftoverTestClusters, runCli, startChildWorker, tempPaths, testClusterName } from '../helpers/integration';
 import { startQueryLoop } from '../helpers/query-loop';
 import { startTestTemporal } from '../helpers/temporal';
 import { createWriterTable, missingIds, startWriter, writeOutage, type WriterStats } from '../helpers/writer';
@@ -44,13 +41,7 @@ before(async () => {
   env = await startTestTemporal();
   paths = tempPaths();
   workers.push(startChildWorker(env, paths, path.join(paths.home, 'worker-1.log')));
-  const info = await env.client.workflow.execute('createCluster', {
-    taskQueue: TASK_QUEUE,
-    workflowId: workflowIds.createCluster(S),
-    args: [{ name: S, replicas: 2, sync: false, profile: 'fast', etcdMembers: 1, keepOnFailure: false, backups: false, postgresVersion: DEFAULT_POSTGRES_VERSION }],
-    typedSearchAttributes: [{ key: clusterNameKey, value: S }],
-  });
-  statsPort = (info as { ports: { stats: number } }).ports.stats;
+  ({ statsPort } = await createClusterDirectly(env, { name: S, replicas: 2, sync: false, profile: 'fast', etcdMembers: 1, keepOnFailure: false, backups: false }));
 });
 
 after(async () => {

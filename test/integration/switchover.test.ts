@@ -16,7 +16,6 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { PATRONI_API_PORT } from '../../common/service-ports';
 import { TASK_QUEUE } from '../../common/task-queues';
 import { containerName } from '../../common/resource-names';
-import { workflowIds } from '../../common/workflow-ids';
 import type { Paths } from '../../common/paths';
 import { clusterNameKey } from '../../common/search-attributes';
 import { switchoverWorkflowId, type SwitchoverResult } from '../../common/switchover';
@@ -27,8 +26,7 @@ import { startTestTemporal } from '../helpers/temporal';
 import { waitForExit } from '../helpers/deadline';
 import { finalAttempts, highestAttempt, retriedActivities, waitForActivityStarted } from '../helpers/history';
 import { rootCause } from '../helpers/run-with-fakes';
-import { childEnv, removeLeftoverTestClusters, runCli, startChildWorker, tempPaths, testClusterName, memberIp } from '../helpers/integration';
-import { DEFAULT_POSTGRES_VERSION } from '../../common/postgres-version';
+import { childEnv, createClusterDirectly, removeLeftoverTestClusters, runCli, startChildWorker, tempPaths, testClusterName, memberIp } from '../helpers/integration';
 
 let env: TestWorkflowEnvironment;
 let paths: Paths;
@@ -46,13 +44,7 @@ before(async () => {
   env = await startTestTemporal();
   paths = tempPaths();
   workers.push(startChildWorker(env, paths, path.join(paths.home, 'worker-1.log')));
-  const info = await env.client.workflow.execute('createCluster', {
-    taskQueue: TASK_QUEUE,
-    workflowId: workflowIds.createCluster(S),
-    args: [{ name: S, replicas: 1, sync: false, profile: 'fast', etcdMembers: 1, keepOnFailure: false, postgresVersion: DEFAULT_POSTGRES_VERSION }],
-    typedSearchAttributes: [{ key: clusterNameKey, value: S }],
-  });
-  statsPort = (info as { ports: { stats: number } }).ports.stats;
+  ({ statsPort } = await createClusterDirectly(env, { name: S, replicas: 1, sync: false, profile: 'fast', etcdMembers: 1, keepOnFailure: false }));
   const added = await cli('replica', 'add', S, '--read-only');
   assert.equal(added.code, 0, added.stderr + added.stdout);
 });
