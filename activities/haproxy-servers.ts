@@ -31,6 +31,13 @@ const FORCED_MAINTENANCE = 0x01;
 
 const inForcedMaintenance = (r: ServerState): boolean => (r.adminState & FORCED_MAINTENANCE) !== 0;
 
+/**
+ * The member is in service on rw: out of forced maintenance, so clients may have reached it and
+ * written. serveMembers brings a new leader there only with its last command line.
+ */
+export const servesOnRw = (member: string, running: ServerState[]): boolean =>
+  running.some((r) => r.backend === 'rw' && r.server === member && !inForcedMaintenance(r));
+
 /** The rows of the rw and ro backends (the stats frontend has none). */
 const memberRows = (running: ServerState[]): ServerState[] => running.filter((r) => r.backend === 'rw' || r.backend === 'ro');
 

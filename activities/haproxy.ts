@@ -13,9 +13,9 @@ import { HAPROXY_ADMIN_SOCKET, HAPROXY_CONFIG_PATH, HAPROXY_STATE_FILE, renderHa
 import { PROFILES, type ClusterPorts, type ProfileName } from '../common/spec';
 import { ensureContainerRunning, execIn } from './docker';
 import { memberApi } from './patroni';
-import { commandFailures, endSessionsCommands, loadedServers, membersOutOfService, parseServersState, serveCommands, type ServerState } from './haproxy-servers';
+import { commandFailures, endSessionsCommands, loadedServers, membersOutOfService, parseServersState, serveCommands, servesOnRw, type ServerState } from './haproxy-servers';
 import { ErrorTypes, finalError } from './errors';
-import { heartbeat, pause, pollUntil } from './heartbeat';
+import { heartbeat, pause, pollUntil, throwIfCancelled } from './heartbeat';
 
 export interface HaproxyInput {
   cluster: string;
@@ -250,6 +250,8 @@ export function createHaproxyActivities(inv: Inventory, paths: Paths) {
         let running = await serversState(docker, i.cluster);
         const wanted = [...members].sort().join(',');
         if (loadedServers(running) !== wanted) {
+          // A move the workflow gave up on (its write pause's deadline) must not start.
+          throwIfCancelled('the reload');
           await runtimeCommands(docker, i.cluster, endSessionsCommands(members, running));
           await applyConfig(docker, i.cluster, renderHaproxyConfig({ cluster: i.cluster, members, checks, disabled: membersOutOfService(members, running) }), 'reload');
           // Read through the admin socket: what follows must reach the new worker.
@@ -267,10 +269,17 @@ export function createHaproxyActivities(inv: Inventory, paths: Paths) {
         await Promise.all(replicas.map((m) => waitForServerUp(stats, 'ro', m, RO_UP_MS)));
         await runtimeCommands(docker, i.cluster, commands.rw);
         await applyConfig(docker, i.cluster, renderHaproxyConfig({ cluster: i.cluster, members, checks, disabled: [] }), 'file-only');
-        // The point of no return: writes may reach the leader from here on, so nothing follows.
+        // The point of no return: writes may reach the leader from here on, so nothing follows. A
+        // workflow that gave up on the move by now puts the old servers back instead.
+        throwIfCancelled('the leader\'s health up');
         await runtimeCommands(docker, i.cluster, commands.leader);
         return { members };
       });
+    },
+
+    /** The member is in service on HAProxy's rw: a move that reported failure may have gone through. */
+    async servesOnRw(i: { cluster: string; member: string }): Promise<boolean> {
+      return servesOnRw(i.member, await serversState(docker, i.cluster));
     },
 
     /** The member answers 200 on Patroni's /replica: what HAProxy's ro check asks before it is put in service. */

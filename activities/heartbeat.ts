@@ -1,5 +1,5 @@
 /** Heartbeat, warnings and cancellation-aware sleep that also work when an activity is called directly (tests, CLI). */
-import { Context } from '@temporalio/activity';
+import { CancelledFailure, Context } from '@temporalio/activity';
 import { ErrorTypes, finalError } from './errors';
 import { DEFAULT_STALL_MS, ProgressWatch, stallMessage } from './progress-watch';
 
@@ -19,6 +19,15 @@ export function heartbeat(detail?: string): void {
   if (!ctx) return;
   if (detail !== undefined) lastDetails.set(ctx, detail);
   ctx.heartbeat(detail);
+}
+
+/**
+ * Ends the activity here if the workflow cancelled it (the answer to a heartbeat carries the
+ * cancellation): called before an effect the workflow may no longer want.
+ */
+export function throwIfCancelled(before: string): void {
+  const ctx = currentContext();
+  if (ctx?.cancellationSignal.aborted) throw new CancelledFailure(`cancelled before ${before}`);
 }
 
 /** A warning in the activity's log (with its workflow and activity ids), or on stderr outside one. */

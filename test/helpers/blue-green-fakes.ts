@@ -40,6 +40,7 @@ export function blueGreenFakes(o: { capacity?: typeof capable; leftovers?: strin
     copySequences: async () => ({ sequences: 1 }),
     setServingGeneration: async () => undefined,
     serveMembers: async () => ({ members: [] }),
+    servesOnRw: async () => false,
     disableSubscriptions: async () => undefined,
   };
 }

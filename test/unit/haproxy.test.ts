@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  commandFailures, endSessionsCommands, loadedServers, membersOutOfService, parseServersState, serveCommands,
+  commandFailures, endSessionsCommands, loadedServers, membersOutOfService, parseServersState, serveCommands, servesOnRw,
 } from '../../activities/haproxy-servers';
 import { renderHaproxyConfig } from '../../common/render/haproxy';
 import { PROFILES } from '../../common/spec';
@@ -90,4 +90,14 @@ test('runtime answers: empty lines end each command\'s output; any text is a fai
   assert.deepEqual(commandFailures(''), []);
   assert.deepEqual(commandFailures('\n\n\n'), []);
   assert.deepEqual(commandFailures('\nNo such server.\n\n'), ['No such server.']);
+});
+
+test('servesOnRw: a member on rw out of forced maintenance may have taken writes; one still disabled, only on ro, or unknown has not', () => {
+  const state = (rows: [string, string, number][]): ReturnType<typeof parseServersState> =>
+    parseServersState(['1', '# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state', ...rows.map(([b, s, a], i) => `${i} ${b} ${i} ${s} 10.0.0.${i} 2 ${a}`)].join('\n'));
+  assert.equal(servesOnRw('pg-3', state([['rw', 'pg-3', 2], ['ro', 'pg-3', 2]])), true, 'CMAINT alone: in service (ready after a disabled start)');
+  assert.equal(servesOnRw('pg-3', state([['rw', 'pg-3', 0]])), true);
+  assert.equal(servesOnRw('pg-3', state([['rw', 'pg-3', 3], ['ro', 'pg-3', 2]])), false, 'still in forced maintenance on rw');
+  assert.equal(servesOnRw('pg-3', state([['ro', 'pg-3', 0]])), false);
+  assert.equal(servesOnRw('pg-3', state([['rw', 'pg-0', 0]])), false);
 });

@@ -242,14 +242,45 @@ test('UpgradeBlueGreen: a cutover whose HAProxy move fails puts generation 1 bac
   assert.deepEqual(argsOf(f, 'stopMember').map((a) => a.member), ['pg-3', 'pg-4', 'pg-5']);
 });
 
-test('UpgradeBlueGreen: when putting generation 1 back fails too, the run\'s error names the cutover\'s failure and the put-back\'s; the poolers resume all the same', async () => {
+test('UpgradeBlueGreen: when putting generation 1 back fails too, the run\'s error names the cutover\'s failure and the put-back\'s; the poolers resume all the same; generation 2, where HAProxy may still send clients, stays', async () => {
   const { f, error } = await runWithFakes(env, 'upgradeBlueGreen', { cluster: 'orders', to: 17 }, { describe: withBackups },
     { extra: blueGreenFakes(), failExtraOn: { serveMembers: 'HaproxyConfigInvalid' } });
-  assert.match(rootCause(error).message, /^the cutover failed: serveMembers failed \(injected\); putting generation 1 back also failed: HAProxy: serveMembers failed \(injected\)$/);
+  assert.match(rootCause(error).message, /^the cutover failed: serveMembers failed \(injected\); putting generation 1 back also failed: HAProxy: serveMembers failed \(injected\); HAProxy, retried: it may still send clients to generation 2, which is kept \(read-only\)$/);
   assert.deepEqual(argsOf(f, 'setServingGeneration').map((a) => a.generation), [2, 1]);
   assert.deepEqual(argsOf(f, 'allowWrites').map((a) => a.member), ['pg-0']);
   assert.deepEqual(argsOf(f, 'signalPoolers').map((a) => a.pause), [true, false]);
-  assert.deepEqual(argsOf(f, 'stopMember').map((a) => a.member), ['pg-3', 'pg-4', 'pg-5'], 'generation 1 serves: generation 2 goes');
+  assert.deepEqual(argsOf(f, 'serveMembers').map((a) => a.leader), ['pg-3', 'pg-0', 'pg-0'], 'HAProxy tried again after the poolers resumed');
+  assert.ok(!f.names().includes('stopMember'), 'generation 2 stays');
+});
+
+test('UpgradeBlueGreen: a HAProxy put-back that fails within the pause is tried again after the poolers resume; once it works, generation 2 goes', async () => {
+  const { f, error } = await runWithFakes(env, 'upgradeBlueGreen', { cluster: 'orders', to: 17 }, { describe: withBackups }, {
+    extra: { ...blueGreenFakes(), serveMembers: (() => {
+      let calls = 0;
+      return async () => {
+        if (++calls <= 2) throw ApplicationFailure.create({ type: 'HaproxyConfigInvalid', nonRetryable: true, message: `HAProxy refused (${calls})` });
+        return { members: [] };
+      };
+    })() },
+  });
+  assert.match(rootCause(error).message, /^HAProxy refused \(1\)$/, 'the cutover\'s own failure: the put-back worked in the end');
+  const names = f.names();
+  assert.ok(names.lastIndexOf('signalPoolers') < names.lastIndexOf('serveMembers'), 'the retry after the poolers resumed');
+  assert.deepEqual(argsOf(f, 'signalPoolers').map((a) => a.pause), [true, false]);
+  assert.deepEqual(argsOf(f, 'stopMember').map((a) => a.member), ['pg-3', 'pg-4', 'pg-5']);
+});
+
+test('UpgradeBlueGreen: a cutover reported failed after the new leader came UP on HAProxy\'s rw (deadline, killed worker) stands: no put-back, the poolers resume, the run waits for the decision', async () => {
+  const { f, result } = await runWithFakes(env, 'upgradeBlueGreen', { cluster: 'orders', to: 17 }, { describe: withBackups }, {
+    extra: { ...blueGreenFakes(), serveMembers: failingCall(1, { members: [] }, 'the answer to the last command was lost'), servesOnRw: async () => true },
+    whileRunning: answer('upgradeFinish'),
+  });
+  assert.equal((result as { outcome: string }).outcome, 'finished');
+  assert.deepEqual(argsOf(f, 'servesOnRw').map((a) => a.member), ['pg-3']);
+  assert.deepEqual(argsOf(f, 'setServingGeneration').map((a) => a.generation), [2], 'generation 1 never put back');
+  assert.ok(!f.names().includes('allowWrites'), 'generation 1 stays read-only');
+  assert.deepEqual(argsOf(f, 'signalPoolers').map((a) => a.pause), [true, false]);
+  assert.deepEqual(argsOf(f, 'stopMember').map((a) => a.member), ['pg-0', 'pg-1', 'pg-2'], 'finish removes generation 1');
 });
 
 test('UpgradeBlueGreen: a pause that fails half-way (one pooler paused) is resumed, and generation 2 goes', async () => {

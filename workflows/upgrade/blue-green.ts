@@ -31,7 +31,7 @@ import { buildNextGeneration, buildStepNames, removeGenerationMembers, removeNex
 import { rollbackAfterCutover } from './rollback';
 import { reportUpgradeStatus } from './status';
 import { moveStanza, stanzaMoveStepNames, type StanzaMove, type StanzaState } from './stanza-move';
-import { WRITE_PAUSE_LIMIT_MS } from './write-pause';
+import { WRITE_PAUSE_LIMIT_MS, isHaproxyNotPutBack } from './write-pause';
 
 export interface UpgradeBlueGreenInput {
   cluster: string;
@@ -163,8 +163,9 @@ async function upgradeUnderLease(input: UpgradeBlueGreenInput, steps: Steps, sta
     decision.cutoverBegan = true;
     status.writePauseMs = await cutover(steps, status, { ...planned, copy });
   } catch (err) {
-    // The old generation could not be made the serving one again: the new one keeps serving, and stays.
-    if (status.cutOver) throw err;
+    // The old generation could not be made the serving one again: the new one keeps serving, and
+    // stays. So does one HAProxy may still send clients to.
+    if (status.cutOver || isHaproxyNotPutBack(err)) throw err;
     await undo(steps, next);
     if (err instanceof RolledBack) return { cluster, from, to, outcome: 'rolled-back', writePauseMs: null, leader: plan.leader };
     throw err;

@@ -7,9 +7,8 @@
 import type { CopyEnds } from '../../activities/upgrade/logical-copy';
 import type { ProfileName } from '../../common/spec';
 import type { UpgradeStatus } from '../../common/upgrade-status';
-import { quick, waits } from '../activity-options';
 import type { Steps } from '../steps';
-import { moveWrites, serveStep, stopWritesStep } from './write-pause';
+import { insidePause, moveWrites, serveStep, stopWritesStep } from './write-pause';
 
 const PAUSE_STEP = 'pause the poolers (PgBouncer PAUSE)';
 const CATCH_LAST_STEP = 'wait for the copy to apply the last write';
@@ -37,16 +36,17 @@ export async function cutover(steps: Steps, status: UpgradeStatus, c: Cutover): 
     newGeneration: copy.generation, profile: c.profile, statsPort: c.statsPort, limitMs: c.limitMs,
   };
   return moveWrites(steps, status, move, { pause: PAUSE_STEP, resume: RESUME_STEP }, async (p) => {
-    const stopped = await p.run(stopWritesStep(copy.publisher), () => quick.stopWrites({ cluster, member: copy.publisher }));
-    await p.run(CATCH_LAST_STEP, () => waits.waitForCopyAt({ ...copy, lsn: stopped.lsn }));
-    await p.run(SEQUENCES_STEP, () => quick.copySequences(copy));
+    const stopped = await p.run(stopWritesStep(copy.publisher), () => insidePause.stopWrites({ cluster, member: copy.publisher }));
+    await p.run(CATCH_LAST_STEP, () => insidePause.waitForCopyAt({ ...copy, lsn: stopped.lsn }));
+    await p.run(SEQUENCES_STEP, () => insidePause.copySequences(copy));
     await p.run(serveStep(copy.generation, copy.subscriber), async () => {
       await p.serveTo();
       // The point of no return is serveMembers' last effect, the new leader's `health up` on rw:
       // until it, no client reached generation 2 through rw (the poolers are paused), so a failure
       // of this step puts generation 1 back and loses nothing. Going forward instead would serve a
-      // generation whose HAProxy move just failed.
-      await waits.serveMembers({ cluster, profile: c.profile, statsPort: c.statsPort, leader: copy.subscriber });
+      // generation whose HAProxy move just failed. A failure reported after it (the deadline, a
+      // killed worker) finds the leader in service on rw, and the move stands (write-pause.ts).
+      await insidePause.serveMembers({ cluster, profile: c.profile, statsPort: c.statsPort, leader: copy.subscriber });
     });
   });
 }

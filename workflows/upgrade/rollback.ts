@@ -6,9 +6,9 @@
  */
 import type { ProfileName } from '../../common/spec';
 import type { UpgradeStatus } from '../../common/upgrade-status';
-import { quick, waits } from '../activity-options';
+import { waits } from '../activity-options';
 import type { Steps } from '../steps';
-import { moveWrites, serveStep, stopWritesStep } from './write-pause';
+import { insidePause, moveWrites, serveStep, stopWritesStep } from './write-pause';
 
 const LEADERS_STEP = 'find both generations\' leaders now';
 const ROLLBACK_PAUSE_STEP = 'pause the poolers for the rollback';
@@ -46,11 +46,11 @@ export async function rollbackAfterCutover(steps: Steps, status: UpgradeStatus, 
     newGeneration: r.generation, profile: r.profile, statsPort: r.statsPort, limitMs: r.limitMs,
   };
   await moveWrites(steps, status, move, { pause: ROLLBACK_PAUSE_STEP, resume: ROLLBACK_RESUME_STEP }, async (p) => {
-    await p.run(stopWritesStep(leaders.new), () => quick.stopWrites({ cluster, member: leaders.new }));
+    await p.run(stopWritesStep(leaders.new), () => insidePause.stopWrites({ cluster, member: leaders.new }));
     await p.run(serveStep(back, leaders.old), async () => {
       await p.serveTo();
-      await quick.allowWrites({ cluster, member: leaders.old });
-      await waits.serveMembers({ cluster, profile: r.profile, statsPort: r.statsPort, leader: leaders.old });
+      await insidePause.allowWrites({ cluster, member: leaders.old });
+      await insidePause.serveMembers({ cluster, profile: r.profile, statsPort: r.statsPort, leader: leaders.old });
     });
   });
   return leaders;

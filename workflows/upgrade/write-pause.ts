@@ -4,12 +4,12 @@
  * deadline; a failure inside it, or the deadline, puts the generation that served back before the
  * poolers resume, and the run's error names the cause and whatever of the put-back failed.
  */
-import { ApplicationFailure, CancellationScope, isCancellation, proxyActivities } from '@temporalio/workflow';
+import { ActivityCancellationType, ApplicationFailure, CancellationScope, isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { innermostMessage } from '../../common/error-chain';
 import type { ProfileName } from '../../common/spec';
 import type { UpgradeStatus } from '../../common/upgrade-status';
-import { cleanup, quick } from '../activity-options';
+import { cleanup } from '../activity-options';
 import type { Steps } from '../steps';
 
 /**
@@ -22,14 +22,36 @@ import type { Steps } from '../steps';
 export const WRITE_PAUSE_LIMIT_MS = 60_000;
 
 /**
+ * The steps inside the pause. At the deadline each is cancelled and waited for until it stopped
+ * (WAIT_CANCELLATION_COMPLETED): the put-back then reads what the step did, instead of racing an
+ * activity that still runs (a stopWrites after the put-back's allowWrites; a serveMembers whose
+ * last command lands after the check). Their start-to-close is under a minute, so the worker's
+ * keep-alive heartbeats carry the cancellation to them within seconds.
+ */
+export const insidePause = proxyActivities<Activities>({
+  startToCloseTimeout: '55 seconds',
+  heartbeatTimeout: '10 seconds',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 5 },
+});
+
+/**
  * The put-back's steps before the poolers resume, while clients wait: seconds and one retry each,
- * not cleanup's minutes (HAProxy's move took 3.9 s when measured).
+ * not cleanup's minutes (HAProxy's move took 3.9 s when measured), and all of them within
+ * PUT_BACK_LIMIT_MS.
  */
 const putBack = proxyActivities<Activities>({
   startToCloseTimeout: '15 seconds',
   heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '1s', maximumAttempts: 2 },
 });
+
+/**
+ * The put-back before the poolers resume, all steps together. The pause's deadline (60 s), the
+ * wait for a cancelled step to stop (a heartbeat: under 10 s) and this stay under PgBouncer's
+ * query_wait_timeout (120 s): a pooled query waits, and does not fail.
+ */
+const PUT_BACK_LIMIT_MS = 40_000;
 
 export interface GenerationLeader {
   generation: number;
@@ -55,6 +77,13 @@ export interface WriteMove {
 export const stopWritesStep = (m: string): string => `stop writes on ${m} (read-only, its sessions ended)`;
 export const serveStep = (g: number, leader: string): string => `serve from generation ${g}: HAProxy rw on ${leader}`;
 const putBackStep = (g: number): string => `put generation ${g} back (serving, writes, poolers)`;
+const wentThroughStep = (leader: string): string => `check whether ${leader} took over (in service on HAProxy's rw)`;
+const haproxyAgainStep = (g: number): string => `put HAProxy back on generation ${g} (retried after the poolers resumed)`;
+
+/** The type of the error of a move whose put-back left HAProxy where it was: the generation it may point at must stay. */
+const HAPROXY_NOT_PUT_BACK = 'HaproxyNotPutBack';
+
+export const isHaproxyNotPutBack = (err: unknown): boolean => err instanceof ApplicationFailure && err.type === HAPROXY_NOT_PUT_BACK;
 
 /** The steps inside the pause, each cancelled at the pause's deadline. */
 export class PausedWrites {
@@ -90,7 +119,7 @@ export class PausedWrites {
     // Counted as cut over before the write: one that landed but did not report back must not let
     // the run remove a generation the file names.
     if (to.generation === newGeneration) this.status.cutOver = true;
-    await quick.setServingGeneration({ cluster, generation: to.generation });
+    await insidePause.setServingGeneration({ cluster, generation: to.generation });
     this.status.cutOver = to.generation === newGeneration;
   }
 
@@ -110,13 +139,21 @@ export async function moveWrites(steps: Steps, status: UpgradeStatus, move: Writ
   const p = new PausedWrites(steps, status, move);
   let pausedAt = 0;
   try {
-    pausedAt = (await p.run(names.pause, () => quick.signalPoolers({ cluster, pause: true }))).at;
+    pausedAt = (await p.run(names.pause, () => insidePause.signalPoolers({ cluster, pause: true }))).at;
     await inside(p);
   } catch (err) {
-    const failed = await CancellationScope.nonCancellable(() => putGenerationBack(steps, status, move, p.servingMoved));
-    if (failed === null) throw err;
-    // Both in the message alone (the CLI shows a failure's innermost message).
-    throw ApplicationFailure.nonRetryable(`${move.what} failed: ${innermostMessage(err)}; putting generation ${move.from.generation} back also failed: ${failed}`);
+    // A failure reported after the new leader came UP on rw (the deadline firing as the last
+    // command went through, a worker killed after it): clients may have written there, so the
+    // move stands. Putting the old generation back would throw those acknowledged writes away.
+    const wentThrough = p.servingMoved && await CancellationScope.nonCancellable(() =>
+      steps.run(wentThroughStep(move.to.leader), () => putBack.servesOnRw({ cluster, member: move.to.leader })).catch(() => false));
+    if (!wentThrough) {
+      const back = await CancellationScope.nonCancellable(() => putGenerationBack(steps, status, move, p.servingMoved));
+      if (back.failed === null) throw err;
+      // Both in the message alone (the CLI shows a failure's innermost message).
+      throw ApplicationFailure.nonRetryable(`${move.what} failed: ${innermostMessage(err)}; putting generation ${move.from.generation} back also failed: ${back.failed}`,
+        back.haproxyLeft ? HAPROXY_NOT_PUT_BACK : undefined);
+    }
   }
   // The poolers must come back: cleanup's retries, and not cancellable (a cancellation of the run
   // between the move and here would leave every pooled query waiting until it fails).
@@ -138,7 +175,7 @@ export async function moveWrites(steps: Steps, status: UpgradeStatus, move: Writ
  * being lost. The poolers then resume whatever failed: held without end they would stop every
  * pooled client until someone resumes them by hand.
  */
-async function putGenerationBack(steps: Steps, status: UpgradeStatus, m: WriteMove, servingMoved: boolean): Promise<string | null> {
+async function putGenerationBack(steps: Steps, status: UpgradeStatus, m: WriteMove, servingMoved: boolean): Promise<{ failed: string | null; haproxyLeft: boolean }> {
   const { cluster, from, to } = m;
   const failed: string[] = [];
   const attempt = async (what: string, f: () => Promise<unknown>): Promise<boolean> => {
@@ -146,31 +183,43 @@ async function putGenerationBack(steps: Steps, status: UpgradeStatus, m: WriteMo
       await f();
       return true;
     } catch (e) {
-      failed.push(`${what}: ${innermostMessage(e)}`);
+      // Past PUT_BACK_LIMIT_MS the scope's cancellation says which part it stopped.
+      failed.push(`${what}: ${isCancellation(e) ? `not done within ${PUT_BACK_LIMIT_MS / 1000} s` : innermostMessage(e)}`);
       return false;
     }
   };
+  let haproxyBack = true;
   await steps.run(putBackStep(from.generation), async () => {
-    // Writes only ever on the generation the serving file names.
-    let fromServes = true;
-    if (servingMoved) {
-      // While the file still names `to` (the activity may read the serving generation).
-      await attempt(`read-only on ${to.leader}`, () => putBack.stopWrites({ cluster, member: to.leader }));
-      fromServes = await attempt('serving generation', async () => {
-        await putBack.setServingGeneration({ cluster, generation: from.generation });
-        status.cutOver = from.generation === m.newGeneration;
-      });
-      if (fromServes) {
-        // HAProxy renders from the file: it goes back only once the file did.
-        await attempt('HAProxy', () => putBack.serveMembers({ cluster, profile: m.profile, statsPort: m.statsPort, leader: from.leader }));
-      } else {
-        // The file still names `to`: it serves (the run keeps it), and takes writes again.
-        await attempt(`writes on ${to.leader}`, () => putBack.allowWrites({ cluster, member: to.leader }));
+    await CancellationScope.withTimeout(PUT_BACK_LIMIT_MS, async () => {
+      // Writes only ever on the generation the serving file names.
+      let fromServes = true;
+      if (servingMoved) {
+        // While the file still names `to` (the activity may read the serving generation).
+        await attempt(`read-only on ${to.leader}`, () => putBack.stopWrites({ cluster, member: to.leader }));
+        fromServes = await attempt('serving generation', async () => {
+          await putBack.setServingGeneration({ cluster, generation: from.generation });
+          status.cutOver = from.generation === m.newGeneration;
+        });
+        if (fromServes) {
+          // HAProxy renders from the file: it goes back only once the file did.
+          haproxyBack = await attempt('HAProxy', () => putBack.serveMembers({ cluster, profile: m.profile, statsPort: m.statsPort, leader: from.leader }));
+        } else {
+          // The file still names `to`: it serves (the run keeps it), and takes writes again.
+          await attempt(`writes on ${to.leader}`, () => putBack.allowWrites({ cluster, member: to.leader }));
+        }
       }
-    }
-    if (fromServes) await attempt(`writes on ${from.leader}`, () => putBack.allowWrites({ cluster, member: from.leader }));
+      if (fromServes) await attempt(`writes on ${from.leader}`, () => putBack.allowWrites({ cluster, member: from.leader }));
+    });
     await attempt('poolers', () => cleanup.signalPoolers({ cluster, pause: false }));
     if (failed.length > 0) throw new Error(failed.join('; '));
   }).catch(() => undefined);
-  return failed.length > 0 ? failed.join('; ') : null;
+  if (!haproxyBack) {
+    // Clients wait no longer (the poolers resumed); writes that reach `to` through a HAProxy not
+    // yet moved fail (it is read-only). Now with cleanup's retries, minutes of them.
+    haproxyBack = await steps.run(haproxyAgainStep(from.generation), () =>
+      cleanup.serveMembers({ cluster, profile: m.profile, statsPort: m.statsPort, leader: from.leader })).then(() => true, () => false);
+    if (haproxyBack) failed.splice(failed.findIndex((f) => f.startsWith('HAProxy:')), 1);
+    else failed.push(`HAProxy, retried: it may still send clients to generation ${to.generation}, which is kept (read-only)`);
+  }
+  return { failed: failed.length > 0 ? failed.join('; ') : null, haproxyLeft: !haproxyBack };
 }
