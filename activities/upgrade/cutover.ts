@@ -94,10 +94,18 @@ export function createCutoverSteps(inv: Inventory, paths: Paths) {
     async stopWrites(i: { cluster: string; member: string }): Promise<{ lsn: string; ended: number }> {
       const { running, stopped } = await generationMembers(i.cluster, i.member);
       if (stopped.length > 0) warn(`${stopped.join(', ')} of ${i.cluster} not running: not made read-only (a member that starts later may take writes if it is promoted)`);
-      const inRecovery = await onEvery(running, (m) => setDefaultReadOnly(i.cluster, m, true));
-      const primaries = running.filter((_, k) => !inRecovery[k]);
+      const answers = await Promise.allSettled(running.map((m) => setDefaultReadOnly(i.cluster, m, true)));
+      const named = answers[running.indexOf(i.member)];
+      if (named?.status === 'rejected') throw named.reason;
+      // Another member whose PostgreSQL does not answer is taken as a stopped one (the same risk if
+      // it is promoted later), not as a reason to fail the cutover; one that leads now does not
+      // answer as out of recovery, and then no one leader is found below.
+      const answering = running.filter((_, k) => answers[k]!.status === 'fulfilled');
+      const silent = running.filter((m) => !answering.includes(m));
+      if (silent.length > 0) warn(`${silent.join(', ')} of ${i.cluster} did not answer: not made read-only (${answers.flatMap((a) => (a.status === 'rejected' ? [(a.reason as Error).message] : [])).join('; ')})`);
+      const primaries = answering.filter((m) => (answers[running.indexOf(m)] as PromiseFulfilledResult<boolean>).value === false);
       const leader = primaries.includes(i.member) ? i.member : primaries.length === 1 ? primaries[0] : undefined;
-      if (!leader) throw new Error(`no one leader among ${running.join(', ')} of ${i.cluster} (out of recovery: ${primaries.join(', ') || 'none'}): its last write is unknown`);
+      if (!leader) throw new Error(`no one leader among ${running.join(', ')} of ${i.cluster} (out of recovery: ${primaries.join(', ') || 'none'}${silent.length > 0 ? `; not answering: ${silent.join(', ')}` : ''}): its last write is unknown`);
       const ct = containerName(i.cluster, leader);
       const deadline = Date.now() + IN_FLIGHT_GRACE_MS;
       while (Date.now() < deadline) {
@@ -108,7 +116,7 @@ export function createCutoverSteps(inv: Inventory, paths: Paths) {
       }
       // With a timeout pg_terminate_backend waits for the backend to exit (PostgreSQL 14+): a
       // session inside its COMMIT holds interrupts, and its commit must land before the stop point is read.
-      const ended = await onEvery(running, async (m) =>
+      const ended = await onEvery(answering, async (m) =>
         Number(await psqlOn(docker, containerName(i.cluster, m), 'postgres',
           `SELECT count(pg_terminate_backend(pid, ${TERMINATE_WAIT_MS})) FROM pg_stat_activity WHERE NOT (${NOT_CLIENTS})`)));
       return { lsn: copyTarget(await psqlOn(docker, ct, 'postgres', STOP_POINT_SQL)), ended: ended.reduce((a, b) => a + b, 0) };
