@@ -27,11 +27,15 @@ export interface UpgradeStatus {
   awaitingDecision?: boolean;
   /** Blue/green: why the new major has no full backup yet after the cutover (its step and error); `finish` tries again. */
   backupProblem?: string | null;
+  /** Blue/green: the last finish or rollback failed before it changed what serves (why); the run waits for a decision again. */
+  decisionProblem?: string | null;
 }
 
 export const UPGRADE_FINISH_SIGNAL = 'upgradeFinish';
 /** The blue/green step that waits for the operator: `dbaas upgrade` stops following there. */
 export const AWAIT_DECISION_STEP = 'wait for `upgrade finish` or `upgrade rollback`';
+/** The same wait after a finish or a rollback that failed: `upgrade finish|rollback` stop following there (the failure is in `decisionProblem`). */
+export const AWAIT_DECISION_AGAIN_STEP = 'wait again for `upgrade finish` or `upgrade rollback` (the last one failed)';
 export const UPGRADE_ROLLBACK_SIGNAL = 'upgradeRollback';
 /** The rollback signal's argument: once the cutover has begun, only a rollback that gives up the new major's writes counts. */
 export interface RollbackRequest {

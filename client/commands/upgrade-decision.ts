@@ -4,13 +4,13 @@
  * signals the running workflow and follows it to its end.
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { AWAIT_DECISION_STEP, UPGRADE_FINISH_SIGNAL, UPGRADE_ROLLBACK_SIGNAL, UPGRADE_STATUS_QUERY, type RollbackRequest, type UpgradeStatus } from '../../common/upgrade-status';
+import { AWAIT_DECISION_AGAIN_STEP, AWAIT_DECISION_STEP, UPGRADE_FINISH_SIGNAL, UPGRADE_ROLLBACK_SIGNAL, UPGRADE_STATUS_QUERY, type RollbackRequest, type UpgradeStatus } from '../../common/upgrade-status';
 import { PROGRESS_QUERY, type Progress } from '../../common/progress';
 import { upgradeWorkflowIds } from '../../common/workflow-ids';
 import type { UpgradeBlueGreenResult } from '../../workflows';
 import { connectTemporal } from '../connections';
-import { UsageError } from '../errors';
-import { follow, followUntil } from '../workflow-run';
+import { OperationError, UsageError } from '../errors';
+import { followUntil } from '../workflow-run';
 
 async function runningUpgrade(client: Client, cluster: string): Promise<{ handle: ReturnType<Client['workflow']['getHandle']>; status: UpgradeStatus; ended: Set<string> }> {
   const handle = client.workflow.getHandle(upgradeWorkflowIds.blueGreen(cluster));
@@ -33,6 +33,24 @@ export function describeOutcome(r: UpgradeBlueGreenResult): string {
   return `${r.cluster}: rolled back; PostgreSQL ${r.from} serves again (leader ${r.leader}); the PostgreSQL ${r.to} members are removed`;
 }
 
+type UpgradeHandle = Awaited<ReturnType<typeof runningUpgrade>>['handle'];
+
+/**
+ * Once the run took the decision (it no longer waits), follows it to its end, or to its waiting
+ * again after a finish or rollback that failed before it changed what serves: that failure, exit 1.
+ */
+async function followDecision(handle: UpgradeHandle, what: string, ended: Set<string>): Promise<UpgradeBlueGreenResult> {
+  for (let i = 0; i < 600; i++) {
+    const s = await handle.query<UpgradeStatus>(UPGRADE_STATUS_QUERY).catch(() => null);
+    if (!s?.awaitingDecision) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const r = await followUntil<UpgradeBlueGreenResult>(handle, what, AWAIT_DECISION_AGAIN_STEP, ended);
+  if (r.ended) return r.value;
+  const s = await handle.query<UpgradeStatus>(UPGRADE_STATUS_QUERY);
+  throw new OperationError(`${s.decisionProblem ?? `${what} failed`}; PostgreSQL ${s.to} still serves, and the upgrade waits for \`upgrade finish\` or \`upgrade rollback\` again`);
+}
+
 export async function upgradeFinishCommand(cluster: string): Promise<void> {
   const { client, connection } = await connectTemporal();
   try {
@@ -41,7 +59,7 @@ export async function upgradeFinishCommand(cluster: string): Promise<void> {
       throw new UsageError(`the upgrade of ${cluster} has not cut over yet (see \`dbaas upgrade status ${cluster}\`): finish it once it waits for finish or rollback`);
     }
     await handle.signal(UPGRADE_FINISH_SIGNAL);
-    console.log(describeOutcome(await follow<UpgradeBlueGreenResult>(handle, `upgrade finish ${cluster}`, ended)));
+    console.log(describeOutcome(await followDecision(handle, `upgrade finish ${cluster}`, ended)));
   } finally {
     await connection.close();
   }
@@ -56,7 +74,7 @@ export async function upgradeRollbackCommand(cluster: string, o: { discardWrites
     const request: RollbackRequest = { discardWrites: o.discardWrites };
     await handle.signal(UPGRADE_ROLLBACK_SIGNAL, request);
     if (o.discardWrites) {
-      console.log(describeOutcome(await follow<UpgradeBlueGreenResult>(handle, `upgrade rollback ${cluster}`, ended)));
+      console.log(describeOutcome(await followDecision(handle, `upgrade rollback ${cluster}`, ended)));
       return;
     }
     // The run ignores it if its cutover began meanwhile, and goes on to wait for a decision.

@@ -36,6 +36,8 @@ export interface UpgradeStatusView {
     awaitingDecision: boolean | null;
     /** Blue/green: why the new major has no full backup yet after the cutover (`finish` tries again); null when none failed. */
     backupProblem: string | null;
+    /** Blue/green: the last finish or rollback failed before it changed what serves; null when none did. */
+    decisionProblem: string | null;
   };
 }
 
@@ -96,6 +98,7 @@ export async function upgradeStatusView(client: Client, cluster: string, version
       writePauseMs: status?.writePauseMs ?? null,
       awaitingDecision: status?.awaitingDecision ?? null,
       backupProblem: status?.backupProblem ?? null,
+      decisionProblem: status?.decisionProblem ?? null,
     },
   };
 }
@@ -116,6 +119,7 @@ export function formatUpgradeStatus(v: UpgradeStatusView): string {
     lines.push(`  replication lag: ${u.replicationLagBytes === null ? 'none yet (no subscription)' : `${u.replicationLagBytes} bytes`}`);
     if (u.cutOver) lines.push(`  cut over: PostgreSQL ${u.to} serves${u.writePauseMs !== null ? `; writes were paused ${(u.writePauseMs / 1000).toFixed(1)} s` : ''}`);
     if (u.backupProblem) lines.push(`  backups: none on PostgreSQL ${u.to} yet (\`upgrade finish\` tries again): ${u.backupProblem}`);
+    if (u.decisionProblem) lines.push(`  ${u.decisionProblem}; both generations stand`);
     if (u.awaitingDecision) lines.push(`  waiting for \`dbaas upgrade finish ${v.cluster}\` or \`dbaas upgrade rollback ${v.cluster} --discard-writes\``);
   }
   lines.push(`  workflow ${u.workflowId}`);

@@ -20,7 +20,7 @@ test('upgrade status says what ran, where it is and whether the old major can st
     upgrade: {
       workflowId: 'upgrade-in-place:orders', method: 'in-place', state: 'RUNNING', startedAt: '2026-12-03T03:40:12.000Z', closedAt: null,
       from: 15, to: 17, phase: { index: 9, of: 20, step: 'pg_upgrade --link on pg-0\'s data', state: 'running' }, pastPointOfNoReturn: true, replicationLagBytes: null,
-      cutOver: null, writePauseMs: null, awaitingDecision: null, backupProblem: null,
+      cutOver: null, writePauseMs: null, awaitingDecision: null, backupProblem: null, decisionProblem: null,
     },
   };
   const text = formatUpgradeStatus(view);
@@ -40,4 +40,7 @@ test('upgrade status says what ran, where it is and whether the old major can st
   assert.doesNotMatch(waiting, /backups:/);
   const unbacked = formatUpgradeStatus({ ...view, upgrade: { ...view.upgrade!, method: 'blue-green', cutOver: true, awaitingDecision: true, backupProblem: 'a full backup on PostgreSQL 17: timed out' } });
   assert.match(unbacked, /backups: none on PostgreSQL 17 yet \(`upgrade finish` tries again\): a full backup on PostgreSQL 17: timed out/);
+  assert.doesNotMatch(unbacked, /both generations stand/);
+  const again = formatUpgradeStatus({ ...view, upgrade: { ...view.upgrade!, method: 'blue-green', cutOver: true, awaitingDecision: true, decisionProblem: 'upgrade rollback failed: no leader among pg-0, pg-1, pg-2' } });
+  assert.match(again, /upgrade rollback failed: no leader among pg-0, pg-1, pg-2; both generations stand\n.*waiting for `dbaas upgrade finish orders`/);
 });

@@ -174,6 +174,16 @@ test('UpgradeBlueGreen: a rollback after the cutover makes generation 1 serve ag
   assert.deepEqual(argsOf(f, 'keepCopySlots').map((a) => a.keep), [true, false]);
 });
 
+/** Waits until the run waits again after a failed decision, and returns its status then. */
+const waitingAgain = async (handle: WorkflowHandle): Promise<UpgradeStatus> => {
+  for (let i = 0; i < 200; i++) {
+    const s = await handle.query<UpgradeStatus>('upgradeStatus').catch(() => null);
+    if (s?.awaitingDecision && s.decisionProblem) return s;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('the run never waited again');
+};
+
 /** Fails (for good) the n-th call of an activity; the others return `result`. */
 const failingCall = (n: number, result: unknown, message: string): ExtraActivity => {
   let calls = 0;
@@ -201,20 +211,25 @@ test('UpgradeBlueGreen: a rollback after the cutover acts on both generations\' 
   assert.deepEqual(f.calls.filter((c) => c.name === 'archiveCurrentWal').map((c) => c.more), [['pg-0'], ['pg-4']], 'the new leader\'s last WAL, wherever it leads now');
 });
 
-test('UpgradeBlueGreen: a rollback whose HAProxy move fails puts generation 2 back (serving, generation 1 read-only again, writes) and resumes the poolers', async () => {
-  const { f, error } = await runWithFakes(env, 'upgradeBlueGreen', { cluster: 'orders', to: 17 }, { describe: withBackups }, {
+test('UpgradeBlueGreen: a rollback whose HAProxy move fails puts generation 2 back (serving, generation 1 read-only again, writes), resumes the poolers, and waits for a decision again; a finish then ends it', async () => {
+  let problem: string | null | undefined;
+  const { f, result } = await runWithFakes(env, 'upgradeBlueGreen', { cluster: 'orders', to: 17 }, { describe: withBackups }, {
     extra: { ...blueGreenFakes(), waitForLeader: failedOverLeaders(), serveMembers: failingCall(2, { members: [] }, 'HAProxy runtime API refused') },
-    whileRunning: answer('upgradeRollback', { discardWrites: true }),
+    whileRunning: async (h) => {
+      await answer('upgradeRollback', { discardWrites: true })(h);
+      problem = (await waitingAgain(h)).decisionProblem;
+      await h.signal('upgradeFinish');
+    },
   });
-  assert.match(rootCause(error).message, /HAProxy runtime API refused/);
-  assert.doesNotMatch(rootCause(error).message, /also failed/, 'the put-back worked');
+  assert.match(problem ?? '', /^upgrade rollback failed: HAProxy runtime API refused$/, 'the put-back worked: only the rollback\'s own failure');
+  assert.equal((result as { outcome: string }).outcome, 'finished');
   assert.deepEqual(argsOf(f, 'signalPoolers').map((a) => a.pause), [true, false, true, false]);
   assert.deepEqual(argsOf(f, 'setServingGeneration').map((a) => a.generation), [2, 1, 2]);
   assert.deepEqual(argsOf(f, 'stopWrites').map((a) => a.member), ['pg-0', 'pg-4', 'pg-1'], 'generation 1 read-only again');
   assert.deepEqual(argsOf(f, 'allowWrites').map((a) => a.member), ['pg-1', 'pg-4']);
   assert.deepEqual(argsOf(f, 'serveMembers').map((a) => a.leader), ['pg-3', 'pg-1', 'pg-4']);
   assertCalledBefore(f.names().slice(f.names().lastIndexOf('setServingGeneration')), 'serveMembers', 'signalPoolers', 'HAProxy back before the poolers resume');
-  assert.ok(!f.names().includes('stopMember'), 'generation 2 serves, and stays');
+  assert.deepEqual(argsOf(f, 'stopMember').map((a) => a.member), ['pg-0', 'pg-1', 'pg-2'], 'generation 2 served on; finish removed generation 1');
 });
 
 test('UpgradeBlueGreen: after the cutover a rollback without --discard-writes does not count (writes may be on 17): the run waits on, and finish ends it', async () => {
@@ -225,6 +240,48 @@ test('UpgradeBlueGreen: after the cutover a rollback without --discard-writes do
     } });
   assert.equal((result as { outcome: string }).outcome, 'finished');
   assert.deepEqual(argsOf(f, 'setServingGeneration').map((a) => a.generation), [2], 'generation 1 never served again');
+});
+
+test('UpgradeBlueGreen: a rollback that fails before its pause (no leader) changes nothing: the run waits for a decision again, saying why, and a finish then ends it', async () => {
+  let lookups = 0;
+  let problem: string | null | undefined;
+  const { f, result } = await runWithFakes(env, 'upgradeBlueGreen', { cluster: 'orders', to: 17 }, { describe: withBackups }, {
+    extra: { ...blueGreenFakes(), waitForLeader: async (a: { members: string[] }) => {
+      if (a.members.includes('pg-0') && ++lookups === 1) throw ApplicationFailure.create({ nonRetryable: true, message: 'no leader among pg-0, pg-1, pg-2 within 60 s' });
+      return a.members[0]!;
+    } },
+    whileRunning: async (h) => {
+      await answer('upgradeRollback', { discardWrites: true })(h);
+      problem = (await waitingAgain(h)).decisionProblem;
+      await h.signal('upgradeFinish');
+    },
+  });
+  assert.match(problem ?? '', /^upgrade rollback failed: no leader among pg-0, pg-1, pg-2 within 60 s$/);
+  assert.equal((result as { outcome: string }).outcome, 'finished');
+  assert.deepEqual(argsOf(f, 'setServingGeneration').map((a) => a.generation), [2], 'generation 1 never served again');
+  assert.deepEqual(argsOf(f, 'signalPoolers').map((a) => a.pause), [true, false], 'no second pause');
+  assert.deepEqual(argsOf(f, 'stopMember').map((a) => a.member), ['pg-0', 'pg-1', 'pg-2']);
+});
+
+test('UpgradeBlueGreen: a finish whose backup on the new major fails removes nothing: the run waits again, and a finish that then backs up ends it', async () => {
+  let backups = 0;
+  let problem: string | null | undefined;
+  const { f, result } = await runWithFakes(env, 'upgradeBlueGreen', { cluster: 'orders', to: 17 }, { describe: withBackups }, {
+    extra: { ...blueGreenFakes(), runBackup: async () => {
+      // The cutover's backup and the first finish's fail; the second finish's works.
+      if (++backups <= 2) throw ApplicationFailure.create({ nonRetryable: true, message: `repository unreachable (${backups})` });
+      return madeBackup;
+    } },
+    whileRunning: async (h) => {
+      await answer('upgradeFinish')(h);
+      problem = (await waitingAgain(h)).decisionProblem;
+      await h.signal('upgradeFinish');
+    },
+  });
+  assert.match(problem ?? '', /^upgrade finish failed: .*repository unreachable \(2\)/);
+  assert.equal((result as { outcome: string }).outcome, 'finished');
+  assert.equal(backups, 3);
+  assert.deepEqual(argsOf(f, 'stopMember').map((a) => a.member), ['pg-0', 'pg-1', 'pg-2'], 'generation 1 removed once, after the backup');
 });
 
 test('UpgradeBlueGreen: a cutover whose HAProxy move fails puts generation 1 back (generation 2 read-only, serving, HAProxy, writes, poolers) and removes generation 2', async () => {

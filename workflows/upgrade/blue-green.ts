@@ -15,12 +15,13 @@
  * rollback before the cutover removes the new generation.
  */
 import { ApplicationFailure, CancellationScope, condition, defineSignal, setHandler } from '@temporalio/workflow';
+import { innermostMessage } from '../../common/error-chain';
 import { leaseStep } from '../../common/lease';
 import { logicalCopyCapacityProblem, replicationBlockersProblem } from '../../common/logical-replication';
 import { versionOf, type PostgresVersion } from '../../common/postgres-version';
 import type { ClusterPorts, ClusterSpec } from '../../common/spec';
 import type { CopyEnds } from '../../activities/upgrade/logical-copy';
-import { AWAIT_DECISION_STEP, UPGRADE_FINISH_SIGNAL, UPGRADE_ROLLBACK_SIGNAL, type RollbackRequest, type UpgradeStatus } from '../../common/upgrade-status';
+import { AWAIT_DECISION_AGAIN_STEP, AWAIT_DECISION_STEP, UPGRADE_FINISH_SIGNAL, UPGRADE_ROLLBACK_SIGNAL, type RollbackRequest, type UpgradeStatus } from '../../common/upgrade-status';
 import { cleanup, longRunning, quick } from '../activity-options';
 import { withClusterLease } from '../lease';
 import { refuse } from '../refusals';
@@ -201,26 +202,53 @@ async function afterCutover(steps: Steps, status: UpgradeStatus, decision: Decis
     await moveStanza(steps, forward, stanza).catch(() => undefined);
     status.backupProblem = stanza.failed ?? null;
   }
-  status.awaitingDecision = true;
-  const wanted = await steps.run(DECIDE_STEP, async () => {
-    await condition(() => decision.wanted !== null);
-    return decision.wanted!;
-  });
-  status.awaitingDecision = false;
-  if (wanted === 'finish') {
-    // The old generation goes only once the new major's backups stand.
-    // Not `stanza.major`: a stanza-upgrade that went through before its check failed moved the
-    // stanza, but no full backup on the new major stands yet.
-    if (backups && stanza.backedUp !== to) {
-      await moveStanza(steps, forward, stanza);
-      status.backupProblem = null;
+  // A finish or a rollback that fails before it changed what serves (the new major's backup, the
+  // leaders' lookup, a rollback put back) comes back here: both generations stand, the new one
+  // serving, and the operator decides again. The run ends only with one that went through.
+  let waitStep = DECIDE_STEP;
+  for (;;) {
+    status.awaitingDecision = true;
+    const wanted = await steps.run(waitStep, async () => {
+      await condition(() => decision.wanted !== null);
+      return decision.wanted!;
+    });
+    status.awaitingDecision = false;
+    decision.wanted = null;
+    let leaders: { old: string; new: string } | undefined;
+    try {
+      if (wanted === 'finish') {
+        // The old generation goes only once the new major's backups stand.
+        // Not `stanza.major`: a stanza-upgrade that went through before its check failed moved the
+        // stanza, but no full backup on the new major stands yet.
+        if (backups && stanza.backedUp !== to) {
+          await moveStanza(steps, forward, stanza);
+          status.backupProblem = null;
+        }
+      } else {
+        leaders = await rollbackAfterCutover(steps, status, {
+          cluster, generation: next.generation, oldMembers: plan.oldMembers, newMembers: next.members.map((m) => m.name), profile: plan.spec.profile, statsPort: plan.ports.stats, limitMs,
+        });
+      }
+    } catch (err) {
+      // The old generation serves again (a rollback whose put-back did not go through), or HAProxy
+      // may point anywhere: deciding again on the same terms is not possible.
+      if (!status.cutOver || isHaproxyNotPutBack(err)) throw err;
+      status.decisionProblem = `${wanted === 'finish' ? 'upgrade finish' : 'upgrade rollback'} failed: ${innermostMessage(err)}`;
+      waitStep = AWAIT_DECISION_AGAIN_STEP;
+      continue;
     }
+    status.decisionProblem = null;
+    if (leaders) return afterRollback(steps, next, stanza, { from, to, leaders, writePauseMs: status.writePauseMs ?? null });
     await finish(steps, plan, next);
     return { cluster, from, to, outcome: 'finished', writePauseMs: status.writePauseMs ?? null, leader: ends.subscriber };
   }
-  const leaders = await rollbackAfterCutover(steps, status, {
-    cluster, generation: next.generation, oldMembers: plan.oldMembers, newMembers: next.members.map((m) => m.name), profile: plan.spec.profile, statsPort: plan.ports.stats, limitMs,
-  });
+}
+
+/** After a rollback that went through: the copy, the stanza back on the old major, generation 2 removed. */
+async function afterRollback(steps: Steps, next: NextGeneration, stanza: StanzaState,
+  r: { from: PostgresVersion; to: PostgresVersion; leaders: { old: string; new: string }; writePauseMs: number | null }): Promise<UpgradeBlueGreenResult> {
+  const { from, to, leaders } = r;
+  const { cluster } = next;
   // The copy goes first: its slots on the old leader keep every WAL segment written since the
   // cutover, and that leader takes writes again (the stanza's move below ends in a full backup,
   // which may take long or fail). Then the stanza back on the old major (if it moved), the new
@@ -231,7 +259,7 @@ async function afterCutover(steps: Steps, status: UpgradeStatus, decision: Decis
     steps.plan(stanzaMoveStepNames(back));
     await moveStanza(steps, back, stanza);
   });
-  return { cluster, from, to, outcome: 'rolled-back', writePauseMs: status.writePauseMs ?? null, leader: leaders.old };
+  return { cluster, from, to, outcome: 'rolled-back', writePauseMs: r.writePauseMs, leader: leaders.old };
 }
 
 /** A rollback asked for before the cutover: the run takes the new generation down and ends. */
