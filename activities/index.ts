@@ -33,6 +33,7 @@ import type { HostOffer } from '../common/placement';
 import { createRepositoryMoveActivities } from './repository-host/move';
 import { createDrainActivities } from './hosts/drain';
 import { createUpgradeActivities } from './upgrade';
+import { createParameterActivities } from './parameters';
 
 export interface ActivityDeps {
   /** The hosts this worker reaches; by default the engine `docker` (or DOCKER_HOST) names, as host `local`. */
@@ -83,6 +84,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createCertificateActivities(inventory, paths),
     ...createDrainActivities(inventory),
     ...createUpgradeActivities(inventory, paths),
+    ...createParameterActivities(inventory, paths),
   };
 }
 

@@ -22,6 +22,7 @@ import { registerPsqlCommand } from './commands/psql';
 import { registerHostCommands } from './commands/host';
 import { splitPsqlArgs } from './psql-args';
 import { registerUpgradeCommand } from './commands/upgrade';
+import { registerClusterParameterCommands } from './commands/cluster-parameters';
 
 /** Commander's own argument parsers run before actions; keep their errors on the exit-2 path. */
 function arg<T>(parse: (v: string) => T): (v: string) => T {
@@ -90,6 +91,8 @@ export function buildProgram(psqlArgs: string[] = []): Command {
   registerPoolerCommands(cluster);
   registerCertificateCommands(cluster);
   registerAppRoleCommands(cluster);
+  // cluster config NAME, cluster config set|unset
+  registerClusterParameterCommands(cluster);
   // switchover [--to] [--at], switchover cancel
   registerSwitchoverCommands(program);
   // backup run, backup list

@@ -59,3 +59,9 @@ export const upgradeWorkflowIds = {
   inPlace: (c: string): string => `upgrade-in-place:${c}`,
   blueGreen: (c: string): string => `upgrade-blue-green:${c}`,
 };
+
+/** Day-2 operations (issue 16). */
+export const parameterWorkflowIds = {
+  /** One `cluster config set|unset` request (a hash of its changes): the same request again follows the running one. */
+  set: (c: string, request: string): string => `set-parameters:${c}:${request}`,
+};

@@ -30,3 +30,5 @@ export { upgradeBlueGreen } from './upgrade/blue-green';
 export type { UpgradeBlueGreenResult } from './upgrade/blue-green';
 export type { UpgradeBlueGreenInput } from './upgrade/blue-green';
 export type { UpgradeInPlaceInput, UpgradeInPlaceResult } from './upgrade/in-place';
+export { setParameters } from './setParameters';
+export type { SetParametersInput, SetParametersResult } from './setParameters';

@@ -63,6 +63,7 @@ function badInputs(bad: string): [string, unknown][] {
     ['drainHost', { host: bad, drainTimeoutMs: 1000 }],
     ['drainClusterFromHost', { cluster: bad, host: 'h1', drainTimeoutMs: 1000 }],
     ['drainClusterFromHost', { cluster: 'ok', host: bad, drainTimeoutMs: 1000 }],
+    ['setParameters', { cluster: bad, changes: [{ name: 'work_mem', value: '64MB' }], restart: 'none' }],
   ];
 }
 
