@@ -33,6 +33,9 @@ import type { HostOffer } from '../common/placement';
 import { createRepositoryMoveActivities } from './repository-host/move';
 import { createDrainActivities } from './hosts/drain';
 import { createUpgradeActivities } from './upgrade';
+import { createDatabaseActivities } from './databases';
+import { createRoleActivities } from './roles';
+import { createRoleDropActivities } from './role-drop';
 
 export interface ActivityDeps {
   /** The hosts this worker reaches; by default the engine `docker` (or DOCKER_HOST) names, as host `local`. */
@@ -83,6 +86,9 @@ export function createActivities(deps: ActivityDeps) {
     ...createCertificateActivities(inventory, paths),
     ...createDrainActivities(inventory),
     ...createUpgradeActivities(inventory, paths),
+    ...createDatabaseActivities(inventory, paths),
+    ...createRoleActivities(inventory, paths),
+    ...createRoleDropActivities(inventory, paths),
   };
 }
 

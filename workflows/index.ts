@@ -30,3 +30,7 @@ export { upgradeBlueGreen } from './upgrade/blue-green';
 export type { UpgradeBlueGreenResult } from './upgrade/blue-green';
 export type { UpgradeBlueGreenInput } from './upgrade/blue-green';
 export type { UpgradeInPlaceInput, UpgradeInPlaceResult } from './upgrade/in-place';
+export { createDatabase, dropDatabase } from './databases';
+export type { CreateDatabaseResult, DropDatabaseResult } from './databases';
+export { createUser, rotateUser, dropUser } from './roles';
+export type { CreateUserResult, RotateUserResult, DropUserResult } from './roles';
