@@ -34,6 +34,9 @@ import { createRepositoryMoveActivities } from './repository-host/move';
 import { createDrainActivities } from './hosts/drain';
 import { createUpgradeActivities } from './upgrade';
 import { createParameterActivities } from './parameters';
+import { createDatabaseActivities } from './databases';
+import { createRoleActivities } from './roles';
+import { createRoleDropActivities } from './role-drop';
 
 export interface ActivityDeps {
   /** The hosts this worker reaches; by default the engine `docker` (or DOCKER_HOST) names, as host `local`. */
@@ -85,6 +88,9 @@ export function createActivities(deps: ActivityDeps) {
     ...createDrainActivities(inventory),
     ...createUpgradeActivities(inventory, paths),
     ...createParameterActivities(inventory, paths),
+    ...createDatabaseActivities(inventory, paths),
+    ...createRoleActivities(inventory, paths),
+    ...createRoleDropActivities(inventory, paths),
   };
 }
 

@@ -4,7 +4,6 @@
  */
 import type { Inventory } from './hosts/inventory';
 import type { Paths } from '../common/paths';
-import { APP_DATABASE } from '../common/service-users';
 import { HAPROXY_RO_PORT, HAPROXY_RW_PORT } from '../common/service-ports';
 import { IMAGES } from '../common/images';
 import { labels } from '../common/labels';
@@ -58,21 +57,24 @@ export function createPgbouncerActivities(inv: Inventory, paths: Paths) {
 
     /**
      * The auth_query user and the SECURITY DEFINER lookup over pg_authid, created through rw, in
-     * every database clients log in to: PgBouncer 1.18 runs auth_query in the database the client
-     * asks for (auth_dbname comes with 1.20), so APP_DATABASE needs the function too.
+     * every database clients may log in to: PgBouncer 1.18 runs auth_query in the database the
+     * client asks for (auth_dbname comes with 1.20), so each database needs the function (`app`,
+     * and those `db create` makes or users made by hand).
      */
     async ensurePoolerAuth(i: { cluster: string; rwPort: number }): Promise<void> {
       const secrets = readClusterSecrets(paths, i.cluster);
-      const appDatabase = await withClient(paths, i.cluster, await inv.frontDoorAt(i.cluster, i.rwPort), async (c) => {
+      const at = await inv.frontDoorAt(i.cluster, i.rwPort);
+      const others = await withClient(paths, i.cluster, at, async (c) => {
         for (const sql of poolerAuthSql()) await c.query(sql);
         // From a verifier computed here: the plaintext never reaches the server or its log.
         await setRolePassword(c, POOLER_AUTH_USER, secrets.pooler);
-        return (await c.query('select 1 from pg_database where datname = $1', [APP_DATABASE])).rows.length > 0;
+        const r = await c.query<{ name: string }>('select datname as name from pg_database where datallowconn and not datistemplate and datname <> current_database() order by datname');
+        return r.rows.map((x) => x.name);
       });
-      if (appDatabase) {
-        await withClient(paths, i.cluster, await inv.frontDoorAt(i.cluster, i.rwPort), async (c) => {
+      for (const database of others) {
+        await withClient(paths, i.cluster, at, async (c) => {
           for (const sql of poolerAuthSql()) await c.query(sql);
-        }, { database: APP_DATABASE });
+        }, { database });
       }
     },
 

@@ -15,7 +15,7 @@ function secretFile(paths: Paths, cluster: string): string {
   return insideDir(paths.secrets, `${cluster}.json`);
 }
 
-function newPassword(): string {
+export function newPassword(): string {
   // 24 random bytes → 32 URL-safe characters: no quoting problems in URIs, YAML or conninfo.
   return crypto.randomBytes(24).toString('base64url');
 }
@@ -51,6 +51,11 @@ function replaceSecretFile(file: string, secrets: Partial<ClusterPasswords>): vo
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   fs.renameSync(tmp, file);
+}
+
+/** The whole file replaced at once; called only under the cluster's lease, so nothing else writes it meanwhile. */
+export function replaceClusterSecrets(paths: Paths, cluster: string, secrets: ClusterPasswords): void {
+  replaceSecretFile(secretFile(paths, cluster), secrets);
 }
 
 /**

@@ -6,6 +6,7 @@
 import { APP_DATABASE, APP_USER, DEFAULT_DATABASE, SUPERUSER } from '../common/service-users';
 import { resolvePaths } from '../common/paths';
 import { readClusterSecrets } from '../activities/secrets';
+import { storedRoleIn } from '../activities/role-secrets';
 import type { ClusterPasswords } from '../common/render/patroni';
 import { clientTlsParams, uriTlsQuery, type ClientTlsParams } from './client-tls';
 import { requireLiveCluster, clusterPorts, clusterStatus } from './cluster-info';
@@ -21,6 +22,10 @@ export interface EndpointFlags {
   member?: string;
   /** The `postgres` superuser and database instead of the `app` role and database. */
   superuser: boolean;
+  /** A role `dbaas user create` made (its stored password), instead of the `app` role. */
+  user?: string;
+  /** Another database than the role's own. */
+  database?: string;
 }
 
 export interface ConnectionTarget extends ClientTlsParams {
@@ -40,6 +45,7 @@ export interface ConnectionTarget extends ClientTlsParams {
 /** Flags that cannot go together: refused before anything is contacted. */
 export function checkEndpointFlags(o: EndpointFlags): void {
   if (o.member && (o.ro || o.pooled)) throw new UsageError('--member excludes --ro and --pooled');
+  if (o.user !== undefined && o.superuser) throw new UsageError('--user excludes --superuser');
 }
 
 export async function resolveConnectionTarget(cluster: string, o: EndpointFlags): Promise<ConnectionTarget> {
@@ -55,9 +61,7 @@ export async function resolveConnectionTarget(cluster: string, o: EndpointFlags)
   } catch {
     throw new OperationError(`no credentials for cluster ${cluster} in ${paths.secrets}`);
   }
-  const role = o.superuser
-    ? { user: SUPERUSER, database: DEFAULT_DATABASE, password: secrets.superuser }
-    : { user: APP_USER, database: APP_DATABASE, password: secrets.app ?? noAppRole(cluster) };
+  const role = { ...chosenRole(cluster, secrets, o), ...(o.database ? { database: o.database } : {}) };
   let port = o.pooled ? (o.ro ? ports.pooledRo : ports.pooledRw) : o.ro ? ports.ro : ports.rw;
   if (o.member) {
     const m = (await clusterStatus(inv, paths, cluster)).members.find((x) => x.name === o.member);
@@ -69,6 +73,17 @@ export async function resolveConnectionTarget(cluster: string, o: EndpointFlags)
   const [host, ...more] = o.member ? ['127.0.0.1'] : await inv.frontDoors(cluster);
   const several = more.length > 0 ? { hosts: [host, ...more], readWrite: !o.ro } : {};
   return { host, port, ...several, ...role, ...clientTlsParams(paths, cluster) };
+}
+
+/** The superuser, the app role (the default), or a role `dbaas user create` made, with its database. */
+function chosenRole(cluster: string, secrets: ClusterPasswords, o: EndpointFlags): { user: string; database: string; password: string } {
+  if (o.superuser || o.user === SUPERUSER) return { user: SUPERUSER, database: DEFAULT_DATABASE, password: secrets.superuser };
+  if (o.user === undefined || o.user === APP_USER) return { user: APP_USER, database: APP_DATABASE, password: secrets.app ?? noAppRole(cluster) };
+  const stored = storedRoleIn(secrets, o.user);
+  if (!stored) {
+    throw new UsageError(`no stored password for role ${o.user} of cluster ${cluster} (\`dbaas user list ${cluster}\`; a role made outside dbaas: \`dbaas user rotate ${cluster} ${o.user}\` gives it one)`);
+  }
+  return { user: o.user, database: stored.database, password: stored.password };
 }
 
 function noAppRole(cluster: string): never {

@@ -23,6 +23,9 @@ import { registerHostCommands } from './commands/host';
 import { splitPsqlArgs } from './psql-args';
 import { registerUpgradeCommand } from './commands/upgrade';
 import { registerClusterParameterCommands } from './commands/cluster-parameters';
+import { registerDatabaseCommands } from './commands/db';
+import { registerUserCommands } from './commands/user';
+import { parseDatabaseName, parseRoleName } from './db-args';
 
 /** Commander's own argument parsers run before actions; keep their errors on the exit-2 path. */
 function arg<T>(parse: (v: string) => T): (v: string) => T {
@@ -131,6 +134,8 @@ export function buildProgram(psqlArgs: string[] = []): Command {
     .option('--member <member>', 'the direct endpoint of one member, e.g. pg-1', arg(parseMemberName))
     .option('--pooled', 'through PgBouncer (transaction pooling; no session state between transactions)', false)
     .option('--superuser', 'as postgres to database postgres, instead of the app role to database app', false)
+    .option('--user <role>', 'as a role `dbaas user create` made, to its database', arg(parseRoleName))
+    .option('--database <db>', "to this database instead of the role's own", arg(parseDatabaseName))
     .description('print a postgresql:// URI with credentials (rw by default; it always reaches the leader); for psql, use `dbaas psql`')
     .exitOverride()
     .action((name: string, o) => connectCommand(name, o));
@@ -138,6 +143,8 @@ export function buildProgram(psqlArgs: string[] = []): Command {
   registerPsqlCommand(program, psqlArgs);
   registerHostCommands(program);
   registerUpgradeCommand(program);
+  registerDatabaseCommands(program);
+  registerUserCommands(program);
 
   const dev = program.command('dev').description('local environment: Docker engine, images, Temporal, worker').exitOverride();
   dev.command('up').option('--no-worker', 'do not start the background worker')

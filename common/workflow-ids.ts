@@ -65,3 +65,12 @@ export const parameterWorkflowIds = {
   /** One `cluster config set|unset` request (a hash of its changes): the same request again follows the running one. */
   set: (c: string, request: string): string => `set-parameters:${c}:${request}`,
 };
+
+/** Databases and login roles users ask for (issue 16): the same request again follows the running one. */
+export const databaseWorkflowIds = {
+  createDatabase: (c: string, db: string): string => `create-database:${c}:${db}`,
+  dropDatabase: (c: string, db: string): string => `drop-database:${c}:${db}`,
+  createUser: (c: string, role: string): string => `create-user:${c}:${role}`,
+  dropUser: (c: string, role: string): string => `drop-user:${c}:${role}`,
+  rotateUser: (c: string, role: string): string => `rotate-user:${c}:${role}`,
+};

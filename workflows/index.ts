@@ -32,3 +32,7 @@ export type { UpgradeBlueGreenInput } from './upgrade/blue-green';
 export type { UpgradeInPlaceInput, UpgradeInPlaceResult } from './upgrade/in-place';
 export { setParameters } from './setParameters';
 export type { SetParametersInput, SetParametersResult } from './setParameters';
+export { createDatabase, dropDatabase } from './databases';
+export type { CreateDatabaseResult, DropDatabaseResult } from './databases';
+export { createUser, rotateUser, dropUser } from './roles';
+export type { CreateUserResult, RotateUserResult, DropUserResult } from './roles';

@@ -1,4 +1,4 @@
-/** `dbaas connect NAME [--ro] [--pooled] [--member M] [--superuser]`: a postgresql:// URI with credentials, for programs. */
+/** `dbaas connect NAME [--ro] [--pooled] [--member M] [--superuser | --user ROLE] [--database DB]`: a postgresql:// URI with credentials, for programs. */
 import { connectionUri, resolveConnectionTarget, type EndpointFlags } from '../connection-target';
 
 export async function connectCommand(name: string, o: EndpointFlags): Promise<void> {

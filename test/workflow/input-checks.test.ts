@@ -64,6 +64,18 @@ function badInputs(bad: string): [string, unknown][] {
     ['drainClusterFromHost', { cluster: bad, host: 'h1', drainTimeoutMs: 1000 }],
     ['drainClusterFromHost', { cluster: 'ok', host: bad, drainTimeoutMs: 1000 }],
     ['setParameters', { cluster: bad, changes: [{ name: 'work_mem', value: '64MB' }], restart: 'none' }],
+    ['createDatabase', { cluster: bad, database: 'sales' }],
+    ['createDatabase', { cluster: 'ok', database: bad }],
+    ['createDatabase', { cluster: 'ok', database: 'sales', owner: bad }],
+    ['dropDatabase', { cluster: bad, database: 'sales' }],
+    ['dropDatabase', { cluster: 'ok', database: bad }],
+    ['createUser', { cluster: bad, role: 'alice' }],
+    ['createUser', { cluster: 'ok', role: bad }],
+    ['createUser', { cluster: 'ok', role: 'alice', database: bad }],
+    ['rotateUser', { cluster: bad, role: 'alice' }],
+    ['rotateUser', { cluster: 'ok', role: bad }],
+    ['dropUser', { cluster: bad, role: 'alice' }],
+    ['dropUser', { cluster: 'ok', role: bad }],
   ];
 }
 
