@@ -63,7 +63,7 @@ export const LOGICAL_REPLICATION_WORKERS = 8;
 /** One line saying why the old leader cannot feed a logical copy, or undefined. */
 export function logicalCopyCapacityProblem(cluster: string, c: LogicalCopyCapacity): string | undefined {
   if (c.walLevel !== 'logical') {
-    return `cluster ${cluster} runs wal_level=${c.walLevel} (it was made before dbaas made clusters with logical WAL): a blue-green upgrade needs wal_level=logical, which takes a restart of every member; upgrade it with --method in-place`;
+    return `cluster ${cluster} runs wal_level=${c.walLevel} (it was made before dbaas made clusters with logical WAL): a blue-green upgrade needs wal_level=logical: set it with \`dbaas cluster config set ${cluster} wal_level=logical --restart rolling\` (one switchover), or upgrade with --method in-place`;
   }
   const need = c.databases + TABLE_SYNC_HEADROOM;
   if (need > LOGICAL_REPLICATION_WORKERS) {
