@@ -7,6 +7,7 @@ import {
   WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandle, type WorkflowStartOptions,
 } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import { innermostType } from '../common/error-chain';
 import type { Workflow } from '@temporalio/common';
 import { LEASE_FAILURES, LEASE_NO_WAIT_MEMO, waitingLine } from '../common/lease';
 import { TASK_QUEUE } from '../common/task-queues';
@@ -55,15 +56,7 @@ async function isRunning(handle: WorkflowHandle): Promise<boolean> {
 }
 
 /** The innermost ApplicationFailure type, e.g. MemberRefused. */
-function failureType(err: unknown): string | undefined {
-  let e: unknown = err;
-  let type: string | undefined;
-  while (e instanceof Error) {
-    type = (e as { type?: string }).type ?? type;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return type;
-}
+const failureType = innermostType;
 
 /** Refusals decided inside a workflow are bad input for the CLI (exit 2). */
 const REFUSAL_TYPES = new Set(['MemberRefused', 'ClusterExists', 'ClusterNotFound', 'SpecError']);

@@ -15,7 +15,8 @@
  * The host ends with none of the cluster's containers; a cluster that cannot be moved (no other
  * host answers, no leader) is refused before anything changes.
  */
-import { executeChild } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild } from '@temporalio/workflow';
+import { innermostMessage, innermostType } from '../common/error-chain';
 import { LOCAL_HOST, type HostName } from '../common/inventory';
 import { leaseStep } from '../common/lease';
 import { nextEtcdNames, nextMemberNames } from '../common/members';
@@ -91,6 +92,19 @@ export async function drainClusterFromHost(input: DrainClusterInput): Promise<Cl
   checkNames({ clusters: [cluster], hosts: [host] });
   const planStep = `plan the moves off ${host}`;
   const steps = new Steps('drain-cluster-from-host', cluster, [leaseStep(cluster), planStep]);
+  try {
+    return await drainUnderLease(input, steps, planStep);
+  } catch (err) {
+    // The parent shows only this run's error: it names the step (a child's own steps are not on
+    // the parent's CLI), and keeps the failure's type (a refusal stays a refusal).
+    const step = steps.lastFailed();
+    if (!step || err instanceof ApplicationFailure && innermostMessage(err) === err.message) throw err;
+    throw ApplicationFailure.create({ message: `${step}: ${innermostMessage(err)}`, type: innermostType(err), nonRetryable: true });
+  }
+}
+
+async function drainUnderLease(input: DrainClusterInput, steps: Steps, planStep: string): Promise<ClusterDrain> {
+  const { cluster, host } = input;
   return withClusterLease(steps, cluster, async () => {
     const plan = await steps.run(planStep, async () => {
       const [places, offered, desc] = await Promise.all([quick.clusterPlaces(cluster), quick.placementHosts(), quick.describeCluster(cluster)]);

@@ -46,6 +46,11 @@ export class Steps {
     }
   }
 
+  /** The last step that failed: where a run's error came from. */
+  lastFailed(): string | undefined {
+    return [...this.steps].reverse().find((s) => s.state === 'failed')?.name;
+  }
+
   /** Say how a running step is getting on (a wait's latest reading). */
   note(name: string, detail: string): void {
     this.find(name).detail = detail;
