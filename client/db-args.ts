@@ -1,5 +1,5 @@
 /** Parsers of database and role names for `db`, `user` and `connect`: bad input is one line and exit 2, before anything is contacted. */
-import { databaseNameProblem, droppableDatabaseProblem, newDatabaseProblem, ownerProblem, roleNameProblem, userRoleProblem } from '../common/db-objects';
+import { databaseNameProblem, droppableDatabaseProblem, newDatabaseProblem, ownerProblem, roleNameProblem, userDatabaseProblem, userRoleProblem } from '../common/db-objects';
 import { UsageError } from './errors';
 
 const parser = (problem: (v: string) => string | undefined) => (v: string): string => {
@@ -10,6 +10,8 @@ const parser = (problem: (v: string) => string | undefined) => (v: string): stri
 
 export const parseDatabaseName = parser(databaseNameProblem);
 export const parseNewDatabase = parser(newDatabaseProblem);
+/** A user role's database (`user create --database`). */
+export const parseUserDatabase = parser(userDatabaseProblem);
 export const parseDroppableDatabase = parser(droppableDatabaseProblem);
 export const parseOwner = parser(ownerProblem);
 /** A role users manage (not dbaas's own). */

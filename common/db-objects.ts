@@ -97,9 +97,21 @@ export function createDatabaseInputProblem(i: CreateDatabaseInput): string | und
   return newDatabaseProblem(i.database) ?? (i.owner === undefined ? undefined : ownerProblem(i.owner));
 }
 
+/**
+ * A user's database: not template0/1 or postgres. dbaas runs its own SQL there as the superuser,
+ * and a role that may create objects in one could put a function first on that SQL's path (a
+ * `public.pg_terminate_backend(integer, integer)` matches exactly where pg_catalog's needs a cast);
+ * a grant on template1 would also be copied into every new database.
+ */
+export function userDatabaseProblem(name: unknown): string | undefined {
+  const shape = databaseNameProblem(name);
+  if (shape) return shape;
+  return name !== APP_DATABASE && SERVICE_DATABASES.includes(name as string) ? `database ${String(name)} is dbaas's and PostgreSQL's own: users go in \`${APP_DATABASE}\` or one made with \`dbaas db create\`` : undefined;
+}
+
 export function createUserInputProblem(i: CreateUserInput): string | undefined {
   if (i.readonly !== undefined && typeof i.readonly !== 'boolean') return `readonly must be true or false, got ${JSON.stringify(i.readonly)}`;
-  return userRoleProblem(i.role) ?? (i.database === undefined ? undefined : databaseNameProblem(i.database));
+  return userRoleProblem(i.role) ?? (i.database === undefined ? undefined : userDatabaseProblem(i.database));
 }
 
 /** What the catalogs say of one database, read through rw. */

@@ -15,7 +15,7 @@
  * The host ends with none of the cluster's containers; a cluster that cannot be moved (no other
  * host answers, no leader) is refused before anything changes.
  */
-import { ApplicationFailure, executeChild } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, isCancellation } from '@temporalio/workflow';
 import { innermostMessage, innermostType } from '../common/error-chain';
 import { LOCAL_HOST, type HostName } from '../common/inventory';
 import { leaseStep } from '../common/lease';
@@ -98,7 +98,7 @@ export async function drainClusterFromHost(input: DrainClusterInput): Promise<Cl
     // The parent shows only this run's error: it names the step (a child's own steps are not on
     // the parent's CLI), and keeps the failure's type (a refusal stays a refusal).
     const step = steps.lastFailed();
-    if (!step || err instanceof ApplicationFailure && innermostMessage(err) === err.message) throw err;
+    if (!step || isCancellation(err) || err instanceof ApplicationFailure && innermostMessage(err) === err.message) throw err;
     throw ApplicationFailure.create({ message: `${step}: ${innermostMessage(err)}`, type: innermostType(err), nonRetryable: true });
   }
 }

@@ -10,7 +10,7 @@ import { containerName } from '../../common/resource-names';
 import { writeServingGeneration } from '../generations-file';
 import { isNotFound } from '../docker';
 import { leaderAmong } from '../patroni';
-import { heartbeat, warn } from '../heartbeat';
+import { heartbeat, pause, warn } from '../heartbeat';
 import type { Inventory } from '../hosts/inventory';
 import { databaseOid, psqlOn, userDatabases } from './psql';
 import {
@@ -27,7 +27,6 @@ const TERMINATE_WAIT_MS = 2000;
 /** How long transactions already running may go on once writes are stopped, before their sessions are ended. */
 const IN_FLIGHT_GRACE_MS = 5000;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** `f` on every member side by side; one error naming each member it failed on, once all are done. */
 async function onEvery<T>(members: string[], f: (member: string) => Promise<T>): Promise<T[]> {
@@ -112,7 +111,8 @@ export function createCutoverSteps(inv: Inventory, paths: Paths) {
         const busy = Number(await psqlOn(docker, ct, 'postgres', `SELECT count(*) FROM pg_stat_activity WHERE NOT (${NOT_CLIENTS}) AND xact_start IS NOT NULL`));
         if (busy === 0) break;
         heartbeat(`${busy} transactions still running on ${leader}`);
-        await sleep(50);
+        // Cancellation-aware: the write pause's deadline ends the wait (its step is waited for).
+        await pause(50);
       }
       // With a timeout pg_terminate_backend waits for the backend to exit (PostgreSQL 14+): a
       // session inside its COMMIT holds interrupts, and its commit must land before the stop point is read.
@@ -162,7 +162,7 @@ export function createCutoverSteps(inv: Inventory, paths: Paths) {
           }
         }
         heartbeat(`copy of ${[...behind].join(', ')} not yet at ${e.lsn}`);
-        await sleep(100);
+        await pause(100);
       }
       return { waitedMs: Date.now() - started };
     },

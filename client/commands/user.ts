@@ -18,7 +18,7 @@ import { parseClusterName } from '../args';
 import { liveClusterInventory, runClusterOperation, withClusterSql } from '../cluster-sql';
 import { confirmByName } from '../confirm';
 import { connectionUri, resolveConnectionTarget } from '../connection-target';
-import { parseDatabaseName, parseUserRole } from '../db-args';
+import { parseUserDatabase, parseUserRole } from '../db-args';
 import { table } from '../table';
 
 /** The role's rw URI with its stored password: printed once, last, on stdout. */
@@ -100,7 +100,7 @@ export function registerUserCommands(program: Command): void {
   user.command('create')
     .argument('<name>', 'cluster name', cluster)
     .argument('<role>', 'role name (lowercase letters, digits, _)', role)
-    .option('--database <db>', `the database it connects to (default ${APP_DATABASE}); it must exist (\`dbaas db create\`)`, (v: string) => parseDatabaseName(v))
+    .option('--database <db>', `the database it connects to (default ${APP_DATABASE}); it must exist (\`dbaas db create\`)`, (v: string) => parseUserDatabase(v))
     .option('--readonly', 'read-only: pg_read_all_data (reads every database it may connect to); default read-write: creates in its database', false)
     .description('create a login role with a generated password (kept in DBAAS_HOME/secrets); prints its URI once (workflow create-user:NAME:ROLE)')
     .exitOverride()

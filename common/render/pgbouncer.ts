@@ -1,5 +1,6 @@
 /** pgbouncer.ini and its auth file for one pooled endpoint. Pure. */
 import { HAPROXY_MEMBER, containerName } from '../resource-names';
+import { SUPERUSER } from '../service-users';
 import { tlsFilesIn } from './tls';
 
 export const PGBOUNCER_PORT = 6432;
@@ -81,6 +82,10 @@ export function poolerAuthSql(): string[] {
     `CREATE OR REPLACE FUNCTION ${POOLER_LOOKUP_FUNCTION}(p_user text, OUT usename name, OUT passwd text)
        RETURNS record LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS
        $$ SELECT rolname, rolpassword FROM pg_authid WHERE rolname = p_user AND rolcanlogin $$`,
+    // Made before dbaas by a role that may create in the database, the schema or the function would
+    // keep that owner (IF NOT EXISTS, OR REPLACE), and the SECURITY DEFINER lookup would run as it.
+    `ALTER SCHEMA dbaas OWNER TO ${SUPERUSER}`,
+    `ALTER FUNCTION ${POOLER_LOOKUP_FUNCTION}(text) OWNER TO ${SUPERUSER}`,
     `REVOKE ALL ON FUNCTION ${POOLER_LOOKUP_FUNCTION}(text) FROM PUBLIC`,
     `GRANT USAGE ON SCHEMA dbaas TO ${POOLER_AUTH_USER}`,
     `GRANT EXECUTE ON FUNCTION ${POOLER_LOOKUP_FUNCTION}(text) TO ${POOLER_AUTH_USER}`,

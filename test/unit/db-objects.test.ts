@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   createDatabaseInputProblem, createDatabaseRefusal, createUserInputProblem, createUserRefusal, databaseNameProblem, droppableDatabaseProblem,
-  dropDatabaseRefusal, dropUserRefusal, newDatabaseProblem, ownerProblem, roleNameProblem, rotateUserRefusal, userRoleProblem,
+  dropDatabaseRefusal, dropUserRefusal, newDatabaseProblem, ownerProblem, roleNameProblem, rotateUserRefusal, userDatabaseProblem, userRoleProblem,
   type DatabaseFacts, type RoleFacts,
 } from '../../common/db-objects';
 
@@ -75,4 +75,10 @@ test('refusals from what the catalogs say, each one line naming what to do', () 
   assert.equal(dropUserRefusal(alice, role(true, { databases: ['sales'] })), undefined);
   assert.match(dropUserRefusal(alice, role(true, { ownsDatabases: ['sales'] })) ?? '', /owns database sales: drop it first \(`dbaas db drop orders sales`\)/);
   assert.match(dropUserRefusal(alice, role(false)) ?? '', /^no role alice/);
+});
+
+test('a user role goes in app or a database made with db create, never in template0/1 or postgres (dbaas runs its own SQL there as the superuser)', () => {
+  for (const db of ['template0', 'template1', 'postgres']) assert.match(userDatabaseProblem(db) ?? '', /dbaas's and PostgreSQL's own/, db);
+  for (const db of ['app', 'sales']) assert.equal(userDatabaseProblem(db), undefined, db);
+  assert.match(createUserInputProblem({ cluster: 'orders', role: 'alice', database: 'postgres' }) ?? '', /dbaas's and PostgreSQL's own/);
 });

@@ -327,6 +327,17 @@ test('UpgradeBlueGreen: a HAProxy put-back that fails within the pause is tried 
   assert.deepEqual(argsOf(f, 'stopMember').map((a) => a.member), ['pg-3', 'pg-4', 'pg-5']);
 });
 
+test('UpgradeBlueGreen: writes on generation 1 that the put-back could not allow again are retried once the poolers resumed: the cluster does not stay read-only', async () => {
+  const { f, error } = await runWithFakes(env, 'upgradeBlueGreen', { cluster: 'orders', to: 17 }, { describe: withBackups }, {
+    extra: { ...blueGreenFakes(), serveMembers: failingCall(1, { members: [] }, 'HAProxy runtime API refused'), allowWrites: failingCall(1, undefined, 'pg-0: connection reset') },
+  });
+  assert.match(rootCause(error).message, /^HAProxy runtime API refused$/, 'the put-back worked in the end');
+  assert.deepEqual(argsOf(f, 'allowWrites').map((a) => a.member), ['pg-0', 'pg-0']);
+  const names = f.names();
+  assert.ok(names.lastIndexOf('signalPoolers') < names.lastIndexOf('allowWrites'), 'the retry after the poolers resumed');
+  assert.deepEqual(argsOf(f, 'stopMember').map((a) => a.member), ['pg-3', 'pg-4', 'pg-5']);
+});
+
 test('UpgradeBlueGreen: a cutover reported failed after the new leader came UP on HAProxy\'s rw (deadline, killed worker) stands: no put-back, the poolers resume, the run waits for the decision', async () => {
   const { f, result } = await runWithFakes(env, 'upgradeBlueGreen', { cluster: 'orders', to: 17 }, { describe: withBackups }, {
     extra: { ...blueGreenFakes(), serveMembers: failingCall(1, { members: [] }, 'the answer to the last command was lost'), servesOnRw: async () => true },

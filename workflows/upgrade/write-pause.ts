@@ -78,6 +78,7 @@ export const stopWritesStep = (m: string): string => `stop writes on ${m} (read-
 export const serveStep = (g: number, leader: string): string => `serve from generation ${g}: HAProxy rw on ${leader}`;
 const putBackStep = (g: number): string => `put generation ${g} back (serving, writes, poolers)`;
 const wentThroughStep = (leader: string): string => `check whether ${leader} took over (in service on HAProxy's rw)`;
+const writesAgainStep = (leader: string): string => `allow writes on ${leader} again (retried after the poolers resumed)`;
 const haproxyAgainStep = (g: number): string => `put HAProxy back on generation ${g} (retried after the poolers resumed)`;
 
 /** The type of the error of a move whose put-back left HAProxy where it was: the generation it may point at must stay. */
@@ -116,11 +117,10 @@ export class PausedWrites {
   async serveTo(): Promise<void> {
     const { cluster, to, newGeneration } = this.move;
     this.servingMoved = true;
-    // Counted as cut over before the write: one that landed but did not report back must not let
-    // the run remove a generation the file names.
-    if (to.generation === newGeneration) this.status.cutOver = true;
-    await insidePause.setServingGeneration({ cluster, generation: to.generation });
+    // Counted as moved before the write: one that landed but did not report back must not let the
+    // run remove a generation the file names (the undo after a cutover, a finish after a rollback).
     this.status.cutOver = to.generation === newGeneration;
+    await insidePause.setServingGeneration({ cluster, generation: to.generation });
   }
 
   private overrun(step: string): ApplicationFailure {
@@ -189,6 +189,9 @@ async function putGenerationBack(steps: Steps, status: UpgradeStatus, m: WriteMo
     }
   };
   let haproxyBack = true;
+  // The leader that must take writes again once the put-back is over, and whether it does.
+  let writer = from.leader;
+  let writesBack = true;
   await steps.run(putBackStep(from.generation), async () => {
     await CancellationScope.withTimeout(PUT_BACK_LIMIT_MS, async () => {
       // Writes only ever on the generation the serving file names.
@@ -205,20 +208,30 @@ async function putGenerationBack(steps: Steps, status: UpgradeStatus, m: WriteMo
           haproxyBack = await attempt('HAProxy', () => putBack.serveMembers({ cluster, profile: m.profile, statsPort: m.statsPort, leader: from.leader }));
         } else {
           // The file still names `to`: it serves (the run keeps it), and takes writes again.
-          await attempt(`writes on ${to.leader}`, () => putBack.allowWrites({ cluster, member: to.leader }));
+          writer = to.leader;
         }
       }
-      if (fromServes) await attempt(`writes on ${from.leader}`, () => putBack.allowWrites({ cluster, member: from.leader }));
+      writesBack = await attempt(`writes on ${writer}`, () => putBack.allowWrites({ cluster, member: writer }));
     });
     await attempt('poolers', () => cleanup.signalPoolers({ cluster, pause: false }));
     if (failed.length > 0) throw new Error(failed.join('; '));
   }).catch(() => undefined);
+  const retried = (part: string): void => {
+    failed.splice(failed.findIndex((f) => f.startsWith(`${part}:`)), 1);
+  };
+  if (!writesBack) {
+    // Past the put-back's limit, or failed: without this the generation that serves stays
+    // read-only for good (a cutover that failed on a sick HAProxy, the limit hit before this part).
+    writesBack = await steps.run(writesAgainStep(writer), () => cleanup.allowWrites({ cluster, member: writer })).then(() => true, () => false);
+    if (writesBack) retried(`writes on ${writer}`);
+    else failed.push(`writes on ${writer}, retried: its generation stays read-only (ALTER SYSTEM RESET default_transaction_read_only on its members)`);
+  }
   if (!haproxyBack) {
     // Clients wait no longer (the poolers resumed); writes that reach `to` through a HAProxy not
     // yet moved fail (it is read-only). Now with cleanup's retries, minutes of them.
     haproxyBack = await steps.run(haproxyAgainStep(from.generation), () =>
       cleanup.serveMembers({ cluster, profile: m.profile, statsPort: m.statsPort, leader: from.leader })).then(() => true, () => false);
-    if (haproxyBack) failed.splice(failed.findIndex((f) => f.startsWith('HAProxy:')), 1);
+    if (haproxyBack) retried('HAProxy');
     else failed.push(`HAProxy, retried: it may still send clients to generation ${to.generation}, which is kept (read-only)`);
   }
   return { failed: failed.length > 0 ? failed.join('; ') : null, haproxyLeft: !haproxyBack };
