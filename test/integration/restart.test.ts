@@ -214,9 +214,10 @@ test('SIGKILL of the worker while a replica restarts: a new worker finishes the 
   assert.equal(r.code, 0, r.stderr + r.stdout);
   const retried = await retriedActivities(handle);
   console.log(`finished ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the SIGKILL; retried: ${retried.join(', ') || 'nothing'}`);
-  // The kill lands in the restart step or, when Patroni's restart was quick, in the wait for
-  // streaming right after it: either way the new worker took the run over at ${first}'s turn.
-  const takenOver = (await highestAttempt(handle, target)) >= 2 || retried.some((a) => a.startsWith('waitForReplicaStreaming'));
+  // The kill lands in the restart step or, when Patroni's restart was quick, in a later step of the
+  // same turn (the wait for streaming, putting it back in ro): either way the new worker took the
+  // run over at ${first}'s turn.
+  const takenOver = (await highestAttempt(handle, target)) >= 2 || retried.some((a) => /^(waitForReplicaStreaming|putHaproxyMemberInService)/.test(a));
   assert.ok(takenOver, `${first}'s turn was taken over by the new worker (retried: ${retried.join(', ') || 'nothing'})`);
   // Each replica's restart was asked for once; the old leader's demote is its restart (asked at most once if not).
   const asked = await restartsAsked(handle);
