@@ -217,7 +217,8 @@ async function putGenerationBack(steps: Steps, status: UpgradeStatus, m: WriteMo
     if (failed.length > 0) throw new Error(failed.join('; '));
   }).catch(() => undefined);
   const retried = (part: string): void => {
-    failed.splice(failed.findIndex((f) => f.startsWith(`${part}:`)), 1);
+    const k = failed.findIndex((f) => f.startsWith(`${part}:`));
+    if (k >= 0) failed.splice(k, 1);
   };
   if (!writesBack) {
     // Past the put-back's limit, or failed: without this the generation that serves stays
