@@ -37,6 +37,7 @@ import { createParameterActivities } from './parameters';
 import { createDatabaseActivities } from './databases';
 import { createRoleActivities } from './roles';
 import { createRoleDropActivities } from './role-drop';
+import { createMemberRebuildActivities } from './member-rebuild';
 
 export interface ActivityDeps {
   /** The hosts this worker reaches; by default the engine `docker` (or DOCKER_HOST) names, as host `local`. */
@@ -91,6 +92,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDatabaseActivities(inventory, paths),
     ...createRoleActivities(inventory, paths),
     ...createRoleDropActivities(inventory, paths),
+    ...createMemberRebuildActivities(inventory, paths),
   };
 }
 

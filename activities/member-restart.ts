@@ -11,7 +11,7 @@ import type { Paths } from '../common/paths';
 import { LOCAL_HOST } from '../common/inventory';
 import { syncModeOf } from '../common/spec';
 import { restartStepDecision, type RestartSnapshot } from '../common/cluster-restart';
-import { describeCluster } from './cluster';
+import { describeCluster, type ClusterDescription } from './cluster';
 import { clusterAccess } from './cluster-access';
 import { runtimeCommand, serverRows, statsCsv } from './haproxy';
 import { heartbeat, pause, pollUntil } from './heartbeat';
@@ -43,7 +43,12 @@ export async function postmasterStatus(api: string): Promise<PostmasterStatus> {
 
 /** Every member with its restart-relevant state, the leader, and what the steps around it need. */
 export async function restartSnapshot(inv: Inventory, cluster: string): Promise<RestartSnapshot> {
-  const desc = await describeCluster(inv, cluster);
+  return restartSnapshotOf(inv, await describeCluster(inv, cluster));
+}
+
+/** The same, of a cluster already described (the rebuild reads its settings from the same look). */
+export async function restartSnapshotOf(inv: Inventory, desc: ClusterDescription): Promise<RestartSnapshot> {
+  const { cluster } = desc;
   const members = await Promise.all(desc.members.map(async (m) => {
     const api = m.running ? await memberApi(inv, cluster, m.name) : undefined;
     const s = api ? await postmasterStatus(api).catch(() => undefined) : undefined;

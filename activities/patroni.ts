@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import type { Inventory } from './hosts/inventory';
 import type Docker from 'dockerode';
 import type { Paths } from '../common/paths';
-import { postgresImage } from '../common/images';
+import { memberImage } from './member-image';
+import { dockerLimits } from '../common/sizes';
 import { LABEL_NOFAILOVER, LABEL_PORT_PREFIX, LABEL_SPEC, labels, LABEL_REPOSITORY } from '../common/labels';
 import { POSTGRES_UID } from '../common/service-users';
 import { PATRONI_API_PORT, PG_PORT } from '../common/service-ports';
@@ -100,16 +101,18 @@ export function memberTlsFiles(paths: Paths, cluster: string, member: string): P
 }
 
 /**
- * The container startPostgresMember creates: image, labels, mounts (data volume and, unless the
- * cluster has no backups, its repository) and files.
+ * The container startPostgresMember creates (and a rebuild re-creates, activities/member-rebuild.ts):
+ * image, labels, limits, mounts (data volume and, unless the cluster has no backups, its
+ * repository) and files.
  */
-async function postgresContainerWanted(docker: Docker, paths: Paths, i: PostgresMemberInput): Promise<ContainerWanted> {
+export async function postgresContainerWanted(docker: Docker, paths: Paths, i: PostgresMemberInput): Promise<ContainerWanted> {
   const { spec, member } = i;
   const l = labels(spec.name, 'postgres', member);
   const backups = spec.backups !== false;
   const settings: ClusterSettings = { profile: spec.profile, sync: spec.sync, syncStrict: spec.syncStrict ?? false, etcdMembers: spec.etcdMembers, backups,
     ...(spec.replaceAfterS !== undefined ? { replaceAfterS: spec.replaceAfterS } : {}),
-    ...(spec.postgresVersion !== undefined ? { postgresVersion: spec.postgresVersion } : {}) };
+    ...(spec.postgresVersion !== undefined ? { postgresVersion: spec.postgresVersion } : {}),
+    ...(spec.size !== undefined ? { size: spec.size } : {}) };
   const version = versionOf(spec);
   // Unnamed, a member joins the generation that serves (a replica added after a blue/green
   // upgrade's finish is generation 2's, under its Patroni scope).
@@ -149,12 +152,13 @@ async function postgresContainerWanted(docker: Docker, paths: Paths, i: Postgres
     tls,
     version,
     generation,
+    ...(spec.size !== undefined ? { size: spec.size } : {}),
   });
   return {
     name: containerName(spec.name, member),
     labels: l,
     create: {
-      Image: postgresImage(version),
+      Image: memberImage(version),
       Hostname: containerName(spec.name, member),
       Labels: { ...extraLabels, ...(backups ? repository.labels : {}), ...backupServer?.labels },
       ...(backupServer ? { Cmd: backupServer.cmd } : {}),
@@ -170,6 +174,8 @@ async function postgresContainerWanted(docker: Docker, paths: Paths, i: Postgres
         ...(repository.extraHosts.length > 0 ? { ExtraHosts: repository.extraHosts } : {}),
         RestartPolicy: { Name: 'unless-stopped' },
         ShmSize: 256 * 1024 * 1024,
+        // The size's CPU and memory limits (none without one); a resize re-creates the member with new ones.
+        ...dockerLimits(spec.size),
       },
     },
     files: [

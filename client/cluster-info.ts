@@ -9,6 +9,7 @@ import { isLive, keptAfterDelete, type KeptAfterDelete } from '../common/kept-da
 import { clusterInventory } from '../activities/cluster';
 import { UsageError } from './errors';
 import type { ClusterPorts } from '../common/spec';
+import type { MemberSize } from '../common/sizes';
 import { clusterView } from '../activities/patroni';
 import type { ClusterMember } from '../activities/patroni-api';
 
@@ -24,6 +25,8 @@ export interface MemberStatus {
   /** Direct endpoint to this member's PostgreSQL on 127.0.0.1, if it has one. */
   port: number | null;
   container: { name: string; state: string; created: string };
+  /** The limits its container was made with (null: none). */
+  size: MemberSize | null;
 }
 
 export interface ClusterStatus {
@@ -32,6 +35,8 @@ export interface ClusterStatus {
   name: string;
   /** The PostgreSQL major version the members were made with (null: no Postgres member left). */
   version: PostgresVersion | null;
+  /** The members' limits (the leader's container's; null: none): `create --cpus --memory`, `cluster resize`. */
+  size: MemberSize | null;
   leader: string | null;
   members: MemberStatus[];
   etcd: { name: string; host: string; state: string }[];
@@ -109,6 +114,7 @@ export async function clusterStatus(inv: Inventory, paths: Paths, cluster: strin
       nofailover: m?.tags?.nofailover === true,
       port: c.portLabels.direct ?? null,
       container: { name: c.container, state: c.state, created: c.createdAt },
+      size: c.createdWith?.size ?? null,
     };
   });
   const hap = all.find((m) => m.kind === 'haproxy');
@@ -119,6 +125,7 @@ export async function clusterStatus(inv: Inventory, paths: Paths, cluster: strin
     name: cluster,
     version: pg.length > 0 ? versionOf(pg.find((m) => m.createdWith)?.createdWith ?? {}) : null,
     unreachableHosts: unreachable,
+    size: (members.find((m) => m.role === 'leader') ?? members[0])?.size ?? null,
     leader: view.find((v) => v.role === 'leader')?.name ?? null,
     members,
     etcd: all.filter((m) => m.kind === 'etcd').map((m) => ({ name: m.name, host: m.host, state: m.state })),

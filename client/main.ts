@@ -26,6 +26,7 @@ import { registerClusterParameterCommands } from './commands/cluster-parameters'
 import { registerDatabaseCommands } from './commands/db';
 import { registerUserCommands } from './commands/user';
 import { parseDatabaseName, parseRoleName } from './db-args';
+import { parseCpusOption, parseMemoryOption, registerClusterRebuildCommands } from './commands/cluster-rebuild';
 
 /** Commander's own argument parsers run before actions; keep their errors on the exit-2 path. */
 function arg<T>(parse: (v: string) => T): (v: string) => T {
@@ -58,6 +59,8 @@ export function buildProgram(psqlArgs: string[] = []): Command {
     .option('--zone-spread', 'with hosts added: one member of each kind per zone, not only per host', false)
     .option('--allow-colocate', 'with hosts added: let two members of a kind share a host when there are too few hosts', false)
     .option('--replace-after <duration>', 'with hosts added: re-create the members of a host lost this long on a host without members of the cluster (0: never)', '5m')
+    .option('--cpus <n>', 'CPUs per Postgres member, e.g. 0.5 or 2 (default: no limit)', arg(parseCpusOption))
+    .option('--memory <size>', 'memory per Postgres member, e.g. 512m or 2g, at least 256m; shared_buffers, work_mem, max_connections… follow from it (default: no limit)', arg(parseMemoryOption))
     .description('create a cluster: etcd, a Patroni leader, streaming replicas, HAProxy rw/ro')
     .exitOverride()
     .action((name: string, o) => createClusterCommand(name, o));
@@ -96,6 +99,8 @@ export function buildProgram(psqlArgs: string[] = []): Command {
   registerAppRoleCommands(cluster);
   // cluster config NAME, cluster config set|unset
   registerClusterParameterCommands(cluster);
+  // cluster rebuild, cluster resize [--cpus] [--memory]
+  registerClusterRebuildCommands(cluster);
   // switchover [--to] [--at], switchover cancel
   registerSwitchoverCommands(program);
   // backup run, backup list

@@ -98,20 +98,21 @@ export function restartInputProblem(i: RestartClusterInput): string | undefined 
   return undefined;
 }
 
-/** Which members to restart and how, or why not. */
-export function planRestart(s: RestartSnapshot, i: Pick<RestartClusterInput, 'member' | 'onlyPending'>): RestartDecision {
+/** Which members to restart (or, for `operation` rebuild, re-create: the same order) and how, or why not. */
+export function planRestart(s: RestartSnapshot, i: Pick<RestartClusterInput, 'member' | 'onlyPending'> & { operation?: 'restart' | 'rebuild' }): RestartDecision {
   const refuse = (reason: string): RestartDecision => ({ kind: 'refuse', reason });
+  const op = i.operation ?? 'restart';
   const names = s.members.map((m) => m.name);
   if (i.member !== undefined && !names.includes(i.member)) return refuse(`no member ${i.member} in ${s.cluster} (members: ${names.join(', ') || 'none'})`);
-  if (s.acrossHosts) return refuse(`cluster restart of a cluster across hosts is not built yet (${s.cluster} has members on added hosts)`);
-  if (!s.leader) return refuse(`${s.cluster} has no leader; a rolling restart needs one (Patroni fails over by itself)`);
+  if (s.acrossHosts) return refuse(`cluster ${op} of a cluster across hosts is not built yet (${s.cluster} has members on added hosts)`);
+  if (!s.leader) return refuse(`${s.cluster} has no leader; a rolling ${op} needs one (Patroni fails over by itself)`);
   const chosen = i.member === undefined ? s.members : s.members.filter((m) => m.name === i.member);
   const targets = i.onlyPending ? chosen.filter((m) => m.pendingRestart) : chosen;
   const leader = s.members.find((m) => m.name === s.leader);
   // Patroni restarts only a PostgreSQL it runs; the leader must run to take the switchover or the restart.
   const down = [...(leader ? [leader] : []), ...targets].find((m) => !m.running);
   if (down) {
-    const others = i.member === undefined ? `; start it first, or restart the others one at a time with --member` : '';
+    const others = i.member !== undefined ? '' : op === 'restart' ? '; start it first, or restart the others one at a time with --member' : '; start it first';
     return refuse(`${down.name} is not running (Patroni state: ${down.state})${others}`);
   }
   const leaderTarget = targets.some((m) => m.name === s.leader);
@@ -139,10 +140,10 @@ export function restartStepDecision(now: { state: string; startedAt: string | nu
   return now.startedAt === startedBefore ? { kind: 'ask' } : { kind: 'done', startedAt: now.startedAt };
 }
 
-/** The result's one line about writes. */
-export function writeDowntimeLine(leader: RestartPlan['leader'], switchover: { from: string; to: string } | undefined, onlyMember: boolean): string {
-  if (!leader) return 'none: the leader was not restarted';
+/** The result's one line about writes (`done`: what happened to the members, restarted or re-created). */
+export function writeDowntimeLine(leader: RestartPlan['leader'], switchover: { from: string; to: string } | undefined, onlyMember: boolean, done: 'restarted' | 're-created' = 'restarted'): string {
+  if (!leader) return `none: the leader was not ${done}`;
   if (switchover) return `one switchover (${switchover.from} → ${switchover.to})`;
   const why = onlyMember ? 'it is the only member' : 'no replica can take over';
-  return `${leader.name} restarted in place (${why}): writes failed while its PostgreSQL restarted`;
+  return `${leader.name} ${done} in place (${why}): writes failed while ${done === 'restarted' ? 'its PostgreSQL restarted' : 'it was re-created'}`;
 }

@@ -5,6 +5,7 @@
 import { LEGACY_POSTGRES_VERSION, POSTGRES_VERSIONS, postgresVersionProblem, timingFor, versionOf, type PostgresVersion } from './postgres-version';
 import type { FailedReplicas, RestoreFrom } from './restore';
 import { repositoryRequestProblem, type RepositoryRequest } from './repository';
+import { sizeProblem, type MemberSize } from './sizes';
 
 export const MAX_REPLICAS = 8;
 export const CLUSTER_NAME_MAX = 30;
@@ -79,6 +80,8 @@ export interface ClusterSpec {
   replaceAfterS?: number;
   /** The PostgreSQL major version; absent in specs written before versions: 15 (common/postgres-version.ts). */
   postgresVersion?: PostgresVersion;
+  /** Docker limits per Postgres member (`--cpus`, `--memory`) and the parameters derived from them (common/sizes.ts); absent: none. */
+  size?: MemberSize;
 }
 
 /**
@@ -86,7 +89,7 @@ export interface ClusterSpec {
  * containers. profile and sync can change later (set-profile, set-sync): their source of truth
  * is then Patroni's DCS config, and the label only says what the cluster was created with.
  */
-export type ClusterSettings = Pick<ClusterSpec, 'profile' | 'sync' | 'syncStrict' | 'etcdMembers' | 'backups' | 'replaceAfterS' | 'postgresVersion'>;
+export type ClusterSettings = Pick<ClusterSpec, 'profile' | 'sync' | 'syncStrict' | 'etcdMembers' | 'backups' | 'replaceAfterS' | 'postgresVersion' | 'size'>;
 
 /** A cluster across hosts re-creates the members of a host lost for this long (`--replace-after`). */
 export const DEFAULT_REPLACE_AFTER_S = 300;
@@ -271,6 +274,8 @@ export function validateSpec(spec: ClusterSpec & { backupTo?: RepositoryRequest;
   if (replaceErr) throw new SpecError(replaceErr);
   const versionErr = postgresVersionProblem(spec.postgresVersion);
   if (versionErr) throw new SpecError(versionErr);
+  const sizeErr = spec.size === undefined ? undefined : sizeProblem(spec.size);
+  if (sizeErr) throw new SpecError(sizeErr);
   for (const [flag, v] of [['--zone-spread', spec.zoneSpread], ['--allow-colocate', spec.allowColocate]] as const) {
     if (v !== undefined && typeof v !== 'boolean') throw new SpecError(`${flag} must be true or false, got ${JSON.stringify(v)}`);
   }

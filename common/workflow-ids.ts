@@ -74,3 +74,10 @@ export const databaseWorkflowIds = {
   dropUser: (c: string, role: string): string => `drop-user:${c}:${role}`,
   rotateUser: (c: string, role: string): string => `rotate-user:${c}:${role}`,
 };
+
+/** Rebuild and resize (issue 16): the same request again follows the running one. */
+export const rebuildWorkflowIds = {
+  rebuild: (c: string): string => `rebuild-cluster:${c}`,
+  /** One `cluster resize` request (common/cluster-rebuild.ts resizeRequestKey). */
+  resize: (c: string, request: string): string => `resize-cluster:${c}:${request}`,
+};

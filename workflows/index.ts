@@ -36,3 +36,5 @@ export { createDatabase, dropDatabase } from './databases';
 export type { CreateDatabaseResult, DropDatabaseResult } from './databases';
 export { createUser, rotateUser, dropUser } from './roles';
 export type { CreateUserResult, RotateUserResult, DropUserResult } from './roles';
+export { rebuildCluster } from './rebuildCluster';
+export type { RebuildClusterInput, RebuildClusterResult } from './rebuildCluster';

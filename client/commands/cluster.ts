@@ -29,6 +29,8 @@ import type { LeaseView } from '../../common/lease';
 import { follow, startOrAttach, startedHere } from '../workflow-run';
 import { repositoryRequestFrom, repositoryTypeFrom, s3LocationFrom, type S3Options } from '../s3-options';
 import { discardStagedS3Credentials } from '../../activities/s3-credentials';
+import { cpusProblemOnEngine } from './cluster-rebuild';
+import { describeSize } from '../../common/sizes';
 
 
 export function printConnectionInfo(info: ConnectionInfo): void {
@@ -60,6 +62,9 @@ export interface CreateOptions extends S3Options {
   /** `--replace-after` as typed (5m, 90s, 0). */
   replaceAfter?: string;
   version?: PostgresVersion;
+  /** `--cpus`, `--memory` as parsed (CPUs, MiB): the members' size. */
+  cpus?: number;
+  memory?: number;
 }
 
 export async function createClusterCommand(name: string, o: CreateOptions): Promise<void> {
@@ -70,6 +75,9 @@ export async function createClusterCommand(name: string, o: CreateOptions): Prom
     ...(o.allowColocate ? { allowColocate: true } : {}),
     ...(o.replaceAfter !== undefined ? { replaceAfterS: parseDurationS('--replace-after', o.replaceAfter) } : {}),
     postgresVersion: o.version ?? DEFAULT_POSTGRES_VERSION,
+    ...(o.cpus !== undefined || o.memory !== undefined
+      ? { size: { ...(o.cpus !== undefined ? { cpus: o.cpus } : {}), ...(o.memory !== undefined ? { memoryMiB: o.memory } : {}) } }
+      : {}),
   };
   try {
     validateSpec(input);
@@ -88,6 +96,8 @@ export async function createClusterCommand(name: string, o: CreateOptions): Prom
   try {
     const handle = await startOrAttach<typeof createCluster>(client, 'createCluster', workflowIds.createCluster(name), name, [input], { running: `cluster ${name} is being created`, starting: `creating cluster ${name}` }, async () => {
       if ((await clusterState(inv, name)).state === 'live') throw new UsageError(`cluster ${name} already exists`);
+      const cpus = await cpusProblemOnEngine(inv, o.cpus);
+      if (cpus) throw new UsageError(cpus);
       // The workflow checks again; here a refusal is one line and exit 2 before anything starts.
       // A create on data kept by `delete --keep-data` archives into the repository it kept.
       const kept = await clusterVolumes(inv, paths, name);
@@ -95,6 +105,8 @@ export async function createClusterCommand(name: string, o: CreateOptions): Prom
       const problem = keptDataProblem(input, { volumes: kept, secrets: clusterSecretsExist(paths, name) }) ?? (keptRepository && o.backupTo !== undefined ? keptRepositoryProblem(name) : undefined);
       if (problem) throw new UsageError(problem);
       if (kept.some((v) => v.role === 'postgres')) {
+        // The kept etcd keeps the DCS parameters of before: a size's would not reach them.
+        if (input.size) throw new UsageError(`--cpus and --memory do not apply to data kept from before: create ${name} without them, then \`dbaas cluster resize ${name}\``);
         const v = keptDataVersion(name, keptDataVersionOf(paths, name), o.version);
         if ('problem' in v) throw new UsageError(v.problem);
         input.postgresVersion = v.version;
@@ -223,6 +235,8 @@ function printStatus(s: ClusterStatus, settings: DcsSettingsView | null, lease: 
   } else {
     console.log('profile, sync: unknown (no Patroni API answers)');
   }
+  const other = s.members.filter((m) => describeSize(m.size ?? undefined) !== describeSize(s.size ?? undefined)).map((m) => `${m.name}: ${describeSize(m.size ?? undefined)}`);
+  console.log(`size per member: ${describeSize(s.size ?? undefined)}${other.length > 0 ? ` (but ${other.join(', ')}: run \`dbaas cluster resize ${s.name}\` again)` : ''}`);
   const t = table(['member', 'host', 'role', 'state', 'lag', 'timeline', 'port', 'container', 'created']);
   for (const m of s.members) {
     t.push([m.name + (m.nofailover ? ' (read-only)' : ''), m.host, m.role, m.state, m.lag ?? '', m.timeline ?? '', m.port ?? '', m.container.state, m.container.created]);

@@ -10,6 +10,7 @@ import { containerName } from '../resource-names';
 import { LEGACY_POSTGRES_VERSION, pgBinDir, type PostgresVersion } from '../postgres-version';
 import { FIRST_GENERATION, patroniScope } from '../generations';
 import { LOGICAL_REPLICATION_WORKERS } from '../logical-replication';
+import { sizeParameters, type MemberSize } from '../sizes';
 
 export const DATA_ROOT = '/var/lib/dbaas';
 export const DATA_DIR = `${DATA_ROOT}/pgdata`;
@@ -69,6 +70,8 @@ export interface PatroniRenderInput {
   version?: PostgresVersion;
   /** Its generation (common/generations.ts): a blue/green upgrade's new members are a Patroni cluster of their own. Absent: 1. */
   generation?: number;
+  /** The member's size: the parameters derived from its memory go into the bootstrap DCS config (common/sizes.ts). */
+  size?: MemberSize;
 }
 
 /** PostgreSQL parameters every member starts with (bootstrap DCS copy; Patroni keeps them in sync). */
@@ -164,7 +167,8 @@ export function renderPatroniConfig(i: PatroniRenderInput): string {
         postgresql: {
           use_pg_rewind: true,
           use_slots: true,
-          parameters: { ...BASE_PARAMETERS, ...archiveSettings(i) },
+          // The size's parameters stay ordinary DCS values: `cluster config set` may change them later.
+          parameters: { ...BASE_PARAMETERS, ...sizeParameters(i.size), ...archiveSettings(i) },
         },
       },
       initdb: [{ encoding: 'UTF8' }, { locale: 'C.UTF-8' }, 'data-checksums', { 'auth-host': 'scram-sha-256' }, { 'auth-local': 'peer' }],

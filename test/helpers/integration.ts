@@ -130,10 +130,11 @@ export function childEnv(env: Pick<TestWorkflowEnvironment, 'address'>, paths: P
   return { ...process.env, TEMPORAL_ADDRESS: env.address, DBAAS_HOME: paths.home, DBAAS_PORT_BASE: TEST_PORT_BASE, [TEST_RUN_ENV]: TEST_RUN, CI: '1' };
 }
 
-export function startChildWorker(env: Pick<TestWorkflowEnvironment, 'address'>, paths: Paths, logFile: string): ChildProcess {
+/** `extra`: more environment for the worker (the rebuild test names another member image tag). */
+export function startChildWorker(env: Pick<TestWorkflowEnvironment, 'address'>, paths: Paths, logFile: string, extra: NodeJS.ProcessEnv = {}): ChildProcess {
   const out = fs.openSync(logFile, 'a');
   return spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'worker', 'main.js')], {
-    env: childEnv(env, paths),
+    env: { ...childEnv(env, paths), ...extra },
     stdio: ['ignore', out, out],
   });
 }

@@ -76,6 +76,7 @@ function badInputs(bad: string): [string, unknown][] {
     ['rotateUser', { cluster: 'ok', role: bad }],
     ['dropUser', { cluster: bad, role: 'alice' }],
     ['dropUser', { cluster: 'ok', role: bad }],
+    ['rebuildCluster', { cluster: bad }],
   ];
 }
 
