@@ -6,6 +6,7 @@ import type { Client } from 'pg';
 import type { Paths } from '../common/paths';
 import { SERVICE_DATABASES, type DatabaseFacts } from '../common/db-objects';
 import type { Inventory } from './hosts/inventory';
+import { grantReadersDefaults } from './role-readonly';
 import { withClient } from './sql';
 
 export interface DatabaseRow {
@@ -54,6 +55,11 @@ export function createDatabaseActivities(inv: Inventory, paths: Paths) {
         if (!exists) await c.query(`CREATE DATABASE ${db}${i.owner ? ` OWNER ${c.escapeIdentifier(i.owner)}` : ''}`);
         else if (i.owner) await c.query(`ALTER DATABASE ${db} OWNER TO ${c.escapeIdentifier(i.owner)}`);
         return { created: !exists };
+      }).then(async (made) => {
+        const owner = i.owner;
+        // A new owner of a database with readers: they read what it makes.
+        if (!made.created && owner) await withClient(paths, i.cluster, await inv.frontDoorAt(i.cluster, i.rwPort), (c) => grantReadersDefaults(c, owner), { database: i.database });
+        return made;
       });
     },
 

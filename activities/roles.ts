@@ -14,13 +14,14 @@ import { pollUntil } from './heartbeat';
 import { setRolePassword } from './role-password';
 import { ensureRolePassword, storedRole } from './role-secrets';
 import { withClient } from './sql';
+import { IS_READONLY, grantReadAccess, grantReadersDefaults, markReadonly } from './role-readonly';
 
 export interface RoleRow {
   name: string;
   /** One dbaas makes and uses (postgres, replicator, rewinder, dbaas_pgbouncer, app). */
   service: boolean;
   superuser: boolean;
-  /** Member of pg_read_all_data. */
+  /** Made with --readonly (activities/role-readonly.ts). */
   readonly: boolean;
   /** Databases it owns or was granted CONNECT on. */
   databases: string[];
@@ -42,7 +43,7 @@ export async function readRoleFacts(c: Client, role: string): Promise<RoleFacts>
 /** Every role that can log in, but PostgreSQL's own (pg_*), by name. */
 export async function listRoles(c: Client): Promise<RoleRow[]> {
   const r = await c.query<{ name: string; superuser: boolean; readonly: boolean; databases: string[] }>(
-    `select r.rolname as name, r.rolsuper as superuser, (not r.rolsuper and pg_has_role(r.oid, 'pg_read_all_data', 'member')) as readonly,
+    `select r.rolname as name, r.rolsuper as superuser, (not r.rolsuper and ${IS_READONLY}) as readonly,
        ${DATABASES_OF} as databases
      from pg_roles r where r.rolcanlogin and r.rolname !~ '^pg_' order by r.rolname`);
   return r.rows.map((x) => ({ ...x, service: SERVICE_ROLES.includes(x.name) }));
@@ -50,16 +51,16 @@ export async function listRoles(c: Client): Promise<RoleRow[]> {
 
 /**
  * Every run resets what would give the role more than asked (a role left by an earlier attempt).
- * Read-only: pg_read_all_data, which reads every table of every database the role may connect
- * to (README "Databases and users" says what that includes). Read-write: it may create schemas in
- * its database and tables in its public schema (PostgreSQL 15 gives PUBLIC no CREATE there).
+ * Read-only: marked here; what it reads is granted inside its database (role-readonly.ts).
+ * Read-write: it may create schemas in its database and tables in its public schema (PostgreSQL
+ * 15 gives PUBLIC no CREATE there).
  */
 async function grantRole(c: Client, role: string, database: string, readonly: boolean): Promise<void> {
   const r = c.escapeIdentifier(role);
   const db = c.escapeIdentifier(database);
   await c.query(`ALTER ROLE ${r} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT`);
   await c.query(`GRANT CONNECT ON DATABASE ${db} TO ${r}`);
-  if (readonly) await c.query(`GRANT pg_read_all_data TO ${r}`);
+  if (readonly) await markReadonly(c, role);
   else await c.query(`GRANT CREATE ON DATABASE ${db} TO ${r}`);
 }
 
@@ -82,8 +83,12 @@ export function createRoleActivities(inv: Inventory, paths: Paths) {
         await setRolePassword(c, i.role, password);
         return !exists;
       });
-      // Schema privileges are granted inside the database.
-      if (!i.readonly) await rw(i.cluster, i.rwPort, (c) => c.query(`GRANT USAGE, CREATE ON SCHEMA public TO ${c.escapeIdentifier(i.role)}`), i.database);
+      // Schema and table privileges are granted inside the database.
+      await rw(i.cluster, i.rwPort, async (c) => {
+        if (i.readonly) return grantReadAccess(c, i.role);
+        await c.query(`GRANT USAGE, CREATE ON SCHEMA public TO ${c.escapeIdentifier(i.role)}`);
+        await grantReadersDefaults(c, i.role);
+      }, i.database);
       return { created };
     },
 

@@ -51,7 +51,7 @@ export function ownerProblem(name: unknown): string | undefined {
   const shape = identifierProblem('owner', name);
   if (shape) return shape;
   const role = name as string;
-  if (role !== APP_USER && role !== SUPERUSER && (SERVICE_ROLES.includes(role) || role.startsWith('pg_'))) return `role ${role} cannot own a database`;
+  if (role !== APP_USER && role !== SUPERUSER && (SERVICE_ROLES.includes(role) || role.startsWith('pg_') || role.startsWith('dbaas'))) return `role ${role} cannot own a database`;
   return undefined;
 }
 

@@ -85,7 +85,7 @@ export async function createUser(input: CreateUserInput): Promise<CreateUserResu
   const database = input.database ?? APP_DATABASE;
   const readonly = input.readonly === true;
   const check = `check that ${cluster} has no role ${role} and has database ${database}`;
-  const make = `create role ${role} (${readonly ? 'read-only: pg_read_all_data' : 'read-write'}, CONNECT on ${database}; its password kept in the secrets)`;
+  const make = `create role ${role} (${readonly ? 'read-only: SELECT on its database' : 'read-write'}, CONNECT on ${database}; its password kept in the secrets)`;
   const steps = new Steps('create-user', cluster, [leaseStep(cluster), check, make, ...loginPlan(role)]);
   return withClusterLease(steps, cluster, async () => {
     const at = await steps.run(check, () => checkedEndpoints(cluster, async (rwPort) =>

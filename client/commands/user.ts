@@ -101,7 +101,7 @@ export function registerUserCommands(program: Command): void {
     .argument('<name>', 'cluster name', cluster)
     .argument('<role>', 'role name (lowercase letters, digits, _)', role)
     .option('--database <db>', `the database it connects to (default ${APP_DATABASE}); it must exist (\`dbaas db create\`)`, (v: string) => parseUserDatabase(v))
-    .option('--readonly', 'read-only: pg_read_all_data (reads every database it may connect to); default read-write: creates in its database', false)
+    .option('--readonly', 'read-only: SELECT on the tables of its database, later ones included; default read-write: creates in its database', false)
     .description('create a login role with a generated password (kept in DBAAS_HOME/secrets); prints its URI once (workflow create-user:NAME:ROLE)')
     .exitOverride()
     .action((name: string, r: string, o: { database?: string; readonly: boolean }) => userCreateCommand(name, r, o));

@@ -98,6 +98,13 @@ test('databases and users: read-only and read-write access, rotation through the
   assert.deepEqual(await query(reader, 'select id, note from orders'), [{ id: 1, note: 'one' }], 'read-only selects');
   assert.equal(await failure(reader, "insert into orders values (2, 'two')"), '42501', 'read-only cannot insert');
   assert.equal(await failure(reader, 'create table mine (id int)'), '42501', 'nor create');
+  assert.equal(await failure(writer, 'create table later (id int)'), undefined, 'a table made after the reader');
+  assert.deepEqual(await query(reader, 'select count(*)::int as n from later'), [{ n: 0 }], 'is readable too');
+  assert.equal(await failure(reader, 'select rolpassword from pg_authid'), '42501', 'password verifiers are not');
+  const laterWriterMade = await cli('user', 'create', S, 'loader', '--database', 'sales');
+  assert.equal(laterWriterMade.code, 0, laterWriterMade.stderr + laterWriterMade.stdout);
+  assert.equal(await failure(printedUri(laterWriterMade.stdout), 'create table loaded (id int)'), undefined, 'a writer made after the reader');
+  assert.deepEqual(await query(reader, 'select count(*)::int as n from loaded'), [{ n: 0 }], 'makes tables the reader reads');
 
   const { databases, roles } = await lists();
   assert.ok(databases.some((d) => d.name === 'sales' && d.owner === 'postgres' && !d.service), JSON.stringify(databases));
@@ -133,7 +140,7 @@ test('databases and users: read-only and read-write access, rotation through the
   assert.equal(unknown.code, 2, unknown.stderr);
   assert.equal(unknown.stderr.trim().split('\n').length, 1);
 
-  for (const r of ['reader', 'writer']) {
+  for (const r of ['reader', 'writer', 'loader']) {
     const dropped = await cli('user', 'drop', S, r, '--yes');
     assert.equal(dropped.code, 0, dropped.stderr + dropped.stdout);
   }
