@@ -25,6 +25,7 @@ import { registerUpgradeCommand } from './commands/upgrade';
 import { registerClusterParameterCommands } from './commands/cluster-parameters';
 import { registerDatabaseCommands } from './commands/db';
 import { registerUserCommands } from './commands/user';
+import { registerDashboardCommand } from './commands/dashboard';
 import { parseDatabaseName, parseRoleName } from './db-args';
 import { parseCpusOption, parseMemoryOption, registerClusterRebuildCommands } from './commands/cluster-rebuild';
 
@@ -150,6 +151,7 @@ export function buildProgram(psqlArgs: string[] = []): Command {
   registerUpgradeCommand(program);
   registerDatabaseCommands(program);
   registerUserCommands(program);
+  registerDashboardCommand(program);
 
   const dev = program.command('dev').description('local environment: Docker engine, images, Temporal, worker').exitOverride();
   dev.command('up').option('--no-worker', 'do not start the background worker')

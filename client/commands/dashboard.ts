@@ -1,0 +1,63 @@
+/**
+ * `dbaas dashboard [--port N]`: serves the read-only dashboard on 127.0.0.1 until Ctrl-C
+ * (`dev up` runs it in the background). Charts and alerts come from Prometheus
+ * (DBAAS_PROMETHEUS_URL, default http://127.0.0.1:9090).
+ */
+import type { Command } from 'commander';
+import { resolvePaths } from '../../common/paths';
+import { temporalConfig } from '../../common/temporal-config';
+import { dashboardServer } from '../dashboard/server';
+import { connectInventory, connectTemporal } from '../connections';
+import { OperationError, UsageError } from '../errors';
+import type { Client } from '@temporalio/client';
+
+export const DEFAULT_DASHBOARD_PORT = 8300;
+export const DEFAULT_PROMETHEUS_URL = 'http://127.0.0.1:9090';
+
+export function parseDashboardPort(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1024 || n > 65535) throw new UsageError(`--port takes a port from 1024 to 65535, got "${v}"`);
+  return n;
+}
+
+export function prometheusUrl(env: NodeJS.ProcessEnv = process.env): string {
+  return (env.DBAAS_PROMETHEUS_URL || DEFAULT_PROMETHEUS_URL).replace(/\/+$/, '');
+}
+
+export async function dashboardCommand(o: { port: number }): Promise<void> {
+  let client: Promise<Client> | undefined;
+  const server = dashboardServer({
+    inventory: await connectInventory(),
+    paths: resolvePaths(),
+    temporal: temporalConfig(),
+    // One connection, made on first use; a failed attempt is tried again on the next request.
+    temporalClient: () => (client ??= connectTemporal().then((c) => c.client).catch((err: unknown) => {
+      client = undefined;
+      throw err;
+    })),
+    prometheus: prometheusUrl(),
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? new OperationError(`port ${o.port} on 127.0.0.1 is in use: pass --port`) : err));
+    server.listen(o.port, '127.0.0.1', resolve);
+  });
+  console.log(`dashboard: http://127.0.0.1:${o.port}/ (Ctrl-C stops it)`);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
+
+export function registerDashboardCommand(program: Command): void {
+  program
+    .command('dashboard')
+    .option('--port <port>', `port on 127.0.0.1 (default ${DEFAULT_DASHBOARD_PORT}, or DBAAS_DASHBOARD_PORT)`, parseDashboardPort,
+      Number(process.env.DBAAS_DASHBOARD_PORT) || DEFAULT_DASHBOARD_PORT)
+    .description('serve the read-only dashboard (clusters, members, charts, alerts, events) on 127.0.0.1')
+    .exitOverride()
+    .action((o: { port: number }) => dashboardCommand(o));
+}
