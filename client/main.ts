@@ -28,6 +28,7 @@ import { registerUserCommands } from './commands/user';
 import { registerDashboardCommand } from './commands/dashboard';
 import { parseDatabaseName, parseRoleName } from './db-args';
 import { parseCpusOption, parseMemoryOption, registerClusterRebuildCommands } from './commands/cluster-rebuild';
+import { registerLogsCommand } from './commands/logs';
 
 /** Commander's own argument parsers run before actions; keep their errors on the exit-2 path. */
 function arg<T>(parse: (v: string) => T): (v: string) => T {
@@ -152,6 +153,8 @@ export function buildProgram(psqlArgs: string[] = []): Command {
   registerDatabaseCommands(program);
   registerUserCommands(program);
   registerDashboardCommand(program);
+  // logs NAME [--member] [--component] [--since] [--follow] [--grep] [--json]
+  registerLogsCommand(program);
 
   const dev = program.command('dev').description('local environment: Docker engine, images, Temporal, worker').exitOverride();
   dev.command('up').option('--no-worker', 'do not start the background worker')

@@ -31,6 +31,9 @@ import { repositoryRequestFrom, repositoryTypeFrom, s3LocationFrom, type S3Optio
 import { discardStagedS3Credentials } from '../../activities/s3-credentials';
 import { cpusProblemOnEngine } from './cluster-rebuild';
 import { describeSize } from '../../common/sizes';
+import { describeVolumeUse } from '../../common/volume-use';
+import { describeAge } from '../../common/backup-age';
+import { readStatusExtras, type StatusExtras } from '../status-extras';
 
 
 export function printConnectionInfo(info: ConnectionInfo): void {
@@ -195,16 +198,21 @@ export async function removeClusterOrBackups(name: string, o: DeleteOptions, ver
 export async function statusCommand(name: string, o: { json: boolean }): Promise<void> {
   const inv = await connectInventory();
   await requireLiveCluster(inv, name);
-  const s = await clusterStatus(inv, resolvePaths(), name);
+  const paths = resolvePaths();
+  const s = await clusterStatus(inv, paths, name);
   // Profile and sync mode as they are now: Patroni's DCS config, not the creation label.
-  const dcs = await readDcsConfig(inv, name, [...(s.leader ? [s.leader] : []), ...s.members.map((m) => m.name)]);
+  const [dcs, lease, extras] = await Promise.all([
+    readDcsConfig(inv, name, [...(s.leader ? [s.leader] : []), ...s.members.map((m) => m.name)]),
+    operationsOn(name),
+    readStatusExtras(inv, paths, s),
+  ]);
   const settings = dcs ? dcsSettingsView(dcs.config, dcs.member) : null;
-  const lease = await operationsOn(name);
   if (o.json) {
-    console.log(JSON.stringify({ ...s, settings, operation: lease?.operation ?? null, queued: lease?.queued ?? [] }, null, 2));
+    const members = s.members.map((m) => ({ ...m, disk: extras.disks.get(m.name) ?? null }));
+    console.log(JSON.stringify({ ...s, members, lastBackup: extras.lastBackup, lastBackupProblem: extras.lastBackupProblem, settings, operation: lease?.operation ?? null, queued: lease?.queued ?? [] }, null, 2));
     return;
   }
-  printStatus(s, settings, lease);
+  printStatus(s, settings, lease, extras);
 }
 
 /** The operation running on the cluster and the queue; null when Temporal or a worker does not answer (status never waits for them). */
@@ -226,7 +234,14 @@ function describeLease(lease: LeaseView | null): string {
   return lease.queued.length === 0 ? op : `${op}   queued: ${lease.queued.map((q) => `${q.operation} (${q.workflowId})`).join(', ')}`;
 }
 
-function printStatus(s: ClusterStatus, settings: DcsSettingsView | null, lease: LeaseView | null): void {
+/** The backups line's tail: the last backup's age, or why it is not known. */
+function describeLastBackup(e: StatusExtras): string {
+  if (e.lastBackupProblem) return `, last backup unknown (${e.lastBackupProblem})`;
+  if (!e.lastBackup) return ', no backup yet';
+  return `, last ${describeAge(e.lastBackup.ageSeconds)} ago (${e.lastBackup.type} ${e.lastBackup.label})`;
+}
+
+function printStatus(s: ClusterStatus, settings: DcsSettingsView | null, lease: LeaseView | null, extras: StatusExtras): void {
   console.log(`cluster ${s.name}   PostgreSQL ${s.version ?? 'unknown'}   leader: ${s.leader ?? 'none'}`);
   if (settings) {
     const standby = s.members.find((m) => m.role === 'sync_standby')?.name;
@@ -237,13 +252,14 @@ function printStatus(s: ClusterStatus, settings: DcsSettingsView | null, lease: 
   }
   const other = s.members.filter((m) => describeSize(m.size ?? undefined) !== describeSize(s.size ?? undefined)).map((m) => `${m.name}: ${describeSize(m.size ?? undefined)}`);
   console.log(`size per member: ${describeSize(s.size ?? undefined)}${other.length > 0 ? ` (but ${other.join(', ')}: run \`dbaas cluster resize ${s.name}\` again)` : ''}`);
-  const t = table(['member', 'host', 'role', 'state', 'lag', 'timeline', 'port', 'container', 'created']);
+  const t = table(['member', 'host', 'role', 'state', 'lag', 'timeline', 'disk', 'port', 'container', 'created']);
   for (const m of s.members) {
-    t.push([m.name + (m.nofailover ? ' (read-only)' : ''), m.host, m.role, m.state, m.lag ?? '', m.timeline ?? '', m.port ?? '', m.container.state, m.container.created]);
+    t.push([m.name + (m.nofailover ? ' (read-only)' : ''), m.host, m.role, m.state, m.lag ?? '', m.timeline ?? '', describeVolumeUse(extras.disks.get(m.name) ?? null), m.port ?? '', m.container.state, m.container.created]);
   }
   console.log(t.toString());
   console.log(`etcd: ${s.etcd.map((e) => `${e.name} ${e.state}`).join(', ') || 'none'}   haproxy: ${s.haproxy?.state ?? 'none'}   ` +
-    `backups: ${{ on: `on (\`dbaas backup list ${s.name}\`)`, off: `off (\`dbaas backup enable ${s.name}\` adds them)`, partial: `partly enabled (run \`dbaas backup enable ${s.name}\` again)` }[s.backups]}`);
+    `backups: ${{ on: `on (\`dbaas backup list ${s.name}\`)`, off: `off (\`dbaas backup enable ${s.name}\` adds them)`, partial: `partly enabled (run \`dbaas backup enable ${s.name}\` again)` }[s.backups]}` +
+    (s.backups === 'off' ? '' : describeLastBackup(extras)));
   console.log(describeLease(lease));
   if (s.unreachableHosts.length > 0) console.log(`host ${s.unreachableHosts.join(', ')} does not answer: its members are not shown`);
   if (s.endpoints) {
