@@ -17,9 +17,12 @@ import { runtimeCommand, serverRows, statsCsv } from './haproxy';
 import { heartbeat, pause, pollUntil } from './heartbeat';
 import { normalizeRole, postgresStateOf, type MemberRole } from './patroni-api';
 import { memberApi } from './patroni';
+import { postgresFatalSince } from './postgres-log';
 
 /** Patroni answered the restart with a refusal (bad credentials, a condition it will not meet): final. */
 export const RESTART_REFUSED = 'RestartRefused';
+/** PostgreSQL did not start again (a value it cannot start with): final, Patroni would only try the same start again. */
+export const RESTART_FAILED = 'RestartFailed';
 
 export interface PostmasterStatus {
   state: string;
@@ -105,6 +108,13 @@ export function createMemberRestartActivities(inv: Inventory, paths: Paths) {
     return api;
   };
 
+  /** Why the member's PostgreSQL did not start: its FATAL line since the restart was asked, when the log has one. */
+  const startFailure = async (cluster: string, member: string, since: number): Promise<string> => {
+    const m = (await inv.members(cluster, { kind: 'postgres' })).find((x) => x.name === member);
+    const line = m ? await postgresFatalSince(inv.engine(m.host), m.container, since) : undefined;
+    return `${member}'s PostgreSQL did not start after its restart${line ? `: ${line}` : ' (Patroni: restart failed)'}`;
+  };
+
   return {
     async restartSnapshot(cluster: string): Promise<RestartSnapshot> {
       return restartSnapshot(inv, cluster);
@@ -140,7 +150,7 @@ export function createMemberRestartActivities(inv: Inventory, paths: Paths) {
         );
       };
       try {
-        const r = await pollUntil<{ startedAt: string } | { refused: string } | { unanswered: string }>(
+        const r = await pollUntil<{ startedAt: string } | { refused: string } | { unanswered: string } | { failed: string }>(
           `${i.member} to run again after its restart`,
           async () => {
             // 503 (restart already in progress, postgres still starting, restart failed): Patroni
@@ -151,6 +161,11 @@ export function createMemberRestartActivities(inv: Inventory, paths: Paths) {
             const api = await apiOf(i.cluster, i.member);
             const now = restartStepDecision(await postmasterStatus(api), i.startedBefore);
             if (now.kind === 'done') return { done: { startedAt: now.startedAt } };
+            // "restart failed" with no postmaster running: the new one exited at start. Patroni's HA
+            // loop would only try the same start again, every loop_wait, for good.
+            if (now.kind === 'wait' && askedAt !== undefined && answer && 'status' in answer && /restart failed/.test(answer.text)) {
+              return { done: { failed: await startFailure(i.cluster, i.member, askedAt) } };
+            }
             if (now.kind === 'ask' && askedAt === undefined) ask(api);
             const said = answer === undefined ? '' : 'error' in answer ? `; request failed: ${answer.error}` : `; Patroni said ${answer.status} ${answer.text}`;
             // Answered, yet the old postmaster still runs: Patroni did not take it (busy with another
@@ -162,6 +177,7 @@ export function createMemberRestartActivities(inv: Inventory, paths: Paths) {
         );
         if ('refused' in r) throw ApplicationFailure.create({ type: RESTART_REFUSED, message: r.refused, nonRetryable: true });
         if ('unanswered' in r) throw new Error(r.unanswered);
+        if ('failed' in r) throw ApplicationFailure.create({ type: RESTART_FAILED, message: r.failed, nonRetryable: true });
         return askedAt === undefined ? { outcome: 'already-restarted', startedAt: r.startedAt } : { outcome: 'restarted', startedAt: r.startedAt, restartMs: Date.now() - askedAt };
       } finally {
         // Patroni goes on with a restart it began; only its answer is no longer awaited.

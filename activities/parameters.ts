@@ -10,7 +10,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Inventory } from './hosts/inventory';
 import type { Paths } from '../common/paths';
 import { RUNNING_POSTGRES, type Member } from '../common/inventory';
-import type { PgSetting } from '../common/parameter-values';
+import { spelledByServer, type PgSetting } from '../common/parameter-values';
 import {
   PARAMETER_REJECTED, memberState, parameterNameProblem, settingsToRead, type MemberParameters, type ParameterChange, type ParametersSeen,
 } from '../common/set-parameters';
@@ -21,7 +21,7 @@ import { postmasterStatus } from './member-restart';
 import { clusterView, memberApi } from './patroni';
 import { psqlOn } from './upgrade/psql';
 
-const COLUMNS = 'name, setting, current_setting(name) as shown, unit, vartype, enumvals, min_val, max_val, context, source, sourcefile, pending_restart';
+const COLUMNS = 'name, setting, current_setting(name) as shown, unit, vartype, enumvals, min_val, max_val, context, source, sourcefile, pending_restart, boot_val';
 
 /** A member that keeps refusing a value this long fails the wait (Patroni may be mid-write once). */
 const REJECTED_AFTER_MS = 5000;
@@ -72,8 +72,23 @@ interface MemberProgress {
   refused: { name: string; error: string }[];
 }
 
+/**
+ * How the member's server spells a string value (set_config in the statement's own transaction, so
+ * nothing stays set), or undefined where a session cannot set it. The value goes as hex: whatever
+ * its quotes or backslashes, it reaches set_config unchanged.
+ */
+async function serverSpelling(inv: Inventory, m: Member, name: string, value: string): Promise<string | undefined> {
+  if (parameterNameProblem(name)) return undefined;
+  const hex = Buffer.from(value, 'utf8').toString('hex');
+  return psqlOn(inv.engine(m.host), m.container, 'postgres', `select set_config('${name}', convert_from(decode('${hex}', 'hex'), 'UTF8'), true)`)
+    .catch(() => undefined);
+}
+
+/** The server's spelling of each string change (`name=value`), kept once a member said it (every member runs the same PostgreSQL). */
+type Spellings = Map<string, string>;
+
 /** Where one running member is with the changes: its pg_settings and Patroni's pending_restart. */
-async function memberProgress(inv: Inventory, cluster: string, m: Member, changes: ParameterChange[]): Promise<MemberProgress> {
+async function memberProgress(inv: Inventory, cluster: string, m: Member, changes: ParameterChange[], spellings: Spellings): Promise<MemberProgress> {
   const api = await memberApi(inv, cluster, m.name);
   const [read, patroni] = await Promise.all([
     memberSettings(inv, m, changes.map((c) => c.name)).catch(() => undefined),
@@ -84,7 +99,16 @@ async function memberProgress(inv: Inventory, cluster: string, m: Member, change
   // PostgreSQL says "setting could not be applied" both for a bad value and for a changed
   // postmaster parameter (then pending_restart): only the former is a refusal.
   const refused = read.fileErrors.filter((e) => rowOf(e.name) !== undefined && rowOf(e.name)?.context !== 'postmaster');
-  const states = changes.map((c) => ({ name: c.name, s: memberState(rowOf(c.name), c, patroni?.pendingRestart ?? false) }));
+  const pending = patroni?.pendingRestart ?? false;
+  const states = await Promise.all(changes.map(async (c) => {
+    const row = rowOf(c.name);
+    const s = memberState(row, c, pending);
+    if (s !== 'waiting' || !row || c.value === null || !spelledByServer(row)) return { name: c.name, s };
+    const key = `${c.name}=${c.value}`;
+    const spelled = spellings.get(key) ?? await serverSpelling(inv, m, c.name, c.value);
+    if (spelled !== undefined) spellings.set(key, spelled);
+    return { name: c.name, s: memberState(row, c, pending, spelled) };
+  }));
   const of = (s: string): string[] => states.filter((x) => x.s === s).map((x) => x.name);
   const late = of('waiting').map((n) => `${n} shows ${rowOf(n)?.shown ?? 'nothing'}`);
   return { api, seen: { member: m.name, applied: of('applied'), pending: of('pending') }, waitingFor: late.length > 0 ? late.join(', ') : undefined, refused };
@@ -126,6 +150,7 @@ export function createParameterActivities(inv: Inventory, paths: Paths) {
     async waitForParameters(i: { cluster: string; changes: ParameterChange[]; timeoutMs?: number }): Promise<ParametersSeen> {
       const wake = new Map<string, number>();
       const refusedSince = new Map<string, number>();
+      const spellings: Spellings = new Map();
       const r = await pollUntil<ParametersSeen | { rejected: string }>(
         'every member to run with the parameters or wait for a restart',
         async () => {
@@ -133,7 +158,7 @@ export function createParameterActivities(inv: Inventory, paths: Paths) {
           const members: MemberParameters[] = [];
           const waiting: string[] = [];
           for (const m of pg.filter((x) => x.state === 'running')) {
-            const p = await memberProgress(inv, i.cluster, m, i.changes);
+            const p = await memberProgress(inv, i.cluster, m, i.changes, spellings);
             for (const e of p.refused) {
               const since = refusedSince.get(`${m.name} ${e.name}`) ?? Date.now();
               refusedSince.set(`${m.name} ${e.name}`, since);

@@ -82,6 +82,14 @@ export const MANAGED_PARAMETERS: Record<string, ManagedParameter> = {
   max_connections: { reason: 'Patroni replaces a value below 25 with its default', atLeast: '25', unsetAllowed: true },
   max_locks_per_transaction: { reason: 'Patroni replaces a value below 32 with its default', atLeast: '32', unsetAllowed: true },
   wal_keep_size: { reason: 'Patroni replaces a value below 16MB with its default', atLeast: '16MB', unsetAllowed: true },
+  // Refused rather than given a floor: how far a slot falls behind depends on the writes while a
+  // replica is down or a blue-green upgrade copies (its initial copy can take hours), not on a size
+  // dbaas could name; past the limit PostgreSQL invalidates the slot for good. Disk use is watched instead.
+  max_slot_wal_keep_size: {
+    reason: "a replica's or a blue-green upgrade's slot that falls further behind is invalidated: the replica stops streaming until it is rebuilt, the upgrade's copy breaks; dbaas keeps it unlimited (-1)",
+    allows: (v) => v.trim() === '-1',
+    unsetAllowed: true,
+  },
   synchronous_standby_names: { reason: 'Patroni sets it from its synchronous mode: `dbaas cluster set-sync`' },
   password_encryption: { reason: "set in patroni.yml (a DCS value would not apply): dbaas's roles and PgBouncer's auth_query use SCRAM" },
   ssl: { reason: 'dbaas turns TLS on for clusters made with it, in patroni.yml (a DCS value would not apply)' },

@@ -27,6 +27,8 @@ export interface PgSetting {
   /** The file that set it (superusers see it): Patroni's postgresql.conf, postgresql.base.conf, postgresql.auto.conf. */
   sourcefile: string | null;
   pending_restart: boolean;
+  /** PostgreSQL's own default (in `unit`): what an unset parameter Patroni does not pass on the command line falls back to. */
+  boot_val?: string | null;
 }
 
 /** A value as it goes to Patroni (`value`) and as pg_settings.setting will show it (`setting`). */
@@ -139,6 +141,15 @@ export function showsValue(row: PgSetting, raw: string): boolean {
   }
   return loose(row.setting) === loose(p.setting);
 }
+
+/**
+ * A string value the server may rewrite (datestyle=iso shows "ISO, MDY", default_text_search_config
+ * =english shows pg_catalog.english) and that a superuser session can set: the server itself can
+ * say how it spells it (set_config, activities/parameters.ts), and a member that shows that runs
+ * with the value. Other strings (sighup, postmaster) compare without case and spaces only.
+ */
+export const spelledByServer = (row: Pick<PgSetting, 'vartype' | 'context'>): boolean =>
+  row.vartype === 'string' && (row.context === 'user' || row.context === 'superuser');
 
 /** A change takes effect only at a restart: postmaster context, or passed on the command line (Patroni's own parameters). */
 export const takesRestart = (row: Pick<PgSetting, 'context' | 'source'>): boolean => row.context === 'postmaster' || row.source === 'command line';

@@ -48,6 +48,11 @@ export interface SetParametersResult {
   switchover?: { from: string; to: string };
   /** The rolling restart's line about writes, when it ran. */
   writeDowntime?: string;
+  /**
+   * Without a rolling restart: decreases that apply only once the leader restarts first (see
+   * PRIMARY_BOUNDS_REPLICAS); a plain rolling restart, replicas first, leaves them pending.
+   */
+  leaderFirst?: string[];
 }
 
 /** Per running member: the changes it runs with, and those that wait for its restart. */
@@ -64,6 +69,8 @@ export interface ParametersSeen {
 
 /** A value the members' server refused on reload (the wait's final failure; the workflow puts the previous values back). */
 export const PARAMETER_REJECTED = 'ParameterRejected';
+/** The rolling restart failed after the write: the workflow put the previous values back on every member, and fails with this. */
+export const PARAMETERS_PUT_BACK = 'ParametersPutBack';
 
 /** Read beside the changed parameters: PostgreSQL refuses to start when the reserved connections take every slot. */
 const CONNECTION_SLOTS = ['max_connections', 'superuser_reserved_connections', 'reserved_connections'];
@@ -134,19 +141,47 @@ export function changeProblems(changes: ParameterChange[], settings: PgSetting[]
   return problems.length > 0 || !slots ? problems : [slots];
 }
 
+/**
+ * What the parameter will be once the changes apply, in the row's unit: the new value, for an
+ * unset one Patroni's command-line default or else PostgreSQL's own (boot_val), and the current
+ * setting where the changes leave it alone. undefined: not known (no row, or a value that does not parse).
+ */
+function valueAfter(name: string, changes: ParameterChange[], rows: Map<string, PgSetting>): number | undefined {
+  const row = rows.get(name);
+  if (!row) return undefined;
+  const c = changes.find((x) => x.name === name);
+  if (!c) return Number(row.setting);
+  const raw = c.value ?? PATRONI_COMMAND_LINE_DEFAULTS[name] ?? row.boot_val ?? undefined;
+  if (raw === undefined) return undefined;
+  const p = parseValue(row, raw);
+  return 'problem' in p ? undefined : Number(p.setting);
+}
+
 /** PostgreSQL does not start when the reserved connections take every slot. */
 function connectionSlotsProblem(changes: ParameterChange[], rows: Map<string, PgSetting>): string | undefined {
-  const valueOf = (name: string): number => {
-    const row = rows.get(name);
-    const c = changes.find((x) => x.name === name && x.value !== null);
-    const p = row && c ? parseValue(row, c.value as string) : undefined;
-    return Number(p && !('problem' in p) ? p.setting : row?.setting ?? 0);
-  };
-  const reserved = valueOf('superuser_reserved_connections') + valueOf('reserved_connections');
-  const max = valueOf('max_connections');
-  return rows.has('max_connections') && reserved >= max
+  const max = valueAfter('max_connections', changes, rows);
+  const reserved = (valueAfter('superuser_reserved_connections', changes, rows) ?? 0) + (valueAfter('reserved_connections', changes, rows) ?? 0);
+  return max !== undefined && reserved >= max
     ? `superuser_reserved_connections + reserved_connections (${reserved}) must stay below max_connections (${max}), or PostgreSQL does not start`
     : undefined;
+}
+
+/**
+ * Parameters a replica runs at least at its primary's value: PostgreSQL's hot standby refuses to
+ * start below what the primary recorded in the WAL, so Patroni starts a replica with the primary's
+ * value instead and flags it pending_restart (its effective_configuration). A decrease takes effect
+ * only once the leader runs with it; a roll that restarts the replicas first never gets there.
+ */
+export const PRIMARY_BOUNDS_REPLICAS = ['max_connections', 'max_prepared_transactions', 'max_locks_per_transaction', 'max_worker_processes', 'max_wal_senders'];
+
+/** The changes that lower one of those below what the leader runs (`settings`: the leader's rows): the leader must restart with them first. */
+export function leaderFirstChanges(changes: ParameterChange[], settings: PgSetting[]): string[] {
+  const rows = new Map(settings.map((s) => [s.name.toLowerCase(), s]));
+  return changes.filter((c) => {
+    const row = rows.get(c.name);
+    const after = valueAfter(c.name, changes, rows);
+    return PRIMARY_BOUNDS_REPLICAS.includes(c.name) && row !== undefined && after !== undefined && after < Number(row.setting);
+  }).map((c) => c.name);
 }
 
 /** The values as they go to Patroni (on/off, the enum's spelling, a plain integer as a number); call after changeProblems found none. */
@@ -164,13 +199,16 @@ export type MemberState = 'applied' | 'pending' | 'waiting';
  * Where one member is with one change. `patroniPending`: Patroni's pending_restart for the member,
  * the only sign for the parameters Patroni passes on the command line (pg_settings does not flag
  * those). An unset parameter is applied once Patroni's postgresql.conf no longer sets it.
+ * `serverSpelling`: how the server itself spells the value (spelledByServer), which it shows once it runs with it.
  */
-export function memberState(row: PgSetting | undefined, c: ParameterChange, patroniPending: boolean): MemberState {
+export function memberState(row: PgSetting | undefined, c: ParameterChange, patroniPending: boolean, serverSpelling?: string): MemberState {
   if (!row) return 'waiting';
   if (row.pending_restart) return 'pending';
   const onCommandLine = row.source === 'command line';
   const want = c.value ?? (onCommandLine ? PATRONI_COMMAND_LINE_DEFAULTS[c.name] : undefined);
-  const applied = want === undefined ? onCommandLine || !setByPatroni(row) : showsValue(row, want);
+  const applied = want === undefined
+    ? onCommandLine || !setByPatroni(row)
+    : showsValue(row, want) || (serverSpelling !== undefined && showsValue(row, serverSpelling));
   if (applied) return 'applied';
   return onCommandLine && patroniPending ? 'pending' : 'waiting';
 }

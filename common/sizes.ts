@@ -110,6 +110,9 @@ export function sizeParameters(s: MemberSize | undefined): Record<string, string
   };
 }
 
+/** The size names a limit (a cluster made without --cpus/--memory has none). */
+export const hasLimits = (s: MemberSize | null | undefined): boolean => s?.cpus !== undefined || s?.memoryMiB !== undefined;
+
 /** A size in one phrase: "1 CPU, 512 MiB", "no limits". */
 export function describeSize(s: MemberSize | undefined): string {
   const parts = [

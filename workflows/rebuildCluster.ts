@@ -8,7 +8,9 @@
  * A resize re-creates the members with new Docker limits, and first PATCHes the parameters derived
  * from the new memory (common/sizes.ts) into the DCS through the activity `cluster config set` uses,
  * checked as it checks them: each new container starts PostgreSQL with them. They stay ordinary DCS
- * values that `cluster config set` may change later.
+ * values that `cluster config set` may change later. A smaller memory lowers max_connections,
+ * which a replica cannot run below its primary's: the leader restarts in place with it first
+ * (workflows/leader-first.ts), or every member would come back with the old value, pending.
  *
  * Each member is re-created once, also when a worker dies mid-step: the first step records every
  * member's container id, and a re-create step that finds another container on the current image
@@ -21,10 +23,11 @@ import {
 } from '../common/cluster-rebuild';
 import { planRestart, writeDowntimeLine } from '../common/cluster-restart';
 import { leaseStep } from '../common/lease';
-import { changeProblems, type ParameterChange } from '../common/set-parameters';
+import { changeProblems, leaderFirstChanges, type ParameterChange } from '../common/set-parameters';
 import { describeSize, resized, type MemberSize } from '../common/sizes';
 import type { ClusterSpec } from '../common/spec';
 import { quick, waits } from './activity-options';
+import { leaderFirstSteps, leaderGoesFirst, restartLeaderFirst } from './leader-first';
 import { withClusterLease } from './lease';
 import { refuse } from './refusals';
 import { ClusterRoll, type MemberAction } from './roll';
@@ -34,6 +37,7 @@ export type { RebuildClusterInput, RebuildClusterResult } from '../common/cluste
 
 const CHECK_STEP = "check the cluster and record each member's container";
 const FINAL_STEP = 'check the members after the rebuild';
+const SEEN_STEP = 'wait until every member runs with them or waits for a restart';
 
 const writeStep = (changes: ParameterChange[]): string =>
   `write ${changes.map((c) => `${c.name}=${c.value}`).join(', ')} to the DCS (Patroni PATCH /config)`;
@@ -48,7 +52,7 @@ export async function rebuildCluster(input: RebuildClusterInput): Promise<Rebuil
 
 async function rebuildUnderLease(input: RebuildClusterInput, steps: Steps): Promise<RebuildClusterResult> {
   const { cluster } = input;
-  const { snap, plan, size, changes, leader } = await steps.run(CHECK_STEP, async () => {
+  const { snap, plan, size, changes, leader, lowered } = await steps.run(CHECK_STEP, async () => {
     const s = await quick.rebuildSnapshot(cluster);
     const d = planRestart(s.restart, { operation: 'rebuild' });
     if (d.kind === 'refuse') refuse(d.reason);
@@ -60,11 +64,20 @@ async function rebuildUnderLease(input: RebuildClusterInput, steps: Steps): Prom
     const settings = c.length > 0 ? await quick.readParameterSettings({ cluster, names: c.map((x) => x.name) }) : undefined;
     const problems = settings ? changeProblems(c, settings.settings) : [];
     if (problems.length > 0) refuse(`the parameters of ${describeSize(after)}: ${problems.join('; ')}`);
-    return { snap: s, plan: d, size: after, changes: c, leader: settings?.leader };
+    return { snap: s, plan: d, size: after, changes: c, leader: settings?.leader, lowered: settings ? leaderFirstChanges(c, settings.settings) : [] };
   });
   const roll = new ClusterRoll(cluster, snap.restart, plan, steps, rebuildAction(cluster, snap, input.resize ? size : undefined));
-  steps.plan([...(leader ? [writeStep(changes)] : []), ...roll.plannedSteps(), FINAL_STEP]);
+  const replicas = snap.restart.members.map((m) => m.name).filter((m) => m !== leader);
+  // Alone, the leader is re-created in place anyway (as primary: with the new values).
+  const first = leader && replicas.length > 0 && leaderGoesFirst(lowered) ? leaderFirstSteps(leader, lowered) : undefined;
+  steps.plan([...(leader ? [writeStep(changes)] : []), ...(first ? [SEEN_STEP, first.restart, first.stream] : []), ...roll.plannedSteps(), FINAL_STEP]);
   if (leader) await steps.run(writeStep(changes), () => quick.patchParameters({ cluster, leader, changes }));
+  let firstLine: string | undefined;
+  if (leader && first) {
+    // The leader's Patroni must hold the new values before its restart (it loads the DCS once per HA loop).
+    await steps.run(SEEN_STEP, () => waits.waitForParameters({ cluster, changes }));
+    firstLine = await restartLeaderFirst(steps, cluster, leader, replicas, lowered);
+  }
   const { done: rebuilt, switchover: moved } = await roll.run();
   const after = await steps.run(FINAL_STEP, () => quick.restartSnapshot(cluster));
   return {
@@ -72,7 +85,7 @@ async function rebuildUnderLease(input: RebuildClusterInput, steps: Steps): Prom
     rebuilt,
     ...(moved ? { switchover: moved } : {}),
     leader: after.leader ?? moved?.to ?? (snap.restart.leader as string),
-    writeDowntime: writeDowntimeLine(plan.leader, moved, snap.restart.members.length === 1, 're-created'),
+    writeDowntime: [firstLine, writeDowntimeLine(plan.leader, moved, snap.restart.members.length === 1, 're-created')].filter((x) => x !== undefined).join('; then '),
     size: size ?? null,
     parameters: changes,
     pendingAfter: after.members.filter((m) => m.pendingRestart).map((m) => m.name),

@@ -95,7 +95,10 @@ function printResult(r: SetParametersResult): void {
   }
   if (r.writeDowntime) console.log(`${r.cluster}: restarted ${r.restarted.join(', ') || 'no member'}; write downtime: ${r.writeDowntime}`);
   if (r.parameters.some((p) => p.outcome === 'pending restart') && r.writeDowntime === undefined) {
-    console.log(`restart with \`dbaas cluster restart ${r.cluster}\`, or set them with --restart rolling`);
+    const first = r.leaderFirst ?? [];
+    console.log(first.length > 0
+      ? `set them again with --restart rolling: a lower ${first.join(', ')} applies only once the leader restarts with it first (replicas cannot run less than their primary), which \`dbaas cluster restart\` does not do`
+      : `restart with \`dbaas cluster restart ${r.cluster}\`, or set them with --restart rolling`);
   }
   if (r.notRunning.length > 0) console.log(`not running (they start with the new values): ${r.notRunning.join(', ')}`);
 }

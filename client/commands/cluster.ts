@@ -30,7 +30,7 @@ import { follow, startOrAttach, startedHere } from '../workflow-run';
 import { repositoryRequestFrom, repositoryTypeFrom, s3LocationFrom, type S3Options } from '../s3-options';
 import { discardStagedS3Credentials } from '../../activities/s3-credentials';
 import { cpusProblemOnEngine } from './cluster-rebuild';
-import { describeSize } from '../../common/sizes';
+import { describeSize, hasLimits } from '../../common/sizes';
 import { describeVolumeUse } from '../../common/volume-use';
 import { describeAge } from '../../common/backup-age';
 import { readStatusExtras, type StatusExtras } from '../status-extras';
@@ -251,7 +251,8 @@ function printStatus(s: ClusterStatus, settings: DcsSettingsView | null, lease: 
     console.log('profile, sync: unknown (no Patroni API answers)');
   }
   const other = s.members.filter((m) => describeSize(m.size ?? undefined) !== describeSize(s.size ?? undefined)).map((m) => `${m.name}: ${describeSize(m.size ?? undefined)}`);
-  console.log(`size per member: ${describeSize(s.size ?? undefined)}${other.length > 0 ? ` (but ${other.join(', ')}: run \`dbaas cluster resize ${s.name}\` again)` : ''}`);
+  // Only for a cluster with a size (or members that differ from it: a resize that stopped half-way).
+  if (hasLimits(s.size) || other.length > 0) console.log(`size per member: ${describeSize(s.size ?? undefined)}${other.length > 0 ? ` (but ${other.join(', ')}: run \`dbaas cluster resize ${s.name}\` again)` : ''}`);
   const t = table(['member', 'host', 'role', 'state', 'lag', 'timeline', 'disk', 'port', 'container', 'created']);
   for (const m of s.members) {
     t.push([m.name + (m.nofailover ? ' (read-only)' : ''), m.host, m.role, m.state, m.lag ?? '', m.timeline ?? '', describeVolumeUse(extras.disks.get(m.name) ?? null), m.port ?? '', m.container.state, m.container.created]);

@@ -4,11 +4,16 @@
  * nothing; work_mem applies on every member at once; shared_buffers with `--restart rolling`
  * under a read loop through ro and a write loop through rw reaches every member with no failed
  * read and writes down no longer than one switchover; `cluster config --json` shows what is set;
- * wal_level=logical (what a blue-green upgrade needs) is accepted; unset puts the default back.
+ * wal_level=logical (what a blue-green upgrade needs) is accepted; values the server spells its own
+ * way (datestyle=iso) apply without a timeout; a postmaster value PostgreSQL cannot start with
+ * (huge_pages=on, no huge pages here) with `--restart rolling` is put back, and every member runs
+ * the old value again; unset puts the default back.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import Docker from 'dockerode';
+import type { ClusterStatus } from '../../client/cluster-info';
 import type { ConfigView } from '../../client/parameter-view';
 import { psqlOn } from '../../activities/upgrade/psql';
 import { containerName } from '../../common/resource-names';
@@ -48,6 +53,7 @@ test('bad input: an unknown parameter, a value of the wrong type and a managed p
     ['nosuch=1', /^dbaas: unknown parameter "nosuch"\n$/],
     ['work_mem=banana', /^dbaas: work_mem takes a number \(with a unit: B, kB, MB, GB or TB\), got "banana"\n$/],
     ['port=1', /^dbaas: port cannot be set: Patroni sets it from patroni.yml[^\n]*\n$/],
+    ['max_slot_wal_keep_size=1GB', /^dbaas: max_slot_wal_keep_size cannot be set to "1GB": [^\n]*unlimited \(-1\)\n$/],
   ];
   for (const [pair, re] of cases) {
     const r = await cli('cluster', 'config', 'set', S, pair);
@@ -93,6 +99,34 @@ test('config set shared_buffers=256MB --restart rolling under reads through ro a
   assert.ok(!outage || outage.gapMs < 10_000, `writes were down no longer than a switchover (${outage?.gapMs} ms)`);
   assert.deepEqual(await missingIds(rw, 'params_probe', writeStats.acked), [], 'no acknowledged write lost');
   assert.deepEqual((await configView()).parameters.filter((p) => p.pendingRestartOn.length > 0).map((p) => p.name), [], 'nothing waits for a restart');
+});
+
+test('values the server spells its own way (datestyle=iso shows "ISO, MDY") apply at once, without waiting out a timeout', async () => {
+  const r = await cli('cluster', 'config', 'set', S, 'datestyle=iso', 'default_text_search_config=english');
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, /^datestyle=iso: applied$/m);
+  assert.match(r.stdout, /^default_text_search_config=english: applied$/m);
+  assert.deepEqual(await showOnEvery('datestyle'), MEMBERS.map(() => 'ISO, MDY'));
+  assert.deepEqual(await showOnEvery('default_text_search_config'), MEMBERS.map(() => 'pg_catalog.english'));
+  const back = await cli('cluster', 'config', 'unset', S, 'datestyle', 'default_text_search_config');
+  assert.equal(back.code, 0, back.stderr + back.stdout);
+});
+
+test('config set huge_pages=on --restart rolling where PostgreSQL cannot start with it: exit 1 saying it was put back and why; the old value on every member; the cluster healthy', async (t) => {
+  if (!/^HugePages_Total:\s+0$/m.test(readFileSync('/proc/meminfo', 'utf8'))) return t.skip('this machine reserves huge pages: huge_pages=on would start');
+  const before = await showOnEvery('huge_pages');
+  const startedAt = Date.now();
+  const r = await cli('cluster', 'config', 'set', S, 'huge_pages=on', '--restart', 'rolling');
+  console.log(`huge_pages=on --restart rolling put back in ${((Date.now() - startedAt) / 1000).toFixed(1)} s; stderr: ${r.stderr}`);
+  assert.equal(r.code, 1, r.stderr + r.stdout);
+  assert.match(r.stderr, /huge_pages=on: the rolling restart failed \(pg-\d's PostgreSQL did not start after its restart: FATAL: could not map anonymous shared memory[^\n]*\); the previous values are back in the DCS and every member runs with them\n$/);
+  assert.deepEqual(await showOnEvery('huge_pages'), before);
+  const view = await configView();
+  assert.equal(view.parameters.find((p) => p.name === 'huge_pages')?.dcsValue ?? null, null, 'not in the DCS');
+  assert.deepEqual(view.parameters.filter((p) => p.pendingRestartOn.length > 0).map((p) => p.name), [], 'nothing waits for a restart');
+  const status = JSON.parse((await cli('cluster', 'status', S, '--json')).stdout) as ClusterStatus;
+  assert.ok(status.leader, 'a leader');
+  assert.deepEqual(status.members.map((m) => m.state), MEMBERS.map(() => 'running'), JSON.stringify(status.members));
 });
 
 test('config set wal_level=logical --restart rolling is accepted (already logical: nothing to restart); other levels are refused', async () => {

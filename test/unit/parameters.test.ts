@@ -1,10 +1,10 @@
 /** PostgreSQL parameter values against pg_settings rows, the managed list, and the decisions of `cluster config set|unset`. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatInUnit, parseBool, parseValue, showsValue, takesRestart, type PgSetting } from '../../common/parameter-values';
+import { formatInUnit, parseBool, parseValue, showsValue, spelledByServer, takesRestart, type PgSetting } from '../../common/parameter-values';
 import { PATRONI_COMMAND_LINE_DEFAULTS, RENDERED_FLOORS, floorProblem, hiddenFromView, managedProblem } from '../../common/managed-parameters';
 import {
-  changeProblems, memberState, normalizedChanges, parameterResults, parseAssignment, setParametersInputProblem, type SetParametersInput,
+  changeProblems, leaderFirstChanges, memberState, normalizedChanges, parameterResults, parseAssignment, setParametersInputProblem, type SetParametersInput,
 } from '../../common/set-parameters';
 import { BASE_PARAMETERS } from '../../common/render/patroni';
 import { originOf } from '../../client/parameter-view';
@@ -29,7 +29,7 @@ const ROWS: Record<string, PgSetting> = {
   search_path: row('search_path', { setting: '"$user", public', vartype: 'string' }),
   TimeZone: row('TimeZone', { setting: 'Etc/UTC', vartype: 'string', context: 'user', source: 'configuration file', sourcefile: '/var/lib/dbaas/pgdata/postgresql.base.conf' }),
   max_connections: row('max_connections', { setting: '100', min_val: '1', max_val: '262143', context: 'postmaster', source: 'command line' }),
-  superuser_reserved_connections: row('superuser_reserved_connections', { setting: '3', min_val: '0', max_val: '262143', context: 'postmaster' }),
+  superuser_reserved_connections: row('superuser_reserved_connections', { setting: '3', min_val: '0', max_val: '262143', context: 'postmaster', boot_val: '3' }),
   max_wal_senders: row('max_wal_senders', { setting: '20', min_val: '0', max_val: '262143', context: 'postmaster', source: 'command line' }),
   wal_keep_size: row('wal_keep_size', { setting: '128', unit: 'MB', min_val: '0', max_val: '2147483647', context: 'sighup', source: 'command line' }),
 };
@@ -225,4 +225,40 @@ test('where a value comes from, as `cluster config` shows it', () => {
   assert.equal(originOf(file('postgresql.auto.conf'), false), 'ALTER SYSTEM');
   assert.equal(originOf({ source: 'command line', sourcefile: null }, true), 'command line (DCS)');
   assert.equal(originOf({ source: 'override', sourcefile: null }, false), 'override');
+});
+
+test('max_slot_wal_keep_size: only unlimited (-1) or unset; a limit would invalidate replicas\' and upgrades\' slots', () => {
+  assert.match(managedProblem('max_slot_wal_keep_size', '10GB') ?? '', /^max_slot_wal_keep_size cannot be set to "10GB": a replica's or a blue-green upgrade's slot .* is invalidated.*unlimited \(-1\)$/);
+  assert.equal(managedProblem('max_slot_wal_keep_size', '-1'), undefined);
+  assert.equal(managedProblem('max_slot_wal_keep_size', null), undefined, 'unset: PostgreSQL\'s -1');
+  assert.ok(!hiddenFromView('max_slot_wal_keep_size'), 'shown: a DBA looks for it');
+});
+
+test('connection slots are checked at the values after the change: an unset max_connections at Patroni\'s 100, an unset reserve at PostgreSQL\'s default', () => {
+  const rows = [{ ...ROWS.max_connections, setting: '300' }, { ...ROWS.superuser_reserved_connections, setting: '150', source: 'configuration file' }];
+  assert.deepEqual(changeProblems([{ name: 'work_mem', value: '8MB' }], [...rows, ROWS.work_mem]), [], 'as it runs: 150 below 300');
+  assert.deepEqual(changeProblems([{ name: 'max_connections', value: null }], rows), [
+    'superuser_reserved_connections + reserved_connections (150) must stay below max_connections (100), or PostgreSQL does not start',
+  ]);
+  assert.deepEqual(changeProblems([{ name: 'max_connections', value: null }, { name: 'superuser_reserved_connections', value: null }], rows), [], 'both back: 3 below 100');
+  assert.deepEqual(changeProblems([{ name: 'max_connections', value: '150' }, { name: 'superuser_reserved_connections', value: '10' }], rows), []);
+});
+
+test('leaderFirstChanges: a decrease of what replicas run at least at their primary\'s value, below what the leader runs', () => {
+  assert.deepEqual(leaderFirstChanges([{ name: 'max_connections', value: '50' }], settings), ['max_connections']);
+  assert.deepEqual(leaderFirstChanges([{ name: 'max_connections', value: '200' }, { name: 'max_wal_senders', value: '30' }], settings), []);
+  assert.deepEqual(leaderFirstChanges([{ name: 'max_wal_senders', value: '20' }], settings), [], 'the same value');
+  assert.deepEqual(leaderFirstChanges([{ name: 'max_connections', value: null }], [{ ...ROWS.max_connections, setting: '200' }]), ['max_connections'], 'unset: back to 100');
+  assert.deepEqual(leaderFirstChanges([{ name: 'work_mem', value: '1MB' }, { name: 'shared_buffers', value: '64MB' }], settings), [], 'only those a replica must match');
+});
+
+test('values the server spells its own way: applied once a member shows the server\'s spelling', () => {
+  const datestyle = row('DateStyle', { setting: 'ISO, MDY', vartype: 'string', source: 'configuration file', sourcefile: '/var/lib/dbaas/pgdata/postgresql.conf' });
+  const ts = row('default_text_search_config', { setting: 'pg_catalog.english', vartype: 'string', source: 'configuration file' });
+  assert.equal(memberState(datestyle, { name: 'datestyle', value: 'iso' }, false), 'waiting', 'the text alone does not match');
+  assert.equal(memberState(datestyle, { name: 'datestyle', value: 'iso' }, false, 'ISO, MDY'), 'applied');
+  assert.equal(memberState({ ...datestyle, setting: 'Postgres, DMY' }, { name: 'datestyle', value: 'iso' }, false, 'ISO, MDY'), 'waiting', 'still the old value');
+  assert.equal(memberState(ts, { name: 'default_text_search_config', value: 'english' }, false, 'pg_catalog.english'), 'applied');
+  assert.ok(spelledByServer(datestyle) && spelledByServer({ vartype: 'string', context: 'superuser' }));
+  assert.ok(!spelledByServer({ vartype: 'string', context: 'sighup' }) && !spelledByServer(ROWS.work_mem), 'a session cannot set those (or they are numbers)');
 });

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from 'yaml';
-import { describeSize, dockerLimits, parseCpus, parseMemory, resized, sizeParameters, sizeProblem } from '../../common/sizes';
+import { describeSize, dockerLimits, hasLimits, parseCpus, parseMemory, resized, sizeParameters, sizeProblem } from '../../common/sizes';
 import { changeProblems } from '../../common/set-parameters';
 import { managedProblem } from '../../common/managed-parameters';
 import { SIZE_SETTING_ROWS } from '../helpers/pg-settings';
@@ -108,4 +108,9 @@ test("patroni.yml: a size's parameters go into the bootstrap DCS config over the
   const plain = render();
   assert.equal(plain.max_connections, 100);
   assert.equal(plain.shared_buffers, undefined);
+});
+
+test('hasLimits: a size names a CPU or memory limit (`cluster status` prints its size line only then)', () => {
+  assert.ok(hasLimits({ cpus: 1 }) && hasLimits({ memoryMiB: 512 }));
+  assert.ok(!hasLimits({}) && !hasLimits(null) && !hasLimits(undefined));
 });

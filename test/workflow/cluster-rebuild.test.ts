@@ -75,6 +75,9 @@ async function run(input: Partial<RebuildClusterInput>, s: Scenario = {}): Promi
       },
       readParameterSettings: async () => ({ leader: 'pg-0', settings: s.settings ?? SIZE_SETTING_ROWS, previous: [] }),
       patchParameters: async () => ({ member: 'pg-0' }),
+      waitForParameters: async () => ({ members: MEMBERS.map((member) => ({ member, applied: [], pending: ['max_connections'] })), notRunning: [] }),
+      postmasterStartTime: async (a: { member: string }) => ({ state: 'running', startedAt: `t0 ${a.member}` }),
+      restartMember: async (a: { member: string }) => ({ outcome: 'restarted', startedAt: `t1 ${a.member}`, restartMs: 900 }),
       drainReadOnlyServer: async () => ({ sessionsLeft: 0 }),
       restoreReadOnlyServer: async () => undefined,
       undrainHaproxyServer: async () => undefined,
@@ -165,4 +168,24 @@ test('a bad resize fails for good before any activity', async () => {
     await assert.rejects(h.result(), (err) => rootCause(err).type === 'SpecError' && /--memory must be at least 256m/.test(rootCause(err).message));
   });
   assert.deepEqual(calls, []);
+});
+
+test('resize to less memory lowers max_connections: the leader restarts in place with it first, the replicas stream from it, then the roll', async () => {
+  const r = await run({ resize: { memoryMiB: 256 } });
+  assert.equal(r.error, undefined, String(r.error));
+  const patched = r.f.calls.find((c) => c.name === 'patchParameters')!.arg as { changes: ParameterChange[] };
+  assert.equal(patched.changes.find((c) => c.name === 'max_connections')?.value, '32', 'below the 100 the leader runs');
+  const calls = memberCalls(r);
+  assert.deepEqual(calls.slice(0, 2), ['postmasterStartTime pg-0', 'restartMember pg-0']);
+  assert.deepEqual(calls.slice(2, 4).sort(), ['waitForReplicaStreaming pg-1', 'waitForReplicaStreaming pg-2'], 'both at once');
+  assert.deepEqual(calls.slice(4, 8), rollOf('pg-1'), 'then the roll as before');
+  const names = r.f.names();
+  assert.ok(names.indexOf('patchParameters') < names.indexOf('waitForParameters') && names.indexOf('waitForParameters') < names.indexOf('restartMember'),
+    'the leader restarts once its Patroni holds the new values');
+  const res = r.result as RebuildClusterResult;
+  assert.equal(res.writeDowntime, 'pg-0 restarted in place first (replicas cannot run less max_connections than their primary): writes failed while it restarted; then one switchover (pg-0 → pg-1)');
+  assert.ok(r.progress.steps.every((s) => s.state === 'done'), JSON.stringify(r.progress.steps));
+
+  const up = await run({ resize: { memoryMiB: 1024 } });
+  assert.ok(!up.f.names().includes('restartMember') && !up.f.names().includes('waitForParameters'), 'more memory, more connections: no restart first');
 });
