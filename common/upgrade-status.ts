@@ -29,6 +29,12 @@ export interface UpgradeStatus {
   backupProblem?: string | null;
   /** Blue/green: the last finish or rollback failed before it changed what serves (why); the run waits for a decision again. */
   decisionProblem?: string | null;
+  /**
+   * Blue/green: how many finish or rollback signals the run has taken after its cutover (absent in
+   * runs from before it counted). `upgrade finish|rollback` follow their own once it moved past
+   * the count they read before signalling: until then `decisionProblem` is an earlier one's.
+   */
+  decisions?: number;
 }
 
 export const UPGRADE_FINISH_SIGNAL = 'upgradeFinish';

@@ -4,7 +4,8 @@ import type { Activities } from '../activities';
 import { LOCAL_HOST, type HostName } from '../common/inventory';
 import { hostTaskQueue } from '../common/task-queues';
 
-const FINAL_ERRORS = ['ResourceConflict', 'ClusterExists', 'ClusterNotFound', 'NoPortsAvailable', 'SecretsMissing', 'MemberRefused', 'HaproxyConfigInvalid', 'RestoreFailed', 'Stalled'];
+/** Activity failure types retrying cannot mend (common/error-types.ts). */
+export const FINAL_ERRORS = ['ResourceConflict', 'ClusterExists', 'ClusterNotFound', 'NoPortsAvailable', 'SecretsMissing', 'MemberRefused', 'HaproxyConfigInvalid', 'RestoreFailed', 'Stalled'];
 
 /**
  * Docker create/start calls take seconds. The worker heartbeats them every 2 s

@@ -9,14 +9,15 @@ import type { Paths } from '../../common/paths';
 import { containerName } from '../../common/resource-names';
 import { writeServingGeneration } from '../generations-file';
 import { isNotFound } from '../docker';
-import { leaderAmong } from '../patroni';
-import { heartbeat, pause, warn } from '../heartbeat';
+import { clusterView, leaderAmong } from '../patroni';
+import { heartbeat, pause, throwIfCancelled, warn } from '../heartbeat';
 import type { Inventory } from '../hosts/inventory';
 import { databaseOid, psqlOn, userDatabases } from './psql';
 import {
   SEQUENCES_SQL, STOP_POINT_SQL, copyTarget, parseLsn, quoteIdent, quoteLiteral, setSequencesSql, slotName, subscriptionExistsSql, subscriptionName, type SequenceValue,
 } from './logical-copy-sql';
 import type { CopyEnds } from './logical-copy';
+import { silentMembersProblem } from './silent-members';
 
 /** Sessions that are not the application's: Patroni's own, and this step's. */
 const NOT_CLIENTS = "backend_type <> 'client backend' OR pid = pg_backend_pid() OR application_name LIKE 'Patroni%'";
@@ -71,6 +72,8 @@ export function createCutoverSteps(inv: Inventory, paths: Paths) {
     async signalPoolers(i: { cluster: string; pause: boolean }): Promise<{ at: number; poolers: string[] }> {
       const poolers = await inv.memberNames(i.cluster, { kind: 'pgbouncer', running: true });
       for (const p of poolers) {
+        // A pause the write move gave up on (its deadline) goes no further; the put-back resumes every pooler.
+        if (i.pause) throwIfCancelled(`pausing ${p}`);
         try {
           await docker.getContainer(containerName(i.cluster, p)).kill({ signal: i.pause ? 'SIGUSR1' : 'SIGUSR2' });
         } catch (err) {
@@ -97,11 +100,16 @@ export function createCutoverSteps(inv: Inventory, paths: Paths) {
       const named = answers[running.indexOf(i.member)];
       if (named?.status === 'rejected') throw named.reason;
       // Another member whose PostgreSQL does not answer is taken as a stopped one (the same risk if
-      // it is promoted later), not as a reason to fail the cutover; one that leads now does not
-      // answer as out of recovery, and then no one leader is found below.
+      // it is promoted later), not as a reason to fail the cutover, unless Patroni says it leads:
+      // during a failover the named leader may still answer out of recovery while the promoted
+      // one does not, and its writes after the stop point would reach no copy.
       const answering = running.filter((_, k) => answers[k]!.status === 'fulfilled');
       const silent = running.filter((m) => !answering.includes(m));
-      if (silent.length > 0) warn(`${silent.join(', ')} of ${i.cluster} did not answer: not made read-only (${answers.flatMap((a) => (a.status === 'rejected' ? [(a.reason as Error).message] : [])).join('; ')})`);
+      if (silent.length > 0) {
+        warn(`${silent.join(', ')} of ${i.cluster} did not answer: not made read-only (${answers.flatMap((a) => (a.status === 'rejected' ? [(a.reason as Error).message] : [])).join('; ')})`);
+        const problem = silentMembersProblem(i.cluster, silent, await clusterView(inv, i.cluster, running));
+        if (problem) throw new Error(problem);
+      }
       const primaries = answering.filter((m) => (answers[running.indexOf(m)] as PromiseFulfilledResult<boolean>).value === false);
       const leader = primaries.includes(i.member) ? i.member : primaries.length === 1 ? primaries[0] : undefined;
       if (!leader) throw new Error(`no one leader among ${running.join(', ')} of ${i.cluster} (out of recovery: ${primaries.join(', ') || 'none'}${silent.length > 0 ? `; not answering: ${silent.join(', ')}` : ''}): its last write is unknown`);
@@ -174,6 +182,8 @@ export function createCutoverSteps(inv: Inventory, paths: Paths) {
       // Databases side by side: this runs while writes are paused.
       const counts = await Promise.all((await userDatabases(docker, pub)).map(async (database) => {
         const seqs = JSON.parse(await psqlOn(docker, pub, database, SEQUENCES_SQL)) as SequenceValue[];
+        // Past the write pause's deadline the step ends here (the workflow waits for it to stop).
+        throwIfCancelled(`setting the sequences of ${database}`);
         await psqlOn(docker, sub, database, setSequencesSql(seqs));
         return seqs.length;
       }));

@@ -14,6 +14,7 @@ import { oldDataDir } from './pg-upgrade-script';
 import { readReplicationBlockers } from './replication-blockers';
 import { createLogicalCopySteps } from './logical-copy';
 import { createCutoverSteps } from './cutover';
+import { createServingStateSteps } from './serving-state';
 import { FIRST_GENERATION } from '../../common/generations';
 import { nextMemberNames } from '../../common/members';
 import type { ReplicationBlockers } from '../../common/logical-replication';
@@ -23,6 +24,7 @@ export function createUpgradeActivities(inv: Inventory, paths: Paths) {
   return {
     ...createLogicalCopySteps(inv, paths),
     ...createCutoverSteps(inv, paths),
+    ...createServingStateSteps(inv, paths),
 
     /**
      * The generation a blue/green upgrade builds (the one after the serving one), new names for

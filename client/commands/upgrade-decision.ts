@@ -33,18 +33,31 @@ export function describeOutcome(r: UpgradeBlueGreenResult): string {
   return `${r.cluster}: rolled back; PostgreSQL ${r.from} serves again (leader ${r.leader}); the PostgreSQL ${r.to} members are removed`;
 }
 
-type UpgradeHandle = Awaited<ReturnType<typeof runningUpgrade>>['handle'];
+/** The run takes `finish` (and after the cutover `rollback`) only while it waits for one: a signal sent otherwise is ignored. */
+const notWaiting = (cluster: string, status: UpgradeStatus, verb: string): UsageError =>
+  new UsageError(`the upgrade of ${cluster} ${status.cutOver ? 'does not wait for a decision now' : 'has not cut over yet'} (see \`dbaas upgrade status ${cluster}\`): ${verb} once it waits for finish or rollback`);
+
+export type UpgradeHandle = Awaited<ReturnType<typeof runningUpgrade>>['handle'];
 
 /**
- * Once the run took the decision (it no longer waits), follows it to its end, or to its waiting
- * again after a finish or rollback that failed before it changed what serves: that failure, exit 1.
+ * Until the run took a decision after the `before`-th (its count moved past it), or ended: until
+ * then its wait-again step and `decisionProblem` are an earlier decision's. A run from before it
+ * counted (no count) is waited on until it no longer waits, for a minute at most.
  */
-async function followDecision(handle: UpgradeHandle, what: string, ended: Set<string>): Promise<UpgradeBlueGreenResult> {
-  for (let i = 0; i < 600; i++) {
+async function decisionTaken(handle: UpgradeHandle, before: number | undefined): Promise<void> {
+  for (let i = 0; before !== undefined || i < 600; i++) {
     const s = await handle.query<UpgradeStatus>(UPGRADE_STATUS_QUERY).catch(() => null);
-    if (!s?.awaitingDecision) break;
+    if (s === null ? (await handle.describe()).status.name !== 'RUNNING' : before === undefined ? !s.awaitingDecision : (s.decisions ?? 0) > before) return;
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * Once the run took this decision, follows it to its end, or to its waiting again after a finish
+ * or rollback that failed before it changed what serves: that failure, exit 1.
+ */
+export async function followDecision(handle: UpgradeHandle, what: string, ended: Set<string>, before: number | undefined): Promise<UpgradeBlueGreenResult> {
+  await decisionTaken(handle, before);
   const r = await followUntil<UpgradeBlueGreenResult>(handle, what, AWAIT_DECISION_AGAIN_STEP, ended);
   if (r.ended) return r.value;
   const s = await handle.query<UpgradeStatus>(UPGRADE_STATUS_QUERY);
@@ -55,11 +68,9 @@ export async function upgradeFinishCommand(cluster: string): Promise<void> {
   const { client, connection } = await connectTemporal();
   try {
     const { handle, status, ended } = await runningUpgrade(client, cluster);
-    if (!status.awaitingDecision) {
-      throw new UsageError(`the upgrade of ${cluster} has not cut over yet (see \`dbaas upgrade status ${cluster}\`): finish it once it waits for finish or rollback`);
-    }
+    if (!status.awaitingDecision) throw notWaiting(cluster, status, 'finish');
     await handle.signal(UPGRADE_FINISH_SIGNAL);
-    console.log(describeOutcome(await followDecision(handle, `upgrade finish ${cluster}`, ended)));
+    console.log(describeOutcome(await followDecision(handle, `upgrade finish ${cluster}`, ended, status.decisions)));
   } finally {
     await connection.close();
   }
@@ -71,15 +82,18 @@ export async function upgradeRollbackCommand(cluster: string, o: { discardWrites
     const { handle, status, ended } = await runningUpgrade(client, cluster);
     const refusal = `PostgreSQL ${status.to} has served ${cluster} since the cutover: a rollback does not carry its writes back to ${status.from}; add --discard-writes to roll back anyway`;
     if (status.cutOver && !o.discardWrites) throw new UsageError(refusal);
+    // The run takes a decision after its cutover only while it waits for one (as for finish).
+    if (status.cutOver && !status.awaitingDecision) throw notWaiting(cluster, status, 'roll back');
     const request: RollbackRequest = { discardWrites: o.discardWrites };
     await handle.signal(UPGRADE_ROLLBACK_SIGNAL, request);
-    if (o.discardWrites) {
-      console.log(describeOutcome(await followDecision(handle, `upgrade rollback ${cluster}`, ended)));
+    if (status.awaitingDecision) {
+      console.log(describeOutcome(await followDecision(handle, `upgrade rollback ${cluster}`, ended, status.decisions)));
       return;
     }
-    // The run ignores it if its cutover began meanwhile, and goes on to wait for a decision.
+    // Before the cutover the run stops. If its cutover began meanwhile it ignores the request and
+    // goes on to wait for a decision: then the rollback needs --discard-writes, sent while it waits.
     const r = await followUntil<UpgradeBlueGreenResult>(handle, `upgrade rollback ${cluster}`, AWAIT_DECISION_STEP, ended);
-    if (!r.ended) throw new UsageError(refusal);
+    if (!r.ended) throw new UsageError(o.discardWrites ? `the cutover of ${cluster} began before the rollback arrived; it now waits for finish or rollback: run \`dbaas upgrade rollback ${cluster} --discard-writes\` again` : refusal);
     console.log(describeOutcome(r.value));
   } finally {
     await connection.close();

@@ -1,8 +1,9 @@
 /**
  * UpgradeBlueGreen's activities as fakes (beyond the shared ones): a copy that reports two tables
- * copying, then caught up; and the operator's answer once the run waits for it.
+ * copying, then caught up; the operator's answer once the run waits for it; failures to inject.
  */
 import type { WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import type { UpgradeStatus } from '../../common/upgrade-status';
 import { healthyCluster } from './fake-activities';
 import { madeBackup, stanzaStatus } from './fake-backup';
@@ -41,6 +42,7 @@ export function blueGreenFakes(o: { capacity?: typeof capable; leftovers?: strin
     setServingGeneration: async () => undefined,
     serveMembers: async () => ({ members: [] }),
     servesOnRw: async () => false,
+    servingState: async () => ({ generation: 2, rw: [{ member: 'pg-3', takesWrites: true }] }),
     disableSubscriptions: async () => undefined,
   };
 }
@@ -61,3 +63,28 @@ export const answer = (signal: string, arg?: unknown) => async (handle: Workflow
 /** The first argument of each call of the activity. */
 export const argsOf = (f: { calls: { name: string; arg: unknown }[] }, name: string): Record<string, unknown>[] =>
   f.calls.filter((c) => c.name === name).map((c) => c.arg as Record<string, unknown>);
+
+/** Waits until the run waits again after a failed decision, and returns its status then. */
+export const waitingAgain = async (handle: WorkflowHandle): Promise<UpgradeStatus> => {
+  for (let i = 0; i < 200; i++) {
+    const s = await handle.query<UpgradeStatus>('upgradeStatus').catch(() => null);
+    if (s?.awaitingDecision && s.decisionProblem) return s;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('the run never waited again');
+};
+
+/** Fails (for good) the n-th call of an activity; the others return `result`. */
+export const failingCall = (n: number, result: unknown, message: string): ExtraActivity => {
+  let calls = 0;
+  return async () => {
+    if (++calls === n) throw ApplicationFailure.create({ type: 'HaproxyConfigInvalid', nonRetryable: true, message });
+    return result;
+  };
+};
+
+/** Each generation failed over while the operator decided: generation 1 to pg-1, generation 2 (built on pg-3) to pg-4. */
+export const failedOverLeaders = (): ExtraActivity => {
+  let newGeneration = 0;
+  return async (a: { members: string[] }) => (a.members.includes('pg-0') ? 'pg-1' : ++newGeneration === 1 ? 'pg-3' : 'pg-4');
+};

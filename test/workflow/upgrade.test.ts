@@ -2,8 +2,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowHandle } from '@temporalio/client';
-import type { UpgradeStatus } from '../../common/upgrade-status';
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import { healthyCluster } from '../helpers/fake-activities';
@@ -11,7 +9,7 @@ import { startTestTemporal } from '../helpers/temporal';
 import { rootCause, runWithFakes, type ExtraActivity } from '../helpers/run-with-fakes';
 import { assertCalledBefore } from '../helpers/order';
 import { madeBackup, stanzaStatus } from '../helpers/fake-backup';
-import { answer, argsOf, blueGreenFakes, capable, clean, withBackups } from '../helpers/blue-green-fakes';
+import { answer, argsOf, blueGreenFakes, capable, clean, failedOverLeaders, failingCall, waitingAgain, withBackups } from '../helpers/blue-green-fakes';
 
 let env: TestWorkflowEnvironment;
 
@@ -173,31 +171,6 @@ test('UpgradeBlueGreen: a rollback after the cutover makes generation 1 serve ag
   assert.ok(lastPause < names.indexOf('removeLogicalCopy') && names.indexOf('removeLogicalCopy') < names.lastIndexOf('archiveCurrentWal'), 'slots dropped after the rollback, before the stanza moves back');
   assert.deepEqual(argsOf(f, 'keepCopySlots').map((a) => a.keep), [true, false]);
 });
-
-/** Waits until the run waits again after a failed decision, and returns its status then. */
-const waitingAgain = async (handle: WorkflowHandle): Promise<UpgradeStatus> => {
-  for (let i = 0; i < 200; i++) {
-    const s = await handle.query<UpgradeStatus>('upgradeStatus').catch(() => null);
-    if (s?.awaitingDecision && s.decisionProblem) return s;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('the run never waited again');
-};
-
-/** Fails (for good) the n-th call of an activity; the others return `result`. */
-const failingCall = (n: number, result: unknown, message: string): ExtraActivity => {
-  let calls = 0;
-  return async () => {
-    if (++calls === n) throw ApplicationFailure.create({ type: 'HaproxyConfigInvalid', nonRetryable: true, message });
-    return result;
-  };
-};
-
-/** Each generation failed over while the operator decided: generation 1 to pg-1, generation 2 (built on pg-3) to pg-4. */
-const failedOverLeaders = (): ExtraActivity => {
-  let newGeneration = 0;
-  return async (a: { members: string[] }) => (a.members.includes('pg-0') ? 'pg-1' : ++newGeneration === 1 ? 'pg-3' : 'pg-4');
-};
 
 test('UpgradeBlueGreen: a rollback after the cutover acts on both generations\' leaders of the moment, not the cutover\'s', async () => {
   const { f, result } = await runWithFakes(env, 'upgradeBlueGreen', { cluster: 'orders', to: 17 }, { describe: withBackups },

@@ -14,30 +14,33 @@
  * made on the new major since the cutover are not carried back). A failure, cancellation or
  * rollback before the cutover removes the new generation.
  */
-import { ApplicationFailure, CancellationScope, condition, defineSignal, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, condition } from '@temporalio/workflow';
 import { innermostMessage } from '../../common/error-chain';
 import { leaseStep } from '../../common/lease';
 import { logicalCopyCapacityProblem, replicationBlockersProblem } from '../../common/logical-replication';
 import { versionOf, type PostgresVersion } from '../../common/postgres-version';
 import type { ClusterPorts, ClusterSpec } from '../../common/spec';
 import type { CopyEnds } from '../../activities/upgrade/logical-copy';
-import { AWAIT_DECISION_AGAIN_STEP, AWAIT_DECISION_STEP, UPGRADE_FINISH_SIGNAL, UPGRADE_ROLLBACK_SIGNAL, type RollbackRequest, type UpgradeStatus } from '../../common/upgrade-status';
+import { AWAIT_DECISION_AGAIN_STEP, AWAIT_DECISION_STEP, type UpgradeStatus } from '../../common/upgrade-status';
 import { cleanup, longRunning, quick } from '../activity-options';
 import { withClusterLease } from '../lease';
 import { refuse } from '../refusals';
 import { Steps } from '../steps';
 import { checkUpgradeInput, clusterUpgradeProblem } from './checks';
 import { cutover, cutoverStepNames, type Cutover } from './cutover';
+import { acceptDecisions, beginCutover, nextDecision, type Decision } from './decision';
+import { checkServes, finish } from './finish';
 import { buildNextGeneration, buildStepNames, removeGenerationMembers, removeNextGeneration, type NextGeneration } from './next-generation';
 import { rollbackAfterCutover } from './rollback';
 import { reportUpgradeStatus } from './status';
 import { moveStanza, stanzaMoveStepNames, type StanzaMove, type StanzaState } from './stanza-move';
-import { WRITE_PAUSE_LIMIT_MS, isHaproxyNotPutBack } from './write-pause';
+import { keepsMovedTo, putBackIncomplete } from './put-back';
+import { writePauseLimit } from './write-pause';
 
 export interface UpgradeBlueGreenInput {
   cluster: string;
   to: PostgresVersion;
-  /** Overrides for tests: how long writes may stay paused (default WRITE_PAUSE_LIMIT_MS). */
+  /** Overrides for tests: how long writes may stay paused (default WRITE_PAUSE_LIMIT_MS, workflows/upgrade/write-pause.ts). */
   writePauseLimitMs?: number;
 }
 
@@ -53,9 +56,6 @@ export interface UpgradeBlueGreenResult {
   leader: string;
 }
 
-export const upgradeFinishSignal = defineSignal(UPGRADE_FINISH_SIGNAL);
-export const upgradeRollbackSignal = defineSignal<[RollbackRequest?]>(UPGRADE_ROLLBACK_SIGNAL);
-
 const CHECK_STEP = 'check the cluster can be upgraded';
 const CARRY_STEP = 'check what logical replication can carry, database by database';
 const CHOOSE_STEP = 'choose the next generation\'s members';
@@ -65,7 +65,6 @@ const SCHEMA_STEP = 'copy the schema of every database (pg_dump --schema-only)';
 const COPY_STEP = 'replicate every table of every database (a publication and a subscription each)';
 const CATCH_UP_STEP = 'wait for the new members to catch up';
 const UNDO_COPY_STEP = 'drop the subscriptions, publications and slots';
-const DROP_SUBSCRIPTIONS_STEP = 'drop the subscriptions (the publications and slots go with the old members)';
 const DISABLE_STEP = 'stop the subscriptions (kept until finish)';
 const DECIDE_STEP = AWAIT_DECISION_STEP;
 
@@ -77,25 +76,11 @@ const COPY_STALL_MS = 15 * 60_000;
 export async function upgradeBlueGreen(input: UpgradeBlueGreenInput): Promise<UpgradeBlueGreenResult> {
   checkUpgradeInput(input);
   const steps = new Steps('upgrade', input.cluster, [leaseStep(input.cluster), CHECK_STEP, CARRY_STEP, CHOOSE_STEP]);
-  const status = reportUpgradeStatus({ method: 'blue-green', from: null, to: input.to, pastPointOfNoReturn: false, replicationLagBytes: null, cutOver: false, writePauseMs: null, awaitingDecision: false });
-  const decision: Decision = { wanted: null, cutoverBegan: false };
-  setHandler(upgradeFinishSignal, () => {
-    decision.wanted ??= 'finish';
+  const status = reportUpgradeStatus({
+    method: 'blue-green', from: null, to: input.to, pastPointOfNoReturn: false, replicationLagBytes: null, cutOver: false, writePauseMs: null, awaitingDecision: false, decisions: 0,
   });
-  setHandler(upgradeRollbackSignal, (r?: RollbackRequest) => {
-    // From the pause on, writes may reach the new major: a rollback drops them, so only one that
-    // says so counts (`upgrade rollback --discard-writes`); the CLI tells the others.
-    if (decision.cutoverBegan && !r?.discardWrites) return;
-    decision.wanted ??= 'rollback';
-  });
+  const decision = acceptDecisions(status);
   return withClusterLease(steps, input.cluster, () => upgradeUnderLease(input, steps, status, decision));
-}
-
-/** What the operator asked for: the first signal counts (a finish cannot be taken back by a later rollback, nor the reverse). */
-interface Decision {
-  wanted: 'finish' | 'rollback' | null;
-  /** The poolers' pause was asked for: writes may reach the new major from here on. */
-  cutoverBegan: boolean;
 }
 
 async function upgradeUnderLease(input: UpgradeBlueGreenInput, steps: Steps, status: UpgradeStatus, decision: Decision): Promise<UpgradeBlueGreenResult> {
@@ -126,7 +111,7 @@ async function upgradeUnderLease(input: UpgradeBlueGreenInput, steps: Steps, sta
   });
   const next: NextGeneration = chosen.next;
   const backups = plan.spec.backups !== false;
-  const limitMs = input.writePauseLimitMs ?? WRITE_PAUSE_LIMIT_MS;
+  const limitMs = input.writePauseLimitMs ?? writePauseLimit();
   /** Which major the stanza is at: it moves with the serving generation (workflows/upgrade/stanza-move.ts). */
   const stanza: StanzaState = { major: null };
   if (chosen.leftovers.length > 0) {
@@ -161,12 +146,12 @@ async function upgradeUnderLease(input: UpgradeBlueGreenInput, steps: Steps, sta
     });
     await steps.run(CATCH_UP_STEP, () => waitForCatchUp(steps, status, copy, decision));
     if (decision.wanted === 'rollback') throw new RolledBack();
-    decision.cutoverBegan = true;
+    beginCutover(decision);
     status.writePauseMs = await cutover(steps, status, { ...planned, copy });
   } catch (err) {
     // The old generation could not be made the serving one again: the new one keeps serving, and
-    // stays. So does one HAProxy may still send clients to.
-    if (status.cutOver || isHaproxyNotPutBack(err)) throw err;
+    // stays. So does one HAProxy may still send clients to, or clients may have written to.
+    if (status.cutOver || keepsMovedTo(err)) throw err;
     await undo(steps, next);
     if (err instanceof RolledBack) return { cluster, from, to, outcome: 'rolled-back', writePauseMs: null, leader: plan.leader };
     throw err;
@@ -203,17 +188,12 @@ async function afterCutover(steps: Steps, status: UpgradeStatus, decision: Decis
     status.backupProblem = stanza.failed ?? null;
   }
   // A finish or a rollback that fails before it changed what serves (the new major's backup, the
-  // leaders' lookup, a rollback put back) comes back here: both generations stand, the new one
-  // serving, and the operator decides again. The run ends only with one that went through.
+  // check that it serves, the leaders' lookup, a rollback fully put back) comes back here: both
+  // generations stand, the new one serving, and the operator decides again. The run ends only with
+  // one that went through, or with a rollback whose put-back did not fully happen.
   let waitStep = DECIDE_STEP;
   for (;;) {
-    status.awaitingDecision = true;
-    const wanted = await steps.run(waitStep, async () => {
-      await condition(() => decision.wanted !== null);
-      return decision.wanted!;
-    });
-    status.awaitingDecision = false;
-    decision.wanted = null;
+    const wanted = await nextDecision(steps, waitStep, decision, status);
     let leaders: { old: string; new: string } | undefined;
     try {
       if (wanted === 'finish') {
@@ -224,22 +204,23 @@ async function afterCutover(steps: Steps, status: UpgradeStatus, decision: Decis
           await moveStanza(steps, forward, stanza);
           status.backupProblem = null;
         }
+        await checkServes(steps, next, plan.ports.stats);
       } else {
         leaders = await rollbackAfterCutover(steps, status, {
           cluster, generation: next.generation, oldMembers: plan.oldMembers, newMembers: next.members.map((m) => m.name), profile: plan.spec.profile, statsPort: plan.ports.stats, limitMs,
         });
       }
     } catch (err) {
-      // The old generation serves again (a rollback whose put-back did not go through), or HAProxy
-      // may point anywhere: deciding again on the same terms is not possible.
-      if (!status.cutOver || isHaproxyNotPutBack(err)) throw err;
+      // The old generation serves again, or a part of the put-back failed (HAProxy may point
+      // anywhere, a generation may be read-only): deciding again on the same terms is not possible.
+      if (!status.cutOver || putBackIncomplete(err)) throw err;
       status.decisionProblem = `${wanted === 'finish' ? 'upgrade finish' : 'upgrade rollback'} failed: ${innermostMessage(err)}`;
       waitStep = AWAIT_DECISION_AGAIN_STEP;
       continue;
     }
     status.decisionProblem = null;
     if (leaders) return afterRollback(steps, next, stanza, { from, to, leaders, writePauseMs: status.writePauseMs ?? null });
-    await finish(steps, plan, next);
+    await finish(steps, next, { members: plan.oldMembers, spec: plan.spec });
     return { cluster, from, to, outcome: 'finished', writePauseMs: status.writePauseMs ?? null, leader: ends.subscriber };
   }
 }
@@ -292,18 +273,6 @@ async function waitForCatchUp(steps: Steps, status: UpgradeStatus, ends: CopyEnd
     }
     await condition(() => decision.wanted === 'rollback', interval);
   }
-}
-
-const oldGenerationStep = (plan: Plan): string => `remove generation 1 (${plan.oldMembers.join(', ')}: members, volumes, etcd keys)`;
-
-/** The new major stays: the copy's leftovers and the old generation go. */
-async function finish(steps: Steps, plan: Plan, next: NextGeneration): Promise<void> {
-  const { cluster } = next;
-  steps.plan([DROP_SUBSCRIPTIONS_STEP, oldGenerationStep(plan)]);
-  // The publications and slots go with the old members.
-  await steps.run(DROP_SUBSCRIPTIONS_STEP, () => cleanup.dropSubscriptions({ cluster, generation: next.generation, members: next.members.map((m) => m.name) }));
-  await steps.run(oldGenerationStep(plan), () =>
-    removeGenerationMembers({ cluster, generation: next.generation - 1, spec: plan.spec, members: plan.oldMembers.map((name) => ({ name, readOnly: false })) }));
 }
 
 /**

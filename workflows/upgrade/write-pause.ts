@@ -2,56 +2,48 @@
  * What the cutover and the rollback after it share (docs/design/blue-green-upgrade.md, step 7):
  * writes move from one generation to the other while the poolers are paused. The pause has a
  * deadline; a failure inside it, or the deadline, puts the generation that served back before the
- * poolers resume, and the run's error names the cause and whatever of the put-back failed.
+ * poolers resume (workflows/upgrade/put-back.ts), and the run's error names the cause and whatever
+ * of the put-back failed.
  */
-import { ActivityCancellationType, ApplicationFailure, CancellationScope, isCancellation, proxyActivities } from '@temporalio/workflow';
+import { ActivityCancellationType, ApplicationFailure, CancellationScope, isCancellation, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
-import { innermostMessage } from '../../common/error-chain';
 import type { ProfileName } from '../../common/spec';
 import type { UpgradeStatus } from '../../common/upgrade-status';
-import { cleanup } from '../activity-options';
+import { FINAL_ERRORS, cleanup } from '../activity-options';
 import type { Steps } from '../steps';
+import { afterFailedMove } from './put-back';
 
 /**
  * How long writes may stay paused before the move gives up. Pooled clients' queries wait on the
  * paused poolers for PgBouncer's query_wait_timeout and then fail: common/render/pgbouncer.ts does
- * not set it, so it is PgBouncer's default, 120 s. Half of that leaves the other half for putting
- * the old generation back (seconds when all goes well) before a waiting query fails. The first
- * cutover measured paused writes for 8.9 s.
+ * not set it, so it is PgBouncer's default, 120 s. This, the wait for the cancelled step to stop
+ * (a keep-alive heartbeat carries the cancellation within about 8 s, and the steps stop at their
+ * next sleep or check) and the put-back (PUT_BACK_LIMIT_MS, 40 s, with the check whether the move
+ * went through) come to about 95 s. A step that ignored its cancellation would still end at its
+ * start-to-close (30 s): 115 s. The first cutover measured paused writes for 8.9 s.
  */
-export const WRITE_PAUSE_LIMIT_MS = 60_000;
+export const WRITE_PAUSE_LIMIT_MS = 45_000;
+/** The limit before s22: runs that started with it keep it. */
+const WRITE_PAUSE_LIMIT_BEFORE_MS = 60_000;
+const WRITE_PAUSE_45S_PATCH = 'write-pause-limit-45s';
+
+/** The pause's limit of a run that was given none (tests give one). */
+export const writePauseLimit = (): number => (patched(WRITE_PAUSE_45S_PATCH) ? WRITE_PAUSE_LIMIT_MS : WRITE_PAUSE_LIMIT_BEFORE_MS);
 
 /**
  * The steps inside the pause. At the deadline each is cancelled and waited for until it stopped
  * (WAIT_CANCELLATION_COMPLETED): the put-back then reads what the step did, instead of racing an
  * activity that still runs (a stopWrites after the put-back's allowWrites; a serveMembers whose
- * last command lands after the check). Their start-to-close is under a minute, so the worker's
- * keep-alive heartbeats carry the cancellation to them within seconds.
+ * last command lands after the check). The worker's keep-alive heartbeats carry the cancellation
+ * to them within seconds; their start-to-close bounds one that does not heed it. Final errors are
+ * not retried.
  */
 export const insidePause = proxyActivities<Activities>({
-  startToCloseTimeout: '55 seconds',
+  startToCloseTimeout: '30 seconds',
   heartbeatTimeout: '10 seconds',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 5 },
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 5, nonRetryableErrorTypes: FINAL_ERRORS },
 });
-
-/**
- * The put-back's steps before the poolers resume, while clients wait: seconds and one retry each,
- * not cleanup's minutes (HAProxy's move took 3.9 s when measured), and all of them within
- * PUT_BACK_LIMIT_MS.
- */
-const putBack = proxyActivities<Activities>({
-  startToCloseTimeout: '15 seconds',
-  heartbeatTimeout: '10 seconds',
-  retry: { initialInterval: '1s', maximumAttempts: 2 },
-});
-
-/**
- * The put-back before the poolers resume, all steps together. The pause's deadline (60 s), the
- * wait for a cancelled step to stop (a heartbeat: under 10 s) and this stay under PgBouncer's
- * query_wait_timeout (120 s): a pooled query waits, and does not fail.
- */
-const PUT_BACK_LIMIT_MS = 40_000;
 
 export interface GenerationLeader {
   generation: number;
@@ -76,15 +68,6 @@ export interface WriteMove {
 
 export const stopWritesStep = (m: string): string => `stop writes on ${m} (read-only, its sessions ended)`;
 export const serveStep = (g: number, leader: string): string => `serve from generation ${g}: HAProxy rw on ${leader}`;
-const putBackStep = (g: number): string => `put generation ${g} back (serving, writes, poolers)`;
-const wentThroughStep = (leader: string): string => `check whether ${leader} took over (in service on HAProxy's rw)`;
-const writesAgainStep = (leader: string): string => `allow writes on ${leader} again (retried after the poolers resumed)`;
-const haproxyAgainStep = (g: number): string => `put HAProxy back on generation ${g} (retried after the poolers resumed)`;
-
-/** The type of the error of a move whose put-back left HAProxy where it was: the generation it may point at must stay. */
-const HAPROXY_NOT_PUT_BACK = 'HaproxyNotPutBack';
-
-export const isHaproxyNotPutBack = (err: unknown): boolean => err instanceof ApplicationFailure && err.type === HAPROXY_NOT_PUT_BACK;
 
 /** The steps inside the pause, each cancelled at the pause's deadline. */
 export class PausedWrites {
@@ -142,18 +125,8 @@ export async function moveWrites(steps: Steps, status: UpgradeStatus, move: Writ
     pausedAt = (await p.run(names.pause, () => insidePause.signalPoolers({ cluster, pause: true }))).at;
     await inside(p);
   } catch (err) {
-    // A failure reported after the new leader came UP on rw (the deadline firing as the last
-    // command went through, a worker killed after it): clients may have written there, so the
-    // move stands. Putting the old generation back would throw those acknowledged writes away.
-    const wentThrough = p.servingMoved && await CancellationScope.nonCancellable(() =>
-      steps.run(wentThroughStep(move.to.leader), () => putBack.servesOnRw({ cluster, member: move.to.leader })).catch(() => false));
-    if (!wentThrough) {
-      const back = await CancellationScope.nonCancellable(() => putGenerationBack(steps, status, move, p.servingMoved));
-      if (back.failed === null) throw err;
-      // Both in the message alone (the CLI shows a failure's innermost message).
-      throw ApplicationFailure.nonRetryable(`${move.what} failed: ${innermostMessage(err)}; putting generation ${move.from.generation} back also failed: ${back.failed}`,
-        back.haproxyLeft ? HAPROXY_NOT_PUT_BACK : undefined);
-    }
+    // Returns when the move went through all the same (the move stands); throws otherwise.
+    await CancellationScope.nonCancellable(() => afterFailedMove(steps, status, move, p.servingMoved, err));
   }
   // The poolers must come back: cleanup's retries, and not cancellable (a cancellation of the run
   // between the move and here would leave every pooled query waiting until it fails).
@@ -161,79 +134,3 @@ export async function moveWrites(steps: Steps, status: UpgradeStatus, move: Writ
   return resumed.at - pausedAt;
 }
 
-/**
- * `from` serves again and takes writes, and the poolers go on. Each part is tried even when one
- * before it failed; returns what failed (null: nothing), which also shows on the step.
- *
- * The order. The poolers come last: PAUSE closed PgBouncer's server connections, and the first
- * query after RESUME opens new ones through HAProxy as it is then. Resumed while HAProxy may still
- * send rw to `to`'s leader, pooled writes would land there and, after a failed cutover, be thrown
- * away with generation 2: acknowledged, then lost. Held a moment longer they only wait. So the
- * steps before the resume are bounded (putBack's options: seconds, not cleanup's minutes), and
- * `to` is made read-only first (its sessions ended: direct clients that reached it through rw
- * reconnect), so a write that still reaches it while HAProxy cannot be put back fails instead of
- * being lost. The poolers then resume whatever failed: held without end they would stop every
- * pooled client until someone resumes them by hand.
- */
-async function putGenerationBack(steps: Steps, status: UpgradeStatus, m: WriteMove, servingMoved: boolean): Promise<{ failed: string | null; haproxyLeft: boolean }> {
-  const { cluster, from, to } = m;
-  const failed: string[] = [];
-  const attempt = async (what: string, f: () => Promise<unknown>): Promise<boolean> => {
-    try {
-      await f();
-      return true;
-    } catch (e) {
-      // Past PUT_BACK_LIMIT_MS the scope's cancellation says which part it stopped.
-      failed.push(`${what}: ${isCancellation(e) ? `not done within ${PUT_BACK_LIMIT_MS / 1000} s` : innermostMessage(e)}`);
-      return false;
-    }
-  };
-  let haproxyBack = true;
-  // The leader that must take writes again once the put-back is over, and whether it does.
-  let writer = from.leader;
-  let writesBack = true;
-  await steps.run(putBackStep(from.generation), async () => {
-    await CancellationScope.withTimeout(PUT_BACK_LIMIT_MS, async () => {
-      // Writes only ever on the generation the serving file names.
-      let fromServes = true;
-      if (servingMoved) {
-        // While the file still names `to` (the activity may read the serving generation).
-        await attempt(`read-only on ${to.leader}`, () => putBack.stopWrites({ cluster, member: to.leader }));
-        fromServes = await attempt('serving generation', async () => {
-          await putBack.setServingGeneration({ cluster, generation: from.generation });
-          status.cutOver = from.generation === m.newGeneration;
-        });
-        if (fromServes) {
-          // HAProxy renders from the file: it goes back only once the file did.
-          haproxyBack = await attempt('HAProxy', () => putBack.serveMembers({ cluster, profile: m.profile, statsPort: m.statsPort, leader: from.leader }));
-        } else {
-          // The file still names `to`: it serves (the run keeps it), and takes writes again.
-          writer = to.leader;
-        }
-      }
-      writesBack = await attempt(`writes on ${writer}`, () => putBack.allowWrites({ cluster, member: writer }));
-    });
-    await attempt('poolers', () => cleanup.signalPoolers({ cluster, pause: false }));
-    if (failed.length > 0) throw new Error(failed.join('; '));
-  }).catch(() => undefined);
-  const retried = (part: string): void => {
-    const k = failed.findIndex((f) => f.startsWith(`${part}:`));
-    if (k >= 0) failed.splice(k, 1);
-  };
-  if (!writesBack) {
-    // Past the put-back's limit, or failed: without this the generation that serves stays
-    // read-only for good (a cutover that failed on a sick HAProxy, the limit hit before this part).
-    writesBack = await steps.run(writesAgainStep(writer), () => cleanup.allowWrites({ cluster, member: writer })).then(() => true, () => false);
-    if (writesBack) retried(`writes on ${writer}`);
-    else failed.push(`writes on ${writer}, retried: its generation stays read-only (ALTER SYSTEM RESET default_transaction_read_only on its members)`);
-  }
-  if (!haproxyBack) {
-    // Clients wait no longer (the poolers resumed); writes that reach `to` through a HAProxy not
-    // yet moved fail (it is read-only). Now with cleanup's retries, minutes of them.
-    haproxyBack = await steps.run(haproxyAgainStep(from.generation), () =>
-      cleanup.serveMembers({ cluster, profile: m.profile, statsPort: m.statsPort, leader: from.leader })).then(() => true, () => false);
-    if (haproxyBack) retried('HAProxy');
-    else failed.push(`HAProxy, retried: it may still send clients to generation ${to.generation}, which is kept (read-only)`);
-  }
-  return { failed: failed.length > 0 ? failed.join('; ') : null, haproxyLeft: !haproxyBack };
-}
