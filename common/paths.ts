@@ -1,7 +1,8 @@
 /**
  * Where dbaas keeps state on the machine that runs the CLI and the worker.
  *
- * DBAAS_HOME (default ~/.dbaas): logs, pid files, the Temporal SQLite file, secrets, port registry.
+ * DBAAS_HOME (default ~/.dbaas): logs, pid files, the Temporal SQLite file, secrets, port registry,
+ * Prometheus's configuration, data and scrape target files.
  * DBAAS_CACHE (default ~/.cache/dbaas): heavy reusable things (the Temporal CLI and SeaweedFS binaries, the
  * debootstrapped base image tarball); kept outside the checkout so CI and re-runs reuse them.
  */
@@ -15,6 +16,10 @@ export interface Paths {
   secrets: string;
   temporalDb: string;
   portRegistry: string;
+  /** The local Prometheus's configuration file and data directory (client/dev/prometheus.ts). */
+  prometheus: string;
+  /** Its file-based discovery: one `<cluster>.json` per cluster (activities/scrape-targets.ts). */
+  scrapeTargets: string;
   cache: string;
   cacheBin: string;
 }
@@ -29,6 +34,8 @@ export function resolvePaths(env: NodeJS.ProcessEnv = process.env): Paths {
     secrets: path.join(home, 'secrets'),
     temporalDb: path.join(home, 'temporal.db'),
     portRegistry: path.join(home, 'ports.json'),
+    prometheus: path.join(home, 'prometheus'),
+    scrapeTargets: path.join(home, 'prometheus', 'targets'),
     cache,
     cacheBin: path.join(cache, 'bin'),
   };

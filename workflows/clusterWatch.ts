@@ -26,9 +26,12 @@ import { memberChildOptions } from './children';
 import { hostLossOutcomeSignal } from './host-loss-signals';
 import { replaceLostMembers } from './replaceLostMembers';
 import { postgresVersionProblem, type PostgresVersion } from '../common/postgres-version';
+import { SCRAPE_REFRESH_POLLS, scrapeTargetsKey } from '../common/scrape-targets';
 
 /** Histories from before lost hosts were replaced never decide about them. */
 const HOST_LOSS_PATCH = 'replace-lost-hosts';
+/** Histories from before Prometheus never publish scrape targets. */
+const SCRAPE_TARGETS_PATCH = 'scrape-targets';
 
 export const eventsQuery = defineQuery<ClusterEvent[]>('events');
 /** Other workflows' reports for the cluster's event log (a restore drill's outcome). */
@@ -56,6 +59,10 @@ export interface WatchCarry {
   hostLoss?: HostLossMemory;
   /** The last fence failure reported (said once). */
   fenceError?: string;
+  /** The snapshot key (common/scrape-targets.ts) the scrape targets were last published for, at which poll. */
+  scrape?: { key: string; poll: number };
+  /** The last failure to publish them (said once). */
+  scrapeError?: string;
 }
 
 export interface ClusterWatchInput {
@@ -223,6 +230,27 @@ export async function clusterWatch(input: ClusterWatchInput): Promise<ClusterWat
     }
   };
 
+  /**
+   * Prometheus's target file follows the members: at the watch's start, on every change of the
+   * members or their addresses, and every SCRAPE_REFRESH_POLLS polls. A failure waits for the
+   * next of these rather than being retried every poll.
+   */
+  const publishScrapeTargets = async (snap: ClusterSnapshot): Promise<void> => {
+    const key = scrapeTargetsKey(snap);
+    if (carry.scrape?.key === key && carry.polls - carry.scrape.poll < SCRAPE_REFRESH_POLLS) return;
+    if (!patched(SCRAPE_TARGETS_PATCH)) return;
+    carry.scrape = { key, poll: carry.polls };
+    try {
+      await observe.publishScrapeTargets(cluster);
+      carry.scrapeError = undefined;
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      const msg = `cannot publish the scrape targets of ${cluster}: ${innermostMessage(err)}`;
+      if (carry.scrapeError !== msg) note('watch-error', msg);
+      carry.scrapeError = msg;
+    }
+  };
+
   for (let i = 0; i < pollsPerRun; i++) {
     let snap: ClusterSnapshot;
     try {
@@ -257,6 +285,7 @@ export async function clusterWatch(input: ClusterWatchInput): Promise<ClusterWat
         carry.diff = d.memory;
       }
       carry.last = snap;
+      await publishScrapeTargets(snap);
       if ((snap.unreachableHosts !== undefined || carry.hostLoss !== undefined) && patched(HOST_LOSS_PATCH)) {
         const loss = decideHostLoss(prev, snap, carry.hostLoss ?? emptyHostLossMemory(), snap.replaceAfterS ?? DEFAULT_REPLACE_AFTER_S);
         carry.hostLoss = loss.memory;

@@ -23,6 +23,8 @@ export interface DeleteClusterResult {
 }
 
 const ARCHIVE_STEP = 'archive the current WAL into the kept backups';
+/** Deletes started before Prometheus replay without removing scrape targets. */
+const SCRAPE_TARGETS_PATCH = 'scrape-targets';
 
 /** The removal step's name says which volumes go. */
 function removalStep(input: DeleteClusterInput): string {
@@ -79,6 +81,10 @@ export async function deleteCluster(input: DeleteClusterInput): Promise<DeleteCl
 async function removeUnderLease(input: DeleteClusterInput, steps: Steps): Promise<DeleteClusterResult> {
   const cluster = input.name;
   const purge = input.purgeBackups === true;
+  // Before the members stop, so their going raises no member-down alert; again once they are
+  // gone, in case the stopped watch's last publication landed after this one.
+  const scrapeTargets = patched(SCRAPE_TARGETS_PATCH);
+  if (scrapeTargets) await cleanup.removeScrapeTargets(cluster);
   // Before the containers go, so no scheduled backup starts on a cluster being removed.
   await steps.run('delete the backup schedules', () => cleanup.deleteClusterBackupSchedules(cluster));
   // PostgreSQL archives only completed WAL segments, also at shutdown: without a switch now, the
@@ -97,7 +103,9 @@ async function removeUnderLease(input: DeleteClusterInput, steps: Steps): Promis
     // Read while the members exist: a create on the kept data must run the major it is in.
     // Patched: a delete started before this step existed replays without it.
     const postgresVersion = input.keepData && patched('delete-records-data-major') ? await quick.clusterPostgresVersion(cluster) : null;
-    return { removed: await cleanup.removeCluster({ cluster, keepData: input.keepData, keepBackups: !purge }), postgresVersion };
+    const removed = await cleanup.removeCluster({ cluster, keepData: input.keepData, keepBackups: !purge });
+    if (scrapeTargets) await cleanup.removeScrapeTargets(cluster);
+    return { removed, postgresVersion };
   });
   await steps.run(settingsStep(input), async () => {
     if (!input.keepData) await cleanup.deleteClusterSecrets(cluster);

@@ -11,6 +11,8 @@ import { BASE_IMAGES, ensureBaseImage, ensureImages } from './images';
 import { ensureForwardingFirewall, removeForwardingFirewall } from './forwarding-firewall';
 import { insertCommand, PREFIX_MATCH } from '../../common/render/forwarding-rules';
 import { ensureTemporalBinary, ensureTemporalServer, stopTemporalServer, temporalPidFile, TEMPORAL_ROLE } from './temporal';
+import { ensurePrometheusBinaries, ensurePrometheusServer, prometheusPidFile, PROMETHEUS_ROLE, stopPrometheusServer } from './prometheus';
+import { prometheusEndpoint } from '../../common/prometheus-config';
 import { startWorker, stopWorker, workerPid } from './worker-process';
 import { restartSimHostWorkers, stopSimHostWorkers } from './sim-hosts';
 import { ensureSeaweedfsBinary, ensureSeaweedfsImage, seaweedfsBuildLog } from './seaweedfs';
@@ -23,6 +25,7 @@ export { ensureDockerEngine, dockerClient } from './engine';
 export { contextHash, ensureBaseImage, ensureImages } from './images';
 export { findTemporalBinary, ensureTemporalBinary, ensureTemporalServer, stopTemporalServer } from './temporal';
 export { startWorker, stopWorker, workerPid } from './worker-process';
+export { ensurePrometheusServer, stopPrometheusServer } from './prometheus';
 
 /** Home and secrets hold credentials: owner-only, enforced even when they already exist. */
 function ensureDirs(paths: Paths): void {
@@ -76,6 +79,7 @@ export async function devUp(opts: DevUpOptions): Promise<DevStatus> {
   await step(log, 'images', () => ensureImages(docker, log));
   if (!temporalConfig().external) await step(log, 'temporal cli', () => ensureTemporalBinary(paths, log));
   await ensurePsql(paths, log);
+  await ensurePrometheusBinaries(paths, log);
   // Only the S3 tests need it, and they skip without it: a failed build must not stop `dev up`.
   try {
     await step(log, 'seaweedfs', async () => {
@@ -92,6 +96,13 @@ export async function devUp(opts: DevUpOptions): Promise<DevStatus> {
   if (host !== 'current') log(`  ${repositoryHostName(paths)} ${host === 'made' ? 'made' : 'made anew on the rebuilt image (its backups kept)'}`);
   const t = await step(log, 'temporal server', () => ensureTemporalServer(paths, log));
   log(`  temporal ${t.address}${t.ui ? `, web UI ${t.ui}` : ''}`);
+  // Metrics and alerts only: clusters work without them, so a failure is said and `dev up` goes on.
+  try {
+    const p = await step(log, 'prometheus', () => ensurePrometheusServer(paths, log));
+    log(`  prometheus ${p.url}`);
+  } catch (e) {
+    log(`! prometheus: ${String(e instanceof Error ? e.message : e).split('\n')[0]} (metrics and alerts are off)`);
+  }
   if (opts.startWorker !== false) {
     await step(log, 'worker', () => startWorker(paths, log, opts.workerScript));
     await restartSimHostWorkers(paths, log);
@@ -107,6 +118,8 @@ export async function devDown(opts: { log: Log; engine?: boolean }): Promise<voi
   await stopSimHostWorkers(paths, log);
   const t = await stopTemporalServer(paths);
   log(t !== undefined ? `✓ stopped temporal server (pid ${t})` : '✓ no temporal server of ours running');
+  const p = await stopPrometheusServer(paths);
+  log(p !== undefined ? `✓ stopped prometheus (pid ${p})` : '✓ no prometheus of ours running');
   if (opts.engine) {
     // Only a dockerd we started; dockerd stops containers first, so give it longer.
     const d = await stopPidFile(dockerdPidFile(paths), DOCKERD_ROLE, 60_000);
@@ -120,10 +133,12 @@ export async function devDown(opts: { log: Log; engine?: boolean }): Promise<voi
 export async function devStatus(): Promise<DevStatus> {
   const paths = resolvePaths();
   const cfg = temporalConfig();
+  const prometheus = prometheusEndpoint();
   const docker = dockerClient();
-  const [dockerOk, temporalOk] = await Promise.all([
+  const [dockerOk, temporalOk, prometheusOk] = await Promise.all([
     pingDocker(docker, 2_000),
     tcpAccepts(hostPort(cfg.address, 7233).host, hostPort(cfg.address, 7233).port, 1_000),
+    tcpAccepts(prometheus.host, prometheus.port, 1_000),
   ]);
   let version: string | undefined;
   if (dockerOk) version = await docker.version().then((v) => v.Version, () => undefined);
@@ -139,5 +154,6 @@ export async function devStatus(): Promise<DevStatus> {
       ok: temporalOk,
     },
     worker: { pid: wpid, ok: wpid !== undefined },
+    prometheus: { url: prometheus.url, pid: livePid(prometheusPidFile(paths), PROMETHEUS_ROLE), ok: prometheusOk },
   };
 }

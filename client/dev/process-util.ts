@@ -210,11 +210,14 @@ export function hostPort(address: string, defaultPort: number): { host: string; 
 
 export const isDebianRoot = (): boolean => process.getuid?.() === 0 && fs.existsSync('/etc/debian_version');
 
-/** apt-get update + install, output to logFile. Waits for another apt run's lock instead of failing. */
-export async function aptInstall(packages: string[], logFile: string, log: Log): Promise<void> {
+/**
+ * apt-get update + install, output to logFile. Waits for another apt run's lock instead of failing.
+ * noRecommends: only what the packages depend on (Debian's prometheus recommends node-exporter).
+ */
+export async function aptInstall(packages: string[], logFile: string, log: Log, o: { noRecommends?: boolean } = {}): Promise<void> {
   log(`installing ${packages.join(' ')} with apt-get (log: ${logFile})`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const lock = ['-o', 'DPkg::Lock::Timeout=300'];
   await runLogged('apt-get', [...lock, 'update'], logFile, env);
-  await runLogged('apt-get', [...lock, 'install', '-y', ...packages], logFile, env);
+  await runLogged('apt-get', [...lock, 'install', '-y', ...(o.noRecommends ? ['--no-install-recommends'] : []), ...packages], logFile, env);
 }

@@ -8,6 +8,7 @@ export interface DevStatus {
   docker: { host: string; ok: boolean; version?: string; error?: string };
   temporal: { address: string; ui: string; external: boolean; pid?: number; ok: boolean };
   worker: { pid?: number; ok: boolean };
+  prometheus: { url: string; pid?: number; ok: boolean };
 }
 
 /** Where the local (or external) Temporal server answers. */

@@ -20,3 +20,14 @@ export function waitForExit(child: ChildProcess, ms: number, what: string): Prom
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return withDeadline(new Promise<void>((r) => child.once('exit', () => r())), ms, what);
 }
+
+/** Polls `probe` every `pollMs` until it gives a value; fails naming `what` after `timeoutMs`. */
+export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, pollMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${(timeoutMs / 1000).toFixed(0)} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}

@@ -68,7 +68,7 @@ export function healthySnapshot(at = Date.now()): ClusterSnapshot {
  * The ClusterWatch that CreateCluster starts keeps polling in the background of a create test;
  * its activities are not recorded, so the calls show the create's own plan.
  */
-const BACKGROUND = new Set(['observeCluster', 'restartMemberContainer', 'reinitializeMember']);
+const BACKGROUND = new Set(['observeCluster', 'restartMemberContainer', 'reinitializeMember', 'publishScrapeTargets']);
 
 export interface Fake {
   activities: Activities;
@@ -173,6 +173,8 @@ export function fakeActivities(o: FakeOptions = {}): Fake {
     observeCluster: async () => healthySnapshot(),
     restartMemberContainer: async () => ({ restarted: true }),
     reinitializeMember: async () => ({ accepted: true, answer: 'reinitialize started' }),
+    publishScrapeTargets: async () => ({ targets: 4, changed: true }),
+    removeScrapeTargets: async () => undefined,
   };
   const wrapped: Record<string, (arg: unknown) => Promise<unknown>> = {};
   for (const [name, fn] of Object.entries(impl)) {

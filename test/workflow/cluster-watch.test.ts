@@ -61,6 +61,10 @@ async function withWatch<T>(script: Script, input: Partial<ClusterWatchInput>, b
       calls.push({ name: 'reinitializeMember', arg });
       return { accepted: true, answer: 'reinitialize started' };
     },
+    async publishScrapeTargets(arg: unknown) {
+      calls.push({ name: 'publishScrapeTargets', arg });
+      return { targets: 3, changed: true };
+    },
   };
   const worker = await createTestWorker(env, taskQueue, activities);
   return worker.runUntil(async () => {
@@ -167,6 +171,25 @@ test('continue-as-new carries the log and the last snapshot: no event is lost or
     assert.notEqual(d.runId, w.handle.firstExecutionRunId, 'the watch continued as new');
     assert.equal(d.status.name, 'RUNNING');
     assert.ok(d.historyLength < 80, `one run's history stays small (${d.historyLength} events)`);
+  });
+});
+
+test('the scrape targets are published at the start and when the members change, not every poll, and not again after continue-as-new', async () => {
+  // pg-2 joins at observation 3; pg-1 stops at observation 6 (cleanly: nothing heals it).
+  const stopped: MemberObservation = { name: 'pg-1', container: 'exited', exitCode: 0, finishedAt: new Date(T0 + 11_000).toISOString() };
+  const script: Script = {
+    observe: (n) => at(n, [
+      running('pg-0', 'leader'),
+      n < 6 ? running('pg-1', 'replica') : stopped,
+      ...(n >= 3 ? [running('pg-2', 'replica')] : []),
+    ]),
+  };
+  await withWatch(script, { pollsPerRun: 4 }, async (w) => {
+    await eventually('ten polls', async () => (w.calls.filter((c) => c.name === 'observeCluster').length >= 10 ? true : undefined));
+    const seen = w.calls.filter((c) => c.name === 'observeCluster' || c.name === 'publishScrapeTargets').slice(0, 13);
+    const publishedAfter = seen.flatMap((c, k) => (c.name === 'publishScrapeTargets' ? [seen.slice(0, k).filter((x) => x.name === 'observeCluster').length - 1] : []));
+    assert.deepEqual(publishedAfter, [0, 3, 6], 'after observations 0, 3 and 6');
+    assert.ok(w.calls.filter((c) => c.name === 'publishScrapeTargets').every((c) => c.arg === 'orders'));
   });
 });
 

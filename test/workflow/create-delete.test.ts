@@ -234,8 +234,8 @@ test('DeleteCluster cancels the watch first, archives the last WAL, removes all 
   assert.ok(history.events?.some((e) => e.workflowExecutionCancelRequestedEventAttributes), 'cancel requested');
   const names = f.names();
   assert.deepEqual(names.slice(0, -2), [
-    'deleteClusterBackupSchedules', 'clusterHasRepository', 'clusterFootprint', 'leaderHost', 'archiveCurrentWal', 'removeCluster',
-    'deleteClusterSecrets', 'recordClusterDeleted', 'releasePorts',
+    'removeScrapeTargets', 'deleteClusterBackupSchedules', 'clusterHasRepository', 'clusterFootprint', 'leaderHost', 'archiveCurrentWal', 'removeCluster',
+    'removeScrapeTargets', 'deleteClusterSecrets', 'recordClusterDeleted', 'releasePorts',
   ]);
   // The check at the end reads the footprint and the volumes at once: either order.
   assert.deepEqual(names.slice(-2).sort(), ['clusterFootprint', 'clusterVolumes']);
