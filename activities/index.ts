@@ -38,6 +38,7 @@ import { createDatabaseActivities } from './databases';
 import { createRoleActivities } from './roles';
 import { createRoleDropActivities } from './role-drop';
 import { createMemberRebuildActivities } from './member-rebuild';
+import { createMetricsActivities } from './metrics';
 
 export interface ActivityDeps {
   /** The hosts this worker reaches; by default the engine `docker` (or DOCKER_HOST) names, as host `local`. */
@@ -93,6 +94,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRoleActivities(inventory, paths),
     ...createRoleDropActivities(inventory, paths),
     ...createMemberRebuildActivities(inventory, paths),
+    ...createMetricsActivities(inventory, paths),
   };
 }
 
