@@ -39,6 +39,8 @@ import { createRoleActivities } from './roles';
 import { createRoleDropActivities } from './role-drop';
 import { createMemberRebuildActivities } from './member-rebuild';
 import { createScrapeTargetActivities } from './scrape-targets';
+import { createMetricsActivities } from './metrics';
+import { metricsExporterEndpoints } from './exporter-endpoints';
 
 export interface ActivityDeps {
   /** The hosts this worker reaches; by default the engine `docker` (or DOCKER_HOST) names, as host `local`. */
@@ -94,7 +96,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createRoleActivities(inventory, paths),
     ...createRoleDropActivities(inventory, paths),
     ...createMemberRebuildActivities(inventory, paths),
-    ...createScrapeTargetActivities(inventory, paths),
+    ...createScrapeTargetActivities(inventory, paths, metricsExporterEndpoints(inventory)),
+    ...createMetricsActivities(inventory, paths),
   };
 }
 

@@ -19,6 +19,7 @@ import { hostAddresses } from './hosts/registry';
 import { pollUntil } from './heartbeat';
 import { setRolePassword } from './role-password';
 import { readClusterSecrets } from './secrets';
+import { scramSha256Verifier } from './scram';
 import { withClient } from './sql';
 
 /** uid of postgres (pgbouncer runs as postgres) in docker/pgbouncer/Dockerfile. */
@@ -35,6 +36,21 @@ export function poolerTlsFiles(paths: Paths, cluster: string, member: string): P
 }
 
 export const poolerMember = (kind: PoolKind): string => `pgbouncer-${kind}`;
+
+/** pgbouncer.ini and the auth file of one pooler (0600, owned by pgbouncer's user). */
+export function poolerConfigFiles(paths: Paths, cluster: string, kind: PoolKind): FileToPut[] {
+  const ini = renderPgbouncerIni({
+    cluster,
+    backendPort: kind === 'rw' ? HAPROXY_RW_PORT : HAPROXY_RO_PORT,
+    maxClientConn: MAX_CLIENT_CONN,
+    defaultPoolSize: POOL_SIZE,
+    tls: clusterHasTls(paths, cluster),
+  });
+  const secrets = readClusterSecrets(paths, cluster);
+  const userlist = renderPgbouncerUserlist(secrets.pooler, secrets.monitor ? scramSha256Verifier(secrets.monitor) : undefined);
+  const file = (name: string, content: string): FileToPut => ({ dir: PGBOUNCER_DIR, name, content, mode: 0o600, uid: PGBOUNCER_UID, gid: PGBOUNCER_UID });
+  return [file('pgbouncer.ini', ini), file('userlist.txt', userlist)];
+}
 
 export function createPgbouncerActivities(inv: Inventory, paths: Paths) {
   const docker = inv.engine();
@@ -82,14 +98,6 @@ export function createPgbouncerActivities(inv: Inventory, paths: Paths) {
     async startPgbouncer(i: { cluster: string; kind: PoolKind; ports: ClusterPorts; publishOn?: string }): Promise<void> {
       const member = poolerMember(i.kind);
       const hostPort = i.kind === 'rw' ? i.ports.pooledRw : i.ports.pooledRo;
-      const ini = renderPgbouncerIni({
-        cluster: i.cluster,
-        backendPort: i.kind === 'rw' ? HAPROXY_RW_PORT : HAPROXY_RO_PORT,
-        maxClientConn: MAX_CLIENT_CONN,
-        defaultPoolSize: POOL_SIZE,
-        tls: clusterHasTls(paths, i.cluster),
-      });
-      const file = (name: string, content: string) => ({ dir: PGBOUNCER_DIR, name, content, mode: 0o600, uid: PGBOUNCER_UID, gid: PGBOUNCER_UID });
       await ensureContainerRunning(docker, {
         name: containerName(i.cluster, member),
         labels: labels(i.cluster, 'pgbouncer', member),
@@ -104,7 +112,7 @@ export function createPgbouncerActivities(inv: Inventory, paths: Paths) {
           },
         },
         files: [
-          file('pgbouncer.ini', ini), file('userlist.txt', renderPgbouncerUserlist(readClusterSecrets(paths, i.cluster).pooler)),
+          ...poolerConfigFiles(paths, i.cluster, i.kind),
           ...(clusterHasTls(paths, i.cluster) ? (await poolerTlsFiles(paths, i.cluster, member)).files : []),
         ],
       });

@@ -29,6 +29,8 @@ export interface ScrapeEndpoint {
    * its `up` is 0 and the member-down alert can fire (a target that vanished would say nothing).
    */
   address: string | undefined;
+  /** An exporter that serves several members behind `/probe?target=<probe>` (the metrics container). */
+  probe?: string;
 }
 
 /** One group of a file_sd file, as Prometheus reads it. */
@@ -66,6 +68,10 @@ export function scrapeTargetGroups(cluster: string, endpoints: readonly ScrapeEn
     .sort((a, b) => order(a).localeCompare(order(b), 'en', { numeric: true }))
     .map((e) => ({
       targets: [e.address ?? NOT_RUNNING_ADDRESS],
-      labels: { cluster, member: e.member, host: e.host, component: e.component, instance: scrapeInstance(cluster, e.member, e.host) },
+      labels: {
+        cluster, member: e.member, host: e.host, component: e.component, instance: scrapeInstance(cluster, e.member, e.host),
+        // Prometheus takes the path and URL parameters of a target from these labels.
+        ...(e.probe !== undefined ? { __metrics_path__: '/probe', __param_target: e.probe } : {}),
+      },
     }));
 }

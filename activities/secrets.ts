@@ -80,7 +80,7 @@ export function createSecretsActivities(paths: Paths) {
       const file = secretFile(paths, cluster);
       const fresh: ClusterPasswords = {
         superuser: newPassword(), replication: newPassword(), rewind: newPassword(), pooler: newPassword(),
-        patroniApi: newPassword(), etcdRoot: newPassword(), etcdPatroni: newPassword(),
+        patroniApi: newPassword(), etcdRoot: newPassword(), etcdPatroni: newPassword(), monitor: newPassword(),
       };
       if (fs.existsSync(file)) {
         // Keep existing passwords; add any this version of dbaas needs that the file lacks.

@@ -6,7 +6,7 @@
 import type Docker from 'dockerode';
 import type { Inventory } from './hosts/inventory';
 import type { Paths } from '../common/paths';
-import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE } from '../common/labels';
+import { FRONT_DOOR_ROLES, LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE, isFrontDoor } from '../common/labels';
 import { containerName, volumeName } from '../common/resource-names';
 import type { ClusterSnapshot, MemberObservation } from '../common/events';
 import { clusterAccess } from './cluster-access';
@@ -90,7 +90,7 @@ export function createWatchActivities(inv: Inventory, paths: Paths) {
 
     /**
      * Remove a member that was replaced while its host was lost, now that the host answers again:
-     * its container and data volume, and the host's front door (HAProxy, poolers) when no other
+     * its container and data volume, and the host's front door (HAProxy, poolers, metrics) when no other
      * Postgres member of the cluster is left there. Only containers labelled with this cluster
      * and member are touched.
      */
@@ -110,8 +110,8 @@ export function createWatchActivities(inv: Inventory, paths: Paths) {
       }
       const left = (await inv.host(i.host).containers(i.cluster)).members;
       if (!left.some((m) => m.kind === 'postgres')) {
-        const doors = left.filter((m) => m.kind === 'haproxy' || m.kind === 'pgbouncer').map((m) => m.container);
-        await removeClusterContainers(docker, i.cluster, FENCE_STOP_TIMEOUT_SEC, (l) => l[LABEL_ROLE] === 'haproxy' || l[LABEL_ROLE] === 'pgbouncer');
+        const doors = left.filter((m) => FRONT_DOOR_ROLES.includes(m.kind)).map((m) => m.container);
+        await removeClusterContainers(docker, i.cluster, FENCE_STOP_TIMEOUT_SEC, isFrontDoor);
         removed.push(...doors);
       }
       return { removed };

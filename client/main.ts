@@ -29,6 +29,7 @@ import { registerDashboardCommand } from './commands/dashboard';
 import { parseDatabaseName, parseRoleName } from './db-args';
 import { parseCpusOption, parseMemoryOption, registerClusterRebuildCommands } from './commands/cluster-rebuild';
 import { registerLogsCommand } from './commands/logs';
+import { registerMetricsCommands } from './commands/metrics';
 
 /** Commander's own argument parsers run before actions; keep their errors on the exit-2 path. */
 function arg<T>(parse: (v: string) => T): (v: string) => T {
@@ -103,6 +104,8 @@ export function buildProgram(psqlArgs: string[] = []): Command {
   registerClusterParameterCommands(cluster);
   // cluster rebuild, cluster resize [--cpus] [--memory]
   registerClusterRebuildCommands(cluster);
+  // cluster add-metrics
+  registerMetricsCommands(cluster);
   // switchover [--to] [--at], switchover cancel
   registerSwitchoverCommands(program);
   // backup run, backup list

@@ -13,6 +13,8 @@ export const IMAGES = {
   backup: 'dbaas/backup:local',
   /** The 17 image with 15's binaries beside them: the one-shot pg_upgrade helper of an in-place upgrade. */
   postgresUpgrade: 'dbaas/postgres-upgrade:local',
+  /** prometheus-postgres-exporter and prometheus-pgbouncer-exporter behind one /probe port (docker/metrics). */
+  metrics: 'dbaas/metrics:local',
 } as const;
 
 /** The member image of a PostgreSQL major version. */

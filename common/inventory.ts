@@ -30,8 +30,9 @@ export interface Endpoint {
 }
 export const hostPort = (e: Endpoint): string => `${e.host}:${e.port}`;
 
-export type MemberKind = 'postgres' | 'etcd' | 'haproxy' | 'pgbouncer';
-const MEMBER_KINDS = new Set<string>(['postgres', 'etcd', 'haproxy', 'pgbouncer']);
+/** `metrics`: the exporters' container beside each HAProxy (never a PostgreSQL member). */
+export type MemberKind = 'postgres' | 'etcd' | 'haproxy' | 'pgbouncer' | 'metrics';
+const MEMBER_KINDS = new Set<string>(['postgres', 'etcd', 'haproxy', 'pgbouncer', 'metrics']);
 
 /** How a member reaches its cluster's backup repository. */
 export type RepositoryReach = 'volume' | 's3' | 'host';

@@ -25,7 +25,11 @@ export const LABEL_TEST_RUN = 'dbaas.test-run';
  */
 export const LABEL_READS_REPOSITORY = 'dbaas.reads-repository';
 
-export type Role = 'etcd' | 'postgres' | 'haproxy' | 'pgbouncer' | 'network' | 'backup' | 'upgrade';
+export type Role = 'etcd' | 'postgres' | 'haproxy' | 'pgbouncer' | 'metrics' | 'network' | 'backup' | 'upgrade';
+
+/** The containers of a front door, beside each HAProxy: they come and go with it (drain, fencing). */
+export const FRONT_DOOR_ROLES: readonly string[] = ['haproxy', 'pgbouncer', 'metrics'];
+export const isFrontDoor = (l: Record<string, string>): boolean => FRONT_DOOR_ROLES.includes(l[LABEL_ROLE]);
 
 /** On a member that runs `pgbackrest server` (a backup can read its files as a standby): its port. */
 export const LABEL_BACKUP_SERVER = 'dbaas.backup-server';

@@ -13,8 +13,8 @@
  */
 import type { MemberKind } from './inventory';
 
-export type LogComponent = 'postgres' | 'patroni' | 'etcd' | 'haproxy' | 'pgbouncer';
-export const LOG_COMPONENTS: readonly LogComponent[] = ['postgres', 'patroni', 'etcd', 'haproxy', 'pgbouncer'];
+export type LogComponent = 'postgres' | 'patroni' | 'etcd' | 'haproxy' | 'pgbouncer' | 'metrics';
+export const LOG_COMPONENTS: readonly LogComponent[] = ['postgres', 'patroni', 'etcd', 'haproxy', 'pgbouncer', 'metrics'];
 
 export const isLogComponent = (v: string): v is LogComponent => (LOG_COMPONENTS as readonly string[]).includes(v);
 

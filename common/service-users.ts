@@ -13,5 +13,8 @@ export const ETCD_ROOT_USER = 'root';
 /** The etcd user (and role of the same name) Patroni and the worker use: read-write on the cluster's key prefix only. */
 export const ETCD_PATRONI_USER = 'patroni';
 
+/** The exporters' role (the metrics container): pg_monitor only, and a stats user on the poolers' console. */
+export const MONITOR_USER = 'dbaas_monitor';
+
 /** uid/gid of postgres in docker/postgres/Dockerfile: it must own the 0600 files dbaas puts into its containers. */
 export const POSTGRES_UID = 999;

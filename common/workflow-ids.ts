@@ -18,6 +18,8 @@ export const replicaWorkflowIds = {
   scaleReadOnly: (c: string): string => `scale-read-only:${c}`,
   /** Pooled endpoints for a cluster made before dbaas created them. */
   addPoolers: (c: string): string => `add-poolers:${c}`,
+  /** The exporters for a cluster made before dbaas started them. */
+  addMetrics: (c: string): string => `add-metrics:${c}`,
 };
 
 /** High-availability operations (issue 4). */

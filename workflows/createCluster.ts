@@ -44,6 +44,10 @@ const PLACE_STEP = 'place the members on hosts';
 /** Histories from before have pg-0… on kept data, in the first generation: they replay so. */
 const KEPT_MEMBERS_PATCH = 'create-on-kept-members-in-their-generation';
 
+/** Histories from before the exporters have no metrics step (`cluster add-metrics` adds them). */
+const METRICS_PATCH = 'start-the-exporters';
+const METRICS_STEP = 'start the exporters (monitor role, a metrics container beside each HAProxy, probed)';
+
 export async function createCluster(input: CreateClusterInput): Promise<ConnectionInfo> {
   // Registered first, so the progress query answers even when the spec is refused.
   const steps = new Steps('create', input.name, ['validate the spec', leaseStep(input.name)]);
@@ -64,7 +68,7 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
 }
 
 /** The steps after the look-up for kept data, in order. */
-function planAfterLookUp(input: CreateClusterInput, placing: boolean, members: string[], generation: number): string[] {
+function planAfterLookUp(input: CreateClusterInput, placing: boolean, members: string[], generation: number, metrics: boolean): string[] {
   const etcd = etcdMemberNames(input.etcdMembers);
   const [first, ...replicas] = members;
   const backups = input.backups !== false;
@@ -93,6 +97,7 @@ function planAfterLookUp(input: CreateClusterInput, placing: boolean, members: s
     APP_ROLE_STEP,
     POOLER_AUTH_STEP,
     'query through the pooled endpoints',
+    ...(metrics ? [METRICS_STEP] : []),
     ...(backups ? ['create the backup stanza (stanza-create, check)'] : []),
     ...(input.sync ? ['wait for a synchronous standby'] : []),
     'start the cluster watch',
@@ -136,7 +141,8 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps, placing
   const keptRepository = kept.volumes.some(isRepositoryVolume);
   const { members, generation } = membersOf(input, kept.volumes);
   const [first, ...replicas] = members;
-  steps.plan(planAfterLookUp(input, placing, members, generation));
+  const metrics = patched(METRICS_PATCH);
+  steps.plan(planAfterLookUp(input, placing, members, generation, metrics));
   // Which host each member goes to: before anything is made, so a refusal leaves nothing behind.
   const layout = placing
     ? await steps.run(PLACE_STEP, async () => {
@@ -259,6 +265,15 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps, placing
         await steps.run(APP_ROLE_STEP, () => quick.ensureAppRole({ cluster, rwPort: ports.rw }));
         await steps.run(POOLER_AUTH_STEP, () => quick.ensurePoolerAuth({ cluster, rwPort: ports.rw }));
         await steps.run('query through the pooled endpoints', () => waits.verifyPooledEndpoints({ cluster, ports, withReplicas: joined.length > 0 }));
+        // Off the first write's path; the poolers already know the monitor role (its password is
+        // among the secrets they were started with).
+        if (metrics) {
+          await steps.run(METRICS_STEP, async () => {
+            await quick.ensureMonitorRole({ cluster, rwPort: ports.rw });
+            await place.onFrontDoors((on, publishing) => on.quick.startMetrics({ cluster, ...publishing }));
+            await waits.verifyMetrics({ cluster, member: leader });
+          });
+        }
       })(),
       // `check` proves that the leader's archive_command reaches the repository.
       backups

@@ -1,15 +1,20 @@
 /**
  * A front door on an added host, opened once the members behind it serve: HAProxy (rw, ro,
- * stats) and the two PgBouncers published on the host's address, run by that host's worker,
+ * stats), the two PgBouncers published on the host's address and, when the cluster's other doors
+ * have one, a metrics container, run by that host's worker,
  * then that HAProxy's own stats show the leader UP in rw and every replica in ro before a client
  * is sent there (`connect` names every front door that runs). A drain and a lost host's
  * replacement open one where a member arrives; a create opens its first ones while the replicas
  * clone, and waits for them with the rest.
  */
+import { patched } from '@temporalio/workflow';
 import type { HostName } from '../common/inventory';
 import type { ClusterPorts, ProfileName } from '../common/spec';
-import { onHost } from './activity-options';
+import { onHost, quick } from './activity-options';
 import { settleAll } from './settle-all';
+
+/** Doors opened in histories from before the metrics container get none. */
+const FRONT_DOOR_METRICS_PATCH = 'front-door-metrics';
 
 export interface FrontDoorInput {
   cluster: string;
@@ -24,9 +29,12 @@ export interface FrontDoorInput {
 export async function openFrontDoor(host: HostName, i: FrontDoorInput): Promise<void> {
   const on = onHost(host);
   const publishing = i.publishOn ? { publishOn: i.publishOn } : {};
+  // Read before this door's containers exist: the cluster's metrics are on if another door has them.
+  const metrics = patched(FRONT_DOOR_METRICS_PATCH) && (await quick.metricsHosts(i.cluster)).length > 0;
   await settleAll([
     on.quick.startHaproxy({ cluster: i.cluster, members: i.members, profile: i.profile, ports: i.ports, ...publishing }),
     ...(['rw', 'ro'] as const).map((kind) => on.quick.startPgbouncer({ cluster: i.cluster, kind, ports: i.ports, ...publishing })),
+    ...(metrics ? [on.quick.startMetrics({ cluster: i.cluster, ...publishing })] : []),
   ]);
   await on.waits.waitForHaproxyBackends({ cluster: i.cluster, statsPort: i.ports.stats, replicas: i.members.length - 1 });
 }

@@ -38,3 +38,5 @@ export { createUser, rotateUser, dropUser } from './roles';
 export type { CreateUserResult, RotateUserResult, DropUserResult } from './roles';
 export { rebuildCluster } from './rebuildCluster';
 export type { RebuildClusterInput, RebuildClusterResult } from './rebuildCluster';
+export { addMetrics } from './addMetrics';
+export type { AddMetricsResult } from './addMetrics';

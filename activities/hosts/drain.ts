@@ -4,7 +4,7 @@
  * steps (AddReplica, Switchover, RemoveReplica, the etcd member steps).
  */
 import type { Inventory } from './inventory';
-import { LABEL_ROLE } from '../../common/labels';
+import { isFrontDoor } from '../../common/labels';
 import type { HostName } from '../../common/inventory';
 import { removeClusterContainers } from '../docker';
 
@@ -46,9 +46,9 @@ export function createDrainActivities(inv: Inventory) {
       };
     },
 
-    /** Remove the cluster's HAProxy and poolers from one host (its other front doors stay). */
+    /** Remove the cluster's HAProxy, poolers and metrics container from one host (its other front doors stay). */
     async removeFrontDoor(i: { cluster: string; host: HostName }): Promise<number> {
-      return removeClusterContainers(inv.engine(i.host), i.cluster, FRONT_DOOR_STOP_TIMEOUT_SEC, (l) => l[LABEL_ROLE] === 'haproxy' || l[LABEL_ROLE] === 'pgbouncer');
+      return removeClusterContainers(inv.engine(i.host), i.cluster, FRONT_DOOR_STOP_TIMEOUT_SEC, isFrontDoor);
     },
   };
 }

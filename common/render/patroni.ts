@@ -39,6 +39,8 @@ export interface ClusterPasswords {
    * step that creates the role, so its presence means the role was made with it.
    */
   app?: string;
+  /** The exporters' role MONITOR_USER (pg_monitor only). Absent from clusters made before the metrics container. */
+  monitor?: string;
 }
 
 export interface PatroniMemberTags {

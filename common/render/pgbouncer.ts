@@ -1,6 +1,6 @@
 /** pgbouncer.ini and its auth file for one pooled endpoint. Pure. */
 import { HAPROXY_MEMBER, containerName } from '../resource-names';
-import { SUPERUSER } from '../service-users';
+import { MONITOR_USER, SUPERUSER } from '../service-users';
 import { tlsFilesIn } from './tls';
 
 export const PGBOUNCER_PORT = 6432;
@@ -65,13 +65,18 @@ server_check_query = select 1
 ; that much longer (bench/upgrade.md).
 server_login_retry = 1
 admin_users =
-stats_users =
+; The exporters' role may read SHOW STATS/POOLS/LISTS on the console (database pgbouncer), nothing else.
+stats_users = ${MONITOR_USER}
 ${tlsSettings(i.tls)}`;
 }
 
-/** The auth file holds only the auth user's own credential (needed to run auth_query). */
-export function renderPgbouncerUserlist(authPassword: string): string {
-  return `"${POOLER_AUTH_USER}" "${authPassword}"\n`;
+/**
+ * The auth file holds the auth user's own credential (needed to run auth_query) and, when the
+ * cluster has one, the monitor role's SCRAM verifier: the console database has no auth_query,
+ * so its stats user logs in from here, and a verifier tells nothing of the password.
+ */
+export function renderPgbouncerUserlist(authPassword: string, monitorVerifier?: string): string {
+  return `"${POOLER_AUTH_USER}" "${authPassword}"\n${monitorVerifier ? `"${MONITOR_USER}" "${monitorVerifier}"\n` : ''}`;
 }
 
 /** SQL that creates the auth user and the SECURITY DEFINER lookup over pg_authid (idempotent). */

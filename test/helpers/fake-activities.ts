@@ -161,6 +161,16 @@ export function fakeActivities(o: FakeOptions = {}): Fake {
     ensureAppRole: async () => ({ password: 'set', databaseCreated: true }),
     startPgbouncer: async (a) => void world.containers.add(`pgbouncer-${(a as { kind: string }).kind}`),
     verifyPooledEndpoints: async () => undefined,
+    ensureMonitorRole: async () => ({ password: 'set' }),
+    addPoolerStatsUser: async () => [],
+    startMetrics: async () => {
+      const created = !world.containers.has('metrics');
+      world.containers.add('metrics');
+      return { created };
+    },
+    metricsHosts: async () => (world.containers.has('metrics') ? ['local'] : []),
+    removeMetrics: async () => void world.containers.delete('metrics'),
+    verifyMetrics: async () => undefined,
     ensureBackupRepository: async () => void world.volumes.add('backup-repo'),
     leaderHost: async () => 'local',
     createStanza: async () => ({ member: 'pg-0' }),

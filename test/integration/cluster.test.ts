@@ -80,7 +80,7 @@ test('two clusters side by side: 3 nodes (fast, sync) by workflow and 2 nodes (d
   const used = [a.ports.rw, a.ports.ro, a.ports.stats, b.ports.rw, b.ports.ro, b.ports.stats];
   assert.equal(new Set(used).size, used.length, `ports collide: ${used.join(',')}`);
   const byMember = await containersByMember(docker, A);
-  assert.deepEqual(Object.fromEntries([...byMember].sort()), { 'etcd-0': 1, haproxy: 1, 'pg-0': 1, 'pg-1': 1, 'pg-2': 1, 'pgbouncer-ro': 1, 'pgbouncer-rw': 1 });
+  assert.deepEqual(Object.fromEntries([...byMember].sort()), { 'etcd-0': 1, haproxy: 1, metrics: 1, 'pg-0': 1, 'pg-1': 1, 'pg-2': 1, 'pgbouncer-ro': 1, 'pgbouncer-rw': 1 });
   passwordsOfA = [...Object.values(readClusterSecrets(paths, A)), readBackupPassphrase(paths, A) ?? ''];
 });
 

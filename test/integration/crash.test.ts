@@ -109,7 +109,7 @@ test('SIGKILL of the worker while CreateCluster waits for the replicas: a new wo
   assert.deepEqual(info.members, ['pg-0', 'pg-1', 'pg-2']);
 
   const byMember = await containersByMember(docker, C);
-  assert.deepEqual(Object.fromEntries([...byMember].sort()), { 'etcd-0': 1, haproxy: 1, 'pg-0': 1, 'pg-1': 1, 'pg-2': 1, 'pgbouncer-ro': 1, 'pgbouncer-rw': 1 });
+  assert.deepEqual(Object.fromEntries([...byMember].sort()), { 'etcd-0': 1, haproxy: 1, metrics: 1, 'pg-0': 1, 'pg-1': 1, 'pg-2': 1, 'pgbouncer-ro': 1, 'pgbouncer-rw': 1 });
   const vols = await docker.listVolumes({ filters: { label: [`dbaas.cluster=${C}`] } });
   assert.equal((vols.Volumes ?? []).length, 4, 'one volume per member (3 postgres + 1 etcd), none for the repository (on the repository host)');
 
@@ -148,7 +148,7 @@ test('SIGKILL of the worker while AddReplica holds the lease and waits for the c
   const [added, synced] = await Promise.all([handle.describe(), queued.describe()]);
   assert.ok(synced.closeTime! >= added.closeTime!, 'the queued operation ran after the one that held the lease, on the new worker');
   const byMember = await containersByMember(docker, C);
-  assert.deepEqual(Object.fromEntries([...byMember].sort()), { 'etcd-0': 1, haproxy: 1, 'pg-0': 1, 'pg-1': 1, 'pg-2': 1, 'pg-3': 1, 'pgbouncer-ro': 1, 'pgbouncer-rw': 1 });
+  assert.deepEqual(Object.fromEntries([...byMember].sort()), { 'etcd-0': 1, haproxy: 1, metrics: 1, 'pg-0': 1, 'pg-1': 1, 'pg-2': 1, 'pg-3': 1, 'pgbouncer-ro': 1, 'pgbouncer-rw': 1 });
   const vols = await docker.listVolumes({ filters: { label: [`dbaas.cluster=${C}`, 'dbaas.member=pg-3'] } });
   assert.equal((vols.Volumes ?? []).length, 1, 'exactly one volume for the new member');
   await assertRetried(handle, target);
@@ -214,7 +214,7 @@ test('SIGKILL of the worker while the restore helper runs: a new worker finishes
 
   const count = await execIn(docker, containerName(R, 'pg-0'), ['psql', '-h', '/var/run/postgresql', '-d', 'postgres', '-XAtc', 'select count(*) from pgbench_accounts']);
   assert.equal(count.output.trim(), String(PGBENCH_SCALE * 100_000), 'every row of the source');
-  assert.deepEqual(Object.fromEntries([...(await containersByMember(docker, R))].sort()), { 'etcd-0': 1, haproxy: 1, 'pg-0': 1, 'pgbouncer-ro': 1, 'pgbouncer-rw': 1 }, 'one container per member, the helper removed');
+  assert.deepEqual(Object.fromEntries([...(await containersByMember(docker, R))].sort()), { 'etcd-0': 1, haproxy: 1, metrics: 1, 'pg-0': 1, 'pgbouncer-ro': 1, 'pgbouncer-rw': 1 }, 'one container per member, the helper removed');
   // The helper is made by the child CreateCluster's restore step.
   await assertRetried(env.client.workflow.getHandle(workflowIds.createCluster(R)), { type: 'restoreMemberData' });
   workers[workers.length - 1].kill('SIGTERM');
@@ -248,7 +248,7 @@ test('SIGKILL of the worker while backup enable switches over: a new worker fini
 
   assert.deepEqual(
     Object.fromEntries([...(await containersByMember(docker, E))].sort()),
-    { 'etcd-0': 1, haproxy: 1, 'pg-0': 1, 'pg-1': 1, 'pgbouncer-ro': 1, 'pgbouncer-rw': 1 },
+    { 'etcd-0': 1, haproxy: 1, metrics: 1, 'pg-0': 1, 'pg-1': 1, 'pgbouncer-ro': 1, 'pgbouncer-rw': 1 },
     'one container per member',
   );
   const pgs = await docker.listContainers({ filters: { label: [`${LABEL_CLUSTER}=${E}`, `${LABEL_ROLE}=postgres`] } });

@@ -53,6 +53,7 @@ function badInputs(bad: string): [string, unknown][] {
     ['setProfile', { cluster: bad, profile: 'fast' }],
     ['setSync', { cluster: bad, mode: 'on' }],
     ['addPoolers', bad],
+    ['addMetrics', bad],
     ['rotateCertificates', bad],
     ['upgradeInPlace', { cluster: bad, to: 17 }],
     ['upgradeBlueGreen', { cluster: bad, to: 17 }],
