@@ -203,7 +203,9 @@ export type MemberState = 'applied' | 'pending' | 'waiting';
  */
 export function memberState(row: PgSetting | undefined, c: ParameterChange, patroniPending: boolean, serverSpelling?: string): MemberState {
   if (!row) return 'waiting';
-  if (row.pending_restart) return 'pending';
+  // PostgreSQL flags it at the reload, Patroni at its next loop; the rolling restart restarts the
+  // members Patroni flags, so a member counts as pending once both do.
+  if (row.pending_restart) return patroniPending ? 'pending' : 'waiting';
   const onCommandLine = row.source === 'command line';
   const want = c.value ?? (onCommandLine ? PATRONI_COMMAND_LINE_DEFAULTS[c.name] : undefined);
   const applied = want === undefined

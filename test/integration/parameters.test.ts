@@ -107,7 +107,8 @@ test('values the server spells its own way (datestyle=iso shows "ISO, MDY") appl
   assert.match(r.stdout, /^datestyle=iso: applied$/m);
   assert.match(r.stdout, /^default_text_search_config=english: applied$/m);
   assert.deepEqual(await showOnEvery('datestyle'), MEMBERS.map(() => 'ISO, MDY'));
-  assert.deepEqual(await showOnEvery('default_text_search_config'), MEMBERS.map(() => 'pg_catalog.english'));
+  // A session spells it pg_catalog.english; read from the configuration file (no catalog access) it stays as written.
+  for (const shown of await showOnEvery('default_text_search_config')) assert.match(shown, /^(pg_catalog\.)?english$/);
   const back = await cli('cluster', 'config', 'unset', S, 'datestyle', 'default_text_search_config');
   assert.equal(back.code, 0, back.stderr + back.stdout);
 });
@@ -119,7 +120,7 @@ test('config set huge_pages=on --restart rolling where PostgreSQL cannot start w
   const r = await cli('cluster', 'config', 'set', S, 'huge_pages=on', '--restart', 'rolling');
   console.log(`huge_pages=on --restart rolling put back in ${((Date.now() - startedAt) / 1000).toFixed(1)} s; stderr: ${r.stderr}`);
   assert.equal(r.code, 1, r.stderr + r.stdout);
-  assert.match(r.stderr, /huge_pages=on: the rolling restart failed \(pg-\d's PostgreSQL did not start after its restart: FATAL: could not map anonymous shared memory[^\n]*\); the previous values are back in the DCS and every member runs with them\n$/);
+  assert.match(r.stderr, /huge_pages=on: the rolling restart failed \(pg-\d's PostgreSQL did not start after its restart: FATAL: could not map anonymous shared memory[^\n]*\); the previous values are back in the DCS and every member runs with them( \([^)]*restarted again\))?\n$/);
   assert.deepEqual(await showOnEvery('huge_pages'), before);
   const view = await configView();
   assert.equal(view.parameters.find((p) => p.name === 'huge_pages')?.dcsValue ?? null, null, 'not in the DCS');
