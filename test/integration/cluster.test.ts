@@ -223,8 +223,8 @@ test('delete (CLI) keeps only the backups (on the repository host); --purge-back
 });
 
 test('no password of the cluster occurs in any workflow history, input, output or query result', async () => {
-  // superuser, replication, rewind, pooler, Patroni REST API, etcd root, etcd patroni and app passwords, and the backup passphrase
-  assert.equal(passwordsOfA.length, 9);
+  // superuser, replication, rewind, pooler, Patroni REST API, etcd root, etcd patroni, monitor and app passwords, and the backup passphrase
+  assert.equal(passwordsOfA.length, 10);
   assert.ok(passwordsOfA.every((p) => p.length >= 20), 'every secret was read');
   const runs: { id: string; runId: string }[] = [];
   for await (const wf of env.client.workflow.list({ query: `ClusterName = "${A}"` })) runs.push({ id: wf.workflowId, runId: wf.runId });
