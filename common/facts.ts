@@ -48,12 +48,6 @@ export function scheduleIntervals(schedules: BackupScheduleView[]): ClusterFacts
   });
 }
 
-/** `df -B1 --output=size,used DIR`: a header line, then the size and the used bytes. */
-export function parseDf(output: string): { sizeBytes: number; usedBytes: number } | undefined {
-  const m = /^\s*(\d+)\s+(\d+)\s*$/m.exec(output.split('\n').slice(1).join('\n'));
-  return m ? { sizeBytes: Number(m[1]), usedBytes: Number(m[2]) } : undefined;
-}
-
 export interface Sample {
   labels: Record<string, string>;
   value: number;

@@ -9,7 +9,7 @@ import type { Client } from '@temporalio/client';
 import type { Inventory } from '../activities/hosts/inventory';
 import { backupStatus } from '../activities/pgbackrest';
 import { listBackupSchedules } from '../activities/schedules';
-import { volumeUsage } from '../activities/volume-usage';
+import { dataVolumeUse } from '../activities/volume-use';
 import { backupFacts, renderFacts, scheduleIntervals, type ClusterFacts } from '../common/facts';
 import { backupsState } from '../common/inventory';
 import type { ListenAddress } from '../common/listen-address';
@@ -38,7 +38,7 @@ async function clusterFacts(d: FactsDeps, cluster: string): Promise<ClusterFacts
     backupsState(pg) === 'off' ? undefined : backupStatus(d.inventory, d.paths, cluster).catch(() => undefined),
     listBackupSchedules(d.client, cluster).catch(() => []),
     Promise.all(pg.map(async (m) => {
-      const u = await volumeUsage(d.inventory, m).catch(() => undefined);
+      const u = await dataVolumeUse(d.inventory, m).catch(() => null);
       return u ? [{ member: m.name, ...u }] : [];
     })),
   ]);

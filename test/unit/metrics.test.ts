@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { METRICS_FILES, monitorRoleSql, probeConfig, renderPgpass, renderProbeConfig } from '../../common/render/metrics';
 import { renderPgbouncerIni, renderPgbouncerUserlist } from '../../common/render/pgbouncer';
-import { backupFacts, parseDf, renderFacts, renderGauges, scheduleInterval, type ClusterFacts } from '../../common/facts';
+import { backupFacts, renderFacts, renderGauges, scheduleInterval, type ClusterFacts } from '../../common/facts';
 import { parseListenAddress } from '../../common/listen-address';
 import type { BackupSummary, StanzaSummary } from '../../common/backup';
 import { cachedFacts, FACTS_CACHE_MS } from '../../worker/facts';
@@ -71,11 +71,6 @@ test('a schedule\'s interval: between its next two runs; none when paused', () =
   assert.equal(scheduleInterval({ paused: false, nextRuns }), 7 * 86400);
   assert.equal(scheduleInterval({ paused: true, nextRuns }), undefined);
   assert.equal(scheduleInterval({ paused: false, nextRuns: nextRuns.slice(0, 1) }), undefined);
-});
-
-test('df -B1 --output=size,used', () => {
-  assert.deepEqual(parseDf('     1B-blocks        Used\n105089261568 48402903040\n'), { sizeBytes: 105089261568, usedBytes: 48402903040 });
-  assert.equal(parseDf('df: /var/lib/dbaas: No such file or directory\n'), undefined);
 });
 
 test('the facts as Prometheus text: one family each, absent families left out', () => {
