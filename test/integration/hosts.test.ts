@@ -35,7 +35,7 @@ import type { HostView } from '../../client/commands/host';
  * image). The file's clusters run PostgreSQL 15 (the 15 lane, see postgres15.test.ts): one
  * PostgreSQL image per host to copy instead of two.
  */
-const SIM_IMAGES = 'debian:bookworm-slim dbaas/postgres:local dbaas/etcd:local dbaas/haproxy:local dbaas/pgbouncer:local';
+const SIM_IMAGES = 'debian:bookworm-slim dbaas/postgres:local dbaas/etcd:local dbaas/haproxy:local dbaas/pgbouncer:local dbaas/metrics:local';
 let env: TestWorkflowEnvironment;
 let cli: NodeJS.ProcessEnv;
 /** This file's DBAAS_HOME paths (the host workers' pid files are under run/). */
