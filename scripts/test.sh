@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
 # The README's test command. On a fresh Debian machine (as root) it installs and starts what the
-# tests need — npm packages, Docker engine, base + component images, the Temporal CLI — then runs
-# unit, workflow and integration tests with node's test runner. Tests start their own Temporal
-# dev server (createLocal) and name their clusters t-*.
+# tests need — npm packages, Docker engine, base + component images, the Temporal CLI, Prometheus,
+# chromium — then runs unit, workflow and integration tests with node's test runner. Tests start
+# their own Temporal dev server (createLocal) and name their clusters t-*.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-node-deps.sh
 node bin/dbaas.js dev up --no-server
+# The dashboard test drives Debian's chromium with playwright-core; a fresh CI machine has none.
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" -eq 0 ] && [ -f /etc/debian_version ]; then
+    echo "installing chromium with apt-get (the dashboard test's browser)"
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 -qq update
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 -qq install -y --no-install-recommends chromium >/dev/null
+  else
+    echo "no /usr/bin/chromium: the dashboard test skips (Debian, as root: apt-get install --no-install-recommends chromium)" >&2
+  fi
+fi
 files=$(find dist/test -name '*.test.js' | sort)
 count=$(echo "$files" | grep -c . || true)
 if [ "$count" -eq 0 ]; then echo "no test files found under dist/test" >&2; exit 1; fi

@@ -1,10 +1,12 @@
 /**
  * `dbaas dashboard [--port N]`: serves the read-only dashboard on 127.0.0.1 until Ctrl-C
  * (`dev up` runs it in the background). Charts and alerts come from Prometheus
- * (DBAAS_PROMETHEUS_URL, default http://127.0.0.1:9090).
+ * (DBAAS_PROMETHEUS_URL, default the one `dev up` starts: http://127.0.0.1:9090, or
+ * DBAAS_PROMETHEUS_PORT).
  */
 import type { Command } from 'commander';
 import { resolvePaths } from '../../common/paths';
+import { prometheusEndpoint } from '../../common/prometheus-config';
 import { temporalConfig } from '../../common/temporal-config';
 import { dashboardServer } from '../dashboard/server';
 import { connectInventory, connectTemporal } from '../connections';
@@ -12,7 +14,6 @@ import { OperationError, UsageError } from '../errors';
 import type { Client } from '@temporalio/client';
 
 export const DEFAULT_DASHBOARD_PORT = 8300;
-export const DEFAULT_PROMETHEUS_URL = 'http://127.0.0.1:9090';
 
 export function parseDashboardPort(v: string): number {
   const n = Number(v);
@@ -20,8 +21,13 @@ export function parseDashboardPort(v: string): number {
   return n;
 }
 
+/** The port without --port (`dev up` serves the dashboard there too). */
+export function dashboardPortSetting(env: NodeJS.ProcessEnv = process.env): number {
+  return Number(env.DBAAS_DASHBOARD_PORT) || DEFAULT_DASHBOARD_PORT;
+}
+
 export function prometheusUrl(env: NodeJS.ProcessEnv = process.env): string {
-  return (env.DBAAS_PROMETHEUS_URL || DEFAULT_PROMETHEUS_URL).replace(/\/+$/, '');
+  return (env.DBAAS_PROMETHEUS_URL || prometheusEndpoint(env).url).replace(/\/+$/, '');
 }
 
 export async function dashboardCommand(o: { port: number }): Promise<void> {
@@ -56,7 +62,7 @@ export function registerDashboardCommand(program: Command): void {
   program
     .command('dashboard')
     .option('--port <port>', `port on 127.0.0.1 (default ${DEFAULT_DASHBOARD_PORT}, or DBAAS_DASHBOARD_PORT)`, parseDashboardPort,
-      Number(process.env.DBAAS_DASHBOARD_PORT) || DEFAULT_DASHBOARD_PORT)
+      dashboardPortSetting())
     .description('serve the read-only dashboard (clusters, members, charts, alerts, events) on 127.0.0.1')
     .exitOverride()
     .action((o: { port: number }) => dashboardCommand(o));

@@ -1,4 +1,4 @@
-/** `dbaas dev up|down|status`: the local environment (Docker engine, images, Temporal, worker). */
+/** `dbaas dev up|down|status`: the local environment (Docker engine, images, Temporal, Prometheus, worker, dashboard). */
 import { devDown, devStatus, devUp } from '../dev';
 import { devHostsDown, devHostsUp } from '../dev/sim-hosts';
 import { resolvePaths } from '../../common/paths';
@@ -13,6 +13,7 @@ export async function devUpCommand(o: { worker: boolean; server: boolean }): Pro
   }
   console.log(`Temporal ${s.temporal.address}   Web UI ${s.temporal.ui}   worker pid ${s.worker.pid ?? 'not started'}`);
   console.log(`Prometheus ${s.prometheus.ok ? s.prometheus.url : 'not running'}`);
+  console.log(`Dashboard ${s.dashboard.ok ? s.dashboard.url : 'not running'}`);
   console.log(`state: ${s.home}`);
 }
 
@@ -30,6 +31,7 @@ export async function devStatusCommand(o: { json: boolean }): Promise<void> {
   console.log(`temporal: ${s.temporal.ok ? 'up' : 'DOWN'} ${s.temporal.address}  UI ${s.temporal.ui}${s.temporal.pid ? `  pid ${s.temporal.pid}` : ''}`);
   console.log(`worker:   ${s.worker.ok ? `up pid ${s.worker.pid}` : 'DOWN'}`);
   console.log(`prometheus: ${s.prometheus.ok ? 'up' : 'DOWN'} ${s.prometheus.url}${s.prometheus.pid ? `  pid ${s.prometheus.pid}` : ''}`);
+  console.log(`dashboard: ${s.dashboard.ok ? 'up' : 'DOWN'} ${s.dashboard.url}${s.dashboard.pid ? `  pid ${s.dashboard.pid}` : ''}`);
   console.log(`state:    ${s.home}`);
   if (!s.docker.ok || !s.temporal.ok || !s.worker.ok) process.exitCode = 1;
 }

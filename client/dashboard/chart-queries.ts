@@ -29,8 +29,10 @@ export const CHARTS: Record<ChartId, ChartSpec> = {
   lag: {
     title: 'Replica lag',
     unit: 'bytes',
-    // Patroni: the leader reports where WAL ends, each replica what it replayed.
-    query: (c) => `clamp_min(scalar(max(patroni_xlog_location${sel(c)})) - max by (member) (patroni_xlog_replayed_location${sel(c)}), 0)`,
+    // Patroni: the leader reports where WAL ends, each replica what it replayed. Both report 0
+    // for the other value (api.py do_GET_metrics, 3.0.2 and 4.0.7), so `> 0` keeps the leader,
+    // whose "lag" would be its whole WAL position, and stopped members off the chart.
+    query: (c) => `clamp_min(scalar(max(patroni_xlog_location${sel(c)})) - max by (member) (patroni_xlog_replayed_location${sel(c)} > 0), 0)`,
     legend: 'member',
   },
   connections: {

@@ -4,6 +4,7 @@
  */
 import * as path from 'node:path';
 import { PROJECT_ROOT, type Paths } from '../../common/paths';
+import { dashboardPortSetting } from '../commands/dashboard';
 import { livePid, sleep, spawnDetached, stopPidFile, tailFile } from './process-util';
 
 export const DASHBOARD_ROLE = 'dashboard';
@@ -11,6 +12,12 @@ const SETTLE_MS = 1_000;
 
 const pidFile = (paths: Paths): string => path.join(paths.run, 'dashboard.pid');
 export const dashboardLog = (paths: Paths): string => path.join(paths.logs, 'dashboard.log');
+
+/** Where `dev up` serves it: DBAAS_DASHBOARD_PORT, as `dbaas dashboard` reads it, else 8300. */
+export function dashboardEndpoint(env: NodeJS.ProcessEnv = process.env): { host: string; port: number; url: string } {
+  const port = dashboardPortSetting(env);
+  return { host: '127.0.0.1', port, url: `http://127.0.0.1:${port}/` };
+}
 
 export function dashboardPid(paths: Paths): number | undefined {
   return livePid(pidFile(paths), DASHBOARD_ROLE);

@@ -1,6 +1,6 @@
 /**
  * `dbaas dev up|down|status`: bring up everything a local dbaas needs (Docker engine, images,
- * Temporal server, worker), idempotently, so a re-run on a ready machine takes seconds.
+ * Temporal server, Prometheus, worker, dashboard), idempotently, so a re-run on a ready machine takes seconds.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -14,6 +14,7 @@ import { ensureTemporalBinary, ensureTemporalServer, stopTemporalServer, tempora
 import { ensurePrometheusBinaries, ensurePrometheusServer, prometheusPidFile, PROMETHEUS_ROLE, stopPrometheusServer } from './prometheus';
 import { prometheusEndpoint } from '../../common/prometheus-config';
 import { startWorker, stopWorker, workerPid } from './worker-process';
+import { dashboardEndpoint, dashboardLog, dashboardPid, startDashboard, stopDashboard } from './dashboard-process';
 import { restartSimHostWorkers, stopSimHostWorkers } from './sim-hosts';
 import { ensureSeaweedfsBinary, ensureSeaweedfsImage, seaweedfsBuildLog } from './seaweedfs';
 import { temporalConfig } from '../../common/temporal-config';
@@ -107,6 +108,14 @@ export async function devUp(opts: DevUpOptions): Promise<DevStatus> {
     await step(log, 'worker', () => startWorker(paths, log, opts.workerScript));
     await restartSimHostWorkers(paths, log);
   }
+  // Restarted like the worker, so it serves the page just built; a page to look at, so a failure is said and `dev up` goes on.
+  try {
+    const dashboard = dashboardEndpoint();
+    await step(log, 'dashboard', () => startDashboard(paths, dashboard.port));
+    log(`  dashboard ${dashboard.url}`);
+  } catch (e) {
+    log(`! dashboard: ${String(e instanceof Error ? e.message : e).split('\n')[0]} (log ${dashboardLog(paths)})`);
+  }
   return devStatus();
 }
 
@@ -115,6 +124,8 @@ export async function devDown(opts: { log: Log; engine?: boolean }): Promise<voi
   const paths = resolvePaths();
   const w = await stopWorker(paths);
   log(w !== undefined ? `✓ stopped worker (pid ${w})` : '✓ no worker running');
+  const dash = await stopDashboard(paths);
+  log(dash !== undefined ? `✓ stopped dashboard (pid ${dash})` : '✓ no dashboard running');
   await stopSimHostWorkers(paths, log);
   const t = await stopTemporalServer(paths);
   log(t !== undefined ? `✓ stopped temporal server (pid ${t})` : '✓ no temporal server of ours running');
@@ -134,11 +145,13 @@ export async function devStatus(): Promise<DevStatus> {
   const paths = resolvePaths();
   const cfg = temporalConfig();
   const prometheus = prometheusEndpoint();
+  const dashboard = dashboardEndpoint();
   const docker = dockerClient();
-  const [dockerOk, temporalOk, prometheusOk] = await Promise.all([
+  const [dockerOk, temporalOk, prometheusOk, dashboardOk] = await Promise.all([
     pingDocker(docker, 2_000),
     tcpAccepts(hostPort(cfg.address, 7233).host, hostPort(cfg.address, 7233).port, 1_000),
     tcpAccepts(prometheus.host, prometheus.port, 1_000),
+    tcpAccepts(dashboard.host, dashboard.port, 1_000),
   ]);
   let version: string | undefined;
   if (dockerOk) version = await docker.version().then((v) => v.Version, () => undefined);
@@ -155,5 +168,6 @@ export async function devStatus(): Promise<DevStatus> {
     },
     worker: { pid: wpid, ok: wpid !== undefined },
     prometheus: { url: prometheus.url, pid: livePid(prometheusPidFile(paths), PROMETHEUS_ROLE), ok: prometheusOk },
+    dashboard: { url: dashboard.url, pid: dashboardPid(paths), ok: dashboardOk },
   };
 }

@@ -9,6 +9,7 @@ export interface DevStatus {
   temporal: { address: string; ui: string; external: boolean; pid?: number; ok: boolean };
   worker: { pid?: number; ok: boolean };
   prometheus: { url: string; pid?: number; ok: boolean };
+  dashboard: { url: string; pid?: number; ok: boolean };
 }
 
 /** Where the local (or external) Temporal server answers. */

@@ -40,7 +40,8 @@ export interface TestPrometheus extends PrometheusEndpoint {
   stop(): Promise<void>;
 }
 
-function freePort(): Promise<number> {
+/** A port nothing listens on at 127.0.0.1 now (the kernel's pick). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.once('error', reject);
