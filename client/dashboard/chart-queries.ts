@@ -91,5 +91,9 @@ export function chartData(id: ChartId, m: PromMatrix, start: number, end: number
     }
     return column;
   });
-  return { id, title: spec.title, unit: spec.unit, labels: rows.map((r) => r.metric[spec.legend] ?? '(all)'), times, series };
+  // A cluster younger than the range would be a flat line squeezed against the right edge: the
+  // chart starts at its first point instead.
+  const first = times.findIndex((_t, i) => series.some((s) => s[i] !== null));
+  const from = first > 0 ? first : 0;
+  return { id, title: spec.title, unit: spec.unit, labels: rows.map((r) => r.metric[spec.legend] ?? '(all)'), times: times.slice(from), series: series.map((s) => s.slice(from)) };
 }

@@ -168,10 +168,12 @@ const named = (ts: ActiveTarget[]): string[] => ts.map((t) => `${t.labels.compon
 test('Prometheus: every target of the cluster is up, labelled with cluster, member, host, component', async () => {
   const ts = await eventually('every target up', async () => {
     const now = await clusterTargets();
-    return now.length >= 3 && now.every((t) => t.health === 'up') ? now : undefined;
+    return now.length >= 7 && now.every((t) => t.health === 'up') ? now : undefined;
   }, 90_000);
   const names = named(ts);
-  for (const expected of ['patroni pg-0 up', 'patroni pg-1 up', 'haproxy haproxy up']) assert.ok(names.includes(expected), names.join(', '));
+  // Patroni and the PostgreSQL exporter of every member, HAProxy, and both poolers' exporters.
+  const expected = ['patroni pg-0 up', 'patroni pg-1 up', 'postgres pg-0 up', 'postgres pg-1 up', 'haproxy haproxy up', 'pgbouncer pgbouncer-rw up', 'pgbouncer pgbouncer-ro up'];
+  for (const e of expected) assert.ok(names.includes(e), `${e} among ${names.join(', ')}`);
   for (const t of ts) for (const l of ['cluster', 'member', 'host', 'component']) assert.ok(t.labels[l], `${t.scrapeUrl} has ${l}`);
 });
 
@@ -294,7 +296,11 @@ test('cluster status: disk use of every running member, and no last backup', asy
 test('a replica added is scraped without a Prometheus restart', async () => {
   const added = await cli('replica', 'add', S);
   assert.equal(added.code, 0, added.stderr + added.stdout);
-  await eventually('pg-2 scraped', async () => (await clusterTargets()).find((t) => t.labels.member === 'pg-2' && t.labels.component === 'patroni' && t.health === 'up'), 60_000);
+  // Both its targets: Patroni's /metrics and its PostgreSQL exporter.
+  await eventually('pg-2 scraped', async () => {
+    const up = (await clusterTargets()).filter((t) => t.labels.member === 'pg-2' && t.health === 'up').map((t) => t.labels.component);
+    return up.includes('patroni') && up.includes('postgres') ? up : undefined;
+  }, 60_000);
 });
 
 // ---- 4. The dashboard --------------------------------------------------------------------------

@@ -19,6 +19,13 @@ test('chart series are aligned on the step grid, one column per member, null whe
   assert.deepEqual(d.series, [[null, 2.5, null], [1, null, 3]]);
 });
 
+test('a chart starts at its first point: a cluster younger than the range is not squeezed against the right edge', () => {
+  const d = chartData('tps', { resultType: 'matrix', result: [{ metric: { member: 'pg-0' }, values: [[130, '1'], [145, '2']] }] }, 100, 145, 15);
+  assert.deepEqual(d.times, [130, 145]);
+  assert.deepEqual(d.series, [[1, 2]]);
+  assert.deepEqual(chartData('tps', { resultType: 'matrix', result: [] }, 100, 130, 15).times, [100, 115, 130], 'no point at all: the whole range');
+});
+
 test("chart queries quote the cluster as a PromQL string and name only the cluster's series", () => {
   assert.equal(promString('a"b'), '"a\\"b"');
   for (const spec of Object.values(CHARTS)) assert.match(spec.query('orders'), /\{cluster="orders"\}/);
