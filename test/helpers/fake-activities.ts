@@ -161,6 +161,7 @@ export function fakeActivities(o: FakeOptions = {}): Fake {
     ensureAppRole: async () => ({ password: 'set', databaseCreated: true }),
     startPgbouncer: async (a) => void world.containers.add(`pgbouncer-${(a as { kind: string }).kind}`),
     verifyPooledEndpoints: async () => undefined,
+    resizePoolers: async () => ({ limits: { maxConnections: 100, reservedConnections: 3 }, pool: { defaultPoolSize: 40, reservePoolSize: 5 }, reloaded: [] }),
     ensureBackupRepository: async () => void world.volumes.add('backup-repo'),
     leaderHost: async () => 'local',
     createStanza: async () => ({ member: 'pg-0' }),
