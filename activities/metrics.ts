@@ -14,7 +14,9 @@ import {
   METRICS_DIR, METRICS_FILES, METRICS_MEMBER, METRICS_PORT, METRICS_UID, monitorRoleSql, renderPgpass, renderProbeConfig,
 } from '../common/render/metrics';
 import type { HostName } from '../common/inventory';
-import { ensureContainerRunning, isNotFound, tarOf, type FileToPut } from './docker';
+import { ensureContainerRunning, isNotFound, readFileIn, tarOf, type FileToPut } from './docker';
+import { DEFAULT_CONNECTION_LIMITS, poolSizes, poolSizesOfIni } from '../common/pool-sizes';
+import { PGBOUNCER_DIR } from '../common/render/pgbouncer';
 import { clusterHasTls, readCaCert } from './cluster-tls';
 import { ErrorTypes, finalError } from './errors';
 import { pollUntil } from './heartbeat';
@@ -74,7 +76,10 @@ export function createMetricsActivities(inv: Inventory, paths: Paths) {
         const container = docker.getContainer(containerName(cluster, poolerMember(kind)));
         try {
           if (!(await container.inspect()).State.Running) continue;
-          for (const f of poolerConfigFiles(paths, cluster, kind)) await container.putArchive(await tarOf(f), { path: f.dir });
+          // Its pools keep their sizes (resizePoolers set them from the leader's max_connections).
+          const current = await readFileIn(docker, containerName(cluster, poolerMember(kind)), `${PGBOUNCER_DIR}/pgbouncer.ini`);
+          const pool = poolSizesOfIni(current ?? '') ?? poolSizes(DEFAULT_CONNECTION_LIMITS);
+          for (const f of poolerConfigFiles(paths, cluster, kind, pool)) await container.putArchive(await tarOf(f), { path: f.dir });
           // tini (PID 1) passes SIGHUP on to pgbouncer.
           await container.kill({ signal: 'SIGHUP' });
           reloaded.push(poolerMember(kind));

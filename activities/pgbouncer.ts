@@ -1,6 +1,9 @@
 /**
  * Pooled endpoints: one PgBouncer (transaction pooling) in front of HAProxy rw and one in front
- * of ro. Clients authenticate with their own database passwords through auth_query.
+ * of ro. Clients authenticate with their own database passwords through auth_query. Their pools
+ * are sized from the cluster's max_connections (common/pool-sizes.ts): at the start from the
+ * workflow's sizes, later re-sized from what the leader runs once a resize, a parameter change or
+ * a restart changed it.
  */
 import type { Inventory } from './hosts/inventory';
 import type { Paths } from '../common/paths';
@@ -12,7 +15,11 @@ import {
   PGBOUNCER_DIR, PGBOUNCER_PORT, poolerAuthSql, renderPgbouncerIni, renderPgbouncerUserlist, POOLER_AUTH_USER,
 } from '../common/render/pgbouncer';
 import type { ClusterPorts } from '../common/spec';
-import { ensureContainerRunning, isNotFound, type FileToPut } from './docker';
+import { DEFAULT_CONNECTION_LIMITS, connectionLimits, poolSizes, type ConnectionLimits, type PoolSizes } from '../common/pool-sizes';
+import { settingsToRead } from '../common/set-parameters';
+import { ensureContainerRunning, isNotFound, readFileIn, tarOf, type FileToPut } from './docker';
+import { readDcsConfig } from './dcs-config';
+import { dcsParameters, leaderSettings } from './parameters';
 import { clusterHasTls, serverTlsFiles } from './cluster-tls';
 import { poolerIdentity } from '../common/render/tls';
 import { hostAddresses } from './hosts/registry';
@@ -24,9 +31,8 @@ import { withClient } from './sql';
 
 /** uid of postgres (pgbouncer runs as postgres) in docker/pgbouncer/Dockerfile. */
 const PGBOUNCER_UID = 999;
-/** Server connections per pool; rw and ro each stay well under max_connections (100). */
-const POOL_SIZE = 40;
 const MAX_CLIENT_CONN = 2000;
+const INI = 'pgbouncer.ini';
 
 export type PoolKind = 'rw' | 'ro';
 
@@ -37,19 +43,30 @@ export function poolerTlsFiles(paths: Paths, cluster: string, member: string): P
 
 export const poolerMember = (kind: PoolKind): string => `pgbouncer-${kind}`;
 
-/** pgbouncer.ini and the auth file of one pooler (0600, owned by pgbouncer's user). */
-export function poolerConfigFiles(paths: Paths, cluster: string, kind: PoolKind): FileToPut[] {
-  const ini = renderPgbouncerIni({
+const poolerFile = (name: string, content: string): FileToPut => ({ dir: PGBOUNCER_DIR, name, content, mode: 0o600, uid: PGBOUNCER_UID, gid: PGBOUNCER_UID });
+
+function poolerIni(paths: Paths, cluster: string, kind: PoolKind, pool: PoolSizes): string {
+  return renderPgbouncerIni({
     cluster,
     backendPort: kind === 'rw' ? HAPROXY_RW_PORT : HAPROXY_RO_PORT,
     maxClientConn: MAX_CLIENT_CONN,
-    defaultPoolSize: POOL_SIZE,
+    ...pool,
     tls: clusterHasTls(paths, cluster),
   });
+}
+
+/** pgbouncer.ini and the auth file of one pooler (0600, owned by pgbouncer's user). */
+export function poolerConfigFiles(paths: Paths, cluster: string, kind: PoolKind, pool: PoolSizes): FileToPut[] {
   const secrets = readClusterSecrets(paths, cluster);
   const userlist = renderPgbouncerUserlist(secrets.pooler, secrets.monitor ? scramSha256Verifier(secrets.monitor) : undefined);
-  const file = (name: string, content: string): FileToPut => ({ dir: PGBOUNCER_DIR, name, content, mode: 0o600, uid: PGBOUNCER_UID, gid: PGBOUNCER_UID });
-  return [file('pgbouncer.ini', ini), file('userlist.txt', userlist)];
+  return [poolerFile(INI, poolerIni(paths, cluster, kind, pool)), poolerFile('userlist.txt', userlist)];
+}
+
+export interface PoolersResized {
+  limits: ConnectionLimits;
+  pool: PoolSizes;
+  /** Pooler containers given the new sizes and reloaded (none when they had them). */
+  reloaded: string[];
 }
 
 export function createPgbouncerActivities(inv: Inventory, paths: Paths) {
@@ -94,8 +111,12 @@ export function createPgbouncerActivities(inv: Inventory, paths: Paths) {
       }
     },
 
-    /** `publishOn`: the address of the added host it runs on (its pooled port is published there, not on 127.0.0.1). */
-    async startPgbouncer(i: { cluster: string; kind: PoolKind; ports: ClusterPorts; publishOn?: string }): Promise<void> {
+    /**
+     * `publishOn`: the address of the added host it runs on (its pooled port is published there, not
+     * on 127.0.0.1). `pool`: sized by the workflow from the cluster's size; absent, for the default
+     * max_connections (resizePoolers sizes them from what the leader runs).
+     */
+    async startPgbouncer(i: { cluster: string; kind: PoolKind; ports: ClusterPorts; publishOn?: string; pool?: PoolSizes }): Promise<void> {
       const member = poolerMember(i.kind);
       const hostPort = i.kind === 'rw' ? i.ports.pooledRw : i.ports.pooledRo;
       await ensureContainerRunning(docker, {
@@ -112,10 +133,37 @@ export function createPgbouncerActivities(inv: Inventory, paths: Paths) {
           },
         },
         files: [
-          ...poolerConfigFiles(paths, i.cluster, i.kind),
+          ...poolerConfigFiles(paths, i.cluster, i.kind, i.pool ?? poolSizes(DEFAULT_CONNECTION_LIMITS)),
           ...(clusterHasTls(paths, i.cluster) ? (await poolerTlsFiles(paths, i.cluster, member)).files : []),
         ],
       });
+    },
+
+    /**
+     * The poolers' pools sized for the connection slots the leader runs (max_connections, or the
+     * DCS's lower value waiting for a restart): a pooler whose pgbouncer.ini differs gets the new
+     * one and a SIGHUP (PgBouncer reloads the pool sizes and closes idle server connections over
+     * the new size; client sessions stay). Idempotent: a retry finds the file current. A stopped
+     * pooler gets the file only (it reads it when it starts).
+     */
+    async resizePoolers(cluster: string): Promise<PoolersResized> {
+      const { leader, settings } = await leaderSettings(inv, cluster, settingsToRead([]));
+      const dcs = await readDcsConfig(inv, cluster, [leader]);
+      const limits = connectionLimits(settings, dcs ? dcsParameters(dcs.config).max_connections : undefined);
+      const pool = poolSizes(limits);
+      const reloaded: string[] = [];
+      for (const m of await inv.members(cluster, { kind: 'pgbouncer' })) {
+        const kind: PoolKind | undefined = m.name === poolerMember('rw') ? 'rw' : m.name === poolerMember('ro') ? 'ro' : undefined;
+        if (!kind) continue;
+        const engine = inv.engine(m.host);
+        const ini = poolerIni(paths, cluster, kind, pool);
+        if ((await readFileIn(engine, m.container, `${PGBOUNCER_DIR}/${INI}`)) === ini) continue;
+        await engine.getContainer(m.container).putArchive(await tarOf(poolerFile(INI, ini)), { path: PGBOUNCER_DIR });
+        // tini (PID 1) passes SIGHUP on to pgbouncer, which reloads its config.
+        if (m.state === 'running') await engine.getContainer(m.container).kill({ signal: 'SIGHUP' });
+        reloaded.push(m.host === inv.own ? m.name : `${m.name} on ${m.host}`);
+      }
+      return { limits, pool, reloaded };
     },
 
     /** A query through each pooled endpoint succeeds (auth_query and the backend both work). */

@@ -26,12 +26,13 @@ import { HAPROXY_CONFIG_PATH, renderHaproxyConfig } from '../common/render/hapro
 import { DATA_ROOT, PATRONI_CONFIG_PATH, renderPatroniConfig, type ClusterPasswords } from '../common/render/patroni';
 import { DEFAULT_RETENTION, PGBACKREST_CONFIG_PATH, REPO_PATH, renderPgbackrestConfig } from '../common/render/pgbackrest';
 import { PGBOUNCER_DIR, PGBOUNCER_PORT, renderPgbouncerIni, renderPgbouncerUserlist } from '../common/render/pgbouncer';
+import { DEFAULT_CONNECTION_LIMITS, poolSizes } from '../common/pool-sizes';
 import { PROFILES, etcdMemberNames, memberNames, type HaProfile, type ProfileName } from '../common/spec';
 
 const PLAIN_LABEL = 'dbaas-bench.plain';
-/** PgBouncer's limits as dbaas renders them (activities/pgbouncer.ts MAX_CLIENT_CONN, POOL_SIZE). */
+/** PgBouncer's limits as dbaas renders them for an unsized cluster (activities/pgbouncer.ts MAX_CLIENT_CONN, common/pool-sizes.ts). */
 const POOLER_MAX_CLIENT_CONN = 2000;
-const POOLER_POOL_SIZE = 40;
+const POOLER_POOLS = poolSizes(DEFAULT_CONNECTION_LIMITS);
 
 /** One-file ustar archive, for `docker cp - CONTAINER:DIR` (keeps owner and mode as given). */
 function tarOneFile(name: string, content: string, mode: number, uid: number, gid: number): Buffer {
@@ -216,7 +217,7 @@ export async function createPlainPooler(p: PlainPlan, kind: 'rw' | 'ro'): Promis
   const member = `pgbouncer-${kind}`;
   await docker(['create', ...p.common(member), '-p', `127.0.0.1:${port}:${PGBOUNCER_PORT}`, IMAGES.pgbouncer]);
   const ini = renderPgbouncerIni({
-    cluster: p.cluster, backendPort: kind === 'rw' ? HAPROXY_RW_PORT : HAPROXY_RO_PORT, maxClientConn: POOLER_MAX_CLIENT_CONN, defaultPoolSize: POOLER_POOL_SIZE, tls: false,
+    cluster: p.cluster, backendPort: kind === 'rw' ? HAPROXY_RW_PORT : HAPROXY_RO_PORT, maxClientConn: POOLER_MAX_CLIENT_CONN, ...POOLER_POOLS, tls: false,
   });
   await copyIn(p.ctr(member), `${PGBOUNCER_DIR}/pgbouncer.ini`, ini, 0o600, POSTGRES_UID);
   await copyIn(p.ctr(member), `${PGBOUNCER_DIR}/userlist.txt`, renderPgbouncerUserlist(p.passwords.pooler), 0o600, POSTGRES_UID);

@@ -50,6 +50,8 @@ export interface RebuildClusterResult {
   parameters: ParameterChange[];
   /** Members Patroni still flags pending_restart at the end. */
   pendingAfter: string[];
+  /** The poolers' pools after the new containers (workflows/pooler-sizes.ts); absent where the run did not size them. */
+  pooler?: string;
 }
 
 /** One member's container as the rebuild records it before the roll. */

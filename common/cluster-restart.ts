@@ -22,7 +22,9 @@ export type RestartedHow =
   /** The old leader: Patroni stops and starts PostgreSQL to demote it, which is its restart. */
   | 'restarted by its demote'
   /** The leader, in place: no replica could take over. */
-  | 'restarted in place';
+  | 'restarted in place'
+  /** The leader, in place before the replicas: a decrease they cannot run below their primary waited for it (workflows/leader-first.ts). */
+  | 'restarted in place first';
 
 export interface RestartedMember {
   member: string;
@@ -47,6 +49,14 @@ export interface RestartClusterResult {
   leader: string;
   /** What writes went through, in one line: none, one switchover, or the leader's restart in place. */
   writeDowntime: string;
+  /**
+   * Decreases waiting for the leader's restart that replicas cannot run below their primary's
+   * value (common/set-parameters.ts PRIMARY_BOUNDS_REPLICAS): the whole-cluster restart restarted
+   * the leader in place first for them; with `member` they stay pending (see leaderFirstNote).
+   */
+  leaderFirst?: string[];
+  /** The poolers' pools after the restart (workflows/pooler-sizes.ts); absent where the run did not size them. */
+  pooler?: string;
 }
 
 /** One member as the restart sees it. */
@@ -146,4 +156,13 @@ export function writeDowntimeLine(leader: RestartPlan['leader'], switchover: { f
   if (switchover) return `one switchover (${switchover.from} → ${switchover.to})`;
   const why = onlyMember ? 'it is the only member' : 'no replica can take over';
   return `${leader.name} ${done} in place (${why}): writes failed while ${done === 'restarted' ? 'its PostgreSQL restarted' : 'it was re-created'}`;
+}
+
+/**
+ * With --member, what becomes of the decreases waiting for the leader's restart: none of them
+ * applies, on a replica (it runs its primary's value) nor on the leader (the switchover's
+ * candidate keeps its higher value, and the old leader then follows it).
+ */
+export function leaderFirstNote(cluster: string, member: string, names: string[]): string {
+  return `${member} does not take the lower ${names.join(', ')} from this restart: replicas cannot run less than their primary, so it applies only once the leader restarts with it first, which \`dbaas cluster restart ${cluster}\` (without --member) does`;
 }

@@ -50,9 +50,11 @@ export interface SetParametersResult {
   writeDowntime?: string;
   /**
    * Without a rolling restart: decreases that apply only once the leader restarts first (see
-   * PRIMARY_BOUNDS_REPLICAS); a plain rolling restart, replicas first, leaves them pending.
+   * PRIMARY_BOUNDS_REPLICAS); `cluster restart` (whole cluster) then restarts the leader first too.
    */
   leaderFirst?: string[];
+  /** The poolers' pools once a change of the connection slots was written (workflows/pooler-sizes.ts). */
+  pooler?: string;
 }
 
 /** Per running member: the changes it runs with, and those that wait for its restart. */
@@ -73,7 +75,7 @@ export const PARAMETER_REJECTED = 'ParameterRejected';
 export const PARAMETERS_PUT_BACK = 'ParametersPutBack';
 
 /** Read beside the changed parameters: PostgreSQL refuses to start when the reserved connections take every slot. */
-const CONNECTION_SLOTS = ['max_connections', 'superuser_reserved_connections', 'reserved_connections'];
+export const CONNECTION_SLOTS = ['max_connections', 'superuser_reserved_connections', 'reserved_connections'];
 
 /** The pg_settings rows changeProblems needs for these changes. */
 export const settingsToRead = (names: string[]): string[] => [...new Set([...names, ...CONNECTION_SLOTS])];

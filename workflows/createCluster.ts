@@ -13,6 +13,7 @@ import { HAPROXY_MEMBER } from '../common/resource-names';
 import { haWorkflowIds } from '../common/workflow-ids';
 import { clusterNameKey } from '../common/search-attributes';
 import { memberPort } from '../common/ports';
+import { poolSizes, sizedConnectionLimits } from '../common/pool-sizes';
 import {
   PROFILES, SpecError, etcdMemberNames, memberNames, syncModeOf, validateSpec,
   type ConnectionInfo, type CreateClusterInput,
@@ -227,13 +228,15 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps, placing
       steps.skip(`wait for ${leader} streaming`, `${leader} leads: its kept data was the newest`);
       steps.plan([`wait for ${first} streaming`]);
     }
+    // Pools that fit the max_connections the size gives (a small --memory gives fewer than 100).
+    const pool = poolSizes(sizedConnectionLimits(input.size));
     // HAProxy and the poolers start while the replicas clone, not during the leader's initdb
     // (on a small machine every container start competes with it for CPU).
     await settleAll([
       steps.run(`start ${HAPROXY_MEMBER}`, () =>
         place.onFrontDoors((on, publishing) => on.quick.startHaproxy({ cluster, members, profile: profile.name, ports, ...publishing }))),
       steps.run('start pgbouncer (rw, ro)', () =>
-        place.onFrontDoors((on, publishing) => settleAll((['rw', 'ro'] as const).map((kind) => on.quick.startPgbouncer({ cluster, kind, ports, ...publishing }))))),
+        place.onFrontDoors((on, publishing) => settleAll((['rw', 'ro'] as const).map((kind) => on.quick.startPgbouncer({ cluster, kind, ports, pool, ...publishing }))))),
       // A clone takes as long as it takes: the wait fails only once the clone stops progressing.
       ...followers.map((m) =>
         replica(m, `wait for ${m} streaming`, () => longRunning.waitForReplicaStreaming({ cluster, member: m, members, maxLagBytes: 0 })),

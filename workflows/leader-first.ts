@@ -6,7 +6,8 @@
  * leader after it: nobody gets the new value. So the leader's PostgreSQL restarts in place first
  * (writes fail while it restarts, a few seconds); it writes the new values to the WAL as it starts,
  * and each replica's pg_control takes them on replay, so the roll after it starts the replicas
- * with the new value. Used by `cluster config set --restart rolling` and by a resize.
+ * with the new value. Used by `cluster config set --restart rolling`, by a resize, and by
+ * `cluster restart` when such a decrease waits for the leader's restart (set without a restart).
  */
 import { ApplicationFailure, patched } from '@temporalio/workflow';
 import { quick, waits } from './activity-options';
@@ -30,13 +31,21 @@ export const leaderFirstSteps = (leader: string, names: string[]): { restart: st
 
 /** Restart the leader in place and wait until the replicas stream from it; returns the line about writes. */
 export async function restartLeaderFirst(steps: Steps, cluster: string, leader: string, replicas: string[], names: string[]): Promise<string> {
-  const s = leaderFirstSteps(leader, names);
-  await steps.run(s.restart, async () => {
+  const restart = async () => {
     const now = await quick.postmasterStartTime({ cluster, member: leader });
     if (now.startedAt === null) throw ApplicationFailure.nonRetryable(`${leader}'s PostgreSQL does not run (Patroni state: ${now.state}); run the change again once it does`, 'MemberRefused');
     return waits.restartMember({ cluster, member: leader, startedBefore: now.startedAt, timeoutMs: RESTART_TIMEOUT_MS });
-  });
+  };
+  return (await restartLeaderFirstWith(steps, cluster, leader, replicas, names, restart)).line;
+}
+
+/** The same, with the caller's restart of the leader (the rolling restart's, from the start time it recorded); also returns what it returned. */
+export async function restartLeaderFirstWith<R>(
+  steps: Steps, cluster: string, leader: string, replicas: string[], names: string[], restart: () => Promise<R>,
+): Promise<{ line: string; restarted: R }> {
+  const s = leaderFirstSteps(leader, names);
+  const restarted = await steps.run(s.restart, restart);
   const members = [leader, ...replicas];
   await steps.run(s.stream, () => Promise.all(replicas.map((m) => waits.waitForReplicaStreaming({ cluster, member: m, members, maxLagBytes: CAUGHT_UP_BYTES }))));
-  return `${leader} restarted in place first (replicas cannot run less ${names.join(', ')} than their primary): writes failed while it restarted`;
+  return { line: `${leader} restarted in place first (replicas cannot run less ${names.join(', ')} than their primary): writes failed while it restarted`, restarted };
 }

@@ -10,7 +10,8 @@
  * checked as it checks them: each new container starts PostgreSQL with them. They stay ordinary DCS
  * values that `cluster config set` may change later. A smaller memory lowers max_connections,
  * which a replica cannot run below its primary's: the leader restarts in place with it first
- * (workflows/leader-first.ts), or every member would come back with the old value, pending.
+ * (workflows/leader-first.ts), or every member would come back with the old value, pending. The
+ * run ends by sizing the poolers' pools for the max_connections the leader now runs.
  *
  * Each member is re-created once, also when a worker dies mid-step: the first step records every
  * member's container id, and a re-create step that finds another container on the current image
@@ -29,6 +30,7 @@ import type { ClusterSpec } from '../common/spec';
 import { quick, waits } from './activity-options';
 import { leaderFirstSteps, leaderGoesFirst, restartLeaderFirst } from './leader-first';
 import { withClusterLease } from './lease';
+import { POOLER_STEP, poolersFollow, resizePoolers } from './pooler-sizes';
 import { refuse } from './refusals';
 import { ClusterRoll, type MemberAction } from './roll';
 import { Steps } from './steps';
@@ -70,7 +72,9 @@ async function rebuildUnderLease(input: RebuildClusterInput, steps: Steps): Prom
   const replicas = snap.restart.members.map((m) => m.name).filter((m) => m !== leader);
   // Alone, the leader is re-created in place anyway (as primary: with the new values).
   const first = leader && replicas.length > 0 && leaderGoesFirst(lowered) ? leaderFirstSteps(leader, lowered) : undefined;
-  steps.plan([...(leader ? [writeStep(changes)] : []), ...(first ? [SEEN_STEP, first.restart, first.stream] : []), ...roll.plannedSteps(), FINAL_STEP]);
+  // New containers start with every pending value, a resize's max_connections among them: the poolers' pools follow.
+  const follow = poolersFollow();
+  steps.plan([...(leader ? [writeStep(changes)] : []), ...(first ? [SEEN_STEP, first.restart, first.stream] : []), ...roll.plannedSteps(), FINAL_STEP, ...(follow ? [POOLER_STEP] : [])]);
   if (leader) await steps.run(writeStep(changes), () => quick.patchParameters({ cluster, leader, changes }));
   let firstLine: string | undefined;
   if (leader && first) {
@@ -80,6 +84,7 @@ async function rebuildUnderLease(input: RebuildClusterInput, steps: Steps): Prom
   }
   const { done: rebuilt, switchover: moved } = await roll.run();
   const after = await steps.run(FINAL_STEP, () => quick.restartSnapshot(cluster));
+  const pooler = follow ? await resizePoolers(steps, cluster) : undefined;
   return {
     cluster,
     rebuilt,
@@ -89,6 +94,7 @@ async function rebuildUnderLease(input: RebuildClusterInput, steps: Steps): Prom
     size: size ?? null,
     parameters: changes,
     pendingAfter: after.members.filter((m) => m.pendingRestart).map((m) => m.name),
+    ...(pooler ? { pooler } : {}),
   };
 }
 

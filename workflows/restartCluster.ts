@@ -11,15 +11,24 @@
  * member's postmaster start time, and a restart step asks Patroni only while that postmaster
  * still runs (common/cluster-restart.ts restartStepDecision). The roll itself is workflows/roll.ts,
  * shared with the rebuild.
+ *
+ * A decrease of max_connections (or another value replicas cannot run below their primary's) set
+ * without a restart never applies replicas first: the whole-cluster restart then restarts the
+ * leader in place first (workflows/leader-first.ts) and the replicas after it, with no switchover;
+ * with --member the result says the member does not take it. A whole-cluster restart ends by
+ * sizing the poolers' pools for the max_connections the leader now runs (workflows/pooler-sizes.ts).
  */
-import { ApplicationFailure } from '@temporalio/workflow';
+import { ApplicationFailure, patched } from '@temporalio/workflow';
 import {
   planRestart, restartInputProblem, writeDowntimeLine,
-  type RestartClusterInput, type RestartClusterResult, type RestartedHow, type RestartedMember, type RestartSnapshot,
+  type RestartClusterInput, type RestartClusterResult, type RestartedHow, type RestartedMember, type RestartPlan, type RestartSnapshot,
 } from '../common/cluster-restart';
 import { leaseStep } from '../common/lease';
+import { PRIMARY_BOUNDS_REPLICAS, leaderFirstChanges } from '../common/set-parameters';
 import { quick, waits } from './activity-options';
+import { leaderFirstSteps, restartLeaderFirstWith } from './leader-first';
 import { withClusterLease } from './lease';
+import { POOLER_STEP, poolersFollow, resizePoolers } from './pooler-sizes';
 import { refuse } from './refusals';
 import { ClusterRoll, type MemberAction } from './roll';
 import { Steps } from './steps';
@@ -42,16 +51,28 @@ export async function restartCluster(input: RestartClusterInput): Promise<Restar
 
 async function restartUnderLease(input: RestartClusterInput, steps: Steps): Promise<RestartClusterResult> {
   const { cluster } = input;
-  const { snap, plan } = await steps.run(CHECK_STEP, async () => {
+  const { snap, plan, lowered } = await steps.run(CHECK_STEP, async () => {
     const s = await quick.restartSnapshot(cluster);
     const d = planRestart(s, input);
     if (d.kind === 'refuse') refuse(d.reason);
-    return { snap: s, plan: d };
+    return { snap: s, plan: d, lowered: await loweredForLeader(input, s, d) };
   });
-  const roll = new ClusterRoll(cluster, snap, plan, steps, restartAction(cluster, snap));
-  steps.plan([...roll.plannedSteps(), FINAL_STEP]);
-  const { done: restarted, switchover: moved } = await roll.run();
+  const leader = snap.leader as string;
+  const replicas = snap.members.filter((m) => m.name !== leader && m.running).map((m) => m.name);
+  const first = input.member === undefined && lowered.length > 0 ? leaderFirstSteps(leader, lowered) : undefined;
+  const action = restartAction(cluster, snap);
+  // Restarted first, the leader has had its restart: the roll leaves it alone, and no switchover is needed.
+  const roll = new ClusterRoll(cluster, snap, first ? { ...plan, leader: null } : plan, steps, action);
+  const follow = !input.onlyPending && poolersFollow();
+  steps.plan([...(first ? [first.restart, first.stream] : []), ...roll.plannedSteps(), FINAL_STEP, ...(follow ? [POOLER_STEP] : [])]);
+  const firstRun = first
+    ? await restartLeaderFirstWith(steps, cluster, leader, replicas, lowered, async () => ({ ...(await action.actInPlace(leader)), how: 'restarted in place first' as const }))
+    : undefined;
+  const { done, switchover: moved } = await roll.run();
+  const restarted = [...(firstRun ? [firstRun.restarted] : []), ...done];
   const after = await steps.run(FINAL_STEP, () => quick.restartSnapshot(cluster));
+  // A restart may apply a pending max_connections (a whole-cluster one asks; onlyPending: its parent does).
+  const pooler = follow ? await resizePoolers(steps, cluster) : undefined;
   return {
     cluster,
     restarted,
@@ -59,9 +80,29 @@ async function restartUnderLease(input: RestartClusterInput, steps: Steps): Prom
     pendingAfter: pendingOf(after),
     notPending: plan.notPending,
     ...(moved ? { switchover: moved } : {}),
-    leader: after.leader ?? moved?.to ?? (snap.leader as string),
-    writeDowntime: writeDowntimeLine(plan.leader, moved, snap.members.length === 1),
+    leader: after.leader ?? moved?.to ?? leader,
+    writeDowntime: firstRun ? firstRun.line : writeDowntimeLine(plan.leader, moved, snap.members.length === 1),
+    ...(lowered.length > 0 ? { leaderFirst: lowered } : {}),
+    ...(pooler ? { pooler } : {}),
   };
+}
+
+/**
+ * The decreases Patroni's DCS holds below what the leader runs for parameters replicas cannot run
+ * below their primary's value (common/set-parameters.ts leaderFirstChanges, as `cluster config
+ * set` finds them), asked only where the leader waits for a restart and it matters: the whole
+ * cluster restarts its leader (it goes first then), or one member restarts (the result says it
+ * does not take them). Alone, the leader restarts in place anyway, as primary: with them.
+ */
+async function loweredForLeader(input: RestartClusterInput, s: RestartSnapshot, plan: RestartPlan): Promise<string[]> {
+  const leader = s.members.find((m) => m.name === s.leader);
+  const replicas = s.members.filter((m) => m !== leader && m.running);
+  const matters = input.member !== undefined || (plan.leader !== null && replicas.length > 0);
+  // A run that went past this point on older code, without the question, replays without it.
+  if (!leader?.pendingRestart || !matters || !patched('restart-leader-first')) return [];
+  const r = await quick.readParameterSettings({ cluster: s.cluster, names: PRIMARY_BOUNDS_REPLICAS });
+  // The leader moved since the snapshot: the roll's own checks refuse it; nothing to add here.
+  return r.leader === leader.name ? leaderFirstChanges(r.previous, r.settings) : [];
 }
 
 const pendingOf = (s: RestartSnapshot): string[] => s.members.filter((m) => m.pendingRestart).map((m) => m.name);

@@ -5,7 +5,8 @@
  * waits for a restart for it. With restart `rolling` the members that wait are restarted by the
  * RestartCluster workflow as a child (onlyPending; granted the lease under this run's): writes
  * stop for one switchover at most. A decrease that replicas cannot run below their primary
- * (max_connections…) restarts the leader in place first (workflows/leader-first.ts).
+ * (max_connections…) restarts the leader in place first (workflows/leader-first.ts). A change of
+ * max_connections ends by sizing the poolers' pools for it (workflows/pooler-sizes.ts).
  *
  * A value a member's server refuses on reload is put back as it was, so no later restart starts
  * PostgreSQL on it; so is every value of a rolling restart that failed (a member that does not
@@ -16,7 +17,7 @@ import { planRestart, type RestartClusterResult } from '../common/cluster-restar
 import { innermostMessage } from '../common/error-chain';
 import { leaseStep } from '../common/lease';
 import {
-  PARAMETER_REJECTED, PARAMETERS_PUT_BACK, changeProblems, leaderFirstChanges, parameterResults, setParametersInputProblem,
+  CONNECTION_SLOTS, PARAMETER_REJECTED, PARAMETERS_PUT_BACK, changeProblems, leaderFirstChanges, parameterResults, setParametersInputProblem,
   type ParameterChange, type ParametersSeen, type SetParametersInput, type SetParametersResult,
 } from '../common/set-parameters';
 import { cleanup, quick, waits } from './activity-options';
@@ -24,6 +25,7 @@ import { memberChildOptions } from './children';
 import { withClusterLease } from './lease';
 import { leaderFirstSteps, leaderGoesFirst, restartLeaderFirst } from './leader-first';
 import { PUT_BACK_STEP, putPreviousBack } from './parameters-put-back';
+import { poolersFollow, resizePoolers } from './pooler-sizes';
 import { refuse } from './refusals';
 import { restartCluster } from './restartCluster';
 import { Steps } from './steps';
@@ -48,7 +50,12 @@ export async function setParameters(input: SetParametersInput): Promise<SetParam
   const { cluster, changes } = input;
   // The rolling restart's steps are planned once the wait shows what it takes (the leader first, or not).
   const steps = new Steps('set-parameters', cluster, [leaseStep(cluster), CHECK_STEP, writeStep(changes), WAIT_STEP]);
-  return withClusterLease(steps, cluster, () => setUnderLease(input, steps));
+  // The poolers' pools follow max_connections (and the slots reserved out of it), also while a decrease waits for a restart.
+  const follow = changes.some((c) => CONNECTION_SLOTS.includes(c.name)) && poolersFollow();
+  return withClusterLease(steps, cluster, async () => {
+    const r = await setUnderLease(input, steps);
+    return follow ? { ...r, pooler: await resizePoolers(steps, cluster) } : r;
+  });
 }
 
 async function setUnderLease(input: SetParametersInput, steps: Steps): Promise<SetParametersResult> {

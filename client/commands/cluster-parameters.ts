@@ -97,10 +97,11 @@ function printResult(r: SetParametersResult): void {
   if (r.parameters.some((p) => p.outcome === 'pending restart') && r.writeDowntime === undefined) {
     const first = r.leaderFirst ?? [];
     console.log(first.length > 0
-      ? `set them again with --restart rolling: a lower ${first.join(', ')} applies only once the leader restarts with it first (replicas cannot run less than their primary), which \`dbaas cluster restart\` does not do`
+      ? `restart with \`dbaas cluster restart ${r.cluster}\` (not --member), or set them again with --restart rolling: a lower ${first.join(', ')} applies only once the leader restarts with it first (replicas cannot run less than their primary), which both do`
       : `restart with \`dbaas cluster restart ${r.cluster}\`, or set them with --restart rolling`);
   }
   if (r.notRunning.length > 0) console.log(`not running (they start with the new values): ${r.notRunning.join(', ')}`);
+  if (r.pooler) console.log(`pooler pools: ${r.pooler}`);
 }
 
 export function registerClusterParameterCommands(cluster: Command): void {

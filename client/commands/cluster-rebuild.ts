@@ -44,6 +44,7 @@ function printResult(r: RebuildClusterResult): void {
   if (r.switchover) console.log(`switched over: ${r.switchover.from} → ${r.switchover.to}`);
   console.log(`${r.cluster}: leader ${r.leader}; size ${describeSize(r.size ?? undefined)}; write downtime: ${r.writeDowntime}`);
   if (r.pendingAfter.length > 0) console.log(`pending restart: ${r.pendingAfter.join(', ')} (\`dbaas cluster restart ${r.cluster}\` applies it)`);
+  if (r.pooler) console.log(`pooler pools: ${r.pooler}`);
 }
 
 async function rebuildCommand(cluster: string, resize?: MemberSize): Promise<void> {

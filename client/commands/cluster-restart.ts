@@ -1,7 +1,7 @@
 /** `dbaas cluster restart NAME [--member M]`: a rolling restart of the cluster's PostgreSQL (workflow restartCluster). */
 import type { Command } from 'commander';
 import { restartSnapshot } from '../../activities/member-restart';
-import { planRestart, type RestartClusterInput, type RestartClusterResult } from '../../common/cluster-restart';
+import { leaderFirstNote, planRestart, type RestartClusterInput, type RestartClusterResult } from '../../common/cluster-restart';
 import { haWorkflowIds } from '../../common/workflow-ids';
 import type { restartCluster } from '../../workflows';
 import { parseClusterName, parseMemberName } from '../args';
@@ -10,13 +10,19 @@ import { connectInventory, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
 import { follow, startOrAttach } from '../workflow-run';
 
-function printResult(r: RestartClusterResult): void {
+function printResult(r: RestartClusterResult, member?: string): void {
   for (const m of r.restarted) console.log(`${m.member}: ${m.how} (postmaster started ${m.startedAfter}, was ${m.startedBefore})`);
   if (r.restarted.length === 0) console.log(`${r.cluster}: no member restarted${r.notPending.length ? ` (nothing pending on ${r.notPending.join(', ')})` : ''}`);
   if (r.switchover) console.log(`switched over: ${r.switchover.from} → ${r.switchover.to}`);
   console.log(`${r.cluster}: leader ${r.leader}; write downtime: ${r.writeDowntime}`);
   const list = (ms: string[]): string => ms.join(', ') || 'none';
   console.log(`pending restart: ${list(r.pendingAfter)} (before: ${list(r.pendingBefore)})`);
+  const lowered = r.leaderFirst ?? [];
+  const first = r.restarted.find((m) => m.how === 'restarted in place first')?.member;
+  if (lowered.length > 0) {
+    console.log(member ? leaderFirstNote(r.cluster, member, lowered) : `${first} restarted first for the lower ${lowered.join(', ')} (replicas cannot run less than their primary)`);
+  }
+  if (r.pooler) console.log(`pooler pools: ${r.pooler}`);
 }
 
 export async function clusterRestartCommand(cluster: string, o: { member?: string }): Promise<void> {
@@ -35,7 +41,7 @@ export async function clusterRestartCommand(cluster: string, o: { member?: strin
         if (d.kind === 'refuse') throw new UsageError(d.reason);
       },
     );
-    printResult(await follow<RestartClusterResult>(handle, `cluster restart ${what}`));
+    printResult(await follow<RestartClusterResult>(handle, `cluster restart ${what}`), o.member);
   } finally {
     await connection.close();
   }

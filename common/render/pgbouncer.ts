@@ -16,7 +16,9 @@ export interface PgbouncerRenderInput {
   /** HAProxy port inside the cluster network: 5000 (rw) or 5001 (ro). */
   backendPort: number;
   maxClientConn: number;
+  /** Server connections per pool, and the extra ones a pool may open when clients wait (common/pool-sizes.ts). */
   defaultPoolSize: number;
+  reservePoolSize: number;
   /** Clients must use TLS, and the server connections verify the members' certificates (false: made before TLS). */
   tls: boolean;
 }
@@ -56,7 +58,7 @@ auth_query = SELECT usename, passwd FROM ${POOLER_LOOKUP_FUNCTION}($1)
 pool_mode = transaction
 max_client_conn = ${i.maxClientConn}
 default_pool_size = ${i.defaultPoolSize}
-reserve_pool_size = 5
+reserve_pool_size = ${i.reservePoolSize}
 server_reset_query =
 ignore_startup_parameters = extra_float_digits,options
 server_check_query = select 1

@@ -171,6 +171,7 @@ export function fakeActivities(o: FakeOptions = {}): Fake {
     metricsHosts: async () => (world.containers.has('metrics') ? ['local'] : []),
     removeMetrics: async () => void world.containers.delete('metrics'),
     verifyMetrics: async () => undefined,
+    resizePoolers: async () => ({ limits: { maxConnections: 100, reservedConnections: 3 }, pool: { defaultPoolSize: 40, reservePoolSize: 5 }, reloaded: [] }),
     ensureBackupRepository: async () => void world.volumes.add('backup-repo'),
     leaderHost: async () => 'local',
     createStanza: async () => ({ member: 'pg-0' }),

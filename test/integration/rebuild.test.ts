@@ -17,11 +17,14 @@ import type { ChildProcess } from 'node:child_process';
 import Docker from 'dockerode';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ClusterStatus } from '../../client/cluster-info';
+import { readFileIn } from '../../activities/docker';
 import { haproxyBackends } from '../../activities/haproxy';
 import { POSTGRES_IMAGE_TAG_ENV, memberImage } from '../../activities/member-image';
 import { LABEL_SPEC } from '../../common/labels';
 import type { Paths } from '../../common/paths';
+import { poolSizes, sizedConnectionLimits } from '../../common/pool-sizes';
 import { DEFAULT_POSTGRES_VERSION } from '../../common/postgres-version';
+import { PGBOUNCER_DIR } from '../../common/render/pgbouncer';
 import { containerName } from '../../common/resource-names';
 import { sizeParameters, type MemberSize } from '../../common/sizes';
 import { waitForExit } from '../helpers/deadline';
@@ -110,6 +113,11 @@ async function assertSized(size: MemberSize): Promise<void> {
     }
   }
   assert.deepEqual((await status()).size, size, 'cluster status shows the size');
+  const pool = poolSizes(sizedConnectionLimits(size));
+  for (const kind of ['rw', 'ro']) {
+    const ini = await readFileIn(docker, containerName(S, `pgbouncer-${kind}`), `${PGBOUNCER_DIR}/pgbouncer.ini`);
+    assert.match(ini ?? '', new RegExp(`^default_pool_size = ${pool.defaultPoolSize}\nreserve_pool_size = ${pool.reservePoolSize}$`, 'm'), `pgbouncer-${kind}: pools for max_connections ${want.max_connections}`);
+  }
 }
 
 /** Every member runs, the leader alone UP on rw, both replicas on ro; returns the leader and its timeline. */
@@ -122,7 +130,7 @@ async function assertServing(): Promise<{ leader: string; timeline: number }> {
   return { leader: s.leader as string, timeline: s.members.find((m) => m.name === s.leader)?.timeline as number };
 }
 
-test('--memory 512m --cpus 1: Docker shows the limits, every member runs the parameters the formula derives', async () => {
+test('--memory 512m --cpus 1: Docker shows the limits, every member runs the parameters the formula derives, the poolers\' pools fit its max_connections', async () => {
   await assertSized(SIZE);
 });
 
@@ -165,7 +173,7 @@ test('cluster rebuild after an image change, under reads through ro and writes t
   await assertSized(SIZE);
 });
 
-test('a bad resize changes nothing; cluster resize --memory 1g re-creates the members with the new limit and its parameters, the CPUs kept', async () => {
+test('a bad resize changes nothing; cluster resize --memory 1g re-creates the members with the new limit and its parameters, the CPUs kept, the pools follow', async () => {
   const ids = (await inspectAll()).map((c) => c.Id);
   const bad = await cli('cluster', 'resize', S, '--memory', '100m');
   assert.equal(bad.code, 2, bad.stderr + bad.stdout);

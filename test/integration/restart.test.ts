@@ -4,7 +4,9 @@
  * nothing; `cluster restart` under a read loop through ro and a write loop through rw fails no
  * read, gives every member a new postmaster exactly once, moves the leader once and stops writes
  * once, no longer than a switchover; run again with the worker SIGKILLed while a replica restarts,
- * a new worker finishes it, each member again restarted exactly once.
+ * a new worker finishes it, each member again restarted exactly once. A max_connections decrease
+ * set without a restart: `cluster restart` restarts the leader in place first, no switchover, and
+ * every member and both poolers follow it.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,13 +16,17 @@ import Docker from 'dockerode';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ClusterStatus } from '../../client/cluster-info';
+import { readFileIn } from '../../activities/docker';
 import { haproxyBackends, serverRows } from '../../activities/haproxy';
 import type { Paths } from '../../common/paths';
+import { poolSizes } from '../../common/pool-sizes';
+import { PGBOUNCER_DIR } from '../../common/render/pgbouncer';
+import { containerName } from '../../common/resource-names';
 import { PATRONI_API_PORT } from '../../common/service-ports';
 import { haWorkflowIds } from '../../common/workflow-ids';
 import { waitForExit } from '../helpers/deadline';
 import { highestAttempt, retriedActivities, waitForActivityStarted } from '../helpers/history';
-import { childEnv, createClusterDirectly, memberIp, removeLeftoverTestClusters, runCli, startChildWorker, tempPaths, testClusterName } from '../helpers/integration';
+import { childEnv, createClusterDirectly, memberIp, queryCluster, removeLeftoverTestClusters, runCli, startChildWorker, tempPaths, testClusterName } from '../helpers/integration';
 import { startQueryLoop } from '../helpers/query-loop';
 import { startTestTemporal } from '../helpers/temporal';
 import { createWriterTable, missingIds, startWriter, writeOutage, type WriterStats } from '../helpers/writer';
@@ -227,4 +233,26 @@ test('SIGKILL of the worker while a replica restarts: a new worker finishes the 
   const leaderAfter = await assertServing();
   assert.notEqual(leaderAfter, leaderBefore);
   assert.equal(await switches(leaderAfter), switchesBefore + 1, 'exactly one timeline switch');
+});
+
+test('max_connections lowered without a restart: cluster restart restarts the leader in place first (no switchover), every member runs it, the poolers fit it', async () => {
+  const leader = await assertServing();
+  const set = await cli('cluster', 'config', 'set', S, 'max_connections=60');
+  assert.equal(set.code, 0, set.stderr + set.stdout);
+  assert.match(set.stdout, /^max_connections=60: pending restart/m);
+  const r = await cli('cluster', 'restart', S);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, new RegExp(`^${leader}: restarted in place first `, 'm'));
+  assert.match(r.stdout, new RegExp(`write downtime: ${leader} restarted in place first`));
+  assert.match(r.stdout, /^pending restart: none/m);
+  assert.equal(await assertServing(), leader, 'the leader stays: no switchover');
+  for (const m of MEMBERS) {
+    const [row] = await queryCluster<{ max_connections: string }>(childEnv(env, paths), S, 'show max_connections', ['--member', m]);
+    assert.equal(row?.max_connections, '60', m);
+  }
+  const pool = poolSizes({ maxConnections: 60, reservedConnections: 3 });
+  for (const kind of ['rw', 'ro']) {
+    const ini = await readFileIn(docker, containerName(S, `pgbouncer-${kind}`), `${PGBOUNCER_DIR}/pgbouncer.ini`);
+    assert.match(ini ?? '', new RegExp(`^default_pool_size = ${pool.defaultPoolSize}\nreserve_pool_size = ${pool.reservePoolSize}$`, 'm'), `pgbouncer-${kind}`);
+  }
 });

@@ -34,7 +34,7 @@ test('the monitor role: login, pg_monitor, every other membership and attribute 
 });
 
 test('the poolers: the monitor role is a stats user, logging in with its SCRAM verifier from the auth file', () => {
-  const ini = renderPgbouncerIni({ cluster: 'orders', backendPort: 5000, maxClientConn: 2000, defaultPoolSize: 40, tls: true });
+  const ini = renderPgbouncerIni({ cluster: 'orders', backendPort: 5000, maxClientConn: 2000, defaultPoolSize: 40, reservePoolSize: 5, tls: true });
   assert.match(ini, /^stats_users = dbaas_monitor$/m);
   assert.match(ini, /^admin_users =$/m);
   const verifier = 'SCRAM-SHA-256$4096:c2FsdA==$c3RvcmVk:c2VydmVy';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { poolerAuthSql, renderPgbouncerIni, renderPgbouncerUserlist } from '../../common/render/pgbouncer';
 
 test('pgbouncer.ini: transaction pooling to the cluster HAProxy, SCRAM, passwords looked up by auth_query', () => {
-  const ini = renderPgbouncerIni({ cluster: 'orders', backendPort: 5000, maxClientConn: 2000, defaultPoolSize: 40, tls: false });
+  const ini = renderPgbouncerIni({ cluster: 'orders', backendPort: 5000, maxClientConn: 2000, defaultPoolSize: 40, reservePoolSize: 5, tls: false });
   assert.match(ini, /^\* = host=dbaas-orders-haproxy port=5000$/m);
   assert.match(ini, /^pool_mode = transaction$/m);
   assert.match(ini, /^auth_type = scram-sha-256$/m);
@@ -11,6 +11,7 @@ test('pgbouncer.ini: transaction pooling to the cluster HAProxy, SCRAM, password
   assert.match(ini, /^auth_query = SELECT usename, passwd FROM dbaas\.pgbouncer_lookup\(\$1\)$/m);
   assert.match(ini, /^max_client_conn = 2000$/m);
   assert.match(ini, /^default_pool_size = 40$/m);
+  assert.match(ini, /^reserve_pool_size = 5$/m);
 });
 
 test('the auth file holds only the auth user, and the lookup is SECURITY DEFINER, not callable by PUBLIC', () => {
@@ -23,10 +24,10 @@ test('the auth file holds only the auth user, and the lookup is SECURITY DEFINER
 });
 
 test('pgbouncer.ini with TLS: clients must use TLS, server connections verify the member by the HAProxy name', () => {
-  const ini = renderPgbouncerIni({ cluster: 'orders', backendPort: 5000, maxClientConn: 2000, defaultPoolSize: 40, tls: true });
+  const ini = renderPgbouncerIni({ cluster: 'orders', backendPort: 5000, maxClientConn: 2000, defaultPoolSize: 40, reservePoolSize: 5, tls: true });
   assert.match(ini, /^client_tls_sslmode = require$/m);
   assert.match(ini, /^client_tls_key_file = \/etc\/pgbouncer\/server\.key$/m);
   assert.match(ini, /^server_tls_sslmode = verify-full$/m);
   assert.match(ini, /^server_tls_ca_file = \/etc\/pgbouncer\/ca\.crt$/m);
-  assert.doesNotMatch(renderPgbouncerIni({ cluster: 'orders', backendPort: 5000, maxClientConn: 2000, defaultPoolSize: 40, tls: false }), /tls/);
+  assert.doesNotMatch(renderPgbouncerIni({ cluster: 'orders', backendPort: 5000, maxClientConn: 2000, defaultPoolSize: 40, reservePoolSize: 5, tls: false }), /tls/);
 });

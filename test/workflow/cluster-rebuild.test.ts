@@ -145,6 +145,8 @@ test('resize: the new memory\'s parameters written to the DCS before the first r
   const res = r.result as RebuildClusterResult;
   assert.deepEqual(res.size, { cpus: 1, memoryMiB: 1024 });
   assert.ok(r.progress.steps.some((s) => s.name === 're-create pg-1 with 1 CPU, 1 GiB (data volume kept)'));
+  assert.equal(names.at(-1), 'resizePoolers', 'the poolers follow the new max_connections once every member runs it');
+  assert.match(res.pooler ?? '', /^default_pool_size /);
 
   const cpusOnly = await run({ resize: { cpus: 2 } });
   assert.equal(cpusOnly.error, undefined, String(cpusOnly.error));

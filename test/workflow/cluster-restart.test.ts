@@ -1,8 +1,13 @@
-/** RestartCluster with fake activities: the order of the roll, the switchover child under the same lease, refusals, onlyPending. */
+/**
+ * RestartCluster with fake activities: the order of the roll, the switchover child under the same
+ * lease, refusals, onlyPending, a pending max_connections decrease (the leader first), the poolers
+ * sized at the end.
+ */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { RestartClusterInput, RestartClusterResult, RestartMemberView, RestartSnapshot } from '../../common/cluster-restart';
+import { leaderFirstNote, type RestartClusterInput, type RestartClusterResult, type RestartMemberView, type RestartSnapshot } from '../../common/cluster-restart';
+import { settingRow } from '../helpers/pg-settings';
 import { createTestWorker, startTestTemporal } from '../helpers/temporal';
 import { switchoverFakes } from '../helpers/fake-switchover';
 import { rootCause, runWithFakes, type FakeRun } from '../helpers/run-with-fakes';
@@ -30,6 +35,8 @@ interface Scenario {
   /** The old leader's postmaster after the switchover: a new one (Patroni's demote restarts it) unless false. */
   demoteRestarts?: boolean;
   failOn?: Record<string, string>;
+  /** The DCS holds max_connections=50 while the leader runs 100 (set without a restart). */
+  lowered?: boolean;
 }
 
 async function run(input: Partial<RestartClusterInput>, s: Scenario = {}): Promise<FakeRun> {
@@ -40,6 +47,11 @@ async function run(input: Partial<RestartClusterInput>, s: Scenario = {}): Promi
       // After the roll nothing is pending any more.
       restartSnapshot: async () => (snapshots++ === 0 ? first : { ...first, members: first.members.map((m) => ({ ...m, pendingRestart: false })) }),
       restartMember: async (a: { member: string }) => ({ outcome: 'restarted', startedAt: `t1 ${a.member}`, restartMs: 900 }),
+      readParameterSettings: async (a: { names: string[] }) => ({
+        leader: 'pg-0',
+        settings: [settingRow('max_connections', { setting: '100', context: 'postmaster', source: 'command line' })],
+        previous: a.names.map((name) => ({ name, value: name === 'max_connections' ? (s.lowered ? '50' : '100') : null })),
+      }),
       postmasterStartTime: async (a: { member: string }) => ({ state: 'running', startedAt: s.demoteRestarts === false ? `t0 ${a.member}` : `t1 ${a.member}` }),
       drainReadOnlyServer: async () => ({ sessionsLeft: 0 }),
       drainHaproxyServer: async () => ({ sessionsLeft: 0 }),
@@ -92,7 +104,7 @@ test('an old leader whose demote kept its postmaster is restarted like a replica
 test('a cluster of one member restarts it in place, and the result states the write downtime', async () => {
   const r = await run({}, { snapshot: threeMembers([view('pg-0')]) });
   assert.equal(r.error, undefined, String(r.error));
-  assert.deepEqual(r.f.names(), ['restartSnapshot', 'restartMember', 'waitForLeader', 'restartSnapshot']);
+  assert.deepEqual(r.f.names(), ['restartSnapshot', 'restartMember', 'waitForLeader', 'restartSnapshot', 'resizePoolers'], 'alone, the leader restarts in place anyway: nothing to ask');
   const res = r.result as RestartClusterResult;
   assert.match(res.writeDowntime, /^pg-0 restarted in place \(it is the only member\): writes failed/);
   assert.equal(res.restarted[0]?.how, 'restarted in place');
@@ -164,4 +176,43 @@ test('a drain that fails half-way (DRAIN set, its wait failed) is undone: the me
   const candidate = await run({}, { failOn: { drainReadOnlyServer: 'Stalled' } });
   assert.equal(rootCause(candidate.error).type, 'Stalled');
   assert.deepEqual(memberCalls(candidate).slice(-2), ['drainReadOnlyServer pg-1', 'restoreReadOnlyServer pg-1']);
+});
+
+test('a max_connections decrease pending on the leader: the leader restarts in place first, then the replicas, no switchover; the poolers are sized after', async () => {
+  const r = await run({}, { lowered: true });
+  assert.equal(r.error, undefined, String(r.error));
+  const calls = memberCalls(r);
+  assert.equal(calls[0], 'restartMember pg-0');
+  assert.deepEqual(calls.slice(1, 3).sort(), ['waitForReplicaStreaming pg-1', 'waitForReplicaStreaming pg-2'], 'both replicas stream from it again (waited together)');
+  assert.deepEqual(calls.slice(3), [...rollOf('pg-1'), ...rollOf('pg-2')]);
+  assert.ok(!r.f.names().includes('requestSwitchover'), 'restarted first, the leader needs no switchover');
+  assert.equal(r.f.names().at(-1), 'resizePoolers');
+  const res = r.result as RestartClusterResult;
+  assert.deepEqual(res.restarted.map((m) => [m.member, m.how, m.startedBefore]), [
+    ['pg-0', 'restarted in place first', 't0 pg-0'], ['pg-1', 'restarted', 't0 pg-1'], ['pg-2', 'restarted', 't0 pg-2'],
+  ], 'the leader restarted from the start time the first step recorded');
+  assert.deepEqual(res.leaderFirst, ['max_connections']);
+  assert.match(res.writeDowntime, /^pg-0 restarted in place first \(replicas cannot run less max_connections than their primary\)/);
+  assert.match(res.pooler ?? '', /^default_pool_size 40, reserve_pool_size 5 \(max_connections 100\)/);
+  assert.ok(r.progress.steps.every((x) => x.state === 'done'), JSON.stringify(r.progress.steps));
+});
+
+test('no decrease pending: the roll is unchanged (replicas, switchover, old leader), and a leader with nothing pending is not asked', async () => {
+  const r = await run({});
+  assert.equal(r.error, undefined, String(r.error));
+  assert.ok(r.f.names().includes('readParameterSettings'), 'the leader waits for a restart: the DCS is compared');
+  assert.equal((r.result as RestartClusterResult).leaderFirst, undefined);
+  assert.deepEqual(r.f.calls.filter((c) => c.name === 'requestSwitchover').map((c) => (c.arg as { to: string }).to), ['pg-1']);
+  const calm = await run({}, { lowered: true, snapshot: threeMembers([view('pg-0', { pendingRestart: false }), view('pg-1'), view('pg-2')]) });
+  assert.equal(calm.error, undefined, String(calm.error));
+  assert.ok(!calm.f.names().includes('readParameterSettings'));
+  assert.deepEqual(memberCalls(calm).slice(0, 4), rollOf('pg-1'));
+});
+
+test('--member a replica with a decrease pending: that member only, and the result says it does not take it', async () => {
+  const r = await run({ member: 'pg-2' }, { lowered: true });
+  assert.equal(r.error, undefined, String(r.error));
+  assert.deepEqual(memberCalls(r), rollOf('pg-2'));
+  assert.deepEqual((r.result as RestartClusterResult).leaderFirst, ['max_connections']);
+  assert.match(leaderFirstNote('orders', 'pg-2', ['max_connections']), /^pg-2 does not take the lower max_connections from this restart: .*`dbaas cluster restart orders` \(without --member\)/);
 });

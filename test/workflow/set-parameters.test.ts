@@ -240,6 +240,8 @@ test('lowering max_connections without a restart: pending, and the result names 
   const r = await run({ changes: [{ name: 'max_connections', value: '50' }] }, { pendingOn: MEMBERS });
   assert.equal(r.error, undefined, String(r.error));
   assert.deepEqual((r.result as SetParametersResult).leaderFirst, ['max_connections']);
+  assert.equal(names(r).at(-1), 'resizePoolers', 'the poolers already fit the lower value');
+  assert.match((r.result as SetParametersResult).pooler ?? '', /^default_pool_size \d+, reserve_pool_size \d+/);
   const up = await run({ changes: [{ name: 'max_connections', value: '200' }] }, { pendingOn: MEMBERS });
   assert.equal((up.result as SetParametersResult).leaderFirst, undefined, 'a raise goes replicas first as usual');
 });
