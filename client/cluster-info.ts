@@ -101,7 +101,9 @@ export async function clusterPorts(inv: Inventory, paths: Paths, cluster: string
 export async function clusterStatus(inv: Inventory, paths: Paths, cluster: string): Promise<ClusterStatus> {
   const { members: all, unreachable } = await inv.membersAndUnreachable(cluster);
   const pg = all.filter((m) => m.kind === 'postgres');
-  const view: ClusterMember[] = (await clusterView(inv, cluster, pg.map((m) => m.name))) ?? [];
+  // Independent reads (Patroni's view, the port labels, the front doors): at once.
+  const [found, ports, doors] = await Promise.all([clusterView(inv, cluster, pg.map((m) => m.name)), clusterPorts(inv, paths, cluster), inv.frontDoors(cluster)]);
+  const view: ClusterMember[] = found ?? [];
   const members: MemberStatus[] = pg.map((c) => {
     const m = view.find((v) => v.name === c.name);
     return {
@@ -118,8 +120,6 @@ export async function clusterStatus(inv: Inventory, paths: Paths, cluster: strin
     };
   });
   const hap = all.find((m) => m.kind === 'haproxy');
-  const ports = await clusterPorts(inv, paths, cluster);
-  const doors = await inv.frontDoors(cluster);
   const door = doors[0];
   return {
     name: cluster,

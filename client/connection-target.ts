@@ -9,7 +9,7 @@ import { readClusterSecrets } from '../activities/secrets';
 import { storedRoleIn } from '../activities/role-secrets';
 import type { ClusterPasswords } from '../common/render/patroni';
 import { clientTlsParams, uriTlsQuery, type ClientTlsParams } from './client-tls';
-import { requireLiveCluster, clusterPorts, clusterStatus } from './cluster-info';
+import { requireLiveCluster, clusterPorts } from './cluster-info';
 import { connectInventory } from './connections';
 import { OperationError, UsageError } from './errors';
 
@@ -51,9 +51,17 @@ export function checkEndpointFlags(o: EndpointFlags): void {
 export async function resolveConnectionTarget(cluster: string, o: EndpointFlags): Promise<ConnectionTarget> {
   checkEndpointFlags(o);
   const inv = await connectInventory();
-  await requireLiveCluster(inv, cluster);
   const paths = resolvePaths();
-  const ports = await clusterPorts(inv, paths, cluster);
+  // Read while the name is checked (a name that is not a live cluster is refused first, with its own line).
+  const reads = Promise.all([
+    clusterPorts(inv, paths, cluster),
+    o.member ? inv.members(cluster, { kind: 'postgres' }) : [],
+    // A member's direct port is on 127.0.0.1 (only members on this machine have one); the rest at the front door.
+    o.member ? ['127.0.0.1'] : inv.frontDoors(cluster),
+  ]);
+  reads.catch(() => undefined);
+  await requireLiveCluster(inv, cluster);
+  const [ports, postgresMembers, [host, ...more]] = await reads;
   if (!ports) throw new OperationError(`cluster ${cluster} has no endpoints yet (is it still being created?)`);
   let secrets: ClusterPasswords;
   try {
@@ -64,13 +72,11 @@ export async function resolveConnectionTarget(cluster: string, o: EndpointFlags)
   const role = { ...chosenRole(cluster, secrets, o), ...(o.database ? { database: o.database } : {}) };
   let port = o.pooled ? (o.ro ? ports.pooledRo : ports.pooledRw) : o.ro ? ports.ro : ports.rw;
   if (o.member) {
-    const m = (await clusterStatus(inv, paths, cluster)).members.find((x) => x.name === o.member);
+    const m = postgresMembers.find((x) => x.name === o.member);
     if (!m) throw new UsageError(`no member ${o.member} in cluster ${cluster}`);
-    if (m.port === null) throw new OperationError(`${o.member} has no direct port`);
-    port = m.port;
+    if (m.portLabels.direct === undefined) throw new OperationError(`${o.member} has no direct port`);
+    port = m.portLabels.direct;
   }
-  // A member's direct port is on 127.0.0.1 (only members on this machine have one); the rest at the front door.
-  const [host, ...more] = o.member ? ['127.0.0.1'] : await inv.frontDoors(cluster);
   const several = more.length > 0 ? { hosts: [host, ...more], readWrite: !o.ro } : {};
   return { host, port, ...several, ...role, ...clientTlsParams(paths, cluster) };
 }

@@ -3,12 +3,14 @@ import Docker from 'dockerode';
 import type { Inventory } from '../activities/hosts/inventory';
 import { machineInventory } from '../activities/hosts/registry';
 import { resolvePaths } from '../common/paths';
-import { Client, Connection } from '@temporalio/client';
+import type { Client, Connection } from '@temporalio/client';
 import { temporalConfig } from '../common/temporal-config';
 import { OperationError } from './errors';
 
 export async function connectTemporal(): Promise<{ client: Client; connection: Connection }> {
   const cfg = temporalConfig();
+  // Loaded here, not at the top: commands that only read Docker (`connect`, `psql`) do without gRPC.
+  const { Client, Connection } = await import('@temporalio/client');
   try {
     const connection = await Connection.connect({ address: cfg.address, tls: cfg.tls, connectTimeout: '5s' });
     return { client: new Client({ connection, namespace: cfg.namespace }), connection };

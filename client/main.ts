@@ -1,35 +1,35 @@
-/** The `dbaas` CLI: thin — it validates input, starts workflows, follows them and prints. */
+/**
+ * The `dbaas` CLI: thin — it validates input, starts workflows, follows them and prints.
+ * Building the program and parsing arguments load only commander and pure code (client/registration/);
+ * each action imports the module that does it (client/commands/), so `--help` and usage errors answer at once.
+ */
 import { Command, CommanderError, Option } from 'commander';
-import { createClusterCommand, deleteClusterCommand, listCommand, statusCommand } from './commands/cluster';
-import { connectCommand } from './commands/connect';
-import { devDownCommand, devHostsDownCommand, devHostsUpCommand, devStatusCommand, devUpCommand } from './commands/dev';
 import { parseClusterName, parseCount, parseEtcd, parseHostCount, parseMemberName, parseProfile, parseReplicas, parseVersion } from './args';
 import { DEFAULT_POSTGRES_VERSION, POSTGRES_VERSIONS } from '../common/postgres-version';
-import { replicaAddCommand, replicaRemoveCommand, replicaScaleCommand } from './commands/replica';
 import { LeaseBusyError, UsageError, exitCodeOf } from './errors';
-import { setWaitForLease } from './workflow-run';
-import { registerClusterConfigCommands } from './commands/cluster-config';
-import { registerClusterRestartCommand } from './commands/cluster-restart';
-import { registerEventsCommands } from './commands/events';
-import { registerSwitchoverCommands } from './commands/switchover';
-import { registerPoolerCommands } from './commands/pooler';
-import { registerCertificateCommands } from './commands/certificates';
-import { registerBackupCommands } from './commands/backup';
-import { registerRestoreCommands } from './commands/restore';
-import { addS3Options } from './s3-options';
-import { registerAppRoleCommands } from './commands/app-role';
-import { registerPsqlCommand } from './commands/psql';
-import { registerHostCommands } from './commands/host';
+import { setWaitForLease } from './wait-for-lease';
+import { registerClusterConfigCommands } from './registration/cluster-config';
+import { registerClusterRestartCommand } from './registration/cluster-restart';
+import { registerEventsCommands } from './registration/events';
+import { registerSwitchoverCommands } from './registration/switchover';
+import { registerPoolerCommands } from './registration/pooler';
+import { registerCertificateCommands } from './registration/certificates';
+import { registerBackupCommands } from './registration/backup';
+import { registerRestoreCommands } from './registration/restore';
+import { addS3Options } from './registration/s3-options';
+import { registerAppRoleCommands } from './registration/app-role';
+import { registerPsqlCommand } from './registration/psql';
+import { registerHostCommands } from './registration/host';
 import { splitPsqlArgs } from './psql-args';
-import { registerUpgradeCommand } from './commands/upgrade';
-import { registerClusterParameterCommands } from './commands/cluster-parameters';
-import { registerDatabaseCommands } from './commands/db';
-import { registerUserCommands } from './commands/user';
-import { registerDashboardCommand } from './commands/dashboard';
+import { registerUpgradeCommand } from './registration/upgrade';
+import { registerClusterParameterCommands } from './registration/cluster-parameters';
+import { registerDatabaseCommands } from './registration/db';
+import { registerUserCommands } from './registration/user';
+import { registerDashboardCommand } from './registration/dashboard';
 import { parseDatabaseName, parseRoleName } from './db-args';
-import { parseCpusOption, parseMemoryOption, registerClusterRebuildCommands } from './commands/cluster-rebuild';
-import { registerLogsCommand } from './commands/logs';
-import { registerMetricsCommands } from './commands/metrics';
+import { parseCpusOption, parseMemoryOption, registerClusterRebuildCommands } from './registration/cluster-rebuild';
+import { registerLogsCommand } from './registration/logs';
+import { registerMetricsCommands } from './registration/metrics';
 
 /** Commander's own argument parsers run before actions; keep their errors on the exit-2 path. */
 function arg<T>(parse: (v: string) => T): (v: string) => T {
@@ -66,21 +66,21 @@ export function buildProgram(psqlArgs: string[] = []): Command {
     .option('--memory <size>', 'memory per Postgres member, e.g. 512m or 2g, at least 256m; shared_buffers, work_mem, max_connections… follow from it (default: no limit)', arg(parseMemoryOption))
     .description('create a cluster: etcd, a Patroni leader, streaming replicas, HAProxy rw/ro')
     .exitOverride()
-    .action((name: string, o) => createClusterCommand(name, o));
+    .action(async (name: string, o) => (await import('./commands/cluster')).createClusterCommand(name, o));
   cluster
     .command('list')
     .option('--json', 'JSON output', false)
     .option('--deleted', 'deleted clusters whose backups (or data) are kept', false)
     .description('list clusters')
     .exitOverride()
-    .action((o) => listCommand(o));
+    .action(async (o) => (await import('./commands/cluster')).listCommand(o));
   cluster
     .command('status')
     .argument('<name>', 'cluster name', arg(parseClusterName))
     .option('--json', 'JSON output', false)
     .description('members, roles, lag, endpoints')
     .exitOverride()
-    .action((name: string, o) => statusCommand(name, o));
+    .action(async (name: string, o) => (await import('./commands/cluster')).statusCommand(name, o));
   cluster
     .command('delete')
     .argument('<name>', 'cluster name', arg(parseClusterName))
@@ -89,7 +89,7 @@ export function buildProgram(psqlArgs: string[] = []): Command {
     .option('--yes', 'delete without asking (needed where there is no terminal to type the name on)', false)
     .description('remove the cluster\'s containers, network and data volumes, keeping its backups (asks you to type the name)')
     .exitOverride()
-    .action((name: string, o) => deleteClusterCommand(name, o));
+    .action(async (name: string, o) => (await import('./commands/cluster')).deleteClusterCommand(name, o));
   // cluster set-profile, cluster set-sync
   registerClusterConfigCommands(cluster);
   // cluster restart [--member]
@@ -121,21 +121,21 @@ export function buildProgram(psqlArgs: string[] = []): Command {
     .option('--read-only', 'read-only members: serve reads through ro, never promoted (Patroni nofailover)', false)
     .description('add members that clone from the leader and serve reads through the ro port')
     .exitOverride()
-    .action((name: string, o) => replicaAddCommand(name, o));
+    .action(async (name: string, o) => (await import('./commands/replica')).replicaAddCommand(name, o));
   replica
     .command('scale')
     .argument('<name>', 'cluster name', arg(parseClusterName))
     .requiredOption('--read-only <n>', 'the number of read-only members to converge to (0-8)', arg(parseReplicas))
     .description('add or remove read-only members until there are exactly N (running it again changes nothing)')
     .exitOverride()
-    .action((name: string, o) => replicaScaleCommand(name, o));
+    .action(async (name: string, o) => (await import('./commands/replica')).replicaScaleCommand(name, o));
   replica
     .command('remove')
     .argument('<name>', 'cluster name', arg(parseClusterName))
     .argument('<member>', 'member to remove, e.g. pg-3', arg(parseMemberName))
     .description('drain a member in HAProxy, stop it, and delete its data')
     .exitOverride()
-    .action((name: string, member: string) => replicaRemoveCommand(name, member));
+    .action(async (name: string, member: string) => (await import('./commands/replica')).replicaRemoveCommand(name, member));
 
   program
     .command('connect')
@@ -148,7 +148,7 @@ export function buildProgram(psqlArgs: string[] = []): Command {
     .option('--database <db>', "to this database instead of the role's own", arg(parseDatabaseName))
     .description('print a postgresql:// URI with credentials (rw by default; it always reaches the leader); for psql, use `dbaas psql`')
     .exitOverride()
-    .action((name: string, o) => connectCommand(name, o));
+    .action(async (name: string, o) => (await import('./commands/connect')).connectCommand(name, o));
   // psql NAME [flags] [-- psql args]
   registerPsqlCommand(program, psqlArgs);
   registerHostCommands(program);
@@ -162,16 +162,16 @@ export function buildProgram(psqlArgs: string[] = []): Command {
   const dev = program.command('dev').description('local environment: Docker engine, images, Temporal, worker').exitOverride();
   dev.command('up').option('--no-worker', 'do not start the background worker')
     .option('--no-server', 'install only (engine, images, Temporal CLI); start no Temporal server or worker').description('install and start everything (idempotent)').exitOverride()
-    .action((o) => devUpCommand(o));
+    .action(async (o) => (await import('./commands/dev')).devUpCommand(o));
   dev.command('down').option('--engine', 'also stop the Docker engine dbaas started', false).description('stop the worker and Temporal').exitOverride()
-    .action((o) => devDownCommand(o));
+    .action(async (o) => (await import('./commands/dev')).devDownCommand(o));
   dev.command('status').option('--json', 'JSON output', false).description('what is running').exitOverride()
-    .action((o) => devStatusCommand(o));
+    .action(async (o) => (await import('./commands/dev')).devStatusCommand(o));
   const hosts = dev.command('hosts').description('simulated hosts on this machine (scripts/sim-hosts.sh), each added with its own worker').exitOverride();
   hosts.command('up').argument('<count>', 'number of hosts (h1..hN)', arg(parseHostCount)).description('start N simulated hosts and add them (idempotent)').exitOverride()
-    .action((count: number) => devHostsUpCommand(count));
+    .action(async (count: number) => (await import('./commands/dev')).devHostsUpCommand(count));
   hosts.command('down').description('remove the simulated hosts, their workers and their registrations').exitOverride()
-    .action(() => devHostsDownCommand());
+    .action(async () => (await import('./commands/dev')).devHostsDownCommand());
 
   program
     .command('worker')

@@ -15,22 +15,17 @@ import { clusterNameKey } from '../common/search-attributes';
 import { temporalConfig } from '../common/temporal-config';
 import { LeaseBusyError, OperationError, UsageError } from './errors';
 import { readLease } from './lease';
+import { waitsForLease } from './wait-for-lease';
 import { watchWorkflow, watchWorkflowUntil, type ShownSteps } from './watch';
-
-/** `--no-wait` (a program-wide option): refuse instead of waiting for another operation's lease. */
-let waitForLease = true;
-export function setWaitForLease(wait: boolean): void {
-  waitForLease = wait;
-}
 
 /** The memo that makes a workflow refuse instead of queueing for the lease. */
 export function leaseMemo(): Record<string, unknown> {
-  return waitForLease ? {} : { [LEASE_NO_WAIT_MEMO]: true };
+  return waitsForLease() ? {} : { [LEASE_NO_WAIT_MEMO]: true };
 }
 
 /** With `--no-wait`: refuse before starting anything when another operation holds or waits for the cluster. */
 export async function refuseIfBusy(client: Client, cluster: string): Promise<void> {
-  if (waitForLease) return;
+  if (waitsForLease()) return;
   const lease = await readLease(client.workflow, cluster);
   const holder = lease?.operation ?? lease?.queued[0];
   if (holder) throw new LeaseBusyError(waitingLine(holder, cluster));

@@ -1,8 +1,6 @@
 /** `dbaas cluster add-app-role NAME`: the least-privilege app role for a cluster made before dbaas created it. */
-import type { Command } from 'commander';
 import { workflowIds } from '../../common/workflow-ids';
 import { APP_DATABASE, APP_USER } from '../../common/service-users';
-import { parseClusterName } from '../args';
 import { requireLiveCluster } from '../cluster-info';
 import { connectInventory, connectTemporal } from '../connections';
 import type { addAppRole, AddAppRoleResult } from '../../workflows';
@@ -24,13 +22,4 @@ export async function addAppRoleCommand(cluster: string): Promise<void> {
   } finally {
     await connection.close();
   }
-}
-
-export function registerAppRoleCommands(cluster: Command): void {
-  cluster
-    .command('add-app-role')
-    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
-    .description(`add the ${APP_USER} role (not superuser) and its database ${APP_DATABASE} to a cluster created before dbaas made them; a no-op when it has them`)
-    .exitOverride()
-    .action((name: string) => addAppRoleCommand(name));
 }

@@ -2,18 +2,15 @@
 import { REPOSITORY_HOST_TARGET, isS3Request } from '../../common/repository';
 import type { Inventory } from '../../activities/hosts/inventory';
 import { readRepositoryLocation } from '../../activities/backup-settings';
-import type { Command } from 'commander';
-import { isBackupType, retentionProblem, type BackupSummary, type BackupType, type EnableBackupsResult, type StanzaSummary, type VerifyBackupResult } from '../../common/backup';
+import type { BackupSummary, BackupType, EnableBackupsResult, StanzaSummary, VerifyBackupResult } from '../../common/backup';
 import { backupWorkflowIds } from '../../common/workflow-ids';
 import { resolvePaths } from '../../common/paths';
 import { backupStatus, clusterHasRepository } from '../../activities/pgbackrest';
 import type { backup, enableBackups, verifyBackup } from '../../workflows';
-import { parseClusterName } from '../args';
 import { clusterState, clusterStatus, requireLiveCluster } from '../cluster-info';
-import { addS3Options, repositoryRequestFrom, type S3Options } from '../s3-options';
+import { repositoryRequestFrom, type S3Options } from '../s3-options';
 import { discardStagedS3Credentials } from '../../activities/s3-credentials';
 import { readRepositoryInfo } from '../../activities/backup-repository';
-import { removeClusterOrBackups } from './cluster';
 import { connectInventory, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
 import { follow, startOrAttach, startedHere } from '../workflow-run';
@@ -23,20 +20,6 @@ import { cronProblem } from '../../common/cron';
 import type { BackupScheduleView } from '../../common/schedules';
 import { ScheduleSpecRefused, listBackupSchedules, upsertBackupSchedule } from '../../activities/schedules';
 
-function parseType(v: string): BackupType {
-  if (!isBackupType(v)) throw new UsageError(`--type must be full, diff or incr, got "${v}"`);
-  return v;
-}
-
-function parseRetention(flag: string): (v: string) => number {
-  return (v: string) => {
-    const n = /^\d+$/.test(v) ? Number(v) : NaN;
-    const problem = retentionProblem({ [flag]: n });
-    if (problem) throw new UsageError(problem.replace('NaN', `"${v}"`));
-    return n;
-  };
-}
-
 const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 export function describeBackup(b: BackupSummary): string {
@@ -44,7 +27,7 @@ export function describeBackup(b: BackupSummary): string {
     `${b.durationS} s, WAL ${b.walStart} … ${b.walStop}`;
 }
 
-interface RunOptions {
+export interface RunOptions {
   type: BackupType;
   fromStandby: boolean;
   fromPrimary: boolean;
@@ -243,80 +226,5 @@ export async function backupVerifyCommand(cluster: string, o: { label?: string }
       (r.countsCompared ? ', row counts match those recorded at backup time' : ' (no counts were recorded with this backup: it started and answered reads)'));
   } finally {
     await connection.close();
-  }
-}
-
-export function registerBackupCommands(program: Command): void {
-  const b = program.command('backup').description('pgBackRest backups: run, list, verify, schedule, enable').exitOverride();
-  b.command('run')
-    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
-    .option('--type <type>', 'full | diff | incr (a diff or incr without a full backup before it becomes full)', parseType, 'full' as BackupType)
-    .option('--from-standby', 'require the data files to come from a standby (the default when one can serve them; refused when none can)', false)
-    .option('--from-primary', 'read every file from the leader, even when a standby could serve', false)
-    .option('--retention-full <n>', 'full backups to keep for this cluster from now on', parseRetention('full'))
-    .option('--retention-diff <n>', 'differential backups to keep for this cluster from now on', parseRetention('diff'))
-    .description('run one backup (on the leader) and print its label, type, size, duration and WAL range')
-    .exitOverride()
-    .action((name: string, o: RunOptions) => backupRunCommand(name, o));
-  addS3Options(b.command('enable')
-    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v)))
-    .description('give a cluster made without backups its repository (a volume, or an S3 bucket with --backup-to) and WAL archiving: re-creates its members one by one (replicas first, then the leader after a switchover)')
-    .exitOverride()
-    .action((name: string, o: S3Options) => backupEnableCommand(name, o));
-  b.command('migrate')
-    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
-    .description('move a cluster\'s volume repository, with its backups and WAL, onto the repository host: re-creates its members one by one, then removes the volume')
-    .exitOverride()
-    .action((name: string) => backupEnableCommand(name, { backupTo: REPOSITORY_HOST_TARGET }));
-  b.command('purge')
-    .argument('<name>', 'a deleted cluster whose backups were kept', (v: string) => parseClusterName(v))
-    .option('--yes', 'remove without asking (needed where there is no terminal to type the name on)', false)
-    .description('remove the backups a deleted cluster kept (asks you to type the name)')
-    .exitOverride()
-    .action((cluster: string, o: { yes: boolean }) => removeClusterOrBackups(cluster, { keepData: false, purgeBackups: true, yes: o.yes }, 'purge'));
-  b.command('list')
-    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
-    .option('--json', 'JSON output (the summary of `pgbackrest info --output=json`)', false)
-    .description('the backups in the cluster\'s repository')
-    .exitOverride()
-    .action((name: string, o: { json: boolean }) => backupListCommand(name, o));
-
-  b.command('verify')
-    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
-    .option('--label <label>', 'the backup to verify (default: the latest)')
-    .description('restore drill: restore the backup into a scratch cluster, check it answers and its row counts match those recorded at backup time, delete it')
-    .exitOverride()
-    .action((name: string, o: { label?: string }) => backupVerifyCommand(name, o));
-
-  // `backup schedule NAME --cron …` creates; `backup schedule list|pause|resume|trigger|delete NAME` manage.
-  const sched = b.command('schedule')
-    .argument('[name]', 'cluster name', (v: string) => parseClusterName(v))
-    .option('--cron <expr>', 'when, as five cron fields in UTC, e.g. "0 3 * * *"')
-    .option('--type <type>', 'full | diff | incr', parseType, 'full' as BackupType)
-    .option('--verify', 'run a restore drill (backup verify) after each scheduled backup', false)
-    .description('run backups on a Temporal Schedule (one per cluster and type; overlap: skip); subcommands list, pause, resume, trigger, delete')
-    .exitOverride()
-    .action(async (name: string | undefined, o: { cron?: string; type: BackupType; verify: boolean }) => {
-      if (name === undefined) throw new UsageError('backup schedule needs a cluster name: backup schedule NAME --cron "0 3 * * *"');
-      await scheduleCreateCommand(name, o);
-    });
-  sched.command('list')
-    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
-    .option('--json', 'JSON output', false)
-    .description('the cluster\'s backup schedules: cron, state, next and last run')
-    .exitOverride()
-    .action((name: string, o: { json: boolean }) => scheduleListCommand(name, o));
-  for (const [action, what] of [
-    ['pause', 'pause the schedule (no new backups until resumed)'],
-    ['resume', 'resume a paused schedule'],
-    ['trigger', 'start one backup now through the schedule'],
-    ['delete', 'delete the schedule'],
-  ] as const) {
-    sched.command(action)
-      .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
-      .option('--type <type>', 'which schedule, when the cluster has several: full | diff | incr', parseType)
-      .description(what)
-      .exitOverride()
-      .action((name: string, o: { type?: BackupType }) => scheduleActionCommand(action, name, o));
   }
 }

@@ -1,8 +1,6 @@
 /** `dbaas cluster rotate-certs NAME`: new certificates for every member (PostgreSQL, pgBackRest), pooler and the stanza's server on the repository host. */
-import type { Command } from 'commander';
 import { securityWorkflowIds } from '../../common/workflow-ids';
 import { resolvePaths } from '../../common/paths';
-import { parseClusterName } from '../args';
 import { requireLiveCluster } from '../cluster-info';
 import { clientTlsParams } from '../client-tls';
 import { connectInventory, connectTemporal } from '../connections';
@@ -29,13 +27,4 @@ export async function rotateCertificatesCommand(cluster: string): Promise<void> 
   } finally {
     await connection.close();
   }
-}
-
-export function registerCertificateCommands(cluster: Command): void {
-  cluster
-    .command('rotate-certs')
-    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
-    .description('issue new certificates (same CA) to every member and pooler and reload them (no restart, no failed query), and to the pgBackRest servers (they restart; only backups and WAL pushes use them)')
-    .exitOverride()
-    .action((name: string) => rotateCertificatesCommand(name));
 }

@@ -1,28 +1,10 @@
 /** `dbaas cluster set-profile NAME PROFILE` and `dbaas cluster set-sync NAME off|on|strict`. */
-import type { Command } from 'commander';
 import { haWorkflowIds } from '../../common/workflow-ids';
-import { PROFILES, SYNC_MODES, clusterNameProblem, isProfileName, isSyncMode, type ProfileName, type SyncMode } from '../../common/spec';
+import { PROFILES, type ProfileName, type SyncMode } from '../../common/spec';
 import type { SetProfileResult, SetSyncResult, setProfile, setSync } from '../../workflows';
 import { requireLiveCluster } from '../cluster-info';
 import { connectInventory, connectTemporal } from '../connections';
-import { UsageError } from '../errors';
 import { follow, startOrAttach } from '../workflow-run';
-
-function parseName(v: string): string {
-  const problem = clusterNameProblem(v);
-  if (problem) throw new UsageError(problem);
-  return v;
-}
-
-export function parseProfileArg(v: string): ProfileName {
-  if (!isProfileName(v)) throw new UsageError(`profile must be one of ${Object.keys(PROFILES).join(', ')}, got "${v}"`);
-  return v;
-}
-
-export function parseSyncModeArg(v: string): SyncMode {
-  if (!isSyncMode(v)) throw new UsageError(`sync mode must be one of ${SYNC_MODES.join(', ')}, got "${v}"`);
-  return v;
-}
 
 async function assertClusterExists(name: string): Promise<void> {
   const inv = await connectInventory();
@@ -63,21 +45,4 @@ export async function setSyncCommand(name: string, mode: SyncMode): Promise<void
   } finally {
     await connection.close();
   }
-}
-
-export function registerClusterConfigCommands(cluster: Command): void {
-  cluster
-    .command('set-profile')
-    .argument('<name>', 'cluster name', parseName)
-    .argument('<profile>', `HA timing profile: ${Object.keys(PROFILES).join(' | ')}`, parseProfileArg)
-    .description('change the HA timing (Patroni ttl, loop_wait, retry_timeout) and the HAProxy checks of a running cluster; no restart')
-    .exitOverride()
-    .action((name: string, profile: ProfileName) => setProfileCommand(name, profile));
-  cluster
-    .command('set-sync')
-    .argument('<name>', 'cluster name', parseName)
-    .argument('<mode>', 'off | on (synchronous_mode) | strict (also synchronous_mode_strict)', parseSyncModeArg)
-    .description('switch synchronous replication of a running cluster off, on or to strict')
-    .exitOverride()
-    .action((name: string, mode: SyncMode) => setSyncCommand(name, mode));
 }

@@ -5,29 +5,21 @@
  * before anything starts; the workflow checks again under the cluster's lease.
  */
 import { createHash } from 'node:crypto';
-import type { Command } from 'commander';
 import { leaderSettings } from '../../activities/parameters';
 import { restartSnapshot } from '../../activities/member-restart';
 import { planRestart } from '../../common/cluster-restart';
 import {
-  RESTART_MODES, changeProblems, normalizedChanges, parseAssignment, setParametersInputProblem, settingsToRead,
+  changeProblems, normalizedChanges, parseAssignment, setParametersInputProblem, settingsToRead,
   type ParameterChange, type RestartMode, type SetParametersInput, type SetParametersResult,
 } from '../../common/set-parameters';
 import { parameterWorkflowIds } from '../../common/workflow-ids';
 import type { setParameters } from '../../workflows';
-import { parseClusterName } from '../args';
 import { requireLiveCluster } from '../cluster-info';
 import { connectInventory, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
 import { readConfigView, type ConfigView } from '../parameter-view';
 import { table } from '../table';
 import { follow, startOrAttach } from '../workflow-run';
-
-export function parseRestartMode(v: string): RestartMode {
-  const mode = RESTART_MODES.find((m) => m === v);
-  if (!mode) throw new UsageError(`--restart must be one of ${RESTART_MODES.join(', ')}, got "${v}"`);
-  return mode;
-}
 
 export async function configShowCommand(cluster: string, o: { json: boolean }): Promise<void> {
   const inv = await connectInventory();
@@ -102,30 +94,4 @@ function printResult(r: SetParametersResult): void {
   }
   if (r.notRunning.length > 0) console.log(`not running (they start with the new values): ${r.notRunning.join(', ')}`);
   if (r.pooler) console.log(`pooler pools: ${r.pooler}`);
-}
-
-export function registerClusterParameterCommands(cluster: Command): void {
-  const config = cluster
-    .command('config')
-    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
-    .option('--json', 'JSON output', false)
-    .description("PostgreSQL parameters not at their default, where each comes from, and which members wait for a restart")
-    .exitOverride()
-    .action((name: string, o: { json: boolean }) => configShowCommand(name, o));
-  const verbs = [
-    { verb: 'set', items: '<pairs...>', what: 'KEY=VALUE, e.g. work_mem=64MB', unset: false,
-      description: "set PostgreSQL parameters through Patroni's DCS, checked against the leader's pg_settings" },
-    { verb: 'unset', items: '<keys...>', what: 'parameter names, e.g. work_mem', unset: true,
-      description: "remove PostgreSQL parameters from Patroni's DCS (back to their default)" },
-  ];
-  for (const v of verbs) {
-    config
-      .command(v.verb)
-      .argument('<name>', 'cluster name', (x: string) => parseClusterName(x))
-      .argument(v.items, v.what)
-      .option('--restart <mode>', 'rolling: restart the members that wait for it (one switchover) | none', (x: string) => parseRestartMode(x), 'none')
-      .description(v.description)
-      .exitOverride()
-      .action((name: string, items: string[], o: { restart: RestartMode }) => configChangeCommand(name, items, o, v.unset));
-  }
 }

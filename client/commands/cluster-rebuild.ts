@@ -3,31 +3,17 @@
  * `dbaas cluster resize NAME [--cpus N] [--memory SIZE]` (the same with new limits, the parameters
  * derived from the memory written first): workflow rebuildCluster.
  */
-import type { Command } from 'commander';
 import type { Inventory } from '../../activities/hosts/inventory';
 import { restartSnapshot } from '../../activities/member-restart';
 import { rebuildInputProblem, resizeRequestKey, type RebuildClusterInput, type RebuildClusterResult } from '../../common/cluster-rebuild';
 import { planRestart } from '../../common/cluster-restart';
-import { describeSize, parseCpus, parseMemory, type MemberSize } from '../../common/sizes';
+import { describeSize, type MemberSize } from '../../common/sizes';
 import { rebuildWorkflowIds } from '../../common/workflow-ids';
 import type { rebuildCluster } from '../../workflows';
-import { parseClusterName } from '../args';
 import { requireLiveCluster } from '../cluster-info';
 import { connectInventory, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
 import { follow, startOrAttach } from '../workflow-run';
-
-export function parseCpusOption(v: string): number {
-  const p = parseCpus(v);
-  if ('problem' in p) throw new UsageError(p.problem);
-  return p.cpus;
-}
-
-export function parseMemoryOption(v: string): number {
-  const p = parseMemory(v);
-  if ('problem' in p) throw new UsageError(p.problem);
-  return p.memoryMiB;
-}
 
 /** Docker refuses a CPU limit above the engine's CPUs (at container creation, mid-run): refused here first. */
 export async function cpusProblemOnEngine(inv: Inventory, cpus: number | undefined): Promise<string | undefined> {
@@ -47,7 +33,7 @@ function printResult(r: RebuildClusterResult): void {
   if (r.pooler) console.log(`pooler pools: ${r.pooler}`);
 }
 
-async function rebuildCommand(cluster: string, resize?: MemberSize): Promise<void> {
+export async function rebuildCommand(cluster: string, resize?: MemberSize): Promise<void> {
   const inv = await connectInventory();
   await requireLiveCluster(inv, cluster);
   const input: RebuildClusterInput = { cluster, ...(resize ? { resize } : {}) };
@@ -70,24 +56,4 @@ async function rebuildCommand(cluster: string, resize?: MemberSize): Promise<voi
   } finally {
     await connection.close();
   }
-}
-
-export function registerClusterRebuildCommands(cluster: Command): void {
-  cluster
-    .command('rebuild')
-    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
-    .description("re-create every member's container on the current image, data kept: replicas one at a time, then a switchover, then the old leader")
-    .exitOverride()
-    .action((name: string) => rebuildCommand(name));
-  cluster
-    .command('resize')
-    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
-    .option('--cpus <n>', 'CPUs per Postgres member, e.g. 0.5 or 2', (v: string) => parseCpusOption(v))
-    .option('--memory <size>', 'memory per Postgres member, e.g. 512m, 2g (at least 256m); the parameters derived from it are written first', (v: string) => parseMemoryOption(v))
-    .description('new limits per Postgres member, applied as a rebuild (writes down one switchover)')
-    .exitOverride()
-    .action((name: string, o: { cpus?: number; memory?: number }) => {
-      if (o.cpus === undefined && o.memory === undefined) throw new UsageError('cluster resize needs --cpus, --memory or both');
-      return rebuildCommand(name, { ...(o.cpus !== undefined ? { cpus: o.cpus } : {}), ...(o.memory !== undefined ? { memoryMiB: o.memory } : {}) });
-    });
 }

@@ -1,10 +1,8 @@
 /** `dbaas cluster restart NAME [--member M]`: a rolling restart of the cluster's PostgreSQL (workflow restartCluster). */
-import type { Command } from 'commander';
 import { restartSnapshot } from '../../activities/member-restart';
 import { leaderFirstNote, planRestart, type RestartClusterInput, type RestartClusterResult } from '../../common/cluster-restart';
 import { haWorkflowIds } from '../../common/workflow-ids';
 import type { restartCluster } from '../../workflows';
-import { parseClusterName, parseMemberName } from '../args';
 import { requireLiveCluster } from '../cluster-info';
 import { connectInventory, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
@@ -45,14 +43,4 @@ export async function clusterRestartCommand(cluster: string, o: { member?: strin
   } finally {
     await connection.close();
   }
-}
-
-export function registerClusterRestartCommand(cluster: Command): void {
-  cluster
-    .command('restart')
-    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
-    .option('--member <member>', 'restart only this member, e.g. pg-1 (the leader: after a switchover away from it)', (v: string) => parseMemberName(v))
-    .description('restart PostgreSQL on every member: replicas one at a time, then a switchover, then the old leader (writes down one switchover)')
-    .exitOverride()
-    .action((name: string, o: { member?: string }) => clusterRestartCommand(name, o));
 }

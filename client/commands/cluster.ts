@@ -196,14 +196,19 @@ export async function removeClusterOrBackups(name: string, o: DeleteOptions, ver
 }
 
 export async function statusCommand(name: string, o: { json: boolean }): Promise<void> {
+  // Every read that does not need another's answer starts at once: Temporal (it may not answer) beside Docker and Patroni.
+  const operations = operationsOn(name);
   const inv = await connectInventory();
-  await requireLiveCluster(inv, name);
   const paths = resolvePaths();
-  const s = await clusterStatus(inv, paths, name);
+  const status = clusterStatus(inv, paths, name);
+  // A name that is not a live cluster is refused with its own line, whatever the status read met.
+  status.catch(() => undefined);
+  await requireLiveCluster(inv, name);
+  const s = await status;
   // Profile and sync mode as they are now: Patroni's DCS config, not the creation label.
   const [dcs, lease, extras] = await Promise.all([
     readDcsConfig(inv, name, [...(s.leader ? [s.leader] : []), ...s.members.map((m) => m.name)]),
-    operationsOn(name),
+    operations,
     readStatusExtras(inv, paths, s),
   ]);
   const settings = dcs ? dcsSettingsView(dcs.config, dcs.member) : null;

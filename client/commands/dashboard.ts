@@ -4,27 +4,13 @@
  * (DBAAS_PROMETHEUS_URL, default the one `dev up` starts: http://127.0.0.1:9090, or
  * DBAAS_PROMETHEUS_PORT).
  */
-import type { Command } from 'commander';
 import { resolvePaths } from '../../common/paths';
 import { prometheusEndpoint } from '../../common/prometheus-config';
 import { temporalConfig } from '../../common/temporal-config';
 import { dashboardServer } from '../dashboard/server';
 import { connectInventory, connectTemporal } from '../connections';
-import { OperationError, UsageError } from '../errors';
+import { OperationError } from '../errors';
 import type { Client } from '@temporalio/client';
-
-export const DEFAULT_DASHBOARD_PORT = 8300;
-
-export function parseDashboardPort(v: string): number {
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n < 1024 || n > 65535) throw new UsageError(`--port takes a port from 1024 to 65535, got "${v}"`);
-  return n;
-}
-
-/** The port without --port (`dev up` serves the dashboard there too). */
-export function dashboardPortSetting(env: NodeJS.ProcessEnv = process.env): number {
-  return Number(env.DBAAS_DASHBOARD_PORT) || DEFAULT_DASHBOARD_PORT;
-}
 
 export function prometheusUrl(env: NodeJS.ProcessEnv = process.env): string {
   return (env.DBAAS_PROMETHEUS_URL || prometheusEndpoint(env).url).replace(/\/+$/, '');
@@ -56,14 +42,4 @@ export async function dashboardCommand(o: { port: number }): Promise<void> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
-}
-
-export function registerDashboardCommand(program: Command): void {
-  program
-    .command('dashboard')
-    .option('--port <port>', `port on 127.0.0.1 (default ${DEFAULT_DASHBOARD_PORT}, or DBAAS_DASHBOARD_PORT)`, parseDashboardPort,
-      dashboardPortSetting())
-    .description('serve the read-only dashboard (clusters, members, charts, alerts, events) on 127.0.0.1')
-    .exitOverride()
-    .action((o: { port: number }) => dashboardCommand(o));
 }

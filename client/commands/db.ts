@@ -1,14 +1,11 @@
 /** `dbaas db create|list|drop`: databases in a cluster (workflows createDatabase, dropDatabase; the list reads through rw). */
-import type { Command } from 'commander';
 import { listDatabases, readDatabaseFacts } from '../../activities/databases';
 import { readRoleFacts } from '../../activities/roles';
 import { createDatabaseRefusal, dropDatabaseRefusal, type CreateDatabaseInput, type DropDatabaseInput } from '../../common/db-objects';
 import { databaseWorkflowIds } from '../../common/workflow-ids';
 import type { createDatabase, CreateDatabaseResult, dropDatabase, DropDatabaseResult } from '../../workflows';
-import { parseClusterName } from '../args';
 import { liveClusterInventory, runClusterOperation, withClusterSql } from '../cluster-sql';
 import { confirmByName } from '../confirm';
-import { parseDroppableDatabase, parseNewDatabase, parseOwner } from '../db-args';
 import { table } from '../table';
 
 export async function dbCreateCommand(cluster: string, database: string, o: { owner?: string }): Promise<void> {
@@ -48,28 +45,4 @@ export async function dbListCommand(cluster: string, o: { json: boolean }): Prom
   const t = table(['database', 'owner', 'size', 'sessions', 'made by']);
   for (const d of rows) t.push([d.name, d.owner, `${(d.sizeBytes / 1024 / 1024).toFixed(1)} MiB`, String(d.sessions), d.service ? 'dbaas' : 'user']);
   console.log(t.toString());
-}
-
-export function registerDatabaseCommands(program: Command): void {
-  const db = program.command('db').description('create, list and drop databases of a cluster').exitOverride();
-  db.command('create')
-    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
-    .argument('<database>', 'database name (lowercase letters, digits, _)', (v: string) => parseNewDatabase(v))
-    .option('--owner <role>', 'the role that owns it (default postgres); it must exist (`dbaas user create`)', (v: string) => parseOwner(v))
-    .description('create a database (workflow create-database:NAME:DB); with poolers, logins to it through them work at once')
-    .exitOverride()
-    .action((name: string, database: string, o: { owner?: string }) => dbCreateCommand(name, database, o));
-  db.command('list')
-    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
-    .option('--json', 'JSON output', false)
-    .description('the databases of a cluster: owner, size, sessions on the leader')
-    .exitOverride()
-    .action((name: string, o: { json: boolean }) => dbListCommand(name, o));
-  db.command('drop')
-    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
-    .argument('<database>', 'database to drop', (v: string) => parseDroppableDatabase(v))
-    .option('--yes', 'drop without asking (needed where there is no terminal to type the name on)', false)
-    .description('drop a database and its data, ending its sessions (asks you to type its name; workflow drop-database:NAME:DB)')
-    .exitOverride()
-    .action((name: string, database: string, o: { yes: boolean }) => dbDropCommand(name, database, o));
 }

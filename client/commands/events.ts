@@ -4,13 +4,11 @@
  */
 import { table } from '../table';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { Command } from 'commander';
 import { describeCluster } from '../../activities/cluster';
 import type { ClusterEvent } from '../../common/events';
 import { TASK_QUEUE } from '../../common/task-queues';
 import { haWorkflowIds } from '../../common/workflow-ids';
 import { clusterNameKey } from '../../common/search-attributes';
-import { parseClusterName } from '../args';
 import type { clusterWatch, ClusterWatchInput } from '../../workflows';
 import { requireLiveCluster } from '../cluster-info';
 import { connectInventory, connectTemporal } from '../connections';
@@ -75,20 +73,4 @@ export async function watchCommand(name: string): Promise<void> {
   } finally {
     await connection.close();
   }
-}
-
-export function registerEventsCommands(cluster: Command): void {
-  cluster
-    .command('events')
-    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
-    .option('--json', 'JSON output', false)
-    .description('what the cluster watch recorded: leader changes, failovers, members down/up, lag, healing')
-    .exitOverride()
-    .action((name: string, o: { json: boolean }) => eventsCommand(name, o));
-  cluster
-    .command('watch')
-    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
-    .description('start the cluster watch (CreateCluster starts it; for clusters made before it existed)')
-    .exitOverride()
-    .action((name: string) => watchCommand(name));
 }

@@ -1,5 +1,4 @@
 /** `dbaas host add|list|remove`: the Docker engines members may run on (the local engine is host `local`). */
-import type { Command } from 'commander';
 import Docker from 'dockerode';
 import { hostRecordProblem, type HostRecord } from '../../common/host-spec';
 import { LOCAL_HOST, type HostName } from '../../common/inventory';
@@ -73,7 +72,7 @@ export async function hostViews(): Promise<HostView[]> {
   }
 }
 
-async function hostAddCommand(name: string, o: { docker: string; address?: string; zone?: string }): Promise<void> {
+export async function hostAddCommand(name: string, o: { docker: string; address?: string; zone?: string }): Promise<void> {
   const paths = resolvePaths();
   const r: HostRecord = { name, docker: o.docker, ...(o.address ? { address: o.address } : {}), ...(o.zone ? { zone: o.zone } : {}) };
   const problem = hostRecordProblem(r, readHosts(paths));
@@ -87,7 +86,7 @@ async function hostAddCommand(name: string, o: { docker: string; address?: strin
   console.log(`host ${name} added (${r.docker}${r.address ? `, address ${r.address}` : ''}${r.zone ? `, zone ${r.zone}` : ''})`);
 }
 
-async function hostListCommand(o: { json: boolean }): Promise<void> {
+export async function hostListCommand(o: { json: boolean }): Promise<void> {
   const views = await hostViews();
   if (o.json) {
     console.log(JSON.stringify(views, null, 2));
@@ -101,7 +100,7 @@ async function hostListCommand(o: { json: boolean }): Promise<void> {
   console.log(t.toString());
 }
 
-async function hostRemoveCommand(name: string, o: { force: boolean }): Promise<void> {
+export async function hostRemoveCommand(name: string, o: { force: boolean }): Promise<void> {
   if (name === LOCAL_HOST) throw new UsageError(`host ${LOCAL_HOST} is this machine's own engine; it cannot be removed`);
   const paths = resolvePaths();
   const r = readHosts(paths).find((h) => h.name === name);
@@ -119,7 +118,7 @@ async function hostRemoveCommand(name: string, o: { force: boolean }): Promise<v
 /** Sessions on a Postgres member that leaves the host get this long to end (as `replica remove`). */
 const DRAIN_TIMEOUT_MS = 30_000;
 
-async function hostDrainCommand(name: string): Promise<void> {
+export async function hostDrainCommand(name: string): Promise<void> {
   if (name === LOCAL_HOST) throw new UsageError(`host ${LOCAL_HOST} is this machine's own engine; only added hosts are drained`);
   const paths = resolvePaths();
   const r = readHosts(paths).find((h) => h.name === name);
@@ -148,32 +147,4 @@ async function hostDrainCommand(name: string): Promise<void> {
   } finally {
     await connection.close();
   }
-}
-
-export function registerHostCommands(program: Command): void {
-  const host = program.command('host').description('the Docker engines members run on (this machine\'s is host `local`)').exitOverride();
-  host
-    .command('add')
-    .argument('<name>', 'host name (a-z, 0-9, -)')
-    .requiredOption('--docker <url>', "the host's engine socket as its worker opens it (unix:///PATH)")
-    .option('--address <ip>', 'the address other hosts and clients reach it at')
-    .option('--zone <zone>', 'failure zone (with `cluster create --zone-spread`)')
-    .description('add a host')
-    .exitOverride()
-    .action((name: string, o) => hostAddCommand(name, o));
-  host.command('list').option('--json', 'JSON output', false).description('hosts with address, zone, state and the members they run').exitOverride()
-    .action((o) => hostListCommand(o));
-  host
-    .command('drain')
-    .argument('<name>')
-    .description('move every member off a host: new members elsewhere, a switchover if one leads, then the removals')
-    .exitOverride()
-    .action((name: string) => hostDrainCommand(name));
-  host
-    .command('remove')
-    .argument('<name>')
-    .option('--force', 'forget a host that does not answer', false)
-    .description('remove a host that runs nothing')
-    .exitOverride()
-    .action((name: string, o) => hostRemoveCommand(name, o));
 }

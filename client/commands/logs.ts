@@ -4,18 +4,15 @@
  * containers come from the inventory, as `cluster status` finds them; a stopped member's logs are
  * still in its container.
  */
-import type { Command } from 'commander';
 import type { Inventory } from '../../activities/hosts/inventory';
 import type { Member } from '../../common/inventory';
 import { formatLogLine, logLineJson, logLinesOf, type LogComponent, type LogLine, type MemberLineComponent } from '../../common/log-lines';
 import { labelWidth, memberLabels, pickLogMembers } from '../../common/log-sources';
 import { ReorderBuffer, mergeByTime } from '../../common/log-merge';
-import { parseClusterName } from '../args';
 import { requireLiveCluster } from '../cluster-info';
 import { connectInventory } from '../connections';
 import { readContainerLines, streamContainerLines } from '../container-logs';
 import { UsageError } from '../errors';
-import { parseComponent, parseGrep, parseLogMember, parseSince } from '../log-args';
 
 export interface LogsOptions {
   member?: string;
@@ -122,19 +119,4 @@ async function followLogs(inv: Inventory, cluster: string, o: LogsOptions, s: { 
     process.removeListener('SIGINT', stop);
     process.removeListener('SIGTERM', stop);
   }
-}
-
-export function registerLogsCommand(program: Command): void {
-  program
-    .command('logs')
-    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
-    .option('--member <member>', 'only this member, e.g. pg-1, etcd-0, haproxy, pgbouncer-rw', (v: string) => parseLogMember(v))
-    .option('--component <component>', 'only postgres, patroni, etcd, haproxy or pgbouncer lines', (v: string) => parseComponent(v))
-    .option('--since <time>', 'only lines since a duration ago (10m, 2h) or a time (2026-05-01T10:00:00Z)', (v: string) => parseSince(v))
-    .option('--follow', 'keep printing new lines until Ctrl-C', false)
-    .option('--grep <regex>', 'only lines matching this regular expression (the line, without its member/component)', (v: string) => parseGrep(v))
-    .option('--json', 'one JSON object per line: {time, member, host, component, line}', false)
-    .description("the cluster's container logs (stopped members' too), merged in time order, each line behind member/component")
-    .exitOverride()
-    .action((name: string, o: LogsOptions) => logsCommand(name, o));
 }

@@ -1,7 +1,5 @@
 /** `dbaas cluster add-metrics NAME`: the exporters for a cluster made before dbaas started them. */
-import type { Command } from 'commander';
 import { replicaWorkflowIds } from '../../common/workflow-ids';
-import { parseClusterName } from '../args';
 import { requireLiveCluster } from '../cluster-info';
 import { connectInventory, connectTemporal } from '../connections';
 import type { addMetrics, AddMetricsResult } from '../../workflows';
@@ -23,13 +21,4 @@ export async function addMetricsCommand(cluster: string): Promise<void> {
   } finally {
     await connection.close();
   }
-}
-
-export function registerMetricsCommands(cluster: Command): void {
-  cluster
-    .command('add-metrics')
-    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
-    .description('add the exporters (monitor role, a metrics container beside each HAProxy) to a cluster created before they existed; a no-op when it has them')
-    .exitOverride()
-    .action((name: string) => addMetricsCommand(name));
 }

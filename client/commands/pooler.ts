@@ -1,7 +1,5 @@
 /** `dbaas cluster add-poolers NAME`: pooled endpoints for a cluster made before dbaas created them. */
-import type { Command } from 'commander';
 import { replicaWorkflowIds } from '../../common/workflow-ids';
-import { parseClusterName } from '../args';
 import { requireLiveCluster } from '../cluster-info';
 import { connectInventory, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
@@ -24,13 +22,4 @@ export async function addPoolersCommand(cluster: string): Promise<void> {
   } finally {
     await connection.close();
   }
-}
-
-export function registerPoolerCommands(cluster: Command): void {
-  cluster
-    .command('add-poolers')
-    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
-    .description('add the pooled endpoints (PgBouncer rw and ro) to a cluster created before they existed; a no-op when it has them')
-    .exitOverride()
-    .action((name: string) => addPoolersCommand(name));
 }

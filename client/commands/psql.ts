@@ -8,8 +8,6 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Command } from 'commander';
-import { parseClusterName, parseMemberName } from '../args';
 import { MULTI_HOST_CONNECT_TIMEOUT_S, resolveConnectionTarget, type ConnectionTarget, type EndpointFlags } from '../connection-target';
 import { OperationError } from '../errors';
 
@@ -77,22 +75,4 @@ function runInheritingStdio(cmd: string, args: string[], env: NodeJS.ProcessEnv)
       resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0));
     });
   });
-}
-
-/** psqlArgs: what splitPsqlArgs set apart for psql before commander parsed the rest. */
-export function registerPsqlCommand(
-  program: Command, psqlArgs: string[], run: (name: string, o: EndpointFlags, psqlArgs: string[]) => Promise<void> = psqlCommand,
-): void {
-  program
-    .command('psql')
-    .usage('<name> [options] [--] [psql arguments...]')
-    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
-    .option('--ro', 'the read-only endpoint', false)
-    .option('--member <member>', 'the direct endpoint of one member, e.g. pg-1', (v: string) => parseMemberName(v))
-    .option('--pooled', 'through PgBouncer (transaction pooling; no session state between transactions)', false)
-    .option('--superuser', 'as postgres to database postgres, instead of the app role to database app', false)
-    .description('start the local psql connected to the cluster (the password goes through a 0600 file, never a command line); ' +
-      'the arguments after --, or from the first one that is not an option of dbaas on, go to psql')
-    .exitOverride()
-    .action((name: string, o: EndpointFlags) => run(name, { ro: o.ro, pooled: o.pooled, member: o.member, superuser: o.superuser }, psqlArgs));
 }

@@ -1,14 +1,11 @@
 /** `dbaas restore SOURCE --into NEW (--to-time T | --latest)`: point-in-time restore into a new cluster. */
 import { isS3Request } from '../../common/repository';
-import type { Command } from 'commander';
-import { Option } from 'commander';
 import { backupStatus } from '../../activities/pgbackrest';
 import { restoreWorkflowIds } from '../../common/workflow-ids';
 import { resolvePaths } from '../../common/paths';
 import { restoreTargetProblem, restoreVersionFor, targetTimeProblem, type FailedReplicas, type RestoreTarget } from '../../common/restore';
 import type { ProfileName } from '../../common/spec';
 import type { restorePitr, RestorePitrResult } from '../../workflows';
-import { parseClusterName, parseProfile, parseReplicas } from '../args';
 import { clusterState } from '../cluster-info';
 import { readRepositoryInfo } from '../../activities/backup-repository';
 import { intoHasKeptVolumes } from '../../common/kept-data';
@@ -16,11 +13,11 @@ import { connectInventory, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
 import { printConnectionInfo } from './cluster';
 import { follow, startOrAttach, startedHere } from '../workflow-run';
-import { addS3Options, repositoryRequestFrom, type S3Options } from '../s3-options';
+import { repositoryRequestFrom, type S3Options } from '../s3-options';
 import { discardStagedS3Credentials } from '../../activities/s3-credentials';
 import { describeBackup } from './backup';
 
-interface RestoreOptions extends S3Options {
+export interface RestoreOptions extends S3Options {
   into: string;
   toTime?: string;
   latest: boolean;
@@ -77,18 +74,4 @@ function printFailedReplicas(leader: string, f: FailedReplicas): void {
   console.log(`  warning: ${one ? 'a replica' : `${f.members.length} replicas`} failed to join and ${one ? 'was' : 'were'} removed (the restored leader ${leader} is kept):`);
   for (const m of f.members) console.log(`    ${m.member}: ${m.reason}`);
   console.log(`  add replicas with: ${f.addCommand}`);
-}
-
-export function registerRestoreCommands(program: Command): void {
-  addS3Options(program
-    .command('restore'))
-    .argument('<source>', 'the cluster whose backups to restore (also a deleted one whose backups were kept)', (v: string) => parseClusterName(v))
-    .requiredOption('--into <name>', 'the new cluster to create (the source stays as it is)', (v: string) => parseClusterName(v))
-    .option('--to-time <time>', "recover to this moment: 'YYYY-MM-DD HH:MM:SS+00'")
-    .option('--latest', 'recover to the end of the archived WAL', false)
-    .option('--replicas <n>', 'replicas of the new cluster besides the leader (0-8)', (v: string) => parseReplicas(v), 1)
-    .addOption(new Option('--profile <name>', 'HA timing profile of the new cluster: default | fast').argParser((v: string) => parseProfile(v)).default('default'))
-    .description('point-in-time restore into a new cluster, which gets its own stanza and a first backup')
-    .exitOverride()
-    .action((source: string, o: RestoreOptions) => restoreCommand(source, o));
 }

@@ -1,5 +1,4 @@
 /** `dbaas switchover NAME [--to MEMBER] [--at TIME]` and `dbaas switchover cancel NAME`. */
-import type { Command } from 'commander';
 import {
   CancelledFailure, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandle,
 } from '@temporalio/client';
@@ -9,10 +8,9 @@ import { resolvePaths } from '../../common/paths';
 import type { Progress } from '../../common/progress';
 import { clusterNameKey } from '../../common/search-attributes';
 import {
-  SwitchoverTimeError, chooseCandidate, parseSwitchoverTime, sameRequest, scheduledWaitStep, switchoverWorkflowId,
+  chooseCandidate, sameRequest, scheduledWaitStep, switchoverWorkflowId,
   type SwitchoverInput, type SwitchoverMemo, type SwitchoverResult,
 } from '../../common/switchover';
-import { parseClusterName, parseMemberName } from '../args';
 import { requireLiveCluster } from '../cluster-info';
 import { connectInventory, connectTemporal } from '../connections';
 import { OperationError, UsageError } from '../errors';
@@ -21,15 +19,6 @@ import { follow, leaseMemo, refuseIfBusy } from '../workflow-run';
 interface RunningSwitchover {
   workflowId: string;
   memo: SwitchoverMemo;
-}
-
-function parseAt(v: string): string {
-  try {
-    return parseSwitchoverTime(v, Date.now());
-  } catch (err) {
-    if (err instanceof SwitchoverTimeError) throw new UsageError(err.message);
-    throw err;
-  }
 }
 
 /** Running switchover workflows of the cluster (there is at most one unless two raced). */
@@ -147,20 +136,4 @@ export async function switchoverCancelCommand(cluster: string): Promise<void> {
   } finally {
     await connection.close();
   }
-}
-
-export function registerSwitchoverCommands(program: Command): void {
-  const sw = program
-    .command('switchover')
-    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
-    .option('--to <member>', 'the member to promote (default: the healthiest candidate)', (v: string) => parseMemberName(v))
-    .option('--at <time>', 'run at this time: ISO 8601 with a UTC offset, e.g. 2030-01-31T02:00:00Z', (v: string) => parseAt(v))
-    .description('hand the leader role to a healthy replica, now or at a set time; `switchover cancel NAME` cancels a scheduled one')
-    .exitOverride()
-    .action((name: string, o: { to?: string; at?: string }) => switchoverCommand(name, o));
-  sw.command('cancel')
-    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
-    .description('cancel a scheduled switchover (the leader stays)')
-    .exitOverride()
-    .action((name: string) => switchoverCancelCommand(name));
 }

@@ -1,25 +1,15 @@
 /** `dbaas upgrade NAME --to 17 --method in-place|blue-green`: the cluster onto the next PostgreSQL major. */
-import type { Command } from 'commander';
 import { upgradeProblem, type PostgresVersion } from '../../common/postgres-version';
 import { resolvePaths } from '../../common/paths';
 import { upgradeWorkflowIds } from '../../common/workflow-ids';
 import type { upgradeBlueGreen, upgradeInPlace, UpgradeBlueGreenResult, UpgradeInPlaceResult } from '../../workflows';
 import { AWAIT_DECISION_STEP, UPGRADE_STATUS_QUERY, type UpgradeStatus } from '../../common/upgrade-status';
-import { describeOutcome, upgradeFinishCommand, upgradeRollbackCommand } from './upgrade-decision';
-import { parseClusterName, parseVersion } from '../args';
+import { describeOutcome } from './upgrade-decision';
+import type { UpgradeMethod } from '../registration/upgrade';
 import { clusterStatus, requireLiveCluster } from '../cluster-info';
 import { connectInventory, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
 import { follow, followUntil, startOrAttach } from '../workflow-run';
-import { upgradeStatusCommand } from './upgrade-status';
-
-export const UPGRADE_METHODS = ['in-place', 'blue-green'] as const;
-export type UpgradeMethod = (typeof UPGRADE_METHODS)[number];
-
-function parseMethod(v: string): UpgradeMethod {
-  if (!(UPGRADE_METHODS as readonly string[]).includes(v)) throw new UsageError(`--method must be one of ${UPGRADE_METHODS.join(', ')}, got "${v}"`);
-  return v as UpgradeMethod;
-}
 
 export async function upgradeCommand(cluster: string, o: { to?: PostgresVersion; method?: UpgradeMethod; detach: boolean }): Promise<void> {
   if (o.to === undefined) throw new UsageError('--to is required: the PostgreSQL major to upgrade to');
@@ -71,34 +61,4 @@ export async function upgradeCommand(cluster: string, o: { to?: PostgresVersion;
   } finally {
     await connection.close();
   }
-}
-
-export function registerUpgradeCommand(program: Command): void {
-  const upgrade = program
-    .command('upgrade')
-    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
-    // Not a required option: commander would demand it of `upgrade status` too.
-    .option('--to <major>', 'the PostgreSQL major to upgrade to (required)', (v: string) => parseVersion(v, '--to'))
-    .option('--method <method>', `${UPGRADE_METHODS.join(' | ')} (default blue-green): in-place runs pg_upgrade --link on the cluster's own data, offline; blue-green builds the new major's members beside the old ones, replicates into them and cuts over in seconds; upgrade finish or upgrade rollback then ends it`, (v: string) => parseMethod(v))
-    .option('--detach', 'start the workflow and return', false)
-    .description('upgrade a cluster to a newer PostgreSQL major, keeping its name, ports and credentials (a backup first)')
-    .exitOverride()
-    .action((name: string, o) => upgradeCommand(name, o));
-  upgrade.command('finish')
-    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
-    .description('end a blue-green upgrade that has cut over: the old major\'s members are removed')
-    .exitOverride()
-    .action((name: string) => upgradeFinishCommand(name));
-  upgrade.command('rollback')
-    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
-    .option('--discard-writes', 'after the cutover: roll back although writes made on the new major since then are not carried back', false)
-    .description('undo a blue-green upgrade: before its cutover the new members go; after it the old major serves again')
-    .exitOverride()
-    .action((name: string, o: { discardWrites: boolean }) => upgradeRollbackCommand(name, o));
-  upgrade.command('status')
-    .argument('<name>', 'cluster name', (v: string) => parseClusterName(v))
-    .option('--json', 'print the status as JSON', false)
-    .description('the newest upgrade of a cluster: its method, majors, state, phase, and (blue-green) replication lag')
-    .exitOverride()
-    .action((name: string, o: { json: boolean }) => upgradeStatusCommand(name, o));
 }

@@ -4,7 +4,6 @@
  * once, on stdout, read from the secrets after the workflow ended (`dbaas connect --user` prints it
  * again); the password is in no workflow's input, result or steps.
  */
-import type { Command } from 'commander';
 import { readDatabaseFacts } from '../../activities/databases';
 import { listRoles, readRoleFacts, type RoleRow } from '../../activities/roles';
 import { storedRoleIn } from '../../activities/role-secrets';
@@ -14,11 +13,9 @@ import { resolvePaths } from '../../common/paths';
 import { APP_DATABASE, APP_USER, SUPERUSER } from '../../common/service-users';
 import { databaseWorkflowIds } from '../../common/workflow-ids';
 import type { createUser, CreateUserResult, dropUser, DropUserResult, rotateUser, RotateUserResult } from '../../workflows';
-import { parseClusterName } from '../args';
 import { liveClusterInventory, runClusterOperation, withClusterSql } from '../cluster-sql';
 import { confirmByName } from '../confirm';
 import { connectionUri, resolveConnectionTarget } from '../connection-target';
-import { parseUserDatabase, parseUserRole } from '../db-args';
 import { table } from '../table';
 
 /** The role's rw URI with its stored password: printed once, last, on stdout. */
@@ -91,37 +88,4 @@ export async function userListCommand(cluster: string, o: { json: boolean }): Pr
     t.push([r.name, access, r.databases.join(', ') || '-', r.service ? 'dbaas' : 'user', r.passwordStored ? 'yes' : 'no']);
   }
   console.log(t.toString());
-}
-
-export function registerUserCommands(program: Command): void {
-  const user = program.command('user').description('create, list, rotate and drop login roles of a cluster').exitOverride();
-  const cluster = (v: string): string => parseClusterName(v);
-  const role = (v: string): string => parseUserRole(v);
-  user.command('create')
-    .argument('<name>', 'cluster name', cluster)
-    .argument('<role>', 'role name (lowercase letters, digits, _)', role)
-    .option('--database <db>', `the database it connects to (default ${APP_DATABASE}); it must exist (\`dbaas db create\`)`, (v: string) => parseUserDatabase(v))
-    .option('--readonly', 'read-only: SELECT on the tables of its database, later ones included; default read-write: creates in its database', false)
-    .description('create a login role with a generated password (kept in DBAAS_HOME/secrets); prints its URI once (workflow create-user:NAME:ROLE)')
-    .exitOverride()
-    .action((name: string, r: string, o: { database?: string; readonly: boolean }) => userCreateCommand(name, r, o));
-  user.command('list')
-    .argument('<name>', 'cluster name', cluster)
-    .option('--json', 'JSON output', false)
-    .description('the login roles of a cluster: access, databases, whether `connect --user` has their password')
-    .exitOverride()
-    .action((name: string, o: { json: boolean }) => userListCommand(name, o));
-  user.command('rotate')
-    .argument('<name>', 'cluster name', cluster)
-    .argument('<role>', 'role name', role)
-    .description('give a role a new generated password and print its URI once; the old one stops working, open sessions go on (workflow rotate-user:NAME:ROLE)')
-    .exitOverride()
-    .action((name: string, r: string) => userRotateCommand(name, r));
-  user.command('drop')
-    .argument('<name>', 'cluster name', cluster)
-    .argument('<role>', 'role name', role)
-    .option('--yes', 'drop without asking (needed where there is no terminal to type the name on)', false)
-    .description("drop a role: its sessions end, what it owns goes to each database's owner (asks you to type its name; workflow drop-user:NAME:ROLE)")
-    .exitOverride()
-    .action((name: string, r: string, o: { yes: boolean }) => userDropCommand(name, r, o));
 }

@@ -4,7 +4,7 @@
  */
 import * as path from 'node:path';
 import { PROJECT_ROOT, type Paths } from '../../common/paths';
-import { dashboardPortSetting } from '../commands/dashboard';
+import { dashboardPortSetting } from '../registration/dashboard';
 import { livePid, sleep, spawnDetached, stopPidFile, tailFile } from './process-util';
 
 export const DASHBOARD_ROLE = 'dashboard';

@@ -1,0 +1,29 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Command } from 'commander';
+import { buildProgram } from '../../client/main';
+import { UsageError } from '../../client/errors';
+
+/** The packages loaded in this process (node --test runs each test file in its own). */
+function loadedPackages(): string[] {
+  const names = new Set<string>();
+  for (const file of Object.keys(require.cache)) {
+    const m = /[\\/]node_modules[\\/]((?:@[^\\/]+[\\/])?[^\\/]+)/.exec(file);
+    if (m) names.add(m[1].replace('\\', '/'));
+  }
+  return [...names].sort();
+}
+
+function everyCommand(c: Command): Command[] {
+  return [c, ...c.commands.flatMap(everyCommand)];
+}
+
+test('building the program, its help and its usage errors load commander and no other package (no Temporal, Docker, gRPC, x509, yaml)', async () => {
+  const program = buildProgram();
+  for (const c of everyCommand(program)) assert.ok(c.helpInformation().length > 0);
+  // Refused by an argument parser, and by an action before it loads what does the command.
+  await assert.rejects(buildProgram().parseAsync(['node', 'dbaas', 'cluster', 'create', 'Bad_Name']), UsageError);
+  await assert.rejects(buildProgram().parseAsync(['node', 'dbaas', 'cluster', 'resize', 'orders']), UsageError);
+  await assert.rejects(buildProgram().parseAsync(['node', 'dbaas', 'backup', 'run', 'orders', '--type', 'weekly']), UsageError);
+  assert.deepEqual(loadedPackages(), ['commander'], 'a registration module imports an implementation: move the import into the action (`await import(…)`)');
+});
