@@ -8,4 +8,6 @@ if (!fs.existsSync(main)) {
   console.error('dbaas: not built yet: run `bash scripts/ensure-node-deps.sh` (or `npm install && npm run build`) in ' + path.join(__dirname, '..'));
   process.exit(2);
 }
-require(main).main(process.argv).then((code) => process.exit(code));
+const cli = require(main);
+// Exits once stdout and stderr have written everything (process.exit alone cuts a slow pipe).
+cli.main(process.argv).then(cli.exitWhenFlushed);

@@ -204,8 +204,18 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * process.exit drops what stdout and stderr still hold for a pipe whose reader is slower than the
+ * CLI (`dbaas logs NAME | less`, `--json | jq`, a test collecting the output: all past 64 KiB was
+ * lost). An empty write's callback runs once everything written before it is out.
+ */
+export function exitWhenFlushed(code: number): void {
+  const flushed = (s: NodeJS.WriteStream): Promise<void> => new Promise((resolve) => s.write('', () => resolve()));
+  void Promise.all([flushed(process.stdout), flushed(process.stderr)]).then(() => process.exit(code));
+}
+
 if (require.main === module) {
-  main(process.argv).then((code) => process.exit(code));
+  main(process.argv).then(exitWhenFlushed);
 }
 
 export { UsageError };

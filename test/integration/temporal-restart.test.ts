@@ -102,7 +102,7 @@ test('SIGKILL of the Temporal server while CreateCluster waits for the replicas:
   assert.match(output, new RegExp(`cluster ${C}: leader pg-\\d, members pg-0, pg-1, pg-2`));
   assert.deepEqual(
     Object.fromEntries([...(await containersByMember(docker, C))].sort()),
-    { 'etcd-0': 1, haproxy: 1, 'pg-0': 1, 'pg-1': 1, 'pg-2': 1, 'pgbouncer-ro': 1, 'pgbouncer-rw': 1 },
+    { 'etcd-0': 1, haproxy: 1, metrics: 1, 'pg-0': 1, 'pg-1': 1, 'pg-2': 1, 'pgbouncer-ro': 1, 'pgbouncer-rw': 1 },
   );
   const history = await handle.fetchHistory();
   const started = (history.events ?? []).filter((ev) => ev.activityTaskScheduledEventAttributes?.activityType?.name === 'startPostgresMember');
