@@ -33,7 +33,8 @@ tap=$(mktemp)
 status=0
 # shellcheck disable=SC2086
 node --test --test-concurrency=1 "${timeout_flag[@]}" --test-reporter=spec --test-reporter-destination=stdout \
-  --test-reporter=tap --test-reporter-destination="$tap" $files || status=$?
+  --test-reporter=tap --test-reporter-destination="$tap" \
+  --test-reporter=./scripts/file-times-reporter.mjs --test-reporter-destination=stdout $files || status=$?
 pass=$(sed -n 's/^# pass //p' "$tap" | tail -1)
 fail=$(sed -n 's/^# fail //p' "$tap" | tail -1)
 rm -f "$tap"
