@@ -62,15 +62,25 @@ export function poolerConfigFiles(paths: Paths, cluster: string, kind: PoolKind,
   return [poolerFile(INI, poolerIni(paths, cluster, kind, pool)), poolerFile('userlist.txt', userlist)];
 }
 
-export interface PoolersResized {
+export interface PoolerSizes {
   limits: ConnectionLimits;
   pool: PoolSizes;
+}
+
+export interface PoolersResized extends PoolerSizes {
   /** Pooler containers given the new sizes and reloaded (none when they had them). */
   reloaded: string[];
 }
 
 export function createPgbouncerActivities(inv: Inventory, paths: Paths) {
   const docker = inv.engine();
+  /** The connection slots the leader runs (max_connections, or the DCS's lower value waiting for a restart) and the pools for them. */
+  const sizesNow = async (cluster: string): Promise<PoolerSizes> => {
+    const { leader, settings } = await leaderSettings(inv, cluster, settingsToRead([]));
+    const dcs = await readDcsConfig(inv, cluster, [leader]);
+    const limits = connectionLimits(settings, dcs ? dcsParameters(dcs.config).max_connections : undefined);
+    return { limits, pool: poolSizes(limits) };
+  };
   return {
     /** The pooler containers the cluster has now (pgbouncer-rw, pgbouncer-ro). */
     async poolerContainers(cluster: string): Promise<string[]> {
@@ -113,8 +123,9 @@ export function createPgbouncerActivities(inv: Inventory, paths: Paths) {
 
     /**
      * `publishOn`: the address of the added host it runs on (its pooled port is published there, not
-     * on 127.0.0.1). `pool`: sized by the workflow from the cluster's size; absent, for the default
-     * max_connections (resizePoolers sizes them from what the leader runs).
+     * on 127.0.0.1). `pool`: sized by the workflow (a create from the cluster's size, a front door
+     * beside a running cluster from poolerSizes); absent, for the default max_connections
+     * (resizePoolers sizes them from what the leader runs).
      */
     async startPgbouncer(i: { cluster: string; kind: PoolKind; ports: ClusterPorts; publishOn?: string; pool?: PoolSizes }): Promise<void> {
       const member = poolerMember(i.kind);
@@ -140,6 +151,14 @@ export function createPgbouncerActivities(inv: Inventory, paths: Paths) {
     },
 
     /**
+     * The pool sizes for what the leader runs now (as resizePoolers sizes them), for poolers about
+     * to start beside a running cluster: the front door a drain or a lost host's replacement opens.
+     */
+    async poolerSizes(cluster: string): Promise<PoolerSizes> {
+      return sizesNow(cluster);
+    },
+
+    /**
      * The poolers' pools sized for the connection slots the leader runs (max_connections, or the
      * DCS's lower value waiting for a restart): a pooler whose pgbouncer.ini differs gets the new
      * one and a SIGHUP (PgBouncer reloads the pool sizes and closes idle server connections over
@@ -147,10 +166,7 @@ export function createPgbouncerActivities(inv: Inventory, paths: Paths) {
      * pooler gets the file only (it reads it when it starts).
      */
     async resizePoolers(cluster: string): Promise<PoolersResized> {
-      const { leader, settings } = await leaderSettings(inv, cluster, settingsToRead([]));
-      const dcs = await readDcsConfig(inv, cluster, [leader]);
-      const limits = connectionLimits(settings, dcs ? dcsParameters(dcs.config).max_connections : undefined);
-      const pool = poolSizes(limits);
+      const { limits, pool } = await sizesNow(cluster);
       const reloaded: string[] = [];
       for (const m of await inv.members(cluster, { kind: 'pgbouncer' })) {
         const kind: PoolKind | undefined = m.name === poolerMember('rw') ? 'rw' : m.name === poolerMember('ro') ? 'ro' : undefined;

@@ -50,6 +50,11 @@ export interface RebuildClusterResult {
   parameters: ParameterChange[];
   /** Members Patroni still flags pending_restart at the end. */
   pendingAfter: string[];
+  /**
+   * Decreases replicas cannot run below their primary's (a resize's lower max_connections, or one
+   * set without a restart that waited for the leader's): the leader restarted in place first with them.
+   */
+  leaderFirst?: string[];
   /** The poolers' pools after the new containers (workflows/pooler-sizes.ts); absent where the run did not size them. */
   pooler?: string;
 }

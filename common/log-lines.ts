@@ -47,6 +47,16 @@ export function parseDockerLine(raw: string): TimedLine | undefined {
 const PATRONI_LINE = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3} (?:DEBUG|INFO|WARNING|ERROR|CRITICAL): /;
 /** `%m [%p] ` or `%t [%p] `: a time (milliseconds after a dot, if any), its zone, the process id. */
 const POSTGRES_LINE = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d{3})? \S+ \[\d+\] /;
+/** The log_line_prefix beginnings POSTGRES_LINE recognizes; what follows them is free. */
+export const PARSED_LINE_PREFIXES = ['%m [%p] ', '%t [%p] '];
+
+/**
+ * Whether PostgreSQL's lines with this log_line_prefix still read as PostgreSQL's (`cluster config
+ * set` refuses others): it begins with the time and process id as the default does, say
+ * `%m [%p] %q%u@%d `. Anything else (no prefix, `%t [%p]: `, `%p %m`) makes them indistinguishable
+ * from a Patroni traceback's continuation lines.
+ */
+export const keepsLinePrefix = (prefix: string): boolean => PARSED_LINE_PREFIXES.some((p) => prefix.startsWith(p));
 /**
  * Programs of PostgreSQL (pg_rewind, pg_basebackup, initdb, pg_ctl) name themselves. pgBackRest
  * (archive_command, restore_command, a restore bootstrap) writes `LEVEL: ` to stderr and

@@ -5,7 +5,8 @@
  * what Patroni 3.0.2/4.0 own (their CMDLINE_OPTIONS and recovery settings). Pure.
  */
 import { LOGICAL_REPLICATION_WORKERS } from './logical-replication';
-import { parseValue, type PgSetting } from './parameter-values';
+import { PARSED_LINE_PREFIXES, keepsLinePrefix } from './log-lines';
+import { parseBool, parseValue, type PgSetting } from './parameter-values';
 
 export interface ManagedParameter {
   /** One line: why dbaas refuses or limits it. */
@@ -34,6 +35,18 @@ const PRELOAD: ManagedParameter = {
   allows: preloadable,
   unsetAllowed: true,
 };
+
+/** A log_destination that names stderr alone (once or more, in any case, quoted or not). */
+function stderrOnly(value: string): boolean {
+  const destinations = value.split(',').map((d) => d.trim().replace(/^"(.*)"$/, '$1').toLowerCase()).filter((d) => d !== '');
+  return destinations.length > 0 && destinations.every((d) => d === 'stderr');
+}
+
+/**
+ * `dbaas logs` (and `docker logs`) read PostgreSQL's lines from the member container's stderr,
+ * which Patroni started PostgreSQL with: what moves them elsewhere loses them there.
+ */
+const LOGS_ON_STDERR = "`dbaas logs` reads PostgreSQL's lines from the member container's stderr";
 
 /**
  * What dbaas renders (BASE_PARAMETERS in common/render/patroni.ts, which workflows must not import:
@@ -96,6 +109,21 @@ export const MANAGED_PARAMETERS: Record<string, ManagedParameter> = {
   ssl_: {
     reason: "dbaas issues and rotates the members' certificates (`cluster rotate-certs`); the members', PgBouncer's and pgBackRest's TLS connections must keep agreeing",
     hidden: true,
+  },
+  logging_collector: {
+    reason: `${LOGS_ON_STDERR}; the collector would write them to files inside the data directory instead (dbaas keeps it off)`,
+    allows: (v) => parseBool(v) === false,
+    unsetAllowed: true,
+  },
+  log_destination: {
+    reason: `${LOGS_ON_STDERR}; csvlog and jsonlog need the collector, and no syslog runs in the member (dbaas keeps stderr)`,
+    allows: stderrOnly,
+    unsetAllowed: true,
+  },
+  log_line_prefix: {
+    reason: `${LOGS_ON_STDERR} and tells them from Patroni's by their prefix: it must begin with ${PARSED_LINE_PREFIXES.map((p) => `'${p}'`).join(' or ')}, as '%m [%p] %q%u@%d ' does`,
+    allows: keepsLinePrefix,
+    unsetAllowed: true,
   },
   shared_preload_libraries: PRELOAD,
   session_preload_libraries: PRELOAD,

@@ -124,7 +124,9 @@ export function parseValue(row: PgSetting, raw: string): ParsedValue | { problem
       return { value: NUMBER.exec(v)![2] === '' && row.vartype === 'integer' ? String(n) : v.replace(/\s+/g, ''), setting: String(n) };
     }
     default:
-      return { value: v, setting: v };
+      // As given: a string's spaces may count (log_line_prefix ends with one before the message).
+      if (/[\u0000-\u001f\u007f]/.test(raw)) return { problem: `the value of ${row.name} contains a control character` };
+      return { value: raw, setting: raw };
   }
 }
 

@@ -6,15 +6,23 @@
  * is sent there (`connect` names every front door that runs). A drain and a lost host's
  * replacement open one where a member arrives; a create opens its first ones while the replicas
  * clone, and waits for them with the rest.
+ *
+ * The door's poolers start with the pool sizes for the max_connections the leader runs
+ * (common/pool-sizes.ts, as resizePoolers gives the other doors'), not the default 100's: a door
+ * opens beside a running cluster, whose size may allow fewer server connections.
  */
-import { patched } from '@temporalio/workflow';
+import { isCancellation, log, patched } from '@temporalio/workflow';
+import { innermostMessage } from '../common/error-chain';
 import type { HostName } from '../common/inventory';
+import type { PoolSizes } from '../common/pool-sizes';
 import type { ClusterPorts, ProfileName } from '../common/spec';
 import { onHost, quick } from './activity-options';
 import { settleAll } from './settle-all';
 
 /** Doors opened in histories from before the metrics container get none. */
 const FRONT_DOOR_METRICS_PATCH = 'front-door-metrics';
+/** Doors opened in histories from before this start their poolers with the default sizes. */
+const FRONT_DOOR_POOLS_PATCH = 'front-door-pool-sizes';
 
 export interface FrontDoorInput {
   cluster: string;
@@ -31,10 +39,26 @@ export async function openFrontDoor(host: HostName, i: FrontDoorInput): Promise<
   const publishing = i.publishOn ? { publishOn: i.publishOn } : {};
   // Read before this door's containers exist: the cluster's metrics are on if another door has them.
   const metrics = patched(FRONT_DOOR_METRICS_PATCH) && (await quick.metricsHosts(i.cluster)).length > 0;
+  const pool = patched(FRONT_DOOR_POOLS_PATCH) ? await poolsNow(i.cluster) : undefined;
   await settleAll([
     on.quick.startHaproxy({ cluster: i.cluster, members: i.members, profile: i.profile, ports: i.ports, ...publishing }),
-    ...(['rw', 'ro'] as const).map((kind) => on.quick.startPgbouncer({ cluster: i.cluster, kind, ports: i.ports, ...publishing })),
+    ...(['rw', 'ro'] as const).map((kind) => on.quick.startPgbouncer({ cluster: i.cluster, kind, ports: i.ports, ...publishing, ...(pool ? { pool } : {}) })),
     ...(metrics ? [on.quick.startMetrics({ cluster: i.cluster, ...publishing })] : []),
   ]);
   await on.waits.waitForHaproxyBackends({ cluster: i.cluster, statsPort: i.ports.stats, replicas: i.members.length - 1 });
+}
+
+/**
+ * The pools for what the leader runs now; undefined (the default sizes) when they cannot be read:
+ * the door matters more than its pool sizes, and the next resize, restart or `config set` of
+ * max_connections re-sizes them.
+ */
+async function poolsNow(cluster: string): Promise<PoolSizes | undefined> {
+  try {
+    return (await quick.poolerSizes(cluster)).pool;
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    log.warn('pooler sizes not read: the door\'s poolers start with the default sizes', { cluster, error: innermostMessage(err) });
+    return undefined;
+  }
 }

@@ -7,9 +7,12 @@
  * (writes fail while it restarts, a few seconds); it writes the new values to the WAL as it starts,
  * and each replica's pg_control takes them on replay, so the roll after it starts the replicas
  * with the new value. Used by `cluster config set --restart rolling`, by a resize, and by
- * `cluster restart` when such a decrease waits for the leader's restart (set without a restart).
+ * `cluster restart` and `cluster rebuild` when such a decrease waits for the leader's restart (set
+ * without a restart).
  */
 import { ApplicationFailure, patched } from '@temporalio/workflow';
+import type { RestartSnapshot } from '../common/cluster-restart';
+import { PRIMARY_BOUNDS_REPLICAS, leaderFirstChanges } from '../common/set-parameters';
 import { quick, waits } from './activity-options';
 import type { Steps } from './steps';
 
@@ -23,6 +26,21 @@ const CAUGHT_UP_BYTES = 1024 * 1024;
  * this point on older code, without the restart, replays without it.
  */
 export const leaderGoesFirst = (names: string[]): boolean => names.length > 0 && patched('leader-first');
+
+/**
+ * The decreases set without a restart that wait for the leader's: values of those parameters the
+ * DCS holds below what the leader runs (leaderFirstChanges, as `cluster config set` finds them).
+ * Asked only where Patroni flags the leader pending_restart and `asks()` (the caller's reasons,
+ * then its patched id: a run that went past this point on older code replays without the
+ * question). A leader that moved since the snapshot gives none: the roll's own checks refuse it.
+ * Used by `cluster restart` and `cluster rebuild`.
+ */
+export async function decreasesWaitingForLeader(s: RestartSnapshot, asks: () => boolean): Promise<string[]> {
+  const leader = s.members.find((m) => m.name === s.leader);
+  if (!leader?.pendingRestart || !asks()) return [];
+  const r = await quick.readParameterSettings({ cluster: s.cluster, names: PRIMARY_BOUNDS_REPLICAS });
+  return r.leader === leader.name ? leaderFirstChanges(r.previous, r.settings) : [];
+}
 
 export const leaderFirstSteps = (leader: string, names: string[]): { restart: string; stream: string } => ({
   restart: `restart ${leader} in place first: replicas cannot run less ${names.join(', ')} than their primary (writes fail while it restarts)`,

@@ -10,14 +10,18 @@
  * checked as it checks them: each new container starts PostgreSQL with them. They stay ordinary DCS
  * values that `cluster config set` may change later. A smaller memory lowers max_connections,
  * which a replica cannot run below its primary's: the leader restarts in place with it first
- * (workflows/leader-first.ts), or every member would come back with the old value, pending. The
- * run ends by sizing the poolers' pools for the max_connections the leader now runs.
+ * (workflows/leader-first.ts), or every member would come back with the old value, pending. So
+ * does a rebuild (or a resize) when such a decrease, set without a restart, waits for the leader's
+ * restart, as `cluster restart` finds it. A restart, not a re-creation, of the leader in place:
+ * stopping its container stops Patroni, which releases the leader key, and a replica would take
+ * over. The roll then goes as ever, switchover included (the leader still needs its new
+ * container). The run ends by sizing the poolers' pools for the max_connections the leader now runs.
  *
  * Each member is re-created once, also when a worker dies mid-step: the first step records every
  * member's container id, and a re-create step that finds another container on the current image
  * only makes sure it runs (common/cluster-rebuild.ts rebuildStepDecision).
  */
-import { ApplicationFailure } from '@temporalio/workflow';
+import { ApplicationFailure, patched } from '@temporalio/workflow';
 import {
   rebuildInputProblem, resizeChanges,
   type RebuildClusterInput, type RebuildClusterResult, type RebuildSnapshot, type RebuiltMember,
@@ -28,7 +32,7 @@ import { changeProblems, leaderFirstChanges, type ParameterChange } from '../com
 import { describeSize, resized, type MemberSize } from '../common/sizes';
 import type { ClusterSpec } from '../common/spec';
 import { quick, waits } from './activity-options';
-import { leaderFirstSteps, leaderGoesFirst, restartLeaderFirst } from './leader-first';
+import { decreasesWaitingForLeader, leaderFirstSteps, leaderGoesFirst, restartLeaderFirst } from './leader-first';
 import { withClusterLease } from './lease';
 import { POOLER_STEP, poolersFollow, resizePoolers } from './pooler-sizes';
 import { refuse } from './refusals';
@@ -54,7 +58,7 @@ export async function rebuildCluster(input: RebuildClusterInput): Promise<Rebuil
 
 async function rebuildUnderLease(input: RebuildClusterInput, steps: Steps): Promise<RebuildClusterResult> {
   const { cluster } = input;
-  const { snap, plan, size, changes, leader, lowered } = await steps.run(CHECK_STEP, async () => {
+  const { snap, plan, size, changes, writer, lowered } = await steps.run(CHECK_STEP, async () => {
     const s = await quick.rebuildSnapshot(cluster);
     const d = planRestart(s.restart, { operation: 'rebuild' });
     if (d.kind === 'refuse') refuse(d.reason);
@@ -66,20 +70,29 @@ async function rebuildUnderLease(input: RebuildClusterInput, steps: Steps): Prom
     const settings = c.length > 0 ? await quick.readParameterSettings({ cluster, names: c.map((x) => x.name) }) : undefined;
     const problems = settings ? changeProblems(c, settings.settings) : [];
     if (problems.length > 0) refuse(`the parameters of ${describeSize(after)}: ${problems.join('; ')}`);
-    return { snap: s, plan: d, size: after, changes: c, leader: settings?.leader, lowered: settings ? leaderFirstChanges(c, settings.settings) : [] };
+    const resizing = settings ? leaderFirstChanges(c, settings.settings) : [];
+    // Decreases set without a restart, as `cluster restart` finds them; a resize's own value of one replaces it.
+    const others = s.restart.members.some((m) => m.name !== s.restart.leader);
+    const waiting = (await decreasesWaitingForLeader(s.restart, () => others && patched('rebuild-leader-first'))).filter((n) => !c.some((x) => x.name === n));
+    return { snap: s, plan: d, size: after, changes: c, writer: settings?.leader, lowered: [...resizing, ...waiting] };
   });
   const roll = new ClusterRoll(cluster, snap.restart, plan, steps, rebuildAction(cluster, snap, input.resize ? size : undefined));
+  // The member the resize wrote through is the leader the check saw (the snapshot's, unless it just moved).
+  const leader = writer ?? (snap.restart.leader as string);
   const replicas = snap.restart.members.map((m) => m.name).filter((m) => m !== leader);
   // Alone, the leader is re-created in place anyway (as primary: with the new values).
-  const first = leader && replicas.length > 0 && leaderGoesFirst(lowered) ? leaderFirstSteps(leader, lowered) : undefined;
+  const first = replicas.length > 0 && leaderGoesFirst(lowered) ? leaderFirstSteps(leader, lowered) : undefined;
   // New containers start with every pending value, a resize's max_connections among them: the poolers' pools follow.
   const follow = poolersFollow();
-  steps.plan([...(leader ? [writeStep(changes)] : []), ...(first ? [SEEN_STEP, first.restart, first.stream] : []), ...roll.plannedSteps(), FINAL_STEP, ...(follow ? [POOLER_STEP] : [])]);
-  if (leader) await steps.run(writeStep(changes), () => quick.patchParameters({ cluster, leader, changes }));
+  steps.plan([
+    ...(writer ? [writeStep(changes)] : []), ...(first ? [...(writer ? [SEEN_STEP] : []), first.restart, first.stream] : []),
+    ...roll.plannedSteps(), FINAL_STEP, ...(follow ? [POOLER_STEP] : []),
+  ]);
+  if (writer) await steps.run(writeStep(changes), () => quick.patchParameters({ cluster, leader: writer, changes }));
   let firstLine: string | undefined;
-  if (leader && first) {
-    // The leader's Patroni must hold the new values before its restart (it loads the DCS once per HA loop).
-    await steps.run(SEEN_STEP, () => waits.waitForParameters({ cluster, changes }));
+  if (first) {
+    // The leader's Patroni must hold the values just written before its restart (it loads the DCS once per HA loop).
+    if (writer) await steps.run(SEEN_STEP, () => waits.waitForParameters({ cluster, changes }));
     firstLine = await restartLeaderFirst(steps, cluster, leader, replicas, lowered);
   }
   const { done: rebuilt, switchover: moved } = await roll.run();
@@ -94,6 +107,7 @@ async function rebuildUnderLease(input: RebuildClusterInput, steps: Steps): Prom
     size: size ?? null,
     parameters: changes,
     pendingAfter: after.members.filter((m) => m.pendingRestart).map((m) => m.name),
+    ...(first ? { leaderFirst: lowered } : {}),
     ...(pooler ? { pooler } : {}),
   };
 }

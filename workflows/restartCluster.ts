@@ -24,9 +24,8 @@ import {
   type RestartClusterInput, type RestartClusterResult, type RestartedHow, type RestartedMember, type RestartPlan, type RestartSnapshot,
 } from '../common/cluster-restart';
 import { leaseStep } from '../common/lease';
-import { PRIMARY_BOUNDS_REPLICAS, leaderFirstChanges } from '../common/set-parameters';
 import { quick, waits } from './activity-options';
-import { leaderFirstSteps, restartLeaderFirstWith } from './leader-first';
+import { decreasesWaitingForLeader, leaderFirstSteps, restartLeaderFirstWith } from './leader-first';
 import { withClusterLease } from './lease';
 import { POOLER_STEP, poolersFollow, resizePoolers } from './pooler-sizes';
 import { refuse } from './refusals';
@@ -88,21 +87,14 @@ async function restartUnderLease(input: RestartClusterInput, steps: Steps): Prom
 }
 
 /**
- * The decreases Patroni's DCS holds below what the leader runs for parameters replicas cannot run
- * below their primary's value (common/set-parameters.ts leaderFirstChanges, as `cluster config
- * set` finds them), asked only where the leader waits for a restart and it matters: the whole
- * cluster restarts its leader (it goes first then), or one member restarts (the result says it
- * does not take them). Alone, the leader restarts in place anyway, as primary: with them.
+ * The decreases waiting for the leader's restart (workflows/leader-first.ts), asked where it
+ * matters: the whole cluster restarts its leader (it goes first then), or one member restarts (the
+ * result says it does not take them). Alone, the leader restarts in place anyway, as primary: with them.
  */
-async function loweredForLeader(input: RestartClusterInput, s: RestartSnapshot, plan: RestartPlan): Promise<string[]> {
-  const leader = s.members.find((m) => m.name === s.leader);
-  const replicas = s.members.filter((m) => m !== leader && m.running);
+function loweredForLeader(input: RestartClusterInput, s: RestartSnapshot, plan: RestartPlan): Promise<string[]> {
+  const replicas = s.members.filter((m) => m.name !== s.leader && m.running);
   const matters = input.member !== undefined || (plan.leader !== null && replicas.length > 0);
-  // A run that went past this point on older code, without the question, replays without it.
-  if (!leader?.pendingRestart || !matters || !patched('restart-leader-first')) return [];
-  const r = await quick.readParameterSettings({ cluster: s.cluster, names: PRIMARY_BOUNDS_REPLICAS });
-  // The leader moved since the snapshot: the roll's own checks refuse it; nothing to add here.
-  return r.leader === leader.name ? leaderFirstChanges(r.previous, r.settings) : [];
+  return decreasesWaitingForLeader(s, () => matters && patched('restart-leader-first'));
 }
 
 const pendingOf = (s: RestartSnapshot): string[] => s.members.filter((m) => m.pendingRestart).map((m) => m.name);

@@ -2,6 +2,8 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { hostTaskQueue } from '../../common/task-queues';
 import type { Progress } from '../../common/progress';
 import { fakeActivities, type Fake, type FakeOptions } from './fake-activities';
 import { createTestWorker } from './temporal';
@@ -27,6 +29,8 @@ export interface RunOptions {
   whileRunning?(handle: WorkflowHandle): Promise<void>;
   /** false: a worker without the keep-alive heartbeats (to show what they prevent). */
   keepAlive?: boolean;
+  /** Added hosts whose task queues get a worker too, with the same fakes (steps run onHost). */
+  hosts?: string[];
 }
 
 export async function runWithFakes(
@@ -44,7 +48,9 @@ export async function runWithFakes(
     };
   }
   const worker = await createTestWorker(env, taskQueue, activities, { keepAlive: opts.keepAlive });
-  return worker.runUntil(async () => {
+  const hostWorkers = await Promise.all((opts.hosts ?? []).map((h) => createTestWorker(env, hostTaskQueue(taskQueue, h), activities, { keepAlive: opts.keepAlive })));
+  const withHosts = <T>(ws: Worker[], body: () => Promise<T>): Promise<T> => (ws.length === 0 ? body() : ws[0].runUntil(() => withHosts(ws.slice(1), body)));
+  return worker.runUntil(() => withHosts(hostWorkers, async () => {
     const handle = await env.client.workflow.start(workflow, { taskQueue, workflowId: `${workflow}-${taskQueue}`, args: [arg] });
     await opts.whileRunning?.(handle);
     let error: unknown;
@@ -55,7 +61,7 @@ export async function runWithFakes(
       error = err;
     }
     return { f, result, error, progress: await handle.query<Progress>('progress') };
-  });
+  }));
 }
 
 /** The innermost failure (the activity's or workflow's own ApplicationFailure). */

@@ -47,13 +47,14 @@ async function configView(): Promise<ConfigView> {
   return JSON.parse(r.stdout) as ConfigView;
 }
 
-test('bad input: an unknown parameter, a value of the wrong type and a managed parameter exit 2 with one line and change nothing', async () => {
+test('bad input: an unknown parameter, a value of the wrong type and managed parameters (logging_collector among them) exit 2 with one line and change nothing', async () => {
   const before = { view: await configView(), workMem: await showOnEvery('work_mem'), port: await showOnEvery('port') };
   const cases: [string, RegExp][] = [
     ['nosuch=1', /^dbaas: unknown parameter "nosuch"\n$/],
     ['work_mem=banana', /^dbaas: work_mem takes a number \(with a unit: B, kB, MB, GB or TB\), got "banana"\n$/],
     ['port=1', /^dbaas: port cannot be set: Patroni sets it from patroni.yml[^\n]*\n$/],
     ['max_slot_wal_keep_size=1GB', /^dbaas: max_slot_wal_keep_size cannot be set to "1GB": [^\n]*unlimited \(-1\)\n$/],
+    ['logging_collector=on', /^dbaas: logging_collector cannot be set to "on": `dbaas logs` reads PostgreSQL's lines from the member container's stderr[^\n]*\n$/],
   ];
   for (const [pair, re] of cases) {
     const r = await cli('cluster', 'config', 'set', S, pair);
@@ -63,6 +64,7 @@ test('bad input: an unknown parameter, a value of the wrong type and a managed p
   }
   assert.deepEqual(await showOnEvery('work_mem'), before.workMem);
   assert.deepEqual(await showOnEvery('port'), before.port);
+  assert.deepEqual(await showOnEvery('logging_collector'), MEMBERS.map(() => 'off'));
   assert.deepEqual((await configView()).parameters.map((p) => [p.name, p.dcsValue]), before.view.parameters.map((p) => [p.name, p.dcsValue]), 'the DCS unchanged');
 });
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { classifyMemberLine, formatLogLine, logLineJson, logLinesOf, parseDockerLine, type LogLine } from '../../common/log-lines';
+import { PARSED_LINE_PREFIXES, classifyMemberLine, formatLogLine, keepsLinePrefix, logLineJson, logLinesOf, parseDockerLine, type LogLine } from '../../common/log-lines';
 import { labelWidth, memberLabels, pickLogMembers } from '../../common/log-sources';
 import { ReorderBuffer, mergeByTime } from '../../common/log-merge';
 import { parseComponent, parseGrep, parseLogMember, parseSince } from '../../client/log-args';
@@ -40,6 +40,22 @@ test('a Postgres member: Patroni by its comma, PostgreSQL by log_line_prefix, to
   const got = texts.map((t) => (previous = classifyMemberLine(t, previous)));
   assert.deepEqual(got, ['patroni', 'postgres', 'postgres', 'postgres', 'patroni', 'patroni', 'patroni', 'postgres', 'postgres', 'postgres', 'postgres', 'postgres']);
   assert.equal(classifyMemberLine('an unknown first line'), 'postgres');
+});
+
+test('every log_line_prefix `cluster config set` allows gives lines that read as PostgreSQL\'s, after a Patroni traceback too', () => {
+  // What PostgreSQL writes for the prefixes the tests of the managed parameters allow (process 61, user app, database orders).
+  const written: [string, string][] = [
+    ['%m [%p] ', '2026-05-01 10:00:03.456 UTC [61] LOG:  checkpoint starting'],
+    ['%m [%p] %q%u@%d ', '2026-05-01 10:00:03.456 UTC [61] app@orders LOG:  duration: 1.2 ms'],
+    ['%m [%p] %q%u@%d ', '2026-05-01 10:00:03.456 UTC [61] LOG:  checkpoint starting'],
+    ['%t [%p] user=%u,db=%d ', '2026-05-01 10:00:03 CEST [61] user=app,db=orders LOG:  statement: select 1'],
+  ];
+  for (const [prefix, line] of written) {
+    assert.ok(keepsLinePrefix(prefix), prefix);
+    assert.equal(classifyMemberLine(line, 'patroni'), 'postgres', line);
+  }
+  assert.deepEqual(PARSED_LINE_PREFIXES, ['%m [%p] ', '%t [%p] ']);
+  assert.equal(classifyMemberLine('2026-05-01 10:00:03 UTC [61]: LOG:  statement: select 1', 'patroni'), 'patroni', "why '%t [%p]: ' is refused");
 });
 
 test('lines of other members are their kind; a Postgres member carries its last component across reads', () => {

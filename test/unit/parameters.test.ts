@@ -139,6 +139,28 @@ test('managed parameters are refused with the reason; a few values and floors ar
   assert.ok(hiddenFromView('primary_conninfo') && hiddenFromView('ssl_key_file') && !hiddenFromView('wal_level') && !hiddenFromView('work_mem'));
 });
 
+test('log parameters that would take PostgreSQL\'s lines off the container\'s stderr, or hide them from `dbaas logs`, are refused with the reason', () => {
+  assert.match(managedProblem('logging_collector', 'on') ?? '', /^logging_collector cannot be set to "on": `dbaas logs` reads PostgreSQL's lines from the member container's stderr; the collector/);
+  for (const off of ['off', 'false', 'no', '0']) assert.equal(managedProblem('logging_collector', off), undefined, off);
+  assert.equal(managedProblem('logging_collector', null), undefined, 'unset: off');
+  for (const v of ['csvlog', 'stderr,csvlog', 'jsonlog', 'syslog', 'stderr, syslog', '']) {
+    assert.match(managedProblem('log_destination', v) ?? '', /^log_destination cannot be set to ".*": .*no syslog runs in the member/, v);
+  }
+  for (const v of ['stderr', 'STDERR', ' stderr ', 'stderr,stderr', '"stderr"']) assert.equal(managedProblem('log_destination', v), undefined, v);
+  assert.equal(managedProblem('log_destination', null), undefined);
+  for (const v of ['', '%t [%p]: ', '[%p] %m ', "'%m [%p] '", '%m %p ', '%m [%p]']) {
+    assert.match(managedProblem('log_line_prefix', v) ?? '', /^log_line_prefix cannot be set to ".*": .*it must begin with '%m \[%p\] ' or '%t \[%p\] '/, JSON.stringify(v));
+  }
+  for (const v of ['%m [%p] ', '%m [%p] %q%u@%d ', '%t [%p] user=%u,db=%d,app=%a,client=%h ']) assert.equal(managedProblem('log_line_prefix', v), undefined, v);
+  assert.equal(managedProblem('log_line_prefix', null), undefined, 'unset: PostgreSQL\'s %m [%p]');
+  for (const name of ['log_min_duration_statement', 'log_statement', 'log_connections', 'log_lock_waits', 'log_min_messages', 'log_directory']) {
+    assert.equal(managedProblem(name, '1'), undefined, name);
+  }
+  const prefix = row('log_line_prefix', { setting: '%m [%p] ', vartype: 'string', context: 'sighup' });
+  assert.deepEqual(parseValue(prefix, '%m [%p] %u@%d '), { value: '%m [%p] %u@%d ', setting: '%m [%p] %u@%d ' }, 'the space before the message is kept');
+  assert.deepEqual(changeProblems([{ name: 'log_line_prefix', value: '%p ' }], [prefix]).map((p) => p.split(':')[0]), ['log_line_prefix cannot be set to "%p "'], 'the CLI\'s check');
+});
+
 test('the floors are what dbaas renders, and Patroni\'s defaults for an unset parameter are its own', () => {
   for (const [name, v] of Object.entries(RENDERED_FLOORS)) assert.equal(v, BASE_PARAMETERS[name], name);
   assert.equal(PATRONI_COMMAND_LINE_DEFAULTS.wal_keep_size, BASE_PARAMETERS.wal_keep_size);

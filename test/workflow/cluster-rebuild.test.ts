@@ -9,7 +9,7 @@ import type { ParameterChange } from '../../common/set-parameters';
 import type { PgSetting } from '../../common/parameter-values';
 import type { RebuildMemberInput } from '../../activities/member-rebuild';
 import { createTestWorker, startTestTemporal } from '../helpers/temporal';
-import { SIZE_SETTING_ROWS } from '../helpers/pg-settings';
+import { SIZE_SETTING_ROWS, settingRow } from '../helpers/pg-settings';
 import { switchoverFakes } from '../helpers/fake-switchover';
 import { rootCause, runWithFakes, type FakeRun } from '../helpers/run-with-fakes';
 
@@ -29,10 +29,12 @@ const view = (name: string): RestartMemberView => ({
   name, role: name === 'pg-0' ? 'leader' : 'replica', readOnly: false, running: true, state: 'running', pendingRestart: false, startedAt: `t0 ${name}`,
 });
 
-/** pg-0 leads, pg-1 and pg-2 replicate, every container on the old image; made with 1 CPU and 512 MiB. */
-function snapshot(): RebuildSnapshot {
+/** pg-0 leads, pg-1 and pg-2 replicate, every container on the old image; made with 1 CPU and 512 MiB. `pending`: Patroni flags every member pending_restart. */
+function snapshot(pending = false): RebuildSnapshot {
   return {
-    restart: { cluster: 'orders', leader: 'pg-0', members: MEMBERS.map(view), statsPort: 25434, profile: 'fast', syncMode: 'off', acrossHosts: false },
+    restart: {
+      cluster: 'orders', leader: 'pg-0', members: MEMBERS.map((m) => ({ ...view(m), pendingRestart: pending })), statsPort: 25434, profile: 'fast', syncMode: 'off', acrossHosts: false,
+    },
     settings: { profile: 'fast', sync: false, etcdMembers: 1, backups: false, size: { cpus: 1, memoryMiB: 512 } },
     containers: Object.fromEntries(MEMBERS.map((m, i) => [m, { id: `old-${m}`, image: 'sha256:old', directPort: 25440 + i }])),
   };
@@ -42,6 +44,8 @@ interface Scenario {
   /** A member whose first re-create attempt makes the new container and then dies (a lost worker). */
   dieAfterCreating?: string;
   settings?: PgSetting[];
+  /** Values the DCS holds, set without a restart (every member waits for one, the leader among them). */
+  waiting?: ParameterChange[];
 }
 
 /** The members' containers as the fake engine has them, and how many each member was given. */
@@ -51,7 +55,7 @@ interface Engine {
 }
 
 async function run(input: Partial<RebuildClusterInput>, s: Scenario = {}): Promise<FakeRun & { engine: Engine }> {
-  const snap = snapshot();
+  const snap = snapshot(s.waiting !== undefined);
   const engine: Engine = { containers: new Map(MEMBERS.map((m) => [m, snap.containers[m]!])), made: new Map() };
   let died = false;
   const r = await runWithFakes(env, 'rebuildCluster', { cluster: 'orders', ...input }, {}, {
@@ -73,7 +77,9 @@ async function run(input: Partial<RebuildClusterInput>, s: Scenario = {}): Promi
         }
         return { outcome: decision === 'done' ? 'already re-created' : 're-created', container: engine.containers.get(m)!.id, image: NEW_IMAGE };
       },
-      readParameterSettings: async () => ({ leader: 'pg-0', settings: s.settings ?? SIZE_SETTING_ROWS, previous: [] }),
+      readParameterSettings: async (a: { names: string[] }) => ({
+        leader: 'pg-0', settings: s.settings ?? SIZE_SETTING_ROWS, previous: a.names.map((name) => s.waiting?.find((w) => w.name === name) ?? { name, value: null }),
+      }),
       patchParameters: async () => ({ member: 'pg-0' }),
       waitForParameters: async () => ({ members: MEMBERS.map((member) => ({ member, applied: [], pending: ['max_connections'] })), notRunning: [] }),
       postmasterStartTime: async (a: { member: string }) => ({ state: 'running', startedAt: `t0 ${a.member}` }),
@@ -106,6 +112,7 @@ test('replicas re-created one at a time, a switchover to a re-created one, then 
   ]);
   assert.deepEqual(r.f.calls.filter((c) => c.name === 'requestSwitchover').map((c) => (c.arg as { to: string }).to), ['pg-1'], 'one switchover, to a re-created replica');
   assert.ok(!r.f.names().includes('patchParameters'), 'a rebuild writes no parameter');
+  assert.ok(!r.f.names().includes('readParameterSettings'), 'nothing waits for a restart: nothing to ask');
   const rebuilt = r.f.calls.filter((c) => c.name === 'rebuildMember').map((c) => c.arg as RebuildMemberInput);
   assert.deepEqual(rebuilt.map((a) => [a.member.member, a.containerBefore, a.member.directPort, a.member.spec.size]), [
     ['pg-1', 'old-pg-1', 25441, { cpus: 1, memoryMiB: 512 }], ['pg-2', 'old-pg-2', 25442, { cpus: 1, memoryMiB: 512 }], ['pg-0', 'old-pg-0', 25440, { cpus: 1, memoryMiB: 512 }],
@@ -190,4 +197,40 @@ test('resize to less memory lowers max_connections: the leader restarts in place
 
   const up = await run({ resize: { memoryMiB: 1024 } });
   assert.ok(!up.f.names().includes('restartMember') && !up.f.names().includes('waitForParameters'), 'more memory, more connections: no restart first');
+});
+
+test('a rebuild while a lower max_connections waits for the leader\'s restart: the leader restarts in place first (as `cluster restart` does), the replicas stream from it, then the roll', async () => {
+  const r = await run({}, { waiting: [{ name: 'max_connections', value: '50' }] });
+  assert.equal(r.error, undefined, String(r.error));
+  const calls = memberCalls(r);
+  assert.deepEqual(calls.slice(0, 2), ['postmasterStartTime pg-0', 'restartMember pg-0'], 'a Patroni restart: a new container would stop Patroni, which hands the leader key to a replica');
+  assert.deepEqual(calls.slice(2, 4).sort(), ['waitForReplicaStreaming pg-1', 'waitForReplicaStreaming pg-2']);
+  assert.deepEqual(calls.slice(4), [
+    ...rollOf('pg-1'), ...rollOf('pg-2'), 'drainReadOnlyServer pg-1', 'waitForReplicaStreaming pg-0', 'restoreReadOnlyServer pg-1', ...rollOf('pg-0'),
+  ], 'then the rebuild as ever: the leader still gets its new container');
+  const names = r.f.names();
+  assert.deepEqual(names.filter((n) => n === 'readParameterSettings').length, 1, 'asked once, in the check');
+  assert.ok(!names.includes('patchParameters') && !names.includes('waitForParameters'), 'nothing written: the DCS holds the value already');
+  const res = r.result as RebuildClusterResult;
+  assert.deepEqual(res.leaderFirst, ['max_connections']);
+  assert.equal(res.writeDowntime, 'pg-0 restarted in place first (replicas cannot run less max_connections than their primary): writes failed while it restarted; then one switchover (pg-0 → pg-1)');
+  assert.ok(r.progress.steps.every((x) => x.state === 'done'), JSON.stringify(r.progress.steps));
+  assert.ok(r.progress.steps.some((x) => x.name.startsWith('restart pg-0 in place first')));
+
+  const raised = await run({}, { waiting: [{ name: 'max_connections', value: '200' }] });
+  assert.equal(raised.error, undefined, String(raised.error));
+  assert.ok(!raised.f.names().includes('restartMember') && raised.f.names().includes('readParameterSettings'), 'an increase applies on the roll: asked, no restart first');
+  assert.equal((raised.result as RebuildClusterResult).leaderFirst, undefined);
+});
+
+test('a resize names its own max_connections: a waiting value of it gives way; another waiting decrease still restarts the leader first', async () => {
+  const mine = await run({ resize: { memoryMiB: 1024 } }, { waiting: [{ name: 'max_connections', value: '50' }] });
+  assert.equal(mine.error, undefined, String(mine.error));
+  assert.ok(!mine.f.names().includes('restartMember'), 'the resize writes 128 over the waiting 50: more than the leader runs');
+  const settings = [...SIZE_SETTING_ROWS, settingRow('max_worker_processes', { setting: '16', min_val: '0', max_val: '262143', context: 'postmaster' })];
+  const other = await run({ resize: { memoryMiB: 1024 } }, { settings, waiting: [{ name: 'max_worker_processes', value: '12' }] });
+  assert.equal(other.error, undefined, String(other.error));
+  const names = other.f.names();
+  assert.ok(names.indexOf('patchParameters') < names.indexOf('waitForParameters') && names.indexOf('waitForParameters') < names.indexOf('restartMember'), names.join(', '));
+  assert.deepEqual((other.result as RebuildClusterResult).leaderFirst, ['max_worker_processes']);
 });
