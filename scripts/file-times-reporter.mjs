@@ -18,7 +18,8 @@ export default async function* fileTimes(source) {
     // new span from the previous file's last result.
     entry.ms += now - last;
     last = now;
-    if (event.data.nesting === 0 && !event.data.details?.type) {
+    // Leaf tests: a describe() block is a suite and counts through its tests.
+    if (event.data.details?.type !== 'suite') {
       entry.tests += 1;
       if (event.type === 'test:fail') entry.failed += 1;
     }
