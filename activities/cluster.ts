@@ -14,7 +14,7 @@ import { ErrorTypes, finalError } from './errors';
 import { POSTGRES_STOP_TIMEOUT_SEC } from './patroni';
 import type { Paths } from '../common/paths';
 import { FIRST_GENERATION } from '../common/generations';
-import { servingGeneration, writeServingGeneration } from './generations-file';
+import { forgetGenerations, recordedVolumeGenerations, servingGeneration, writeVolumeGenerations } from './generations-file';
 import { keptRepositoryName, type HostLocation, type S3Location } from '../common/repository';
 import { settingsRepositories } from './backup-settings';
 import { versionOf, type PostgresVersion } from '../common/postgres-version';
@@ -99,23 +99,43 @@ export async function describeCluster(inv: Inventory, cluster: string, lost?: Lo
 }
 
 /**
+ * The cluster's volumes, each data volume with its generation when it is not the first: its label;
+ * for one made before volumes were labelled, its member's container's, else what the delete that
+ * kept it recorded. `unlabelled` holds the latter two (member → generation): what a delete that
+ * keeps the data records, since its containers go.
+ */
+async function volumesWithGenerations(inv: Inventory, paths: Paths, cluster: string): Promise<{ volumes: HostVolume[]; unlabelled: Record<string, number> }> {
+  const [vs, { members }] = await Promise.all([inv.volumes(cluster), inv.containers(cluster)]);
+  const recorded = recordedVolumeGenerations(paths, cluster);
+  const unlabelled: Record<string, number> = {};
+  const volumes = vs.map((v) => {
+    if (v.role !== 'postgres' || v.member === undefined || v.generation !== undefined) return v;
+    const generation = members.find((m) => m.kind === 'postgres' && m.name === v.member)?.generation ?? recorded[v.member] ?? FIRST_GENERATION;
+    if (generation === FIRST_GENERATION) return v;
+    unlabelled[v.member] = generation;
+    return { ...v, generation };
+  });
+  return { volumes, unlabelled };
+}
+
+/**
  * The cluster's volumes, and its S3 repository (or its stanza on the repository host) as if it were
- * one (role backup): what a delete keeps, what a create finds. Data volumes are the serving
- * generation's (`generation`): a delete keeps that record with the data (removeCluster).
+ * one (role backup): what a delete keeps, what a create finds. Data volumes carry their generation
+ * (volumesWithGenerations); which generation served is the record's (servingGeneration), which a
+ * delete that keeps the data keeps too (removeCluster).
  */
 export async function clusterVolumes(inv: Inventory, paths: Paths, cluster: string): Promise<KeptVolume[]> {
-  const vs = await inv.volumes(cluster);
+  const { volumes } = await volumesWithGenerations(inv, paths, cluster);
   const s3 = settingsRepositories(paths).filter((r) => r.cluster === cluster).map(keptRepositoryEntry);
-  const generation = servingGeneration(paths, cluster);
-  return [...vs.map((v) => keptVolume(v, generation)), ...s3].sort((a, b) => a.name.localeCompare(b.name));
+  return [...volumes.map(keptVolume), ...s3].sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** An S3 repository (or a stanza on the repository host) in the list of what a cluster keeps: no volume, but kept and purged as the repository volume is. */
 const keptRepositoryEntry = (r: { cluster: string; location: S3Location | HostLocation }): KeptVolume => ({ name: keptRepositoryName(r.location, r.cluster), role: 'backup' });
 
-const keptVolume = (v: HostVolume, generation = FIRST_GENERATION): KeptVolume => ({
+const keptVolume = (v: HostVolume): KeptVolume => ({
   name: v.name, role: v.role, ...(v.member ? { member: v.member } : {}),
-  ...(v.role === 'postgres' && generation > FIRST_GENERATION ? { generation } : {}),
+  ...(v.role === 'postgres' && v.generation !== undefined ? { generation: v.generation } : {}),
 });
 
 /**
@@ -161,6 +181,10 @@ export function createClusterActivities(inv: Inventory, paths: Paths) {
         throw finalError(ErrorTypes.MemberRefused, unreachableDeleteLine(i.cluster, unreachable));
       }
       const hosts = inv.hosts.filter((h) => !unreachable.includes(h.name));
+      // Before the containers go: for a data volume made before volumes were labelled, its
+      // member's container alone tells which generation it holds. Kept data keeps that in the
+      // record beside which generation served (a create on it starts that one, common/kept-data.ts).
+      if (keep.data) writeVolumeGenerations(paths, i.cluster, (await volumesWithGenerations(inv, paths, i.cluster)).unlabelled);
       // Containers on every host first (an overlay network goes only once no host has one on it), in
       // three waves: the replicas and the front doors, then the leader (no replica is left to take
       // over: the member that led leads again on kept data), then etcd (a Patroni stopping without
@@ -176,8 +200,8 @@ export function createClusterActivities(inv: Inventory, paths: Paths) {
       }
       const rest = await Promise.all(hosts.map((h) => removeClusterNetworksAndVolumes(h.engine, i.cluster, keep)));
       // Which generation served goes with the members (a new cluster of the name starts at the first).
-      // Kept data keeps it: the kept volumes are that generation's members'.
-      if (!keep.data) writeServingGeneration(paths, i.cluster, FIRST_GENERATION);
+      // Kept data keeps it: a create on the kept data starts that generation's.
+      if (!keep.data) forgetGenerations(paths, i.cluster);
       return rest.reduce<RemovalReport>(
         (a, r) => ({ containers: a.containers, volumes: a.volumes + r.volumes, networks: a.networks + r.networks }),
         { containers: containers.reduce((a, n) => a + n, 0), volumes: 0, networks: 0 },
@@ -198,9 +222,14 @@ export function createClusterActivities(inv: Inventory, paths: Paths) {
       return created ? versionOf(created) : null;
     },
 
-    /** The cluster's volumes, with their role and member: before a create, the data kept by `delete --keep-data`. */
+    /** The cluster's volumes, with their role, member and generation: before a create, the data kept by `delete --keep-data`. */
     async clusterVolumes(cluster: string): Promise<KeptVolume[]> {
       return clusterVolumes(inv, paths, cluster);
+    },
+
+    /** The generation that serves (or served, for kept data: the delete keeps the record with it). */
+    async servingGeneration(cluster: string): Promise<number> {
+      return servingGeneration(paths, cluster);
     },
 
     /** A failed create's compensation: the cluster's volumes except those it found (kept data stays). Containers must be gone. */

@@ -5,7 +5,7 @@
 import type Docker from 'dockerode';
 import * as tar from 'tar-stream';
 import { BRIDGE_NAME_OPTION, bridgeName, networkName } from '../common/resource-names';
-import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_REPOSITORY, LABEL_ROLE, LABEL_TEST_RUN } from '../common/labels';
+import { LABEL_CLUSTER, LABEL_GENERATION, LABEL_MEMBER, LABEL_REPOSITORY, LABEL_ROLE, LABEL_TEST_RUN } from '../common/labels';
 import { ErrorTypes, finalError } from './errors';
 
 export function isNotFound(err: unknown): boolean {
@@ -67,6 +67,12 @@ export async function ensureVolume(docker: Docker, name: string, labels: Record<
     const info = await docker.getVolume(name).inspect();
     if (!labelsMatch(info.Labels ?? undefined, labels)) {
       throw finalError(ErrorTypes.ResourceConflict, `volume ${name} exists but does not belong to this member`);
+    }
+    // A data volume holds one generation's data: a member of another never starts on it. One
+    // without the label (the first generation's, or made before volumes were labelled) is taken as it is.
+    const held = info.Labels?.[LABEL_GENERATION];
+    if (held !== undefined && held !== labels[LABEL_GENERATION]) {
+      throw finalError(ErrorTypes.ResourceConflict, `volume ${name} holds generation ${held}'s data, not generation ${labels[LABEL_GENERATION] ?? 1}'s`);
     }
     return;
   } catch (err) {

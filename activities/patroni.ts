@@ -126,7 +126,9 @@ export async function postgresContainerWanted(docker: Docker, paths: Paths, i: P
     PortBindings: { [`${PG_PORT}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: String(i.directPort) }] },
   });
   const volume = volumeName(spec.name, member);
-  await ensureVolume(docker, volume, l);
+  // The volume carries its generation as the container does: once the container is gone (a delete
+  // that keeps the data), the label alone tells which generation's data it holds.
+  await ensureVolume(docker, volume, { ...l, ...generationLabels(generation) });
   // Every member reaches the cluster's backup repository (its volume mounted, or its bucket):
   // whichever is leader pushes WAL and runs backups.
   const tls = clusterHasTls(paths, spec.name);

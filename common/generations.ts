@@ -15,7 +15,11 @@ export function generationOfLabels(l: Record<string, string>): number {
   return Number.isInteger(g) && g > FIRST_GENERATION ? g : FIRST_GENERATION;
 }
 
-/** The labels a member of a generation carries (none for the first: clusters made before generations stay as they are). */
+/**
+ * The labels a member of a generation carries, on its container and on its data volume (none for
+ * the first: clusters made before generations stay as they are). A volume keeps its label for
+ * good (Docker cannot relabel one): member names are never reused across generations.
+ */
 export function generationLabels(generation: number): Record<string, string> {
   return generation > FIRST_GENERATION ? { [LABEL_GENERATION]: String(generation) } : {};
 }
@@ -32,6 +36,12 @@ export function patroniScope(cluster: string, generation: number): string {
 export interface GenerationsRecord {
   /** The generation behind the front door. */
   serving: number;
+  /**
+   * Member → generation (2, 3, …) of data volumes that carry no generation label (made before
+   * volumes were labelled), read from their members' containers by a delete that kept them: once
+   * the containers are gone, only this tells such a volume from the first generation's.
+   */
+  volumeGenerations?: Record<string, number>;
 }
 
 /** Which generation serves when no record says otherwise. */

@@ -3,7 +3,7 @@
  * `--purge-backups` — and what a later create or restore of the same name makes of it: what it
  * can reuse, and a spec that cannot work on it (refused before anything starts).
  */
-import { memberNames, type ClusterSpec } from './spec';
+import { memberNames, type ClusterSpec, type ConnectionInfo } from './spec';
 import { LEGACY_POSTGRES_VERSION, type PostgresVersion } from './postgres-version';
 import { FIRST_GENERATION } from './generations';
 import { nextMemberNames } from './members';
@@ -15,11 +15,10 @@ export interface KeptVolume {
   role: string;
   member?: string;
   /**
-   * A data volume's generation when it is not the first (common/generations.ts): after a blue/green
-   * upgrade's finish the kept data is generation 2's members' (pg-2, pg-3…), under Patroni scope
-   * NAME-g2. Volumes carry no generation label (Docker cannot relabel one, and only members'
-   * containers were ever labelled): it is the serving generation, whose record the delete keeps
-   * with the data.
+   * A data volume's generation when it is known not to be the first (common/generations.ts): its
+   * `dbaas.generation` label, or for a volume made before volumes were labelled its member's
+   * container's (recorded by the delete that kept it). Absent: the first generation's, or data
+   * kept by a dbaas that did not tell (see keptGenerationToStart).
    */
   generation?: number;
 }
@@ -28,6 +27,8 @@ export interface KeptData {
   volumes: KeptVolume[];
   /** The cluster's secrets file exists (its passwords are in the kept data directories). */
   secrets: boolean;
+  /** The generation that served at the delete (its record survives a delete that keeps data); absent in histories from before. */
+  serving?: number;
 }
 
 /** One cluster name's Docker resources (any dbaas resource labelled with it). */
@@ -74,7 +75,8 @@ export function keptDataProblem(spec: Pick<ClusterSpec, 'name' | 'etcdMembers'>,
     return `cluster ${spec.name} has data volumes kept from before but no secrets file: its passwords are lost, so new members could not join; ` +
       `remove the kept data with \`dbaas cluster delete ${spec.name}\``;
   }
-  return undefined;
+  const choice = kept.serving === undefined ? undefined : keptGenerationToStart(spec.name, kept.volumes, kept.serving);
+  return choice && 'problem' in choice ? choice.problem : undefined;
 }
 
 /**
@@ -106,21 +108,98 @@ export function keptDataMembers(volumes: KeptVolume[]): string[] {
   return volumes.filter((v) => v.role === 'postgres' && v.member !== undefined).map((v) => v.member!).sort(byMemberName);
 }
 
-/** The generation of the kept data's members: the one they had at the delete (the first without kept data). */
+/** The generation of the kept data's members as histories from before volume labels recorded it: the serving one, on every data volume. */
 export function keptDataGeneration(volumes: KeptVolume[]): number {
   return volumes.find((v) => v.role === 'postgres')?.generation ?? FIRST_GENERATION;
 }
 
+/** The data volumes of one generation that a create on kept data left as they were. */
+export type LeftGeneration = NonNullable<ConnectionInfo['keptDataLeft']>['left'][number];
+
+export interface KeptGenerationChoice {
+  /** The generation the create starts: the one that served at the delete (the first without kept data). */
+  generation: number;
+  /** Its members with kept data, in member order. */
+  members: string[];
+  /** The other generations' data volumes, lowest generation first: never started, never removed by the create. */
+  left: LeftGeneration[];
+}
+
 /**
- * The members a create makes: on kept data, its members under the names they had (a member's
- * volume is named after it, and Docker cannot rename a volume), as many as the spec asks for and
- * the lowest first, then new names after every kept one (never a name whose data is kept). After
- * a blue/green upgrade's finish they are pg-2, pg-3…, not pg-0…: a create that named them pg-0
- * would start empty members beside the kept data. Without kept data: pg-0…
+ * Which kept data a create starts, and which it leaves. A delete with --keep-data keeps the data
+ * volumes of every generation the cluster had: both while a blue/green upgrade had neither
+ * finished nor rolled back (a run that failed after its cutover, or a delete in the decision
+ * window). The generation that served at the delete starts, in that generation (its Patroni scope,
+ * the major its data is in); the others stay as they are. Starting them together would put two
+ * databases in one Patroni cluster.
+ *
+ * A volume without a generation is the first's, but for data kept by a dbaas that did not label
+ * volumes yet: a record of a later generation serving and no volume known to be of one means all
+ * the kept data is that generation's (such a dbaas kept the serving generation's data after a
+ * finish; both generations' kept by it cannot be told apart, and start together as before).
  */
-export function membersOnKeptData(replicas: number, volumes: KeptVolume[]): string[] {
+export function keptGenerationToStart(cluster: string, volumes: KeptVolume[], serving: number): KeptGenerationChoice | { problem: string } {
+  const data = volumes.filter((v) => v.role === 'postgres' && v.member !== undefined);
+  if (data.length === 0) return { generation: FIRST_GENERATION, members: [], left: [] };
+  const unlabelled = serving > FIRST_GENERATION && data.every((v) => v.generation === undefined);
+  const generationOf = (v: KeptVolume): number => (unlabelled ? serving : v.generation ?? FIRST_GENERATION);
+  const generations = [...new Set(data.map(generationOf))].sort((a, b) => a - b);
+  if (!generations.includes(serving)) {
+    return { problem: `cluster ${cluster} keeps data of generation${generations.length > 1 ? 's' : ''} ${generations.join(' and ')} from before (--keep-data), but generation ${serving} served at its delete and none of its data is kept: ` +
+      `nothing can tell which data to start; remove the kept data with \`dbaas cluster delete ${cluster}\` (its backups stay)` };
+  }
+  const volumesOf = (g: number): KeptVolume[] => data.filter((v) => generationOf(v) === g).sort((a, b) => byMemberName(a.member!, b.member!));
+  return {
+    generation: serving,
+    members: volumesOf(serving).map((v) => v.member!),
+    left: generations.filter((g) => g !== serving).map((g) => ({ generation: g, volumes: volumesOf(g).map((v) => v.name) })),
+  };
+}
+
+/**
+ * The members a create makes: on kept data, the started generation's kept members (`started`, by
+ * default every kept one) under the names they had (a member's volume is named after it, and
+ * Docker cannot rename a volume), as many as the spec asks for and the lowest first, then new names
+ * after every kept one of any generation (never a name whose data is kept). After a blue/green
+ * upgrade's finish they are pg-2, pg-3…, not pg-0…: a create that named them pg-0 would start empty
+ * members beside the kept data. Without kept data: pg-0…
+ */
+export function membersOnKeptData(replicas: number, volumes: KeptVolume[], started: string[] = keptDataMembers(volumes)): string[] {
   const kept = keptDataMembers(volumes);
   if (kept.length === 0) return memberNames(replicas);
-  const reused = kept.slice(0, replicas + 1);
+  const reused = started.slice(0, replicas + 1);
   return [...reused, ...nextMemberNames(kept, replicas + 1 - reused.length)];
+}
+
+/** After a delete that kept the data of several generations: which one a create starts (undefined: one generation only). */
+export function keptGenerationsLine(cluster: string, volumes: KeptVolume[], serving: number): string | undefined {
+  const choice = keptGenerationToStart(cluster, volumes, serving);
+  if ('problem' in choice || choice.left.length === 0) return undefined;
+  const others = choice.left.map((g) => g.generation).join(' and ');
+  return `the kept data is of ${choice.left.length + 1} generations (a blue/green upgrade neither finished nor rolled back): \`dbaas cluster create ${cluster}\` starts generation ${choice.generation}'s, ` +
+    `which served; generation ${others}'s stays as it is, unused`;
+}
+
+/** How to remove kept data volumes nothing uses any more (kept data is on this machine only: common/placement.ts). */
+export const removeVolumesCommand = (volumes: string[]): string => `docker volume rm ${volumes.join(' ')}`;
+
+/** What `cluster create` says after starting one generation of kept data and leaving the others' (as they were, unused). */
+export function keptDataLeftLines(cluster: string, note: NonNullable<ConnectionInfo['keptDataLeft']>): string[] {
+  const volumes = note.left.flatMap((g) => g.volumes);
+  return [
+    `kept data: generation ${note.started} started (it served when ${cluster} was deleted); ` +
+      note.left.map((g) => `generation ${g.generation}'s data stays as it was, unused: ${g.volumes.join(', ')}`).join('; '),
+    `  remove it once you no longer need it: \`${removeVolumesCommand(volumes)}\`` +
+      (note.left.some((g) => g.generation > note.started) ? ` (an upgrade of ${cluster} is refused while it is there)` : ''),
+  ];
+}
+
+/**
+ * An upgrade would build generation `next` while data volumes of that generation are kept without
+ * members (a create on kept data left them): they would count as its members' at the next create
+ * on kept data, mixing two databases. Refused until they are removed.
+ */
+export function keptNextGenerationProblem(cluster: string, next: number, volumes: string[]): string {
+  return `cluster ${cluster} keeps generation ${next}'s data from before its delete (--keep-data), unused: ${volumes.join(', ')}; ` +
+    `an upgrade would build generation ${next} beside it: remove it first (\`${removeVolumesCommand(volumes)}\`)`;
 }

@@ -215,6 +215,12 @@ export interface ConnectionInfo {
   statsUrl: string;
   /** Only from a restore whose replicas failed to join: they were removed, the restored leader kept. */
   failedReplicas?: FailedReplicas;
+  /**
+   * Only from a create on kept data of several generations (a blue/green upgrade neither finished
+   * nor rolled back before `delete --keep-data`): the generation it started, and the other
+   * generations' data volumes, left as they were (common/kept-data.ts keptGenerationToStart).
+   */
+  keptDataLeft?: { started: number; left: { generation: number; volumes: string[] }[] };
 }
 
 export class SpecError extends Error {

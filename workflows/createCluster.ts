@@ -25,7 +25,8 @@ import { layoutCluster, type ClusterLayout } from '../common/placement';
 import { clusterWatch } from './clusterWatch';
 import { leaseStep } from '../common/lease';
 import {
-  isRepositoryVolume, keptDataGeneration, keptDataMembers, keptDataProblem, keptRepositoryProblem, membersOnKeptData, type KeptVolume,
+  isRepositoryVolume, keptDataGeneration, keptDataMembers, keptDataProblem, keptGenerationToStart, keptRepositoryProblem, membersOnKeptData,
+  type KeptData, type LeftGeneration,
 } from '../common/kept-data';
 import { innermostMessage } from '../common/error-chain';
 import { failedReplicas, type FailedReplica } from '../common/restore';
@@ -44,6 +45,12 @@ const PLACE_STEP = 'place the members on hosts';
 
 /** Histories from before have pg-0… on kept data, in the first generation: they replay so. */
 const KEPT_MEMBERS_PATCH = 'create-on-kept-members-in-their-generation';
+
+/**
+ * Histories from before volumes carried their generation start every kept data volume, in the
+ * generation of the serving record: they replay so (their look-up reported that generation on each).
+ */
+const KEPT_GENERATIONS_PATCH = 'create-on-kept-data-of-the-serving-generation';
 
 /** Histories from before the exporters have no metrics step (`cluster add-metrics` adds them). */
 const METRICS_PATCH = 'start-the-exporters';
@@ -69,7 +76,7 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
 }
 
 /** The steps after the look-up for kept data, in order. */
-function planAfterLookUp(input: CreateClusterInput, placing: boolean, members: string[], generation: number, metrics: boolean): string[] {
+function planAfterLookUp(input: CreateClusterInput, placing: boolean, members: string[], generation: number, metrics: boolean, left: LeftGeneration[]): string[] {
   const etcd = etcdMemberNames(input.etcdMembers);
   const [first, ...replicas] = members;
   const backups = input.backups !== false;
@@ -85,6 +92,7 @@ function planAfterLookUp(input: CreateClusterInput, placing: boolean, members: s
     'wait for etcd quorum',
     ETCD_AUTH_STEP,
     ...(generation > FIRST_GENERATION ? [grantStep(input.name, generation)] : []),
+    ...left.filter((g) => g.generation > generation).map((g) => forgetStep(input.name, g)),
     `start ${first}`,
     `wait for ${first} to claim the bootstrap`,
     ...replicas.map((m) => `start ${m}`),
@@ -106,18 +114,23 @@ function planAfterLookUp(input: CreateClusterInput, placing: boolean, members: s
 }
 
 /**
- * The members and their generation. On data kept by `delete --keep-data` the members start on
- * their kept volumes under the names they had (after a blue/green upgrade's finish: pg-2, pg-3…)
- * and in the generation they had, the serving one the delete kept recorded, so under its Patroni
- * scope (NAME-g2): there the kept etcd holds the data's initialize key (its system identifier),
- * and every later operation reads the serving generation's members (Inventory.members). Going
- * back to the first generation instead would need that record rewritten and the keys under
- * NAME-g2 deleted (the next upgrade's generation 2 would find this database's initialize key
- * there); keeping the generation needs neither.
+ * The members, their generation, and the kept data left unstarted. On data kept by `delete
+ * --keep-data` the members start on their kept volumes under the names they had (after a
+ * blue/green upgrade's finish: pg-2, pg-3…) and in the generation they had, the serving one the
+ * delete kept recorded, so under its Patroni scope (NAME-g2): there the kept etcd holds the data's
+ * initialize key (its system identifier), and every later operation reads the serving
+ * generation's members (Inventory.members). Going back to the first generation instead would need
+ * that record rewritten and the keys under NAME-g2 deleted (the next upgrade's generation 2 would
+ * find this database's initialize key there); keeping the generation needs neither. Kept data of
+ * another generation (both were kept) stays as it is (common/kept-data.ts keptGenerationToStart).
  */
-function membersOf(input: CreateClusterInput, kept: KeptVolume[]): { members: string[]; generation: number } {
-  if (keptDataMembers(kept).length === 0 || !patched(KEPT_MEMBERS_PATCH)) return { members: memberNames(input.replicas), generation: FIRST_GENERATION };
-  return { members: membersOnKeptData(input.replicas, kept), generation: keptDataGeneration(kept) };
+function membersOf(input: CreateClusterInput, kept: KeptData): { members: string[]; generation: number; left: LeftGeneration[] } {
+  if (keptDataMembers(kept.volumes).length === 0 || !patched(KEPT_MEMBERS_PATCH)) return { members: memberNames(input.replicas), generation: FIRST_GENERATION, left: [] };
+  // Without the serving record (a history from before), the look-up's volumes all carry the serving generation.
+  const choice = keptGenerationToStart(input.name, kept.volumes, kept.serving ?? keptDataGeneration(kept.volumes));
+  // Refused by the look-up already (keptDataProblem).
+  if ('problem' in choice) throw ApplicationFailure.nonRetryable(choice.problem, 'SpecError');
+  return { members: membersOnKeptData(input.replicas, kept.volumes, choice.members), generation: choice.generation, left: choice.left };
 }
 
 /** Everything after the spec check: held under the cluster's lease (also by a restore's child create). */
@@ -133,17 +146,20 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps, placing
   const replica = (member: string, name: string, fn: () => Promise<unknown>): Promise<void> => replicaStep(steps, failed, member, name, fn);
   await steps.run('check the name is free', () => quick.assertClusterAbsent(cluster));
   // Data kept by `delete --keep-data` is reused, and a failed create must leave it as it found it.
+  const choosing = patched(KEPT_GENERATIONS_PATCH);
   const kept = await steps.run('look for data kept from before', async () => {
-    const k = { volumes: await quick.clusterVolumes(cluster), secrets: await quick.clusterSecretsExist(cluster) };
+    const k: KeptData = { volumes: await quick.clusterVolumes(cluster), secrets: await quick.clusterSecretsExist(cluster) };
+    // Which generation's kept data starts when both were kept.
+    if (choosing && keptDataMembers(k.volumes).length > 0) k.serving = await quick.servingGeneration(cluster);
     const problem = keptDataProblem(input, k) ?? (input.backupTo && k.volumes.some(isRepositoryVolume) ? keptRepositoryProblem(cluster) : undefined);
     if (problem) throw ApplicationFailure.nonRetryable(problem, 'SpecError');
     return k;
   });
   const keptRepository = kept.volumes.some(isRepositoryVolume);
-  const { members, generation } = membersOf(input, kept.volumes);
+  const { members, generation, left } = membersOf(input, kept);
   const [first, ...replicas] = members;
   const metrics = patched(METRICS_PATCH);
-  steps.plan(planAfterLookUp(input, placing, members, generation, metrics));
+  steps.plan(planAfterLookUp(input, placing, members, generation, metrics, left));
   // Which host each member goes to: before anything is made, so a refusal leaves nothing behind.
   const layout = placing
     ? await steps.run(PLACE_STEP, async () => {
@@ -185,6 +201,13 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps, placing
         // then (a cluster made before it): enableEtcdAuth grants the first generation's keys only.
         if (generation > FIRST_GENERATION) {
           await steps.run(grantStep(cluster, generation), () => quick.grantGenerationKeys({ cluster, members: etcd, scope: patroniScope(cluster, generation) }));
+        }
+        // A later generation left unstarted (an upgrade that had not cut over, or was put back)
+        // leaves its Patroni state under its scope in the kept etcd: the next upgrade builds that
+        // generation anew there, and would find this state's initialize key. Its data stays.
+        for (const g of left.filter((x) => x.generation > generation)) {
+          await steps.run(forgetStep(cluster, g), () =>
+            quick.grantGenerationKeys({ cluster, members: etcd, scope: patroniScope(cluster, g.generation), revoke: true }));
         }
       })(),
       // A restored cluster's first member gets its data from a one-shot helper before it starts:
@@ -308,6 +331,7 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps, placing
       leader,
       statsUrl: `http://${host}:${ports.stats}/`,
       ...(failed && failed.length > 0 ? { failedReplicas: failedReplicas(cluster, failed) } : {}),
+      ...(left.length > 0 ? { keptDataLeft: { started: generation, left } } : {}),
     };
   } catch (err) {
     steps.skipPending();
@@ -360,6 +384,9 @@ const ETCD_AUTH_STEP = 'enable etcd authentication (root, and a Patroni user lim
 
 const grantStep = (cluster: string, generation: number): string =>
   `let the kept data's generation ${generation} keep its state in etcd (${patroniScope(cluster, generation)})`;
+
+const forgetStep = (cluster: string, g: LeftGeneration): string =>
+  `forget generation ${g.generation}'s state in etcd (${patroniScope(cluster, g.generation)}); its kept data stays, unused`;
 
 /** The proof step: through ro too when there are replicas. */
 function proofStepFor(replicas: string[]): string {

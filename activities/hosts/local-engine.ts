@@ -2,6 +2,7 @@
 import type Docker from 'dockerode';
 import { memberFromRow, type Endpoint, type HostName, type HostVolume, type Member } from '../../common/inventory';
 import { LABEL_CLUSTER, LABEL_MEMBER, LABEL_ROLE } from '../../common/labels';
+import { FIRST_GENERATION, generationOfLabels } from '../../common/generations';
 import { networkName } from '../../common/resource-names';
 import { isNotFound } from '../docker';
 import type { ClusterNetwork, ContainerExit, HelperContainer, Host } from './host';
@@ -31,13 +32,18 @@ export class LocalEngine implements Host {
 
   async volumes(cluster?: string): Promise<HostVolume[]> {
     const { Volumes } = await this.engine.listVolumes({ filters: clusterFilter(cluster) });
-    return (Volumes ?? []).map((v) => ({
-      name: v.Name,
-      role: v.Labels?.[LABEL_ROLE] ?? '',
-      ...(v.Labels?.[LABEL_MEMBER] ? { member: v.Labels[LABEL_MEMBER] } : {}),
-      host: this.name,
-      cluster: v.Labels?.[LABEL_CLUSTER] ?? '',
-    }));
+    return (Volumes ?? []).map((v) => {
+      // Labelled only after the first (common/generations.ts): absent, the volume is the first's or older than the label.
+      const generation = generationOfLabels(v.Labels ?? {});
+      return {
+        name: v.Name,
+        role: v.Labels?.[LABEL_ROLE] ?? '',
+        ...(v.Labels?.[LABEL_MEMBER] ? { member: v.Labels[LABEL_MEMBER] } : {}),
+        ...(generation > FIRST_GENERATION ? { generation } : {}),
+        host: this.name,
+        cluster: v.Labels?.[LABEL_CLUSTER] ?? '',
+      };
+    });
   }
 
   async networks(cluster?: string): Promise<ClusterNetwork[]> {

@@ -17,6 +17,9 @@ import { createCutoverSteps } from './cutover';
 import { createServingStateSteps } from './serving-state';
 import { FIRST_GENERATION } from '../../common/generations';
 import { nextMemberNames } from '../../common/members';
+import { keptNextGenerationProblem } from '../../common/kept-data';
+import { clusterVolumes } from '../cluster';
+import { ErrorTypes, finalError } from '../errors';
 import type { ReplicationBlockers } from '../../common/logical-replication';
 
 export function createUpgradeActivities(inv: Inventory, paths: Paths) {
@@ -30,12 +33,16 @@ export function createUpgradeActivities(inv: Inventory, paths: Paths) {
      * The generation a blue/green upgrade builds (the one after the serving one), new names for
      * its members (one per serving member, numbering continued), and the members an earlier,
      * interrupted run left of that generation: those go before it is built anew (they may hold
-     * another major, or a half-made copy).
+     * another major, or a half-made copy). Refused while data of that generation is kept without
+     * members (a create on kept data left it): it is the user's, and would mix with the new one's.
      */
     async nextGeneration(i: { cluster: string; namesInUse: string[]; count: number }): Promise<{ generation: number; members: string[]; leftovers: string[] }> {
       const serving = (await inv.members(i.cluster, { kind: 'postgres' }))[0]?.generation ?? FIRST_GENERATION;
       const generation = serving + 1;
       const leftovers = await inv.memberNames(i.cluster, { kind: 'postgres', generation });
+      const kept = (await clusterVolumes(inv, paths, i.cluster))
+        .filter((v) => v.role === 'postgres' && v.generation === generation && !leftovers.includes(v.member ?? ''));
+      if (kept.length > 0) throw finalError(ErrorTypes.MemberRefused, keptNextGenerationProblem(i.cluster, generation, kept.map((v) => v.name)));
       return { generation, members: nextMemberNames(i.namesInUse, i.count), leftovers };
     },
 

@@ -19,7 +19,8 @@ import { LOCAL_HOST } from '../../common/inventory';
 import { clusterSecretsExist } from '../../activities/secrets';
 import { readRepositoryInfo } from '../../activities/backup-repository';
 import { deletedAt, keptDataVersion as keptDataVersionOf } from '../../activities/deleted-clusters';
-import { isRepositoryVolume, keptDataProblem, keptDataVersion, keptRepositoryProblem, type KeptAfterDelete } from '../../common/kept-data';
+import { isRepositoryVolume, keptDataLeftLines, keptDataProblem, keptGenerationsLine, keptDataVersion, keptRepositoryProblem, type KeptAfterDelete } from '../../common/kept-data';
+import { servingGeneration } from '../../activities/generations-file';
 import { connectInventory, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
 import { parseDurationS } from '../durations';
@@ -47,6 +48,7 @@ export function printConnectionInfo(info: ConnectionInfo): void {
   console.log(`  pooled:     ${uri(info.ports.pooledRw, true)} (rw), ${uri(info.ports.pooledRo)} (ro), PgBouncer transaction pooling`);
   console.log(`  stats:      ${info.statsUrl} (Prometheus: ${info.statsUrl}metrics)`);
   console.log(`  psql:       \`npx dbaas psql ${info.cluster}\`; \`npx dbaas connect ${info.cluster}\` prints a URI with credentials (\`--superuser\`: as postgres)`);
+  if (info.keptDataLeft) for (const line of keptDataLeftLines(info.cluster, info.keptDataLeft)) console.log(line);
 }
 
 export interface CreateOptions extends S3Options {
@@ -105,7 +107,8 @@ export async function createClusterCommand(name: string, o: CreateOptions): Prom
       // A create on data kept by `delete --keep-data` archives into the repository it kept.
       const kept = await clusterVolumes(inv, paths, name);
       const keptRepository = kept.some(isRepositoryVolume);
-      const problem = keptDataProblem(input, { volumes: kept, secrets: clusterSecretsExist(paths, name) }) ?? (keptRepository && o.backupTo !== undefined ? keptRepositoryProblem(name) : undefined);
+      const keptData = { volumes: kept, secrets: clusterSecretsExist(paths, name), serving: servingGeneration(paths, name) };
+      const problem = keptDataProblem(input, keptData) ?? (keptRepository && o.backupTo !== undefined ? keptRepositoryProblem(name) : undefined);
       if (problem) throw new UsageError(problem);
       if (kept.some((v) => v.role === 'postgres')) {
         // The kept etcd keeps the DCS parameters of before: a size's would not reach them.
@@ -190,6 +193,11 @@ export async function removeClusterOrBackups(name: string, o: DeleteOptions, ver
         (r.keptVolumes > 0 ? `; ${r.keptVolumes} data volumes kept` : '') +
         (r.keptBackups ? `; backups kept (\`dbaas restore ${name} --into NEW --latest\` restores them, \`dbaas backup purge ${name} --yes\` removes them)` : '') +
         (r.keptBackups && !r.walArchived && s.state === 'live' ? '\nwarning: no leader archived the last WAL before the delete; a restore reaches the last WAL segment archived before it' : ''));
+    if (verb === 'delete' && r.keptVolumes > 0) {
+      const paths = resolvePaths();
+      const line = keptGenerationsLine(name, await clusterVolumes(inv, paths, name), servingGeneration(paths, name));
+      if (line) console.log(line);
+    }
   } finally {
     await connection.close();
   }

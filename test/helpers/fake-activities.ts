@@ -142,6 +142,7 @@ export function fakeActivities(o: FakeOptions = {}): Fake {
       return gone.length;
     },
     clusterSecretsExist: async () => o.secretsExist === true,
+    servingGeneration: async () => 1,
     clusterFootprint: async () => ({ containers: world.containers.size, networks: world.networks.size, volumes: world.volumes.size }),
     clusterPostgresVersion: async () => null,
     describeCluster: async () => ({ ...healthyCluster, ...o.describe }),

@@ -3,7 +3,8 @@
  * own run made: the kept data volumes, etcd, the backup repository and the secrets file are still
  * there, and a correct create afterwards finds the rows written before the delete. A spec that
  * cannot work on the kept data is refused before anything starts. Kept data of a later generation
- * (what a blue/green upgrade's finish leaves) starts under its names and Patroni scope.
+ * (what a blue/green upgrade's finish leaves) starts under its names and Patroni scope; kept data of
+ * both generations (a run that failed after its cutover) starts the one that served and leaves the other.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -133,4 +134,30 @@ test('a create on kept data of a later generation starts it under its names and 
     const scope = await execIn(docker, containerName(K, m), ['grep', '^scope:', PATRONI_CONFIG_PATH]);
     assert.equal(scope.output.trim(), `scope: ${K}-g2`, `${m}'s Patroni scope`);
   }
+  // The new member's volume carries its generation; pg-3's, made like one of an older dbaas, does not.
+  assert.equal((await docker.getVolume(volumeName(K, 'pg-4')).inspect()).Labels?.[LABEL_GENERATION], '2');
+  assert.equal((await docker.getVolume(volumeName(K, 'pg-3')).inspect()).Labels?.[LABEL_GENERATION], undefined);
+});
+
+// Runs on the cluster the test above made (generation 2 serves: pg-3, whose volume has no
+// generation label, and pg-4, whose volume has). A volume pg-0 stands in for generation 1's data,
+// which a blue/green run that failed after its cutover leaves beside generation 2's.
+test('kept data of both generations: the delete keeps both and says so, the create starts generation 2 (pg-3 by its container at the delete) and leaves pg-0 as it was', async () => {
+  const { Labels } = await docker.getVolume(volumeName(K, 'pg-4')).inspect();
+  const { [LABEL_GENERATION]: _generation, ...firstGeneration } = Labels ?? {};
+  await docker.createVolume({ Name: volumeName(K, 'pg-0'), Labels: { ...firstGeneration, [LABEL_MEMBER]: 'pg-0' } });
+  const del = await cli('cluster', 'delete', K, '--keep-data', '--yes');
+  assert.equal(del.code, 0, del.stderr + del.stdout);
+  assert.match(del.stdout, new RegExp(`\`dbaas cluster create ${K}\` starts generation 2's, which served; generation 1's stays as it is, unused`));
+  const kept = [`dbaas-${K}-etcd-0-data`, `dbaas-${K}-pg-0-data`, `dbaas-${K}-pg-3-data`, `dbaas-${K}-pg-4-data`];
+  assert.deepEqual(await volumes(), kept);
+
+  const made = await cli('cluster', 'create', K, '--replicas', '1', '--profile', 'fast');
+  assert.equal(made.code, 0, made.stderr + made.stdout);
+  assert.match(made.stdout, new RegExp(`kept data: generation 2 started \\(it served when ${K} was deleted\\); generation 1's data stays as it was, unused: dbaas-${K}-pg-0-data`));
+  assert.match(made.stdout, new RegExp(`\`docker volume rm dbaas-${K}-pg-0-data\``));
+  assert.deepEqual(await memberRoles(), [['pg-3', 'leader', 'running'], ['pg-4', 'replica', 'running']], 'generation 2 only, pg-3 leading on its data');
+  assert.equal(await keptRows(), '1500');
+  assert.deepEqual(await volumes(), kept, 'pg-0\'s volume stays, and no member was made on it');
+  assert.equal(await docker.getContainer(containerName(K, 'pg-0')).inspect().then(() => true, () => false), false);
 });

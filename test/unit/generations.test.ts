@@ -7,7 +7,7 @@ import { generationLabels, generationOfLabels, patroniScope } from '../../common
 import { memberFromRow, type ContainerRow, type Member } from '../../common/inventory';
 import { Inventory } from '../../activities/hosts/inventory';
 import { LocalEngine } from '../../activities/hosts/local-engine';
-import { servingGeneration, writeServingGeneration } from '../../activities/generations-file';
+import { forgetGenerations, recordedVolumeGenerations, servingGeneration, writeServingGeneration, writeVolumeGenerations } from '../../activities/generations-file';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { resolvePaths } from '../../common/paths';
@@ -55,6 +55,29 @@ test('the serving record: generation 1 without one, the recorded one after a cut
     writeServingGeneration(paths, 'orders', 1);
     assert.equal(servingGeneration(paths, 'orders'), 1);
     assert.deepEqual(fs.readdirSync(`${paths.home}/generations`), []);
+  } finally {
+    fs.rmSync(paths.home, { recursive: true, force: true });
+  }
+});
+
+test('the record keeps unlabelled volumes\' generations across serving changes; it goes only with them, or with the cluster', () => {
+  const paths = tempPaths();
+  const files = () => fs.readdirSync(`${paths.home}/generations`);
+  try {
+    assert.deepEqual(recordedVolumeGenerations(paths, 'orders'), {});
+    writeVolumeGenerations(paths, 'orders', { 'pg-2': 2 });
+    assert.equal(servingGeneration(paths, 'orders'), 1, 'generation 1 still serves');
+    writeServingGeneration(paths, 'orders', 2);
+    writeServingGeneration(paths, 'orders', 1);
+    assert.deepEqual(recordedVolumeGenerations(paths, 'orders'), { 'pg-2': 2 }, 'a rollback keeps what it says of the volumes');
+    assert.deepEqual(files(), ['orders.json']);
+    writeVolumeGenerations(paths, 'orders', {});
+    assert.deepEqual(files(), [], 'generation 1 serving and nothing else to say: no record');
+    writeServingGeneration(paths, 'orders', 2);
+    writeVolumeGenerations(paths, 'orders', { 'pg-2': 2 });
+    forgetGenerations(paths, 'orders');
+    assert.equal(servingGeneration(paths, 'orders'), 1);
+    assert.deepEqual(recordedVolumeGenerations(paths, 'orders'), {});
   } finally {
     fs.rmSync(paths.home, { recursive: true, force: true });
   }

@@ -175,7 +175,7 @@ test('on kept data of a later generation (after a blue/green upgrade\'s finish) 
   const keptVolumes = kept.map((name) => name === 'backup-repo' ? { name, role: 'backup' }
     : name.startsWith('etcd') ? { name, role: 'etcd', member: 'etcd-0' } : { name, role: 'postgres', member: name.replace(/-data$/, ''), generation: 2 });
   const { f, error, result, progress } = await runWithFakes(env, 'createCluster', spec({ replicas: 2 }), { existing: { volumes: kept }, secretsExist: true }, {
-    extra: { clusterVolumes: async () => keptVolumes, grantGenerationKeys: async () => ({ authEnabled: true }), waitForLeader: async () => 'pg-3' },
+    extra: { clusterVolumes: async () => keptVolumes, servingGeneration: async () => 2, grantGenerationKeys: async () => ({ authEnabled: true }), waitForLeader: async () => 'pg-3' },
   });
   assert.equal(error, undefined);
   const names = f.names();
@@ -194,11 +194,48 @@ test('on kept data of a later generation (after a blue/green upgrade\'s finish) 
   assert.ok(progress.steps.every((s) => s.state === 'done' || s.state === 'skipped'), JSON.stringify(progress.steps));
 });
 
+/** The look-up's answer when both generations' data was kept: pg-0, pg-1 (generation 1) and pg-2, pg-3 (labelled 2). */
+const BOTH_GENERATIONS = ['backup-repo', 'etcd-0-data', 'pg-0-data', 'pg-1-data', 'pg-2-data', 'pg-3-data'];
+const bothGenerations = () => BOTH_GENERATIONS.map((name) => name === 'backup-repo' ? { name, role: 'backup' }
+  : name.startsWith('etcd') ? { name, role: 'etcd', member: 'etcd-0' }
+  : { name, role: 'postgres', member: name.replace(/-data$/, ''), ...(/pg-[23]/.test(name) ? { generation: 2 } : {}) });
+
+test('on kept data of both generations (an upgrade that had not cut over) generation 1 starts; generation 2\'s data is left and its etcd state forgotten', async () => {
+  const { f, error, result } = await runWithFakes(env, 'createCluster', spec({ replicas: 2 }), { existing: { volumes: BOTH_GENERATIONS }, secretsExist: true }, {
+    extra: { clusterVolumes: async () => bothGenerations(), servingGeneration: async () => 1, grantGenerationKeys: async () => ({ authEnabled: true }) },
+  });
+  assert.equal(error, undefined);
+  const starts = f.calls.filter((c) => c.name === 'startPostgresMember').map((c) => c.arg as { member: string; generation?: number });
+  assert.deepEqual(starts.map((s) => s.member).sort(), ['pg-0', 'pg-1', 'pg-4'], 'generation 1\'s kept members, and a new name after every kept one');
+  assert.ok(starts.every((s) => s.generation === undefined), 'in the first generation');
+  const grants = f.calls.filter((c) => c.name === 'grantGenerationKeys').map((c) => c.arg);
+  assert.deepEqual(grants, [{ cluster: 'orders', members: ['etcd-0'], scope: 'orders-g2', revoke: true }], 'the next upgrade builds generation 2 anew under orders-g2');
+  assertCalledBefore(f.names(), 'enableEtcdAuth', 'grantGenerationKeys');
+  assert.deepEqual((result as { keptDataLeft: unknown }).keptDataLeft, { started: 1, left: [{ generation: 2, volumes: ['pg-2-data', 'pg-3-data'] }] });
+  assert.deepEqual(footprint(f).volumes, [...BOTH_GENERATIONS, 'pg-4-data'].sort(), 'generation 2\'s volumes stay');
+  assert.ok(!footprint(f).containers.some((c) => c === 'pg-2' || c === 'pg-3'));
+});
+
+test('on kept data of both generations (an upgrade that failed after its cutover) generation 2 starts; a failure removes only what the run made', async () => {
+  const { f, error, progress } = await runWithFakes(env, 'createCluster', spec({ replicas: 2 }), {
+    existing: { volumes: BOTH_GENERATIONS }, secretsExist: true, failOn: { startHaproxy: 'Boom' },
+  }, {
+    extra: { clusterVolumes: async () => bothGenerations(), servingGeneration: async () => 2, grantGenerationKeys: async () => ({ authEnabled: true }), waitForLeader: async () => 'pg-2' },
+  });
+  assert.ok(error instanceof WorkflowFailedError);
+  const starts = f.calls.filter((c) => c.name === 'startPostgresMember').map((c) => c.arg as { member: string; generation?: number });
+  assert.deepEqual(starts.map((s) => s.member).sort(), ['pg-2', 'pg-3', 'pg-4']);
+  assert.ok(starts.every((s) => s.generation === 2), 'in generation 2, under orders-g2');
+  assert.deepEqual(f.calls.filter((c) => c.name === 'grantGenerationKeys').map((c) => c.arg), [{ cluster: 'orders', members: ['etcd-0'], scope: 'orders-g2' }], 'generation 1\'s state is not touched');
+  assert.deepEqual(footprint(f), { containers: [], networks: [], volumes: BOTH_GENERATIONS }, 'both generations\' kept data stays; pg-4-data, this run\'s, is gone');
+  assert.ok(!progress.steps.some((s) => /\bpg-[01]\b/.test(s.name)), JSON.stringify(progress.steps.map((s) => s.name)));
+});
+
 test('kept data a spec cannot use is refused before anything starts: another etcd size, data without its secrets', async () => {
   const etcd = await run('createCluster', spec({ etcdMembers: 3 }), { existing: { volumes: ['etcd-0-data', 'pg-0-data'] }, secretsExist: true });
   assert.equal(rootCause(etcd.error).type, 'SpecError');
   assert.match(rootCause(etcd.error).message, /kept from before \(--keep-data\) with 1 etcd member: create it with --etcd 1/);
-  assert.deepEqual(etcd.f.names(), ['assertClusterAbsent', 'clusterVolumes', 'clusterSecretsExist'], 'nothing created, nothing compensated');
+  assert.deepEqual(etcd.f.names(), ['assertClusterAbsent', 'clusterVolumes', 'clusterSecretsExist', 'servingGeneration'], 'nothing created, nothing compensated');
   const noSecrets = await run('createCluster', spec(), { existing: { volumes: ['etcd-0-data', 'pg-0-data'] } });
   assert.match(rootCause(noSecrets.error).message, /no secrets file: its passwords are lost/);
   assert.deepEqual(footprint(noSecrets.f).volumes, ['etcd-0-data', 'pg-0-data']);
