@@ -215,6 +215,11 @@ export interface ConnectionInfo {
   statsUrl: string;
   /** Only from a restore whose replicas failed to join: they were removed, the restored leader kept. */
   failedReplicas?: FailedReplicas;
+  /**
+   * Only when the exporters did not start: why (one line). The cluster serves without them;
+   * `dbaas cluster add-metrics NAME` adds them.
+   */
+  metricsProblem?: string;
 }
 
 export class SpecError extends Error {
