@@ -4,6 +4,7 @@
  * prometheus-postgres-exporter and prometheus-pgbouncer-exporter behind one /probe port). The
  * password reaches the container as 0600 files; never an argument, an environment value or a log.
  */
+import type Docker from 'dockerode';
 import type { Inventory } from './hosts/inventory';
 import type { Paths } from '../common/paths';
 import { IMAGES } from '../common/images';
@@ -11,7 +12,7 @@ import { labels } from '../common/labels';
 import { containerName, networkName } from '../common/resource-names';
 import { MONITOR_USER } from '../common/service-users';
 import {
-  METRICS_DIR, METRICS_FILES, METRICS_MEMBER, METRICS_PORT, METRICS_UID, monitorRoleSql, renderPgpass, renderProbeConfig,
+  METRICS_DIR, METRICS_FILES, METRICS_MEMBER, METRICS_PORT, METRICS_UID, monitorRoleSql, poolerHostAlias, renderPgpass, renderProbeConfig,
 } from '../common/render/metrics';
 import type { HostName } from '../common/inventory';
 import { ensureContainerRunning, isNotFound, readFileIn, tarOf, type FileToPut } from './docker';
@@ -32,19 +33,44 @@ function monitorPassword(paths: Paths, cluster: string): string {
   return password;
 }
 
-/** What the metrics container reads: its config, the password (twice: each exporter has its own way) and the CA. */
-export function metricsFiles(paths: Paths, cluster: string): FileToPut[] {
+/**
+ * What the metrics container reads: its config, the password (twice: each exporter has its own way)
+ * and the CA. `poolerAliases`: the poolers beside it that answer to their host alias.
+ */
+export function metricsFiles(paths: Paths, cluster: string, poolerAliases?: Record<string, string>): FileToPut[] {
   const tls = clusterHasTls(paths, cluster);
   const password = monitorPassword(paths, cluster);
   const file = (path: string, content: string, mode: number): FileToPut => ({
     dir: METRICS_DIR, name: path.slice(METRICS_DIR.length + 1), content, mode, uid: METRICS_UID, gid: METRICS_UID,
   });
   return [
-    file(METRICS_FILES.config, renderProbeConfig({ cluster, tls }), 0o644),
+    file(METRICS_FILES.config, renderProbeConfig({ cluster, tls, ...(poolerAliases ? { poolerAliases } : {}) }), 0o644),
     file(METRICS_FILES.password, `${password}\n`, 0o600),
     file(METRICS_FILES.pgpass, renderPgpass(password), 0o600),
     ...(tls ? [file(METRICS_FILES.ca, readCaCert(paths, cluster), 0o644)] : []),
   ];
+}
+
+/**
+ * pgbouncer-rw|ro → host alias, for each pooler of this host that answers to its alias (one made
+ * on an added host since poolers have one). A pooler made before keeps being probed by its
+ * container's name; one not there yet (a door whose poolers start beside the container, in a
+ * history from before) too.
+ */
+async function poolerAliasesOn(docker: Docker, cluster: string, host: HostName): Promise<Record<string, string>> {
+  const aliases: Record<string, string> = {};
+  for (const kind of ['rw', 'ro'] as PoolKind[]) {
+    const member = poolerMember(kind);
+    const alias = poolerHostAlias(cluster, member, host);
+    if (!alias) continue;
+    try {
+      const info = await docker.getContainer(containerName(cluster, member)).inspect();
+      if (info.NetworkSettings.Networks[networkName(cluster)]?.Aliases?.includes(alias)) aliases[member] = alias;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+  return aliases;
 }
 
 export function createMetricsActivities(inv: Inventory, paths: Paths) {
@@ -90,7 +116,10 @@ export function createMetricsActivities(inv: Inventory, paths: Paths) {
       return reloaded;
     },
 
-    /** `publishOn`: the address of the added host it runs on; here its port is published on 127.0.0.1 (Docker picks the port). */
+    /**
+     * `publishOn`: the address of the added host it runs on; here its port is published on 127.0.0.1
+     * (Docker picks the port). It probes the poolers of its own front door: start it after them.
+     */
     async startMetrics(i: { cluster: string; publishOn?: string }): Promise<{ created: boolean }> {
       const name = containerName(i.cluster, METRICS_MEMBER);
       const r = await ensureContainerRunning(inv.engine(), {
@@ -106,7 +135,7 @@ export function createMetricsActivities(inv: Inventory, paths: Paths) {
             PortBindings: { [`${METRICS_PORT}/tcp`]: [{ HostIp: i.publishOn ?? '127.0.0.1', HostPort: '' }] },
           },
         },
-        files: metricsFiles(paths, i.cluster),
+        files: metricsFiles(paths, i.cluster, await poolerAliasesOn(inv.engine(), i.cluster, inv.own)),
       });
       return { created: r.created };
     },

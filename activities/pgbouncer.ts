@@ -22,6 +22,7 @@ import { readDcsConfig } from './dcs-config';
 import { dcsParameters, leaderSettings } from './parameters';
 import { clusterHasTls, serverTlsFiles } from './cluster-tls';
 import { poolerIdentity } from '../common/render/tls';
+import { poolerHostAlias } from '../common/render/metrics';
 import { hostAddresses } from './hosts/registry';
 import { pollUntil } from './heartbeat';
 import { setRolePassword } from './role-password';
@@ -130,6 +131,8 @@ export function createPgbouncerActivities(inv: Inventory, paths: Paths) {
     async startPgbouncer(i: { cluster: string; kind: PoolKind; ports: ClusterPorts; publishOn?: string; pool?: PoolSizes }): Promise<void> {
       const member = poolerMember(i.kind);
       const hostPort = i.kind === 'rw' ? i.ports.pooledRw : i.ports.pooledRo;
+      // On an added host: the name the metrics container beside it probes it by.
+      const alias = poolerHostAlias(i.cluster, member, inv.own);
       await ensureContainerRunning(docker, {
         name: containerName(i.cluster, member),
         labels: labels(i.cluster, 'pgbouncer', member),
@@ -142,6 +145,7 @@ export function createPgbouncerActivities(inv: Inventory, paths: Paths) {
             RestartPolicy: { Name: 'unless-stopped' },
             PortBindings: { [`${PGBOUNCER_PORT}/tcp`]: [{ HostIp: i.publishOn ?? '127.0.0.1', HostPort: String(hostPort) }] },
           },
+          ...(alias ? { NetworkingConfig: { EndpointsConfig: { [networkName(i.cluster)]: { Aliases: [alias] } } } } : {}),
         },
         files: [
           ...poolerConfigFiles(paths, i.cluster, i.kind, i.pool ?? poolSizes(DEFAULT_CONNECTION_LIMITS)),

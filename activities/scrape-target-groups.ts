@@ -5,7 +5,7 @@
  * scrapeTargetGroups, so every target carries the same labels the alert rules
  * (prometheus/rules/dbaas.yml) and the dashboard select on.
  */
-import type { HostName } from '../common/inventory';
+import type { HostName, Member } from '../common/inventory';
 
 /**
  * What answers at a target; also the scrape job that keeps it (client/dev/prometheus-yml.ts).
@@ -74,4 +74,22 @@ export function scrapeTargetGroups(cluster: string, endpoints: readonly ScrapeEn
         ...(e.probe !== undefined ? { __metrics_path__: '/probe', __param_target: e.probe } : {}),
       },
     }));
+}
+
+/**
+ * The exporters' endpoints of a cluster's members: each Postgres member through the metrics
+ * container of its own host, else any that runs (it reaches every member by its unique name); each
+ * pooler only through the one of its own front door, which probes that host's pooler (on an
+ * overlay across hosts every pooler has the same container name): with none running there, its
+ * target is down rather than another front door's pooler under this one's `host`.
+ * `addressOf`: where Prometheus opens a metrics container.
+ */
+export function exporterScrapeEndpoints(members: readonly Member[], addressOf: (metrics: Member) => string | undefined): ScrapeEndpoint[] {
+  const probes = members.filter((m) => m.kind === 'metrics' && m.state === 'running');
+  const probeFor = (m: Member): Member | undefined =>
+    probes.find((p) => p.host === m.host) ?? (m.kind === 'postgres' ? probes[0] : undefined);
+  return members.filter((m) => m.kind === 'postgres' || m.kind === 'pgbouncer').map((m) => {
+    const via = m.state === 'running' ? probeFor(m) : undefined;
+    return { component: m.kind === 'postgres' ? 'postgres' : 'pgbouncer', member: m.name, host: m.host, address: via && addressOf(via), probe: m.name };
+  });
 }

@@ -3,6 +3,7 @@ import { versionOf, type PostgresVersion } from '../common/postgres-version';
 import * as fs from 'node:fs';
 import { resolvePaths, type Paths } from '../common/paths';
 import { backupsState } from '../common/inventory';
+import { metricsState, type MetricsState } from '../common/metrics-state';
 import type { Inventory } from '../activities/hosts/inventory';
 import { portsFromBase } from '../common/ports';
 import { isLive, keptAfterDelete, type KeptAfterDelete } from '../common/kept-data';
@@ -43,6 +44,8 @@ export interface ClusterStatus {
   haproxy: { state: string } | null;
   /** Whether the members mount the cluster's backup repository: all (on), none (off), some (an interrupted `backup enable`). */
   backups: 'on' | 'off' | 'partial';
+  /** Whether a metrics container runs beside every front door, and why not. */
+  metrics: MetricsState;
   endpoints: {
     /** Every front door (HAProxy and the poolers on each host with a Postgres member); the others name the first. */
     hosts: string[];
@@ -131,6 +134,7 @@ export async function clusterStatus(inv: Inventory, paths: Paths, cluster: strin
     etcd: all.filter((m) => m.kind === 'etcd').map((m) => ({ name: m.name, host: m.host, state: m.state })),
     haproxy: hap ? { state: hap.state } : null,
     backups: backupsState(pg),
+    metrics: metricsState(all),
     endpoints: ports
       ? {
           hosts: doors,

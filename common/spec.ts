@@ -221,6 +221,11 @@ export interface ConnectionInfo {
    * generations' data volumes, left as they were (common/kept-data.ts keptGenerationToStart).
    */
   keptDataLeft?: { started: number; left: { generation: number; volumes: string[] }[] };
+  /**
+   * Only when the exporters did not start: why (one line). The cluster serves without them;
+   * `dbaas cluster add-metrics NAME` adds them.
+   */
+  metricsProblem?: string;
 }
 
 export class SpecError extends Error {

@@ -29,6 +29,7 @@ import {
   type KeptData, type LeftGeneration,
 } from '../common/kept-data';
 import { innermostMessage } from '../common/error-chain';
+import { metricsNotRunningLine, oneLine } from '../common/metrics-state';
 import { failedReplicas, type FailedReplica } from '../common/restore';
 import { checkNames } from './input-checks';
 import { withClusterLease } from './lease';
@@ -55,6 +56,8 @@ const KEPT_GENERATIONS_PATCH = 'create-on-kept-data-of-the-serving-generation';
 /** Histories from before the exporters have no metrics step (`cluster add-metrics` adds them). */
 const METRICS_PATCH = 'start-the-exporters';
 const METRICS_STEP = 'start the exporters (monitor role, a metrics container beside each HAProxy, probed)';
+/** Histories from before failed the create (and removed the cluster) when the exporters did not start. */
+const METRICS_NON_FATAL_PATCH = 'exporters-do-not-fail-the-create';
 
 export async function createCluster(input: CreateClusterInput): Promise<ConnectionInfo> {
   // Registered first, so the progress query answers even when the spec is refused.
@@ -159,6 +162,7 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps, placing
   const { members, generation, left } = membersOf(input, kept);
   const [first, ...replicas] = members;
   const metrics = patched(METRICS_PATCH);
+  const metricsNonFatal = metrics && patched(METRICS_NON_FATAL_PATCH);
   steps.plan(planAfterLookUp(input, placing, members, generation, metrics, left));
   // Which host each member goes to: before anything is made, so a refusal leaves nothing behind.
   const layout = placing
@@ -175,6 +179,8 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps, placing
   const place = hostPlacement(layout);
   // Set once stanza-create may have written to an S3 bucket: only then does a compensation delete the stanza there.
   let stanzaStarted = false;
+  // Why the exporters did not start, when they did not: the cluster serves without them.
+  let metricsProblem: string | undefined;
   try {
     const [, ports] = await settleAll([
       steps.run(SECRETS_STEP, async () => {
@@ -293,7 +299,11 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps, placing
         await steps.run('query through the pooled endpoints', () => waits.verifyPooledEndpoints({ cluster, ports, withReplicas: joined.length > 0 }));
         // Off the first write's path; the poolers already know the monitor role (its password is
         // among the secrets they were started with).
-        if (metrics) {
+        if (metricsNonFatal) {
+          metricsProblem = await startExporters(steps, cluster, () => place.onFrontDoors((on, publishing) => on.quick.startMetrics({ cluster, ...publishing })), {
+            rwPort: ports.rw, leader, frontDoors: place.frontDoors,
+          });
+        } else if (metrics) {
           await steps.run(METRICS_STEP, async () => {
             await quick.ensureMonitorRole({ cluster, rwPort: ports.rw });
             await place.onFrontDoors((on, publishing) => on.quick.startMetrics({ cluster, ...publishing }));
@@ -332,6 +342,7 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps, placing
       statsUrl: `http://${host}:${ports.stats}/`,
       ...(failed && failed.length > 0 ? { failedReplicas: failedReplicas(cluster, failed) } : {}),
       ...(left.length > 0 ? { keptDataLeft: { started: generation, left } } : {}),
+      ...(metricsProblem !== undefined ? { metricsProblem } : {}),
     };
   } catch (err) {
     steps.skipPending();
@@ -370,6 +381,7 @@ function hostPlacement(layout: ClusterLayout | undefined) {
   const publishingOn = (h: HostName): { publishOn?: string } => (layout?.addresses[h] ? { publishOn: layout.addresses[h] } : {});
   const frontDoors = layout?.frontDoors ?? [LOCAL_HOST];
   return {
+    frontDoors,
     on: (m: string) => onHost(hostOf(m)),
     publishing: (m: string) => publishingOn(hostOf(m)),
     /** Run `fn` with each front door's steps and publishing (one host on this machine alone). */
@@ -378,6 +390,36 @@ function hostPlacement(layout: ClusterLayout | undefined) {
     /** The front doors' addresses; none on this machine (127.0.0.1). */
     frontDoorAddresses: frontDoors.flatMap((h) => publishingOn(h).publishOn ?? []),
   };
+}
+
+/**
+ * The exporters: the monitor role, a metrics container beside each HAProxy (`startMetrics`), a
+ * probe. A failure does not fail the create: the cluster serves without metrics. The step stays
+ * failed in the progress and the Web UI (its activity failed, then the removal ran), the
+ * containers it started go (a half-working one would look running), and the reason comes back
+ * for the result; `cluster add-metrics` adds them later. A cancellation still cancels the create.
+ */
+async function startExporters(
+  steps: Steps, cluster: string, startMetrics: () => Promise<unknown>, i: { rwPort: number; leader: string; frontDoors: HostName[] },
+): Promise<string | undefined> {
+  try {
+    await steps.run(METRICS_STEP, async () => {
+      try {
+        await quick.ensureMonitorRole({ cluster, rwPort: i.rwPort });
+        await startMetrics();
+        await waits.verifyMetrics({ cluster, member: i.leader });
+      } catch (err) {
+        if (!isCancellation(err)) await cleanup.removeMetrics({ cluster, hosts: i.frontDoors });
+        throw err;
+      }
+    });
+    return undefined;
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    const reason = oneLine(innermostMessage(err));
+    steps.note(METRICS_STEP, metricsNotRunningLine(cluster, reason));
+    return reason;
+  }
 }
 
 const ETCD_AUTH_STEP = 'enable etcd authentication (root, and a Patroni user limited to the cluster\'s keys)';

@@ -31,6 +31,7 @@ import { refuse } from './refusals';
 import { removeReplica } from './removeReplica';
 import { Steps } from './steps';
 import { openFrontDoor } from './front-door';
+import { metricsNotRunningLine } from '../common/metrics-state';
 import { switchover } from './switchover';
 
 export interface DrainHostInput {
@@ -169,7 +170,8 @@ async function drainUnderLease(input: DrainClusterInput, steps: Steps, planStep:
     }
     const pgAfterAdd = [...plan.pgNow, ...plan.pgMoves.map((m) => m.to)];
     for (const h of doorsNeeded) {
-      await steps.run(doorStep(h), () => openFrontDoor(h, { cluster, members: pgAfterAdd, profile: plan.profile, ports: plan.ports!, ...publishing(h) }));
+      const door = await steps.run(doorStep(h), () => openFrontDoor(h, { cluster, members: pgAfterAdd, profile: plan.profile, ports: plan.ports!, ...publishing(h) }));
+      if (door.metricsProblem) steps.note(doorStep(h), metricsNotRunningLine(cluster, `on ${h}: ${door.metricsProblem}`));
     }
     if (hasDoor) await steps.run(removeDoor, () => quick.removeFrontDoor({ cluster, host }));
     if (switchStep && plan.switchTo) {

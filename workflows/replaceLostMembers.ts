@@ -25,6 +25,7 @@ import { withClusterLease } from './lease';
 import { refuse } from './refusals';
 import { Steps } from './steps';
 import { openFrontDoor } from './front-door';
+import { metricsNotRunningLine } from '../common/metrics-state';
 
 export interface ReplaceLostMembersInput {
   cluster: string;
@@ -114,7 +115,8 @@ async function replaceUnderLease(input: ReplaceLostMembersInput, steps: Steps, c
   for (const h of doorsNeeded) {
     const address = plan.pairs.find((p) => p.host === h)?.address;
     const publishing = address ? { publishOn: address } : {};
-    await steps.run(doorStep(h), () => openFrontDoor(h, { cluster, members: now, profile: plan.profile, ports: plan.ports, ...publishing }));
+    const door = await steps.run(doorStep(h), () => openFrontDoor(h, { cluster, members: now, profile: plan.profile, ports: plan.ports, ...publishing }));
+    if (door.metricsProblem) steps.note(doorStep(h), metricsNotRunningLine(cluster, `on ${h}: ${door.metricsProblem}`));
   }
   return { cluster, host, replaced, notReplaced: plan.notReplaced };
 }

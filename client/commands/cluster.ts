@@ -35,6 +35,8 @@ import { describeSize, hasLimits } from '../../common/sizes';
 import { describeVolumeUse } from '../../common/volume-use';
 import { describeAge } from '../../common/backup-age';
 import { readStatusExtras, type StatusExtras } from '../status-extras';
+import { metricsNotRunningLine, type MetricsState } from '../../common/metrics-state';
+import { createMetricsProblem } from '../create-outcome';
 
 
 export function printConnectionInfo(info: ConnectionInfo): void {
@@ -49,6 +51,7 @@ export function printConnectionInfo(info: ConnectionInfo): void {
   console.log(`  stats:      ${info.statsUrl} (Prometheus: ${info.statsUrl}metrics)`);
   console.log(`  psql:       \`npx dbaas psql ${info.cluster}\`; \`npx dbaas connect ${info.cluster}\` prints a URI with credentials (\`--superuser\`: as postgres)`);
   if (info.keptDataLeft) for (const line of keptDataLeftLines(info.cluster, info.keptDataLeft)) console.log(line);
+  if (info.metricsProblem !== undefined) console.log(`  ${metricsNotRunningLine(info.cluster, info.metricsProblem)}`);
 }
 
 export interface CreateOptions extends S3Options {
@@ -214,28 +217,34 @@ export async function statusCommand(name: string, o: { json: boolean }): Promise
   await requireLiveCluster(inv, name);
   const s = await status;
   // Profile and sync mode as they are now: Patroni's DCS config, not the creation label.
-  const [dcs, lease, extras] = await Promise.all([
+  const [dcs, { lease, createMetricsProblem }, extras] = await Promise.all([
     readDcsConfig(inv, name, [...(s.leader ? [s.leader] : []), ...s.members.map((m) => m.name)]),
     operations,
     readStatusExtras(inv, paths, s),
   ]);
   const settings = dcs ? dcsSettingsView(dcs.config, dcs.member) : null;
+  // What the create recorded, beside what runs now: the first reason the exporters did not start.
+  const metrics: MetricsState = s.metrics.running || !createMetricsProblem ? s.metrics : { ...s.metrics, problems: [...s.metrics.problems, `the create: ${createMetricsProblem}`] };
   if (o.json) {
     const members = s.members.map((m) => ({ ...m, disk: extras.disks.get(m.name) ?? null }));
-    console.log(JSON.stringify({ ...s, members, lastBackup: extras.lastBackup, lastBackupProblem: extras.lastBackupProblem, settings, operation: lease?.operation ?? null, queued: lease?.queued ?? [] }, null, 2));
+    console.log(JSON.stringify({ ...s, members, metrics, lastBackup: extras.lastBackup, lastBackupProblem: extras.lastBackupProblem, settings, operation: lease?.operation ?? null, queued: lease?.queued ?? [] }, null, 2));
     return;
   }
-  printStatus(s, settings, lease, extras);
+  printStatus({ ...s, metrics }, settings, lease, extras);
 }
 
-/** The operation running on the cluster and the queue; null when Temporal or a worker does not answer (status never waits for them). */
-async function operationsOn(cluster: string): Promise<LeaseView | null> {
+/**
+ * The operation running on the cluster and the queue (null when Temporal or a worker does not
+ * answer: status never waits for them), and why the create's exporters did not start, if it said so.
+ */
+async function operationsOn(cluster: string): Promise<{ lease: LeaseView | null; createMetricsProblem?: string }> {
   let conn: Awaited<ReturnType<typeof connectTemporal>> | undefined;
   try {
     conn = await connectTemporal();
-    return await readLease(conn.client.workflow, cluster);
+    const [lease, problem] = await Promise.all([readLease(conn.client.workflow, cluster), createMetricsProblem(conn.client.workflow, cluster)]);
+    return { lease, ...(problem !== undefined ? { createMetricsProblem: problem } : {}) };
   } catch {
-    return null;
+    return { lease: null };
   } finally {
     await conn?.connection.close();
   }
@@ -274,6 +283,7 @@ function printStatus(s: ClusterStatus, settings: DcsSettingsView | null, lease: 
   console.log(`etcd: ${s.etcd.map((e) => `${e.name} ${e.state}`).join(', ') || 'none'}   haproxy: ${s.haproxy?.state ?? 'none'}   ` +
     `backups: ${{ on: `on (\`dbaas backup list ${s.name}\`)`, off: `off (\`dbaas backup enable ${s.name}\` adds them)`, partial: `partly enabled (run \`dbaas backup enable ${s.name}\` again)` }[s.backups]}` +
     (s.backups === 'off' ? '' : describeLastBackup(extras)));
+  console.log(s.metrics.running ? 'metrics: running (`dbaas dashboard`, Prometheus)' : metricsNotRunningLine(s.name, s.metrics.problems.join('; ')));
   console.log(describeLease(lease));
   if (s.unreachableHosts.length > 0) console.log(`host ${s.unreachableHosts.join(', ')} does not answer: its members are not shown`);
   if (s.endpoints) {

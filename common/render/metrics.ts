@@ -4,8 +4,10 @@
  *
  * postgres_exporter 0.11.1 (Debian bookworm) has no multi-target /probe (it came with 0.12), so
  * the container's probe.py starts one exporter per member on first use and serves them all as
- * `GET /probe?target=pg-N` on one port; `target=pgbouncer-rw|ro` reaches the PgBouncer exporter.
+ * `GET /probe?target=pg-N` on one port; `target=pgbouncer-rw|ro` reaches the PgBouncer exporter of
+ * the poolers of its own front door.
  */
+import { LOCAL_HOST, type HostName } from '../inventory';
 import { PG_PORT } from '../service-ports';
 import { containerName } from '../resource-names';
 import { DEFAULT_DATABASE, MONITOR_USER } from '../service-users';
@@ -42,9 +44,33 @@ export interface ProbeConfig {
   sslrootcert: string | null;
   passwordFile: string;
   pgpassFile: string;
+  /**
+   * pgbouncer-rw|ro → the name this front door's pooler answers to alone (poolerHostAlias). Absent
+   * on this machine, where the container's name is the pooler's: then probe.py connects by it.
+   */
+  poolerAliases?: Record<string, string>;
 }
 
-export function probeConfig(i: { cluster: string; tls: boolean }): ProbeConfig {
+/**
+ * The name a pooler on an added host answers to on the cluster network besides its container's.
+ * There the network is a swarm overlay joining every host, and every front door's pooler has the
+ * same container name, so that name may resolve to another host's pooler; the metrics container
+ * beside it probes it by this one. `<container>.<host>`: each DNS label stays within 63
+ * characters (a cluster name has up to 30, a host name up to 20). None on this machine (a bridge
+ * of its own: the name is unique there).
+ */
+export function poolerHostAlias(cluster: string, member: string, host: HostName): string | undefined {
+  return host === LOCAL_HOST ? undefined : `${containerName(cluster, member)}.${host}`;
+}
+
+export interface ProbeConfigInput {
+  cluster: string;
+  tls: boolean;
+  /** The poolers of this front door that answer to their host alias (pgbouncer-rw|ro → alias). */
+  poolerAliases?: Record<string, string>;
+}
+
+export function probeConfig(i: ProbeConfigInput): ProbeConfig {
   return {
     listen: METRICS_PORT,
     hostPrefix: containerName(i.cluster, ''),
@@ -56,10 +82,11 @@ export function probeConfig(i: { cluster: string; tls: boolean }): ProbeConfig {
     sslrootcert: i.tls ? METRICS_FILES.ca : null,
     passwordFile: METRICS_FILES.password,
     pgpassFile: METRICS_FILES.pgpass,
+    ...(i.poolerAliases && Object.keys(i.poolerAliases).length > 0 ? { poolerAliases: i.poolerAliases } : {}),
   };
 }
 
-export const renderProbeConfig = (i: { cluster: string; tls: boolean }): string => `${JSON.stringify(probeConfig(i), null, 2)}\n`;
+export const renderProbeConfig = (i: ProbeConfigInput): string => `${JSON.stringify(probeConfig(i), null, 2)}\n`;
 
 /** libpq's password file: one line for the poolers' console database, `:` and `\` escaped. */
 export function renderPgpass(password: string): string {

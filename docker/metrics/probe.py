@@ -7,7 +7,8 @@ server. So the first probe of a target starts an exporter for it on a local port
 relays that exporter's /metrics: Prometheus scrapes the cluster through one port, as it scrapes a
 multi-target exporter, and a member added later needs nothing here. pg-N gets
 prometheus-postgres-exporter, pgbouncer-rw and pgbouncer-ro the PgBouncer exporter
-(pgbouncer_exporter.py). An exporter that fails a scrape is stopped and started afresh by the
+(pgbouncer_exporter.py) of the poolers of this container's own front door (by their host alias,
+poolerAliases, on a cluster across hosts). An exporter that fails a scrape is stopped and started afresh by the
 next probe (Debian's PgBouncer exporter never reconnects); one not probed for IDLE_S (a removed
 member) is stopped. The credentials stay in the files dbaas put into /etc/dbaas-metrics: the
 exporters read them there, and no argument or environment value holds them.
@@ -62,11 +63,22 @@ def command_for(cfg, kind, target, port):
         })
         return ['prometheus-postgres-exporter', '--web.listen-address=127.0.0.1:%d' % port, '--log.level=warn'], env
     env.update({'PGPASSFILE': cfg['pgpassFile'], 'PGSSLMODE': cfg['sslmode'], 'PGCONNECT_TIMEOUT': '5'})
+    alias = cfg.get('poolerAliases', {}).get(target)
+    if alias:
+        # On an overlay across hosts every front door's pooler has the container's name: this
+        # front door's answers to its alias alone. libpq connects to that address and still checks
+        # the certificate against the container's name (PGHOSTADDR beside the host).
+        env['PGHOSTADDR'] = address_of(alias, cfg['pgbouncerPort'])
     if cfg.get('sslrootcert'):
         env['PGSSLROOTCERT'] = cfg['sslrootcert']
     return ['python3', PGBOUNCER_EXPORTER, '--host', '127.0.0.1', '--port', str(port),
             '--pgbouncer-host', host, '--pgbouncer-port', str(cfg['pgbouncerPort']), '--pgbouncer-user', cfg['user'],
             '--licence-location', '/usr/share/doc/prometheus-pgbouncer-exporter/copyright'], env
+
+
+def address_of(name, port):
+    """The name's IPv4 address now; a pooler that does not run has none (the probe fails: up 0)."""
+    return socket.getaddrinfo(name, port, socket.AF_INET, socket.SOCK_STREAM)[0][4][0]
 
 
 class Exporters:

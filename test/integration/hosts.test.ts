@@ -2,8 +2,8 @@
  * Hosts: three simulated hosts (a dockerd each, in its own network namespace) added by
  * `dev hosts up`, each with its worker polling its own task queue from inside its namespace;
  * `host list` as an operator reads it; a cluster across the three (two Postgres members on two
- * hosts, an etcd member on each, a front door beside each Postgres member); the leader's host
- * crashes under a writer, its member is re-created on the third host after --replace-after and
+ * hosts, an etcd member on each, a front door beside each Postgres member whose metrics container
+ * probes that door's own poolers); the leader's host crashes under a writer, its member is re-created on the third host after --replace-after and
  * fenced when the host returns; `host drain` of the leader's host under a writer; `replica add`
  * with its host's worker SIGKILLed mid-way; `host remove` refused while a host runs a member;
  * `dev hosts down` leaves nothing. The main engine never joins the swarm.
@@ -29,6 +29,7 @@ import { s3ServerSkipReason, startS3ServerOnDockerHost, stopS3Server, type Docke
 import { removeS3ClientFiles, writeS3ClientFiles, type S3ClientFiles } from '../helpers/s3-files';
 import type { StanzaSummary } from '../../common/backup';
 import type { HostView } from '../../client/commands/host';
+import { NOT_RUNNING_ADDRESS, scrapeTargetsFileName, type ScrapeTargetGroup } from '../../activities/scrape-target-groups';
 
 /**
  * The images a cluster's members run (backups go to S3 from the members themselves: no repository
@@ -185,6 +186,56 @@ test('a cluster across three hosts: two Postgres members on two hosts, an etcd m
     if (read.out !== '1|t') await new Promise((r) => setTimeout(r, 250));
   }
   assert.equal(read.out, '1|t', 'the row, read on a replica through ro');
+});
+
+/** The cluster's target file as the cluster watch writes it for Prometheus (file-based discovery). */
+function scrapeTargetsOf(cluster: string): ScrapeTargetGroup[] {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(home.scrapeTargets, scrapeTargetsFileName(cluster)), 'utf8')) as ScrapeTargetGroup[];
+  } catch {
+    return [];
+  }
+}
+
+/** Clients of database `app` in a pooler's metrics, as Prometheus scrapes them (`/probe?target=` the pooler); 0 when it has no such pool. */
+async function appClients(target: ScrapeTargetGroup): Promise<number> {
+  const r = await fetch(`http://${target.targets[0]}/probe?target=${target.labels.__param_target}`, { signal: AbortSignal.timeout(10_000) });
+  const text = await r.text();
+  assert.ok(r.ok, `${target.labels.instance}: HTTP ${r.status} ${text.slice(0, 200)}`);
+  return [...text.matchAll(/^pgbouncer_active_clients\{database="app",user="[^"]+"\} (\S+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+}
+
+test('each front door\'s metrics container probes its own poolers: the target file labels each pooler with its host, and a client held on one front door shows in that door\'s pooler only', async () => {
+  const s = await status(SPREAD);
+  assert.equal(s.metrics.running, true, JSON.stringify(s.metrics));
+  const doors = [...new Set(s.members.map((m) => m.host))].sort();
+  assert.equal(doors.length, 2);
+  const poolerTarget = (host: string): ScrapeTargetGroup | undefined =>
+    scrapeTargetsOf(SPREAD).find((g) => g.labels.component === 'pgbouncer' && g.labels.member === 'pgbouncer-rw' && g.labels.host === host);
+  // The watch publishes the file at its start and whenever the members change.
+  for (let i = 0; i < 60 && !doors.every((h) => poolerTarget(h) && poolerTarget(h)!.targets[0] !== NOT_RUNNING_ADDRESS); i++) await new Promise((r) => setTimeout(r, 1000));
+  for (const h of doors) {
+    const g = poolerTarget(h);
+    assert.ok(g, `a pgbouncer-rw target labelled host=${h}: ${JSON.stringify(scrapeTargetsOf(SPREAD))}`);
+    assert.equal(g.labels.instance, `${SPREAD}/pgbouncer-rw@${h}`);
+    assert.equal(g.labels.__param_target, 'pgbouncer-rw');
+    assert.match(g.targets[0], new RegExp(`^10\\.77\\.0\\.1${h.slice(1)}:\\d+$`), `${h}'s pooler is scraped through the metrics container on ${h}`);
+  }
+  // A client held on one front door's pooled rw port: only that door's pooler has it.
+  const [held, other] = doors;
+  const pooled = (await runCli(['connect', SPREAD, '--pooled'], cli)).stdout.trim();
+  const heldAt = pooled.match(new RegExp(`10\\.77\\.0\\.1${held.slice(1)}:\\d+`))?.[0];
+  assert.ok(heldAt, `the pooled URI names ${held}: ${pooled.replace(/:[^:@/]*@/, ':***@')}`);
+  const one = pooled.replace(/@[^/]+\//, `@${heldAt}/`);
+  const session = psqlAt(one, 'select pg_sleep(20)');
+  let seen = [0, 0];
+  for (let i = 0; i < 30 && seen[0] < 1; i++) {
+    seen = [await appClients(poolerTarget(held)!), await appClients(poolerTarget(other)!)];
+    if (seen[0] < 1) await new Promise((r) => setTimeout(r, 500));
+  }
+  assert.ok(seen[0] >= 1, `the client held on ${held}'s pooler shows in ${held}'s pooler metrics: ${seen}`);
+  assert.equal(seen[1], 0, `${other}'s pooler metrics are its own, not ${held}'s`);
+  assert.ok((await session).ok);
 });
 
 /** `backup list --json`. */
