@@ -13,11 +13,13 @@ import { repositoryVolumeName } from '../common/resource-names';
 import { parseBackupInfo, type StanzaSummary } from '../common/backup';
 import { SOURCE_CONFIG_PATH } from '../common/render/pgbackrest';
 import { readRepositoryLocation } from './backup-settings';
-import { describeRepository } from '../common/repository';
 import { LABEL_READS_REPOSITORY } from '../common/labels';
 import { demux, volumeExists, withRunLabel } from './docker';
 import { putSourceConfig, sourceRepositoryHostConfig } from './repository-access';
 import { runAsRoot, stanzaServerOf } from './repository-host/host';
+import { withRepository } from './backup-info';
+
+export { withRepository };
 
 
 /** The cluster's repository exists: its volume, or its S3 settings (the bucket itself is not asked). */
@@ -38,11 +40,6 @@ export async function readRepositoryInfo(docker: Docker, paths: Paths, cluster: 
   }
   const out = await pgbackrestOnRepository(docker, paths, cluster, [...stanzaOptions(cluster), 'info', '--output=json'], 'info');
   return withRepository(paths, parseBackupInfo(out, cluster));
-}
-
-/** The summary with where its repository is, as `backup list` shows it. */
-export function withRepository(paths: Paths, s: StanzaSummary): StanzaSummary {
-  return { ...s, repository: describeRepository(readRepositoryLocation(paths, s.stanza), repositoryVolumeName(s.stanza), s.stanza) };
 }
 
 /**

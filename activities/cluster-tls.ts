@@ -13,6 +13,9 @@ import type { Paths } from '../common/paths';
 import { tlsFilesIn, type ServerIdentity } from '../common/render/tls';
 import type { FileToPut } from './docker';
 import { insideHome } from './home-paths';
+import { caCertPath, clusterHasTls, readCaCert, tlsDir } from './cluster-ca-files';
+
+export { caCertPath, clusterHasTls, readCaCert };
 
 x509.cryptoProvider.set(crypto.webcrypto);
 
@@ -24,24 +27,7 @@ const SERVER_VALID_DAYS = 397;
 /** Container clocks are the host's, but allow for a host whose clock was just corrected. */
 const BACKDATE_MS = 5 * 60 * 1000;
 
-function tlsDir(paths: Paths, cluster: string): string {
-  return insideHome(paths, 'tls', cluster);
-}
-
-export function caCertPath(paths: Paths, cluster: string): string {
-  return `${tlsDir(paths, cluster)}/ca.crt`;
-}
-
 const caKeyPath = (paths: Paths, cluster: string): string => `${tlsDir(paths, cluster)}/ca.key`;
-
-/** TLS is on for a cluster iff its CA exists. */
-export function clusterHasTls(paths: Paths, cluster: string): boolean {
-  return fs.existsSync(caCertPath(paths, cluster));
-}
-
-export function readCaCert(paths: Paths, cluster: string): string {
-  return fs.readFileSync(caCertPath(paths, cluster), 'utf8');
-}
 
 /** A positive serial of 16 random bytes (RFC 5280: at most 20 octets, positive). */
 function newSerial(): string {

@@ -3,7 +3,7 @@ import type { Inventory } from './hosts/inventory';
 import { LABEL_MEMBER, LABEL_ROLE, LABEL_SPEC } from '../common/labels';
 import { LOCAL_HOST, type HostName, type HostVolume } from '../common/inventory';
 import type { MemberView } from '../common/members';
-import type { ClusterResources, KeptVolume } from '../common/kept-data';
+import type { KeptVolume } from '../common/kept-data';
 import { portsFromBase } from '../common/ports';
 import type { LostHostHint } from '../common/host-loss';
 import { settingsFromDcs, type ClusterPorts, type ClusterSettings } from '../common/spec';
@@ -15,26 +15,11 @@ import { POSTGRES_STOP_TIMEOUT_SEC } from './patroni';
 import type { Paths } from '../common/paths';
 import { FIRST_GENERATION } from '../common/generations';
 import { forgetGenerations, recordedVolumeGenerations, servingGeneration, writeVolumeGenerations } from './generations-file';
-import { keptRepositoryName, type HostLocation, type S3Location } from '../common/repository';
+import { clusterFootprint, clusterInventory, clusterIsLive, keptRepositoryEntry, keptVolume, type ClusterFootprint } from './cluster-resources';
 import { settingsRepositories } from './backup-settings';
 import { versionOf, type PostgresVersion } from '../common/postgres-version';
 
-export interface ClusterFootprint {
-  containers: number;
-  networks: number;
-  volumes: number;
-}
-
-export async function clusterFootprint(inv: Inventory, cluster: string): Promise<ClusterFootprint> {
-  const [c, n, v] = await Promise.all([inv.containers(cluster), inv.networks(cluster), inv.volumes(cluster)]);
-  return { containers: c.members.length + c.helpers.length, networks: n.length, volumes: v.length };
-}
-
-/** Containers or network exist. Volumes alone are data kept by `delete --keep-data`: create reuses them. */
-export async function clusterIsLive(inv: Inventory, cluster: string): Promise<boolean> {
-  const f = await clusterFootprint(inv, cluster);
-  return f.containers > 0 || f.networks > 0;
-}
+export { clusterFootprint, clusterInventory, clusterIsLive, type ClusterFootprint };
 
 export interface ClusterDescription {
   cluster: string;
@@ -128,34 +113,6 @@ export async function clusterVolumes(inv: Inventory, paths: Paths, cluster: stri
   const { volumes } = await volumesWithGenerations(inv, paths, cluster);
   const s3 = settingsRepositories(paths).filter((r) => r.cluster === cluster).map(keptRepositoryEntry);
   return [...volumes.map(keptVolume), ...s3].sort((a, b) => a.name.localeCompare(b.name));
-}
-
-/** An S3 repository (or a stanza on the repository host) in the list of what a cluster keeps: no volume, but kept and purged as the repository volume is. */
-const keptRepositoryEntry = (r: { cluster: string; location: S3Location | HostLocation }): KeptVolume => ({ name: keptRepositoryName(r.location, r.cluster), role: 'backup' });
-
-const keptVolume = (v: HostVolume): KeptVolume => ({
-  name: v.name, role: v.role, ...(v.member ? { member: v.member } : {}),
-  ...(v.role === 'postgres' && v.generation !== undefined ? { generation: v.generation } : {}),
-});
-
-/**
- * Every cluster any dbaas resource names, with what it has: a live cluster has containers or a
- * network; a deleted one only the volumes its delete kept (data with --keep-data, the backup
- * repository unless --purge-backups).
- */
-export async function clusterInventory(inv: Inventory, paths: Paths): Promise<ClusterResources[]> {
-  const [cs, ns, vs] = await Promise.all([inv.containers(), inv.networks(), inv.volumes()]);
-  const byName = new Map<string, ClusterResources>();
-  const of = (name: string): ClusterResources => {
-    let r = byName.get(name);
-    if (!r) byName.set(name, (r = { name, containers: 0, networks: 0, volumes: [] }));
-    return r;
-  };
-  for (const c of [...cs.members, ...cs.helpers]) of(c.cluster).containers++;
-  for (const n of ns) of(n.cluster).networks++;
-  for (const v of vs) of(v.cluster).volumes.push(keptVolume(v));
-  for (const r of settingsRepositories(paths)) of(r.cluster).volumes.push(keptRepositoryEntry(r));
-  return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** Why a delete of a cluster on added hosts cannot go on while some of them do not answer (the CLI says the same, exit 2). */

@@ -22,12 +22,14 @@ import { hostPort } from '../common/inventory';
 import { RUNNING_POSTGRES } from '../common/inventory';
 import type { Paths } from '../common/paths';
 import { dcsPrefix } from '../common/dcs-keys';
-import { profileOfDcs, syncModeOfDcs, type DcsConfig, type ProfileName, type SyncMode } from '../common/spec';
+import { dcsSettingsView, type DcsConfig, type DcsSettingsView, type SyncMode } from '../common/spec';
 import { clusterAccess, type ClusterAccess } from './cluster-access';
 import { b64, etcdPost, type EtcdUser } from './etcd-gateway';
 import { pollUntil } from './heartbeat';
-import { getCluster, getPatroni, patroniUrl } from './patroni-api';
+import { getCluster, getDcsConfig, getPatroni, patroniUrl, readDcsConfig, readJson } from './patroni-api';
 import { memberApi } from './patroni';
+
+export { dcsSettingsView, getDcsConfig, readDcsConfig, type DcsSettingsView };
 
 /** Keys whose values set-profile / set-sync write; a PATCH body is a subset of them. */
 export type DcsPatch = Partial<Record<keyof DcsConfig, number | boolean>>;
@@ -38,16 +40,6 @@ export type DcsPatch = Partial<Record<keyof DcsConfig, number | boolean>>;
  * re-sending a current value, it cannot undo a concurrent change made through another member.
  */
 export const WAKE_PATCH = { dbaas_wakeup: null } as const;
-
-async function readJson(url: string, init?: RequestInit): Promise<unknown> {
-  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(3000) });
-  if (!res.ok) throw new Error(`${init?.method ?? 'GET'} ${url}: HTTP ${res.status}`);
-  return res.json();
-}
-
-export async function getDcsConfig(api: string): Promise<DcsConfig> {
-  return (await readJson(`${api}/config`)) as DcsConfig;
-}
 
 /**
  * PATCH /config: Patroni merges the body into the DCS config (null deletes a key) and returns the
@@ -61,43 +53,6 @@ export async function patchDcsConfigAt(api: string, access: ClusterAccess, patch
   })) as DcsConfig;
 }
 
-
-/** The DCS config as the first answering member (leader first when given) sees it. */
-export async function readDcsConfig(inv: Inventory, cluster: string, members: string[]): Promise<{ config: DcsConfig; member: string } | undefined> {
-  for (const m of [...new Set(members)]) {
-    const api = await memberApi(inv, cluster, m);
-    if (!api) continue;
-    try {
-      return { config: await getDcsConfig(api), member: m };
-    } catch {
-      // try the next member
-    }
-  }
-  return undefined;
-}
-
-/** The settings as the CLI shows them: profile (or custom timing) and sync mode, from the DCS. */
-export interface DcsSettingsView {
-  profile: ProfileName | 'custom';
-  sync: SyncMode;
-  ttl: number | null;
-  loopWait: number | null;
-  retryTimeout: number | null;
-  /** The member whose API answered. */
-  readFrom: string;
-}
-
-export function dcsSettingsView(config: DcsConfig, readFrom: string): DcsSettingsView {
-  const n = (v: unknown): number | null => (v === undefined || v === null ? null : Number(v));
-  return {
-    profile: profileOfDcs(config) ?? 'custom',
-    sync: syncModeOfDcs(config),
-    ttl: n(config.ttl),
-    loopWait: n(config.loop_wait),
-    retryTimeout: n(config.retry_timeout),
-    readFrom,
-  };
-}
 
 export async function etcdEndpoints(inv: Inventory, cluster: string): Promise<string[]> {
   const etcd = await inv.members(cluster, { kind: 'etcd', running: true });

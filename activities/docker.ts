@@ -7,6 +7,9 @@ import * as tar from 'tar-stream';
 import { BRIDGE_NAME_OPTION, bridgeName, networkName } from '../common/resource-names';
 import { LABEL_CLUSTER, LABEL_GENERATION, LABEL_MEMBER, LABEL_REPOSITORY, LABEL_ROLE, LABEL_TEST_RUN } from '../common/labels';
 import { ErrorTypes, finalError } from './errors';
+import { demux, type ExecResult } from './hosts/engine-api';
+
+export { demux, type ExecResult };
 
 export function isNotFound(err: unknown): boolean {
   return (err as { statusCode?: number }).statusCode === 404;
@@ -310,11 +313,6 @@ export async function removeClusterNetworksAndVolumes(docker: Docker, cluster: s
   return report;
 }
 
-export interface ExecResult {
-  exitCode: number;
-  output: string;
-}
-
 /** Run a command inside a running container (docker exec), collecting stdout+stderr. */
 export async function execIn(docker: Docker, container: string, cmd: string[], stdin?: string): Promise<ExecResult> {
   const ct = docker.getContainer(container);
@@ -330,18 +328,6 @@ export async function execIn(docker: Docker, container: string, cmd: string[], s
   await done;
   const info = await exec.inspect();
   return { exitCode: info.ExitCode ?? -1, output: demux(Buffer.concat(chunks)) };
-}
-
-/** Docker's multiplexed exec stream: 8-byte frame headers (stream, 0,0,0, size BE32). */
-export function demux(buf: Buffer): string {
-  const parts: Buffer[] = [];
-  let i = 0;
-  while (i + 8 <= buf.length) {
-    const size = buf.readUInt32BE(i + 4);
-    parts.push(buf.subarray(i + 8, i + 8 + size));
-    i += 8 + size;
-  }
-  return Buffer.concat(parts).toString('utf8');
 }
 
 /** Read one file out of a container (docker cp out), or undefined if it is absent. */

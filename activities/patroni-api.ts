@@ -1,5 +1,12 @@
-/** Patroni 3.0.2 REST API client (GET /cluster, GET /patroni). Role spellings normalized. */
+/**
+ * Patroni 3.0.2 REST API client (GET /cluster, GET /patroni, GET /config), and the reads of a
+ * cluster's members through the inventory. Role spellings normalized. No package: the CLI's
+ * `cluster status` reads Patroni through here.
+ */
 import { hostPort, type Endpoint } from '../common/inventory';
+import { PATRONI_API_PORT } from '../common/service-ports';
+import type { DcsConfig } from '../common/spec';
+import type { ReadInventory } from './hosts/inventory';
 
 /** Base URL of a member's REST API at its endpoint for PATRONI_API_PORT (see Inventory.endpoint). */
 export const patroniUrl = (e: Endpoint): string => `http://${hostPort(e)}`;
@@ -59,6 +66,13 @@ async function getJson(url: string, timeoutMs = 2000): Promise<unknown> {
   return res.json();
 }
 
+/** A JSON answer; an error unless the status is 2xx. */
+export async function readJson(url: string, init?: RequestInit): Promise<unknown> {
+  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(3000) });
+  if (!res.ok) throw new Error(`${init?.method ?? 'GET'} ${url}: HTTP ${res.status}`);
+  return res.json();
+}
+
 interface RawMember {
   name: string;
   role: string;
@@ -115,4 +129,42 @@ export async function wakeHaLoop(apiBase: string, authHeaders: Record<string, st
     body: JSON.stringify({ dbaas_wakeup: null }),
     signal: AbortSignal.timeout(2000),
   });
+}
+
+export async function getDcsConfig(api: string): Promise<DcsConfig> {
+  return (await readJson(`${api}/config`)) as DcsConfig;
+}
+
+/** Base URL of a member's Patroni REST API, or undefined when its container is not running. */
+export async function memberApi(inv: ReadInventory, cluster: string, member: string): Promise<string | undefined> {
+  const e = await inv.endpointOf(cluster, member, PATRONI_API_PORT);
+  return e ? patroniUrl(e) : undefined;
+}
+
+/** /cluster from the first member that answers. */
+export async function clusterView(inv: ReadInventory, cluster: string, members: string[]): Promise<ClusterMember[] | undefined> {
+  for (const m of members) {
+    const api = await memberApi(inv, cluster, m);
+    if (!api) continue;
+    try {
+      return await getCluster(api);
+    } catch {
+      // try the next member
+    }
+  }
+  return undefined;
+}
+
+/** The DCS config as the first answering member (leader first when given) sees it. */
+export async function readDcsConfig(inv: ReadInventory, cluster: string, members: string[]): Promise<{ config: DcsConfig; member: string } | undefined> {
+  for (const m of [...new Set(members)]) {
+    const api = await memberApi(inv, cluster, m);
+    if (!api) continue;
+    try {
+      return { config: await getDcsConfig(api), member: m };
+    } catch {
+      // try the next member
+    }
+  }
+  return undefined;
 }

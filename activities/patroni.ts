@@ -21,7 +21,9 @@ import { dataProgress } from './data-progress';
 import { publishedOn } from './hosts/published-ports';
 import { hostAddresses } from './hosts/registry';
 import { pollUntil, pollWhileProgressing } from './heartbeat';
-import { getCluster, getPatroni, patroniUrl, wakeHaLoop, type ClusterMember } from './patroni-api';
+import { clusterView, getPatroni, memberApi, wakeHaLoop, type ClusterMember } from './patroni-api';
+
+export { clusterView, memberApi };
 import { clusterAccess } from './cluster-access';
 import { readClusterSecrets } from './secrets';
 import { versionOf } from '../common/postgres-version';
@@ -66,29 +68,9 @@ export interface WaitStreamingInput {
   stallMs?: number;
 }
 
-/** Base URL of a member's Patroni REST API, or undefined when its container is not running. */
-export async function memberApi(inv: Inventory, cluster: string, member: string): Promise<string | undefined> {
-  const e = await inv.endpointOf(cluster, member, PATRONI_API_PORT);
-  return e ? patroniUrl(e) : undefined;
-}
-
-/** /cluster from the first member that answers. */
 /** The member leading among `members` now, by Patroni's view (undefined: none leads). */
 export async function leaderAmong(inv: Inventory, cluster: string, members: string[]): Promise<string | undefined> {
   return (await clusterView(inv, cluster, members))?.find((m) => m.role === 'leader')?.name;
-}
-
-export async function clusterView(inv: Inventory, cluster: string, members: string[]): Promise<ClusterMember[] | undefined> {
-  for (const m of members) {
-    const api = await memberApi(inv, cluster, m);
-    if (!api) continue;
-    try {
-      return await getCluster(api);
-    } catch {
-      // try the next member
-    }
-  }
-  return undefined;
 }
 
 function describe(members: ClusterMember[]): string {

@@ -20,7 +20,8 @@ import { checkS3Repository } from './s3-repository-check';
 import { isS3Request, type RepositoryRequest } from '../common/repository';
 import { deleteRowCounts } from './backup-checks';
 import { ensureVolume, execIn, isNotFound, volumeExists } from './docker';
-import { deleteS3Stanza, readRepositoryInfo, repositoryExists, withRepository } from './backup-repository';
+import { deleteS3Stanza, readRepositoryInfo, repositoryExists } from './backup-repository';
+import { backupInfoInMembers, onRepositoryHost, pgbackrestCommand, pgbackrestFailure } from './backup-info';
 import { deleteBackupPassphrase, ensureBackupPassphrase } from './backup-passphrase';
 import { ErrorTypes, finalError } from './errors';
 import { heartbeat, pause, pollUntil } from './heartbeat';
@@ -34,8 +35,6 @@ import { ensureStanzaOnHost, purgeStanzaOnHost, repositoryHostName, rootCommand,
 import { sealArchiveScript } from './repository-host/render';
 import { versionOf, type PostgresVersion } from '../common/postgres-version';
 import { psqlOn } from './upgrade/psql';
-
-const onRepositoryHost = (paths: Paths, cluster: string): boolean => readRepositoryLocation(paths, cluster).type === 'host';
 
 
 /** What SHOW archive_command says while archive_mode is off, whatever the command. */
@@ -80,10 +79,8 @@ async function pgbackrestAt(where: string, args: string[], run: () => Promise<{ 
   // `check` may wait up to archive-timeout (60 s) for WAL to arrive: prove the wait is alive.
   const alive = setInterval(() => heartbeat(`pgbackrest ${args[0]} on ${where}`), 2000);
   const r = await run().finally(() => clearInterval(alive));
-  if (r.exitCode !== 0) {
-    const err = r.output.split('\n').find((l) => /ERROR:/.test(l)) ?? r.output.trim().split('\n').pop() ?? '';
-    throw new Error(`pgbackrest ${args.join(' ')} on ${where} failed (exit ${r.exitCode}): ${err.replace(/^.*ERROR:\s*/, '')}`);
-  }
+  const failed = pgbackrestFailure(where, args, r);
+  if (failed) throw failed;
   return r.output;
 }
 
@@ -94,7 +91,7 @@ const ARCHIVE_TIMEOUT_EXIT = 82;
 async function pgbackrest(docker: Docker, cluster: string, member: string, args: string[]): Promise<string> {
   const container = containerName(cluster, member);
   try {
-    return await pgbackrestAt(member, args, () => execIn(docker, container, ['pgbackrest', `--stanza=${cluster}`, ...args]));
+    return await pgbackrestAt(member, args, () => execIn(docker, container, pgbackrestCommand(cluster, args)));
   } catch (err) {
     if (!(err instanceof Error) || !err.message.includes(`(exit ${ARCHIVE_TIMEOUT_EXIT})`)) throw err;
     // "not archived before the timeout" says nothing of why: archive_command's own last error does.
@@ -153,22 +150,12 @@ export async function clusterHasRepository(inv: Inventory, paths: Paths, cluster
 
 /** What `pgbackrest info` knows, read on any running member, or without one for a deleted cluster's kept repository. */
 export async function backupStatus(inv: Inventory, paths: Paths, cluster: string): Promise<StanzaSummary> {
-  const members = await inv.members(cluster, RUNNING_POSTGRES);
-  if (members.length === 0 || onRepositoryHost(paths, cluster)) {
-    // The repository host (and a kept volume) live on the local engine.
-    const docker = inv.engine();
-    if (await repositoryExists(docker, paths, cluster)) return readRepositoryInfo(docker, paths, cluster);
-    throw finalError(ErrorTypes.ClusterNotFound, `no cluster named ${cluster}`);
-  }
-  let last: unknown;
-  for (const m of members) {
-    try {
-      return withRepository(paths, await stanzaInfo(inv.engine(m.host), paths, cluster, m.name));
-    } catch (err) {
-      last = err;
-    }
-  }
-  throw last;
+  const inMembers = await backupInfoInMembers(inv, paths, cluster);
+  if (inMembers) return inMembers;
+  // The repository host (and a kept volume) live on the local engine.
+  const docker = inv.engine();
+  if (await repositoryExists(docker, paths, cluster)) return readRepositoryInfo(docker, paths, cluster);
+  throw finalError(ErrorTypes.ClusterNotFound, `no cluster named ${cluster}`);
 }
 
 export function createPgbackrestActivities(inv: Inventory, paths: Paths) {

@@ -5,24 +5,10 @@
  * `delete --keep-data`, gone with the cluster.
  */
 import type { Paths } from '../common/paths';
-import type { ClusterPasswords } from '../common/render/patroni';
 import { newPassword, readClusterSecrets, replaceClusterSecrets } from './secrets';
+import { storedRoleIn, type StoredRole, type WithRoles } from './secrets-file';
 
-export interface StoredRole {
-  password: string;
-  /** The database its URI names (`dbaas connect --user` without --database). */
-  database: string;
-  /** The operation (workflow run) that set the password: its retries find it and keep it. */
-  setBy: string;
-}
-
-type WithRoles = ClusterPasswords & { roles?: Record<string, StoredRole> };
-
-/** The role's stored password, if dbaas made or rotated it (the CLI passes the secrets it read). */
-export function storedRoleIn(secrets: ClusterPasswords, role: string): StoredRole | undefined {
-  const roles = (secrets as WithRoles).roles;
-  return roles && Object.hasOwn(roles, role) ? roles[role] : undefined;
-}
+export { storedRoleIn, type StoredRole };
 
 export function storedRole(paths: Paths, cluster: string, role: string): StoredRole | undefined {
   return storedRoleIn(readClusterSecrets(paths, cluster), role);

@@ -7,30 +7,14 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import type { Paths } from '../common/paths';
 import type { ClusterPasswords } from '../common/render/patroni';
-import { ErrorTypes, finalError } from './errors';
-import { insideDir } from './home-paths';
+import { clusterSecretsExist, readClusterSecrets, secretFile } from './secrets-file';
 import { deleteClusterTls, ensureClusterCa } from './cluster-tls';
 
-function secretFile(paths: Paths, cluster: string): string {
-  return insideDir(paths.secrets, `${cluster}.json`);
-}
+export { clusterSecretsExist, readClusterSecrets };
 
 export function newPassword(): string {
   // 24 random bytes → 32 URL-safe characters: no quoting problems in URIs, YAML or conninfo.
   return crypto.randomBytes(24).toString('base64url');
-}
-
-export function readClusterSecrets(paths: Paths, cluster: string): ClusterPasswords {
-  const file = secretFile(paths, cluster);
-  if (!fs.existsSync(file)) {
-    throw finalError(ErrorTypes.SecretsMissing, `no secrets for cluster ${cluster} in ${paths.secrets}`);
-  }
-  return JSON.parse(fs.readFileSync(file, 'utf8')) as ClusterPasswords;
-}
-
-/** Kept by `delete --keep-data` (a create then reuses the passwords the kept data was made with). */
-export function clusterSecretsExist(paths: Paths, cluster: string): boolean {
-  return fs.existsSync(secretFile(paths, cluster));
 }
 
 /** A new secret file, mode 0600, unless it exists: of two attempts racing, the first writer's content stands. */

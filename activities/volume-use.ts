@@ -1,14 +1,13 @@
 /** A Postgres member's data volume use, read by `df` inside the member (common/volume-use.ts). */
-import type { Inventory } from './hosts/inventory';
+import type { ReadInventory } from './hosts/inventory';
 import type { Member } from '../common/inventory';
-import { DATA_ROOT } from '../common/render/patroni';
+import { DATA_ROOT } from '../common/render/image-paths';
 import { dfCommand, parseDf, type VolumeUse } from '../common/volume-use';
-import { execIn } from './docker';
 
 /** null when the member does not run (nothing to exec in) or df does not answer as expected. */
-export async function dataVolumeUse(inv: Inventory, m: Pick<Member, 'host' | 'container'> & { state: string }): Promise<VolumeUse | null> {
+export async function dataVolumeUse(inv: ReadInventory, m: Pick<Member, 'host' | 'container'> & { state: string }): Promise<VolumeUse | null> {
   if (m.state !== 'running') return null;
   // DATA_ROOT is the volume's mount point (the data directory is below it).
-  const r = await execIn(inv.engine(m.host), m.container, dfCommand(DATA_ROOT));
+  const r = await inv.host(m.host).exec(m.container, dfCommand(DATA_ROOT));
   return r.exitCode === 0 ? parseDf(r.output) ?? null : null;
 }

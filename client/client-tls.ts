@@ -5,7 +5,7 @@
  * A cluster made before TLS (no CA file) has none.
  */
 import type { Paths } from '../common/paths';
-import { caCertPath, clusterHasTls } from '../activities/cluster-tls';
+import { caCertPath, clusterHasTls } from '../activities/cluster-ca-files';
 
 export interface ClientTlsParams {
   sslmode: 'verify-full' | 'disable';

@@ -4,15 +4,14 @@ import * as fs from 'node:fs';
 import { resolvePaths, type Paths } from '../common/paths';
 import { backupsState } from '../common/inventory';
 import { metricsState, type MetricsState } from '../common/metrics-state';
-import type { Inventory } from '../activities/hosts/inventory';
+import type { ReadInventory } from '../activities/hosts/inventory';
 import { portsFromBase } from '../common/ports';
 import { isLive, keptAfterDelete, type KeptAfterDelete } from '../common/kept-data';
-import { clusterInventory } from '../activities/cluster';
+import { clusterInventory } from '../activities/cluster-resources';
 import { UsageError } from './errors';
 import type { ClusterPorts } from '../common/spec';
 import type { MemberSize } from '../common/sizes';
-import { clusterView } from '../activities/patroni';
-import type { ClusterMember } from '../activities/patroni-api';
+import { clusterView, type ClusterMember } from '../activities/patroni-api';
 
 export interface MemberStatus {
   name: string;
@@ -58,18 +57,18 @@ export interface ClusterStatus {
 }
 
 /** Live clusters: those with containers or a network (a deleted cluster's kept volumes do not count). */
-export async function clusterNames(inv: Inventory): Promise<string[]> {
+export async function clusterNames(inv: ReadInventory): Promise<string[]> {
   return (await clusterInventory(inv, resolvePaths())).filter(isLive).map((r) => r.name);
 }
 
 /** Deleted clusters that kept their backups or their data, with what each kept. */
-export async function deletedClusters(inv: Inventory): Promise<(KeptAfterDelete & { name: string })[]> {
+export async function deletedClusters(inv: ReadInventory): Promise<(KeptAfterDelete & { name: string })[]> {
   return (await clusterInventory(inv, resolvePaths())).filter((r) => !isLive(r)).map((r) => ({ name: r.name, ...keptAfterDelete(r) }));
 }
 
 /** What the cluster is now: live, deleted with something kept, or unknown. */
-export async function clusterState(inv: Inventory, name: string): Promise<{ state: 'live' | 'deleted' | 'unknown' } & KeptAfterDelete> {
-  const r = (await clusterInventory(inv, resolvePaths())).find((x) => x.name === name);
+export async function clusterState(inv: ReadInventory, name: string): Promise<{ state: 'live' | 'deleted' | 'unknown' } & KeptAfterDelete> {
+  const r = (await clusterInventory(inv, resolvePaths(), name)).find((x) => x.name === name);
   if (!r) return { state: 'unknown', data: false, backups: false };
   return { state: isLive(r) ? 'live' : 'deleted', ...keptAfterDelete(r) };
 }
@@ -82,14 +81,14 @@ export function notLiveLine(name: string, kept: KeptAfterDelete): string {
 }
 
 /** The name of a live cluster, or a UsageError (exit 2) that says what became of it. */
-export async function requireLiveCluster(inv: Inventory, name: string): Promise<void> {
+export async function requireLiveCluster(inv: ReadInventory, name: string): Promise<void> {
   const s = await clusterState(inv, name);
   if (s.state !== 'live') throw new UsageError(notLiveLine(name, s));
 }
 
-export { clusterIsLive } from '../activities/cluster';
+export { clusterIsLive } from '../activities/cluster-resources';
 
-export async function clusterPorts(inv: Inventory, paths: Paths, cluster: string): Promise<ClusterPorts | undefined> {
+export async function clusterPorts(inv: ReadInventory, paths: Paths, cluster: string): Promise<ClusterPorts | undefined> {
   const base = (await inv.members(cluster, { kind: 'haproxy' }))[0]?.portLabels.base;
   if (base !== undefined) return portsFromBase(base);
   try {
@@ -101,7 +100,7 @@ export async function clusterPorts(inv: Inventory, paths: Paths, cluster: string
   }
 }
 
-export async function clusterStatus(inv: Inventory, paths: Paths, cluster: string): Promise<ClusterStatus> {
+export async function clusterStatus(inv: ReadInventory, paths: Paths, cluster: string): Promise<ClusterStatus> {
   const { members: all, unreachable } = await inv.membersAndUnreachable(cluster);
   const pg = all.filter((m) => m.kind === 'postgres');
   // Independent reads (Patroni's view, the port labels, the front doors): at once.

@@ -5,12 +5,11 @@
  */
 import { APP_DATABASE, APP_USER, DEFAULT_DATABASE, SUPERUSER } from '../common/service-users';
 import { resolvePaths } from '../common/paths';
-import { readClusterSecrets } from '../activities/secrets';
-import { storedRoleIn } from '../activities/role-secrets';
+import { readClusterSecrets, storedRoleIn } from '../activities/secrets-file';
 import type { ClusterPasswords } from '../common/render/patroni';
 import { clientTlsParams, uriTlsQuery, type ClientTlsParams } from './client-tls';
 import { requireLiveCluster, clusterPorts } from './cluster-info';
-import { connectInventory } from './connections';
+import { connectReadInventory } from './connections';
 import { OperationError, UsageError } from './errors';
 
 /** Seconds a client gives each front door of a multi-host URI before it tries the next (a lost host does not answer at all). */
@@ -50,7 +49,7 @@ export function checkEndpointFlags(o: EndpointFlags): void {
 
 export async function resolveConnectionTarget(cluster: string, o: EndpointFlags): Promise<ConnectionTarget> {
   checkEndpointFlags(o);
-  const inv = await connectInventory();
+  const inv = await connectReadInventory();
   const paths = resolvePaths();
   // Read while the name is checked (a name that is not a live cluster is refused first, with its own line).
   const reads = Promise.all([

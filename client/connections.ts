@@ -1,7 +1,7 @@
 /** Connections from the CLI to Temporal and Docker, failing with where it looked and how to fix it. */
-import Docker from 'dockerode';
-import type { Inventory } from '../activities/hosts/inventory';
-import { machineInventory } from '../activities/hosts/registry';
+import type { Inventory, ReadInventory } from '../activities/hosts/inventory';
+import { EngineApi, engineAddressFromEnv } from '../activities/hosts/engine-api';
+import { machineReadInventory } from '../activities/hosts/read-only-engine';
 import { resolvePaths } from '../common/paths';
 import type { Client, Connection } from '@temporalio/client';
 import { temporalConfig } from '../common/temporal-config';
@@ -26,15 +26,37 @@ export function dockerAddress(): string {
   return process.env.DOCKER_HOST || 'unix:///var/run/docker.sock';
 }
 
-/** The hosts this machine reaches, each engine answering (today: the engine DOCKER_HOST names, as host `local`). */
+const dockerUnreachable = (err: unknown): OperationError =>
+  new OperationError(`cannot reach Docker at ${dockerAddress()} (${(err as Error).message}): start it with \`npx dbaas dev up\`, or set DOCKER_HOST`);
+
+/**
+ * The hosts this machine reaches, each engine answering (today: the engine DOCKER_HOST names, as
+ * host `local`), for commands that make or change containers: dockerode, loaded here.
+ */
 export async function connectInventory(): Promise<Inventory> {
+  const [{ machineInventory }, { default: Docker }] = await Promise.all([import('../activities/hosts/registry'), import('dockerode')]);
   const inv = machineInventory(resolvePaths(), new Docker());
   try {
     await inv.engine().ping();
     return inv;
   } catch (err) {
-    throw new OperationError(
-      `cannot reach Docker at ${dockerAddress()} (${(err as Error).message}): start it with \`npx dbaas dev up\`, or set DOCKER_HOST`,
-    );
+    throw dockerUnreachable(err);
   }
+}
+
+/**
+ * The same hosts, for commands that only read (`connect`, `psql`, `cluster status`): plain HTTP
+ * to the engines, no dockerode. An engine that only dockerode reaches (TLS, ssh) gets the full
+ * inventory.
+ */
+export async function connectReadInventory(): Promise<ReadInventory> {
+  const address = engineAddressFromEnv();
+  if (!address) return connectInventory();
+  const local = new EngineApi(address);
+  try {
+    await local.ping();
+  } catch (err) {
+    throw dockerUnreachable(err);
+  }
+  return machineReadInventory(resolvePaths(), local);
 }

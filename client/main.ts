@@ -80,7 +80,7 @@ export function buildProgram(psqlArgs: string[] = []): Command {
     .option('--json', 'JSON output', false)
     .description('members, roles, lag, endpoints')
     .exitOverride()
-    .action(async (name: string, o) => (await import('./commands/cluster')).statusCommand(name, o));
+    .action(async (name: string, o) => (await import('./commands/cluster-status')).statusCommand(name, o));
   cluster
     .command('delete')
     .argument('<name>', 'cluster name', arg(parseClusterName))

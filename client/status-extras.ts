@@ -3,13 +3,15 @@
  * use and the age of the last backup. Every read runs at once and within the engines' answer time,
  * so the status stays quick; what does not answer shows as unknown.
  */
-import { withinAnswerTime, type Inventory } from '../activities/hosts/inventory';
-import { backupStatus } from '../activities/pgbackrest';
+import { withinAnswerTime, type ReadInventory } from '../activities/hosts/inventory';
+import { backupInfoInMembers } from '../activities/backup-info';
 import { dataVolumeUse } from '../activities/volume-use';
 import { lastBackup, type LastBackup } from '../common/backup-age';
+import type { StanzaSummary } from '../common/backup';
 import type { Paths } from '../common/paths';
 import type { VolumeUse } from '../common/volume-use';
 import type { ClusterStatus, MemberStatus } from './cluster-info';
+import { connectInventory } from './connections';
 
 export interface StatusExtras {
   /** By member name; null: stopped, or df did not answer. */
@@ -19,19 +21,30 @@ export interface StatusExtras {
   lastBackupProblem: string | null;
 }
 
-const diskOf = (inv: Inventory, m: MemberStatus): Promise<VolumeUse | null> =>
+const diskOf = (inv: ReadInventory, m: MemberStatus): Promise<VolumeUse | null> =>
   withinAnswerTime(dataVolumeUse(inv, { host: m.host, container: m.container.name, state: m.container.state })).catch(() => null);
 
-async function lastBackupOf(inv: Inventory, paths: Paths, s: ClusterStatus): Promise<Pick<StatusExtras, 'lastBackup' | 'lastBackupProblem'>> {
+/**
+ * `pgbackrest info` in a running member; on the repository's side (the repository host, or no
+ * member runs), through the workers' code and dockerode, loaded only for those clusters.
+ */
+async function stanzaSummary(inv: ReadInventory, paths: Paths, cluster: string): Promise<StanzaSummary> {
+  const inMembers = await backupInfoInMembers(inv, paths, cluster);
+  if (inMembers) return inMembers;
+  const [{ backupStatus }, engines] = await Promise.all([import('../activities/pgbackrest'), connectInventory()]);
+  return backupStatus(engines, paths, cluster);
+}
+
+async function lastBackupOf(inv: ReadInventory, paths: Paths, s: ClusterStatus): Promise<Pick<StatusExtras, 'lastBackup' | 'lastBackupProblem'>> {
   if (s.backups === 'off') return { lastBackup: null, lastBackupProblem: null };
   try {
-    return { lastBackup: lastBackup((await withinAnswerTime(backupStatus(inv, paths, s.name))).backups, Date.now()), lastBackupProblem: null };
+    return { lastBackup: lastBackup((await withinAnswerTime(stanzaSummary(inv, paths, s.name))).backups, Date.now()), lastBackupProblem: null };
   } catch (err) {
     return { lastBackup: null, lastBackupProblem: (err as { code?: string }).code === 'UNANSWERED' ? 'pgbackrest info did not answer in time' : (err as Error).message.split('\n')[0] };
   }
 }
 
-export async function readStatusExtras(inv: Inventory, paths: Paths, s: ClusterStatus): Promise<StatusExtras> {
+export async function readStatusExtras(inv: ReadInventory, paths: Paths, s: ClusterStatus): Promise<StatusExtras> {
   const [disks, backup] = await Promise.all([
     Promise.all(s.members.map(async (m) => [m.name, await diskOf(inv, m)] as const)),
     lastBackupOf(inv, paths, s),

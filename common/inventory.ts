@@ -17,7 +17,8 @@ import {
   mountsRepository,
 } from './labels';
 import type { ClusterSettings } from './spec';
-import { generationOfLabels, inGeneration, type GenerationFilter } from './generations';
+import { networkName } from './resource-names';
+import { FIRST_GENERATION, generationOfLabels, inGeneration, type GenerationFilter } from './generations';
 
 export type HostName = string;
 /** The Docker engine of the machine the worker runs on; with one host everything lives here. */
@@ -73,6 +74,20 @@ export interface HostVolume extends KeptVolume {
   host: HostName;
 }
 
+export interface ClusterNetwork {
+  host: HostName;
+  name: string;
+  cluster: string;
+}
+
+/** A container labelled with a cluster that is not one of its members (a restore helper, a copy of its repository). */
+export interface HelperContainer {
+  host: HostName;
+  cluster: string;
+  container: string;
+  role: string;
+}
+
 /** The fields of Docker's container list this module reads (`GET /containers/json`). */
 export interface ContainerRow {
   Names: string[];
@@ -83,6 +98,19 @@ export interface ContainerRow {
   Ports?: { IP?: string; PrivatePort: number; PublicPort?: number }[];
   NetworkSettings?: { Networks?: Record<string, { IPAddress?: string }> };
 }
+
+/** The fields of Docker's volume and network lists this module reads (`GET /volumes`, `GET /networks`). */
+export interface VolumeRow {
+  Name: string;
+  Labels?: Record<string, string> | null;
+}
+export interface NetworkRow {
+  Name: string;
+  Labels?: Record<string, string> | null;
+}
+
+/** The label filter of Docker's lists: every cluster's resources, or one cluster's. */
+export const clusterFilter = (cluster?: string): { label: string[] } => ({ label: [cluster === undefined ? LABEL_CLUSTER : `${LABEL_CLUSTER}=${cluster}`] });
 
 const CONTAINER_STATES = new Set<string>(['running', 'exited', 'restarting', 'created', 'paused', 'dead', 'removing']);
 
@@ -121,6 +149,49 @@ export function memberFromRow(row: ContainerRow, host: HostName, network: string
     createdWith: kind === 'postgres' && l[LABEL_SPEC] ? (JSON.parse(l[LABEL_SPEC]) as ClusterSettings) : null,
     generation: generationOfLabels(l),
   };
+}
+
+/** A host's containers labelled with a cluster: its members, and the rest (helpers). */
+export function containersFromRows(rows: ContainerRow[], host: HostName): { members: Member[]; helpers: HelperContainer[] } {
+  const members: Member[] = [];
+  const helpers: HelperContainer[] = [];
+  for (const r of rows) {
+    const c = r.Labels[LABEL_CLUSTER];
+    const m = memberFromRow(r, host, networkName(c));
+    if (m) members.push(m);
+    else helpers.push({ host, cluster: c, container: r.Names[0]?.replace(/^\//, '') ?? '', role: r.Labels[LABEL_ROLE] ?? '' });
+  }
+  return { members, helpers };
+}
+
+export function volumeFromRow(v: VolumeRow, host: HostName): HostVolume {
+  // Labelled only after the first (common/generations.ts): absent, the volume is the first's or older than the label.
+  const generation = generationOfLabels(v.Labels ?? {});
+  return {
+    name: v.Name,
+    role: v.Labels?.[LABEL_ROLE] ?? '',
+    ...(v.Labels?.[LABEL_MEMBER] ? { member: v.Labels[LABEL_MEMBER] } : {}),
+    ...(generation > FIRST_GENERATION ? { generation } : {}),
+    host,
+    cluster: v.Labels?.[LABEL_CLUSTER] ?? '',
+  };
+}
+
+export function networksFromRows(rows: NetworkRow[], host: HostName): ClusterNetwork[] {
+  return rows.flatMap((n) => (n.Labels?.[LABEL_CLUSTER] ? [{ host, name: n.Name, cluster: n.Labels[LABEL_CLUSTER] }] : []));
+}
+
+/**
+ * Where this process opens a member's service port on its host: on a host with an address, the
+ * port its engine publishes there for the member (any machine reaches it); otherwise its IP on the
+ * cluster network (this machine has a leg on every bridge network of its engine).
+ */
+export function memberEndpoint(hostAddress: string | undefined, member: Member, port: number): Endpoint | undefined {
+  if (hostAddress !== undefined) {
+    const p = member.published[port];
+    return p && p.ip === hostAddress ? { host: p.ip, port: p.port } : undefined;
+  }
+  return member.ip ? { host: member.ip, port } : undefined;
 }
 
 export interface MemberFilter {

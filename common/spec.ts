@@ -157,6 +157,29 @@ export function syncModeOfDcs(c: DcsConfig): SyncMode {
   return syncModeOf({ sync: dcsBool(c.synchronous_mode), syncStrict: dcsBool(c.synchronous_mode_strict) });
 }
 
+/** The settings as the CLI shows them: profile (or custom timing) and sync mode, from the DCS. */
+export interface DcsSettingsView {
+  profile: ProfileName | 'custom';
+  sync: SyncMode;
+  ttl: number | null;
+  loopWait: number | null;
+  retryTimeout: number | null;
+  /** The member whose API answered. */
+  readFrom: string;
+}
+
+export function dcsSettingsView(config: DcsConfig, readFrom: string): DcsSettingsView {
+  const n = (v: unknown): number | null => (v === undefined || v === null ? null : Number(v));
+  return {
+    profile: profileOfDcs(config) ?? 'custom',
+    sync: syncModeOfDcs(config),
+    ttl: n(config.ttl),
+    loopWait: n(config.loop_wait),
+    retryTimeout: n(config.retry_timeout),
+    readFrom,
+  };
+}
+
 /**
  * Current settings: profile and sync from the DCS config (the source of truth once set-profile or
  * set-sync ran), the rest from the creation label. Timing that matches no profile keeps the

@@ -1,16 +1,14 @@
 /**
  * A host: one Docker engine that runs members. The inventory (./inventory.ts) asks every host it
  * knows and merges their answers; each kind of host is one file beside this one, as Patroni has one
- * file per DCS backend. Today: the engine of the worker's own machine (./local-engine.ts).
+ * file per DCS backend. Today: the engine of the worker's own machine (./local-engine.ts), and the
+ * same engine read by the CLI without dockerode (./read-only-engine.ts).
  */
 import type Docker from 'dockerode';
-import type { Endpoint, HostName, Member, HostVolume } from '../../common/inventory';
+import type { ClusterNetwork, Endpoint, HelperContainer, HostName, Member, HostVolume } from '../../common/inventory';
+import type { ExecResult } from './engine-api';
 
-export interface ClusterNetwork {
-  host: HostName;
-  name: string;
-  cluster: string;
-}
+export type { ClusterNetwork, HelperContainer };
 
 export interface ContainerExit {
   code: number;
@@ -18,15 +16,8 @@ export interface ContainerExit {
   finishedAt: string;
 }
 
-/** A container labelled with a cluster that is not one of its members (a restore helper, a copy of its repository). */
-export interface HelperContainer {
-  host: HostName;
-  cluster: string;
-  container: string;
-  role: string;
-}
-
-export interface Host {
+/** What a host answers to reads: all the CLI's `connect` and `cluster status` ask of one. */
+export interface HostReads {
   readonly name: HostName;
   /**
    * Where clients reach what this host publishes (HAProxy, the poolers, members' ports): an added
@@ -39,13 +30,18 @@ export interface Host {
   volumes(cluster?: string): Promise<HostVolume[]>;
   /** Networks labelled with a cluster: every cluster's, or one cluster's. */
   networks(cluster?: string): Promise<ClusterNetwork[]>;
-  /** Exit code and time of a container's last run (Docker's zero time when it never exited); undefined when it is gone. */
-  lastExit(container: string): Promise<ContainerExit | undefined>;
   /**
    * Where this process opens a running member's service port (common/service-ports.ts), or
    * undefined when it cannot.
    */
   endpoint(member: Member, port: number): Endpoint | undefined;
+  /** A command in a running container, its output and exit code (the CLI's: df, pgbackrest info). */
+  exec(container: string, cmd: string[]): Promise<ExecResult>;
+}
+
+export interface Host extends HostReads {
+  /** Exit code and time of a container's last run (Docker's zero time when it never exited); undefined when it is gone. */
+  lastExit(container: string): Promise<ContainerExit | undefined>;
   /**
    * The engine, for the steps that make, change and remove containers. They move onto this
    * interface one by one; until then they take the engine from here.

@@ -1,11 +1,13 @@
 /**
  * The one answer to "which members does cluster X have, on which host, in which role, and how do I
  * reach them": activities and the CLI read through it, never through Docker labels of their own.
+ * Over hosts that only read (`ReadInventory`, the CLI's: ./read-only-engine.ts) or hosts whose
+ * engines also make and remove containers (`Inventory`, the workers'). No package is loaded here:
+ * the CLI's `connect` starts in a few milliseconds.
  */
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { byMember, LOCAL_HOST, matches, type Endpoint, type HostName, type HostVolume, type Member, type MemberFilter } from '../../common/inventory';
-import type { ClusterNetwork, HelperContainer, Host } from './host';
-import { LocalEngine } from './local-engine';
+import type { ClusterNetwork, HelperContainer, Host, HostReads } from './host';
 import { FIRST_GENERATION, patroniScope } from '../../common/generations';
 
 const LOOPBACK = '127.0.0.1';
@@ -24,22 +26,22 @@ export function withinAnswerTime<T>(p: Promise<T>): Promise<T> {
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
-export class Inventory {
+export class Inventory<H extends HostReads = Host> {
   /**
    * The hosts, or how to list them now (a registry that changes while the worker runs); and
    * which generation of a cluster's PostgreSQL members serves (generation 1 unless a blue/green
    * upgrade recorded another, see activities/generations-file.ts).
    */
   constructor(
-    private readonly source: readonly Host[] | (() => readonly Host[]),
+    private readonly source: readonly H[] | (() => readonly H[]),
     private readonly servingGeneration: (cluster: string) => number = () => FIRST_GENERATION,
   ) {}
 
-  get hosts(): Host[] {
+  get hosts(): H[] {
     return [...(typeof this.source === 'function' ? this.source() : this.source)];
   }
 
-  host(name: HostName = this.own): Host {
+  host(name: HostName = this.own): H {
     const hosts = this.hosts;
     const h = hosts.find((x) => x.name === name);
     if (!h) throw new Error(`host ${name} is not known to this worker (hosts: ${hosts.map((x) => x.name).join(', ')})`);
@@ -50,7 +52,7 @@ export class Inventory {
    * The engine of a host, for steps not yet on the Host interface; by default this worker's own
    * (the local engine, or a host worker's only host).
    */
-  engine(name: HostName = this.own): Docker {
+  engine(this: Inventory<Host>, name: HostName = this.own): Docker {
     return this.host(name).engine;
   }
 
@@ -63,7 +65,7 @@ export class Inventory {
    * One read on every host. An added host whose engine does not answer (a lost machine) is left
    * out and named in `unreachable`; this machine's own engine not answering fails the read.
    */
-  private async everyHost<T>(read: (h: Host) => Promise<T[]>): Promise<{ items: T[]; unreachable: HostName[] }> {
+  private async everyHost<T>(read: (h: H) => Promise<T[]>): Promise<{ items: T[]; unreachable: HostName[] }> {
     const results = await Promise.all(
       this.hosts.map(async (h) => {
         try {
@@ -154,7 +156,13 @@ export class Inventory {
   }
 }
 
+/** What the CLI reads through: the same answers, from hosts that only read. */
+export type ReadInventory = Inventory<HostReads>;
+
 /** The inventory of a single-host installation: the engine DOCKER_HOST names (or the one given). */
-export function localInventory(docker: Docker = new Docker(), servingGeneration?: (cluster: string) => number): Inventory {
-  return new Inventory([new LocalEngine(LOCAL_HOST, docker)], servingGeneration);
+export function localInventory(docker?: Docker, servingGeneration?: (cluster: string) => number): Inventory {
+  // Required here, not at the top: they load dockerode, which the CLI's reads do without.
+  const { LocalEngine } = require('./local-engine') as typeof import('./local-engine');
+  const Dockerode = require('dockerode') as typeof Docker;
+  return new Inventory([new LocalEngine(LOCAL_HOST, docker ?? new Dockerode())], servingGeneration);
 }

@@ -3,7 +3,6 @@
  * CLI and the control worker. The local engine is host `local` and is never in the file.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import Docker from 'dockerode';
 import * as lockfile from 'proper-lockfile';
 import { hostRecordProblem, type HostRecord } from '../../common/host-spec';
@@ -12,21 +11,9 @@ import type { Paths } from '../../common/paths';
 import { Inventory } from './inventory';
 import { servingGeneration } from '../generations-file';
 import { LocalEngine } from './local-engine';
+import { hostSocketPath, machineHosts, readHosts, registryFile, type RegistryFile } from './host-records';
 
-interface RegistryFile {
-  hosts: (HostRecord & { addedAt: string })[];
-}
-
-const registryFile = (paths: Paths): string => path.join(paths.home, 'hosts.json');
-
-export function readHosts(paths: Paths): (HostRecord & { addedAt: string })[] {
-  try {
-    return (JSON.parse(fs.readFileSync(registryFile(paths), 'utf8')) as RegistryFile).hosts;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-}
+export { readHosts };
 
 /** Change the file under its lock (a CLI and a worker may write it at once), atomically. */
 async function updateHosts(paths: Paths, change: (hosts: RegistryFile['hosts']) => RegistryFile['hosts']): Promise<void> {
@@ -65,40 +52,14 @@ export function hostAddresses(paths: Paths): string[] {
 }
 
 /** A dockerode client for a host's socket. */
-export const engineOf = (r: Pick<HostRecord, 'docker'>): Docker => new Docker({ socketPath: r.docker.replace(/^unix:\/\//, '') });
+export const engineOf = (r: Pick<HostRecord, 'docker'>): Docker => new Docker({ socketPath: hostSocketPath(r) });
 
 /**
  * The inventory of this machine: the local engine and every added host, by its socket on this
- * machine (simulated hosts); a host whose socket does not answer is unreachable. The registry is
- * read again when it changes, so a running worker sees `host add` and `host remove` at once.
- * A host behind its own worker on another machine is read through that worker instead (not
- * built yet).
+ * machine (simulated hosts); a host whose socket does not answer is unreachable. A host behind its
+ * own worker on another machine is read through that worker instead (not built yet).
  */
 export function machineInventory(paths: Paths, local: Docker = new Docker()): Inventory {
-  const localEngine = new LocalEngine(LOCAL_HOST, local);
-  const engines = new Map<string, LocalEngine>();
-  let seen: { stamp: string; hosts: LocalEngine[] } | undefined;
-  return new Inventory(() => {
-    const stamp = registryStamp(paths);
-    if (seen?.stamp !== stamp) {
-      const hosts = readHosts(paths).map((h) => {
-        const key = `${h.name}|${h.docker}|${h.address ?? ''}`;
-        let e = engines.get(key);
-        if (!e) engines.set(key, (e = new LocalEngine(h.name, engineOf(h), h.address)));
-        return e;
-      });
-      seen = { stamp, hosts };
-    }
-    return [localEngine, ...seen.hosts];
-  }, (cluster) => servingGeneration(paths, cluster));
-}
-
-/** Changes when hosts.json does (size and modification time; empty when there is none). */
-function registryStamp(paths: Paths): string {
-  try {
-    const st = fs.statSync(registryFile(paths));
-    return `${st.size}:${st.mtimeMs}`;
-  } catch {
-    return '';
-  }
+  const hosts = machineHosts(paths, new LocalEngine(LOCAL_HOST, local), (h) => new LocalEngine(h.name, engineOf(h), h.address));
+  return new Inventory(hosts, (cluster) => servingGeneration(paths, cluster));
 }

@@ -11,11 +11,10 @@ import { LEGACY_POSTGRES_VERSION, pgBinDir, type PostgresVersion } from '../post
 import { FIRST_GENERATION, patroniScope } from '../generations';
 import { LOGICAL_REPLICATION_WORKERS } from '../logical-replication';
 import { sizeParameters, type MemberSize } from '../sizes';
+import { DATA_DIR, DATA_ROOT, SOCKET_DIR } from './image-paths';
 
-export const DATA_ROOT = '/var/lib/dbaas';
-export const DATA_DIR = `${DATA_ROOT}/pgdata`;
+export { DATA_ROOT, DATA_DIR, SOCKET_DIR };
 export const PATRONI_CONFIG_PATH = '/etc/patroni/patroni.yml';
-export const SOCKET_DIR = '/var/run/postgresql';
 /** The 15 image's binaries (the restore helper's); a member's come from its cluster's version (pgBinDir). */
 export const PG_BIN = pgBinDir(LEGACY_POSTGRES_VERSION);
 /** The member's server certificate, key and the cluster CA, beside patroni.yml. */

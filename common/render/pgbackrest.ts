@@ -7,7 +7,7 @@
  * on a primary), and a backup runs inside the current leader's container, where pgBackRest sees
  * the primary locally — no SSH or TLS server needed.
  */
-import { SOCKET_DIR, DATA_DIR } from './patroni';
+import { SOCKET_DIR, DATA_DIR } from './image-paths';
 import type { S3Location } from '../repository';
 
 export const REPO_PATH = '/var/lib/pgbackrest';

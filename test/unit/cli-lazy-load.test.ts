@@ -3,16 +3,7 @@ import assert from 'node:assert/strict';
 import type { Command } from 'commander';
 import { buildProgram } from '../../client/main';
 import { UsageError } from '../../client/errors';
-
-/** The packages loaded in this process (node --test runs each test file in its own). */
-function loadedPackages(): string[] {
-  const names = new Set<string>();
-  for (const file of Object.keys(require.cache)) {
-    const m = /[\\/]node_modules[\\/]((?:@[^\\/]+[\\/])?[^\\/]+)/.exec(file);
-    if (m) names.add(m[1].replace('\\', '/'));
-  }
-  return [...names].sort();
-}
+import { loadedPackages } from '../helpers/loaded-packages';
 
 function everyCommand(c: Command): Command[] {
   return [c, ...c.commands.flatMap(everyCommand)];
