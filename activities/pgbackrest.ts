@@ -136,6 +136,8 @@ export interface RunBackupInput {
   before: string[];
   /** How long the bytes copied may stand still before the backup fails (default 5 min). */
   stallMs?: number;
+  /** false: the backup expires nothing (--no-expire-auto; an upgrade's own backups, workflows/upgrade/backup-before.ts); the next one applies the retention. */
+  expire?: boolean;
 }
 
 /**
@@ -407,6 +409,7 @@ export function createPgbackrestActivities(inv: Inventory, paths: Paths) {
             `--type=${i.type}`,
             `--repo1-retention-full=${retention.full}`,
             ...(retention.diff !== undefined ? [`--repo1-retention-diff=${retention.diff}`] : []),
+            ...(i.expire === false ? ['--no-expire-auto'] : []),
             'backup',
           ];
           // After a failover the standby the workflow chose may be the leader now, or still

@@ -35,6 +35,11 @@ export interface UpgradeStatus {
    * the count they read before signalling: until then `decisionProblem` is an earlier one's.
    */
   decisions?: number;
+  /**
+   * Blue/green: the old major's full backup taken before the cutover (the way back once the old
+   * members are gone), or why none was taken; absent in runs from before it took one.
+   */
+  backupBefore?: { label: string; stoppedAt: string } | { none: string };
 }
 
 export const UPGRADE_FINISH_SIGNAL = 'upgradeFinish';
@@ -71,4 +76,17 @@ export function upgradePhase(p: Progress): UpgradePhase | null {
   if (failed >= 0) return at(failed);
   const done = steps.map((s) => s.state).lastIndexOf('done');
   return at(done >= 0 ? done : 0);
+}
+
+/**
+ * What `upgrade status` and the blue/green run's end say of the backup taken before the cutover.
+ * The run's own later backups expire nothing; the next backup after the run applies the retention,
+ * which counts the full backups of both majors (so under the default, 2, the first full backup
+ * after a finish expires it, and the first backup of any kind after a rollback that moved the stanza).
+ */
+export function backupBeforeLine(b: UpgradeStatus['backupBefore'], from: PostgresVersion | null): string {
+  if (b === undefined) return 'backup before the cutover: none (a run from before dbaas took one)';
+  if ('none' in b) return `backup before the cutover: none (${b.none})`;
+  return `backup before the cutover: ${b.label} (full, PostgreSQL ${from ?? '?'}, ended ${b.stoppedAt}): \`dbaas restore --to-time\` to a moment before the cutover starts from it, ` +
+    'until the retention expires it (it counts the full backups of both majors; the upgrade\'s own backups expire nothing)';
 }

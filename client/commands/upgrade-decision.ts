@@ -4,7 +4,9 @@
  * signals the running workflow and follows it to its end.
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { AWAIT_DECISION_AGAIN_STEP, AWAIT_DECISION_STEP, UPGRADE_FINISH_SIGNAL, UPGRADE_ROLLBACK_SIGNAL, UPGRADE_STATUS_QUERY, type RollbackRequest, type UpgradeStatus } from '../../common/upgrade-status';
+import {
+  AWAIT_DECISION_AGAIN_STEP, AWAIT_DECISION_STEP, UPGRADE_FINISH_SIGNAL, UPGRADE_ROLLBACK_SIGNAL, UPGRADE_STATUS_QUERY, backupBeforeLine, type RollbackRequest, type UpgradeStatus,
+} from '../../common/upgrade-status';
 import { PROGRESS_QUERY, type Progress } from '../../common/progress';
 import { upgradeWorkflowIds } from '../../common/workflow-ids';
 import type { UpgradeBlueGreenResult } from '../../workflows';
@@ -27,10 +29,11 @@ async function runningUpgrade(client: Client, cluster: string): Promise<{ handle
 }
 
 export function describeOutcome(r: UpgradeBlueGreenResult): string {
-  if (r.outcome === 'finished') {
-    return `${r.cluster}: PostgreSQL ${r.from} → ${r.to} finished; leader ${r.leader}; the PostgreSQL ${r.from} members are removed; ports and credentials unchanged`;
-  }
-  return `${r.cluster}: rolled back; PostgreSQL ${r.from} serves again (leader ${r.leader}); the PostgreSQL ${r.to} members are removed`;
+  const outcome = r.outcome === 'finished'
+    ? `${r.cluster}: PostgreSQL ${r.from} → ${r.to} finished; leader ${r.leader}; the PostgreSQL ${r.from} members are removed; ports and credentials unchanged`
+    : `${r.cluster}: rolled back; PostgreSQL ${r.from} serves again (leader ${r.leader}); the PostgreSQL ${r.to} members are removed`;
+  // Runs from before the backup before the cutover have no such field: nothing to say.
+  return r.backupBefore === undefined ? outcome : `${outcome}\n  ${backupBeforeLine(r.backupBefore, r.from)}`;
 }
 
 /** The run takes `finish` (and after the cutover `rollback`) only while it waits for one: a signal sent otherwise is ignored. */

@@ -6,7 +6,7 @@
 import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { PostgresVersion } from '../../common/postgres-version';
 import { PROGRESS_QUERY, type Progress } from '../../common/progress';
-import { UPGRADE_STATUS_QUERY, upgradePhase, type UpgradeMethodName, type UpgradePhase, type UpgradeStatus } from '../../common/upgrade-status';
+import { UPGRADE_STATUS_QUERY, backupBeforeLine, upgradePhase, type UpgradeMethodName, type UpgradePhase, type UpgradeStatus } from '../../common/upgrade-status';
 import { upgradeWorkflowIds } from '../../common/workflow-ids';
 import { resolvePaths } from '../../common/paths';
 import { clusterStatus, requireLiveCluster } from '../cluster-info';
@@ -38,6 +38,8 @@ export interface UpgradeStatusView {
     backupProblem: string | null;
     /** Blue/green: the last finish or rollback failed before it changed what serves; null when none did. */
     decisionProblem: string | null;
+    /** Blue/green: the old major's full backup taken before the cutover, or why none was; null when unknown (no answer, or a run from before it took one). */
+    backupBefore: NonNullable<UpgradeStatus['backupBefore']> | null;
   };
 }
 
@@ -99,6 +101,7 @@ export async function upgradeStatusView(client: Client, cluster: string, version
       awaitingDecision: status?.awaitingDecision ?? null,
       backupProblem: status?.backupProblem ?? null,
       decisionProblem: status?.decisionProblem ?? null,
+      backupBefore: status?.backupBefore ?? null,
     },
   };
 }
@@ -117,6 +120,7 @@ export function formatUpgradeStatus(v: UpgradeStatusView): string {
   }
   if (u.method === 'blue-green') {
     lines.push(`  replication lag: ${u.replicationLagBytes === null ? 'none yet (no subscription)' : `${u.replicationLagBytes} bytes`}`);
+    if (u.backupBefore) lines.push(`  ${backupBeforeLine(u.backupBefore, u.from)}`);
     if (u.cutOver) lines.push(`  cut over: PostgreSQL ${u.to} serves${u.writePauseMs !== null ? `; writes were paused ${(u.writePauseMs / 1000).toFixed(1)} s` : ''}`);
     if (u.backupProblem) lines.push(`  backups: none on PostgreSQL ${u.to} yet (\`upgrade finish\` tries again): ${u.backupProblem}`);
     if (u.decisionProblem) lines.push(`  ${u.decisionProblem}; both generations stand`);

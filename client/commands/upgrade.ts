@@ -3,7 +3,7 @@ import { upgradeProblem, type PostgresVersion } from '../../common/postgres-vers
 import { resolvePaths } from '../../common/paths';
 import { upgradeWorkflowIds } from '../../common/workflow-ids';
 import type { upgradeBlueGreen, upgradeInPlace, UpgradeBlueGreenResult, UpgradeInPlaceResult } from '../../workflows';
-import { AWAIT_DECISION_STEP, UPGRADE_STATUS_QUERY, type UpgradeStatus } from '../../common/upgrade-status';
+import { AWAIT_DECISION_STEP, UPGRADE_STATUS_QUERY, backupBeforeLine, type UpgradeStatus } from '../../common/upgrade-status';
 import { describeOutcome } from './upgrade-decision';
 import type { UpgradeMethod } from '../registration/upgrade';
 import { clusterStatus, requireLiveCluster } from '../cluster-info';
@@ -11,7 +11,7 @@ import { connectInventory, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
 import { follow, followUntil, startOrAttach } from '../workflow-run';
 
-export async function upgradeCommand(cluster: string, o: { to?: PostgresVersion; method?: UpgradeMethod; detach: boolean }): Promise<void> {
+export async function upgradeCommand(cluster: string, o: { to?: PostgresVersion; method?: UpgradeMethod; detach: boolean; backup?: boolean }): Promise<void> {
   if (o.to === undefined) throw new UsageError('--to is required: the PostgreSQL major to upgrade to');
   // Blue-green by default: writes pause for seconds, and until `upgrade finish` the old major can serve again.
   const method = o.method ?? 'blue-green';
@@ -27,7 +27,7 @@ export async function upgradeCommand(cluster: string, o: { to?: PostgresVersion;
     if (method === 'blue-green') {
       // Its checks run in the workflow (they read every database on the leader); it refuses with what it found.
       const handle = await startOrAttach<typeof upgradeBlueGreen>(
-        client, 'upgradeBlueGreen', upgradeWorkflowIds.blueGreen(cluster), cluster, [{ cluster, to: o.to }],
+        client, 'upgradeBlueGreen', upgradeWorkflowIds.blueGreen(cluster), cluster, [{ cluster, to: o.to, ...(o.backup === false ? { backupBeforeCutover: false } : {}) }],
         { running: `${cluster} is being upgraded`, starting: `blue-green upgrade of ${cluster} to PostgreSQL ${o.to}` },
         async () => undefined,
       );
@@ -44,6 +44,7 @@ export async function upgradeCommand(cluster: string, o: { to?: PostgresVersion;
       const s = await handle.query<UpgradeStatus>(UPGRADE_STATUS_QUERY);
       console.log(`${cluster}: cut over to PostgreSQL ${o.to}${s.writePauseMs != null ? `; writes were paused ${(s.writePauseMs / 1000).toFixed(1)} s` : ''}; ports and credentials unchanged`);
       console.log(`  the PostgreSQL ${s.from ?? '?'} members stay, read-only: \`dbaas upgrade finish ${cluster}\` removes them; \`dbaas upgrade rollback ${cluster} --discard-writes\` makes them serve again (writes made on ${o.to} since the cutover are not carried back)`);
+      console.log(`  ${backupBeforeLine(s.backupBefore, s.from)}`);
       return;
     }
     const handle = await startOrAttach<typeof upgradeInPlace>(

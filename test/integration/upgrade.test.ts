@@ -188,8 +188,12 @@ test('blue-green refuses what logical replication cannot carry, naming it by dat
   assert.equal(await scheduled('startPostgresMember'), 2, 'one start per new member');
 
   const st = await runCli(['upgrade', 'status', C, '--json'], cli);
-  const u = (JSON.parse(st.stdout) as { upgrade: { method: string; cutOver: boolean; writePauseMs: number | null; awaitingDecision: boolean } }).upgrade;
+  const u = (JSON.parse(st.stdout) as { upgrade: { method: string; cutOver: boolean; writePauseMs: number | null; awaitingDecision: boolean; backupBefore: { label?: string } | null } }).upgrade;
   assert.deepEqual([u.method, u.cutOver, u.awaitingDecision], ['blue-green', true, true], st.stdout);
+  // A full backup of 15 before the cutover: the way back once the 15 members are gone.
+  const backedUpBefore = u.backupBefore?.label;
+  assert.ok(backedUpBefore, st.stdout);
+  assert.match(cut.stdout, new RegExp(`backup before the cutover: ${backedUpBefore} \\(full, PostgreSQL 15`));
   console.log(`blue-green cutover: writes paused ${u.writePauseMs} ms; the writer had ${acked.length} inserts acknowledged, ${errors.length} failed (${[...new Set(errors)].join('; ')})`);
   const s17 = await status();
   assert.equal(s17.version, 17);
@@ -208,6 +212,7 @@ test('blue-green refuses what logical replication cannot carry, naming it by dat
   assert.equal(billing!.n, 300);
   const list = JSON.parse((await runCli(['backup', 'list', C, '--json'], cli)).stdout) as StanzaSummary;
   assert.equal(list.backups[list.backups.length - 1]?.pgVersion, 17, JSON.stringify(list.backups));
+  assert.deepEqual(list.backups.filter((b) => b.label === backedUpBefore).map((b) => [b.type, b.pgVersion]), [['full', 15]], JSON.stringify(list.backups));
 
   // The way back before finish: 15 serves again, read-write; 17's writes since the cutover are not carried back.
   const refused = await runCli(['upgrade', 'rollback', C], cli);
@@ -223,6 +228,9 @@ test('blue-green refuses what logical replication cannot carry, naming it by dat
   await superuser('delete from orders where item = \'after rollback\'');
   const back15 = JSON.parse((await runCli(['backup', 'list', C, '--json'], cli)).stdout) as StanzaSummary;
   assert.equal(back15.backups[back15.backups.length - 1]?.pgVersion, 15, 'the stanza is 15\'s again, with a full backup');
+  // The run's own backups (on 17, back on 15) expired nothing: under the default retention (2 full) they would have expired it.
+  assert.ok(back15.backups.some((b) => b.label === backedUpBefore), `the backup before the cutover stays: ${JSON.stringify(back15.backups)}`);
+  assert.match(back.stdout, new RegExp(`backup before the cutover: ${backedUpBefore}`));
   const left = await docker.listContainers({ all: true, filters: { label: [`dbaas.cluster=${C}`] } });
   assert.deepEqual(left.map((c) => c.Id).sort(), before.map((c) => c.Id).sort(), 'generation 2\'s containers are gone');
   const volumes = (await docker.listVolumes({ filters: { label: [`dbaas.cluster=${C}`] } })).Volumes ?? [];
@@ -348,6 +356,10 @@ test('the way back: a restore to a moment before the upgrade is a PostgreSQL 15 
   assert.deepEqual(volumes.filter((v) => /-pg-0-data$/.test(v.Name)).map((v) => v.Name), [], 'generation 1\'s volume is gone');
   const backList = JSON.parse((await runCli(['backup', 'list', BACK, '--json'], cli)).stdout) as StanzaSummary;
   assert.equal(backList.backups[backList.backups.length - 1]?.pgVersion, 17, JSON.stringify(backList.backups));
+  // The way back after finish: 15's full backup taken before the cutover, named by finish.
+  const wayBack = /backup before the cutover: (\S+) \(full, PostgreSQL 15/.exec(fin.stdout)?.[1];
+  assert.ok(wayBack, fin.stdout);
+  assert.deepEqual(backList.backups.filter((b) => b.label === wayBack).map((b) => b.pgVersion), [15], JSON.stringify(backList.backups));
   // A replica added now joins generation 2 (its Patroni cluster), streaming from pg-1 on 17.
   const added = await runCli(['replica', 'add', BACK], cli);
   assert.equal(added.code, 0, added.stderr + added.stdout);

@@ -16,5 +16,6 @@ test('building the program, its help and its usage errors load commander and no 
   await assert.rejects(buildProgram().parseAsync(['node', 'dbaas', 'cluster', 'create', 'Bad_Name']), UsageError);
   await assert.rejects(buildProgram().parseAsync(['node', 'dbaas', 'cluster', 'resize', 'orders']), UsageError);
   await assert.rejects(buildProgram().parseAsync(['node', 'dbaas', 'backup', 'run', 'orders', '--type', 'weekly']), UsageError);
+  await assert.rejects(buildProgram().parseAsync(['node', 'dbaas', 'upgrade', 'orders', '--to', '17', '--method', 'in-place', '--no-backup']), /--no-backup is for --method blue-green/);
   assert.deepEqual(loadedPackages(), ['commander'], 'a registration module imports an implementation: move the import into the action (`await import(…)`)');
 });

@@ -20,7 +20,7 @@ test('upgrade status says what ran, where it is and whether the old major can st
     upgrade: {
       workflowId: 'upgrade-in-place:orders', method: 'in-place', state: 'RUNNING', startedAt: '2026-12-03T03:40:12.000Z', closedAt: null,
       from: 15, to: 17, phase: { index: 9, of: 20, step: 'pg_upgrade --link on pg-0\'s data', state: 'running' }, pastPointOfNoReturn: true, replicationLagBytes: null,
-      cutOver: null, writePauseMs: null, awaitingDecision: null, backupProblem: null, decisionProblem: null,
+      cutOver: null, writePauseMs: null, awaitingDecision: null, backupProblem: null, decisionProblem: null, backupBefore: null,
     },
   };
   const text = formatUpgradeStatus(view);
@@ -43,4 +43,9 @@ test('upgrade status says what ran, where it is and whether the old major can st
   assert.doesNotMatch(unbacked, /both generations stand/);
   const again = formatUpgradeStatus({ ...view, upgrade: { ...view.upgrade!, method: 'blue-green', cutOver: true, awaitingDecision: true, decisionProblem: 'upgrade rollback failed: no leader among pg-0, pg-1, pg-2' } });
   assert.match(again, /upgrade rollback failed: no leader among pg-0, pg-1, pg-2; both generations stand\n.*waiting for `dbaas upgrade finish orders`/);
+  assert.doesNotMatch(waiting, /backup before the cutover/, 'a run from before it took one says nothing of it');
+  const backedUp = formatUpgradeStatus({ ...view, upgrade: { ...view.upgrade!, method: 'blue-green', backupBefore: { label: '20261203-034100F', stoppedAt: '2026-12-03T03:41:30.000Z' } } });
+  assert.match(backedUp, /backup before the cutover: 20261203-034100F \(full, PostgreSQL 15, ended 2026-12-03T03:41:30.000Z\): `dbaas restore --to-time` to a moment before the cutover starts from it, until the retention expires it/);
+  const unasked = formatUpgradeStatus({ ...view, upgrade: { ...view.upgrade!, method: 'blue-green', backupBefore: { none: 'upgrade --no-backup' } } });
+  assert.match(unasked, /backup before the cutover: none \(upgrade --no-backup\)/);
 });

@@ -49,9 +49,11 @@ function stanzaFakes(o: { moved: boolean; infoFails?: boolean }): Record<string,
 }
 
 const count = (names: string[], name: string): number => names.filter((n) => n === name).length;
+/** Without the backup before the cutover (blue-green-backup.test.ts): the backups counted here are the stanza's moves'. */
+const run = { cluster: 'orders', to: 17, backupBeforeCutover: false };
 
 test('stanza move: a check that fails after stanza-upgrade went through leaves the stanza on 17 (the repository says so), and a rollback moves it back to 15', async () => {
-  const { f, result, progress } = await runWithFakes(env, 'upgradeBlueGreen', { cluster: 'orders', to: 17 }, { describe: withBackups },
+  const { f, result, progress } = await runWithFakes(env, 'upgradeBlueGreen', run, { describe: withBackups },
     { extra: stanzaFakes({ moved: true }), whileRunning: answer('upgradeRollback', { discardWrites: true }) });
   assert.equal((result as { outcome: string }).outcome, 'rolled-back');
   assert.equal(progress.steps.find((s) => s.name === FORWARD_STEP)?.state, 'failed');
@@ -66,7 +68,7 @@ test('stanza move: a check that fails after stanza-upgrade went through leaves t
 
 test('stanza move: a stanza-upgrade that failed before moving the stanza (or info unreadable after it) leaves the stanza on 15: a rollback does not move it', async () => {
   for (const o of [{ moved: false }, { moved: true, infoFails: true }]) {
-    const { f, result } = await runWithFakes(env, 'upgradeBlueGreen', { cluster: 'orders', to: 17 }, { describe: withBackups },
+    const { f, result } = await runWithFakes(env, 'upgradeBlueGreen', run, { describe: withBackups },
       { extra: stanzaFakes(o), whileRunning: answer('upgradeRollback', { discardWrites: true }) });
     assert.equal((result as { outcome: string }).outcome, 'rolled-back', JSON.stringify(o));
     assert.deepEqual(f.calls.filter((c) => c.name === 'archiveCurrentWal').map((c) => c.more), [['pg-0']], JSON.stringify(o));
@@ -76,7 +78,7 @@ test('stanza move: a stanza-upgrade that failed before moving the stanza (or inf
 });
 
 test('stanza move: after a check that failed once stanza-upgrade went through, finish takes the full backup on 17 before generation 1 goes', async () => {
-    const { f, result } = await runWithFakes(env, 'upgradeBlueGreen', { cluster: 'orders', to: 17 }, { describe: withBackups },
+    const { f, result } = await runWithFakes(env, 'upgradeBlueGreen', run, { describe: withBackups },
       { extra: stanzaFakes({ moved: true }), whileRunning: answer('upgradeFinish') });
     assert.equal((result as { outcome: string }).outcome, 'finished');
     assert.equal(count(f.names(), 'runBackup'), 1);

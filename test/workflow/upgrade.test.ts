@@ -117,7 +117,7 @@ test('UpgradeBlueGreen: refuses with what logical replication cannot carry, per 
 test('UpgradeBlueGreen: builds generation 2 on 17, copies, catches up, cuts over (pause, read-only, last write, sequences, serving, HAProxy, resume), waits, and on finish removes generation 1', async () => {
   const { f, result, progress } = await runWithFakes(env, 'upgradeBlueGreen', { cluster: 'orders', to: 17 }, { describe: withBackups },
     { extra: blueGreenFakes(), whileRunning: answer('upgradeFinish') });
-  assert.deepEqual({ ...(result as Record<string, unknown>), writePauseMs: undefined }, { cluster: 'orders', from: 15, to: 17, outcome: 'finished', writePauseMs: undefined, leader: 'pg-3' });
+  assert.deepEqual({ ...(result as Record<string, unknown>), writePauseMs: undefined }, { cluster: 'orders', from: 15, to: 17, outcome: 'finished', writePauseMs: undefined, leader: 'pg-3', backupBefore: { label: madeBackup.label, stoppedAt: madeBackup.stoppedAt } });
   assert.equal(typeof (result as { writePauseMs: unknown }).writePauseMs, 'number');
   const started = argsOf(f, 'startPostgresMember');
   assert.deepEqual(started.map((a) => a.member).sort(), ['pg-3', 'pg-4', 'pg-5']);
@@ -132,9 +132,12 @@ test('UpgradeBlueGreen: builds generation 2 on 17, copies, catches up, cuts over
     ['serveMembers', 'disableSubscriptions'], ['disableSubscriptions', 'dropSubscriptions'], ['dropSubscriptions', 'stopMember'],
     // The stanza follows: the old leader's last WAL, the new leader's archiving, stanza-upgrade, a full backup; then finish.
     ['disableSubscriptions', 'archiveCurrentWal'], ['archiveCurrentWal', 'enableWalArchiving'], ['enableWalArchiving', 'upgradeStanza'],
-    ['upgradeStanza', 'runBackup'], ['runBackup', 'dropSubscriptions']] as const) {
+    ] as const) {
     assertCalledBefore(names, earlier, later);
   }
+  // The backups: generation 1's before the pause, then 17's once the stanza moved, before finish drops anything.
+  assert.ok(names.indexOf('runBackup') < names.indexOf('signalPoolers') && names.indexOf('upgradeStanza') < names.lastIndexOf('runBackup'));
+  assert.ok(names.lastIndexOf('runBackup') < names.indexOf('dropSubscriptions'));
   assert.deepEqual(f.calls.filter((c) => c.name === 'archiveCurrentWal').map((c) => c.more), [['pg-0']], 'the old leader\'s WAL');
   assert.ok(started.every((a) => a.holdArchive === true), 'the new members discard their WAL until the cutover');
   assert.equal(argsOf(f, 'runBackup')[0]?.type, 'full');
@@ -163,7 +166,7 @@ test('UpgradeBlueGreen: a rollback after the cutover makes generation 1 serve ag
   // The stanza went to 17 at the cutover and comes back to 15, with the new leader's last WAL, before generation 2 goes.
   assert.deepEqual(f.calls.filter((c) => c.name === 'archiveCurrentWal').map((c) => c.more), [['pg-0'], ['pg-3']]);
   assert.equal(f.names().filter((n) => n === 'upgradeStanza').length, 2);
-  assert.equal(f.names().filter((n) => n === 'runBackup').length, 2);
+  assert.equal(f.names().filter((n) => n === 'runBackup').length, 3, 'before the cutover, on 17, back on 15');
   assertCalledBefore(f.names().slice(f.names().lastIndexOf('upgradeStanza')), 'runBackup', 'stopMember');
   // The copy's slots hold WAL on the old leader, which takes writes again: they go before the stanza's move back (its backup may take long).
   const names = f.names();
@@ -239,7 +242,7 @@ test('UpgradeBlueGreen: a rollback that fails before its pause (no leader) chang
 test('UpgradeBlueGreen: a finish whose backup on the new major fails removes nothing: the run waits again, and a finish that then backs up ends it', async () => {
   let backups = 0;
   let problem: string | null | undefined;
-  const { f, result } = await runWithFakes(env, 'upgradeBlueGreen', { cluster: 'orders', to: 17 }, { describe: withBackups }, {
+  const { f, result } = await runWithFakes(env, 'upgradeBlueGreen', { cluster: 'orders', to: 17, backupBeforeCutover: false }, { describe: withBackups }, {
     extra: { ...blueGreenFakes(), runBackup: async () => {
       // The cutover's backup and the first finish's fail; the second finish's works.
       if (++backups <= 2) throw ApplicationFailure.create({ nonRetryable: true, message: `repository unreachable (${backups})` });

@@ -6,7 +6,8 @@
  * The checks refuse with the reason and change nothing: the cluster as a whole (as for in-place),
  * what logical replication cannot carry per database, and whether the leader can feed a logical
  * copy (wal_level, slots). Then the next generation is built (same shape, new major), the roles and
- * schema copied, every table of every database replicated and its lag followed until caught up.
+ * schema copied, every table of every database replicated and its lag followed until caught up,
+ * a full backup of the serving generation taken meanwhile (workflows/upgrade/backup-before.ts).
  * The cutover (workflows/upgrade/cutover.ts) pauses the poolers, stops writes on the old leader,
  * waits for the copy to apply its last write, carries the sequences over, makes the new generation
  * the serving one behind HAProxy and resumes. The old generation stays, read-only, until `upgrade
@@ -26,6 +27,7 @@ import { cleanup, longRunning, quick } from '../activity-options';
 import { withClusterLease } from '../lease';
 import { refuse } from '../refusals';
 import { Steps } from '../steps';
+import { planBackupBeforeCutover, upgradeBackup, type BackupBeforeCutover } from './backup-before';
 import { checkUpgradeInput, clusterUpgradeProblem } from './checks';
 import { cutover, cutoverStepNames, type Cutover } from './cutover';
 import { acceptDecisions, beginCutover, nextDecision, type Decision } from './decision';
@@ -42,6 +44,8 @@ export interface UpgradeBlueGreenInput {
   to: PostgresVersion;
   /** Overrides for tests: how long writes may stay paused (default WRITE_PAUSE_LIMIT_MS, workflows/upgrade/write-pause.ts). */
   writePauseLimitMs?: number;
+  /** false: no backup of the serving generation before the cutover (`upgrade --no-backup`); default true. */
+  backupBeforeCutover?: boolean;
 }
 
 export interface UpgradeBlueGreenResult {
@@ -54,6 +58,8 @@ export interface UpgradeBlueGreenResult {
   writePauseMs: number | null;
   /** The serving leader at the end. */
   leader: string;
+  /** The old major's full backup taken before the cutover, or why none was (absent in runs from before it took one). */
+  backupBefore?: UpgradeStatus['backupBefore'];
 }
 
 const CHECK_STEP = 'check the cluster can be upgraded';
@@ -127,9 +133,10 @@ async function upgradeUnderLease(input: UpgradeBlueGreenInput, steps: Steps, sta
   const planned: Cutover = {
     copy: { cluster, publisher: plan.leader, subscriber: next.members[0]!.name, generation: next.generation, to }, profile: plan.spec.profile, statsPort: plan.ports.stats, limitMs,
   };
-  steps.plan([...buildStepNames(next), PASSFILE_STEP, ROLES_STEP, SCHEMA_STEP, COPY_STEP, CATCH_UP_STEP, ...cutoverStepNames(planned), DISABLE_STEP,
-    ...(backups ? stanzaMoveStepNames({ cluster, generation: next.generation, to, oldLeader: plan.leader }) : []), DECIDE_STEP]);
   const from = status.from!;
+  const backupFirst = planBackupBeforeCutover({ cluster, from, backups, wanted: input.backupBeforeCutover !== false });
+  steps.plan([...buildStepNames(next), PASSFILE_STEP, ROLES_STEP, SCHEMA_STEP, COPY_STEP, ...(backupFirst ? [backupFirst.step] : []), CATCH_UP_STEP,
+    ...cutoverStepNames(planned), DISABLE_STEP, ...(backups ? stanzaMoveStepNames({ cluster, generation: next.generation, to, oldLeader: plan.leader }) : []), DECIDE_STEP]);
 
   let ends: CopyEnds;
   try {
@@ -144,6 +151,7 @@ async function upgradeUnderLease(input: UpgradeBlueGreenInput, steps: Steps, sta
       await quick.keepCopySlots({ cluster, keep: true });
       return longRunning.startLogicalCopy(copy);
     });
+    if (backupFirst) await backUpServingGeneration(steps, status, cluster, backupFirst);
     await steps.run(CATCH_UP_STEP, () => waitForCatchUp(steps, status, copy, decision));
     if (decision.wanted === 'rollback') throw new RolledBack();
     beginCutover(decision);
@@ -153,7 +161,7 @@ async function upgradeUnderLease(input: UpgradeBlueGreenInput, steps: Steps, sta
     // stays. So does one HAProxy may still send clients to, or clients may have written to.
     if (status.cutOver || keepsMovedTo(err)) throw err;
     await undo(steps, next);
-    if (err instanceof RolledBack) return { cluster, from, to, outcome: 'rolled-back', writePauseMs: null, leader: plan.leader };
+    if (err instanceof RolledBack) return { cluster, from, to, outcome: 'rolled-back', writePauseMs: null, leader: plan.leader, ...backupBeforeOf(status) };
     throw err;
   }
   // From the cutover on, the run ends only with `finish` or `rollback`: a cancellation would leave
@@ -175,6 +183,7 @@ interface CutOver {
 /** The new major serves: its subscriptions stop, its backups start, and the operator decides. */
 async function afterCutover(steps: Steps, status: UpgradeStatus, decision: Decision, c: CutOver): Promise<UpgradeBlueGreenResult> {
   const { plan, next, ends, from, to, backups, stanza, limitMs } = c;
+  const backupBefore = backupBeforeOf(status);
   const { cluster } = next;
   // Stopped rather than left to run: nothing more comes (the old leader is read-only). Not needed
   // for what follows, so a failure only shows on the step.
@@ -219,9 +228,9 @@ async function afterCutover(steps: Steps, status: UpgradeStatus, decision: Decis
       continue;
     }
     status.decisionProblem = null;
-    if (leaders) return afterRollback(steps, next, stanza, { from, to, leaders, writePauseMs: status.writePauseMs ?? null });
+    if (leaders) return { ...(await afterRollback(steps, next, stanza, { from, to, leaders, writePauseMs: status.writePauseMs ?? null })), ...backupBefore };
     await finish(steps, next, { members: plan.oldMembers, spec: plan.spec });
-    return { cluster, from, to, outcome: 'finished', writePauseMs: status.writePauseMs ?? null, leader: ends.subscriber };
+    return { cluster, from, to, outcome: 'finished', writePauseMs: status.writePauseMs ?? null, leader: ends.subscriber, ...backupBefore };
   }
 }
 
@@ -242,6 +251,27 @@ async function afterRollback(steps: Steps, next: NextGeneration, stanza: StanzaS
   });
   return { cluster, from, to, outcome: 'rolled-back', writePauseMs: r.writePauseMs, leader: leaders.old };
 }
+
+/**
+ * The way back to a moment before the cutover once the old generation is gone (`restore
+ * --to-time`): a full backup of it, taken before the pause and not inside it. It runs while the
+ * copy's initial sync goes on; the catch-up that follows absorbs what the copy fell behind
+ * meanwhile, so the pause does not pay for the backup. A failure ends the run before anything
+ * serves from the new major (the new generation goes, as for any failure before the cutover).
+ */
+async function backUpServingGeneration(steps: Steps, status: UpgradeStatus, cluster: string, b: BackupBeforeCutover): Promise<void> {
+  if (b.skipped !== undefined) {
+    steps.skip(b.step, b.skipped);
+    status.backupBefore = { none: b.skipped };
+    return;
+  }
+  // Expires nothing: the backups this run takes later expire nothing either (backup-before.ts).
+  const made = await steps.run(b.step, () => upgradeBackup({ cluster, type: 'full', expire: false }));
+  status.backupBefore = { label: made.label, stoppedAt: made.stoppedAt };
+}
+
+/** The result's backupBefore, left out for a run from before it took one. */
+const backupBeforeOf = (status: UpgradeStatus): Pick<UpgradeBlueGreenResult, 'backupBefore'> => (status.backupBefore ? { backupBefore: status.backupBefore } : {});
 
 /** A rollback asked for before the cutover: the run takes the new generation down and ends. */
 class RolledBack extends Error {}

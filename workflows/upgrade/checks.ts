@@ -8,9 +8,10 @@ import { refuse } from '../refusals';
 export type UpgradeMethodName = 'in-place' | 'blue-green';
 
 /** Both workflows' input, checked before the lease is asked for. */
-export function checkUpgradeInput(i: { cluster: string; to: unknown }): void {
+export function checkUpgradeInput(i: { cluster: string; to: unknown; backupBeforeCutover?: unknown }): void {
   checkNames({ clusters: [i.cluster] });
   if (!isPostgresVersion(i.to)) refuse(`--to must be one of ${POSTGRES_VERSIONS.join(', ')}, got ${JSON.stringify(i.to)}`);
+  if (i.backupBeforeCutover !== undefined && typeof i.backupBeforeCutover !== 'boolean') refuse(`backupBeforeCutover must be true or false, got ${JSON.stringify(i.backupBeforeCutover)}`);
 }
 
 /** The first reason the cluster cannot be upgraded now (a refusal's text), or undefined. */

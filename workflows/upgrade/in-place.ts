@@ -18,6 +18,7 @@ import { versionOf, type PostgresVersion } from '../../common/postgres-version';
 import type { ClusterSpec } from '../../common/spec';
 import type { BackupSummary } from '../../common/backup';
 import { cleanup, longRunning, quick, waits } from '../activity-options';
+import { backupBeforeStep, upgradeBackup } from './backup-before';
 import { checkUpgradeInput, clusterUpgradeProblem } from './checks';
 import { onLeaderHost } from '../leader-host';
 import { withClusterLease } from '../lease';
@@ -78,7 +79,7 @@ async function upgradeUnderLease(input: UpgradeInPlaceInput, steps: Steps, statu
   const newSpec: ClusterSpec = { ...oldSpec, postgresVersion: to };
   const names = [leader, ...replicas.map((r) => r.name)];
 
-  const backupBeforeStep = `backup on PostgreSQL ${from} (incremental), the way back`;
+  const backupStep = backupBeforeStep(from, 'incr');
   const stopStep = (m: string): string => `stop ${m}${m === leader ? ' (the leader, last: no replica takes over)' : ''}`;
   const checkStep = `pg_upgrade --check on ${leader}'s data`;
   const archiveStep = `archive ${leader}'s current WAL (the way back reaches this moment)`;
@@ -86,7 +87,7 @@ async function upgradeUnderLease(input: UpgradeInPlaceInput, steps: Steps, statu
   const recloneStep = (m: string): string => `re-create ${m} on PostgreSQL ${to} (a new clone of ${leader})`;
   const streamStep = (m: string): string => `wait for ${m} streaming`;
   steps.plan([
-    backupBeforeStep,
+    backupStep,
     ...replicas.map((r) => stopStep(r.name)), archiveStep, stopStep(leader),
     checkStep, linkStep,
     'forget the old cluster\'s state in etcd (its configuration stays)',
@@ -98,7 +99,7 @@ async function upgradeUnderLease(input: UpgradeInPlaceInput, steps: Steps, statu
     `first backup on PostgreSQL ${to} (full)`,
   ]);
 
-  const backupBefore = await steps.run(backupBeforeStep, () => onLeaderHost(cluster, (on) => on.longRunning.runBackup({ cluster, type: 'incr', before: plan.before })));
+  const backupBefore = await steps.run(backupStep, () => upgradeBackup({ cluster, type: 'incr', before: plan.before }));
 
   const startOldAgain = `start the members again on PostgreSQL ${from} (nothing changed)`;
   /** Before the link, the old data is whole: a refusal or a failure leaves the cluster as it was. */
@@ -164,11 +165,8 @@ async function upgradeUnderLease(input: UpgradeInPlaceInput, steps: Steps, statu
     await steps.run(streamStep(r.name), () => waits.waitForReplicaStreaming({ cluster, member: r.name, members: names, maxLagBytes: CAUGHT_UP_BYTES }));
   }
   await steps.run(`remove PostgreSQL ${from}'s data directory from ${leader}`, () => quick.removeOldData({ cluster, member: leader, from }));
-  const backupAfter = await steps.run(`first backup on PostgreSQL ${to} (full)`, async () => {
-    // The backups listed before it (15's): the run finds its own by difference.
-    const listed = (await quick.backupStatus(cluster)).backups.map((b) => b.label);
-    return onLeaderHost(cluster, (on) => on.longRunning.runBackup({ cluster, type: 'full', before: listed }));
-  });
+  // The backups listed before it (15's): the run finds its own by difference.
+  const backupAfter = await steps.run(`first backup on PostgreSQL ${to} (full)`, () => upgradeBackup({ cluster, type: 'full' }));
   return { cluster, from, to, leader, replicas: replicas.map((r) => r.name), backupBefore, backupAfter };
 }
 

@@ -13,6 +13,7 @@ import { isPostgresVersion, type PostgresVersion } from '../../common/postgres-v
 import { quick } from '../activity-options';
 import { onLeaderHost } from '../leader-host';
 import type { Steps } from '../steps';
+import { upgradeBackup } from './backup-before';
 
 const lastWalStep = (oldLeader: string): string => `archive ${oldLeader}'s last WAL (the old major's end in the stanza)`;
 const archivingStep = (generation: number): string => `let generation ${generation} archive its WAL (archive_command)`;
@@ -82,10 +83,9 @@ async function moveSteps(run: Steps['run'], m: StanzaMove, stanza: StanzaState):
     throw err;
   }
   stanza.major = m.to;
-  const made = await run(backupStep(m.to), async () => {
-    const listed = (await quick.backupStatus(cluster)).backups.map((b) => b.label);
-    return onLeaderHost(cluster, (on) => on.longRunning.runBackup({ cluster, type: 'full', before: listed }));
-  });
+  // Expires nothing: retention would count it, and the old major's backup taken before the
+  // cutover could go with the run's own backups (workflows/upgrade/backup-before.ts).
+  const made = await run(backupStep(m.to), () => upgradeBackup({ cluster, type: 'full', expire: false }));
   return made.label;
 }
 
