@@ -227,7 +227,8 @@ test('each front door\'s metrics container probes its own poolers: the target fi
   const heldAt = pooled.match(new RegExp(`10\\.77\\.0\\.1${held.slice(1)}:\\d+`))?.[0];
   assert.ok(heldAt, `the pooled URI names ${held}: ${pooled.replace(/:[^:@/]*@/, ':***@')}`);
   const one = pooled.replace(/@[^/]+\//, `@${heldAt}/`);
-  const session = psqlAt(one, 'select pg_sleep(20)');
+  // Shorter than psqlAt's 20 s limit, longer than the probes below take to see it.
+  const session = psqlAt(one, 'select pg_sleep(12)');
   let seen = [0, 0];
   for (let i = 0; i < 30 && seen[0] < 1; i++) {
     seen = [await appClients(poolerTarget(held)!), await appClients(poolerTarget(other)!)];
