@@ -3,7 +3,7 @@
  * CreateCluster started them. Idempotent: on a cluster that has them it only verifies them.
  */
 import { settleAll } from './settle-all';
-import { CancellationScope } from '@temporalio/workflow';
+import { CancellationScope, patched } from '@temporalio/workflow';
 import { cleanup, quick, waits } from './activity-options';
 import { refuse } from './refusals';
 import { leaseStep } from '../common/lease';
@@ -12,6 +12,9 @@ import { withClusterLease } from './lease';
 import { Steps } from './steps';
 import { POOLER_AUTH_STEP } from './step-names';
 import type { ClusterPorts } from '../common/spec';
+
+/** Runs from before started the poolers with the default pool sizes. */
+const ADD_POOLERS_SIZED_PATCH = 'add-poolers-pool-sizes';
 
 export interface AddPoolersResult {
   cluster: string;
@@ -44,9 +47,11 @@ async function addUnderLease(cluster: string, steps: Steps): Promise<AddPoolersR
     // Older secrets files have no pooler password; existing passwords are kept.
     await steps.run('add the pooler credential', () => quick.ensureClusterSecrets(cluster));
     await steps.run(POOLER_AUTH_STEP, () => quick.ensurePoolerAuth({ cluster, rwPort: ports.rw }));
-    await steps.run('start pgbouncer (rw, ro)', () =>
-      settleAll((['rw', 'ro'] as const).map((kind) => quick.startPgbouncer({ cluster, kind, ports }))),
-    );
+    await steps.run('start pgbouncer (rw, ro)', async () => {
+      // Pools sized for the max_connections the leader runs (common/pool-sizes.ts), not the defaults.
+      const pool = patched(ADD_POOLERS_SIZED_PATCH) ? (await quick.poolerSizes(cluster)).pool : undefined;
+      await settleAll((['rw', 'ro'] as const).map((kind) => quick.startPgbouncer({ cluster, kind, ports, ...(pool ? { pool } : {}) })));
+    });
     await steps.run('query through the pooled endpoints', () => waits.verifyPooledEndpoints({ cluster, ports, withReplicas }));
   } catch (err) {
     steps.skipPending();

@@ -173,6 +173,7 @@ export function fakeActivities(o: FakeOptions = {}): Fake {
     removeMetrics: async () => void world.containers.delete('metrics'),
     verifyMetrics: async () => undefined,
     resizePoolers: async () => ({ limits: { maxConnections: 100, reservedConnections: 3 }, pool: { defaultPoolSize: 40, reservePoolSize: 5 }, reloaded: [] }),
+    poolerSizes: async () => ({ limits: { maxConnections: 100, reservedConnections: 3 }, pool: { defaultPoolSize: 40, reservePoolSize: 5 } }),
     ensureBackupRepository: async () => void world.volumes.add('backup-repo'),
     leaderHost: async () => 'local',
     createStanza: async () => ({ member: 'pg-0' }),

@@ -19,12 +19,13 @@ after(async () => {
   await env?.teardown();
 });
 
-test('AddPoolers: credential, lookup function, both poolers, then a query through each', async () => {
+test('AddPoolers: credential, lookup function, both poolers sized for the leader\'s max_connections, then a query through each', async () => {
   const { f, error, result } = await runWithFakes(env, 'addPoolers', 'orders');
   assert.equal(error, undefined);
   assert.deepEqual(f.names().filter((n) => n !== 'poolerContainers'), [
-    'describeCluster', 'ensureClusterSecrets', 'ensurePoolerAuth', 'startPgbouncer', 'startPgbouncer', 'verifyPooledEndpoints',
+    'describeCluster', 'ensureClusterSecrets', 'ensurePoolerAuth', 'poolerSizes', 'startPgbouncer', 'startPgbouncer', 'verifyPooledEndpoints',
   ]);
+  for (const c of f.calls.filter((x) => x.name === 'startPgbouncer')) assert.deepEqual((c.arg as { pool?: unknown }).pool, { defaultPoolSize: 40, reservePoolSize: 5 });
   assert.deepEqual((result as AddPoolersResult).created, ['pgbouncer-ro', 'pgbouncer-rw']);
   assert.deepEqual(poolers(f), ['pgbouncer-ro', 'pgbouncer-rw']);
 });
