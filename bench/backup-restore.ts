@@ -297,7 +297,7 @@ async function main(): Promise<number> {
   let failed = false;
   try {
     // Set-up (not timed)
-    const leaderCtr = await createLoadedCluster(name, PGBENCH_SCALE, setup, layout === 'repository-host' ? ['--backup-to', 'repository-host'] : []);
+    const leaderCtr = await createLoadedCluster(name, PGBENCH_SCALE, setup, ['--backup-to', layout === 'repository-host' ? 'repository-host' : 'volume']);
     const plainLayout: PlainLayout = { layout };
     if (layout === 'repository-host') {
       plainLayout.standbyCtr = containerName(name, setup.leader === 'pg-0' ? 'pg-1' : 'pg-0');

@@ -224,7 +224,8 @@ interface PatroniJson {
 async function pgClient(port: number, password: string): Promise<Client> {
   const c = new Client({
     host: '127.0.0.1', port, user: SUPERUSER, database: DEFAULT_DATABASE, password,
-    connectionTimeoutMillis: 3000, statement_timeout: 10000,
+    // A client-side limit: PgBouncer refuses statement_timeout as a startup parameter (ignore_startup_parameters).
+    connectionTimeoutMillis: 3000, query_timeout: 10000,
   });
   c.on('error', () => undefined);
   await c.connect();

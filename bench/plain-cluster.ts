@@ -19,7 +19,7 @@ import { portBoundLocally } from '../activities/ports';
 import { HAPROXY_RO_PORT, HAPROXY_RW_PORT, HAPROXY_STATS_PORT } from '../common/service-ports';
 import { IMAGES } from '../common/images';
 import { PATRONI_NAMESPACE } from '../common/dcs-keys';
-import { POSTGRES_UID } from '../common/service-users';
+import { ETCD_ROOT_USER, POSTGRES_UID } from '../common/service-users';
 import { containerName, networkName } from '../common/resource-names';
 import { ETCD_DATA_ROOT, renderEtcdArgs } from '../common/render/etcd';
 import { HAPROXY_CONFIG_PATH, renderHaproxyConfig } from '../common/render/haproxy';
@@ -158,7 +158,11 @@ export async function removeJoined(p: PlainPlan): Promise<void> {
     await run('docker', ['rm', '-f', p.ctr(m)]);
     await run('docker', ['volume', 'rm', '-f', p.vol(m)]);
     const key = `${PATRONI_NAMESPACE}${p.cluster}/members/${m}`;
-    const del = await run('docker', ['exec', containerName(p.cluster, p.etcd[0]), 'etcdctl', 'del', key]);
+    // As etcd's root when the cluster has etcd authentication: the credentials go through the
+    // docker CLI's environment (`-e NAME` without a value), never on a command line.
+    const auth = p.passwords.etcdRoot === undefined ? [] : ['-e', 'ETCDCTL_USER'];
+    const env = p.passwords.etcdRoot === undefined ? undefined : { ...process.env, ETCDCTL_USER: `${ETCD_ROOT_USER}:${p.passwords.etcdRoot}` };
+    const del = await run('docker', ['exec', ...auth, containerName(p.cluster, p.etcd[0]), 'etcdctl', 'del', key], undefined, env);
     if (del.code !== 0) throw new Error(`etcdctl del ${key} failed: ${del.stderr.trim()}`);
   }
 }

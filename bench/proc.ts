@@ -82,9 +82,9 @@ export interface RunResult {
 }
 
 /** Run a command; stdin from `input`. Never throws for a non-zero exit (see `docker`). */
-export function run(cmd: string, args: string[], input?: Buffer | string): Promise<RunResult> {
+export function run(cmd: string, args: string[], input?: Buffer | string, env: NodeJS.ProcessEnv = process.env): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: process.env });
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => out.push(c));
