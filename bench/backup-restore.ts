@@ -42,6 +42,8 @@ import { workflowIds } from '../common/workflow-ids';
 import { activityTimeline } from './workflow-timeline';
 import { DATA_DIR, PG_BIN, SOCKET_DIR } from '../common/render/patroni';
 import { SOURCE_REPO_PATH } from '../common/restore';
+import { readBackupPassphrase } from '../activities/backup-passphrase';
+import { REPOSITORY_CIPHER } from '../common/render/pgbackrest';
 import type { StanzaSummary } from '../common/backup';
 import * as fs from 'node:fs';
 import { exitWith, fmt, load1, median, parseRunsOptions, secs, sidesOf, type BackupLayout } from './lib';
@@ -252,9 +254,13 @@ async function runPlain(name: string, leaderCtr: string, id: string, run: number
     'echo "MARKS $got"',
     `${PG_BIN}/pg_ctl -D ${DATA_DIR} -m immediate stop >/dev/null`,
   ].join('\n');
+  // An encrypted repository (volume layout): the passphrase reaches pgBackRest through the docker
+  // CLI's environment (`-e NAME` without a value), never on a command line.
+  const passphrase = pl.layout === 'volume' ? readBackupPassphrase(resolvePaths(), name) : undefined;
+  const cipher = passphrase === undefined ? [] : ['-e', `PGBACKREST_REPO1_CIPHER_TYPE=${REPOSITORY_CIPHER}`, '-e', 'PGBACKREST_REPO1_CIPHER_PASS'];
   const r = await exec('docker', ['run', '--rm', '--name', ctr, '--label', PLAIN_LABEL, '-u', 'postgres',
-    ...access.docker, '-v', `${volume}:${DATA_MOUNT}`,
-    '--entrypoint', 'sh', IMAGES.postgres, '-c', script]);
+    ...access.docker, ...cipher, '-v', `${volume}:${DATA_MOUNT}`,
+    '--entrypoint', 'sh', IMAGES.postgres, '-c', script], passphrase === undefined ? {} : { env: { ...process.env, PGBACKREST_REPO1_CIPHER_PASS: passphrase } });
   if (r.code !== 0) throw new Error(`plain restore exited with ${r.code}: ${r.out.trim().split('\n').slice(-5).join(' / ')}`);
   leftovers.delete(`container ${ctr}`);
   await exec('docker', ['volume', 'rm', volume]);
