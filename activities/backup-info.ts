@@ -6,12 +6,13 @@
  */
 import type { ReadInventory } from './hosts/inventory';
 import type { ExecResult } from './hosts/engine-api';
-import { RUNNING_POSTGRES } from '../common/inventory';
+import { LOCAL_HOST, RUNNING_POSTGRES } from '../common/inventory';
 import type { Paths } from '../common/paths';
 import { parseBackupInfo, type StanzaSummary } from '../common/backup';
 import { describeRepository } from '../common/repository';
 import { repositoryVolumeName } from '../common/resource-names';
 import { readRepositoryLocation } from './backup-settings';
+import { repositoryHostName, rootInfoCommand, stanzaServerOf } from './repository-host/registry';
 
 export const onRepositoryHost = (paths: Paths, cluster: string): boolean => readRepositoryLocation(paths, cluster).type === 'host';
 
@@ -52,4 +53,24 @@ export async function backupInfoInMembers(inv: ReadInventory, paths: Paths, clus
     }
   }
   throw last;
+}
+
+/**
+ * The stanza's backups as root reads them on the running repository host, over the engine's API
+ * alone (the CLI's `cluster status`); undefined when the repository is elsewhere, or the host's
+ * container does not answer (then ./pgbackrest.ts backupStatus starts it and reads there).
+ */
+export async function backupInfoOnRepositoryHost(inv: ReadInventory, paths: Paths, cluster: string): Promise<StanzaSummary | undefined> {
+  if (!onRepositoryHost(paths, cluster) || !stanzaServerOf(paths, cluster)) return undefined;
+  const args = ['--log-level-console=error', ...INFO_ARGS];
+  let r: ExecResult;
+  try {
+    // The repository host lives on this machine's engine.
+    r = await inv.host(LOCAL_HOST).exec(repositoryHostName(paths), rootInfoCommand(paths, cluster, args));
+  } catch {
+    return undefined;
+  }
+  const failed = pgbackrestFailure('the repository host', args, r);
+  if (failed) throw failed;
+  return withRepository(paths, parseBackupInfo(r.output, cluster));
 }

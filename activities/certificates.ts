@@ -14,7 +14,7 @@ import { containerName } from '../common/resource-names';
 import { BACKUP_SERVER_PORT, backupPeerName } from '../common/render/pgbackrest';
 import { SOCKET_DIR } from '../common/render/patroni';
 import { PGBOUNCER_PORT } from '../common/render/pgbouncer';
-import { execIn, tarOf } from './docker';
+import { execIn, putFiles } from './docker';
 import { clusterHasTls, issueCertificate, readCaCert } from './cluster-tls';
 import { PGBACKREST_PURPOSES } from './backup-certificates';
 import { RESTART_MEMBER_BACKUP_SERVER, memberBackupServer } from './backup-server';
@@ -43,7 +43,7 @@ export function createCertificateActivities(inv: Inventory, paths: Paths) {
     const info = await container.inspect();
     if (!info.State.Running) return { member, serial: null };
     const { files, serial } = kind === 'postgres' ? await memberTlsFiles(paths, cluster, member) : await poolerTlsFiles(paths, cluster, member);
-    for (const f of files) await container.putArchive(await tarOf(f), { path: f.dir });
+    await putFiles(container, files);
     if (kind === 'postgres') {
       // Over the socket as the postgres OS user (the image's user; peer auth): no password anywhere.
       const r = await execIn(docker, name, ['psql', '-h', SOCKET_DIR, '-U', SUPERUSER, '-d', 'postgres', '-Atc', 'select pg_reload_conf()']);
@@ -64,7 +64,7 @@ export function createCertificateActivities(inv: Inventory, paths: Paths) {
   async function renewBackupCertificates(cluster: string, member: string): Promise<string> {
     const name = containerName(cluster, member);
     const server = await memberBackupServer(paths, cluster, member);
-    for (const f of [...server.files, ...(await memberRepositoryClientFiles(paths, cluster))]) await docker.getContainer(name).putArchive(await tarOf(f), { path: f.dir });
+    await putFiles(docker.getContainer(name), [...server.files, ...(await memberRepositoryClientFiles(paths, cluster))]);
     const r = await execIn(docker, name, RESTART_MEMBER_BACKUP_SERVER);
     if (r.exitCode !== 0) throw new Error(`restarting the pgBackRest server on ${member} failed: ${r.output.trim()}`);
     const at = await inv.endpointOf(cluster, member, BACKUP_SERVER_PORT);

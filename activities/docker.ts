@@ -94,17 +94,35 @@ export interface FileToPut {
 }
 
 export function tarOf(f: FileToPut): Promise<Buffer> {
+  return tarOfFiles([f]);
+}
+
+/** One tar of files that go into one directory (each entry named by its file name). */
+function tarOfFiles(files: FileToPut[]): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const pack = tar.pack();
     const chunks: Buffer[] = [];
     pack.on('data', (c: unknown) => chunks.push(c as Buffer));
     pack.on('end', () => resolve(Buffer.concat(chunks)));
     pack.on('error', reject);
-    pack.entry({ name: f.name, mode: f.mode, uid: f.uid, gid: f.gid }, f.content, (err) => {
-      if (err) reject(err);
-      else pack.finalize();
-    });
+    for (const f of files) {
+      pack.entry({ name: f.name, mode: f.mode, uid: f.uid, gid: f.gid }, f.content, (err) => {
+        if (err) reject(err);
+      });
+    }
+    pack.finalize();
   });
+}
+
+/**
+ * Write files into a container: one archive per directory. The engine mounts a stopped
+ * container's file system for every archive it extracts (~0.14 s each, measured on a created
+ * container), so six files in two directories cost two of those instead of six.
+ */
+export async function putFiles(container: Docker.Container, files: FileToPut[]): Promise<void> {
+  const byDir = new Map<string, FileToPut[]>();
+  for (const f of files) byDir.set(f.dir, [...(byDir.get(f.dir) ?? []), f]);
+  for (const [dir, inDir] of byDir) await container.putArchive(await tarOfFiles(inDir), { path: dir });
 }
 
 export interface ContainerWanted {
@@ -157,9 +175,7 @@ export async function ensureContainerRunning(docker: Docker, w: ContainerWanted)
   const container = docker.getContainer(info.Id);
   if (!info.State.Running) {
     // Files are (re)written before every start: same content, so a retry is harmless.
-    for (const f of w.files ?? []) {
-      await container.putArchive(await tarOf(f), { path: f.dir });
-    }
+    await putFiles(container, w.files ?? []);
     try {
       await container.start();
     } catch (err) {

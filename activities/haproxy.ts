@@ -340,12 +340,22 @@ export function createHaproxyActivities(inv: Inventory, paths: Paths) {
     },
 
     /** rw has exactly one UP server (the leader) and ro has the expected number of replicas UP. */
-    async waitForHaproxyBackends(i: { cluster: string; statsPort: number; replicas: number }): Promise<BackendCounts> {
+    async waitForHaproxyBackends(i: { cluster: string; statsPort: number; replicas: number; streaming?: string[] }): Promise<BackendCounts> {
+      let nudged = false;
       return pollUntil<BackendCounts>(
         'HAProxy backends',
         async () => {
           const b = await haproxyBackends(await inv.frontDoorAt(i.cluster, i.statsPort));
           if (b.rwUp.length === 1 && b.roUp.length >= i.replicas) return { done: b };
+          const down = (i.streaming ?? []).filter((m) => !b.roUp.includes(m));
+          if (!nudged && down.length > 0) {
+            nudged = true;
+            // Replicas the workflow has just seen streaming at lag 0, which HAProxy's checks of a
+            // server that started DOWN bring up only after `rise` checks `downinter` apart (up to
+            // 2 s in the default profile): up now, the checks go on. HAProxy on this machine's
+            // engine only (a front door on an added host waits for its checks).
+            await runtimeCommands(docker, i.cluster, down.map((m) => `set server ro/${m} health up`)).catch(() => undefined);
+          }
           return { status: `rw up [${b.rwUp.join(',')}], ro up [${b.roUp.join(',')}] of ${i.replicas}` };
         },
         { intervalMs: 250, timeoutMs: 120_000 },

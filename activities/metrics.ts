@@ -15,7 +15,7 @@ import {
   METRICS_DIR, METRICS_FILES, METRICS_MEMBER, METRICS_PORT, METRICS_UID, monitorRoleSql, poolerHostAlias, renderPgpass, renderProbeConfig,
 } from '../common/render/metrics';
 import type { HostName } from '../common/inventory';
-import { ensureContainerRunning, isNotFound, readFileIn, tarOf, type FileToPut } from './docker';
+import { ensureContainerRunning, isNotFound, putFiles, readFileIn, type FileToPut } from './docker';
 import { DEFAULT_CONNECTION_LIMITS, poolSizes, poolSizesOfIni } from '../common/pool-sizes';
 import { PGBOUNCER_DIR } from '../common/render/pgbouncer';
 import { clusterHasTls, readCaCert } from './cluster-tls';
@@ -105,7 +105,7 @@ export function createMetricsActivities(inv: Inventory, paths: Paths) {
           // Its pools keep their sizes (resizePoolers set them from the leader's max_connections).
           const current = await readFileIn(docker, containerName(cluster, poolerMember(kind)), `${PGBOUNCER_DIR}/pgbouncer.ini`);
           const pool = poolSizesOfIni(current ?? '') ?? poolSizes(DEFAULT_CONNECTION_LIMITS);
-          for (const f of poolerConfigFiles(paths, cluster, kind, pool)) await container.putArchive(await tarOf(f), { path: f.dir });
+          await putFiles(container, poolerConfigFiles(paths, cluster, kind, pool));
           // tini (PID 1) passes SIGHUP on to pgbouncer.
           await container.kill({ signal: 'SIGHUP' });
           reloaded.push(poolerMember(kind));
@@ -164,23 +164,21 @@ export function createMetricsActivities(inv: Inventory, paths: Paths) {
       const containers = await inv.members(i.cluster, { kind: 'metrics' });
       const poolers = (await inv.members(i.cluster, { kind: 'pgbouncer' })).length > 0;
       if (containers.length === 0) throw new Error(`cluster ${i.cluster} has no metrics container`);
-      for (const m of containers) {
-        const checks: [string, RegExp][] = [[i.member, /^pg_up 1$/m], ...(poolers ? [['pgbouncer-rw', /^pgbouncer_used_clients /m] as [string, RegExp]] : [])];
-        for (const [target, expected] of checks) {
-          await pollUntil(
-            `${target}'s metrics through ${m.container}`,
-            async () => {
-              const at = inv.endpoint(m, METRICS_PORT);
-              if (!at) return { status: `${m.container} is not running` };
-              const r = await fetch(`http://${at.host}:${at.port}/probe?target=${target}`, { signal: AbortSignal.timeout(10_000) }).catch((err: Error) => err);
-              if (r instanceof Error) return { status: r.message };
-              const text = await r.text();
-              return r.ok && expected.test(text) ? { done: true } : { status: `HTTP ${r.status}: ${text.split('\n')[0].slice(0, 200)}` };
-            },
-            { intervalMs: 500, timeoutMs: 60_000 },
-          );
-        }
-      }
+      const checks: [string, RegExp][] = [[i.member, /^pg_up 1$/m], ...(poolers ? [['pgbouncer-rw', /^pgbouncer_used_clients /m] as [string, RegExp]] : [])];
+      // Every probe at once: each target's first one starts its exporter process (~0.5 s).
+      await Promise.all(containers.flatMap((m) => checks.map(([target, expected]) =>
+        pollUntil(
+          `${target}'s metrics through ${m.container}`,
+          async () => {
+            const at = inv.endpoint(m, METRICS_PORT);
+            if (!at) return { status: `${m.container} is not running` };
+            const r = await fetch(`http://${at.host}:${at.port}/probe?target=${target}`, { signal: AbortSignal.timeout(10_000) }).catch((err: Error) => err);
+            if (r instanceof Error) return { status: r.message };
+            const text = await r.text();
+            return r.ok && expected.test(text) ? { done: true } : { status: `HTTP ${r.status}: ${text.split('\n')[0].slice(0, 200)}` };
+          },
+          { intervalMs: 250, timeoutMs: 60_000 },
+        ))));
     },
   };
 }

@@ -3,6 +3,7 @@
  * cluster's members through the inventory. Role spellings normalized. No package: the CLI's
  * `cluster status` reads Patroni through here.
  */
+import * as http from 'node:http';
 import { hostPort, type Endpoint } from '../common/inventory';
 import { PATRONI_API_PORT } from '../common/service-ports';
 import type { DcsConfig } from '../common/spec';
@@ -60,16 +61,43 @@ export function normalizeRole(r: string | undefined): MemberRole {
   }
 }
 
+/**
+ * A GET of Patroni's REST API over node's http: fetch would load undici (~35 ms of the CLI's
+ * `cluster status`, which reads every member). Plain HTTP, as the API listens.
+ */
+function getAnswer(url: string, timeoutMs: number): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { timeout: timeoutMs, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        try {
+          resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+        } catch (err) {
+          reject(new Error(`GET ${url}: HTTP ${res.statusCode}, not JSON (${(err as Error).message})`));
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${url}: no answer in ${timeoutMs} ms`)));
+    req.on('error', reject);
+  });
+}
+
 async function getJson(url: string, timeoutMs = 2000): Promise<unknown> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
   // /patroni answers 503 on a non-running node but still with a JSON body.
-  return res.json();
+  return (await getAnswer(url, timeoutMs)).body;
 }
 
 /** A JSON answer; an error unless the status is 2xx. */
 export async function readJson(url: string, init?: RequestInit): Promise<unknown> {
+  if (!init) {
+    const a = await getAnswer(url, 3000);
+    if (a.status < 200 || a.status >= 300) throw new Error(`GET ${url}: HTTP ${a.status}`);
+    return a.body;
+  }
   const res = await fetch(url, { ...init, signal: AbortSignal.timeout(3000) });
-  if (!res.ok) throw new Error(`${init?.method ?? 'GET'} ${url}: HTTP ${res.status}`);
+  if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${url}: HTTP ${res.status}`);
   return res.json();
 }
 

@@ -263,6 +263,7 @@ export function createPatroniActivities(inv: Inventory, paths: Paths) {
      */
     async waitForReplicaStreaming(i: WaitStreamingInput): Promise<{ lag: number }> {
       let lastWake = 0;
+      let lastReplicaWake = 0;
       const access = clusterAccess(paths, i.cluster);
       return pollWhileProgressing<{ lag: number }>(
         `${i.member} streaming`,
@@ -283,7 +284,17 @@ export function createPatroniActivities(inv: Inventory, paths: Paths) {
             await wakeHaLoop(leaderApi, access.patroniHeaders).catch(() => undefined);
           }
           if (!row || row.state !== 'streaming') return { status: `${i.member} ${me.state}, replication ${row?.state ?? 'not connected'}` };
-          if (me.lag === undefined || me.lag > i.maxLagBytes) return { status: `${i.member} streaming, lag ${me.lag ?? 'unknown'}` };
+          if (me.lag === undefined || me.lag > i.maxLagBytes) {
+            // /cluster's lag is the member's position as its last HA loop wrote it to the DCS: a
+            // replica that started streaming just after its loop would show it a loop_wait later
+            // (10 s in the default profile). Its next loop now writes where it is.
+            if (Date.now() - lastReplicaWake > 1000) {
+              lastReplicaWake = Date.now();
+              const replicaApi = await memberApi(inv, i.cluster, i.member);
+              if (replicaApi) await wakeHaLoop(replicaApi, access.patroniHeaders).catch(() => undefined);
+            }
+            return { status: `${i.member} streaming, lag ${me.lag ?? 'unknown'}` };
+          }
           return { done: { lag: me.lag } };
         },
         () => dataProgress(docker, containerName(i.cluster, i.member), DATA_DIR),

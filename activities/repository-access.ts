@@ -24,7 +24,7 @@ import {
 import { readBackupPassphrase } from './backup-passphrase';
 import { readRepositoryLocation, readRetention } from './backup-settings';
 import { readS3Credentials } from './s3-credentials';
-import { tarOf, type FileToPut } from './docker';
+import { putFiles, type FileToPut } from './docker';
 import { IMAGES, postgresImage } from '../common/images';
 import type { PostgresVersion } from '../common/postgres-version';
 import { repositoryClientFiles, repositoryHostNetwork, stanzaServerOf, ensureRepositoryHost } from './repository-host/host';
@@ -131,7 +131,5 @@ export async function putSourceConfig(docker: Docker, ct: Docker.Container, path
   const repository = repositoryConfig(paths, source, location, SOURCE_REPO_PATH, SOURCE_S3_CA_PATH, SOURCE_REPOSITORY_TLS);
   const content = renderSourceConfig(repository, onHost ? undefined : readBackupPassphrase(paths, source));
   const client = onHost ? await repositoryClientFiles(paths, source, SOURCE_REPOSITORY_TLS, POSTGRES_UID) : [];
-  for (const f of [postgresFile(SOURCE_CONFIG_PATH, content, 0o600), ...caFiles(paths, source, location, SOURCE_S3_CA_PATH), ...client]) {
-    await ct.putArchive(await tarOf(f), { path: f.dir });
-  }
+  await putFiles(ct, [postgresFile(SOURCE_CONFIG_PATH, content, 0o600), ...caFiles(paths, source, location, SOURCE_S3_CA_PATH), ...client]);
 }

@@ -57,8 +57,8 @@ import { PROFILES, etcdMemberNames, isProfileName, memberNames, type ProfileName
 // Settings
 
 const REPLICAS = 2;
-const TARGET_RATIO = 1.3;
-const TARGET_DBAAS_S = 15;
+/** Issue 17: within 1.1× of the plain side with the same configs; reported against the full plain side too. */
+const TARGET_RATIO = 1.1;
 /** Same cadence as the dbaas wait activities. */
 const POLL_MS = 250;
 const PLAIN_TIMEOUT_MS = 240_000;
@@ -611,12 +611,13 @@ async function main(): Promise<number> {
     console.log(`  ${fmt(cliOverhead).padStart(5)}  CLI start, Temporal/Docker connect, workflow start (process time − "done in")`);
   }
 
+  const verdict = (v: number | undefined): string => (v === undefined ? 'n/a' : v <= TARGET_RATIO ? 'PASS' : 'MISS');
   const targets = {
-    ratio: { target: TARGET_RATIO, value: med.ratio, result: med.ratio === undefined ? 'n/a' : med.ratio <= TARGET_RATIO ? 'PASS' : 'MISS' },
-    dbaasSeconds: { target: TARGET_DBAAS_S, value: med.dbaas, result: med.dbaas === undefined ? 'n/a' : med.dbaas <= TARGET_DBAAS_S ? 'PASS' : 'MISS' },
+    ratioBare: { target: TARGET_RATIO, value: med.ratioBare, result: verdict(med.ratioBare) },
+    ratio: { target: TARGET_RATIO, value: med.ratio, result: verdict(med.ratio) },
   };
-  console.log(`\ntarget ratio dbaas/plain full ≤ ${TARGET_RATIO}: ${targets.ratio.result} (median ${fmt(med.ratio, 2)}; against bare plain ${fmt(med.ratioBare, 2)})`);
-  console.log(`target dbaas ≤ ${TARGET_DBAAS_S} s: ${targets.dbaasSeconds.result} (median ${fmt(med.dbaas)} s)`);
+  console.log(`\ntarget ratio ≤ ${TARGET_RATIO} (informational): against plain with the same configs ${targets.ratioBare.result} (median ${fmt(med.ratioBare, 2)}); ` +
+    `against plain that also starts the poolers and the stanza ${targets.ratio.result} (median ${fmt(med.ratio, 2)}); dbaas median ${fmt(med.dbaas)} s, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   console.log(`BENCH_JSON ${JSON.stringify({
     bench: 'create-cluster', profile, runs, replicas: REPLICAS, cpus: os.cpus().length,
     startedAt, iterations, median: med, targets, interrupted: abort.signal.aborted,

@@ -4,7 +4,7 @@
  * so the status stays quick; what does not answer shows as unknown.
  */
 import { withinAnswerTime, type ReadInventory } from '../activities/hosts/inventory';
-import { backupInfoInMembers } from '../activities/backup-info';
+import { backupInfoInMembers, backupInfoOnRepositoryHost } from '../activities/backup-info';
 import { dataVolumeUse } from '../activities/volume-use';
 import { lastBackup, type LastBackup } from '../common/backup-age';
 import type { StanzaSummary } from '../common/backup';
@@ -25,29 +25,41 @@ const diskOf = (inv: ReadInventory, m: MemberStatus): Promise<VolumeUse | null> 
   withinAnswerTime(dataVolumeUse(inv, { host: m.host, container: m.container.name, state: m.container.state })).catch(() => null);
 
 /**
- * `pgbackrest info` in a running member; on the repository's side (the repository host, or no
- * member runs), through the workers' code and dockerode, loaded only for those clusters.
+ * `pgbackrest info` in a running member, or on the running repository host: started with the
+ * status's first reads (it needs only the cluster's name). undefined: neither answers.
  */
-async function stanzaSummary(inv: ReadInventory, paths: Paths, cluster: string): Promise<StanzaSummary> {
-  const inMembers = await backupInfoInMembers(inv, paths, cluster);
-  if (inMembers) return inMembers;
+export function quickStanzaSummary(inv: ReadInventory, paths: Paths, cluster: string): Promise<StanzaSummary | undefined> {
+  const read = (async () => (await backupInfoInMembers(inv, paths, cluster)) ?? (await backupInfoOnRepositoryHost(inv, paths, cluster)))();
+  // Read or not, it is awaited only for a cluster with backups: never an unhandled rejection.
+  read.catch(() => undefined);
+  return read;
+}
+
+/**
+ * The quick read's answer; where neither a member nor the repository host answered (the host
+ * stopped, no member runs), through the workers' code and dockerode, loaded only then.
+ */
+async function stanzaSummary(quick: Promise<StanzaSummary | undefined>, paths: Paths, cluster: string): Promise<StanzaSummary> {
+  const read = await quick;
+  if (read) return read;
   const [{ backupStatus }, engines] = await Promise.all([import('../activities/pgbackrest'), connectInventory()]);
   return backupStatus(engines, paths, cluster);
 }
 
-async function lastBackupOf(inv: ReadInventory, paths: Paths, s: ClusterStatus): Promise<Pick<StatusExtras, 'lastBackup' | 'lastBackupProblem'>> {
+async function lastBackupOf(quick: Promise<StanzaSummary | undefined>, paths: Paths, s: ClusterStatus): Promise<Pick<StatusExtras, 'lastBackup' | 'lastBackupProblem'>> {
   if (s.backups === 'off') return { lastBackup: null, lastBackupProblem: null };
   try {
-    return { lastBackup: lastBackup((await withinAnswerTime(stanzaSummary(inv, paths, s.name))).backups, Date.now()), lastBackupProblem: null };
+    return { lastBackup: lastBackup((await withinAnswerTime(stanzaSummary(quick, paths, s.name))).backups, Date.now()), lastBackupProblem: null };
   } catch (err) {
     return { lastBackup: null, lastBackupProblem: (err as { code?: string }).code === 'UNANSWERED' ? 'pgbackrest info did not answer in time' : (err as Error).message.split('\n')[0] };
   }
 }
 
-export async function readStatusExtras(inv: ReadInventory, paths: Paths, s: ClusterStatus): Promise<StatusExtras> {
+/** `backups`: quickStanzaSummary's read, started earlier. */
+export async function readStatusExtras(inv: ReadInventory, paths: Paths, s: ClusterStatus, backups: Promise<StanzaSummary | undefined>): Promise<StatusExtras> {
   const [disks, backup] = await Promise.all([
     Promise.all(s.members.map(async (m) => [m.name, await diskOf(inv, m)] as const)),
-    lastBackupOf(inv, paths, s),
+    lastBackupOf(backups, paths, s),
   ]);
   return { disks: new Map(disks), ...backup };
 }

@@ -59,6 +59,15 @@ const METRICS_STEP = 'start the exporters (monitor role, a metrics container bes
 /** Histories from before failed the create (and removed the cluster) when the exporters did not start. */
 const METRICS_NON_FATAL_PATCH = 'exporters-do-not-fail-the-create';
 
+/**
+ * Histories from before ran the stanza after HAProxy's backends were up, and the exporters after
+ * the pooled endpoints answered: the exporters then closed the create, seconds after the cluster
+ * served. Now the stanza starts as soon as the clones are done (beside HAProxy's backends and
+ * the proofs) and the exporters once HAProxy routes (beside the proofs).
+ */
+const EARLY_TAIL_PATCH = 'stanza-and-exporters-beside-the-proofs';
+const STANZA_STEP = 'create the backup stanza (stanza-create, check)';
+
 export async function createCluster(input: CreateClusterInput): Promise<ConnectionInfo> {
   // Registered first, so the progress query answers even when the spec is refused.
   const steps = new Steps('create', input.name, ['validate the spec', leaseStep(input.name)]);
@@ -79,7 +88,7 @@ export async function createCluster(input: CreateClusterInput): Promise<Connecti
 }
 
 /** The steps after the look-up for kept data, in order. */
-function planAfterLookUp(input: CreateClusterInput, placing: boolean, members: string[], generation: number, metrics: boolean, left: LeftGeneration[]): string[] {
+function planAfterLookUp(input: CreateClusterInput, placing: boolean, members: string[], generation: number, metrics: boolean, left: LeftGeneration[], early: boolean): string[] {
   const etcd = etcdMemberNames(input.etcdMembers);
   const [first, ...replicas] = members;
   const backups = input.backups !== false;
@@ -104,13 +113,15 @@ function planAfterLookUp(input: CreateClusterInput, placing: boolean, members: s
     `start ${HAPROXY_MEMBER}`,
     'start pgbouncer (rw, ro)',
     ...replicas.map((m) => `wait for ${m} streaming`),
+    ...(backups && early ? [STANZA_STEP] : []),
     'wait for HAProxy backends',
     proofStepFor(replicas),
+    ...(metrics && early ? [METRICS_STEP] : []),
     APP_ROLE_STEP,
     POOLER_AUTH_STEP,
     'query through the pooled endpoints',
-    ...(metrics ? [METRICS_STEP] : []),
-    ...(backups ? ['create the backup stanza (stanza-create, check)'] : []),
+    ...(metrics && !early ? [METRICS_STEP] : []),
+    ...(backups && !early ? [STANZA_STEP] : []),
     ...(input.sync ? ['wait for a synchronous standby'] : []),
     'start the cluster watch',
   ];
@@ -163,7 +174,8 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps, placing
   const [first, ...replicas] = members;
   const metrics = patched(METRICS_PATCH);
   const metricsNonFatal = metrics && patched(METRICS_NON_FATAL_PATCH);
-  steps.plan(planAfterLookUp(input, placing, members, generation, metrics, left));
+  const early = patched(EARLY_TAIL_PATCH);
+  steps.plan(planAfterLookUp(input, placing, members, generation, metrics, left, early));
   // Which host each member goes to: before anything is made, so a refusal leaves nothing behind.
   const layout = placing
     ? await steps.run(PLACE_STEP, async () => {
@@ -257,6 +269,25 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps, placing
       steps.skip(`wait for ${leader} streaming`, `${leader} leads: its kept data was the newest`);
       steps.plan([`wait for ${first} streaming`]);
     }
+    // `check` proves that the leader's archive_command reaches the repository.
+    const createStanza = (): Promise<unknown> => steps.run(STANZA_STEP, () => {
+      stanzaStarted = true;
+      return onLeaderHost(cluster, (on) => on.waits.createStanza(cluster));
+    });
+    // The poolers already know the monitor role (its password is among the secrets they were started with).
+    const exporters = async (): Promise<void> => {
+      if (metricsNonFatal) {
+        metricsProblem = await startExporters(steps, cluster, () => place.onFrontDoors((on, publishing) => on.quick.startMetrics({ cluster, ...publishing })), {
+          rwPort: ports.rw, leader, frontDoors: place.frontDoors,
+        });
+      } else if (metrics) {
+        await steps.run(METRICS_STEP, async () => {
+          await quick.ensureMonitorRole({ cluster, rwPort: ports.rw });
+          await place.onFrontDoors((on, publishing) => on.quick.startMetrics({ cluster, ...publishing }));
+          await waits.verifyMetrics({ cluster, member: leader });
+        });
+      }
+    };
     // Pools that fit the max_connections the size gives (a small --memory gives fewer than 100).
     const pool = poolSizes(sizedConnectionLimits(input.size));
     // HAProxy and the poolers start while the replicas clone, not during the leader's initdb
@@ -272,53 +303,42 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps, placing
       ),
     ]);
     const joined = followers.filter((m) => !failed?.some((f) => f.member === m));
-    if (failed && failed.length > 0) {
-      // Gone, so `replica add` can make members in their place, and out of HAProxy (its config
-      // is rendered from the members that have a container).
-      await steps.run(`remove the replicas that failed (${failed.map((f) => f.member).join(', ')}); the restored leader stays`, async () => {
-        for (const f of failed) {
-          await cleanup.stopMember({ cluster, member: f.member });
-          await cleanup.removeMemberVolume({ cluster, member: f.member });
-        }
-        await quick.reconfigureHaproxy({ cluster, profile: input.profile, statsPort: ports.stats });
-      });
-    }
-    await steps.run('wait for HAProxy backends', () =>
-      waits.waitForHaproxyBackends({ cluster, statsPort: ports.stats, replicas: joined.length }),
-    );
-    const proofStep = proofStepFor(joined);
-    if (proofStep !== proofStepFor(followers)) steps.skip(proofStepFor(followers), 'no replica joined');
-    await settleAll([
-      steps.run(proofStep, () =>
-        waits.verifyReadWrite({ cluster, ports, token: `${workflowInfo().workflowId}/${workflowInfo().runId}`, expectReplica: joined.length > 0 }),
-      ),
-      (async () => {
-        // The app role first: its database needs the pooler's lookup function too.
-        await steps.run(APP_ROLE_STEP, () => quick.ensureAppRole({ cluster, rwPort: ports.rw }));
-        await steps.run(POOLER_AUTH_STEP, () => quick.ensurePoolerAuth({ cluster, rwPort: ports.rw }));
-        await steps.run('query through the pooled endpoints', () => waits.verifyPooledEndpoints({ cluster, ports, withReplicas: joined.length > 0 }));
-        // Off the first write's path; the poolers already know the monitor role (its password is
-        // among the secrets they were started with).
-        if (metricsNonFatal) {
-          metricsProblem = await startExporters(steps, cluster, () => place.onFrontDoors((on, publishing) => on.quick.startMetrics({ cluster, ...publishing })), {
-            rwPort: ports.rw, leader, frontDoors: place.frontDoors,
-          });
-        } else if (metrics) {
-          await steps.run(METRICS_STEP, async () => {
-            await quick.ensureMonitorRole({ cluster, rwPort: ports.rw });
-            await place.onFrontDoors((on, publishing) => on.quick.startMetrics({ cluster, ...publishing }));
-            await waits.verifyMetrics({ cluster, member: leader });
-          });
-        }
-      })(),
-      // `check` proves that the leader's archive_command reaches the repository.
-      backups
-        ? steps.run('create the backup stanza (stanza-create, check)', () => {
-          stanzaStarted = true;
-          return onLeaderHost(cluster, (on) => on.waits.createStanza(cluster));
-        })
-        : undefined,
-    ]);
+    const proveAndFinish = async (): Promise<void> => {
+      if (failed && failed.length > 0) {
+        // Gone, so `replica add` can make members in their place, and out of HAProxy (its config
+        // is rendered from the members that have a container).
+        await steps.run(`remove the replicas that failed (${failed.map((f) => f.member).join(', ')}); the restored leader stays`, async () => {
+          for (const f of failed) {
+            await cleanup.stopMember({ cluster, member: f.member });
+            await cleanup.removeMemberVolume({ cluster, member: f.member });
+          }
+          await quick.reconfigureHaproxy({ cluster, profile: input.profile, statsPort: ports.stats });
+        });
+      }
+      await steps.run('wait for HAProxy backends', () =>
+        waits.waitForHaproxyBackends({ cluster, statsPort: ports.stats, replicas: joined.length, ...(early ? { streaming: joined } : {}) }),
+      );
+      const proofStep = proofStepFor(joined);
+      if (proofStep !== proofStepFor(followers)) steps.skip(proofStepFor(followers), 'no replica joined');
+      await settleAll([
+        steps.run(proofStep, () =>
+          waits.verifyReadWrite({ cluster, ports, token: `${workflowInfo().workflowId}/${workflowInfo().runId}`, expectReplica: joined.length > 0 }),
+        ),
+        (async () => {
+          // The app role first: its database needs the pooler's lookup function too.
+          await steps.run(APP_ROLE_STEP, () => quick.ensureAppRole({ cluster, rwPort: ports.rw }));
+          await steps.run(POOLER_AUTH_STEP, () => quick.ensurePoolerAuth({ cluster, rwPort: ports.rw }));
+          await steps.run('query through the pooled endpoints', () => waits.verifyPooledEndpoints({ cluster, ports, withReplicas: joined.length > 0 }));
+          // Off the first write's path.
+          if (!early) await exporters();
+        })(),
+        early ? exporters() : undefined,
+        backups && !early ? createStanza() : undefined,
+      ]);
+    };
+    // The stanza beside the proofs and the exporters once the clones are done: during them it
+    // would take CPU from them on a small machine, and they are the path to the first write.
+    await settleAll([backups && early ? createStanza() : undefined, proveAndFinish()]);
 
     if (input.sync && joined.length === 0) {
       // A restore whose replicas all failed: no standby can be synchronous until some are added.

@@ -5,6 +5,7 @@
  * same engine read by the CLI without dockerode (./read-only-engine.ts).
  */
 import type Docker from 'dockerode';
+import type { VolumeUse } from '../../common/volume-use';
 import type { ClusterNetwork, Endpoint, HelperContainer, HostName, Member, HostVolume } from '../../common/inventory';
 import type { ExecResult } from './engine-api';
 
@@ -37,6 +38,12 @@ export interface HostReads {
   endpoint(member: Member, port: number): Endpoint | undefined;
   /** A command in a running container, its output and exit code (the CLI's: df, pgbackrest info). */
   exec(container: string, cmd: string[]): Promise<ExecResult>;
+  /**
+   * How full the file system under a running container's mount is, read on this machine (statfs
+   * of the mount's source) without running anything in the container; undefined where this
+   * process cannot see the engine's files (an engine elsewhere), and then `df` in the container.
+   */
+  mountUse?(container: string, destination: string): Promise<VolumeUse | undefined>;
 }
 
 export interface Host extends HostReads {

@@ -6,7 +6,9 @@ import {
   clusterFilter, containersFromRows, LOCAL_HOST, memberEndpoint, networksFromRows, volumeFromRow,
   type ClusterNetwork, type ContainerRow, type Endpoint, type HelperContainer, type HostName, type HostVolume, type Member, type NetworkRow, type VolumeRow,
 } from '../../common/inventory';
+import * as fs from 'node:fs';
 import { EngineApi, type ExecResult } from './engine-api';
+import type { VolumeUse } from '../../common/volume-use';
 import type { HostReads } from './host';
 import { hostSocketPath, machineHosts } from './host-records';
 import { Inventory, type ReadInventory } from './inventory';
@@ -40,6 +42,25 @@ export class ReadOnlyEngine implements HostReads {
 
   exec(container: string, cmd: string[]): Promise<ExecResult> {
     return this.api.exec(container, cmd);
+  }
+
+  /**
+   * An engine behind a unix socket runs on this machine, its volumes in this file system: statfs
+   * of the mount's source gives what `df` in the container prints (the same file system), for a
+   * few milliseconds instead of an exec (~0.1 s each, on the 2 cores the status shares).
+   */
+  async mountUse(container: string, destination: string): Promise<VolumeUse | undefined> {
+    if (!('socketPath' in this.api.address)) return undefined;
+    const inspected = await this.api.get<{ Mounts?: { Source?: string; Destination?: string }[] }>(`/containers/${encodeURIComponent(container)}/json`);
+    const source = inspected.Mounts?.find((m) => m.Destination === destination)?.Source;
+    if (!source) return undefined;
+    try {
+      const s = await fs.promises.statfs(source);
+      return { usedBytes: (s.blocks - s.bfree) * s.bsize, sizeBytes: s.blocks * s.bsize };
+    } catch {
+      // Not visible from here (another mount namespace, no permission): the caller runs df.
+      return undefined;
+    }
   }
 }
 

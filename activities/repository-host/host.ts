@@ -5,8 +5,6 @@
  * user on which port is kept in DBAAS_HOME (repository-host.json), so a container made anew
  * (its volume kept) gets every stanza's server back.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type Docker from 'dockerode';
 import type { Paths } from '../../common/paths';
@@ -19,11 +17,13 @@ import { readBackupPassphrase } from '../backup-passphrase';
 import { readRetention } from '../backup-settings';
 import { PGBACKREST_PURPOSES, REPOSITORY_HOST_AUTHORITY } from '../backup-certificates';
 import { ensureClusterCa, issueCertificate, readCaCert } from '../cluster-tls';
-import { ensureContainerRunning, ensureNetwork, ensureVolume, execIn, isNotFound, tarOf, type ExecResult, type FileToPut } from '../docker';
+import { ensureContainerRunning, ensureNetwork, ensureVolume, execIn, isNotFound, putFiles as putFilesInto, type ExecResult, type FileToPut } from '../docker';
 import { ErrorTypes, finalError } from '../errors';
-import { insideHome } from '../home-paths';
 import { presentedTlsCertificate, waitForPresentedSerial } from '../tls-probe';
 import { withClusterLock } from '../locks';
+import { readRegistry, repositoryHostName, rootInfoCommand, stanzaServerOf, writeRegistry } from './registry';
+
+export { repositoryHostName, stanzaServerOf };
 import {
   HOST_COMMAND, HOST_REPO_PATH, endServerProcessesScript, pgbackrestBinary, SERVE_SCRIPT, SERVE_SCRIPT_TEXT, SERVER_BINARY_FILE, purgeStanzaScript, renderRootStanzaConfig,
   renderStanzaServerConfig, repositoryClientName, rootConfigPath, rootDir, serverDir, stanzaLayoutScript, tlsIn, type StanzaServer, type TlsPaths,
@@ -41,48 +41,12 @@ const UID_BASE = 20001;
 /** Above the members' 8432; the host has no server of its own there. */
 const PORT_BASE = 8433;
 
-/**
- * `dbaas-backup` for the default DBAAS_HOME; another control plane on the same engine (a test
- * run, a second developer) gets its own, named after its home.
- */
-export function repositoryHostName(paths: Paths): string {
-  if (paths.home === path.join(os.homedir(), '.dbaas')) return 'dbaas-backup';
-  let h = 0x811c9dc5;
-  for (const c of paths.home) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0;
-  return `dbaas-backup-${h.toString(16).padStart(8, '0')}`;
-}
-
 const volumeOf = (host: string): string => `${host}-repo`;
 export const hostVolumeName = (paths: Paths): string => volumeOf(repositoryHostName(paths));
 /** networkName(x) is `dbaas-x`: the host's own network is `dbaas-backup…-net`. */
 const networkKeyOf = (host: string): string => `${host.slice('dbaas-'.length)}-net`;
 export const repositoryHostNetwork = (paths: Paths): string => networkName(networkKeyOf(repositoryHostName(paths)));
 const hostLabels = (): Record<string, string> => ({ [LABEL_ROLE]: REPOSITORY_HOST_ROLE });
-
-/** Per stanza: its server's user and port, and its cluster's major (absent in entries from before 17: 15). */
-type Registry = Record<string, { uid: number; port: number; version?: PostgresVersion }>;
-const registryFile = (paths: Paths): string => insideHome(paths, 'repository-host.json');
-
-function readRegistry(paths: Paths): Registry {
-  try {
-    return JSON.parse(fs.readFileSync(registryFile(paths), 'utf8')) as Registry;
-  } catch {
-    return {};
-  }
-}
-
-function writeRegistry(paths: Paths, r: Registry): void {
-  const file = registryFile(paths);
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  fs.writeFileSync(`${file}.tmp`, JSON.stringify(r, null, 1));
-  fs.renameSync(`${file}.tmp`, file);
-}
-
-/** The stanza's server, if the repository host has the stanza. */
-export function stanzaServerOf(paths: Paths, stanza: string): StanzaServer | undefined {
-  const e = readRegistry(paths)[stanza];
-  return e ? { stanza, uid: e.uid, port: e.port, version: e.version ?? LEGACY_POSTGRES_VERSION } : undefined;
-}
 
 /** The stanza's user and port: kept ones, or the lowest free; its major, as given (kept when not). */
 async function allocateStanzaServer(paths: Paths, stanza: string, version: PostgresVersion | undefined): Promise<StanzaServer> {
@@ -157,7 +121,7 @@ export async function renewStanzaServerCertificate(docker: Docker, paths: Paths,
 }
 
 async function putFiles(docker: Docker, container: string, files: FileToPut[]): Promise<void> {
-  for (const f of files) await docker.getContainer(container).putArchive(await tarOf(f), { path: f.dir });
+  await putFilesInto(docker.getContainer(container), files);
 }
 
 async function ok(docker: Docker, container: string, cmd: string[], what: string): Promise<string> {
@@ -294,7 +258,7 @@ export interface RootCommand {
 export async function rootCommand(docker: Docker, paths: Paths, cluster: string, args: string[], c: RootCommand): Promise<string[]> {
   const host = repositoryHostName(paths);
   const binary = pgbackrestBinary(stanzaServerOf(paths, cluster)?.version ?? LEGACY_POSTGRES_VERSION);
-  if (c.pgHosts.length === 0) return [binary, `--config=${rootDir(cluster)}/info.conf`, `--stanza=${cluster}`, ...args];
+  if (c.pgHosts.length === 0) return rootInfoCommand(paths, cluster, args);
   const dir = rootDir(cluster);
   const tls = tlsIn(dir);
   const issued = await issueCertificate(paths, cluster, { commonName: backupPeerName(cluster), dnsNames: [host], ips: [] }, PGBACKREST_PURPOSES);

@@ -19,7 +19,7 @@
  *   expire: that is why the backups run as root and not as a group "backup user".
  */
 import type { PostgresVersion } from '../../common/postgres-version';
-import { DATA_DIR, SOCKET_DIR } from '../../common/render/patroni';
+import { DATA_DIR, SOCKET_DIR } from '../../common/render/image-paths';
 import {
   BACKUP_SERVER_PORT, PGBACKREST_CONFIG_DIR, PGBACKREST_LOCK_PATH, PGBACKREST_LOG_PATH, REPO_PATH, REPOSITORY_CIPHER, type Retention,
 } from '../../common/render/pgbackrest';

@@ -1,21 +1,24 @@
 /**
  * `dbaas cluster status NAME [--json]`: members, roles, lag, settings, disks, the last backup, the
  * operation running, endpoints. Reads only, through the read-only inventory (no dockerode) and
- * Patroni's API; Temporal's client loads in a worker thread, beside those reads
- * (test/unit/cli-read-load.test.ts holds it to that).
+ * Patroni's API; the operation lease over Temporal's HTTP API, or with Temporal's client in a
+ * worker thread beside those reads (test/unit/cli-read-load.test.ts holds it to that).
  */
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { resolvePaths } from '../../common/paths';
 import { dcsSettingsView, type DcsSettingsView } from '../../common/spec';
-import type { LeaseView } from '../../common/lease';
+import { leaseWorkflowId, type LeaseView } from '../../common/lease';
+import { TASK_QUEUE } from '../../common/task-queues';
+import { temporalConfig } from '../../common/temporal-config';
+import { HttpApiUnreachable, readLeaseOverHttp } from '../lease-http';
 import { describeSize, hasLimits } from '../../common/sizes';
 import { describeVolumeUse } from '../../common/volume-use';
 import { describeAge } from '../../common/backup-age';
 import { readDcsConfig } from '../../activities/patroni-api';
 import { clusterStatus, requireLiveCluster, type ClusterStatus } from '../cluster-info';
 import { connectReadInventory } from '../connections';
-import { readStatusExtras, type StatusExtras } from '../status-extras';
+import { quickStanzaSummary, readStatusExtras, type StatusExtras } from '../status-extras';
 import { table } from '../table';
 import { metricsNotRunningLine } from '../../common/metrics-state';
 
@@ -36,13 +39,14 @@ async function printStatusOf(name: string, o: { json: boolean }, operations: Pro
   const status = clusterStatus(inv, paths, name);
   // A name that is not a live cluster is refused with its own line, whatever the status read met.
   status.catch(() => undefined);
+  const backups = quickStanzaSummary(inv, paths, name);
   await requireLiveCluster(inv, name);
   const s = await status;
   // Profile and sync mode as they are now: Patroni's DCS config, not the creation label.
   const [dcs, lease, extras] = await Promise.all([
     readDcsConfig(inv, name, [...(s.leader ? [s.leader] : []), ...s.members.map((m) => m.name)]),
     operations,
-    readStatusExtras(inv, paths, s),
+    readStatusExtras(inv, paths, s, backups),
   ]);
   const settings = dcs ? dcsSettingsView(dcs.config, dcs.member) : null;
   if (o.json) {
@@ -54,10 +58,25 @@ async function printStatusOf(name: string, o: { json: boolean }, operations: Pro
 }
 
 /**
- * The operation running on the cluster and the queue, read in a worker thread (../operations-worker.ts);
- * null when Temporal or a worker does not answer (status never waits for them).
+ * The operation running on the cluster and the queue; null when Temporal or a worker does not
+ * answer (status never waits for them). Over Temporal's HTTP API when there is one (no gRPC to
+ * load: ../lease-http.ts), else through Temporal's client in a worker thread
+ * (../operations-worker.ts), which loads on another core beside the Docker and Patroni reads.
  */
-function operationsOn(cluster: string): { lease: Promise<LeaseView | null>; stop: () => Promise<number> } {
+function operationsOn(cluster: string): { lease: Promise<LeaseView | null>; stop: () => Promise<unknown> } {
+  const cfg = temporalConfig();
+  if (!cfg.httpAddress) return operationsInWorkerThread(cluster);
+  let fallback: ReturnType<typeof operationsInWorkerThread> | undefined;
+  const lease = readLeaseOverHttp(cfg.httpAddress, cfg.namespace, leaseWorkflowId(cluster, TASK_QUEUE, TASK_QUEUE)).catch((err: unknown) => {
+    // A dev server started before it listened on a fixed HTTP port (or another server's address).
+    if (!(err instanceof HttpApiUnreachable)) return null;
+    fallback = operationsInWorkerThread(cluster);
+    return fallback.lease;
+  });
+  return { lease, stop: async () => fallback?.stop() };
+}
+
+function operationsInWorkerThread(cluster: string): { lease: Promise<LeaseView | null>; stop: () => Promise<number> } {
   const reader = new Worker(path.join(__dirname, '..', 'operations-worker.js'), { workerData: { cluster } });
   const lease = new Promise<LeaseView | null>((resolve) => {
     reader.once('message', (view: LeaseView | null) => resolve(view));

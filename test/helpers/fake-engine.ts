@@ -17,6 +17,8 @@ export interface FakeEngineState {
   volumes: VolumeRow[];
   /** A command's output and exit code by its first words joined ("df -B1", "pgbackrest --stanza=orders"). */
   exec: (container: string, cmd: string[]) => { exitCode: number; stdout: string };
+  /** What `GET /containers/NAME/json` lists as a container's mounts (absent: 404, as for an unknown container). */
+  mounts?: Record<string, { Source?: string; Destination?: string }[]>;
 }
 
 export interface FakeEngine {
@@ -82,6 +84,9 @@ export async function startFakeEngine(state: FakeEngineState): Promise<FakeEngin
         res.writeHead(200, { 'content-type': 'application/vnd.docker.raw-stream' });
         return void res.end(frame(r.stdout));
       }
+      const inspected = /^\/containers\/([^/]+)\/json$/.exec(url.pathname);
+      const mounts = inspected ? state.mounts?.[decodeURIComponent(inspected[1])] : undefined;
+      if (mounts) return json(res, 200, { Mounts: mounts });
       const inspect = /^\/exec\/([^/]+)\/json$/.exec(url.pathname);
       if (inspect) return json(res, 200, { ExitCode: execs.get(inspect[1])?.exitCode ?? null, Running: false });
       json(res, 404, { message: `page not found: ${url.pathname}` });

@@ -1,4 +1,5 @@
 /** A Temporal dev server of the test's own (createLocal with the cached CLI binary) and workers on it. */
+import * as net from 'node:net';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { resolvePaths } from '../../common/paths';
@@ -16,17 +17,38 @@ export function temporalBinary(): string {
   return bin;
 }
 
+/** A port nothing listens on now (the server binds it a moment later). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * The server listens on an HTTP API port too, as `dbaas dev up`'s does, and TEMPORAL_HTTP_ADDRESS
+ * names it for the CLI this process and its children run (childEnv copies the environment):
+ * `cluster status` reads the lease there.
+ */
 export async function startTestTemporal(): Promise<TestWorkflowEnvironment> {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('WARN') });
     runtimeInstalled = true;
   }
-  return TestWorkflowEnvironment.createLocal({
+  const httpPort = await freePort();
+  const env = await TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: temporalBinary() },
       searchAttributes: [clusterNameKey],
+      extraArgs: ['--http-port', String(httpPort)],
     },
   });
+  process.env.TEMPORAL_HTTP_ADDRESS = `127.0.0.1:${httpPort}`;
+  return env;
 }
 
 /**

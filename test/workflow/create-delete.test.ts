@@ -63,12 +63,12 @@ test('CreateCluster runs the plan in order and returns connection info without s
   assert.ok(idx('ensurePoolerAuth') > idx('waitForHaproxyBackends'), 'pooler auth is created once rw routes to the leader');
   assert.ok(idx('ensureAppRole') > idx('waitForHaproxyBackends'), 'the app role is created once rw routes to the leader');
   assert.ok(idx('ensurePoolerAuth') > idx('ensureAppRole'), 'the app database exists when the pooler\'s lookup function is put into it');
-  assert.ok(['verifyMetrics', 'verifyReadWrite', 'createStanza'].includes(names[names.length - 1]));
-  // The exporters come after the poolers answer, beside the first write, never before it.
-  assert.ok(idx('ensureMonitorRole') > idx('verifyPooledEndpoints'));
+  assert.ok(['verifyMetrics', 'verifyReadWrite', 'createStanza', 'verifyPooledEndpoints'].includes(names[names.length - 1]));
+  // The exporters start once HAProxy routes, beside the first write and the pooled endpoints.
   assert.ok(idx('startMetrics') > idx('ensureMonitorRole') && idx('verifyMetrics') > idx('startMetrics'));
   assert.ok(idx('ensureMonitorRole') > idx('waitForHaproxyBackends'), 'the monitor role is made once rw routes to the leader');
-  assert.ok(idx('createStanza') > idx('waitForHaproxyBackends'), 'the stanza is made once the leader is up');
+  // The stanza once the clones are done (during them it would take their CPU), beside the rest.
+  assert.ok(idx('createStanza') > names.lastIndexOf('waitForReplicaStreaming'), 'the stanza is made once the replicas stream');
   assert.equal(names.filter((x) => x === 'startPgbouncer').length, 2);
   assert.ok(!names.includes('removeCluster'));
   assert.deepEqual(result, {

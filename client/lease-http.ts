@@ -1,0 +1,81 @@
+/**
+ * The cluster's operation lease read over Temporal's HTTP API (the frontend's JSON gateway):
+ * `cluster status` asks two small questions (is the lease workflow running, what does it hold),
+ * and gRPC with its protobufs costs ~0.4 s of CPU to load on a 2-core machine, competing with the
+ * status's own Docker and Patroni reads. The dev server listens on a fixed HTTP port
+ * (common/temporal-config.ts); elsewhere TEMPORAL_HTTP_ADDRESS names one, or the caller reads
+ * through gRPC (./lease.ts).
+ */
+import * as http from 'node:http';
+import { leaseView, type LeaseHolder, type LeaseState, type LeaseView } from '../common/lease';
+
+/** A query needs a worker; without one the answer would never come (as ./lease.ts). */
+const QUERY_TIMEOUT_MS = 3000;
+const DESCRIBE_TIMEOUT_MS = 2000;
+
+const NO_OPERATION: LeaseView = { operation: null, queued: [] };
+
+/** Nothing listens at the HTTP address: the caller may read through gRPC instead. */
+export class HttpApiUnreachable extends Error {}
+
+interface HttpAnswer {
+  status: number;
+  body: unknown;
+}
+
+function request(base: URL, method: 'GET' | 'POST', pathname: string, timeoutMs: number): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: base.hostname, port: base.port, method, path: pathname, timeout: timeoutMs, headers: { 'content-type': 'application/json' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        try {
+          resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : null });
+        } catch {
+          reject(new Error(`Temporal's HTTP API answered ${res.statusCode} with no JSON`));
+        }
+      });
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', (err: NodeJS.ErrnoException) => reject(err.code === 'ECONNREFUSED' ? new HttpApiUnreachable(err.message) : err));
+    req.end(method === 'POST' ? '{}' : undefined);
+  });
+}
+
+/**
+ * A query's answer: the gateway writes a JSON payload as its value (payload shorthand), or as
+ * `{payloads: [{metadata, data: base64}]}` when asked for the long form.
+ */
+export function leaseStateFromQueryResult(result: unknown): LeaseState {
+  const first = Array.isArray(result)
+    ? result[0]
+    : (() => {
+      const p = (result as { payloads?: { data?: string }[] } | null)?.payloads?.[0]?.data;
+      return p === undefined ? undefined : JSON.parse(Buffer.from(p, 'base64').toString('utf8'));
+    })();
+  const s = (first ?? {}) as { holders?: LeaseHolder[] | null; queue?: LeaseState['queue'] | null };
+  // Empty lists come back as null through the gateway.
+  return { holders: s.holders ?? [], queue: s.queue ?? [] };
+}
+
+/** The lease; null when Temporal or its worker does not answer in time. Throws HttpApiUnreachable when nothing listens. */
+export async function readLeaseOverHttp(httpAddress: string, namespace: string, workflowId: string): Promise<LeaseView | null> {
+  const base = new URL(`http://${httpAddress}`);
+  const at = `/api/v1/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+  const described = await request(base, 'GET', at, DESCRIBE_TIMEOUT_MS);
+  // The lease workflow runs only while someone holds or waits.
+  if (described.status === 404) return NO_OPERATION;
+  if (described.status !== 200) return null;
+  const status = (described.body as { workflowExecutionInfo?: { status?: string } }).workflowExecutionInfo?.status;
+  if (status !== 'WORKFLOW_EXECUTION_STATUS_RUNNING') return NO_OPERATION;
+  try {
+    const queried = await request(base, 'POST', `${at}/query/leaseState`, QUERY_TIMEOUT_MS);
+    if (queried.status !== 200) return null;
+    return leaseView(leaseStateFromQueryResult((queried.body as { queryResult?: unknown }).queryResult));
+  } catch (err) {
+    if (err instanceof HttpApiUnreachable) throw err;
+    return null;
+  }
+}
