@@ -41,10 +41,12 @@ test('CreateCluster runs the plan in order and returns connection info without s
   assert.equal(names[0], 'assertClusterAbsent');
   assert.deepEqual(names.slice(1, 3), ['clusterVolumes', 'clusterSecretsExist'], 'then it looks for kept data');
   assert.equal(names[3], 'placementHosts', 'then it places the members, before anything is made');
-  assert.deepEqual(names.slice(4, 9).sort(), ['allocatePorts', 'createClusterNetwork', 'ensureBackupRepository', 'ensureClusterCa', 'ensureClusterSecrets']);
+  assert.deepEqual(names.slice(4, 8).sort(), ['allocatePorts', 'createClusterNetwork', 'ensureClusterCa', 'ensureClusterSecrets']);
   assert.ok(idx('ensureClusterCa') > idx('ensureClusterSecrets'), 'the CA after the secrets, in the same step');
-  // etcd, its quorum, its authentication, then the first member (which logs in from its first request).
-  assert.equal(names[9], 'startEtcdMember');
+  // The repository beside etcd (the members' containers need it, etcd does not); etcd, its
+  // quorum, its authentication, then the first member (which logs in from its first request).
+  assert.deepEqual(names.slice(8, 10).sort(), ['ensureBackupRepository', 'startEtcdMember']);
+  assert.ok(idx('startPostgresMember') > idx('ensureBackupRepository'));
   assert.ok(idx('waitForEtcdHealthy') > idx('startEtcdMember'));
   assert.ok(idx('enableEtcdAuth') > idx('waitForEtcdHealthy'));
   assert.ok(idx('startPostgresMember') > idx('enableEtcdAuth'));
@@ -67,8 +69,8 @@ test('CreateCluster runs the plan in order and returns connection info without s
   // The exporters start once HAProxy routes, beside the first write and the pooled endpoints.
   assert.ok(idx('startMetrics') > idx('ensureMonitorRole') && idx('verifyMetrics') > idx('startMetrics'));
   assert.ok(idx('ensureMonitorRole') > idx('waitForHaproxyBackends'), 'the monitor role is made once rw routes to the leader');
-  // The stanza once the clones are done (during them it would take their CPU), beside the rest.
-  assert.ok(idx('createStanza') > names.lastIndexOf('waitForReplicaStreaming'), 'the stanza is made once the replicas stream');
+  // The stanza once a leader runs, beside HAProxy, the poolers and the clones.
+  assert.ok(idx('createStanza') > idx('waitForLeader'), 'the stanza is made once a leader runs');
   assert.equal(names.filter((x) => x === 'startPgbouncer').length, 2);
   assert.ok(!names.includes('removeCluster'));
   assert.deepEqual(result, {
