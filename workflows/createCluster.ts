@@ -297,56 +297,60 @@ async function createUnderLease(input: CreateClusterInput, steps: Steps, placing
         });
       }
     };
-    // Pools that fit the max_connections the size gives (a small --memory gives fewer than 100).
-    const pool = poolSizes(sizedConnectionLimits(input.size));
-    // HAProxy and the poolers start while the replicas clone, not during the leader's initdb
-    // (on a small machine every container start competes with it for CPU).
-    await settleAll([
-      steps.run(`start ${HAPROXY_MEMBER}`, () =>
-        place.onFrontDoors((on, publishing) => on.quick.startHaproxy({ cluster, members, profile: profile.name, ports, ...publishing }))),
-      steps.run('start pgbouncer (rw, ro)', () =>
-        place.onFrontDoors((on, publishing) => settleAll((['rw', 'ro'] as const).map((kind) => on.quick.startPgbouncer({ cluster, kind, ports, pool, ...publishing }))))),
-      // A clone takes as long as it takes: the wait fails only once the clone stops progressing.
-      ...followers.map((m) =>
-        replica(m, `wait for ${m} streaming`, () => longRunning.waitForReplicaStreaming({ cluster, member: m, members, maxLagBytes: 0 })),
-      ),
-      // The stanza once a leader runs: stanza-create and check take 3-5 s on 2 busy cores, which
-      // ended the create when they came after the first write (measured: the last step, 1.6 s
-      // after the exporters).
-      backups && early ? createStanza() : undefined,
-    ]);
-    const joined = followers.filter((m) => !failed?.some((f) => f.member === m));
-    if (failed && failed.length > 0) {
-      // Gone, so `replica add` can make members in their place, and out of HAProxy (its config
-      // is rendered from the members that have a container).
-      await steps.run(`remove the replicas that failed (${failed.map((f) => f.member).join(', ')}); the restored leader stays`, async () => {
-        for (const f of failed) {
-          await cleanup.stopMember({ cluster, member: f.member });
-          await cleanup.removeMemberVolume({ cluster, member: f.member });
-        }
-        await quick.reconfigureHaproxy({ cluster, profile: input.profile, statsPort: ports.stats });
-      });
-    }
-    await steps.run('wait for HAProxy backends', () =>
-      waits.waitForHaproxyBackends({ cluster, statsPort: ports.stats, replicas: joined.length, ...(early ? { streaming: joined } : {}) }),
-    );
-    const proofStep = proofStepFor(joined);
-    if (proofStep !== proofStepFor(followers)) steps.skip(proofStepFor(followers), 'no replica joined');
-    await settleAll([
-      steps.run(proofStep, () =>
-        waits.verifyReadWrite({ cluster, ports, token: `${workflowInfo().workflowId}/${workflowInfo().runId}`, expectReplica: joined.length > 0 }),
-      ),
-      (async () => {
-        // The app role first: its database needs the pooler's lookup function too.
-        await steps.run(APP_ROLE_STEP, () => quick.ensureAppRole({ cluster, rwPort: ports.rw }));
-        await steps.run(POOLER_AUTH_STEP, () => quick.ensurePoolerAuth({ cluster, rwPort: ports.rw }));
-        await steps.run('query through the pooled endpoints', () => waits.verifyPooledEndpoints({ cluster, ports, withReplicas: joined.length > 0 }));
-        // Off the first write's path.
-        if (!early) await exporters();
-      })(),
-      early ? exporters() : undefined,
-      backups && !early ? createStanza() : undefined,
-    ]);
+    // HAProxy, the poolers, the clones, then the proofs and the exporters; the replicas that joined.
+    const serveAndProve = async (): Promise<string[]> => {
+      // Pools that fit the max_connections the size gives (a small --memory gives fewer than 100).
+      const pool = poolSizes(sizedConnectionLimits(input.size));
+      // HAProxy and the poolers start while the replicas clone, not during the leader's initdb
+      // (on a small machine every container start competes with it for CPU).
+      await settleAll([
+        steps.run(`start ${HAPROXY_MEMBER}`, () =>
+          place.onFrontDoors((on, publishing) => on.quick.startHaproxy({ cluster, members, profile: profile.name, ports, ...publishing }))),
+        steps.run('start pgbouncer (rw, ro)', () =>
+          place.onFrontDoors((on, publishing) => settleAll((['rw', 'ro'] as const).map((kind) => on.quick.startPgbouncer({ cluster, kind, ports, pool, ...publishing }))))),
+        // A clone takes as long as it takes: the wait fails only once the clone stops progressing.
+        ...followers.map((m) =>
+          replica(m, `wait for ${m} streaming`, () => longRunning.waitForReplicaStreaming({ cluster, member: m, members, maxLagBytes: 0 })),
+        ),
+      ]);
+      const joinedNow = followers.filter((m) => !failed?.some((f) => f.member === m));
+      if (failed && failed.length > 0) {
+        // Gone, so `replica add` can make members in their place, and out of HAProxy (its config
+        // is rendered from the members that have a container).
+        await steps.run(`remove the replicas that failed (${failed.map((f) => f.member).join(', ')}); the restored leader stays`, async () => {
+          for (const f of failed) {
+            await cleanup.stopMember({ cluster, member: f.member });
+            await cleanup.removeMemberVolume({ cluster, member: f.member });
+          }
+          await quick.reconfigureHaproxy({ cluster, profile: input.profile, statsPort: ports.stats });
+        });
+      }
+      await steps.run('wait for HAProxy backends', () =>
+        waits.waitForHaproxyBackends({ cluster, statsPort: ports.stats, replicas: joinedNow.length, ...(early ? { streaming: joinedNow } : {}) }),
+      );
+      const proofStep = proofStepFor(joinedNow);
+      if (proofStep !== proofStepFor(followers)) steps.skip(proofStepFor(followers), 'no replica joined');
+      await settleAll([
+        steps.run(proofStep, () =>
+          waits.verifyReadWrite({ cluster, ports, token: `${workflowInfo().workflowId}/${workflowInfo().runId}`, expectReplica: joinedNow.length > 0 }),
+        ),
+        (async () => {
+          // The app role first: its database needs the pooler's lookup function too.
+          await steps.run(APP_ROLE_STEP, () => quick.ensureAppRole({ cluster, rwPort: ports.rw }));
+          await steps.run(POOLER_AUTH_STEP, () => quick.ensurePoolerAuth({ cluster, rwPort: ports.rw }));
+          await steps.run('query through the pooled endpoints', () => waits.verifyPooledEndpoints({ cluster, ports, withReplicas: joinedNow.length > 0 }));
+          // Off the first write's path.
+          if (!early) await exporters();
+        })(),
+        early ? exporters() : undefined,
+        backups && !early ? createStanza() : undefined,
+      ]);
+      return joinedNow;
+    };
+    // The stanza once a leader runs, beside all of that: stanza-create and check take 3-6 s on 2
+    // busy cores, and ended the create when they came after the first write (measured: the last
+    // step, 1.6 s after the exporters); they gate nothing else.
+    const [, joined] = await settleAll([backups && early ? createStanza() : undefined, serveAndProve()]);
 
     if (input.sync && joined.length === 0) {
       // A restore whose replicas all failed: no standby can be synchronous until some are added.
