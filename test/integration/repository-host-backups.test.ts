@@ -109,10 +109,11 @@ describe('a cluster whose backups live on the repository host', () => {
     assert.equal(list.backups.length, 1, JSON.stringify(list));
     assert.match(list.repository ?? '', new RegExp(`^repository host ${host}`));
     // Backups are root's, readable by the stanza's server (its group) for restores; sealed WAL too.
-    // WAL the server pushed after the seal (archive_timeout switches segments) is the server's until the next backup seals it.
+    // WAL the server pushed after the seal (archive_timeout switches segments) is the server's until the next backup seals it;
+    // so is the backup's history file (<segment>.<offset>.backup), which the leader archives after the backup stops, maybe after the seal.
     const walStop = list.backups[0]!.walStop;
     const owners = await onHost(`find ${REPO}/backup/${C} ${REPO}/archive/${C} -type f -printf '%f %u %m\\n'`);
-    const sealed = owners.trim().split('\n').filter((l) => !/^[0-9A-F]{24}/.test(l) || l.slice(0, 24) <= walStop);
+    const sealed = owners.trim().split('\n').filter((l) => !/^[0-9A-F]{24}/.test(l) || (l.slice(0, 24) <= walStop && !/^[0-9A-F]{24}\.[0-9A-F]{8}\.backup/.test(l)));
     assert.deepEqual([...new Set(sealed.map((l) => l.split(' ').slice(1).join(' ')))], ['root 640'], owners);
   });
 
