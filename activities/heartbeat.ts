@@ -37,6 +37,11 @@ export function warn(message: string): void {
   else console.warn(message);
 }
 
+/** The activity's first attempt: no earlier attempt can have left anything behind. False outside an activity (the safe answer). */
+export function isFirstAttempt(): boolean {
+  return currentContext()?.info.attempt === 1;
+}
+
 export function lastHeartbeatDetail(ctx: Context): string | undefined {
   return lastDetails.get(ctx);
 }

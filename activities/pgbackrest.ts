@@ -24,7 +24,7 @@ import { deleteS3Stanza, readRepositoryInfo, repositoryExists } from './backup-r
 import { backupInfoInMembers, onRepositoryHost, pgbackrestCommand, pgbackrestFailure } from './backup-info';
 import { deleteBackupPassphrase, ensureBackupPassphrase } from './backup-passphrase';
 import { ErrorTypes, finalError } from './errors';
-import { heartbeat, pause, pollUntil } from './heartbeat';
+import { heartbeat, isFirstAttempt, pause, pollUntil } from './heartbeat';
 import { DEFAULT_STALL_MS, ProgressWatch, stallMessage } from './progress-watch';
 import { clusterView, memberApi } from './patroni';
 import { clusterAccess } from './cluster-access';
@@ -373,6 +373,9 @@ export function createPgbackrestActivities(inv: Inventory, paths: Paths) {
         const verdict = watch.observe(measure, Date.now());
         if (verdict.stalled) throw finalError(ErrorTypes.Stalled, stallMessage(`the ${i.type} backup on ${started?.where ?? member}`, stallMs, verdict.lastSeen));
       };
+      // The workflow listed the backups (`before`) a moment ago, under the cluster's lease: a first
+      // attempt starts at once; a retry first looks for what an earlier attempt started or made.
+      let earlierAttemptsPossible = !isFirstAttempt();
       for (;;) {
         // The exec this attempt started: its end is seen within 250 ms (a Docker call, not a
         // process in the container); `info` is read only every 2 s meanwhile, for the progress.
@@ -397,10 +400,11 @@ export function createPgbackrestActivities(inv: Inventory, paths: Paths) {
         const leader = started?.leader ?? (await leaderOf(inv, i.cluster));
         const member = leader.name;
         const engine = started?.engine ?? inv.engine(leader.host);
-        const info = await stanzaInfo(engine, paths, i.cluster, member);
-        const fresh = newBackups(i.before, info.backups);
+        const info = started || earlierAttemptsPossible ? await stanzaInfo(engine, paths, i.cluster, member) : undefined;
+        earlierAttemptsPossible = true;
+        const fresh = newBackups(i.before, info?.backups ?? []);
         if (fresh.length > 0) return fresh[fresh.length - 1];
-        if (info.backupRunning) {
+        if (info?.backupRunning) {
           // A backup an earlier attempt started (this worker has no handle on it): wait for it.
           checkProgress(member, info);
           heartbeat(`backup running on ${member}${info.progress ? `: ${info.progress}` : ''}`);

@@ -24,6 +24,8 @@ function fmt(ms: number): string {
 /** Steps a follower already showed (or that ended before it attached): not printed again. */
 export type ShownSteps = ReadonlySet<string>;
 
+export const formatSeconds = fmt;
+
 export async function watchWorkflow<T>(handle: WorkflowHandle, out: NodeJS.WriteStream = process.stdout, shown: ShownSteps = new Set()): Promise<T> {
   const r = await watchWorkflowUntil<T>(handle, undefined, out, shown);
   if (!r.ended) throw new Error('unreachable: no step to stop at');
@@ -36,7 +38,7 @@ export async function watchWorkflow<T>(handle: WorkflowHandle, out: NodeJS.Write
  */
 export async function watchWorkflowUntil<T>(
   handle: WorkflowHandle, stopAt: string | undefined, out: NodeJS.WriteStream = process.stdout, shown: ShownSteps = new Set(),
-): Promise<{ ended: true; value: T } | { ended: false }> {
+): Promise<{ ended: true; value: T } | { ended: false; followedMs: number }> {
   const tty = Boolean(out.isTTY) && !process.env.CI;
   const seen = new Map<string, Seen>([...shown].map((name) => [name, { state: 'done', since: Date.now() }]));
   let spinner: Ora | undefined;
@@ -102,7 +104,7 @@ export async function watchWorkflowUntil<T>(
   } finally {
     spinner?.stop();
   }
-  if (reached && !settled) return { ended: false };
+  if (reached && !settled) return { ended: false, followedMs: Date.now() - t0 };
   const value = await result;
   out.write(`done in ${fmt(Date.now() - t0)}\n`);
   return { ended: true, value };

@@ -66,7 +66,7 @@ export async function follow<T>(handle: WorkflowHandle, what: string, shown?: Sh
 }
 
 /** Follow until the step `stopAt` runs (the workflow then waits for the operator) or the workflow ends. */
-export async function followUntil<T>(handle: WorkflowHandle, what: string, stopAt: string, shown?: ShownSteps): Promise<{ ended: true; value: T } | { ended: false }> {
+export async function followUntil<T>(handle: WorkflowHandle, what: string, stopAt: string, shown?: ShownSteps): Promise<{ ended: true; value: T } | { ended: false; followedMs: number }> {
   try {
     return await watchWorkflowUntil<T>(handle, stopAt, process.stdout, shown);
   } catch (err) {

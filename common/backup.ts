@@ -12,6 +12,11 @@ export function isBackupType(s: string): s is BackupType {
   return (BACKUP_TYPES as readonly string[]).includes(s);
 }
 
+/** The backup workflow's query for the backup it made (BackupSummary, or null before). */
+export const BACKUP_MADE_QUERY = 'backup-made';
+/** The backup workflow's step after the backup: `backup run` returns when it starts. */
+export const RECORD_ROW_COUNTS_STEP = 'record row counts (for restore drills)';
+
 export interface BackupSummary {
   label: string;
   type: BackupType;

@@ -108,3 +108,8 @@ export function failedReplicas(cluster: string, failed: FailedReplica[]): Failed
   const count = failed.length === 1 ? '' : ` --count ${failed.length}`;
   return { members: failed, addCommand: `dbaas replica add ${cluster}${count}` };
 }
+
+/** The restore workflow's query for the new cluster once it serves (its connection info, or null before). */
+export const RESTORE_CLUSTER_READY_QUERY = 'restore-cluster-ready';
+/** The restore workflow's last step: `restore` returns when it starts, unless told to wait for it. */
+export const firstBackupStep = (into: string): string => `first backup of ${into}`;

@@ -4,10 +4,10 @@
  * makes them, its own stanza and a first backup. The source is only read: its repository is
  * mounted read-only in the new cluster's first member.
  */
-import { executeChild, ParentClosePolicy } from '@temporalio/workflow';
+import { defineQuery, executeChild, ParentClosePolicy, setHandler } from '@temporalio/workflow';
 import type { BackupSummary } from '../common/backup';
 import { workflowIds } from '../common/workflow-ids';
-import { restoreTargetProblem, restoreVersionFor, type RestoreTarget } from '../common/restore';
+import { RESTORE_CLUSTER_READY_QUERY, firstBackupStep, restoreTargetProblem, restoreVersionFor, type RestoreTarget } from '../common/restore';
 import { clusterNameKey } from '../common/search-attributes';
 import { SpecError, validateSpec, type ClusterSpec, type ConnectionInfo } from '../common/spec';
 import { quick } from './activity-options';
@@ -39,6 +39,9 @@ export interface RestorePitrResult {
   firstBackup: BackupSummary | null;
 }
 
+/** The new cluster once it serves (null before): `restore` returns with it while the first backup runs. */
+export const restoreClusterReadyQuery = defineQuery<ConnectionInfo | null>(RESTORE_CLUSTER_READY_QUERY);
+
 export async function restorePitr(input: RestorePitrInput): Promise<RestorePitrResult> {
   const { source, into, target } = input;
   checkNames({ clusters: [source, into] });
@@ -48,7 +51,7 @@ export async function restorePitr(input: RestorePitrInput): Promise<RestorePitrR
     `check ${source}'s backups reach ${what} and ${into} is free`,
     `archive ${source}'s current WAL`,
     `create ${into} from ${source}'s backups (child workflow ${workflowIds.createCluster(into)})`,
-    ...(input.firstBackup === false ? [] : [`first backup of ${into}`]),
+    ...(input.firstBackup === false ? [] : [firstBackupStep(into)]),
   ]);
   // The new cluster's lease (its child create is granted under it); the source is only read.
   return withClusterLease(steps, into, () => restoreUnderLease(input, steps));
@@ -56,6 +59,8 @@ export async function restorePitr(input: RestorePitrInput): Promise<RestorePitrR
 
 async function restoreUnderLease(input: RestorePitrInput, steps: Steps): Promise<RestorePitrResult> {
   const { source, into, target } = input;
+  let ready: ConnectionInfo | null = null;
+  setHandler(restoreClusterReadyQuery, () => ready);
   const what = target.kind === 'latest' ? 'the latest archived WAL' : target.time;
   const base: ClusterSpec & { backupTo?: RepositoryRequest } = {
     name: into, replicas: input.replicas, sync: input.sync, profile: input.profile, etcdMembers: input.etcdMembers,
@@ -106,8 +111,9 @@ async function restoreUnderLease(input: RestorePitrInput, steps: Steps): Promise
       typedSearchAttributes: [{ key: clusterNameKey, value: into }],
     }),
   );
+  ready = cluster;
   const firstBackup = input.firstBackup === false
     ? null
-    : await steps.run(`first backup of ${into}`, () => onLeaderHost(into, (on) => on.longRunning.runBackup({ cluster: into, type: 'full', before: [] })));
+    : await steps.run(firstBackupStep(into), () => onLeaderHost(into, (on) => on.longRunning.runBackup({ cluster: into, type: 'full', before: [] })));
   return { cluster, source, target, firstBackup };
 }

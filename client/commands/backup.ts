@@ -2,7 +2,7 @@
 import { REPOSITORY_HOST_TARGET, isS3Request } from '../../common/repository';
 import type { Inventory } from '../../activities/hosts/inventory';
 import { readRepositoryLocation } from '../../activities/backup-settings';
-import type { BackupSummary, BackupType, EnableBackupsResult, StanzaSummary, VerifyBackupResult } from '../../common/backup';
+import { BACKUP_MADE_QUERY, RECORD_ROW_COUNTS_STEP, type BackupSummary, type BackupType, type EnableBackupsResult, type StanzaSummary, type VerifyBackupResult } from '../../common/backup';
 import { backupWorkflowIds } from '../../common/workflow-ids';
 import { resolvePaths } from '../../common/paths';
 import { backupStatus, clusterHasRepository } from '../../activities/pgbackrest';
@@ -13,7 +13,8 @@ import { discardStagedS3Credentials } from '../../activities/s3-credentials';
 import { readRepositoryInfo } from '../../activities/backup-repository';
 import { connectInventory, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
-import { follow, startOrAttach, startedHere } from '../workflow-run';
+import { follow, followUntil, startOrAttach, startedHere } from '../workflow-run';
+import { formatSeconds } from '../watch';
 import { table } from '../table';
 import type { Client } from '@temporalio/client';
 import { cronProblem } from '../../common/cron';
@@ -50,8 +51,15 @@ export async function backupRunCommand(cluster: string, o: RunOptions): Promise<
       { running: `a backup of ${cluster} is running`, starting: `backing up ${cluster} (${o.type})` },
       async () => undefined,
     );
-    const b = await follow<BackupSummary>(handle, `backup of ${cluster}`);
+    // The workflow records row counts for restore drills after the backup; the backup is made
+    // (and listed) before them, so the command ends there. A drill waits for the lease meanwhile.
+    const r = await followUntil<BackupSummary>(handle, `backup of ${cluster}`, RECORD_ROW_COUNTS_STEP);
+    const made = r.ended ? r.value : await handle.query<BackupSummary | null>(BACKUP_MADE_QUERY).catch(() => null);
+    const b = made ?? (await follow<BackupSummary>(handle, `backup of ${cluster}`, new Set([RECORD_ROW_COUNTS_STEP])));
+    const early = !r.ended && made !== null;
+    if (early) console.log(`done in ${formatSeconds(r.followedMs)}`);
     console.log(`backup ${describeBackup(b)}`);
+    if (early) console.log(`row counts for restore drills: being recorded by the workflow (\`dbaas backup verify ${cluster}\` waits for them)`);
   } finally {
     await connection.close();
   }

@@ -3,8 +3,8 @@ import { isS3Request } from '../../common/repository';
 import { backupStatus } from '../../activities/pgbackrest';
 import { restoreWorkflowIds } from '../../common/workflow-ids';
 import { resolvePaths } from '../../common/paths';
-import { restoreTargetProblem, restoreVersionFor, targetTimeProblem, type FailedReplicas, type RestoreTarget } from '../../common/restore';
-import type { ProfileName } from '../../common/spec';
+import { RESTORE_CLUSTER_READY_QUERY, firstBackupStep, restoreTargetProblem, restoreVersionFor, targetTimeProblem, type FailedReplicas, type RestoreTarget } from '../../common/restore';
+import type { ConnectionInfo, ProfileName } from '../../common/spec';
 import type { restorePitr, RestorePitrResult } from '../../workflows';
 import { clusterState } from '../cluster-info';
 import { readRepositoryInfo } from '../../activities/backup-repository';
@@ -12,7 +12,8 @@ import { intoHasKeptVolumes } from '../../common/kept-data';
 import { connectInventory, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
 import { printConnectionInfo } from './cluster';
-import { follow, startOrAttach, startedHere } from '../workflow-run';
+import { follow, followUntil, startOrAttach, startedHere } from '../workflow-run';
+import { formatSeconds } from '../watch';
 import { repositoryRequestFrom, type S3Options } from '../s3-options';
 import { discardStagedS3Credentials } from '../../activities/s3-credentials';
 import { describeBackup } from './backup';
@@ -23,6 +24,8 @@ export interface RestoreOptions extends S3Options {
   latest: boolean;
   replicas: number;
   profile: ProfileName;
+  /** Follow the restore to the end of the new cluster's first backup (else it returns once the cluster serves). */
+  waitForBackup: boolean;
 }
 
 export async function restoreCommand(source: string, o: RestoreOptions): Promise<void> {
@@ -58,9 +61,23 @@ export async function restoreCommand(source: string, o: RestoreOptions): Promise
       async () => undefined,
     );
     started = startedHere(handle);
-    const r = await follow<RestorePitrResult>(handle, `restore into ${o.into}`);
+    const restoredTo = `restored from ${source} to ${target.kind === 'time' ? target.time : 'the end of its archived WAL'}`;
+    // The new cluster serves before its first backup is made: the command ends there, unless told
+    // to wait; the workflow goes on with the backup under the new cluster's lease.
+    if (!o.waitForBackup) {
+      const early = await followUntil<RestorePitrResult>(handle, `restore into ${o.into}`, firstBackupStep(o.into));
+      const cluster = early.ended ? undefined : await handle.query<ConnectionInfo | null>(RESTORE_CLUSTER_READY_QUERY).catch(() => null);
+      if (!early.ended && cluster) {
+        console.log(`done in ${formatSeconds(early.followedMs)}`);
+        printConnectionInfo(cluster);
+        console.log(`  ${restoredTo}; its first backup is running (point-in-time restore of ${o.into} from its own backups once it is made: \`dbaas backup list ${o.into}\`; later operations on ${o.into} wait for it)`);
+        if (cluster.failedReplicas) printFailedReplicas(cluster.leader, cluster.failedReplicas);
+        return;
+      }
+    }
+    const r = await follow<RestorePitrResult>(handle, `restore into ${o.into}`, new Set(o.waitForBackup ? [] : [firstBackupStep(o.into)]));
     printConnectionInfo(r.cluster);
-    console.log(`  restored from ${r.source} to ${r.target.kind === 'time' ? r.target.time : 'the end of its archived WAL'}${r.firstBackup ? `; first backup ${describeBackup(r.firstBackup)}` : ''}`);
+    console.log(`  ${restoredTo}${r.firstBackup ? `; first backup ${describeBackup(r.firstBackup)}` : ''}`);
     if (r.cluster.failedReplicas) printFailedReplicas(r.cluster.leader, r.cluster.failedReplicas);
   } finally {
     if (repository && isS3Request(repository) && !started) discardStagedS3Credentials(paths, repository.credentialsRef);

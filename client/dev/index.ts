@@ -37,6 +37,17 @@ function ensureDirs(paths: Paths): void {
   for (const d of [paths.logs, paths.run, paths.cache, paths.cacheBin]) fs.mkdirSync(d, { recursive: true });
 }
 
+/** A promise started early whose failure is kept, not thrown, until `unsettle` awaits it at its step. */
+type Settled<T> = Promise<{ ok: true; value: T } | { ok: false; error: unknown }>;
+function settle<T>(p: Promise<T>): Settled<T> {
+  return p.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
+}
+async function unsettle<T>(s: Settled<T>): Promise<T> {
+  const r = await s;
+  if (!r.ok) throw r.error;
+  return r.value;
+}
+
 async function step<T>(log: Log, name: string, fn: () => Promise<T>): Promise<T> {
   const t0 = Date.now();
   const result = await fn();
@@ -70,7 +81,13 @@ export async function devUp(opts: DevUpOptions): Promise<DevStatus> {
   // runs while the engine installs and the images build (mostly downloads). Its failure is kept
   // for the seaweedfs step below, so it never stops the rest.
   const seaweedfsBuild = ensureSeaweedfsBinary(paths, log).then(() => undefined, (e: unknown) => e);
+  // The Temporal CLI's build likewise (go install, minutes on a cold machine): it was the longest
+  // step after the images, alone on the critical path. Settled here, thrown at its step.
+  const temporalBuild = temporalConfig().external ? undefined : settle(ensureTemporalBinary(paths, log));
   const docker = await step(log, 'docker engine', () => ensureDockerEngine(paths, log));
+  // The host's own packages (psql, Prometheus) install with the host's apt while the base images
+  // debootstrap into their own directories: no shared dpkg database, no lock between them.
+  const hostPackages = settle((async () => { await ensurePsql(paths, log); await ensurePrometheusBinaries(paths, log); })());
   const fw = await ensureForwardingFirewall(docker);
   log(fw.applied
     ? `✓ firewall: DOCKER-USER drops traffic forwarded into cluster networks (${fw.bridges.join(', ')})`
@@ -78,9 +95,8 @@ export async function devUp(opts: DevUpOptions): Promise<DevStatus> {
   // One at a time: two debootstraps at once would compete for the same mirror and disk.
   await step(log, 'base images', async () => { for (const base of BASE_IMAGES) await ensureBaseImage(docker, paths, log, base); });
   await step(log, 'images', () => ensureImages(docker, log));
-  if (!temporalConfig().external) await step(log, 'temporal cli', () => ensureTemporalBinary(paths, log));
-  await ensurePsql(paths, log);
-  await ensurePrometheusBinaries(paths, log);
+  if (temporalBuild !== undefined) await step(log, 'temporal cli', () => unsettle(temporalBuild));
+  await unsettle(hostPackages);
   // Only the S3 tests need it, and they skip without it: a failed build must not stop `dev up`.
   try {
     await step(log, 'seaweedfs', async () => {

@@ -13,7 +13,8 @@ export function registerRestoreCommands(program: Command): void {
     .option('--latest', 'recover to the end of the archived WAL', false)
     .option('--replicas <n>', 'replicas of the new cluster besides the leader (0-8)', (v: string) => parseReplicas(v), 1)
     .addOption(new Option('--profile <name>', 'HA timing profile of the new cluster: default | fast').argParser((v: string) => parseProfile(v)).default('default'))
-    .description('point-in-time restore into a new cluster, which gets its own stanza and a first backup')
+    .option('--wait-for-backup', "return once the new cluster's first backup is made, not once it serves", false)
+    .description('point-in-time restore into a new cluster, which gets its own stanza and a first backup (made after the command returns, unless --wait-for-backup)')
     .exitOverride()
     .action(async (source: string, o: RestoreOptions) => (await import('../commands/restore')).restoreCommand(source, o));
 }

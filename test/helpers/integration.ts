@@ -214,10 +214,11 @@ export async function startIntegration(docker: Docker): Promise<IntegrationEnv> 
         typedSearchAttributes: [{ key: clusterNameKey, value: input.name }],
       }),
     async stop(clusters) {
-      for (const c of clusters) {
+      // At once: each delete is its own cluster's workflow, mostly waiting for containers to stop.
+      await Promise.all(clusters.map(async (c) => {
         const f = await clusterFootprint(localInventory(docker), c);
         if (f.containers + f.networks + f.volumes > 0) await runCli(['cluster', 'delete', c, '--purge-backups', '--yes'], childEnv(env, paths));
-      }
+      }));
       await removeRepositoryHost(docker, paths);
       worker.shutdown();
       await running;

@@ -190,7 +190,7 @@ describe('a cluster whose backups live on the repository host', () => {
     assert.deepEqual(await clusterFootprint(localInventory(docker), C), { containers: 0, networks: 0, volumes: 0 }, 'nothing of the cluster is left in Docker');
     const kept = await backupList(C);
     assert.equal(kept.backups.length, backups, 'its backups are listed from the host');
-    const r = await cli(['restore', C, '--into', R, '--latest', '--replicas', '0', '--profile', 'fast', '--backup-to', 'repository-host']);
+    const r = await cli(['restore', C, '--into', R, '--latest', '--replicas', '0', '--profile', 'fast', '--backup-to', 'repository-host', '--wait-for-backup']);
     assert.equal(r.code, 0, r.stderr + r.stdout);
     assert.deepEqual(await ids(R), Array.from({ length: 150 }, (_, i) => i + 1), 'every row written before the delete');
     const restored = await backupList(R);

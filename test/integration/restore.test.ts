@@ -61,7 +61,7 @@ test('restore to time T: exactly rows A; the source keeps rows B and the delete'
   await sleep(2000);
   await query(S, "insert into items select g, 'B' from generate_series(101, 150) g; delete from items where id = 1");
 
-  const r = await runCli(['restore', S, '--into', R, '--to-time', T, '--replicas', '1', '--profile', 'fast'], e);
+  const r = await runCli(['restore', S, '--into', R, '--to-time', T, '--replicas', '1', '--profile', 'fast', '--wait-for-backup'], e);
   assert.equal(r.code, 0, r.stderr + r.stdout);
   assert.deepEqual(await ids(R), Array.from({ length: 100 }, (_, i) => i + 1), 'exactly rows A');
   const source = await ids(S);
@@ -138,6 +138,8 @@ test('a deleted cluster: not listed, its kept backups listed, restored with ever
 
   const r = await runCli(['restore', S, '--into', D, '--latest', '--replicas', '0', '--profile', 'fast'], e);
   assert.equal(r.code, 0, r.stderr + r.stdout);
+  // Without --wait-for-backup the command returns once the cluster serves (unless the backup ended first).
+  assert.match(r.stdout, new RegExp(`its first backup is running|first backup \\d{8}-\\d{6}F`));
   const expected = [...Array.from({ length: 149 }, (_, i) => i + 2), ...Array.from({ length: 10 }, (_, i) => i + 151)];
   assert.deepEqual(await ids(D), expected, 'every row, also those written just before the delete');
 

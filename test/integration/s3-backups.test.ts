@@ -203,7 +203,7 @@ describe('a cluster with its backup repository in S3', { skip }, () => {
     await query(C, "insert into items select g, 'B' from generate_series(101, 150) g; delete from items where id = 1");
     try {
       // The restored cluster keeps its own repository in the same bucket, under another prefix.
-      const r = await cli(['restore', C, '--into', R, '--to-time', T, '--replicas', '0', '--profile', 'fast', ...s3Flags({ '--backup-to': `s3://${s3.bucket}/${RESTORED_PREFIX}` })]);
+      const r = await cli(['restore', C, '--into', R, '--to-time', T, '--replicas', '0', '--profile', 'fast', '--wait-for-backup', ...s3Flags({ '--backup-to': `s3://${s3.bucket}/${RESTORED_PREFIX}` })]);
       assert.equal(r.code, 0, r.stderr + r.stdout);
       assert.deepEqual(await ids(R), Array.from({ length: 100 }, (_, i) => i + 1), 'exactly the rows at T');
       const restored = await backupList(R);

@@ -42,6 +42,15 @@ test('Backup: one backup on the leader, then the row counts for restore drills',
   assert.ok(!names.includes('createStanza'));
 });
 
+test('Backup: a failed row count leaves the backup made (the CLI has reported it by then); the step shows the failure', async () => {
+  const failing = { ...fakes(), recordRowCounts: async () => {
+    throw ApplicationFailure.create({ type: 'ConnectionRefused', message: 'rw did not answer', nonRetryable: true });
+  } };
+  const { error, result } = await runWithFakes(env, 'backup', input, {}, { extra: failing });
+  assert.equal(error, undefined);
+  assert.deepEqual(result, made);
+});
+
 test('Backup runs on the leader\'s host; when the leader moved before the step reached it (LeaderElsewhere), the step goes where the leader is now', async () => {
   let tries = 0;
   const moved = { ...fakes(), runBackup: async () => {
