@@ -16,7 +16,7 @@ import { follow, followUntil, startOrAttach, startedHere } from '../workflow-run
 import { formatSeconds } from '../watch';
 import { repositoryRequestFrom, type S3Options } from '../s3-options';
 import { discardStagedS3Credentials } from '../../activities/s3-credentials';
-import { describeBackup } from './backup';
+import { describeBackup } from './backup-run';
 
 export interface RestoreOptions extends S3Options {
   into: string;

@@ -5,7 +5,7 @@ import { REPOSITORY_HOST_TARGET } from '../../common/repository';
 import { parseClusterName } from '../args';
 import { UsageError } from '../errors';
 import type { S3Options } from '../s3-options';
-import type { RunOptions } from '../commands/backup';
+import type { RunOptions } from '../commands/backup-run';
 import { addS3Options } from './s3-options';
 
 function parseType(v: string): BackupType {
@@ -33,7 +33,7 @@ export function registerBackupCommands(program: Command): void {
     .option('--retention-diff <n>', 'differential backups to keep for this cluster from now on', parseRetention('diff'))
     .description('run one backup (on the leader) and print its label, type, size, duration and WAL range')
     .exitOverride()
-    .action(async (name: string, o: RunOptions) => (await import('../commands/backup')).backupRunCommand(name, o));
+    .action(async (name: string, o: RunOptions) => (await import('../commands/backup-run')).backupRunCommand(name, o));
   addS3Options(b.command('enable')
     .argument('<name>', 'cluster name', (v: string) => parseClusterName(v)))
     .description('give a cluster made without backups its repository (a volume, or an S3 bucket with --backup-to) and WAL archiving: re-creates its members one by one (replicas first, then the leader after a switchover)')
