@@ -377,7 +377,7 @@ export function createPgbackrestActivities(inv: Inventory, paths: Paths) {
       // attempt starts at once; a retry first looks for what an earlier attempt started or made.
       let earlierAttemptsPossible = !isFirstAttempt();
       for (;;) {
-        // The exec this attempt started: its end is seen within 250 ms (a Docker call, not a
+        // The exec this attempt started: its end is seen within 100 ms (a Docker call, not a
         // process in the container); `info` is read only every 2 s meanwhile, for the progress.
         if (started?.exec) {
           const state = await started.exec.inspect();
@@ -389,7 +389,7 @@ export function createPgbackrestActivities(inv: Inventory, paths: Paths) {
               checkProgress(started.leader.name, info);
             }
             heartbeat(`backup running on ${started.where}${progress ? `: ${progress}` : ''}`);
-            await pause(250);
+            await pause(100);
             continue;
           }
           if (state.ExitCode !== 0) {
@@ -426,6 +426,7 @@ export function createPgbackrestActivities(inv: Inventory, paths: Paths) {
           const response = (await exec.start({ Detach: true })) as unknown as { destroy?: () => void } | undefined;
           response?.destroy?.();
           started = { leader, engine, where: target.where, container: target.container, at: Date.now(), exec };
+          lastInfoAt = Date.now(); // the first progress read 2 s in: nothing to report before
           heartbeat(`started a ${i.type} backup on ${target.where}`);
           continue;
         } else if (Date.now() - started.at > 15_000) {

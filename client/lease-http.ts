@@ -6,8 +6,10 @@
  * (common/temporal-config.ts); elsewhere TEMPORAL_HTTP_ADDRESS names one, or the caller reads
  * through gRPC (./lease.ts).
  */
-import * as http from 'node:http';
 import { leaseView, type LeaseHolder, type LeaseState, type LeaseView } from '../common/lease';
+import { HttpApiUnreachable, requestOnce, type HttpAnswer } from './temporal/http-api';
+
+export { HttpApiUnreachable } from './temporal/http-api';
 
 /** A query needs a worker; without one the answer would never come (as ./lease.ts). */
 const QUERY_TIMEOUT_MS = 3000;
@@ -15,34 +17,7 @@ const DESCRIBE_TIMEOUT_MS = 2000;
 
 const NO_OPERATION: LeaseView = { operation: null, queued: [] };
 
-/** Nothing listens at the HTTP address: the caller may read through gRPC instead. */
-export class HttpApiUnreachable extends Error {}
-
-interface HttpAnswer {
-  status: number;
-  body: unknown;
-}
-
-function request(base: URL, method: 'GET' | 'POST', pathname: string, timeoutMs: number): Promise<HttpAnswer> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: base.hostname, port: base.port, method, path: pathname, timeout: timeoutMs, headers: { 'content-type': 'application/json' } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        try {
-          resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : null });
-        } catch {
-          reject(new Error(`Temporal's HTTP API answered ${res.statusCode} with no JSON`));
-        }
-      });
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error('timed out')));
-    req.on('error', (err: NodeJS.ErrnoException) => reject(err.code === 'ECONNREFUSED' ? new HttpApiUnreachable(err.message) : err));
-    req.end(method === 'POST' ? '{}' : undefined);
-  });
-}
+type Request = (method: 'GET' | 'POST', pathname: string, timeoutMs: number) => Promise<HttpAnswer>;
 
 /**
  * A query's answer: the gateway writes a JSON payload as its value (payload shorthand), or as
@@ -61,17 +36,17 @@ export function leaseStateFromQueryResult(result: unknown): LeaseState {
 }
 
 /** The lease; null when Temporal or its worker does not answer in time. Throws HttpApiUnreachable when nothing listens. */
-export async function readLeaseOverHttp(httpAddress: string, namespace: string, workflowId: string): Promise<LeaseView | null> {
-  const base = new URL(`http://${httpAddress}`);
+export async function readLeaseOverHttp(httpAddress: string, namespace: string, workflowId: string, via?: Request): Promise<LeaseView | null> {
+  const request: Request = via ?? ((method, pathname, timeoutMs) => requestOnce(httpAddress, method, pathname, timeoutMs));
   const at = `/api/v1/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
-  const described = await request(base, 'GET', at, DESCRIBE_TIMEOUT_MS);
+  const described = await request('GET', at, DESCRIBE_TIMEOUT_MS);
   // The lease workflow runs only while someone holds or waits.
   if (described.status === 404) return NO_OPERATION;
   if (described.status !== 200) return null;
   const status = (described.body as { workflowExecutionInfo?: { status?: string } }).workflowExecutionInfo?.status;
   if (status !== 'WORKFLOW_EXECUTION_STATUS_RUNNING') return NO_OPERATION;
   try {
-    const queried = await request(base, 'POST', `${at}/query/leaseState`, QUERY_TIMEOUT_MS);
+    const queried = await request('POST', `${at}/query/leaseState`, QUERY_TIMEOUT_MS);
     if (queried.status !== 200) return null;
     return leaseView(leaseStateFromQueryResult((queried.body as { queryResult?: unknown }).queryResult));
   } catch (err) {

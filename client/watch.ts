@@ -1,14 +1,16 @@
 /**
- * Follow a workflow: poll its `progress` query and print one line per finished step with the
- * elapsed seconds (a live spinner for running steps on a TTY, plain lines otherwise).
+ * Follow a workflow: query its `progress` whenever its history grows (or every 250 ms through a
+ * backend that cannot wait on it) and print one line per finished step with the elapsed seconds
+ * (a live spinner for running steps on a TTY, plain lines otherwise).
  */
-import type { WorkflowHandle } from '@temporalio/client';
 import ora, { type Ora } from 'ora';
-import { isLeaseStep, waitingLine } from '../common/lease';
+import { isLeaseStep, waitingLine, type LeaseView } from '../common/lease';
 import { PROGRESS_QUERY, type Progress, type StepState } from '../common/progress';
-import { readLease } from './lease';
+import type { FollowedRun } from './temporal/gateway';
 
 const POLL_MS = 250;
+/** With a history to wait on, a query at least this often still (the lease holder's line, the spinner's times). */
+const IDLE_POLL_MS = 1000;
 /** An uncontended lease is granted in well under this: only a real wait is announced. */
 const LEASE_QUIET_MS = 500;
 
@@ -26,8 +28,11 @@ export type ShownSteps = ReadonlySet<string>;
 
 export const formatSeconds = fmt;
 
-export async function watchWorkflow<T>(handle: WorkflowHandle, out: NodeJS.WriteStream = process.stdout, shown: ShownSteps = new Set()): Promise<T> {
-  const r = await watchWorkflowUntil<T>(handle, undefined, out, shown);
+/** Who holds the cluster's lease, for the line that names the operation a step waits for. */
+export type LeaseReader = (cluster: string) => Promise<LeaseView | null>;
+
+export async function watchWorkflow<T>(handle: FollowedRun, readLease: LeaseReader, out: NodeJS.WriteStream = process.stdout, shown: ShownSteps = new Set()): Promise<T> {
+  const r = await watchWorkflowUntil<T>(handle, readLease, undefined, out, shown);
   if (!r.ended) throw new Error('unreachable: no step to stop at');
   return r.value;
 }
@@ -37,7 +42,7 @@ export async function watchWorkflow<T>(handle: WorkflowHandle, out: NodeJS.Write
  * for the operator, e.g. a blue/green upgrade for `upgrade finish`), or the workflow ends.
  */
 export async function watchWorkflowUntil<T>(
-  handle: WorkflowHandle, stopAt: string | undefined, out: NodeJS.WriteStream = process.stdout, shown: ShownSteps = new Set(),
+  handle: FollowedRun, readLease: LeaseReader, stopAt: string | undefined, out: NodeJS.WriteStream = process.stdout, shown: ShownSteps = new Set(),
 ): Promise<{ ended: true; value: T } | { ended: false; followedMs: number }> {
   const tty = Boolean(out.isTTY) && !process.env.CI;
   const seen = new Map<string, Seen>([...shown].map((name) => [name, { state: 'done', since: Date.now() }]));
@@ -74,7 +79,7 @@ export async function watchWorkflowUntil<T>(
       if (s.state === 'running') running.push(`${s.name} ${fmt(now - (seen.get(s.name)?.since ?? now))}`);
       if (s.state === 'running' && isLeaseStep(s.name) && now - (seen.get(s.name)?.since ?? now) >= LEASE_QUIET_MS) {
         // `waiting for <operation> (<workflow id>) on <cluster>`, again whenever another operation takes its turn.
-        const lease = await readLease(handle.client, p.cluster).catch(() => null);
+        const lease = await readLease(p.cluster).catch(() => null);
         const holder = lease?.operation;
         if (holder && holder.workflowId !== handle.workflowId && holder.workflowId !== announcedHolder) {
           print(waitingLine(holder, p.cluster));
@@ -98,7 +103,10 @@ export async function watchWorkflowUntil<T>(
     while (!settled && !reached) {
       await poll();
       if (reached) break;
-      await Promise.race([new Promise((r) => setTimeout(r, POLL_MS)), result.catch(() => undefined)]);
+      let timer: NodeJS.Timeout | undefined;
+      const pause = new Promise((r) => (timer = setTimeout(r, handle.nextChange ? IDLE_POLL_MS : POLL_MS)));
+      await Promise.race([pause, ...(handle.nextChange ? [handle.nextChange()] : []), result.catch(() => undefined)]);
+      clearTimeout(timer);
     }
     if (!reached) await poll();
   } finally {

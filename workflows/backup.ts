@@ -14,7 +14,7 @@ import { quick } from './activity-options';
 import { refuse } from './refusals';
 import { leaseStep } from '../common/lease';
 import { checkNames } from './input-checks';
-import { withClusterLease } from './lease';
+import { withClusterLease, withClusterLeaseReading } from './lease';
 import { Steps } from './steps';
 import { onLeaderHost } from './leader-host';
 
@@ -24,25 +24,51 @@ export const backupMadeQuery = defineQuery<BackupSummary | null>(BACKUP_MADE_QUE
 const ROW_COUNTS_NEVER_FAIL_THE_BACKUP = 'row-counts-never-fail-the-backup';
 /** The check's reads at once (the leader and the repository, then the standby and the stanza). */
 const CHECKS_IN_PARALLEL = 'backup-checks-in-parallel';
+/** The check reads beside the lease request (again under the lease when it came after a wait). */
+const CHECK_BESIDE_LEASE = 'backup-check-beside-lease';
+const CHECK_STEP = 'check the cluster and its repository';
+
+/** What the check found: the run step's input. */
+interface Checked {
+  before: string[];
+  stanzaMissing: boolean;
+  leader: string | null;
+  rwPort: number | undefined;
+  standby: string | null;
+  onHost: boolean;
+  /** Where the leader runs, read with the check (runs before the patch look it up in the run step). */
+  leaderHost?: string;
+}
 
 export async function backup(input: BackupInput): Promise<BackupSummary> {
   const { cluster, type } = input;
   checkNames({ clusters: [cluster] });
-  const steps = new Steps('backup', cluster, [leaseStep(cluster), 'check the cluster and its repository']);
-  // A restore drill after it (a child) is granted the lease under this workflow's.
-  return withClusterLease(steps, cluster, () => backupUnderLease(input, steps));
-}
-
-async function backupUnderLease(input: BackupInput, steps: Steps): Promise<BackupSummary> {
-  const { cluster, type } = input;
+  const steps = new Steps('backup', cluster, [leaseStep(cluster), CHECK_STEP]);
   let made: BackupSummary | null = null;
   setHandler(backupMadeQuery, () => made);
-  const { before, stanzaMissing, leader, rwPort, standby, onHost } = await steps.run('check the cluster and its repository', async () => {
-    const problem = input.retention ? retentionProblem(input.retention) : undefined;
-    if (problem) refuse(problem);
-    const { d, standby, s } = patched(CHECKS_IN_PARALLEL) ? await readsInParallel(input) : await readsInTurn(input);
-    return { before: s.backups.map((b) => b.label), stanzaMissing: STANZA_MISSING_CODES.has(s.statusCode), leader: d.leader, rwPort: d.ports?.rw, standby, onHost: describesRepositoryHost(s.repository) };
-  });
+  const madeNow = (b: BackupSummary): void => void (made = b);
+  // A restore drill after it (a child) is granted the lease under this workflow's.
+  if (patched(CHECK_BESIDE_LEASE)) {
+    // The leader's host is read with the rest: the run step goes there without a look-up of its own.
+    const read = async (): Promise<Checked> => {
+      const [checked, leaderHost] = await Promise.all([check(input), quick.leaderHost(cluster)]);
+      return { ...checked, leaderHost };
+    };
+    return withClusterLeaseReading(steps, cluster, CHECK_STEP, read, (c) => backupUnderLease(input, steps, c, madeNow));
+  }
+  return withClusterLease(steps, cluster, async () => backupUnderLease(input, steps, await steps.run(CHECK_STEP, () => check(input)), madeNow));
+}
+
+async function check(input: BackupInput): Promise<Checked> {
+  const problem = input.retention ? retentionProblem(input.retention) : undefined;
+  if (problem) refuse(problem);
+  const { d, standby, s } = patched(CHECKS_IN_PARALLEL) ? await readsInParallel(input) : await readsInTurn(input);
+  return { before: s.backups.map((b) => b.label), stanzaMissing: STANZA_MISSING_CODES.has(s.statusCode), leader: d.leader, rwPort: d.ports?.rw, standby, onHost: describesRepositoryHost(s.repository) };
+}
+
+async function backupUnderLease(input: BackupInput, steps: Steps, checked: Checked, madeNow: (b: BackupSummary) => void): Promise<BackupSummary> {
+  const { cluster, type } = input;
+  const { before, stanzaMissing, leader, rwPort, standby, onHost } = checked;
   // On the repository host the backup runs there; the leader only starts and stops it.
   const runStep = onHost
     ? `run the ${type} backup (on the repository host, data files from ${standby ?? `the leader ${leader}`})`
@@ -59,8 +85,8 @@ async function backupUnderLease(input: BackupInput, steps: Steps): Promise<Backu
     const retention = input.retention;
     await steps.run('keep the retention for this cluster', () => quick.saveRetention({ cluster, retention }));
   }
-  const backupMade = await steps.run(runStep, () => onLeaderHost(cluster, (on) => on.longRunning.runBackup({ cluster, type, before, ...(standby ? { standby } : {}) })));
-  made = backupMade;
+  const backupMade = await steps.run(runStep, () => onLeaderHost(cluster, (on) => on.longRunning.runBackup({ cluster, type, before, ...(standby ? { standby } : {}) }), checked.leaderHost));
+  madeNow(backupMade);
   if (rwPort !== undefined) {
     // Off the CLI's path: `backup run` returns once the backup is made; a drill waits for the lease.
     const record = steps.run(RECORD_ROW_COUNTS_STEP, () => quick.recordRowCounts({ cluster, label: backupMade.label, rwPort, backupStoppedAt: backupMade.stoppedAt }));

@@ -22,6 +22,12 @@ export interface LeaseAnswer {
   granted: boolean;
   reason?: DenyReason;
   message?: string;
+  /**
+   * false: granted as the request arrived (nothing held or waited for the cluster), so reads an
+   * operation made while asking still hold; true: granted after another operation let go. Absent
+   * in answers of lease workflows older than the field (read as true).
+   */
+  waited?: boolean;
 }
 /** Sent to the requester. */
 export const leaseAnswerSignal = defineSignal<[LeaseAnswer]>('leaseAnswer');
@@ -49,12 +55,13 @@ export async function clusterLease(input: ClusterLeaseInput): Promise<{ cluster:
   const problem = clusterNameProblem(String(cluster));
   if (problem) throw ApplicationFailure.nonRetryable(problem, 'SpecError');
   let state = input.carry ?? emptyLease();
-  const outbox: LeaseEffects[] = [];
-  const apply = (r: { state: LeaseState; effects: LeaseEffects }): void => {
+  /** `arrived`: the request whose arrival made these effects (its grant came without a wait). */
+  const outbox: (LeaseEffects & { arrived?: string })[] = [];
+  const apply = (r: { state: LeaseState; effects: LeaseEffects }, arrived?: string): void => {
     state = r.state;
-    if (r.effects.grant.length + r.effects.deny.length > 0) outbox.push(r.effects);
+    if (r.effects.grant.length + r.effects.deny.length > 0) outbox.push({ ...r.effects, ...(arrived ? { arrived } : {}) });
   };
-  setHandler(requestLeaseSignal, (r) => apply(requestLease(state, r, cluster, Date.now())));
+  setHandler(requestLeaseSignal, (r) => apply(requestLease(state, r, cluster, Date.now()), r.requestId));
   setHandler(releaseLeaseSignal, ({ requestId }) => apply(releaseLease(state, requestId, Date.now())));
   setHandler(leaseStateQuery, () => state);
 
@@ -70,7 +77,7 @@ export async function clusterLease(input: ClusterLeaseInput): Promise<{ cluster:
       }
       for (const h of e.grant) {
         try {
-          await answer(h, { requestId: h.requestId, granted: true });
+          await answer(h, { requestId: h.requestId, granted: true, waited: e.arrived !== h.requestId });
         } catch {
           // The requester is gone (ended while it waited): the next in line gets the lease.
           log.warn('lease requester gone before its grant', { workflowId: h.workflowId, operation: h.operation });

@@ -29,11 +29,14 @@ const movedAway = (err: unknown, host: string): boolean => {
   return host !== LOCAL_HOST && cause instanceof TimeoutFailure && cause.timeoutType === 'SCHEDULE_TO_START';
 };
 
-/** `step` with the activity proxies of the leader's host. */
-export async function onLeaderHost<T>(cluster: string, step: (on: HostSteps) => Promise<T>): Promise<T> {
+/**
+ * `step` with the activity proxies of the leader's host. `knownHost`: the leader's host as the
+ * caller just read it (the first route goes there without a look-up of its own).
+ */
+export async function onLeaderHost<T>(cluster: string, step: (on: HostSteps) => Promise<T>, knownHost?: string): Promise<T> {
   if (!patched(BACKUPS_ON_HOSTS_PATCH)) return step(onHost(LOCAL_HOST));
   for (let route = 1; ; route++) {
-    const host = await quick.leaderHost(cluster);
+    const host = route === 1 && knownHost !== undefined ? knownHost : await quick.leaderHost(cluster);
     try {
       return await step(onHost(host, { startWithin: START_WITHIN }));
     } catch (err) {

@@ -26,6 +26,8 @@ let requests = 0;
 
 export interface HeldLease {
   release(): Promise<void>;
+  /** Another operation held or waited for the cluster when this one asked (see LeaseAnswer.waited). */
+  waited: boolean;
 }
 
 export interface LeaseOptions {
@@ -67,7 +69,7 @@ export async function acquireLease(cluster: string, operation: string, o: LeaseO
   }
   const a = answers.get(requestId)!;
   if (!a.granted) throw ApplicationFailure.nonRetryable(a.message ?? `the lease on ${cluster} was refused`, LEASE_FAILURES[a.reason ?? 'busy']);
-  return { release };
+  return { release, waited: a.waited !== false };
 }
 
 /**
@@ -78,6 +80,29 @@ export async function withClusterLease<T>(steps: Steps, cluster: string, fn: () 
   const lease = await steps.run(leaseStep(cluster), () => acquireLease(cluster, steps.operation, o));
   try {
     return await fn();
+  } finally {
+    await lease.release();
+  }
+}
+
+/**
+ * withClusterLease for an operation that starts by reading the cluster: `read` runs at once,
+ * beside the lease request, and its answer is `fn`'s when the lease came without a wait (nothing
+ * ran on the cluster meanwhile). After a wait, or when the early read failed or refused, the step
+ * `readStep` reads again under the lease.
+ */
+export async function withClusterLeaseReading<R, T>(
+  steps: Steps, cluster: string, readStep: string, read: () => Promise<R>, fn: (read: R) => Promise<T>,
+): Promise<T> {
+  const asked = acquireLease(cluster, steps.operation);
+  const early = read().then((value) => ({ value }), () => null);
+  const lease = await steps.run(leaseStep(cluster), () => asked);
+  try {
+    const r = await steps.run(readStep, async () => {
+      const e = await early;
+      return e && !lease.waited ? e.value : read();
+    });
+    return await fn(r);
   } finally {
     await lease.release();
   }

@@ -14,7 +14,8 @@ import { discardStagedS3Credentials } from '../../activities/s3-credentials';
 import { readRepositoryInfo } from '../../activities/backup-repository';
 import { connectInventory, connectTemporal } from '../connections';
 import { UsageError } from '../errors';
-import { follow, startOrAttach, startedHere } from '../workflow-run';
+import { followRun, startOrAttachRun } from '../operation-run';
+import { connectGateway } from '../temporal/connect';
 import { table } from '../table';
 import type { Client } from '@temporalio/client';
 import { cronProblem } from '../../common/cron';
@@ -52,16 +53,16 @@ export async function backupEnableCommand(cluster: string, o: S3Options): Promis
   // Checked before anything starts; S3 credentials are staged for the worker (never in Temporal).
   // A cluster without a repository gets one on the repository host unless --backup-to says otherwise.
   const repository = repositoryRequestFrom(o, paths, process.env, !hasRepository);
-  const { client, connection } = await connectTemporal();
+  const gateway = await connectGateway();
   let started = false;
   try {
-    const handle = await startOrAttach<typeof enableBackups>(
-      client, 'enableBackups', backupWorkflowIds.enable(cluster), cluster, [{ cluster, ...(repository ? { backupTo: repository } : {}) }],
+    const { run: handle, startedHere: startedNow } = await startOrAttachRun<typeof enableBackups>(
+      gateway, 'enableBackups', backupWorkflowIds.enable(cluster), cluster, [{ cluster, ...(repository ? { backupTo: repository } : {}) }],
       { running: `backups are being enabled for ${cluster}`, starting: `enabling backups for ${cluster}` },
       async () => undefined,
     );
-    started = startedHere(handle);
-    const r = await follow<EnableBackupsResult>(handle, `enable backups for ${cluster}`);
+    started = startedNow;
+    const r = await followRun<EnableBackupsResult>(gateway, handle, `enable backups for ${cluster}`);
     if (r.moved) {
       console.log(`cluster ${cluster} now keeps its backups on the repository host: ${r.moved.backups} backups moved from volume ${r.moved.volume} (removed); re-created ${r.recreated.join(', ') || 'nothing'}; leader ${r.leader}`);
       return;
@@ -71,7 +72,7 @@ export async function backupEnableCommand(cluster: string, o: S3Options): Promis
       : `cluster ${cluster} now archives WAL into its repository: re-created ${r.recreated.join(', ')}; leader ${r.leader}. Next: \`dbaas backup run ${cluster}\``);
   } finally {
     if (repository && isS3Request(repository) && !started) discardStagedS3Credentials(paths, repository.credentialsRef);
-    await connection.close();
+    await gateway.close();
   }
 }
 
@@ -180,17 +181,17 @@ export async function backupVerifyCommand(cluster: string, o: { label?: string }
   const usable = status.backups.filter((x) => !x.error);
   const chosen = o.label ? usable.find((x) => x.label === o.label) : usable[usable.length - 1];
   if (!chosen) throw new UsageError(o.label ? `cluster ${cluster} has no backup ${o.label}` : `cluster ${cluster} has no backup to verify (run \`dbaas backup run ${cluster}\` first)`);
-  const { client, connection } = await connectTemporal();
+  const gateway = await connectGateway();
   try {
-    const handle = await startOrAttach<typeof verifyBackup>(
-      client, 'verifyBackup', backupWorkflowIds.verify(cluster, chosen.label), cluster, [{ cluster, label: chosen.label }],
+    const { run: handle } = await startOrAttachRun<typeof verifyBackup>(
+      gateway, 'verifyBackup', backupWorkflowIds.verify(cluster, chosen.label), cluster, [{ cluster, label: chosen.label }],
       { running: `backup ${chosen.label} of ${cluster} is being verified`, starting: `restore drill of ${cluster}'s backup ${chosen.label}` },
       async () => undefined,
     );
-    const r = await follow<VerifyBackupResult>(handle, `restore drill of ${chosen.label}`);
+    const r = await followRun<VerifyBackupResult>(gateway, handle, `restore drill of ${chosen.label}`);
     console.log(`backup ${r.label} of ${r.cluster} verified: restored in ${r.restoreSeconds} s, ${r.tablesChecked} table${r.tablesChecked === 1 ? '' : 's'}` +
       (r.countsCompared ? ', row counts match those recorded at backup time' : ' (no counts were recorded with this backup: it started and answered reads)'));
   } finally {
-    await connection.close();
+    await gateway.close();
   }
 }

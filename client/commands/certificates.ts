@@ -3,10 +3,11 @@ import { securityWorkflowIds } from '../../common/workflow-ids';
 import { resolvePaths } from '../../common/paths';
 import { requireLiveCluster } from '../cluster-info';
 import { clientTlsParams } from '../client-tls';
-import { connectInventory, connectTemporal } from '../connections';
+import { connectInventory } from '../connections';
 import { UsageError } from '../errors';
 import type { rotateCertificates, RotateCertificatesResult } from '../../workflows';
-import { follow, startOrAttach } from '../workflow-run';
+import { followRun, startOrAttachRun } from '../operation-run';
+import { connectGateway } from '../temporal/connect';
 
 export async function rotateCertificatesCommand(cluster: string): Promise<void> {
   const inv = await connectInventory();
@@ -14,17 +15,17 @@ export async function rotateCertificatesCommand(cluster: string): Promise<void> 
   if (clientTlsParams(resolvePaths(), cluster).sslmode === 'disable') {
     throw new UsageError(`cluster ${cluster} was made without TLS (it has no certificate authority): there are no certificates to rotate`);
   }
-  const { client, connection } = await connectTemporal();
+  const gateway = await connectGateway();
   try {
-    const handle = await startOrAttach<typeof rotateCertificates>(
-      client, 'rotateCertificates', securityWorkflowIds.rotateCertificates(cluster), cluster, [cluster],
+    const { run: handle } = await startOrAttachRun<typeof rotateCertificates>(
+      gateway, 'rotateCertificates', securityWorkflowIds.rotateCertificates(cluster), cluster, [cluster],
       { running: `the certificates of ${cluster} are being rotated`, starting: `rotating the certificates of ${cluster}` },
       async () => undefined,
     );
-    const r = await follow<RotateCertificatesResult>(handle, `rotate the certificates of ${cluster}`);
+    const r = await followRun<RotateCertificatesResult>(gateway, handle, `rotate the certificates of ${cluster}`);
     console.log(`${cluster}: new certificates on ${r.rotated.map((x) => x.member).join(', ')}${r.repositoryServer ? ' and its stanza\'s server on the repository host' : ''}; the CA is unchanged (clients keep their sslrootcert)`);
     if (r.skipped.length > 0) console.log(`  not running, new certificate when started: ${r.skipped.join(', ')}`);
   } finally {
-    await connection.close();
+    await gateway.close();
   }
 }

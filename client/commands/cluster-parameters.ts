@@ -15,11 +15,12 @@ import {
 import { parameterWorkflowIds } from '../../common/workflow-ids';
 import type { setParameters } from '../../workflows';
 import { requireLiveCluster } from '../cluster-info';
-import { connectInventory, connectTemporal } from '../connections';
+import { connectInventory } from '../connections';
 import { UsageError } from '../errors';
 import { readConfigView, type ConfigView } from '../parameter-view';
 import { table } from '../table';
-import { follow, startOrAttach } from '../workflow-run';
+import { followRun, startOrAttachRun } from '../operation-run';
+import { connectGateway } from '../temporal/connect';
 
 export async function configShowCommand(cluster: string, o: { json: boolean }): Promise<void> {
   const inv = await connectInventory();
@@ -61,10 +62,10 @@ export async function configChangeCommand(cluster: string, args: string[], o: { 
   const problems = changeProblems(asked, settings);
   if (problems.length > 0) throw new UsageError(problems.join('; '));
   const input: SetParametersInput = { cluster, changes: normalizedChanges(asked, settings), restart: o.restart };
-  const { client, connection } = await connectTemporal();
+  const gateway = await connectGateway();
   try {
-    const handle = await startOrAttach<typeof setParameters>(
-      client, 'setParameters', parameterWorkflowIds.set(cluster, requestId(input.changes, input.restart)), cluster, [input],
+    const { run: handle } = await startOrAttachRun<typeof setParameters>(
+      gateway, 'setParameters', parameterWorkflowIds.set(cluster, requestId(input.changes, input.restart)), cluster, [input],
       { running: `this parameter change of ${cluster} is running`, starting: `changing parameters of ${cluster}` },
       async () => {
         if (o.restart !== 'rolling') return;
@@ -72,9 +73,9 @@ export async function configChangeCommand(cluster: string, args: string[], o: { 
         if (d.kind === 'refuse') throw new UsageError(`--restart rolling: ${d.reason}`);
       },
     );
-    printResult(await follow<SetParametersResult>(handle, `cluster config ${unset ? 'unset' : 'set'} ${cluster}`));
+    printResult(await followRun<SetParametersResult>(gateway, handle, `cluster config ${unset ? 'unset' : 'set'} ${cluster}`));
   } finally {
-    await connection.close();
+    await gateway.close();
   }
 }
 

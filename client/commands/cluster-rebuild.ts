@@ -11,9 +11,10 @@ import { describeSize, type MemberSize } from '../../common/sizes';
 import { rebuildWorkflowIds } from '../../common/workflow-ids';
 import type { rebuildCluster } from '../../workflows';
 import { requireLiveCluster } from '../cluster-info';
-import { connectInventory, connectTemporal } from '../connections';
+import { connectInventory } from '../connections';
 import { UsageError } from '../errors';
-import { follow, startOrAttach } from '../workflow-run';
+import { followRun, startOrAttachRun } from '../operation-run';
+import { connectGateway } from '../temporal/connect';
 
 /** Docker refuses a CPU limit above the engine's CPUs (at container creation, mid-run): refused here first. */
 export async function cpusProblemOnEngine(inv: Inventory, cpus: number | undefined): Promise<string | undefined> {
@@ -38,11 +39,11 @@ export async function rebuildCommand(cluster: string, resize?: MemberSize): Prom
   await requireLiveCluster(inv, cluster);
   const input: RebuildClusterInput = { cluster, ...(resize ? { resize } : {}) };
   const verb = resize ? 'resize' : 'rebuild';
-  const { client, connection } = await connectTemporal();
+  const gateway = await connectGateway();
   try {
     const id = resize ? rebuildWorkflowIds.resize(cluster, resizeRequestKey(resize)) : rebuildWorkflowIds.rebuild(cluster);
-    const handle = await startOrAttach<typeof rebuildCluster>(
-      client, 'rebuildCluster', id, cluster, [input],
+    const { run: handle } = await startOrAttachRun<typeof rebuildCluster>(
+      gateway, 'rebuildCluster', id, cluster, [input],
       { running: `a ${verb} of ${cluster} is running`, starting: resize ? `resizing ${cluster} to ${describeSize(resize)}` : `rebuilding ${cluster}` },
       async () => {
         // Refuse before starting anything (the workflow checks again: it is the authority).
@@ -52,8 +53,8 @@ export async function rebuildCommand(cluster: string, resize?: MemberSize): Prom
         if (d.kind === 'refuse') throw new UsageError(d.reason);
       },
     );
-    printResult(await follow<RebuildClusterResult>(handle, `cluster ${verb} ${cluster}`));
+    printResult(await followRun<RebuildClusterResult>(gateway, handle, `cluster ${verb} ${cluster}`));
   } finally {
-    await connection.close();
+    await gateway.close();
   }
 }

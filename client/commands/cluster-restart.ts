@@ -4,9 +4,10 @@ import { leaderFirstNote, planRestart, type RestartClusterInput, type RestartClu
 import { haWorkflowIds } from '../../common/workflow-ids';
 import type { restartCluster } from '../../workflows';
 import { requireLiveCluster } from '../cluster-info';
-import { connectInventory, connectTemporal } from '../connections';
+import { connectInventory } from '../connections';
 import { UsageError } from '../errors';
-import { follow, startOrAttach } from '../workflow-run';
+import { followRun, startOrAttachRun } from '../operation-run';
+import { connectGateway } from '../temporal/connect';
 
 function printResult(r: RestartClusterResult, member?: string): void {
   for (const m of r.restarted) console.log(`${m.member}: ${m.how} (postmaster started ${m.startedAfter}, was ${m.startedBefore})`);
@@ -26,12 +27,12 @@ function printResult(r: RestartClusterResult, member?: string): void {
 export async function clusterRestartCommand(cluster: string, o: { member?: string }): Promise<void> {
   const inv = await connectInventory();
   await requireLiveCluster(inv, cluster);
-  const { client, connection } = await connectTemporal();
+  const gateway = await connectGateway();
   try {
     const input: RestartClusterInput = { cluster, ...(o.member ? { member: o.member } : {}) };
     const what = o.member ? `${o.member} of ${cluster}` : cluster;
-    const handle = await startOrAttach<typeof restartCluster>(
-      client, 'restartCluster', haWorkflowIds.restart(cluster, o.member), cluster, [input],
+    const { run: handle } = await startOrAttachRun<typeof restartCluster>(
+      gateway, 'restartCluster', haWorkflowIds.restart(cluster, o.member), cluster, [input],
       { running: `a restart of ${what} is running`, starting: `restarting ${what}` },
       async () => {
         // Refuse before starting anything (the workflow checks again: it is the authority).
@@ -39,8 +40,8 @@ export async function clusterRestartCommand(cluster: string, o: { member?: strin
         if (d.kind === 'refuse') throw new UsageError(d.reason);
       },
     );
-    printResult(await follow<RestartClusterResult>(handle, `cluster restart ${what}`), o.member);
+    printResult(await followRun<RestartClusterResult>(gateway, handle, `cluster restart ${what}`), o.member);
   } finally {
-    await connection.close();
+    await gateway.close();
   }
 }

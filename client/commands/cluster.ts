@@ -20,11 +20,12 @@ import { readRepositoryInfo } from '../../activities/backup-repository';
 import { deletedAt, keptDataVersion as keptDataVersionOf } from '../../activities/deleted-clusters';
 import { isRepositoryVolume, keptDataLeftLines, keptDataProblem, keptGenerationsLine, keptDataVersion, keptRepositoryProblem, type KeptAfterDelete } from '../../common/kept-data';
 import { servingGeneration } from '../../activities/generations-file';
-import { connectInventory, connectTemporal } from '../connections';
+import { connectInventory } from '../connections';
 import { UsageError } from '../errors';
 import { parseDurationS } from '../durations';
 import { confirmByName } from '../confirm';
-import { follow, startOrAttach, startedHere } from '../workflow-run';
+import { followRun, startOrAttachRun } from '../operation-run';
+import { connectGateway } from '../temporal/connect';
 import { repositoryRequestFrom, repositoryTypeFrom, s3LocationFrom, type S3Options } from '../s3-options';
 import { discardStagedS3Credentials } from '../../activities/s3-credentials';
 import { cpusProblemOnEngine } from './cluster-rebuild';
@@ -91,10 +92,10 @@ export async function createClusterCommand(name: string, o: CreateOptions): Prom
   s3LocationFrom(o);
   const inv = await connectInventory();
   let repository: RepositoryRequest | undefined;
-  const { client, connection } = await connectTemporal();
+  const gateway = await connectGateway();
   let started = false;
   try {
-    const handle = await startOrAttach<typeof createCluster>(client, 'createCluster', workflowIds.createCluster(name), name, [input], { running: `cluster ${name} is being created`, starting: `creating cluster ${name}` }, async () => {
+    const { run: handle, startedHere: startedNow } = await startOrAttachRun<typeof createCluster>(gateway, 'createCluster', workflowIds.createCluster(name), name, [input], { running: `cluster ${name} is being created`, starting: `creating cluster ${name}` }, async () => {
       if ((await clusterState(inv, name)).state === 'live') throw new UsageError(`cluster ${name} already exists`);
       const cpus = await cpusProblemOnEngine(inv, o.cpus);
       if (cpus) throw new UsageError(cpus);
@@ -122,15 +123,15 @@ export async function createClusterCommand(name: string, o: CreateOptions): Prom
       repository = o.backups === false || keptRepository ? undefined : repositoryRequestFrom(o, paths, process.env);
       if (repository) input.backupTo = repository;
     });
-    started = startedHere(handle);
+    started = startedNow;
     if (o.detach) return;
     if (process.stdout.isTTY) console.log('(Ctrl-C stops following; the workflow carries on)');
-    const info = await follow<ConnectionInfo>(handle, `create ${name}`);
+    const info = await followRun<ConnectionInfo>(gateway, handle, `create ${name}`);
     printConnectionInfo(info);
   } finally {
     // Staged credentials no workflow will adopt go at once.
     if (repository && isS3Request(repository) && !started) discardStagedS3Credentials(paths, repository.credentialsRef);
-    await connection.close();
+    await gateway.close();
   }
 }
 
@@ -174,14 +175,14 @@ export async function removeClusterOrBackups(name: string, o: DeleteOptions, ver
   const keepData = verb === 'purge' ? s.data : o.keepData;
   const input = { name, keepData, ...(o.purgeBackups ? { purgeBackups: true } : {}) };
   const what = verb === 'purge' ? 'remove the kept backups of' : keepData ? 'delete (keeping its data) cluster' : o.purgeBackups ? 'delete (with its backups) cluster' : 'delete cluster';
-  const { client, connection } = await connectTemporal();
+  const gateway = await connectGateway();
   try {
-    const handle = await startOrAttach<typeof deleteCluster>(client, 'deleteCluster', workflowIds.deleteCluster(name), name, [input], { running: `cluster ${name} is being deleted`, starting: verb === 'purge' ? `removing the kept backups of ${name}` : `deleting cluster ${name}` }, async () => {
+    const { run: handle, startedHere: startedNow } = await startOrAttachRun<typeof deleteCluster>(gateway, 'deleteCluster', workflowIds.deleteCluster(name), name, [input], { running: `cluster ${name} is being deleted`, starting: verb === 'purge' ? `removing the kept backups of ${name}` : `deleting cluster ${name}` }, async () => {
       const problem = verb === 'purge' ? purgeProblem(name, state, s) : state === 'deleted' ? deleteOfDeletedProblem(name, o, s) : undefined;
       if (problem) throw new UsageError(problem);
       await confirmByName(what, name, o.yes);
     });
-    const r = await follow<DeleteClusterResult>(handle, `${verb} ${name}`);
+    const r = await followRun<DeleteClusterResult>(gateway, handle, `${verb} ${name}`);
     console.log(verb === 'purge'
       ? `backups of ${name} removed`
       : `cluster ${name} deleted: ${r.containers} containers, ${r.networks} networks, ${r.volumes} volumes removed` +
@@ -194,7 +195,7 @@ export async function removeClusterOrBackups(name: string, o: DeleteOptions, ver
       if (line) console.log(line);
     }
   } finally {
-    await connection.close();
+    await gateway.close();
   }
 }
 

@@ -5,9 +5,10 @@ import { removalProblem } from '../../common/members';
 import { replicaWorkflowIds } from '../../common/workflow-ids';
 import type { AddReplicaResult, RemoveReplicaResult } from '../../common/replicas';
 import type { addReplicas, removeReplica, scaleReadOnly, ScaleReadOnlyResult } from '../../workflows';
-import { connectInventory, connectTemporal } from '../connections';
+import { connectInventory } from '../connections';
 import { UsageError } from '../errors';
-import { follow, startOrAttach } from '../workflow-run';
+import { followRun, startOrAttachRun } from '../operation-run';
+import { connectGateway } from '../temporal/connect';
 import { requireLiveCluster } from '../cluster-info';
 
 const DRAIN_TIMEOUT_MS = 30_000;
@@ -20,37 +21,37 @@ export async function replicaAddCommand(cluster: string, o: { count: number; rea
     const desc = await describeCluster(inv, cluster);
     if (!desc.leader) throw new UsageError(`cluster ${cluster} has no leader; cannot clone a new member`);
   })();
-  const connecting = connectTemporal();
-  const [, { client, connection }] = await Promise.all([checked, connecting]).catch(async (err: unknown) => {
-    await connecting.then((c) => c.connection.close(), () => undefined);
+  const connecting = connectGateway();
+  const [, gateway] = await Promise.all([checked, connecting]).catch(async (err: unknown) => {
+    await connecting.then((g) => g.close(), () => undefined);
     throw err;
   });
   try {
     // Each request is its own workflow: the names are chosen under the cluster's lease, so two
     // `replica add` at once add two members each time.
     const request = `${Date.now().toString(36)}-${crypto.randomBytes(3).toString('hex')}`;
-    const handle = await startOrAttach<typeof addReplicas>(
-      client, 'addReplicas', replicaWorkflowIds.addMany(cluster, request), cluster,
+    const { run: handle } = await startOrAttachRun<typeof addReplicas>(
+      gateway, 'addReplicas', replicaWorkflowIds.addMany(cluster, request), cluster,
       [{ cluster, count: o.count, readOnly: o.readOnly }],
       { running: `members are being added to ${cluster}`, starting: `adding ${o.count} ${o.readOnly ? 'read-only ' : ''}member${o.count === 1 ? '' : 's'} to ${cluster}` },
       async () => undefined,
     );
-    const results = await follow<AddReplicaResult[]>(handle, `replica add ${cluster}`);
+    const results = await followRun<AddReplicaResult[]>(gateway, handle, `replica add ${cluster}`);
     for (const r of results) {
       console.log(`${r.member} added to ${r.cluster}${r.readOnly ? ' (read-only: never promoted)' : ''}: streaming, lag ${r.lagBytes} bytes, serving reads through ro`);
     }
   } finally {
-    await connection.close();
+    await gateway.close();
   }
 }
 
 export async function replicaRemoveCommand(cluster: string, member: string): Promise<void> {
   const inv = await connectInventory();
   await requireLiveCluster(inv, cluster);
-  const { client, connection } = await connectTemporal();
+  const gateway = await connectGateway();
   try {
-    const handle = await startOrAttach<typeof removeReplica>(
-      client, 'removeReplica', replicaWorkflowIds.remove(cluster, member), cluster,
+    const { run: handle } = await startOrAttachRun<typeof removeReplica>(
+      gateway, 'removeReplica', replicaWorkflowIds.remove(cluster, member), cluster,
       [{ cluster, member, drainTimeoutMs: DRAIN_TIMEOUT_MS }],
       { running: `${member} is being removed from ${cluster}`, starting: `removing ${member} from ${cluster}` },
       async () => {
@@ -59,28 +60,28 @@ export async function replicaRemoveCommand(cluster: string, member: string): Pro
         if (problem) throw new UsageError(problem);
       },
     );
-    const r = await follow<RemoveReplicaResult>(handle, `remove ${member}`);
+    const r = await followRun<RemoveReplicaResult>(gateway, handle, `remove ${member}`);
     console.log(`${r.member} removed from ${r.cluster}` + (r.sessionsCutAfterDrain ? ` (${r.sessionsCutAfterDrain} sessions were still open after the drain timeout)` : ''));
   } finally {
-    await connection.close();
+    await gateway.close();
   }
 }
 
 export async function replicaScaleCommand(cluster: string, o: { readOnly: number }): Promise<void> {
   const inv = await connectInventory();
   await requireLiveCluster(inv, cluster);
-  const { client, connection } = await connectTemporal();
+  const gateway = await connectGateway();
   try {
-    const handle = await startOrAttach<typeof scaleReadOnly>(
-      client, 'scaleReadOnly', replicaWorkflowIds.scaleReadOnly(cluster), cluster,
+    const { run: handle } = await startOrAttachRun<typeof scaleReadOnly>(
+      gateway, 'scaleReadOnly', replicaWorkflowIds.scaleReadOnly(cluster), cluster,
       [{ cluster, target: o.readOnly, drainTimeoutMs: DRAIN_TIMEOUT_MS }],
       { running: `${cluster} is being scaled`, starting: `scaling read-only members of ${cluster} to ${o.readOnly}` },
       async () => undefined,
     );
-    const r = await follow<ScaleReadOnlyResult>(handle, `scale ${cluster}`);
+    const r = await followRun<ScaleReadOnlyResult>(gateway, handle, `scale ${cluster}`);
     const change = [...r.added.map((m) => `+${m}`), ...r.removed.map((m) => `-${m}`)].join(' ') || 'no change';
     console.log(`${cluster}: ${r.readOnly.length} read-only members [${r.readOnly.join(', ')}] (${change})`);
   } finally {
-    await connection.close();
+    await gateway.close();
   }
 }

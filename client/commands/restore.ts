@@ -9,10 +9,11 @@ import type { restorePitr, RestorePitrResult } from '../../workflows';
 import { clusterState } from '../cluster-info';
 import { readRepositoryInfo } from '../../activities/backup-repository';
 import { intoHasKeptVolumes } from '../../common/kept-data';
-import { connectInventory, connectTemporal } from '../connections';
+import { connectInventory } from '../connections';
 import { UsageError } from '../errors';
 import { printConnectionInfo } from './cluster';
-import { follow, followUntil, startOrAttach, startedHere } from '../workflow-run';
+import { followRun, followRunUntil, startOrAttachRun } from '../operation-run';
+import { connectGateway } from '../temporal/connect';
 import { formatSeconds } from '../watch';
 import { repositoryRequestFrom, type S3Options } from '../s3-options';
 import { discardStagedS3Credentials } from '../../activities/s3-credentials';
@@ -51,21 +52,21 @@ export async function restoreCommand(source: string, o: RestoreOptions): Promise
   // The new cluster's repository (the repository host unless --backup-to says otherwise), checked; S3 credentials staged for the worker.
   const paths = resolvePaths();
   const repository = repositoryRequestFrom(o, paths, process.env);
-  const { client, connection } = await connectTemporal();
+  const gateway = await connectGateway();
   let started = false;
   try {
-    const handle = await startOrAttach<typeof restorePitr>(
-      client, 'restorePitr', restoreWorkflowIds.restore(source, o.into), o.into,
+    const { run: handle, startedHere: startedNow } = await startOrAttachRun<typeof restorePitr>(
+      gateway, 'restorePitr', restoreWorkflowIds.restore(source, o.into), o.into,
       [{ source, into: o.into, target, replicas: o.replicas, profile: o.profile, sync: false, etcdMembers: 1, ...(repository ? { backupTo: repository } : {}) }],
       { running: `${o.into} is being restored from ${source}`, starting: `restoring ${source} (${o.toTime ?? 'latest'}) into ${o.into}` },
       async () => undefined,
     );
-    started = startedHere(handle);
+    started = startedNow;
     const restoredTo = `restored from ${source} to ${target.kind === 'time' ? target.time : 'the end of its archived WAL'}`;
     // The new cluster serves before its first backup is made: the command ends there, unless told
     // to wait; the workflow goes on with the backup under the new cluster's lease.
     if (!o.waitForBackup) {
-      const early = await followUntil<RestorePitrResult>(handle, `restore into ${o.into}`, firstBackupStep(o.into));
+      const early = await followRunUntil<RestorePitrResult>(gateway, handle, `restore into ${o.into}`, firstBackupStep(o.into));
       const cluster = early.ended ? undefined : await handle.query<ConnectionInfo | null>(RESTORE_CLUSTER_READY_QUERY).catch(() => null);
       if (!early.ended && cluster) {
         console.log(`done in ${formatSeconds(early.followedMs)}`);
@@ -75,13 +76,13 @@ export async function restoreCommand(source: string, o: RestoreOptions): Promise
         return;
       }
     }
-    const r = await follow<RestorePitrResult>(handle, `restore into ${o.into}`, new Set(o.waitForBackup ? [] : [firstBackupStep(o.into)]));
+    const r = await followRun<RestorePitrResult>(gateway, handle, `restore into ${o.into}`, new Set(o.waitForBackup ? [] : [firstBackupStep(o.into)]));
     printConnectionInfo(r.cluster);
     console.log(`  ${restoredTo}${r.firstBackup ? `; first backup ${describeBackup(r.firstBackup)}` : ''}`);
     if (r.cluster.failedReplicas) printFailedReplicas(r.cluster.leader, r.cluster.failedReplicas);
   } finally {
     if (repository && isS3Request(repository) && !started) discardStagedS3Credentials(paths, repository.credentialsRef);
-    await connection.close();
+    await gateway.close();
   }
 }
 

@@ -194,7 +194,8 @@ test('bad input: one clear line, exit 2, nothing created', async () => {
 });
 
 test('Temporal unreachable: the CLI names the address it tried and how to start it', async () => {
-  const r = await runCli(['cluster', 'create', 't-new'], { ...childEnv(env, paths), TEMPORAL_ADDRESS: '127.0.0.1:1' });
+  // Neither the HTTP API (the file's server's, inherited) nor gRPC at the address given.
+  const r = await runCli(['cluster', 'create', 't-new'], { ...childEnv(env, paths), TEMPORAL_ADDRESS: '127.0.0.1:1', TEMPORAL_HTTP_ADDRESS: '127.0.0.1:2' });
   assert.equal(r.code, 1);
   assert.match(r.stderr, /cannot reach Temporal at 127\.0\.0\.1:1/);
 });

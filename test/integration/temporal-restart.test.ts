@@ -28,6 +28,8 @@ const GRPC_PORT = 27233;
 const HTTP_PORT = 27234;
 const METRICS_PORT = 27235;
 const address = `127.0.0.1:${GRPC_PORT}`;
+/** The CLI as `dev up`'s users run it: over the server's HTTP API (it follows the create across the restart). */
+const cliEnv = (): NodeJS.ProcessEnv => ({ ...childEnv({ address }, paths), TEMPORAL_HTTP_ADDRESS: `127.0.0.1:${HTTP_PORT}` });
 
 const docker = new Docker();
 const C = testClusterName('tsrv');
@@ -60,14 +62,14 @@ before(async () => {
 });
 
 after(async () => {
-  if (server?.exitCode === null) await runCli(['cluster', 'delete', C, '--purge-backups', '--yes'], childEnv({ address }, paths));
+  if (server?.exitCode === null) await runCli(['cluster', 'delete', C, '--purge-backups', '--yes'], cliEnv());
   worker?.kill('SIGTERM');
   await connection?.close();
   server?.kill('SIGTERM');
 });
 
 test('SIGKILL of the Temporal server while CreateCluster waits for the replicas: after its restart the create ends, one container per member', async () => {
-  const e = childEnv({ address }, paths);
+  const e = cliEnv();
   const cli = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'dbaas.js'), 'cluster', 'create', C, '--replicas', '2', '--profile', 'default'], { env: e });
   let output = '';
   cli.stdout.on('data', (d) => (output += String(d)));

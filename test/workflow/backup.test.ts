@@ -33,13 +33,16 @@ const fakes = (o: { backups?: BackupSummary[]; statusCode?: number; repository?:
 const input = { cluster: 'orders', type: 'full', fromStandby: false };
 
 test('Backup: one backup on the leader, then the row counts for restore drills', async () => {
-  const { f, error, result } = await runWithFakes(env, 'backup', input, {}, { extra: fakes() });
+  let stanzaReads = 0;
+  const counted = { ...fakes(), backupStatus: async () => (stanzaReads++, status([])) };
+  const { f, error, result } = await runWithFakes(env, 'backup', input, {}, { extra: counted });
   assert.equal(error, undefined);
   assert.deepEqual(result, made);
   const names = f.names();
   assert.equal(names.filter((n) => n === 'runBackup').length, 1);
   assertCalledBefore(names, 'runBackup', 'recordRowCounts');
   assert.ok(!names.includes('createStanza'));
+  assert.equal(stanzaReads, 1, 'nothing else held the cluster: the reads made beside the lease request are the check');
 });
 
 test('Backup: a failed row count leaves the backup made (the CLI has reported it by then); the step shows the failure', async () => {

@@ -227,3 +227,30 @@ test('the watch defers healing while an operation holds the lease, and heals onc
     await w.cancel();
   }, { observeCluster, restartMemberContainer } as unknown as Record<string, (a: never) => Promise<unknown>>);
 });
+
+test('a backup queued behind another operation reads the cluster again once granted: its reads while it waited are not used', async () => {
+  const { madeBackup, stanzaStatus } = await import('../helpers/fake-backup');
+  // Each stanza read: whether the removal had ended by then.
+  const statusReads: boolean[] = [];
+  let bench: Bench | undefined;
+  const backupFakes = {
+    clusterHasRepository: async () => true,
+    backupStatus: async () => {
+      statusReads.push(bench?.f.names().includes('removeMemberVolume') ?? false);
+      return stanzaStatus([]);
+    },
+    runBackup: async () => madeBackup,
+    recordRowCounts: async () => ({ at: '2026-11-23 12:00:06.000+00', tables: 1 }),
+  };
+  await withBench(async (b) => {
+    bench = b;
+    const remove = await b.start('removeReplica', 'remove-replica:orders:pg-2', removePg2);
+    await until('remove-replica at its stop', () => b.gate.reached);
+    const queued = await b.start('backup', 'backup:orders:queued', { cluster: 'orders', type: 'full', fromStandby: false });
+    await until('the backup to queue', async () => ((await b.lease())?.queue.length === 1 ? true : undefined));
+    b.gate.release();
+    await remove.result();
+    assert.deepEqual(await queued.result(), madeBackup);
+    assert.deepEqual(statusReads, [false, true], 'once beside the lease request (during the removal), once under the lease (after it)');
+  }, backupFakes);
+});
