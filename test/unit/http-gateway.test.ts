@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { answerJson as json, withFakeHttpApi } from '../helpers/fake-temporal-http';
 import { httpGateway } from '../../client/temporal/http-gateway';
 import { WorkflowAlreadyRunning, isWorkflowRunFailure } from '../../client/temporal/gateway';
 import { innermostType } from '../../common/error-chain';
@@ -15,30 +16,12 @@ const b64 = (s: string): string => Buffer.from(s).toString('base64');
 const payload = (v: unknown): unknown => ({ metadata: { encoding: b64('json/plain') }, data: b64(JSON.stringify(v)) });
 const decode = (p: { data: string }): unknown => JSON.parse(Buffer.from(p.data, 'base64').toString());
 
-async function withServer(handler: (req: http.IncomingMessage, body: string, res: http.ServerResponse) => void, fn: (address: string) => Promise<void>): Promise<void> {
-  const srv = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => handler(req, body, res));
-  });
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  try {
-    await fn(`127.0.0.1:${(srv.address() as AddressInfo).port}`);
-  } finally {
-    srv.closeAllConnections();
-    await new Promise((resolve) => srv.close(resolve));
-  }
-}
 
-const json = (res: http.ServerResponse, status: number, body: unknown): void => {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
-};
 
 test('start: the input, memo and ClusterName in the long form (empty lists stay lists); a running id is WorkflowAlreadyRunning', async () => {
   const bodies: unknown[] = [];
   let calls = 0;
-  await withServer((req, body, res) => {
+  await withFakeHttpApi((req, body, res) => {
     bodies.push(JSON.parse(body));
     calls++;
     if (calls === 1) return json(res, 200, { runId: 'r1', started: true });
@@ -63,7 +46,7 @@ test('start: the input, memo and ClusterName in the long form (empty lists stay 
 test('query and result: the long form asked for; the long-poll is repeated until the close event', async () => {
   const urls: string[] = [];
   let polls = 0;
-  await withServer((req, _body, res) => {
+  await withFakeHttpApi((req, _body, res) => {
     urls.push(`${req.method} ${req.url}`);
     if (req.url?.includes('/query/progress')) return json(res, 200, { queryResult: { payloads: [payload({ steps: [] })] } });
     polls++;
@@ -83,7 +66,7 @@ test('query and result: the long form asked for; the long-poll is repeated until
 });
 
 test('a failed run: the failure chain with its ApplicationFailure type (what the CLI maps to exit 2 or 1)', async () => {
-  await withServer((_req, _body, res) => {
+  await withFakeHttpApi((_req, _body, res) => {
     json(res, 200, { history: { events: [{
       eventType: 'EVENT_TYPE_WORKFLOW_EXECUTION_FAILED',
       workflowExecutionFailedEventAttributes: { failure: { message: 'Activity task failed', activityFailureInfo: {}, cause: { message: 'no cluster named nosuch', applicationFailureInfo: { type: 'ClusterNotFound', nonRetryable: true } } } },
@@ -110,7 +93,7 @@ test('nothing listening: not reachable (the CLI then goes through gRPC)', async 
 
 test('a server restarting while the result is awaited (unavailable, then the close event): the follower asks again', async () => {
   let calls = 0;
-  await withServer((_req, _body, res) => {
+  await withFakeHttpApi((_req, _body, res) => {
     calls++;
     if (calls === 1) return json(res, 503, { code: 14, message: 'connection refused' });
     json(res, 200, { history: { events: [{ eventType: 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED', workflowExecutionCompletedEventAttributes: { result: { payloads: [payload('done')] } } }] } });

@@ -4,32 +4,18 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { answerJson as json, withFakeHttpApi } from '../helpers/fake-temporal-http';
 import type { LeaseHolder, LeaseRequest } from '../../common/lease';
 import { HttpApiUnreachable, leaseStateFromQueryResult, readLeaseOverHttp } from '../../client/lease-http';
 
 const HOLDER: LeaseHolder = { requestId: 'r1', workflowId: 'backup:orders:x', runId: 'run', operation: 'backup', since: Date.UTC(2026, 11, 4, 12, 0, 0) };
 const WAITER: LeaseRequest = { requestId: 'r2', workflowId: 'switchover:orders:y', runId: 'run2', operation: 'switchover', wait: true, at: Date.UTC(2026, 11, 4, 12, 0, 5) };
 
-async function withServer(handler: http.RequestListener, fn: (address: string) => Promise<void>): Promise<void> {
-  const srv = http.createServer(handler);
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  try {
-    await fn(`127.0.0.1:${(srv.address() as AddressInfo).port}`);
-  } finally {
-    await new Promise((resolve) => srv.close(resolve));
-  }
-}
 
-const json = (res: http.ServerResponse, status: number, body: unknown): void => {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
-};
 
 test('a running lease workflow: the holder and the queue, as the gateway writes a JSON payload', async () => {
   const seen: string[] = [];
-  await withServer((req, res) => {
+  await withFakeHttpApi((req, _body, res) => {
     seen.push(`${req.method} ${req.url}`);
     if (req.method === 'GET') return json(res, 200, { workflowExecutionInfo: { status: 'WORKFLOW_EXECUTION_STATUS_RUNNING' } });
     json(res, 200, { queryResult: [{ holders: [HOLDER], queue: [WAITER] }] });
@@ -49,7 +35,7 @@ test('a running lease workflow: the holder and the queue, as the gateway writes 
 test('no lease workflow, or one that ended: no operation (and no query, which would need a worker)', async () => {
   for (const answer of [[404, { code: 5, message: 'workflow not found' }], [200, { workflowExecutionInfo: { status: 'WORKFLOW_EXECUTION_STATUS_COMPLETED' } }]] as const) {
     let queried = false;
-    await withServer((req, res) => {
+    await withFakeHttpApi((req, _body, res) => {
       if (req.method === 'POST') queried = true;
       json(res, answer[0], answer[1]);
     }, async (address) => {
@@ -60,7 +46,7 @@ test('no lease workflow, or one that ended: no operation (and no query, which wo
 });
 
 test('a query that fails (no worker answers): unknown, not "none"', async () => {
-  await withServer((req, res) => {
+  await withFakeHttpApi((req, _body, res) => {
     if (req.method === 'GET') return json(res, 200, { workflowExecutionInfo: { status: 'WORKFLOW_EXECUTION_STATUS_RUNNING' } });
     json(res, 503, { code: 4, message: 'context deadline exceeded' });
   }, async (address) => {
@@ -70,7 +56,7 @@ test('a query that fails (no worker answers): unknown, not "none"', async () => 
 
 test('nothing listening: HttpApiUnreachable, so status reads through gRPC instead', async () => {
   let address = '';
-  await withServer((_req, res) => res.end(), async (a) => {
+  await withFakeHttpApi((_req, _body, res) => res.end(), async (a) => {
     address = a;
   });
   await assert.rejects(readLeaseOverHttp(address, 'default', 'cluster-lease:orders'), HttpApiUnreachable);
