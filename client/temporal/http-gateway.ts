@@ -133,8 +133,6 @@ const TRANSIENT_CODES = new Set([4, 14]);
 const UNREACHABLE_FOR_MS = 180_000;
 const RETRY_EVERY_MS = 1000;
 
-class Transient extends Error {}
-
 /** Waits for the run's close event (history long-polls), following continue-as-new as the SDK does. */
 async function resultOf(api: HttpApi, at: string): Promise<unknown> {
   let pageToken: string | undefined;
@@ -147,7 +145,7 @@ async function resultOf(api: HttpApi, at: string): Promise<unknown> {
     try {
       a = await api.request('GET', `${at}/history?${params.toString()}&noPayloadShorthand`, LONG_POLL_TIMEOUT_MS);
       const code = errorOf(a).code;
-      if (a.status >= 500 || (code !== undefined && TRANSIENT_CODES.has(code))) throw new Transient(errorOf(a).message);
+      if (a.status >= 500 || (code !== undefined && TRANSIENT_CODES.has(code))) throw new Error(errorOf(a).message); // caught below: asked again
       failingSince = undefined;
     } catch (err) {
       // The server restarting (refused, reset, unavailable): the workflow goes on; ask again, as the SDK's client does.
