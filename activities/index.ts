@@ -21,6 +21,7 @@ import { createMemberRestartActivities } from './member-restart';
 import { createWatchActivities } from './watch';
 import { createDcsConfigActivities } from './dcs-config';
 import { createPgbackrestActivities } from './pgbackrest';
+import { createBackupRunActivities } from './backup-run';
 import { createScheduleActivities } from './schedules';
 import { createBackupCheckActivities } from './backup-checks';
 import { createRestoreActivities } from './restore';
@@ -82,6 +83,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createWatchActivities(inventory, paths),
     ...createDcsConfigActivities(inventory, paths),
     ...createPgbackrestActivities(inventory, paths),
+    ...createBackupRunActivities(inventory, paths),
     ...createRepositoryMoveActivities(inventory, paths),
     ...createScheduleActivities(),
     ...createBackupCheckActivities(inventory, paths),

@@ -12,27 +12,26 @@ import type { Paths } from '../common/paths';
 import { DEFAULT_DATABASE } from '../common/service-users';
 import { labels } from '../common/labels';
 import { containerName, repositoryVolumeName } from '../common/resource-names';
-import { newBackups, parseBackupInfo, type BackupSummary, type BackupType, type StanzaSummary } from '../common/backup';
-import { PGBACKREST_LOG_PATH, standbyBackupOptions, type Retention } from '../common/render/pgbackrest';
-import { deleteBackupSettingsFile, readRepositoryLocation, readRetention, writeRepositoryLocation, writeRetention } from './backup-settings';
+import type { StanzaSummary } from '../common/backup';
+import { PGBACKREST_LOG_PATH, type Retention } from '../common/render/pgbackrest';
+import { deleteBackupSettingsFile, readRepositoryLocation, writeRepositoryLocation, writeRetention } from './backup-settings';
 import { adoptS3Credentials, deleteS3Credentials } from './s3-credentials';
 import { checkS3Repository } from './s3-repository-check';
 import { isS3Request, type RepositoryRequest } from '../common/repository';
 import { deleteRowCounts } from './backup-checks';
-import { ensureVolume, execIn, isNotFound, volumeExists } from './docker';
+import { ensureVolume, execIn, volumeExists } from './docker';
 import { deleteS3Stanza, readRepositoryInfo, repositoryExists } from './backup-repository';
 import { backupInfoInMembers, onRepositoryHost, pgbackrestCommand, pgbackrestFailure } from './backup-info';
 import { deleteBackupPassphrase, ensureBackupPassphrase } from './backup-passphrase';
 import { ErrorTypes, finalError } from './errors';
-import { heartbeat, isFirstAttempt, pause, pollUntil } from './heartbeat';
-import { DEFAULT_STALL_MS, ProgressWatch, stallMessage } from './progress-watch';
+import { heartbeat, pollUntil } from './heartbeat';
 import { clusterView, memberApi } from './patroni';
+import type { ClusterMember } from './patroni-api';
 import { clusterAccess } from './cluster-access';
 import { patchDcsConfigAt } from './dcs-config';
 import { SOCKET_DIR, archiveParameters } from '../common/render/patroni';
 import { clusterHasTls, ensureClusterCa } from './cluster-tls';
-import { ensureStanzaOnHost, purgeStanzaOnHost, repositoryHostName, rootCommand, runAsRoot, stanzaServerOf } from './repository-host/host';
-import { sealArchiveScript } from './repository-host/render';
+import { ensureStanzaOnHost, purgeStanzaOnHost, repositoryHostName, runAsRoot, stanzaServerOf } from './repository-host/host';
 import { versionOf, type PostgresVersion } from '../common/postgres-version';
 import { psqlOn } from './upgrade/psql';
 
@@ -46,19 +45,17 @@ const SETTING_APPLIED_MS = 40_000;
 /** A standby this far behind would keep the backup waiting for its replay at the start; the leader serves instead. */
 const STANDBY_MAX_LAG_BYTES = 16 * 1024 * 1024;
 
-/** Patroni reports the member as a replica that replays (a backup can read its files); `via`: the member whose API answers (the leader, on this worker's host). */
-async function isServingReplica(inv: Inventory, cluster: string, member: string, via: string): Promise<boolean> {
-  const m = (await clusterView(inv, cluster, [via, member]))?.find((x) => x.name === member);
-  // getCluster reads Patroni 4's `streaming` as running, as 3.0.2 says it.
-  return m !== undefined && m.role !== 'leader' && m.state === 'running';
-}
-
 /**
  * The member Patroni reports as running leader, with the host it runs on; a final error when it
  * runs on a host this worker does not own (a host's worker sees its own engine only): the
  * workflow then asks again where the leader is and sends the step there.
  */
 export async function leaderOf(inv: Inventory, cluster: string): Promise<Member> {
+  return (await leaderWithView(inv, cluster)).leader;
+}
+
+/** leaderOf, with the view of the cluster it was read from (every member's role and state). */
+export async function leaderWithView(inv: Inventory, cluster: string): Promise<{ leader: Member; view: ClusterMember[] }> {
   const members = await inv.members(cluster, RUNNING_POSTGRES);
   if (members.length === 0) throw finalError(ErrorTypes.ClusterNotFound, `no cluster named ${cluster}`);
   const view = await clusterView(inv, cluster, members.map((m) => m.name));
@@ -66,7 +63,7 @@ export async function leaderOf(inv: Inventory, cluster: string): Promise<Member>
   // a backup pointed at it would wait minutes for its name to resolve (Docker's DNS forwards it out).
   const leader = view?.find((m) => m.role === 'leader' && m.state === 'running');
   const here = leader && members.find((m) => m.name === leader.name);
-  if (here) return here;
+  if (here && view) return { leader: here, view };
   // A leader whose container is here but stopped is one whose key has not expired yet.
   if (leader && !(await inv.memberNames(cluster, { kind: 'postgres' })).includes(leader.name)) {
     throw finalError(ErrorTypes.LeaderElsewhere, `the leader of ${cluster}, ${leader.name}, does not run on a host this worker owns`);
@@ -104,40 +101,6 @@ async function lastArchivePushError(docker: Docker, container: string, cluster: 
   const r = await execIn(docker, container, ['sh', '-c', `grep -h 'ERROR:' ${PGBACKREST_LOG_PATH}/${cluster}-archive-push*.log 2>/dev/null | tail -n 1`]).catch(() => null);
   const line = r?.output.trim() ?? '';
   return line === '' ? 'archive-push logged no error (is archive_command running?)' : `archive-push's last error: ${line}`;
-}
-
-/** `pgbackrest info` in a member, or as root on the repository host (where a running backup's lock is). */
-async function stanzaInfo(docker: Docker, paths: Paths, cluster: string, member: string): Promise<StanzaSummary> {
-  if (onRepositoryHost(paths, cluster)) return readRepositoryInfo(docker, paths, cluster);
-  return parseBackupInfo(await pgbackrest(docker, cluster, member, ['info', '--output=json']), cluster);
-}
-
-/** Where a backup runs: the container, its command, and how the progress names it. */
-interface BackupTarget { container: string; cmd: string[]; where: string }
-
-async function backupTarget(docker: Docker, paths: Paths, cluster: string, leader: string, standby: string | undefined, args: string[]): Promise<BackupTarget> {
-  if (!onRepositoryHost(paths, cluster)) {
-    // detail: the log names the host each file came from (`backup file HOST:PATH`).
-    const fromStandby = standby ? [...standbyBackupOptions(containerName(cluster, standby)), '--log-level-file=detail'] : [];
-    return { container: containerName(cluster, leader), cmd: ['pgbackrest', `--stanza=${cluster}`, ...fromStandby, ...args], where: leader };
-  }
-  const pgHosts = [leader, ...(standby ? [standby] : [])].map((m) => containerName(cluster, m));
-  const backup = await rootCommand(docker, paths, cluster, [...(standby ? ['--log-level-file=detail'] : []), ...args], { pgHosts, backupStandby: standby !== undefined });
-  // The WAL the stanza's server pushed so far becomes root's, whether the backup worked or not.
-  return { container: repositoryHostName(paths), cmd: ['sh', '-c', `${backup.join(' ')}; rc=$?; ${sealArchiveScript(cluster)}; exit $rc`], where: 'the repository host' };
-}
-
-export interface RunBackupInput {
-  cluster: string;
-  type: BackupType;
-  /** The replica whose pgBackRest server serves the data files (backup-standby); unset: all from the leader. */
-  standby?: string;
-  /** Labels that existed before this workflow's backup: a retry finds its backup by difference. */
-  before: string[];
-  /** How long the bytes copied may stand still before the backup fails (default 5 min). */
-  stallMs?: number;
-  /** false: the backup expires nothing (--no-expire-auto; an upgrade's own backups, workflows/upgrade/backup-before.ts); the next one applies the retention. */
-  expire?: boolean;
 }
 
 /**
@@ -351,100 +314,5 @@ export function createPgbackrestActivities(inv: Inventory, paths: Paths) {
       deleteRowCounts(paths, cluster);
       deleteBackupPassphrase(paths, cluster);
     },
-
-    /**
-     * Run one backup in the leader's container and return it. Never starts a second one: a
-     * retried attempt first looks for a backup that appeared since `before` (done) or one that
-     * holds the stanza's lock (waits for it); pgBackRest's own lock also refuses a concurrent
-     * backup. The backup runs as a detached exec, so it survives a worker that dies meanwhile.
-     * No clock: it is waited for while `info` shows its bytes copied moving, and fails (Stalled,
-     * final) once they stand still for stallMs.
-     */
-    async runBackup(i: RunBackupInput): Promise<BackupSummary> {
-      const retention = readRetention(paths, i.cluster);
-      // The engine is the leader's (the repository host, when the backup runs there, is beside it on this machine).
-      let started: { leader: Member; engine: Docker; where: string; container: string; at: number; exec?: Docker.Exec } | undefined;
-      let progress = '';
-      let lastInfoAt = 0;
-      const stallMs = i.stallMs ?? DEFAULT_STALL_MS;
-      const watch = new ProgressWatch(stallMs, Date.now());
-      const checkProgress = (member: string, info: StanzaSummary | undefined): void => {
-        const measure = info?.bytesDone === undefined ? undefined : `${info.bytesDone} bytes copied (${info.progress ?? 'running'})`;
-        const verdict = watch.observe(measure, Date.now());
-        if (verdict.stalled) throw finalError(ErrorTypes.Stalled, stallMessage(`the ${i.type} backup on ${started?.where ?? member}`, stallMs, verdict.lastSeen));
-      };
-      // The workflow listed the backups (`before`) a moment ago, under the cluster's lease: a first
-      // attempt starts at once; a retry first looks for what an earlier attempt started or made.
-      let earlierAttemptsPossible = !isFirstAttempt();
-      for (;;) {
-        // The exec this attempt started: its end is seen within 100 ms (a Docker call, not a
-        // process in the container); `info` is read only every 2 s meanwhile, for the progress.
-        if (started?.exec) {
-          const state = await started.exec.inspect();
-          if (state.Running) {
-            if (Date.now() - lastInfoAt > 2000) {
-              lastInfoAt = Date.now();
-              const info = await stanzaInfo(started.engine, paths, i.cluster, started.leader.name).catch(() => undefined);
-              progress = info?.progress ?? progress;
-              checkProgress(started.leader.name, info);
-            }
-            heartbeat(`backup running on ${started.where}${progress ? `: ${progress}` : ''}`);
-            await pause(100);
-            continue;
-          }
-          if (state.ExitCode !== 0) {
-            throw new Error(`the ${i.type} backup on ${started.where} failed (exit ${state.ExitCode}): ${await lastBackupError(started.engine, i.cluster, started.container)}`);
-          }
-          started.exec = undefined;
-        }
-        const leader = started?.leader ?? (await leaderOf(inv, i.cluster));
-        const member = leader.name;
-        const engine = started?.engine ?? inv.engine(leader.host);
-        const info = started || earlierAttemptsPossible ? await stanzaInfo(engine, paths, i.cluster, member) : undefined;
-        earlierAttemptsPossible = true;
-        const fresh = newBackups(i.before, info?.backups ?? []);
-        if (fresh.length > 0) return fresh[fresh.length - 1];
-        if (info?.backupRunning) {
-          // A backup an earlier attempt started (this worker has no handle on it): wait for it.
-          checkProgress(member, info);
-          heartbeat(`backup running on ${member}${info.progress ? `: ${info.progress}` : ''}`);
-        } else if (!started) {
-          const args = [
-            `--type=${i.type}`,
-            `--repo1-retention-full=${retention.full}`,
-            ...(retention.diff !== undefined ? [`--repo1-retention-diff=${retention.diff}`] : []),
-            ...(i.expire === false ? ['--no-expire-auto'] : []),
-            'backup',
-          ];
-          // After a failover the standby the workflow chose may be the leader now, or still
-          // reconnecting (pgBackRest would fail, or wait, without a standby): all from the leader, then.
-          const standby = i.standby && i.standby !== member && (await isServingReplica(inv, i.cluster, i.standby, member)) ? i.standby : undefined;
-          const target = await backupTarget(engine, paths, i.cluster, member, standby, args);
-          const exec = await engine.getContainer(target.container).exec({ Cmd: target.cmd, AttachStdout: false, AttachStderr: false });
-          // Docker answers a detached start at once; the response stream must still be closed, or
-          // its socket to docker.sock stays open and keeps the worker's process from exiting.
-          const response = (await exec.start({ Detach: true })) as unknown as { destroy?: () => void } | undefined;
-          response?.destroy?.();
-          started = { leader, engine, where: target.where, container: target.container, at: Date.now(), exec };
-          lastInfoAt = Date.now(); // the first progress read 2 s in: nothing to report before
-          heartbeat(`started a ${i.type} backup on ${target.where}`);
-          continue;
-        } else if (Date.now() - started.at > 15_000) {
-          // Not running, nothing new: the backup this attempt started has failed.
-          throw new Error(`the ${i.type} backup on ${started.where} failed: ${await lastBackupError(started.engine, i.cluster, started.container)}`);
-        }
-        await pause(1000);
-      }
-    },
   };
-}
-
-/** The last ERROR line of the backup log where it ran (pgBackRest writes <stanza>-backup.log). */
-async function lastBackupError(docker: Docker, cluster: string, container: string): Promise<string> {
-  try {
-    const r = await execIn(docker, container, ['sh', '-c', `grep ERROR: ${PGBACKREST_LOG_PATH}/${cluster}-backup.log | tail -1`]);
-    return r.output.trim().replace(/^.*ERROR:\s*/, '') || 'no error in the log';
-  } catch (err) {
-    return isNotFound(err) ? 'its container is gone' : (err as Error).message;
-  }
 }

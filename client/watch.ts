@@ -9,8 +9,14 @@ import { PROGRESS_QUERY, type Progress, type StepState } from '../common/progres
 import type { FollowedRun } from './temporal/gateway';
 
 const POLL_MS = 250;
-/** With a history to wait on, a query at least this often still (the lease holder's line, the spinner's times). */
+/** With a history to wait on, a query at least this often still while it shows something that moves (the lease holder's line, a spinner's times). */
 const IDLE_POLL_MS = 1000;
+/**
+ * Otherwise the history's growth alone wakes the follower (every step's start and end is an
+ * event); this is only a safety net. Each query is a workflow task on the worker and work for
+ * the server, on the same cores as the operation it follows.
+ */
+const QUIET_POLL_MS = 10_000;
 /** An uncontended lease is granted in well under this: only a real wait is announced. */
 const LEASE_QUIET_MS = 500;
 
@@ -50,6 +56,7 @@ export async function watchWorkflowUntil<T>(
   const t0 = Date.now();
   let lastPoll = t0;
   let announcedHolder: string | undefined;
+  let waitingForLease = false;
 
   const print = (line: string): void => {
     if (spinner) spinner.clear();
@@ -66,6 +73,7 @@ export async function watchWorkflowUntil<T>(
     }
     const now = Date.now();
     const running: string[] = [];
+    waitingForLease = p.steps.some((s) => s.state === 'running' && isLeaseStep(s.name));
     for (const s of p.steps) {
       const prev = seen.get(s.name);
       if (!prev || prev.state !== s.state) {
@@ -104,7 +112,8 @@ export async function watchWorkflowUntil<T>(
       await poll();
       if (reached) break;
       let timer: NodeJS.Timeout | undefined;
-      const pause = new Promise((r) => (timer = setTimeout(r, handle.nextChange ? IDLE_POLL_MS : POLL_MS)));
+      const idleMs = !handle.nextChange ? POLL_MS : tty || waitingForLease ? IDLE_POLL_MS : QUIET_POLL_MS;
+      const pause = new Promise((r) => (timer = setTimeout(r, idleMs)));
       await Promise.race([pause, ...(handle.nextChange ? [handle.nextChange()] : []), result.catch(() => undefined)]);
       clearTimeout(timer);
     }

@@ -27,6 +27,14 @@ import type { Log, TemporalEndpoint } from './types';
 
 export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
 export const TEMPORAL_ROLE = 'temporal';
+/**
+ * The dev server's SQLite file in WAL mode, as Temporal's own development-sqlite-file.yaml has
+ * it: start-dev leaves SQLite's default rollback journal, where every commit creates, syncs and
+ * deletes a journal file (about 1 ms a commit here, several commits a workflow task); in WAL a
+ * commit appends and syncs once (0.26 ms). synchronous stays FULL: a commit is on disk when the
+ * server answers, so a power loss loses no acknowledged workflow start or step.
+ */
+export const TEMPORAL_SQLITE_PRAGMAS = ['--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=full'];
 const START_TIMEOUT_MS = 60_000;
 const DEFAULT_UI_PORT = 8233;
 
@@ -110,6 +118,7 @@ export async function ensureTemporalServer(paths: Paths, log: Log): Promise<Temp
   const args = [
     'server', 'start-dev',
     '--db-filename', paths.temporalDb,
+    ...TEMPORAL_SQLITE_PRAGMAS,
     '--ip', host,
     '--port', String(port),
     '--ui-port', String(uiPort(cfg.ui)),

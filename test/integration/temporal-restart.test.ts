@@ -18,6 +18,7 @@ import { PROGRESS_QUERY, type Progress } from '../../common/progress';
 import { SEARCH_ATTRIBUTE_CLUSTER } from '../../common/search-attributes';
 import { workflowIds } from '../../common/workflow-ids';
 import { temporalBinary } from '../helpers/temporal';
+import { TEMPORAL_SQLITE_PRAGMAS } from '../../client/dev/temporal';
 import { waitForExit, withDeadline } from '../helpers/deadline';
 import {
   childEnv, containersByMember, removeLeftoverTestClusters, runCli, startChildWorker, tempPaths, testClusterName,
@@ -41,7 +42,7 @@ let connection: Connection | undefined;
 async function startServer(): Promise<ChildProcess> {
   const log = fs.openSync(path.join(paths.home, 'temporal.log'), 'a');
   const child = spawn(temporalBinary(), [
-    'server', 'start-dev', '--headless', '--db-filename', path.join(paths.home, 'temporal.db'),
+    'server', 'start-dev', '--headless', '--db-filename', path.join(paths.home, 'temporal.db'), ...TEMPORAL_SQLITE_PRAGMAS,
     '--ip', '127.0.0.1', '--port', String(GRPC_PORT), '--http-port', String(HTTP_PORT), '--metrics-port', String(METRICS_PORT),
     '--search-attribute', `${SEARCH_ATTRIBUTE_CLUSTER}=Keyword`, '--log-level', 'warn',
   ], { stdio: ['ignore', log, log] });
