@@ -59,7 +59,7 @@ export function createBackupRunActivities(inv: Inventory, paths: Paths) {
 }
 
 /** The line between the backup's (silenced) part of the exec's stdout and `info`'s JSON. */
-const INFO_FOLLOWS = '--- dbaas: pgbackrest info ---';
+export const INFO_FOLLOWS = '--- dbaas: pgbackrest info ---';
 const INFO_ARGS = ['--log-level-console=error', 'info', '--output=json'];
 /**
  * How often a running backup's progress is read (for the Web UI's heartbeat detail and the stall
@@ -176,7 +176,7 @@ async function startExec(docker: Docker, container: string, cmd: string[]): Prom
 }
 
 /** The stdout frames of Docker's multiplexed stream (stderr is not attached). */
-function stdoutOf(buf: Buffer): string {
+export function stdoutOf(buf: Buffer): string {
   const parts: Buffer[] = [];
   for (let at = 0; at + 8 <= buf.length; at += 8 + buf.readUInt32BE(at + 4)) {
     if (buf[at] === 1) parts.push(buf.subarray(at + 8, at + 8 + buf.readUInt32BE(at + 4)));
@@ -185,7 +185,7 @@ function stdoutOf(buf: Buffer): string {
 }
 
 /** The newest backup since `before` in the info that followed the backup in its exec; undefined when there is none. */
-function backupIn(i: RunBackupInput, stdout: string): BackupSummary | undefined {
+export function backupIn(i: RunBackupInput, stdout: string): BackupSummary | undefined {
   const json = stdout.split(`${INFO_FOLLOWS}\n`)[1];
   if (!json) return undefined;
   try {
@@ -215,7 +215,7 @@ async function backupTarget(docker: Docker, paths: Paths, cluster: string, leade
 }
 
 /** Words for `sh -c`: the options are plain words; anything else is single-quoted. */
-function shellWords(words: string[]): string {
+export function shellWords(words: string[]): string {
   return words.map((w) => (/^[\w.,:=/@%+-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`)).join(' ');
 }
 

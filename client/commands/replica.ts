@@ -1,11 +1,16 @@
-/** `dbaas replica add|remove`: scale a running cluster. */
-import { describeCluster } from '../../activities/cluster';
+/**
+ * `dbaas replica add|remove|scale`: scale a running cluster. The checks read Docker and Patroni
+ * over their HTTP APIs (the read inventory, as `cluster status`): the worker's modules (dockerode,
+ * the certificate code) load only for a removal's check.
+ */
 import * as crypto from 'node:crypto';
+import { RUNNING_POSTGRES } from '../../common/inventory';
+import { clusterView } from '../../activities/patroni-api';
 import { removalProblem } from '../../common/members';
 import { replicaWorkflowIds } from '../../common/workflow-ids';
 import type { AddReplicaResult, RemoveReplicaResult } from '../../common/replicas';
 import type { addReplicas, removeReplica, scaleReadOnly, ScaleReadOnlyResult } from '../../workflows';
-import { connectInventory } from '../connections';
+import { connectInventory, connectReadInventory } from '../connections';
 import { UsageError } from '../errors';
 import { followRun, startOrAttachRun } from '../operation-run';
 import { connectGateway } from '../temporal/connect';
@@ -16,10 +21,11 @@ const DRAIN_TIMEOUT_MS = 30_000;
 export async function replicaAddCommand(cluster: string, o: { count: number; readOnly: boolean }): Promise<void> {
   // The Docker checks and the Temporal connection are independent: do them at once.
   const checked = (async () => {
-    const inv = await connectInventory();
+    const inv = await connectReadInventory();
     await requireLiveCluster(inv, cluster);
-    const desc = await describeCluster(inv, cluster);
-    if (!desc.leader) throw new UsageError(`cluster ${cluster} has no leader; cannot clone a new member`);
+    const running = await inv.members(cluster, RUNNING_POSTGRES);
+    const view = await clusterView(inv, cluster, running.map((m) => m.name));
+    if (!view?.some((m) => m.role === 'leader')) throw new UsageError(`cluster ${cluster} has no leader; cannot clone a new member`);
   })();
   const connecting = connectGateway();
   const [, gateway] = await Promise.all([checked, connecting]).catch(async (err: unknown) => {
@@ -46,7 +52,7 @@ export async function replicaAddCommand(cluster: string, o: { count: number; rea
 }
 
 export async function replicaRemoveCommand(cluster: string, member: string): Promise<void> {
-  const inv = await connectInventory();
+  const inv = await connectReadInventory();
   await requireLiveCluster(inv, cluster);
   const gateway = await connectGateway();
   try {
@@ -56,7 +62,8 @@ export async function replicaRemoveCommand(cluster: string, member: string): Pro
       { running: `${member} is being removed from ${cluster}`, starting: `removing ${member} from ${cluster}` },
       async () => {
         // Refuse before starting anything: the leader, an unknown member, the last failover candidate.
-        const problem = removalProblem((await describeCluster(inv, cluster)).members, member);
+        const { describeCluster } = await import('../../activities/cluster');
+        const problem = removalProblem((await describeCluster(await connectInventory(), cluster)).members, member);
         if (problem) throw new UsageError(problem);
       },
     );
@@ -68,7 +75,7 @@ export async function replicaRemoveCommand(cluster: string, member: string): Pro
 }
 
 export async function replicaScaleCommand(cluster: string, o: { readOnly: number }): Promise<void> {
-  const inv = await connectInventory();
+  const inv = await connectReadInventory();
   await requireLiveCluster(inv, cluster);
   const gateway = await connectGateway();
   try {

@@ -6,21 +6,8 @@ import { REPO_PATH, archiveCommand, renderPgbackrestConfig, renderSourceConfig, 
 import { SOURCE_REPO_PATH } from '../../common/restore';
 import type { S3Location } from '../../common/repository';
 import { archiveParameters } from '../../common/render/patroni';
+import { PGBACKREST_INFO_JSON as INFO } from '../helpers/fake-backup';
 
-// Captured from pgBackRest 2.45 after one full backup (values shortened where irrelevant).
-const INFO = JSON.stringify([{
-  archive: [{ database: { id: 1, 'repo-key': 1 }, id: '15-1', max: '00000001000000000000000A', min: '000000010000000000000001' }],
-  backup: [{
-    archive: { start: '00000001000000000000000A', stop: '00000001000000000000000A' },
-    backrest: { format: 5, version: '2.45' }, database: { id: 1, 'repo-key': 1 }, error: false,
-    info: { delta: 23176621, repository: { delta: 3076939, size: 3076939 }, size: 23176621 },
-    label: '20261123-113627F', lsn: { start: '0/A000028', stop: '0/A000138' }, prior: null, reference: null,
-    timestamp: { start: 1795433787, stop: 1795433793 }, type: 'full',
-  }],
-  cipher: 'none', db: [{ id: 1, 'repo-key': 1, 'system-id': 7711326941440503836, version: '15' }], name: 'demo',
-  repo: [{ cipher: 'none', key: 1, status: { code: 0, message: 'ok' } }],
-  status: { code: 0, lock: { backup: { held: false } }, message: 'ok' },
-}]);
 
 const VOLUME: RepositoryConfig = { type: 'volume', path: REPO_PATH };
 const SOURCE: RepositoryConfig = { type: 'volume', path: SOURCE_REPO_PATH };
