@@ -18,6 +18,7 @@ import { newBackups, parseBackupInfo, type BackupSummary, type BackupType, type 
 import { PGBACKREST_LOG_PATH, standbyBackupOptions } from '../common/render/pgbackrest';
 import { readRetention } from './backup-settings';
 import { execIn, isNotFound } from './docker';
+import { demux } from './hosts/engine-api';
 import { readRepositoryInfo } from './backup-repository';
 import { onRepositoryHost, pgbackrestCommand, pgbackrestFailure } from './backup-info';
 import { heartbeat, isFirstAttempt, pause } from './heartbeat';
@@ -172,16 +173,8 @@ async function startExec(docker: Docker, container: string, cmd: string[]): Prom
     await pause(250);
     state = await exec.inspect();
   }
-  return { exitCode: state.ExitCode ?? -1, stdout: stdoutOf(Buffer.concat(chunks)) };
-}
-
-/** The stdout frames of Docker's multiplexed stream (stderr is not attached). */
-export function stdoutOf(buf: Buffer): string {
-  const parts: Buffer[] = [];
-  for (let at = 0; at + 8 <= buf.length; at += 8 + buf.readUInt32BE(at + 4)) {
-    if (buf[at] === 1) parts.push(buf.subarray(at + 8, at + 8 + buf.readUInt32BE(at + 4)));
-  }
-  return Buffer.concat(parts).toString('utf8');
+  // Only stdout is attached: the frames demuxed are its own.
+  return { exitCode: state.ExitCode ?? -1, stdout: demux(Buffer.concat(chunks)) };
 }
 
 /** The newest backup since `before` in the info that followed the backup in its exec; undefined when there is none. */

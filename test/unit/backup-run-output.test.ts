@@ -1,11 +1,12 @@
 /** The backup's exec: its command line for `sh -c`, and the backup it made read off its stdout. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { INFO_FOLLOWS, backupIn, shellWords, stdoutOf } from '../../activities/backup-run';
+import { INFO_FOLLOWS, backupIn, shellWords } from '../../activities/backup-run';
+import { demux } from '../../activities/hosts/engine-api';
 import { PGBACKREST_INFO_JSON } from '../helpers/fake-backup';
 
-/** One frame of Docker's multiplexed stream: 1 stdout, 2 stderr. */
-const frame = (stream: 1 | 2, text: string): Buffer => {
+/** One stdout frame of Docker's multiplexed stream. */
+const frame = (stream: 1, text: string): Buffer => {
   const body = Buffer.from(text);
   const head = Buffer.alloc(8);
   head[0] = stream;
@@ -19,9 +20,9 @@ test('shellWords: options stay as they are; anything else is quoted for sh, quot
   assert.equal(shellWords(['echo', 'a b', "it's", '$HOME;rm']), `echo 'a b' 'it'\\''s' '$HOME;rm'`);
 });
 
-test('stdoutOf: the stdout frames of the stream, in order, split where the engine split them', () => {
-  const buf = Buffer.concat([frame(1, 'one\n'), frame(2, 'noise\n'), frame(1, 'tw'), frame(1, 'o\n')]);
-  assert.equal(stdoutOf(buf), 'one\ntwo\n');
+test('the exec\'s stdout (the only stream attached) read back whole, in order, split where the engine split it', () => {
+  const buf = Buffer.concat([frame(1, 'one\n'), frame(1, 'tw'), frame(1, 'o\n')]);
+  assert.equal(demux(buf), 'one\ntwo\n');
 });
 
 test('backupIn: the backup the info after the marker lists beyond `before`; none without the marker, with a broken info, or with nothing new', () => {
